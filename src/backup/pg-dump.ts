@@ -1,0 +1,117 @@
+/**
+ * The fresh backup: pg_dump in the source's exported snapshot, streamed to `<file>.partial` while it is hashed,
+ * counted and scanned, renamed to its final name only when pg_dump exited 0 and every byte is on disk.
+ * A failed dump leaves no file behind: a partial dump is never presented as a backup.
+ */
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { ToolError } from '../errors.js';
+import type { PgBinaries } from '../exec/binaries.js';
+import { startProcess } from '../exec/run-process.js';
+import type { Logger } from '../logger.js';
+import { HashingStream, type ChunkConsumer } from './hashing-stream.js';
+import { hashTree } from './sha256sums.js';
+import { createHash } from 'node:crypto';
+
+export type DumpFormat = 'plain' | 'custom' | 'directory';
+
+/** What `takeDump` needs. */
+export interface DumpOptions {
+  readonly bins: PgBinaries;
+  /** Environment that connects pg_dump to the source (PG*, PGOPTIONS read-only). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly format: DumpFormat;
+  /** Final path of the dump (file, or directory for the directory format). */
+  readonly path: string;
+  /** Exported snapshot id to dump in (`--snapshot`). */
+  readonly snapshot?: string;
+  /** `--lock-wait-timeout` in ms. Default 30 s. */
+  readonly lockWaitTimeoutMs?: number;
+  /** Parallel jobs for the directory format. Default 1. */
+  readonly jobs?: number;
+  /** Extra consumers of the dump bytes (plain and custom formats), e.g. the plain-dump scanner. */
+  readonly consumers?: readonly ChunkConsumer[];
+  readonly onBytes?: (total: number) => void;
+  readonly signal?: AbortSignal;
+  readonly logger: Logger;
+}
+
+/** One file of a directory-format archive. */
+export interface DumpFile {
+  readonly path: string;
+  readonly sha256: string;
+  readonly size: number;
+}
+
+/** The dump as written. */
+export interface DumpResult {
+  readonly path: string;
+  readonly format: DumpFormat;
+  readonly sizeBytes: number;
+  /** sha256 of the file; for a directory archive, of its file list ("<sha256>  <name>" lines, sorted). */
+  readonly sha256: string;
+  /** Directory format: every file with its digest. */
+  readonly files: readonly DumpFile[];
+  readonly args: readonly string[];
+  readonly durationMs: number;
+  /** pg_dump's stderr lines (warnings); empty on a clean run. */
+  readonly stderr: readonly string[];
+}
+
+/** pg_dump's arguments (no connection settings: those go through the environment). */
+export function pgDumpArgs(o: Pick<DumpOptions, 'format' | 'snapshot' | 'lockWaitTimeoutMs' | 'jobs'>, target?: string): string[] {
+  const args = ['--no-password', `--lock-wait-timeout=${Math.max(1, Math.round(o.lockWaitTimeoutMs ?? 30_000))}ms`];
+  if (o.snapshot) args.push(`--snapshot=${o.snapshot}`);
+  if (o.format === 'plain') args.push('--format=plain');
+  if (o.format === 'custom') args.push('--format=custom');
+  if (o.format === 'directory') {
+    args.push('--format=directory', `--file=${target}`);
+    if ((o.jobs ?? 1) > 1) args.push(`--jobs=${o.jobs}`);
+  }
+  return args;
+}
+
+/** Take the dump. @throws ToolError when pg_dump fails (after removing what it wrote). */
+export async function takeDump(o: DumpOptions): Promise<DumpResult> {
+  const t0 = performance.now();
+  const partial = `${o.path}.partial`;
+  const stderr: string[] = [];
+  const onStderrLine = (l: string) => {
+    if (l.trim()) {
+      stderr.push(l);
+      o.logger.warn(`pg_dump: ${l}`);
+    }
+  };
+  try {
+    if (o.format === 'directory') {
+      const args = pgDumpArgs(o, partial);
+      await startProcess({ bin: o.bins.path('pg_dump'), args, env: o.env, signal: o.signal, onStderrLine }).done;
+      await rename(partial, o.path);
+      const files = (await hashTree(o.path)).map((f) => ({ ...f }));
+      const manifest = files.map((f) => `${f.sha256}  ${f.path.slice(o.path.length + 1)}`).join('\n') + '\n';
+      const size = files.reduce((a, f) => a + f.size, 0);
+      o.onBytes?.(size);
+      return {
+        path: o.path, format: o.format, sizeBytes: size, sha256: createHash('sha256').update(manifest).digest('hex'),
+        files, args, durationMs: Math.round(performance.now() - t0), stderr,
+      };
+    }
+    const args = pgDumpArgs(o);
+    const proc = startProcess({ bin: o.bins.path('pg_dump'), args, env: o.env, stdout: 'pipe', signal: o.signal, onStderrLine });
+    const hasher = new HashingStream(o.consumers ?? [], o.onBytes);
+    // Both must succeed: the pipeline (every byte written and flushed) and pg_dump's own exit status.
+    const [, result] = await Promise.all([pipeline(proc.stdout!, hasher, createWriteStream(partial, { flags: 'wx' })), proc.done]);
+    void result;
+    await rename(partial, o.path);
+    return {
+      path: o.path, format: o.format, sizeBytes: hasher.bytes, sha256: hasher.digest(), files: [], args,
+      durationMs: Math.round(performance.now() - t0), stderr,
+    };
+  } catch (err) {
+    await rm(partial, { recursive: true, force: true });
+    if (err instanceof ToolError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    throw new ToolError('pg_dump', pgDumpArgs(o), null, null, `writing ${partial}: ${e.code ?? ''} ${e.message}`, { cause: err });
+  }
+}

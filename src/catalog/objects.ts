@@ -1,0 +1,73 @@
+/**
+ * The catalog's objects, listed the same way on the source (inside the dump's snapshot) and on the restored
+ * copy, so the two lists compare directly. Objects that belong to extensions and system schemas are left out,
+ * as pg_dump leaves them out.
+ */
+import type { ObjectType } from '../config/schema.js';
+import type { DbSession } from '../pg/client.js';
+
+/** One catalog object. `name` of functions carries the identity argument list, as pg_dump's headers do. */
+export interface CatalogObject {
+  readonly type: ObjectType | 'constraint' | 'foreign_table';
+  readonly schema: string | null;
+  readonly name: string;
+  readonly owner: string | null;
+}
+
+const USER_NS = `n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'`;
+const NOT_EXT = (classid: string, oid: string) =>
+  `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
+
+/** One query, read-only, listing every user object. */
+export const OBJECTS_SQL = `
+SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
+                      WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' WHEN 'f' THEN 'foreign_table' END AS type,
+       n.nspname AS schema, c.relname AS name, pg_get_userbyid(c.relowner) AS owner
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r','p','v','m','S','i','I','f') AND ${USER_NS} AND ${NOT_EXT('pg_class', 'c.oid')}
+UNION ALL
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, n.nspname,
+       p.proname || '(' || coalesce((SELECT string_agg(format_type(a.t, NULL), ', ' ORDER BY a.i) FROM unnest(p.proargtypes) WITH ORDINALITY a(t, i)), '') || ')',
+       pg_get_userbyid(p.proowner)
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE ${USER_NS} AND ${NOT_EXT('pg_proc', 'p.oid')}
+UNION ALL
+SELECT 'schema', NULL, n.nspname, pg_get_userbyid(n.nspowner)
+  FROM pg_namespace n WHERE ${USER_NS} AND n.nspname <> 'public' AND ${NOT_EXT('pg_namespace', 'n.oid')}
+UNION ALL
+SELECT 'extension', NULL, e.extname, pg_get_userbyid(e.extowner) FROM pg_extension e WHERE e.extname <> 'plpgsql'
+UNION ALL
+SELECT 'type', n.nspname, t.typname, pg_get_userbyid(t.typowner)
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE (t.typtype IN ('e','d','r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+   AND ${USER_NS} AND ${NOT_EXT('pg_type', 't.oid')}
+UNION ALL
+SELECT 'trigger', n.nspname, c.relname || '.' || tg.tgname, NULL
+  FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND ${USER_NS}
+UNION ALL
+SELECT 'constraint', n.nspname, c.relname || '.' || co.conname, NULL
+  FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE co.conparentid = 0 AND ${USER_NS} AND ${NOT_EXT('pg_class', 'c.oid')}
+ORDER BY 1, 2, 3`;
+
+/**
+ * List every user object of the connected database. Function names carry their input argument types formatted
+ * as pg_dump formats them in its headers (search_path empty: types outside pg_catalog are schema-qualified).
+ */
+export async function listObjects(db: DbSession): Promise<CatalogObject[]> {
+  await db.query("SET search_path = ''");
+  return db.query<CatalogObject & Record<string, unknown>>(OBJECTS_SQL);
+}
+
+/** Stable key of an object for comparisons: `type:schema.name`. */
+export function objectKey(o: { type: string; schema: string | null; name: string }): string {
+  return `${o.type}:${o.schema ? `${o.schema}.` : ''}${o.name}`;
+}
+
+/** Counts per type. */
+export function countByType(objects: readonly { type: string }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const o of objects) out[o.type] = (out[o.type] ?? 0) + 1;
+  return out;
+}

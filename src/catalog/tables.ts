@@ -1,0 +1,52 @@
+/**
+ * The tables whose rows a dump carries, and exact row counts. Counts are `count(*)`, never `reltuples`
+ * (an estimate; -1 when never analyzed). On the source they run inside the dump's exported snapshot.
+ */
+import type { DbSession } from '../pg/client.js';
+
+/** A table that holds data of its own (leaf partitions included, partitioned parents not). */
+export interface TableRef {
+  readonly schema: string;
+  readonly name: string;
+}
+
+/** Exact rows of one table, and what counting cost. */
+export interface TableCount extends TableRef {
+  readonly rows: number;
+  readonly ms: number;
+}
+
+export const TABLES_SQL = `
+SELECT n.nspname AS schema, c.relname AS name
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+   AND n.nspname NOT LIKE 'pg_temp%' AND c.relpersistence <> 't'
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ ORDER BY 1, 2`;
+
+/** List the tables of the connected database. */
+export async function listTables(db: DbSession): Promise<TableRef[]> {
+  return db.query<TableRef & Record<string, unknown>>(TABLES_SQL);
+}
+
+/** Quote an identifier for SQL. */
+export function quoteIdent(s: string): string {
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
+/** `schema.table` for display. */
+export function tableLabel(t: TableRef): string {
+  return `${t.schema}.${t.name}`;
+}
+
+/** Count each table's rows exactly (`SELECT count(*) FROM ONLY t`: inheritance children are counted on their own). */
+export async function countRows(db: DbSession, tables: readonly TableRef[], signal?: AbortSignal): Promise<TableCount[]> {
+  const out: TableCount[] = [];
+  for (const t of tables) {
+    signal?.throwIfAborted();
+    const t0 = performance.now();
+    const rows = await db.value<string>(`SELECT count(*) FROM ONLY ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`);
+    out.push({ schema: t.schema, name: t.name, rows: Number(rows), ms: Math.round(performance.now() - t0) });
+  }
+  return out;
+}

@@ -1,0 +1,55 @@
+/** `pgdrill inspect DUMP`: the inventory of a dump, without restoring it. */
+import { Command } from 'commander';
+import { findPgBinaries } from '../../exec/binaries.js';
+import { detectFormat } from '../../inventory/detect-format.js';
+import { readInventory } from '../../inventory/read-inventory.js';
+import { summarizeInventory } from '../../inventory/expectations.js';
+import { objectTypeOf } from '../../inventory/object-types.js';
+import type { CliContext } from '../main.js';
+
+export function registerInspect(program: Command, ctx: CliContext): void {
+  program
+    .command('inspect')
+    .description('print the inventory of a dump (plain SQL, .sql.gz, custom, directory or tar archive)')
+    .argument('<dump>', 'path of the dump')
+    .option('--json', 'print the inventory as JSON', false)
+    .action(async (path: string, o: { json: boolean }) => {
+      const format = await detectFormat(path);
+      const bins = await findPgBinaries();
+      const scan = await readInventory(bins, path, format, ctx.signal);
+      if (o.json) {
+        process.stdout.write(JSON.stringify({ path, format, ...scan, summary: summarizeInventory(scan.inventory) }, null, 2) + '\n');
+        return;
+      }
+      const s = summarizeInventory(scan.inventory);
+      const out: string[] = [`${path} (${format}${format.startsWith('plain') ? `, ${scan.lines} lines, ${scan.bytes} bytes` : ''})`];
+      if (format.startsWith('plain')) {
+        out.push(`trailer: ${scan.trailer.complete ? 'complete' : 'MISSING (truncated?)'}${scan.trailer.restrictKey ? `, \\restrict key ${scan.trailer.unrestrictKey === scan.trailer.restrictKey ? 'matched' : 'NOT matched'}` : ''}`);
+      }
+      if (scan.trailer.dumpedBy) out.push(`dumped by pg_dump ${scan.trailer.dumpedBy} from server ${scan.trailer.dumpedFrom ?? '?'}`);
+      out.push('', 'objects:');
+      for (const [t, n] of Object.entries(s.counts_by_type).sort()) out.push(`  ${t.padEnd(18)} ${n}`);
+      const byType = new Map<string, string[]>();
+      for (const e of scan.inventory.entries) {
+        const t = objectTypeOf(e.type);
+        if (!t || t === 'index' || t === 'trigger') continue;
+        const list = byType.get(t) ?? [];
+        list.push(`${e.schema ? `${e.schema}.` : ''}${e.name}${e.owner ? ` (owner ${e.owner})` : ''}`);
+        byType.set(t, list);
+      }
+      for (const [t, names] of [...byType].sort()) out.push('', `${t}:`, ...names.map((n) => `  ${n}`));
+      out.push('', 'roles referenced:');
+      for (const [r, c] of Object.entries(s.roles).sort()) out.push(`  ${r.padEnd(24)} owner ${c.owner}, grant ${c.grant}, other ${c.other}`);
+      out.push('', 'grants by role:');
+      for (const [r, c] of Object.entries(s.grants_by_role).sort()) out.push(`  ${r.padEnd(24)} ${c.total} grant(s), ${c.write} write`);
+      if (scan.copyBlocks.length) {
+        out.push('', 'table data (rows in COPY blocks):');
+        for (const c of scan.copyBlocks) out.push(`  ${c.table.padEnd(40)} ${c.rows}${c.terminated ? '' : '  (NOT TERMINATED: truncated)'}`);
+      }
+      if (scan.findings.length) {
+        out.push('', `REFUSED CONTENT (${scan.findings.length}):`);
+        for (const f of scan.findings) out.push(`  line ${f.line}: ${f.kind}: ${f.text}`);
+      }
+      process.stdout.write(out.join('\n') + '\n');
+    });
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+/**
+ * The thin CLI: parse flags, call the library, print. The only place that calls process.exit; one catch maps
+ * error classes to the documented exit codes (0 PASS, 1 FAIL, 2 usage/config, 3 guard, 4 environment,
+ * 130/143 interrupted).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, InterruptedError, PgdrillError } from '../errors.js';
+import { stopAllSandboxes } from '../sandbox/registry.js';
+import { PGDRILL_VERSION } from '../version.js';
+import type { Logger } from '../logger.js';
+import { registerRun } from './commands/run.js';
+import { registerDemo } from './commands/demo.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerHistory } from './commands/history.js';
+
+/** Logs on stderr; debug only with PGDRILL_DEBUG. */
+const stderrLogger: Logger = {
+  debug: (m) => void (process.env.PGDRILL_DEBUG ? process.stderr.write(`debug: ${m}\n`) : undefined),
+  info: (m) => void (process.env.PGDRILL_DEBUG ? process.stderr.write(`info: ${m}\n`) : undefined),
+  warn: (m) => void process.stderr.write(`warning: ${m}\n`),
+  error: (m) => void process.stderr.write(`error: ${m}\n`),
+};
+
+/** Shared by every command. */
+export interface CliContext {
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  readonly argv: readonly string[];
+  /** Set by a command: the exit code when it returns normally. */
+  exitCode: number;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
+    signals++;
+    process.stderr.write(`\npgdrill: ${sig} received — tearing down (again to force)…\n`);
+    if (signals === 1) controller.abort(new InterruptedError(sig));
+    else void stopAllSandboxes().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  const ctx: CliContext = { signal: controller.signal, logger: stderrLogger, argv: ['pgdrill', ...argv], exitCode: 0 };
+  const program = new Command('pgdrill')
+    .description('Restore drills for PostgreSQL: prove that a backup restores, and that production was not touched.')
+    .version(PGDRILL_VERSION)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError();
+  registerRun(program, ctx);
+  registerDemo(program, ctx);
+  registerInspect(program, ctx);
+  registerHistory(program, ctx);
+  program.addOption(new Option('--debug', 'verbose logs on stderr').hideHelp());
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return ctx.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    await stopAllSandboxes();
+    if (err instanceof InterruptedError) {
+      process.stderr.write(`pgdrill: interrupted by ${err.signal}; sandbox torn down\n`);
+      return err.exitCode;
+    }
+    if (err instanceof PgdrillError) {
+      process.stderr.write(`pgdrill: ${err instanceof ConfigError ? 'usage/config error: ' : ''}${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`pgdrill: internal error: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`pgdrill: ${String(err)}\n`);
+    process.exit(1);
+  },
+);

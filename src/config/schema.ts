@@ -1,0 +1,80 @@
+/**
+ * The drill config (YAML), validated by zod: unknown keys are rejected and every problem is reported at once
+ * with its path. The JSON Schema in schema/pgdrill.config.schema.json is generated from this file
+ * (`npm run schema`). Code outside config/ only sees `DrillConfig`.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const duration = z
+  .union([z.string(), z.number()])
+  .refine((v) => parseDuration(v) !== null, { message: 'expected a duration like "30s", "500ms", "2m" or a number of seconds' });
+
+/** Object kinds an expectation can name. */
+export const OBJECT_TYPES = [
+  'table', 'view', 'materialized_view', 'sequence', 'function', 'procedure', 'schema', 'extension', 'index', 'type', 'trigger',
+] as const;
+export type ObjectType = (typeof OBJECT_TYPES)[number];
+
+const objectExpectation = z.strictObject({
+  type: z.enum(OBJECT_TYPES).describe('kind of object'),
+  schema: z.string().min(1).optional().describe('schema name or glob; any schema when omitted'),
+  name: z.string().min(1).default('*').describe('exact name or glob (* and ?); default *'),
+  count: z.number().int().nonnegative().optional().describe('exact number of matching objects; when omitted, at least one must match'),
+});
+
+const grantExpectation = z.strictObject({
+  role: z.string().min(1),
+  count: z.number().int().nonnegative().optional().describe('exact number of privilege grants (object × privilege) to the role'),
+  no_write: z.boolean().default(false).describe('the role must hold no INSERT, UPDATE, DELETE, TRUNCATE (or ALL) privilege'),
+  on: z.array(z.string().min(1)).optional().describe('objects (schema.name, globs allowed) that must each carry at least one grant to the role'),
+});
+
+export const ConfigSchema = z
+  .strictObject({
+    source: z
+      .strictObject({
+        url: z.string().min(1).optional().describe('libpq URL; prefer PGPASSWORD or .pgpass for the password'),
+        system_identifier: z
+          .union([z.string().regex(/^\d+$/, 'system_identifier is a decimal number'), z.number().int()])
+          .transform(String)
+          .optional()
+          .describe('pin: abort (exit 3) unless the source has this system_identifier'),
+        database: z.string().min(1).optional().describe('pin: abort (exit 3) unless the source database has this name'),
+      })
+      .default({}),
+    backup: z
+      .strictObject({
+        format: z.enum(['plain', 'custom', 'directory']).default('plain'),
+        lock_wait_timeout: duration.default('30s').describe("pg_dump's --lock-wait-timeout"),
+        globals: z.boolean().default(true).describe('capture roles with pg_dumpall --globals-only --no-role-passwords'),
+        jobs: z.number().int().positive().optional().describe('parallel jobs for directory dumps and archive restores'),
+      })
+      .default({ format: 'plain', lock_wait_timeout: '30s', globals: true }),
+    expect: z
+      .strictObject({
+        objects: z.array(objectExpectation).default([]),
+        roles: z.array(z.string().min(1)).default([]).describe('roles that must be referenced by OWNER/GRANT entries in the dump'),
+        grants: z.array(grantExpectation).default([]),
+      })
+      .optional()
+      .describe('content expectations; when omitted, the source catalog itself is the expectation'),
+    sandbox: z
+      .strictObject({
+        os_user: z.string().min(1).optional().describe('OS user that runs the throwaway cluster when pgdrill runs as root; default postgres'),
+      })
+      .default({}),
+    out: z.string().min(1).optional().describe('directory for run directories; default ./drills'),
+    metadata: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .default({})
+      .describe('free-form facts copied into the report front matter (phase, authorization, author, ...)'),
+  })
+  .describe('pgdrill drill configuration');
+
+/** The validated config. */
+export type DrillConfig = z.output<typeof ConfigSchema>;
+/** What a user may write. */
+export type DrillConfigInput = z.input<typeof ConfigSchema>;
+export type ObjectExpectation = z.output<typeof objectExpectation>;
+export type GrantExpectation = z.output<typeof grantExpectation>;

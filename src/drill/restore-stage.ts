@@ -1,0 +1,170 @@
+/**
+ * Isolated restore and the fidelity it proves: start a throwaway cluster, prove it is not the source, restore
+ * globals then the dump, and compare objects, exact row counts and roles with the source. Teardown is confirmed
+ * here too (unless --keep), on success, failure and interrupt alike.
+ */
+import { cpus } from 'node:os';
+import { countByType, listObjects, objectKey, type CatalogObject } from '../catalog/objects.js';
+import { countRows, tableLabel, type TableCount, type TableRef } from '../catalog/tables.js';
+import type { ArtifactFormat } from '../inventory/read-inventory.js';
+import type { DumpInventory } from '../inventory/types.js';
+import type { Report, RestoreError, TableRow } from '../report/model.js';
+import { SandboxCluster, type TeardownResult } from '../sandbox/cluster.js';
+import { createDatabase, createPlaceholderRoles, restoreDump, restoreGlobals } from '../restore/restore-dump.js';
+import { classifyRestoreErrors } from '../restore/classify.js';
+import type { CopyBlock } from '../scan/types.js';
+import { endsDrill, type DrillContext } from './context.js';
+
+/** What the restore stage needs to know about the artefact and the source. */
+export interface RestoreStageInput {
+  readonly artifact: { readonly path: string; readonly format: ArtifactFormat };
+  readonly globals: { readonly path: string | null; readonly mode: 'globals-only' | 'roles-only' | 'none' };
+  readonly inventory: DumpInventory;
+  readonly database: string;
+  readonly encoding: string;
+  /** Source identity and catalog (null when verifying without a source). */
+  readonly sourceSystemIdentifier: string | null;
+  readonly sourceObjects: readonly CatalogObject[] | null;
+  /** Exact counts from the dump's snapshot, or null. */
+  readonly sourceCounts: readonly TableCount[] | null;
+  /** Tables to count when there are no source counts (from the dump's COPY blocks / inventory). */
+  readonly tablesFromDump: readonly TableRef[];
+  readonly copyBlocks?: readonly CopyBlock[];
+  readonly keep: boolean;
+  readonly jobs?: number;
+}
+
+/** Filled in as the stage runs, so that an interrupted stage still reports its sandbox and teardown. */
+export interface RestoreStageOutput {
+  restore: NonNullable<Report['restore']> | null;
+  tables: TableRow[];
+  teardown: Report['teardown'];
+}
+
+/** An empty output: no sandbox started, nothing to tear down. */
+export function emptyRestoreOutput(): RestoreStageOutput {
+  return { restore: null, tables: [], teardown: { confirmed: true, detail: 'no sandbox was started', postmaster_pid: null } };
+}
+
+const defaultJobs = () => Math.max(1, Math.min(4, cpus().length));
+
+/** Run the restore stage; adds its checks to ctx.builder and fills `out` (also when it throws). */
+export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, out: RestoreStageOutput): Promise<void> {
+  const b = ctx.builder;
+  const restore: NonNullable<Report['restore']> = (out.restore = {
+    system_identifier: null, server_version: null, os_user: ctx.sandboxUser?.name ?? null, data_dir: null, socket_dir: null,
+    duration_ms: null, errors: [], objects_source: {}, objects_restored: {}, missing_objects: [], kept: false, connect: null,
+  });
+  let teardown: TeardownResult | null = null;
+  let sandbox: SandboxCluster | null = null;
+  try {
+    await b.stage('restore', async () => {
+      sandbox = await SandboxCluster.start({ bins: ctx.bins, parentDir: ctx.runDir, osUser: ctx.sandboxUser, logger: ctx.logger, signal: ctx.signal });
+      restore.data_dir = sandbox.dataDir;
+      restore.socket_dir = sandbox.socketDir;
+      if (sandbox.placementNote) b.note('sandbox-placement', sandbox.placementNote);
+      const sysid = await sandbox.systemIdentifier();
+      restore.system_identifier = sysid;
+      {
+        await using db = await sandbox.open();
+        restore.server_version = await db.value<string>('SHOW server_version');
+      }
+      const isolated = sysid !== input.sourceSystemIdentifier;
+      b.expect('restore.isolation', 'restore', isolated,
+        `sandbox system_identifier ${sysid} ≠ source ${input.sourceSystemIdentifier ?? '(no source)'}; Unix socket only (listen_addresses=''), socket dir ${sandbox.socketDir} mode 0700`,
+        `sandbox system_identifier ${sysid} EQUALS the source's: refusing to restore into what may be production`,
+        { sandbox_system_identifier: sysid, source_system_identifier: input.sourceSystemIdentifier, listen_addresses: '' });
+      if (!isolated) return;
+
+      const t0 = performance.now();
+      const errors: RestoreError[] = [];
+      if (input.globals.path && input.globals.mode !== 'none') {
+        const g = await restoreGlobals(sandbox, ctx.bins, input.globals.path, ctx.signal);
+        errors.push(...g.errors);
+      }
+      const referenced = Object.keys(input.inventory.roles).filter((r) => r !== 'PUBLIC');
+      if (input.globals.mode === 'none') {
+        const created = await createPlaceholderRoles(sandbox, referenced);
+        if (created.length) b.note('placeholder-roles', `roles recreated as NOLOGIN placeholders (globals not captured): ${created.join(', ')}`);
+      }
+      await createDatabase(sandbox, input.database, input.encoding);
+      const r = await restoreDump({
+        sandbox, bins: ctx.bins, path: input.artifact.path, format: input.artifact.format, database: input.database,
+        jobs: input.jobs ?? defaultJobs(), signal: ctx.signal, logger: ctx.logger,
+      });
+      errors.push(...r.errors);
+      restore.duration_ms = Math.round(performance.now() - t0);
+      restore.errors = classifyRestoreErrors(errors);
+      const real = restore.errors.filter((e) => e.classification !== 'benign');
+      b.expect('restore.errors', 'restore', real.length === 0,
+        `restored in ${restore.duration_ms} ms with no errors${restore.errors.length ? ` (${restore.errors.length} benign, e.g. ${restore.errors[0]!.message})` : ''}`,
+        `${real.length} restore error(s); first: ${real[0]?.message}${real[0]?.statement ? ` — in: ${real[0].statement.split('\n')[0]!.slice(0, 160)}` : ''}`,
+        { errors: real.length, benign: restore.errors.length - real.length });
+
+      // Fidelity: the restored catalog and exact counts against the source (from the dump's snapshot).
+      await using db = await sandbox.open(input.database, ctx.signal);
+      const restoredObjects = await listObjects(db);
+      restore.objects_restored = countByType(restoredObjects);
+      if (input.sourceObjects) {
+        restore.objects_source = countByType(input.sourceObjects);
+        const have = new Set(restoredObjects.map(objectKey));
+        restore.missing_objects = input.sourceObjects.map(objectKey).filter((k) => !have.has(k));
+        b.expect('restore.objects', 'fidelity', restore.missing_objects.length === 0,
+          `all ${input.sourceObjects.length} source objects present in the restore (${Object.entries(restore.objects_restored).map(([k, v]) => `${v} ${k}`).join(', ')})`,
+          `${restore.missing_objects.length} source object(s) missing after restore: ${restore.missing_objects.slice(0, 20).join(', ')}`,
+          { source: restore.objects_source, restored: restore.objects_restored, missing: restore.missing_objects });
+      }
+      const refs: TableRef[] = input.sourceCounts ? [...input.sourceCounts] : [...input.tablesFromDump];
+      const existing = new Set(restoredObjects.filter((o) => o.type === 'table').map((o) => `${o.schema}.${o.name}`));
+      const present = refs.filter((t) => existing.has(tableLabel(t)));
+      const counted = new Map((await countRows(db, present, ctx.signal)).map((c) => [tableLabel(c), c.rows]));
+      const dumpRows = new Map((input.copyBlocks ?? []).map((c) => [c.table.replace(/"/g, ''), c.rows]));
+      const tables: TableRow[] = (out.tables = refs.map((t) => {
+        const src = input.sourceCounts?.find((s) => s.schema === t.schema && s.name === t.name)?.rows ?? null;
+        const restored = counted.get(tableLabel(t)) ?? null;
+        const inDump = dumpRows.get(tableLabel(t)) ?? null;
+        const expected = src ?? inDump;
+        return { schema: t.schema, name: t.name, source_rows: src, restored_rows: restored, dump_rows: inDump, match: restored !== null && (expected === null || restored === expected) };
+      }));
+      const mismatched = tables.filter((t) => !t.match);
+      const total = tables.reduce((a, t) => a + (t.restored_rows ?? 0), 0);
+      b.expect('restore.row_counts', 'fidelity', mismatched.length === 0,
+        `${tables.length} table(s), ${total} rows: every exact count(*) equals the ${input.sourceCounts ? "source's in the dump snapshot" : "dump's COPY rows"}`,
+        `${mismatched.length} table(s) differ: ${mismatched.slice(0, 10).map((t) => `${t.schema}.${t.name} ${input.sourceCounts ? 'source' : 'dump'} ${t.source_rows ?? t.dump_rows} vs restored ${t.restored_rows ?? 'MISSING'}`).join('; ')}`,
+        { tables: tables.length, rows: total });
+      const roles = await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [referenced]);
+      const have = new Set(roles.map((r) => r.rolname));
+      const missingRoles = referenced.filter((r) => !have.has(r));
+      b.add({
+        name: 'restore.roles', stage: 'fidelity',
+        status: missingRoles.length ? 'fail' : input.globals.mode === 'none' ? 'warn' : 'pass',
+        detail: missingRoles.length
+          ? `role(s) referenced by the dump missing after restore: ${missingRoles.join(', ')}`
+          : `all ${referenced.length} role(s) referenced by the dump exist after restore${input.globals.mode === 'none' ? ' (as placeholders: globals were not captured)' : ` (from ${input.globals.mode})`}: ${referenced.join(', ')}`,
+        evidence: { referenced, missing: missingRoles },
+      });
+    }, endsDrill);
+  } finally {
+    const sb = sandbox as SandboxCluster | null;
+    if (sb && input.keep && !ctx.signal?.aborted) {
+      restore.kept = true;
+      restore.connect = `psql "${sb.url(input.database)}"   (stop it with: pg_ctl -D ${sb.dataDir} stop; then rm -rf ${sb.rootDir})`;
+    } else if (sb) {
+      teardown = await sb.stop();
+    }
+    out.teardown = {
+      confirmed: restore.kept ? false : teardown ? teardown.confirmed : true,
+      detail: restore.kept ? `kept running: ${restore.connect}` : teardown?.detail ?? 'no sandbox was started',
+      postmaster_pid: teardown?.postmasterPid ?? null,
+    };
+    await b.stage('teardown', async () => {
+      if (restore.kept) {
+        b.add({ name: 'teardown.confirmed', stage: 'teardown', status: 'warn', detail: `--keep: sandbox left running; connect with ${restore.connect}` });
+      } else if (teardown) {
+        b.expect('teardown.confirmed', 'teardown', teardown.confirmed, teardown.detail, teardown.detail, { ...teardown });
+      } else {
+        b.add({ name: 'teardown.confirmed', stage: 'teardown', status: 'pass', detail: 'no sandbox was started; nothing to tear down' });
+      }
+    }, () => false);
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * `runDrill`: the whole guarded drill against a live source — identity guard, fresh backup in an exported
+ * snapshot, content check, isolated restore with exact counts, confirmed teardown, production-untouched proof —
+ * returning the report object the CLI renders.
+ */
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { listObjects, type CatalogObject } from '../catalog/objects.js';
+import { catalogFingerprint, type CatalogFingerprint } from '../catalog/fingerprint.js';
+import { countRows, listTables, type TableCount } from '../catalog/tables.js';
+import type { DrillConfig } from '../config/schema.js';
+import { validateConfig } from '../config/load.js';
+import { parseDuration } from '../config/duration.js';
+import { EnvironmentError, InterruptedError } from '../errors.js';
+import { assertCanDump, findPgBinaries } from '../exec/binaries.js';
+import { resolveSandboxUser } from '../exec/os-user.js';
+import { fileLogger, silentLogger, teeLogger, type Logger, type ProgressCallback } from '../logger.js';
+import { DbSession, type AuditEntry } from '../pg/client.js';
+import { ReportBuilder } from '../report/builder.js';
+import type { Report } from '../report/model.js';
+import { writeReports } from '../report/write.js';
+import { auditViolations } from '../source/audit.js';
+import { measureWriteCapability, type WriteCapability } from '../source/can-write.js';
+import { resolveSource, scrubber, SOURCE_SESSION_OPTIONS } from '../source/connection.js';
+import { assertIdentity, readIdentity, type SourceIdentity } from '../source/identity.js';
+import { SourceSnapshot } from '../source/snapshot.js';
+import { pgDumpArgs, takeDump, type DumpFormat, type DumpResult } from '../backup/pg-dump.js';
+import { captureGlobals, type GlobalsResult } from '../backup/globals.js';
+import { checkSums, writeSums } from '../backup/sha256sums.js';
+import { PlainDumpScanner } from '../scan/plain-dump-scanner.js';
+import type { PlainScanResult } from '../scan/types.js';
+import { scanArchive } from '../inventory/read-inventory.js';
+import { contentChecks, summarizeInventory } from '../inventory/expectations.js';
+import { endsDrill, type DrillContext } from './context.js';
+import { createRunDir, safeName, utcStamp } from './run-dir.js';
+import { emptyRestoreOutput, restoreStage } from './restore-stage.js';
+import { trailerCheck, hostileContentCheck } from './dump-checks.js';
+import { emptyReport } from './empty-report.js';
+import { assertOutDirSafe } from './out-dir-guard.js';
+
+/** Options of a drill. Every field has a default; `source` falls back to the PG* environment. */
+export interface RunDrillOptions {
+  /** libpq URL of the source; default: PG* environment (or config source.url). */
+  readonly source?: string;
+  /** Validated config (or raw, validated here). Default: no pins, no expectations (the source catalog is the expectation). */
+  readonly config?: DrillConfig | unknown;
+  /** Where run directories go. Default: config `out`, else ./drills. */
+  readonly outDir?: string;
+  /** Dump format. Default: config backup.format, else plain. */
+  readonly format?: DumpFormat;
+  /** Leave the sandbox running. Default false. */
+  readonly keep?: boolean;
+  readonly kind?: 'run' | 'demo';
+  readonly signal?: AbortSignal;
+  readonly logger?: Logger;
+  readonly progress?: ProgressCallback;
+  /** The command line, for the report (secrets are redacted). */
+  readonly argv?: readonly string[];
+  /** Directory of PostgreSQL programs. Default: PG_BINDIR, then the usual places. */
+  readonly bindir?: string;
+}
+
+/** The drill's outcome: the report (as written to report.json) and where it is. */
+export interface DrillResult {
+  readonly report: Report;
+  readonly runDir: string;
+  readonly exitCode: 0 | 1;
+}
+
+/** Run a complete drill. @throws GuardError (3) before anything is done, EnvironmentError (4), InterruptedError (130/143) after teardown. */
+export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult> {
+  const config: DrillConfig = opts.config && (opts.config as DrillConfig).backup?.format ? (opts.config as DrillConfig) : validateConfig(opts.config ?? {});
+  const startedAt = new Date();
+  const spec = resolveSource(opts.source ?? config.source.url);
+  const scrub = scrubber(spec.secrets);
+  const progress = opts.progress ?? (() => {});
+  const baseLogger = opts.logger ?? silentLogger;
+  const bins = await findPgBinaries({ bindir: opts.bindir });
+  const sandboxUser = await resolveSandboxUser(config.sandbox.os_user);
+  const audit: AuditEntry[] = [];
+  const format: DumpFormat = opts.format ?? config.backup.format;
+  const outDir = opts.outDir ?? config.out ?? './drills';
+
+  // 1. Identity guard — before any file exists.
+  progress({ stage: 'guard', state: 'start' });
+  const guardT0 = performance.now();
+  let identity: SourceIdentity;
+  let before: CatalogFingerprint;
+  let capability: WriteCapability;
+  let encoding: string;
+  {
+    let db: DbSession;
+    try {
+      db = await DbSession.open(spec.connection, { audit, signal: opts.signal });
+    } catch (err) {
+      throw new EnvironmentError(`cannot connect to the source ${spec.redacted}: ${scrub((err as Error).message)}. Check the URL, that the server runs, and the credentials (PGPASSWORD or .pgpass).`, undefined, { cause: err });
+    }
+    try {
+      identity = await readIdentity(db);
+      assertIdentity(identity, { systemIdentifier: config.source.system_identifier, database: config.source.database });
+      assertCanDump(bins, identity.serverVersion);
+      await assertOutDirSafe(db, outDir);
+      before = await catalogFingerprint(db);
+      capability = await measureWriteCapability(db);
+      encoding = await db.value<string>('SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()');
+    } finally {
+      await db.close();
+    }
+  }
+  const guardMs = Math.round(performance.now() - guardT0);
+
+  const runDir = await createRunDir(outDir, identity.database, startedAt);
+  const logger = teeLogger(baseLogger, fileLogger(join(runDir, 'run.log'), scrub));
+  const builder = new ReportBuilder(progress);
+  builder.stages.push({ name: 'guard', started_at: startedAt.toISOString(), duration_ms: guardMs, status: 'pass' });
+  progress({ stage: 'guard', state: 'end', status: 'pass' });
+  builder.add({
+    name: 'guard.identity', stage: 'guard', status: 'pass',
+    detail: `source system_identifier ${identity.systemIdentifier}, database ${identity.database}` +
+      (config.source.system_identifier || config.source.database ? ' — matches the pinned identity' : ' (no identity pinned in the config)'),
+    evidence: { system_identifier: identity.systemIdentifier, database: identity.database, pinned: { system_identifier: config.source.system_identifier ?? null, database: config.source.database ?? null } },
+  });
+  if (!config.source.system_identifier) builder.note('identity-not-pinned', 'source.system_identifier is not pinned in the config: pin it so that a drill can never run against the wrong cluster');
+  logger.info(`drill ${runDir}: source ${spec.redacted} sysid ${identity.systemIdentifier} db ${identity.database} server ${identity.serverVersionText}; pg_dump ${bins.version.text} from ${bins.bindir}`);
+  const ctx: DrillContext = { bins, sandboxUser, logger, progress, builder, runDir, signal: opts.signal };
+
+  const report = emptyReport(opts.kind ?? 'run', runDir, startedAt, opts.argv ?? [], scrub, config.metadata);
+  report.source = {
+    url: spec.redacted, database: identity.database, system_identifier: identity.systemIdentifier,
+    server_version: identity.serverVersionText, user: identity.user, is_superuser: identity.isSuperuser,
+    can_write: capability.canWrite, can_write_detail: capability.detail, in_recovery: identity.inRecovery, snapshot: null,
+  };
+  report.production.system_identifier_before = identity.systemIdentifier;
+  report.production.fingerprint_before = `${before.fingerprint} (${before.items} items)`;
+  report.production.session_settings = `${SOURCE_SESSION_OPTIONS} application_name=pgdrill statement_timeout=60s lock_timeout=${config.backup.lock_wait_timeout}`;
+
+  let interrupted: InterruptedError | null = null;
+  let fatal: unknown = null;
+  const restored = emptyRestoreOutput();
+  try {
+    // 2. Fresh backup in the exported snapshot, counted on the source in the same snapshot.
+    const fileBase = `${safeName(identity.database)}-${utcStamp(startedAt)}`;
+    const dumpPath = join(runDir, format === 'plain' ? `${fileBase}.sql` : format === 'custom' ? `${fileBase}.dump` : `${fileBase}.dir`);
+    let dump: DumpResult | undefined;
+    let globals: GlobalsResult | undefined;
+    let scan: PlainScanResult | undefined;
+    let sourceObjects: CatalogObject[] | null = null;
+    let sourceCounts: TableCount[] | null = null;
+    const lockWaitMs = parseDuration(config.backup.lock_wait_timeout)!;
+    await builder.stage('backup', async () => {
+      await using snap = await SourceSnapshot.open(spec.connection, audit, opts.signal);
+      report.source.snapshot = snap.id;
+      await snap.db.query(`SET lock_timeout = '${Math.round(lockWaitMs)}ms'`);
+      sourceObjects = await listObjects(snap.db);
+      const tables = await listTables(snap.db);
+      const scanner = format === 'plain' ? new PlainDumpScanner() : null;
+      const dumpP = takeDump({
+        bins, env: spec.toolEnv, format, path: dumpPath, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs,
+        jobs: config.backup.jobs, consumers: scanner ? [(c) => scanner.push(c)] : [], signal: opts.signal, logger,
+        onBytes: (bytes) => progress({ stage: 'backup', state: 'progress', bytes }),
+      });
+      const dumpArgs = pgDumpArgs({ format, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs, jobs: config.backup.jobs }, `${dumpPath}.partial`);
+      audit.push({ at: new Date().toISOString(), by: 'pg_dump', sql: `pg_dump ${dumpArgs.join(' ')} (its own REPEATABLE READ, READ ONLY transaction in snapshot ${snap.id}; ACCESS SHARE locks)` });
+      // Counting runs while pg_dump streams, in the very snapshot pg_dump reads.
+      await snap.db.query('SET statement_timeout = 0');
+      const countsP = countRows(snap.db, tables, opts.signal);
+      const [d, counts] = await Promise.allSettled([dumpP, countsP]);
+      if (d.status === 'rejected') throw d.reason;
+      if (counts.status === 'rejected') throw counts.reason;
+      dump = d.value;
+      sourceCounts = counts.value;
+      scan = scanner?.finish();
+      builder.add({
+        name: 'backup.pg_dump', stage: 'backup', status: 'pass',
+        detail: `pg_dump ${bins.version.text} exited 0: ${dump.sizeBytes} bytes (${format}) in ${dump.durationMs} ms, snapshot ${snap.id}${dump.stderr.length ? `; stderr: ${dump.stderr.join(' | ').slice(0, 300)}` : ''}`,
+        evidence: { path: dump.path, size_bytes: dump.sizeBytes, sha256: dump.sha256, args: dump.args, snapshot: snap.id },
+      });
+      if (scan) builder.add(trailerCheck(scan));
+      if (config.backup.globals) {
+        audit.push({ at: new Date().toISOString(), by: 'pg_dumpall', sql: 'pg_dumpall --globals-only --no-role-passwords (catalog SELECTs on pg_roles, pg_auth_members, pg_tablespace; read-only session)' });
+        globals = await captureGlobals({ bins, env: spec.toolEnv, path: join(runDir, `${fileBase}.globals.sql`), signal: opts.signal, logger });
+        builder.add({
+          name: 'backup.globals', stage: 'backup', status: globals.mode === 'globals-only' ? 'pass' : 'warn',
+          detail: globals.mode === 'none' ? globals.note! : `pg_dumpall --${globals.mode} --no-role-passwords: ${globals.sizeBytes} bytes, sha256 ${globals.sha256}${globals.note ? ` (${globals.note})` : ''}`,
+          evidence: { ...globals },
+        });
+        if (globals.note) builder.note('globals', globals.note);
+      } else {
+        builder.note('globals', 'backup.globals is off: roles were not captured; referenced roles are recreated as NOLOGIN placeholders');
+        globals = { mode: 'none', path: null, sha256: null, sizeBytes: 0, note: 'globals capture disabled by config', args: [] };
+      }
+      const sumsPath = join(runDir, 'SHA256SUMS');
+      const listed = [...(dump.files.length ? dump.files : [{ path: dump.path, sha256: dump.sha256 }]), ...(globals.path ? [{ path: globals.path, sha256: globals.sha256! }] : [])];
+      await writeSums(sumsPath, listed);
+      const self = await checkSums(sumsPath);
+      report.backup.self_check = self.ok;
+      report.backup.sums_path = sumsPath;
+      builder.expect('backup.sha256_self_check', 'backup', self.ok,
+        `SHA256SUMS re-read: ${self.checked}/${self.checked} OK (sha256sum -c compatible)`,
+        `SHA256SUMS re-read: ${self.failures.length} of ${self.checked} FAILED: ${self.failures.map((f) => `${f.path} expected ${f.expected} got ${f.actual ?? 'unreadable'}`).join('; ')}`,
+        { checked: self.checked, failures: self.failures });
+    }, endsDrill);
+    if (dump) {
+      const dd = dump as DumpResult;
+      report.backup = {
+        ...report.backup, path: dd.path, format, size_bytes: dd.sizeBytes, sha256: dd.sha256,
+        tool: `pg_dump ${bins.version.text} ${dd.args.join(' ')}`, duration_ms: dd.durationMs,
+        globals: globals ? { mode: globals.mode, path: globals.path, sha256: globals.sha256, size_bytes: globals.sizeBytes, note: globals.note } : null,
+      };
+    }
+
+    // 3. Content check, from the dump's own text.
+    let restorable = !!dump && !builder.failed;
+    if (dump) {
+      await builder.stage('content', async () => {
+        const inv = scan ?? (await scanArchive(bins, dump!.path, opts.signal));
+        scan = inv;
+        if (format === 'plain') builder.add(hostileContentCheck(inv));
+        report.inventory = summarizeInventory(inv.inventory);
+        for (const c of contentChecks(inv.inventory, config.expect, sourceObjects)) builder.add(c);
+      }, endsDrill);
+      restorable = restorable && !builder.checks.some((c) => c.name === 'backup.hostile_content' && c.status === 'fail');
+    }
+
+    // 4-5. Isolated restore, fidelity, confirmed teardown.
+    if (dump && scan && restorable) {
+      await restoreStage(ctx, {
+        artifact: { path: (dump as DumpResult).path, format },
+        globals: { path: (globals as GlobalsResult | undefined)?.path ?? null, mode: (globals as GlobalsResult | undefined)?.mode ?? 'none' },
+        inventory: (scan as PlainScanResult).inventory,
+        database: identity.database, encoding,
+        sourceSystemIdentifier: identity.systemIdentifier, sourceObjects, sourceCounts,
+        tablesFromDump: [], copyBlocks: (scan as PlainScanResult).copyBlocks, keep: opts.keep ?? false, jobs: config.backup.jobs,
+      }, restored);
+    } else {
+      builder.skipStage('restore', dump ? 'not restored: an earlier check failed (see above)' : 'not restored: no backup was taken');
+    }
+  } catch (err) {
+    if (err instanceof InterruptedError) interrupted = err;
+    else fatal = err;
+    builder.add({ name: 'drill.aborted', stage: 'drill', status: 'fail', detail: scrub((err as Error).message) });
+  }
+
+  // 6. Production untouched: identity and catalog fingerprint again, and the audit judged.
+  await builder.stage('production', async () => {
+    const db = await DbSession.open(spec.connection, { audit });
+    let after: CatalogFingerprint;
+    let idAfter: SourceIdentity;
+    try {
+      idAfter = await readIdentity(db);
+      after = await catalogFingerprint(db);
+    } finally {
+      await db.close();
+    }
+    report.production.system_identifier_after = idAfter.systemIdentifier;
+    report.production.fingerprint_after = `${after.fingerprint} (${after.items} items)`;
+    const sameId = idAfter.systemIdentifier === identity.systemIdentifier && idAfter.database === identity.database;
+    builder.expect('production.identity', 'production', sameId,
+      `system_identifier ${idAfter.systemIdentifier} before = after`,
+      `source identity changed during the drill: ${identity.systemIdentifier}/${identity.database} → ${idAfter.systemIdentifier}/${idAfter.database}`);
+    builder.expect('production.catalog_fingerprint', 'production', after.fingerprint === before.fingerprint,
+      `catalog fingerprint ${after.fingerprint} before = after (${after.items} objects, owners, ACLs, roles)`,
+      `catalog fingerprint changed: ${before.fingerprint} → ${after.fingerprint} (${before.items} → ${after.items} items): something changed the source's catalog during the drill`);
+    const violations = auditViolations(audit);
+    const mine = audit.filter((a) => a.by === 'pgdrill').length;
+    builder.expect('production.audit_read_only', 'production', violations.length === 0,
+      `${mine} statement(s) sent by pgdrill, all read-only; pg_dump/pg_dumpall ran in read-only sessions (PGOPTIONS ${SOURCE_SESSION_OPTIONS})`,
+      `${violations.length} statement(s) sent to the source are not read-only: ${violations.map((v) => v.reason).join('; ')}`,
+      { statements: mine, violations: violations.map((v) => v.entry.sql) });
+  }, (e) => e instanceof InterruptedError);
+  report.restore = restored.restore;
+  report.tables = restored.tables;
+  report.teardown = restored.teardown;
+  report.production.audit = audit.map((a) => ({ ...a, sql: scrub(a.sql) }));
+  const prodChecks = builder.checks.filter((c) => c.stage === 'production');
+  report.production_untouched = prodChecks.length === 3 && prodChecks.every((c) => c.status === 'pass');
+
+  const finished = new Date();
+  report.checks = builder.checks;
+  report.stages = builder.stages;
+  report.notes = builder.notes;
+  report.interrupted = interrupted !== null;
+  report.status = builder.failed || interrupted ? 'FAIL' : 'PASS';
+  report.run.finished_at = finished.toISOString();
+  report.run.duration_ms = finished.getTime() - startedAt.getTime();
+  report.run.host = hostname();
+  report.run.user = userInfo().username;
+  await writeReports(report, runDir);
+  logger.info(`drill finished: ${report.status}${interrupted ? ' (interrupted)' : ''}`);
+  if (interrupted) throw interrupted;
+  if (fatal && fatal instanceof EnvironmentError) throw fatal;
+  return { report, runDir, exitCode: report.status === 'PASS' ? 0 : 1 };
+}

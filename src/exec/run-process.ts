@@ -1,0 +1,140 @@
+/**
+ * The only place that spawns processes. Argument arrays, never a shell; an explicit environment (secrets only
+ * through PGPASSWORD/PGPASSFILE in `env`, never in argv); exit code, signal and the tail of stderr always
+ * captured; stdout streamed to the caller, never buffered whole (except `captureStdout` for small outputs).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { InterruptedError, ToolError } from '../errors.js';
+
+/** How to run one child process. */
+export interface ProcessOptions {
+  /** Absolute path of the executable. */
+  readonly bin: string;
+  readonly args: readonly string[];
+  /** Extra environment on top of a minimal base (PATH, LANG, TZ). The caller's environment is never inherited. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly cwd?: string;
+  /** Run as this OS user (root only). */
+  readonly uid?: number;
+  readonly gid?: number;
+  /** 'ignore' (default), or a stream that is piped into the child's stdin. */
+  readonly stdin?: 'ignore' | Readable;
+  /** 'ignore' (default), 'capture' (small outputs only, returned as text), or a stream the child's stdout is piped into. */
+  readonly stdout?: 'ignore' | 'capture' | 'pipe' | Writable;
+  /** Abort kills the child (SIGTERM, then SIGKILL after 5 s) and rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** Start in its own process group so that a terminal's Ctrl-C does not reach it (servers). */
+  readonly detached?: boolean;
+  /** Called with each stderr line (for run.log). */
+  readonly onStderrLine?: (line: string) => void;
+  /** Do not throw on a non-zero exit; return the result instead. Default false. */
+  readonly allowFailure?: boolean;
+}
+
+/** How a child process ended. */
+export interface ProcessResult {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stderrTail: string;
+  /** Only with stdout: 'capture'. */
+  readonly stdout: string;
+  readonly pid: number | undefined;
+}
+
+/** A running child: its stdout (with stdout: 'pipe') and a promise of its end. */
+export interface RunningProcess {
+  readonly child: ChildProcess;
+  readonly stdout: Readable | null;
+  readonly done: Promise<ProcessResult>;
+}
+
+const STDERR_TAIL_BYTES = 8192;
+const CAPTURE_LIMIT = 64 * 1024 * 1024;
+
+/** A minimal environment: enough for PostgreSQL's tools to run and speak UTF-8, nothing of the caller's. */
+export function baseEnv(): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C.UTF-8',
+    TZ: 'UTC',
+  };
+}
+
+/** The tool's name for messages: basename of bin. */
+function toolName(bin: string): string {
+  return bin.split('/').pop() ?? bin;
+}
+
+/** Start a child process. Resolve `done` to its result; reject with ToolError on failure (unless allowFailure). */
+export function startProcess(opts: ProcessOptions): RunningProcess {
+  const tool = toolName(opts.bin);
+  if (opts.signal?.aborted) throw opts.signal.reason ?? new InterruptedError('SIGINT');
+  const env: Record<string, string> = baseEnv();
+  for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
+  const stdoutMode = opts.stdout ?? 'ignore';
+  const child = spawn(opts.bin, [...opts.args], {
+    env,
+    cwd: opts.cwd,
+    uid: opts.uid,
+    gid: opts.gid,
+    detached: opts.detached ?? false,
+    stdio: [opts.stdin && opts.stdin !== 'ignore' ? 'pipe' : 'ignore', stdoutMode === 'ignore' ? 'ignore' : 'pipe', 'pipe'],
+  });
+  let tail = '';
+  let partial = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (s: string) => {
+    tail = (tail + s).slice(-STDERR_TAIL_BYTES);
+    if (opts.onStderrLine) {
+      const lines = (partial + s).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) opts.onStderrLine(l);
+    }
+  });
+  let captured = '';
+  if (stdoutMode === 'capture') {
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (s: string) => {
+      if (captured.length < CAPTURE_LIMIT) captured += s;
+    });
+  } else if (stdoutMode !== 'ignore' && stdoutMode !== 'pipe') {
+    child.stdout!.pipe(stdoutMode);
+  }
+  if (opts.stdin && opts.stdin !== 'ignore') {
+    opts.stdin.pipe(child.stdin!);
+    // A child that exits early closes its stdin: that is reported by its exit code, not as an EPIPE crash.
+    child.stdin!.on('error', () => {});
+  }
+  let killTimer: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    child.kill('SIGTERM');
+    killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    killTimer.unref();
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const done = new Promise<ProcessResult>((resolve, reject) => {
+    child.on('error', (err) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      reject(new ToolError(tool, opts.args, null, null, String((err as Error).message), { cause: err }));
+    });
+    child.on('close', (code, sig) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (killTimer) clearTimeout(killTimer);
+      if (partial && opts.onStderrLine) opts.onStderrLine(partial);
+      const result: ProcessResult = { exitCode: code, signal: sig, stderrTail: tail, stdout: captured, pid: child.pid };
+      if (opts.signal?.aborted) return reject(opts.signal.reason ?? new InterruptedError('SIGINT'));
+      if ((code !== 0 || sig) && !opts.allowFailure) return reject(new ToolError(tool, opts.args, code, sig, tail));
+      resolve(result);
+    });
+  });
+  // Avoid unhandled rejections when the caller awaits something else first.
+  done.catch(() => {});
+  return { child, stdout: stdoutMode === 'pipe' ? child.stdout : null, done };
+}
+
+/** Run a child process to its end. */
+export async function runProcess(opts: ProcessOptions): Promise<ProcessResult> {
+  return startProcess(opts).done;
+}

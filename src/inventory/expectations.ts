@@ -1,0 +1,142 @@
+/**
+ * The content check: a dump's inventory against the config's expectations (objects by type and glob with
+ * exact counts, roles referenced, grants per role and "no write grants"), or — with no expectations
+ * configured — against the source catalog itself.
+ */
+import type { ObjectExpectation, GrantExpectation, DrillConfig } from '../config/schema.js';
+import type { CatalogObject } from '../catalog/objects.js';
+import type { Check } from '../report/model.js';
+import type { DumpInventory } from './types.js';
+import { globToRegExp, nameMatches, objectTypeOf } from './object-types.js';
+
+/** Privileges that let a role change data. */
+export const WRITE_PRIVILEGES = new Set(['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ALL', 'ALL PRIVILEGES']);
+
+const LIST_LIMIT = 20;
+
+function listNames(names: readonly string[]): string {
+  return names.length <= LIST_LIMIT ? names.join(', ') : `${names.slice(0, LIST_LIMIT).join(', ')}, … (${names.length - LIST_LIMIT} more)`;
+}
+
+function label(e: ObjectExpectation): string {
+  return `${e.type} ${e.schema ? `${e.schema}.` : ''}${e.name}`;
+}
+
+/** Check one object expectation. */
+export function checkObjectExpectation(inv: DumpInventory, e: ObjectExpectation): Check {
+  const nameRe = globToRegExp(e.name);
+  const schemaRe = e.schema ? globToRegExp(e.schema) : null;
+  const matched = [
+    ...new Set(
+      inv.entries
+        .filter((x) => objectTypeOf(x.type) === e.type && nameMatches(nameRe, x.name) && (!schemaRe || schemaRe.test(x.schema ?? '')))
+        .map((x) => `${x.schema ? `${x.schema}.` : ''}${x.name}`),
+    ),
+  ].sort();
+  const ok = e.count !== undefined ? matched.length === e.count : matched.length > 0;
+  const expected = e.count !== undefined ? `exactly ${e.count}` : 'at least 1';
+  return {
+    name: `content.objects[${label(e)}]`,
+    stage: 'content',
+    status: ok ? 'pass' : 'fail',
+    detail: ok
+      ? `${matched.length} ${e.type} object(s) match ${label(e)} (expected ${expected})${matched.length ? `: ${listNames(matched)}` : ''}`
+      : matched.length === 0
+        ? `missing from the dump: no ${e.type} matches ${e.schema ? `${e.schema}.` : ''}${e.name} (expected ${expected})`
+        : `${matched.length} ${e.type} object(s) match ${label(e)}, expected ${expected}: ${listNames(matched)}`,
+    evidence: { matched, expected: e.count ?? null },
+  };
+}
+
+/** Roles that must be referenced by OWNER/GRANT entries. */
+export function checkRoleExpectation(inv: DumpInventory, role: string): Check {
+  const ref = inv.roles[role];
+  const total = ref ? ref.owner + ref.grant + ref.other : 0;
+  return {
+    name: `content.role[${role}]`,
+    stage: 'content',
+    status: total > 0 ? 'pass' : 'fail',
+    detail: total > 0
+      ? `role ${role} is referenced ${total} time(s) (${ref!.owner} owner, ${ref!.grant} grant, ${ref!.other} other)`
+      : `role ${role} is not referenced by any OWNER or GRANT entry in the dump`,
+    evidence: { references: ref ?? null },
+  };
+}
+
+/** Grants to one role: exact count, no write privilege, objects that must carry a grant. */
+export function checkGrantExpectation(inv: DumpInventory, g: GrantExpectation): Check {
+  const mine = inv.grants.filter((x) => x.role === g.role);
+  const writes = mine.filter((x) => WRITE_PRIVILEGES.has(x.privilege));
+  const problems: string[] = [];
+  if (g.count !== undefined && mine.length !== g.count) problems.push(`${mine.length} grant(s) to ${g.role}, expected exactly ${g.count}`);
+  if (g.no_write && writes.length) {
+    problems.push(`${g.role} holds write privilege(s): ${listNames(writes.map((w) => `${w.privilege} on ${w.object} (line ${w.line})`))}`);
+  }
+  for (const obj of g.on ?? []) {
+    const re = globToRegExp(obj);
+    if (!mine.some((x) => nameMatches(re, x.object))) problems.push(`no grant to ${g.role} on ${obj}`);
+  }
+  const summary = `${mine.length} grant(s) to ${g.role}, ${writes.length} write`;
+  return {
+    name: `content.grants[${g.role}]`,
+    stage: 'content',
+    status: problems.length ? 'fail' : 'pass',
+    detail: problems.length ? problems.join('; ') : `${summary}${g.count !== undefined ? ` (expected ${g.count})` : ''}${g.no_write ? '; no write privilege' : ''}`,
+    evidence: {
+      grants: mine.map((x) => `${x.privilege} ON ${x.objectType} ${x.object}${x.columns ? `(${x.columns.join(',')})` : ''}`),
+      write: writes.length,
+    },
+  };
+}
+
+/** Without expectations: every table, view, materialized view, sequence and function of the source must be in the dump. */
+export function checkAgainstSourceCatalog(inv: DumpInventory, source: readonly CatalogObject[]): Check {
+  const kinds = new Set(['table', 'view', 'materialized_view', 'sequence', 'function']);
+  const inDump = new Set(
+    inv.entries.map((x) => ({ t: objectTypeOf(x.type), k: `${x.schema ?? ''}.${x.name}` })).filter((x) => x.t).map((x) => `${x.t}:${x.k}`),
+  );
+  const wanted = source.filter((o) => kinds.has(o.type));
+  const missing = wanted.filter((o) => !inDump.has(`${o.type}:${o.schema ?? ''}.${o.name}`)).map((o) => `${o.type} ${o.schema}.${o.name}`);
+  return {
+    name: 'content.source_catalog',
+    stage: 'content',
+    status: missing.length ? 'fail' : 'pass',
+    detail: missing.length
+      ? `${missing.length} source object(s) missing from the dump: ${listNames(missing)}`
+      : `all ${wanted.length} tables, views, materialized views, sequences and functions of the source are in the dump`,
+    evidence: { expected: wanted.length, missing },
+  };
+}
+
+/** All content checks for a config (or the default expectation when none is configured). */
+export function contentChecks(inv: DumpInventory, expect: DrillConfig['expect'], source: readonly CatalogObject[] | null): Check[] {
+  if (!expect) {
+    if (!source) return [{ name: 'content.expectations', stage: 'content', status: 'skip', detail: 'no expectations configured and no source catalog to compare with' }];
+    return [checkAgainstSourceCatalog(inv, source)];
+  }
+  return [
+    ...expect.objects.map((e) => checkObjectExpectation(inv, e)),
+    ...expect.roles.map((r) => checkRoleExpectation(inv, r)),
+    ...expect.grants.map((g) => checkGrantExpectation(inv, g)),
+  ];
+}
+
+/** Summaries for the report: counts per object kind, grants per role. */
+export function summarizeInventory(inv: DumpInventory): {
+  counts_by_type: Record<string, number>;
+  roles: DumpInventory['roles'];
+  grants_by_role: Record<string, { total: number; write: number }>;
+} {
+  const counts: Record<string, number> = {};
+  for (const e of inv.entries) {
+    const t = objectTypeOf(e.type);
+    if (t) counts[t] = (counts[t] ?? 0) + 1;
+  }
+  const grants: Record<string, { total: number; write: number }> = {};
+  for (const g of inv.grants) {
+    const r = (grants[g.role] ??= { total: 0, write: 0 });
+    r.total++;
+    if (WRITE_PRIVILEGES.has(g.privilege)) r.write++;
+  }
+  return { counts_by_type: counts, roles: inv.roles, grants_by_role: grants };
+}

@@ -1,0 +1,70 @@
+/**
+ * Collects a drill's facts as its stages run: checks, stage timings, notes. The report itself is assembled from
+ * these at the end; renderers only read it.
+ */
+import type { ProgressCallback } from '../logger.js';
+import type { Check, CheckStatus, Note, Stage } from './model.js';
+
+export class ReportBuilder {
+  readonly checks: Check[] = [];
+  readonly stages: Stage[] = [];
+  readonly notes: Note[] = [];
+
+  constructor(private readonly progress: ProgressCallback = () => {}) {}
+
+  /** Record a check. */
+  add(check: Check): Check {
+    this.checks.push(check);
+    return check;
+  }
+
+  /** Shorthand for a check from a condition. */
+  expect(name: string, stage: string, ok: boolean, passDetail: string, failDetail: string, evidence?: Record<string, unknown>): Check {
+    return this.add({ name, stage, status: ok ? 'pass' : 'fail', detail: ok ? passDetail : failDetail, evidence });
+  }
+
+  note(id: string, text: string): void {
+    if (!this.notes.some((n) => n.id === id)) this.notes.push({ id, text });
+  }
+
+  /** Did any check fail so far? */
+  get failed(): boolean {
+    return this.checks.some((c) => c.status === 'fail');
+  }
+
+  /**
+   * Run one stage, timing it. A stage whose function throws gets a failing check `<stage>.error` with the message,
+   * unless `rethrow` says the error must end the drill (interrupts, environment errors) — it is still timed.
+   */
+  async stage<T>(name: string, fn: () => Promise<T>, rethrow: (err: unknown) => boolean): Promise<T | undefined> {
+    const startedAt = new Date();
+    const before = this.checks.length;
+    const t0 = performance.now();
+    this.progress({ stage: name, state: 'start' });
+    let status: CheckStatus = 'pass';
+    try {
+      return await fn();
+    } catch (err) {
+      status = 'fail';
+      if (!rethrow(err)) {
+        this.add({ name: `${name}.error`, stage: name, status: 'fail', detail: (err as Error).message ?? String(err) });
+        return undefined;
+      }
+      throw err;
+    } finally {
+      const mine = this.checks.slice(before);
+      if (mine.some((c) => c.status === 'fail')) status = 'fail';
+      else if (status === 'pass' && mine.length && mine.every((c) => c.status === 'skip')) status = 'skip';
+      else if (status === 'pass' && mine.some((c) => c.status === 'warn')) status = 'warn';
+      this.stages.push({ name, started_at: startedAt.toISOString(), duration_ms: Math.round(performance.now() - t0), status });
+      this.progress({ stage: name, state: 'end', status });
+    }
+  }
+
+  /** Record that a stage did not run, and why. */
+  skipStage(name: string, why: string): void {
+    this.stages.push({ name, started_at: new Date().toISOString(), duration_ms: 0, status: 'skip' });
+    this.add({ name: `${name}.skipped`, stage: name, status: 'skip', detail: why });
+    this.progress({ stage: name, state: 'end', status: 'skip', message: why });
+  }
+}

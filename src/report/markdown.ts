@@ -1,0 +1,133 @@
+/**
+ * report.md: front matter, then the sections of an operator's closeout record (method and provenance, backup,
+ * content check, restore test, teardown, production untouched, summary). Renders the model; computes nothing.
+ */
+import { stringify } from 'yaml';
+import { formatBytes, formatDuration } from '../config/duration.js';
+import type { Check, Report } from './model.js';
+
+const MARK: Record<Check['status'], string> = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', skip: 'SKIP' };
+
+function esc(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function checksOf(r: Report, stages: string[]): string {
+  const cs = r.checks.filter((c) => stages.includes(c.stage));
+  if (!cs.length) return '_no checks ran in this stage_\n';
+  return cs.map((c) => `- **${MARK[c.status]}** \`${c.name}\` — ${c.detail}`).join('\n') + '\n';
+}
+
+function kv(rows: [string, unknown][]): string {
+  return rows.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${v === null ? '—' : String(v)}`).join('\n') + '\n';
+}
+
+/** Render report.md. */
+export function renderMarkdown(r: Report): string {
+  const front = {
+    status: r.status,
+    kind: r.kind,
+    database: r.source.database,
+    system_identifier: r.source.system_identifier,
+    size_bytes: r.backup.size_bytes,
+    sha256: r.backup.sha256,
+    run_window_utc: `${r.run.started_at} → ${r.run.finished_at}`,
+    production_untouched: r.production_untouched,
+    teardown_confirmed: r.teardown.confirmed,
+    interrupted: r.interrupted || undefined,
+    pgdrill: r.tool.version,
+    ...r.metadata,
+  };
+  const failing = r.checks.filter((c) => c.status === 'fail');
+  const out: string[] = [];
+  out.push(`---\n${stringify(front, { lineWidth: 0 }).trim()}\n---\n`);
+  out.push(`# Restore drill — ${r.source.database ?? r.backup.path ?? 'unknown'} — ${r.status}${r.interrupted ? ' (interrupted)' : ''}\n`);
+  out.push(
+    r.status === 'PASS'
+      ? `**${r.status}.** A fresh ${r.backup.format ?? ''} backup was taken read-only, content-checked and restored into an isolated throwaway cluster; every check passed. ` +
+          `Teardown ${r.teardown.confirmed ? 'confirmed' : 'NOT confirmed'}; production ${r.production_untouched ? 'untouched (identity and catalog fingerprint unchanged, read-only statements only)' : 'untouched: not proven'}.\n`
+      : `**${r.status}.** ${failing.length} check(s) failed:\n\n${failing.map((c) => `- \`${c.name}\`: ${c.detail}`).join('\n')}\n`,
+  );
+  out.push(`## §1 — Method & Provenance\n\n\`\`\`\n${kv([
+    ['tool', `pgdrill ${r.tool.version}`],
+    ['command', r.run.argv.join(' ') || '(library call)'],
+    ['host', r.run.host],
+    ['os_user', r.run.user],
+    ['run_dir', r.run.dir],
+    ['run_window_utc', `${r.run.started_at} → ${r.run.finished_at} (${formatDuration(r.run.duration_ms)})`],
+    ['source', r.source.url],
+    ['source_role', r.source.user === null ? null : `${r.source.user}${r.source.is_superuser ? ' (superuser)' : ''}; ${r.source.can_write_detail ?? ''}`],
+    ['server_version', r.source.server_version],
+    ['production_identity_guard', r.source.system_identifier ? `sysid ${r.source.system_identifier} AND db ${r.source.database} read before any action` : null],
+  ])}\`\`\`\n\n${checksOf(r, ['guard'])}`);
+  const g = r.backup.globals;
+  out.push(`## §2 — Fresh Backup\n\n\`\`\`\n${kv([
+    ['backup_path', r.backup.path],
+    ['backup_method', r.backup.tool],
+    ['snapshot', r.source.snapshot],
+    ['backup_size_bytes', r.backup.size_bytes === null ? null : `${r.backup.size_bytes} (${formatBytes(r.backup.size_bytes)})`],
+    ['backup_sha256', r.backup.sha256],
+    ['checksum_self_check', r.backup.self_check === null ? null : `${r.backup.sums_path} -c → ${r.backup.self_check ? 'OK' : 'FAILED'}`],
+    ['globals', g ? `${g.mode}${g.path ? ` ${g.path} sha256 ${g.sha256}` : ''}${g.note ? ` — ${g.note}` : ''}` : null],
+    ['duration', r.backup.duration_ms === null ? null : formatDuration(r.backup.duration_ms)],
+  ])}\`\`\`\n\n${checksOf(r, ['backup'])}`);
+  const inv = r.inventory;
+  out.push(`## §3 — Backup Content Check\n\n${inv ? `\`\`\`\n${kv([
+    ['objects_by_type', Object.entries(inv.counts_by_type).map(([k, v]) => `${k} ${v}`).join(', ')],
+    ['roles_referenced', Object.entries(inv.roles).map(([k, v]) => `${k} (${v.owner} owner, ${v.grant} grant)`).join(', ')],
+    ['grants_by_role', Object.entries(inv.grants_by_role).map(([k, v]) => `${k} ${v.total} (${v.write} write)`).join(', ')],
+  ])}\`\`\`\n\n` : ''}${checksOf(r, ['content'])}`);
+  const rs = r.restore;
+  out.push(`## §4 — Isolated Restore Test\n\n${rs ? `\`\`\`\n${kv([
+    ['restore_system_identifier', rs.system_identifier ? `${rs.system_identifier} (≠ production ${r.source.system_identifier ?? '—'})` : null],
+    ['restore_server_version', rs.server_version],
+    ['sandbox_os_user', rs.os_user ?? '(the caller)'],
+    ['sandbox_data_dir', rs.data_dir],
+    ['sandbox_socket_dir', rs.socket_dir ? `${rs.socket_dir} (Unix socket only, no TCP)` : null],
+    ['restore_duration', rs.duration_ms === null ? null : formatDuration(rs.duration_ms)],
+    ['restore_errors', rs.errors.length],
+    ['objects_restored', Object.entries(rs.objects_restored).map(([k, v]) => `${k} ${v}`).join(', ')],
+  ])}\`\`\`\n\n` : ''}${checksOf(r, ['restore', 'fidelity'])}`);
+  if (rs?.errors.length) {
+    out.push(`### Restore errors\n\n| # | phase | class | SQLSTATE | message | statement | hint |\n|---|---|---|---|---|---|---|\n${rs.errors
+      .map((e, i) => `| ${i + 1} | ${e.phase} | ${e.classification} | ${e.sqlstate ?? ''} | ${esc(e.message)} | ${esc((e.statement ?? '').slice(0, 120))} | ${esc(e.hint ?? '')} |`)
+      .join('\n')}\n`);
+  }
+  if (r.tables.length) {
+    const hashes = r.tables.some((t) => t.source_hash !== undefined);
+    out.push(`### Tables (exact row counts${hashes ? ' and content hashes' : ''})\n\n| table | source rows | restored rows |${hashes ? ' hash |' : ''} match |\n|---|---:|---:|${hashes ? '---|' : ''}---|\n${r.tables
+      .map((t) => `| ${t.schema}.${t.name} | ${t.source_rows ?? t.dump_rows ?? '—'} | ${t.restored_rows ?? 'MISSING'} |${hashes ? ` ${t.source_hash === t.restored_hash ? 'equal' : 'DIFFERENT'} |` : ''} ${t.match ? 'yes' : '**NO**'} |`)
+      .join('\n')}\n`);
+  }
+  out.push(`## §5 — Teardown\n\n\`\`\`\n${kv([['teardown', r.teardown.detail], ['confirmed', r.teardown.confirmed]])}\`\`\`\n\n${checksOf(r, ['teardown'])}`);
+  out.push(`## §6 — Production-Untouched Confirmation\n\n\`\`\`\n${kv([
+    ['production_system_identifier_before', r.production.system_identifier_before],
+    ['production_system_identifier_after', r.production.system_identifier_after],
+    ['catalog_fingerprint_before', r.production.fingerprint_before],
+    ['catalog_fingerprint_after', r.production.fingerprint_after],
+    ['session_settings', r.production.session_settings],
+    ['statements_sent', r.production.audit.length],
+  ])}\`\`\`\n\n${checksOf(r, ['production'])}`);
+  if (r.production.audit.length) {
+    out.push(`<details><summary>Audit: every statement sent to the source (${r.production.audit.length})</summary>\n\n| at | by | statement |\n|---|---|---|\n${r.production.audit
+      .map((a) => `| ${a.at} | ${a.by} | \`${esc(a.sql.replace(/\s+/g, ' ').slice(0, 200))}\` |`)
+      .join('\n')}\n\n</details>\n`);
+  }
+  if (r.notes.length) out.push(`## Notes\n\n${r.notes.map((n) => `- **${n.id}** — ${n.text}`).join('\n')}\n`);
+  out.push(`## §7 — Summary\n\n\`\`\`\n${kv([
+    ['backup_verification_status', r.status],
+    ['backup', r.backup.path],
+    ['sha256', r.backup.sha256],
+    ['size_bytes', r.backup.size_bytes],
+    ['content_check', stageStatus(r, 'content')],
+    ['restore_test', stageStatus(r, 'restore')],
+    ['teardown', r.teardown.confirmed ? 'CONFIRMED' : 'NOT CONFIRMED'],
+    ['production_untouched', r.production_untouched === null ? 'not applicable' : r.production_untouched ? 'CONFIRMED' : 'NOT PROVEN'],
+  ])}\`\`\`\n\n| stage | status | duration |\n|---|---|---:|\n${r.stages.map((s) => `| ${s.name} | ${MARK[s.status]} | ${formatDuration(s.duration_ms)} |`).join('\n')}\n`);
+  return out.join('\n');
+}
+
+function stageStatus(r: Report, stage: string): string {
+  const s = r.stages.find((x) => x.name === stage);
+  return s ? MARK[s.status] : 'not run';
+}

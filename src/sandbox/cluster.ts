@@ -1,0 +1,255 @@
+/**
+ * The throwaway cluster: initdb into a private directory, a Unix socket in a private 0700 directory and no TCP
+ * (`listen_addresses = ''`), durability off (it is thrown away). An AsyncDisposable: disposing it stops the
+ * server, deletes its files and confirms both; `stop()` returns that confirmation as data for the report.
+ */
+import { chown, chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EnvironmentError, ToolError } from '../errors.js';
+import type { PgBinaries } from '../exec/binaries.js';
+import type { OsUser } from '../exec/os-user.js';
+import { runProcess } from '../exec/run-process.js';
+import { DbSession, type ConnectionConfig } from '../pg/client.js';
+import type { Logger } from '../logger.js';
+import { registerSandbox, unregisterSandbox } from './registry.js';
+import { SANDBOX_MARKER, writeMarker } from './marker.js';
+
+/** How to create a sandbox. */
+export interface SandboxOptions {
+  readonly bins: PgBinaries;
+  /** Parent directory; the cluster goes into `<parent>/sandbox`. Falls back to the system temp directory when the OS user cannot reach it. */
+  readonly parentDir: string;
+  /** OS user that runs initdb/postgres; null = the caller. */
+  readonly osUser: OsUser | null;
+  readonly logger: Logger;
+  /** Superuser created by initdb. Default 'pgdrill'. */
+  readonly superuser?: string;
+  /** Extra postgresql.conf settings. */
+  readonly settings?: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+  /** Label for messages ("sandbox", "demo source"). */
+  readonly label?: string;
+}
+
+/** What teardown found: the report's evidence that nothing is left. */
+export interface TeardownResult {
+  readonly confirmed: boolean;
+  readonly postmasterPid: number | null;
+  readonly processGone: boolean;
+  readonly dataDirGone: boolean;
+  readonly socketDirGone: boolean;
+  readonly detail: string;
+}
+
+const PORT = 5432;
+
+/** Is the process alive? A zombie (exited, not yet reaped: in containers PID 1 may never reap) counts as gone. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Can `user` create files in `dir` (every ancestor searchable)? Tested by asking the kernel as that user. */
+async function writableBy(dir: string, user: OsUser | null): Promise<boolean> {
+  if (!user) return true;
+  const r = await runProcess({ bin: '/usr/bin/test', args: ['-w', dir, '-a', '-x', dir], uid: user.uid, gid: user.gid, allowFailure: true });
+  return r.exitCode === 0;
+}
+
+/** A running throwaway cluster. */
+export class SandboxCluster implements AsyncDisposable {
+  private stopped: TeardownResult | null = null;
+  private pid: number | null = null;
+
+  private constructor(
+    readonly rootDir: string,
+    readonly dataDir: string,
+    readonly socketDir: string,
+    readonly logFile: string,
+    readonly superuser: string,
+    readonly osUser: OsUser | null,
+    private readonly bins: PgBinaries,
+    private readonly logger: Logger,
+    readonly label: string,
+    /** Why the cluster is not inside the run directory, if it is not. */
+    readonly placementNote: string | null,
+  ) {}
+
+  readonly port = PORT;
+
+  /**
+   * initdb and start a cluster. On any failure after initdb the files are removed again.
+   * @throws EnvironmentError with the cluster log's tail when it will not start.
+   */
+  static async start(opts: SandboxOptions): Promise<SandboxCluster> {
+    const label = opts.label ?? 'sandbox';
+    const user = opts.osUser;
+    let placementNote: string | null = null;
+    await mkdir(opts.parentDir, { recursive: true });
+    const prefix = `${label.replace(/\W+/g, '-')}-`;
+    let rootDir = await mkdtemp(join(opts.parentDir, prefix));
+    if (user) await chown(rootDir, user.uid, user.gid);
+    if (!(await writableBy(rootDir, user))) {
+      // An ancestor (e.g. /root, mode 0700) is not searchable by the OS user: use the temp directory instead.
+      await rm(rootDir, { recursive: true, force: true });
+      rootDir = await mkdtemp(join(tmpdir(), prefix));
+      placementNote = `${opts.parentDir} is not reachable by OS user ${user?.name}; the ${label} was created in ${rootDir} instead`;
+    }
+    // Unix socket paths are limited to ~107 bytes, so the socket lives in a short private directory.
+    const socketDir = await mkdtemp(join(tmpdir(), 'pgdrill-sock-'));
+    const dataDir = join(rootDir, 'data');
+    const logFile = join(rootDir, 'postgres.log');
+    const superuser = opts.superuser ?? 'pgdrill';
+    const cluster = new SandboxCluster(rootDir, dataDir, socketDir, logFile, superuser, user, opts.bins, opts.logger, label, placementNote);
+    registerSandbox(cluster);
+    try {
+      await writeMarker(rootDir, { kind: label, pgdrillPid: process.pid, socketDir, dataDir, createdAt: new Date().toISOString() });
+      for (const d of [rootDir, socketDir]) {
+        await chmod(d, 0o700);
+        if (user) await chown(d, user.uid, user.gid);
+      }
+      await runProcess({
+        bin: opts.bins.path('initdb'),
+        args: ['-D', dataDir, '-U', superuser, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions'],
+        uid: user?.uid, gid: user?.gid, signal: opts.signal,
+      }).catch((err) => {
+        throw new EnvironmentError(`initdb of the ${label} failed`, (err as ToolError).stderrTail, { cause: err });
+      });
+      const settings: Record<string, string> = {
+        listen_addresses: "''",
+        unix_socket_directories: `'${socketDir}'`,
+        unix_socket_permissions: '0700',
+        port: String(PORT),
+        fsync: 'off',
+        synchronous_commit: 'off',
+        full_page_writes: 'off',
+        max_wal_size: "'4GB'",
+        checkpoint_timeout: "'30min'",
+        logging_collector: 'off',
+        ...opts.settings,
+      };
+      await appendFile(join(dataDir, 'postgresql.conf'), '\n# pgdrill sandbox\n' + Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+      await runProcess({
+        bin: opts.bins.path('pg_ctl'),
+        args: ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'],
+        uid: user?.uid, gid: user?.gid, detached: true, signal: opts.signal,
+      }).catch(async (err) => {
+        const tail = await readFile(logFile, 'utf8').catch(() => '');
+        throw new EnvironmentError(`the ${label} cluster would not start`, tail.slice(-4000) || (err as ToolError).stderrTail, { cause: err });
+      });
+      cluster.pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+      opts.logger.info(`${label} started: pid ${cluster.pid}, socket ${socketDir}`);
+      return cluster;
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+  }
+
+  /** Connection settings for node-postgres. */
+  connection(database = 'postgres'): ConnectionConfig {
+    return { host: this.socketDir, port: this.port, user: this.superuser, database };
+  }
+
+  /** Environment for PostgreSQL's client programs. */
+  env(database = 'postgres'): Record<string, string> {
+    return { PGHOST: this.socketDir, PGPORT: String(this.port), PGUSER: this.superuser, PGDATABASE: database };
+  }
+
+  /** A libpq URL of the sandbox (no secrets: trust over a private socket). */
+  url(database = 'postgres'): string {
+    return `postgresql://${encodeURIComponent(this.superuser)}@/${encodeURIComponent(database)}?host=${encodeURIComponent(this.socketDir)}&port=${this.port}`;
+  }
+
+  /** Open a session on one of the sandbox's databases. */
+  async open(database = 'postgres', signal?: AbortSignal): Promise<DbSession> {
+    return DbSession.open(this.connection(database), { signal });
+  }
+
+  /** The cluster's system_identifier, as text. */
+  async systemIdentifier(): Promise<string> {
+    await using db = await this.open();
+    return await db.value<string>('SELECT system_identifier::text FROM pg_control_system()');
+  }
+
+  /** Was teardown already done? */
+  get teardown(): TeardownResult | null {
+    return this.stopped;
+  }
+
+  /** Stop the server, delete its files, and confirm that neither the process nor the directories remain. Idempotent. */
+  async stop(): Promise<TeardownResult> {
+    if (this.stopped) return this.stopped;
+    const notes: string[] = [];
+    if (await exists(join(this.dataDir, 'postmaster.pid'))) {
+      try {
+        this.pid ??= Number((await readFile(join(this.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+      } catch {
+        /* raced with shutdown */
+      }
+      const r = await runProcess({
+        bin: this.bins.path('pg_ctl'),
+        args: ['-D', this.dataDir, '-m', 'fast', '-w', '-t', '30', 'stop'],
+        uid: this.osUser?.uid, gid: this.osUser?.gid, allowFailure: true,
+      }).catch((e) => ({ exitCode: -1, stderrTail: String(e) }));
+      if (r.exitCode !== 0) notes.push(`pg_ctl stop failed: ${r.stderrTail.trim()}`);
+    }
+    if (this.pid && isAlive(this.pid)) {
+      notes.push(`postmaster ${this.pid} still alive after pg_ctl stop; sent SIGKILL`);
+      try {
+        process.kill(this.pid, 'SIGKILL');
+      } catch {
+        /* gone meanwhile */
+      }
+      for (let i = 0; i < 50 && isAlive(this.pid); i++) await new Promise((r) => setTimeout(r, 100));
+    }
+    await rm(this.rootDir, { recursive: true, force: true });
+    await rm(this.socketDir, { recursive: true, force: true });
+    const processGone = this.pid === null || !isAlive(this.pid);
+    const dataDirGone = !(await exists(this.rootDir));
+    const socketDirGone = !(await exists(this.socketDir));
+    const confirmed = processGone && dataDirGone && socketDirGone;
+    this.stopped = {
+      confirmed,
+      postmasterPid: this.pid,
+      processGone,
+      dataDirGone,
+      socketDirGone,
+      detail:
+        (confirmed
+          ? `postmaster ${this.pid ?? '(never started)'} gone; ${this.rootDir} and ${this.socketDir} deleted`
+          : `NOT confirmed: process ${processGone ? 'gone' : 'ALIVE'}, data dir ${dataDirGone ? 'gone' : 'PRESENT'}, socket dir ${socketDirGone ? 'gone' : 'PRESENT'}`) +
+        (notes.length ? ` (${notes.join('; ')})` : ''),
+    };
+    unregisterSandbox(this);
+    this.logger.info(`${this.label} torn down: ${this.stopped.detail}`);
+    return this.stopped;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+export { SANDBOX_MARKER };

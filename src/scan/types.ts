@@ -1,0 +1,45 @@
+import type { DumpInventory } from '../inventory/types.js';
+
+/** Something in a plain dump that psql or the server would execute and pg_dump never writes. */
+export interface ScanFinding {
+  /** 'meta-command': a psql backslash command other than pg_dump's own; 'copy-program': COPY … PROGRAM;
+   * 'server-file': COPY … TO/FROM a server file, lo_import/lo_export, pg_read_file & co.; 'alter-system': ALTER SYSTEM;
+   * 'untrusted-function': CREATE FUNCTION/PROCEDURE in LANGUAGE c/internal or an untrusted PL (plpython3u, plperlu, …)
+   * outside an extension; 'other': anything else refused. */
+  readonly kind: 'meta-command' | 'copy-program' | 'server-file' | 'alter-system' | 'untrusted-function' | 'other';
+  /** 1-based line number in the dump text. */
+  readonly line: number;
+  /** What was found, shortened to at most 200 characters. */
+  readonly text: string;
+}
+
+/** A COPY … FROM stdin block and what it held. */
+export interface CopyBlock {
+  /** Target as written after COPY, e.g. `public.actor`. */
+  readonly table: string;
+  /** Data rows seen (lines before the terminating `\.`). */
+  readonly rows: number;
+  /** False when the dump ended inside the block (truncated). */
+  readonly terminated: boolean;
+  /** 1-based line of the COPY statement. */
+  readonly line: number;
+}
+
+/** What one pass over a plain SQL dump found. */
+export interface PlainScanResult {
+  readonly inventory: DumpInventory;
+  readonly copyBlocks: readonly CopyBlock[];
+  /** Trailer state: a complete pg_dump plain dump has the `-- PostgreSQL database dump complete` comment, and on
+   * 15.14+/16.10+/17.6+ `\restrict KEY` at the top and `\unrestrict KEY` (same key) at the end. */
+  readonly trailer: {
+    readonly complete: boolean;
+    readonly restrictKey: string | null;
+    readonly unrestrictKey: string | null;
+    /** Where the dump header says which pg_dump/server wrote it: `-- Dumped from database version 15.18 ...` */
+    readonly dumpedFrom: string | null;
+    readonly dumpedBy: string | null;
+  };
+  readonly findings: readonly ScanFinding[];
+  readonly lines: number;
+  readonly bytes: number;
+}

@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { auditViolations, whyNotReadOnly } from '../../src/source/audit.js';
+import { OBJECTS_SQL } from '../../src/catalog/objects.js';
+import { FINGERPRINT_SQL } from '../../src/catalog/fingerprint.js';
+import { TABLES_SQL } from '../../src/catalog/tables.js';
+
+test("pgdrill's own statements are read-only by the audit rule", () => {
+  for (const sql of [
+    OBJECTS_SQL, FINGERPRINT_SQL, TABLES_SQL, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', 'SELECT pg_export_snapshot()',
+    'ROLLBACK', "SET lock_timeout = '30000ms'", 'SET statement_timeout = 0', 'SELECT count(*) FROM ONLY "public"."actor"',
+  ]) {
+    assert.equal(whyNotReadOnly(sql), null, sql.slice(0, 60));
+  }
+});
+
+test('the audit check fails on anything that writes', () => {
+  for (const sql of [
+    'INSERT INTO t VALUES (1)', 'UPDATE t SET a = 1', 'DELETE FROM t', 'CREATE TABLE x (a int)', 'GRANT SELECT ON t TO r',
+    "SELECT set_config('default_transaction_read_only', 'off', false)", "SELECT nextval('s')", 'SET default_transaction_read_only = off',
+    'SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE', 'COPY t FROM stdin', 'SELECT * FROM t FOR UPDATE',
+    'WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d', 'BEGIN',
+  ]) {
+    assert.notEqual(whyNotReadOnly(sql), null, sql);
+  }
+  const v = auditViolations([
+    { at: '', by: 'pgdrill', sql: 'SELECT 1' },
+    { at: '', by: 'pgdrill', sql: 'TRUNCATE t' },
+    { at: '', by: 'pg_dump', sql: 'pg_dump --snapshot=x' },
+  ]);
+  assert.equal(v.length, 1);
+  assert.equal(v[0]!.entry.sql, 'TRUNCATE t');
+});
