@@ -19,5 +19,6 @@ export function renderSummary(r: Report, runDir: string): string {
   for (const c of warns) lines.push(`  WARN ${c.name}: ${c.detail}`);
   if (r.restore?.kept && r.restore.connect) lines.push(`  connect     ${r.restore.connect}`);
   lines.push(`  report      ${join(runDir, 'report.md')}`);
+  lines.push(`  html        ${join(runDir, 'report.html')}`);
   return lines.join('\n') + '\n';
 }

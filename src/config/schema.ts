@@ -30,6 +30,26 @@ const grantExpectation = z.strictObject({
   on: z.array(z.string().min(1)).optional().describe('objects (schema.name, globs allowed) that must each carry at least one grant to the role'),
 });
 
+/** A percentage threshold; null disables it. */
+const pct = (def: number, what: string) => z.number().min(0).nullable().default(def).describe(`${what}; null disables; default ${def}`);
+
+/** Baseline thresholds: a drill compared with the previous PASS of the same database in the same out directory. */
+const thresholds = z.strictObject({
+  max_size_shrink_pct: pct(20, 'FAIL when the dump is more than this % smaller than the previous PASS (same format only)'),
+  max_table_rows_drop_pct: pct(50, 'FAIL when a table has lost more than this % of its rows since the previous PASS'),
+  min_table_rows: z.number().int().min(0).default(100).describe('tables with fewer rows than this in the previous PASS are not judged by max_table_rows_drop_pct; default 100'),
+  max_objects_drop_pct: pct(10, 'FAIL when the number of objects of one type (table, view, function, ...) dropped by more than this %'),
+});
+
+/** `notify.webhook`: POST a JSON summary of the drill. */
+const webhook = z.strictObject({
+  url: z.string().regex(/^https?:\/\//i, 'expected an http:// or https:// URL').describe('endpoint that receives the JSON summary (POST)'),
+  on: z.enum(['fail', 'always']).default('fail').describe('fail: only when the drill FAILs (default); always: after every drill'),
+  timeout: duration.default('10s').describe('per attempt; default 10s'),
+  retries: z.number().int().min(0).max(10).default(3).describe('further attempts after a failed one (network error, timeout, HTTP 429 or 5xx); default 3'),
+  backoff: duration.default('1s').describe('wait before the first retry, doubled for each further one; default 1s'),
+});
+
 export const ConfigSchema = z
   .strictObject({
     source: z
@@ -65,6 +85,13 @@ export const ConfigSchema = z
       })
       .default({}),
     out: z.string().min(1).optional().describe('directory for run directories; default ./drills'),
+    thresholds: thresholds
+      .default({ max_size_shrink_pct: 20, max_table_rows_drop_pct: 50, min_table_rows: 100, max_objects_drop_pct: 10 })
+      .describe('baseline: how far a drill may differ from the previous PASS of the same database before it FAILs'),
+    notify: z
+      .strictObject({ webhook: webhook.optional() })
+      .optional()
+      .describe('notifications sent after a drill; they never change its verdict or exit code'),
     metadata: z
       .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
       .default({})
@@ -78,3 +105,7 @@ export type DrillConfig = z.output<typeof ConfigSchema>;
 export type DrillConfigInput = z.input<typeof ConfigSchema>;
 export type ObjectExpectation = z.output<typeof objectExpectation>;
 export type GrantExpectation = z.output<typeof grantExpectation>;
+/** Validated baseline thresholds. */
+export type Thresholds = z.output<typeof thresholds>;
+/** Validated webhook settings. */
+export type WebhookConfig = z.output<typeof webhook>;

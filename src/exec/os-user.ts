@@ -1,9 +1,20 @@
 /**
  * Which OS user runs the throwaway cluster. initdb and postgres refuse to run as root, so as root pgdrill runs
- * them as an unprivileged user (default `postgres`) and hands it the directories it needs.
+ * them as an unprivileged user and hands it the directories it needs. That user is pgdrill's own
+ * (`pgdrill-sandbox`, created on first use): a restored dump is SQL run by a superuser, and `COPY … PROGRAM`,
+ * server-file functions or C functions act with the server's OS privileges. As `postgres` they could reach every
+ * other cluster on the host; as a user that owns nothing but the sandbox's directories they reach nothing else.
  */
-import { readFile } from 'node:fs/promises';
-import { EnvironmentError } from '../errors.js';
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { EnvironmentError, ToolError } from '../errors.js';
+import { runProcess } from './run-process.js';
+
+/** The dedicated OS user the sandbox runs as when pgdrill runs as root (created on first use). */
+export const DEFAULT_SANDBOX_USER = 'pgdrill-sandbox';
+
+/** Where useradd lives on Debian/Ubuntu/RHEL; the first one that exists is used. */
+const USERADD = ['/usr/sbin/useradd', '/sbin/useradd', '/usr/bin/useradd'];
 
 /** An OS user a child runs as. */
 export interface OsUser {
@@ -23,20 +34,56 @@ export async function lookupOsUser(name: string): Promise<OsUser | null> {
 }
 
 /**
- * The user the sandbox runs as: null (the caller) when not root, else `name` (default `postgres`).
- * @throws EnvironmentError when running as root and the user does not exist.
+ * The user the sandbox runs as: null (the caller) when not root; else `name` when given (an explicit override
+ * that must exist), else the dedicated `pgdrill-sandbox` user, created here on first use with no home, no login
+ * shell and its own group.
+ * @throws EnvironmentError when running as root and the user does not exist (override) or cannot be created, or is root.
  */
 export async function resolveSandboxUser(name?: string): Promise<OsUser | null> {
   if (process.getuid?.() !== 0) return null;
-  const wanted = name ?? 'postgres';
-  const user = await lookupOsUser(wanted);
+  const wanted = name ?? DEFAULT_SANDBOX_USER;
+  const user = (await lookupOsUser(wanted)) ?? (name === undefined ? await createSandboxUser(wanted) : null);
   if (!user) {
     throw new EnvironmentError(
       `running as root, and initdb/postgres refuse root: pgdrill needs an unprivileged OS user to run the sandbox ` +
-        `cluster, but "${wanted}" does not exist. Create one (useradd --system --no-create-home --shell /usr/sbin/nologin ${wanted}) ` +
-        `or set sandbox.os_user in the config.`,
+        `cluster, but sandbox.os_user "${wanted}" does not exist. Create it (useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group ${wanted}) ` +
+        `or remove sandbox.os_user from the config to use pgdrill's own user ${DEFAULT_SANDBOX_USER}.`,
     );
   }
   if (user.uid === 0) throw new EnvironmentError(`sandbox.os_user "${wanted}" is root (uid 0); choose an unprivileged user`);
   return user;
+}
+
+/**
+ * Create the dedicated sandbox user: a system account with its own group, no home directory and no login shell.
+ * Two drills starting at once may both try: useradd then fails with "already exists" (exit 9) or on the lock of
+ * /etc/passwd (exit 10), so the user is looked up again after every attempt.
+ */
+async function createSandboxUser(name: string): Promise<OsUser> {
+  const bin = await firstExisting(USERADD);
+  if (!bin) throw new EnvironmentError(`running as root: pgdrill runs the sandbox as OS user ${name}, which does not exist, and useradd was not found to create it. Create the user yourself or set sandbox.os_user.`);
+  let last = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const r = await runProcess({
+      bin, args: ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', '--user-group', '--comment', 'pgdrill throwaway clusters', name],
+      allowFailure: true,
+    }).catch((e: ToolError) => ({ exitCode: -1, stderrTail: e.message }));
+    const user = await lookupOsUser(name);
+    if (user) return user;
+    last = r.stderrTail.trim();
+    await new Promise((res) => setTimeout(res, 100 * (attempt + 1)));
+  }
+  throw new EnvironmentError(`could not create the sandbox OS user ${name} with useradd: ${last}. Create it yourself (useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group ${name}) or set sandbox.os_user.`);
+}
+
+async function firstExisting(paths: readonly string[]): Promise<string | null> {
+  for (const p of paths) {
+    try {
+      await access(p, constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return null;
 }

@@ -55,6 +55,27 @@ export const AuditEntrySchema = z.object({ at: z.string(), sql: z.string(), by: 
 export const NoteSchema = z.object({ id: z.string(), text: z.string() });
 export type Note = z.infer<typeof NoteSchema>;
 
+/** One compared quantity: its value in the previous PASS and now, and the change in % of the previous (null when that is 0 or unknown). */
+export const ChangeSchema = z.object({
+  previous: z.number().nullable(),
+  current: z.number().nullable(),
+  change_pct: z.number().nullable(),
+});
+export type Change = z.infer<typeof ChangeSchema>;
+
+/** The comparison with the previous PASS of the same database in the same out directory (see config `thresholds`). */
+export const BaselineSchema = z.object({
+  run_id: z.string().describe('run directory name of the previous PASS'),
+  run_dir: z.string(),
+  started_at: z.string(),
+  kind: z.enum(['run', 'verify', 'demo']),
+  format: z.string().nullable().describe('dump format of the previous PASS; sizes are compared only between equal formats'),
+  size_bytes: ChangeSchema,
+  objects: z.record(z.string(), ChangeSchema).describe('objects per type in the dump inventory'),
+  tables: z.array(ChangeSchema.extend({ table: z.string() })).describe('tables whose row count changed (restored rows), or that appeared or disappeared'),
+});
+export type Baseline = z.infer<typeof BaselineSchema>;
+
 export const ReportSchema = z.object({
   schema_version: z.literal(1),
   tool: z.object({ name: z.literal('pgdrill'), version: z.string() }),
@@ -135,6 +156,7 @@ export const ReportSchema = z.object({
     session_settings: z.string().nullable(),
     audit: z.array(AuditEntrySchema),
   }),
+  baseline: BaselineSchema.nullable().optional().describe('comparison with the previous PASS of the same database in the same out directory; null when there is none (absent in reports of older versions)'),
   checks: z.array(CheckSchema),
   stages: z.array(StageSchema),
   notes: z.array(NoteSchema),

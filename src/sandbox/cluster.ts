@@ -14,6 +14,7 @@ import { runProcess } from '../exec/run-process.js';
 import { DbSession, type ConnectionConfig } from '../pg/client.js';
 import type { Logger } from '../logger.js';
 import { registerSandbox, unregisterSandbox } from './registry.js';
+import { jailedCommand, resolveJail, type Jail, type JailedCommand } from './jail.js';
 import { SANDBOX_MARKER, writeMarker } from './marker.js';
 
 /** How to create a sandbox. */
@@ -31,6 +32,11 @@ export interface SandboxOptions {
   readonly signal?: AbortSignal;
   /** Label for messages ("sandbox", "demo source"). */
   readonly label?: string;
+  /**
+   * Run the server in a network namespace of its own (see jail.ts), where available. Default true. False shares
+   * the host's network: only tests use it, to prove that the namespace is what blocks a connection.
+   */
+  readonly network?: boolean;
 }
 
 /** What teardown found: the report's evidence that nothing is left. */
@@ -94,6 +100,8 @@ export class SandboxCluster implements AsyncDisposable {
     readonly label: string,
     /** Why the cluster is not inside the run directory, if it is not. */
     readonly placementNote: string | null,
+    /** The OS user and network namespace the server runs in. */
+    readonly jail: Jail,
   ) {}
 
   readonly port = PORT;
@@ -121,7 +129,8 @@ export class SandboxCluster implements AsyncDisposable {
     const dataDir = join(rootDir, 'data');
     const logFile = join(rootDir, 'postgres.log');
     const superuser = opts.superuser ?? 'pgdrill';
-    const cluster = new SandboxCluster(rootDir, dataDir, socketDir, logFile, superuser, user, opts.bins, opts.logger, label, placementNote);
+    const jail = await resolveJail(user, { network: opts.network });
+    const cluster = new SandboxCluster(rootDir, dataDir, socketDir, logFile, superuser, user, opts.bins, opts.logger, label, placementNote, jail);
     registerSandbox(cluster);
     try {
       await writeMarker(rootDir, { kind: label, pgdrillPid: process.pid, socketDir, dataDir, createdAt: new Date().toISOString() });
@@ -150,16 +159,14 @@ export class SandboxCluster implements AsyncDisposable {
         ...opts.settings,
       };
       await appendFile(join(dataDir, 'postgresql.conf'), '\n# pgdrill sandbox\n' + Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
-      await runProcess({
-        bin: opts.bins.path('pg_ctl'),
-        args: ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'],
-        uid: user?.uid, gid: user?.gid, detached: true, signal: opts.signal,
-      }).catch(async (err) => {
+      // The postmaster inherits pg_ctl's network namespace, and so does every program it runs (COPY … PROGRAM).
+      const start = jailedCommand(jail, opts.bins.path('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start']);
+      await runProcess({ ...start, detached: true, signal: opts.signal }).catch(async (err) => {
         const tail = await readFile(logFile, 'utf8').catch(() => '');
         throw new EnvironmentError(`the ${label} cluster would not start`, tail.slice(-4000) || (err as ToolError).stderrTail, { cause: err });
       });
       cluster.pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-      opts.logger.info(`${label} started: pid ${cluster.pid}, socket ${socketDir}`);
+      opts.logger.info(`${label} started: pid ${cluster.pid}, socket ${socketDir}, OS user ${user?.name ?? '(the caller)'}, ${jail.networkNamespace ? `own network namespace (${jail.mode})` : jail.note}`);
       return cluster;
     } catch (err) {
       await cluster.stop();
@@ -170,6 +177,14 @@ export class SandboxCluster implements AsyncDisposable {
   /** Connection settings for node-postgres. */
   connection(database = 'postgres'): ConnectionConfig {
     return { host: this.socketDir, port: this.port, user: this.superuser, database };
+  }
+
+  /**
+   * A client program that runs as the sandbox's OS user inside the sandbox's jail (psql replaying a dump: what a
+   * psql meta-command could run is confined like the server). It reaches the server through the Unix socket.
+   */
+  jailedCommand(bin: string, args: readonly string[]): JailedCommand {
+    return jailedCommand(this.jail, bin, args);
   }
 
   /** Environment for PostgreSQL's client programs. */

@@ -40,6 +40,20 @@ export interface PlainScanResult {
     readonly dumpedBy: string | null;
   };
   readonly findings: readonly ScanFinding[];
+  /** Findings beyond the first 1000, counted but not listed (a hostile dump can hold millions). */
+  readonly findingsOmitted?: number;
   readonly lines: number;
   readonly bytes: number;
+}
+
+/** What a scan accepts beyond pg_dump's own output. Default: nothing. */
+export interface PlainScanOptions {
+  readonly allow?: {
+    /** psql backslash commands (name with or without the backslash, e.g. `set`) accepted anywhere, as long as their
+     * arguments hold no backslash or backquote. Default: none; `\restrict`, `\unrestrict` and `\connect` as pg_dump
+     * writes them are always accepted. */
+    readonly metaCommands?: readonly string[];
+    /** Functions (bare or schema-qualified name, unquoted) allowed to be LANGUAGE c/internal or an untrusted PL. Default: none. */
+    readonly functions?: readonly string[];
+  };
 }

@@ -35,7 +35,7 @@ test('pgdrill demo: PASS end to end, the governance layer checked, nothing left 
   assert.ok(report.tables.every((t) => t.match));
   // The files of the record: dump, globals, SHA256SUMS, reports, run.log; no sandbox left.
   const files = await readdir(report.run.dir);
-  for (const f of ['SHA256SUMS', 'report.json', 'report.md', 'run.log']) assert.ok(files.includes(f), f);
+  for (const f of ['SHA256SUMS', 'report.json', 'report.md', 'report.html', 'run.log']) assert.ok(files.includes(f), f);
   assert.ok(files.some((f) => f.endsWith('.sql') && !f.includes('globals')));
   assert.ok(!files.some((f) => f.startsWith('sandbox-') || f.endsWith('.partial')), files.join(' '));
   assert.equal(await exists(report.restore!.socket_dir!), false);

@@ -1,0 +1,171 @@
+/**
+ * The baseline: every drill compares itself with the previous PASS of the same database in the same out
+ * directory — dump size, objects per type, rows per table — and the config's `thresholds` turn a suspicious
+ * change into a FAIL. A backup that silently shrank (a table truncated by a bug, a schema dropped, a dump cut
+ * by a full disk that still restores) looks healthy on its own; only the comparison shows it.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { Thresholds } from '../config/schema.js';
+import { formatBytes } from '../config/duration.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { ReportSchema, type Baseline, type Change, type Check, type Report } from '../report/model.js';
+import { listRuns } from './read-history.js';
+
+/** The database a report belongs to, as `listRuns` names it: the source database, else the run directory's name without its stamp. */
+export function databaseOf(r: Report): string {
+  const name = basename(r.run.dir) || r.run.id;
+  return r.source.database ?? name.replace(/-\d{8}T\d{6}Z(-\d+)?$/, '');
+}
+
+/**
+ * The newest PASS of `database` in `outDir` that started before `before` (ISO time), other than `excludeRunDir`;
+ * null when there is none. Unreadable run directories are skipped (logged as warnings).
+ */
+export async function findPreviousPass(outDir: string, database: string, before: string, excludeRunDir: string, logger: Logger = silentLogger): Promise<Report | null> {
+  const runs = await listRuns(outDir, { logger });
+  const t = Date.parse(before);
+  for (const e of runs) {
+    if (e.database !== database || e.status !== 'PASS' || e.interrupted || e.runDir === excludeRunDir) continue;
+    if (!(Date.parse(e.startedAt) < t)) continue;
+    try {
+      return ReportSchema.parse(JSON.parse(await readFile(e.reportPath, 'utf8')));
+    } catch (err) {
+      logger.warn(`baseline: cannot read ${e.reportPath}: ${(err as Error).message}`);
+    }
+  }
+  return null;
+}
+
+function change(previous: number | null, current: number | null): Change {
+  const pct = previous !== null && current !== null && previous !== 0 ? Math.round(((current - previous) / previous) * 10000) / 100 : null;
+  return { previous, current, change_pct: pct };
+}
+
+function signed(pct: number | null): string {
+  return pct === null ? 'n/a' : `${pct > 0 ? '+' : ''}${pct}%`;
+}
+
+/** Rows of each table in a report: what the restored copy held, else what the dump said. */
+function rowsOf(r: Report): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const t of r.tables) {
+    const n = t.restored_rows ?? t.dump_rows ?? null;
+    if (n !== null) m.set(`${t.schema}.${t.name}`, n);
+  }
+  return m;
+}
+
+/** What `compareWithBaseline` found: the report's `baseline` section and the `baseline.*` checks. */
+export interface BaselineComparison {
+  readonly baseline: Baseline | null;
+  readonly checks: Check[];
+}
+
+/** Compare a drill with the previous PASS (pure: no I/O). With no previous PASS, one skipped check says so. */
+export function compareWithBaseline(current: Report, previous: Report | null, th: Thresholds): BaselineComparison {
+  if (!previous) {
+    return {
+      baseline: null,
+      checks: [{
+        name: 'baseline.previous_pass', stage: 'baseline', status: 'skip',
+        detail: `no previous PASS of ${databaseOf(current)} in ${dirname(current.run.dir)}: nothing to compare with; this drill can become the baseline`,
+      }],
+    };
+  }
+  const prevId = previous.run.id;
+  const checks: Check[] = [];
+  const size = change(previous.backup.size_bytes, current.backup.size_bytes);
+  const sameFormat = previous.backup.format === current.backup.format;
+
+  // Dump size: only between equal formats (a custom archive can be 35x smaller than the plain dump of the same data).
+  if (th.max_size_shrink_pct === null) {
+    checks.push({ name: 'baseline.size', stage: 'baseline', status: 'skip', detail: 'thresholds.max_size_shrink_pct is null: dump size not judged' });
+  } else if (size.previous === null || size.current === null || size.change_pct === null) {
+    checks.push({ name: 'baseline.size', stage: 'baseline', status: 'skip', detail: `dump size unknown in this drill or in the previous PASS ${prevId}` });
+  } else if (!sameFormat) {
+    checks.push({ name: 'baseline.size', stage: 'baseline', status: 'skip', detail: `previous PASS ${prevId} was ${previous.backup.format}, this drill is ${current.backup.format}: sizes of different formats are not comparable` });
+  } else {
+    const shrunk = -size.change_pct > th.max_size_shrink_pct;
+    const what = `dump ${formatBytes(size.current)} (${size.current} bytes) vs ${formatBytes(size.previous)} (${size.previous} bytes) in the previous PASS ${prevId}: ${signed(size.change_pct)}`;
+    checks.push({
+      name: 'baseline.size', stage: 'baseline', status: shrunk ? 'fail' : 'pass',
+      detail: shrunk ? `the dump shrank by more than ${th.max_size_shrink_pct}%: ${what}` : `${what} (limit: −${th.max_size_shrink_pct}%)`,
+      evidence: { ...size, limit_pct: th.max_size_shrink_pct, previous_run: prevId },
+    });
+  }
+
+  // Objects per type, from the dump inventories.
+  const objects: Record<string, Change> = {};
+  const prevObj = previous.inventory?.counts_by_type ?? null;
+  const curObj = current.inventory?.counts_by_type ?? null;
+  if (prevObj && curObj) {
+    for (const type of [...new Set([...Object.keys(prevObj), ...Object.keys(curObj)])].sort()) {
+      const c = change(prevObj[type] ?? 0, curObj[type] ?? 0);
+      if (c.previous !== c.current) objects[type] = c;
+    }
+  }
+  if (th.max_objects_drop_pct === null) {
+    checks.push({ name: 'baseline.objects', stage: 'baseline', status: 'skip', detail: 'thresholds.max_objects_drop_pct is null: object counts not judged' });
+  } else if (!prevObj || !curObj) {
+    checks.push({ name: 'baseline.objects', stage: 'baseline', status: 'skip', detail: `no inventory in this drill or in the previous PASS ${prevId}` });
+  } else {
+    const limit = th.max_objects_drop_pct;
+    const dropped = Object.entries(objects).filter(([, c]) => (c.previous ?? 0) > 0 && -(c.change_pct ?? 0) > limit);
+    const changed = Object.entries(objects).map(([t, c]) => `${t} ${c.previous} → ${c.current}`);
+    checks.push({
+      name: 'baseline.objects', stage: 'baseline', status: dropped.length ? 'fail' : 'pass',
+      detail: dropped.length
+        ? `objects dropped by more than ${limit}% since the previous PASS ${prevId}: ${dropped.map(([t, c]) => `${t} ${c.previous} → ${c.current} (${signed(c.change_pct)})`).join(', ')}`
+        : changed.length ? `object counts vs the previous PASS ${prevId}: ${changed.join(', ')} (limit: −${limit}% per type)` : `same object counts per type as the previous PASS ${prevId}`,
+      evidence: { changed: objects, limit_pct: limit, previous_run: prevId },
+    });
+  }
+
+  // Rows per table.
+  const prevRows = rowsOf(previous);
+  const curRows = rowsOf(current);
+  const tables: Baseline['tables'] = [];
+  for (const t of [...new Set([...prevRows.keys(), ...curRows.keys()])].sort()) {
+    const c = change(prevRows.get(t) ?? null, curRows.get(t) ?? null);
+    if (c.previous !== c.current) tables.push({ table: t, ...c });
+  }
+  if (th.max_table_rows_drop_pct === null) {
+    checks.push({ name: 'baseline.table_rows', stage: 'baseline', status: 'skip', detail: 'thresholds.max_table_rows_drop_pct is null: row counts not judged' });
+  } else if (!prevRows.size || !curRows.size) {
+    checks.push({ name: 'baseline.table_rows', stage: 'baseline', status: 'skip', detail: `no row counts in ${curRows.size ? `the previous PASS ${prevId}` : 'this drill (nothing was restored)'}` });
+  } else {
+    const limit = th.max_table_rows_drop_pct;
+    const judged = tables.filter((t) => (t.previous ?? 0) >= th.min_table_rows);
+    const lost = judged.filter((t) => t.current === null || ((t.previous ?? 0) - t.current) / (t.previous ?? 1) * 100 > limit);
+    checks.push({
+      name: 'baseline.table_rows', stage: 'baseline', status: lost.length ? 'fail' : 'pass',
+      detail: lost.length
+        ? `${lost.length} table(s) lost more than ${limit}% of their rows since the previous PASS ${prevId}: ${lost.slice(0, 10).map((t) => `${t.table} ${t.previous} → ${t.current ?? 'GONE'}${t.current === null ? '' : ` (${signed(t.change_pct)})`}`).join('; ')}`
+        : `${curRows.size} table(s) compared with the previous PASS ${prevId}: ${tables.length} changed, none lost more than ${limit}% of its rows (tables under ${th.min_table_rows} rows not judged)`,
+      evidence: { changed: tables.length, lost: lost.map((t) => t.table), limit_pct: limit, min_table_rows: th.min_table_rows, previous_run: prevId },
+    });
+  }
+
+  return {
+    baseline: {
+      run_id: prevId, run_dir: previous.run.dir, started_at: previous.run.started_at, kind: previous.kind,
+      format: previous.backup.format, size_bytes: size, objects, tables,
+    },
+    checks,
+  };
+}
+
+/**
+ * Find the previous PASS of the report's database in the out directory that holds its run directory and compare.
+ * Never throws for an unreadable history: the baseline is then reported as missing.
+ */
+export async function baselineFor(current: Report, th: Thresholds, logger: Logger = silentLogger): Promise<BaselineComparison> {
+  let previous: Report | null = null;
+  try {
+    previous = await findPreviousPass(dirname(current.run.dir), databaseOf(current), current.run.started_at, current.run.dir, logger);
+  } catch (err) {
+    logger.warn(`baseline: cannot read the history in ${dirname(current.run.dir)}: ${(err as Error).message}`);
+  }
+  return compareWithBaseline(current, previous, th);
+}

@@ -1,0 +1,331 @@
+/**
+ * One streaming pass over a plain SQL dump (pg_dump -Fp, or pg_restore -f - output): inventory, COPY blocks and
+ * row counts, trailer, and content that psql or the server would execute although pg_dump never writes it.
+ *
+ * Memory stays bounded whatever the input: SQL text is lexed as it arrives (only the current token, at most
+ * 4096 tokens of the current statement and the first 8 KiB of the current line are kept) and COPY data is
+ * counted on the raw bytes without decoding.
+ *
+ * The verdict on hostile content holds for the way pgdrill replays a dump: `psql -X -v ON_ERROR_STOP=1`. Without
+ * ON_ERROR_STOP a COPY that fails (say, its table is missing) makes psql read the block's data lines as SQL and
+ * backslash commands, and this scanner, like psql with ON_ERROR_STOP, treats them as data.
+ */
+import { createReadStream } from 'node:fs';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import type { GrantEntry, InventoryEntry } from '../inventory/types.js';
+import { CopyDataCounter } from './copy-data.js';
+import { parseHeaderLine } from './dump-headers.js';
+import type { FindingKind } from './hostile-patterns.js';
+import { classifyMetaCommand } from './meta-command-policy.js';
+import { PsqlLexer, type LexerSink, type LiteralMode, type StdStrings, type TokenKind } from './psql-lexer.js';
+import { StatementAnalyzer } from './statement-analyzer.js';
+import type { CopyBlock, PlainScanOptions, PlainScanResult, ScanFinding } from './types.js';
+
+export type { PlainScanOptions } from './types.js';
+
+/** Findings kept in the result; a hostile dump can hold millions, and the first ones are enough to refuse it. */
+const MAX_FINDINGS = 1000;
+/** The start of the current line kept for headers and finding texts. */
+const MAX_LINE_HEAD = 8192;
+/** Finding texts are cut to this length (ScanFinding.text). */
+const MAX_FINDING_TEXT = 200;
+
+interface OpenCopy {
+  readonly table: string;
+  readonly line: number;
+  readonly counter: CopyDataCounter;
+}
+
+/** A push parser for plain dumps: `push()` chunks cut anywhere, then `finish()` once. */
+export class PlainDumpScanner {
+  private readonly lexer: PsqlLexer;
+  private readonly analyzer: StatementAnalyzer;
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly allowedMeta: ReadonlySet<string>;
+
+  private bytes = 0;
+  private newlines = 0;
+  private lastByte = -1;
+  private lineHead = '';
+  private lineHasText = false;
+
+  private copy: OpenCopy | null = null;
+  private readonly queuedCopies: { table: string; line: number }[] = [];
+  private copyNulReported = false;
+
+  private readonly entries: InventoryEntry[] = [];
+  private readonly grants: GrantEntry[] = [];
+  private readonly roles = new Map<string, { owner: number; grant: number; other: number }>();
+  private readonly copyBlocks: CopyBlock[] = [];
+  private readonly findings: ScanFinding[] = [];
+  private findingsOmitted = 0;
+  /** Findings of the current line whose text is the line itself, filled in when the line ends. */
+  private readonly lineFindings: { kind: FindingKind; reason: string; index: number }[] = [];
+
+  private trailerSeen = false;
+  private restrictKey: string | null = null;
+  private unrestrictKey: string | null = null;
+  private dumpedFrom: string | null = null;
+  private dumpedBy: string | null = null;
+  private result: PlainScanResult | null = null;
+
+  /** @param opts what to accept beyond pg_dump's own output (default: nothing). */
+  constructor(opts: PlainScanOptions = {}) {
+    this.allowedMeta = new Set((opts.allow?.metaCommands ?? []).map((m) => m.replace(/^\\/, '')));
+    this.analyzer = new StatementAnalyzer({
+      finding: (kind, reason, line) => this.finding(kind, reason, line),
+      grant: (g) => this.grants.push(g),
+      role: (ref) => this.countRole(ref.role, ref.as),
+      copyIn: (table, line) => this.queuedCopies.push({ table, line }),
+      stdStrings: (v: StdStrings) => this.lexer.setStdStringsFromNextLine(v),
+    }, { allowedFunctions: new Set(opts.allow?.functions ?? []) });
+    const sink: LexerSink = {
+      token: (kind: TokenKind, value: string, line: number) => {
+        this.trailerSeen = false;
+        this.analyzer.token(kind, value, line);
+      },
+      statementEnd: (line: number) => this.analyzer.statementEnd(line),
+      metaCommand: (text: string, line: number, wholeLine: boolean) => this.metaCommand(text, line, wholeLine),
+      literalText: (text: string, mode: LiteralMode, line: number) => this.analyzer.literal(text, mode, line),
+      anomaly: (reason: string, line: number) => this.finding('other', reason, line),
+    };
+    this.lexer = new PsqlLexer(sink);
+    this.lexer.beginLine(1);
+  }
+
+  /** Feeds the next chunk of the dump. Chunks may split lines, quotes, multibyte characters or `\.` anywhere. */
+  push(chunk: Buffer): void {
+    if (this.result) throw new Error('PlainDumpScanner.push() after finish()');
+    const n = chunk.length;
+    if (n === 0) return;
+    this.bytes += n;
+    this.lastByte = chunk[n - 1];
+    let pos = 0;
+    while (pos < n) {
+      if (this.copy) {
+        pos = this.copyData(chunk, pos);
+        continue;
+      }
+      const nl = chunk.indexOf(0x0a, pos);
+      const end = nl === -1 ? n : nl;
+      if (end > pos) this.sqlText(this.decoder.write(chunk.subarray(pos, end)));
+      if (nl === -1) break;
+      this.sqlText(this.decoder.end()); // an incomplete character before a newline is invalid: U+FFFD
+      this.endSqlLine();
+      pos = nl + 1;
+    }
+  }
+
+  /** Ends the input and returns what the pass found. Further calls return the same result. */
+  finish(): PlainScanResult {
+    if (this.result) return this.result;
+    if (this.copy) {
+      this.copy.counter.finishAtEndOfInput();
+      this.closeCopy();
+    } else {
+      this.sqlText(this.decoder.end());
+      if (this.lineHasText) this.endSqlLine(false); // psql processes a last line without newline
+    }
+    this.lexer.endInput();
+    const idle = this.lexer.idle && !this.analyzer.pending;
+    if (this.analyzer.pending) this.analyzer.statementEnd(this.lexer.currentLine); // psql sends it at end of input
+    for (const q of this.queuedCopies.splice(0)) this.copyBlocks.push({ table: q.table, rows: 0, terminated: false, line: q.line });
+    this.flushLineFindings();
+    const keysMatch = this.restrictKey === null || this.restrictKey === this.unrestrictKey;
+    const ended = this.copyBlocks.every((b) => b.terminated);
+    this.result = {
+      inventory: { entries: this.entries, grants: this.grants, roles: Object.fromEntries(this.roles) },
+      copyBlocks: this.copyBlocks,
+      trailer: {
+        complete: this.trailerSeen && idle && ended && keysMatch,
+        restrictKey: this.restrictKey,
+        unrestrictKey: this.unrestrictKey,
+        dumpedFrom: this.dumpedFrom,
+        dumpedBy: this.dumpedBy,
+      },
+      findings: this.findings,
+      ...(this.findingsOmitted ? { findingsOmitted: this.findingsOmitted } : {}),
+      lines: this.newlines + (this.bytes > 0 && this.lastByte !== 0x0a ? 1 : 0),
+      bytes: this.bytes,
+    };
+    return this.result;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+
+  private sqlText(text: string): void {
+    if (text.length === 0) return;
+    this.lineHasText = true;
+    if (this.lineHead.length < MAX_LINE_HEAD) this.lineHead += text.length > MAX_LINE_HEAD ? text.slice(0, MAX_LINE_HEAD) : text;
+    this.lexer.feed(text);
+  }
+
+  private endSqlLine(newline = true): void {
+    const topLevel = this.lexer.lineStartedAtTop;
+    this.lexer.endLine();
+    if (topLevel && this.lineHead.startsWith('--')) this.headerLine(this.lineHead);
+    this.flushLineFindings();
+    this.lineHead = '';
+    this.lineHasText = false;
+    if (!newline) return;
+    this.newlines++;
+    this.lexer.beginLine(this.newlines + 1);
+    if (this.queuedCopies.length) this.openCopy();
+  }
+
+  private headerLine(text: string): void {
+    const h = parseHeaderLine(text);
+    if (!h) return;
+    const line = this.newlines + 1;
+    switch (h.kind) {
+      case 'entry':
+        this.entries.push({ type: h.type, schema: h.schema, name: h.name, owner: h.owner, line });
+        if (h.owner) this.countRole(h.owner, 'owner');
+        break;
+      case 'complete':
+        this.trailerSeen = true;
+        break;
+      case 'dumped-from':
+        this.dumpedFrom ??= h.version;
+        break;
+      case 'dumped-by':
+        this.dumpedBy ??= h.version;
+        break;
+    }
+  }
+
+  private metaCommand(text: string, line: number, wholeLine: boolean): void {
+    const v = classifyMetaCommand(text, wholeLine, this.allowedMeta);
+    switch (v.kind) {
+      case 'restrict':
+        this.restrictKey ??= v.key;
+        this.trailerSeen = false;
+        return;
+      case 'unrestrict':
+        this.unrestrictKey = v.key; // may follow the trailer
+        return;
+      case 'connect':
+        this.trailerSeen = false;
+        this.analyzer.newSession();
+        return;
+      case 'allowed':
+        this.trailerSeen = false;
+        return;
+      case 'refused':
+        this.trailerSeen = false;
+        this.addFinding({ kind: 'meta-command', line, text: shorten(text.replace(/\r$/, '')) });
+    }
+  }
+
+  private finding(kind: FindingKind, reason: string, line: number): void {
+    if (line === this.newlines + 1 && !this.copy) {
+      // Text comes from the whole line, known when it ends.
+      const index = this.addFinding({ kind, line, text: reason });
+      if (index >= 0) this.lineFindings.push({ kind, reason, index });
+      return;
+    }
+    this.addFinding({ kind, line, text: shorten(reason) });
+  }
+
+  private addFinding(f: ScanFinding): number {
+    if (this.findings.length >= MAX_FINDINGS) {
+      this.findingsOmitted++;
+      return -1;
+    }
+    this.findings.push(f);
+    return this.findings.length - 1;
+  }
+
+  private flushLineFindings(): void {
+    if (this.lineFindings.length === 0) return;
+    const snippet = this.lineHead.trim();
+    for (const f of this.lineFindings) {
+      const old = this.findings[f.index];
+      this.findings[f.index] = { ...old, text: shorten(snippet ? `${f.reason}: ${snippet}` : f.reason) };
+    }
+    this.lineFindings.length = 0;
+  }
+
+  private countRole(role: string, as: 'owner' | 'grant' | 'other'): void {
+    let r = this.roles.get(role);
+    if (!r) {
+      r = { owner: 0, grant: 0, other: 0 };
+      this.roles.set(role, r);
+    }
+    r[as]++;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // COPY data
+
+  private openCopy(): void {
+    const q = this.queuedCopies.shift()!;
+    this.copy = { table: q.table, line: q.line, counter: new CopyDataCounter() };
+    this.trailerSeen = false;
+  }
+
+  /** Consumes COPY data from chunk[pos]; returns where SQL resumes (or the chunk's length). */
+  private copyData(chunk: Buffer, pos: number): number {
+    const c = this.copy!;
+    const before = c.counter.newlines;
+    const stop = c.counter.scan(chunk, pos);
+    const end = stop === -1 ? chunk.length : stop;
+    if (!this.copyNulReported) {
+      const z = chunk.indexOf(0, pos);
+      if (z !== -1 && z < end) {
+        // psql's fgets()/strlen() drops what follows a NUL and stops recognising `\.` on the next line.
+        this.copyNulReported = true;
+        const line = this.newlines + 1 + countNewlines(chunk, pos, z);
+        this.addFinding({ kind: 'other', line, text: 'NUL byte in COPY data: psql would misplace the end of the block' });
+      }
+    }
+    this.newlines += c.counter.newlines - before;
+    if (stop === -1) return chunk.length;
+    this.closeCopy();
+    this.lexer.beginLine(this.newlines + 1);
+    if (this.queuedCopies.length) this.openCopy();
+    return stop;
+  }
+
+  private closeCopy(): void {
+    const c = this.copy!;
+    this.copyBlocks.push({ table: c.table, rows: c.counter.rows, terminated: c.counter.terminated, line: c.line });
+    this.copy = null;
+  }
+}
+
+function countNewlines(buf: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let i = buf.indexOf(0x0a, from); i !== -1 && i < to; i = buf.indexOf(0x0a, i + 1)) n++;
+  return n;
+}
+
+function shorten(text: string): string {
+  return text.length <= MAX_FINDING_TEXT ? text : `${text.slice(0, MAX_FINDING_TEXT - 1)}…`;
+}
+
+/** A Writable that feeds every chunk to `scanner` (for `stream.pipeline`); call `scanner.finish()` after it ends. */
+export function scannerSink(scanner: PlainDumpScanner): Writable {
+  return new Writable({
+    write(chunk: Buffer | string, _enc, cb) {
+      try {
+        scanner.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+  });
+}
+
+/** Scans a plain dump file; a path ending in `.gz` is gunzipped on the fly. */
+export async function scanPlainDumpFile(path: string, opts?: PlainScanOptions): Promise<PlainScanResult> {
+  const scanner = new PlainDumpScanner(opts);
+  const input = createReadStream(path, { highWaterMark: 1 << 20 });
+  if (path.endsWith('.gz')) await pipeline(input, createGunzip(), scannerSink(scanner));
+  else await pipeline(input, scannerSink(scanner));
+  return scanner.finish();
+}
