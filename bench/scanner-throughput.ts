@@ -78,7 +78,7 @@ function buildInsertDump(bytes: number): Buffer {
     parts.push(s);
     size += s.length;
   }
-  parts.push('\n--\n-- PostgreSQL database dump complete\n--\n\n');
+  parts.push('\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict 9vJ1a7VOyOqgyPXqgZrD2Q0kFNmDLAe4zYqMZ3ZRk1w1sT7bXyuQ6lVm0mXnHhF\n\n');
   return Buffer.from(parts.join(''));
 }
 

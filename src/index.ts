@@ -1,6 +1,16 @@
 /** pgdrill as a library: every stage returns data; the CLI only renders it. */
 export { runDrill, type RunDrillOptions, type DrillResult } from './drill/run-drill.js';
 export { runDemo, type DemoOptions, type DemoResult } from './demo/run-demo.js';
+export type { AfterRestoreHook, RestoredCopy } from './fidelity/fidelity-stage.js';
+export { diffCatalogs, type CatalogDifference } from './fidelity/catalog-diff.js';
+export { compareSchemaDumps, ROUND_TRIP_STRIPPED } from './fidelity/round-trip.js';
+export { verifyArtifact, type VerifyOptions, type VerifyResult } from './verify/verify-artifact.js';
+export { checkFreshness, judgeFreshness, type FreshnessReport, type DatabaseFreshness } from './history/freshness.js';
+export { compareWithBaseline, baselineFor, type BaselineComparison } from './history/baseline.js';
+export { publishOutputs, type OutputOptions, type OutputResult } from './outputs/publish.js';
+export { renderJunit } from './outputs/junit.js';
+export { writeMetrics, parseMetrics, renderMetrics } from './outputs/metrics.js';
+export { sendWebhook, webhookSummary, type WebhookResult } from './outputs/webhook.js';
 export { loadConfig, validateConfig } from './config/load.js';
 export { ConfigSchema, type DrillConfig, type DrillConfigInput } from './config/schema.js';
 export { ReportSchema, type Report, type Check } from './report/model.js';
@@ -10,6 +20,8 @@ export { readInventory } from './inventory/read-inventory.js';
 export { detectFormat } from './inventory/detect-format.js';
 export { contentChecks, summarizeInventory } from './inventory/expectations.js';
 export { SandboxCluster, type TeardownResult } from './sandbox/cluster.js';
+export { resolveJail, jailedCommand, type Jail } from './sandbox/jail.js';
+export { resolveSandboxUser, DEFAULT_SANDBOX_USER } from './exec/os-user.js';
 export { takeDump } from './backup/pg-dump.js';
 export { captureGlobals } from './backup/globals.js';
 export { checkSums, writeSums, sha256File } from './backup/sha256sums.js';

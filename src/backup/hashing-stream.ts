@@ -4,6 +4,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { RECLAIM_EVERY_BYTES, reclaimBuffers } from './reclaim-buffers.js';
 
 /** A consumer that sees every chunk synchronously (e.g. PlainDumpScanner.push). */
 export type ChunkConsumer = (chunk: Buffer) => void;
@@ -11,6 +12,7 @@ export type ChunkConsumer = (chunk: Buffer) => void;
 export class HashingStream extends Transform {
   private readonly hash: Hash = createHash('sha256');
   bytes = 0;
+  private sinceReclaim = 0;
 
   constructor(private readonly consumers: readonly ChunkConsumer[] = [], private readonly onBytes?: (total: number) => void) {
     super();
@@ -25,6 +27,12 @@ export class HashingStream extends Transform {
       return cb(err as Error);
     }
     this.onBytes?.(this.bytes);
+    this.sinceReclaim += chunk.length;
+    if (this.sinceReclaim >= RECLAIM_EVERY_BYTES) {
+      // The chunks before this one are garbage by now: free their memory as the dump streams (flat peak RSS).
+      this.sinceReclaim = 0;
+      reclaimBuffers();
+    }
     cb(null, chunk);
   }
 

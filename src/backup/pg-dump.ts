@@ -6,6 +6,7 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import type { Readable, Transform, Writable } from 'node:stream';
 import { ToolError } from '../errors.js';
 import type { PgBinaries } from '../exec/binaries.js';
 import { startProcess } from '../exec/run-process.js';
@@ -32,6 +33,12 @@ export interface DumpOptions {
   readonly jobs?: number;
   /** Extra consumers of the dump bytes (plain and custom formats), e.g. the plain-dump scanner. */
   readonly consumers?: readonly ChunkConsumer[];
+  /**
+   * A stage between the hashing stream and the file (plain and custom formats) that passes every chunk on
+   * unchanged — the overlapped restore's gate (src/restore/stream-restore.ts). Its backpressure reaches pg_dump.
+   * Default none.
+   */
+  readonly through?: Transform;
   readonly onBytes?: (total: number) => void;
   readonly signal?: AbortSignal;
   readonly logger: Logger;
@@ -76,6 +83,8 @@ export function pgDumpArgs(o: Pick<DumpOptions, 'format' | 'snapshot' | 'lockWai
 export async function takeDump(o: DumpOptions): Promise<DumpResult> {
   const t0 = performance.now();
   const partial = `${o.path}.partial`;
+  let flowing: (Readable | Writable)[] = [];
+  let flow: Promise<void> | undefined;
   const stderr: string[] = [];
   const onStderrLine = (l: string) => {
     if (l.trim()) {
@@ -101,7 +110,10 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
     const proc = startProcess({ bin: o.bins.path('pg_dump'), args, env: o.env, stdout: 'pipe', signal: o.signal, onStderrLine });
     const hasher = new HashingStream(o.consumers ?? [], o.onBytes);
     // Both must succeed: the pipeline (every byte written and flushed) and pg_dump's own exit status.
-    const [, result] = await Promise.all([pipeline(proc.stdout!, hasher, createWriteStream(partial, { flags: 'wx' })), proc.done]);
+    const file = createWriteStream(partial, { flags: 'wx' });
+    flowing = o.through ? [proc.stdout!, hasher, o.through, file] : [proc.stdout!, hasher, file];
+    flow = pipeline(flowing);
+    const [, result] = await Promise.all([flow, proc.done]);
     void result;
     await rename(partial, o.path);
     return {
@@ -109,6 +121,10 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
       durationMs: Math.round(performance.now() - t0), stderr,
     };
   } catch (err) {
+    // pg_dump may have failed while its stream still flows (e.g. held by the overlapped restore's gate): stop it
+    // and let it settle first, so that nothing re-creates or keeps writing the partial file after it is removed.
+    for (const s of flowing) s.destroy();
+    await flow?.catch(() => {});
     await rm(partial, { recursive: true, force: true });
     if (err instanceof ToolError) throw err;
     const e = err as NodeJS.ErrnoException;

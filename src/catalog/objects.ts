@@ -31,6 +31,8 @@ SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, n.nspname,
        pg_get_userbyid(p.proowner)
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE ${USER_NS} AND ${NOT_EXT('pg_proc', 'p.oid')}
+   -- a range type's implicit constructors (deptype 'i'): pg_dump does not dump them, CREATE TYPE recreates them
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'i')
 UNION ALL
 SELECT 'schema', NULL, n.nspname, pg_get_userbyid(n.nspowner)
   FROM pg_namespace n WHERE ${USER_NS} AND n.nspname <> 'public' AND ${NOT_EXT('pg_namespace', 'n.oid')}

@@ -8,11 +8,15 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, InterruptedError, PgdrillError } from '../errors.js';
 import { stopAllSandboxes } from '../sandbox/registry.js';
 import { PGDRILL_VERSION } from '../version.js';
+import { enableBufferReclaim } from '../backup/reclaim-buffers.js';
 import type { Logger } from '../logger.js';
 import { registerRun } from './commands/run.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerHistory } from './commands/history.js';
+import { registerVerify } from './commands/verify.js';
+import { registerStatus } from './commands/status.js';
+import { registerCleanup } from './commands/cleanup.js';
 
 /** Logs on stderr; debug only with PGDRILL_DEBUG. */
 const stderrLogger: Logger = {
@@ -32,6 +36,7 @@ export interface CliContext {
 }
 
 async function main(argv: string[]): Promise<number> {
+  enableBufferReclaim(); // flat memory while a dump streams: see src/backup/reclaim-buffers.ts
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
@@ -54,6 +59,9 @@ async function main(argv: string[]): Promise<number> {
   registerDemo(program, ctx);
   registerInspect(program, ctx);
   registerHistory(program, ctx);
+  registerVerify(program, ctx);
+  registerStatus(program, ctx);
+  registerCleanup(program, ctx);
   program.addOption(new Option('--debug', 'verbose logs on stderr').hideHelp());
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -10,7 +10,7 @@ export function renderSummary(r: Report, runDir: string): string {
   lines.push('');
   lines.push(`${r.status === 'PASS' ? 'PASS' : 'FAIL'}${r.interrupted ? ' (interrupted)' : ''} — restore drill of ${r.source.database ?? r.backup.path} (${formatDuration(r.run.duration_ms)})`);
   if (r.backup.path) lines.push(`  backup      ${r.backup.path}`);
-  if (r.backup.sha256) lines.push(`  sha256      ${r.backup.sha256}  (${formatBytes(r.backup.size_bytes ?? 0)}, self-check ${r.backup.self_check ? 'OK' : 'FAILED'})`);
+  if (r.backup.sha256) lines.push(`  sha256      ${r.backup.sha256}  (${formatBytes(r.backup.size_bytes ?? 0)}, ${r.backup.self_check === null ? 'no SHA256SUMS' : `SHA256SUMS ${r.backup.self_check ? 'OK' : 'FAILED'}`})`);
   if (r.restore?.system_identifier) lines.push(`  sandbox     sysid ${r.restore.system_identifier} ≠ source ${r.source.system_identifier ?? '—'}; ${r.tables.length} tables, ${r.tables.reduce((a, t) => a + (t.restored_rows ?? 0), 0)} rows restored`);
   lines.push(`  teardown    ${r.teardown.confirmed ? 'confirmed' : r.restore?.kept ? 'kept running' : 'NOT confirmed'}`);
   if (r.production_untouched !== null) lines.push(`  production  ${r.production_untouched ? 'untouched (sysid + catalog fingerprint unchanged, read-only statements only)' : 'NOT proven untouched'}`);

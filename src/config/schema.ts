@@ -61,16 +61,23 @@ export const ConfigSchema = z
           .optional()
           .describe('pin: abort (exit 3) unless the source has this system_identifier'),
         database: z.string().min(1).optional().describe('pin: abort (exit 3) unless the source database has this name'),
+        statement_timeout: duration
+          .default('60s')
+          .describe("statement_timeout of pgdrill's own sessions on the source (catalog queries); the exact counts in the dump snapshot are not bounded by it"),
       })
-      .default({}),
+      .default({ statement_timeout: '60s' }),
     backup: z
       .strictObject({
         format: z.enum(['plain', 'custom', 'directory']).default('plain'),
         lock_wait_timeout: duration.default('30s').describe("pg_dump's --lock-wait-timeout"),
         globals: z.boolean().default(true).describe('capture roles with pg_dumpall --globals-only --no-role-passwords'),
         jobs: z.number().int().positive().optional().describe('parallel jobs for directory dumps and archive restores'),
+        overlap: z
+          .boolean()
+          .default(true)
+          .describe("start the sandbox while the source is dumped and restore a plain dump from pg_dump's stream as it is written (every line scanned before psql reads it); default true"),
       })
-      .default({ format: 'plain', lock_wait_timeout: '30s', globals: true }),
+      .default({ format: 'plain', lock_wait_timeout: '30s', globals: true, overlap: true }),
     expect: z
       .strictObject({
         objects: z.array(objectExpectation).default([]),
@@ -81,9 +88,29 @@ export const ConfigSchema = z
       .describe('content expectations; when omitted, the source catalog itself is the expectation'),
     sandbox: z
       .strictObject({
-        os_user: z.string().min(1).optional().describe('OS user that runs the throwaway cluster when pgdrill runs as root; default postgres'),
+        os_user: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'OS user that runs the throwaway cluster when pgdrill runs as root; default pgdrill-sandbox (created on first use). ' +
+              'An override must exist; never name a user that owns anything else (e.g. postgres, which owns any other cluster on the host): a hostile dump acts with its OS privileges',
+          ),
+        allow: z
+          .strictObject({
+            functions: z
+              .array(z.string().min(1))
+              .default([])
+              .describe('functions (name or schema.name, unquoted) allowed to be LANGUAGE c/internal or an untrusted PL outside an extension; default none'),
+            meta_commands: z
+              .array(z.string().min(1))
+              .default([])
+              .describe('psql meta-commands (e.g. "set") allowed in a plain dump, as long as their arguments hold no backslash or backquote; default none'),
+          })
+          .default({ functions: [], meta_commands: [] })
+          .describe('named exceptions to the refusal of hostile content, for dumps you know; default none'),
       })
-      .default({}),
+      .default({ allow: { functions: [], meta_commands: [] } }),
     out: z.string().min(1).optional().describe('directory for run directories; default ./drills'),
     thresholds: thresholds
       .default({ max_size_shrink_pct: 20, max_table_rows_drop_pct: 50, min_table_rows: 100, max_objects_drop_pct: 10 })

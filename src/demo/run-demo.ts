@@ -23,6 +23,10 @@ export interface DemoOptions {
   readonly progress?: ProgressCallback;
   readonly argv?: readonly string[];
   readonly format?: 'plain' | 'custom' | 'directory';
+  /** Write JUnit XML here. Default: none. */
+  readonly junit?: string;
+  /** Update this Prometheus textfile-collector file. Default: none. */
+  readonly metrics?: string;
 }
 
 export interface DemoResult extends DrillResult {
@@ -55,8 +59,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     await writeFile(configPath, `# Written by pgdrill demo: the config a real drill of this source would use.\n${stringify(raw)}`);
     progress({ stage: 'demo-source', state: 'end', status: 'pass', message: `seeded directus (sysid ${sysid}); config ${configPath}` });
     const result = await runDrill({
-      source: source.url('directus'), config: validateConfig(raw), outDir, keep: opts.keep, kind: 'demo',
-      signal: opts.signal, logger, progress, argv: opts.argv, format: opts.format,
+      source: source.url('directus'), config: validateConfig(raw), outDir, keep: opts.keep, kind: 'demo', deep: true,
+      signal: opts.signal, logger, progress, argv: opts.argv, format: opts.format, junit: opts.junit, metrics: opts.metrics,
     });
     const t = await source.stop();
     return { ...result, configPath, sourceTeardown: t.detail };

@@ -8,12 +8,17 @@ import { countByType, listObjects, objectKey, type CatalogObject } from '../cata
 import { countRows, tableLabel, type TableCount, type TableRef } from '../catalog/tables.js';
 import type { ArtifactFormat } from '../inventory/read-inventory.js';
 import type { DumpInventory } from '../inventory/types.js';
-import type { Report, RestoreError, TableRow } from '../report/model.js';
+import type { Fidelity, Report, RestoreError, TableRow } from '../report/model.js';
 import { SandboxCluster, type TeardownResult } from '../sandbox/cluster.js';
-import { createDatabase, createPlaceholderRoles, restoreDump, restoreGlobals } from '../restore/restore-dump.js';
+import { createDatabase, createPlaceholderRoles, restoreDump, restoreGlobals, rolesCreatedBy, sandboxSuperuserFor } from '../restore/restore-dump.js';
 import { classifyRestoreErrors } from '../restore/classify.js';
 import type { CopyBlock } from '../scan/types.js';
 import { endsDrill, type DrillContext } from './context.js';
+import { isolationCheck, measureIsolation } from '../sandbox/isolation-check.js';
+import { markKept } from '../sandbox/marker.js';
+import { fidelityStage, preRestoreExtensions, type AfterRestoreHook } from '../fidelity/fidelity-stage.js';
+import type { SourceFidelity } from '../fidelity/source-capture.js';
+import { emptyFidelity } from '../fidelity/verify-restored.js';
 
 /** What the restore stage needs to know about the artefact and the source. */
 export interface RestoreStageInput {
@@ -32,6 +37,34 @@ export interface RestoreStageInput {
   readonly copyBlocks?: readonly CopyBlock[];
   readonly keep: boolean;
   readonly jobs?: number;
+  /** What the source side of the fidelity checks captured in the dump snapshot; absent/null: only amcheck runs. */
+  readonly sourceFidelity?: SourceFidelity | null;
+  /** Test/extension hook: called with the restored copy before the fidelity checks. Default none. */
+  readonly afterRestore?: AfterRestoreHook;
+  /** Overlap (src/drill/overlapped-restore.ts): a sandbox started while the source was dumped and, for a plain dump, the restore already replayed from pg_dump's stream. Default: start the sandbox and restore here. */
+  readonly prepared?: PreparedRestore;
+  /**
+   * A plain dump made with `pg_dump --create` creates `database` and `\connect`s to it itself: then the stage does
+   * not create it, and psql starts in `postgres`. Default false (verify sets it for such dumps).
+   */
+  readonly dumpCreatesDatabase?: boolean;
+}
+
+/** What the overlap prepared before the restore stage: the sandbox, and (plain dumps) the restore that ran while pg_dump wrote. */
+export interface PreparedRestore {
+  /** The sandbox started early; rejects with the error its start failed with. */
+  sandbox(): Promise<SandboxCluster>;
+  /** Overlapped plain restore: ends psql's input, waits for psql and returns every error of the globals and the dump. Absent: restore here. */
+  readonly restored?: () => Promise<{ readonly errors: RestoreError[]; readonly durationMs: number }>;
+}
+
+/**
+ * Start the throwaway cluster of a drill (also used by the overlap to start it early, with the same options).
+ * Its superuser is named so that no role of the globals script collides with it (globals replay stops on errors).
+ */
+export async function startRestoreSandbox(ctx: DrillContext, globalsPath: string | null = null): Promise<SandboxCluster> {
+  const superuser = sandboxSuperuserFor(globalsPath ? await rolesCreatedBy(globalsPath) : new Set());
+  return SandboxCluster.start({ bins: ctx.bins, parentDir: ctx.runDir, osUser: ctx.sandboxUser, logger: ctx.logger, signal: ctx.signal, superuser });
 }
 
 /** Filled in as the stage runs, so that an interrupted stage still reports its sandbox and teardown. */
@@ -39,11 +72,13 @@ export interface RestoreStageOutput {
   restore: NonNullable<Report['restore']> | null;
   tables: TableRow[];
   teardown: Report['teardown'];
+  /** The fidelity section of the report (null until the restore stage starts). */
+  fidelity?: Fidelity | null;
 }
 
 /** An empty output: no sandbox started, nothing to tear down. */
 export function emptyRestoreOutput(): RestoreStageOutput {
-  return { restore: null, tables: [], teardown: { confirmed: true, detail: 'no sandbox was started', postmaster_pid: null } };
+  return { restore: null, tables: [], teardown: { confirmed: true, detail: 'no sandbox was started', postmaster_pid: null }, fidelity: null };
 }
 
 const defaultJobs = () => Math.max(1, Math.min(4, cpus().length));
@@ -57,28 +92,32 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
   });
   let teardown: TeardownResult | null = null;
   let sandbox: SandboxCluster | null = null;
+  const fidelity = (out.fidelity = emptyFidelity(input.sourceFidelity?.deep ?? false));
+  let restoredOk = false;
   try {
     await b.stage('restore', async () => {
-      sandbox = await SandboxCluster.start({ bins: ctx.bins, parentDir: ctx.runDir, osUser: ctx.sandboxUser, logger: ctx.logger, signal: ctx.signal });
+      sandbox = input.prepared ? await input.prepared.sandbox() : await startRestoreSandbox(ctx, input.globals.mode === "none" ? null : input.globals.path);
       restore.data_dir = sandbox.dataDir;
       restore.socket_dir = sandbox.socketDir;
       if (sandbox.placementNote) b.note('sandbox-placement', sandbox.placementNote);
       const sysid = await sandbox.systemIdentifier();
       restore.system_identifier = sysid;
+      let isolated: boolean;
       {
         await using db = await sandbox.open();
         restore.server_version = await db.value<string>('SHOW server_version');
+        // Measured on the running server: system_identifier, listen_addresses, the postmaster's TCP sockets.
+        isolated = b.add(isolationCheck(await measureIsolation(db, input.sourceSystemIdentifier), sandbox.socketDir)).status === 'pass';
       }
-      const isolated = sysid !== input.sourceSystemIdentifier;
-      b.expect('restore.isolation', 'restore', isolated,
-        `sandbox system_identifier ${sysid} ≠ source ${input.sourceSystemIdentifier ?? '(no source)'}; Unix socket only (listen_addresses=''), socket dir ${sandbox.socketDir} mode 0700`,
-        `sandbox system_identifier ${sysid} EQUALS the source's: refusing to restore into what may be production`,
-        { sandbox_system_identifier: sysid, source_system_identifier: input.sourceSystemIdentifier, listen_addresses: '' });
       if (!isolated) return;
+      await preRestoreExtensions(ctx, sandbox, input.sourceFidelity, fidelity);
 
       const t0 = performance.now();
       const errors: RestoreError[] = [];
-      if (input.globals.path && input.globals.mode !== 'none') {
+      // Overlapped plain restore: globals and dump were replayed while pg_dump ran; this only waits for psql's end.
+      const overlapped = input.prepared?.restored ? await input.prepared.restored() : null;
+      restore.overlapped = overlapped !== null;
+      if (input.globals.path && input.globals.mode !== 'none' && !overlapped) {
         const g = await restoreGlobals(sandbox, ctx.bins, input.globals.path, ctx.signal);
         errors.push(...g.errors);
       }
@@ -87,13 +126,13 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
         const created = await createPlaceholderRoles(sandbox, referenced);
         if (created.length) b.note('placeholder-roles', `roles recreated as NOLOGIN placeholders (globals not captured): ${created.join(', ')}`);
       }
-      await createDatabase(sandbox, input.database, input.encoding);
-      const r = await restoreDump({
-        sandbox, bins: ctx.bins, path: input.artifact.path, format: input.artifact.format, database: input.database,
+      if (!overlapped && !input.dumpCreatesDatabase) await createDatabase(sandbox, input.database, input.encoding);
+      const r = overlapped ?? await restoreDump({
+        sandbox, bins: ctx.bins, path: input.artifact.path, format: input.artifact.format, database: input.dumpCreatesDatabase ? 'postgres' : input.database,
         jobs: input.jobs ?? defaultJobs(), signal: ctx.signal, logger: ctx.logger,
       });
       errors.push(...r.errors);
-      restore.duration_ms = Math.round(performance.now() - t0);
+      restore.duration_ms = overlapped ? overlapped.durationMs : Math.round(performance.now() - t0);
       restore.errors = classifyRestoreErrors(errors);
       const real = restore.errors.filter((e) => e.classification !== 'benign');
       b.expect('restore.errors', 'restore', real.length === 0,
@@ -143,12 +182,20 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
           : `all ${referenced.length} role(s) referenced by the dump exist after restore${input.globals.mode === 'none' ? ' (as placeholders: globals were not captured)' : ` (from ${input.globals.mode})`}: ${referenced.join(', ')}`,
         evidence: { referenced, missing: missingRoles },
       });
+      restoredOk = true;
     }, endsDrill);
+    if (restoredOk) {
+      await fidelityStage(ctx, {
+        sandbox: sandbox as unknown as SandboxCluster, database: input.database, source: input.sourceFidelity, tables: out.tables,
+        fidelity, afterRestore: input.afterRestore, jobs: input.jobs ?? defaultJobs(),
+      });
+    }
   } finally {
     const sb = sandbox as SandboxCluster | null;
     if (sb && input.keep && !ctx.signal?.aborted) {
       restore.kept = true;
       restore.connect = `psql "${sb.url(input.database)}"   (stop it with: pg_ctl -D ${sb.dataDir} stop; then rm -rf ${sb.rootDir})`;
+      await markKept(sb.rootDir).catch(() => {});
     } else if (sb) {
       teardown = await sb.stop();
     }

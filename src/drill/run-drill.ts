@@ -21,7 +21,9 @@ import type { Report } from '../report/model.js';
 import { writeReports } from '../report/write.js';
 import { auditViolations } from '../source/audit.js';
 import { measureWriteCapability, type WriteCapability } from '../source/can-write.js';
-import { resolveSource, scrubber, SOURCE_SESSION_OPTIONS } from '../source/connection.js';
+import { resolveSource, scrubber } from '../source/connection.js';
+import { findLockBlockers, isLockWaitFailure, lockFailureCheck } from '../source/lock-blockers.js';
+import { acquireDrillLock } from './drill-lock.js';
 import { assertIdentity, readIdentity, type SourceIdentity } from '../source/identity.js';
 import { SourceSnapshot } from '../source/snapshot.js';
 import { pgDumpArgs, takeDump, type DumpFormat, type DumpResult } from '../backup/pg-dump.js';
@@ -37,6 +39,14 @@ import { emptyRestoreOutput, restoreStage } from './restore-stage.js';
 import { trailerCheck, hostileContentCheck } from './dump-checks.js';
 import { emptyReport } from './empty-report.js';
 import { assertOutDirSafe } from './out-dir-guard.js';
+import { SourceFidelityCapture, type SourceFidelity } from '../fidelity/source-capture.js';
+import { fidelityDir, type AfterRestoreHook } from '../fidelity/fidelity-stage.js';
+import { jailNotes, jailReport, scanOptionsOf } from './jail-report.js';
+import { resolveJail } from '../sandbox/jail.js';
+import { baselineStage } from './baseline-stage.js';
+import { assertOutputPaths, publishOutputs } from '../outputs/publish.js';
+import { OverlappedRestore } from './overlapped-restore.js';
+import { peakRssBytes, resetPeakRss } from './peak-rss.js';
 
 /** Options of a drill. Every field has a default; `source` falls back to the PG* environment. */
 export interface RunDrillOptions {
@@ -58,6 +68,14 @@ export interface RunDrillOptions {
   readonly argv?: readonly string[];
   /** Directory of PostgreSQL programs. Default: PG_BINDIR, then the usual places. */
   readonly bindir?: string;
+  /** Content hashes of every table, on the source in the dump snapshot and on the restored copy (`run --deep`). Default false; demo: true. */
+  readonly deep?: boolean;
+  /** For tests and extensions: called with the restored copy after the restore, before the fidelity checks. Default none. */
+  readonly afterRestore?: AfterRestoreHook;
+  /** Write JUnit XML (one test case per check) to this file. Default: none. */
+  readonly junit?: string;
+  /** Update this Prometheus textfile-collector file with the drill's metrics. Default: none. */
+  readonly metrics?: string;
 }
 
 /** The drill's outcome: the report (as written to report.json) and where it is. */
@@ -71,15 +89,23 @@ export interface DrillResult {
 export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult> {
   const config: DrillConfig = opts.config && (opts.config as DrillConfig).backup?.format ? (opts.config as DrillConfig) : validateConfig(opts.config ?? {});
   const startedAt = new Date();
-  const spec = resolveSource(opts.source ?? config.source.url);
+  resetPeakRss(); // run.peak_rss_bytes measures this drill
+  // Every session on the source is read-only and bounded: statement_timeout, and lock_timeout = the lock wait.
+  const spec = resolveSource(opts.source ?? config.source.url, process.env, {
+    statementTimeoutMs: parseDuration(config.source.statement_timeout) ?? undefined, lockTimeoutMs: parseDuration(config.backup.lock_wait_timeout) ?? undefined,
+  });
   const scrub = scrubber(spec.secrets);
   const progress = opts.progress ?? (() => {});
   const baseLogger = opts.logger ?? silentLogger;
   const bins = await findPgBinaries({ bindir: opts.bindir });
   const sandboxUser = await resolveSandboxUser(config.sandbox.os_user);
+  // The jail the sandbox will run in (OS user, network namespace), known before any dump is read.
+  const jail = await resolveJail(sandboxUser);
+  const scanOpts = scanOptionsOf(config);
   const audit: AuditEntry[] = [];
   const format: DumpFormat = opts.format ?? config.backup.format;
   const outDir = opts.outDir ?? config.out ?? './drills';
+  await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics });
 
   // 1. Identity guard — before any file exists.
   progress({ stage: 'guard', state: 'start' });
@@ -93,6 +119,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
     try {
       db = await DbSession.open(spec.connection, { audit, signal: opts.signal });
     } catch (err) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
       throw new EnvironmentError(`cannot connect to the source ${spec.redacted}: ${scrub((err as Error).message)}. Check the URL, that the server runs, and the credentials (PGPASSWORD or .pgpass).`, undefined, { cause: err });
     }
     try {
@@ -103,12 +130,18 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       before = await catalogFingerprint(db);
       capability = await measureWriteCapability(db);
       encoding = await db.value<string>('SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()');
+    } catch (err) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      throw err;
     } finally {
       await db.close();
     }
   }
   const guardMs = Math.round(performance.now() - guardT0);
 
+  // One drill of a database per out directory at a time (exit 3 otherwise); released however the drill ends.
+  await using drillLock = await acquireDrillLock(outDir, identity.database);
+  void drillLock;
   const runDir = await createRunDir(outDir, identity.database, startedAt);
   const logger = teeLogger(baseLogger, fileLogger(join(runDir, 'run.log'), scrub));
   const builder = new ReportBuilder(progress);
@@ -132,11 +165,12 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   };
   report.production.system_identifier_before = identity.systemIdentifier;
   report.production.fingerprint_before = `${before.fingerprint} (${before.items} items)`;
-  report.production.session_settings = `${SOURCE_SESSION_OPTIONS} application_name=pgdrill statement_timeout=60s lock_timeout=${config.backup.lock_wait_timeout}`;
+  report.production.session_settings = `${spec.sessionOptions} application_name=pgdrill`;
 
   let interrupted: InterruptedError | null = null;
   let fatal: unknown = null;
   const restored = emptyRestoreOutput();
+  let overlap = null as OverlappedRestore | null;
   try {
     // 2. Fresh backup in the exported snapshot, counted on the source in the same snapshot.
     const fileBase = `${safeName(identity.database)}-${utcStamp(startedAt)}`;
@@ -146,25 +180,52 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
     let scan: PlainScanResult | undefined;
     let sourceObjects: CatalogObject[] | null = null;
     let sourceCounts: TableCount[] | null = null;
+    let sourceFidelity: SourceFidelity | null = null;
     const lockWaitMs = parseDuration(config.backup.lock_wait_timeout)!;
     await builder.stage('backup', async () => {
+      const runGlobals = () => {
+        audit.push({ at: new Date().toISOString(), by: 'pg_dumpall', sql: 'pg_dumpall --globals-only --no-role-passwords (catalog SELECTs on pg_roles, pg_auth_members, pg_tablespace; read-only session)' });
+        return captureGlobals({ bins, env: spec.toolEnv, path: join(runDir, `${fileBase}.globals.sql`), signal: opts.signal, logger });
+      };
+      // Overlap (backup.overlap): the sandbox starts now, and pg_dumpall runs first — its roles must exist before psql replays the dump.
+      overlap = config.backup.overlap ? OverlappedRestore.begin(ctx, {
+        format, database: identity.database, encoding, sourceSystemIdentifier: identity.systemIdentifier,
+        captureGlobals: config.backup.globals ? runGlobals : null,
+      }) : null;
       await using snap = await SourceSnapshot.open(spec.connection, audit, opts.signal);
       report.source.snapshot = snap.id;
       await snap.db.query(`SET lock_timeout = '${Math.round(lockWaitMs)}ms'`);
       sourceObjects = await listObjects(snap.db);
       const tables = await listTables(snap.db);
-      const scanner = format === 'plain' ? new PlainDumpScanner() : null;
+      // Fidelity, source side: extensions and sequence positions now (before pg_dump), a schema-only dump in the snapshot.
+      const fid = await SourceFidelityCapture.begin({
+        db: snap.db, snapshot: snap.id, bins, env: spec.toolEnv, dir: fidelityDir(runDir), lockWaitTimeoutMs: lockWaitMs,
+        deep: opts.deep ?? false, audit, signal: opts.signal,
+      });
+      const scanner = format === 'plain' ? new PlainDumpScanner(scanOpts) : null;
+      // Overlap: a plain dump is restored from this very stream, each line only once the scanner approved it.
+      const gate = scanner && overlap ? await overlap.feed(scanner) : null;
       const dumpP = takeDump({
         bins, env: spec.toolEnv, format, path: dumpPath, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs,
-        jobs: config.backup.jobs, consumers: scanner ? [(c) => scanner.push(c)] : [], signal: opts.signal, logger,
+        jobs: config.backup.jobs, consumers: scanner && !gate ? [(c) => scanner.push(c)] : [], through: gate ?? undefined, signal: opts.signal, logger,
         onBytes: (bytes) => progress({ stage: 'backup', state: 'progress', bytes }),
       });
       const dumpArgs = pgDumpArgs({ format, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs, jobs: config.backup.jobs }, `${dumpPath}.partial`);
       audit.push({ at: new Date().toISOString(), by: 'pg_dump', sql: `pg_dump ${dumpArgs.join(' ')} (its own REPEATABLE READ, READ ONLY transaction in snapshot ${snap.id}; ACCESS SHARE locks)` });
       // Counting runs while pg_dump streams, in the very snapshot pg_dump reads.
       await snap.db.query('SET statement_timeout = 0');
-      const countsP = countRows(snap.db, tables, opts.signal);
+      // After the counts, on the same session: catalog facts and (deep) content hashes, still in the dump's snapshot.
+      const countsP = countRows(snap.db, tables, opts.signal).then(async (c) => ((sourceFidelity = await fid.finish(tables)), c));
       const [d, counts] = await Promise.allSettled([dumpP, countsP]);
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      const failure: unknown = d.status === 'rejected' ? d.reason : counts.status === 'rejected' ? counts.reason : null;
+      if (failure && isLockWaitFailure(failure)) {
+        // Name the table and the session in the way, read while it may still hold the lock.
+        let lookupError: unknown;
+        const blockers = await findLockBlockers(spec.connection, audit).catch((e: unknown) => ((lookupError = e), null));
+        builder.add(lockFailureCheck(failure, blockers, lockWaitMs, lookupError));
+        return;
+      }
       if (d.status === 'rejected') throw d.reason;
       if (counts.status === 'rejected') throw counts.reason;
       dump = d.value;
@@ -177,8 +238,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       });
       if (scan) builder.add(trailerCheck(scan));
       if (config.backup.globals) {
-        audit.push({ at: new Date().toISOString(), by: 'pg_dumpall', sql: 'pg_dumpall --globals-only --no-role-passwords (catalog SELECTs on pg_roles, pg_auth_members, pg_tablespace; read-only session)' });
-        globals = await captureGlobals({ bins, env: spec.toolEnv, path: join(runDir, `${fileBase}.globals.sql`), signal: opts.signal, logger });
+        globals = await (overlap?.globals ?? runGlobals());
         builder.add({
           name: 'backup.globals', stage: 'backup', status: globals.mode === 'globals-only' ? 'pass' : 'warn',
           detail: globals.mode === 'none' ? globals.note! : `pg_dumpall --${globals.mode} --no-role-passwords: ${globals.sizeBytes} bytes, sha256 ${globals.sha256}${globals.note ? ` (${globals.note})` : ''}`,
@@ -213,9 +273,11 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
     let restorable = !!dump && !builder.failed;
     if (dump) {
       await builder.stage('content', async () => {
-        const inv = scan ?? (await scanArchive(bins, dump!.path, opts.signal));
+        // Archives: one full pg_restore -f - pass gives the inventory and the hostile-content verdict of every entry.
+        const inv = scan ?? (await scanArchive(bins, dump!.path, opts.signal, scanOpts));
         scan = inv;
-        if (format === 'plain') builder.add(hostileContentCheck(inv));
+        builder.add(hostileContentCheck(inv, format !== 'plain'));
+        report.jail = jailReport(jail, config.sandbox.os_user, inv, scanOpts);
         report.inventory = summarizeInventory(inv.inventory);
         for (const c of contentChecks(inv.inventory, config.expect, sourceObjects)) builder.add(c);
       }, endsDrill);
@@ -231,6 +293,8 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
         database: identity.database, encoding,
         sourceSystemIdentifier: identity.systemIdentifier, sourceObjects, sourceCounts,
         tablesFromDump: [], copyBlocks: (scan as PlainScanResult).copyBlocks, keep: opts.keep ?? false, jobs: config.backup.jobs,
+        sourceFidelity: sourceFidelity as SourceFidelity | null, afterRestore: opts.afterRestore,
+        prepared: overlap?.handOver(),
       }, restored);
     } else {
       builder.skipStage('restore', dump ? 'not restored: an earlier check failed (see above)' : 'not restored: no backup was taken');
@@ -240,10 +304,13 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
     else fatal = err;
     builder.add({ name: 'drill.aborted', stage: 'drill', status: 'fail', detail: scrub((err as Error).message) });
   }
+  // An early sandbox the restore stage did not take over (no restore, or the drill ended early) is torn down here.
+  await overlap?.discard(restored, interrupted ? 'the drill was interrupted' : fatal ? 'the drill ended early' : report.backup.path ? 'the dump did not pass the checks a restore requires' : 'no backup was taken', { dumpTaken: report.backup.path !== null });
 
   // 6. Production untouched: identity and catalog fingerprint again, and the audit judged.
   await builder.stage('production', async () => {
-    const db = await DbSession.open(spec.connection, { audit });
+    // After an earlier interrupt the proof still runs (bounded by the session timeouts); a signal during it ends it.
+    const db = await DbSession.open(spec.connection, { audit, signal: interrupted ? undefined : opts.signal });
     let after: CatalogFingerprint;
     let idAfter: SourceIdentity;
     try {
@@ -264,27 +331,38 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
     const violations = auditViolations(audit);
     const mine = audit.filter((a) => a.by === 'pgdrill').length;
     builder.expect('production.audit_read_only', 'production', violations.length === 0,
-      `${mine} statement(s) sent by pgdrill, all read-only; pg_dump/pg_dumpall ran in read-only sessions (PGOPTIONS ${SOURCE_SESSION_OPTIONS})`,
+      `${mine} statement(s) sent by pgdrill, all read-only; pg_dump/pg_dumpall ran in read-only sessions (PGOPTIONS ${spec.sessionOptions})`,
       `${violations.length} statement(s) sent to the source are not read-only: ${violations.map((v) => v.reason).join('; ')}`,
       { statements: mine, violations: violations.map((v) => v.entry.sql) });
-  }, (e) => e instanceof InterruptedError);
+  }, () => false);
+  // A signal whose interruption a stage recorded as a failed check (or that came during this proof) still ends the drill as interrupted.
+  if (!interrupted && opts.signal?.aborted) interrupted = opts.signal.reason instanceof InterruptedError ? opts.signal.reason : new InterruptedError('SIGINT');
   report.restore = restored.restore;
   report.tables = restored.tables;
+  report.fidelity = restored.fidelity ?? null;
   report.teardown = restored.teardown;
   report.production.audit = audit.map((a) => ({ ...a, sql: scrub(a.sql) }));
   const prodChecks = builder.checks.filter((c) => c.stage === 'production');
   report.production_untouched = prodChecks.length === 3 && prodChecks.every((c) => c.status === 'pass');
 
+  // 7. Baseline: the previous PASS of this database, before the verdict (thresholds can FAIL the drill).
+  if (!interrupted) await baselineStage(builder, report, config.thresholds, logger);
+
   const finished = new Date();
   report.checks = builder.checks;
   report.stages = builder.stages;
+  report.jail ??= jailReport(jail, config.sandbox.os_user, null, scanOpts);
+  jailNotes(builder, jail, config.sandbox.os_user);
   report.notes = builder.notes;
   report.interrupted = interrupted !== null;
   report.status = builder.failed || interrupted ? 'FAIL' : 'PASS';
   report.run.finished_at = finished.toISOString();
   report.run.duration_ms = finished.getTime() - startedAt.getTime();
   report.run.host = hostname();
+  report.run.peak_rss_bytes = peakRssBytes();
   report.run.user = userInfo().username;
+  // JUnit, metrics, webhook: a failing output is logged and noted, never changes the verdict.
+  await publishOutputs(report, { junit: opts.junit, metrics: opts.metrics, webhook: config.notify?.webhook }, logger, (id, text) => builder.note(id, text));
   await writeReports(report, runDir);
   logger.info(`drill finished: ${report.status}${interrupted ? ' (interrupted)' : ''}`);
   if (interrupted) throw interrupted;

@@ -6,7 +6,9 @@
  * other cluster on the host; as a user that owns nothing but the sandbox's directories they reach nothing else.
  */
 import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { access, open, readFile, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EnvironmentError, ToolError } from '../errors.js';
 import { runProcess } from './run-process.js';
 
@@ -55,31 +57,68 @@ export async function resolveSandboxUser(name?: string): Promise<OsUser | null> 
 }
 
 /**
- * Create the dedicated sandbox user: a system account with its own group, no home directory and no login shell.
- * Two drills starting at once may both try: useradd then fails with "already exists" (exit 9) or on the lock of
- * /etc/passwd (exit 10), so the user is looked up again after every attempt.
+ * Create the dedicated sandbox user `name` (root only): a system account with its own group, no home directory
+ * and no login shell; returns it as it already exists if it does. Two drills starting at once on a fresh machine
+ * may both get here, and two concurrent useradd runs are not safe: measured here, both "succeeded" and the second
+ * rewrote /etc/passwd with another uid. So creation is serialised by an exclusive lock file (in /run, root's).
+ * @throws EnvironmentError when useradd is missing or fails, or the lock is not released within ~30 s.
  */
-async function createSandboxUser(name: string): Promise<OsUser> {
+export async function createSandboxUser(name: string): Promise<OsUser> {
+  const existing = await lookupOsUser(name);
+  if (existing) return existing;
   const bin = await firstExisting(USERADD);
   if (!bin) throw new EnvironmentError(`running as root: pgdrill runs the sandbox as OS user ${name}, which does not exist, and useradd was not found to create it. Create the user yourself or set sandbox.os_user.`);
-  let last = '';
-  for (let attempt = 0; attempt < 5; attempt++) {
+  return withCreationLock(async () => {
+    const now = await lookupOsUser(name); // created by whoever held the lock before us
+    if (now) return now;
     const r = await runProcess({
       bin, args: ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', '--user-group', '--comment', 'pgdrill throwaway clusters', name],
       allowFailure: true,
     }).catch((e: ToolError) => ({ exitCode: -1, stderrTail: e.message }));
     const user = await lookupOsUser(name);
     if (user) return user;
-    last = r.stderrTail.trim();
-    await new Promise((res) => setTimeout(res, 100 * (attempt + 1)));
-  }
-  throw new EnvironmentError(`could not create the sandbox OS user ${name} with useradd: ${last}. Create it yourself (useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group ${name}) or set sandbox.os_user.`);
+    throw new EnvironmentError(`could not create the sandbox OS user ${name} with useradd (exit ${r.exitCode}): ${r.stderrTail.trim()}. Create it yourself (useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group ${name}) or set sandbox.os_user.`);
+  });
 }
 
-async function firstExisting(paths: readonly string[]): Promise<string | null> {
+/** Run `fn` holding an exclusive lock file (O_EXCL create; a lock whose holder died is taken over). */
+async function withCreationLock<T>(fn: () => Promise<T>): Promise<T> {
+  const dir = (await firstExisting(['/run'], constants.W_OK)) ?? tmpdir();
+  const path = join(dir, 'pgdrill-useradd.lock');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fh = await open(path, 'wx', 0o600);
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const holder = Number(await readFile(path, 'utf8').catch(() => ''));
+      if (holder && !pidAlive(holder)) await unlink(path).catch(() => {});
+      if (attempt >= 300) throw new EnvironmentError(`${path} is held by process ${holder || '?'}: another pgdrill is creating the sandbox OS user. Try again, or remove the file if no pgdrill runs.`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(path).catch(() => {});
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function firstExisting(paths: readonly string[], mode = constants.X_OK): Promise<string | null> {
   for (const p of paths) {
     try {
-      await access(p, constants.X_OK);
+      await access(p, mode);
       return p;
     } catch {
       /* next */

@@ -23,7 +23,9 @@ export function databaseOf(r: Report): string {
  * null when there is none. Unreadable run directories are skipped (logged as warnings).
  */
 export async function findPreviousPass(outDir: string, database: string, before: string, excludeRunDir: string, logger: Logger = silentLogger): Promise<Report | null> {
-  const runs = await listRuns(outDir, { logger });
+  // The drill's own run directory has no report.json yet: not worth a warning.
+  const quiet: Logger = { ...logger, warn: (m) => (m.includes(excludeRunDir) ? undefined : logger.warn(m)) };
+  const runs = await listRuns(outDir, { logger: quiet });
   const t = Date.parse(before);
   for (const e of runs) {
     if (e.database !== database || e.status !== 'PASS' || e.interrupted || e.runDir === excludeRunDir) continue;

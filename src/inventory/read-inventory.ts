@@ -1,26 +1,35 @@
 /**
  * The inventory of a dump without restoring it. Plain dumps are scanned directly; archives (custom, directory,
- * tar) through `pg_restore --schema-only -f -`, which writes the same `-- Name: …` headers and GRANTs as a plain
+ * tar) through `pg_restore -f -`, which writes the same `-- Name: …` headers, GRANTs and COPY blocks as a plain
  * dump, so one scanner serves every format.
+ *
+ * Archives are read whole, not `--schema-only`: the same single pass gives the inventory, the hostile-content
+ * verdict over every TOC entry's definition (a `COPY … PROGRAM` can hide in any entry, not only in the schema),
+ * rows per COPY block, and a full read of the data — the only read that notices a truncated archive
+ * (`pg_restore --list` does not). COPY data is counted on raw bytes, so the cost is pg_restore decompressing.
  */
 import type { PgBinaries } from '../exec/binaries.js';
 import { startProcess } from '../exec/run-process.js';
 import { PlainDumpScanner, scanPlainDumpFile } from '../scan/plain-dump-scanner.js';
-import type { PlainScanResult } from '../scan/types.js';
+import type { PlainScanOptions, PlainScanResult } from '../scan/types.js';
 
 export type ArtifactFormat = 'plain' | 'plain-gzip' | 'custom' | 'directory' | 'tar';
 
-/** Scan an archive's schema through pg_restore. */
-export async function scanArchive(bins: PgBinaries, path: string, signal?: AbortSignal): Promise<PlainScanResult> {
-  const scanner = new PlainDumpScanner();
-  const proc = startProcess({ bin: bins.path('pg_restore'), args: ['--schema-only', '--file=-', path], stdout: 'pipe', signal });
+/**
+ * Scan an archive through pg_restore: every entry, data included (`opts.schemaOnly` true reads the schema only:
+ * cheaper, but blind to data entries and truncation). `opts.allow` is passed to the scanner (default: nothing).
+ * @throws ToolError when pg_restore fails (e.g. a truncated archive: "unexpected end of file").
+ */
+export async function scanArchive(bins: PgBinaries, path: string, signal?: AbortSignal, opts: PlainScanOptions & { readonly schemaOnly?: boolean } = {}): Promise<PlainScanResult> {
+  const scanner = new PlainDumpScanner({ allow: opts.allow });
+  const proc = startProcess({ bin: bins.path('pg_restore'), args: [...(opts.schemaOnly ? ['--schema-only'] : []), '--file=-', path], stdout: 'pipe', signal });
   for await (const chunk of proc.stdout!) scanner.push(chunk as Buffer);
   await proc.done;
   return scanner.finish();
 }
 
-/** Inventory of any artifact. */
-export async function readInventory(bins: PgBinaries, path: string, format: ArtifactFormat, signal?: AbortSignal): Promise<PlainScanResult> {
-  if (format === 'plain' || format === 'plain-gzip') return scanPlainDumpFile(path);
-  return scanArchive(bins, path, signal);
+/** Inventory (and hostile-content findings) of any artifact; `opts.allow` is passed to the scanner (default: nothing). */
+export async function readInventory(bins: PgBinaries, path: string, format: ArtifactFormat, signal?: AbortSignal, opts: PlainScanOptions = {}): Promise<PlainScanResult> {
+  if (format === 'plain' || format === 'plain-gzip') return scanPlainDumpFile(path, opts);
+  return scanArchive(bins, path, signal, opts);
 }

@@ -1,7 +1,7 @@
 /**
  * The inventory of a dump: what objects it defines, who owns them and which privileges it grants.
  * Built from pg_dump's own `-- Name: …; Type: …; Schema: …; Owner: …` headers and GRANT statements, for plain
- * dumps directly and for archives through `pg_restore --schema-only -f -` (which writes the same text).
+ * dumps directly and for archives through `pg_restore -f -` (which writes the same text).
  */
 
 /** One TOC entry as pg_dump labels it. */

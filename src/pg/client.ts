@@ -3,7 +3,8 @@
  * goes through `DbSession.query`, which records it when an audit log is attached (the source's audit).
  */
 import pg from 'pg';
-import { describePgError, PgdrillError } from '../errors.js';
+import { describePgError, InterruptedError, PgdrillError } from '../errors.js';
+import { sendCancelRequest } from './cancel.js';
 
 /** Where and as whom to connect (node-postgres' config; password never logged). */
 export type ConnectionConfig = pg.ClientConfig;
@@ -14,6 +15,8 @@ export interface AuditEntry {
   readonly sql: string;
   /** Where it was sent from: 'pgdrill' or a child tool (pg_dump...). */
   readonly by: string;
+  /** The server process (backend pid) of pgdrill's own session, as `%p` shows it in the server log; absent for child tools. */
+  readonly pid?: number;
 }
 
 /** A PostgreSQL error from a query, with SQLSTATE, detail and hint kept. */
@@ -25,31 +28,65 @@ export class QueryError extends PgdrillError {
 
 /** A connection whose every query can be audited and aborted. */
 export class DbSession {
-  private constructor(private readonly client: pg.Client, private readonly audit?: AuditEntry[]) {}
+  /** Statements sent and not yet answered. */
+  private running = 0;
 
-  /** Connect. `audit`, when given, receives every statement sent (including the session settings). */
+  private constructor(private readonly client: pg.Client, private readonly audit?: AuditEntry[], private readonly signal?: AbortSignal) {}
+
+  /**
+   * On abort: cancel a running statement first (a backend waiting for a lock would not notice the closed socket,
+   * and would stay queued on the server until it got the lock), then close the connection.
+   */
+  private async abort(): Promise<void> {
+    const c = this.client as unknown as { processID?: number | null; secretKey?: number | null; host?: string; port?: number };
+    if (this.running > 0 && c.processID && c.secretKey != null && c.host) {
+      await sendCancelRequest(c.host, c.port ?? 5432, c.processID, c.secretKey);
+    }
+    await this.client.end().catch(() => {});
+  }
+
+  /**
+   * Connect. `audit`, when given, receives every statement sent (including the session settings). `signal` ends the
+   * connection — also while it is still being made (a server that never answers must not outlast Ctrl-C) — and makes
+   * the pending and later queries reject with the signal's reason (an InterruptedError), not a connection error.
+   */
   static async open(config: ConnectionConfig, opts: { audit?: AuditEntry[]; signal?: AbortSignal } = {}): Promise<DbSession> {
     const client = new pg.Client(config);
     // A dropped connection must not crash the process: the pending query rejects with the error instead.
     client.on('error', () => {});
-    await client.connect();
-    const session = new DbSession(client, opts.audit);
-    if (opts.signal) {
-      const onAbort = () => void client.end().catch(() => {});
-      opts.signal.addEventListener('abort', onAbort, { once: true });
-      client.once('end', () => opts.signal?.removeEventListener('abort', onAbort));
+    const signal = opts.signal;
+    if (signal?.aborted) throw signal.reason ?? new InterruptedError('SIGINT');
+    const session = new DbSession(client, opts.audit, signal);
+    const onAbort = () => void session.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    client.once('end', () => signal?.removeEventListener('abort', onAbort));
+    try {
+      await client.connect();
+    } catch (err) {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) throw signal.reason ?? new InterruptedError('SIGINT');
+      throw err;
     }
     return session;
   }
 
+  /** The backend pid of this session (`%p` in the server log, `pid` in pg_stat_activity). */
+  get backendPid(): number | undefined {
+    return (this.client as unknown as { processID?: number | null }).processID ?? undefined;
+  }
+
   /** Run one statement; rows come back typed as the caller says. */
   async query<R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    this.audit?.push({ at: new Date().toISOString(), sql, by: 'pgdrill' });
+    this.audit?.push({ at: new Date().toISOString(), sql, by: 'pgdrill', pid: this.backendPid });
+    this.running++;
     try {
       const res = await this.client.query(sql, params as unknown[]);
       return res.rows as R[];
     } catch (err) {
+      if (this.signal?.aborted) throw this.signal.reason ?? new InterruptedError('SIGINT');
       throw new QueryError(sql, (err as { code?: string }).code, err);
+    } finally {
+      this.running--;
     }
   }
 

@@ -5,6 +5,7 @@
 import { stringify } from 'yaml';
 import { formatBytes, formatDuration } from '../config/duration.js';
 import type { Check, Report } from './model.js';
+import { renderFidelity } from './fidelity-markdown.js';
 
 const MARK: Record<Check['status'], string> = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', skip: 'SKIP' };
 
@@ -44,8 +45,10 @@ export function renderMarkdown(r: Report): string {
   out.push(`# Restore drill — ${r.source.database ?? r.backup.path ?? 'unknown'} — ${r.status}${r.interrupted ? ' (interrupted)' : ''}\n`);
   out.push(
     r.status === 'PASS'
-      ? `**${r.status}.** A fresh ${r.backup.format ?? ''} backup was taken read-only, content-checked and restored into an isolated throwaway cluster; every check passed. ` +
-          `Teardown ${r.teardown.confirmed ? 'confirmed' : 'NOT confirmed'}; production ${r.production_untouched ? 'untouched (identity and catalog fingerprint unchanged, read-only statements only)' : 'untouched: not proven'}.\n`
+      ? (r.kind === 'verify'
+          ? `**${r.status}.** The existing ${r.backup.format ?? ''} backup ${r.backup.path ?? ''} passed its integrity checks, was content-checked and restored into an isolated throwaway cluster; every check passed. `
+          : `**${r.status}.** A fresh ${r.backup.format ?? ''} backup was taken read-only, content-checked and restored into an isolated throwaway cluster; every check passed. `) +
+          `Teardown ${r.teardown.confirmed ? 'confirmed' : 'NOT confirmed'}; production ${r.production_untouched === null ? 'not applicable (no source)' : r.production_untouched ? 'untouched (identity and catalog fingerprint unchanged, read-only statements only)' : 'untouched: not proven'}.\n`
       : `**${r.status}.** ${failing.length} check(s) failed:\n\n${failing.map((c) => `- \`${c.name}\`: ${c.detail}`).join('\n')}\n`,
   );
   out.push(`## §1 — Method & Provenance\n\n\`\`\`\n${kv([
@@ -61,7 +64,7 @@ export function renderMarkdown(r: Report): string {
     ['production_identity_guard', r.source.system_identifier ? `sysid ${r.source.system_identifier} AND db ${r.source.database} read before any action` : null],
   ])}\`\`\`\n\n${checksOf(r, ['guard'])}`);
   const g = r.backup.globals;
-  out.push(`## §2 — Fresh Backup\n\n\`\`\`\n${kv([
+  out.push(`## §2 — ${r.kind === 'verify' ? 'Backup Integrity' : 'Fresh Backup'}\n\n\`\`\`\n${kv([
     ['backup_path', r.backup.path],
     ['backup_method', r.backup.tool],
     ['snapshot', r.source.snapshot],
@@ -88,6 +91,7 @@ export function renderMarkdown(r: Report): string {
     ['restore_errors', rs.errors.length],
     ['objects_restored', Object.entries(rs.objects_restored).map(([k, v]) => `${k} ${v}`).join(', ')],
   ])}\`\`\`\n\n` : ''}${checksOf(r, ['restore', 'fidelity'])}`);
+  if (r.jail) out.push(renderJail(r.jail));
   if (rs?.errors.length) {
     out.push(`### Restore errors\n\n| # | phase | class | SQLSTATE | message | statement | hint |\n|---|---|---|---|---|---|---|\n${rs.errors
       .map((e, i) => `| ${i + 1} | ${e.phase} | ${e.classification} | ${e.sqlstate ?? ''} | ${esc(e.message)} | ${esc((e.statement ?? '').slice(0, 120))} | ${esc(e.hint ?? '')} |`)
@@ -95,10 +99,11 @@ export function renderMarkdown(r: Report): string {
   }
   if (r.tables.length) {
     const hashes = r.tables.some((t) => t.source_hash !== undefined);
-    out.push(`### Tables (exact row counts${hashes ? ' and content hashes' : ''})\n\n| table | source rows | restored rows |${hashes ? ' hash |' : ''} match |\n|---|---:|---:|${hashes ? '---|' : ''}---|\n${r.tables
-      .map((t) => `| ${t.schema}.${t.name} | ${t.source_rows ?? t.dump_rows ?? '—'} | ${t.restored_rows ?? 'MISSING'} |${hashes ? ` ${t.source_hash === t.restored_hash ? 'equal' : 'DIFFERENT'} |` : ''} ${t.match ? 'yes' : '**NO**'} |`)
+    out.push(`### Tables (exact row counts${hashes ? ' and content hashes' : ''})\n\n| table | source rows | restored rows |${hashes ? ' content hash (ms: source / restored) |' : ''} match |\n|---|---:|---:|${hashes ? '---|' : ''}---|\n${r.tables
+      .map((t) => `| ${t.schema}.${t.name} | ${t.source_rows ?? t.dump_rows ?? '—'} | ${t.restored_rows ?? 'MISSING'} |${hashes ? ` ${t.source_hash === t.restored_hash ? 'equal' : '**DIFFERENT**'} (${t.hash_ms ?? '—'} / ${t.restored_hash_ms ?? '—'}) |` : ''} ${t.match ? 'yes' : '**NO**'} |`)
       .join('\n')}\n`);
   }
+  if (r.fidelity) out.push(renderFidelity(r.fidelity));
   out.push(`## §5 — Teardown\n\n\`\`\`\n${kv([['teardown', r.teardown.detail], ['confirmed', r.teardown.confirmed]])}\`\`\`\n\n${checksOf(r, ['teardown'])}`);
   out.push(`## §6 — Production-Untouched Confirmation\n\n\`\`\`\n${kv([
     ['production_system_identifier_before', r.production.system_identifier_before],
@@ -113,6 +118,16 @@ export function renderMarkdown(r: Report): string {
       .map((a) => `| ${a.at} | ${a.by} | \`${esc(a.sql.replace(/\s+/g, ' ').slice(0, 200))}\` |`)
       .join('\n')}\n\n</details>\n`);
   }
+  const bl = r.baseline;
+  if (bl || r.checks.some((c) => c.stage === 'baseline')) {
+    const pct = (v: number | null) => (v === null ? '' : ` (${v > 0 ? '+' : ''}${v}%)`);
+    out.push(`## Baseline — compared with the previous PASS\n\n${bl ? `\`\`\`\n${kv([
+      ['previous_pass', `${bl.run_id} (${bl.kind}, ${bl.format ?? '?'}, started ${bl.started_at})`],
+      ['dump_size_bytes', `${bl.size_bytes.previous ?? '—'} → ${bl.size_bytes.current ?? '—'}${pct(bl.size_bytes.change_pct)}`],
+      ['objects_changed', Object.entries(bl.objects).map(([k, v]) => `${k} ${v.previous} → ${v.current}`).join(', ') || 'none'],
+      ['tables_changed', bl.tables.length ? bl.tables.slice(0, 20).map((t) => `${t.table} ${t.previous ?? '—'} → ${t.current ?? 'GONE'}${pct(t.change_pct)}`).join(', ') + (bl.tables.length > 20 ? `, … (${bl.tables.length - 20} more)` : '') : 'none'],
+    ])}\`\`\`\n\n` : ''}${checksOf(r, ['baseline'])}`);
+  }
   if (r.notes.length) out.push(`## Notes\n\n${r.notes.map((n) => `- **${n.id}** — ${n.text}`).join('\n')}\n`);
   out.push(`## §7 — Summary\n\n\`\`\`\n${kv([
     ['backup_verification_status', r.status],
@@ -125,6 +140,23 @@ export function renderMarkdown(r: Report): string {
     ['production_untouched', r.production_untouched === null ? 'not applicable' : r.production_untouched ? 'CONFIRMED' : 'NOT PROVEN'],
   ])}\`\`\`\n\n| stage | status | duration |\n|---|---|---:|\n${r.stages.map((s) => `| ${s.name} | ${MARK[s.status]} | ${formatDuration(s.duration_ms)} |`).join('\n')}\n`);
   return out.join('\n');
+}
+
+/** §4's jail: who the sandbox ran as, whether it had a network of its own, what was refused before it. */
+function renderJail(j: NonNullable<Report['jail']>): string {
+  const who = j.os_user === null ? '(the caller: pgdrill not run as root)' : `${j.os_user}${j.os_user_source === 'dedicated' ? " (pgdrill's dedicated user)" : ' (sandbox.os_user from the config)'}`;
+  const allowed = [...j.allowed.functions.map((f) => `function ${f}`), ...j.allowed.meta_commands.map((m) => `\\${m.replace(/^\\/, '')}`)];
+  const head = `### Jail\n\n\`\`\`\n${kv([
+    ['sandbox_os_user', who],
+    ['network_namespace', j.network_namespace ? `yes (${j.namespace_mode === 'root' ? 'unshare --net, then the OS user' : 'unprivileged user namespace'}): no connection anywhere, Unix socket only` : `NO — ${j.namespace_note ?? 'unavailable'}`],
+    ['refused_before_restore', j.refused.length + j.refused_omitted],
+    ['allowed_exceptions', allowed.length ? allowed.join(', ') : 'none'],
+  ])}\`\`\`\n`;
+  if (!j.refused.length) return head;
+  return `${head}\n| line | kind | in | what |\n|---:|---|---|---|\n${j.refused
+    .slice(0, 50)
+    .map((f) => `| ${f.line} | ${f.kind} | ${esc(f.object ?? '—')} | ${esc(f.text)} |`)
+    .join('\n')}\n${j.refused.length + j.refused_omitted > 50 ? `\n_…and ${j.refused.length + j.refused_omitted - 50} more (report.json lists up to 1000)_\n` : ''}`;
 }
 
 function stageStatus(r: Report, stage: string): string {

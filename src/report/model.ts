@@ -33,9 +33,10 @@ export const TableRowSchema = z.object({
   restored_rows: z.number().nullable().describe('exact count(*) in the restored copy; null when the table is missing'),
   dump_rows: z.number().nullable().optional().describe('rows in the plain dump COPY block, when known'),
   match: z.boolean(),
-  source_hash: z.string().nullable().optional(),
-  restored_hash: z.string().nullable().optional(),
-  hash_ms: z.number().optional(),
+  source_hash: z.string().nullable().optional().describe('content hash on the source in the dump snapshot (--deep; demo); null when it could not be computed'),
+  restored_hash: z.string().nullable().optional().describe('content hash of the restored table; null when missing'),
+  hash_ms: z.number().optional().describe('time the content hash cost on the source (ms)'),
+  restored_hash_ms: z.number().optional().describe('time the content hash cost on the restored copy (ms)'),
 });
 export type TableRow = z.infer<typeof TableRowSchema>;
 
@@ -50,7 +51,12 @@ export const RestoreErrorSchema = z.object({
 });
 export type RestoreError = z.infer<typeof RestoreErrorSchema>;
 
-export const AuditEntrySchema = z.object({ at: z.string(), sql: z.string(), by: z.string() });
+export const AuditEntrySchema = z.object({
+  at: z.string(),
+  sql: z.string(),
+  by: z.string(),
+  pid: z.number().optional().describe("backend pid of pgdrill's own session (%p in the source's server log); absent for pg_dump/pg_dumpall"),
+});
 
 export const NoteSchema = z.object({ id: z.string(), text: z.string() });
 export type Note = z.infer<typeof NoteSchema>;
@@ -76,6 +82,65 @@ export const BaselineSchema = z.object({
 });
 export type Baseline = z.infer<typeof BaselineSchema>;
 
+/** Something refused before the restore: what pg_dump never writes and a hostile dump would. */
+export const RefusedSchema = z.object({
+  kind: z.enum(['meta-command', 'copy-program', 'server-file', 'alter-system', 'untrusted-function', 'other']),
+  line: z.number().describe('1-based line in the plain dump, or in the `pg_restore -f -` script of an archive'),
+  object: z.string().nullable().describe('the dump entry it is in ("FUNCTION public.f()"), from the nearest `-- Name:` header; null before the first'),
+  text: z.string(),
+});
+export type Refused = z.infer<typeof RefusedSchema>;
+
+/** How the sandbox was confined, and what was refused before it was given anything. */
+export const JailSchema = z.object({
+  os_user: z.string().nullable().describe('OS user the sandbox server and the psql replaying a dump run as; null = the caller (pgdrill not run as root)'),
+  os_user_source: z.enum(['dedicated', 'config', 'caller']).describe('dedicated: pgdrill-sandbox (default as root); config: sandbox.os_user override; caller: not root'),
+  network_namespace: z.boolean().describe('the server (and everything it runs) had a network namespace of its own: no connection anywhere'),
+  namespace_mode: z.enum(['root', 'userns', 'none']).describe('root: unshare --net then setuid; userns: unprivileged user namespace; none'),
+  namespace_note: z.string().nullable().describe('why there was no network namespace, when there was none'),
+  refused: z.array(RefusedSchema).describe('hostile content found in the dump (first 1000); any entry means the dump was not restored'),
+  refused_omitted: z.number().describe('findings beyond those listed'),
+  allowed: z.object({ functions: z.array(z.string()), meta_commands: z.array(z.string()) }).describe('named exceptions from config sandbox.allow'),
+});
+export type JailReport = z.infer<typeof JailSchema>;
+
+/** Fidelity evidence: the restored copy compared with the source as of the dump's snapshot (src/fidelity). */
+export const FidelitySchema = z.object({
+  deep: z.boolean().describe('content hashes were computed (run --deep; always for demo)'),
+  differences: z.array(z.object({
+    object: z.string().describe('e.g. "table public.actor", "column public.film.rating", "function public.last_day(timestamp with time zone)"'),
+    attribute: z.string().describe('e.g. "default", "definition", "grant SELECT to app_reader", "position (not behind)"; "object" when the whole object is on one side only'),
+    source: z.string().nullable().describe('value on the source; null = absent'),
+    restored: z.string().nullable().describe('value in the restored copy; null = absent'),
+  })).describe('catalog differences, first 1000 (fidelity.catalog fails when any)'),
+  differences_omitted: z.number().describe('differences beyond those listed'),
+  hashes: z.object({ tables: z.number(), equal: z.number(), source_ms: z.number(), restored_ms: z.number() }).nullable().describe('content hash totals; per table in tables[]; null when not computed'),
+  catalog: z.object({
+    source_facts: z.number(), restored_facts: z.number(), sequences_checked: z.number(),
+    source_ms: z.number(), restored_ms: z.number(),
+  }).nullable().describe('catalog facts read on each side; null when not compared'),
+  round_trip: z.object({
+    equal: z.boolean(),
+    source_path: z.string().describe('schema-only dump of the source, same snapshot as the backup'),
+    restored_path: z.string().describe('schema-only dump of the restored copy'),
+    lines_compared: z.number(),
+    stripped: z.array(z.object({ why: z.string(), source: z.number(), restored: z.number() })).describe('lines removed before comparing, per rule'),
+    differences: z.array(z.object({ source_line: z.number().nullable(), restored_line: z.number().nullable(), source: z.string().nullable(), restored: z.string().nullable() })).describe('the first differing lines'),
+    section: z.string().nullable().describe('the `-- Name: …` header the first difference is under'),
+    ms: z.number(),
+  }).nullable(),
+  amcheck: z.object({
+    exit_code: z.number().nullable(),
+    relations_checked: z.number(),
+    corrupt: z.number(),
+    relations: z.array(z.object({ relation: z.string(), kind: z.string(), status: z.enum(['ok', 'corrupt']), messages: z.array(z.string()) })).describe('every relation pg_amcheck checked'),
+    error: z.string().nullable().describe('pg_amcheck could not check (not a corruption finding)'),
+    ms: z.number(),
+  }).nullable(),
+  extensions_missing: z.array(z.object({ name: z.string(), version: z.string() })).describe("source extensions the sandbox's server lacks (environment defect)"),
+});
+export type Fidelity = z.infer<typeof FidelitySchema>;
+
 export const ReportSchema = z.object({
   schema_version: z.literal(1),
   tool: z.object({ name: z.literal('pgdrill'), version: z.string() }),
@@ -91,6 +156,7 @@ export const ReportSchema = z.object({
     host: z.string(),
     user: z.string(),
     argv: z.array(z.string()).describe('command line, secrets redacted'),
+    peak_rss_bytes: z.number().nullable().optional().describe("peak resident memory of pgdrill's own process during the drill (Linux VmHWM, reset at the drill's start); null where /proc is unavailable"),
   }),
   metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
   source: z.object({
@@ -140,6 +206,7 @@ export const ReportSchema = z.object({
     missing_objects: z.array(z.string()),
     kept: z.boolean().describe('--keep: the cluster was left running'),
     connect: z.string().nullable().describe('how to connect to a kept cluster'),
+    overlapped: z.boolean().optional().describe("true when the plain dump was restored from pg_dump's stream while it was written (backup.overlap)"),
   }).nullable(),
   tables: z.array(TableRowSchema),
   teardown: z.object({
@@ -157,6 +224,8 @@ export const ReportSchema = z.object({
     audit: z.array(AuditEntrySchema),
   }),
   baseline: BaselineSchema.nullable().optional().describe('comparison with the previous PASS of the same database in the same out directory; null when there is none (absent in reports of older versions)'),
+  fidelity: FidelitySchema.nullable().optional().describe('content hashes, catalog comparison, round trip, amcheck, extensions; null when no restore ran (absent in reports of older versions)'),
+  jail: JailSchema.nullable().optional().describe('the sandbox jail and what was refused before the restore; null when no dump was scanned (absent in reports of older versions)'),
   checks: z.array(CheckSchema),
   stages: z.array(StageSchema),
   notes: z.array(NoteSchema),

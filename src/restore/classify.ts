@@ -21,17 +21,33 @@ const RULES: readonly Rule[] = [
     hint: 'the dump was written by a newer pg_dump than this pg_restore: install client programs of that major version' },
   { test: (e) => /tablespace ".*" does not exist|could not create directory .*tablespace/.test(e.message), classification: 'environment_defect',
     hint: 'a tablespace of the source does not exist in the sandbox' },
+  // Added with the fidelity checks: the other ways a sandbox can differ from the source's machine.
+  { test: (e) => /has no installation script nor update path for version|no installation script for version/.test(e.message), classification: 'environment_defect',
+    hint: 'the sandbox has the extension, but not in the version the source uses: install that version of its package' },
+  { test: (e) => /could not (access|load) (file|library) "?\$libdir|could not load library/.test(e.message), classification: 'environment_defect',
+    hint: 'a shared library the dump refers to (an extension or a C function) is not installed for the sandbox\'s PostgreSQL: install its package' },
+  { test: (e) => /language ".*" does not exist/.test(e.message), classification: 'environment_defect',
+    hint: 'a procedural language of the source is not installed for the sandbox\'s PostgreSQL (e.g. postgresql-plpython3): install it' },
+  { test: (e) => /has no equivalent in encoding|encoding ".*" does not match locale|conversion between .* and .* is not supported/.test(e.message), classification: 'environment_defect',
+    hint: 'the sandbox database\'s encoding cannot hold the source\'s data: restore into a database with the source\'s encoding' },
+  { test: (e) => /could not open (dictionary|affix|stop-word|synonym|thesaurus) file/.test(e.message), classification: 'environment_defect',
+    hint: 'a text search dictionary file of the source is missing on this machine (it lives in the server\'s share directory, not in the dump)' },
+  { test: (e) => /No space left on device|could not extend file|out of memory/.test(e.message) || e.sqlstate === '53100' || e.sqlstate === '53200', classification: 'environment_defect',
+    hint: 'the sandbox ran out of disk space or memory: give the run directory (or the temp directory) more room' },
+  { test: (e) => /permission denied to create extension|must be (a )?superuser|must be owner of/.test(e.message), classification: 'environment_defect',
+    hint: 'the role that restores lacks a privilege the dump needs (the sandbox restores as its superuser; check sandbox settings)' },
   { test: (e) => /unexpected end of file|could not read (from )?input file|invalid (byte sequence|input syntax)|missing data for column|extra data after last expected column|end-of-copy marker|did not find magic string|could not open input file|syntax error/.test(e.message), classification: 'backup_defect',
     hint: 'the dump itself is damaged or truncated: take a new backup and investigate how this one was written' },
   { test: (e) => /relation ".*" does not exist|function .* does not exist|type ".*" does not exist|schema ".*" does not exist/.test(e.message), classification: 'backup_defect',
     hint: 'an object the dump needs is not in the dump (excluded, or the dump is incomplete)' },
 ];
 
-/** Classify each error that is not already benign. */
+/** Classify each error that is not already benign; every error gets a hint (a generic one when no rule knows the cause). */
 export function classifyRestoreErrors(errors: readonly RestoreError[]): RestoreError[] {
   return errors.map((e) => {
     if (e.classification === 'benign') return e;
     const rule = RULES.find((r) => r.test(e));
-    return rule ? { ...e, classification: rule.classification, hint: rule.hint } : e;
+    if (rule) return { ...e, classification: rule.classification, hint: rule.hint };
+    return { ...e, hint: e.hint ?? 'not a known cause: read the message and the statement; a backup defect if the dump is wrong, an environment defect if the sandbox differs from the source' };
   });
 }

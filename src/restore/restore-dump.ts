@@ -4,10 +4,13 @@
  * archives through `pg_restore`. Every error is recorded, never swallowed.
  */
 import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { scanPlainDumpFile } from '../scan/plain-dump-scanner.js';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
+import type { ChildProcess } from 'node:child_process';
 import type { PgBinaries } from '../exec/binaries.js';
-import { runProcess } from '../exec/run-process.js';
+import { runProcess, startProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
 import type { RestoreError } from '../report/model.js';
 import type { SandboxCluster } from '../sandbox/cluster.js';
@@ -22,35 +25,80 @@ export interface RestoreStepResult {
   readonly durationMs: number;
 }
 
-/** psql's arguments for replaying a script from stdin. */
-function psqlArgs(stopOnError: boolean): string[] {
-  return ['-X', '-q', '--no-password', '--echo-errors', '-v', 'VERBOSITY=verbose', ...(stopOnError ? ['-v', 'ON_ERROR_STOP=1'] : []), '-f', '-'];
+/**
+ * psql's arguments for replaying a script from stdin. ON_ERROR_STOP is never optional: when a COPY fails and psql
+ * goes on, it reads the COPY's data lines as commands — a "data" line `\! cmd` would then run (measured on 15.18).
+ */
+function psqlArgs(): string[] {
+  return ['-X', '-q', '--no-password', '--echo-errors', '-v', 'VERBOSITY=verbose', '-v', 'ON_ERROR_STOP=1', '-f', '-'];
+}
+
+/** A psql replaying a script: the child (the overlapped restore must be able to stop it dead) and its outcome. */
+export interface PsqlScriptRun {
+  readonly child: ChildProcess;
+  readonly result: Promise<{ readonly exitCode: number | null; readonly errors: RestoreError[] }>;
+}
+
+/**
+ * Start psql replaying the script read from `input`; `result` resolves when psql ended, with every error it
+ * reported. The overlapped restore (src/drill/overlapped-restore.ts) feeds `input` while pg_dump still runs.
+ */
+export function startPsqlScript(sandbox: SandboxCluster, bins: PgBinaries, database: string, input: Readable, stopOnError: boolean, phase: RestoreError['phase'], signal?: AbortSignal): PsqlScriptRun {
+  const stderr: string[] = [];
+  // psql runs as the sandbox's OS user in the sandbox's jail: a meta-command that got past the scanner is confined like the server.
+  const proc = startProcess({
+    ...sandbox.jailedCommand(bins.path('psql'), psqlArgs()), env: sandbox.env(database), stdin: input,
+    cwd: '/', signal, allowFailure: true, onStderrLine: (l) => stderr.push(l),
+  });
+  const result = proc.done.then((r) => {
+    const errors = parsePsqlErrors(stderr, phase);
+    if (r.exitCode !== 0 && errors.length === 0) {
+      errors.push({ message: `psql exited with code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}: ${r.stderrTail.trim().slice(-500)}`, sqlstate: null, statement: null, line: null, phase, classification: 'unknown', hint: null });
+    }
+    return { exitCode: r.exitCode, errors };
+  });
+  result.catch(() => {}); // awaited by the caller; never an unhandled rejection meanwhile
+  return { child: proc.child, result };
 }
 
 async function psqlScript(sandbox: SandboxCluster, bins: PgBinaries, database: string, input: Readable, stopOnError: boolean, phase: RestoreError['phase'], signal?: AbortSignal) {
-  const stderr: string[] = [];
-  const r = await runProcess({
-    bin: bins.path('psql'), args: psqlArgs(stopOnError), env: sandbox.env(database), stdin: input,
-    uid: sandbox.osUser?.uid, gid: sandbox.osUser?.gid, cwd: '/', signal, allowFailure: true, onStderrLine: (l) => stderr.push(l),
-  });
-  const errors = parsePsqlErrors(stderr, phase);
-  if (r.exitCode !== 0 && errors.length === 0) {
-    errors.push({ message: `psql exited with code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}: ${r.stderrTail.trim().slice(-500)}`, sqlstate: null, statement: null, line: null, phase, classification: 'unknown', hint: null });
-  }
-  return { exitCode: r.exitCode, errors };
+  return startPsqlScript(sandbox, bins, database, input, stopOnError, phase, signal).result;
 }
 
-/** Replay the globals script. "role … already exists" is expected (the sandbox's own superuser) and marked benign. */
+/**
+ * Replay the globals script, stopping at the first error. It is a psql script too, so it is scanned first and
+ * refused on anything pg_dumpall never writes. The sandbox's superuser is named so that it collides with no role
+ * the script creates (see `sandboxSuperuserFor`), so "already exists" does not happen.
+ */
 export async function restoreGlobals(sandbox: SandboxCluster, bins: PgBinaries, path: string, signal?: AbortSignal): Promise<RestoreStepResult> {
   const t0 = performance.now();
-  const { errors } = await psqlScript(sandbox, bins, 'postgres', createReadStream(path), false, 'globals', signal);
-  for (const e of errors) {
-    if (e.sqlstate === '42710' || /already exists/.test(e.message)) {
-      e.classification = 'benign';
-      e.hint = 'the role already exists in the sandbox; its attributes are set by the ALTER ROLE that follows';
-    }
+  const scan = await scanPlainDumpFile(path);
+  if (scan.findings.length) {
+    const f = scan.findings[0]!;
+    return {
+      ok: false, durationMs: Math.round(performance.now() - t0),
+      errors: [{ message: `globals refused before replay: line ${f.line}: ${f.kind} \`${f.text}\` (${scan.findings.length} finding(s))`, sqlstate: null, statement: null, line: f.line, phase: 'globals', classification: 'backup_defect', hint: 'the globals script holds something pg_dumpall never writes; it was not run' }],
+    };
   }
-  return { ok: errors.every((e) => e.classification === 'benign'), errors, durationMs: Math.round(performance.now() - t0) };
+  const { errors } = await psqlScript(sandbox, bins, 'postgres', createReadStream(path), true, 'globals', signal);
+  return { ok: errors.length === 0, errors, durationMs: Math.round(performance.now() - t0) };
+}
+
+/** Roles a pg_dumpall script creates (`CREATE ROLE name;` lines), read as a stream. */
+export async function rolesCreatedBy(globalsPath: string): Promise<Set<string>> {
+  const roles = new Set<string>();
+  const lines = createInterface({ input: createReadStream(globalsPath), crlfDelay: Infinity });
+  for await (const line of lines) {
+    const m = /^CREATE ROLE (?:"((?:[^"]|"")+)"|([a-z_][a-z0-9_$]*));$/.exec(line);
+    if (m) roles.add(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!);
+  }
+  return roles;
+}
+
+/** A sandbox superuser name that no role of the source uses ('pgdrill', else 'pgdrill_sandbox_N'). */
+export function sandboxSuperuserFor(sourceRoles: ReadonlySet<string>): string {
+  if (!sourceRoles.has('pgdrill')) return 'pgdrill';
+  for (let i = 1; ; i++) if (!sourceRoles.has(`pgdrill_sandbox_${i}`)) return `pgdrill_sandbox_${i}`;
 }
 
 /** Create NOLOGIN placeholders for roles that the dump references but that could not be captured. */

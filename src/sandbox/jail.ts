@@ -59,14 +59,19 @@ export function resolveJail(osUser: OsUser | null, opts: { network?: boolean } =
   const key = osUser ? `${osUser.uid}:${osUser.gid}` : 'caller';
   let p = probes.get(key);
   if (!p) {
-    p = probe(osUser);
+    p = probeJail(osUser);
     probes.set(key, p);
   }
   return p;
 }
 
-async function probe(osUser: OsUser | null): Promise<Jail> {
-  const unshare = await firstExecutable(UNSHARE);
+/**
+ * Find out, by running `unshare … true` the way the server would be started, whether programs run as `osUser` can
+ * get a network namespace. `opts.unshare` replaces the candidate paths of unshare (default /usr/bin/unshare,
+ * /bin/unshare): tests use it to see the answer where unshare is missing or fails. Uncached; see `resolveJail`.
+ */
+export async function probeJail(osUser: OsUser | null, opts: { unshare?: readonly string[] } = {}): Promise<Jail> {
+  const unshare = await firstExecutable(opts.unshare ?? UNSHARE);
   const trueBin = await firstExecutable(TRUE);
   if (!unshare || !trueBin) {
     return { osUser, networkNamespace: false, mode: 'none', unshare: null, note: 'no network namespace: unshare (util-linux) was not found; the sandbox shares the host network (it listens on no TCP port, but programs it runs could connect out)' };

@@ -2,7 +2,7 @@
  * The marker file that says "this directory is a pgdrill sandbox": `pgdrill cleanup` removes only directories
  * that carry it, so it never touches anything that is not pgdrill's.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const SANDBOX_MARKER = 'pgdrill-sandbox.json';
@@ -14,8 +14,26 @@ export interface SandboxMarker {
   readonly socketDir: string;
   readonly dataDir: string;
   readonly createdAt: string;
+  /** Left running on purpose (`--keep`): `pgdrill cleanup` leaves it alone unless asked (`--include-kept`). */
+  readonly kept?: boolean;
 }
 
 export async function writeMarker(dir: string, marker: SandboxMarker): Promise<void> {
   await writeFile(join(dir, SANDBOX_MARKER), JSON.stringify(marker, null, 2) + '\n');
+}
+
+/** Read the marker of a sandbox directory; null when there is none (then the directory is not pgdrill's). */
+export async function readMarker(dir: string): Promise<SandboxMarker | null> {
+  try {
+    const m = JSON.parse(await readFile(join(dir, SANDBOX_MARKER), 'utf8')) as SandboxMarker;
+    return typeof m.pgdrillPid === 'number' && typeof m.dataDir === 'string' && typeof m.socketDir === 'string' ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Record in the marker that the sandbox was kept running on purpose (--keep). */
+export async function markKept(dir: string): Promise<void> {
+  const m = await readMarker(dir);
+  if (m) await writeMarker(dir, { ...m, kept: true });
 }

@@ -53,6 +53,7 @@ export const T_PUNCT = 3;
 export const T_OTHER = 4;
 
 const SIGNATURE_WORDS = new Set(['function', 'procedure', 'routine', 'aggregate']);
+const QUOTE_OR_CONCAT = new Set(["'", '"', '|', '+']);
 const NOT_A_COPY_COMMAND_AFTER = new Set(['from', 'join', 'into', 'table', 'update', 'only', 'references', 'on', 'as']);
 
 /**
@@ -68,6 +69,11 @@ export class HostilePatternMatcher {
   private t4 = -1; private v4 = '';
   private copyStage = 0;
   private copyDepth = 0;
+  private copyQuoted = 0; // literal tier: quote/concatenation characters seen right after FROM/TO
+  private copyWords = 0; // literal tier: name words between COPY and FROM/TO at COPY's depth
+  private copyPrevWord = false;
+  private copyBinary = false;
+  private copyInDq = false;
 
   constructor(private readonly tier: 'sql' | 'literal', private readonly report: HitReporter) {}
 
@@ -106,19 +112,40 @@ export class HostilePatternMatcher {
   /** COPY … FROM/TO: only STDIN/STDOUT are what pg_dump writes; PROGRAM runs a shell command, anything else is a server file. */
   private copyRule(t: number, v: string, line: number): void {
     if (this.copyStage === 2) {
+      if (this.tier === 'literal' && t === T_PUNCT && QUOTE_OR_CONCAT.has(v) && this.copyQuoted < 8) {
+        // 'COPY t FROM ' || 'PROGRAM …' inside a body: look through the quotes and the concatenation
+        this.copyQuoted++;
+        return;
+      }
       this.copyStage = 0;
+      const quoted = this.copyQuoted > 0;
+      this.copyQuoted = 0;
       if (t === T_WORD && (v === 'stdin' || v === 'stdout')) return;
       if (t === T_WORD && v === 'program') {
         this.report('copy-program', 'COPY … PROGRAM runs a shell command on the database server', line);
         return;
       }
-      // Inside literals a following word is more likely prose ("copy from the old system") than a file name.
-      if (this.tier === 'sql' || t === T_PUNCT) this.report('server-file', 'COPY to or from a file on the database server', line);
+      // Inside literals a word right after FROM is more likely prose ("copy from the old system") than a file.
+      if (this.tier === 'sql' || t === T_PUNCT || quoted) this.report('server-file', 'COPY to or from a file on the database server', line);
       return;
     }
     if (this.copyStage === 1) {
       if ((t === T_PUNCT && v === ';') || this.depth < this.copyDepth) this.copyStage = 0;
-      else if (t === T_WORD && this.depth === this.copyDepth && (v === 'from' || v === 'to')) this.copyStage = 2;
+      else if (t === T_WORD && this.depth === this.copyDepth && (v === 'from' || v === 'to')) {
+        this.copyStage = 2;
+        this.copyQuoted = 0;
+      } else if (this.tier === 'literal' && this.depth === this.copyDepth) {
+        // Only `[BINARY] name[.name]` may stand between COPY and FROM/TO: two bare words in a row are prose
+        // ("copy all the rows to 'archive'" in a comment), not a command.
+        if (t === T_PUNCT && v === '"') this.copyInDq = !this.copyInDq;
+        else if (t === T_PUNCT && v === '.') this.copyPrevWord = false;
+        else if (t === T_WORD && !this.copyInDq) {
+          if (this.copyPrevWord && !(this.copyWords === 1 && this.copyBinary)) this.copyStage = 0;
+          this.copyWords++;
+          if (this.copyWords === 1 && v === 'binary') this.copyBinary = true;
+          this.copyPrevWord = true;
+        }
+      }
       return;
     }
     if (t === T_WORD && v === 'copy') {
@@ -128,6 +155,10 @@ export class HostilePatternMatcher {
       if (starts) {
         this.copyStage = 1;
         this.copyDepth = this.depth;
+        this.copyWords = 0;
+        this.copyPrevWord = false;
+        this.copyBinary = false;
+        this.copyInDq = false;
       }
     }
   }
@@ -155,6 +186,10 @@ export class HostilePatternMatcher {
   }
 }
 
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
 /**
  * Splits literal text into words and punctuation for a 'literal' matcher, decoding E'' and U&'' escapes first so
  * that `E'\x43OPY … PROGRAM'` reads as COPY. Keeps only the word being read (at most 64 characters).
@@ -166,26 +201,30 @@ export class LiteralWordTokenizer {
   private escDigits = '';
   private escBase = 16;
   private escMax = 0;
+  private nestedE = false;
 
   constructor(private readonly matcher: HostilePatternMatcher) {}
 
-  /** Feeds text from a literal in the given escape mode. */
+  /**
+   * Feeds text from a literal in the given escape mode. Inside a plain (dollar-quoted) body, a nested `E'…'`
+   * literal is decoded too, so `EXECUTE E'\\x43OPY …'` in a function body reads as COPY.
+   */
   push(text: string, mode: 'plain' | 'escape' | 'unicode', line: number): void {
-    if (mode === 'plain') {
-      if (this.esc !== 0) this.esc = 0;
-      for (let i = 0; i < text.length; i++) this.char(text.charCodeAt(i), line);
-      return;
-    }
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
-      if (this.esc === 0) {
-        if (c === 92) this.esc = 1;
-        else this.char(c, line);
-        continue;
+      const esc = mode !== 'plain' ? mode : this.nestedE ? 'escape' : null;
+      if (this.esc === 2) {
+        const ok = this.escBase === 16 ? isHex(c) : c >= 48 && c <= 55;
+        if (ok && this.escDigits.length < this.escMax) {
+          this.escDigits += text[i];
+          if (this.escDigits.length === this.escMax) this.flushEscape(line);
+          continue;
+        }
+        this.flushEscape(line); // not part of the escape: fall through and read it normally
       }
       if (this.esc === 1) {
         this.esc = 0;
-        if (mode === 'unicode') {
+        if (esc === 'unicode') {
           if (c === 92) { this.char(92, line); continue; }
           this.startDigits(c === 43 ? 6 : 4, 16);
           if (c !== 43) i--; // the first hex digit is part of the number
@@ -195,18 +234,18 @@ export class LiteralWordTokenizer {
         if (c === 117) { this.startDigits(4, 16); continue; } // \uXXXX
         if (c === 85) { this.startDigits(8, 16); continue; } // \UXXXXXXXX
         if (c >= 48 && c <= 55) { this.startDigits(3, 8); i--; continue; } // \ooo
-        const mapped = c === 110 ? 10 : c === 116 ? 9 : c === 114 ? 13 : c === 98 ? 8 : c === 102 ? 12 : c;
-        this.char(mapped, line);
+        this.char(c === 110 ? 10 : c === 116 ? 9 : c === 114 ? 13 : c === 98 ? 8 : c === 102 ? 12 : c, line);
         continue;
       }
-      const ok = this.escBase === 16 ? /[0-9A-Fa-f]/.test(text[i]) : c >= 48 && c <= 55;
-      if (ok && this.escDigits.length < this.escMax) {
-        this.escDigits += text[i];
-        if (this.escDigits.length === this.escMax) this.flushEscape(line);
+      if (c === 92 && esc !== null) {
+        this.esc = 1;
         continue;
       }
-      this.flushEscape(line);
-      i--; // not part of the escape: read it again
+      if (c === 39 && mode === 'plain') {
+        if (this.nestedE) this.nestedE = false;
+        else if (this.word === 'e') this.nestedE = true; // E' directly after a non-word character
+      }
+      this.char(c, line);
     }
   }
 
@@ -214,6 +253,7 @@ export class LiteralWordTokenizer {
   flush(line: number): void {
     if (this.esc === 2) this.flushEscape(line);
     this.esc = 0;
+    this.nestedE = false;
     this.endWord();
   }
 

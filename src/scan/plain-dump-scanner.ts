@@ -119,6 +119,15 @@ export class PlainDumpScanner {
     }
   }
 
+  /**
+   * Findings so far (listed and omitted), updated synchronously by `push()`: every finding on a line is counted
+   * by the time `push()` returns with that line's newline consumed. The overlapped restore
+   * (src/restore/stream-restore.ts) forwards a line to psql only while this is 0.
+   */
+  get findingCount(): number {
+    return this.findings.length + this.findingsOmitted;
+  }
+
   /** Ends the input and returns what the pass found. Further calls return the same result. */
   finish(): PlainScanResult {
     if (this.result) return this.result;

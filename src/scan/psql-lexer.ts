@@ -616,13 +616,13 @@ export class PsqlLexer {
     const name = this.colonName;
     switch (this.colonMode) {
       case CM_PLAIN:
-        if (isDolqCont(c)) { this.colonName += String.fromCharCode(c); this.pend = P_COLONVAR; return true; }
+        if (isDolqCont(c)) { if (this.colonName.length < MAX_VALUE) this.colonName += String.fromCharCode(c); this.pend = P_COLONVAR; return true; }
         this.variable(name, false);
         return false;
       case CM_SQ:
       case CM_DQ: {
         const closer = this.colonMode === CM_SQ ? 39 : 34;
-        if (isDolqCont(c)) { this.colonName += String.fromCharCode(c); this.pend = P_COLONVAR; return true; }
+        if (isDolqCont(c)) { if (this.colonName.length < MAX_VALUE) this.colonName += String.fromCharCode(c); this.pend = P_COLONVAR; return true; }
         if (c === closer && name.length > 0) { this.variable(name, true); return true; }
         this.emit('punct', ':');
         this.refeed(String.fromCharCode(closer) + name + String.fromCharCode(c));
@@ -633,7 +633,7 @@ export class PsqlLexer {
         if (name === '' ) {
           if (c === 63) { this.colonName = '?'; this.pend = P_COLONVAR; return true; }
         } else if (isDolqCont(c)) {
-          this.colonName += String.fromCharCode(c); this.pend = P_COLONVAR; return true;
+          if (this.colonName.length < MAX_VALUE) this.colonName += String.fromCharCode(c); this.pend = P_COLONVAR; return true;
         } else if (c === 125 && name.length > 1) {
           this.emit('var', name);
           return true;

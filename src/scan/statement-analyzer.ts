@@ -134,6 +134,7 @@ export class StatementAnalyzer {
       this.mentionsStdStrings = false;
       this.mentionsClientEncoding = false;
       this.keep = false;
+      this.literalsChecked = true;
       this.sqlMatcher.reset();
       this.literalMatcher.reset();
     }
@@ -233,15 +234,15 @@ export class StatementAnalyzer {
   private setStatement(toks: StmtToken[]): boolean {
     let i = 1;
     let local = false;
+    if (isWord(toks[i], 'session') && isWord(toks[i + 1], 'authorization')) {
+      const r = roleName(toks[i + 2]);
+      if (r) this.effects.role({ role: r, as: 'other' });
+      return false;
+    }
     if (isWord(toks[i], 'session')) i++;
     else if (isWord(toks[i], 'local')) { i++; local = true; }
     if (isWord(toks[i], 'role')) {
       const r = roleName(toks[i + 1]);
-      if (r) this.effects.role({ role: r, as: 'other' });
-      return false;
-    }
-    if (isWord(toks[i], 'session') && isWord(toks[i + 1], 'authorization')) {
-      const r = roleName(toks[i + 2]);
       if (r) this.effects.role({ role: r, as: 'other' });
       return false;
     }

@@ -6,8 +6,29 @@ import { parse } from 'pg-connection-string';
 import { ConfigError } from '../errors.js';
 import type { ConnectionConfig } from '../pg/client.js';
 
-/** Settings every pgdrill session on the source carries (also given to pg_dump/pg_dumpall through PGOPTIONS). */
-export const SOURCE_SESSION_OPTIONS = '-c default_transaction_read_only=on';
+/** Timeouts of pgdrill's sessions on the source. */
+export interface SourceSessionTimeouts {
+  /**
+   * statement_timeout of pgdrill's own sessions, so that no catalog query can run on unbounded. Default 60 s
+   * (config source.statement_timeout). The snapshot session lifts it (`SET statement_timeout = 0`) for the exact
+   * counts, which must be able to count big tables; pg_dump sets its own (0).
+   */
+  readonly statementTimeoutMs?: number;
+  /** lock_timeout: no pgdrill statement waits longer than this for a lock. Default 30 s (config backup.lock_wait_timeout). */
+  readonly lockTimeoutMs?: number;
+}
+
+/**
+ * The startup options (libpq `options`, PGOPTIONS for the tools) of every session pgdrill opens on the source:
+ * read-only by default, and bounded in time and in lock waits.
+ */
+export function sourceSessionOptions(t: SourceSessionTimeouts = {}): string {
+  const ms = (v: number | undefined, dflt: number) => Math.max(1, Math.round(v ?? dflt));
+  return `-c default_transaction_read_only=on -c statement_timeout=${ms(t.statementTimeoutMs, 60_000)} -c lock_timeout=${ms(t.lockTimeoutMs, 30_000)}`;
+}
+
+/** Settings every pgdrill session on the source carries by default (also given to pg_dump/pg_dumpall through PGOPTIONS). */
+export const SOURCE_SESSION_OPTIONS = sourceSessionOptions();
 export const APPLICATION_NAME = 'pgdrill';
 
 /** A resolved source: config for node-postgres, environment for PostgreSQL's tools, a redacted label. */
@@ -18,6 +39,8 @@ export interface SourceSpec {
   readonly redacted: string;
   /** The password, only so that logs can be scrubbed of it. */
   readonly secrets: readonly string[];
+  /** The session options every connection to the source carries (see `sourceSessionOptions`). */
+  readonly sessionOptions: string;
 }
 
 const ENV_PASSTHROUGH = [
@@ -38,10 +61,11 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * Resolve the source from a URL (`--source`) or, when none is given, from the PG* environment.
+ * Resolve the source from a URL (`--source`) or, when none is given, from the PG* environment. `timeouts` bound
+ * every session (default: statement_timeout 60 s, lock_timeout 30 s).
  * @throws ConfigError for a URL that cannot be parsed.
  */
-export function resolveSource(url: string | undefined, env: NodeJS.ProcessEnv = process.env): SourceSpec {
+export function resolveSource(url: string | undefined, env: NodeJS.ProcessEnv = process.env, timeouts: SourceSessionTimeouts = {}): SourceSpec {
   const toolEnv: Record<string, string> = {};
   for (const k of ENV_PASSTHROUGH) if (env[k]) toolEnv[k] = env[k]!;
   // HOME lets libpq find ~/.pgpass when no password is given.
@@ -49,7 +73,7 @@ export function resolveSource(url: string | undefined, env: NodeJS.ProcessEnv = 
   if (!url) {
     const c: ConnectionConfig = {};
     const label = `postgresql://${toolEnv.PGUSER ?? ''}@${toolEnv.PGHOST ?? ''}${toolEnv.PGPORT ? `:${toolEnv.PGPORT}` : ''}/${toolEnv.PGDATABASE ?? ''}`;
-    return finish(c, toolEnv, `${label} (from PG* environment)`, toolEnv.PGPASSWORD ? [toolEnv.PGPASSWORD] : []);
+    return finish(c, toolEnv, `${label} (from PG* environment)`, toolEnv.PGPASSWORD ? [toolEnv.PGPASSWORD] : [], timeouts);
   }
   if (!/^postgres(ql)?:\/\//i.test(url)) {
     throw new ConfigError(`--source must be a libpq URL (postgresql://user@host:port/dbname), got "${redactUrl(url)}"`);
@@ -81,19 +105,20 @@ export function resolveSource(url: string | undefined, env: NodeJS.ProcessEnv = 
     ssl: (p.ssl as ConnectionConfig['ssl']) ?? undefined,
   };
   const secrets = [p.password, toolEnv.PGPASSWORD].filter((s): s is string => !!s);
-  return finish(c, toolEnv, redactUrl(url), secrets);
+  return finish(c, toolEnv, redactUrl(url), secrets, timeouts);
 }
 
-function finish(c: ConnectionConfig, toolEnv: Record<string, string>, redacted: string, secrets: string[]): SourceSpec {
+function finish(c: ConnectionConfig, toolEnv: Record<string, string>, redacted: string, secrets: string[], timeouts: SourceSessionTimeouts): SourceSpec {
+  const sessionOptions = sourceSessionOptions(timeouts);
   const connection: ConnectionConfig = {
     ...c,
     application_name: APPLICATION_NAME,
-    options: SOURCE_SESSION_OPTIONS,
+    options: sessionOptions,
     connectionTimeoutMillis: 15_000,
   };
   if (!connection.password && toolEnv.PGPASSWORD) connection.password = toolEnv.PGPASSWORD;
-  const env = { ...toolEnv, PGOPTIONS: SOURCE_SESSION_OPTIONS, PGAPPNAME: APPLICATION_NAME };
-  return { connection, toolEnv: env, redacted, secrets: [...new Set(secrets)] };
+  const env = { ...toolEnv, PGOPTIONS: sessionOptions, PGAPPNAME: APPLICATION_NAME };
+  return { connection, toolEnv: env, redacted, secrets: [...new Set(secrets)], sessionOptions };
 }
 
 /** Scrub known secrets from a string (logs, error messages). */

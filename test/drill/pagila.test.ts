@@ -22,7 +22,8 @@ describe('pagila drills', () => {
     dir = await scratchDir();
     source = await startPagila(dir.path);
     // A role that only the globals carry: the restore must recreate it.
-    await psql(source, 'pagila', { sql: 'CREATE ROLE app_reader NOLOGIN; GRANT USAGE ON SCHEMA public TO app_reader; GRANT SELECT ON public.actor, public.film TO app_reader;' });
+    // app_reader only the globals carry; pgdrill — a name users give their drill role — must not collide with the sandbox's superuser.
+    await psql(source, 'pagila', { sql: 'CREATE ROLE app_reader NOLOGIN; GRANT USAGE ON SCHEMA public TO app_reader; GRANT SELECT ON public.actor, public.film TO app_reader; CREATE ROLE pgdrill LOGIN; GRANT pg_read_all_data TO pgdrill;' });
     sysid = (await psql(source, 'pagila', { sql: 'SELECT system_identifier FROM pg_control_system()' })).trim();
   });
   after(async () => {

@@ -15,11 +15,14 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--out <dir>', 'directory for run directories (default: config out, else ./drills)')
     .addOption(new Option('--format <format>', 'dump format').choices(['plain', 'custom', 'directory']))
     .option('--keep', 'leave the sandbox running and print how to connect', false)
+    .option('--deep', 'also hash every table\'s content on the source (in the dump snapshot) and in the restored copy, and compare', false)
+    .option('--junit <file>', 'write JUnit XML (one test case per check)')
+    .option('--metrics <file>', 'update a Prometheus textfile-collector file (atomic; other databases kept)')
     .option('--json', 'print report.json on stdout', false)
-    .action(async (o: { source?: string; config?: string; out?: string; format?: 'plain' | 'custom' | 'directory'; keep: boolean; json: boolean }) => {
+    .action(async (o: { source?: string; config?: string; out?: string; format?: 'plain' | 'custom' | 'directory'; keep: boolean; deep: boolean; json: boolean; junit?: string; metrics?: string }) => {
       const config = o.config ? await loadConfig(o.config) : validateConfig({});
       const result = await runDrill({
-        source: o.source, config, outDir: o.out, format: o.format, keep: o.keep, kind: 'run',
+        source: o.source, config, outDir: o.out, format: o.format, keep: o.keep, deep: o.deep, kind: 'run', junit: o.junit, metrics: o.metrics,
         signal: ctx.signal, logger: ctx.logger, progress: progressRenderer(process.stderr, o.json), argv: ctx.argv,
       });
       if (o.json) process.stdout.write(JSON.stringify(result.report, null, 2) + '\n');

@@ -1,0 +1,24 @@
+/** `pgdrill cleanup`: stop and remove sandboxes whose pgdrill died (SIGKILL, crash), and stale drill locks. */
+import { Command } from 'commander';
+import { cleanupOrphans } from '../../sandbox/orphans.js';
+import type { CliContext } from '../main.js';
+
+export function registerCleanup(program: Command, ctx: CliContext): void {
+  program
+    .command('cleanup')
+    .description('stop and remove orphaned sandboxes (their pgdrill is gone) found by their marker file; never touches anything without one')
+    .option('--out <dir...>', 'out directories to scan (default ./drills); the temp directory is always scanned')
+    .option('--include-kept', 'also remove sandboxes left running with --keep', false)
+    .option('--dry-run', 'only list what would be removed', false)
+    .option('--json', 'print the result as JSON', false)
+    .action(async (o: { out?: string[]; includeKept: boolean; dryRun: boolean; json: boolean }) => {
+      const r = await cleanupOrphans({ outDirs: o.out, includeKept: o.includeKept, dryRun: o.dryRun });
+      if (o.json) {
+        process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      } else {
+        for (const i of r.items) process.stdout.write(`${i.action.padEnd(12)} ${i.kind.padEnd(10)} ${i.path}\n${' '.repeat(13)}${i.reason}\n`);
+        process.stdout.write(`${r.removed} removed, ${r.failed} failed, ${r.items.length - r.removed - r.failed} left alone\n`);
+      }
+      ctx.exitCode = r.failed ? 1 : 0;
+    });
+}

@@ -1,0 +1,34 @@
+/** `pgdrill verify ARTIFACT`: drill a backup pgdrill did not take (plain, .sql.gz, custom, directory, tar). */
+import { Command } from 'commander';
+import { loadConfig, validateConfig } from '../../config/load.js';
+import { verifyArtifact } from '../../verify/verify-artifact.js';
+import { progressRenderer } from '../progress.js';
+import { renderSummary } from '../summary.js';
+import type { CliContext } from '../main.js';
+
+/** Register `pgdrill verify`. */
+export function registerVerify(program: Command, ctx: CliContext): void {
+  program
+    .command('verify')
+    .description('drill an existing backup: integrity (SHA256SUMS, trailer, full read), refused content, content check, isolated restore, teardown, report')
+    .argument('<artifact>', 'the dump: plain SQL, .sql.gz, custom or tar archive file, or a directory archive')
+    .option('--sums <file>', 'SHA256SUMS to check the artefact against (default: SHA256SUMS beside it, when it lists it)')
+    .option('--config <file>', 'YAML config: pins, expectations, thresholds, webhook, metadata')
+    .option('--source <url>', 'the live source the dump came from: compared now (not snapshot-exact) and proven untouched')
+    .option('--out <dir>', 'directory for run directories (default: config out, else ./drills)')
+    .option('--database <name>', 'name to restore into and file the run under (default: source, config, archive dbname, or the file name)')
+    .option('--junit <file>', 'write JUnit XML (one test case per check)')
+    .option('--metrics <file>', 'update a Prometheus textfile-collector file (atomic; other databases kept)')
+    .option('--keep', 'leave the sandbox running and print how to connect', false)
+    .option('--json', 'print report.json on stdout', false)
+    .action(async (artifact: string, o: { sums?: string; config?: string; source?: string; out?: string; database?: string; junit?: string; metrics?: string; keep: boolean; json: boolean }) => {
+      const config = o.config ? await loadConfig(o.config) : validateConfig({});
+      const result = await verifyArtifact({
+        artifact, sums: o.sums, config, source: o.source, outDir: o.out, database: o.database, keep: o.keep,
+        junit: o.junit, metrics: o.metrics, signal: ctx.signal, logger: ctx.logger, progress: progressRenderer(process.stderr, o.json), argv: ctx.argv,
+      });
+      if (o.json) process.stdout.write(JSON.stringify(result.report, null, 2) + '\n');
+      else process.stdout.write(renderSummary(result.report, result.runDir));
+      ctx.exitCode = result.exitCode;
+    });
+}

@@ -1,0 +1,111 @@
+/**
+ * Structural integrity of the restored copy: `pg_amcheck --heapallindexed` checks every heap table (pages, tuple
+ * headers, TOAST) and every B-tree index, and that each heap tuple has its index entry. It runs on the sandbox,
+ * never on the source. amcheck can prove the *presence* of corruption, never its absence — rows missing from a
+ * heap pass every amcheck function — which is why exact counts, content hashes and the catalog comparison exist.
+ */
+import { access } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import type { PgBinaries } from '../exec/binaries.js';
+import { runProcess } from '../exec/run-process.js';
+import type { DbSession } from '../pg/client.js';
+
+/** One relation pg_amcheck checked. */
+export interface AmcheckRelation {
+  /** `schema.name` (database prefix removed). */
+  readonly relation: string;
+  /** 'heap table' or 'btree index', as pg_amcheck names it. */
+  readonly kind: string;
+  readonly status: 'ok' | 'corrupt';
+  /** What pg_amcheck reported about it (empty when ok). */
+  readonly messages: string[];
+}
+
+/** Outcome of a pg_amcheck run. */
+export interface AmcheckResult {
+  /** 0 clean, 2 corruption found, anything else: pg_amcheck could not check (see `error`). */
+  readonly exitCode: number | null;
+  readonly relations: AmcheckRelation[];
+  /** Set when pg_amcheck itself failed (not a corruption finding). */
+  readonly error: string | null;
+  readonly ms: number;
+  readonly args: string[];
+}
+
+/**
+ * Parse pg_amcheck's output: `--verbose` lines on stderr (`pg_amcheck: checking heap table "db.s.t"`) say what was
+ * checked; findings on stdout start with an unindented header (`btree index "db.s.i":`, `heap table "db.s.t",
+ * block 0, offset 1:`) followed by indented lines.
+ */
+export function parseAmcheckOutput(database: string, stdout: string, stderrLines: readonly string[]): AmcheckRelation[] {
+  const strip = (qualified: string) => (qualified.startsWith(`${database}.`) ? qualified.slice(database.length + 1) : qualified);
+  const byName = new Map<string, { relation: string; kind: string; messages: string[] }>();
+  const get = (kind: string, q: string) => {
+    const relation = strip(q);
+    const k = `${kind}\u0000${relation}`;
+    let r = byName.get(k);
+    if (!r) byName.set(k, (r = { relation, kind, messages: [] }));
+    return r;
+  };
+  for (const l of stderrLines) {
+    const m = /^pg_amcheck: checking (heap table|btree index) "([^"]*)"/.exec(l);
+    if (m) get(m[1]!, m[2]!);
+  }
+  let current: { messages: string[] } | null = null;
+  let skipping = false;
+  for (const l of stdout.split('\n')) {
+    const h = /^(heap table|btree index) "([^"]*)"(.*):$/.exec(l);
+    if (h) {
+      current = get(h[1]!, h[2]!);
+      skipping = false;
+      if (h[3]!.trim()) current.messages.push(h[3]!.replace(/^,\s*/, '').trim());
+      continue;
+    }
+    if (!current || !l.trim()) continue;
+    if (/^query was:/.test(l)) {
+      skipping = true;
+      continue;
+    }
+    if (skipping || /^\s*LOCATION:/.test(l)) continue;
+    current.messages.push(l.trim());
+  }
+  return [...byName.values()]
+    .map((r) => ({ ...r, status: r.messages.length ? ('corrupt' as const) : ('ok' as const) }))
+    .sort((a, b) => (a.relation < b.relation ? -1 : a.relation > b.relation ? 1 : a.kind < b.kind ? -1 : 1));
+}
+
+/**
+ * Make sure the amcheck extension is installed in the connected database. Returns whether this call created it
+ * (so it can be dropped again, leaving the restored copy as the dump made it).
+ * @throws the CREATE EXTENSION error when amcheck is not available on this server.
+ */
+export async function ensureAmcheck(db: DbSession): Promise<boolean> {
+  const have = await db.value<string | undefined>("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'amcheck'");
+  if (have) return false;
+  await db.query('CREATE EXTENSION amcheck');
+  return true;
+}
+
+/** Is pg_amcheck there (it is not among the programs pgdrill requires)? */
+export async function hasPgAmcheck(bins: PgBinaries): Promise<boolean> {
+  try {
+    await access(bins.path('pg_amcheck'), constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Run `pg_amcheck --heapallindexed --verbose` on one database of the sandbox (`jobs` parallel connections, default 1). Never throws for findings. */
+export async function runAmcheck(o: {
+  bins: PgBinaries; env: Readonly<Record<string, string>>; database: string; jobs?: number; signal?: AbortSignal;
+}): Promise<AmcheckResult> {
+  const t0 = performance.now();
+  const args = ['--no-password', '--heapallindexed', '--verbose', `--jobs=${Math.max(1, o.jobs ?? 1)}`, `--database=${o.database}`];
+  const stderr: string[] = [];
+  const r = await runProcess({ bin: o.bins.path('pg_amcheck'), args, env: o.env, stdout: 'capture', signal: o.signal, allowFailure: true, onStderrLine: (l) => stderr.push(l) });
+  const relations = parseAmcheckOutput(o.database, r.stdout, stderr);
+  const failed = r.exitCode !== 0 && r.exitCode !== 2;
+  const error = failed ? `pg_amcheck exited with code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}: ${stderr.filter((l) => !/: checking |: including database|: in database/.test(l)).join(' ').slice(-500) || r.stdout.slice(-500)}` : null;
+  return { exitCode: r.exitCode, relations, error, ms: Math.round(performance.now() - t0), args };
+}

@@ -1,0 +1,128 @@
+/**
+ * The source's side of the fidelity checks, taken in the dump's own exported snapshot (the `SourceSnapshot`
+ * session that also counts rows), so that everything compared later describes exactly what the dump holds:
+ *
+ * - `begin` (before pg_dump starts): fixes the session's text settings, reads the installed extensions and every
+ *   sequence's position (sequences are not transactional: read before pg_dump, the position is a lower bound of
+ *   what pg_dump will write), and starts `pg_dump --schema-only --snapshot=…` for the round trip.
+ * - `finish` (after the row counts, on the same session while pg_dump streams): the catalog facts, the content
+ *   hashes (only with `deep`), and waits for the schema dump.
+ *
+ * Each step runs in a savepoint: a step that fails (a lock timeout, a permission) is recorded and becomes a failing
+ * fidelity check, but can neither abort the snapshot's transaction (which would invalidate the snapshot pg_dump
+ * uses) nor fail the backup. Only an interrupt propagates.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PgBinaries } from '../exec/binaries.js';
+import type { AuditEntry, DbSession } from '../pg/client.js';
+import type { TableRef } from '../catalog/tables.js';
+import { captureCatalog, type CatalogCapture } from './catalog-facts.js';
+import { hashTables, type TableHash } from './content-hash.js';
+import { installedExtensions, type ExtensionVersion } from './extensions.js';
+import { dumpSchema, schemaDumpArgs } from './round-trip.js';
+import { readSequencePositions, type SequencePosition } from './sequences.js';
+import { prepareFidelitySession } from './session.js';
+
+/** What the source side captured; each part is null when its step failed (see `errors`) or did not run. */
+export interface SourceFidelity {
+  readonly extensions: ExtensionVersion[] | null;
+  readonly sequences: SequencePosition[] | null;
+  readonly catalog: CatalogCapture | null;
+  /** Null unless `deep`. */
+  readonly hashes: TableHash[] | null;
+  readonly hashesMs: number;
+  readonly schemaDump: { readonly path: string; readonly ms: number } | null;
+  readonly deep: boolean;
+  /** Steps that failed, with the error: each makes its check fail, naming why. */
+  readonly errors: Readonly<Record<string, string>>;
+}
+
+/** What `SourceFidelityCapture.begin` needs. */
+export interface SourceCaptureOptions {
+  /** The snapshot session (REPEATABLE READ READ ONLY, snapshot exported). */
+  readonly db: DbSession;
+  readonly snapshot: string;
+  readonly bins: PgBinaries;
+  /** The source's tool environment (PG*, PGOPTIONS read-only). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Directory for the schema-only dump (created). */
+  readonly dir: string;
+  readonly lockWaitTimeoutMs: number;
+  /** Content hashes too. Default false. */
+  readonly deep?: boolean;
+  /** The source's audit: the schema-only pg_dump is recorded in it. */
+  readonly audit: AuditEntry[];
+  readonly signal?: AbortSignal;
+}
+
+/** Capture on the source, in two phases around pg_dump (see the module comment). */
+export class SourceFidelityCapture {
+  private readonly errors: Record<string, string> = {};
+  private extensions: ExtensionVersion[] | null = null;
+  private sequences: SequencePosition[] | null = null;
+  private schemaP: Promise<{ path: string; ms: number } | null> = Promise.resolve(null);
+  private step = 0;
+
+  private constructor(private readonly o: SourceCaptureOptions) {}
+
+  /** Phase 1, before pg_dump starts. */
+  static async begin(o: SourceCaptureOptions): Promise<SourceFidelityCapture> {
+    const c = new SourceFidelityCapture(o);
+    await c.guarded('session', () => prepareFidelitySession(o.db));
+    c.extensions = await c.guarded('extensions', () => installedExtensions(o.db));
+    c.sequences = await c.guarded('sequences', () => readSequencePositions(o.db));
+    await mkdir(o.dir, { recursive: true });
+    const path = join(o.dir, 'source-schema.sql');
+    o.audit.push({
+      at: new Date().toISOString(), by: 'pg_dump',
+      sql: `pg_dump ${schemaDumpArgs({ snapshot: o.snapshot, lockWaitTimeoutMs: o.lockWaitTimeoutMs }).join(' ')} (schema only, for the round trip: its own REPEATABLE READ, READ ONLY transaction in snapshot ${o.snapshot}; ACCESS SHARE locks)`,
+    });
+    c.schemaP = dumpSchema({ bins: o.bins, env: o.env, path, snapshot: o.snapshot, lockWaitTimeoutMs: o.lockWaitTimeoutMs, signal: o.signal })
+      .then((r) => ({ path: r.path, ms: r.ms }))
+      .catch((err) => {
+        if (o.signal?.aborted) throw err;
+        c.errors.schema_dump = (err as Error).message;
+        return null;
+      });
+    c.schemaP.catch(() => {});
+    return c;
+  }
+
+  /** Phase 2, on the same session after the counts: catalog, hashes (deep), and the schema dump's end. */
+  async finish(tables: readonly TableRef[]): Promise<SourceFidelity> {
+    const { db, signal } = this.o;
+    const catalog = await this.guarded('catalog', () => captureCatalog(db, signal));
+    const t0 = performance.now();
+    const hashes = this.o.deep ? await this.guarded('hashes', () => hashTables(db, tables, signal)) : null;
+    const hashesMs = Math.round(performance.now() - t0);
+    const schemaDump = await this.schemaP;
+    return {
+      extensions: this.extensions, sequences: this.sequences, catalog, hashes, hashesMs, schemaDump,
+      deep: this.o.deep ?? false, errors: { ...this.errors },
+    };
+  }
+
+  /** Run one step inside a savepoint; on failure roll back to it, record the error and return null. */
+  private async guarded<T>(name: string, fn: () => Promise<T>): Promise<T | null> {
+    const sp = `pgdrill_fidelity_${++this.step}`;
+    const { db, signal } = this.o;
+    try {
+      await db.query(`SAVEPOINT ${sp}`);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      this.errors[name] = (err as Error).message;
+      return null;
+    }
+    try {
+      const r = await fn();
+      await db.query(`RELEASE SAVEPOINT ${sp}`);
+      return r;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      this.errors[name] = (err as Error).message;
+      await db.query(`ROLLBACK TO SAVEPOINT ${sp}`).catch(() => {});
+      return null;
+    }
+  }
+}

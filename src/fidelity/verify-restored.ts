@@ -1,0 +1,198 @@
+/**
+ * The restored copy's side of the fidelity checks, run on the sandbox after the restore (and after the
+ * `afterRestore` hook): content hashes, catalog facts and sequence positions, the schema-only round trip, then
+ * amcheck (last, because it installs the amcheck extension, which is dropped again afterwards). Each compares
+ * with what `SourceFidelityCapture` took in the dump's snapshot, and adds one check:
+ *
+ * | check | fails when |
+ * |---|---|
+ * | `fidelity.content_hashes` | a table's content hash differs (the table is named), or the source could not be hashed |
+ * | `fidelity.catalog` | any catalog fact differs (object, attribute, source value, restored value), or a sequence is behind |
+ * | `fidelity.round_trip` | the schema-only dumps differ after stripping ROUND_TRIP_STRIPPED (first differing lines named) |
+ * | `fidelity.amcheck` | pg_amcheck reports corruption (relations named) or cannot check |
+ */
+import { join } from 'node:path';
+import type { PgBinaries } from '../exec/binaries.js';
+import type { Logger } from '../logger.js';
+import type { DbSession } from '../pg/client.js';
+import type { ReportBuilder } from '../report/builder.js';
+import type { Fidelity, TableRow } from '../report/model.js';
+import type { SandboxCluster } from '../sandbox/cluster.js';
+import { tableLabel } from '../catalog/tables.js';
+import { ensureAmcheck, hasPgAmcheck, runAmcheck } from './amcheck.js';
+import { captureCatalog } from './catalog-facts.js';
+import { describeDifference, diffCatalogs, sequenceDifferences, type CatalogDifference } from './catalog-diff.js';
+import { hashTablesParallel } from './content-hash.js';
+import { compareSchemaDumps, dumpSchema } from './round-trip.js';
+import { readSequencePositions, sequencesBehind } from './sequences.js';
+import type { SourceFidelity } from './source-capture.js';
+import { prepareFidelitySession } from './session.js';
+
+/** Differences kept in report.json (all are counted). */
+export const MAX_DIFFERENCES = 1000;
+
+/** A report section with nothing measured yet. */
+export function emptyFidelity(deep: boolean): Fidelity {
+  return { deep, differences: [], differences_omitted: 0, hashes: null, catalog: null, round_trip: null, amcheck: null, extensions_missing: [] };
+}
+
+/** What `verifyRestored` needs. */
+export interface VerifyRestoredInput {
+  readonly sandbox: SandboxCluster;
+  readonly database: string;
+  readonly bins: PgBinaries;
+  /** Directory for the restored copy's schema dump (the source's is already there). */
+  readonly dir: string;
+  /** The source's capture; null when there is no source (then only amcheck runs). */
+  readonly source: SourceFidelity | null;
+  /** The report's table rows (hash fields are filled in; `match` also requires equal hashes). */
+  readonly tables: TableRow[];
+  /** The report section to fill. */
+  readonly fidelity: Fidelity;
+  /** Sessions for hashing the restored copy in parallel. Default 1. */
+  readonly jobs?: number;
+  readonly logger: Logger;
+  readonly signal?: AbortSignal;
+}
+
+const NO_SOURCE = 'no source to compare with (restored without a source capture)';
+
+/** Run every fidelity check on the restored copy; adds its checks to `b` and fills `input.fidelity`. */
+export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInput): Promise<void> {
+  const { sandbox, database, fidelity, signal } = input;
+  const open = async (): Promise<DbSession> => {
+    const db = await sandbox.open(database, signal);
+    await prepareFidelitySession(db);
+    return db;
+  };
+  await contentHashes(b, input, open);
+  {
+    await using db = await open();
+    await catalog(b, input, db);
+  }
+  await roundTrip(b, input);
+  await amcheck(b, input);
+  input.logger.info(`fidelity: ${fidelity.differences.length + fidelity.differences_omitted} catalog difference(s), round trip ${fidelity.round_trip?.equal ?? 'not run'}, amcheck exit ${fidelity.amcheck?.exit_code ?? 'not run'}`);
+}
+
+async function contentHashes(b: ReportBuilder, input: VerifyRestoredInput, open: () => Promise<DbSession>): Promise<void> {
+  const name = 'fidelity.content_hashes';
+  const src = input.source;
+  if (!src) return void b.add({ name, stage: 'fidelity', status: 'skip', detail: NO_SOURCE });
+  if (!src.deep) {
+    return void b.add({ name, stage: 'fidelity', status: 'skip', detail: 'content hashes are off: `pgdrill run --deep` (on by default for `pgdrill demo`) hashes every table on the source in the dump snapshot and in the restored copy' });
+  }
+  if (!src.hashes) {
+    return void b.add({ name, stage: 'fidelity', status: 'fail', detail: `the source's tables could not be hashed in the dump snapshot: ${src.errors.hashes ?? 'unknown error'}` });
+  }
+  const present = input.tables.filter((t) => t.restored_rows !== null);
+  const t0 = performance.now();
+  const restored = new Map((await hashTablesParallel(open, present, input.jobs ?? 1, input.signal)).map((h) => [tableLabel(h), h]));
+  const restoredMs = Math.round(performance.now() - t0);
+  const sourceHashes = new Map(src.hashes.map((h) => [tableLabel(h), h]));
+  for (const row of input.tables) {
+    const s = sourceHashes.get(tableLabel(row));
+    const r = restored.get(tableLabel(row));
+    row.source_hash = s?.hash ?? null;
+    row.restored_hash = r?.hash ?? null;
+    if (s) row.hash_ms = s.ms;
+    if (r) row.restored_hash_ms = r.ms;
+    if (row.source_hash !== row.restored_hash) row.match = false;
+  }
+  const differ = input.tables.filter((t) => t.source_hash !== t.restored_hash);
+  const equal = input.tables.length - differ.length;
+  input.fidelity.hashes = { tables: input.tables.length, equal, source_ms: src.hashesMs, restored_ms: restoredMs };
+  const short = (h: string | null | undefined) => (h ? h.slice(0, 12) : 'none');
+  b.expect(name, 'fidelity', differ.length === 0,
+    `${input.tables.length} table(s): every content hash equal (md5 of each row's text, summed order-independently; source ${src.hashesMs} ms in the dump snapshot, restored ${restoredMs} ms)`,
+    `${differ.length} table(s) differ in content: ${differ.slice(0, 10).map((t) => `${t.schema}.${t.name} (source ${short(t.source_hash)}…, restored ${short(t.restored_hash)}…; rows ${t.source_rows ?? '?'} vs ${t.restored_rows ?? 'MISSING'})`).join('; ')}${differ.length > 10 ? `; … ${differ.length - 10} more` : ''}`,
+    { tables: input.tables.length, differ: differ.map((t) => `${t.schema}.${t.name}`), source_ms: src.hashesMs, restored_ms: restoredMs });
+}
+
+async function catalog(b: ReportBuilder, input: VerifyRestoredInput, db: DbSession): Promise<void> {
+  const name = 'fidelity.catalog';
+  const src = input.source;
+  if (!src) return void b.add({ name, stage: 'fidelity', status: 'skip', detail: NO_SOURCE });
+  if (!src.catalog) {
+    return void b.add({ name, stage: 'fidelity', status: 'fail', detail: `the source's catalog could not be read in the dump snapshot: ${src.errors.catalog ?? 'unknown error'}` });
+  }
+  const restored = await captureCatalog(db, input.signal);
+  const restoredSeqs = await readSequencePositions(db);
+  const differences: CatalogDifference[] = [
+    ...diffCatalogs(src.catalog.facts, restored.facts),
+    ...(src.sequences ? sequenceDifferences(sequencesBehind(src.sequences, restoredSeqs)) : []),
+  ];
+  const f = input.fidelity;
+  f.differences = differences.slice(0, MAX_DIFFERENCES);
+  f.differences_omitted = Math.max(0, differences.length - MAX_DIFFERENCES);
+  f.catalog = {
+    source_facts: src.catalog.facts.length, restored_facts: restored.facts.length,
+    sequences_checked: src.sequences?.length ?? 0, source_ms: src.catalog.ms, restored_ms: restored.ms,
+  };
+  const seqProblem = src.sequences ? null : `sequence positions could not be read on the source: ${src.errors.sequences ?? 'unknown error'}`;
+  const ok = differences.length === 0 && !seqProblem;
+  b.expect(name, 'fidelity', ok,
+    `${src.catalog.facts.length} catalog facts equal, object by object (columns, constraints, indexes, views and their population, functions, triggers, types, owners, grantee × privilege ACLs, comments, extensions, sequences, partitions, rules, policies); ${src.sequences?.length ?? 0} sequence(s) not behind the snapshot`,
+    differences.length
+      ? `${differences.length} catalog difference(s): ${differences.slice(0, 8).map(describeDifference).join('; ')}${differences.length > 8 ? `; … ${differences.length - 8} more (report.json fidelity.differences)` : ''}${seqProblem ? `; ${seqProblem}` : ''}`
+      : seqProblem!,
+    { differences: differences.length, source_facts: src.catalog.facts.length, restored_facts: restored.facts.length });
+}
+
+async function roundTrip(b: ReportBuilder, input: VerifyRestoredInput): Promise<void> {
+  const name = 'fidelity.round_trip';
+  const src = input.source;
+  if (!src) return void b.add({ name, stage: 'fidelity', status: 'skip', detail: NO_SOURCE });
+  if (!src.schemaDump) {
+    return void b.add({ name, stage: 'fidelity', status: 'fail', detail: `the source's schema-only dump in the snapshot failed: ${src.errors.schema_dump ?? 'unknown error'}` });
+  }
+  const t0 = performance.now();
+  const mine = await dumpSchema({ bins: input.bins, env: input.sandbox.env(input.database), path: join(input.dir, 'restored-schema.sql'), signal: input.signal });
+  const cmp = await compareSchemaDumps(src.schemaDump.path, mine.path);
+  const ms = Math.round(performance.now() - t0) + src.schemaDump.ms;
+  input.fidelity.round_trip = { ...cmp, source_path: src.schemaDump.path, restored_path: mine.path, ms };
+  const strippedText = cmp.stripped.map((s) => `${s.source}+${s.restored}`).join(', ');
+  const first = cmp.differences[0];
+  const q = (s: string | null | undefined) => (s === null || s === undefined ? '(end of dump)' : JSON.stringify(s.length > 160 ? `${s.slice(0, 160)}…` : s));
+  b.expect(name, 'fidelity', cmp.equal,
+    `schema-only dump of the restored copy = schema-only dump of the source in the same snapshot: ${cmp.lines_compared} lines equal (stripped lines per rule, source+restored: ${strippedText})`,
+    first
+      ? `schema-only dumps differ${cmp.section ? ` in "${cmp.section}"` : ''}: source line ${first.source_line ?? 'EOF'} ${q(first.source)} vs restored line ${first.restored_line ?? 'EOF'} ${q(first.restored)}`
+      : 'schema-only dumps differ',
+    { source: src.schemaDump.path, restored: mine.path, lines_compared: cmp.lines_compared, first_differences: cmp.differences });
+}
+
+async function amcheck(b: ReportBuilder, input: VerifyRestoredInput): Promise<void> {
+  const name = 'fidelity.amcheck';
+  if (!(await hasPgAmcheck(input.bins))) {
+    return void b.add({ name, stage: 'fidelity', status: 'warn', detail: `pg_amcheck not found in ${input.bins.bindir}: the restored copy's structure was not checked (install the PostgreSQL ${input.bins.version.major} client programs)` });
+  }
+  let created = false;
+  {
+    await using db = await input.sandbox.open(input.database, input.signal);
+    try {
+      created = await ensureAmcheck(db);
+    } catch (err) {
+      return void b.add({ name, stage: 'fidelity', status: 'warn', detail: `the amcheck extension is not available in the sandbox (${(err as Error).message}): install postgresql-contrib for PostgreSQL ${input.bins.version.major}` });
+    }
+  }
+  try {
+    const r = await runAmcheck({ bins: input.bins, env: input.sandbox.env(input.database), database: input.database, jobs: input.jobs, signal: input.signal });
+    const corrupt = r.relations.filter((x) => x.status === 'corrupt');
+    input.fidelity.amcheck = { exit_code: r.exitCode, relations_checked: r.relations.length, corrupt: corrupt.length, relations: r.relations, error: r.error, ms: r.ms };
+    if (r.error && !corrupt.length) {
+      return void b.add({ name, stage: 'fidelity', status: 'fail', detail: `pg_amcheck could not check the restored copy: ${r.error}`, evidence: { args: r.args } });
+    }
+    const heaps = r.relations.filter((x) => x.kind === 'heap table').length;
+    b.expect(name, 'fidelity', corrupt.length === 0 && r.exitCode === 0,
+      `pg_amcheck --heapallindexed: ${r.relations.length} relations (${heaps} heap tables, ${r.relations.length - heaps} B-tree indexes) without corruption in ${r.ms} ms — amcheck proves presence of corruption, never absence`,
+      `pg_amcheck found corruption in ${corrupt.length} relation(s): ${corrupt.slice(0, 5).map((x) => `${x.kind} ${x.relation}: ${x.messages[0] ?? ''}`).join('; ')}${corrupt.length > 5 ? `; … ${corrupt.length - 5} more` : ''}`,
+      { exit_code: r.exitCode, relations: r.relations.length, corrupt: corrupt.map((x) => x.relation), args: r.args });
+  } finally {
+    if (created) {
+      // Leave the restored copy as the dump made it (a kept sandbox is compared by people, too).
+      await using db = await input.sandbox.open(input.database);
+      await db.query('DROP EXTENSION IF EXISTS amcheck').catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Writing output files that other programs read while pgdrill runs (CI, node_exporter's textfile collector):
+ * whole or not at all — a temporary file in the same directory, then a rename — and a small lock file so that
+ * two drills finishing together do not lose each other's update of a shared file.
+ */
+import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+
+/** Write `text` to `path` atomically: readers see the old file or the new one, never half of one. */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  // Same directory as the target, so that rename() never crosses a file system; a name node_exporter ignores (.prom only).
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Options of `withFileLock`. */
+export interface LockOptions {
+  /** Give up waiting after this long. Default 10 s. */
+  readonly waitMs?: number;
+  /** A lock older than this is left over from a crashed process and is broken. Default 60 s. */
+  readonly staleMs?: number;
+}
+
+/** Run `fn` holding `<path>.lock` (created with O_EXCL). @throws Error when the lock cannot be had within waitMs. */
+export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + (opts.waitMs ?? 10_000);
+  const staleMs = opts.staleMs ?? 60_000;
+  for (;;) {
+    try {
+      const fh = await open(lock, 'wx');
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const st = await stat(lock).catch(() => null);
+      if (st && Date.now() - st.mtimeMs > staleMs) {
+        await rm(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`${lock} is held by another process (remove it if no pgdrill is running)`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
+
+/** A file's text, or null when it does not exist. */
+export async function readIfExists(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * Check before a drill starts that an output file can be written where asked: its directory exists and it is not
+ * a directory itself — so that a typo costs a usage error (exit 2), not a finished drill without its output.
+ * @throws ConfigError
+ */
+export async function assertOutputPath(flag: string, path: string | undefined): Promise<void> {
+  if (!path) return;
+  const abs = resolve(path);
+  const dir = await stat(dirname(abs)).catch(() => null);
+  if (!dir?.isDirectory()) throw new ConfigError(`${flag} ${path}: directory ${dirname(abs)} does not exist; create it or choose another path`);
+  const self = await stat(abs).catch(() => null);
+  if (self?.isDirectory()) throw new ConfigError(`${flag} ${path} is a directory; give a file path`);
+}

@@ -1,0 +1,40 @@
+/**
+ * report.md's fidelity section (§4): catalog differences object by object, the round trip's first differing lines,
+ * amcheck's findings per relation, missing extensions. Renders the model; computes nothing.
+ */
+import type { Fidelity } from './model.js';
+
+const cell = (s: string | null, max = 160) =>
+  s === null ? '_(absent)_' : `\`${s.replace(/\s+/g, ' ').slice(0, max).replace(/\|/g, '\\|').replace(/`/g, "'")}${s.length > max ? '…' : ''}\``;
+
+/** Render the fidelity section. */
+export function renderFidelity(f: Fidelity): string {
+  const out: string[] = ['### Fidelity\n'];
+  const lines: string[] = [];
+  if (f.hashes) lines.push(`content_hashes: ${f.hashes.equal}/${f.hashes.tables} tables equal (source ${f.hashes.source_ms} ms in the dump snapshot, restored ${f.hashes.restored_ms} ms)`);
+  else lines.push(`content_hashes: ${f.deep ? 'not computed' : 'off (run --deep)'}`);
+  if (f.catalog) lines.push(`catalog: ${f.catalog.source_facts} facts on the source, ${f.catalog.restored_facts} restored, ${f.differences.length + f.differences_omitted} difference(s); ${f.catalog.sequences_checked} sequence(s) checked not behind (${f.catalog.source_ms} / ${f.catalog.restored_ms} ms)`);
+  if (f.round_trip) lines.push(`round_trip: ${f.round_trip.equal ? 'equal' : 'DIFFERENT'} — ${f.round_trip.lines_compared} lines compared, ${f.round_trip.ms} ms (${f.round_trip.source_path} vs ${f.round_trip.restored_path})`);
+  if (f.amcheck) lines.push(`amcheck: ${f.amcheck.relations_checked} relations, ${f.amcheck.corrupt} with corruption, exit ${f.amcheck.exit_code ?? '—'}, ${f.amcheck.ms} ms${f.amcheck.error ? ` — ${f.amcheck.error}` : ''}`);
+  if (f.extensions_missing.length) lines.push(`extensions_missing: ${f.extensions_missing.map((e) => `${e.name} ${e.version}`).join(', ')} (environment defect)`);
+  out.push(`\`\`\`\n${lines.join('\n')}\n\`\`\`\n`);
+  if (f.differences.length) {
+    out.push(`#### Catalog differences\n\n| object | attribute | source | restored |\n|---|---|---|---|\n${f.differences
+      .slice(0, 100)
+      .map((d) => `| ${d.object.replace(/\|/g, '\\|')} | ${d.attribute.replace(/\|/g, '\\|')} | ${cell(d.source)} | ${cell(d.restored)} |`)
+      .join('\n')}\n${f.differences.length + f.differences_omitted > 100 ? `\n_…and ${f.differences.length + f.differences_omitted - 100} more (report.json fidelity.differences)_\n` : ''}`);
+  }
+  if (f.round_trip && !f.round_trip.equal) {
+    out.push(`#### Round trip: first differing lines${f.round_trip.section ? ` (in \`${f.round_trip.section}\`)` : ''}\n\n| source line | source | restored line | restored |\n|---:|---|---:|---|\n${f.round_trip.differences
+      .map((d) => `| ${d.source_line ?? 'EOF'} | ${cell(d.source, 120)} | ${d.restored_line ?? 'EOF'} | ${cell(d.restored, 120)} |`)
+      .join('\n')}\n`);
+  }
+  const corrupt = f.amcheck?.relations.filter((r) => r.status === 'corrupt') ?? [];
+  if (corrupt.length) {
+    out.push(`#### amcheck findings\n\n| relation | kind | finding |\n|---|---|---|\n${corrupt
+      .slice(0, 50)
+      .map((r) => `| ${r.relation} | ${r.kind} | ${cell(r.messages.join(' '), 300)} |`)
+      .join('\n')}\n`);
+  }
+  return out.join('\n');
+}

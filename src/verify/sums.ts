@@ -1,0 +1,97 @@
+/**
+ * SHA256SUMS of an artefact pgdrill did not write: given with `--sums`, or a `SHA256SUMS` beside the artefact
+ * that lists it. Only the lines that belong to the artefact are checked (for a directory archive: every file in
+ * it), so a SHA256SUMS that covers a whole backup directory works.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { parseSums, sha256File, type SumEntry } from '../backup/sha256sums.js';
+import { ConfigError } from '../errors.js';
+import type { Check } from '../report/model.js';
+
+/** The SHA256SUMS to use and the lines in it that belong to the artefact. */
+export interface ArtifactSums {
+  readonly sumsPath: string;
+  readonly entries: readonly (SumEntry & { readonly abs: string })[];
+  /** True when the file was given with --sums (then it must list the artefact). */
+  readonly explicit: boolean;
+}
+
+async function readSums(path: string): Promise<SumEntry[]> {
+  try {
+    return parseSums(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot use ${path} as SHA256SUMS: ${(err as Error).message}`, [], { cause: err });
+  }
+}
+
+/**
+ * Find the SHA256SUMS lines for `artifact`. Paths in the file are relative to its directory; a file given with
+ * `given` that lists none such may name the artefact by its bare file name instead. With `given`, that file must
+ * exist (ConfigError otherwise); without, `SHA256SUMS` beside the artefact is used if it lists it. Null when there is
+ * none to use.
+ */
+export async function findArtifactSums(artifact: string, given?: string): Promise<ArtifactSums | null> {
+  const abs = resolve(artifact);
+  const candidate = given ? resolve(given) : join(dirname(abs), 'SHA256SUMS');
+  const exists = await stat(candidate).then((s) => s.isFile(), () => false);
+  if (!exists) {
+    if (given) throw new ConfigError(`--sums ${given}: no such file`);
+    return null;
+  }
+  const base = dirname(candidate);
+  const all = await readSums(candidate);
+  let entries = all.map((e) => ({ ...e, abs: resolve(base, e.path) })).filter((e) => e.abs === abs || e.abs.startsWith(abs + sep));
+  if (!entries.length && given) {
+    // A SHA256SUMS kept elsewhere that names the artefact by its file name (as `sha256sum` run beside it writes it).
+    const name = basename(abs);
+    entries = all
+      .filter((e) => e.path.replace(/^\.\//, '') === name || e.path.replace(/^\.\//, '').startsWith(`${name}/`))
+      .map((e) => ({ ...e, abs: resolve(dirname(abs), e.path) }));
+  }
+  if (!entries.length && !given) return null;
+  return { sumsPath: candidate, entries, explicit: !!given };
+}
+
+/**
+ * Check the artefact against its SHA256SUMS lines. `known` holds digests already computed in the scan's single
+ * read (absolute path → sha256), so a plain dump is read once.
+ */
+export async function sumsCheck(artifact: string, sums: ArtifactSums | null, known: ReadonlyMap<string, string> = new Map()): Promise<Check> {
+  if (!sums) {
+    return { name: 'backup.sha256sums', stage: 'backup', status: 'skip', detail: 'no SHA256SUMS given (--sums) or found beside the artefact listing it: the bytes are not compared with a recorded checksum' };
+  }
+  if (!sums.entries.length) {
+    return {
+      name: 'backup.sha256sums', stage: 'backup', status: 'fail',
+      detail: `${sums.sumsPath} does not list ${artifact}: nothing to compare (paths in SHA256SUMS are relative to its directory)`,
+      evidence: { sums_path: sums.sumsPath },
+    };
+  }
+  const failures: { path: string; expected: string; actual: string | null }[] = [];
+  for (const e of sums.entries) {
+    const actual = known.get(e.abs) ?? (await sha256File(e.abs).catch(() => null));
+    if (actual !== e.sha256) failures.push({ path: e.path, expected: e.sha256, actual });
+  }
+  // A directory archive: a file in it that SHA256SUMS does not list was added after the sums were written.
+  const unlisted: string[] = [];
+  const st = await stat(artifact);
+  if (st.isDirectory()) {
+    const listed = new Set(sums.entries.map((e) => e.abs));
+    for (const name of (await readdir(artifact, { recursive: true })).sort()) {
+      const p = resolve(artifact, name);
+      if ((await stat(p)).isFile() && !listed.has(p)) unlisted.push(relative(dirname(sums.sumsPath), p));
+    }
+  }
+  const ok = failures.length === 0 && unlisted.length === 0;
+  const first = failures[0];
+  return {
+    name: 'backup.sha256sums', stage: 'backup', status: ok ? 'pass' : 'fail',
+    detail: ok
+      ? `${sums.entries.length} file(s) match ${sums.sumsPath}${sums.entries.length === 1 ? ` (sha256 ${sums.entries[0]!.sha256})` : ''}`
+      : first
+        ? `${failures.length} of ${sums.entries.length} file(s) do not match ${sums.sumsPath}: ${first.path} ${first.actual === null ? 'is missing or unreadable' : `has sha256 ${first.actual}, SHA256SUMS says ${first.expected}`}${failures.length > 1 ? `; also ${failures.slice(1, 6).map((f) => f.path).join(', ')}` : ''}`
+        : `file(s) in the archive not listed in ${sums.sumsPath}: ${unlisted.slice(0, 10).join(', ')}`,
+    evidence: { sums_path: sums.sumsPath, checked: sums.entries.length, failures, unlisted },
+  };
+}

@@ -1,0 +1,337 @@
+/**
+ * `verifyArtifact`: drill a backup pgdrill did not take — a plain SQL dump (also .sql.gz), a custom, directory or
+ * tar archive. Integrity first, before anything is restored: SHA256SUMS, the completion trailer and
+ * `\restrict`/`\unrestrict` keys of a plain dump, a full read of an archive, a data file per TABLE DATA entry of a
+ * directory archive, and content a psql script must not hold. Then the content check, the isolated restore with
+ * exact counts against the dump's own COPY rows, confirmed teardown, the baseline and the report — as `run`.
+ * With a source, its current state is compared too (not snapshot-exact, and labelled so) and proven untouched.
+ *
+ * The artefact is only ever read: never modified, moved or deleted; the run directory and the sandbox live under
+ * the out directory, which must not be inside the artefact.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
+import { join, relative, resolve, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import { hashTree, sha256File } from '../backup/sha256sums.js';
+import type { TableRef } from '../catalog/tables.js';
+import { validateConfig } from '../config/load.js';
+import type { DrillConfig } from '../config/schema.js';
+import { ConfigError, EnvironmentError, InterruptedError } from '../errors.js';
+import { findPgBinaries } from '../exec/binaries.js';
+import { resolveSandboxUser } from '../exec/os-user.js';
+import { detectFormat } from '../inventory/detect-format.js';
+import { contentChecks, summarizeInventory } from '../inventory/expectations.js';
+import type { ArtifactFormat } from '../inventory/read-inventory.js';
+import { fileLogger, silentLogger, teeLogger, type ProgressCallback, type Logger } from '../logger.js';
+import { assertOutputPaths, publishOutputs } from '../outputs/publish.js';
+import { ReportBuilder } from '../report/builder.js';
+import type { Report } from '../report/model.js';
+import { writeReports } from '../report/write.js';
+import type { PlainScanResult } from '../scan/types.js';
+import { baselineStage } from '../drill/baseline-stage.js';
+import { endsDrill, type DrillContext } from '../drill/context.js';
+import { hostileContentCheck, trailerCheck } from '../drill/dump-checks.js';
+import { emptyReport } from '../drill/empty-report.js';
+import { assertOutDirSafe } from '../drill/out-dir-guard.js';
+import { emptyRestoreOutput, restoreStage } from '../drill/restore-stage.js';
+import { createRunDir } from '../drill/run-dir.js';
+import { acquireDrillLock } from '../drill/drill-lock.js';
+import { jailNotes, jailReport, scanOptionsOf } from '../drill/jail-report.js';
+import { resolveJail } from '../sandbox/jail.js';
+import { databaseFromArtifactName, parseQualifiedName } from './artifact-name.js';
+import { directoryFilesCheck, listArchive, readArchiveFully, type ArchiveToc } from './read-archive.js';
+import { peekCreatedDatabase, readPlainDump } from './read-plain.js';
+import { guardSource, productionStage, readSourceNow, sourceRowsNowCheck, type GuardedSource, type SourceNow } from './source-now.js';
+import { findArtifactSums, sumsCheck } from './sums.js';
+
+/** Options of `verifyArtifact`. Only `artifact` is required. */
+export interface VerifyOptions {
+  /** Path of the dump: a file (plain, .sql.gz, custom, tar) or a directory archive. */
+  readonly artifact: string;
+  /** SHA256SUMS to check the artefact against. Default: `SHA256SUMS` beside the artefact, when it lists it. */
+  readonly sums?: string;
+  /** Validated config (or raw, validated here). Default: no pins, no expectations, default thresholds. */
+  readonly config?: DrillConfig | unknown;
+  /** libpq URL of the source the dump came from; compared now (not snapshot-exact) and proven untouched. Default: none. */
+  readonly source?: string;
+  /** Where run directories go. Default: config `out`, else ./drills. */
+  readonly outDir?: string;
+  /**
+   * Database name to restore into and to file the run under (history, baseline, status). Default: the source's,
+   * else config source.database, else the archive's own dbname, else the file name without extensions and dates.
+   */
+  readonly database?: string;
+  /** Leave the sandbox running. Default false. */
+  readonly keep?: boolean;
+  /** Write JUnit XML here. Default: none. */
+  readonly junit?: string;
+  /** Update this Prometheus textfile-collector file. Default: none. */
+  readonly metrics?: string;
+  readonly signal?: AbortSignal;
+  readonly logger?: Logger;
+  readonly progress?: ProgressCallback;
+  /** The command line, for the report (secrets are redacted). */
+  readonly argv?: readonly string[];
+  /** Directory of PostgreSQL programs. Default: PG_BINDIR, then the usual places. */
+  readonly bindir?: string;
+}
+
+/** The verify's outcome: the report (as written to report.json) and where it is. */
+export interface VerifyResult {
+  readonly report: Report;
+  readonly runDir: string;
+  readonly exitCode: 0 | 1;
+}
+
+/** What identifies a file's content cheaply: a change during the verify means the results may not describe it. */
+interface FileStamp {
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+async function stampOf(path: string): Promise<FileStamp> {
+  const st = await stat(path);
+  if (!st.isDirectory()) return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+  // A directory archive: the sum of its files' sizes and the newest mtime among them and the directory.
+  let size = 0;
+  let mtimeMs = st.mtimeMs;
+  for (const name of await readdir(path, { recursive: true })) {
+    const s = await stat(join(path, name));
+    if (!s.isFile()) continue;
+    size += s.size;
+    mtimeMs = Math.max(mtimeMs, s.mtimeMs);
+  }
+  return { ino: st.ino, size, mtimeMs };
+}
+
+function tablesOf(scan: PlainScanResult): TableRef[] {
+  const seen = new Set<string>();
+  const out: TableRef[] = [];
+  for (const b of scan.copyBlocks) {
+    const t = parseQualifiedName(b.table);
+    if (!t || seen.has(`${t.schema}.${t.name}`)) continue;
+    seen.add(`${t.schema}.${t.name}`);
+    out.push(t);
+  }
+  return out;
+}
+
+/** Verify an existing backup. @throws ConfigError (2) for a missing artefact or bad options, GuardError (3), EnvironmentError (4), InterruptedError (130/143) after teardown. */
+export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult> {
+  const config: DrillConfig = opts.config && (opts.config as DrillConfig).backup?.format ? (opts.config as DrillConfig) : validateConfig(opts.config ?? {});
+  const artifact = resolve(opts.artifact);
+  const format: ArtifactFormat = await detectFormat(artifact);
+  const outDir = resolve(opts.outDir ?? config.out ?? './drills');
+  if (outDir === artifact || outDir.startsWith(artifact + sep)) {
+    throw new ConfigError(`--out ${outDir} is inside the artefact ${artifact}: verify never writes into what it verifies; choose another --out`);
+  }
+  await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics });
+  await assertOutDirSafe(null, outDir);
+  const progress = opts.progress ?? (() => {});
+  const baseLogger = opts.logger ?? silentLogger;
+  const bins = await findPgBinaries({ bindir: opts.bindir });
+  const sandboxUser = await resolveSandboxUser(config.sandbox.os_user);
+  // The jail the sandbox will run in, and what the scan lets through (config sandbox.allow): as in run.
+  const jail = await resolveJail(sandboxUser);
+  const scanOpts = scanOptionsOf(config);
+  const sums = await findArtifactSums(artifact, opts.sums);
+  const startedAt = new Date();
+  const stampBefore = await stampOf(artifact);
+
+  // The source, when given: guarded before any file exists (exit 3 on a pin mismatch).
+  let source: GuardedSource | null = null;
+  if (opts.source) {
+    progress({ stage: 'guard', state: 'start' });
+    source = await guardSource(opts.source, config, opts.signal);
+    progress({ stage: 'guard', state: 'end', status: 'pass' });
+  }
+  const guardMs = Date.now() - startedAt.getTime();
+  const scrub = source?.scrub ?? ((s: string) => s);
+
+  // The archive's table of contents (read-only) names its database; a TOC that cannot be read becomes a check below.
+  const archive = format === 'custom' || format === 'directory' || format === 'tar';
+  const toc: ArchiveToc | { error: string } | null = archive ? await listArchive(bins, artifact, opts.signal) : null;
+  const tocOk = toc && !('error' in toc) ? toc : null;
+  // A plain dump made with pg_dump --create names its database itself.
+  const created = format === 'plain' || format === 'plain-gzip' ? await peekCreatedDatabase(artifact, format === 'plain-gzip') : null;
+  const database = opts.database ?? source?.identity.database ?? config.source.database ?? created ?? tocOk?.dbname ?? databaseFromArtifactName(artifact);
+
+  // One drill of a database per out directory at a time (exit 3 otherwise), as in run.
+  await using drillLock = await acquireDrillLock(outDir, database);
+  void drillLock;
+  const runDir = await createRunDir(outDir, database, startedAt);
+  const logger = teeLogger(baseLogger, fileLogger(join(runDir, 'run.log'), scrub));
+  const builder = new ReportBuilder(progress);
+  const ctx: DrillContext = { bins, sandboxUser, logger, progress, builder, runDir, signal: opts.signal };
+  const report = emptyReport('verify', runDir, startedAt, opts.argv ?? [], scrub, config.metadata);
+  logger.info(`verify ${artifact} (${format}) as database ${database} into ${runDir}; pg_restore/psql ${bins.version.text} from ${bins.bindir}`);
+
+  if (source) {
+    const id = source.identity;
+    builder.stages.push({ name: 'guard', started_at: startedAt.toISOString(), duration_ms: guardMs, status: 'pass' });
+    builder.add({
+      name: 'guard.identity', stage: 'guard', status: 'pass',
+      detail: `source system_identifier ${id.systemIdentifier}, database ${id.database}` +
+        (config.source.system_identifier || config.source.database ? ' — matches the pinned identity' : ' (no identity pinned in the config)'),
+      evidence: { system_identifier: id.systemIdentifier, database: id.database, pinned: { system_identifier: config.source.system_identifier ?? null, database: config.source.database ?? null } },
+    });
+    builder.note('source-not-snapshot-exact', `the artefact was not taken by this verify: every comparison with the source (${source.spec.redacted}) is against its state now, not the dump's snapshot — differences can be changes made since the dump`);
+    if (!config.source.system_identifier) builder.note('identity-not-pinned', 'source.system_identifier is not pinned in the config: pin it so that a verify can never compare with the wrong cluster');
+    report.source = {
+      url: source.spec.redacted, database: id.database, system_identifier: id.systemIdentifier, server_version: id.serverVersionText,
+      user: id.user, is_superuser: id.isSuperuser, can_write: source.capability.canWrite, can_write_detail: source.capability.detail,
+      in_recovery: id.inRecovery, snapshot: null,
+    };
+    report.production.system_identifier_before = id.systemIdentifier;
+    report.production.fingerprint_before = `${source.before.fingerprint} (${source.before.items} items)`;
+    report.production.session_settings = `${source.spec.sessionOptions} application_name=pgdrill`;
+  }
+  report.backup = {
+    ...report.backup, path: artifact, format, size_bytes: stampBefore.size, sums_path: sums?.sumsPath ?? null,
+    tool: null, duration_ms: null, globals: null,
+  };
+
+  let interrupted: InterruptedError | null = null;
+  let fatal: unknown = null;
+  const restored = emptyRestoreOutput();
+  let scan: PlainScanResult | null = null;
+  let now: SourceNow | null = null;
+  try {
+    // 1. Integrity, before anything is restored.
+    await builder.stage('backup', async () => {
+      const known = new Map<string, string>();
+      if (format === 'plain' || format === 'plain-gzip') {
+        const read = await readPlainDump(artifact, format === 'plain-gzip', scanOpts, opts.signal);
+        scan = read.scan;
+        if (read.sha256) {
+          known.set(artifact, read.sha256);
+          report.backup.sha256 = read.sha256;
+        }
+        builder.add({
+          name: 'backup.full_read', stage: 'backup', status: read.error ? 'fail' : 'pass',
+          detail: read.error
+            ? `${read.error} — after ${read.scan.bytes} bytes of SQL (${read.scan.lines} lines)`
+            : `read to its end: ${read.fileBytes} bytes${format === 'plain-gzip' ? ` (gzip, ${read.scan.bytes} bytes of SQL, CRC verified)` : ''}, ${read.scan.lines} lines`,
+          evidence: { file_bytes: read.fileBytes, sql_bytes: read.scan.bytes, lines: read.scan.lines },
+        });
+        builder.add(trailerCheck(read.scan, { endsWithNewline: read.endsWithNewline }));
+        const t = read.scan.trailer;
+        if (t.dumpedBy || t.dumpedFrom) report.backup.tool = `pg_dump ${t.dumpedBy ?? '?'} (from server ${t.dumpedFrom ?? '?'})`;
+      } else {
+        if (format === 'directory') {
+          const files = await hashTree(artifact);
+          for (const f of files) known.set(f.path, f.sha256);
+          const manifest = files.map((f) => `${f.sha256}  ${relative(artifact, f.path)}`).join('\n') + '\n';
+          report.backup.sha256 = createHash('sha256').update(manifest).digest('hex');
+        } else {
+          report.backup.sha256 = await sha256File(artifact);
+          known.set(artifact, report.backup.sha256);
+        }
+        if (!tocOk) {
+          builder.add({
+            name: 'backup.full_read', stage: 'backup', status: 'fail',
+            detail: `pg_restore cannot read the archive's table of contents: ${(toc as { error: string }).error}`,
+          });
+        } else {
+          report.backup.tool = `pg_dump ${tocOk.dumpedBy ?? '?'} (from server ${tocOk.dumpedFrom ?? '?'})`;
+          if (format === 'directory') builder.add(await directoryFilesCheck(artifact, tocOk));
+          const full = await readArchiveFully(bins, artifact, logger, scanOpts, opts.signal);
+          scan = full.scan;
+          const rows = full.scan.copyBlocks.reduce((a, c) => a + c.rows, 0);
+          builder.add({
+            name: 'backup.full_read', stage: 'backup', status: full.ok ? 'pass' : 'fail',
+            detail: full.ok
+              ? `pg_restore read the whole archive: ${tocOk.entries.length} TOC entries, ${full.scan.copyBlocks.length} table data blocks with ${rows} rows, ${full.textBytes} bytes of SQL (pg_restore --list alone would not prove this)`
+              : `pg_restore could not read the archive to its end (exit ${full.exitCode}): ${full.errors.filter((e) => /error|fatal/i.test(e)).at(-1) ?? full.errors.at(-1) ?? 'no message'} — after ${full.scan.copyBlocks.length} table data blocks (${rows} rows): the archive is truncated or damaged`,
+            evidence: { toc_entries: tocOk.entries.length, copy_blocks: full.scan.copyBlocks.length, rows, exit_code: full.exitCode, errors: full.errors.slice(-10) },
+          });
+        }
+      }
+      const sc = await sumsCheck(artifact, sums, known);
+      builder.add(sc);
+      report.backup.self_check = sc.status === 'skip' ? null : sc.status === 'pass';
+    }, endsDrill);
+
+    // 2. The source now (objects always; row counts only if the artefact may be restored).
+    if (source) {
+      await builder.stage('source', async () => {
+        now = await readSourceNow(source!, !builder.failed, opts.signal);
+        logger.info(`source read now (${now.readAt}): ${now.objects.length} objects${now.counts ? `, exact counts of ${now.counts.length} table(s)` : ''}; not the dump's snapshot`);
+      }, endsDrill);
+    }
+
+    // 3. Content: refused content first (the artefact never reaches psql or the sandbox if it holds any), then expectations.
+    const s = scan as PlainScanResult | null;
+    if (s) {
+      await builder.stage('content', async () => {
+        builder.add(hostileContentCheck(s, archive));
+        report.jail = jailReport(jail, config.sandbox.os_user, s, scanOpts);
+        report.inventory = summarizeInventory(s.inventory);
+        const n = now as SourceNow | null;
+        for (const c of contentChecks(s.inventory, config.expect, n?.objects ?? null)) builder.add(c);
+      }, endsDrill);
+    }
+
+    // 4-5. Isolated restore, exact counts against the dump's COPY rows, confirmed teardown.
+    if (s && !builder.failed) {
+      const n = now as SourceNow | null;
+      // pg_dump --create: the dump creates its database and connects to it; the restore goes there, whatever the run is filed under.
+      const createdDb = archive ? null : s.inventory.entries.find((e) => e.type === 'DATABASE')?.name ?? null;
+      if (createdDb) logger.info(`the dump was made with pg_dump --create: it creates and restores into database ${createdDb}`);
+      await restoreStage(ctx, {
+        artifact: { path: artifact, format },
+        globals: { path: null, mode: 'none' },
+        inventory: s.inventory,
+        database: createdDb ?? database, dumpCreatesDatabase: createdDb !== null, encoding: source?.encoding ?? 'UTF8',
+        sourceSystemIdentifier: source?.identity.systemIdentifier ?? null,
+        sourceObjects: n?.objects ?? null, sourceCounts: null,
+        tablesFromDump: tablesOf(s), copyBlocks: s.copyBlocks, keep: opts.keep ?? false, jobs: config.backup.jobs,
+      }, restored);
+      if (n?.counts && restored.tables.length) builder.add(sourceRowsNowCheck(restored.tables, n.counts, config.thresholds ?? validateConfig({}).thresholds, n.readAt));
+    } else {
+      builder.skipStage('restore', 'not restored: an integrity or content check failed (see above) — the artefact never reached psql or pg_restore');
+    }
+  } catch (err) {
+    if (err instanceof InterruptedError) interrupted = err;
+    else fatal = err;
+    builder.add({ name: 'drill.aborted', stage: 'drill', status: 'fail', detail: scrub((err as Error).message) });
+  }
+
+  // 6. Production untouched (with a source), and the artefact as it was found.
+  if (source) report.production_untouched = await productionStage(builder, source, report);
+  const stampAfter = await stampOf(artifact).catch(() => null);
+  const unchanged = stampAfter !== null && stampAfter.ino === stampBefore.ino && stampAfter.size === stampBefore.size && stampAfter.mtimeMs === stampBefore.mtimeMs;
+  builder.expect('backup.unchanged', 'backup', unchanged,
+    `the artefact is as it was found (same inode, size ${stampBefore.size} and mtime): verify only reads it`,
+    stampAfter === null
+      ? `the artefact ${artifact} disappeared during the verify: the results do not describe any file`
+      : `the artefact changed while it was verified (size ${stampBefore.size} → ${stampAfter.size}, mtime ${new Date(stampBefore.mtimeMs).toISOString()} → ${new Date(stampAfter.mtimeMs).toISOString()}): something else wrote to it; the results may not describe it — verify it again`,
+    { before: stampBefore, after: stampAfter });
+  report.restore = restored.restore;
+  report.tables = restored.tables;
+  report.teardown = restored.teardown;
+
+  // 7. Baseline: the previous PASS of this database in the same out directory.
+  if (!interrupted) await baselineStage(builder, report, config.thresholds, logger);
+
+  const finished = new Date();
+  report.checks = builder.checks;
+  report.stages = builder.stages;
+  report.jail ??= jailReport(jail, config.sandbox.os_user, null, scanOpts);
+  jailNotes(builder, jail, config.sandbox.os_user);
+  report.notes = builder.notes;
+  report.interrupted = interrupted !== null;
+  report.status = builder.failed || interrupted ? 'FAIL' : 'PASS';
+  report.run.finished_at = finished.toISOString();
+  report.run.duration_ms = finished.getTime() - startedAt.getTime();
+  report.run.host = hostname();
+  report.run.user = userInfo().username;
+  await publishOutputs(report, { junit: opts.junit, metrics: opts.metrics, webhook: config.notify?.webhook }, logger, (id, text) => builder.note(id, text));
+  await writeReports(report, runDir);
+  logger.info(`verify finished: ${report.status}${interrupted ? ' (interrupted)' : ''}`);
+  if (interrupted) throw interrupted;
+  if (fatal && fatal instanceof EnvironmentError) throw fatal;
+  return { report, runDir, exitCode: report.status === 'PASS' ? 0 : 1 };
+}

@@ -1,0 +1,64 @@
+import { before, after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { scratchDir, startPagila, urlOf } from '../helpers/clusters.js';
+import type { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { check, drill, failed } from './helpers.js';
+
+describe('fidelity checks name the culprit (pagila, restored copy changed before the checks)', () => {
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  let source: SandboxCluster;
+  before(async () => {
+    dir = await scratchDir();
+    source = await startPagila(dir.path);
+  });
+  after(async () => {
+    await source?.stop();
+    await dir?.[Symbol.asyncDispose]();
+  });
+
+  test('a view definition changed: the catalog names the view, the round trip its entry', async () => {
+    // Same columns (SELECT *), different rows: CREATE OR REPLACE VIEW accepts it.
+    const { report } = await drill(urlOf(source, 'pagila'), dir.path, 'view', `DO $$ BEGIN
+      EXECUTE 'CREATE OR REPLACE VIEW public.film_list AS SELECT * FROM (' || rtrim(pg_get_viewdef('public.film_list'::regclass), ';') || ') AS s WHERE s.fid > 10';
+    END $$`);
+    assert.deepEqual(failed(report), ['fidelity.catalog', 'fidelity.round_trip']);
+    const diffs = report.fidelity!.differences;
+    assert.deepEqual(diffs.map((d) => [d.object, d.attribute]), [['view public.film_list', 'definition']]);
+    assert.doesNotMatch(diffs[0]!.source!, /fid > 10/);
+    assert.match(diffs[0]!.restored!, /s\.fid > 10/);
+    assert.match(check(report, 'fidelity.catalog').detail, /view public\.film_list: definition: source ".*", restored ".*"/);
+    assert.match(report.fidelity!.round_trip!.section ?? '', /Name: film_list; Type: VIEW; Schema: public/);
+  });
+
+  test('a sequence behind the snapshot: the catalog names the sequence and both positions', async () => {
+    const { report } = await drill(urlOf(source, 'pagila'), dir.path, 'sequence', "SELECT setval('public.actor_actor_id_seq', 5)");
+    assert.deepEqual(failed(report), ['fidelity.catalog']);
+    assert.deepEqual(report.fidelity!.differences, [
+      { object: 'sequence public.actor_actor_id_seq', attribute: 'position (not behind)', source: '200', restored: '5' },
+    ]);
+    // Schema-only dumps carry no sequence values: the round trip cannot see it, the catalog check does.
+    assert.equal(check(report, 'fidelity.round_trip').status, 'pass');
+  });
+
+  test('a sequence ahead of the snapshot is not a difference (sequences are not transactional)', async () => {
+    const { report } = await drill(urlOf(source, 'pagila'), dir.path, 'ahead', "SELECT setval('public.actor_actor_id_seq', 5000)");
+    assert.equal(report.status, 'PASS', failed(report).join(', '));
+    assert.equal(check(report, 'fidelity.catalog').status, 'pass');
+  });
+
+  test('an index that no longer matches its heap: amcheck names the index', async () => {
+    // A function declared IMMUTABLE that changes after the index was built: the index holds the old values, so
+    // bt_index_check(heapallindexed) finds heap tuples without their index entry.
+    const { report } = await drill(urlOf(source, 'pagila'), dir.path, 'amcheck', `
+      CREATE FUNCTION public.f_idx(int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT $1';
+      CREATE INDEX actor_f_idx ON public.actor (public.f_idx(actor_id));
+      CREATE OR REPLACE FUNCTION public.f_idx(int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT -$1';`);
+    const c = check(report, 'fidelity.amcheck');
+    assert.equal(c.status, 'fail');
+    assert.match(c.detail, /corruption in 1 relation\(s\): btree index public\.actor_f_idx: .*lacks matching index tuple/);
+    const am = report.fidelity!.amcheck!;
+    assert.equal(am.exit_code, 2);
+    assert.deepEqual(am.relations.filter((r) => r.status === 'corrupt').map((r) => r.relation), ['public.actor_f_idx']);
+    assert.equal(check(report, 'fidelity.content_hashes').status, 'pass');
+  });
+});

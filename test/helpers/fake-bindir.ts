@@ -1,0 +1,20 @@
+/**
+ * A directory of PostgreSQL programs for fault tests: symlinks to the real ones, except `pg_dump`, which is a
+ * shell script (the real pg_dump is `$REAL` in it; `--version` always reaches the real one). Pass the directory
+ * as PG_BINDIR to the CLI. It is world-traversable: the sandbox's OS user runs initdb and pg_ctl through it.
+ */
+import { chmod, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bins } from './clusters.js';
+
+/** The directory, removed by the disposer. `pgDumpBody` is sh, run with the arguments pgdrill gave pg_dump. */
+export async function fakeBindir(pgDumpBody: string): Promise<{ path: string } & AsyncDisposable> {
+  const real = (await bins()).bindir;
+  const dir = await mkdtemp(join(tmpdir(), 'pgdrill-fakebin-'));
+  await chmod(dir, 0o755);
+  for (const name of await readdir(real)) if (name !== 'pg_dump') await symlink(join(real, name), join(dir, name));
+  const script = `#!/bin/sh\nREAL=${JSON.stringify(join(real, 'pg_dump'))}\ncase "$1" in --version|-V) exec "$REAL" "$@";; esac\n${pgDumpBody}\n`;
+  await writeFile(join(dir, 'pg_dump'), script, { mode: 0o755 });
+  return { path: dir, [Symbol.asyncDispose]: () => rm(dir, { recursive: true, force: true }) };
+}

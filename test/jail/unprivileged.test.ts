@@ -1,0 +1,86 @@
+/**
+ * pgdrill not run as root: the sandbox runs as the caller (there is no other user to switch to), and the network
+ * namespace comes from an unprivileged user namespace where the kernel allows one — otherwise the report says so.
+ * The test runs pgdrill as the unprivileged `postgres` OS user.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chown, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { lookupOsUser, type OsUser } from '../../src/exec/os-user.js';
+import { runProcess } from '../../src/exec/run-process.js';
+import { ReportSchema } from '../../src/report/model.js';
+import { CLI } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/clusters.js';
+import { settle, startListener, type Listener } from './jail-helpers.js';
+
+function runAs(user: OsUser, args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, args, {
+      uid: user.uid, gid: user.gid, cwd,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, ...(process.env.PG_BINDIR ? { PG_BINDIR: process.env.PG_BINDIR } : {}) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', rej);
+    child.on('close', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+describe('not root: the sandbox runs as the caller, in a user + network namespace where the kernel allows it', () => {
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  let home: string;
+  let user: OsUser;
+  let listener: Listener;
+  let userns: boolean;
+  before(async () => {
+    dir = await scratchDir();
+    user = (await lookupOsUser('postgres'))!;
+    assert.ok(user, 'the machine has an unprivileged postgres OS user (hazards.md)');
+    home = join(dir.path, 'home');
+    await mkdir(home);
+    await chown(home, user.uid, user.gid);
+    await runProcess({ bin: '/bin/chmod', args: ['0755', dir.path] });
+    listener = await startListener();
+    // What this kernel allows an unprivileged user: the answer the report must give.
+    userns = (await runProcess({ bin: '/usr/bin/unshare', args: ['--user', '--map-current-user', '--net', '--', '/bin/true'], uid: user.uid, gid: user.gid, allowFailure: true })).exitCode === 0;
+  });
+  after(async () => {
+    await listener?.[Symbol.asyncDispose]();
+    await dir?.[Symbol.asyncDispose]();
+  });
+
+  test('pgdrill demo as a non-root user: PASS, the jail section names the caller and the namespace (or why there is none)', async () => {
+    const r = await runAs(user, [CLI, 'demo', '--out', join(home, 'drills'), '--json'], home);
+    assert.equal(r.code, 0, r.stderr + r.stdout.slice(0, 2000));
+    const report = ReportSchema.parse(JSON.parse(r.stdout));
+    assert.equal(report.jail!.os_user, null);
+    assert.equal(report.jail!.os_user_source, 'caller');
+    assert.equal(report.restore!.os_user, null);
+    assert.equal(report.jail!.network_namespace, userns);
+    if (userns) assert.equal(report.jail!.namespace_mode, 'userns');
+    else assert.match(report.notes.find((n) => n.id === 'no-network-namespace')?.text ?? '', /not root, and unprivileged user namespaces are unavailable/);
+    assert.match(report.notes.find((n) => n.id === 'sandbox-os-user')?.text ?? '', /runs as the caller \(postgres, uid \d+\)/);
+  });
+
+  test('the unprivileged jail blocks COPY … TO PROGRAM from reaching 127.0.0.1 on the host', async (t) => {
+    if (!userns) return t.skip('this kernel gives unprivileged users no user namespace (the report says so; see the test above)');
+    const script = resolve(import.meta.dirname, 'fixtures/unprivileged-sandbox.ts');
+    const tsx = resolve(import.meta.dirname, '../../node_modules/tsx/dist/esm/index.mjs');
+    const before = listener.connections();
+    const r = await runAs(user, ['--import', tsx, script, home, String(listener.port)], home);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    assert.equal(out.uid, user.uid);
+    assert.equal(out.osUser, null);
+    assert.equal(out.jail.mode, 'userns');
+    assert.equal(out.ownNetns, true);
+    assert.match(out.copyError ?? '', /program "bash -c .*" failed/);
+    await settle();
+    assert.equal(listener.connections(), before);
+  });
+});

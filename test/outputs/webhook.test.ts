@@ -1,0 +1,186 @@
+import { before, after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { psql, scratchDir, startSource } from '../helpers/clusters.js';
+import { pgDump } from '../helpers/dumps.js';
+import type { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { ReportSchema } from '../../src/report/model.js';
+import { sendWebhook } from '../../src/outputs/webhook.js';
+
+/** A local endpoint on 127.0.0.1: answers each request with the next status of `statuses` (the last repeats); `hang` never answers. */
+async function endpoint(statuses: number[] | 'hang'): Promise<{ url: string; bodies: unknown[]; close: () => Promise<void> }> {
+  const bodies: unknown[] = [];
+  const server: Server = createServer((req: IncomingMessage, res) => {
+    let text = '';
+    req.on('data', (d) => (text += d));
+    req.on('end', () => {
+      bodies.push(JSON.parse(text));
+      if (statuses === 'hang') return;
+      res.writeHead(statuses[Math.min(bodies.length - 1, statuses.length - 1)]!, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks/T000/SECRET-TOKEN`, bodies,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+/** A URL where nothing listens: connection refused. */
+async function downUrl(): Promise<string> {
+  const e = await endpoint([200]);
+  await e.close();
+  return e.url;
+}
+
+describe('sendWebhook', () => {
+  test('delivers on the first 2xx', async () => {
+    const e = await endpoint([204]);
+    try {
+      const r = await sendWebhook(e.url, { hello: 1 }, { retries: 3, backoffMs: 1 });
+      assert.equal(r.ok, true);
+      assert.equal(r.attempts.length, 1);
+      assert.deepEqual(e.bodies, [{ hello: 1 }]);
+      assert.equal(r.url, `${new URL(e.url).origin}/…`, 'the token in the path is never shown');
+    } finally {
+      await e.close();
+    }
+  });
+
+  test('retries 5xx with backoff until it succeeds, within the bound', async () => {
+    const e = await endpoint([503, 500, 200]);
+    try {
+      const r = await sendWebhook(e.url, {}, { retries: 5, backoffMs: 5 });
+      assert.equal(r.ok, true);
+      assert.deepEqual(r.attempts.map((a) => a.status), [503, 500, 200]);
+    } finally {
+      await e.close();
+    }
+  });
+
+  test('gives up after retries + 1 attempts; a 4xx other than 408/429 is not retried', async () => {
+    const e = await endpoint([500]);
+    const f = await endpoint([404]);
+    try {
+      const r = await sendWebhook(e.url, {}, { retries: 2, backoffMs: 1 });
+      assert.equal(r.ok, false);
+      assert.equal(e.bodies.length, 3);
+      assert.match(r.error!, /3 attempt\(s\), last: HTTP 500/);
+      const n = await sendWebhook(f.url, {}, { retries: 2, backoffMs: 1 });
+      assert.equal(n.ok, false);
+      assert.equal(f.bodies.length, 1);
+    } finally {
+      await e.close();
+      await f.close();
+    }
+  });
+
+  test('a server that is down: connection refused, bounded attempts', async () => {
+    const r = await sendWebhook(await downUrl(), {}, { retries: 2, backoffMs: 1 });
+    assert.equal(r.ok, false);
+    assert.equal(r.attempts.length, 3);
+    assert.ok(r.attempts.every((a) => a.status === null && a.error === 'ECONNREFUSED'), JSON.stringify(r.attempts));
+  });
+
+  test('a server that never answers: the timeout ends each attempt', async () => {
+    const e = await endpoint('hang');
+    try {
+      const r = await sendWebhook(e.url, {}, { retries: 1, backoffMs: 1, timeoutMs: 150 });
+      assert.equal(r.ok, false);
+      assert.equal(r.attempts.length, 2);
+      assert.equal(r.attempts[0]!.error, 'no answer within 150 ms');
+    } finally {
+      await e.close();
+    }
+  });
+});
+
+describe('notify.webhook in a drill: a JSON summary; a failing webhook never changes the verdict', () => {
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  let source: SandboxCluster;
+  let dump: string;
+  let cut: string;
+  before(async () => {
+    dir = await scratchDir();
+    source = await startSource({ parentDir: dir.path });
+    await psql(source, 'postgres', { sql: 'CREATE DATABASE shop' });
+    await psql(source, 'shop', { sql: 'CREATE TABLE item (id int PRIMARY KEY); INSERT INTO item SELECT generate_series(1, 100);' });
+    await mkdir(join(dir.path, 'dumps'));
+    dump = await pgDump(source, 'shop', 'plain', join(dir.path, 'dumps', 'shop.sql'));
+    const text = await readFile(dump);
+    await mkdir(join(dir.path, 'cut'));
+    cut = join(dir.path, 'cut', 'shop.sql');
+    await writeFile(cut, text.subarray(0, text.indexOf('COPY public.item')));
+  });
+  after(async () => {
+    await source?.stop();
+    await dir?.[Symbol.asyncDispose]();
+  });
+
+  async function config(name: string, url: string, on: 'fail' | 'always'): Promise<string> {
+    const p = join(dir.path, `${name}.yaml`);
+    await writeFile(p, `notify:\n  webhook:\n    url: "${url}"\n    on: ${on}\n    timeout: 2s\n    retries: 2\n    backoff: 10ms\n`);
+    return p;
+  }
+
+  test('on: always — a PASS is posted with its summary; on: fail — a PASS is not, a FAIL is', async () => {
+    const e = await endpoint([200]);
+    try {
+      const ok = await runCli(['verify', dump, '--out', join(dir.path, 'out'), '--config', await config('always', e.url, 'always'), '--json']);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(e.bodies.length, 1);
+      const body = e.bodies[0] as Record<string, any>;
+      assert.equal(body.status, 'PASS');
+      assert.equal(body.kind, 'verify');
+      assert.equal(body.database, 'shop');
+      assert.equal(body.tool, 'pgdrill');
+      assert.match(body.text, /^pgdrill PASS: verify of shop/);
+      assert.equal(body.run_dir, ReportSchema.parse(JSON.parse(ok.stdout)).run.dir);
+
+      const onFail = await config('onfail', e.url, 'fail');
+      assert.equal((await runCli(['verify', dump, '--out', join(dir.path, 'out'), '--config', onFail])).code, 0);
+      assert.equal(e.bodies.length, 1, 'a PASS is not posted with on: fail');
+      assert.equal((await runCli(['verify', cut, '--out', join(dir.path, 'out'), '--config', onFail, '--database', 'shop'])).code, 1);
+      assert.equal(e.bodies.length, 2);
+      const fail = e.bodies[1] as Record<string, any>;
+      assert.equal(fail.status, 'FAIL');
+      assert.ok(fail.failed_checks.some((c: { name: string }) => c.name === 'backup.trailer'));
+      assert.match(fail.text, /check\(s\) failed: backup\.trailer/);
+    } finally {
+      await e.close();
+    }
+  });
+
+  test('a webhook that is down: logged and noted, exit code and verdict unchanged (PASS stays 0, FAIL stays 1)', async () => {
+    const cfg = await config('down', await downUrl(), 'always');
+    const ok = await runCli(['verify', dump, '--out', join(dir.path, 'out-down'), '--config', cfg, '--json']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const report = ReportSchema.parse(JSON.parse(ok.stdout));
+    assert.equal(report.status, 'PASS');
+    const note = report.notes.find((n) => n.id === 'webhook')!;
+    assert.match(note.text, /webhook http:\/\/127\.0\.0\.1:\d+\/… failed after 3 attempt\(s\): ECONNREFUSED; the drill's verdict is unchanged/);
+    assert.doesNotMatch(JSON.stringify(report), /SECRET-TOKEN/);
+    assert.match(ok.stderr, /warning: webhook .* failed after 3 attempt/);
+    const log = await readFile(join(report.run.dir, 'run.log'), 'utf8');
+    assert.match(log, /WARN webhook .* failed after 3 attempt/);
+    const saved = ReportSchema.parse(JSON.parse(await readFile(join(report.run.dir, 'report.json'), 'utf8')));
+    assert.ok(saved.notes.some((n) => n.id === 'webhook'), 'the note is in report.json too');
+
+    const bad = await runCli(['verify', cut, '--out', join(dir.path, 'out-down'), '--config', cfg, '--database', 'shop']);
+    assert.equal(bad.code, 1);
+  });
+
+  test('a bad webhook URL in the config is a config error (exit 2)', async () => {
+    const p = join(dir.path, 'bad.yaml');
+    await writeFile(p, 'notify:\n  webhook:\n    url: "ftp://example"\n    surprise: 1\n');
+    const r = await runCli(['verify', dump, '--out', join(dir.path, 'out-bad'), '--config', p]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /notify\.webhook\.url: expected an http:\/\/ or https:\/\/ URL/);
+    assert.match(r.stderr, /notify\.webhook: Unrecognized key: "surprise"/);
+  });
+});

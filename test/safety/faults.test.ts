@@ -1,0 +1,211 @@
+/**
+ * Faults survived: the source unreachable at start, pg_dump killed mid-stream, the disk full while dumping and
+ * while the sandbox starts, a sandbox that will not start, the source stopped mid-dump. Each ends with a clear
+ * FAIL or exit 4, no dump presented that is not whole, and nothing left running or on disk.
+ *
+ * "Mid-stream" is made deterministic without any hook in pgdrill: pgdrill is paused (SIGSTOP) as soon as its
+ * pg_dump starts, so pg_dump fills the pipe and blocks with bytes written; then the fault is injected and
+ * pgdrill resumes (SIGCONT) into it.
+ */
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli, type CliRun } from '../helpers/cli.js';
+import { bins, scratchDir, startPagila, urlOf } from '../helpers/clusters.js';
+import { exists, processesMentioning } from '../helpers/leftovers.js';
+import { cmdline, descendants, waitFor, waitForNoPgdrillSessions } from '../helpers/safety.js';
+import { runProcess } from '../../src/exec/run-process.js';
+import { resolveSandboxUser } from '../../src/exec/os-user.js';
+import { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { EnvironmentError } from '../../src/errors.js';
+import { silentLogger } from '../../src/logger.js';
+import { ReportSchema, type Report } from '../../src/report/model.js';
+
+const isRoot = process.getuid?.() === 0;
+
+/** A tmpfs of `size` at a fresh directory under the temp dir that every user can reach; unmounted by dispose. */
+async function tmpfs(size: string): Promise<{ path: string } & AsyncDisposable> {
+  const path = await mkdtemp(join(tmpdir(), 'pgdrill-test-tmpfs-'));
+  await chmod(path, 0o755);
+  await runProcess({ bin: '/bin/mount', args: ['-t', 'tmpfs', '-o', `size=${size},mode=0777`, 'tmpfs', path] });
+  return {
+    path,
+    [Symbol.asyncDispose]: async () => {
+      await runProcess({ bin: '/bin/umount', args: [path], allowFailure: true });
+      await rm(path, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Bytes a process has written (/proc/<pid>/io wchar); null once it is gone. */
+async function written(pid: number): Promise<number | null> {
+  const io = await readFile(`/proc/${pid}/io`, 'utf8').catch(() => null);
+  const m = io && /^wchar: (\d+)$/m.exec(io);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Start a drill, pause pgdrill as soon as its pg_dump runs, wait until pg_dump is blocked on the full pipe with
+ * data written, then call `fault(pgDumpPid)` and resume pgdrill.
+ */
+async function drillWithFaultMidDump(args: string[], fault: (pgDumpPid: number) => Promise<void>): Promise<{ run: CliRun; wcharAtFault: number }> {
+  let cliPid = 0;
+  const run = runCli(args, { onStderr: (_s, pid) => void (cliPid = pid) });
+  const pgDump = await waitFor('pg_dump to start', async () => {
+    if (!cliPid) return null;
+    for (const p of await descendants(cliPid)) {
+      const cmd = await cmdline(p);
+      // The data dump (fidelity runs a --schema-only one in the same snapshot too).
+      if (/pg_dump .*--snapshot=/.test(cmd) && !/--schema-only/.test(cmd)) return p;
+    }
+    return null;
+  }, 60_000);
+  process.kill(cliPid, 'SIGSTOP');
+  let wcharAtFault = 0;
+  try {
+    let last = -1;
+    await waitFor('pg_dump blocked on a full pipe', async () => {
+      const w = await written(pgDump);
+      if (w === null) throw new Error('pg_dump ended before it could be stopped mid-stream');
+      const stable = w === last && w >= 65536;
+      last = w;
+      await new Promise((r) => setTimeout(r, 100));
+      return stable;
+    }, 30_000);
+    wcharAtFault = last;
+    await fault(pgDump);
+  } finally {
+    process.kill(cliPid, 'SIGCONT');
+  }
+  return { run: await run, wcharAtFault };
+}
+
+async function reportOf(out: string): Promise<Report> {
+  const [runDir] = (await readdir(out)).filter((f) => !f.startsWith('.'));
+  return ReportSchema.parse(JSON.parse(await readFile(join(out, runDir!, 'report.json'), 'utf8')));
+}
+
+/** No dump presented as a backup: no dump file, no .partial, nothing listed in SHA256SUMS. */
+async function assertNoDumpPresented(report: Report): Promise<void> {
+  const files = await readdir(report.run.dir);
+  assert.ok(!files.some((f) => /\.(sql|dump|dir|partial)$/.test(f) && !f.endsWith('.globals.sql')), files.join(' '));
+  assert.ok(!files.includes('SHA256SUMS'), files.join(' '));
+  assert.equal(report.backup.path, null);
+  assert.equal(report.status, 'FAIL');
+  assert.equal(report.checks.find((c) => c.name === 'restore.skipped')?.status, 'skip');
+}
+
+describe('faults', () => {
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  let source: SandboxCluster;
+  before(async () => {
+    dir = await scratchDir();
+    source = await startPagila(dir.path);
+  });
+  after(async () => {
+    await source?.stop();
+    await dir?.[Symbol.asyncDispose]();
+  });
+
+  test('the source unreachable at start: exit 4 with a clear message, nothing created', async () => {
+    await using nowhere = await scratchDir('pgdrill-test-nowhere-');
+    const out = join(dir.path, 'out-unreachable');
+    const r = await runCli(['run', '--source', `postgresql://app@/app?host=${nowhere.path}`, '--out', out]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /cannot connect to the source postgresql:\/\/app@\/app\?host=.*: .*ENOENT.*Check the URL, that the server runs, and the credentials/);
+    assert.equal(await exists(out), false);
+  });
+
+  test('pg_dump killed mid-stream: FAIL naming it, the partial file removed, production untouched', async () => {
+    const out = join(dir.path, 'out-killed');
+    const { run, wcharAtFault } = await drillWithFaultMidDump(['run', '--source', urlOf(source, 'pagila'), '--out', out], async (pid) => {
+      process.kill(pid, 'SIGKILL');
+    });
+    assert.ok(wcharAtFault > 0, 'pg_dump had streamed bytes when it was killed');
+    assert.equal(run.code, 1, run.stderr);
+    const report = await reportOf(out);
+    const c = report.checks.find((x) => x.name === 'backup.error');
+    assert.match(c?.detail ?? '', /pg_dump was killed by SIGKILL/);
+    await assertNoDumpPresented(report);
+    assert.equal(report.production_untouched, true);
+    await waitForNoPgdrillSessions(source);
+  });
+
+  test('the disk full while dumping: FAIL naming ENOSPC, nothing half-written presented, no sandbox', async (t: TestContext) => {
+    if (!isRoot) return t.skip('mounting a tmpfs needs root');
+    await using fs = await tmpfs('1m');
+    const r = await runCli(['run', '--source', urlOf(source, 'pagila'), '--out', fs.path]);
+    assert.equal(r.code, 1, r.stderr);
+    const report = await reportOf(fs.path);
+    const c = report.checks.find((x) => x.name === 'backup.error');
+    assert.match(c?.detail ?? '', /ENOSPC/);
+    await assertNoDumpPresented(report);
+    assert.equal(report.restore, null, 'no sandbox was started');
+    assert.deepEqual(await processesMentioning(fs.path), []);
+  });
+
+  test('the disk full when the sandbox starts: exit 4 with initdb\'s message, the sandbox torn down', async (t: TestContext) => {
+    if (!isRoot) return t.skip('mounting a tmpfs needs root');
+    // Room for the dump (~3.5 MB), not for a cluster (initdb needs ~40 MB).
+    await using fs = await tmpfs('8m');
+    const r = await runCli(['run', '--source', urlOf(source, 'pagila'), '--out', fs.path]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /initdb of the sandbox failed[\s\S]*No space left on device/);
+    const report = await reportOf(fs.path);
+    assert.equal(report.status, 'FAIL');
+    assert.equal(report.teardown.confirmed, true, report.teardown.detail);
+    const files = await readdir(report.run.dir);
+    assert.ok(!files.some((f) => f.startsWith('sandbox-')), files.join(' '));
+    assert.deepEqual(await processesMentioning(fs.path), []);
+    // The whole dump was kept (it is complete and checksummed); only the restore could not run.
+    assert.equal(report.backup.self_check, true);
+  });
+
+  describe('a sandbox that will not start: EnvironmentError (exit 4) with the cluster log tail, nothing left', () => {
+    let parent: string;
+    before(async () => {
+      parent = await mkdtemp(join(tmpdir(), 'pgdrill-test-nostart-'));
+      await chmod(parent, 0o755);
+    });
+    after(() => rm(parent, { recursive: true, force: true }));
+
+    test('its socket is taken by another server', async () => {
+      const b = await bins();
+      // The source's socket directory: its lock file says a live postmaster owns port 5432 there.
+      const err = await SandboxCluster.start({ bins: b, parentDir: parent, osUser: await resolveSandboxUser(), logger: silentLogger, settings: { unix_socket_directories: `'${source.socketDir}'` } })
+        .then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof EnvironmentError, String(err));
+      assert.equal(err.exitCode, 4);
+      assert.match(err.message, /the sandbox cluster would not start\n--- log tail ---\n[\s\S]*lock file "[^"]*\.s\.PGSQL\.5432\.lock" already exists/);
+      assert.deepEqual(await readdir(parent), []);
+      assert.deepEqual(await processesMentioning(parent), []);
+    });
+
+    test('initdb fails', async () => {
+      const b = await bins();
+      const err = await SandboxCluster.start({ bins: b, parentDir: parent, osUser: await resolveSandboxUser(), logger: silentLogger, superuser: 'pg_nope' })
+        .then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof EnvironmentError, String(err));
+      assert.match(err.message, /initdb of the sandbox failed\n--- log tail ---\n[\s\S]*role names cannot begin with "pg_"/);
+      assert.deepEqual(await readdir(parent), []);
+    });
+  });
+
+  // Last: it stops the source.
+  test('the source stopped mid-dump: FAIL with pg_dump\'s message, no dump, the proof of production says it could not look', async () => {
+    const out = join(dir.path, 'out-stopped');
+    const b = await bins();
+    const { run } = await drillWithFaultMidDump(['run', '--source', urlOf(source, 'pagila'), '--out', out], async () => {
+      await runProcess({ bin: b.path('pg_ctl'), args: ['-D', source.dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], uid: source.osUser?.uid, gid: source.osUser?.gid });
+    });
+    assert.equal(run.code, 1, run.stderr);
+    const report = await reportOf(out);
+    const c = report.checks.find((x) => x.name === 'backup.error');
+    assert.match(c?.detail ?? '', /pg_dump exited with code 1: [\s\S]*(terminating connection due to administrator command|server closed the connection unexpectedly)/);
+    await assertNoDumpPresented(report);
+    assert.equal(report.production_untouched, false);
+    assert.match(report.checks.find((x) => x.name === 'production.error')?.detail ?? '', /ENOENT|ECONNREFUSED|connect/);
+  });
+});

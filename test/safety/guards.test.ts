@@ -1,0 +1,204 @@
+/**
+ * Guards and locks: the sandbox is never the source (nor a clone of it) and listens on no TCP port; two drills at
+ * once never collide, and a second drill of the same database is refused; an out directory inside a data directory
+ * is refused; a table locked ACCESS EXCLUSIVE on the source fails the drill within the lock wait, naming the table
+ * and the blocking pid.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { bins, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
+import { exists } from '../helpers/leftovers.js';
+import { createAppDatabase, deadPid, holdLock, openSession, stderrWatcher, waitForNoPgdrillSessions, waitForPgdrillLockWait } from '../helpers/safety.js';
+import { runProcess } from '../../src/exec/run-process.js';
+import { runDrill } from '../../src/drill/run-drill.js';
+import { drillLockPath } from '../../src/drill/drill-lock.js';
+import { validateConfig } from '../../src/config/load.js';
+import { GuardError } from '../../src/errors.js';
+import { DbSession } from '../../src/pg/client.js';
+import { isolationCheck, isolationProblems, measureIsolation } from '../../src/sandbox/isolation-check.js';
+import type { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { ReportSchema, type Report } from '../../src/report/model.js';
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('guards', () => {
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  let source: SandboxCluster;
+  let sysid: string;
+  before(async () => {
+    dir = await scratchDir();
+    source = await startSource({ parentDir: dir.path });
+    await createAppDatabase(source, 'app');
+    await createAppDatabase(source, 'app2');
+    sysid = await source.systemIdentifier();
+  });
+  after(async () => {
+    await source?.stop();
+    await dir?.[Symbol.asyncDispose]();
+  });
+
+  describe('the sandbox is never the source', () => {
+    let cloneData: string;
+    let cloneSock: string;
+    let clonePort: number;
+    before(async () => {
+      // A physical copy of the source (pg_basebackup) keeps its system_identifier: a clone or standby of production
+      // is exactly what the isolation check must refuse. It also listens on TCP, which a sandbox must not.
+      const b = await bins();
+      const user = source.osUser;
+      const root = await mkdtemp(join(tmpdir(), 'pgdrill-test-clone-'));
+      cloneData = join(root, 'data');
+      cloneSock = join(root, 'sock');
+      await runProcess({ bin: '/bin/mkdir', args: ['-p', cloneSock] });
+      if (user) {
+        await chown(root, user.uid, user.gid);
+        await chown(cloneSock, user.uid, user.gid);
+      }
+      await runProcess({ bin: b.path('pg_basebackup'), args: ['-D', cloneData, '-h', source.socketDir, '-U', source.superuser, '-X', 'stream', '--checkpoint=fast', '--no-sync'], uid: user?.uid, gid: user?.gid });
+      clonePort = await freePort();
+      await runProcess({
+        bin: b.path('pg_ctl'), uid: user?.uid, gid: user?.gid, detached: true,
+        args: ['-D', cloneData, '-l', join(root, 'log'), '-w', '-t', '60', '-o', `-c unix_socket_directories=${cloneSock} -c listen_addresses=127.0.0.1 -c port=${clonePort}`, 'start'],
+      });
+    });
+    after(async () => {
+      const b = await bins();
+      await runProcess({ bin: b.path('pg_ctl'), args: ['-D', cloneData, '-m', 'immediate', 'stop'], uid: source.osUser?.uid, gid: source.osUser?.gid, allowFailure: true });
+      await rm(join(cloneData, '..'), { recursive: true, force: true });
+    });
+
+    test('a clone of the source (same system_identifier) fails restore.isolation; so does a TCP listener', async () => {
+      await using clone = await DbSession.open({ host: cloneSock, port: clonePort, user: source.superuser, database: 'postgres' });
+      const e = await measureIsolation(clone, sysid);
+      assert.equal(e.sandbox_system_identifier, sysid);
+      assert.deepEqual(e.tcp_listeners, [`127.0.0.1:${clonePort}`]);
+      const check = isolationCheck(e, cloneSock);
+      assert.equal(check.status, 'fail');
+      assert.match(check.detail, new RegExp(`system_identifier ${sysid} EQUALS the source's`));
+      assert.match(check.detail, new RegExp(`listening TCP socket\\(s\\): 127\\.0\\.0\\.1:${clonePort}`));
+      // Another source identity: only the TCP listener is wrong.
+      const other = isolationProblems(await measureIsolation(clone, '1'));
+      assert.equal(other.length, 2, other.join('; '));
+      assert.ok(other.every((p) => /TCP/.test(p)));
+    });
+
+    test('the source itself fails restore.isolation; a pgdrill cluster (Unix socket only) passes', async () => {
+      await using db = await openSession(source, 'postgres');
+      const self = isolationCheck(await measureIsolation(db, sysid), source.socketDir);
+      assert.equal(self.status, 'fail');
+      assert.match(self.detail, /EQUALS the source's/);
+      const e = await measureIsolation(db, '1');
+      assert.equal(e.listen_addresses, '');
+      assert.deepEqual(e.tcp_listeners, [], 'the TCP listeners were actually read');
+      assert.equal(isolationCheck(e, source.socketDir).status, 'pass');
+    });
+  });
+
+  test('an out directory inside a PostgreSQL data directory is refused (exit 3) and nothing is written there', async () => {
+    const out = join(source.dataDir, 'drills');
+    const r = await runCli(['run', '--source', urlOf(source, 'app'), '--out', out]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /out directory .* is inside the PostgreSQL data directory/);
+    assert.equal(await exists(out), false);
+  });
+
+  test('a table held ACCESS EXCLUSIVE fails the drill within lock_wait_timeout, naming the table and the blocking pid', { timeout: 60_000 }, async () => {
+    const holder = await holdLock(source, 'app', 'public.orders');
+    let result: Awaited<ReturnType<typeof runDrill>>;
+    try {
+      result = await runDrill({ source: urlOf(source, 'app'), config: validateConfig({ backup: { lock_wait_timeout: '2s', globals: false } }), outDir: join(dir.path, 'out-lock') });
+    } finally {
+      await holder.release();
+    }
+    const { report } = result;
+    assert.equal(result.exitCode, 1);
+    const c = report.checks.find((x) => x.name === 'backup.locks');
+    assert.equal(c?.status, 'fail', JSON.stringify(report.checks, null, 1));
+    assert.match(c!.detail, /could not lock table public\.orders within backup\.lock_wait_timeout \(2 s\)/);
+    assert.match(c!.detail, new RegExp(`pid ${holder.pid} holds ACCESS EXCLUSIVE on public\\.orders \\(application lock-holder`));
+    assert.equal(report.backup.path, null);
+    assert.equal(report.checks.find((x) => x.name === 'restore.skipped')?.status, 'skip');
+    assert.ok(!(await readdir(report.run.dir)).some((f) => f.endsWith('.sql') || f.endsWith('.partial')));
+    // The diagnosis itself was read-only and audited; production is untouched.
+    assert.ok(report.production.audit.some((a) => /FROM pg_locks/.test(a.sql)));
+    assert.equal(report.production_untouched, true);
+  });
+
+  test("pgdrill's own sessions carry statement_timeout, lock_timeout and read-only", async () => {
+    const r = await runDrill({ source: urlOf(source, 'app2'), config: validateConfig({ source: { statement_timeout: '45s' }, backup: { lock_wait_timeout: '7s', globals: false } }), outDir: join(dir.path, 'out-settings') });
+    assert.equal(r.exitCode, 0, JSON.stringify(r.report.checks.filter((c) => c.status === 'fail')));
+    assert.match(r.report.production.session_settings!, /default_transaction_read_only=on -c statement_timeout=45000 -c lock_timeout=7000/);
+  });
+
+  describe('two drills at once', () => {
+    test('of different databases into the same --out: both PASS, each with its own run directory, sandbox and socket', async () => {
+      const out = join(dir.path, 'out-concurrent');
+      const [a, b] = await Promise.all(['app', 'app2'].map((db) => runCli(['run', '--source', urlOf(source, db), '--out', out, '--json'])));
+      assert.equal(a!.code, 0, a!.stderr);
+      assert.equal(b!.code, 0, b!.stderr);
+      const [ra, rb] = [a!, b!].map((r) => ReportSchema.parse(JSON.parse(r.stdout)) as Report);
+      assert.notEqual(ra!.run.dir, rb!.run.dir);
+      assert.notEqual(ra!.restore!.data_dir, rb!.restore!.data_dir);
+      assert.notEqual(ra!.restore!.socket_dir, rb!.restore!.socket_dir);
+      assert.notEqual(ra!.restore!.system_identifier, rb!.restore!.system_identifier);
+      for (const r of [ra!, rb!]) {
+        assert.equal(r.teardown.confirmed, true);
+        assert.equal(r.checks.find((c) => c.name === 'restore.isolation')?.status, 'pass');
+      }
+      assert.deepEqual((await readdir(out)).filter((f) => f.endsWith('.lock')), [], 'locks released');
+    });
+
+    test('of the same database into the same --out: the second is refused (exit 3) naming the first; the first PASSes', { timeout: 120_000 }, async () => {
+      const out = join(dir.path, 'out-same');
+      const cfg = join(dir.path, 'slow-lock.yaml');
+      await writeFile(cfg, 'backup:\n  lock_wait_timeout: 60s\n  globals: false\n');
+      // Hold the first drill inside its backup (waiting for a lock) so that the second surely starts meanwhile.
+      const holder = await holdLock(source, 'app', 'public.customers');
+      const w = stderrWatcher();
+      const first = runCli(['run', '--source', urlOf(source, 'app'), '--config', cfg, '--out', out], { onStderr: w.onStderr });
+      let second: Awaited<ReturnType<typeof runCli>>;
+      try {
+        const { pid } = await w.next(/^pgdrill: backup/);
+        await waitForPgdrillLockWait(source);
+        second = await runCli(['run', '--source', urlOf(source, 'app'), '--out', out]);
+        assert.equal(second.code, 3, second.stderr);
+        assert.match(second.stderr, new RegExp(`another drill of database "app" is running into .*: pid ${pid} on ${hostname()}`));
+      } finally {
+        await holder.release();
+      }
+      const r = await first;
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((await readdir(out)).filter((f) => !f.startsWith('.')).length, 1, 'the refused drill created no run directory');
+      assert.equal(await exists(drillLockPath(out, 'app')), false, 'lock released');
+      await waitForNoPgdrillSessions(source);
+    });
+
+    test('a stale lock (its drill is gone) is taken over; a live one is refused by the library too', async () => {
+      const out = join(dir.path, 'out-stale');
+      const lock = drillLockPath(out, 'app2');
+      await runProcess({ bin: '/bin/mkdir', args: ['-p', out] });
+      await writeFile(lock, JSON.stringify({ pid: await deadPid(), host: hostname(), start_ticks: null, database: 'app2', started_at: '2026-01-01T00:00:00Z', token: 'x' }));
+      const ok = await runDrill({ source: urlOf(source, 'app2'), config: validateConfig({ backup: { globals: false } }), outDir: out });
+      assert.equal(ok.exitCode, 0);
+      assert.equal(await exists(lock), false);
+      // A live owner (this test process) holds it: refused before anything is done.
+      await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), start_ticks: null, database: 'app2', started_at: '2026-01-01T00:00:00Z', token: 'y' }));
+      const before = await readdir(out);
+      await assert.rejects(runDrill({ source: urlOf(source, 'app2'), outDir: out }), (e: unknown) => e instanceof GuardError && e.exitCode === 3 && new RegExp(`pid ${process.pid}`).test(e.message));
+      assert.deepEqual(await readdir(out), before);
+      assert.equal(JSON.parse(await readFile(lock, 'utf8')).token, 'y', 'a live lock is never removed');
+      await rm(lock);
+    });
+  });
+});

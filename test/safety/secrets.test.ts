@@ -1,0 +1,138 @@
+/**
+ * Secrets: a source that requires a password (scram-sha-256). Whether the password comes in the URL or in
+ * PGPASSWORD, it never appears in any child process's argv (polled from /proc while the drill runs), in the
+ * environment of anything that talks to the sandbox, in any file of the run directory (run.log, reports,
+ * globals…), on stdout (--json) or stderr, nor in the error of a failed login; connection strings are shown
+ * redacted. And the sandbox listens on no TCP port.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli, type CliRun } from '../helpers/cli.js';
+import { psql, scratchDir, startSource } from '../helpers/clusters.js';
+import { createAppDatabase, descendants } from '../helpers/safety.js';
+import { DbSession } from '../../src/pg/client.js';
+import type { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { ReportSchema } from '../../src/report/model.js';
+
+const SECRET = `Pw!${randomBytes(6).toString('hex')}#Zq`;
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const n of await readdir(dir)) {
+    const p = join(dir, n);
+    if ((await stat(p)).isDirectory()) out.push(...(await filesUnder(p)));
+    else out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Run the CLI while polling /proc every 10 ms: every command line of every process but pgdrill itself, and the
+ * environment of pgdrill's descendants (with their command lines).
+ */
+async function runWatched(args: string[], env: Record<string, string>): Promise<{ run: CliRun; argvs: Map<number, string>; envs: { cmd: string; env: string }[]; ownArgv: string }> {
+  const argvs = new Map<number, string>();
+  const envs: { cmd: string; env: string }[] = [];
+  let cliPid = 0;
+  let done = false;
+  const poll = (async () => {
+    while (!done) {
+      for (const p of await readdir('/proc')) {
+        if (!/^\d+$/.test(p) || Number(p) === cliPid) continue;
+        const cmd = await readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '');
+        if (cmd) argvs.set(Number(p), cmd.replace(/\0/g, ' '));
+      }
+      if (cliPid) {
+        for (const d of await descendants(cliPid)) {
+          const e = await readFile(`/proc/${d}/environ`, 'utf8').catch(() => '');
+          const cmd = await readFile(`/proc/${d}/cmdline`, 'utf8').catch(() => '');
+          if (cmd) envs.push({ cmd: cmd.replace(/\0/g, ' '), env: e });
+        }
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  // Debug logs reach stderr from the start: they tell pgdrill's pid early (and must be free of the secret too).
+  const run = await runCli(args, { env: { ...env, PGDRILL_DEBUG: '1' }, onStderr: (_s, pid) => void (cliPid = pid) });
+  done = true;
+  await poll;
+  const ownArgv = argvs.get(run.pid) ?? '';
+  argvs.delete(run.pid);
+  return { run, argvs, envs, ownArgv };
+}
+
+function assertNoSecret(where: string, text: string): void {
+  for (const form of [SECRET, encodeURIComponent(SECRET)]) assert.ok(!text.includes(form), `the password appears in ${where}`);
+}
+
+describe('secrets', () => {
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  let source: SandboxCluster;
+  let base: string;
+  before(async () => {
+    dir = await scratchDir();
+    source = await startSource({ parentDir: dir.path, settings: { password_encryption: "'scram-sha-256'" } });
+    await createAppDatabase(source, 'vault');
+    await psql(source, 'postgres', { sql: `CREATE ROLE drill_pw LOGIN PASSWORD '${SECRET}'; GRANT pg_read_all_data TO drill_pw;` });
+    // drill_pw must authenticate with its password; the test's own superuser keeps trust.
+    await writeFile(join(source.dataDir, 'pg_hba.conf'), 'local all drill_pw scram-sha-256\nlocal all all trust\nlocal replication all trust\n');
+    await psql(source, 'postgres', { sql: 'SELECT pg_reload_conf()' });
+    base = `@/vault?host=${encodeURIComponent(source.socketDir)}&port=5432`;
+    await assert.rejects(DbSession.open({ ...source.connection('vault'), user: 'drill_pw' }), /password/, 'without the password drill_pw is refused');
+  });
+  after(async () => {
+    await source?.stop();
+    await dir?.[Symbol.asyncDispose]();
+  });
+
+  async function assertDrillKeptSecret(how: string, args: string[], env: Record<string, string>, out: string): Promise<void> {
+    const { run, argvs, envs, ownArgv } = await runWatched([...args, '--out', out, '--json'], env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(argvs.size > 10, 'processes were seen');
+    const tools = envs.filter((e) => /(^|\/)(pg_dump|pg_dumpall|psql|pg_ctl|postgres|initdb|pg_restore|pg_amcheck) /.test(e.cmd));
+    assert.ok(tools.some((e) => /pg_dump .*--snapshot=/.test(e.cmd)), 'pg_dump was seen running');
+    // The watch is not blind: it sees the password where it is meant to be — pg_dump's PGPASSWORD, and pgdrill's
+    // own argv when the user put it in the URL.
+    assert.ok(tools.some((e) => /pg_dump .*--snapshot=/.test(e.cmd) && e.env.includes(`PGPASSWORD=${SECRET}`)));
+    assert.equal(ownArgv.includes(encodeURIComponent(SECRET)), how === 'url');
+    for (const [pid, cmd] of argvs) assertNoSecret(`the argv of pid ${pid} (${cmd.slice(0, 80)}) [${how}]`, cmd);
+    // Only the programs that talk to the source get it, through their environment (PGPASSWORD), never the sandbox's.
+    for (const e of envs) if (!/(^|\/)(pg_dump|pg_dumpall) /.test(e.cmd)) assertNoSecret(`the environment of ${e.cmd.slice(0, 80)} [${how}]`, e.env);
+    assertNoSecret(`stdout (--json) [${how}]`, run.stdout);
+    assertNoSecret(`stderr [${how}]`, run.stderr);
+    const report = ReportSchema.parse(JSON.parse(run.stdout));
+    for (const f of await filesUnder(report.run.dir)) assertNoSecret(`${f} [${how}]`, await readFile(f, 'latin1'));
+    assert.equal(report.source.user, 'drill_pw');
+    assert.match(report.source.url!, how === 'url' ? /^postgresql:\/\/drill_pw:\*\*\*@\/vault\?/ : /^postgresql:\/\/drill_pw@\/vault\?/);
+    if (how === 'url') assert.ok(report.run.argv.some((a) => a.includes('drill_pw:***@')), report.run.argv.join(' '));
+    // The sandbox listened on its private socket only.
+    const iso = report.checks.find((c) => c.name === 'restore.isolation')!;
+    assert.equal(iso.status, 'pass');
+    assert.equal(iso.evidence?.listen_addresses, '');
+    assert.deepEqual(iso.evidence?.tcp_listeners, []);
+  }
+
+  test('a password in the URL never leaks', async () => {
+    await assertDrillKeptSecret('url', ['run', '--source', `postgresql://drill_pw:${encodeURIComponent(SECRET)}${base}`], {}, join(dir.path, 'out-url'));
+  });
+
+  test('a password in PGPASSWORD never leaks (not even to pgdrill\'s argv)', async () => {
+    await assertDrillKeptSecret('env', ['run', '--source', `postgresql://drill_pw${base}`], { PGPASSWORD: SECRET }, join(dir.path, 'out-env'));
+  });
+
+  test('a wrong password: exit 4, the error names the failure, never the password', async () => {
+    const wrong = `${SECRET}-wrong`;
+    for (const [args, env] of [
+      [['run', '--source', `postgresql://drill_pw:${encodeURIComponent(wrong)}${base}`], {}],
+      [['run', '--source', `postgresql://drill_pw${base}`], { PGPASSWORD: wrong }],
+    ] as const) {
+      const r = await runCli([...args, '--out', join(dir.path, 'out-wrong'), '--json'], { env: { ...env } });
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stderr, /cannot connect to the source postgresql:\/\/drill_pw(:\*\*\*)?@\/vault\?.*password authentication failed for user "drill_pw"/);
+      for (const form of [wrong, encodeURIComponent(wrong), SECRET]) assert.ok(!r.stderr.includes(form) && !r.stdout.includes(form));
+    }
+  });
+});

@@ -1,0 +1,256 @@
+/**
+ * SIGINT and SIGTERM in every stage, and SIGKILL mid-restore followed by `pgdrill cleanup`. Each stage is held
+ * still by the server itself, not by a hook in pgdrill: a lock another session holds makes the stage wait (on the
+ * source for guard, backup and production; in the sandbox for fidelity), and the test signals pgdrill once the
+ * server shows it waiting. Content (a moment of parsing) is signalled at its stage line. After every interrupt:
+ * exit 130/143, teardown confirmed, no postgres process or sandbox directory left, no pgdrill session left on the
+ * source, and the report — when there is one — says interrupted.
+ */
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli, type CliRun } from '../helpers/cli.js';
+import { psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
+import { exists, processesMentioning } from '../helpers/leftovers.js';
+import { createAppDatabase, holdLock, stderrWatcher, waitFor, waitForNoPgdrillSessions, waitForPgdrillLockWait, pgdrillSessions } from '../helpers/safety.js';
+import { DbSession } from '../../src/pg/client.js';
+import { isAlive, type SandboxCluster } from '../../src/sandbox/cluster.js';
+import { drillLockPath } from '../../src/drill/drill-lock.js';
+import { ReportSchema, type Report } from '../../src/report/model.js';
+
+describe('signals', () => {
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  let source: SandboxCluster;
+  let slowLocks: string;
+  before(async () => {
+    dir = await scratchDir();
+    // A small application database: each stage is held by a lock, so the data need not be big to last.
+    source = await startSource({ parentDir: dir.path });
+    await createAppDatabase(source, 'shop');
+    // A table the restore never touches again once its rows are in (no index, constraint or grant): holding it
+    // locked in the sandbox stalls the fidelity stage and nothing before it.
+    await psql(source, 'shop', { sql: 'CREATE TABLE zz_stall (x int); INSERT INTO zz_stall VALUES (1), (2), (3);' });
+    slowLocks = join(dir.path, 'slow-locks.yaml');
+    await writeFile(slowLocks, 'backup:\n  lock_wait_timeout: 60s\n');
+  });
+  after(async () => {
+    await source?.stop();
+    await dir?.[Symbol.asyncDispose]();
+  });
+
+  async function reportIn(out: string): Promise<Report | null> {
+    const runs = (await readdir(out).catch(() => [] as string[])).filter((f) => !f.startsWith('.'));
+    if (!runs.length) return null;
+    const text = await readFile(join(out, runs[0]!, 'report.json'), 'utf8').catch(() => null);
+    return text ? ReportSchema.parse(JSON.parse(text)) : null;
+  }
+
+  /** What every interrupted drill must leave: the exit code, a confirmed teardown, nothing running or on disk. */
+  async function assertInterrupted(r: CliRun, out: string, sig: 'SIGINT' | 'SIGTERM', opts: { report: boolean }): Promise<Report | null> {
+    assert.equal(r.code, sig === 'SIGINT' ? 130 : 143, r.stderr);
+    assert.match(r.stderr, new RegExp(`pgdrill: interrupted by ${sig}; sandbox torn down`));
+    const report = await reportIn(out);
+    if (opts.report) {
+      assert.ok(report, 'a report was written');
+      assert.equal(report.interrupted, true);
+      assert.equal(report.status, 'FAIL');
+      assert.equal(report.teardown.confirmed, true, report.teardown.detail);
+      if (report.restore?.data_dir) assert.equal(await exists(report.restore.data_dir), false);
+      if (report.restore?.socket_dir) assert.equal(await exists(report.restore.socket_dir), false);
+      const files = await readdir(report.run.dir);
+      assert.ok(!files.some((f) => f.startsWith('sandbox-') || f.endsWith('.partial')), files.join(' '));
+      assert.match(await readFile(join(report.run.dir, 'report.md'), 'utf8'), /interrupted: true/);
+    } else {
+      assert.equal(report, null);
+    }
+    assert.deepEqual(await processesMentioning(out), []);
+    assert.equal(await exists(drillLockPath(out, 'shop')), false, 'the drill lock was released');
+    await waitForNoPgdrillSessions(source);
+    return report;
+  }
+
+  test('SIGINT in guard (waiting for a catalog lock): exit 130, nothing created', async () => {
+    const out = join(dir.path, 'out-guard');
+    // The guard's catalog fingerprint reads pg_policy: hold it and the guard waits.
+    const holder = await holdLock(source, 'shop', 'pg_catalog.pg_policy');
+    const w = stderrWatcher();
+    try {
+      const run = runCli(['run', '--source', urlOf(source, 'shop'), '--config', slowLocks, '--out', out], { onStderr: w.onStderr });
+      const { pid } = await w.next(/^pgdrill: guard/);
+      await waitForPgdrillLockWait(source);
+      process.kill(pid, 'SIGINT');
+      await assertInterrupted(await run, out, 'SIGINT', { report: false });
+    } finally {
+      await holder.release();
+    }
+  });
+
+  test('SIGTERM in backup (pg_dump waiting for a table lock): exit 143, no dump, pg_dump gone', async () => {
+    const out = join(dir.path, 'out-backup');
+    const holder = await holdLock(source, 'shop', 'public.orders');
+    const w = stderrWatcher();
+    try {
+      const run = runCli(['run', '--source', urlOf(source, 'shop'), '--config', slowLocks, '--out', out], { onStderr: w.onStderr });
+      const { pid } = await w.next(/^pgdrill: backup/);
+      await waitForPgdrillLockWait(source);
+      process.kill(pid, 'SIGTERM');
+      const report = (await assertInterrupted(await run, out, 'SIGTERM', { report: true }))!;
+      assert.equal(report.backup.path, null);
+      assert.deepEqual((await readdir(report.run.dir)).filter((f) => f.endsWith('.sql') && !f.endsWith('.globals.sql')), []);
+      assert.equal(report.stages.find((s) => s.name === 'backup')?.status, 'fail');
+      assert.ok(!report.stages.some((s) => s.name === 'restore' && s.status !== 'skip'));
+      assert.equal(report.production_untouched, true, 'the proof of production still runs after an interrupt');
+    } finally {
+      await holder.release();
+    }
+  });
+
+  test('SIGINT at the start of content: exit 130, the sandbox (if any) torn down', async (t: TestContext) => {
+    const out = join(dir.path, 'out-content');
+    const w = stderrWatcher();
+    const run = runCli(['run', '--source', urlOf(source, 'shop'), '--format', 'custom', '--out', out], { onStderr: w.onStderr });
+    const { pid } = await w.next(/^pgdrill: content/);
+    process.kill(pid, 'SIGINT');
+    const report = (await assertInterrupted(await run, out, 'SIGINT', { report: true }))!;
+    assert.ok(report.stages.some((s) => s.name === 'content'));
+    t.diagnostic(`stages: ${report.stages.map((s) => `${s.name}:${s.status}`).join(' ')}`);
+  });
+
+  /** Lock zz_stall ACCESS EXCLUSIVE in a running sandbox (reached through its socket), once its rows are restored. */
+  async function lockInSandbox(socketDir: string): Promise<DbSession> {
+    return waitFor('zz_stall restored in the sandbox', async () => {
+      const db = await DbSession.open({ host: socketDir, port: 5432, user: 'pgdrill', database: 'shop', application_name: 'lock-holder' });
+      try {
+        if (Number(await db.value('SELECT count(*) FROM zz_stall')) !== 3) throw new Error('not yet');
+        await db.query('BEGIN');
+        await db.query('LOCK TABLE zz_stall IN ACCESS EXCLUSIVE MODE');
+        return db;
+      } catch (err) {
+        await db.close();
+        throw err;
+      }
+    });
+  }
+
+  /** Wait until some session of the sandbox waits for zz_stall. */
+  function waitForSandboxWaiter(lock: DbSession): Promise<unknown> {
+    return waitFor('a pgdrill session waiting for zz_stall', async () =>
+      Number(await lock.value(`SELECT count(*) FROM pg_locks WHERE relation = 'zz_stall'::regclass AND NOT granted`)) > 0);
+  }
+
+  test('SIGTERM in restore (its exact counts waiting for a restored table): exit 143, sandbox stopped and removed', async () => {
+    const out = join(dir.path, 'out-restore');
+    const w = stderrWatcher();
+    const run = runCli(['run', '--source', urlOf(source, 'shop'), '--out', out], { env: { PGDRILL_DEBUG: '1' }, onStderr: w.onStderr });
+    const { line, pid } = await w.next(/sandbox started: pid \d+, socket \S+,/);
+    // The restore replays zz_stall's rows, then never touches it again; the restore stage's count(*) does.
+    const lock = await lockInSandbox(/socket (\S+),/.exec(line)![1]!);
+    try {
+      await w.next(/^pgdrill: restore/);
+      await waitForSandboxWaiter(lock);
+      process.kill(pid, 'SIGTERM');
+      const report = (await assertInterrupted(await run, out, 'SIGTERM', { report: true }))!;
+      assert.equal(report.stages.find((s) => s.name === 'restore')?.status, 'fail');
+      assert.ok(report.checks.some((c) => c.name === 'restore.errors'), 'the replay had finished');
+      assert.ok(!report.checks.some((c) => c.name === 'restore.row_counts'), 'the counts had not');
+      assert.ok(report.teardown.postmaster_pid && !isAlive(report.teardown.postmaster_pid));
+    } finally {
+      await lock.close();
+    }
+  });
+
+  test('SIGINT in fidelity (a restored table locked in the sandbox): exit 130, sandbox stopped and removed', async () => {
+    const out = join(dir.path, 'out-fidelity');
+    const w = stderrWatcher();
+    const run = runCli(['run', '--source', urlOf(source, 'shop'), '--out', out], { env: { PGDRILL_DEBUG: '1' }, onStderr: w.onStderr });
+    const { line, pid } = await w.next(/sandbox started: pid \d+, socket \S+,/);
+    await w.next(/^pgdrill: fidelity/);
+    // Every fidelity step reads zz_stall (hashes, the round trip's pg_dump, amcheck): once locked, the next one waits.
+    const lock = await lockInSandbox(/socket (\S+),/.exec(line)![1]!);
+    try {
+      await waitForSandboxWaiter(lock);
+      process.kill(pid, 'SIGINT');
+      const report = (await assertInterrupted(await run, out, 'SIGINT', { report: true }))!;
+      assert.equal(report.stages.find((s) => s.name === 'fidelity')?.status, 'fail');
+      assert.equal(report.checks.find((c) => c.name === 'restore.row_counts')?.status, 'pass', 'the restore stage had finished');
+    } finally {
+      await lock.close();
+    }
+  });
+
+  test('SIGTERM in production (its fingerprint waiting for a catalog lock): exit 143, report says interrupted', async () => {
+    const out = join(dir.path, 'out-production');
+    const w = stderrWatcher();
+    const run = runCli(['run', '--source', urlOf(source, 'shop'), '--config', slowLocks, '--out', out], { onStderr: w.onStderr });
+    await w.next(/^pgdrill: restore/);
+    // Everything pgdrill does on the source before the proof is over once its sessions are gone: then lock.
+    await waitFor('the backup to leave the source', async () => (await pgdrillSessions(source)).length === 0);
+    const holder = await holdLock(source, 'shop', 'pg_catalog.pg_policy');
+    try {
+      const { pid } = await w.next(/^pgdrill: production/);
+      await waitForPgdrillLockWait(source);
+      process.kill(pid, 'SIGTERM');
+      const report = (await assertInterrupted(await run, out, 'SIGTERM', { report: true }))!;
+      assert.equal(report.production_untouched, false, 'not proven: the proof was interrupted');
+      assert.match(report.checks.find((c) => c.name === 'production.error')?.detail ?? '', /interrupted by SIGTERM/);
+      assert.equal(report.checks.find((c) => c.name === 'restore.row_counts')?.status, 'pass', 'everything before it ran');
+    } finally {
+      await holder.release();
+    }
+  });
+
+  test('SIGKILL mid-restore: `pgdrill cleanup` stops and removes the orphan, and nothing that is not pgdrill\'s', async () => {
+    const out = join(dir.path, 'out-kill');
+    await mkdir(out, { recursive: true });
+    // Decoys: a directory in the out directory that looks like a sandbox but has no marker, a running cluster whose
+    // marker is gone, and a live sandbox whose pgdrill is running (the test's source: its marker names this process).
+    const decoyDir = join(out, 'decoy-run', 'sandbox-decoy');
+    await mkdir(join(decoyDir, 'data', 'global'), { recursive: true });
+    await writeFile(join(decoyDir, 'data', 'PG_VERSION'), '15\n');
+    const decoy = await startSource({ parentDir: out, label: 'decoy' });
+    await rm(join(decoy.rootDir, 'pgdrill-sandbox.json'));
+    const live = source;
+    try {
+      const w = stderrWatcher();
+      const run = runCli(['run', '--source', urlOf(source, 'shop'), '--out', out], { env: { PGDRILL_DEBUG: '1' }, onStderr: w.onStderr });
+      const { line } = await w.next(/sandbox started: pid \d+/);
+      const postmaster = Number(/pid (\d+)/.exec(line)![1]);
+      const { pid } = await w.next(/^pgdrill: restore/);
+      process.kill(pid, 'SIGKILL');
+      const killed = await run;
+      assert.equal(killed.signal, 'SIGKILL');
+      assert.ok(isAlive(postmaster), 'the orphaned sandbox is still running');
+
+      const c = await runCli(['cleanup', '--out', out, '--json']);
+      assert.equal(c.code, 0, c.stderr);
+      const result = JSON.parse(c.stdout) as { items: { kind: string; path: string; action: string; reason: string; postmaster_pid?: number | null }[] };
+      const removed = result.items.filter((i) => i.action === 'removed');
+      // (Orphans of other killed runs in the temp directory may be removed too: they are pgdrill's.)
+      const sandbox = removed.find((i) => i.kind === 'sandbox' && i.postmaster_pid === postmaster);
+      assert.ok(sandbox, c.stdout);
+      assert.match(sandbox.reason, new RegExp(`orphaned: pgdrill pid ${pid} is gone; postmaster ${postmaster} stopped`));
+      await waitFor('the orphan postmaster to exit', async () => !isAlive(postmaster), 15_000);
+      assert.equal(await exists(sandbox.path), false);
+      assert.ok(removed.some((i) => i.kind === 'drill_lock'), 'the dead drill\'s lock was removed');
+      assert.equal(await exists(drillLockPath(out, 'shop')), false);
+      // Nothing that is not an orphan of pgdrill was touched.
+      assert.equal(await exists(join(decoyDir, 'data', 'PG_VERSION')), true);
+      for (const cluster of [decoy, live]) {
+        await using db = await cluster.open();
+        assert.equal(await db.value('SELECT 1'), 1);
+        assert.equal(await exists(cluster.dataDir), true);
+      }
+      assert.ok(result.items.some((i) => i.path === live.rootDir && i.action === 'skipped' && /in use: pgdrill pid \d+ is running/.test(i.reason)));
+      assert.ok(!result.items.some((i) => i.path.startsWith(decoy.rootDir) && i.action !== 'skipped'));
+      // The killed drill's run directory keeps what it had (its log); no report pretends it finished.
+      const [runDir] = (await readdir(out)).filter((f) => f.startsWith('shop-'));
+      assert.ok(!(await readdir(join(out, runDir!))).includes('report.json'));
+      // A second cleanup finds nothing more to do.
+      const again = JSON.parse((await runCli(['cleanup', '--out', out, '--json'])).stdout) as { removed: number };
+      assert.equal(again.removed, 0);
+    } finally {
+      await decoy.stop();
+    }
+  });
+});

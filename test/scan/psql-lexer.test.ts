@@ -1,0 +1,63 @@
+/** PsqlLexer on its own: where psql would send statements, and what it sees as tokens. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { PsqlLexer, type LexerSink } from '../../src/scan/psql-lexer.js';
+
+/** Lexes `text` line by line like the scanner does; returns sent statements (token values joined) and events. */
+function lex(text: string) {
+  const statements: string[] = [];
+  const meta: string[] = [];
+  const anomalies: string[] = [];
+  let current: string[] = [];
+  const sink: LexerSink = {
+    token: (kind, value) => current.push(kind === 'string' ? `'${value}'` : kind === 'qident' ? `"${value}"` : value),
+    statementEnd: () => { statements.push(current.join(' ')); current = []; },
+    metaCommand: (t) => meta.push(t),
+    literalText: () => {},
+    anomaly: (reason) => anomalies.push(reason),
+  };
+  const lexer = new PsqlLexer(sink);
+  const lines = text.split('\n');
+  lines.forEach((l, i) => {
+    lexer.beginLine(i + 1);
+    lexer.feed(l);
+    lexer.endLine();
+  });
+  lexer.endInput();
+  return { statements, meta, anomalies, pending: current.join(' '), idle: lexer.idle };
+}
+
+describe('statement boundaries follow psql', () => {
+  test('semicolons inside parentheses, quotes, comments and dollar quotes do not end a statement', () => {
+    const r = lex("SELECT (1;\n2);\nSELECT ';', \";\", $x$;$x$ -- ;\n/* ; */ ;");
+    assert.deepEqual(r.statements, ['SELECT ( 1 ; 2 ) ;', "SELECT ';' , \";\" , ';' ;"]);
+  });
+  test('CREATE FUNCTION … BEGIN ATOMIC … END is one statement (psql\'s heuristic), CASE … END inside it too', () => {
+    const r = lex('CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n SELECT CASE WHEN true THEN 1 END;\n SELECT 2;\nEND;\nSELECT 3;');
+    assert.equal(r.statements.length, 2);
+    assert.match(r.statements[0], /^CREATE OR REPLACE FUNCTION .* END ;$/);
+    assert.equal(r.statements[1], 'SELECT 3 ;');
+  });
+  test('BEGIN outside CREATE FUNCTION/PROCEDURE is an ordinary statement', () => {
+    assert.deepEqual(lex('BEGIN;\nCOMMIT;').statements, ['BEGIN ;', 'COMMIT ;']);
+    assert.deepEqual(lex('CREATE TABLE begin (a int);').statements, ['CREATE TABLE begin ( a int ) ;']);
+  });
+  test('tokens: E\'\' escapes decoded, \'\' doubled, quoted identifiers unquoted, U& decoded, casts and params', () => {
+    const r = lex("SELECT E'a\\'b', 'it''s', \"x\"\"y\", U&'\\0041', $1::int, b'01', n'z';");
+    assert.deepEqual(r.statements, ["SELECT 'a'b' , 'it's' , \"x\"y\" , 'A' , $ :: int , '01' , 'z' ;"]);
+  });
+  test('a string continued over a CR within a line is one literal', () => {
+    assert.deepEqual(lex("SELECT 'a'\r'b';").statements, ["SELECT 'ab' ;"]);
+  });
+  test('input that ends inside a literal or comment is not idle', () => {
+    assert.equal(lex("SELECT 'abc").idle, false);
+    assert.equal(lex('/* open').idle, false);
+    assert.equal(lex('SELECT 1;').idle, true);
+  });
+  test('backslash commands: text to end of line, \\\\; and \\\\: do not end the statement', () => {
+    const r = lex('SELECT 1 \\; SELECT 2;\nSELECT 3 \\gexec extra');
+    assert.deepEqual(r.meta, ['\\;', '\\gexec extra']);
+    assert.deepEqual(r.statements, ['SELECT 1 SELECT 2 ;']);
+    assert.equal(r.pending, 'SELECT 3');
+  });
+});

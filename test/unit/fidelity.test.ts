@@ -1,0 +1,147 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeDifference, diffCatalogs } from '../../src/fidelity/catalog-diff.js';
+import { CATALOG_AREAS } from '../../src/fidelity/catalog-facts.js';
+import { hashSql } from '../../src/fidelity/content-hash.js';
+import { sequencesBehind } from '../../src/fidelity/sequences.js';
+import { compareSchemaDumps } from '../../src/fidelity/round-trip.js';
+import { parseAmcheckOutput } from '../../src/fidelity/amcheck.js';
+import { FIDELITY_SESSION_SETTINGS } from '../../src/fidelity/session.js';
+import { whyNotReadOnly } from '../../src/source/audit.js';
+import { classifyRestoreErrors } from '../../src/restore/classify.js';
+import { renderFidelity } from '../../src/report/fidelity-markdown.js';
+import type { RestoreError } from '../../src/report/model.js';
+
+const fact = (object: string, attribute: string, value: string) => ({ object, attribute, value });
+
+test('diffCatalogs: equal, changed, one side only, whole object missing, duplicates as a set', () => {
+  const src = [fact('table a', 'owner', 'x'), fact('table a', 'grant SELECT to r', 'granted by x'), fact('column a.c', 'default', '3'), fact('index i', 'definition', 'CREATE INDEX i'),
+    fact('policy a.p', 'roles', 'r1'), fact('policy a.p', 'roles', 'r2')];
+  assert.deepEqual(diffCatalogs(src, [...src].reverse()), []);
+  const restored = [fact('table a', 'owner', 'x'), fact('column a.c', 'default', '7'), fact('view v', 'definition', 'SELECT 1'),
+    fact('policy a.p', 'roles', 'r2'), fact('policy a.p', 'roles', 'r1')];
+  assert.deepEqual(diffCatalogs(src, restored), [
+    { object: 'column a.c', attribute: 'default', source: '3', restored: '7' },
+    { object: 'index i', attribute: 'object', source: 'present', restored: null },
+    { object: 'table a', attribute: 'grant SELECT to r', source: 'granted by x', restored: null },
+    { object: 'view v', attribute: 'object', source: null, restored: 'present' },
+  ]);
+  assert.equal(describeDifference({ object: 'table a', attribute: 'grant SELECT to r', source: 'granted by x', restored: null }), 'table a: grant SELECT to r: source "granted by x", restored (absent)');
+  assert.equal(describeDifference({ object: 'index i', attribute: 'object', source: 'present', restored: null }), 'index i: missing in the restored copy');
+});
+
+test('sequencesBehind: ascending, descending, missing, beyond 2^53', () => {
+  const s = (sequence: string, position: string, increment = '1') => ({ sequence, position, increment });
+  assert.deepEqual(sequencesBehind(
+    [s('a', '200'), s('b', '200'), s('down', '-10', '-5'), s('down2', '-10', '-5'), s('gone', '1'), s('big', '9007199254740993')],
+    [s('a', '200'), s('b', '5'), s('down', '-20', '-5'), s('down2', '-5', '-5'), s('big', '9007199254740992')],
+  ), [
+    { sequence: 'b', source: '200', restored: '5' },
+    { sequence: 'down2', source: '-10', restored: '-5' },
+    { sequence: 'gone', source: '1', restored: null },
+    { sequence: 'big', source: '9007199254740993', restored: '9007199254740992' },
+  ]);
+});
+
+test('compareSchemaDumps: strips \\restrict keys and the server version, masks built-ins\' owner, names the first difference', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pgdrill-rt-'));
+  try {
+    const head = (key: string, version: string, owner: string) => [
+      '--', '-- PostgreSQL database dump', '--', '', `\\restrict ${key}`, '', `-- Dumped from database version ${version}`, '-- Dumped by pg_dump version 15.18', '',
+      `-- Name: FUNCTION now(); Type: ACL; Schema: pg_catalog; Owner: ${owner}`,
+      '--', '-- Name: film; Type: TABLE; Schema: public; Owner: postgres', '--', '', 'CREATE TABLE public.film (',
+    ];
+    const a = join(dir, 'a.sql');
+    const b = join(dir, 'b.sql');
+    await writeFile(a, [...head('AAA111', '15.18', 'postgres'), '    rental_duration smallint DEFAULT 3 NOT NULL', ');', '', '\\unrestrict AAA111', ''].join('\n'));
+    await writeFile(b, [...head('BBB222', '15.17', 'pgdrill'), '    rental_duration smallint DEFAULT 3 NOT NULL', ');', '', '\\unrestrict BBB222', ''].join('\n'));
+    const same = await compareSchemaDumps(a, b);
+    assert.equal(same.equal, true);
+    assert.deepEqual(same.stripped.map((s) => [s.source, s.restored]), [[2, 2], [1, 1], [1, 1]]);
+    await writeFile(b, [...head('BBB222', '15.18', 'postgres'), '    rental_duration smallint DEFAULT 7 NOT NULL', ');', '', '\\unrestrict BBB222', ''].join('\n'));
+    const diff = await compareSchemaDumps(a, b);
+    assert.equal(diff.equal, false);
+    assert.equal(diff.section, 'Name: film; Type: TABLE; Schema: public; Owner: postgres');
+    assert.deepEqual(diff.differences[0], { source_line: 16, restored_line: 16, source: '    rental_duration smallint DEFAULT 3 NOT NULL', restored: '    rental_duration smallint DEFAULT 7 NOT NULL' });
+    assert.equal(diff.differences.length, 1, 'equal lines after the difference are not listed');
+    // One dump longer than the other: the difference is at the other's end.
+    await writeFile(b, [...head('BBB222', '15.18', 'postgres'), '    rental_duration smallint DEFAULT 3 NOT NULL', ');', '', 'CREATE VIEW public.extra AS SELECT 1;', '\\unrestrict BBB222', ''].join('\n'));
+    const longer = await compareSchemaDumps(a, b);
+    assert.deepEqual(longer.differences[0], { source_line: null, restored_line: 19, source: null, restored: 'CREATE VIEW public.extra AS SELECT 1;' });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('parseAmcheckOutput: relations from --verbose, findings from stdout', () => {
+  const stderr = [
+    'pg_amcheck: including database "pagila"',
+    'pg_amcheck: checking heap table "pagila.public.actor"',
+    'pg_amcheck: checking btree index "pagila.public.actor_f_idx"',
+    'pg_amcheck: checking btree index "pagila.public.actor_pkey"',
+  ];
+  const stdout = [
+    'btree index "pagila.public.actor_f_idx":',
+    '    ERROR:  XX001: heap tuple (0,1) from table "actor" lacks matching index tuple within index "actor_f_idx"',
+    '    HINT:  Retrying verification using the function bt_index_parent_check() might provide a more specific error.',
+    '    LOCATION:  bt_tuple_present_callback, verify_nbtree.c:2582',
+    'query was: SELECT "public".bt_index_check(index := c.oid, heapallindexed := true)',
+    'FROM pg_catalog.pg_class c WHERE c.oid = 16871',
+    'heap table "pagila.public.actor", block 0, offset 3:',
+    '    xmin 12345 precedes relation freeze threshold 0:23456',
+    '',
+  ].join('\n');
+  assert.deepEqual(parseAmcheckOutput('pagila', stdout, stderr), [
+    { relation: 'public.actor', kind: 'heap table', status: 'corrupt', messages: ['block 0, offset 3', 'xmin 12345 precedes relation freeze threshold 0:23456'] },
+    { relation: 'public.actor_f_idx', kind: 'btree index', status: 'corrupt', messages: [
+      'ERROR:  XX001: heap tuple (0,1) from table "actor" lacks matching index tuple within index "actor_f_idx"',
+      'HINT:  Retrying verification using the function bt_index_parent_check() might provide a more specific error.',
+    ] },
+    { relation: 'public.actor_pkey', kind: 'btree index', status: 'ok', messages: [] },
+  ]);
+});
+
+test('every statement the fidelity capture sends to the source passes the read-only audit', () => {
+  const statements = [
+    ...FIDELITY_SESSION_SETTINGS, ...CATALOG_AREAS.map((a) => a.sql),
+    hashSql({ schema: 'public', name: 'we"ird' }, [{ column: 'm', base: 'money' }, { column: 'x', base: 'int4' }]),
+    'SAVEPOINT pgdrill_fidelity_1', 'RELEASE SAVEPOINT pgdrill_fidelity_1', 'ROLLBACK TO SAVEPOINT pgdrill_fidelity_2',
+  ];
+  for (const s of statements) assert.equal(whyNotReadOnly(s), null, s.slice(0, 200));
+  assert.match(hashSql({ schema: 'public', name: 't' }, [{ column: 'm', base: 'money' }]), /ROW\("m"::pg_catalog\.numeric\)::text/);
+});
+
+test('restore errors: the environment causes added with the fidelity checks, and a hint for every error', () => {
+  const e = (message: string, sqlstate: string | null = null): RestoreError => ({ message, sqlstate, statement: null, line: 1, phase: 'dump', classification: 'unknown', hint: null });
+  const out = classifyRestoreErrors([
+    e('could not open extension control file "/usr/share/postgresql/15/extension/postgis.control": No such file or directory', '58P01'),
+    e('extension "hstore" has no installation script nor update path for version "1.6"', '22023'),
+    e('could not access file "$libdir/pg_partman_bgw": No such file or directory', '58P01'),
+    e('language "plpython3u" does not exist', '42704'),
+    e('character with byte sequence 0xe2 0x82 0xac in encoding "UTF8" has no equivalent in encoding "LATIN1"', '22P05'),
+    e('could not extend file "base/16384/16385": No space left on device', '53100'),
+    e('something nobody has seen before', 'XX000'),
+  ]);
+  assert.deepEqual(out.map((x) => x.classification), ['environment_defect', 'environment_defect', 'environment_defect', 'environment_defect', 'environment_defect', 'environment_defect', 'unknown']);
+  assert.ok(out.every((x) => x.hint && x.hint.length > 20), JSON.stringify(out.map((x) => x.hint)));
+});
+
+test('renderFidelity: differences, round trip lines and amcheck findings as tables', () => {
+  const md = renderFidelity({
+    deep: true, differences: [{ object: 'table public.actor', attribute: 'grant SELECT to app_reader', source: 'granted by postgres', restored: null }], differences_omitted: 0,
+    hashes: { tables: 2, equal: 1, source_ms: 5, restored_ms: 4 },
+    catalog: { source_facts: 10, restored_facts: 9, sequences_checked: 1, source_ms: 3, restored_ms: 2 },
+    round_trip: { equal: false, source_path: '/r/fidelity/source-schema.sql', restored_path: '/r/fidelity/restored-schema.sql', lines_compared: 40, stripped: [], section: 'Name: actor; Type: ACL', ms: 9,
+      differences: [{ source_line: 41, restored_line: 41, source: 'GRANT SELECT ON TABLE public.actor TO app_reader;', restored: '' }] },
+    amcheck: { exit_code: 2, relations_checked: 3, corrupt: 1, error: null, ms: 7, relations: [{ relation: 'public.i', kind: 'btree index', status: 'corrupt', messages: ['lacks matching index tuple'] }] },
+    extensions_missing: [{ name: 'postgis', version: '3.4.2' }],
+  });
+  assert.match(md, /content_hashes: 1\/2 tables equal/);
+  assert.match(md, /\| table public\.actor \| grant SELECT to app_reader \| `granted by postgres` \| _\(absent\)_ \|/);
+  assert.match(md, /Round trip: first differing lines \(in `Name: actor; Type: ACL`\)/);
+  assert.match(md, /\| public\.i \| btree index \| `lacks matching index tuple` \|/);
+  assert.match(md, /extensions_missing: postgis 3\.4\.2 \(environment defect\)/);
+});
