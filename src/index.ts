@@ -20,6 +20,7 @@ export { readInventory } from './inventory/read-inventory.js';
 export { detectFormat } from './inventory/detect-format.js';
 export { contentChecks, summarizeInventory } from './inventory/expectations.js';
 export { SandboxCluster, type TeardownResult } from './sandbox/cluster.js';
+export { cleanupOrphans, type CleanupOptions, type CleanupResult, type CleanupItem } from './sandbox/orphans.js';
 export { resolveJail, jailedCommand, type Jail } from './sandbox/jail.js';
 export { resolveSandboxUser, DEFAULT_SANDBOX_USER } from './exec/os-user.js';
 export { takeDump } from './backup/pg-dump.js';

@@ -59,10 +59,13 @@ export class OverlappedRestore {
   private done = false;
 
   private constructor(private readonly ctx: DrillContext, private readonly o: OverlapOptions) {
-    this.sandboxP = startRestoreSandbox(ctx);
-    this.sandboxP.catch(() => {}); // reported by the restore stage (handOver) or ignored by discard()
     this.globals = o.captureGlobals ? o.captureGlobals() : null;
     this.globals?.catch(() => {}); // awaited by the backup stage, which reports a failure
+    // The sandbox's superuser must not collide with a role the globals create (their replay stops on errors),
+    // so it starts once the (fast) globals capture is in.
+    const globalsPath = this.globals ? this.globals.then((g) => (g.mode === 'none' ? null : g.path), () => null) : Promise.resolve(null);
+    this.sandboxP = globalsPath.then((p) => startRestoreSandbox(ctx, p));
+    this.sandboxP.catch(() => {}); // reported by the restore stage (handOver) or ignored by discard()
   }
 
   /** Start the sandbox and the globals capture now, at the beginning of the backup stage. */
@@ -85,7 +88,9 @@ export class OverlappedRestore {
     this.targetP = this.startPsql(globals.path);
     this.targetP.catch(() => {});
     this.gate = new ScanGatedFeed({ scanner, target: this.targetP });
-    this.ctx.builder.note('overlap', 'the plain dump was restored from pg_dump\'s stream as it was written (backup.overlap), each line only after the scanner approved it: pg_dump ran at the restore\'s pace, so the backup stage holds most of the restore\'s time');
+    const gate = this.gate;
+    gate.on('end', () => this.ctx.logger.info(`dump stream complete: ${gate.forwardedBytes} bytes forwarded to psql${gate.stopped ? ` (feeding stopped: ${gate.stopped})` : '; its end of input waits for the checks that precede a restore'}`));
+    this.ctx.builder.note('overlap', 'the plain dump was restored from pg_dump\'s stream as it was written (backup.overlap), each line only after the scanner approved it; psql read the very chunks that were hashed and written to the file, so the SHA256SUMS self-check proves the restored bytes are the stored ones. pg_dump ran at the restore\'s pace: the backup stage holds most of the restore\'s time');
     return this.gate;
   }
 
@@ -105,6 +110,7 @@ export class OverlappedRestore {
             if (!target || !this.psql) return { errors: this.globalsErrors, durationMs: 0 };
             gate.release();
             const r = await this.psql.result;
+            this.ctx.logger.info(`overlapped restore: psql exited ${r.exitCode} with ${r.errors.length} error(s), ${Math.round(performance.now() - this.startedAt)} ms after it started`);
             return { errors: [...this.globalsErrors, ...r.errors], durationMs: Math.round(performance.now() - this.startedAt) };
           }
         : undefined,

@@ -46,6 +46,7 @@ import { resolveJail } from '../sandbox/jail.js';
 import { baselineStage } from './baseline-stage.js';
 import { assertOutputPaths, publishOutputs } from '../outputs/publish.js';
 import { OverlappedRestore } from './overlapped-restore.js';
+import { ArchiveScanTee } from '../inventory/archive-scan-stream.js';
 import { peakRssBytes, resetPeakRss } from './peak-rss.js';
 
 /** Options of a drill. Every field has a default; `source` falls back to the PG* environment. */
@@ -140,8 +141,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   const guardMs = Math.round(performance.now() - guardT0);
 
   // One drill of a database per out directory at a time (exit 3 otherwise); released however the drill ends.
-  await using drillLock = await acquireDrillLock(outDir, identity.database);
-  void drillLock;
+  await using _drillLock = await acquireDrillLock(outDir, identity.database);
   const runDir = await createRunDir(outDir, identity.database, startedAt);
   const logger = teeLogger(baseLogger, fileLogger(join(runDir, 'run.log'), scrub));
   const builder = new ReportBuilder(progress);
@@ -178,6 +178,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
     let dump: DumpResult | undefined;
     let globals: GlobalsResult | undefined;
     let scan: PlainScanResult | undefined;
+    let archiveScan = null as ArchiveScanTee | null;
     let sourceObjects: CatalogObject[] | null = null;
     let sourceCounts: TableCount[] | null = null;
     let sourceFidelity: SourceFidelity | null = null;
@@ -205,9 +206,11 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       const scanner = format === 'plain' ? new PlainDumpScanner(scanOpts) : null;
       // Overlap: a plain dump is restored from this very stream, each line only once the scanner approved it.
       const gate = scanner && overlap ? await overlap.feed(scanner) : null;
+      // One pass for custom archives too: pg_restore --file=- scans the archive from this stream as it is written.
+      archiveScan = format === 'custom' ? new ArchiveScanTee(bins, logger, opts.signal, scanOpts) : null;
       const dumpP = takeDump({
         bins, env: spec.toolEnv, format, path: dumpPath, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs,
-        jobs: config.backup.jobs, consumers: scanner && !gate ? [(c) => scanner.push(c)] : [], through: gate ?? undefined, signal: opts.signal, logger,
+        jobs: config.backup.jobs, consumers: scanner && !gate ? [(c) => scanner.push(c)] : [], through: gate ?? archiveScan ?? undefined, signal: opts.signal, logger,
         onBytes: (bytes) => progress({ stage: 'backup', state: 'progress', bytes }),
       });
       const dumpArgs = pgDumpArgs({ format, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs, jobs: config.backup.jobs }, `${dumpPath}.partial`);
@@ -274,7 +277,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
     if (dump) {
       await builder.stage('content', async () => {
         // Archives: one full pg_restore -f - pass gives the inventory and the hostile-content verdict of every entry.
-        const inv = scan ?? (await scanArchive(bins, dump!.path, opts.signal, scanOpts));
+        const inv = scan ?? (await (archiveScan?.result ?? scanArchive(bins, dump!.path, opts.signal, scanOpts)));
         scan = inv;
         builder.add(hostileContentCheck(inv, format !== 'plain'));
         report.jail = jailReport(jail, config.sandbox.os_user, inv, scanOpts);

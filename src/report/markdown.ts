@@ -58,6 +58,7 @@ export function renderMarkdown(r: Report): string {
     ['os_user', r.run.user],
     ['run_dir', r.run.dir],
     ['run_window_utc', `${r.run.started_at} → ${r.run.finished_at} (${formatDuration(r.run.duration_ms)})`],
+    ['peak_rss', r.run.peak_rss_bytes == null ? undefined : formatBytes(r.run.peak_rss_bytes)],
     ['source', r.source.url],
     ['source_role', r.source.user === null ? null : `${r.source.user}${r.source.is_superuser ? ' (superuser)' : ''}; ${r.source.can_write_detail ?? ''}`],
     ['server_version', r.source.server_version],
@@ -87,7 +88,7 @@ export function renderMarkdown(r: Report): string {
     ['sandbox_os_user', rs.os_user ?? '(the caller)'],
     ['sandbox_data_dir', rs.data_dir],
     ['sandbox_socket_dir', rs.socket_dir ? `${rs.socket_dir} (Unix socket only, no TCP)` : null],
-    ['restore_duration', rs.duration_ms === null ? null : formatDuration(rs.duration_ms)],
+    ['restore_duration', rs.duration_ms === null ? null : `${formatDuration(rs.duration_ms)}${rs.overlapped ? ' (overlapped with the dump: restored from pg_dump\'s stream as it was written)' : ''}`],
     ['restore_errors', rs.errors.length],
     ['objects_restored', Object.entries(rs.objects_restored).map(([k, v]) => `${k} ${v}`).join(', ')],
   ])}\`\`\`\n\n` : ''}${checksOf(r, ['restore', 'fidelity'])}`);

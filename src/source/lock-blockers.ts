@@ -25,6 +25,7 @@ export interface LockBlocker {
   readonly blocked_by: readonly number[];
 }
 
+/** Every ACCESS EXCLUSIVE lock (held, or queued) on a relation of the current database but our own, with its session. */
 export const LOCK_BLOCKERS_SQL = `
 SELECT l.pid, l.granted, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS "table",
        a.application_name AS application, a.usename AS "user", a.state,

@@ -41,9 +41,12 @@ export async function holdLock(c: SandboxCluster, database: string, table: strin
   await db.query('BEGIN');
   await db.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
   const pid = Number(await db.value('SELECT pg_backend_pid()'));
+  let released = false;
   return {
     pid,
     async release() {
+      if (released) return;
+      released = true;
       await db.query('ROLLBACK').catch(() => {});
       await db.close();
     },

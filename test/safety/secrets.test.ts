@@ -12,7 +12,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { psql, scratchDir, startSource } from '../helpers/clusters.js';
-import { createAppDatabase, descendants } from '../helpers/safety.js';
+import { createAppDatabase, descendants, holdLock } from '../helpers/safety.js';
 import { DbSession } from '../../src/pg/client.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { ReportSchema } from '../../src/report/model.js';
@@ -33,7 +33,7 @@ async function filesUnder(dir: string): Promise<string[]> {
  * Run the CLI while polling /proc every 10 ms: every command line of every process but pgdrill itself, and the
  * environment of pgdrill's descendants (with their command lines).
  */
-async function runWatched(args: string[], env: Record<string, string>): Promise<{ run: CliRun; argvs: Map<number, string>; envs: { cmd: string; env: string }[]; ownArgv: string }> {
+async function runWatched(args: string[], env: Record<string, string>, onPgDumpSeen: () => Promise<void>): Promise<{ run: CliRun; argvs: Map<number, string>; envs: { cmd: string; env: string }[]; ownArgv: string }> {
   const argvs = new Map<number, string>();
   const envs: { cmd: string; env: string }[] = [];
   let cliPid = 0;
@@ -50,6 +50,7 @@ async function runWatched(args: string[], env: Record<string, string>): Promise<
           const e = await readFile(`/proc/${d}/environ`, 'utf8').catch(() => '');
           const cmd = await readFile(`/proc/${d}/cmdline`, 'utf8').catch(() => '');
           if (cmd) envs.push({ cmd: cmd.replace(/\0/g, ' '), env: e });
+          if (/pg_dump\0.*--snapshot=/.test(cmd) && !/--schema-only/.test(cmd) && e) await onPgDumpSeen();
         }
       }
       await new Promise((r) => setTimeout(r, 10));
@@ -72,8 +73,11 @@ describe('secrets', () => {
   let dir: Awaited<ReturnType<typeof scratchDir>>;
   let source: SandboxCluster;
   let base: string;
+  let slowLocks: string;
   before(async () => {
     dir = await scratchDir();
+    slowLocks = join(dir.path, 'slow-locks.yaml');
+    await writeFile(slowLocks, 'backup:\n  lock_wait_timeout: 60s\n');
     source = await startSource({ parentDir: dir.path, settings: { password_encryption: "'scram-sha-256'" } });
     await createAppDatabase(source, 'vault');
     await psql(source, 'postgres', { sql: `CREATE ROLE drill_pw LOGIN PASSWORD '${SECRET}'; GRANT pg_read_all_data TO drill_pw;` });
@@ -89,7 +93,15 @@ describe('secrets', () => {
   });
 
   async function assertDrillKeptSecret(how: string, args: string[], env: Record<string, string>, out: string): Promise<void> {
-    const { run, argvs, envs, ownArgv } = await runWatched([...args, '--out', out, '--json'], env);
+    // pg_dump of a small database is over in a blink: hold it at its LOCK TABLE until the watch has seen it.
+    const holder = await holdLock(source, 'vault', 'public.orders');
+    let watched: Awaited<ReturnType<typeof runWatched>>;
+    try {
+      watched = await runWatched([...args, '--config', slowLocks, '--out', out, '--json'], env, () => holder.release());
+    } finally {
+      await holder.release();
+    }
+    const { run, argvs, envs, ownArgv } = watched;
     assert.equal(run.code, 0, run.stderr);
     assert.ok(argvs.size > 10, 'processes were seen');
     const tools = envs.filter((e) => /(^|\/)(pg_dump|pg_dumpall|psql|pg_ctl|postgres|initdb|pg_restore|pg_amcheck) /.test(e.cmd));

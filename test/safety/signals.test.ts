@@ -117,14 +117,17 @@ describe('signals', () => {
     t.diagnostic(`stages: ${report.stages.map((s) => `${s.name}:${s.status}`).join(' ')}`);
   });
 
-  /** Lock zz_stall ACCESS EXCLUSIVE in a running sandbox (reached through its socket), once its rows are restored. */
-  async function lockInSandbox(socketDir: string): Promise<DbSession> {
-    return waitFor('zz_stall restored in the sandbox', async () => {
+  /**
+   * Lock `table` ACCESS EXCLUSIVE in the restored database of a running sandbox (reached through its socket) —
+   * for zz_stall once its rows are restored.
+   */
+  async function lockInSandbox(socketDir: string, table: string): Promise<DbSession> {
+    return waitFor(`${table} lockable in the sandbox`, async () => {
       const db = await DbSession.open({ host: socketDir, port: 5432, user: 'pgdrill', database: 'shop', application_name: 'lock-holder' });
       try {
-        if (Number(await db.value('SELECT count(*) FROM zz_stall')) !== 3) throw new Error('not yet');
+        if (table === 'zz_stall' && Number(await db.value('SELECT count(*) FROM zz_stall')) !== 3) throw new Error('not yet');
         await db.query('BEGIN');
-        await db.query('LOCK TABLE zz_stall IN ACCESS EXCLUSIVE MODE');
+        await db.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
         return db;
       } catch (err) {
         await db.close();
@@ -133,10 +136,11 @@ describe('signals', () => {
     });
   }
 
-  /** Wait until some session of the sandbox waits for zz_stall. */
-  function waitForSandboxWaiter(lock: DbSession): Promise<unknown> {
-    return waitFor('a pgdrill session waiting for zz_stall', async () =>
-      Number(await lock.value(`SELECT count(*) FROM pg_locks WHERE relation = 'zz_stall'::regclass AND NOT granted`)) > 0);
+  /** Wait until some session of the sandbox waits for `table` in the restored database. */
+  function waitForSandboxWaiter(lock: DbSession, table: string): Promise<unknown> {
+    return waitFor(`a pgdrill session waiting for ${table}`, async () =>
+      Number(await lock.value(`SELECT count(*) FROM pg_locks WHERE relation = '${table}'::regclass AND NOT granted
+                                  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)) > 0);
   }
 
   test('SIGTERM in restore (its exact counts waiting for a restored table): exit 143, sandbox stopped and removed', async () => {
@@ -145,10 +149,10 @@ describe('signals', () => {
     const run = runCli(['run', '--source', urlOf(source, 'shop'), '--out', out], { env: { PGDRILL_DEBUG: '1' }, onStderr: w.onStderr });
     const { line, pid } = await w.next(/sandbox started: pid \d+, socket \S+,/);
     // The restore replays zz_stall's rows, then never touches it again; the restore stage's count(*) does.
-    const lock = await lockInSandbox(/socket (\S+),/.exec(line)![1]!);
+    const lock = await lockInSandbox(/socket (\S+),/.exec(line)![1]!, 'zz_stall');
     try {
       await w.next(/^pgdrill: restore/);
-      await waitForSandboxWaiter(lock);
+      await waitForSandboxWaiter(lock, 'zz_stall');
       process.kill(pid, 'SIGTERM');
       const report = (await assertInterrupted(await run, out, 'SIGTERM', { report: true }))!;
       assert.equal(report.stages.find((s) => s.name === 'restore')?.status, 'fail');
@@ -165,11 +169,12 @@ describe('signals', () => {
     const w = stderrWatcher();
     const run = runCli(['run', '--source', urlOf(source, 'shop'), '--out', out], { env: { PGDRILL_DEBUG: '1' }, onStderr: w.onStderr });
     const { line, pid } = await w.next(/sandbox started: pid \d+, socket \S+,/);
-    await w.next(/^pgdrill: fidelity/);
-    // Every fidelity step reads zz_stall (hashes, the round trip's pg_dump, amcheck): once locked, the next one waits.
-    const lock = await lockInSandbox(/socket (\S+),/.exec(line)![1]!);
+    // The restored database's pg_policy: nothing of the restore (no policies here) reads it, fidelity's catalog
+    // comparison and its round trip's pg_dump do. Held from the start, it stops the drill at fidelity's first read.
+    const lock = await lockInSandbox(/socket (\S+),/.exec(line)![1]!, 'pg_catalog.pg_policy');
     try {
-      await waitForSandboxWaiter(lock);
+      await w.next(/^pgdrill: fidelity/);
+      await waitForSandboxWaiter(lock, 'pg_catalog.pg_policy');
       process.kill(pid, 'SIGINT');
       const report = (await assertInterrupted(await run, out, 'SIGINT', { report: true }))!;
       assert.equal(report.stages.find((s) => s.name === 'fidelity')?.status, 'fail');
