@@ -3,10 +3,8 @@
  * self-check that re-reads every listed file.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 
 /** One line of SHA256SUMS. */
 export interface SumEntry {

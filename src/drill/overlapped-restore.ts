@@ -18,7 +18,6 @@
  * check), and the report says the restore did not happen, as without overlap.
  */
 import { rm } from 'node:fs/promises';
-import { PassThrough } from 'node:stream';
 import type { DumpFormat } from '../backup/pg-dump.js';
 import type { GlobalsResult } from '../backup/globals.js';
 import type { RestoreError } from '../report/model.js';
@@ -162,11 +161,10 @@ export class OverlappedRestore {
       const g = await restoreGlobals(sandbox, bins, globalsPath, signal);
       this.globalsErrors = g.errors;
       await createDatabase(sandbox, this.o.database, this.o.encoding);
-      // A small buffer: the gate waits for psql to drain it, so memory stays flat and pg_dump paces itself on psql.
-      const stdin = new PassThrough({ highWaterMark: 4 << 20 });
-      const psql = (this.psql = startPsqlScript(sandbox, bins, this.o.database, stdin, true, 'dump', signal));
+      // The gate writes psql's stdin itself (bounded: it waits for psql beyond a few MiB, and pg_dump waits for it).
+      const psql = (this.psql = startPsqlScript(sandbox, bins, this.o.database, 'pipe', true, 'dump', signal));
       this.ctx.logger.info(`overlapped restore: psql (pid ${psql.child.pid}) replays the dump into ${this.o.database} as pg_dump writes it`);
-      return { stdin, kill: () => void psql.child.kill('SIGKILL'), exited: psql.result };
+      return { stdin: psql.stdin!, kill: () => void psql.child.kill('SIGKILL'), exited: psql.result };
     } catch (err) {
       this.setupError = err;
       return null;

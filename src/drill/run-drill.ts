@@ -3,7 +3,6 @@
  * snapshot, content check, isolated restore with exact counts, confirmed teardown, production-untouched proof —
  * returning the report object the CLI renders.
  */
-import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { listObjects, type CatalogObject } from '../catalog/objects.js';
 import { catalogFingerprint, type CatalogFingerprint } from '../catalog/fingerprint.js';
@@ -18,7 +17,6 @@ import { fileLogger, silentLogger, teeLogger, type Logger, type ProgressCallback
 import { DbSession, type AuditEntry } from '../pg/client.js';
 import { ReportBuilder } from '../report/builder.js';
 import type { Report } from '../report/model.js';
-import { writeReports } from '../report/write.js';
 import { auditViolations } from '../source/audit.js';
 import { measureWriteCapability, type WriteCapability } from '../source/can-write.js';
 import { resolveSource, scrubber } from '../source/connection.js';
@@ -41,13 +39,13 @@ import { emptyReport } from './empty-report.js';
 import { assertOutDirSafe } from './out-dir-guard.js';
 import { SourceFidelityCapture, type SourceFidelity } from '../fidelity/source-capture.js';
 import { fidelityDir, type AfterRestoreHook } from '../fidelity/fidelity-stage.js';
-import { jailNotes, jailReport, scanOptionsOf } from './jail-report.js';
+import { jailReport, scanOptionsOf } from './jail-report.js';
 import { resolveJail } from '../sandbox/jail.js';
-import { baselineStage } from './baseline-stage.js';
-import { assertOutputPaths, publishOutputs } from '../outputs/publish.js';
+import { finishReport } from './finish-report.js';
+import { assertOutputPaths } from '../outputs/publish.js';
 import { OverlappedRestore } from './overlapped-restore.js';
 import { ArchiveScanTee } from '../inventory/archive-scan-stream.js';
-import { peakRssBytes, resetPeakRss } from './peak-rss.js';
+import { resetPeakRss } from './peak-rss.js';
 
 /** Options of a drill. Every field has a default; `source` falls back to the PG* environment. */
 export interface RunDrillOptions {
@@ -348,27 +346,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   const prodChecks = builder.checks.filter((c) => c.stage === 'production');
   report.production_untouched = prodChecks.length === 3 && prodChecks.every((c) => c.status === 'pass');
 
-  // 7. Baseline: the previous PASS of this database, before the verdict (thresholds can FAIL the drill).
-  if (!interrupted) await baselineStage(builder, report, config.thresholds, logger);
-
-  const finished = new Date();
-  report.checks = builder.checks;
-  report.stages = builder.stages;
-  report.jail ??= jailReport(jail, config.sandbox.os_user, null, scanOpts);
-  jailNotes(builder, jail, config.sandbox.os_user);
-  report.notes = builder.notes;
-  report.interrupted = interrupted !== null;
-  report.status = builder.failed || interrupted ? 'FAIL' : 'PASS';
-  report.run.finished_at = finished.toISOString();
-  report.run.duration_ms = finished.getTime() - startedAt.getTime();
-  report.run.host = hostname();
-  report.run.peak_rss_bytes = peakRssBytes();
-  report.run.user = userInfo().username;
-  // JUnit, metrics, webhook: a failing output is logged and noted, never changes the verdict.
-  await publishOutputs(report, { junit: opts.junit, metrics: opts.metrics, webhook: config.notify?.webhook }, logger, (id, text) => builder.note(id, text));
-  await writeReports(report, runDir);
-  logger.info(`drill finished: ${report.status}${interrupted ? ' (interrupted)' : ''}`);
-  if (interrupted) throw interrupted;
-  if (fatal && fatal instanceof EnvironmentError) throw fatal;
-  return { report, runDir, exitCode: report.status === 'PASS' ? 0 : 1 };
+  return finishReport({
+    builder, report, runDir, startedAt, config, jail, scanOpts, logger, junit: opts.junit, metrics: opts.metrics, interrupted, fatal,
+  });
 }

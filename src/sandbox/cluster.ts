@@ -3,7 +3,7 @@
  * (`listen_addresses = ''`), durability off (it is thrown away). An AsyncDisposable: disposing it stops the
  * server, deletes its files and confirms both; `stop()` returns that confirmation as data for the report.
  */
-import { chown, chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { chown, chmod, mkdir, mkdtemp, readFile, rm, stat, appendFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -10,26 +10,24 @@
  * the out directory, which must not be inside the artefact.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { hashTree, sha256File } from '../backup/sha256sums.js';
 import type { TableRef } from '../catalog/tables.js';
 import { validateConfig } from '../config/load.js';
 import type { DrillConfig } from '../config/schema.js';
-import { ConfigError, EnvironmentError, InterruptedError } from '../errors.js';
+import { ConfigError, InterruptedError } from '../errors.js';
 import { findPgBinaries } from '../exec/binaries.js';
 import { resolveSandboxUser } from '../exec/os-user.js';
 import { detectFormat } from '../inventory/detect-format.js';
 import { contentChecks, summarizeInventory } from '../inventory/expectations.js';
 import type { ArtifactFormat } from '../inventory/read-inventory.js';
 import { fileLogger, silentLogger, teeLogger, type ProgressCallback, type Logger } from '../logger.js';
-import { assertOutputPaths, publishOutputs } from '../outputs/publish.js';
+import { assertOutputPaths } from '../outputs/publish.js';
 import { ReportBuilder } from '../report/builder.js';
 import type { Report } from '../report/model.js';
-import { writeReports } from '../report/write.js';
 import type { PlainScanResult } from '../scan/types.js';
-import { baselineStage } from '../drill/baseline-stage.js';
+import { finishReport } from '../drill/finish-report.js';
 import { endsDrill, type DrillContext } from '../drill/context.js';
 import { hostileContentCheck, trailerCheck } from '../drill/dump-checks.js';
 import { emptyReport } from '../drill/empty-report.js';
@@ -37,7 +35,7 @@ import { assertOutDirSafe } from '../drill/out-dir-guard.js';
 import { emptyRestoreOutput, restoreStage } from '../drill/restore-stage.js';
 import { createRunDir } from '../drill/run-dir.js';
 import { acquireDrillLock } from '../drill/drill-lock.js';
-import { jailNotes, jailReport, scanOptionsOf } from '../drill/jail-report.js';
+import { jailReport, scanOptionsOf } from '../drill/jail-report.js';
 import { resolveJail } from '../sandbox/jail.js';
 import { databaseFromArtifactName, parseQualifiedName } from './artifact-name.js';
 import { directoryFilesCheck, listArchive, readArchiveFully, type ArchiveToc } from './read-archive.js';
@@ -313,25 +311,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   report.tables = restored.tables;
   report.teardown = restored.teardown;
 
-  // 7. Baseline: the previous PASS of this database in the same out directory.
-  if (!interrupted) await baselineStage(builder, report, config.thresholds, logger);
-
-  const finished = new Date();
-  report.checks = builder.checks;
-  report.stages = builder.stages;
-  report.jail ??= jailReport(jail, config.sandbox.os_user, null, scanOpts);
-  jailNotes(builder, jail, config.sandbox.os_user);
-  report.notes = builder.notes;
-  report.interrupted = interrupted !== null;
-  report.status = builder.failed || interrupted ? 'FAIL' : 'PASS';
-  report.run.finished_at = finished.toISOString();
-  report.run.duration_ms = finished.getTime() - startedAt.getTime();
-  report.run.host = hostname();
-  report.run.user = userInfo().username;
-  await publishOutputs(report, { junit: opts.junit, metrics: opts.metrics, webhook: config.notify?.webhook }, logger, (id, text) => builder.note(id, text));
-  await writeReports(report, runDir);
-  logger.info(`verify finished: ${report.status}${interrupted ? ' (interrupted)' : ''}`);
-  if (interrupted) throw interrupted;
-  if (fatal && fatal instanceof EnvironmentError) throw fatal;
-  return { report, runDir, exitCode: report.status === 'PASS' ? 0 : 1 };
+  return finishReport({
+    builder, report, runDir, startedAt, config, jail, scanOpts, logger, junit: opts.junit, metrics: opts.metrics, interrupted, fatal,
+  });
 }
