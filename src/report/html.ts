@@ -10,6 +10,7 @@ import { page } from './html/page.js';
 import { checksSection, identitySection, tablesSection, verdictSection } from './html/sections.js';
 import { artefactSection, auditSection, notesAndMetadataSection, restoreSection } from './html/details.js';
 import { stageTimeline } from './html/timeline.js';
+import { fidelitySection } from './html/fidelity.js';
 
 /** Render report.html for one drill. */
 export function renderHtml(r: Report): string {
@@ -27,6 +28,7 @@ ${stageTimeline(r.stages, r.run.started_at, r.run.duration_ms)}
 </section>
 ${checksSection(r)}
 ${tablesSection(r)}
+${fidelitySection(r)}
 ${restoreSection(r)}
 ${auditSection(r)}
 ${artefactSection(r)}
