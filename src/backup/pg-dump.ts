@@ -12,6 +12,7 @@ import type { PgBinaries } from '../exec/binaries.js';
 import { startProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
 import { HashingStream, type ChunkConsumer } from './hashing-stream.js';
+import { CoalesceStream } from './coalesce-stream.js';
 import { hashTree } from './sha256sums.js';
 import { createHash } from 'node:crypto';
 
@@ -110,8 +111,11 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
     const proc = startProcess({ bin: o.bins.path('pg_dump'), args, env: o.env, stdout: 'pipe', signal: o.signal, onStderrLine });
     const hasher = new HashingStream(o.consumers ?? [], o.onBytes);
     // Both must succeed: the pipeline (every byte written and flushed) and pg_dump's own exit status.
-    const file = createWriteStream(partial, { flags: 'wx' });
-    flowing = o.through ? [proc.stdout!, hasher, o.through, file] : [proc.stdout!, hasher, file];
+    // A few batches may be in flight to the disk while the next one is hashed and fed to psql.
+    const file = createWriteStream(partial, { flags: 'wx', highWaterMark: 1 << 20 });
+    // pg_dump writes 8 KiB pieces: batch them first, so that every later stage handles ~30x fewer chunks.
+    const batches = new CoalesceStream();
+    flowing = o.through ? [proc.stdout!, batches, hasher, o.through, file] : [proc.stdout!, batches, hasher, file];
     flow = pipeline(flowing);
     const [, result] = await Promise.all([flow, proc.done]);
     void result;

@@ -18,8 +18,8 @@ export interface ProcessOptions {
   /** Run as this OS user (root only). */
   readonly uid?: number;
   readonly gid?: number;
-  /** 'ignore' (default), or a stream that is piped into the child's stdin. */
-  readonly stdin?: 'ignore' | Readable;
+  /** 'ignore' (default), a stream that is piped into the child's stdin, or 'pipe': the caller writes `stdin` itself. */
+  readonly stdin?: 'ignore' | 'pipe' | Readable;
   /** 'ignore' (default), 'capture' (small outputs only, returned as text), or a stream the child's stdout is piped into. */
   readonly stdout?: 'ignore' | 'capture' | 'pipe' | Writable;
   /** Abort kills the child (SIGTERM, then SIGKILL after 5 s) and rejects with the signal's reason. */
@@ -46,6 +46,8 @@ export interface ProcessResult {
 export interface RunningProcess {
   readonly child: ChildProcess;
   readonly stdout: Readable | null;
+  /** The child's stdin, with stdin: 'pipe' (the caller writes and ends it). */
+  readonly stdin: Writable | null;
   readonly done: Promise<ProcessResult>;
 }
 
@@ -103,7 +105,7 @@ export function startProcess(opts: ProcessOptions): RunningProcess {
     child.stdout!.pipe(stdoutMode);
   }
   if (opts.stdin && opts.stdin !== 'ignore') {
-    opts.stdin.pipe(child.stdin!);
+    if (opts.stdin !== 'pipe') opts.stdin.pipe(child.stdin!);
     // A child that exits early closes its stdin: that is reported by its exit code, not as an EPIPE crash.
     child.stdin!.on('error', () => {});
   }
@@ -131,7 +133,7 @@ export function startProcess(opts: ProcessOptions): RunningProcess {
   });
   // Avoid unhandled rejections when the caller awaits something else first.
   done.catch(() => {});
-  return { child, stdout: stdoutMode === 'pipe' ? child.stdout : null, done };
+  return { child, stdout: stdoutMode === 'pipe' ? child.stdout : null, stdin: opts.stdin === 'pipe' ? child.stdin : null, done };
 }
 
 /** Run a child process to its end. */

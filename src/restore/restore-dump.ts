@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { scanPlainDumpFile } from '../scan/plain-dump-scanner.js';
 import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
 import type { PgBinaries } from '../exec/binaries.js';
 import { runProcess, startProcess } from '../exec/run-process.js';
@@ -36,14 +36,17 @@ function psqlArgs(): string[] {
 /** A psql replaying a script: the child (the overlapped restore must be able to stop it dead) and its outcome. */
 export interface PsqlScriptRun {
   readonly child: ChildProcess;
+  /** psql's stdin, when started with input 'pipe'. */
+  readonly stdin: Writable | null;
   readonly result: Promise<{ readonly exitCode: number | null; readonly errors: RestoreError[] }>;
 }
 
 /**
- * Start psql replaying the script read from `input`; `result` resolves when psql ended, with every error it
- * reported. The overlapped restore (src/drill/overlapped-restore.ts) feeds `input` while pg_dump still runs.
+ * Start psql replaying the script read from `input` ('pipe': the caller writes `stdin`); `result` resolves when
+ * psql ended, with every error it reported. The overlapped restore (src/drill/overlapped-restore.ts) writes psql's
+ * stdin itself while pg_dump still runs.
  */
-export function startPsqlScript(sandbox: SandboxCluster, bins: PgBinaries, database: string, input: Readable, stopOnError: boolean, phase: RestoreError['phase'], signal?: AbortSignal): PsqlScriptRun {
+export function startPsqlScript(sandbox: SandboxCluster, bins: PgBinaries, database: string, input: Readable | 'pipe', stopOnError: boolean, phase: RestoreError['phase'], signal?: AbortSignal): PsqlScriptRun {
   const stderr: string[] = [];
   // psql runs as the sandbox's OS user in the sandbox's jail: a meta-command that got past the scanner is confined like the server.
   const proc = startProcess({
@@ -58,7 +61,7 @@ export function startPsqlScript(sandbox: SandboxCluster, bins: PgBinaries, datab
     return { exitCode: r.exitCode, errors };
   });
   result.catch(() => {}); // awaited by the caller; never an unhandled rejection meanwhile
-  return { child: proc.child, result };
+  return { child: proc.child, stdin: proc.stdin, result };
 }
 
 async function psqlScript(sandbox: SandboxCluster, bins: PgBinaries, database: string, input: Readable, stopOnError: boolean, phase: RestoreError['phase'], signal?: AbortSignal) {

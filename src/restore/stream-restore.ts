@@ -63,6 +63,8 @@ export interface ScanGatedFeedOptions {
   readonly target: Promise<FeedTarget | null>;
   /** Longest unfinished line held back before it is forwarded without its newline. Default 1 MiB. */
   readonly maxHeldBytes?: number;
+  /** Bytes that may wait in psql's stdin before the gate (and so pg_dump) waits for psql. Default 4 MiB. */
+  readonly maxQueuedBytes?: number;
 }
 
 const NEWLINE = 0x0a;
@@ -80,6 +82,7 @@ export class ScanGatedFeed extends Transform {
 
   private readonly scanner: GateScanner;
   private readonly maxHeld: number;
+  private readonly maxQueued: number;
   private readonly targetP: Promise<FeedTarget | null>;
   private target: FeedTarget | null | undefined = undefined;
   private exitedFlag = false;
@@ -92,6 +95,7 @@ export class ScanGatedFeed extends Transform {
     super();
     this.scanner = opts.scanner;
     this.maxHeld = opts.maxHeldBytes ?? 1 << 20;
+    this.maxQueued = opts.maxQueuedBytes ?? 4 << 20;
     this.targetP = opts.target.then(
       (t) => t,
       () => null, // whoever created the target reports why it is missing; the gate only stops feeding
@@ -106,7 +110,7 @@ export class ScanGatedFeed extends Transform {
       return cb(err as Error);
     }
     if (this.target === undefined) {
-      // First chunk: wait for psql to be ready. pg_dump waits behind us (backpressure), nothing is buffered.
+      // First chunk: wait for psql to be ready. pg_dump waits behind us (backpressure): only a few chunks are held.
       this.targetP.then((t) => this.attach(t)).then(() => this.forward(chunk, cb), (err: Error) => cb(err));
       return;
     }
@@ -185,6 +189,7 @@ export class ScanGatedFeed extends Transform {
 
   /** Forward what the scan approved of this chunk, then pass the chunk on (to the file) once psql accepted it. */
   private forward(chunk: Buffer, cb: TransformCallback): void {
+    if (this.stopped === null && this.target?.stdin.destroyed) this.stopped = 'consumer-exited'; // psql closed its input
     if (this.stopped !== null || !this.target) return cb(null, chunk);
     if (this.scanner.findingCount > 0) {
       this.stop('hostile');
@@ -198,18 +203,21 @@ export class ScanGatedFeed extends Transform {
       if (this.heldBytes <= this.maxHeld) return cb(null, chunk);
       out = this.held; // a very long line: forwarded without its newline, psql acts on nothing yet
     } else {
-      // Written piece by piece rather than concatenated: no copy, no extra allocation per chunk.
-      out = [...this.held, chunk.subarray(0, nl + 1)];
+      out = [...this.held, chunk.subarray(0, nl + 1)]; // no copy: written together below
     }
     this.held = nl !== -1 && nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : [];
     this.heldBytes = nl === -1 ? 0 : chunk.length - (nl + 1);
     const stdin = this.target.stdin;
-    let room = true;
+    // One writev for the held start of a line and the new lines: a system call per chunk, not per piece.
+    stdin.cork();
     for (const piece of out) {
       this.forwardedBytes += piece.length;
-      room = stdin.write(piece);
+      stdin.write(piece);
     }
-    if (room) return cb(null, chunk);
+    stdin.uncork();
+    // Up to maxQueued bytes may wait for psql: node then refills psql's input while psql works, instead of psql
+    // waiting for node after every 16 KiB.
+    if (stdin.writableLength <= this.maxQueued) return cb(null, chunk);
     // psql is slower than pg_dump: hold this chunk (and so pg_dump) until psql drained its input, or exited.
     // (One waiter at a time, released by whichever comes first; nothing keeps a reference to the chunk after.)
     const go = () => {
@@ -223,5 +231,4 @@ export class ScanGatedFeed extends Transform {
     stdin.on('drain', go);
     stdin.on('close', go);
   }
-
 }

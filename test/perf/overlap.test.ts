@@ -1,6 +1,7 @@
 /**
  * The overlapped drill (backup.overlap, default on for plain dumps) end to end: pagila restored from pg_dump's own
- * stream PASSes with every exact count equal; `backup.overlap: false` restores after the dump as before.
+ * stream PASSes with every exact count equal; without captured roles the dump is restored after it (in the sandbox
+ * started during the dump); `backup.overlap: false` restores after the dump as before.
  * Failures under overlap: overlap-failures.test.ts.
  */
 import { after, before, describe, test } from 'node:test';
@@ -44,6 +45,17 @@ describe('overlapped drills', () => {
     assert.equal(report.tables.find((t) => t.name === 'rental')?.restored_rows, 16044);
     assert.equal(report.teardown.confirmed, true);
     assert.ok(typeof report.run.peak_rss_bytes === 'number' && report.run.peak_rss_bytes > 0);
+  });
+
+  test('roles not captured (backup.globals: false): restored after the dump in the early sandbox, with placeholders', async () => {
+    const cfg = join(dir.path, 'no-globals.yaml');
+    await writeFile(cfg, 'backup:\n  globals: false\n');
+    const { code, report, stderr } = await drill('out-no-globals', ['--config', cfg]);
+    assert.equal(code, 0, stderr);
+    assert.equal(report.restore?.overlapped, false);
+    assert.match(report.notes.find((n) => n.id === 'overlap')?.text ?? '', /not overlapped with the dump: roles were not captured/);
+    for (const t of report.tables) assert.equal(t.restored_rows, t.source_rows, `${t.schema}.${t.name}`);
+    assert.equal(report.checks.find((c) => c.name === 'restore.roles')?.status, 'warn');
   });
 
   test('backup.overlap: false restores after the dump, as before', async () => {

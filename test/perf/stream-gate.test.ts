@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { bins, psql, scratchDir, startSource } from '../helpers/clusters.js';
 import { waitFor } from '../helpers/safety.js';
@@ -58,11 +58,10 @@ describe('the scan gate between pg_dump and psql', () => {
   }
   /** Stream through the gate into psql, the way the overlapped drill does; the downstream sink stands for the file. */
   async function gated(db: string, stream: AsyncIterable<Buffer> | Iterable<Buffer>, maxHeldBytes?: number) {
-    const stdin = new PassThrough({ highWaterMark: 1 << 16 });
-    const run = startPsqlScript(sandbox, await bins(), db, stdin, true, 'dump');
+    const run = startPsqlScript(sandbox, await bins(), db, 'pipe', true, 'dump');
     const gate = new ScanGatedFeed({
       scanner: new PlainDumpScanner(), maxHeldBytes,
-      target: Promise.resolve({ stdin, kill: () => void run.child.kill('SIGKILL'), exited: run.result }),
+      target: Promise.resolve({ stdin: run.stdin!, kill: () => void run.child.kill('SIGKILL'), exited: run.result }),
     });
     let downstream = 0;
     await pipeline(Readable.from(stream), gate, new Writable({ write: (c: Buffer, _e, cb) => ((downstream += c.length), cb()) }));
@@ -155,9 +154,15 @@ describe('the scan gate between pg_dump and psql', () => {
 
   test('psql stopping on an error does not stall the stream: the rest flows on to the file', async () => {
     const db = await newDb();
-    const filler = '-- filler comment line to outlast every buffer between the gate and psql\n'.repeat(40_000);
+    const filler = '-- filler comment line to outlast every buffer between the gate and psql (4 MiB may queue)\n'.repeat(200_000);
     const text = HEAD + 'SELECT * FROM no_such_table;\n' + filler + TAIL;
-    const r = await gated(db, pieces(text, 65536));
+    // Chunks arrive as from a pipe, one per turn of the event loop.
+    const r = await gated(db, (async function* () {
+      for (const p of pieces(text, 65536)) {
+        await new Promise((res) => setImmediate(res));
+        yield p;
+      }
+    })());
     assert.equal(r.gate.stopped, 'consumer-exited');
     assert.equal(r.downstream, Buffer.byteLength(text));
     assert.equal(r.result.exitCode, 3);
