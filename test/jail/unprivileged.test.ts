@@ -6,14 +6,32 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chown, mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { chown, cp, mkdir } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import { lookupOsUser, type OsUser } from '../../src/exec/os-user.js';
 import { runProcess } from '../../src/exec/run-process.js';
 import { ReportSchema } from '../../src/report/model.js';
 import { CLI } from '../helpers/cli.js';
 import { scratchDir } from '../helpers/clusters.js';
 import { settle, startListener, type Listener } from './jail-helpers.js';
+
+/**
+ * The built CLI where `user` can read it. The checkout may sit below a directory the user cannot traverse (CI
+ * clones into a 0700 temp dir), so the runtime (dist, package.json, production node_modules) is copied next to
+ * the test's home, which is world-traversable.
+ */
+async function cliFor(dir: string): Promise<string> {
+  const root = resolve(CLI, '../../..');
+  const app = join(dir, 'app');
+  await cp(join(root, 'dist'), join(app, 'dist'), { recursive: true });
+  await cp(join(root, 'package.json'), join(app, 'package.json'));
+  const r = await runProcess({ bin: process.execPath, args: [join(dirname(process.execPath), '../lib/node_modules/npm/bin/npm-cli.js'), 'ls', '--omit=dev', '--parseable', '--all'], cwd: root, stdout: 'capture', allowFailure: true });
+  for (const p of r.stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(join(root, 'node_modules') + '/'))) {
+    await cp(p, join(app, relative(root, p)), { recursive: true, dereference: true });
+  }
+  await runProcess({ bin: '/bin/chmod', args: ['-R', 'a+rX', app] });
+  return join(app, 'dist/cli/main.js');
+}
 
 function runAs(user: OsUser, args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res, rej) => {
@@ -37,6 +55,7 @@ describe('not root: the sandbox runs as the caller, in a user + network namespac
   let user: OsUser;
   let listener: Listener;
   let userns: boolean;
+  let cli: string;
   before(async () => {
     dir = await scratchDir();
     user = (await lookupOsUser('postgres'))!;
@@ -45,6 +64,7 @@ describe('not root: the sandbox runs as the caller, in a user + network namespac
     await mkdir(home);
     await chown(home, user.uid, user.gid);
     await runProcess({ bin: '/bin/chmod', args: ['0755', dir.path] });
+    cli = await cliFor(dir.path);
     listener = await startListener();
     // What this kernel allows an unprivileged user: the answer the report must give.
     userns = (await runProcess({ bin: '/usr/bin/unshare', args: ['--user', '--map-current-user', '--net', '--', '/bin/true'], uid: user.uid, gid: user.gid, allowFailure: true })).exitCode === 0;
@@ -55,7 +75,7 @@ describe('not root: the sandbox runs as the caller, in a user + network namespac
   });
 
   test('pgdrill demo as a non-root user: PASS, the jail section names the caller and the namespace (or why there is none)', async () => {
-    const r = await runAs(user, [CLI, 'demo', '--out', join(home, 'drills'), '--json'], home);
+    const r = await runAs(user, [cli, 'demo', '--out', join(home, 'drills'), '--json'], home);
     assert.equal(r.code, 0, r.stderr + r.stdout.slice(0, 2000));
     const report = ReportSchema.parse(JSON.parse(r.stdout));
     assert.equal(report.jail!.os_user, null);
@@ -69,10 +89,11 @@ describe('not root: the sandbox runs as the caller, in a user + network namespac
 
   test('the unprivileged jail blocks COPY … TO PROGRAM from reaching 127.0.0.1 on the host', async (t) => {
     if (!userns) return t.skip('this kernel gives unprivileged users no user namespace (the report says so; see the test above)');
-    const script = resolve(import.meta.dirname, 'fixtures/unprivileged-sandbox.ts');
-    const tsx = resolve(import.meta.dirname, '../../node_modules/tsx/dist/esm/index.mjs');
+    const script = join(dir.path, 'unprivileged-sandbox.mjs');
+    await cp(resolve(import.meta.dirname, 'fixtures/unprivileged-sandbox.mjs'), script);
+    await runProcess({ bin: '/bin/chmod', args: ['a+r', script] });
     const before = listener.connections();
-    const r = await runAs(user, ['--import', tsx, script, home, String(listener.port)], home);
+    const r = await runAs(user, [script, home, String(listener.port), resolve(cli, '../..')], home);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
     assert.equal(out.uid, user.uid);
