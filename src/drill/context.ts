@@ -4,6 +4,12 @@ import type { OsUser } from '../exec/os-user.js';
 import type { Logger, ProgressCallback } from '../logger.js';
 import type { ReportBuilder } from '../report/builder.js';
 import { EnvironmentError, InterruptedError } from '../errors.js';
+import type { DrillConfig } from '../config/schema.js';
+import { findPgBinaries } from '../exec/binaries.js';
+import { resolveSandboxUser } from '../exec/os-user.js';
+import { resolveJail, type Jail } from '../sandbox/jail.js';
+import type { PlainScanOptions } from '../scan/types.js';
+import { scanOptionsOf } from './jail-report.js';
 
 export interface DrillContext {
   readonly bins: PgBinaries;
@@ -18,4 +24,21 @@ export interface DrillContext {
 /** Errors that end a drill (after teardown and the report) instead of becoming a failed check. */
 export function endsDrill(err: unknown): boolean {
   return err instanceof InterruptedError || err instanceof EnvironmentError;
+}
+
+/** What a drill needs of the machine before it reads anything: PostgreSQL's programs, the sandbox's OS user and jail, the scan's allowances. */
+export interface DrillEnvironment {
+  readonly bins: PgBinaries;
+  readonly sandboxUser: OsUser | null;
+  readonly jail: Jail;
+  readonly scanOpts: PlainScanOptions;
+}
+
+/** Resolve the drill environment (shared by run, demo and verify). @throws EnvironmentError */
+export async function resolveDrillEnvironment(config: Pick<DrillConfig, 'sandbox'>, bindir?: string): Promise<DrillEnvironment> {
+  const bins = await findPgBinaries({ bindir });
+  const sandboxUser = await resolveSandboxUser(config.sandbox.os_user);
+  // The jail the sandbox will run in (OS user, network namespace), known before any dump is read.
+  const jail = await resolveJail(sandboxUser);
+  return { bins, sandboxUser, jail, scanOpts: scanOptionsOf(config) };
 }
