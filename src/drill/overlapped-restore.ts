@@ -2,9 +2,8 @@
  * Overlap (`backup.overlap`, default on): a drill of a large database is dominated by pg_dump and the restore, so
  * the restore runs while the dump is taken instead of after it — the drill takes about max(dump, restore).
  *
- * - The sandbox starts (initdb, start) at the beginning of the backup stage, while the snapshot is opened and
- *   pg_dump runs. pg_dumpall captures the globals first (it is fast): their roles must exist before psql replays
- *   the dump.
+ * - The sandbox starts (initdb, start) at the beginning of the backup stage, while pg_dumpall captures the
+ *   globals, the snapshot is opened and pg_dump runs. The globals' roles must exist before psql replays the dump.
  * - Plain dumps are restored from pg_dump's own stream: once the sandbox is up and measured isolated, the globals
  *   are restored, the database created and psql started behind the scan gate (src/restore/stream-restore.ts),
  *   which forwards a line only after the scanner approved it. pg_dump's output waits for psql (backpressure).
@@ -38,6 +37,8 @@ export interface OverlapOptions {
   readonly sourceSystemIdentifier: string;
   /** Starts pg_dumpall (null: globals capture is off). Called at once, before pg_dump. */
   readonly captureGlobals: (() => Promise<GlobalsResult>) | null;
+  /** The source's role names (read by the guard): the sandbox's superuser is named after none of them. */
+  readonly sourceRoles: ReadonlySet<string>;
 }
 
 /** The early sandbox of a drill and, for plain dumps, the restore that consumes pg_dump's stream. */
@@ -60,10 +61,10 @@ export class OverlappedRestore {
   private constructor(private readonly ctx: DrillContext, private readonly o: OverlapOptions) {
     this.globals = o.captureGlobals ? o.captureGlobals() : null;
     this.globals?.catch(() => {}); // awaited by the backup stage, which reports a failure
-    // The sandbox's superuser must not collide with a role the globals create (their replay stops on errors),
-    // so it starts once the (fast) globals capture is in.
-    const globalsPath = this.globals ? this.globals.then((g) => (g.mode === 'none' ? null : g.path), () => null) : Promise.resolve(null);
-    this.sandboxP = globalsPath.then((p) => startRestoreSandbox(ctx, p));
+    // The sandbox's superuser must not collide with a role the globals create (their replay stops on errors):
+    // it is named after none of the source's roles, so initdb runs beside pg_dumpall (restoreGlobals refuses a
+    // script that creates it anyway, should a role of that name appear in between).
+    this.sandboxP = startRestoreSandbox(ctx, o.sourceRoles);
     this.sandboxP.catch(() => {}); // reported by the restore stage (handOver) or ignored by discard()
   }
 
@@ -162,7 +163,7 @@ export class OverlappedRestore {
       this.globalsErrors = g.errors;
       await createDatabase(sandbox, this.o.database, this.o.encoding);
       // The gate writes psql's stdin itself (bounded: it waits for psql beyond a few MiB, and pg_dump waits for it).
-      const psql = (this.psql = startPsqlScript(sandbox, bins, this.o.database, 'pipe', true, 'dump', signal));
+      const psql = (this.psql = startPsqlScript(sandbox, bins, this.o.database, 'pipe', { phase: 'dump', singleTransaction: true, signal }));
       this.ctx.logger.info(`overlapped restore: psql (pid ${psql.child.pid}) replays the dump into ${this.o.database} as pg_dump writes it`);
       return { stdin: psql.stdin!, kill: () => void psql.child.kill('SIGKILL'), exited: psql.result };
     } catch (err) {

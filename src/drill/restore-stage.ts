@@ -59,12 +59,23 @@ export interface PreparedRestore {
 }
 
 /**
- * Start the throwaway cluster of a drill (also used by the overlap to start it early, with the same options).
- * Its superuser is named so that no role of the globals script collides with it (globals replay stops on errors).
+ * Settings of a restore sandbox, beyond the sandbox's own (no TCP, durability off). `wal_level = minimal`: a table
+ * created and loaded in one transaction (psql --single-transaction) writes no WAL for its data or its indexes.
+ * One transaction holds a lock on every relation it creates, so the lock table is sized for large schemas
+ * (1024 × (max_connections + workers) ≈ 60,000 locks, a few MB of shared memory).
  */
-export async function startRestoreSandbox(ctx: DrillContext, globalsPath: string | null = null): Promise<SandboxCluster> {
-  const superuser = sandboxSuperuserFor(globalsPath ? await rolesCreatedBy(globalsPath) : new Set());
-  return SandboxCluster.start({ bins: ctx.bins, parentDir: ctx.runDir, osUser: ctx.sandboxUser, logger: ctx.logger, signal: ctx.signal, superuser });
+export const RESTORE_SANDBOX_SETTINGS: Readonly<Record<string, string>> = {
+  wal_level: 'minimal', max_wal_senders: '0', max_connections: '40', max_locks_per_transaction: '1024',
+};
+
+/**
+ * Start the throwaway cluster of a drill (also used by the overlap to start it early, with the same options).
+ * Its superuser is named so that no role the globals create collides with it (globals replay stops on errors):
+ * `avoid` is the globals script's path (its CREATE ROLE lines are read) or the source's role names.
+ */
+export async function startRestoreSandbox(ctx: DrillContext, avoid: string | ReadonlySet<string> | null = null): Promise<SandboxCluster> {
+  const superuser = sandboxSuperuserFor(typeof avoid === 'string' ? await rolesCreatedBy(avoid) : avoid ?? new Set());
+  return SandboxCluster.start({ bins: ctx.bins, parentDir: ctx.runDir, osUser: ctx.sandboxUser, logger: ctx.logger, signal: ctx.signal, superuser, settings: RESTORE_SANDBOX_SETTINGS });
 }
 
 /** Filled in as the stage runs, so that an interrupted stage still reports its sandbox and teardown. */
@@ -129,7 +140,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       if (!overlapped && !input.dumpCreatesDatabase) await createDatabase(sandbox, input.database, input.encoding);
       const r = overlapped ?? await restoreDump({
         sandbox, bins: ctx.bins, path: input.artifact.path, format: input.artifact.format, database: input.dumpCreatesDatabase ? 'postgres' : input.database,
-        jobs: input.jobs ?? defaultJobs(), signal: ctx.signal, logger: ctx.logger,
+        jobs: input.jobs ?? defaultJobs(), singleTransaction: !input.dumpCreatesDatabase, signal: ctx.signal, logger: ctx.logger,
       });
       errors.push(...r.errors);
       restore.duration_ms = overlapped ? overlapped.durationMs : Math.round(performance.now() - t0);

@@ -107,6 +107,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   let before: CatalogFingerprint;
   let capability: WriteCapability;
   let encoding: string;
+  let sourceRoles: Set<string>;
   {
     let db: DbSession;
     try {
@@ -123,6 +124,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       before = await catalogFingerprint(db);
       capability = await measureWriteCapability(db);
       encoding = await db.value<string>('SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()');
+      sourceRoles = new Set((await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).map((r) => r.rolname));
     } catch (err) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       throw err;
@@ -183,7 +185,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       // Overlap (backup.overlap): the sandbox starts now, and pg_dumpall runs first — its roles must exist before psql replays the dump.
       overlap = config.backup.overlap ? OverlappedRestore.begin(ctx, {
         format, database: identity.database, encoding, sourceSystemIdentifier: identity.systemIdentifier,
-        captureGlobals: config.backup.globals ? runGlobals : null,
+        captureGlobals: config.backup.globals ? runGlobals : null, sourceRoles,
       }) : null;
       await using snap = await SourceSnapshot.open(spec.connection, audit, opts.signal);
       report.source.snapshot = snap.id;

@@ -58,7 +58,24 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
     assert.match(c.detail, /corruption in 1 relation\(s\): btree index public\.actor_f_idx: .*lacks matching index tuple/);
     const am = report.fidelity!.amcheck!;
     assert.equal(am.exit_code, 2);
+    assert.ok((c.evidence!.args as string[]).includes('--heapallindexed'), '--deep runs --heapallindexed');
     assert.deepEqual(am.relations.filter((r) => r.status === 'corrupt').map((r) => r.relation), ['public.actor_f_idx']);
     assert.equal(check(report, 'fidelity.content_hashes').status, 'pass');
+  });
+
+  test('without --deep, pg_amcheck checks structure (no --heapallindexed) and still names a broken index', async () => {
+    // A B-tree built with one ordering and checked with another (its comparison function was replaced): the
+    // item order invariant no longer holds. The structural check finds it without --heapallindexed.
+    const { report } = await drill(urlOf(source, 'pagila'), dir.path, 'amcheck-structure', `
+      CREATE FUNCTION public.drill_cmp(int, int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT CASE WHEN $1 < $2 THEN -1 WHEN $1 > $2 THEN 1 ELSE 0 END';
+      CREATE OPERATOR CLASS public.drill_ops FOR TYPE int USING btree AS
+        OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >, FUNCTION 1 public.drill_cmp(int, int);
+      CREATE INDEX rental_drill_idx ON public.rental (rental_id public.drill_ops);
+      CREATE OR REPLACE FUNCTION public.drill_cmp(int, int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT CASE WHEN $1 < $2 THEN 1 WHEN $1 > $2 THEN -1 ELSE 0 END';`, false);
+    const c = check(report, 'fidelity.amcheck');
+    assert.equal(c.status, 'fail');
+    assert.match(c.detail, /btree index public\.rental_drill_idx: .*item order invariant violated/);
+    assert.ok(!(c.evidence!.args as string[]).includes('--heapallindexed'), 'no --heapallindexed without --deep');
+    assert.equal(check(report, 'fidelity.content_hashes').status, 'skip');
   });
 });
