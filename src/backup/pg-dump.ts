@@ -1,17 +1,19 @@
 /**
- * The fresh backup: pg_dump in the source's exported snapshot, streamed to `<file>.partial` while it is hashed,
- * counted and scanned, renamed to its final name only when pg_dump exited 0 and every byte is on disk.
+ * The fresh backup: pg_dump in the source's exported snapshot, its bytes hashed, counted and scanned as they come
+ * (plain: pg_dump writes and syncs `<file>.partial` and pgdrill reads behind it; custom: streamed from pg_dump's
+ * stdout to `<file>.partial`), renamed to its final name only when pg_dump exited 0 and every byte was read.
  * A failed dump leaves no file behind: a partial dump is never presented as a backup.
  */
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import type { Readable, Transform, Writable } from 'node:stream';
+import { Writable, type Readable, type Transform } from 'node:stream';
 import { ToolError } from '../errors.js';
 import type { PgBinaries } from '../exec/binaries.js';
 import { startProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
 import { HashingStream, type ChunkConsumer } from './hashing-stream.js';
+import { FileFollower } from './file-follower.js';
 import { CoalesceStream } from './coalesce-stream.js';
 import { hashTree } from './sha256sums.js';
 import { createHash } from 'node:crypto';
@@ -35,8 +37,9 @@ export interface DumpOptions {
   /** Extra consumers of the dump bytes (plain and custom formats), e.g. the plain-dump scanner. */
   readonly consumers?: readonly ChunkConsumer[];
   /**
-   * A stage between the hashing stream and the file (plain and custom formats) that passes every chunk on
-   * unchanged — the overlapped restore's gate (src/restore/stream-restore.ts). Its backpressure reaches pg_dump.
+   * A stage after the hashing stream (plain and custom formats) that passes every chunk on unchanged — the
+   * overlapped restore's gate (src/restore/stream-restore.ts). Its backpressure slows the reading behind pg_dump,
+   * not pg_dump.
    * Default none.
    */
   readonly through?: Transform;
@@ -73,10 +76,9 @@ export function pgDumpArgs(o: Pick<DumpOptions, 'format' | 'snapshot' | 'lockWai
   if (o.snapshot) args.push(`--snapshot=${o.snapshot}`);
   if (o.format === 'plain') args.push('--format=plain');
   if (o.format === 'custom') args.push('--format=custom');
-  if (o.format === 'directory') {
-    args.push('--format=directory', `--file=${target}`);
-    if ((o.jobs ?? 1) > 1) args.push(`--jobs=${o.jobs}`);
-  }
+  if (o.format === 'directory') args.push('--format=directory');
+  if (target) args.push(`--file=${target}`);
+  if (o.format === 'directory' && (o.jobs ?? 1) > 1) args.push(`--jobs=${o.jobs}`);
   return args;
 }
 
@@ -86,6 +88,7 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
   const partial = `${o.path}.partial`;
   let flowing: (Readable | Writable)[] = [];
   let flow: Promise<void> | undefined;
+  let proc: ReturnType<typeof startProcess> | undefined;
   const stderr: string[] = [];
   const onStderrLine = (l: string) => {
     if (l.trim()) {
@@ -107,28 +110,48 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
         files, args, durationMs: Math.round(performance.now() - t0), stderr,
       };
     }
-    const args = pgDumpArgs(o);
-    const proc = startProcess({ bin: o.bins.path('pg_dump'), args, env: o.env, stdout: 'pipe', signal: o.signal, onStderrLine });
     const hasher = new HashingStream(o.consumers ?? [], o.onBytes);
-    // Both must succeed: the pipeline (every byte written and flushed) and pg_dump's own exit status.
-    // A few batches may be in flight to the disk while the next one is hashed and fed to psql.
-    const file = createWriteStream(partial, { flags: 'wx', highWaterMark: 1 << 20 });
-    // pg_dump writes 8 KiB pieces: batch them first, so that every later stage handles ~30x fewer chunks.
-    const batches = new CoalesceStream();
-    flowing = o.through ? [proc.stdout!, batches, hasher, o.through, file] : [proc.stdout!, batches, hasher, file];
-    flow = pipeline(flowing);
-    const [, result] = await Promise.all([flow, proc.done]);
-    void result;
+    let args: string[];
+    if (o.format === 'plain') {
+      // pg_dump writes the file itself; the one pass reads behind it (src/backup/file-follower.ts). The file is
+      // created here first (exclusively: never over someone else's file), so that the reader can open it at once.
+      args = pgDumpArgs(o, partial);
+      await (await open(partial, 'wx')).close();
+      const follower = new FileFollower(partial);
+      proc = startProcess({ bin: o.bins.path('pg_dump'), args, env: o.env, signal: o.signal, onStderrLine });
+      const sink = new Writable({ highWaterMark: 0, write: (_c, _e, cb) => cb() });
+      flowing = o.through ? [follower, hasher, o.through, sink] : [follower, hasher, sink];
+      flow = pipeline(flowing);
+      // Both must succeed: pg_dump's own exit status (it has written and synced the file), then every byte read.
+      await Promise.race([proc.done, flow.then(() => { throw new Error('the dump stream ended before pg_dump'); })]);
+      follower.writerFinished();
+      await flow;
+    } else {
+      // A custom archive written to a file is rewritten at its end (pg_dump seeks back to fill in the data offsets
+      // of its table of contents), so it cannot be read behind pg_dump: it comes through pg_dump's stdout, and
+      // pgdrill writes the file.
+      args = pgDumpArgs(o);
+      proc = startProcess({ bin: o.bins.path('pg_dump'), args, env: o.env, stdout: 'pipe', signal: o.signal, onStderrLine });
+      const file = createWriteStream(partial, { flags: 'wx', highWaterMark: 1 << 20 });
+      // pg_dump writes 8 KiB pieces: batch them first, so that every later stage handles ~30x fewer chunks.
+      flowing = o.through ? [proc.stdout!, new CoalesceStream(), hasher, o.through, file] : [proc.stdout!, new CoalesceStream(), hasher, file];
+      flow = pipeline(flowing);
+      await Promise.all([flow, proc.done]);
+    }
+    const size = (await stat(partial)).size;
+    if (size !== hasher.bytes) throw new Error(`${partial}: ${size} bytes on disk, ${hasher.bytes} read`);
     await rename(partial, o.path);
     return {
       path: o.path, format: o.format, sizeBytes: hasher.bytes, sha256: hasher.digest(), files: [], args,
       durationMs: Math.round(performance.now() - t0), stderr,
     };
   } catch (err) {
-    // pg_dump may have failed while its stream still flows (e.g. held by the overlapped restore's gate): stop it
-    // and let it settle first, so that nothing re-creates or keeps writing the partial file after it is removed.
+    // pg_dump may have failed while the stream behind it still flows (e.g. held by the overlapped restore's gate),
+    // or the stream failed while pg_dump still writes: stop both and let them settle first, so that nothing
+    // re-creates or keeps writing the partial file after it is removed.
     for (const s of flowing) s.destroy();
-    await flow?.catch(() => {});
+    proc?.child.kill('SIGKILL');
+    await Promise.all([flow?.catch(() => {}), proc?.done.catch(() => {})]);
     await rm(partial, { recursive: true, force: true });
     if (err instanceof ToolError) throw err;
     const e = err as NodeJS.ErrnoException;

@@ -6,7 +6,8 @@
  *   globals, the snapshot is opened and pg_dump runs. The globals' roles must exist before psql replays the dump.
  * - Plain dumps are restored from pg_dump's own stream: once the sandbox is up and measured isolated, the globals
  *   are restored, the database created and psql started behind the scan gate (src/restore/stream-restore.ts),
- *   which forwards a line only after the scanner approved it. pg_dump's output waits for psql (backpressure).
+ *   which forwards a line only after the scanner approved it. The stream is read behind pg_dump's file
+ *   (src/backup/file-follower.ts) at psql's pace; pg_dump itself runs at its own.
  * - Archives (custom, directory) get the early sandbox only: pg_restore -j needs the complete archive.
  * - When the roles could not be captured (globals off, or refused), the placeholders for them come from the dump's
  *   inventory, known only at its end: the plain dump is then restored after the dump, in the early sandbox.
@@ -90,7 +91,7 @@ export class OverlappedRestore {
     this.gate = new ScanGatedFeed({ scanner, target: this.targetP });
     const gate = this.gate;
     gate.on('end', () => this.ctx.logger.info(`dump stream complete: ${gate.forwardedBytes} bytes forwarded to psql${gate.stopped ? ` (feeding stopped: ${gate.stopped})` : '; its end of input waits for the checks that precede a restore'}`));
-    this.ctx.builder.note('overlap', 'the plain dump was restored from pg_dump\'s stream as it was written (backup.overlap), each line only after the scanner approved it; psql read the very chunks that were hashed and written to the file, so the SHA256SUMS self-check proves the restored bytes are the stored ones. pg_dump ran at the restore\'s pace: the backup stage holds most of the restore\'s time');
+    this.ctx.builder.note('overlap', 'the plain dump was restored from pg_dump\'s stream as it was written (backup.overlap), each line only after the scanner approved it; pg_dump wrote the file at its own pace and psql read the very chunks that were read behind it and hashed, so the SHA256SUMS self-check proves the restored bytes are the stored ones. The backup stage holds most of the restore\'s time');
     return this.gate;
   }
 

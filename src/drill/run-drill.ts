@@ -207,7 +207,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
         jobs: config.backup.jobs, consumers: scanner && !gate ? [(c) => scanner.push(c)] : [], through: gate ?? archiveScan ?? undefined, signal: opts.signal, logger,
         onBytes: (bytes) => progress({ stage: 'backup', state: 'progress', bytes }),
       });
-      const dumpArgs = pgDumpArgs({ format, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs, jobs: config.backup.jobs }, `${dumpPath}.partial`);
+      const dumpArgs = pgDumpArgs({ format, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs, jobs: config.backup.jobs }, format === 'custom' ? undefined : `${dumpPath}.partial`);
       audit.push({ at: new Date().toISOString(), by: 'pg_dump', sql: `pg_dump ${dumpArgs.join(' ')} (its own REPEATABLE READ, READ ONLY transaction in snapshot ${snap.id}; ACCESS SHARE locks)` });
       // Counting runs while pg_dump streams, in the very snapshot pg_dump reads.
       await snap.db.query('SET statement_timeout = 0');

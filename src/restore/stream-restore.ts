@@ -18,11 +18,11 @@
  *   trailer, the SHA256SUMS self-check and the content scan passed — the conditions under which the
  *   non-overlapped drill starts its restore. Until then psql has run every complete line and waits.
  *
- * The gate is a Transform placed after the hashing stream and before the file (`takeDump`'s `through`): the bytes
- * psql reads are the very chunks that were hashed and written, so the file's SHA256SUMS self-check afterwards
- * proves that the restored bytes are the stored ones. A chunk passes on to the file only after psql accepted it:
- * a slow restore slows pg_dump through stream backpressure instead of growing a buffer, and memory stays a few
- * chunks whatever the size of the dump.
+ * The gate is a Transform placed after the hashing stream (`takeDump`'s `through`), which reads pg_dump's file
+ * behind it: the bytes psql reads are the very chunks that were read from the file and hashed, so the file's
+ * SHA256SUMS self-check afterwards proves that the restored bytes are the stored ones. A chunk passes on only
+ * after psql accepted it: a slow restore slows the reading through stream backpressure instead of growing a
+ * buffer, and memory stays a few chunks whatever the size of the dump.
  */
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 

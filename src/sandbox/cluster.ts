@@ -1,5 +1,5 @@
 /**
- * The throwaway cluster: initdb into a private directory, a Unix socket in a private 0700 directory and no TCP
+ * The throwaway cluster: initdb (or a copy of a cached initdb: initdb-template.ts) into a private directory, a Unix socket in a private 0700 directory and no TCP
  * (`listen_addresses = ''`), durability off (it is thrown away). An AsyncDisposable: disposing it stops the
  * server, deletes its files and confirms both; `stop()` returns that confirmation as data for the report.
  */
@@ -16,6 +16,7 @@ import type { Logger } from '../logger.js';
 import { registerSandbox, unregisterSandbox } from './registry.js';
 import { jailedCommand, resolveJail, type Jail, type JailedCommand } from './jail.js';
 import { SANDBOX_MARKER, writeMarker } from './marker.js';
+import { createDataDir, dropTemplate, templateCacheDir, templatePath } from './initdb-template.js';
 
 /** How to create a sandbox. */
 export interface SandboxOptions {
@@ -37,6 +38,11 @@ export interface SandboxOptions {
    * the host's network: only tests use it, to prove that the namespace is what blocks a connection.
    */
   readonly network?: boolean;
+  /**
+   * Directory of the initdb template cache (src/sandbox/initdb-template.ts); null: always initdb. Default:
+   * PGDRILL_CACHE_DIR, else ~/.cache/pgdrill (used only as root with a dedicated OS user).
+   */
+  readonly templateCache?: string | null;
 }
 
 /** What teardown found: the report's evidence that nothing is left. */
@@ -105,6 +111,8 @@ export class SandboxCluster implements AsyncDisposable {
   ) {}
 
   readonly port = PORT;
+  /** Where the data directory came from: a copy of the cached initdb template, or initdb. */
+  dataDirFrom: 'template' | 'initdb' = 'initdb';
 
   /**
    * initdb and start a cluster. On any failure after initdb the files are removed again.
@@ -138,11 +146,8 @@ export class SandboxCluster implements AsyncDisposable {
         await chmod(d, 0o700);
         if (user) await chown(d, user.uid, user.gid);
       }
-      await runProcess({
-        bin: opts.bins.path('initdb'),
-        args: ['-D', dataDir, '-U', superuser, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions'],
-        uid: user?.uid, gid: user?.gid, signal: opts.signal,
-      }).catch((err) => {
+      const cacheDir = templateCacheDir(user, opts.templateCache);
+      let from = await createDataDir({ bins: opts.bins, dataDir, superuser, user, cacheDir, signal: opts.signal }).catch((err) => {
         throw new EnvironmentError(`initdb of the ${label} failed`, (err as ToolError).stderrTail, { cause: err });
       });
       const settings: Record<string, string> = {
@@ -158,15 +163,29 @@ export class SandboxCluster implements AsyncDisposable {
         logging_collector: 'off',
         ...opts.settings,
       };
-      await appendFile(join(dataDir, 'postgresql.conf'), '\n# pgdrill sandbox\n' + Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+      const conf = '\n# pgdrill sandbox\n' + Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n';
+      await appendFile(join(dataDir, 'postgresql.conf'), conf);
       // The postmaster inherits pg_ctl's network namespace, and so does every program it runs (COPY … PROGRAM).
       const start = jailedCommand(jail, opts.bins.path('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start']);
-      await runProcess({ ...start, detached: true, signal: opts.signal }).catch(async (err) => {
+      const startServer = () => runProcess({ ...start, detached: true, signal: opts.signal });
+      await startServer().catch(async (err) => {
+        if (from === 'template' && !opts.signal?.aborted) {
+          // A template that will not start is dropped; the sandbox gets a fresh initdb instead.
+          opts.logger.warn(`the ${label} would not start from the initdb template: ${(err as ToolError).stderrTail?.trim().slice(-300) ?? err}; running initdb instead`);
+          await dropTemplate(templatePath(cacheDir!, opts.bins, superuser));
+          await rm(dataDir, { recursive: true, force: true });
+          from = await createDataDir({ bins: opts.bins, dataDir, superuser, user, cacheDir: null, signal: opts.signal });
+          await appendFile(join(dataDir, 'postgresql.conf'), conf);
+          return startServer();
+        }
+        throw err;
+      }).catch(async (err) => {
         const tail = await readFile(logFile, 'utf8').catch(() => '');
         throw new EnvironmentError(`the ${label} cluster would not start`, tail.slice(-4000) || (err as ToolError).stderrTail, { cause: err });
       });
+      cluster.dataDirFrom = from;
       cluster.pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-      opts.logger.info(`${label} started: pid ${cluster.pid}, socket ${socketDir}, OS user ${user?.name ?? '(the caller)'}, ${jail.networkNamespace ? `own network namespace (${jail.mode})` : jail.note}`);
+      opts.logger.info(`${label} started: pid ${cluster.pid}, socket ${socketDir}, OS user ${user?.name ?? '(the caller)'}, data directory from ${from === 'template' ? 'the initdb template' : 'initdb'}, ${jail.networkNamespace ? `own network namespace (${jail.mode})` : jail.note}`);
       return cluster;
     } catch (err) {
       await cluster.stop();

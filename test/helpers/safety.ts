@@ -53,14 +53,14 @@ export async function holdLock(c: SandboxCluster, database: string, table: strin
   };
 }
 
-/** Poll `cond` every 25 ms until it holds; fail after `ms` (a bound against hanging, not a timing assertion). */
-export async function waitFor<T>(what: string, cond: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> {
+/** Poll `cond` every `everyMs` (25) ms until it holds; fail after `ms` (a bound against hanging, not a timing assertion). */
+export async function waitFor<T>(what: string, cond: () => Promise<T | null | undefined | false>, ms = 60_000, everyMs = 25): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await cond().catch(() => null);
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

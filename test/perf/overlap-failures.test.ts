@@ -68,8 +68,9 @@ describe('overlapped drills that fail', () => {
     const markers = await mkdtemp(join(tmpdir(), 'pgdrill-overlap-markers-'));
     await chmod(markers, 0o777); // psql runs as the sandbox's OS user
     try {
-      // A psql shell escape after the first COPY block that ends past line 2000 (mid-stream, in SQL context).
-      const inject = (m: string) => `"$REAL" "$@" | awk '{ print } !done && NR > 2000 && $0 == "\\\\." { print "\\\\! touch ${m}"; done = 1 }'`;
+      // A psql shell escape after the first COPY block that ends past 1.5 MB (mid-stream, in SQL context; beyond
+      // the first 1 MiB read behind pg_dump, so that psql is restoring the lines before it).
+      const inject = (m: string) => `"$REAL" "$@" | awk '{ print; n += length($0) + 1 } !done && n > 1500000 && $0 == "\\\\." { print "\\\\! touch ${m}"; done = 1 }'`;
       await using binO = await fakeBindir(inject(join(markers, 'overlap')));
       await using binS = await fakeBindir(inject(join(markers, 'sequential')));
       const o = await drill('out-hostile', [], { PG_BINDIR: binO.path });

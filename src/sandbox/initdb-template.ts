@@ -1,0 +1,93 @@
+/**
+ * A sandbox's data directory, from a cached initdb when it can be: initdb costs ~0.8 s of CPU (more on a busy
+ * machine, and the drill's restore waits for it), a copy of a pristine initdb output ~0.1 s.
+ *
+ * - The cache holds one pristine data directory per PostgreSQL build, superuser name and initdb options, in
+ *   `~/.cache/pgdrill/initdb/<key>` (or `$PGDRILL_CACHE_DIR/initdb/<key>`; PGDRILL_CACHE_DIR=off disables it).
+ * - Only when pgdrill runs as root with a dedicated sandbox OS user: the cache is root's (0700), so what a restore
+ *   runs as the sandbox user can never reach it, and no drill can leave anything behind for the next one. A
+ *   caller that runs pgdrill as itself gets a fresh initdb every time.
+ * - The first drill runs initdb and copies its output (before any setting is appended) into the cache, through a
+ *   temporary name and a rename, so concurrent drills never see half a template. Later drills copy it (`cp -a`)
+ *   and hand it to the sandbox user (`chown -R`). A copy that fails, or a cluster that will not start from it,
+ *   removes the cache entry and falls back to initdb (SandboxCluster.start).
+ * - Every copy has the template's system_identifier: all that the isolation check needs is that it differs from
+ *   the source's, and it is measured on the running server as before.
+ */
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { PgBinaries } from '../exec/binaries.js';
+import type { OsUser } from '../exec/os-user.js';
+import { runProcess } from '../exec/run-process.js';
+
+/** initdb's options for a sandbox (the data directory comes first). */
+export function initdbArgs(dataDir: string, superuser: string): string[] {
+  return ['-D', dataDir, '-U', superuser, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions'];
+}
+
+/**
+ * The cache directory (`…/initdb`) to use, or null: `override` (a path, or null for none) wins, else
+ * PGDRILL_CACHE_DIR ("off" or empty: none), else `~/.cache/pgdrill`; and only as root with a dedicated OS user.
+ */
+export function templateCacheDir(user: OsUser | null, override?: string | null): string | null {
+  if (override === null) return null;
+  if (!user || process.getuid?.() !== 0 || user.uid === 0) return null;
+  const env = process.env.PGDRILL_CACHE_DIR;
+  const root = override ?? (env !== undefined ? (env === '' || env === 'off' ? null : env) : join(homedir(), '.cache', 'pgdrill'));
+  return root ? join(root, 'initdb') : null;
+}
+
+/** Where the template for this build, superuser and initdb's options lives. */
+export function templatePath(cacheDir: string, bins: PgBinaries, superuser: string): string {
+  const key = createHash('sha256').update(JSON.stringify([bins.bindir, bins.version.text, initdbArgs('', superuser)])).digest('hex').slice(0, 16);
+  return join(cacheDir, `pg${bins.version.major}-${key}`);
+}
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
+
+/**
+ * Create `dataDir` for `user`: a copy of the template when there is one ('template'), else initdb ('initdb'),
+ * whose output then becomes the template. `dataDir` must not exist.
+ */
+export async function createDataDir(o: {
+  readonly bins: PgBinaries; readonly dataDir: string; readonly superuser: string; readonly user: OsUser | null;
+  readonly cacheDir: string | null; readonly signal?: AbortSignal;
+}): Promise<'template' | 'initdb'> {
+  const template = o.cacheDir ? templatePath(o.cacheDir, o.bins, o.superuser) : null;
+  if (template && o.user && (await exists(join(template, 'PG_VERSION')))) {
+    try {
+      await runProcess({ bin: 'cp', args: ['-a', template, o.dataDir], signal: o.signal });
+      await runProcess({ bin: 'chown', args: ['-R', `${o.user.uid}:${o.user.gid}`, o.dataDir], signal: o.signal });
+      return 'template';
+    } catch (err) {
+      if (o.signal?.aborted) throw err;
+      await rm(o.dataDir, { recursive: true, force: true });
+      await dropTemplate(template);
+    }
+  }
+  await runProcess({ bin: o.bins.path('initdb'), args: initdbArgs(o.dataDir, o.superuser), uid: o.user?.uid, gid: o.user?.gid, signal: o.signal });
+  if (template) await saveTemplate(o.dataDir, template).catch(() => {}); // a cache that cannot be written is no cache
+  return 'initdb';
+}
+
+/** Remove a template (it failed to copy or to start): the next sandbox runs initdb and saves a new one. */
+export async function dropTemplate(template: string): Promise<void> {
+  const gone = `${template}.drop-${process.pid}-${Date.now()}`;
+  await rename(template, gone).then(() => rm(gone, { recursive: true, force: true }), () => {});
+}
+
+async function saveTemplate(dataDir: string, template: string): Promise<void> {
+  const parent = join(template, '..');
+  await mkdir(parent, { recursive: true, mode: 0o700 });
+  await chmod(parent, 0o700);
+  const tmp = `${template}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    await runProcess({ bin: 'cp', args: ['-a', dataDir, tmp] });
+    await runProcess({ bin: 'chown', args: ['-R', '0:0', tmp] });
+    await rename(tmp, template); // fails if another drill saved one meanwhile: theirs is as good
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

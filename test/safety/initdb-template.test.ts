@@ -1,0 +1,87 @@
+/**
+ * The initdb template (src/sandbox/initdb-template.ts): the first sandbox runs initdb and caches its pristine
+ * output where only root can reach it; later ones start from a copy owned by the sandbox user; a template that is
+ * broken is dropped and replaced by a fresh initdb; without root or with the cache off, initdb every time.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, readdir, stat, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import { resolveSandboxUser } from '../../src/exec/os-user.js';
+import { silentLogger, type Logger } from '../../src/logger.js';
+import { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { templateCacheDir, templatePath } from '../../src/sandbox/initdb-template.js';
+import { bins, scratchDir } from '../helpers/clusters.js';
+
+const isRoot = process.getuid?.() === 0;
+
+describe('initdb template', { skip: isRoot ? false : 'the template is used only as root, with a dedicated sandbox user' }, () => {
+  test('initdb once, then copies: owned by the sandbox user, the cache root-only, each copy a working cluster', async () => {
+    await using dir = await scratchDir();
+    const cache = join(dir.path, 'cache');
+    const user = await resolveSandboxUser();
+    const b = await bins();
+    const start = () => SandboxCluster.start({ bins: b, parentDir: dir.path, osUser: user, logger: silentLogger, templateCache: cache });
+    await using first = await start();
+    assert.equal(first.dataDirFrom, 'initdb');
+    const cacheDir = templateCacheDir(user, cache)!;
+    const template = templatePath(cacheDir, await bins(), 'pgdrill');
+    const t = await stat(template);
+    assert.equal(t.uid, 0, 'the template is root\'s');
+    assert.equal((await stat(cacheDir)).mode & 0o077, 0, 'the cache is 0700');
+    assert.ok(!(await readdir(template)).includes('postmaster.pid'), 'copied before the server started');
+
+    await using second = await start();
+    assert.equal(second.dataDirFrom, 'template');
+    assert.equal((await stat(second.dataDir)).uid, user!.uid);
+    assert.equal((await stat(join(second.dataDir, 'global', 'pg_control'))).uid, user!.uid);
+    await using db = await second.open();
+    assert.equal(await db.value<number>('SELECT 1 AS one'), 1);
+    // Settings are appended to the copy, never to the template.
+    assert.match(await readFile(join(second.dataDir, 'postgresql.conf'), 'utf8'), /# pgdrill sandbox/);
+    assert.doesNotMatch(await readFile(join(template, 'postgresql.conf'), 'utf8'), /# pgdrill sandbox/);
+  });
+
+  test('a broken template is dropped: the sandbox starts from initdb, and a new template is saved', async () => {
+    await using dir = await scratchDir();
+    const cache = join(dir.path, 'cache');
+    const user = await resolveSandboxUser();
+    const b = await bins();
+    const warnings: string[] = [];
+    const logger: Logger = { ...silentLogger, warn: (m) => void warnings.push(m) };
+    const start = () => SandboxCluster.start({ bins: b, parentDir: dir.path, osUser: user, logger, templateCache: cache });
+    {
+      await using first = await start();
+      assert.equal(first.dataDirFrom, 'initdb');
+    }
+    const template = templatePath(templateCacheDir(user, cache)!, await bins(), 'pgdrill');
+    await truncate(join(template, 'global', 'pg_control'), 100); // the server will not start from this
+    await using second = await start();
+    assert.equal(second.dataDirFrom, 'initdb');
+    assert.ok(warnings.some((w) => /would not start from the initdb template/.test(w)), warnings.join('\n'));
+    await using db = await second.open();
+    assert.equal(await db.value<number>('SELECT 1 AS one'), 1);
+    await using third = await start();
+    assert.equal(third.dataDirFrom, 'initdb', 'the retry does not save a template');
+    await using fourth = await start();
+    assert.equal(fourth.dataDirFrom, 'template', 'the template was saved again');
+  });
+
+  test('cache off (null, or PGDRILL_CACHE_DIR=off): initdb every time', async () => {
+    await using dir = await scratchDir();
+    const user = await resolveSandboxUser();
+    assert.equal(templateCacheDir(user, null), null);
+    const saved = process.env.PGDRILL_CACHE_DIR;
+    process.env.PGDRILL_CACHE_DIR = 'off';
+    try {
+      assert.equal(templateCacheDir(user), null);
+      await using a = await SandboxCluster.start({ bins: await bins(), parentDir: dir.path, osUser: user, logger: silentLogger });
+      await using b = await SandboxCluster.start({ bins: await bins(), parentDir: dir.path, osUser: user, logger: silentLogger });
+      assert.deepEqual([a.dataDirFrom, b.dataDirFrom], ['initdb', 'initdb']);
+    } finally {
+      if (saved === undefined) delete process.env.PGDRILL_CACHE_DIR;
+      else process.env.PGDRILL_CACHE_DIR = saved;
+    }
+    assert.equal(templateCacheDir(null, '/x'), null, 'no dedicated OS user (pgdrill runs as its caller): no template');
+  });
+});
