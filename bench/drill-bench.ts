@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: how long a pgdrill drill takes against (a) the manual procedure of the closeout record
  * (bench/manual-drill.sh) and (c) the bare lower bound, initdb + `pg_dump | psql` (bench/bare-pipe.sh), on pgbench
- * sources; and pgdrill's own peak RSS. Not part of the tests. The plain-dump scanner has its own micro-benchmark
+ * sources; pgdrill's own peak RSS; and the CPU seconds the whole machine spent on each run. Not part of the tests. The plain-dump scanner has its own micro-benchmark
  * (bench/scanner-throughput.ts).
  *
  *   npm run bench [-- --scales 10,50] [--large] [--runs 3] [--variants a,a_fast,b,c] [--keep-work] [--json FILE]
@@ -17,7 +17,7 @@
  *   c       initdb + start with the sandbox settings, `pg_dump | psql`, stop + delete
  */
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findPgBinaries } from '../src/exec/binaries.js';
@@ -62,6 +62,17 @@ interface RunResult {
   readonly phases: Record<string, number>;
   readonly peakRss: number | null;
   readonly dumpBytes: number | null;
+  /** CPU seconds the whole machine spent busy during the run (/proc/stat: user+nice+system+irq+softirq). */
+  readonly cpuSeconds: number | null;
+}
+
+/** Busy CPU time of the whole machine so far, in seconds (Linux /proc/stat), or null elsewhere. */
+async function machineBusySeconds(): Promise<number | null> {
+  const stat = await readFile('/proc/stat', 'utf8').catch(() => null);
+  const f = stat?.split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number);
+  if (!f || f.length < 7) return null;
+  const [user, nice, system, , , irq, softirq] = f as [number, number, number, number, number, number, number];
+  return (user + nice + system + irq + softirq) / 100; // USER_HZ
 }
 
 /** Spawn and wait; returns wall seconds and stdout. Throws on a non-zero exit (a failed run is not a timing). */
@@ -89,6 +100,13 @@ function phasesOf(stdout: string): Record<string, number> {
 }
 
 async function runVariant(v: Variant, scale: number, source: SandboxCluster, pgbin: string, workRoot: string): Promise<RunResult> {
+  const c0 = await machineBusySeconds();
+  const r = await runVariantTimed(v, scale, source, pgbin, workRoot);
+  const c1 = await machineBusySeconds();
+  return { ...r, cpuSeconds: c0 === null || c1 === null ? null : c1 - c0 };
+}
+
+async function runVariantTimed(v: Variant, scale: number, source: SandboxCluster, pgbin: string, workRoot: string): Promise<Omit<RunResult, 'cpuSeconds'>> {
   const work = await mkdtemp(join(workRoot, `${v}-`));
   await chmod(work, 0o755); // the throwaway cluster's OS user reads the dump and creates its directories here
   const srcEnv = { PGHOST: source.socketDir, PGPORT: String(source.port), PGUSER: 'postgres', PGDATABASE: 'bench', PGBIN: pgbin, WORK: work };
@@ -153,7 +171,7 @@ async function main(): Promise<void> {
           for (const v of order) {
             const r = await runVariant(v, scale, source, pgbin, workRoot);
             results.push(r);
-            console.error(`  scale ${scale} round ${round + 1} ${v}: ${r.seconds.toFixed(2)} s${r.peakRss ? `, peak RSS ${mb(r.peakRss)}` : ''}  ${JSON.stringify(Object.fromEntries(Object.entries(r.phases).map(([k, x]) => [k, Number(x.toFixed(2))])))}`);
+            console.error(`  scale ${scale} round ${round + 1} ${v}: ${r.seconds.toFixed(2)} s, machine CPU ${r.cpuSeconds?.toFixed(1) ?? '—'} s${r.peakRss ? `, peak RSS ${mb(r.peakRss)}` : ''}  ${JSON.stringify(Object.fromEntries(Object.entries(r.phases).map(([k, x]) => [k, Number(x.toFixed(2))])))}`);
           }
         }
       } finally {
@@ -175,6 +193,8 @@ async function main(): Promise<void> {
     lines.push(`| ${scale} | ${mb(dump)} | ${f1(m('a'))} s | ${f1(m('a_fast'))} s | ${f1(m('b'))} s | ${f1(m('c'))} s | ${f2(m('b') / m('a'))} | ${f2(m('b') / m('a_fast'))} | ${f2(m('b') / m('c'))} | ${rss.length ? `${mb(median(rss))} (max ${mb(Math.max(...rss))})` : '—'} |`);
   }
   lines.push('');
+  lines.push('Machine CPU seconds per run (medians; all processes: pg_dump, both servers, psql, pgdrill): ' + args.scales.map((scale) =>
+    `scale ${scale}: ${args.variants.map((v) => `${v} ${f1(median(results.filter((r) => r.scale === scale && r.variant === v && r.cpuSeconds !== null).map((r) => r.cpuSeconds!)))}`).join(', ')}`).join('; '));
   lines.push('Medians of pgdrill\'s stages (s): ' + args.scales.map((scale) => {
     const bs = results.filter((r) => r.scale === scale && r.variant === 'b');
     const names = [...new Set(bs.flatMap((r) => Object.keys(r.phases)))];

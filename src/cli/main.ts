@@ -85,10 +85,21 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Exit once stdout and stderr have handed everything to the OS: writes to a pipe are asynchronous, and
+ * process.exit drops what is still queued (measured: `pgdrill run --json | slow-reader` got the first 64 KiB of a
+ * 100 KB report).
+ */
+async function exitAfterFlush(code: number): Promise<never> {
+  const flushed = (s: NodeJS.WriteStream) => new Promise<void>((r) => (s.writableLength === 0 ? r() : s.write('', () => r())));
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]).catch(() => {});
+  process.exit(code);
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterFlush(code),
   (err) => {
     process.stderr.write(`pgdrill: ${String(err)}\n`);
-    process.exit(1);
+    return exitAfterFlush(1);
   },
 );

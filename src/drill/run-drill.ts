@@ -5,23 +5,18 @@
  */
 import { join } from 'node:path';
 import { listObjects, type CatalogObject } from '../catalog/objects.js';
-import { catalogFingerprint, type CatalogFingerprint } from '../catalog/fingerprint.js';
 import { countRows, listTables, type TableCount } from '../catalog/tables.js';
 import type { DrillConfig } from '../config/schema.js';
 import { validateConfig } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
-import { EnvironmentError, InterruptedError } from '../errors.js';
+import { InterruptedError } from '../errors.js';
 import { assertCanDump } from '../exec/binaries.js';
 import { fileLogger, silentLogger, teeLogger, type Logger, type ProgressCallback } from '../logger.js';
-import { DbSession, type AuditEntry } from '../pg/client.js';
 import { ReportBuilder } from '../report/builder.js';
 import type { Report } from '../report/model.js';
-import { auditViolations } from '../source/audit.js';
-import { measureWriteCapability, type WriteCapability } from '../source/can-write.js';
-import { resolveSource, scrubber } from '../source/connection.js';
 import { findLockBlockers, isLockWaitFailure, lockFailureCheck } from '../source/lock-blockers.js';
 import { acquireDrillLock } from './drill-lock.js';
-import { assertIdentity, readIdentity, type SourceIdentity } from '../source/identity.js';
+import { guardSource, productionStage } from '../source/guard-and-proof.js';
 import { SourceSnapshot } from '../source/snapshot.js';
 import { pgDumpArgs, takeDump, type DumpFormat, type DumpResult } from '../backup/pg-dump.js';
 import { captureGlobals, type GlobalsResult } from '../backup/globals.js';
@@ -87,51 +82,25 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   const config: DrillConfig = opts.config && (opts.config as DrillConfig).backup?.format ? (opts.config as DrillConfig) : validateConfig(opts.config ?? {});
   const startedAt = new Date();
   resetPeakRss(); // run.peak_rss_bytes measures this drill
-  // Every session on the source is read-only and bounded: statement_timeout, and lock_timeout = the lock wait.
-  const spec = resolveSource(opts.source ?? config.source.url, process.env, {
-    statementTimeoutMs: parseDuration(config.source.statement_timeout) ?? undefined, lockTimeoutMs: parseDuration(config.backup.lock_wait_timeout) ?? undefined,
-  });
-  const scrub = scrubber(spec.secrets);
   const progress = opts.progress ?? (() => {});
   const baseLogger = opts.logger ?? silentLogger;
   const { bins, sandboxUser, jail, scanOpts } = await resolveDrillEnvironment(config, opts.bindir);
-  const audit: AuditEntry[] = [];
   const format: DumpFormat = opts.format ?? config.backup.format;
   const outDir = opts.outDir ?? config.out ?? './drills';
   await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics });
 
-  // 1. Identity guard — before any file exists.
+  // 1. Identity guard — before any file exists. Every session on the source is read-only and bounded.
   progress({ stage: 'guard', state: 'start' });
   const guardT0 = performance.now();
-  let identity: SourceIdentity;
-  let before: CatalogFingerprint;
-  let capability: WriteCapability;
-  let encoding: string;
-  let sourceRoles: Set<string>;
-  {
-    let db: DbSession;
-    try {
-      db = await DbSession.open(spec.connection, { audit, signal: opts.signal });
-    } catch (err) {
-      if (opts.signal?.aborted) throw opts.signal.reason;
-      throw new EnvironmentError(`cannot connect to the source ${spec.redacted}: ${scrub((err as Error).message)}. Check the URL, that the server runs, and the credentials (PGPASSWORD or .pgpass).`, undefined, { cause: err });
-    }
-    try {
-      identity = await readIdentity(db);
-      assertIdentity(identity, { systemIdentifier: config.source.system_identifier, database: config.source.database });
-      assertCanDump(bins, identity.serverVersion);
+  const guarded = await guardSource(opts.source ?? config.source.url, config, {
+    signal: opts.signal,
+    checks: async (db, id) => {
+      assertCanDump(bins, id.serverVersion);
       await assertOutDirSafe(db, outDir);
-      before = await catalogFingerprint(db);
-      capability = await measureWriteCapability(db);
-      encoding = await db.value<string>('SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()');
-      sourceRoles = new Set((await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).map((r) => r.rolname));
-    } catch (err) {
-      if (opts.signal?.aborted) throw opts.signal.reason;
-      throw err;
-    } finally {
-      await db.close();
-    }
-  }
+    },
+  });
+  const { spec, identity, before, capability, encoding, audit, scrub } = guarded;
+  const sourceRoles = guarded.roles;
   const guardMs = Math.round(performance.now() - guardT0);
 
   // One drill of a database per out directory at a time (exit 3 otherwise); released however the drill ends.
@@ -305,42 +274,13 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   await overlap?.discard(restored, interrupted ? 'the drill was interrupted' : fatal ? 'the drill ended early' : report.backup.path ? 'the dump did not pass the checks a restore requires' : 'no backup was taken', { dumpTaken: report.backup.path !== null });
 
   // 6. Production untouched: identity and catalog fingerprint again, and the audit judged.
-  await builder.stage('production', async () => {
-    // After an earlier interrupt the proof still runs (bounded by the session timeouts); a signal during it ends it.
-    const db = await DbSession.open(spec.connection, { audit, signal: interrupted ? undefined : opts.signal });
-    let after: CatalogFingerprint;
-    let idAfter: SourceIdentity;
-    try {
-      idAfter = await readIdentity(db);
-      after = await catalogFingerprint(db);
-    } finally {
-      await db.close();
-    }
-    report.production.system_identifier_after = idAfter.systemIdentifier;
-    report.production.fingerprint_after = `${after.fingerprint} (${after.items} items)`;
-    const sameId = idAfter.systemIdentifier === identity.systemIdentifier && idAfter.database === identity.database;
-    builder.expect('production.identity', 'production', sameId,
-      `system_identifier ${idAfter.systemIdentifier} before = after`,
-      `source identity changed during the drill: ${identity.systemIdentifier}/${identity.database} → ${idAfter.systemIdentifier}/${idAfter.database}`);
-    builder.expect('production.catalog_fingerprint', 'production', after.fingerprint === before.fingerprint,
-      `catalog fingerprint ${after.fingerprint} before = after (${after.items} objects, owners, ACLs, roles)`,
-      `catalog fingerprint changed: ${before.fingerprint} → ${after.fingerprint} (${before.items} → ${after.items} items): something changed the source's catalog during the drill`);
-    const violations = auditViolations(audit);
-    const mine = audit.filter((a) => a.by === 'pgdrill').length;
-    builder.expect('production.audit_read_only', 'production', violations.length === 0,
-      `${mine} statement(s) sent by pgdrill, all read-only; pg_dump/pg_dumpall ran in read-only sessions (PGOPTIONS ${spec.sessionOptions})`,
-      `${violations.length} statement(s) sent to the source are not read-only: ${violations.map((v) => v.reason).join('; ')}`,
-      { statements: mine, violations: violations.map((v) => v.entry.sql) });
-  }, () => false);
+  report.production_untouched = await productionStage(builder, guarded, report, { what: 'drill', signal: opts.signal, interrupted: interrupted !== null });
   // A signal whose interruption a stage recorded as a failed check (or that came during this proof) still ends the drill as interrupted.
   if (!interrupted && opts.signal?.aborted) interrupted = opts.signal.reason instanceof InterruptedError ? opts.signal.reason : new InterruptedError('SIGINT');
   report.restore = restored.restore;
   report.tables = restored.tables;
   report.fidelity = restored.fidelity ?? null;
   report.teardown = restored.teardown;
-  report.production.audit = audit.map((a) => ({ ...a, sql: scrub(a.sql) }));
-  const prodChecks = builder.checks.filter((c) => c.stage === 'production');
-  report.production_untouched = prodChecks.length === 3 && prodChecks.every((c) => c.status === 'pass');
 
   return finishReport({
     builder, report, runDir, startedAt, config, jail, scanOpts, logger, junit: opts.junit, metrics: opts.metrics, interrupted, fatal,

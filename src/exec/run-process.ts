@@ -22,7 +22,7 @@ export interface ProcessOptions {
   readonly stdin?: 'ignore' | 'pipe' | Readable;
   /** 'ignore' (default), 'capture' (small outputs only, returned as text), or a stream the child's stdout is piped into. */
   readonly stdout?: 'ignore' | 'capture' | 'pipe' | Writable;
-  /** Abort kills the child (SIGTERM, then SIGKILL after 5 s) and rejects with the signal's reason. */
+  /** Abort kills the child (SIGTERM and SIGCONT, then SIGKILL after 5 s) and rejects with the signal's reason. */
   readonly signal?: AbortSignal;
   /** Start in its own process group so that a terminal's Ctrl-C does not reach it (servers). */
   readonly detached?: boolean;
@@ -112,6 +112,7 @@ export function startProcess(opts: ProcessOptions): RunningProcess {
   let killTimer: NodeJS.Timeout | undefined;
   const onAbort = () => {
     child.kill('SIGTERM');
+    child.kill('SIGCONT'); // a stopped child (SIGSTOP, ^Z) acts on the SIGTERM only once it runs again
     killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
     killTimer.unref();
   };

@@ -37,7 +37,8 @@ import { jailReport } from '../drill/jail-report.js';
 import { databaseFromArtifactName, parseQualifiedName } from './artifact-name.js';
 import { directoryFilesCheck, listArchive, readArchiveFully, type ArchiveToc } from './read-archive.js';
 import { peekCreatedDatabase, readPlainDump } from './read-plain.js';
-import { guardSource, productionStage, readSourceNow, sourceRowsNowCheck, type GuardedSource, type SourceNow } from './source-now.js';
+import { readSourceNow, sourceRowsNowCheck, type SourceNow } from './source-now.js';
+import { guardSource, productionStage, type GuardedSource } from '../source/guard-and-proof.js';
 import { findArtifactSums, sumsCheck } from './sums.js';
 
 /** Options of `verifyArtifact`. Only `artifact` is required. */
@@ -135,7 +136,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   let source: GuardedSource | null = null;
   if (opts.source) {
     progress({ stage: 'guard', state: 'start' });
-    source = await guardSource(opts.source, config, opts.signal);
+    source = await guardSource(opts.source, config, { signal: opts.signal });
     progress({ stage: 'guard', state: 'end', status: 'pass' });
   }
   const guardMs = Date.now() - startedAt.getTime();
@@ -291,7 +292,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   }
 
   // 6. Production untouched (with a source), and the artefact as it was found.
-  if (source) report.production_untouched = await productionStage(builder, source, report);
+  if (source) report.production_untouched = await productionStage(builder, source, report, { what: 'verify', endsOnInterrupt: true });
   const stampAfter = await stampOf(artifact).catch(() => null);
   const unchanged = stampAfter !== null && stampAfter.ino === stampBefore.ino && stampAfter.size === stampBefore.size && stampAfter.mtimeMs === stampBefore.mtimeMs;
   builder.expect('backup.unchanged', 'backup', unchanged,

@@ -1,10 +1,9 @@
-import { before, after, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { psql, scratchDir, startPagila, urlOf } from '../helpers/clusters.js';
-import type { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { psql, urlOf, usePagila } from '../helpers/clusters.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
 
 // Known row counts of the pagila sample (../shared/data/SOURCES.md).
@@ -15,26 +14,19 @@ const PAGILA_ROWS: Record<string, number> = {
 };
 
 describe('pagila drills', () => {
-  let dir: Awaited<ReturnType<typeof scratchDir>>;
-  let source: SandboxCluster;
+  const fx = usePagila();
   let sysid: string;
   before(async () => {
-    dir = await scratchDir();
-    source = await startPagila(dir.path);
     // A role that only the globals carry: the restore must recreate it.
     // app_reader only the globals carry; pgdrill — a name users give their drill role — must not collide with the sandbox's superuser.
-    await psql(source, 'pagila', { sql: 'CREATE ROLE app_reader NOLOGIN; GRANT USAGE ON SCHEMA public TO app_reader; GRANT SELECT ON public.actor, public.film TO app_reader; CREATE ROLE pgdrill LOGIN; GRANT pg_read_all_data TO pgdrill;' });
-    sysid = (await psql(source, 'pagila', { sql: 'SELECT system_identifier FROM pg_control_system()' })).trim();
-  });
-  after(async () => {
-    await source?.stop();
-    await dir?.[Symbol.asyncDispose]();
+    await psql(fx.source, 'pagila', { sql: 'CREATE ROLE app_reader NOLOGIN; GRANT USAGE ON SCHEMA public TO app_reader; GRANT SELECT ON public.actor, public.film TO app_reader; CREATE ROLE pgdrill LOGIN; GRANT pg_read_all_data TO pgdrill;' });
+    sysid = (await psql(fx.source, 'pagila', { sql: 'SELECT system_identifier FROM pg_control_system()' })).trim();
   });
 
   for (const format of ['plain', 'custom', 'directory'] as const) {
     test(`${format}: PASS with every table's exact count equal`, async () => {
-      const out = join(dir.path, `out-${format}`);
-      const r = await runCli(['run', '--source', urlOf(source, 'pagila'), '--format', format, '--out', out, '--json']);
+      const out = join(fx.dir, `out-${format}`);
+      const r = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--format', format, '--out', out, '--json']);
       assert.equal(r.code, 0, r.stderr + r.stdout.slice(0, 3000));
       const report: Report = ReportSchema.parse(JSON.parse(r.stdout));
       assert.equal(report.status, 'PASS');
@@ -57,9 +49,9 @@ describe('pagila drills', () => {
   }
 
   test('an expectation that does not hold: exit 1 naming the missing object', async () => {
-    const cfg = join(dir.path, 'expect.yaml');
+    const cfg = join(fx.dir, 'expect.yaml');
     await writeFile(cfg, `expect:\n  objects:\n    - { type: table, schema: public, name: actor }\n    - { type: view, name: v_missing_observe }\n    - { type: materialized_view, name: rental_by_category, count: 1 }\n  grants:\n    - { role: app_reader, count: 3, no_write: true }\n`);
-    const r = await runCli(['run', '--source', urlOf(source, 'pagila'), '--config', cfg, '--out', join(dir.path, 'out-expect'), '--json']);
+    const r = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--config', cfg, '--out', join(fx.dir, 'out-expect'), '--json']);
     assert.equal(r.code, 1, r.stderr);
     const report = ReportSchema.parse(JSON.parse(r.stdout));
     assert.equal(report.status, 'FAIL');
@@ -70,10 +62,10 @@ describe('pagila drills', () => {
   });
 
   test('a wrong pinned system_identifier: exit 3 and no dump file', async () => {
-    const cfg = join(dir.path, 'pin.yaml');
+    const cfg = join(fx.dir, 'pin.yaml');
     await writeFile(cfg, `source:\n  system_identifier: "${sysid === "1234567890123456789" ? "1" : "1234567890123456789"}"\n  database: pagila\n`);
-    const out = join(dir.path, 'out-pin');
-    const r = await runCli(['run', '--source', urlOf(source, 'pagila'), '--config', cfg, '--out', out]);
+    const out = join(fx.dir, 'out-pin');
+    const r = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--config', cfg, '--out', out]);
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /identity guard: source system_identifier is \d+, but the config pins/);
     const made = await readdir(out).catch(() => []);
@@ -81,18 +73,18 @@ describe('pagila drills', () => {
   });
 
   test('a grant expectation with a write privilege fails', async () => {
-    await psql(source, 'pagila', { sql: 'CREATE ROLE app_writer NOLOGIN; GRANT SELECT, INSERT ON public.actor TO app_writer;' });
+    await psql(fx.source, 'pagila', { sql: 'CREATE ROLE app_writer NOLOGIN; GRANT SELECT, INSERT ON public.actor TO app_writer;' });
     try {
-      const cfg = join(dir.path, 'nowrite.yaml');
+      const cfg = join(fx.dir, 'nowrite.yaml');
       await writeFile(cfg, `expect:\n  grants:\n    - { role: app_writer, no_write: true }\n`);
-      const r = await runCli(['run', '--source', urlOf(source, 'pagila'), '--config', cfg, '--out', join(dir.path, 'out-nowrite'), '--json']);
+      const r = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--config', cfg, '--out', join(fx.dir, 'out-nowrite'), '--json']);
       assert.equal(r.code, 1, r.stderr);
       const report = ReportSchema.parse(JSON.parse(r.stdout));
       const c = report.checks.find((x) => x.name === 'content.grants[app_writer]')!;
       assert.equal(c.status, 'fail');
       assert.match(c.detail, /INSERT on public\.actor/);
     } finally {
-      await psql(source, 'pagila', { sql: 'REVOKE ALL ON public.actor FROM app_writer; DROP ROLE app_writer;' });
+      await psql(fx.source, 'pagila', { sql: 'REVOKE ALL ON public.actor FROM app_writer; DROP ROLE app_writer;' });
     }
   });
 });

@@ -1,24 +1,14 @@
-import { before, after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { scratchDir, startPagila, urlOf } from '../helpers/clusters.js';
-import type { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { urlOf, usePagila } from '../helpers/clusters.js';
 import { check, drill, failed } from './helpers.js';
 
 describe('fidelity checks name the culprit (pagila, restored copy changed before the checks)', () => {
-  let dir: Awaited<ReturnType<typeof scratchDir>>;
-  let source: SandboxCluster;
-  before(async () => {
-    dir = await scratchDir();
-    source = await startPagila(dir.path);
-  });
-  after(async () => {
-    await source?.stop();
-    await dir?.[Symbol.asyncDispose]();
-  });
+  const fx = usePagila();
 
   test('a view definition changed: the catalog names the view, the round trip its entry', async () => {
     // Same columns (SELECT *), different rows: CREATE OR REPLACE VIEW accepts it.
-    const { report } = await drill(urlOf(source, 'pagila'), dir.path, 'view', `DO $$ BEGIN
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'view', `DO $$ BEGIN
       EXECUTE 'CREATE OR REPLACE VIEW public.film_list AS SELECT * FROM (' || rtrim(pg_get_viewdef('public.film_list'::regclass), ';') || ') AS s WHERE s.fid > 10';
     END $$`);
     assert.deepEqual(failed(report), ['fidelity.catalog', 'fidelity.round_trip']);
@@ -31,7 +21,7 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
   });
 
   test('a sequence behind the snapshot: the catalog names the sequence and both positions', async () => {
-    const { report } = await drill(urlOf(source, 'pagila'), dir.path, 'sequence', "SELECT setval('public.actor_actor_id_seq', 5)");
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'sequence', "SELECT setval('public.actor_actor_id_seq', 5)");
     assert.deepEqual(failed(report), ['fidelity.catalog']);
     assert.deepEqual(report.fidelity!.differences, [
       { object: 'sequence public.actor_actor_id_seq', attribute: 'position (not behind)', source: '200', restored: '5' },
@@ -41,7 +31,7 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
   });
 
   test('a sequence ahead of the snapshot is not a difference (sequences are not transactional)', async () => {
-    const { report } = await drill(urlOf(source, 'pagila'), dir.path, 'ahead', "SELECT setval('public.actor_actor_id_seq', 5000)");
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'ahead', "SELECT setval('public.actor_actor_id_seq', 5000)");
     assert.equal(report.status, 'PASS', failed(report).join(', '));
     assert.equal(check(report, 'fidelity.catalog').status, 'pass');
   });
@@ -49,7 +39,7 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
   test('an index that no longer matches its heap: amcheck names the index', async () => {
     // A function declared IMMUTABLE that changes after the index was built: the index holds the old values, so
     // bt_index_check(heapallindexed) finds heap tuples without their index entry.
-    const { report } = await drill(urlOf(source, 'pagila'), dir.path, 'amcheck', `
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'amcheck', `
       CREATE FUNCTION public.f_idx(int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT $1';
       CREATE INDEX actor_f_idx ON public.actor (public.f_idx(actor_id));
       CREATE OR REPLACE FUNCTION public.f_idx(int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT -$1';`);
@@ -66,7 +56,7 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
   test('without --deep, pg_amcheck checks structure (no --heapallindexed) and still names a broken index', async () => {
     // A B-tree built with one ordering and checked with another (its comparison function was replaced): the
     // item order invariant no longer holds. The structural check finds it without --heapallindexed.
-    const { report } = await drill(urlOf(source, 'pagila'), dir.path, 'amcheck-structure', `
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'amcheck-structure', `
       CREATE FUNCTION public.drill_cmp(int, int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT CASE WHEN $1 < $2 THEN -1 WHEN $1 > $2 THEN 1 ELSE 0 END';
       CREATE OPERATOR CLASS public.drill_ops FOR TYPE int USING btree AS
         OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >, FUNCTION 1 public.drill_cmp(int, int);

@@ -1,28 +1,20 @@
-import { before, after, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { psql, scratchDir, startPagila, urlOf } from '../helpers/clusters.js';
-import type { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { psql, urlOf, usePagila } from '../helpers/clusters.js';
 import { ReportSchema } from '../../src/report/model.js';
 import { check, drill, failed } from './helpers.js';
 
 describe('fidelity on pagila', () => {
-  let dir: Awaited<ReturnType<typeof scratchDir>>;
-  let source: SandboxCluster;
+  const fx = usePagila();
   before(async () => {
-    dir = await scratchDir();
-    source = await startPagila(dir.path);
-    await psql(source, 'pagila', { sql: 'CREATE ROLE app_reader NOLOGIN; GRANT USAGE ON SCHEMA public TO app_reader; GRANT SELECT ON public.actor, public.film TO app_reader;' });
-  });
-  after(async () => {
-    await source?.stop();
-    await dir?.[Symbol.asyncDispose]();
+    await psql(fx.source, 'pagila', { sql: 'CREATE ROLE app_reader NOLOGIN; GRANT USAGE ON SCHEMA public TO app_reader; GRANT SELECT ON public.actor, public.film TO app_reader;' });
   });
 
   test('run --deep: every hash equal, zero catalog differences, round trip empty, amcheck clean', async () => {
-    const r = await runCli(['run', '--source', urlOf(source, 'pagila'), '--deep', '--out', join(dir.path, 'clean'), '--json']);
+    const r = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--deep', '--out', join(fx.dir, 'clean'), '--json']);
     assert.equal(r.code, 0, r.stderr + r.stdout.slice(0, 3000));
     const report = ReportSchema.parse(JSON.parse(r.stdout));
     assert.equal(report.status, 'PASS');
@@ -57,7 +49,7 @@ describe('fidelity on pagila', () => {
   });
 
   test('run without --deep: hashes skipped, catalog, round trip and amcheck still run', async () => {
-    const { report } = await drill(urlOf(source, 'pagila'), dir.path, 'shallow', undefined, false);
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'shallow', undefined, false);
     assert.equal(report.status, 'PASS', failed(report).join(', '));
     assert.equal(check(report, 'fidelity.content_hashes').status, 'skip');
     assert.match(check(report, 'fidelity.content_hashes').detail, /--deep/);
@@ -66,7 +58,7 @@ describe('fidelity on pagila', () => {
   });
 
   test('a row changed in the restored copy: the content hash names the table, counts still equal', async () => {
-    const { report, exitCode } = await drill(urlOf(source, 'pagila'), dir.path, 'row', "UPDATE public.actor SET last_name = 'CHANGED' WHERE actor_id = 7");
+    const { report, exitCode } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'row', "UPDATE public.actor SET last_name = 'CHANGED' WHERE actor_id = 7");
     assert.equal(exitCode, 1);
     assert.deepEqual(failed(report), ['fidelity.content_hashes']);
     const c = check(report, 'fidelity.content_hashes');
@@ -79,7 +71,7 @@ describe('fidelity on pagila', () => {
   });
 
   test('a GRANT missing in the restore: the catalog names object, grantee and privilege', async () => {
-    const { report } = await drill(urlOf(source, 'pagila'), dir.path, 'grant', 'REVOKE SELECT ON public.actor FROM app_reader');
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'grant', 'REVOKE SELECT ON public.actor FROM app_reader');
     assert.deepEqual(failed(report), ['fidelity.catalog', 'fidelity.round_trip']);
     assert.deepEqual(report.fidelity!.differences, [
       { object: 'table public.actor', attribute: 'grant SELECT to app_reader', source: 'granted by postgres', restored: null },
@@ -90,7 +82,7 @@ describe('fidelity on pagila', () => {
   });
 
   test('a column default changed: the catalog names the column, the round trip the line', async () => {
-    const { report } = await drill(urlOf(source, 'pagila'), dir.path, 'default', 'ALTER TABLE public.film ALTER COLUMN rental_duration SET DEFAULT 7');
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'default', 'ALTER TABLE public.film ALTER COLUMN rental_duration SET DEFAULT 7');
     assert.deepEqual(failed(report), ['fidelity.catalog', 'fidelity.round_trip']);
     assert.deepEqual(report.fidelity!.differences, [
       { object: 'column public.film.rental_duration', attribute: 'default', source: '3', restored: '7' },

@@ -2,6 +2,7 @@
  * Test fixtures: real throwaway PostgreSQL clusters (no mocks), created and disposed per test file, loaded with
  * real SQL from ../shared/data. They reuse pgdrill's own SandboxCluster, so they start the same way users' do.
  */
+import { after, before } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -62,6 +63,40 @@ export async function startPagila(parentDir: string): Promise<SandboxCluster> {
     await c.stop();
     throw err;
   }
+}
+
+/** A pagila source shared by the tests of a describe block, and the scratch directory it lives in. */
+export interface PagilaFixture {
+  /** The scratch directory (out directories of the tests go below it). */
+  readonly dir: string;
+  readonly source: SandboxCluster;
+}
+
+/**
+ * Register before/after hooks in the current describe block: a scratch directory with a pagila source, started
+ * before its tests and removed after them. Read the fields inside hooks and tests only.
+ */
+export function usePagila(): PagilaFixture {
+  let scratch: Awaited<ReturnType<typeof scratchDir>> | undefined;
+  let source: SandboxCluster | undefined;
+  before(async () => {
+    scratch = await scratchDir();
+    source = await startPagila(scratch.path);
+  });
+  after(async () => {
+    await source?.stop();
+    await scratch?.[Symbol.asyncDispose]();
+  });
+  return {
+    get dir() {
+      if (!scratch) throw new Error('usePagila(): read fx.dir inside a hook or a test');
+      return scratch.path;
+    },
+    get source() {
+      if (!source) throw new Error('usePagila(): read fx.source inside a hook or a test');
+      return source;
+    },
+  };
 }
 
 /** Build a plain libpq URL for a test cluster. */

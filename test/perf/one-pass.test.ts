@@ -3,31 +3,21 @@
  * is written (src/inventory/archive-scan-stream.ts), not read again after the dump; and a truncated archive (a
  * "pg_dump" whose pipeline exits 0, as `pg_dump | head` does) still fails the content stage with pg_restore's error.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { scratchDir, startPagila, urlOf } from '../helpers/clusters.js';
+import { urlOf, usePagila } from '../helpers/clusters.js';
 import { fakeBindir } from '../helpers/fake-bindir.js';
 import { ReportSchema } from '../../src/report/model.js';
-import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 
 describe('custom archives in one pass', () => {
-  let dir: Awaited<ReturnType<typeof scratchDir>>;
-  let source: SandboxCluster;
-  before(async () => {
-    dir = await scratchDir();
-    source = await startPagila(dir.path);
-  });
-  after(async () => {
-    await source?.stop();
-    await dir?.[Symbol.asyncDispose]();
-  });
+  const fx = usePagila();
 
   test('the archive is scanned from the dump stream: PASS with the full inventory', async () => {
-    const out = join(dir.path, 'out-custom');
-    const r = await runCli(['run', '--source', urlOf(source, 'pagila'), '--format', 'custom', '--out', out, '--json']);
+    const out = join(fx.dir, 'out-custom');
+    const r = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--format', 'custom', '--out', out, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const report = ReportSchema.parse(JSON.parse(r.stdout));
     assert.equal(report.backup.format, 'custom');
@@ -42,8 +32,8 @@ describe('custom archives in one pass', () => {
 
   test('a truncated archive whose pg_dump "succeeded" fails the content stage with pg_restore\'s error', async () => {
     await using bin = await fakeBindir('"$REAL" "$@" | head -c 100000');
-    const out = join(dir.path, 'out-truncated');
-    const r = await runCli(['run', '--source', urlOf(source, 'pagila'), '--format', 'custom', '--out', out, '--json'], { env: { PG_BINDIR: bin.path } });
+    const out = join(fx.dir, 'out-truncated');
+    const r = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--format', 'custom', '--out', out, '--json'], { env: { PG_BINDIR: bin.path } });
     assert.equal(r.code, 1, r.stderr);
     const report = ReportSchema.parse(JSON.parse(r.stdout));
     assert.equal(report.checks.find((c) => c.name === 'backup.pg_dump')?.status, 'pass', 'the pipeline exited 0');

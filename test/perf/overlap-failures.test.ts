@@ -3,39 +3,31 @@
  * line injected into pg_dump's output both FAIL exactly as the non-overlapped drill fails (same failing checks),
  * with the early sandbox torn down, no partial file, and the hostile command never run.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { scratchDir, startPagila, urlOf } from '../helpers/clusters.js';
+import { urlOf, usePagila } from '../helpers/clusters.js';
 import { fakeBindir } from '../helpers/fake-bindir.js';
 import { processesMentioning } from '../helpers/leftovers.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
-import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 const failing = (r: Report) => r.checks.filter((c) => c.status === 'fail').map((c) => c.name).sort();
 
 describe('overlapped drills that fail', () => {
-  let dir: Awaited<ReturnType<typeof scratchDir>>;
-  let source: SandboxCluster;
+  const fx = usePagila();
   let noOverlap: string;
   before(async () => {
-    dir = await scratchDir();
-    source = await startPagila(dir.path);
-    noOverlap = join(dir.path, 'no-overlap.yaml');
+    noOverlap = join(fx.dir, 'no-overlap.yaml');
     await writeFile(noOverlap, 'backup:\n  overlap: false\n');
-  });
-  after(async () => {
-    await source?.stop();
-    await dir?.[Symbol.asyncDispose]();
   });
 
   async function drill(name: string, extra: string[] = [], env: Record<string, string> = {}): Promise<{ code: number | null; report: Report; out: string; runDir: string; stderr: string }> {
-    const out = join(dir.path, name);
-    const r = await runCli(['run', '--source', urlOf(source, 'pagila'), '--out', out, '--json', ...extra], { env });
+    const out = join(fx.dir, name);
+    const r = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--out', out, '--json', ...extra], { env });
     const report = ReportSchema.parse(JSON.parse(r.stdout));
     return { code: r.code, report, out, runDir: report.run.dir, stderr: r.stderr };
   }

@@ -4,33 +4,25 @@
  * started during the dump); `backup.overlap: false` restores after the dump as before.
  * Failures under overlap: overlap-failures.test.ts.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { scratchDir, startPagila, urlOf } from '../helpers/clusters.js';
+import { urlOf, usePagila } from '../helpers/clusters.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
-import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 
 describe('overlapped drills', () => {
-  let dir: Awaited<ReturnType<typeof scratchDir>>;
-  let source: SandboxCluster;
+  const fx = usePagila();
   let noOverlap: string;
   before(async () => {
-    dir = await scratchDir();
-    source = await startPagila(dir.path);
-    noOverlap = join(dir.path, 'no-overlap.yaml');
+    noOverlap = join(fx.dir, 'no-overlap.yaml');
     await writeFile(noOverlap, 'backup:\n  overlap: false\n');
-  });
-  after(async () => {
-    await source?.stop();
-    await dir?.[Symbol.asyncDispose]();
   });
 
   async function drill(name: string, extra: string[] = [], env: Record<string, string> = {}): Promise<{ code: number | null; report: Report; out: string; runDir: string; stderr: string }> {
-    const out = join(dir.path, name);
-    const r = await runCli(['run', '--source', urlOf(source, 'pagila'), '--out', out, '--json', ...extra], { env });
+    const out = join(fx.dir, name);
+    const r = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--out', out, '--json', ...extra], { env });
     const report = ReportSchema.parse(JSON.parse(r.stdout));
     return { code: r.code, report, out, runDir: report.run.dir, stderr: r.stderr };
   }
@@ -48,7 +40,7 @@ describe('overlapped drills', () => {
   });
 
   test('roles not captured (backup.globals: false): restored after the dump in the early sandbox, with placeholders', async () => {
-    const cfg = join(dir.path, 'no-globals.yaml');
+    const cfg = join(fx.dir, 'no-globals.yaml');
     await writeFile(cfg, 'backup:\n  globals: false\n');
     const { code, report, stderr } = await drill('out-no-globals', ['--config', cfg]);
     assert.equal(code, 0, stderr);

@@ -58,7 +58,7 @@ describe('the scan gate between pg_dump and psql', () => {
   }
   /** Stream through the gate into psql, the way the overlapped drill does; the downstream sink stands for the file. */
   async function gated(db: string, stream: AsyncIterable<Buffer> | Iterable<Buffer>, maxHeldBytes?: number) {
-    const run = startPsqlScript(sandbox, await bins(), db, 'pipe', true, 'dump');
+    const run = startPsqlScript(sandbox, await bins(), db, 'pipe', { phase: 'dump' });
     const gate = new ScanGatedFeed({
       scanner: new PlainDumpScanner(), maxHeldBytes,
       target: Promise.resolve({ stdin: run.stdin!, kill: () => void run.child.kill('SIGKILL'), exited: run.result }),
@@ -83,7 +83,7 @@ describe('the scan gate between pg_dump and psql', () => {
       const marker = join(markers, `control-${++n}`);
       const db = await newDb();
       const text = HEAD + make.replace('%M%', marker) + TAIL;
-      const r = await startPsqlScript(sandbox, await bins(), db, Readable.from([Buffer.from(text)]), true, 'dump').result;
+      const r = await startPsqlScript(sandbox, await bins(), db, Readable.from([Buffer.from(text)]), { phase: 'dump' }).result;
       assert.equal(r.exitCode, 0, `${what}: ${JSON.stringify(r.errors)}`);
       assert.equal(await exists(marker), true, `${what}: psql ran it`);
     }

@@ -13,7 +13,7 @@ import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, type CliRun } from '../helpers/cli.js';
-import { bins, scratchDir, startPagila, urlOf } from '../helpers/clusters.js';
+import { bins, scratchDir, urlOf, usePagila } from '../helpers/clusters.js';
 import { exists, processesMentioning } from '../helpers/leftovers.js';
 import { cmdline, descendants, waitFor, waitForNoPgdrillSessions } from '../helpers/safety.js';
 import { runProcess } from '../../src/exec/run-process.js';
@@ -114,20 +114,11 @@ async function assertNothingLeft(report: Report): Promise<void> {
 }
 
 describe('faults', () => {
-  let dir: Awaited<ReturnType<typeof scratchDir>>;
-  let source: SandboxCluster;
-  before(async () => {
-    dir = await scratchDir();
-    source = await startPagila(dir.path);
-  });
-  after(async () => {
-    await source?.stop();
-    await dir?.[Symbol.asyncDispose]();
-  });
+  const fx = usePagila();
 
   test('the source unreachable at start: exit 4 with a clear message, nothing created', async () => {
     await using nowhere = await scratchDir('pgdrill-test-nowhere-');
-    const out = join(dir.path, 'out-unreachable');
+    const out = join(fx.dir, 'out-unreachable');
     const r = await runCli(['run', '--source', `postgresql://app@/app?host=${nowhere.path}`, '--out', out]);
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /cannot connect to the source postgresql:\/\/app@\/app\?host=.*: .*ENOENT.*Check the URL, that the server runs, and the credentials/);
@@ -135,8 +126,8 @@ describe('faults', () => {
   });
 
   test('pg_dump killed mid-stream: FAIL naming it, the partial file removed, production untouched', async () => {
-    const out = join(dir.path, 'out-killed');
-    const { run, wcharAtFault } = await drillWithFaultMidDump(['run', '--source', urlOf(source, 'pagila'), '--out', out], async (pid) => {
+    const out = join(fx.dir, 'out-killed');
+    const { run, wcharAtFault } = await drillWithFaultMidDump(['run', '--source', urlOf(fx.source, 'pagila'), '--out', out], async (pid) => {
       process.kill(pid, 'SIGKILL');
     });
     assert.ok(wcharAtFault > 0, 'pg_dump had streamed bytes when it was killed');
@@ -146,13 +137,13 @@ describe('faults', () => {
     assert.match(c?.detail ?? '', /pg_dump was killed by SIGKILL/);
     await assertNoDumpPresented(report);
     assert.equal(report.production_untouched, true);
-    await waitForNoPgdrillSessions(source);
+    await waitForNoPgdrillSessions(fx.source);
   });
 
   test('the disk full while dumping: FAIL naming ENOSPC, nothing half-written presented, no sandbox', async (t: TestContext) => {
     if (!isRoot) return t.skip('mounting a tmpfs needs root');
     await using fs = await tmpfs('1m');
-    const r = await runCli(['run', '--source', urlOf(source, 'pagila'), '--out', fs.path]);
+    const r = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--out', fs.path]);
     assert.equal(r.code, 1, r.stderr);
     const report = await reportOf(fs.path);
     const c = report.checks.find((x) => x.name === 'backup.error');
@@ -168,7 +159,7 @@ describe('faults', () => {
     // dumped (overlapped restore), so whichever fills the disk first fails: initdb (exit 4) or, if initdb's files
     // took the last byte just then, the dump (exit 1). Either way nothing half-made is left or presented.
     await using fs = await tmpfs('8m');
-    const r = await runCli(['run', '--source', urlOf(source, 'pagila'), '--out', fs.path]);
+    const r = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--out', fs.path]);
     const report = await reportOf(fs.path);
     t.diagnostic(`exit ${r.code}`);
     if (r.code === 4) {
@@ -197,7 +188,7 @@ describe('faults', () => {
     test('its socket is taken by another server', async () => {
       const b = await bins();
       // The source's socket directory: its lock file says a live postmaster owns port 5432 there.
-      const err = await SandboxCluster.start({ bins: b, parentDir: parent, osUser: await resolveSandboxUser(), logger: silentLogger, settings: { unix_socket_directories: `'${source.socketDir}'` } })
+      const err = await SandboxCluster.start({ bins: b, parentDir: parent, osUser: await resolveSandboxUser(), logger: silentLogger, settings: { unix_socket_directories: `'${fx.source.socketDir}'` } })
         .then(() => null, (e: unknown) => e);
       assert.ok(err instanceof EnvironmentError, String(err));
       assert.equal(err.exitCode, 4);
@@ -216,12 +207,12 @@ describe('faults', () => {
     });
   });
 
-  // Last: it stops the source.
+  // Last: it stops the fx.source.
   test('the source stopped mid-dump: FAIL with pg_dump\'s message, no dump, the proof of production says it could not look', async () => {
-    const out = join(dir.path, 'out-stopped');
+    const out = join(fx.dir, 'out-stopped');
     const b = await bins();
-    const { run } = await drillWithFaultMidDump(['run', '--source', urlOf(source, 'pagila'), '--out', out], async () => {
-      await runProcess({ bin: b.path('pg_ctl'), args: ['-D', source.dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], uid: source.osUser?.uid, gid: source.osUser?.gid });
+    const { run } = await drillWithFaultMidDump(['run', '--source', urlOf(fx.source, 'pagila'), '--out', out], async () => {
+      await runProcess({ bin: b.path('pg_ctl'), args: ['-D', fx.source.dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], uid: fx.source.osUser?.uid, gid: fx.source.osUser?.gid });
     });
     assert.equal(run.code, 1, run.stderr);
     const report = await reportOf(out);

@@ -1,12 +1,11 @@
-import { before, after, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { scratchDir, startPagila } from '../helpers/clusters.js';
+import { usePagila } from '../helpers/clusters.js';
 import { digestOf, pgDump } from '../helpers/dumps.js';
-import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
 import { runProcess } from '../../src/exec/run-process.js';
 import { bins } from '../helpers/clusters.js';
@@ -27,24 +26,17 @@ async function verifyFails(path: string, out: string, extra: string[] = []): Pro
 }
 
 describe('verify: broken dumps fail before any restore, each with a precise message', () => {
-  let dir: Awaited<ReturnType<typeof scratchDir>>;
-  let source: SandboxCluster;
+  const fx = usePagila();
   let plain: Buffer;
   let plainPath: string;
   let customPath: string;
   let dirPath: string;
   before(async () => {
-    dir = await scratchDir();
-    source = await startPagila(dir.path);
-    await mkdir(join(dir.path, 'dumps'));
-    plainPath = await pgDump(source, 'pagila', 'plain', join(dir.path, 'dumps', 'pagila.sql'));
-    customPath = await pgDump(source, 'pagila', 'custom', join(dir.path, 'dumps', 'pagila.dump'));
-    dirPath = await pgDump(source, 'pagila', 'directory', join(dir.path, 'dumps', 'pagila.dir'));
+    await mkdir(join(fx.dir, 'dumps'));
+    plainPath = await pgDump(fx.source, 'pagila', 'plain', join(fx.dir, 'dumps', 'pagila.sql'));
+    customPath = await pgDump(fx.source, 'pagila', 'custom', join(fx.dir, 'dumps', 'pagila.dump'));
+    dirPath = await pgDump(fx.source, 'pagila', 'directory', join(fx.dir, 'dumps', 'pagila.dir'));
     plain = await readFile(plainPath);
-  });
-  after(async () => {
-    await source?.stop();
-    await dir?.[Symbol.asyncDispose]();
   });
 
   /** Offset just after the n-th data row of the COPY block of `table`. */
@@ -57,35 +49,35 @@ describe('verify: broken dumps fail before any restore, each with a precise mess
   }
 
   test('plain dump cut inside COPY at a row boundary', async () => {
-    const f = join(dir.path, 'cut-row.sql');
+    const f = join(fx.dir, 'cut-row.sql');
     await writeFile(f, plain.subarray(0, afterRows('public.rental', 1000)));
-    const r = await verifyFails(f, join(dir.path, 'out'));
+    const r = await verifyFails(f, join(fx.dir, 'out'));
     const c = check(r, 'backup.trailer')!;
     assert.equal(c.status, 'fail');
     assert.match(c.detail, /truncated .* ends inside the COPY data of public\.rental, after 1000 complete rows, at a row boundary/);
   });
 
   test('plain dump cut mid-row', async () => {
-    const f = join(dir.path, 'cut-midrow.sql');
+    const f = join(fx.dir, 'cut-midrow.sql');
     await writeFile(f, plain.subarray(0, afterRows('public.rental', 1000) + 20));
-    const r = await verifyFails(f, join(dir.path, 'out'));
+    const r = await verifyFails(f, join(fx.dir, 'out'));
     assert.match(check(r, 'backup.trailer')!.detail, /ends inside the COPY data of public\.rental, after 1000 complete rows and part of one more: cut mid-row/);
   });
 
   test('plain dump cut before the post-data section', async () => {
-    const f = join(dir.path, 'cut-postdata.sql');
+    const f = join(fx.dir, 'cut-postdata.sql');
     const firstPostData = plain.indexOf('; Type: CONSTRAINT;');
     await writeFile(f, plain.subarray(0, plain.lastIndexOf('\n--\n', firstPostData) + 1));
-    const r = await verifyFails(f, join(dir.path, 'out'));
+    const r = await verifyFails(f, join(fx.dir, 'out'));
     assert.match(check(r, 'backup.trailer')!.detail, /in the data section, after SEQUENCE SET .*: all of the post-data section \(constraints, indexes, triggers, grants\) is missing/);
   });
 
   test('.sql.gz cut short: the gzip stream does not read to its end', async () => {
-    const gz = await pgDump(source, 'pagila', 'plain-gzip', join(dir.path, 'whole.sql.gz'));
+    const gz = await pgDump(fx.source, 'pagila', 'plain-gzip', join(fx.dir, 'whole.sql.gz'));
     const bytes = await readFile(gz);
-    const f = join(dir.path, 'cut.sql.gz');
+    const f = join(fx.dir, 'cut.sql.gz');
     await writeFile(f, bytes.subarray(0, Math.floor(bytes.length * 0.7)));
-    const r = await verifyFails(f, join(dir.path, 'out'));
+    const r = await verifyFails(f, join(fx.dir, 'out'));
     assert.equal(r.backup.format, 'plain-gzip');
     assert.match(check(r, 'backup.full_read')!.detail, /gzip stream could not be read to its end: unexpected end of file/);
     assert.equal(check(r, 'backup.trailer')?.status, 'fail');
@@ -93,20 +85,20 @@ describe('verify: broken dumps fail before any restore, each with a precise mess
 
   test('custom archive truncated: pg_restore --list passes, the full read fails', async () => {
     const bytes = await readFile(customPath);
-    const f = join(dir.path, 'truncated.dump');
+    const f = join(fx.dir, 'truncated.dump');
     await writeFile(f, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
     // The hazard this guards against: the table of contents alone still reads.
     const b = await bins();
     const list = await runProcess({ bin: b.path('pg_restore'), args: ['--list', f], stdout: 'capture', allowFailure: true });
     assert.equal(list.exitCode, 0, 'pg_restore --list accepts the truncated archive');
-    const r = await verifyFails(f, join(dir.path, 'out'));
+    const r = await verifyFails(f, join(fx.dir, 'out'));
     const c = check(r, 'backup.full_read')!;
     assert.equal(c.status, 'fail');
     assert.match(c.detail, /pg_restore could not read the archive to its end .*end of file.* the archive is truncated or damaged/);
   });
 
   test('one byte flipped, SHA256SUMS beside the dump', async () => {
-    const d = join(dir.path, 'flip');
+    const d = join(fx.dir, 'flip');
     await mkdir(d);
     const f = join(d, 'pagila.sql');
     const bytes = Buffer.from(plain);
@@ -115,7 +107,7 @@ describe('verify: broken dumps fail before any restore, each with a precise mess
     const at = afterRows('public.rental', 5000) + 3;
     bytes[at] = bytes[at]! ^ 0x01;
     await writeFile(f, bytes);
-    const r = await verifyFails(f, join(dir.path, 'out'));
+    const r = await verifyFails(f, join(fx.dir, 'out'));
     const c = check(r, 'backup.sha256sums')!;
     assert.equal(c.status, 'fail');
     assert.match(c.detail, /1 of 1 file\(s\) do not match .*SHA256SUMS: pagila\.sql has sha256 [0-9a-f]{64}, SHA256SUMS says [0-9a-f]{64}/);
@@ -124,14 +116,14 @@ describe('verify: broken dumps fail before any restore, each with a precise mess
   });
 
   test('--sums that does not list the artefact fails; one kept elsewhere naming it by file name passes', async () => {
-    const sums = join(dir.path, 'other-SHA256SUMS');
+    const sums = join(fx.dir, 'other-SHA256SUMS');
     await writeFile(sums, `${'0'.repeat(64)}  something-else.sql\n`);
-    const r = await verifyFails(customPath, join(dir.path, 'out-sums'), ['--sums', sums]);
+    const r = await verifyFails(customPath, join(fx.dir, 'out-sums'), ['--sums', sums]);
     assert.match(check(r, 'backup.sha256sums')!.detail, /does not list .*pagila\.dump/);
 
     // Kept elsewhere, naming the artefact by its file name (as sha256sum run beside it writes it).
     await writeFile(sums, `${await digestOf(customPath)}  pagila.dump\n`);
-    const ok = await runCli(['verify', customPath, '--sums', sums, '--out', join(dir.path, 'out-sums'), '--json']);
+    const ok = await runCli(['verify', customPath, '--sums', sums, '--out', join(fx.dir, 'out-sums'), '--json']);
     assert.equal(ok.code, 0, ok.stderr);
     const report = ReportSchema.parse(JSON.parse(ok.stdout));
     assert.equal(check(report, 'backup.sha256sums')?.status, 'pass');
@@ -139,13 +131,13 @@ describe('verify: broken dumps fail before any restore, each with a precise mess
   });
 
   test('directory archive with a missing data file: named, with its table', async () => {
-    const d = join(dir.path, 'missing.dir');
+    const d = join(fx.dir, 'missing.dir');
     await cp(dirPath, d, { recursive: true });
     const b = await bins();
     const list = await runProcess({ bin: b.path('pg_restore'), args: ['--list', d], stdout: 'capture' });
     const id = /^(\d+); \d+ \d+ TABLE DATA public rental /m.exec(list.stdout)![1];
     await rm(join(d, `${id}.dat.gz`));
-    const r = await verifyFails(d, join(dir.path, 'out'));
+    const r = await verifyFails(d, join(fx.dir, 'out'));
     const c = check(r, 'backup.directory_files')!;
     assert.equal(c.status, 'fail');
     assert.match(c.detail, new RegExp(`1 data file\\(s\\) missing from the directory archive .*: ${id}\\.dat\\[\\.gz\\] \\(data of public\\.rental\\)`));
@@ -153,8 +145,8 @@ describe('verify: broken dumps fail before any restore, each with a precise mess
   });
 
   test('a path that does not exist: usage error (exit 2), nothing created', async () => {
-    const out = join(dir.path, 'out-none');
-    const r = await runCli(['verify', join(dir.path, 'nope.sql'), '--out', out]);
+    const out = join(fx.dir, 'out-none');
+    const r = await runCli(['verify', join(fx.dir, 'nope.sql'), '--out', out]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /no such file or directory/);
   });

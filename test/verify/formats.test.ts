@@ -1,12 +1,11 @@
-import { before, after, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { psql, scratchDir, startPagila, urlOf } from '../helpers/clusters.js';
+import { psql, urlOf, usePagila } from '../helpers/clusters.js';
 import { digestOf, mtimesOf, pgDump, type TestDumpFormat } from '../helpers/dumps.js';
 import { exists } from '../helpers/leftovers.js';
-import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
 import { verifyArtifact } from '../../src/verify/verify-artifact.js';
 
@@ -24,20 +23,13 @@ const FILES: Record<TestDumpFormat, string> = {
 const check = (r: Report, name: string) => r.checks.find((c) => c.name === name);
 
 describe('verify: pagila dumps made by pg_dump', () => {
-  let dir: Awaited<ReturnType<typeof scratchDir>>;
-  let source: SandboxCluster;
+  const fx = usePagila();
   const dumps = {} as Record<TestDumpFormat, string>;
   before(async () => {
-    dir = await scratchDir();
-    source = await startPagila(dir.path);
-    await mkdir(join(dir.path, 'dumps'));
+    await mkdir(join(fx.dir, 'dumps'));
     for (const [format, file] of Object.entries(FILES) as [TestDumpFormat, string][]) {
-      dumps[format] = await pgDump(source, 'pagila', format, join(dir.path, 'dumps', file));
+      dumps[format] = await pgDump(fx.source, 'pagila', format, join(fx.dir, 'dumps', file));
     }
-  });
-  after(async () => {
-    await source?.stop();
-    await dir?.[Symbol.asyncDispose]();
   });
 
   for (const format of Object.keys(FILES) as TestDumpFormat[]) {
@@ -45,7 +37,7 @@ describe('verify: pagila dumps made by pg_dump', () => {
       const path = dumps[format];
       const digest = await digestOf(path);
       const mtimes = await mtimesOf(path);
-      const r = await runCli(['verify', path, '--out', join(dir.path, `out-${format}`), '--json']);
+      const r = await runCli(['verify', path, '--out', join(fx.dir, `out-${format}`), '--json']);
       assert.equal(r.code, 0, r.stderr + r.stdout.slice(0, 3000));
       const report = ReportSchema.parse(JSON.parse(r.stdout));
       assert.equal(report.kind, 'verify');
@@ -79,8 +71,8 @@ describe('verify: pagila dumps made by pg_dump', () => {
   }
 
   test('plain made with pg_dump --create: restored into the database it creates, filed under its name', async () => {
-    const path = await pgDump(source, 'pagila', 'plain-gzip', join(dir.path, 'dumps', 'nightly-create.sql.gz'), ['--create']);
-    const r = await runCli(['verify', path, '--out', join(dir.path, 'out-create'), '--json']);
+    const path = await pgDump(fx.source, 'pagila', 'plain-gzip', join(fx.dir, 'dumps', 'nightly-create.sql.gz'), ['--create']);
+    const r = await runCli(['verify', path, '--out', join(fx.dir, 'out-create'), '--json']);
     assert.equal(r.code, 0, r.stderr + r.stdout.slice(0, 3000));
     const report = ReportSchema.parse(JSON.parse(r.stdout));
     assert.equal(report.status, 'PASS');
@@ -89,7 +81,7 @@ describe('verify: pagila dumps made by pg_dump', () => {
   });
 
   test('--source: counts compared with the source now, labelled not snapshot-exact; production untouched', async () => {
-    const r = await runCli(['verify', dumps.custom, '--source', urlOf(source, 'pagila'), '--out', join(dir.path, 'out-source'), '--json']);
+    const r = await runCli(['verify', dumps.custom, '--source', urlOf(fx.source, 'pagila'), '--out', join(fx.dir, 'out-source'), '--json']);
     assert.equal(r.code, 0, r.stderr + r.stdout.slice(0, 3000));
     const report = ReportSchema.parse(JSON.parse(r.stdout));
     assert.equal(report.status, 'PASS');
@@ -105,16 +97,16 @@ describe('verify: pagila dumps made by pg_dump', () => {
   });
 
   test('--source that moved on since the dump: WARN for a small difference, FAIL when the backup holds far fewer rows', async () => {
-    await psql(source, 'pagila', { sql: "INSERT INTO public.language (name) VALUES ('Klingon')" });
+    await psql(fx.source, 'pagila', { sql: "INSERT INTO public.language (name) VALUES ('Klingon')" });
     try {
-      const warn = await runCli(['verify', dumps.plain, '--source', urlOf(source, 'pagila'), '--out', join(dir.path, 'out-moved'), '--json']);
+      const warn = await runCli(['verify', dumps.plain, '--source', urlOf(fx.source, 'pagila'), '--out', join(fx.dir, 'out-moved'), '--json']);
       assert.equal(warn.code, 0, warn.stderr);
       const w = ReportSchema.parse(JSON.parse(warn.stdout));
       assert.equal(check(w, 'fidelity.source_rows_now')?.status, 'warn');
       assert.match(check(w, 'fidelity.source_rows_now')!.detail, /public\.language source now 7 vs restored 6/);
 
-      await psql(source, 'pagila', { sql: "INSERT INTO public.actor (first_name, last_name) SELECT 'A' || g, 'B' FROM generate_series(1, 1000) g" });
-      const fail = await runCli(['verify', dumps.plain, '--source', urlOf(source, 'pagila'), '--out', join(dir.path, 'out-moved'), '--json']);
+      await psql(fx.source, 'pagila', { sql: "INSERT INTO public.actor (first_name, last_name) SELECT 'A' || g, 'B' FROM generate_series(1, 1000) g" });
+      const fail = await runCli(['verify', dumps.plain, '--source', urlOf(fx.source, 'pagila'), '--out', join(fx.dir, 'out-moved'), '--json']);
       assert.equal(fail.code, 1, fail.stderr);
       const f = ReportSchema.parse(JSON.parse(fail.stdout));
       const c = check(f, 'fidelity.source_rows_now')!;
@@ -122,15 +114,15 @@ describe('verify: pagila dumps made by pg_dump', () => {
       assert.match(c.detail, /more than 50% fewer rows in the backup than in the source: public\.actor source now 1200 vs restored 200/);
       assert.equal(f.production_untouched, true);
     } finally {
-      await psql(source, 'pagila', { sql: "DELETE FROM public.actor WHERE actor_id > 200; DELETE FROM public.language WHERE name = 'Klingon'" });
+      await psql(fx.source, 'pagila', { sql: "DELETE FROM public.actor WHERE actor_id > 200; DELETE FROM public.language WHERE name = 'Klingon'" });
     }
   });
 
   test('an artefact that changes while it is verified: backup.unchanged FAILs', async () => {
-    const copy = join(dir.path, 'changing.sql');
+    const copy = join(fx.dir, 'changing.sql');
     await copyFile(dumps.plain, copy);
     const res = await verifyArtifact({
-      artifact: copy, outDir: join(dir.path, 'out-changing'),
+      artifact: copy, outDir: join(fx.dir, 'out-changing'),
       // Another writer appends to the file while the sandbox restores it.
       progress: (e) => void (e.stage === 'restore' && e.state === 'start' ? appendFile(copy, '-- appended\n') : undefined),
     });
