@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { bins, scratchDir, urlOf, usePagila } from '../helpers/clusters.js';
 import { exists, processesMentioning } from '../helpers/leftovers.js';
-import { cmdline, descendants, waitFor, waitForNoPgdrillSessions } from '../helpers/safety.js';
+import { cmdline, descendants, holdLock, waitFor, waitForNoPgdrillSessions } from '../helpers/safety.js';
 import { runProcess } from '../../src/exec/run-process.js';
 import { resolveSandboxUser } from '../../src/exec/os-user.js';
 import { isAlive, SandboxCluster } from '../../src/sandbox/cluster.js';
@@ -47,23 +47,31 @@ async function written(pid: number): Promise<number | null> {
 }
 
 /**
- * Start a drill, stop its pg_dump (SIGSTOP) as soon as it runs, let it go on in steps of a few milliseconds until
- * it has written 64 KiB of its file, then call `fault(pgDumpPid)` while it is stopped, and let it go on. pg_dump
- * writes its file at its own pace, so only stepping it catches it mid-dump whatever the machine's speed.
+ * Start a drill, hold pg_dump at its LOCK TABLE phase (a lock on the source's `public.rental`) until it is found and
+ * stopped (SIGSTOP), then let it go on in steps of a few milliseconds until it has written 64 KiB of its file, call
+ * `fault(pgDumpPid)` while it is stopped, and let it go on. pg_dump writes its file at its own pace (a pagila dump
+ * takes a fraction of a second), so only holding and stepping it catches it mid-dump whatever the machine's speed.
  */
-async function drillWithFaultMidDump(args: string[], fault: (pgDumpPid: number) => Promise<void>): Promise<{ run: CliRun; wcharAtFault: number }> {
+async function drillWithFaultMidDump(source: SandboxCluster, args: string[], fault: (pgDumpPid: number) => Promise<void>): Promise<{ run: CliRun; wcharAtFault: number }> {
   let cliPid = 0;
-  const run = runCli(args, { onStderr: (_s, pid) => void (cliPid = pid) });
-  const pgDump = await waitFor('pg_dump to start', async () => {
-    if (!cliPid) return null;
-    for (const p of await descendants(cliPid)) {
-      const cmd = await cmdline(p);
-      // The data dump (fidelity runs a --schema-only one in the same snapshot too).
-      if (/pg_dump .*--snapshot=/.test(cmd) && !/--schema-only/.test(cmd)) return p;
-    }
-    return null;
-  }, 60_000, 2);
-  process.kill(pgDump, 'SIGSTOP');
+  const holder = await holdLock(source, 'pagila', 'public.rental');
+  let run: Promise<CliRun>;
+  let pgDump: number;
+  try {
+    run = runCli(args, { onStderr: (_s, pid) => void (cliPid = pid) });
+    pgDump = await waitFor('pg_dump to start', async () => {
+      if (!cliPid) return null;
+      for (const p of await descendants(cliPid)) {
+        const cmd = await cmdline(p);
+        // The data dump (fidelity runs a --schema-only one in the same snapshot too).
+        if (/pg_dump .*--snapshot=/.test(cmd) && !/--schema-only/.test(cmd)) return p;
+      }
+      return null;
+    }, 60_000);
+    process.kill(pgDump, 'SIGSTOP');
+  } finally {
+    await holder.release();
+  }
   let wcharAtFault = 0;
   try {
     for (let step = 0; ; step++) {
@@ -86,7 +94,7 @@ async function drillWithFaultMidDump(args: string[], fault: (pgDumpPid: number) 
       /* killed by the fault */
     }
   }
-  return { run: await run, wcharAtFault };
+  return { run: await run!, wcharAtFault };
 }
 
 async function reportOf(out: string): Promise<Report> {
@@ -127,7 +135,7 @@ describe('faults', () => {
 
   test('pg_dump killed mid-stream: FAIL naming it, the partial file removed, production untouched', async () => {
     const out = join(fx.dir, 'out-killed');
-    const { run, wcharAtFault } = await drillWithFaultMidDump(['run', '--source', urlOf(fx.source, 'pagila'), '--out', out], async (pid) => {
+    const { run, wcharAtFault } = await drillWithFaultMidDump(fx.source, ['run', '--source', urlOf(fx.source, 'pagila'), '--out', out], async (pid) => {
       process.kill(pid, 'SIGKILL');
     });
     assert.ok(wcharAtFault > 0, 'pg_dump had streamed bytes when it was killed');
@@ -211,7 +219,7 @@ describe('faults', () => {
   test('the source stopped mid-dump: FAIL with pg_dump\'s message, no dump, the proof of production says it could not look', async () => {
     const out = join(fx.dir, 'out-stopped');
     const b = await bins();
-    const { run } = await drillWithFaultMidDump(['run', '--source', urlOf(fx.source, 'pagila'), '--out', out], async () => {
+    const { run } = await drillWithFaultMidDump(fx.source, ['run', '--source', urlOf(fx.source, 'pagila'), '--out', out], async () => {
       await runProcess({ bin: b.path('pg_ctl'), args: ['-D', fx.source.dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], uid: fx.source.osUser?.uid, gid: fx.source.osUser?.gid });
     });
     assert.equal(run.code, 1, run.stderr);
