@@ -3,41 +3,29 @@
  * line injected into pg_dump's output both FAIL exactly as the non-overlapped drill fails (same failing checks),
  * with the early sandbox torn down, no partial file, and the hostile command never run.
  */
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
-import { urlOf, usePagila } from '../helpers/clusters.js';
 import { fakeBindir } from '../helpers/fake-bindir.js';
 import { processesMentioning } from '../helpers/leftovers.js';
-import { ReportSchema, type Report } from '../../src/report/model.js';
+import type { Report } from '../../src/report/model.js';
+import { useOverlapDrills } from './overlap-helpers.js';
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 const failing = (r: Report) => r.checks.filter((c) => c.status === 'fail').map((c) => c.name).sort();
 
 describe('overlapped drills that fail', () => {
-  const fx = usePagila();
-  let noOverlap: string;
-  before(async () => {
-    noOverlap = join(fx.dir, 'no-overlap.yaml');
-    await writeFile(noOverlap, 'backup:\n  overlap: false\n');
-  });
-
-  async function drill(name: string, extra: string[] = [], env: Record<string, string> = {}): Promise<{ code: number | null; report: Report; out: string; runDir: string; stderr: string }> {
-    const out = join(fx.dir, name);
-    const r = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--out', out, '--json', ...extra], { env });
-    const report = ReportSchema.parse(JSON.parse(r.stdout));
-    return { code: r.code, report, out, runDir: report.run.dir, stderr: r.stderr };
-  }
+  const drills = useOverlapDrills();
+  const { fx, drill } = drills;
 
   test('pg_dump killed mid-stream: FAIL as without overlap, early sandbox torn down, no partial file', async () => {
     // The real pg_dump's first 300 kB, then the "pg_dump" process dies by SIGKILL.
     await using bin = await fakeBindir('"$REAL" "$@" | head -c 300000\nkill -KILL $$');
     const env = { PG_BINDIR: bin.path };
     const o = await drill('out-killed', [], env);
-    const s = await drill('out-killed-seq', ['--config', noOverlap], env);
+    const s = await drill('out-killed-seq', ['--config', drills.noOverlap], env);
     for (const { code, report, out, runDir } of [o, s]) {
       assert.equal(code, 1);
       assert.equal(report.status, 'FAIL');
@@ -66,7 +54,7 @@ describe('overlapped drills that fail', () => {
       await using binO = await fakeBindir(inject(join(markers, 'overlap')));
       await using binS = await fakeBindir(inject(join(markers, 'sequential')));
       const o = await drill('out-hostile', [], { PG_BINDIR: binO.path });
-      const s = await drill('out-hostile-seq', ['--config', noOverlap], { PG_BINDIR: binS.path });
+      const s = await drill('out-hostile-seq', ['--config', drills.noOverlap], { PG_BINDIR: binS.path });
       for (const { code, report, out } of [o, s]) {
         assert.equal(code, 1);
         const hostile = report.checks.find((c) => c.name === 'backup.hostile_content')!;

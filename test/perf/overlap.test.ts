@@ -4,28 +4,15 @@
  * started during the dump); `backup.overlap: false` restores after the dump as before.
  * Failures under overlap: overlap-failures.test.ts.
  */
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
-import { urlOf, usePagila } from '../helpers/clusters.js';
-import { ReportSchema, type Report } from '../../src/report/model.js';
+import { useOverlapDrills } from './overlap-helpers.js';
 
 describe('overlapped drills', () => {
-  const fx = usePagila();
-  let noOverlap: string;
-  before(async () => {
-    noOverlap = join(fx.dir, 'no-overlap.yaml');
-    await writeFile(noOverlap, 'backup:\n  overlap: false\n');
-  });
-
-  async function drill(name: string, extra: string[] = [], env: Record<string, string> = {}): Promise<{ code: number | null; report: Report; out: string; runDir: string; stderr: string }> {
-    const out = join(fx.dir, name);
-    const r = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--out', out, '--json', ...extra], { env });
-    const report = ReportSchema.parse(JSON.parse(r.stdout));
-    return { code: r.code, report, out, runDir: report.run.dir, stderr: r.stderr };
-  }
+  const drills = useOverlapDrills();
+  const { fx, drill } = drills;
 
   test('pagila restored from the dump stream: PASS, exact counts equal, overlap reported', async () => {
     const { code, report, stderr } = await drill('out-overlap');
@@ -51,7 +38,7 @@ describe('overlapped drills', () => {
   });
 
   test('backup.overlap: false restores after the dump, as before', async () => {
-    const { code, report } = await drill('out-sequential', ['--config', noOverlap]);
+    const { code, report } = await drill('out-sequential', ['--config', drills.noOverlap]);
     assert.equal(code, 0);
     assert.equal(report.restore?.overlapped, false);
     assert.ok(!report.notes.some((n) => n.id === 'overlap'));
