@@ -5,6 +5,14 @@
  */
 import { DbSession, type AuditEntry, type ConnectionConfig } from '../pg/client.js';
 
+/**
+ * For a session that holds a transaction open while others work (pg_dump, pg_dumpall, the sandbox start): a
+ * server-wide `idle_in_transaction_session_timeout` would otherwise end it between two of its statements — pg_dump
+ * then fails with "invalid snapshot identifier", the counts with a lost connection. pg_dump sets the same for its
+ * own session. A session setting: nothing on the server changes.
+ */
+export const IDLE_IN_TRANSACTION_OFF = 'SET idle_in_transaction_session_timeout = 0';
+
 /** An open exporting transaction on the source. Dispose (or `close`) commits it. */
 export class SourceSnapshot implements AsyncDisposable {
   private closed = false;
@@ -14,6 +22,7 @@ export class SourceSnapshot implements AsyncDisposable {
   static async open(connection: ConnectionConfig, audit: AuditEntry[], signal?: AbortSignal): Promise<SourceSnapshot> {
     const db = await DbSession.open(connection, { audit, signal });
     try {
+      await db.query(IDLE_IN_TRANSACTION_OFF);
       await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const id = await db.value<string>('SELECT pg_export_snapshot()');
       return new SourceSnapshot(db, id);

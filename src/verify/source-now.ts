@@ -10,6 +10,7 @@ import type { Thresholds } from '../config/schema.js';
 import { DbSession } from '../pg/client.js';
 import type { Check, TableRow } from '../report/model.js';
 import type { GuardedSource } from '../source/guard-and-proof.js';
+import { IDLE_IN_TRANSACTION_OFF } from '../source/snapshot.js';
 
 /** The source's catalog and (optionally) exact row counts, read now in one read-only transaction. */
 export interface SourceNow {
@@ -21,6 +22,7 @@ export interface SourceNow {
 /** Read the source's objects and, with `counts`, every table's `count(*)` — one REPEATABLE READ READ ONLY transaction. */
 export async function readSourceNow(src: GuardedSource, counts: boolean, signal?: AbortSignal): Promise<SourceNow> {
   await using db = await DbSession.open(src.spec.connection, { audit: src.audit, signal });
+  await db.query(IDLE_IN_TRANSACTION_OFF);
   await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   const readAt = new Date().toISOString();
   const objects = await listObjects(db);
