@@ -95,3 +95,29 @@ export async function sumsCheck(artifact: string, sums: ArtifactSums | null, kno
     evidence: { sums_path: sums.sumsPath, checked: sums.entries.length, failures, unlisted },
   };
 }
+
+/**
+ * The globals file given with `verify --globals`: its size and sha256, compared with the SHA256SUMS that lists it
+ * (`--sums`, or `SHA256SUMS` beside it) when there is one. The `backup.globals` check fails only on a mismatch;
+ * its report entry is `report.backup.globals`.
+ */
+export async function globalsCheck(path: string, sumsGiven?: string): Promise<{
+  check: Check;
+  report: { mode: 'globals-only'; path: string; sha256: string; size_bytes: number; note: string | null };
+}> {
+  const [sha256, size] = await Promise.all([sha256File(path), stat(path).then((st) => st.size)]);
+  const sums = await findArtifactSums(path, sumsGiven).catch(() => null);
+  const listed = sums?.entries.find((e) => e.abs === resolve(path)) ?? null;
+  const ok = !listed || listed.sha256 === sha256;
+  const against = listed ? (ok ? `, matches ${sums!.sumsPath}` : '') : '; not listed in a SHA256SUMS: its bytes are not compared with a recorded checksum';
+  return {
+    check: {
+      name: 'backup.globals', stage: 'backup', status: ok ? 'pass' : 'fail',
+      detail: ok
+        ? `globals ${path}: ${size} bytes, sha256 ${sha256}${against}; its roles are restored before the dump`
+        : `globals ${path} has sha256 ${sha256}, ${sums!.sumsPath} says ${listed!.sha256}: it changed since the sums were written`,
+      evidence: { path, sha256, size_bytes: size, sums_path: listed ? sums!.sumsPath : null },
+    },
+    report: { mode: 'globals-only', path, sha256, size_bytes: size, note: listed ? null : 'not listed in a SHA256SUMS' },
+  };
+}

@@ -39,7 +39,7 @@ import { directoryFilesCheck, listArchive, readArchiveFully, type ArchiveToc } f
 import { peekCreatedDatabase, readPlainDump } from './read-plain.js';
 import { readSourceNow, sourceRowsNowCheck, type SourceNow } from './source-now.js';
 import { guardSource, productionStage, type GuardedSource } from '../source/guard-and-proof.js';
-import { findArtifactSums, sumsCheck } from './sums.js';
+import { findArtifactSums, globalsCheck, sumsCheck } from './sums.js';
 
 /** Options of `verifyArtifact`. Only `artifact` is required. */
 export interface VerifyOptions {
@@ -58,6 +58,12 @@ export interface VerifyOptions {
    * else config source.database, else the archive's own dbname, else the file name without extensions and dates.
    */
   readonly database?: string;
+  /**
+   * The roles taken with the dump (`pg_dumpall --globals-only` or `--roles-only` output): scanned, hashed (and
+   * checked against a SHA256SUMS that lists it) and restored before the dump, so that owners and grantees are the
+   * real roles rather than NOLOGIN placeholders. Default: none (placeholders, and `restore.roles` warns).
+   */
+  readonly globals?: string;
   /** Leave the sandbox running. Default false. */
   readonly keep?: boolean;
   /** Write JUnit XML here. Default: none. */
@@ -129,6 +135,8 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   const baseLogger = opts.logger ?? silentLogger;
   const { bins, sandboxUser, jail, scanOpts } = await resolveDrillEnvironment(config, opts.bindir);
   const sums = await findArtifactSums(artifact, opts.sums);
+  const globalsPath = opts.globals ? resolve(opts.globals) : null;
+  if (globalsPath && !(await stat(globalsPath).then((st) => st.isFile(), () => false))) throw new ConfigError(`--globals ${opts.globals}: no such file`);
   const startedAt = new Date();
   const stampBefore = await stampOf(artifact);
 
@@ -244,6 +252,11 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
       const sc = await sumsCheck(artifact, sums, known);
       builder.add(sc);
       report.backup.self_check = sc.status === 'skip' ? null : sc.status === 'pass';
+      if (globalsPath) {
+        const g = await globalsCheck(globalsPath, opts.sums);
+        builder.add(g.check);
+        report.backup.globals = g.report;
+      }
     }, endsDrill);
 
     // 2. The source now (objects always; row counts only if the artefact may be restored).
@@ -274,7 +287,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
       if (createdDb) logger.info(`the dump was made with pg_dump --create: it creates and restores into database ${createdDb}`);
       await restoreStage(ctx, {
         artifact: { path: artifact, format },
-        globals: { path: null, mode: 'none' },
+        globals: globalsPath ? { path: globalsPath, mode: 'globals-only' } : { path: null, mode: 'none' },
         inventory: s.inventory,
         database: createdDb ?? database, dumpCreatesDatabase: createdDb !== null, encoding: source?.encoding ?? 'UTF8',
         sourceSystemIdentifier: source?.identity.systemIdentifier ?? null,
