@@ -12,6 +12,7 @@ import type { Fidelity, Report, RestoreError, TableRow } from '../report/model.j
 import { SandboxCluster, type TeardownResult } from '../sandbox/cluster.js';
 import { createDatabase, createPlaceholderRoles, restoreDump, restoreGlobals, rolesCreatedBy, sandboxSuperuserFor } from '../restore/restore-dump.js';
 import { classifyRestoreErrors } from '../restore/classify.js';
+import { tablespaceNote } from '../restore/tablespaces.js';
 import type { CopyBlock } from '../scan/types.js';
 import { endsDrill, type DrillContext } from './context.js';
 import { isolationCheck, measureIsolation } from '../sandbox/isolation-check.js';
@@ -131,6 +132,8 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       if (input.globals.path && input.globals.mode !== 'none' && !overlapped) {
         const g = await restoreGlobals(sandbox, ctx.bins, input.globals.path, ctx.signal);
         errors.push(...g.errors);
+        const moved = tablespaceNote(g.tablespaces);
+        if (moved) b.note('tablespaces-moved', moved);
       }
       const referenced = Object.keys(input.inventory.roles).filter((r) => r !== 'PUBLIC');
       if (input.globals.mode === 'none') {

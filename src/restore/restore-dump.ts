@@ -17,6 +17,7 @@ import type { SandboxCluster } from '../sandbox/cluster.js';
 import type { ArtifactFormat } from '../inventory/read-inventory.js';
 import { quoteIdent } from '../catalog/tables.js';
 import { parsePgRestoreErrors, parsePsqlErrors } from './restore-errors.js';
+import { globalsForSandbox, type TablespaceMove } from './tablespaces.js';
 
 /** What a restore step did. */
 export interface RestoreStepResult {
@@ -83,24 +84,26 @@ export function startPsqlScript(sandbox: SandboxCluster, bins: PgBinaries, datab
  * refused on anything pg_dumpall never writes. The sandbox's superuser is named so that it collides with no role
  * the script creates (see `sandboxSuperuserFor`), so "already exists" does not happen.
  */
-export async function restoreGlobals(sandbox: SandboxCluster, bins: PgBinaries, path: string, signal?: AbortSignal): Promise<RestoreStepResult> {
+export async function restoreGlobals(sandbox: SandboxCluster, bins: PgBinaries, path: string, signal?: AbortSignal): Promise<RestoreStepResult & { readonly tablespaces: readonly TablespaceMove[] }> {
   const t0 = performance.now();
   const scan = await scanPlainDumpFile(path);
   if (scan.findings.length) {
     const f = scan.findings[0]!;
     return {
-      ok: false, durationMs: Math.round(performance.now() - t0),
+      ok: false, durationMs: Math.round(performance.now() - t0), tablespaces: [],
       errors: [{ message: `globals refused before replay: line ${f.line}: ${f.kind} \`${f.text}\` (${scan.findings.length} finding(s))`, sqlstate: null, statement: null, line: f.line, phase: 'globals', classification: 'backup_defect', hint: 'the globals script holds something pg_dumpall never writes; it was not run' }],
     };
   }
   if ((await rolesCreatedBy(path)).has(sandbox.superuser)) {
     return {
-      ok: false, durationMs: Math.round(performance.now() - t0),
+      ok: false, durationMs: Math.round(performance.now() - t0), tablespaces: [],
       errors: [{ message: `globals not replayed: they create role "${sandbox.superuser}", the sandbox's own superuser (the role appeared on the source during the drill)`, sqlstate: null, statement: null, line: null, phase: 'globals', classification: 'environment_defect', hint: 'run the drill again: the sandbox then picks another name' }],
     };
   }
-  const { errors } = await startPsqlScript(sandbox, bins, 'postgres', createReadStream(path), { phase: 'globals', signal }).result;
-  return { ok: errors.length === 0, errors, durationMs: Math.round(performance.now() - t0) };
+  // Tablespace locations move into the sandbox (src/restore/tablespaces.ts): never the source's directories.
+  const { input, moves } = globalsForSandbox(path, sandbox);
+  const { errors } = await startPsqlScript(sandbox, bins, 'postgres', input, { phase: 'globals', signal }).result;
+  return { ok: errors.length === 0, errors, durationMs: Math.round(performance.now() - t0), tablespaces: moves };
 }
 
 /** Roles a pg_dumpall script creates (`CREATE ROLE name;` lines), read as a stream. */

@@ -1,0 +1,61 @@
+/**
+ * Tablespaces in the sandbox. pg_dumpall writes `CREATE TABLESPACE name OWNER role LOCATION '/path';` with the
+ * source's own directory. Replayed as is, the sandbox would create its files there — on the source's host that is
+ * production's tablespace directory (a sandbox running as the same OS user as production could write beside
+ * production's files; measured: with the same major version it fails with "already in use as a tablespace").
+ * So every LOCATION is moved into the sandbox's own directory (`<sandbox root>/tablespaces/<n>`, created 0700 for
+ * the sandbox's OS user and removed with the sandbox); names, owners, options, grants and every object's
+ * tablespace stay as they are.
+ */
+import { createReadStream } from 'node:fs';
+import { chown, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import type { SandboxCluster } from '../sandbox/cluster.js';
+
+/** `CREATE TABLESPACE name OWNER owner LOCATION '…';` exactly as pg_dumpall writes it. */
+const CREATE_TABLESPACE = /^(CREATE TABLESPACE (?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*) OWNER (?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*) LOCATION )'((?:[^']|'')+)';$/;
+
+/** One tablespace moved into the sandbox. */
+export interface TablespaceMove {
+  /** The CREATE TABLESPACE statement's name, as written (quoted when pg_dumpall quoted it). */
+  readonly name: string;
+  /** The source's directory (never touched). */
+  readonly from: string;
+  /** The sandbox's directory used instead. */
+  readonly to: string;
+}
+
+/**
+ * The globals script as psql should read it in `sandbox`: every tablespace LOCATION replaced by a fresh directory
+ * of the sandbox (created as the lines stream by). `moves` is complete once the stream has ended.
+ */
+export function globalsForSandbox(path: string, sandbox: SandboxCluster): { readonly input: Readable; readonly moves: TablespaceMove[] } {
+  const moves: TablespaceMove[] = [];
+  async function* lines(): AsyncGenerator<string> {
+    const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+    for await (const line of rl) {
+      const m = CREATE_TABLESPACE.exec(line);
+      if (!m) {
+        yield `${line}\n`;
+        continue;
+      }
+      const dir = join(sandbox.rootDir, 'tablespaces', String(moves.length + 1));
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      if (sandbox.osUser) {
+        await chown(join(sandbox.rootDir, 'tablespaces'), sandbox.osUser.uid, sandbox.osUser.gid);
+        await chown(dir, sandbox.osUser.uid, sandbox.osUser.gid);
+      }
+      moves.push({ name: / TABLESPACE (\S+) OWNER /.exec(m[1]!)![1]!, from: m[2]!.replace(/''/g, "'"), to: dir });
+      yield `${m[1]}'${dir.replace(/'/g, "''")}';\n`;
+    }
+  }
+  return { input: Readable.from(lines()), moves };
+}
+
+/** The report note for the moves (null when there were none). */
+export function tablespaceNote(moves: readonly TablespaceMove[]): string | null {
+  if (!moves.length) return null;
+  return `tablespace location(s) moved into the sandbox (the source's directories are never used): ${moves.map((m) => `${m.name} ${m.from} → ${m.to}`).join('; ')}`;
+}
