@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js';
 import { HashingStream, type ChunkConsumer } from './hashing-stream.js';
 import { FileFollower } from './file-follower.js';
 import { CoalesceStream } from './coalesce-stream.js';
-import { hashTree } from './sha256sums.js';
+import { hashFileOffThread, hashTree, type FileDigest } from './sha256sums.js';
 import { createHash } from 'node:crypto';
 
 export type DumpFormat = 'plain' | 'custom' | 'directory';
@@ -44,6 +44,18 @@ export interface DumpOptions {
    */
   readonly through?: Transform;
   readonly onBytes?: (total: number) => void;
+  /**
+   * Called once pg_dump has exited 0 — it needs the exported snapshot no more (the drill then ends the snapshot's
+   * transaction as soon as its own work in it is done). Called before the early re-read below starts.
+   */
+  readonly onWriterExited?: () => void;
+  /**
+   * Plain format: re-read the file from disk as soon as pg_dump has exited 0 and hash it (`DumpResult.reread`),
+   * beside the reading behind pg_dump that still feeds the restore — the SHA256SUMS self-check's re-read, done
+   * while the machine waits for the restore instead of after it, on a low-priority worker thread so that it
+   * neither blocks the feed to psql nor takes CPU from the restore. Default false.
+   */
+  readonly reread?: boolean;
   readonly signal?: AbortSignal;
   readonly logger: Logger;
 }
@@ -68,6 +80,8 @@ export interface DumpResult {
   readonly durationMs: number;
   /** pg_dump's stderr lines (warnings); empty on a clean run. */
   readonly stderr: readonly string[];
+  /** With `reread`: the file as re-read from disk after pg_dump exited (independent of the streamed `sha256`). */
+  readonly reread: FileDigest | null;
 }
 
 /** pg_dump's arguments (no connection settings: those go through the environment). */
@@ -89,6 +103,7 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
   let flowing: (Readable | Writable)[] = [];
   let flow: Promise<void> | undefined;
   let proc: ReturnType<typeof startProcess> | undefined;
+  let reread: Promise<FileDigest> | null = null;
   const stderr: string[] = [];
   const onStderrLine = (l: string) => {
     if (l.trim()) {
@@ -100,6 +115,7 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
     if (o.format === 'directory') {
       const args = pgDumpArgs(o, partial);
       await startProcess({ bin: o.bins.path('pg_dump'), args, env: o.env, signal: o.signal, onStderrLine }).done;
+      o.onWriterExited?.();
       await rename(partial, o.path);
       const files = (await hashTree(o.path)).map((f) => ({ ...f }));
       const manifest = files.map((f) => `${f.sha256}  ${f.path.slice(o.path.length + 1)}`).join('\n') + '\n';
@@ -107,7 +123,7 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
       o.onBytes?.(size);
       return {
         path: o.path, format: o.format, sizeBytes: size, sha256: createHash('sha256').update(manifest).digest('hex'),
-        files, args, durationMs: Math.round(performance.now() - t0), stderr,
+        files, args, durationMs: Math.round(performance.now() - t0), stderr, reread: null,
       };
     }
     const hasher = new HashingStream(o.consumers ?? [], o.onBytes);
@@ -125,6 +141,9 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
       // Both must succeed: pg_dump's own exit status (it has written and synced the file), then every byte read.
       await Promise.race([proc.done, flow.then(() => { throw new Error('the dump stream ended before pg_dump'); })]);
       follower.writerFinished();
+      o.onWriterExited?.();
+      // The file is complete: its re-read runs now, beside the reading behind it (bounded by the restore's pace).
+      if (o.reread) (reread = hashFileOffThread(partial, o.signal)).catch(() => {});
       await flow;
     } else {
       // A custom archive written to a file is rewritten at its end (pg_dump seeks back to fill in the data offsets
@@ -136,14 +155,15 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
       // pg_dump writes 8 KiB pieces: batch them first, so that every later stage handles ~30x fewer chunks.
       flowing = o.through ? [proc.stdout!, new CoalesceStream(), hasher, o.through, file] : [proc.stdout!, new CoalesceStream(), hasher, file];
       flow = pipeline(flowing);
-      await Promise.all([flow, proc.done]);
+      await Promise.all([flow, proc.done.then(() => o.onWriterExited?.())]);
     }
     const size = (await stat(partial)).size;
     if (size !== hasher.bytes) throw new Error(`${partial}: ${size} bytes on disk, ${hasher.bytes} read`);
+    const again = reread ? await reread.catch(() => null) : null; // unreadable: the self-check reads it itself
     await rename(partial, o.path);
     return {
       path: o.path, format: o.format, sizeBytes: hasher.bytes, sha256: hasher.digest(), files: [], args,
-      durationMs: Math.round(performance.now() - t0), stderr,
+      durationMs: Math.round(performance.now() - t0), stderr, reread: again,
     };
   } catch (err) {
     // pg_dump may have failed while the stream behind it still flows (e.g. held by the overlapped restore's gate),
@@ -151,7 +171,7 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
     // re-creates or keeps writing the partial file after it is removed.
     for (const s of flowing) s.destroy();
     proc?.child.kill('SIGKILL');
-    await Promise.all([flow?.catch(() => {}), proc?.done.catch(() => {})]);
+    await Promise.all([flow?.catch(() => {}), proc?.done.catch(() => {}), reread?.catch(() => {})]);
     await rm(partial, { recursive: true, force: true });
     if (err instanceof ToolError) throw err;
     const e = err as NodeJS.ErrnoException;

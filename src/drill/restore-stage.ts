@@ -3,7 +3,7 @@
  * globals then the dump, and compare objects, exact row counts and roles with the source. Teardown is confirmed
  * here too (unless --keep), on success, failure and interrupt alike.
  */
-import { cpus } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { countByType, listObjects, objectKey, type CatalogObject } from '../catalog/objects.js';
 import { countRows, tableLabel, type TableCount, type TableRef } from '../catalog/tables.js';
 import type { ArtifactFormat } from '../inventory/read-inventory.js';
@@ -67,7 +67,18 @@ export interface PreparedRestore {
  */
 export const RESTORE_SANDBOX_SETTINGS: Readonly<Record<string, string>> = {
   wal_level: 'minimal', max_wal_senders: '0', max_connections: '40', max_locks_per_transaction: '1024',
+  maintenance_work_mem: `'${sandboxMaintenanceWorkMemMb(totalmem())}MB'`,
 };
+
+/**
+ * `maintenance_work_mem` of a restore sandbox, in MB: a sixteenth of the machine's memory, at least PostgreSQL's
+ * default (64 MB) and at most 1 GB. The restore's index builds sort in memory instead of in temporary files
+ * (pgbench scale 50, the 5M-row primary key: ~2.2 s instead of ~3.0 s); even `pg_restore -j 4` building four
+ * indexes at once stays within a quarter of the machine's memory.
+ */
+export function sandboxMaintenanceWorkMemMb(totalBytes: number): number {
+  return Math.min(1024, Math.max(64, Math.floor(totalBytes / 16 / 1024 / 1024)));
+}
 
 /**
  * Start the throwaway cluster of a drill (also used by the overlap to start it early, with the same options).

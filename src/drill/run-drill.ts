@@ -171,10 +171,12 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       const gate = scanner && overlap ? await overlap.feed(scanner) : null;
       // One pass for custom archives too: pg_restore --file=- scans the archive from this stream as it is written.
       archiveScan = format === 'custom' ? new ArchiveScanTee(bins, logger, opts.signal, scanOpts) : null;
+      let writerExited!: () => void;
+      const dumpWritten = new Promise<void>((resolve) => (writerExited = resolve));
       const dumpP = takeDump({
         bins, env: spec.toolEnv, format, path: dumpPath, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs,
         jobs: config.backup.jobs, consumers: scanner && !gate ? [(c) => scanner.push(c)] : [], through: gate ?? archiveScan ?? undefined, signal: opts.signal, logger,
-        onBytes: (bytes) => progress({ stage: 'backup', state: 'progress', bytes }),
+        onBytes: (bytes) => progress({ stage: 'backup', state: 'progress', bytes }), onWriterExited: writerExited, reread: true,
       });
       const dumpArgs = pgDumpArgs({ format, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs, jobs: config.backup.jobs }, format === 'custom' ? undefined : `${dumpPath}.partial`);
       audit.push({ at: new Date().toISOString(), by: 'pg_dump', sql: `pg_dump ${dumpArgs.join(' ')} (its own REPEATABLE READ, READ ONLY transaction in snapshot ${snap.id}; ACCESS SHARE locks)` });
@@ -182,6 +184,10 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       await snap.db.query('SET statement_timeout = 0');
       // After the counts, on the same session: catalog facts and (deep) content hashes, still in the dump's snapshot.
       const countsP = countRows(snap.db, tables, opts.signal).then(async (c) => ((sourceFidelity = await fid.finish(tables)), c));
+      // The snapshot's transaction ends as soon as nothing needs it — pg_dump exited, the counts, catalog facts and
+      // schema-only dump taken — not when the restore has caught up with the file: the source gets its ACCESS SHARE
+      // locks and its VACUUM horizon back while the drill goes on in the sandbox.
+      Promise.all([dumpWritten, countsP]).then(() => snap.close(), () => {});
       const [d, counts] = await Promise.allSettled([dumpP, countsP]);
       if (opts.signal?.aborted) throw opts.signal.reason;
       const failure: unknown = d.status === 'rejected' ? d.reason : counts.status === 'rejected' ? counts.reason : null;
@@ -218,13 +224,14 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       const sumsPath = join(runDir, 'SHA256SUMS');
       const listed = [...(dump.files.length ? dump.files : [{ path: dump.path, sha256: dump.sha256 }]), ...(globals.path ? [{ path: globals.path, sha256: globals.sha256! }] : [])];
       await writeSums(sumsPath, listed);
-      const self = await checkSums(sumsPath);
+      // The dump was re-read from disk once pg_dump had exited (beside the restore): compared here, not read a third time.
+      const self = await checkSums(sumsPath, dump.reread ? new Map([[dump.path, dump.reread.sha256]]) : undefined);
       report.backup.self_check = self.ok;
       report.backup.sums_path = sumsPath;
       builder.expect('backup.sha256_self_check', 'backup', self.ok,
-        `SHA256SUMS re-read: ${self.checked}/${self.checked} OK (sha256sum -c compatible)`,
+        `SHA256SUMS re-read: ${self.checked}/${self.checked} OK (sha256sum -c compatible${dump.reread ? '; the dump re-read from disk once pg_dump had exited, beside the restore' : ''})`,
         `SHA256SUMS re-read: ${self.failures.length} of ${self.checked} FAILED: ${self.failures.map((f) => `${f.path} expected ${f.expected} got ${f.actual ?? 'unreadable'}`).join('; ')}`,
-        { checked: self.checked, failures: self.failures });
+        { checked: self.checked, failures: self.failures, dump_reread_after_exit: dump.reread !== null });
     }, endsDrill);
     if (dump) {
       const dd = dump as DumpResult;

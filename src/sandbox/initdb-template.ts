@@ -13,9 +13,12 @@
  *   removes the cache entry and falls back to initdb (SandboxCluster.start).
  * - Every copy has the template's system_identifier: all that the isolation check needs is that it differs from
  *   the source's, and it is measured on the running server as before.
+ * - The cache stays small: each use touches its template, and whenever a new one is saved (a new PostgreSQL build,
+ *   superuser name or bindir) only the `KEEP_TEMPLATES` most recently used stay, plus any used in the last
+ *   `RECENT_MS` (a drill may be copying it); leftovers of interrupted saves and drops older than that go too.
  */
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { PgBinaries } from '../exec/binaries.js';
@@ -60,6 +63,8 @@ export async function createDataDir(o: {
     try {
       await runProcess({ bin: 'cp', args: ['-a', template, o.dataDir], signal: o.signal });
       await runProcess({ bin: 'chown', args: ['-R', `${o.user.uid}:${o.user.gid}`, o.dataDir], signal: o.signal });
+      const now = new Date();
+      await utimes(template, now, now).catch(() => {}); // "recently used", for pruneTemplates
       return 'template';
     } catch (err) {
       if (o.signal?.aborted) throw err;
@@ -68,8 +73,31 @@ export async function createDataDir(o: {
     }
   }
   await runProcess({ bin: o.bins.path('initdb'), args: initdbArgs(o.dataDir, o.superuser), uid: o.user?.uid, gid: o.user?.gid, signal: o.signal });
-  if (template) await saveTemplate(o.dataDir, template).catch(() => {}); // a cache that cannot be written is no cache
+  if (template) {
+    await saveTemplate(o.dataDir, template).catch(() => {}); // a cache that cannot be written is no cache
+    await pruneTemplates(o.cacheDir!).catch(() => {});
+  }
   return 'initdb';
+}
+
+/** Templates kept by `pruneTemplates` (the most recently used), beside any used within `RECENT_MS`. */
+export const KEEP_TEMPLATES = 4;
+const RECENT_MS = 60 * 60 * 1000;
+
+/**
+ * Bound the cache: keep the `keep` most recently used templates and any used within the last hour; remove the
+ * others, and leftovers (`*.tmp-*`, `*.drop-*`) older than an hour. Returns the names removed.
+ */
+export async function pruneTemplates(cacheDir: string, keep = KEEP_TEMPLATES, now = Date.now()): Promise<string[]> {
+  const entries = await Promise.all((await readdir(cacheDir)).map(async (name) => ({ name, mtime: (await stat(join(cacheDir, name)).catch(() => null))?.mtimeMs ?? now })));
+  const leftovers = entries.filter((e) => /\.(tmp|drop)-\d+-\d+$/.test(e.name));
+  const templates = entries.filter((e) => !leftovers.includes(e)).sort((a, b) => b.mtime - a.mtime);
+  const doomed = [
+    ...templates.slice(keep).filter((e) => now - e.mtime > RECENT_MS),
+    ...leftovers.filter((e) => now - e.mtime > RECENT_MS),
+  ];
+  for (const e of doomed) await rm(join(cacheDir, e.name), { recursive: true, force: true });
+  return doomed.map((e) => e.name);
 }
 
 /** Remove a template (it failed to copy or to start): the next sandbox runs initdb and saves a new one. */

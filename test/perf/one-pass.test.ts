@@ -11,6 +11,10 @@ import { runCli } from '../helpers/cli.js';
 import { urlOf, usePagila } from '../helpers/clusters.js';
 import { fakeBindir } from '../helpers/fake-bindir.js';
 import { ReportSchema } from '../../src/report/model.js';
+import { openSync, writeSync, closeSync } from 'node:fs';
+import { takeDump } from '../../src/backup/pg-dump.js';
+import { checkSums, sha256File, writeSums } from '../../src/backup/sha256sums.js';
+import { bins, silentLogger } from '../helpers/clusters.js';
 
 describe('custom archives in one pass', () => {
   const fx = usePagila();
@@ -41,4 +45,31 @@ describe('custom archives in one pass', () => {
     assert.equal(content?.status, 'fail');
     assert.match(content!.detail, /pg_restore/);
   });
+
+  test('plain: the file is re-read as soon as pg_dump exited; a byte changed on disk after the stream read it fails the self-check', async () => {
+    const b = await bins();
+    const env = fx.source.env('pagila');
+    const ok = await takeDump({ bins: b, env, format: 'plain', path: join(fx.dir, 'reread-ok.sql'), reread: true, logger: silentLogger });
+    assert.deepEqual(ok.reread, { sha256: ok.sha256, bytes: ok.sizeBytes });
+    assert.equal(await sha256File(ok.path), ok.sha256);
+
+    // The stream has read the first bytes long before pg_dump exits; changing one of them on disk then, before the
+    // re-read starts, is what a write behind pgdrill's back (or a bad disk) looks like.
+    const path = join(fx.dir, 'reread-tampered.sql');
+    const bad = await takeDump({
+      bins: b, env, format: 'plain', path, reread: true, logger: silentLogger,
+      onWriterExited: () => {
+        const fd = openSync(`${path}.partial`, 'r+');
+        writeSync(fd, '#', 3);
+        closeSync(fd);
+      },
+    });
+    assert.notEqual(bad.reread?.sha256, bad.sha256, 'the re-read saw the changed byte');
+    const sums = join(fx.dir, 'SHA256SUMS.tampered');
+    await writeSums(sums, [{ path: bad.path, sha256: bad.sha256 }]);
+    const self = await checkSums(sums, new Map([[bad.path, bad.reread!.sha256]]));
+    assert.equal(self.ok, false);
+    assert.deepEqual(self.failures, [{ path: 'reread-tampered.sql', expected: bad.sha256, actual: bad.reread!.sha256 }]);
+  });
 });
+

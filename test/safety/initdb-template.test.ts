@@ -1,16 +1,17 @@
 /**
  * The initdb template (src/sandbox/initdb-template.ts): the first sandbox runs initdb and caches its pristine
  * output where only root can reach it; later ones start from a copy owned by the sandbox user; a template that is
- * broken is dropped and replaced by a fresh initdb; without root or with the cache off, initdb every time.
+ * broken is dropped and replaced by a fresh initdb; without root or with the cache off, initdb every time; the
+ * cache keeps only the templates in use.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir, stat, truncate } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveSandboxUser } from '../../src/exec/os-user.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import { SandboxCluster } from '../../src/sandbox/cluster.js';
-import { templateCacheDir, templatePath } from '../../src/sandbox/initdb-template.js';
+import { pruneTemplates, templateCacheDir, templatePath } from '../../src/sandbox/initdb-template.js';
 import { bins, scratchDir } from '../helpers/clusters.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -83,5 +84,31 @@ describe('initdb template', { skip: isRoot ? false : 'the template is used only 
       else process.env.PGDRILL_CACHE_DIR = saved;
     }
     assert.equal(templateCacheDir(null, '/x'), null, 'no dedicated OS user (pgdrill runs as its caller): no template');
+  });
+});
+
+describe('initdb template cache size', () => {
+  test('pruneTemplates keeps the most recently used and any used within the hour; old leftovers go', async () => {
+    await using dir = await scratchDir();
+    const now = Date.now();
+    const h = 60 * 60 * 1000;
+    const m = 60 * 1000;
+    const ages: Record<string, number> = {
+      // five used within the hour: all kept, one more than KEEP (a drill may be copying any of them)
+      'pg15-a': 10 * m, 'pg15-b': 20 * m, 'pg15-c': 30 * m, 'pg15-d': 40 * m, 'pg15-e': 50 * m,
+      'pg15-f': 2 * h, 'pg15-g': 3 * h, // beyond the 4 most recent and older than an hour: removed
+      'pg15-x.tmp-123-456': 2 * h, 'pg15-y.drop-123-456': 2 * h, 'pg15-z.tmp-9-9': m, // the last is fresh: an ongoing save
+    };
+    for (const [name, age] of Object.entries(ages)) {
+      await mkdir(join(dir.path, name));
+      await writeFile(join(dir.path, name, 'PG_VERSION'), '15\n');
+      const t = new Date(now - age);
+      await utimes(join(dir.path, name), t, t);
+    }
+    const removed = await pruneTemplates(dir.path, 4, now);
+    assert.deepEqual(removed.sort(), ['pg15-f', 'pg15-g', 'pg15-x.tmp-123-456', 'pg15-y.drop-123-456']);
+    assert.deepEqual((await readdir(dir.path)).sort(), ['pg15-a', 'pg15-b', 'pg15-c', 'pg15-d', 'pg15-e', 'pg15-z.tmp-9-9']);
+    // Two hours later, only the 4 most recently used stay, and the stale leftover goes.
+    assert.deepEqual(await pruneTemplates(dir.path, 4, now + 2 * h), ['pg15-e', 'pg15-z.tmp-9-9']);
   });
 });
