@@ -31,7 +31,7 @@ async function dumpall(o: CaptureGlobalsOptions, flag: string): Promise<{ sha256
   try {
     await Promise.all([pipeline(proc.stdout!, hasher, createWriteStream(partial)), proc.done]);
     await rename(partial, o.path);
-    return { sha256: hasher.digest(), size: hasher.bytes, args };
+    return { sha256: await hasher.digest(), size: hasher.bytes, args };
   } catch (err) {
     await rm(partial, { force: true });
     throw err;

@@ -2,15 +2,17 @@
  * One pass over the dump's bytes: a Transform that hashes, counts and hands each chunk to extra consumers
  * (the plain-dump scanner) while the bytes flow on to the file. The SHA256SUMS self-check is the only re-read.
  */
-import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { RECLAIM_EVERY_BYTES, reclaimBuffers } from './reclaim-buffers.js';
+import { OffThreadSha256 } from './sha256-worker.js';
 
 /** A consumer that sees every chunk synchronously (e.g. PlainDumpScanner.push). */
 export type ChunkConsumer = (chunk: Buffer) => void;
 
 export class HashingStream extends Transform {
-  private readonly hash: Hash = createHash('sha256');
+  /** On a worker thread (src/backup/sha256-worker.ts): the main thread keeps feeding the restore meanwhile. */
+  private readonly hash = new OffThreadSha256();
+  private digestP: Promise<string> | null = null;
   bytes = 0;
   private sinceReclaim = 0;
 
@@ -19,7 +21,6 @@ export class HashingStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
     this.bytes += chunk.length;
     try {
       for (const c of this.consumers) c(chunk);
@@ -33,11 +34,21 @@ export class HashingStream extends Transform {
       this.sinceReclaim = 0;
       reclaimBuffers();
     }
-    cb(null, chunk);
+    this.hash.update(chunk).then(() => cb(null, chunk), cb);
   }
 
-  /** The hex digest; call once, after the stream finished. */
-  digest(): string {
-    return this.hash.digest('hex');
+  override _flush(cb: TransformCallback): void {
+    this.digestP = this.hash.digest();
+    this.digestP.then(() => cb(), cb);
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (!this.digestP) void this.hash.close(); // ended early: stop the worker (after a digest it ends by itself)
+    cb(err);
+  }
+
+  /** The hex digest, once the stream has ended. */
+  digest(): Promise<string> {
+    return this.digestP ?? Promise.reject(new Error('HashingStream.digest() before the end of the stream'));
   }
 }

@@ -162,7 +162,7 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
     const again = reread ? await reread.catch(() => null) : null; // unreadable: the self-check reads it itself
     await rename(partial, o.path);
     return {
-      path: o.path, format: o.format, sizeBytes: hasher.bytes, sha256: hasher.digest(), files: [], args,
+      path: o.path, format: o.format, sizeBytes: hasher.bytes, sha256: await hasher.digest(), files: [], args,
       durationMs: Math.round(performance.now() - t0), stderr, reread: again,
     };
   } catch (err) {

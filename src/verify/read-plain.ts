@@ -52,7 +52,7 @@ export async function readPlainDump(path: string, gzip: boolean, scanOpts: Plain
   }
   return {
     scan: scanner.finish(),
-    sha256: error ? null : hasher.digest(),
+    sha256: error ? null : await hasher.digest(),
     fileBytes: hasher.bytes,
     endsWithNewline: last === 0x0a,
     error,
