@@ -171,6 +171,10 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       const gate = scanner && overlap ? await overlap.feed(scanner) : null;
       // One pass for custom archives too: pg_restore --file=- scans the archive from this stream as it is written.
       archiveScan = format === 'custom' ? new ArchiveScanTee(bins, logger, opts.signal, scanOpts) : null;
+      // The counts (and hashes) below run while pg_dump streams, in the very snapshot pg_dump reads: no timeout for
+      // them. Set before pg_dump starts, so that nothing is awaited between its start and the wait for it below
+      // (an interrupt there would leave pg_dump's failure unobserved).
+      await snap.db.query('SET statement_timeout = 0');
       let writerExited!: () => void;
       const dumpWritten = new Promise<void>((resolve) => (writerExited = resolve));
       const dumpP = takeDump({
@@ -180,8 +184,6 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       });
       const dumpArgs = pgDumpArgs({ format, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs, jobs: config.backup.jobs }, format === 'custom' ? undefined : `${dumpPath}.partial`);
       audit.push({ at: new Date().toISOString(), by: 'pg_dump', sql: `pg_dump ${dumpArgs.join(' ')} (its own REPEATABLE READ, READ ONLY transaction in snapshot ${snap.id}; ACCESS SHARE locks)` });
-      // Counting runs while pg_dump streams, in the very snapshot pg_dump reads.
-      await snap.db.query('SET statement_timeout = 0');
       // After the counts, on the same session: catalog facts and (deep) content hashes, still in the dump's snapshot.
       const countsP = countRows(snap.db, tables, opts.signal).then(async (c) => ((sourceFidelity = await fid.finish(tables)), c));
       // The snapshot's transaction ends as soon as nothing needs it — pg_dump exited, the counts, catalog facts and
