@@ -25,7 +25,7 @@ import { createDatabase, restoreGlobals, startPsqlScript, type PsqlScriptRun } f
 import { ScanGatedFeed, type FeedTarget, type GateScanner } from '../restore/stream-restore.js';
 import type { SandboxCluster } from '../sandbox/cluster.js';
 import { isolationProblems, measureIsolation } from '../sandbox/isolation-check.js';
-import { tablespaceNote } from '../restore/tablespaces.js';
+import { createPlaceholderTablespaces, tablespaceNote } from '../restore/tablespaces.js';
 import type { DrillContext } from './context.js';
 import { startRestoreSandbox, type PreparedRestore, type RestoreStageOutput } from './restore-stage.js';
 
@@ -41,6 +41,8 @@ export interface OverlapOptions {
   readonly captureGlobals: (() => Promise<GlobalsResult>) | null;
   /** The source's role names (read by the guard): the sandbox's superuser is named after none of them. */
   readonly sourceRoles: ReadonlySet<string>;
+  /** The source's tablespaces: those the globals do not create (only roles captured) are made empty before the replay. */
+  readonly sourceTablespaces: readonly string[];
 }
 
 /** The early sandbox of a drill and, for plain dumps, the restore that consumes pg_dump's stream. */
@@ -165,6 +167,8 @@ export class OverlappedRestore {
       this.globalsErrors = g.errors;
       const moved = tablespaceNote(g.tablespaces);
       if (moved) this.ctx.builder.note('tablespaces-moved', moved);
+      const made = await createPlaceholderTablespaces(sandbox, this.o.sourceTablespaces);
+      if (made.length) this.ctx.builder.note('placeholder-tablespaces', `tablespace(s) of the source the globals did not create, made empty in the sandbox: ${made.join(', ')}`);
       await createDatabase(sandbox, this.o.database, this.o.encoding);
       // The gate writes psql's stdin itself (bounded: it waits for psql beyond a few MiB, and pg_dump waits for it).
       const psql = (this.psql = startPsqlScript(sandbox, bins, this.o.database, 'pipe', { phase: 'dump', singleTransaction: true, signal }));

@@ -12,7 +12,7 @@ import type { Fidelity, Report, RestoreError, TableRow } from '../report/model.j
 import { SandboxCluster, type TeardownResult } from '../sandbox/cluster.js';
 import { createDatabase, createPlaceholderRoles, restoreDump, restoreGlobals, rolesCreatedBy, sandboxSuperuserFor } from '../restore/restore-dump.js';
 import { classifyRestoreErrors } from '../restore/classify.js';
-import { tablespaceNote } from '../restore/tablespaces.js';
+import { createPlaceholderTablespaces, tablespaceNote } from '../restore/tablespaces.js';
 import type { CopyBlock } from '../scan/types.js';
 import { endsDrill, type DrillContext } from './context.js';
 import { isolationCheck, measureIsolation } from '../sandbox/isolation-check.js';
@@ -150,6 +150,10 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       if (input.globals.mode === 'none') {
         const created = await createPlaceholderRoles(sandbox, referenced);
         if (created.length) b.note('placeholder-roles', `roles recreated as NOLOGIN placeholders (globals not captured): ${created.join(', ')}`);
+      }
+      if (!overlapped) {
+        const made = await createPlaceholderTablespaces(sandbox, input.inventory.tablespaces);
+        if (made.length) b.note('placeholder-tablespaces', `tablespace(s) the dump uses but the globals did not create, made empty in the sandbox: ${made.join(', ')}`);
       }
       if (!overlapped && !input.dumpCreatesDatabase) await createDatabase(sandbox, input.database, input.encoding);
       const r = overlapped ?? await restoreDump({

@@ -154,7 +154,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       // Overlap (backup.overlap): the sandbox starts now, and pg_dumpall runs first — its roles must exist before psql replays the dump.
       overlap = config.backup.overlap ? OverlappedRestore.begin(ctx, {
         format, database: identity.database, encoding, sourceSystemIdentifier: identity.systemIdentifier,
-        captureGlobals: config.backup.globals ? runGlobals : null, sourceRoles,
+        captureGlobals: config.backup.globals ? runGlobals : null, sourceRoles, sourceTablespaces: guarded.tablespaces,
       }) : null;
       await using snap = await SourceSnapshot.open(spec.connection, audit, opts.signal);
       report.source.snapshot = snap.id;

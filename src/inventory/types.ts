@@ -40,4 +40,6 @@ export interface DumpInventory {
   readonly grants: readonly GrantEntry[];
   /** Every role the dump refers to (owners, grantees, `OWNER TO`, `SET ROLE`/`SET SESSION AUTHORIZATION`), with how often. */
   readonly roles: Readonly<Record<string, { owner: number; grant: number; other: number }>>;
+  /** Tablespaces the dump creates objects in (`SET default_tablespace`), sorted; the default one is not listed. */
+  readonly tablespaces: readonly string[];
 }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { SandboxCluster } from '../sandbox/cluster.js';
+import { quoteIdent } from '../catalog/tables.js';
 
 /** `CREATE TABLESPACE name OWNER owner LOCATION '…';` exactly as pg_dumpall writes it. */
 const CREATE_TABLESPACE = /^(CREATE TABLESPACE (?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*) OWNER (?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*) LOCATION )'((?:[^']|'')+)';$/;
@@ -25,6 +26,18 @@ export interface TablespaceMove {
   readonly from: string;
   /** The sandbox's directory used instead. */
   readonly to: string;
+}
+
+/** A fresh directory for a tablespace of the sandbox (`<root>/tablespaces/<name>`), 0700, the sandbox user's. */
+async function sandboxTablespaceDir(sandbox: SandboxCluster, name: string): Promise<string> {
+  const parent = join(sandbox.rootDir, 'tablespaces');
+  const dir = join(parent, name);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (sandbox.osUser) {
+    await chown(parent, sandbox.osUser.uid, sandbox.osUser.gid);
+    await chown(dir, sandbox.osUser.uid, sandbox.osUser.gid);
+  }
+  return dir;
 }
 
 /**
@@ -41,12 +54,7 @@ export function globalsForSandbox(path: string, sandbox: SandboxCluster): { read
         yield `${line}\n`;
         continue;
       }
-      const dir = join(sandbox.rootDir, 'tablespaces', String(moves.length + 1));
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      if (sandbox.osUser) {
-        await chown(join(sandbox.rootDir, 'tablespaces'), sandbox.osUser.uid, sandbox.osUser.gid);
-        await chown(dir, sandbox.osUser.uid, sandbox.osUser.gid);
-      }
+      const dir = await sandboxTablespaceDir(sandbox, String(moves.length + 1));
       moves.push({ name: / TABLESPACE (\S+) OWNER /.exec(m[1]!)![1]!, from: m[2]!.replace(/''/g, "'"), to: dir });
       yield `${m[1]}'${dir.replace(/'/g, "''")}';\n`;
     }
@@ -58,4 +66,24 @@ export function globalsForSandbox(path: string, sandbox: SandboxCluster): { read
 export function tablespaceNote(moves: readonly TablespaceMove[]): string | null {
   if (!moves.length) return null;
   return `tablespace location(s) moved into the sandbox (the source's directories are never used): ${moves.map((m) => `${m.name} ${m.from} → ${m.to}`).join('; ')}`;
+}
+
+/**
+ * Tablespaces the dump places objects in (`DumpInventory.tablespaces`) that the sandbox lacks — the globals were
+ * not captured (or only the roles), or `verify` got no `--globals` — are created empty, owned by the sandbox's
+ * superuser, in the sandbox's own directory: the objects then restore into a tablespace of the same name, as on
+ * the source. Returns the names created.
+ */
+export async function createPlaceholderTablespaces(sandbox: SandboxCluster, names: readonly string[]): Promise<string[]> {
+  if (!names.length) return [];
+  await using db = await sandbox.open('postgres');
+  const existing = new Set((await db.query<{ spcname: string }>('SELECT spcname FROM pg_tablespace')).map((r) => r.spcname));
+  const created: string[] = [];
+  for (const name of names) {
+    if (existing.has(name)) continue;
+    const dir = await sandboxTablespaceDir(sandbox, `placeholder-${created.length + 1}`);
+    await db.query(`CREATE TABLESPACE ${quoteIdent(name)} LOCATION '${dir.replace(/'/g, "''")}'`);
+    created.push(name);
+  }
+  return created;
 }

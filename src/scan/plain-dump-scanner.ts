@@ -59,6 +59,7 @@ export class PlainDumpScanner {
   private readonly entries: InventoryEntry[] = [];
   private readonly grants: GrantEntry[] = [];
   private readonly roles = new Map<string, { owner: number; grant: number; other: number }>();
+  private readonly tablespaces = new Set<string>();
   private readonly copyBlocks: CopyBlock[] = [];
   private readonly findings: ScanFinding[] = [];
   private findingsOmitted = 0;
@@ -79,6 +80,7 @@ export class PlainDumpScanner {
       finding: (kind, reason, line) => this.finding(kind, reason, line),
       grant: (g) => this.grants.push(g),
       role: (ref) => this.countRole(ref.role, ref.as),
+      tablespace: (name) => this.tablespaces.add(name),
       copyIn: (table, line) => this.queuedCopies.push({ table, line }),
       stdStrings: (v: StdStrings) => this.lexer.setStdStringsFromNextLine(v),
     }, { allowedFunctions: new Set(opts.allow?.functions ?? []) });
@@ -146,7 +148,7 @@ export class PlainDumpScanner {
     const keysMatch = this.restrictKey === null || this.restrictKey === this.unrestrictKey;
     const ended = this.copyBlocks.every((b) => b.terminated);
     this.result = {
-      inventory: { entries: this.entries, grants: this.grants, roles: Object.fromEntries(this.roles) },
+      inventory: { entries: this.entries, grants: this.grants, roles: Object.fromEntries(this.roles), tablespaces: [...this.tablespaces].sort() },
       copyBlocks: this.copyBlocks,
       trailer: {
         complete: this.trailerSeen && idle && ended && keysMatch,

@@ -30,6 +30,8 @@ export interface AnalyzerEffects {
   finding(kind: FindingKind, reason: string, line: number): void;
   grant(grant: ScannedGrant): void;
   role(ref: RoleRef): void;
+  /** A tablespace objects are created in (`SET default_tablespace = name`, as pg_dump places them). */
+  tablespace(name: string): void;
   /** psql will read COPY data for this statement from the lines after the current one. */
   copyIn(table: string, line: number): void;
   /** psql's standard_conforming_strings changes from the next line on. */
@@ -260,6 +262,11 @@ export class StatementAnalyzer {
       }
       this.effects.stdStrings(v);
       return true;
+    }
+    if (name === 'default_tablespace' && single) {
+      // An identifier (quoted when it must be) or a string, as pg_dump writes it; '' is the database's default.
+      const ts = valueTok!.kind === 'ident' ? asciiLower(valueTok!.value) : valueTok!.kind === 'qident' || valueTok!.kind === 'string' ? valueTok!.value : '';
+      if (ts) this.effects.tablespace(ts);
     }
     if (name === 'client_encoding' || name === 'names') {
       const normalized = value.replace(/[^a-z0-9]/g, '');

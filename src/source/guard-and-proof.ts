@@ -25,6 +25,8 @@ export interface GuardedSource {
   readonly encoding: string;
   /** Every role name on the source (the sandbox's superuser is named after none of them). */
   readonly roles: ReadonlySet<string>;
+  /** The source's own tablespaces (not pg_default/pg_global): an overlapped restore needs them before the dump's inventory is known. */
+  readonly tablespaces: readonly string[];
   /** Every statement sent to the source, by pgdrill and (as entries the callers add) by pg_dump/pg_dumpall. */
   readonly audit: AuditEntry[];
   /** Removes the source's secrets from a text. */
@@ -63,7 +65,8 @@ export async function guardSource(url: string | undefined, config: DrillConfig, 
     const capability = await measureWriteCapability(db);
     const encoding = await db.value<string>('SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()');
     const roles = new Set((await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).map((r) => r.rolname));
-    return { spec, identity, before, capability, encoding, roles, audit, scrub };
+    const tablespaces = (await db.query<{ spcname: string }>("SELECT spcname FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY 1")).map((r) => r.spcname);
+    return { spec, identity, before, capability, encoding, roles, tablespaces, audit, scrub };
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
     throw err;

@@ -1,5 +1,5 @@
 /**
- * A directory of PostgreSQL programs for fault tests: symlinks to the real ones, except `pg_dump`, which is a
+ * A directory of PostgreSQL programs for fault tests: symlinks to the real ones, except `pg_dump` (or `tool`), which is a
  * shell script (the real pg_dump is `$REAL` in it; `--version` always reaches the real one; its stdout is the
  * `--file` pgdrill asked for). Pass the directory
  * as PG_BINDIR to the CLI. It is world-traversable: the sandbox's OS user runs initdb and pg_ctl through it.
@@ -9,16 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bins } from './clusters.js';
 
-/** The directory, removed by the disposer. `pgDumpBody` is sh, run with the arguments pgdrill gave pg_dump. */
-export async function fakeBindir(pgDumpBody: string): Promise<{ path: string } & AsyncDisposable> {
+/** The directory, removed by the disposer. `pgDumpBody` is sh, run with the arguments pgdrill gave pg_dump (or `tool`). */
+export async function fakeBindir(pgDumpBody: string, tool = 'pg_dump'): Promise<{ path: string } & AsyncDisposable> {
   const real = (await bins()).bindir;
   const dir = await mkdtemp(join(tmpdir(), 'pgdrill-fakebin-'));
   await chmod(dir, 0o755);
-  for (const name of await readdir(real)) if (name !== 'pg_dump') await symlink(join(real, name), join(dir, name));
+  for (const name of await readdir(real)) if (name !== tool) await symlink(join(real, name), join(dir, name));
   // pgdrill gives pg_dump --file=…: the script's stdout goes there, and "$@" no longer holds it, so a body like
   // `"$REAL" "$@" | head -c N` writes a cut dump into the file pgdrill reads.
   const takeFile = 'for a; do shift; case "$a" in --file=*) OUT="${a#--file=}";; *) set -- "$@" "$a";; esac; done\n[ -n "$OUT" ] && exec > "$OUT"\n';
-  const script = `#!/bin/sh\nREAL=${JSON.stringify(join(real, 'pg_dump'))}\ncase "$1" in --version|-V) exec "$REAL" "$@";; esac\n${takeFile}${pgDumpBody}\n`;
-  await writeFile(join(dir, 'pg_dump'), script, { mode: 0o755 });
+  const script = `#!/bin/sh\nREAL=${JSON.stringify(join(real, tool))}\ncase "$1" in --version|-V) exec "$REAL" "$@";; esac\n${takeFile}${pgDumpBody}\n`;
+  await writeFile(join(dir, tool), script, { mode: 0o755 });
   return { path: dir, [Symbol.asyncDispose]: () => rm(dir, { recursive: true, force: true }) };
 }

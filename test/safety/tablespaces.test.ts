@@ -3,7 +3,8 @@
  * as is, the sandbox would create its files in production's tablespace directory (same host) — or, since the
  * directory is already a PG_15 tablespace, fail with "already in use as a tablespace". The drill must move every
  * location into the sandbox, restore the objects into the moved tablespace, say so in the report, and leave the
- * source's directory exactly as it was.
+ * source's directory exactly as it was. Without the globals (or in `verify` without --globals) the tablespaces the
+ * dump uses are made empty in the sandbox, so the objects still restore where the dump puts them.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,9 @@ import { runDrill } from '../../src/drill/run-drill.js';
 import type { RestoredCopy } from '../../src/fidelity/fidelity-stage.js';
 import { psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
 import { createAppDatabase } from '../helpers/safety.js';
+import { runCli } from '../helpers/cli.js';
+import { fakeBindir } from '../helpers/fake-bindir.js';
+import { ReportSchema } from '../../src/report/model.js';
 
 /** Every entry under `dir`, recursively (names only: what the sandbox could have added). */
 async function tree(dir: string): Promise<string[]> {
@@ -36,7 +40,7 @@ async function placement(copy: RestoredCopy): Promise<{ location: string; hot: s
 }
 
 describe('a source with a tablespace', () => {
-  test('the sandbox gets its own directory for it (plain, overlapped, and custom); the source directory is untouched', async () => {
+  test('the sandbox gets its own directory for it (plain, overlapped, custom, without globals, roles only, verify); the source directory is untouched', async () => {
     await using dir = await scratchDir();
     await chmod(dir.path, 0o755); // the source's OS user must reach its tablespace directory
     const source = await startSource({ parentDir: dir.path });
@@ -65,6 +69,34 @@ describe('a source with a tablespace', () => {
         assert.match(moved, /\/tablespaces\/1$/, `${format}: restored tablespace at ${moved}`);
         assert.equal(hot, 'fastdisk', `${format}: the restored table is not in the restored tablespace`);
       }
+
+      // Without captured globals (placeholders) and in `verify` without --globals: the tablespace is made empty in
+      // the sandbox, under its own name, and the table restores into it.
+      const { report: noGlobals } = await runDrill({
+        source: urlOf(source, 'shop'), outDir: join(dir.path, 'out-no-globals'), config: { backup: { globals: false } },
+        afterRestore: async (copy) => {
+          const p = await placement(copy);
+          assert.match(p.location, /\/tablespaces\/placeholder-1$/);
+          assert.equal(p.hot, 'fastdisk');
+        },
+      });
+      assert.equal(noGlobals.status, 'PASS', JSON.stringify(noGlobals.checks.filter((c) => c.status === 'fail')));
+      assert.match(noGlobals.notes.find((n) => n.id === 'placeholder-tablespaces')?.text ?? '', /fastdisk/);
+      const v = await runCli(['verify', noGlobals.backup.path!, '--out', join(dir.path, 'out-verify'), '--json']);
+      const vr = ReportSchema.parse(JSON.parse(v.stdout));
+      assert.equal(v.code, 0, JSON.stringify(vr.checks.filter((c) => c.status === 'fail')));
+      assert.match(vr.notes.find((n) => n.id === 'placeholder-tablespaces')?.text ?? '', /fastdisk/);
+
+      // Only the roles captured (pg_dumpall --globals-only refused, --roles-only allowed): the overlapped replay
+      // starts before the dump's inventory is known, so the source's own tablespaces are made empty first.
+      await using rolesOnly = await fakeBindir('case " $* " in *" --globals-only "*) echo "permission denied" >&2; exit 1;; esac\nexec "$REAL" "$@"', 'pg_dumpall');
+      const ro = await runCli(['run', '--source', urlOf(source, 'shop'), '--out', join(dir.path, 'out-roles-only'), '--json'], { env: { PG_BINDIR: rolesOnly.path } });
+      const rr = ReportSchema.parse(JSON.parse(ro.stdout));
+      assert.equal(ro.code, 0, JSON.stringify(rr.checks.filter((c) => c.status === 'fail')));
+      assert.equal(rr.backup.globals?.mode, 'roles-only');
+      assert.equal(rr.restore?.overlapped, true);
+      assert.match(rr.notes.find((n) => n.id === 'placeholder-tablespaces')?.text ?? '', /fastdisk/);
+
       assert.deepEqual(await tree(location), before, "the source's tablespace directory changed during the drills");
     } finally {
       await source.stop();

@@ -273,3 +273,21 @@ describe('file and stream entry points', () => {
     assert.deepEqual([scan('').lines, scan('\n').lines], [0, 1]);
   });
 });
+
+describe('tablespaces', () => {
+  test('SET default_tablespace names the tablespaces objects go to (identifier, quoted, string); \'\' is the default', () => {
+    const r = scan([
+      "SET default_tablespace = '';",
+      'CREATE TABLE public.a (id integer);',
+      'SET default_tablespace = fastdisk;',
+      'CREATE TABLE public.hot (id integer);',
+      'SET default_tablespace = "Slow Disk";',
+      'CREATE INDEX i ON public.a (id);',
+      "SET default_tablespace = 'archive';",
+      'SET default_tablespace = fastdisk;',
+      '',
+    ].join('\n'));
+    assert.deepEqual(r.inventory.tablespaces, ['Slow Disk', 'archive', 'fastdisk']);
+    assert.deepEqual(scan(sample('pagila/pagila-schema.sql')).inventory.tablespaces, []);
+  });
+});
