@@ -15,7 +15,8 @@ import type { Logger } from '../logger.js';
 import { HashingStream, type ChunkConsumer } from './hashing-stream.js';
 import { FileFollower } from './file-follower.js';
 import { CoalesceStream } from './coalesce-stream.js';
-import { hashFileOffThread, hashTree, type FileDigest } from './sha256sums.js';
+import { hashTree } from './sha256sums.js';
+import { hashFileOffThread, type FileDigest } from './sha256-worker.js';
 import { createHash } from 'node:crypto';
 
 export type DumpFormat = 'plain' | 'custom' | 'directory';

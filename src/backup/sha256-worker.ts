@@ -4,9 +4,10 @@
  * restore, it would stall the restore a little on every chunk. Here the main thread only copies each chunk into a
  * fixed ring of shared buffers (8 × 1 MiB, allocated once: no garbage per chunk, memory flat) and the worker hashes
  * the slots in the order they were handed over. When every slot is taken, `update` waits for one: a worker behind
- * slows the stream instead of growing a queue.
+ * slows the stream instead of growing a queue. `hashFileOffThread` hashes a whole file on a worker the same way.
  */
 import { Worker } from 'node:worker_threads';
+import { READ_BUFFER } from './sha256sums.js';
 
 const SLOT_BYTES = 1 << 20;
 const SLOTS = 8;
@@ -88,4 +89,56 @@ export class OffThreadSha256 {
     this.wake = null;
     w?.();
   }
+}
+
+/** A file's sha256 and the number of bytes it was computed over. */
+export interface FileDigest {
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+/**
+ * The worker of `hashFileOffThread`: the reused-buffer loop of `sha256File`, synchronous (it has its thread to
+ * itself).
+ * Dynamic imports only, so that the text runs whether the worker evaluates it as CommonJS or as a module.
+ */
+const HASH_WORKER = `
+(async () => {
+  const [{ parentPort, workerData }, { createHash }, fs, os] = await Promise.all(
+    ['node:worker_threads', 'node:crypto', 'node:fs', 'node:os'].map((m) => import(m)));
+  // Linux: this thread only, at low priority (it has slack; the restore it runs beside has none).
+  try { os.setPriority(Number(fs.readlinkSync('/proc/thread-self').split('/').pop()), 10); } catch {}
+  const h = createHash('sha256');
+  const fd = fs.openSync(workerData, 'r');
+  const buf = Buffer.allocUnsafe(${READ_BUFFER});
+  let bytes = 0;
+  try {
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; bytes += n) h.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  parentPort.postMessage({ sha256: h.digest('hex'), bytes });
+})();
+`;
+
+/**
+ * `sha256File` on a worker thread, with the number of bytes read. For the re-read of a dump while the main thread
+ * feeds the overlapped restore: hashing a 1 MiB buffer blocks a thread for ~3 ms, longer than psql takes to drain what waits in its input, so
+ * on the main thread it would stall the restore. On Linux the thread runs at nice 10: the re-read has seconds of
+ * slack (it ends long before the restore catches up), the restore's own processes have none. `signal` ends it.
+ */
+export function hashFileOffThread(path: string, signal?: AbortSignal): Promise<FileDigest> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(HASH_WORKER, { eval: true, workerData: path });
+    const abort = () => void w.terminate();
+    signal?.addEventListener('abort', abort, { once: true });
+    let result: FileDigest | null = null;
+    w.once('message', (m: FileDigest) => (result = m));
+    w.once('error', reject);
+    w.once('exit', (code) => {
+      signal?.removeEventListener('abort', abort);
+      if (result) resolve(result);
+      else reject(new Error(`hashing ${path}: the worker exited (${signal?.aborted ? 'aborted' : `code ${code}`}) without a digest`));
+    });
+  });
 }

@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { Worker } from 'node:worker_threads';
 
 /** One line of SHA256SUMS. */
 export interface SumEntry {
@@ -15,84 +14,27 @@ export interface SumEntry {
 }
 
 /** Read size of `sha256File`: one buffer, reused for the whole file. */
-const READ_BUFFER = 1 << 20;
-
-/** A file's sha256 and the number of bytes it was computed over. */
-export interface FileDigest {
-  readonly sha256: string;
-  readonly bytes: number;
-}
+export const READ_BUFFER = 1 << 20;
 
 /**
  * sha256 of a file, read through one reused 1 MiB buffer: a re-read of a dump of any size allocates nothing
  * per chunk, so it leaves no garbage behind that would lift pgdrill's peak memory (run.peak_rss_bytes).
+ * (`hashFileOffThread` in sha256-worker.ts does the same on a worker thread.)
  */
-export async function hashFile(path: string): Promise<FileDigest> {
+export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   const fh = await open(path, 'r');
-  let bytes = 0;
   try {
     const buf = Buffer.allocUnsafe(READ_BUFFER);
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
-      bytes += bytesRead;
       h.update(buf.subarray(0, bytesRead));
     }
   } finally {
     await fh.close();
   }
-  return { sha256: h.digest('hex'), bytes };
-}
-
-/**
- * The worker of `hashFileOffThread`: the same reused-buffer loop, synchronous (it has its thread to itself).
- * Dynamic imports only, so that the text runs whether the worker evaluates it as CommonJS or as a module.
- */
-const HASH_WORKER = `
-(async () => {
-  const [{ parentPort, workerData }, { createHash }, fs, os] = await Promise.all(
-    ['node:worker_threads', 'node:crypto', 'node:fs', 'node:os'].map((m) => import(m)));
-  // Linux: this thread only, at low priority (it has slack; the restore it runs beside has none).
-  try { os.setPriority(Number(fs.readlinkSync('/proc/thread-self').split('/').pop()), 10); } catch {}
-  const h = createHash('sha256');
-  const fd = fs.openSync(workerData, 'r');
-  const buf = Buffer.allocUnsafe(${READ_BUFFER});
-  let bytes = 0;
-  try {
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; bytes += n) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  parentPort.postMessage({ sha256: h.digest('hex'), bytes });
-})();
-`;
-
-/**
- * `hashFile` on a worker thread. For the re-read of a dump while the main thread feeds the overlapped restore:
- * hashing a 1 MiB buffer blocks a thread for ~3 ms, longer than psql takes to drain what waits in its input, so
- * on the main thread it would stall the restore. On Linux the thread runs at nice 10: the re-read has seconds of
- * slack (it ends long before the restore catches up), the restore's own processes have none. `signal` ends it.
- */
-export function hashFileOffThread(path: string, signal?: AbortSignal): Promise<FileDigest> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(HASH_WORKER, { eval: true, workerData: path });
-    const abort = () => void w.terminate();
-    signal?.addEventListener('abort', abort, { once: true });
-    let result: FileDigest | null = null;
-    w.once('message', (m: FileDigest) => (result = m));
-    w.once('error', reject);
-    w.once('exit', (code) => {
-      signal?.removeEventListener('abort', abort);
-      if (result) resolve(result);
-      else reject(new Error(`hashing ${path}: the worker exited (${signal?.aborted ? 'aborted' : `code ${code}`}) without a digest`));
-    });
-  });
-}
-
-/** sha256 of a file (see `hashFile`). */
-export async function sha256File(path: string): Promise<string> {
-  return (await hashFile(path)).sha256;
+  return h.digest('hex');
 }
 
 /** Every regular file below a directory, sorted, with sha256 and size (directory-format archives). */

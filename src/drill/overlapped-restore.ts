@@ -25,7 +25,7 @@ import { createDatabase, restoreGlobals, startPsqlScript, type PsqlScriptRun } f
 import { ScanGatedFeed, type FeedTarget, type GateScanner } from '../restore/stream-restore.js';
 import type { SandboxCluster } from '../sandbox/cluster.js';
 import { isolationProblems, measureIsolation } from '../sandbox/isolation-check.js';
-import { createPlaceholderTablespaces, tablespaceNote } from '../restore/tablespaces.js';
+import { createPlaceholderTablespaces, noteTablespaces } from '../restore/tablespaces.js';
 import type { DrillContext } from './context.js';
 import { startRestoreSandbox, type PreparedRestore, type RestoreStageOutput } from './restore-stage.js';
 
@@ -165,10 +165,7 @@ export class OverlappedRestore {
       this.startedAt = performance.now();
       const g = await restoreGlobals(sandbox, bins, globalsPath, signal);
       this.globalsErrors = g.errors;
-      const moved = tablespaceNote(g.tablespaces);
-      if (moved) this.ctx.builder.note('tablespaces-moved', moved);
-      const made = await createPlaceholderTablespaces(sandbox, this.o.sourceTablespaces);
-      if (made.length) this.ctx.builder.note('placeholder-tablespaces', `tablespace(s) of the source the globals did not create, made empty in the sandbox: ${made.join(', ')}`);
+      noteTablespaces(this.ctx.builder, { moved: g.tablespaces, placeholders: await createPlaceholderTablespaces(sandbox, this.o.sourceTablespaces) });
       await createDatabase(sandbox, this.o.database, this.o.encoding);
       // The gate writes psql's stdin itself (bounded: it waits for psql beyond a few MiB, and pg_dump waits for it).
       const psql = (this.psql = startPsqlScript(sandbox, bins, this.o.database, 'pipe', { phase: 'dump', singleTransaction: true, signal }));

@@ -12,7 +12,7 @@ import type { Fidelity, Report, RestoreError, TableRow } from '../report/model.j
 import { SandboxCluster, type TeardownResult } from '../sandbox/cluster.js';
 import { createDatabase, createPlaceholderRoles, restoreDump, restoreGlobals, rolesCreatedBy, sandboxSuperuserFor } from '../restore/restore-dump.js';
 import { classifyRestoreErrors } from '../restore/classify.js';
-import { createPlaceholderTablespaces, tablespaceNote } from '../restore/tablespaces.js';
+import { createPlaceholderTablespaces, noteTablespaces } from '../restore/tablespaces.js';
 import type { CopyBlock } from '../scan/types.js';
 import { endsDrill, type DrillContext } from './context.js';
 import { isolationCheck, measureIsolation } from '../sandbox/isolation-check.js';
@@ -143,18 +143,14 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       if (input.globals.path && input.globals.mode !== 'none' && !overlapped) {
         const g = await restoreGlobals(sandbox, ctx.bins, input.globals.path, ctx.signal);
         errors.push(...g.errors);
-        const moved = tablespaceNote(g.tablespaces);
-        if (moved) b.note('tablespaces-moved', moved);
+        noteTablespaces(b, { moved: g.tablespaces });
       }
       const referenced = Object.keys(input.inventory.roles).filter((r) => r !== 'PUBLIC');
       if (input.globals.mode === 'none') {
         const created = await createPlaceholderRoles(sandbox, referenced);
         if (created.length) b.note('placeholder-roles', `roles recreated as NOLOGIN placeholders (globals not captured): ${created.join(', ')}`);
       }
-      if (!overlapped) {
-        const made = await createPlaceholderTablespaces(sandbox, input.inventory.tablespaces);
-        if (made.length) b.note('placeholder-tablespaces', `tablespace(s) the dump uses but the globals did not create, made empty in the sandbox: ${made.join(', ')}`);
-      }
+      if (!overlapped) noteTablespaces(b, { placeholders: await createPlaceholderTablespaces(sandbox, input.inventory.tablespaces) });
       if (!overlapped && !input.dumpCreatesDatabase) await createDatabase(sandbox, input.database, input.encoding);
       const r = overlapped ?? await restoreDump({
         sandbox, bins: ctx.bins, path: input.artifact.path, format: input.artifact.format, database: input.dumpCreatesDatabase ? 'postgres' : input.database,

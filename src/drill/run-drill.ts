@@ -189,7 +189,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       // The snapshot's transaction ends as soon as nothing needs it — pg_dump exited, the counts, catalog facts and
       // schema-only dump taken — not when the restore has caught up with the file: the source gets its ACCESS SHARE
       // locks and its VACUUM horizon back while the drill goes on in the sandbox.
-      Promise.all([dumpWritten, countsP]).then(() => snap.close(), () => {});
+      Promise.all([dumpWritten, countsP]).then(() => snap.close()).catch(() => {}); // a failure is the wait's below
       const [d, counts] = await Promise.allSettled([dumpP, countsP]);
       if (opts.signal?.aborted) throw opts.signal.reason;
       const failure: unknown = d.status === 'rejected' ? d.reason : counts.status === 'rejected' ? counts.reason : null;

@@ -14,9 +14,10 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { SandboxCluster } from '../sandbox/cluster.js';
 import { quoteIdent } from '../catalog/tables.js';
+import type { ReportBuilder } from '../report/builder.js';
 
 /** `CREATE TABLESPACE name OWNER owner LOCATION '…';` exactly as pg_dumpall writes it. */
-const CREATE_TABLESPACE = /^(CREATE TABLESPACE (?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*) OWNER (?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*) LOCATION )'((?:[^']|'')+)';$/;
+const CREATE_TABLESPACE = /^(CREATE TABLESPACE ("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*) OWNER (?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*) LOCATION )'((?:[^']|'')+)';$/;
 
 /** One tablespace moved into the sandbox. */
 export interface TablespaceMove {
@@ -55,17 +56,17 @@ export function globalsForSandbox(path: string, sandbox: SandboxCluster): { read
         continue;
       }
       const dir = await sandboxTablespaceDir(sandbox, String(moves.length + 1));
-      moves.push({ name: / TABLESPACE (\S+) OWNER /.exec(m[1]!)![1]!, from: m[2]!.replace(/''/g, "'"), to: dir });
+      moves.push({ name: m[2]!, from: m[3]!.replace(/''/g, "'"), to: dir });
       yield `${m[1]}'${dir.replace(/'/g, "''")}';\n`;
     }
   }
   return { input: Readable.from(lines()), moves };
 }
 
-/** The report note for the moves (null when there were none). */
-export function tablespaceNote(moves: readonly TablespaceMove[]): string | null {
-  if (!moves.length) return null;
-  return `tablespace location(s) moved into the sandbox (the source's directories are never used): ${moves.map((m) => `${m.name} ${m.from} → ${m.to}`).join('; ')}`;
+/** Report notes of what happened to tablespaces: locations moved into the sandbox, placeholders created. */
+export function noteTablespaces(b: Pick<ReportBuilder, 'note'>, t: { readonly moved?: readonly TablespaceMove[]; readonly placeholders?: readonly string[] }): void {
+  if (t.moved?.length) b.note('tablespaces-moved', `tablespace location(s) moved into the sandbox (the source's directories are never used): ${t.moved.map((m) => `${m.name} ${m.from} → ${m.to}`).join('; ')}`);
+  if (t.placeholders?.length) b.note('placeholder-tablespaces', `tablespace(s) the globals did not create, made empty in the sandbox so that objects restore where the dump puts them: ${t.placeholders.join(', ')}`);
 }
 
 /**
