@@ -131,17 +131,18 @@ export class OverlappedRestore {
     if (this.done) return;
     this.done = true;
     const b = this.ctx.builder;
+    this.gate?.stop('discarded');
+    this.psql?.child.kill('SIGKILL');
+    const sandbox = await this.sandboxP.catch(() => null);
+    // The replay's setup (it reads the globals file) has ended before the file goes.
+    await this.targetP?.catch(() => null);
+    this.psql?.child.kill('SIGKILL'); // started while we waited
+    await this.psql?.result.catch(() => null);
     if (!opts.dumpTaken) {
       const g = await this.globals?.catch(() => null);
       if (g?.path) await rm(g.path, { force: true });
     }
-    this.gate?.stop('discarded');
-    this.psql?.child.kill('SIGKILL');
-    const sandbox = await this.sandboxP.catch(() => null);
     if (!sandbox) return; // never started: nothing to tear down, and the report already says so
-    await this.targetP?.catch(() => null);
-    this.psql?.child.kill('SIGKILL'); // started while we waited
-    await this.psql?.result.catch(() => null);
     const td = await sandbox.stop();
     out.teardown = { confirmed: td.confirmed, detail: td.detail, postmaster_pid: td.postmasterPid };
     const fed = this.gate && this.psql ? `; psql had read ${this.gate.forwardedBytes} scanned and approved bytes and was stopped (${this.gate.stopped ?? 'discarded'})` : '';

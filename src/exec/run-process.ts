@@ -95,6 +95,14 @@ export function startProcess(opts: ProcessOptions): RunningProcess {
       for (const l of lines) opts.onStderrLine(l);
     }
   });
+  // A stream piped into stdin (or out of stdout) that fails — a file gone or unreadable, a corrupt gzip, a full disk —
+  // would be an unhandled 'error' event (`pipe` does not forward errors): node would crash. The child is killed
+  // instead (it must not act on half its input) and `done` rejects naming the stream's error.
+  let streamError: string | null = null;
+  const onStreamError = (what: string) => (err: Error) => {
+    streamError ??= `${what} failed: ${err.message}`;
+    child.kill('SIGKILL');
+  };
   let captured = '';
   if (stdoutMode === 'capture') {
     child.stdout!.setEncoding('utf8');
@@ -102,10 +110,14 @@ export function startProcess(opts: ProcessOptions): RunningProcess {
       if (captured.length < CAPTURE_LIMIT) captured += s;
     });
   } else if (stdoutMode !== 'ignore' && stdoutMode !== 'pipe') {
+    stdoutMode.on('error', onStreamError('writing its output'));
     child.stdout!.pipe(stdoutMode);
   }
   if (opts.stdin && opts.stdin !== 'ignore') {
-    if (opts.stdin !== 'pipe') opts.stdin.pipe(child.stdin!);
+    if (opts.stdin !== 'pipe') {
+      opts.stdin.on('error', onStreamError('reading its input'));
+      opts.stdin.pipe(child.stdin!);
+    }
     // A child that exits early closes its stdin: that is reported by its exit code, not as an EPIPE crash.
     child.stdin!.on('error', () => {});
   }
@@ -128,6 +140,7 @@ export function startProcess(opts: ProcessOptions): RunningProcess {
       if (partial && opts.onStderrLine) opts.onStderrLine(partial);
       const result: ProcessResult = { exitCode: code, signal: sig, stderrTail: tail, stdout: captured, pid: child.pid };
       if (opts.signal?.aborted) return reject(opts.signal.reason ?? new InterruptedError('SIGINT'));
+      if (streamError) return reject(new ToolError(tool, opts.args, code, sig, `${streamError}${tail.trim() ? `; ${tail}` : ''}`));
       if ((code !== 0 || sig) && !opts.allowFailure) return reject(new ToolError(tool, opts.args, code, sig, tail));
       resolve(result);
     });

@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { scanPlainDumpFile } from '../scan/plain-dump-scanner.js';
 import { createGunzip } from 'node:zlib';
-import type { Readable, Writable } from 'node:stream';
+import { pipeline, type Readable, type Writable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
 import type { PgBinaries } from '../exec/binaries.js';
 import { runProcess, startProcess } from '../exec/run-process.js';
@@ -162,7 +162,8 @@ export async function restoreDump(o: RestoreDumpOptions): Promise<RestoreStepRes
   const t0 = performance.now();
   if (o.format === 'plain' || o.format === 'plain-gzip') {
     const file = createReadStream(o.path);
-    const input = o.format === 'plain-gzip' ? file.pipe(createGunzip()) : file;
+    // pipeline, not pipe: a read error of the file reaches the gunzip stream, whose errors the process wrapper handles.
+    const input = o.format === 'plain-gzip' ? pipeline(file, createGunzip(), () => {}) : file;
     const { exitCode, errors } = await startPsqlScript(o.sandbox, o.bins, o.database, input, { phase: 'dump', singleTransaction: o.singleTransaction, signal: o.signal }).result;
     return { ok: exitCode === 0 && errors.length === 0, errors, durationMs: Math.round(performance.now() - t0) };
   }

@@ -97,9 +97,13 @@ async function drillWithFaultMidDump(source: SandboxCluster, args: string[], fau
   return { run: await run!, wcharAtFault };
 }
 
-async function reportOf(out: string): Promise<Report> {
+/** The drill's report; when there is none, the error says what pgdrill printed (a crash leaves no report). */
+async function reportOf(out: string, run: CliRun): Promise<Report> {
   const [runDir] = (await readdir(out)).filter((f) => !f.startsWith('.'));
-  return ReportSchema.parse(JSON.parse(await readFile(join(out, runDir!, 'report.json'), 'utf8')));
+  const text = await readFile(join(out, runDir!, 'report.json'), 'utf8').catch((err: Error) => {
+    throw new Error(`${err.message}\n--- pgdrill exited ${run.code}; its stderr ---\n${run.stderr}`);
+  });
+  return ReportSchema.parse(JSON.parse(text));
 }
 
 /** No dump presented as a backup: no dump file, no .partial, nothing listed in SHA256SUMS. */
@@ -140,7 +144,7 @@ describe('faults', () => {
     });
     assert.ok(wcharAtFault > 0, 'pg_dump had streamed bytes when it was killed');
     assert.equal(run.code, 1, run.stderr);
-    const report = await reportOf(out);
+    const report = await reportOf(out, run);
     const c = report.checks.find((x) => x.name === 'backup.error');
     assert.match(c?.detail ?? '', /pg_dump was killed by SIGKILL/);
     await assertNoDumpPresented(report);
@@ -153,7 +157,7 @@ describe('faults', () => {
     await using fs = await tmpfs('1m');
     const r = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--out', fs.path]);
     assert.equal(r.code, 1, r.stderr);
-    const report = await reportOf(fs.path);
+    const report = await reportOf(fs.path, r);
     const c = report.checks.find((x) => x.name === 'backup.error');
     assert.match(c?.detail ?? '', /ENOSPC|No space left on device/);
     await assertNoDumpPresented(report);
@@ -168,7 +172,7 @@ describe('faults', () => {
     // took the last byte just then, the dump (exit 1). Either way nothing half-made is left or presented.
     await using fs = await tmpfs('8m');
     const r = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--out', fs.path]);
-    const report = await reportOf(fs.path);
+    const report = await reportOf(fs.path, r);
     t.diagnostic(`exit ${r.code}`);
     if (r.code === 4) {
       assert.match(r.stderr, /initdb of the sandbox failed[\s\S]*No space left on device/);
@@ -223,7 +227,7 @@ describe('faults', () => {
       await runProcess({ bin: b.path('pg_ctl'), args: ['-D', fx.source.dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], uid: fx.source.osUser?.uid, gid: fx.source.osUser?.gid });
     });
     assert.equal(run.code, 1, run.stderr);
-    const report = await reportOf(out);
+    const report = await reportOf(out, run);
     const c = report.checks.find((x) => x.name === 'backup.error');
     assert.match(c?.detail ?? '', /pg_dump exited with code 1: [\s\S]*(terminating connection due to administrator command|server closed the connection unexpectedly)/);
     await assertNoDumpPresented(report);
