@@ -4,7 +4,7 @@
  * A gzip stream that is cut or damaged is reported, not thrown: whatever was read is still scanned.
  */
 import { createReadStream } from 'node:fs';
-import { Writable } from 'node:stream';
+import { pipeline as pipelineCb, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { HashingStream } from '../backup/hashing-stream.js';
@@ -68,7 +68,7 @@ const PEEK_BYTES = 256 * 1024;
  */
 export async function peekCreatedDatabase(path: string, gzip: boolean): Promise<string | null> {
   const file = createReadStream(path, { highWaterMark: 64 * 1024 });
-  const input = gzip ? file.pipe(createGunzip()) : file;
+  const input = gzip ? pipelineCb(file, createGunzip(), () => {}) : file; // pipeline: a read error of the file is handled too
   let text = '';
   try {
     for await (const chunk of input) {

@@ -1,7 +1,8 @@
 /**
  * The process wrapper and the streams piped through it: a stream that fails — the globals file removed while the
  * replay starts (a backup that failed discards it), a corrupt gzip, a full disk — ends the child and rejects naming
- * the stream's error. Before, `pipe` left the error unhandled and node crashed (exit 1, no report).
+ * the stream's error. Before, `pipe` left the error unhandled and node crashed (exit 1, no report). Same for the
+ * peek at a gzipped dump's first lines.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import { startProcess } from '../../src/exec/run-process.js';
 import { ToolError } from '../../src/errors.js';
 import { globalsForSandbox } from '../../src/restore/tablespaces.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { peekCreatedDatabase } from '../../src/verify/read-plain.js';
 
 test('the globals file gone when its replay reads it: the child is killed, done rejects naming ENOENT', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'pgdrill-test-'));
@@ -51,4 +53,8 @@ test('an output stream that fails (a full disk): the child is killed, done rejec
   } finally {
     p.child.kill('SIGKILL');
   }
+});
+
+test('peeking at a .sql.gz that cannot be read: null, not a crash', async () => {
+  assert.equal(await peekCreatedDatabase(join(tmpdir(), `pgdrill-test-missing-${process.pid}.sql.gz`), true), null);
 });
