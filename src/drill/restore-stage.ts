@@ -5,7 +5,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { countByType, listObjects, objectKey, type CatalogObject } from '../catalog/objects.js';
-import { countRows, tableLabel, type TableCount, type TableRef } from '../catalog/tables.js';
+import type { TableCount, TableRef } from '../catalog/tables.js';
 import type { ArtifactFormat } from '../inventory/read-inventory.js';
 import type { DumpInventory } from '../inventory/types.js';
 import type { Fidelity, Report, RestoreError, TableRow } from '../report/model.js';
@@ -18,6 +18,7 @@ import { endsDrill, type DrillContext } from './context.js';
 import { isolationCheck, measureIsolation } from '../sandbox/isolation-check.js';
 import { markKept } from '../sandbox/marker.js';
 import { fidelityStage, preRestoreExtensions, type AfterRestoreHook } from '../fidelity/fidelity-stage.js';
+import type { RowCountPlan } from '../fidelity/row-counts.js';
 import type { SourceFidelity } from '../fidelity/source-capture.js';
 import { emptyFidelity } from '../fidelity/verify-restored.js';
 
@@ -40,7 +41,7 @@ export interface RestoreStageInput {
   readonly jobs?: number;
   /** What the source side of the fidelity checks captured in the dump snapshot; absent/null: only amcheck runs. */
   readonly sourceFidelity?: SourceFidelity | null;
-  /** Test/extension hook: called with the restored copy before the fidelity checks. Default none. */
+  /** Test/extension hook: called with the restored copy once restored, before it is measured (objects, counts, fidelity). Default none. */
   readonly afterRestore?: AfterRestoreHook;
   /** Overlap (src/drill/overlapped-restore.ts): a sandbox started while the source was dumped and, for a plain dump, the restore already replayed from pg_dump's stream. Default: start the sandbox and restore here. */
   readonly prepared?: PreparedRestore;
@@ -116,7 +117,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
   let teardown: TeardownResult | null = null;
   let sandbox: SandboxCluster | null = null;
   const fidelity = (out.fidelity = emptyFidelity(input.sourceFidelity?.deep ?? false));
-  let restoredOk = false;
+  let rowCounts: RowCountPlan | null = null; // set once the restore stage succeeded
   try {
     await b.stage('restore', async () => {
       sandbox = input.prepared ? await input.prepared.sandbox() : await startRestoreSandbox(ctx, input.globals.mode === "none" ? null : input.globals.path);
@@ -165,7 +166,11 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
         `${real.length} restore error(s); first: ${real[0]?.message}${real[0]?.statement ? ` — in: ${real[0].statement.split('\n')[0]!.slice(0, 160)}` : ''}`,
         { errors: real.length, benign: restore.errors.length - real.length });
 
-      // Fidelity: the restored catalog and exact counts against the source (from the dump's snapshot).
+      // The hook sees the copy as restored, before anything measures it.
+      if (input.afterRestore) {
+        await input.afterRestore({ url: sandbox.url(input.database), database: input.database, dataDir: sandbox.dataDir, env: sandbox.env(input.database) });
+      }
+      // The restored catalog against the source's (from the dump's snapshot); exact counts follow in the fidelity stage.
       await using db = await sandbox.open(input.database, ctx.signal);
       const restoredObjects = await listObjects(db);
       restore.objects_restored = countByType(restoredObjects);
@@ -178,24 +183,6 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
           `${restore.missing_objects.length} source object(s) missing after restore: ${restore.missing_objects.slice(0, 20).join(', ')}`,
           { source: restore.objects_source, restored: restore.objects_restored, missing: restore.missing_objects });
       }
-      const refs: TableRef[] = input.sourceCounts ? [...input.sourceCounts] : [...input.tablesFromDump];
-      const existing = new Set(restoredObjects.filter((o) => o.type === 'table').map((o) => `${o.schema}.${o.name}`));
-      const present = refs.filter((t) => existing.has(tableLabel(t)));
-      const counted = new Map((await countRows(db, present, ctx.signal)).map((c) => [tableLabel(c), c.rows]));
-      const dumpRows = new Map((input.copyBlocks ?? []).map((c) => [c.table.replace(/"/g, ''), c.rows]));
-      const tables: TableRow[] = (out.tables = refs.map((t) => {
-        const src = input.sourceCounts?.find((s) => s.schema === t.schema && s.name === t.name)?.rows ?? null;
-        const restored = counted.get(tableLabel(t)) ?? null;
-        const inDump = dumpRows.get(tableLabel(t)) ?? null;
-        const expected = src ?? inDump;
-        return { schema: t.schema, name: t.name, source_rows: src, restored_rows: restored, dump_rows: inDump, match: restored !== null && (expected === null || restored === expected) };
-      }));
-      const mismatched = tables.filter((t) => !t.match);
-      const total = tables.reduce((a, t) => a + (t.restored_rows ?? 0), 0);
-      b.expect('restore.row_counts', 'fidelity', mismatched.length === 0,
-        `${tables.length} table(s), ${total} rows: every exact count(*) equals the ${input.sourceCounts ? "source's in the dump snapshot" : "dump's COPY rows"}`,
-        `${mismatched.length} table(s) differ: ${mismatched.slice(0, 10).map((t) => `${t.schema}.${t.name} ${input.sourceCounts ? 'source' : 'dump'} ${t.source_rows ?? t.dump_rows} vs restored ${t.restored_rows ?? 'MISSING'}`).join('; ')}`,
-        { tables: tables.length, rows: total });
       const roles = await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [referenced]);
       const have = new Set(roles.map((r) => r.rolname));
       const missingRoles = referenced.filter((r) => !have.has(r));
@@ -207,12 +194,15 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
           : `all ${referenced.length} role(s) referenced by the dump exist after restore${input.globals.mode === 'none' ? ' (as placeholders: globals were not captured)' : ` (from ${input.globals.mode})`}: ${referenced.join(', ')}`,
         evidence: { referenced, missing: missingRoles },
       });
-      restoredOk = true;
+      rowCounts = {
+        sourceCounts: input.sourceCounts, tablesFromDump: input.tablesFromDump, copyBlocks: input.copyBlocks ?? [],
+        restoredTables: new Set(restoredObjects.filter((o) => o.type === 'table').map((o) => `${o.schema}.${o.name}`)),
+      };
     }, endsDrill);
-    if (restoredOk) {
+    if (rowCounts) {
       await fidelityStage(ctx, {
-        sandbox: sandbox as unknown as SandboxCluster, database: input.database, source: input.sourceFidelity, tables: out.tables,
-        fidelity, afterRestore: input.afterRestore, jobs: input.jobs ?? defaultJobs(),
+        sandbox: sandbox as unknown as SandboxCluster, database: input.database, source: input.sourceFidelity, rowCounts, tables: out.tables,
+        fidelity, jobs: input.jobs ?? defaultJobs(),
       });
     }
   } finally {

@@ -9,6 +9,7 @@ import type { Fidelity, TableRow } from '../report/model.js';
 import type { SandboxCluster } from '../sandbox/cluster.js';
 import { sandboxExtensionsCheck } from './extensions.js';
 import type { SourceFidelity } from './source-capture.js';
+import type { RowCountPlan } from './row-counts.js';
 import { verifyRestored } from './verify-restored.js';
 
 /** Where a drill's fidelity files (the two schema-only dumps) go: `<run dir>/fidelity`. */
@@ -27,8 +28,8 @@ export interface RestoredCopy {
 }
 
 /**
- * Called with the restored copy after the restore and its count checks, before the fidelity checks. For tests
- * (mutate the copy, prove a check names the culprit) and extensions (extra checks of one's own).
+ * Called with the restored copy once the restore ended without errors, before anything measures it (objects, counts,
+ * fidelity). For tests (mutate the copy, prove a check names the culprit) and extensions (extra checks of one's own).
  */
 export type AfterRestoreHook = (copy: RestoredCopy) => Promise<void>;
 
@@ -54,22 +55,20 @@ export interface FidelityStageInput {
   readonly sandbox: SandboxCluster;
   readonly database: string;
   readonly source: SourceFidelity | null | undefined;
+  /** What the exact row counts compare. */
+  readonly rowCounts: RowCountPlan;
+  /** The report's table rows, filled by the counts. */
   readonly tables: TableRow[];
   readonly fidelity: Fidelity;
-  readonly afterRestore?: AfterRestoreHook;
   readonly jobs: number;
 }
 
-/** The `fidelity` stage: the hook, then every check of verify-restored.ts. */
+/** The `fidelity` stage: the exact row counts and every check of verify-restored.ts. */
 export async function fidelityStage(ctx: DrillContext, input: FidelityStageInput): Promise<void> {
   await ctx.builder.stage('fidelity', async () => {
-    const { sandbox, database } = input;
-    if (input.afterRestore) {
-      await input.afterRestore({ url: sandbox.url(database), database, dataDir: sandbox.dataDir, env: sandbox.env(database) });
-    }
     await verifyRestored(ctx.builder, {
-      sandbox, database, bins: ctx.bins, dir: fidelityDir(ctx.runDir), source: input.source ?? null, tables: input.tables,
-      fidelity: input.fidelity, jobs: input.jobs, logger: ctx.logger, signal: ctx.signal,
+      sandbox: input.sandbox, database: input.database, bins: ctx.bins, dir: fidelityDir(ctx.runDir), source: input.source ?? null,
+      rowCounts: input.rowCounts, tables: input.tables, fidelity: input.fidelity, jobs: input.jobs, logger: ctx.logger, signal: ctx.signal,
     });
   }, endsDrill);
 }

@@ -1,11 +1,15 @@
 /**
  * The restored copy's side of the fidelity checks, run on the sandbox after the restore (and after the
- * `afterRestore` hook): content hashes, catalog facts and sequence positions, the schema-only round trip, then
- * amcheck (last, because it installs the amcheck extension, which is dropped again afterwards). Each compares
- * with what `SourceFidelityCapture` took in the dump's snapshot, and adds one check:
+ * `afterRestore` hook), in two lines side by side (each its own sessions; a machine with two cores runs both):
+ * - the exact row counts (src/fidelity/row-counts.ts), then the content hashes (they hash the tables found);
+ * - catalog facts and sequence positions beside the schema-only round trip, then amcheck (after both, because it
+ *   installs the amcheck extension, which they would see).
+ * Each compares with what `SourceFidelityCapture` took in the dump's snapshot, and adds one check (in this fixed
+ * order, whichever line ends first):
  *
  * | check | fails when |
  * |---|---|
+ * | `restore.row_counts` | a table's exact count(*) differs from the source's in the dump snapshot (or the dump's COPY rows), or it is missing |
  * | `fidelity.content_hashes` | a table's content hash differs (the table is named), or the source could not be hashed |
  * | `fidelity.catalog` | any catalog fact differs (object, attribute, source value, restored value), or a sequence is behind |
  * | `fidelity.round_trip` | the schema-only dumps differ after stripping ROUND_TRIP_STRIPPED (first differing lines named) |
@@ -26,6 +30,7 @@ import { hashTablesParallel } from './content-hash.js';
 import { compareSchemaDumps, dumpSchema } from './round-trip.js';
 import { readSequencePositions, sequencesBehind } from './sequences.js';
 import type { SourceFidelity } from './source-capture.js';
+import { checkRowCounts, type RowCountPlan } from './row-counts.js';
 import { prepareFidelitySession } from './session.js';
 
 /** Differences kept in report.json (all are counted). */
@@ -45,7 +50,9 @@ export interface VerifyRestoredInput {
   readonly dir: string;
   /** The source's capture; null when there is no source (then only amcheck runs). */
   readonly source: SourceFidelity | null;
-  /** The report's table rows (hash fields are filled in; `match` also requires equal hashes). */
+  /** What the exact row counts compare. */
+  readonly rowCounts: RowCountPlan;
+  /** The report's table rows: filled by the counts, then the hashes (`match` also requires equal hashes). */
   readonly tables: TableRow[];
   /** The report section to fill. */
   readonly fidelity: Fidelity;
@@ -65,20 +72,30 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
     await prepareFidelitySession(db);
     return db;
   };
-  await contentHashes(b, input, open);
-  // The catalog read and the schema-only dump of the copy run side by side (each adds its check to its own
-  // builder, copied into `b` in a fixed order); amcheck comes after both, as it installs an extension.
-  const parts = [new ReportBuilder(), new ReportBuilder()] as const;
+  // Each part adds its checks to its own builder, copied into `b` in a fixed order once all have ended.
+  const [counted, catalogued, roundTripped, checked] = [new ReportBuilder(), new ReportBuilder(), new ReportBuilder(), new ReportBuilder()] as const;
   const settled = await Promise.allSettled([
     (async () => {
-      await using db = await open();
-      await catalog(parts[0], input, db);
+      {
+        await using db = await sandbox.open(database, signal);
+        await checkRowCounts(counted, db, input.rowCounts, input.tables, signal);
+      }
+      await contentHashes(counted, input, open);
     })(),
-    roundTrip(parts[1], input),
+    (async () => {
+      const both = await Promise.allSettled([
+        (async () => {
+          await using db = await open();
+          await catalog(catalogued, input, db);
+        })(),
+        roundTrip(roundTripped, input),
+      ]);
+      for (const s of both) if (s.status === 'rejected') throw s.reason;
+      await amcheck(checked, input);
+    })(),
   ]);
-  for (const p of parts) for (const c of p.checks) b.add(c);
+  for (const p of [counted, catalogued, roundTripped, checked]) for (const c of p.checks) b.add(c);
   for (const s of settled) if (s.status === 'rejected') throw s.reason;
-  await amcheck(b, input);
   input.logger.info(`fidelity: ${fidelity.differences.length + fidelity.differences_omitted} catalog difference(s), round trip ${fidelity.round_trip?.equal ?? 'not run'}, amcheck exit ${fidelity.amcheck?.exit_code ?? 'not run'}`);
 }
 

@@ -3,11 +3,12 @@ import { formatBytes, formatDuration } from '../../config/duration.js';
 import type { CheckStatus } from '../model.js';
 import { html, type Html } from './escape.js';
 
-const NUMBER = new Intl.NumberFormat('en-US');
+/** Made on first use: building it loads ICU data (~30 ms), which a drill's start need not wait for. */
+let NUMBER: Intl.NumberFormat | null = null;
 
 /** 1234567 → "1,234,567". */
 export function num(n: number): string {
-  return NUMBER.format(n);
+  return (NUMBER ??= new Intl.NumberFormat('en-US')).format(n);
 }
 
 /** An ISO instant as "2026-11-27 23:33:17 UTC" in a <time> element; unparseable text is shown as is. */
