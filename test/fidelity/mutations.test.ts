@@ -20,6 +20,17 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
     assert.match(report.fidelity!.round_trip!.section ?? '', /Name: film_list; Type: VIEW; Schema: public/);
   });
 
+  test('rows missing from a restored table: the exact counts name the table and both counts', async () => {
+    // Without --deep: the counts alone see it (with it, the content hashes would too).
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'rows', 'DELETE FROM public.film_actor WHERE actor_id = 1', false);
+    assert.deepEqual(failed(report), ['restore.row_counts']);
+    const row = report.tables.find((t) => t.schema === 'public' && t.name === 'film_actor')!;
+    assert.ok(row.source_rows! > row.restored_rows!, JSON.stringify(row));
+    assert.equal(row.match, false);
+    assert.deepEqual(report.tables.filter((t) => !t.match).map((t) => t.name), ['film_actor']);
+    assert.equal(check(report, 'restore.row_counts').detail, `1 table(s) differ: public.film_actor source ${row.source_rows} vs restored ${row.restored_rows}`);
+  });
+
   test('a sequence behind the snapshot: the catalog names the sequence and both positions', async () => {
     const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'sequence', "SELECT setval('public.actor_actor_id_seq', 5)");
     assert.deepEqual(failed(report), ['fidelity.catalog']);
