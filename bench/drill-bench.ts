@@ -8,7 +8,8 @@
  *
  * Each scale gets a fresh source cluster (`pgbench -i -s N`). Runs alternate between the variants (the order
  * rotates every round) so that a slow moment of the machine does not land on one variant only; each variant
- * runs `--runs` times per scale and the table shows medians.
+ * runs `--runs` times per scale and the table shows medians. The paired ratios below it (each round's b over the
+ * same round's a, a′ and c) are the robust figure when the machine's speed drifts during the bench.
  *
  * Variants:
  *   a       the manual procedure with PostgreSQL's default settings, as the record's operator ran it
@@ -64,6 +65,8 @@ interface RunResult {
   readonly dumpBytes: number | null;
   /** CPU seconds the whole machine spent busy during the run (/proc/stat: user+nice+system+irq+softirq). */
   readonly cpuSeconds: number | null;
+  /** The round it ran in (0-based): runs of one round are adjacent in time. */
+  readonly round?: number;
 }
 
 /** Busy CPU time of the whole machine so far, in seconds (Linux /proc/stat), or null elsewhere. */
@@ -169,7 +172,7 @@ async function main(): Promise<void> {
         for (let round = 0; round < args.runs; round++) {
           const order = args.variants.map((_, i) => args.variants[(i + round) % args.variants.length]!);
           for (const v of order) {
-            const r = await runVariant(v, scale, source, pgbin, workRoot);
+            const r = { ...(await runVariant(v, scale, source, pgbin, workRoot)), round };
             results.push(r);
             console.error(`  scale ${scale} round ${round + 1} ${v}: ${r.seconds.toFixed(2)} s, machine CPU ${r.cpuSeconds?.toFixed(1) ?? '—'} s${r.peakRss ? `, peak RSS ${mb(r.peakRss)}` : ''}  ${JSON.stringify(Object.fromEntries(Object.entries(r.phases).map(([k, x]) => [k, Number(x.toFixed(2))])))}`);
           }
@@ -193,6 +196,19 @@ async function main(): Promise<void> {
     lines.push(`| ${scale} | ${mb(dump)} | ${f1(m('a'))} s | ${f1(m('a_fast'))} s | ${f1(m('b'))} s | ${f1(m('c'))} s | ${f2(m('b') / m('a'))} | ${f2(m('b') / m('a_fast'))} | ${f2(m('b') / m('c'))} | ${rss.length ? `${mb(median(rss))} (max ${mb(Math.max(...rss))})` : '—'} |`);
   }
   lines.push('');
+  // Each round's b over the same round's other variant: runs of one round are adjacent in time, so a machine whose
+  // speed drifts during the bench moves both sides of a pair together (the medians above can drift apart).
+  const paired = (scale: number, v: Variant) => {
+    const of = (x: Variant) => new Map(results.filter((r) => r.scale === scale && r.variant === x).map((r) => [r.round, r.seconds]));
+    const b = of('b');
+    const other = of(v);
+    return [...b].filter(([k]) => other.has(k)).map(([k, x]) => x / other.get(k)!);
+  };
+  lines.push('Paired ratios (each round\'s b over the same round\'s run; median, then every round): ' + args.scales.map((scale) =>
+    `scale ${scale}: ${(['a', 'a_fast', 'c'] as const).filter((v) => args.variants.includes(v) && args.variants.includes('b')).map((v) => {
+      const xs = paired(scale, v);
+      return `b/${v === 'a_fast' ? 'a′' : v} ${f2(median(xs))} (${xs.map(f2).join(', ')})`;
+    }).join(', ')}`).join('; '));
   lines.push('Machine CPU seconds per run (medians; all processes: pg_dump, both servers, psql, pgdrill): ' + args.scales.map((scale) =>
     `scale ${scale}: ${args.variants.map((v) => `${v} ${f1(median(results.filter((r) => r.scale === scale && r.variant === v && r.cpuSeconds !== null).map((r) => r.cpuSeconds!)))}`).join(', ')}`).join('; '));
   lines.push('Medians of pgdrill\'s stages (s): ' + args.scales.map((scale) => {

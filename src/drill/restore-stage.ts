@@ -1,7 +1,8 @@
 /**
  * Isolated restore and the fidelity it proves: start a throwaway cluster, prove it is not the source, restore
- * globals then the dump, and compare objects, exact row counts and roles with the source. Teardown is confirmed
- * here too (unless --keep), on success, failure and interrupt alike.
+ * globals then the dump, and compare objects and roles with the source; then the fidelity stage (exact row counts
+ * beside the catalog, round trip and amcheck). Teardown is confirmed here too (unless --keep), on success, failure
+ * and interrupt alike.
  */
 import { cpus, totalmem } from 'node:os';
 import { countByType, listObjects, objectKey, type CatalogObject } from '../catalog/objects.js';
