@@ -48,7 +48,7 @@ export interface VerifyRestoredInput {
   readonly bins: PgBinaries;
   /** Directory for the restored copy's schema dump (the source's is already there). */
   readonly dir: string;
-  /** The source's capture; null when there is no source (then only amcheck runs). */
+  /** The source's capture; null when there is no source (then only the counts, against the dump's COPY rows, and amcheck run). */
   readonly source: SourceFidelity | null;
   /** What the exact row counts compare. */
   readonly rowCounts: RowCountPlan;
