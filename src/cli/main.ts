@@ -9,6 +9,7 @@ import { ConfigError, InterruptedError, PgdrillError } from '../errors.js';
 import { stopAllSandboxes } from '../sandbox/registry.js';
 import { PGDRILL_VERSION } from '../version.js';
 import { enableBufferReclaim } from '../backup/reclaim-buffers.js';
+import { installCrashHandler } from './crash.js';
 import type { Logger } from '../logger.js';
 import { registerRun } from './commands/run.js';
 import { registerDemo } from './commands/demo.js';
@@ -37,6 +38,7 @@ export interface CliContext {
 
 async function main(argv: string[]): Promise<number> {
   enableBufferReclaim(); // flat memory while a dump streams: see src/backup/reclaim-buffers.ts
+  installCrashHandler(); // a bug that escapes every catch still tears the sandboxes down: see src/cli/crash.ts
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {

@@ -1,0 +1,24 @@
+/**
+ * A crash — an error nothing caught, which is a bug — must not leave a sandbox running: its postmaster is a process
+ * of its own that outlives pgdrill, with the restored copy of production's data on disk. Node's default (print the
+ * error, exit 1) would leave both; `installCrashHandler` tears every live sandbox down first, then exits 1.
+ */
+import { stopAllSandboxes } from '../sandbox/registry.js';
+
+let installed = false;
+
+/** Exit 1 after tearing every live sandbox down, on an uncaught exception or an unhandled rejection. Idempotent. */
+export function installCrashHandler(): void {
+  if (installed) return;
+  installed = true;
+  let crashing = false;
+  const onCrash = (err: unknown) => {
+    process.stderr.write(`pgdrill: internal error (a bug; please report it): ${(err as Error)?.stack ?? String(err)}\n`);
+    if (crashing) return; // the teardown below is under way; its exit comes
+    crashing = true;
+    process.stderr.write('pgdrill: tearing down the sandboxes before exiting\n');
+    void stopAllSandboxes().finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
+}

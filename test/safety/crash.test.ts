@@ -1,0 +1,73 @@
+/**
+ * A crash — an exception or a rejection nothing handled, i.e. a bug — still tears the sandbox down before the process
+ * exits 1 (src/cli/crash.ts, installed by the CLI). A child process installs the handler exactly as the CLI does,
+ * starts a real sandbox, then crashes; without the handler node exits 1 and the postmaster and its data stay.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { scratchDir } from '../helpers/clusters.js';
+import { exists } from '../helpers/leftovers.js';
+import { isAlive } from '../../src/sandbox/cluster.js';
+import { waitFor } from '../helpers/safety.js';
+
+const src = (p: string) => pathToFileURL(resolve(import.meta.dirname, '../../src', p)).href;
+
+/** The child: handler installed, a sandbox started (its facts printed), then the crash `how`. */
+function script(parent: string, how: 'exception' | 'rejection'): string {
+  return `
+import { installCrashHandler } from ${JSON.stringify(src('cli/crash.ts'))};
+import { SandboxCluster } from ${JSON.stringify(src('sandbox/cluster.ts'))};
+import { findPgBinaries } from ${JSON.stringify(src('exec/binaries.ts'))};
+import { resolveSandboxUser } from ${JSON.stringify(src('exec/os-user.ts'))};
+import { silentLogger } from ${JSON.stringify(src('logger.ts'))};
+import { readFile } from 'node:fs/promises';
+installCrashHandler();
+const sb = await SandboxCluster.start({ bins: await findPgBinaries(), parentDir: ${JSON.stringify(parent)}, osUser: await resolveSandboxUser(), logger: silentLogger });
+const pid = Number((await readFile(sb.dataDir + '/postmaster.pid', 'utf8')).split('\\n')[0]);
+process.stdout.write(JSON.stringify({ pid, dataDir: sb.dataDir, rootDir: sb.rootDir, socketDir: sb.socketDir }) + '\\n');
+${how === 'exception' ? "setTimeout(() => { throw new Error('boom: a bug'); }, 10);" : "setTimeout(() => void Promise.reject(new Error('boom: a bug')), 10);"}
+setInterval(() => {}, 1000); // a stage still waiting for something
+`;
+}
+
+function run(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const c = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    c.on('error', rej);
+    c.on('close', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+describe('a crash tears the sandboxes down before exiting 1', () => {
+  for (const how of ['exception', 'rejection'] as const) {
+    test(`an uncaught ${how}`, async () => {
+      await using dir = await scratchDir();
+      const file = join(dir.path, `crash-${how}.mts`);
+      await writeFile(file, script(dir.path, how));
+      const r = await run(file);
+      const sb = JSON.parse(r.stdout.split('\n')[0] || 'null') as { pid: number; dataDir: string; rootDir: string; socketDir: string } | null;
+      assert.ok(sb, `the sandbox did not start: ${r.stderr}`);
+      try {
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /pgdrill: internal error \(a bug; please report it\): Error: boom: a bug/);
+        assert.equal(isAlive(sb.pid), false, 'the postmaster is gone');
+        assert.equal(await exists(sb.rootDir), false, sb.rootDir);
+        assert.equal(await exists(sb.socketDir), false, sb.socketDir);
+      } finally {
+        // Without the handler the sandbox outlives the crash: remove it here (immediate shutdown, then its files).
+        if (isAlive(sb.pid)) process.kill(sb.pid, 'SIGQUIT');
+        await waitFor('the left postmaster to exit', async () => !isAlive(sb.pid), 30_000);
+        await rm(sb.rootDir, { recursive: true, force: true });
+        await rm(sb.socketDir, { recursive: true, force: true });
+      }
+    });
+  }
+});
