@@ -31,6 +31,13 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
     assert.equal(check(report, 'restore.row_counts').detail, `1 table(s) differ: public.film_actor source ${row.source_rows} vs restored ${row.restored_rows}`);
   });
 
+  test('an object missing from the restored copy: restore.objects names it (the catalog and the round trip too)', async () => {
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'objects', 'DROP VIEW public.actor_info', false);
+    assert.deepEqual(failed(report), ['restore.objects', 'fidelity.catalog', 'fidelity.round_trip']);
+    assert.match(check(report, 'restore.objects').detail, /^1 source object\(s\) missing after restore: view:public\.actor_info$/);
+    assert.deepEqual(report.restore!.missing_objects, ['view:public.actor_info']);
+  });
+
   test('a sequence behind the snapshot: the catalog names the sequence and both positions', async () => {
     const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'sequence', "SELECT setval('public.actor_actor_id_seq', 5)");
     assert.deepEqual(failed(report), ['fidelity.catalog']);
