@@ -274,8 +274,11 @@ export class SandboxCluster implements AsyncDisposable {
       }
       for (let i = 0; i < 50 && isAlive(this.pid); i++) await new Promise((r) => setTimeout(r, 100));
     }
-    await rm(this.rootDir, { recursive: true, force: true });
-    await rm(this.socketDir, { recursive: true, force: true });
+    // A directory that cannot be removed (a mount point inside it, an immutable file, EACCES) is reported below
+    // as not confirmed, with the reason, never thrown past the teardown.
+    for (const dir of [this.rootDir, this.socketDir]) {
+      await rm(dir, { recursive: true, force: true }).catch((e: NodeJS.ErrnoException) => notes.push(`removing ${dir} failed: ${e.code ?? ''} ${e.message}`));
+    }
     const processGone = this.pid === null || !isAlive(this.pid);
     const dataDirGone = !(await exists(this.rootDir));
     const socketDirGone = !(await exists(this.socketDir));

@@ -9,9 +9,9 @@
  */
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { bins, scratchDir, urlOf, usePagila } from '../helpers/clusters.js';
 import { exists, processesMentioning } from '../helpers/leftovers.js';
@@ -22,6 +22,7 @@ import { isAlive, SandboxCluster } from '../../src/sandbox/cluster.js';
 import { EnvironmentError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
+import { runDrill } from '../../src/drill/run-drill.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -217,6 +218,31 @@ describe('faults', () => {
       assert.match(err.message, /initdb of the sandbox failed\n--- log tail ---\n[\s\S]*role names cannot begin with "pg_"/);
       assert.deepEqual(await readdir(parent), []);
     });
+  });
+
+  test('a sandbox that cannot be removed (a mount inside it): teardown.confirmed FAILs naming the directory, postmaster gone', async (t: TestContext) => {
+    if (!isRoot) return t.skip('mounting a tmpfs needs root');
+    let mountPoint: string | null = null;
+    try {
+      const { report, exitCode } = await runDrill({
+        source: urlOf(fx.source, 'pagila'), outDir: join(fx.dir, 'out-unremovable'),
+        afterRestore: async (copy) => {
+          mountPoint = join(dirname(copy.dataDir), 'pgdrill-test-mount');
+          await mkdir(mountPoint);
+          await runProcess({ bin: '/bin/mount', args: ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint] });
+        },
+      });
+      assert.equal(exitCode, 1);
+      assert.deepEqual(report.checks.filter((c) => c.status === 'fail').map((c) => c.name), ['teardown.confirmed']);
+      assert.equal(report.teardown.confirmed, false);
+      assert.match(report.teardown.detail, /^NOT confirmed: process gone, data dir PRESENT, socket dir gone \(removing \S+ failed: EBUSY /);
+      assert.equal(isAlive(report.teardown.postmaster_pid!), false);
+    } finally {
+      if (mountPoint) {
+        await runProcess({ bin: '/bin/umount', args: [mountPoint], allowFailure: true });
+        await rm(dirname(mountPoint), { recursive: true, force: true });
+      }
+    }
   });
 
   // Last: it stops the fx.source.
