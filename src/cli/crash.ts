@@ -1,13 +1,15 @@
 /**
  * A crash — an error nothing caught, which is a bug — must not leave a sandbox running: its postmaster is a process
- * of its own that outlives pgdrill, with the restored copy of production's data on disk. Node's default (print the
- * error, exit 1) would leave both; `installCrashHandler` tears every live sandbox down first, then exits 1.
+ * of its own that outlives pgdrill, with the restored copy of production's data on disk. Nor pg_dump: it would go
+ * on holding its locks on the source. Node's default (print the error, exit 1) would leave all of them;
+ * `installCrashHandler` kills the running children (pg_dump, psql, cp…), tears every live sandbox down, then exits 1.
  */
+import { killRunningChildren } from '../exec/run-process.js';
 import { stopAllSandboxes } from '../sandbox/registry.js';
 
 let installed = false;
 
-/** Exit 1 after tearing every live sandbox down, on an uncaught exception or an unhandled rejection. Idempotent. */
+/** Exit 1 after killing the running children and tearing every live sandbox down, on an uncaught exception or an unhandled rejection. Idempotent. */
 export function installCrashHandler(): void {
   if (installed) return;
   installed = true;
@@ -16,7 +18,8 @@ export function installCrashHandler(): void {
     process.stderr.write(`pgdrill: internal error (a bug; please report it): ${(err as Error)?.stack ?? String(err)}\n`);
     if (crashing) return; // the teardown below is under way; its exit comes
     crashing = true;
-    process.stderr.write('pgdrill: tearing down the sandboxes before exiting\n');
+    process.stderr.write('pgdrill: stopping its child processes and tearing down the sandboxes before exiting\n');
+    killRunningChildren();
     void stopAllSandboxes().finally(() => process.exit(1));
   };
   process.on('uncaughtException', onCrash);

@@ -10,6 +10,7 @@ import { stopAllSandboxes } from '../sandbox/registry.js';
 import { PGDRILL_VERSION } from '../version.js';
 import { enableBufferReclaim } from '../backup/reclaim-buffers.js';
 import { installCrashHandler } from './crash.js';
+import { killRunningChildren } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
 import { registerRun } from './commands/run.js';
 import { registerDemo } from './commands/demo.js';
@@ -45,7 +46,10 @@ async function main(argv: string[]): Promise<number> {
     signals++;
     process.stderr.write(`\npgdrill: ${sig} received — tearing down (again to force)…\n`);
     if (signals === 1) controller.abort(new InterruptedError(sig));
-    else void stopAllSandboxes().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    else {
+      killRunningChildren(); // forced: pg_dump and the others go at once, then the sandboxes
+      void stopAllSandboxes().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    }
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));

@@ -69,6 +69,16 @@ function toolName(bin: string): string {
   return bin.split('/').pop() ?? bin;
 }
 
+/** Children still running that are not servers (not detached): pg_dump, psql, cp… — what a crash must stop. */
+const running = new Set<ChildProcess>();
+
+/** SIGKILL every non-detached child still running (src/cli/crash.ts: a crash must not leave pg_dump holding locks on the source). Returns how many. */
+export function killRunningChildren(): number {
+  const n = running.size;
+  for (const c of running) c.kill('SIGKILL');
+  return n;
+}
+
 /** Start a child process. Resolve `done` to its result; reject with ToolError on failure (unless allowFailure). */
 export function startProcess(opts: ProcessOptions): RunningProcess {
   const tool = toolName(opts.bin);
@@ -84,6 +94,10 @@ export function startProcess(opts: ProcessOptions): RunningProcess {
     detached: opts.detached ?? false,
     stdio: [opts.stdin && opts.stdin !== 'ignore' ? 'pipe' : 'ignore', stdoutMode === 'ignore' ? 'ignore' : 'pipe', 'pipe'],
   });
+  if (!opts.detached && child.pid !== undefined) {
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+  }
   let tail = '';
   let partial = '';
   child.stderr!.setEncoding('utf8');
