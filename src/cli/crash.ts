@@ -9,6 +9,15 @@ import { stopAllSandboxes } from '../sandbox/registry.js';
 
 let installed = false;
 
+/**
+ * Kill the running children, tear every live sandbox down, exit with `code`: for a crash, and for a second signal
+ * (forced) where the orderly teardown of the first is not waited for.
+ */
+export function stopEverythingAndExit(code: number): void {
+  killRunningChildren();
+  void stopAllSandboxes().finally(() => process.exit(code));
+}
+
 /** Exit 1 after killing the running children and tearing every live sandbox down, on an uncaught exception or an unhandled rejection. Idempotent. */
 export function installCrashHandler(): void {
   if (installed) return;
@@ -19,8 +28,7 @@ export function installCrashHandler(): void {
     if (crashing) return; // the teardown below is under way; its exit comes
     crashing = true;
     process.stderr.write('pgdrill: stopping its child processes and tearing down the sandboxes before exiting\n');
-    killRunningChildren();
-    void stopAllSandboxes().finally(() => process.exit(1));
+    stopEverythingAndExit(1);
   };
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onCrash);

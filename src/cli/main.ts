@@ -9,8 +9,7 @@ import { ConfigError, InterruptedError, PgdrillError } from '../errors.js';
 import { stopAllSandboxes } from '../sandbox/registry.js';
 import { PGDRILL_VERSION } from '../version.js';
 import { enableBufferReclaim } from '../backup/reclaim-buffers.js';
-import { installCrashHandler } from './crash.js';
-import { killRunningChildren } from '../exec/run-process.js';
+import { installCrashHandler, stopEverythingAndExit } from './crash.js';
 import type { Logger } from '../logger.js';
 import { registerRun } from './commands/run.js';
 import { registerDemo } from './commands/demo.js';
@@ -46,10 +45,7 @@ async function main(argv: string[]): Promise<number> {
     signals++;
     process.stderr.write(`\npgdrill: ${sig} received — tearing down (again to force)…\n`);
     if (signals === 1) controller.abort(new InterruptedError(sig));
-    else {
-      killRunningChildren(); // forced: pg_dump and the others go at once, then the sandboxes
-      void stopAllSandboxes().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
-    }
+    else stopEverythingAndExit(sig === 'SIGINT' ? 130 : 143); // forced: pg_dump and the others go at once, then the sandboxes
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));

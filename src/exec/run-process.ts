@@ -72,11 +72,9 @@ function toolName(bin: string): string {
 /** Children still running that are not servers (not detached): pg_dump, psql, cp… — what a crash must stop. */
 const running = new Set<ChildProcess>();
 
-/** SIGKILL every non-detached child still running (src/cli/crash.ts: a crash must not leave pg_dump holding locks on the source). Returns how many. */
-export function killRunningChildren(): number {
-  const n = running.size;
+/** SIGKILL every non-detached child still running (src/cli/crash.ts: a crash must not leave pg_dump holding locks on the source). */
+export function killRunningChildren(): void {
   for (const c of running) c.kill('SIGKILL');
-  return n;
 }
 
 /** Start a child process. Resolve `done` to its result; reject with ToolError on failure (unless allowFailure). */

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bins } from './clusters.js';
 
-/** The directory, removed by the disposer. `pgDumpBody` is sh, run with the arguments pgdrill gave pg_dump (or `tool`). */
-export async function fakeBindir(pgDumpBody: string, tool = 'pg_dump'): Promise<{ path: string } & AsyncDisposable> {
+/** The directory, removed by the disposer. `body` is sh, run with the arguments pgdrill gave pg_dump (or `tool`). */
+export async function fakeBindir(body: string, tool = 'pg_dump'): Promise<{ path: string } & AsyncDisposable> {
   const real = (await bins()).bindir;
   const dir = await mkdtemp(join(tmpdir(), 'pgdrill-fakebin-'));
   await chmod(dir, 0o755);
@@ -18,7 +18,7 @@ export async function fakeBindir(pgDumpBody: string, tool = 'pg_dump'): Promise<
   // pgdrill gives pg_dump --file=…: the script's stdout goes there, and "$@" no longer holds it, so a body like
   // `"$REAL" "$@" | head -c N` writes a cut dump into the file pgdrill reads.
   const takeFile = 'for a; do shift; case "$a" in --file=*) OUT="${a#--file=}";; *) set -- "$@" "$a";; esac; done\n[ -n "$OUT" ] && exec > "$OUT"\n';
-  const script = `#!/bin/sh\nREAL=${JSON.stringify(join(real, tool))}\ncase "$1" in --version|-V) exec "$REAL" "$@";; esac\n${takeFile}${pgDumpBody}\n`;
+  const script = `#!/bin/sh\nREAL=${JSON.stringify(join(real, tool))}\ncase "$1" in --version|-V) exec "$REAL" "$@";; esac\n${takeFile}${body}\n`;
   await writeFile(join(dir, tool), script, { mode: 0o755 });
   return { path: dir, [Symbol.asyncDispose]: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -1,10 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { checkSums, parseSums, sha256File, writeSums } from '../../src/backup/sha256sums.js';
+import { HashingStream } from '../../src/backup/hashing-stream.js';
 import { scratchDir } from '../helpers/clusters.js';
 
 test('SHA256SUMS is sha256sum -c compatible, and the self-check catches a flipped byte', async () => {
@@ -36,11 +39,6 @@ test('parseSums reads binary-mode lines and rejects garbage', () => {
 });
 
 test('the streaming sha256 (worker thread, ring of shared slots) equals a plain sha256, in order, for any chunking', async () => {
-  const { HashingStream } = await import('../../src/backup/hashing-stream.js');
-  const { Readable } = await import('node:stream');
-  const { pipeline } = await import('node:stream/promises');
-  const { Writable } = await import('node:stream');
-  const { randomBytes } = await import('node:crypto');
   // 3 MiB + a bit in chunks from 1 byte to 2.5 MiB (a chunk larger than a slot is split): ~25 MiB, the ring wraps.
   const chunks = [1, 1000, 65536, 1 << 20, (5 << 20) / 2, 7, 3 << 20].flatMap((n) => [randomBytes(n), randomBytes(n)]);
   for (let i = 0; i < 30; i++) chunks.push(randomBytes(300_000));
