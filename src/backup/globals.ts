@@ -27,7 +27,7 @@ async function dumpall(o: CaptureGlobalsOptions, flag: string): Promise<{ sha256
   const args = [flag, '--no-role-passwords', '--no-password'];
   const partial = `${o.path}.partial`;
   const proc = startProcess({ bin: o.bins.path('pg_dumpall'), args, env: o.env, stdout: 'pipe', signal: o.signal });
-  const hasher = new HashingStream();
+  const hasher = new HashingStream([], undefined, false); // a few KB: hashed inline, no worker to start
   try {
     await Promise.all([pipeline(proc.stdout!, hasher, createWriteStream(partial)), proc.done]);
     await rename(partial, o.path);

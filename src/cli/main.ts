@@ -19,10 +19,11 @@ import { registerVerify } from './commands/verify.js';
 import { registerStatus } from './commands/status.js';
 import { registerCleanup } from './commands/cleanup.js';
 
-/** Logs on stderr; debug only with PGDRILL_DEBUG. */
+/** Logs on stderr; info and debug only with PGDRILL_DEBUG, stamped with the milliseconds since pgdrill started. */
+const traced = (level: string) => (m: string) => void (process.env.PGDRILL_DEBUG ? process.stderr.write(`${level} +${Math.round(performance.now())}ms: ${m}\n`) : undefined);
 const stderrLogger: Logger = {
-  debug: (m) => void (process.env.PGDRILL_DEBUG ? process.stderr.write(`debug: ${m}\n`) : undefined),
-  info: (m) => void (process.env.PGDRILL_DEBUG ? process.stderr.write(`info: ${m}\n`) : undefined),
+  debug: traced('debug'),
+  info: traced('info'),
   warn: (m) => void process.stderr.write(`warning: ${m}\n`),
   error: (m) => void process.stderr.write(`error: ${m}\n`),
 };

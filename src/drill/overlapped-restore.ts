@@ -84,6 +84,7 @@ export class OverlappedRestore {
   async feed(scanner: GateScanner): Promise<ScanGatedFeed | null> {
     if (this.o.format !== 'plain') return null;
     const globals = this.globals ? await this.globals : null;
+    this.ctx.logger.debug(`globals captured (${globals?.mode ?? 'off'})`);
     if (!globals || globals.mode === 'none' || !globals.path) {
       this.notOverlapped = 'roles were not captured: their placeholders come from the dump\'s inventory, so the plain dump is restored after it';
       this.ctx.builder.note('overlap', `restore not overlapped with the dump: ${this.notOverlapped} (the sandbox still started during the dump)`);
@@ -164,9 +165,11 @@ export class OverlappedRestore {
       }
       if (this.gate?.stopped) return null; // discarded (or refused) while the sandbox started
       this.startedAt = performance.now();
+      this.ctx.logger.debug('overlapped restore: sandbox measured isolated; restoring the globals');
       const g = await restoreGlobals(sandbox, bins, globalsPath, signal);
       this.globalsErrors = g.errors;
       noteTablespaces(this.ctx.builder, { moved: g.tablespaces, placeholders: await createPlaceholderTablespaces(sandbox, this.o.sourceTablespaces) });
+      this.ctx.logger.debug('overlapped restore: globals restored; creating the database');
       await createDatabase(sandbox, this.o.database, this.o.encoding);
       // The gate writes psql's stdin itself (bounded: it waits for psql beyond a few MiB, and pg_dump waits for it).
       const psql = (this.psql = startPsqlScript(sandbox, bins, this.o.database, 'pipe', { phase: 'dump', singleTransaction: true, signal }));

@@ -89,7 +89,7 @@ export function sandboxMaintenanceWorkMemMb(totalBytes: number): number {
  */
 export async function startRestoreSandbox(ctx: DrillContext, avoid: string | ReadonlySet<string> | null = null): Promise<SandboxCluster> {
   const superuser = sandboxSuperuserFor(typeof avoid === 'string' ? await rolesCreatedBy(avoid) : avoid ?? new Set());
-  return SandboxCluster.start({ bins: ctx.bins, parentDir: ctx.runDir, osUser: ctx.sandboxUser, logger: ctx.logger, signal: ctx.signal, superuser, settings: RESTORE_SANDBOX_SETTINGS });
+  return SandboxCluster.start({ bins: ctx.bins, parentDir: ctx.runDir, osUser: ctx.sandboxUser, logger: ctx.logger, signal: ctx.signal, superuser, settings: RESTORE_SANDBOX_SETTINGS, spare: true });
 }
 
 /** Filled in as the stage runs, so that an interrupted stage still reports its sandbox and teardown. */
@@ -212,6 +212,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       restore.kept = true;
       restore.connect = `psql "${sb.url(input.database)}"   (stop it with: pg_ctl -D ${sb.dataDir} stop; then rm -rf ${sb.rootDir})`;
       await markKept(sb.rootDir).catch(() => {});
+      await sb.endSpareRefill();
     } else if (sb) {
       teardown = await sb.stop();
     }

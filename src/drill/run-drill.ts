@@ -168,6 +168,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       });
       const scanner = format === 'plain' ? new PlainDumpScanner(scanOpts) : null;
       // Overlap: a plain dump is restored from this very stream, each line only once the scanner approved it.
+      logger.debug('source: snapshot open, catalog read, source fidelity capture begun');
       const gate = scanner && overlap ? await overlap.feed(scanner) : null;
       // One pass for custom archives too: pg_restore --file=- scans the archive from this stream as it is written.
       archiveScan = format === 'custom' ? new ArchiveScanTee(bins, logger, opts.signal, scanOpts) : null;

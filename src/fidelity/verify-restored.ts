@@ -72,26 +72,31 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
     await prepareFidelitySession(db);
     return db;
   };
+  const t0 = performance.now();
+  const timed = async (what: string, part: () => Promise<void>): Promise<void> => {
+    await part();
+    input.logger.debug(`fidelity: ${what} done ${Math.round(performance.now() - t0)} ms after the checks began`);
+  };
   // Each part adds its checks to its own builder, copied into `b` in a fixed order once all have ended.
   const [counted, catalogued, roundTripped, checked] = [new ReportBuilder(), new ReportBuilder(), new ReportBuilder(), new ReportBuilder()] as const;
   const settled = await Promise.allSettled([
     (async () => {
-      {
+      await timed('row counts', async () => {
         await using db = await sandbox.open(database, signal);
         await checkRowCounts(counted, db, input.rowCounts, input.tables, signal);
-      }
-      await contentHashes(counted, input, open);
+      });
+      await timed('content hashes', () => contentHashes(counted, input, open));
     })(),
     (async () => {
       const both = await Promise.allSettled([
-        (async () => {
+        timed('catalog', async () => {
           await using db = await open();
           await catalog(catalogued, input, db);
-        })(),
-        roundTrip(roundTripped, input),
+        }),
+        timed('round trip', () => roundTrip(roundTripped, input)),
       ]);
       for (const s of both) if (s.status === 'rejected') throw s.reason;
-      await amcheck(checked, input);
+      await timed('amcheck', () => amcheck(checked, input));
     })(),
   ]);
   for (const p of [counted, catalogued, roundTripped, checked]) for (const c of p.checks) b.add(c);

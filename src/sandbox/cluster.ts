@@ -6,7 +6,7 @@
 import { chown, chmod, mkdir, mkdtemp, readFile, rm, stat, appendFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { EnvironmentError, ToolError } from '../errors.js';
 import type { PgBinaries } from '../exec/binaries.js';
 import type { OsUser } from '../exec/os-user.js';
@@ -16,7 +16,8 @@ import type { Logger } from '../logger.js';
 import { registerSandbox, unregisterSandbox } from './registry.js';
 import { jailedCommand, resolveJail, type Jail, type JailedCommand } from './jail.js';
 import { SANDBOX_MARKER, writeMarker } from './marker.js';
-import { createDataDir, dropTemplate, templateCacheDir, templatePath } from './initdb-template.js';
+import { createDataDir, dropTemplate, templateCacheDir, templatePath, type DataDirOrigin } from './initdb-template.js';
+import { SpareRefill } from './template-spare.js';
 
 /** How to create a sandbox. */
 export interface SandboxOptions {
@@ -43,6 +44,11 @@ export interface SandboxOptions {
    * PGDRILL_CACHE_DIR, else ~/.cache/pgdrill (used only as root with a dedicated OS user).
    */
   readonly templateCache?: string | null;
+  /**
+   * Take the template's spare copy and make the next one while the sandbox runs (template-spare.ts): for sandboxes
+   * on a drill's critical path. Default false.
+   */
+  readonly spare?: boolean;
 }
 
 /** What teardown found: the report's evidence that nothing is left. */
@@ -56,6 +62,9 @@ export interface TeardownResult {
 }
 
 const PORT = 5432;
+
+/** How the log names a data directory's origin. */
+const ORIGIN: Record<DataDirOrigin, string> = { spare: 'the initdb template (its spare copy)', template: 'the initdb template', initdb: 'initdb' };
 
 /** Is the process alive? A zombie (exited, not yet reaped: in containers PID 1 may never reap) counts as gone. */
 export function isAlive(pid: number): boolean {
@@ -111,8 +120,10 @@ export class SandboxCluster implements AsyncDisposable {
   ) {}
 
   readonly port = PORT;
-  /** Where the data directory came from: a copy of the cached initdb template, or initdb. */
-  dataDirFrom: 'template' | 'initdb' = 'initdb';
+  /** Where the data directory came from: the template's spare copy, a copy of the cached initdb template, or initdb. */
+  dataDirFrom: DataDirOrigin = 'initdb';
+  /** The copy making the template's next spare (`spare` option), ended by `stop()`. */
+  private refill: SpareRefill | null = null;
 
   /**
    * initdb and start a cluster. On any failure after initdb the files are removed again.
@@ -147,9 +158,11 @@ export class SandboxCluster implements AsyncDisposable {
         if (user) await chown(d, user.uid, user.gid);
       }
       const cacheDir = templateCacheDir(user, opts.templateCache);
-      let from = await createDataDir({ bins: opts.bins, dataDir, superuser, user, cacheDir, signal: opts.signal }).catch((err) => {
+      const t0 = performance.now();
+      let from = await createDataDir({ bins: opts.bins, dataDir, superuser, user, cacheDir, signal: opts.signal, spare: opts.spare }).catch((err) => {
         throw new EnvironmentError(`initdb of the ${label} failed`, (err as ToolError).stderrTail, { cause: err });
       });
+      opts.logger.debug(`${label}: data directory from ${ORIGIN[from]} in ${Math.round(performance.now() - t0)} ms`);
       const settings: Record<string, string> = {
         listen_addresses: "''",
         unix_socket_directories: `'${socketDir}'`,
@@ -169,7 +182,7 @@ export class SandboxCluster implements AsyncDisposable {
       const start = jailedCommand(jail, opts.bins.path('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start']);
       const startServer = () => runProcess({ ...start, detached: true, signal: opts.signal });
       await startServer().catch(async (err) => {
-        if (from === 'template' && !opts.signal?.aborted) {
+        if (from !== 'initdb' && !opts.signal?.aborted) {
           // A template that will not start is dropped; the sandbox gets a fresh initdb instead.
           opts.logger.warn(`the ${label} would not start from the initdb template: ${(err as ToolError).stderrTail?.trim().slice(-300) ?? err}; running initdb instead`);
           await dropTemplate(templatePath(cacheDir!, opts.bins, superuser));
@@ -183,9 +196,11 @@ export class SandboxCluster implements AsyncDisposable {
         const tail = await readFile(logFile, 'utf8').catch(() => '');
         throw new EnvironmentError(`the ${label} cluster would not start`, tail.slice(-4000) || (err as ToolError).stderrTail, { cause: err });
       });
+      opts.logger.debug(`${label}: server up ${Math.round(performance.now() - t0)} ms after the data directory was begun`);
       cluster.dataDirFrom = from;
+      if (opts.spare && cacheDir && user) cluster.refill = await SpareRefill.start(templatePath(cacheDir, opts.bins, superuser), dirname(dataDir)).catch(() => null);
       cluster.pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-      opts.logger.info(`${label} started: pid ${cluster.pid}, socket ${socketDir}, OS user ${user?.name ?? '(the caller)'}, data directory from ${from === 'template' ? 'the initdb template' : 'initdb'}, ${jail.networkNamespace ? `own network namespace (${jail.mode})` : jail.note}`);
+      opts.logger.info(`${label} started: pid ${cluster.pid}, socket ${socketDir}, OS user ${user?.name ?? '(the caller)'}, data directory from ${ORIGIN[from]}, ${jail.networkNamespace ? `own network namespace (${jail.mode})` : jail.note}`);
       return cluster;
     } catch (err) {
       await cluster.stop();
@@ -232,10 +247,16 @@ export class SandboxCluster implements AsyncDisposable {
     return this.stopped;
   }
 
+  /** End the spare copy made beside the sandbox (see `spare`), for a sandbox left running: nothing else of pgdrill's outlives it. */
+  async endSpareRefill(): Promise<void> {
+    await this.refill?.stop();
+  }
+
   /** Stop the server, delete its files, and confirm that neither the process nor the directories remain. Idempotent. */
   async stop(): Promise<TeardownResult> {
     if (this.stopped) return this.stopped;
     const notes: string[] = [];
+    await this.endSpareRefill(); // a spare still being copied is ended and removed
     if (await exists(join(this.dataDir, 'postmaster.pid'))) {
       try {
         this.pid ??= Number((await readFile(join(this.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);

@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, stat, truncate, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { resolveSandboxUser } from '../../src/exec/os-user.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import { SandboxCluster } from '../../src/sandbox/cluster.js';
@@ -68,6 +68,52 @@ describe('initdb template', { skip: isRoot ? false : 'the template is used only 
     assert.equal(fourth.dataDirFrom, 'template', 'the template was saved again');
   });
 
+  test('a restore sandbox takes the spare copy and makes the next one beside it; teardown ends a copy under way', async () => {
+    await using dir = await scratchDir();
+    const cache = join(dir.path, 'cache');
+    const user = await resolveSandboxUser();
+    const b = await bins();
+    const start = () => SandboxCluster.start({ bins: b, parentDir: dir.path, osUser: user, logger: silentLogger, templateCache: cache, spare: true });
+    const template = templatePath(templateCacheDir(user, cache)!, b, 'pgdrill');
+    const cacheEntries = async () => (await readdir(join(template, '..'))).sort();
+    const spareMade = async () => {
+      for (let i = 0; i < 600 && !(await cacheEntries()).includes(`${basename(template)}.spare`); i++) await new Promise((r) => setTimeout(r, 100));
+      return (await cacheEntries()).includes(`${basename(template)}.spare`);
+    };
+    {
+      await using first = await start();
+      assert.equal(first.dataDirFrom, 'initdb');
+      assert.ok(await spareMade(), 'the first sandbox made a spare of the template it saved');
+    }
+    {
+      await using second = await start();
+      assert.equal(second.dataDirFrom, 'spare');
+      assert.equal((await stat(second.dataDir)).uid, user!.uid, 'the spare is handed to the sandbox user');
+      assert.equal((await stat(join(second.dataDir, 'global', 'pg_control'))).uid, user!.uid);
+      await using db = await second.open();
+      assert.equal(await db.value<number>('SELECT 1 AS one'), 1);
+      assert.ok(await spareMade(), 'the next spare is made while the sandbox runs');
+      assert.doesNotMatch((await readFile(join(template + '.spare', 'postgresql.conf'), 'utf8')), /# pgdrill sandbox/, 'a pristine copy');
+    }
+    {
+      await using third = await start();
+      assert.equal(third.dataDirFrom, 'spare');
+      const td = await third.stop(); // at once: the copy of the next spare is still under way
+      assert.ok(td.confirmed, td.detail);
+      assert.deepEqual((await cacheEntries()).filter((e) => e.includes('.tmp-')), [], 'no half-made spare is left behind');
+    }
+    // A spare that will not start is dropped with its template: the sandbox runs initdb instead.
+    {
+      await using fourth = await start();
+      assert.ok(await spareMade());
+    }
+    await truncate(join(template + '.spare', 'global', 'pg_control'), 100);
+    const warnings: string[] = [];
+    await using fifth = await SandboxCluster.start({ bins: b, parentDir: dir.path, osUser: user, logger: { ...silentLogger, warn: (m) => void warnings.push(m) }, templateCache: cache, spare: true });
+    assert.equal(fifth.dataDirFrom, 'initdb');
+    assert.ok(warnings.some((w) => /would not start from the initdb template/.test(w)), warnings.join('\n'));
+  });
+
   test('cache off (null, or PGDRILL_CACHE_DIR=off): initdb every time', async () => {
     await using dir = await scratchDir();
     const user = await resolveSandboxUser();
@@ -98,6 +144,8 @@ describe('initdb template cache size', () => {
       'pg15-a': 10 * m, 'pg15-b': 20 * m, 'pg15-c': 30 * m, 'pg15-d': 40 * m, 'pg15-e': 50 * m,
       'pg15-f': 2 * h, 'pg15-g': 3 * h, // beyond the 4 most recent and older than an hour: removed
       'pg15-x.tmp-123-456': 2 * h, 'pg15-y.drop-123-456': 2 * h, 'pg15-z.tmp-9-9': m, // the last is fresh: an ongoing save
+      // spares go with their template, whatever their age; an old half-made spare is a leftover
+      'pg15-a.spare': 5 * h, 'pg15-g.spare': m, 'pg15-q.spare': m, 'pg15-a.spare.tmp-7-8': 2 * h,
     };
     for (const [name, age] of Object.entries(ages)) {
       await mkdir(join(dir.path, name));
@@ -106,8 +154,8 @@ describe('initdb template cache size', () => {
       await utimes(join(dir.path, name), t, t);
     }
     const removed = await pruneTemplates(dir.path, 4, now);
-    assert.deepEqual(removed.sort(), ['pg15-f', 'pg15-g', 'pg15-x.tmp-123-456', 'pg15-y.drop-123-456']);
-    assert.deepEqual((await readdir(dir.path)).sort(), ['pg15-a', 'pg15-b', 'pg15-c', 'pg15-d', 'pg15-e', 'pg15-z.tmp-9-9']);
+    assert.deepEqual(removed.sort(), ['pg15-a.spare.tmp-7-8', 'pg15-f', 'pg15-g', 'pg15-g.spare', 'pg15-q.spare', 'pg15-x.tmp-123-456', 'pg15-y.drop-123-456']);
+    assert.deepEqual((await readdir(dir.path)).sort(), ['pg15-a', 'pg15-a.spare', 'pg15-b', 'pg15-c', 'pg15-d', 'pg15-e', 'pg15-z.tmp-9-9']);
     // Two hours later, only the 4 most recently used stay, and the stale leftover goes.
     assert.deepEqual(await pruneTemplates(dir.path, 4, now + 2 * h), ['pg15-e', 'pg15-z.tmp-9-9']);
   });
