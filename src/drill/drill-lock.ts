@@ -16,7 +16,7 @@ import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
-import { isAlive } from '../sandbox/cluster.js';
+import { isAlive } from '../sandbox/process-alive.js';
 import { safeName } from './run-dir.js';
 
 /** What a lock file records. */

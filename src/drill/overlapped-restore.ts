@@ -158,19 +158,20 @@ export class OverlappedRestore {
     try {
       const { bins, signal } = this.ctx;
       const sandbox = await this.sandboxP;
-      {
-        await using db = await sandbox.open('postgres', signal);
-        // Measured as the restore stage will measure it (and report it): never replay a line into production.
-        if (isolationProblems(await measureIsolation(db, this.o.sourceSystemIdentifier)).length) return null;
-      }
+      await using db = await sandbox.open('postgres', signal);
+      // Measured as the restore stage will measure it (and report it): never replay a line into production.
+      if (isolationProblems(await measureIsolation(db, this.o.sourceSystemIdentifier)).length) return null;
       if (this.gate?.stopped) return null; // discarded (or refused) while the sandbox started
       this.startedAt = performance.now();
-      this.ctx.logger.debug('overlapped restore: sandbox measured isolated; restoring the globals');
-      const g = await restoreGlobals(sandbox, bins, globalsPath, signal);
-      this.globalsErrors = g.errors;
-      noteTablespaces(this.ctx.builder, { moved: g.tablespaces, placeholders: await createPlaceholderTablespaces(sandbox, this.o.sourceTablespaces) });
-      this.ctx.logger.debug('overlapped restore: globals restored; creating the database');
-      await createDatabase(sandbox, this.o.database, this.o.encoding);
+      this.ctx.logger.debug('overlapped restore: sandbox measured isolated; restoring the globals and creating the database');
+      // The database depends on no role (the sandbox superuser owns it): it is created on this session while psql
+      // restores the globals, which saves a connection and a wait on a machine that pg_dump keeps busy.
+      const [globals, created] = await Promise.allSettled([restoreGlobals(sandbox, bins, globalsPath, signal), createDatabase(sandbox, this.o.database, this.o.encoding, db)]);
+      if (globals.status === 'rejected') throw globals.reason;
+      if (created.status === 'rejected') throw created.reason;
+      this.globalsErrors = globals.value.errors;
+      noteTablespaces(this.ctx.builder, { moved: globals.value.tablespaces, placeholders: await createPlaceholderTablespaces(sandbox, this.o.sourceTablespaces) });
+      this.ctx.logger.debug('overlapped restore: globals restored, database created');
       // The gate writes psql's stdin itself (bounded: it waits for psql beyond a few MiB, and pg_dump waits for it).
       const psql = (this.psql = startPsqlScript(sandbox, bins, this.o.database, 'pipe', { phase: 'dump', singleTransaction: true, signal }));
       this.ctx.logger.info(`overlapped restore: psql (pid ${psql.child.pid}) replays the dump into ${this.o.database} as pg_dump writes it`);

@@ -174,8 +174,11 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       archiveScan = format === 'custom' ? new ArchiveScanTee(bins, logger, opts.signal, scanOpts) : null;
       // The counts (and hashes) below run while pg_dump streams, in the very snapshot pg_dump reads: no timeout for
       // them. Set before pg_dump starts, so that nothing is awaited between its start and the wait for it below
-      // (an interrupt there would leave pg_dump's failure unobserved).
+      // (an interrupt there would leave pg_dump's failure unobserved). One backend per count, no parallel workers:
+      // a count is a full scan that need only end before pg_dump does (it always reads far less than pg_dump's
+      // COPY), so production lends the drill no worker slots and no extra cores.
       await snap.db.query('SET statement_timeout = 0');
+      await snap.db.query('SET max_parallel_workers_per_gather = 0');
       let writerExited!: () => void;
       const dumpWritten = new Promise<void>((resolve) => (writerExited = resolve));
       const dumpP = takeDump({

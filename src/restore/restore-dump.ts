@@ -14,6 +14,7 @@ import { runProcess, startProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
 import type { RestoreError } from '../report/model.js';
 import type { SandboxCluster } from '../sandbox/cluster.js';
+import type { DbSession } from '../pg/client.js';
 import type { ArtifactFormat } from '../inventory/read-inventory.js';
 import { quoteIdent } from '../catalog/tables.js';
 import { parsePgRestoreErrors, parsePsqlErrors } from './restore-errors.js';
@@ -136,9 +137,13 @@ export async function createPlaceholderRoles(sandbox: SandboxCluster, roles: rea
   return created;
 }
 
-/** Create the target database (template0, the source's encoding, C locale: collation changes order, not content). */
-export async function createDatabase(sandbox: SandboxCluster, name: string, encoding = 'UTF8'): Promise<void> {
-  await using db = await sandbox.open('postgres');
+/**
+ * Create the target database (template0, the source's encoding, C locale: collation changes order, not content), on
+ * `session` (a session of the sandbox's `postgres` database) when given, else on a session of its own.
+ */
+export async function createDatabase(sandbox: SandboxCluster, name: string, encoding = 'UTF8', session?: DbSession): Promise<void> {
+  await using own = session ? null : await sandbox.open('postgres');
+  const db = session ?? own!;
   await db.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING '${encoding.replace(/'/g, '')}' LOCALE 'C'`);
 }
 

@@ -4,7 +4,6 @@
  * server, deletes its files and confirms both; `stop()` returns that confirmation as data for the report.
  */
 import { chown, chmod, mkdir, mkdtemp, readFile, rm, stat, appendFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EnvironmentError, ToolError } from '../errors.js';
@@ -18,6 +17,7 @@ import { jailedCommand, resolveJail, type Jail, type JailedCommand } from './jai
 import { SANDBOX_MARKER, writeMarker } from './marker.js';
 import { createDataDir, dropTemplate, templateCacheDir, templatePath, type DataDirOrigin } from './initdb-template.js';
 import { SpareRefill } from './template-spare.js';
+import { isAlive } from './process-alive.js';
 
 /** How to create a sandbox. */
 export interface SandboxOptions {
@@ -65,22 +65,6 @@ const PORT = 5432;
 
 /** How the log names a data directory's origin. */
 const ORIGIN: Record<DataDirOrigin, string> = { spare: 'the initdb template (its spare copy)', template: 'the initdb template', initdb: 'initdb' };
-
-/** Is the process alive? A zombie (exited, not yet reaped: in containers PID 1 may never reap) counts as gone. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 async function exists(p: string): Promise<boolean> {
   try {

@@ -19,7 +19,7 @@
 import { lstat, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { isAlive } from './cluster.js';
+import { isAlive } from './process-alive.js';
 import { readMarker, SANDBOX_MARKER, type SandboxMarker } from './marker.js';
 import { lockOwnerAlive, type DrillLockOwner } from '../drill/drill-lock.js';
 

@@ -11,11 +11,17 @@
  * - The sandbox that took a spare, or copied the template, makes the next spare while it runs (`SpareRefill`):
  *   `cp -a` at nice 19 into `<template>.spare.tmp-<pid>-<time>`, renamed to the spare once complete, so it uses the
  *   CPU the restore leaves idle and never shows half a copy. The sandbox's teardown ends a copy still running and
- *   removes it: nothing of it outlives the drill (a crash leaves the temporary copy to the cache's pruning).
+ *   removes it: nothing of it outlives the drill. A drill killed outright (SIGKILL) cannot end its copy: the `cp`
+ *   finishes alone and its temporary copy stays, until the next refill of that template removes it
+ *   (`sweepOrphanCopies`: its drill is gone and it has not changed for a minute), or the cache's pruning.
  */
-import { rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { startProcess, type RunningProcess } from '../exec/run-process.js';
+import { isAlive } from './process-alive.js';
+
+/** A temporary spare copy is an orphan once its drill is gone and it has not changed for this long (its `cp` is done). */
+const ORPHAN_AFTER_MS = 60_000;
 
 /** Where a template's spare lives. */
 export function spareOf(template: string): string {
@@ -34,6 +40,25 @@ export async function takeSpare(template: string, dataDir: string): Promise<bool
   return rename(spareOf(template), dataDir).then(() => true, () => false);
 }
 
+/**
+ * Remove the temporary spare copies of `template` left by drills that were killed outright (`<spare>.tmp-<pid>-<ms>`
+ * whose pid is gone, unchanged for a minute). Returns the names removed.
+ */
+export async function sweepOrphanCopies(template: string, now = Date.now()): Promise<string[]> {
+  const dir = dirname(template);
+  const prefix = `${basename(spareOf(template))}.tmp-`;
+  const removed: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = name.startsWith(prefix) ? Number(/^(\d+)-\d+$/.exec(name.slice(prefix.length))?.[1]) : NaN;
+    if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
+    const st = await stat(join(dir, name)).catch(() => null);
+    if (!st || now - st.mtimeMs < ORPHAN_AFTER_MS) continue;
+    await rm(join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
 /** The copy that makes a template's next spare, beside a running sandbox. */
 export class SpareRefill {
   private constructor(private readonly proc: RunningProcess | null, readonly done: Promise<boolean>) {}
@@ -44,6 +69,7 @@ export class SpareRefill {
    */
   static async start(template: string, sandboxParent: string): Promise<SpareRefill> {
     const tmp = `${spareOf(template)}.tmp-${process.pid}-${Date.now()}`;
+    await sweepOrphanCopies(template);
     const spareThere = await stat(spareOf(template)).then(() => true, () => false);
     const templateThere = await stat(join(template, 'PG_VERSION')).then(() => true, () => false);
     if (spareThere || !templateThere || !(await sameFilesystem(dirname(template), sandboxParent))) return new SpareRefill(null, Promise.resolve(spareThere));

@@ -10,7 +10,7 @@ const READ_ONLY_STATEMENT = [
   // Fidelity capture isolates each step in a savepoint, so a failing step cannot abort the snapshot's transaction.
   /^(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT) pgdrill_\w+$/i,
   /^SHOW \w+$/i,
-  /^SET (LOCAL )?(statement_timeout|lock_timeout|idle_in_transaction_session_timeout|application_name|search_path|TimeZone|extra_float_digits|bytea_output|DateStyle|IntervalStyle) *(=|TO) *[\w'",. -]*$/i,
+  /^SET (LOCAL )?(statement_timeout|lock_timeout|idle_in_transaction_session_timeout|max_parallel_workers_per_gather|application_name|search_path|TimeZone|extra_float_digits|bytea_output|DateStyle|IntervalStyle) *(=|TO) *[\w'",. -]*$/i,
 ];
 
 /** Functions that change state even inside a SELECT. */

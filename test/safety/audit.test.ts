@@ -101,6 +101,11 @@ describe('what reaches production, from its own server log', () => {
     assert.ok(logged.some((l) => /^SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY$/.test(l.sql)));
     assert.ok(logged.some((l) => /^SET TRANSACTION SNAPSHOT '[0-9A-F-]+'$/.test(l.sql)));
     assert.ok(logged.some((l) => /^LOCK TABLE public\.orders IN ACCESS SHARE MODE$/.test(l.sql)));
+    // The counts take no parallel workers from production: the snapshot session turns them off before its first count.
+    const firstCount = logged.findIndex((l) => /^SELECT count\(\*\) FROM ONLY/.test(l.sql));
+    assert.ok(firstCount >= 0, 'the counts are in the log');
+    const noWorkers = logged.findIndex((l) => l.pid === logged[firstCount]!.pid && /^SET max_parallel_workers_per_gather = 0$/.test(l.sql));
+    assert.ok(noWorkers >= 0 && noWorkers < firstCount, 'SET max_parallel_workers_per_gather = 0 precedes the counts on their session');
   });
 
   test('least privilege: a pg_read_all_data role without superuser drills to PASS and is reported unable to write', async () => {

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { scratchDir } from '../helpers/clusters.js';
 import { exists } from '../helpers/leftovers.js';
-import { isAlive } from '../../src/sandbox/cluster.js';
+import { isAlive } from '../../src/sandbox/process-alive.js';
 import { waitFor } from '../helpers/safety.js';
 
 const src = (p: string) => pathToFileURL(resolve(import.meta.dirname, '../../src', p)).href;

@@ -12,6 +12,8 @@ import { resolveSandboxUser } from '../../src/exec/os-user.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { pruneTemplates, templateCacheDir, templatePath } from '../../src/sandbox/initdb-template.js';
+import { sweepOrphanCopies } from '../../src/sandbox/template-spare.js';
+import { spawnSync } from 'node:child_process';
 import { bins, scratchDir } from '../helpers/clusters.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -158,5 +160,26 @@ describe('initdb template cache size', () => {
     assert.deepEqual((await readdir(dir.path)).sort(), ['pg15-a', 'pg15-a.spare', 'pg15-b', 'pg15-c', 'pg15-d', 'pg15-e', 'pg15-z.tmp-9-9']);
     // Two hours later, only the 4 most recently used stay, and the stale leftover goes.
     assert.deepEqual(await pruneTemplates(dir.path, 4, now + 2 * h), ['pg15-e', 'pg15-z.tmp-9-9']);
+  });
+
+  test('sweepOrphanCopies removes the temporary spare copies of drills killed outright, nothing else', async () => {
+    await using dir = await scratchDir();
+    const now = Date.now();
+    const dead = spawnSync('true').pid!; // a process that has exited
+    const ages: Record<string, number> = {
+      [`pg15-a.spare.tmp-${dead}-1`]: 5 * 60_000, // its drill is gone, unchanged for 5 minutes: an orphan
+      [`pg15-a.spare.tmp-${dead}-2`]: 10_000, // its drill is gone, but changed 10 s ago: its cp may still write
+      [`pg15-a.spare.tmp-${process.pid}-3`]: 5 * 60_000, // its drill runs
+      [`pg15-b.spare.tmp-${dead}-4`]: 5 * 60_000, // another template's
+      'pg15-a.spare': 5 * 60_000,
+      'pg15-a': 5 * 60_000,
+    };
+    for (const [name, age] of Object.entries(ages)) {
+      await mkdir(join(dir.path, name));
+      const t = new Date(now - age);
+      await utimes(join(dir.path, name), t, t);
+    }
+    assert.deepEqual(await sweepOrphanCopies(join(dir.path, 'pg15-a'), now), [`pg15-a.spare.tmp-${dead}-1`]);
+    assert.equal((await readdir(dir.path)).length, Object.keys(ages).length - 1);
   });
 });

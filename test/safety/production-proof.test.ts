@@ -11,7 +11,8 @@ import { bins, psql, scratchDir, silentLogger, startSource, urlOf } from '../hel
 import { waitFor } from '../helpers/safety.js';
 import { check, failed } from '../fidelity/helpers.js';
 import { runDrill } from '../../src/drill/run-drill.js';
-import { isAlive, SandboxCluster } from '../../src/sandbox/cluster.js';
+import { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { isAlive } from '../../src/sandbox/process-alive.js';
 import { resolveSandboxUser } from '../../src/exec/os-user.js';
 
 async function shopSource(parentDir: string): Promise<SandboxCluster> {

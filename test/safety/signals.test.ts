@@ -15,7 +15,8 @@ import { scratchDir, startSource, urlOf } from '../helpers/clusters.js';
 import { exists, processesMentioning } from '../helpers/leftovers.js';
 import { createAppDatabase, holdLock, stderrWatcher, waitFor, waitForNoPgdrillSessions, waitForPgdrillLockWait, pgdrillSessions } from '../helpers/safety.js';
 import { DbSession } from '../../src/pg/client.js';
-import { isAlive, type SandboxCluster } from '../../src/sandbox/cluster.js';
+import type { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { isAlive } from '../../src/sandbox/process-alive.js';
 import { drillLockPath } from '../../src/drill/drill-lock.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
 
