@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js';
 import { registerSandbox, unregisterSandbox } from './registry.js';
 import { jailedCommand, resolveJail, type Jail, type JailedCommand } from './jail.js';
 import { SANDBOX_MARKER, writeMarker } from './marker.js';
-import { createDataDir, dropTemplate, templateCacheDir, templatePath, type DataDirOrigin } from './initdb-template.js';
+import { createDataDir, dropTemplate, pruneTemplates, templateCacheDir, templatePath, type DataDirOrigin } from './initdb-template.js';
 import { SpareRefill } from './template-spare.js';
 import { isAlive } from './process-alive.js';
 
@@ -182,7 +182,7 @@ export class SandboxCluster implements AsyncDisposable {
       });
       opts.logger.debug(`${label}: server up ${Math.round(performance.now() - t0)} ms after the data directory was begun`);
       cluster.dataDirFrom = from;
-      if (opts.spare && cacheDir && user) cluster.refill = await SpareRefill.start(templatePath(cacheDir, opts.bins, superuser), dirname(dataDir)).catch(() => null);
+      if (opts.spare && cacheDir && user) cluster.refill = await SpareRefill.start(templatePath(cacheDir, opts.bins, superuser), dirname(dataDir), () => pruneTemplates(cacheDir)).catch(() => null);
       cluster.pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
       opts.logger.info(`${label} started: pid ${cluster.pid}, socket ${socketDir}, OS user ${user?.name ?? '(the caller)'}, data directory from ${ORIGIN[from]}, ${jail.networkNamespace ? `own network namespace (${jail.mode})` : jail.note}`);
       return cluster;

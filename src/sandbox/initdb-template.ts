@@ -15,7 +15,7 @@
  * - Every copy has the template's system_identifier: all that the isolation check needs is that it differs from
  *   the source's, and it is measured on the running server as before.
  * - The cache stays small: each use touches its template, and whenever a new one is saved (a new PostgreSQL build,
- *   superuser name or bindir) only the `KEEP_TEMPLATES` most recently used stay, plus any used in the last
+ *   superuser name or bindir) or a spare is made, only the `KEEP_TEMPLATES` most recently used stay, plus any used in the last
  *   `RECENT_MS` (a drill may be copying it); leftovers of interrupted saves and drops older than that go too.
  * - Restore sandboxes take a spare copy made ahead of time when there is one, and make the next one while they
  *   run (template-spare.ts): their data directory is then a rename, not a copy.

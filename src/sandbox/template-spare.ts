@@ -65,9 +65,9 @@ export class SpareRefill {
 
   /**
    * Start copying `template` to its spare when none is there and the spare could serve a sandbox in `sandboxParent`
-   * (one filesystem). `done` resolves true once the spare is in place.
+   * (one filesystem). `done` resolves true once the spare is in place and `afterMade` (the cache's pruning) is done.
    */
-  static async start(template: string, sandboxParent: string): Promise<SpareRefill> {
+  static async start(template: string, sandboxParent: string, afterMade?: () => Promise<unknown>): Promise<SpareRefill> {
     const tmp = `${spareOf(template)}.tmp-${process.pid}-${Date.now()}`;
     await sweepOrphanCopies(template);
     const spareThere = await stat(spareOf(template)).then(() => true, () => false);
@@ -77,6 +77,7 @@ export class SpareRefill {
     const done = proc.done.then(async (r) => {
       if (r.exitCode !== 0) throw new Error(`cp exited ${r.exitCode ?? r.signal}`);
       await rename(tmp, spareOf(template)); // another drill's spare may have won: then this copy goes
+      await afterMade?.().catch(() => null);
       return true;
     }).catch(async () => {
       await rm(tmp, { recursive: true, force: true });

@@ -87,6 +87,13 @@ describe('initdb template', { skip: isRoot ? false : 'the template is used only 
       assert.equal(first.dataDirFrom, 'initdb');
       assert.ok(await spareMade(), 'the first sandbox made a spare of the template it saved');
     }
+    // Templates of other builds, unused for hours: making a spare prunes the cache as saving a template does.
+    const old = ['pg15-old1', 'pg15-old2', 'pg15-old3', 'pg15-old4', 'pg15-old5'];
+    for (const [i, name] of old.entries()) {
+      await mkdir(join(template, '..', name));
+      const t = new Date(Date.now() - (2 + i) * 3_600_000);
+      await utimes(join(template, '..', name), t, t);
+    }
     {
       await using second = await start();
       assert.equal(second.dataDirFrom, 'spare');
@@ -97,6 +104,7 @@ describe('initdb template', { skip: isRoot ? false : 'the template is used only 
       assert.ok(await spareMade(), 'the next spare is made while the sandbox runs');
       assert.doesNotMatch((await readFile(join(template + '.spare', 'postgresql.conf'), 'utf8')), /# pgdrill sandbox/, 'a pristine copy');
     }
+    assert.deepEqual(await cacheEntries(), [basename(template), `${basename(template)}.spare`, 'pg15-old1', 'pg15-old2', 'pg15-old3'].sort(), 'the 4 most recently used templates stay');
     {
       await using third = await start();
       assert.equal(third.dataDirFrom, 'spare');
