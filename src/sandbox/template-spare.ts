@@ -12,8 +12,8 @@
  *   `cp -a` at nice 19 into `<template>.spare.tmp-<pid>-<time>`, renamed to the spare once complete, so it uses the
  *   CPU the restore leaves idle and never shows half a copy. The sandbox's teardown ends a copy still running and
  *   removes it: nothing of it outlives the drill. A drill killed outright (SIGKILL) cannot end its copy: the `cp`
- *   finishes alone and its temporary copy stays, until the next refill of that template removes it
- *   (`sweepOrphanCopies`: its drill is gone and it has not changed for a minute), or the cache's pruning.
+ *   finishes alone and its temporary copy stays, until the next refill of that template removes it once its own copy
+ *   is complete (`sweepOrphanCopies`: its drill is gone and it has not changed for a minute), or the cache's pruning.
  */
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -65,11 +65,11 @@ export class SpareRefill {
 
   /**
    * Start copying `template` to its spare when none is there and the spare could serve a sandbox in `sandboxParent`
-   * (one filesystem). `done` resolves true once the spare is in place and `afterMade` (the cache's pruning) is done.
+   * (one filesystem). `done` resolves true once the spare is in place, orphaned copies swept and `afterMade` (the
+   * cache's pruning) done.
    */
   static async start(template: string, sandboxParent: string, afterMade?: () => Promise<unknown>): Promise<SpareRefill> {
     const tmp = `${spareOf(template)}.tmp-${process.pid}-${Date.now()}`;
-    await sweepOrphanCopies(template);
     const spareThere = await stat(spareOf(template)).then(() => true, () => false);
     const templateThere = await stat(join(template, 'PG_VERSION')).then(() => true, () => false);
     if (spareThere || !templateThere || !(await sameFilesystem(dirname(template), sandboxParent))) return new SpareRefill(null, Promise.resolve(spareThere));
@@ -77,6 +77,8 @@ export class SpareRefill {
     const done = proc.done.then(async (r) => {
       if (r.exitCode !== 0) throw new Error(`cp exited ${r.exitCode ?? r.signal}`);
       await rename(tmp, spareOf(template)); // another drill's spare may have won: then this copy goes
+      // Housekeeping after the copy, off the sandbox's start: orphaned copies, then the caller's (the cache's pruning).
+      await sweepOrphanCopies(template).catch(() => null);
       await afterMade?.().catch(() => null);
       return true;
     }).catch(async () => {

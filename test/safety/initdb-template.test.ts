@@ -94,6 +94,10 @@ describe('initdb template', { skip: isRoot ? false : 'the template is used only 
       const t = new Date(Date.now() - (2 + i) * 3_600_000);
       await utimes(join(template, '..', name), t, t);
     }
+    // The temporary copy of a drill killed outright, 5 minutes old (too young for pruning): the next refill sweeps it.
+    const orphan = `${template}.spare.tmp-${spawnSync('true').pid}-1`;
+    await mkdir(orphan);
+    await utimes(orphan, new Date(Date.now() - 300_000), new Date(Date.now() - 300_000));
     {
       await using second = await start();
       assert.equal(second.dataDirFrom, 'spare');
@@ -104,7 +108,7 @@ describe('initdb template', { skip: isRoot ? false : 'the template is used only 
       assert.ok(await spareMade(), 'the next spare is made while the sandbox runs');
       assert.doesNotMatch((await readFile(join(template + '.spare', 'postgresql.conf'), 'utf8')), /# pgdrill sandbox/, 'a pristine copy');
     }
-    assert.deepEqual(await cacheEntries(), [basename(template), `${basename(template)}.spare`, 'pg15-old1', 'pg15-old2', 'pg15-old3'].sort(), 'the 4 most recently used templates stay');
+    assert.deepEqual(await cacheEntries(), [basename(template), `${basename(template)}.spare`, 'pg15-old1', 'pg15-old2', 'pg15-old3'].sort(), 'the 4 most recently used templates stay, the orphaned copy is gone');
     {
       await using third = await start();
       assert.equal(third.dataDirFrom, 'spare');
