@@ -4,7 +4,7 @@
  * beside the catalog, round trip and amcheck). Teardown is confirmed here too (unless --keep), on success, failure
  * and interrupt alike.
  */
-import { cpus, totalmem } from 'node:os';
+import { cpus } from 'node:os';
 import { countByType, listObjects, objectKey, type CatalogObject } from '../catalog/objects.js';
 import type { TableCount, TableRef } from '../catalog/tables.js';
 import type { ArtifactFormat } from '../inventory/read-inventory.js';
@@ -66,21 +66,14 @@ export interface PreparedRestore {
  * created and loaded in one transaction (psql --single-transaction) writes no WAL for its data or its indexes.
  * One transaction holds a lock on every relation it creates, so the lock table is sized for large schemas
  * (1024 × (max_connections + workers) ≈ 60,000 locks, a few MB of shared memory).
+ * `maintenance_work_mem` stays PostgreSQL's 64 MB: index builds with 256 MB or 1 GB were slower on the project's
+ * machine (the 5M-row primary key of pgbench scale 50: 1.4–1.5 s at 64 MB with its one parallel worker, 1.9–2.5 s at
+ * 1 GB; 5M random integers 2.2–2.8 s against 3.6–6.0 s: a huge in-memory sort touches memory a merge of small runs
+ * does not), and a sandbox beside production work should not take a gigabyte per index build.
  */
 export const RESTORE_SANDBOX_SETTINGS: Readonly<Record<string, string>> = {
   wal_level: 'minimal', max_wal_senders: '0', max_connections: '40', max_locks_per_transaction: '1024',
-  maintenance_work_mem: `'${sandboxMaintenanceWorkMemMb(totalmem())}MB'`,
 };
-
-/**
- * `maintenance_work_mem` of a restore sandbox, in MB: a sixteenth of the machine's memory, at least PostgreSQL's
- * default (64 MB) and at most 1 GB. The restore's index builds sort in memory instead of in temporary files
- * (pgbench scale 50, the 5M-row primary key: ~2.2 s instead of ~3.0 s); even `pg_restore -j 4` building four
- * indexes at once stays within a quarter of the machine's memory.
- */
-export function sandboxMaintenanceWorkMemMb(totalBytes: number): number {
-  return Math.min(1024, Math.max(64, Math.floor(totalBytes / 16 / 1024 / 1024)));
-}
 
 /**
  * Start the throwaway cluster of a drill (also used by the overlap to start it early, with the same options).

@@ -10,6 +10,7 @@ import { sequencesBehind } from '../../src/fidelity/sequences.js';
 import { compareSchemaDumps } from '../../src/fidelity/round-trip.js';
 import { parseAmcheckOutput } from '../../src/fidelity/amcheck.js';
 import { FIDELITY_SESSION_SETTINGS } from '../../src/fidelity/session.js';
+import { countWorkers } from '../../src/fidelity/verify-restored.js';
 import { whyNotReadOnly } from '../../src/source/audit.js';
 import { classifyRestoreErrors } from '../../src/restore/classify.js';
 import { renderFidelity } from '../../src/report/fidelity-markdown.js';
@@ -102,6 +103,14 @@ test('parseAmcheckOutput: relations from --verbose, findings from stdout', () =>
     ] },
     { relation: 'public.actor_pkey', kind: 'btree index', status: 'ok', messages: [] },
   ]);
+});
+
+test('countWorkers: the restored counts take parallel workers only from cores the other checks leave free', () => {
+  assert.equal(countWorkers(2, 2), 0); // 2 cores, amcheck -j 2: a serial count
+  assert.equal(countWorkers(1, 2), 0); // the count's own core and amcheck's take both
+  assert.equal(countWorkers(2, 4), 1);
+  assert.equal(countWorkers(4, 16), 2); // at most PostgreSQL's default
+  assert.equal(countWorkers(0, 1), 0);
 });
 
 test('every statement the fidelity capture sends to the source passes the read-only audit', () => {
