@@ -14,6 +14,7 @@ import { startProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
 import { HashingStream, type ChunkConsumer } from './hashing-stream.js';
 import { FileFollower } from './file-follower.js';
+import { registerPartial, unregisterPartial } from './partial-files.js';
 import { CoalesceStream } from './coalesce-stream.js';
 import { hashTree } from './sha256sums.js';
 import { hashFileOffThread, type FileDigest } from './sha256-worker.js';
@@ -112,6 +113,7 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
       o.logger.warn(`pg_dump: ${l}`);
     }
   };
+  registerPartial(partial);
   try {
     if (o.format === 'directory') {
       const args = pgDumpArgs(o, partial);
@@ -177,5 +179,7 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
     if (err instanceof ToolError) throw err;
     const e = err as NodeJS.ErrnoException;
     throw new ToolError('pg_dump', pgDumpArgs(o), null, null, `writing ${partial}: ${e.code ?? ''} ${e.message}`, { cause: err });
+  } finally {
+    unregisterPartial(partial);
   }
 }

@@ -61,7 +61,8 @@ export function lockOwnerAlive(owner: DrillLockOwner): boolean {
   return owner.start_ticks === null || ticks === null || ticks === owner.start_ticks;
 }
 
-async function readOwner(path: string): Promise<DrillLockOwner | null> {
+/** The owner recorded in a lock file; null when it is missing or unreadable. */
+export async function readLockOwner(path: string): Promise<DrillLockOwner | null> {
   try {
     const o = JSON.parse(await readFile(path, 'utf8')) as DrillLockOwner;
     return typeof o.pid === 'number' && typeof o.host === 'string' ? o : null;
@@ -88,11 +89,11 @@ export async function acquireDrillLock(outDir: string, database: string): Promis
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const owner = await readOwner(path);
+    const owner = await readLockOwner(path);
     if (owner === null) {
       // Being written this instant by another drill, or garbage: give the writer a moment, then judge again.
       await new Promise((r) => setTimeout(r, 50));
-      if ((await readOwner(path)) === null && attempt >= 2) await rm(path, { force: true });
+      if ((await readLockOwner(path)) === null && attempt >= 2) await rm(path, { force: true });
       continue;
     }
     if (lockOwnerAlive(owner)) {
@@ -112,7 +113,7 @@ export async function acquireDrillLock(outDir: string, database: string): Promis
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw err;
     }
-    const moved = await readOwner(aside);
+    const moved = await readLockOwner(aside);
     if (moved && moved.token !== owner.token) await link(aside, path).catch(() => {});
     await rm(aside, { force: true });
   }
@@ -125,7 +126,7 @@ function heldLock(path: string, me: DrillLockOwner): DrillLock {
     if (released) return;
     released = true;
     // Remove only our own lock, never one a later drill took over after judging ours stale.
-    const owner = await readOwner(path);
+    const owner = await readLockOwner(path);
     if (owner?.token === me.token) await rm(path, { force: true });
   };
   return { path, release, [Symbol.asyncDispose]: release };

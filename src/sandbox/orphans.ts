@@ -14,14 +14,15 @@
  *
  * Where it looks: the out directories (`<out>/*` and `<out>/<run>/*`), the temp directory (sandboxes placed there
  * when the run directory was not reachable by the sandbox user), and every running server whose socket is in a
- * `<tmp>/pgdrill-sock-*` directory (its data directory from /proc). Stale drill locks in the out directories go too.
+ * `<tmp>/pgdrill-sock-*` directory (its data directory from /proc). Stale drill locks in the out directories go too,
+ * and partial dumps (`<out>/<run>/*.partial`) whose drill is gone (no live lock of its database).
  */
 import { lstat, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { isAlive } from './process-alive.js';
 import { readMarker, SANDBOX_MARKER, type SandboxMarker } from './marker.js';
-import { lockOwnerAlive, type DrillLockOwner } from '../drill/drill-lock.js';
+import { lockOwnerAlive, readLockOwner } from '../drill/drill-lock.js';
 
 /** What to clean. */
 export interface CleanupOptions {
@@ -39,7 +40,7 @@ export interface CleanupOptions {
 
 /** One thing found. */
 export interface CleanupItem {
-  readonly kind: 'sandbox' | 'socket_dir' | 'drill_lock';
+  readonly kind: 'sandbox' | 'socket_dir' | 'drill_lock' | 'partial_dump';
   readonly path: string;
   readonly action: 'removed' | 'would_remove' | 'skipped' | 'failed';
   readonly reason: string;
@@ -193,21 +194,37 @@ export async function cleanupOrphans(opts: CleanupOptions = {}): Promise<Cleanup
     for (const n of await readdir(out).catch(() => [] as string[])) {
       if (!/^\.pgdrill-.+\.lock$/.test(n)) continue;
       const path = join(out, n);
-      let owner: DrillLockOwner | null = null;
-      try {
-        owner = JSON.parse(await readFile(path, 'utf8')) as DrillLockOwner;
-      } catch {
-        /* unreadable: judged below */
-      }
-      if (owner && typeof owner.pid === 'number' && lockOwnerAlive(owner)) {
+      const owner = await readLockOwner(path);
+      if (owner && lockOwnerAlive(owner)) {
         items.push({ kind: 'drill_lock', path, action: 'skipped', reason: `held by running drill pid ${owner.pid} on ${owner.host}` });
       } else if (owner) {
         items.push(await removePath('drill_lock', path, `stale: drill pid ${owner.pid} is gone`, opts.dryRun ?? false));
       }
     }
   }
+  // 5. Partial dumps a killed drill left in its run directory (`<out>/<database>-<stamp>/*.partial`): only when no
+  //    running drill holds the lock of that database (a live drill removes its own on every path it survives).
+  for (const out of outDirs) {
+    for (const run of await children(out)) {
+      const db = RUN_DIR.exec(basename(run))?.[1];
+      if (!db) continue;
+      const partials = (await readdir(run).catch(() => [] as string[])).filter((n) => n.endsWith('.partial')).map((n) => join(run, n));
+      if (!partials.length) continue;
+      const owner = await readLockOwner(join(out, `.pgdrill-${db}.lock`));
+      for (const path of partials) {
+        if (owner && lockOwnerAlive(owner)) {
+          items.push({ kind: 'partial_dump', path, action: 'skipped', reason: `its drill may still be writing it: drill pid ${owner.pid} on ${owner.host} holds the lock of ${db}` });
+        } else {
+          items.push(await removePath('partial_dump', path, `left by a drill that is gone (${owner ? `drill pid ${owner.pid} is gone` : `no drill holds the lock of ${db}`}): never a backup`, opts.dryRun ?? false));
+        }
+      }
+    }
+  }
   return { items, removed: items.filter((i) => i.action === 'removed').length, failed: items.filter((i) => i.action === 'failed').length };
 }
+
+/** A run directory's name, `<database>-<UTC stamp>[-n]` (src/drill/run-dir.ts): the database part. */
+const RUN_DIR = /^(.+)-\d{8}T\d{6}Z(?:-\d+)?$/;
 
 async function removePath(kind: CleanupItem['kind'], path: string, reason: string, dryRun: boolean): Promise<CleanupItem> {
   if (dryRun) return { kind, path, action: 'would_remove', reason };

@@ -1,6 +1,6 @@
 /**
  * `cleanupOrphans` rules that need no running server: what counts as pgdrill's, what is left alone (kept, in use,
- * a marker that points elsewhere), --dry-run. (Stopping a real orphaned postmaster: signals.test.ts.)
+ * a marker that points elsewhere, the partial dump of a running drill), --dry-run. (Stopping a real orphaned postmaster: signals.test.ts.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import { exists } from '../helpers/leftovers.js';
 import { deadPid } from '../helpers/safety.js';
 import { cleanupOrphans } from '../../src/sandbox/orphans.js';
 import { writeMarker } from '../../src/sandbox/marker.js';
+import { processStartTicks } from '../../src/drill/drill-lock.js';
 
 async function fakeSandbox(parent: string, name: string, marker: { pgdrillPid: number; kept?: boolean; dataDir?: string }, socketDir: string): Promise<string> {
   const root = join(parent, name);
@@ -70,4 +71,43 @@ test('cleanup removes orphans only: kept, in use and foreign-pointing markers ar
 
   const all = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, includeKept: true });
   assert.equal(all.items.find((i) => i.path === kept)?.action, 'removed');
+});
+
+test('cleanup removes the partial dumps of drills that are gone, never those of a running drill nor anything else', async () => {
+  await using d = await scratchDir();
+  const out = join(d.path, 'drills');
+  const tmp = join(d.path, 'tmp');
+  await mkdir(tmp, { recursive: true });
+  const dead = await deadPid();
+  const lockOf = (db: string, pid: number, ticks: number | null) =>
+    writeFile(join(out, `.pgdrill-${db}.lock`), JSON.stringify({ pid, host: hostname(), start_ticks: ticks, database: db, started_at: '2026-01-01T00:00:00Z', token: 't' }));
+  const file = async (dir: string, name: string) => {
+    await mkdir(join(out, dir), { recursive: true });
+    await writeFile(join(out, dir, name), 'SET statement_timeout = 0;\n');
+    return join(out, dir, name);
+  };
+  // Killed drills: one whose stale lock is still there, one whose lock is gone; a directory-format partial too.
+  const stale = await file('shop-20260101T000000Z', 'shop-20260101T000000Z.sql.partial');
+  await lockOf('shop', dead, null);
+  const unlocked = await file('crm-20260102T000000Z-2', 'crm-20260102T000000Z-2.dump.partial');
+  const dirFormat = join(out, 'crm-20260103T000000Z', 'crm-20260103T000000Z.dir.partial');
+  await mkdir(dirFormat, { recursive: true });
+  await writeFile(join(dirFormat, 'toc.dat'), 'x');
+  // A running drill (this process holds the lock of "live"), a finished dump, and a file outside any run directory.
+  const running = await file('live-20260104T000000Z', 'live-20260104T000000Z.sql.partial');
+  await lockOf('live', process.pid, processStartTicks(process.pid));
+  const finished = await file('shop-20260105T000000Z', 'shop-20260105T000000Z.sql');
+  const foreign = await file('notes', 'draft.partial');
+
+  const dry = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, dryRun: true });
+  assert.deepEqual(dry.items.filter((i) => i.kind === 'partial_dump' && i.action === 'would_remove').map((i) => i.path).sort(), [stale, unlocked, dirFormat].sort());
+  assert.equal(await exists(stale), true);
+
+  const r = await cleanupOrphans({ outDirs: [out], tmpDir: tmp });
+  assert.deepEqual(r.items.filter((i) => i.kind === 'partial_dump' && i.action === 'removed').map((i) => i.path).sort(), [stale, unlocked, dirFormat].sort());
+  for (const p of [stale, unlocked, dirFormat]) assert.equal(await exists(p), false, p);
+  const skipped = r.items.find((i) => i.path === running);
+  assert.equal(skipped?.action, 'skipped');
+  assert.match(skipped.reason, new RegExp(`drill pid ${process.pid} .* holds the lock of live`));
+  for (const p of [running, finished, foreign]) assert.equal(await exists(p), true, p);
 });

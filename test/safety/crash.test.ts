@@ -1,8 +1,8 @@
 /**
  * A crash — an exception or a rejection nothing handled, i.e. a bug — still kills the running child tools and tears
- * the sandbox down before the process exits 1 (src/cli/crash.ts, installed by the CLI). A child process installs the
- * handler exactly as the CLI does, starts a tool and a real sandbox, then crashes; without the handler node exits 1
- * and the tool, the postmaster and its data stay.
+ * the sandbox down before the process exits 1 (src/cli/crash.ts, installed by the CLI), and removes the partial dump
+ * being written. A child process installs the handler exactly as the CLI does, starts a tool, a partial dump and a
+ * real sandbox, then crashes; without the handler node exits 1 and the tool, the file, the postmaster and its data stay.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,13 +25,17 @@ import { SandboxCluster } from ${JSON.stringify(src('sandbox/cluster.ts'))};
 import { findPgBinaries } from ${JSON.stringify(src('exec/binaries.ts'))};
 import { resolveSandboxUser } from ${JSON.stringify(src('exec/os-user.ts'))};
 import { silentLogger } from ${JSON.stringify(src('logger.ts'))};
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { startProcess } from ${JSON.stringify(src('exec/run-process.ts'))};
+import { registerPartial } from ${JSON.stringify(src('backup/partial-files.ts'))};
 installCrashHandler();
 const tool = startProcess({ bin: '/bin/sleep', args: ['300'], allowFailure: true }); // like a pg_dump under way
+const partial = ${JSON.stringify(parent)} + '/db.sql.partial'; // and the file it writes, registered as takeDump does
+await writeFile(partial, 'SET statement_timeout = 0;');
+registerPartial(partial);
 const sb = await SandboxCluster.start({ bins: await findPgBinaries(), parentDir: ${JSON.stringify(parent)}, osUser: await resolveSandboxUser(), logger: silentLogger });
 const pid = Number((await readFile(sb.dataDir + '/postmaster.pid', 'utf8')).split('\\n')[0]);
-process.stdout.write(JSON.stringify({ pid, tool: tool.child.pid, dataDir: sb.dataDir, rootDir: sb.rootDir, socketDir: sb.socketDir }) + '\\n');
+process.stdout.write(JSON.stringify({ pid, tool: tool.child.pid, partial, dataDir: sb.dataDir, rootDir: sb.rootDir, socketDir: sb.socketDir }) + '\\n');
 ${how === 'exception' ? "setTimeout(() => { throw new Error('boom: a bug'); }, 10);" : "setTimeout(() => void Promise.reject(new Error('boom: a bug')), 10);"}
 setInterval(() => {}, 1000); // a stage still waiting for something
 `;
@@ -56,13 +60,14 @@ describe('a crash tears the sandboxes down before exiting 1', () => {
       const file = join(dir.path, `crash-${how}.mts`);
       await writeFile(file, script(dir.path, how));
       const r = await run(file);
-      const sb = JSON.parse(r.stdout.split('\n')[0] || 'null') as { pid: number; tool: number; dataDir: string; rootDir: string; socketDir: string } | null;
+      const sb = JSON.parse(r.stdout.split('\n')[0] || 'null') as { pid: number; tool: number; partial: string; dataDir: string; rootDir: string; socketDir: string } | null;
       assert.ok(sb, `the sandbox did not start: ${r.stderr}`);
       try {
         assert.equal(r.code, 1, r.stderr);
         assert.match(r.stderr, /pgdrill: internal error \(a bug; please report it\): Error: boom: a bug/);
         assert.equal(isAlive(sb.pid), false, 'the postmaster is gone');
         assert.equal(isAlive(sb.tool), false, 'the child tool is gone');
+        assert.equal(await exists(sb.partial), false, 'the partial dump is removed');
         assert.equal(await exists(sb.rootDir), false, sb.rootDir);
         assert.equal(await exists(sb.socketDir), false, sb.socketDir);
       } finally {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { scratchDir, startSource, urlOf } from '../helpers/clusters.js';
 import { exists, processesMentioning } from '../helpers/leftovers.js';
-import { createAppDatabase, holdLock, stderrWatcher, waitFor, waitForNoPgdrillSessions, waitForPgdrillLockWait, pgdrillSessions } from '../helpers/safety.js';
+import { cmdline, createAppDatabase, descendants, holdLock, stderrWatcher, waitFor, waitForNoPgdrillSessions, waitForPgdrillLockWait, pgdrillSessions } from '../helpers/safety.js';
 import { DbSession } from '../../src/pg/client.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { isAlive } from '../../src/sandbox/process-alive.js';
@@ -194,6 +194,53 @@ describe('signals', () => {
     } finally {
       await holder.release();
     }
+  });
+
+  test('a second SIGTERM forces the exit when the first teardown is stuck (the source frozen): sandbox and pg_dump gone', async () => {
+    const out = join(dir.path, 'out-forced');
+    const holder = await holdLock(source, 'shop', 'public.orders');
+    const w = stderrWatcher();
+    const frozen: number[] = [];
+    let run: Promise<CliRun> | undefined;
+    try {
+      run = runCli(['run', '--source', urlOf(source, 'shop'), '--config', slowLocks, '--out', out], { env: { PGDRILL_DEBUG: '1' }, onStderr: w.onStderr });
+      const { line, pid } = await w.next(/sandbox started: pid \d+/);
+      const postmaster = Number(/pid (\d+)/.exec(line)![1]);
+      await w.next(/^pgdrill: backup/);
+      await waitForPgdrillLockWait(source);
+      const partial = await waitFor('pg_dump to begin its file', async () => {
+        const runs = (await readdir(out)).filter((f) => f.startsWith('shop-'));
+        return runs.length ? (await readdir(join(out, runs[0]!))).find((f) => f.endsWith('.sql.partial')) : null;
+      });
+      const dumpers: number[] = [];
+      for (const p of await descendants(pid)) if (/pg_dump /.test(await cmdline(p))) dumpers.push(p);
+      assert.ok(dumpers.length, `pg_dump runs (writing ${partial})`);
+      // Freeze the source (its postmaster and every backend): the orderly teardown of the first signal proves
+      // production untouched on it, and waits for it.
+      const srcPostmaster = Number((await readFile(join(source.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+      for (const p of [srcPostmaster, ...(await descendants(srcPostmaster))]) (process.kill(p, 'SIGSTOP'), frozen.push(p));
+      process.kill(pid, 'SIGTERM');
+      await w.next(/^pgdrill: SIGTERM received/);
+      process.kill(pid, 'SIGTERM');
+      // Forced means without waiting for the frozen source: a generous bound, not a timing (the source stays frozen).
+      const r = await Promise.race([run, new Promise<null>((res) => setTimeout(() => res(null), 30_000).unref())]);
+      assert.ok(r, 'pgdrill exited after the second SIGTERM, the source still frozen');
+      assert.equal(r.code, 143, r.stderr);
+      assert.equal(r.stderr.match(/SIGTERM received/g)?.length, 2, r.stderr);
+      // Forced: no orderly report (it would need the frozen source), but nothing of the drill left running or on disk.
+      assert.equal(await reportIn(out), null);
+      assert.ok(!isAlive(postmaster), 'the sandbox postmaster is gone');
+      for (const d of dumpers) assert.ok(!isAlive(d), `pg_dump ${d} is gone`);
+      assert.deepEqual(await processesMentioning(out), []);
+      // Nor the partial dump pg_dump had begun (it was waiting for the lock): removed once pg_dump was killed.
+      const [runDir] = (await readdir(out)).filter((f) => f.startsWith('shop-'));
+      assert.deepEqual((await readdir(join(out, runDir!))).filter((f) => f.startsWith('sandbox-') || f.endsWith('.partial')), []);
+    } finally {
+      for (const p of frozen) process.kill(p, 'SIGCONT');
+      await holder.release();
+      await run?.catch(() => {});
+    }
+    await waitForNoPgdrillSessions(source);
   });
 
   test('SIGKILL mid-restore: `pgdrill cleanup` stops and removes the orphan, and nothing that is not pgdrill\'s', async () => {

@@ -1,4 +1,4 @@
-/** `pgdrill cleanup`: stop and remove sandboxes whose pgdrill died (SIGKILL, crash), and stale drill locks. */
+/** `pgdrill cleanup`: stop and remove sandboxes whose pgdrill died (SIGKILL, crash), stale drill locks, and the partial dumps of such drills. */
 import { Command } from 'commander';
 import { cleanupOrphans } from '../../sandbox/orphans.js';
 import type { CliContext } from '../main.js';
@@ -7,7 +7,7 @@ import type { CliContext } from '../main.js';
 export function registerCleanup(program: Command, ctx: CliContext): void {
   program
     .command('cleanup')
-    .description('stop and remove orphaned sandboxes (their pgdrill is gone) found by their marker file; never touches anything without one')
+    .description('stop and remove orphaned sandboxes (their pgdrill is gone) found by their marker file, stale drill locks and partial dumps of drills that are gone; never touches anything not provably pgdrill\'s')
     .option('--out <dir...>', 'out directories to scan (default ./drills); the temp directory is always scanned')
     .option('--include-kept', 'also remove sandboxes left running with --keep', false)
     .option('--dry-run', 'only list what would be removed', false)
