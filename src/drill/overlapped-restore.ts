@@ -43,6 +43,8 @@ export interface OverlapOptions {
   readonly sourceRoles: ReadonlySet<string>;
   /** The source's tablespaces: those the globals do not create (only roles captured) are made empty before the replay. */
   readonly sourceTablespaces: readonly string[];
+  /** The source's user relations (the guard's count): the sandbox's lock table is sized for restoring them in one transaction. */
+  readonly sourceRelations: number;
 }
 
 /** The early sandbox of a drill and, for plain dumps, the restore that consumes pg_dump's stream. */
@@ -68,7 +70,7 @@ export class OverlappedRestore {
     // The sandbox's superuser must not collide with a role the globals create (their replay stops on errors):
     // it is named after none of the source's roles, so initdb runs beside pg_dumpall (restoreGlobals refuses a
     // script that creates it anyway, should a role of that name appear in between).
-    this.sandboxP = startRestoreSandbox(ctx, o.sourceRoles);
+    this.sandboxP = startRestoreSandbox(ctx, o.sourceRoles, o.sourceRelations);
     this.sandboxP.catch(() => {}); // reported by the restore stage (handOver) or ignored by discard()
   }
 

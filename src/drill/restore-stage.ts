@@ -35,6 +35,8 @@ export interface RestoreStageInput {
   readonly sourceObjects: readonly CatalogObject[] | null;
   /** Exact counts from the dump's snapshot, or null. */
   readonly sourceCounts: readonly TableCount[] | null;
+  /** The source's user relations (the guard's count), or null: then estimated from the inventory. */
+  readonly sourceRelations?: number | null;
   /** Tables to count when there are no source counts (from the dump's COPY blocks / inventory). */
   readonly tablesFromDump: readonly TableRef[];
   readonly copyBlocks?: readonly CopyBlock[];
@@ -64,25 +66,50 @@ export interface PreparedRestore {
 /**
  * Settings of a restore sandbox, beyond the sandbox's own (no TCP, durability off). `wal_level = minimal`: a table
  * created and loaded in one transaction (psql --single-transaction) writes no WAL for its data or its indexes.
- * One transaction holds a lock on every relation it creates, so the lock table is sized for large schemas
- * (1024 × (max_connections + workers) ≈ 60,000 locks, a few MB of shared memory).
+ * One transaction holds a lock on every relation it creates: `max_locks_per_transaction` comes from
+ * `locksPerTransaction` (the lock table holds about 80 × its value with 40 connections: 1024 held 81,495 tables
+ * created in one transaction, the next one failed with "out of shared memory").
  * `maintenance_work_mem` stays PostgreSQL's 64 MB: index builds with 256 MB or 1 GB were slower on the project's
  * machine (the 5M-row primary key of pgbench scale 50: 1.4–1.5 s at 64 MB with its one parallel worker, 1.9–2.5 s at
  * 1 GB; 5M random integers 2.2–2.8 s against 3.6–6.0 s: a huge in-memory sort touches memory a merge of small runs
  * does not), and a sandbox beside production work should not take a gigabyte per index build.
  */
-export const RESTORE_SANDBOX_SETTINGS: Readonly<Record<string, string>> = {
-  wal_level: 'minimal', max_wal_senders: '0', max_connections: '40', max_locks_per_transaction: '1024',
-};
+export function restoreSandboxSettings(relations: number | null): Readonly<Record<string, string>> {
+  return { wal_level: 'minimal', max_wal_senders: '0', max_connections: '40', max_locks_per_transaction: String(locksPerTransaction(relations)) };
+}
+
+/**
+ * `max_locks_per_transaction` for restoring `relations` relations in one transaction: room for 2.5 times as many
+ * locks (relations / 32 × ~80), at least 1024 (~80,000 locks, a few MB of shared memory). Unknown: 1024.
+ */
+export function locksPerTransaction(relations: number | null): number {
+  return Math.max(1024, Math.ceil((relations ?? 0) / 32));
+}
+
+/**
+ * The relations a dump creates, from its inventory, when the source's count is not known (verify): a table or
+ * materialized view with its TOAST table and index (3), an index, a constraint (its index, if any), a sequence or
+ * a view (1 each).
+ */
+export function relationsInInventory(inv: DumpInventory): number {
+  let n = 0;
+  for (const e of inv.entries) {
+    if (e.type === 'TABLE' || e.type === 'MATERIALIZED VIEW') n += 3;
+    else if (e.type === 'INDEX' || e.type === 'CONSTRAINT' || e.type === 'SEQUENCE' || e.type === 'VIEW') n += 1;
+  }
+  return n;
+}
 
 /**
  * Start the throwaway cluster of a drill (also used by the overlap to start it early, with the same options).
  * Its superuser is named so that no role the globals create collides with it (globals replay stops on errors):
  * `avoid` is the globals script's path (its CREATE ROLE lines are read) or the source's role names.
  */
-export async function startRestoreSandbox(ctx: DrillContext, avoid: string | ReadonlySet<string> | null = null): Promise<SandboxCluster> {
+export async function startRestoreSandbox(ctx: DrillContext, avoid: string | ReadonlySet<string> | null, relations: number | null): Promise<SandboxCluster> {
   const superuser = sandboxSuperuserFor(typeof avoid === 'string' ? await rolesCreatedBy(avoid) : avoid ?? new Set());
-  return SandboxCluster.start({ bins: ctx.bins, parentDir: ctx.runDir, osUser: ctx.sandboxUser, logger: ctx.logger, signal: ctx.signal, superuser, settings: RESTORE_SANDBOX_SETTINGS, spare: true });
+  const settings = restoreSandboxSettings(relations);
+  ctx.logger.info(`restore sandbox: max_locks_per_transaction ${settings.max_locks_per_transaction} for ${relations ?? 'an unknown number of'} relations restored in one transaction`);
+  return SandboxCluster.start({ bins: ctx.bins, parentDir: ctx.runDir, osUser: ctx.sandboxUser, logger: ctx.logger, signal: ctx.signal, superuser, settings, spare: true });
 }
 
 /** Filled in as the stage runs, so that an interrupted stage still reports its sandbox and teardown. */
@@ -114,7 +141,9 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
   let rowCounts: RowCountPlan | null = null; // set once the restore stage succeeded
   try {
     await b.stage('restore', async () => {
-      sandbox = input.prepared ? await input.prepared.sandbox() : await startRestoreSandbox(ctx, input.globals.mode === "none" ? null : input.globals.path);
+      sandbox = input.prepared
+        ? await input.prepared.sandbox()
+        : await startRestoreSandbox(ctx, input.globals.mode === 'none' ? null : input.globals.path, input.sourceRelations ?? relationsInInventory(input.inventory));
       restore.data_dir = sandbox.dataDir;
       restore.socket_dir = sandbox.socketDir;
       if (sandbox.placementNote) b.note('sandbox-placement', sandbox.placementNote);

@@ -31,7 +31,7 @@ export interface RestoreStepResult {
  * psql's arguments for replaying a script from stdin. ON_ERROR_STOP is never optional: when a COPY fails and psql
  * goes on, it reads the COPY's data lines as commands — a "data" line `\! cmd` would then run (measured on 15.18).
  * `singleTransaction` (`-1`): the whole script is one transaction. In a sandbox with `wal_level = minimal`
- * (RESTORE_SANDBOX_SETTINGS) the tables it creates then skip WAL for their COPY and index builds: the replay of
+ * (restoreSandboxSettings) the tables it creates then skip WAL for their COPY and index builds: the replay of
  * pgbench scale 50 takes ~6.9 s instead of ~8.3 s. An error rolls everything back (psql stops at it anyway).
  */
 function psqlArgs(singleTransaction: boolean): string[] {

@@ -1,6 +1,6 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { psql, urlOf, usePagila } from '../helpers/clusters.js';
@@ -45,6 +45,9 @@ describe('pagila drills', () => {
       assert.equal(report.checks.find((c) => c.name === 'content.source_catalog')!.status, 'pass');
       assert.equal(report.teardown.confirmed, true);
       assert.equal(report.production_untouched, true);
+      // The sandbox's lock table is sized by the source's relations (a restore in one transaction locks each).
+      const relations = (await psql(fx.source, 'pagila', { sql: 'SELECT count(*) FROM pg_class WHERE oid >= 16384' })).trim();
+      assert.match(await readFile(join(report.run.dir, 'run.log'), 'utf8'), new RegExp(`max_locks_per_transaction 1024 for ${relations} relations restored`));
     });
   }
 
