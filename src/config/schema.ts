@@ -64,8 +64,14 @@ export const ConfigSchema = z
         statement_timeout: duration
           .default('60s')
           .describe("statement_timeout of pgdrill's own sessions on the source (catalog queries); the exact counts in the dump snapshot are not bounded by it"),
+        max_lock_table_share: z
+          .number()
+          .positive()
+          .max(10)
+          .default(1)
+          .describe("refuse (exit 3) a drill whose locks on the source (3 per table and 1 per index, at once) exceed this share of the source's lock table as PostgreSQL documents its size (max_locks_per_transaction × server slots); default 1. Above 1 only for a server known to have room beyond it"),
       })
-      .default({ statement_timeout: '60s' }),
+      .default({ statement_timeout: '60s', max_lock_table_share: 1 }),
     backup: z
       .strictObject({
         format: z.enum(['plain', 'custom', 'directory']).default('plain'),

@@ -15,6 +15,7 @@ import { auditViolations } from './audit.js';
 import { measureWriteCapability, type WriteCapability } from './can-write.js';
 import { resolveSource, scrubber, type SourceSpec } from './connection.js';
 import { assertIdentity, readIdentity, type SourceIdentity } from './identity.js';
+import { readLockTableUse, type LockTableUse } from './lock-table.js';
 
 /** The source as the guard found it, before anything else happened. */
 export interface GuardedSource {
@@ -32,6 +33,8 @@ export interface GuardedSource {
    * tables and their indexes). A restore in one transaction holds a lock on each: the sandbox's lock table is sized by it.
    */
   readonly relations: number;
+  /** The source's lock table against the locks a drill holds (a drill is refused above its capacity: lock-table.ts). */
+  readonly lockTable: LockTableUse;
   /** Every statement sent to the source, by pgdrill and (as entries the callers add) by pg_dump/pg_dumpall. */
   readonly audit: AuditEntry[];
   /** Removes the source's secrets from a text. */
@@ -72,7 +75,8 @@ export async function guardSource(url: string | undefined, config: DrillConfig, 
     const roles = new Set((await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).map((r) => r.rolname));
     const tablespaces = (await db.query<{ spcname: string }>("SELECT spcname FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY 1")).map((r) => r.spcname);
     const relations = await db.value<number>('SELECT count(*)::int FROM pg_class WHERE oid >= 16384');
-    return { spec, identity, before, capability, encoding, roles, tablespaces, relations, audit, scrub };
+    const lockTable = await readLockTableUse(db);
+    return { spec, identity, before, capability, encoding, roles, tablespaces, relations, lockTable, audit, scrub };
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
     throw err;

@@ -16,7 +16,7 @@ test('pgdrill demo: PASS end to end, the governance layer checked, nothing left 
   assert.equal(report.kind, 'demo');
   const byName = new Map(report.checks.map((c) => [c.name, c]));
   for (const name of [
-    'guard.identity', 'backup.pg_dump', 'backup.trailer', 'backup.sha256_self_check', 'backup.globals',
+    'guard.identity', 'guard.lock_table', 'backup.pg_dump', 'backup.trailer', 'backup.sha256_self_check', 'backup.globals',
     'content.objects[view cutter_governance.v_*_observe]', 'content.objects[table cutter_governance.*]', 'content.role[cutter_ro]',
     'content.grants[cutter_ro]', 'restore.isolation', 'restore.errors', 'restore.objects', 'restore.row_counts', 'restore.roles',
     'teardown.confirmed', 'production.identity', 'production.catalog_fingerprint', 'production.audit_read_only',

@@ -2,7 +2,7 @@
  * Guards and locks: the sandbox is never the source (nor a clone of it) and listens on no TCP port; two drills at
  * once never collide, and a second drill of the same database is refused; an out directory inside a data directory
  * is refused; a table locked ACCESS EXCLUSIVE on the source fails the drill within the lock wait, naming the table
- * and the blocking pid.
+ * and the blocking pid; a drill whose locks would not fit the source's lock table is refused.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { bins, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
+import { bins, psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
 import { exists } from '../helpers/leftovers.js';
 import { createAppDatabase, deadPid, holdLock, openSession, stderrWatcher, waitForNoPgdrillSessions, waitForPgdrillLockWait } from '../helpers/safety.js';
 import { runProcess } from '../../src/exec/run-process.js';
@@ -200,6 +200,55 @@ describe('guards', () => {
       assert.deepEqual(await readdir(out), before);
       assert.equal(JSON.parse(await readFile(lock, 'utf8')).token, 'y', 'a live lock is never removed');
       await rm(lock);
+    });
+  });
+
+  describe("the source's lock table", () => {
+    // A server whose lock table is small: max_locks_per_transaction 10 (PostgreSQL's minimum).
+    let small: SandboxCluster;
+    let capacity: number;
+    const tables = async (db: string, n: number) => {
+      await psql(small, 'postgres', { sql: `CREATE DATABASE ${db}` });
+      await psql(small, db, { sql: `DO $$ BEGIN FOR i IN 1..${n} LOOP EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY)', i); END LOOP; END $$;` });
+    };
+    before(async () => {
+      small = await startSource({ parentDir: dir.path, label: 'small-lock-table', settings: { max_locks_per_transaction: '10', max_connections: '20' } });
+      const slots = await psql(small, 'postgres', { sql: "SELECT current_setting('max_connections')::int + current_setting('autovacuum_max_workers')::int + 1 + current_setting('max_worker_processes')::int + current_setting('max_wal_senders')::int + current_setting('max_prepared_transactions')::int" });
+      capacity = 10 * Number(slots.trim());
+      await tables('few', 5);
+      // Each table with its primary key: 4 locks (pg_dump, the schema-only pg_dump, the count and its index).
+      await tables('half', Math.floor(capacity / 4 / 2) + 5); // more than half of the lock table, less than all of it
+      await tables('many', Math.floor(capacity / 4) + 5); // more than all of it
+    });
+    after(async () => {
+      await small?.stop();
+    });
+
+    test('a drill that would fill it is refused (exit 3) before anything is done (at the configured share); above half it warns; below, it passes', async () => {
+      const out = join(dir.path, 'out-locks');
+      const refused = await runCli(['run', '--source', urlOf(small, 'many'), '--out', out]);
+      assert.equal(refused.code, 3, refused.stderr);
+      const many = Math.floor(capacity / 4) + 5;
+      assert.match(refused.stderr, new RegExp(`${many} table\\(s\\) × 3 .* \\+ their ${many} index\\(es\\) .* = ~${4 * many} locks held at once, \\d+% of the source's lock table \\(max_locks_per_transaction 10 × \\d+ server slots = ${capacity}\\)`));
+      assert.match(refused.stderr, /out of shared memory/);
+      assert.deepEqual((await readdir(out).catch(() => [] as string[])).filter((f) => f.startsWith('many-')), [], 'no run directory');
+      await waitForNoPgdrillSessions(small);
+      // The threshold is the config's: at half the lock table, the half-full drill is refused too.
+      const strict = join(dir.path, 'strict-locks.yaml');
+      await writeFile(strict, 'source:\n  max_lock_table_share: 0.5\n');
+      const halfRefused = await runCli(['run', '--source', urlOf(small, 'half'), '--config', strict, '--out', out]);
+      assert.equal(halfRefused.code, 3, halfRefused.stderr);
+      assert.match(halfRefused.stderr, /source\.max_lock_table_share is 0\.5/);
+
+      const half = await runCli(['run', '--source', urlOf(small, 'half'), '--out', out, '--json']);
+      assert.equal(half.code, 0, half.stderr);
+      const warned = ReportSchema.parse(JSON.parse(half.stdout)).checks.find((c) => c.name === 'guard.lock_table');
+      assert.equal(warned?.status, 'warn', warned?.detail);
+      assert.match(warned!.detail, /more than half of it/);
+
+      const few = await runCli(['run', '--source', urlOf(small, 'few'), '--out', out, '--json']);
+      assert.equal(few.code, 0, few.stderr);
+      assert.equal(ReportSchema.parse(JSON.parse(few.stdout)).checks.find((c) => c.name === 'guard.lock_table')?.status, 'pass');
     });
   });
 });
