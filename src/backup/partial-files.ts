@@ -17,17 +17,14 @@ export function unregisterPartial(path: string): void {
   writing.delete(path);
 }
 
-/** Remove every partial dump still registered, synchronously (the process is about to exit). Returns the paths. */
-export function removePartialsNow(): string[] {
-  const removed: string[] = [];
+/** Remove every partial dump still registered, synchronously (the process is about to exit). */
+export function removePartialsNow(): void {
   for (const p of writing) {
     try {
       rmSync(p, { recursive: true, force: true });
-      removed.push(p);
     } catch {
       /* best effort: `pgdrill cleanup` finds it */
     }
   }
   writing.clear();
-  return removed;
 }

@@ -12,6 +12,11 @@ export function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 60) || 'db';
 }
 
+/** The database part (safeName'd) of a run directory's name, `<database>-<UTC stamp>[-n]`; null for any other name. */
+export function runDirDatabase(name: string): string | null {
+  return /^(.+)-\d{8}T\d{6}Z(?:-\d+)?$/.exec(name)?.[1] ?? null;
+}
+
 /** Create a fresh run directory; a second run in the same second gets a suffix, never the same directory. */
 export async function createRunDir(outDir: string, database: string, at = new Date()): Promise<string> {
   const base = join(resolve(outDir), `${safeName(database)}-${utcStamp(at)}`);

@@ -157,7 +157,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       // Overlap (backup.overlap): the sandbox starts now, and pg_dumpall runs first — its roles must exist before psql replays the dump.
       overlap = config.backup.overlap ? OverlappedRestore.begin(ctx, {
         format, database: identity.database, encoding, sourceSystemIdentifier: identity.systemIdentifier,
-        captureGlobals: config.backup.globals ? runGlobals : null, sourceRoles, sourceTablespaces: guarded.tablespaces, sourceRelations: guarded.relations,
+        captureGlobals: config.backup.globals ? runGlobals : null, sourceRoles, sourceTablespaces: guarded.tablespaces, sourceRelations: guarded.lockTable.relations,
       }) : null;
       await using snap = await SourceSnapshot.open(spec.connection, audit, opts.signal);
       report.source.snapshot = snap.id;
@@ -273,7 +273,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
         globals: { path: (globals as GlobalsResult | undefined)?.path ?? null, mode: (globals as GlobalsResult | undefined)?.mode ?? 'none' },
         inventory: (scan as PlainScanResult).inventory,
         database: identity.database, encoding,
-        sourceSystemIdentifier: identity.systemIdentifier, sourceObjects, sourceCounts, sourceRelations: guarded.relations,
+        sourceSystemIdentifier: identity.systemIdentifier, sourceObjects, sourceCounts, sourceRelations: guarded.lockTable.relations,
         tablesFromDump: [], copyBlocks: (scan as PlainScanResult).copyBlocks, keep: opts.keep ?? false, jobs: config.backup.jobs,
         sourceFidelity: sourceFidelity as SourceFidelity | null, afterRestore: opts.afterRestore,
         prepared: overlap?.handOver(),

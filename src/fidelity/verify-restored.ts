@@ -107,8 +107,8 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
 }
 
 /**
- * Parallel workers for the restored copy's counts: only cores that amcheck's sessions, the catalog read and the count
- * itself leave free (at most PostgreSQL's default 2). On 2 cores none: a parallel count beside amcheck took three
+ * Parallel workers for the restored copy's counts: only cores that amcheck's sessions and the count itself leave
+ * free (at most PostgreSQL's default 2). On 2 cores none: a parallel count beside amcheck took three
  * processes' CPU for the same wall time (pgbench scale 50: 0.43 s with 2 workers, 0.50 s without, on an idle sandbox).
  */
 export function countWorkers(amcheckJobs: number, cores = availableParallelism()): number {

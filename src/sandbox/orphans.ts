@@ -22,7 +22,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { isAlive } from './process-alive.js';
 import { readMarker, SANDBOX_MARKER, type SandboxMarker } from './marker.js';
-import { lockOwnerAlive, readLockOwner } from '../drill/drill-lock.js';
+import { drillLockPath, lockOwnerAlive, readLockOwner } from '../drill/drill-lock.js';
+import { runDirDatabase } from '../drill/run-dir.js';
 
 /** What to clean. */
 export interface CleanupOptions {
@@ -206,11 +207,11 @@ export async function cleanupOrphans(opts: CleanupOptions = {}): Promise<Cleanup
   //    running drill holds the lock of that database (a live drill removes its own on every path it survives).
   for (const out of outDirs) {
     for (const run of await children(out)) {
-      const db = RUN_DIR.exec(basename(run))?.[1];
+      const db = runDirDatabase(basename(run));
       if (!db) continue;
       const partials = (await readdir(run).catch(() => [] as string[])).filter((n) => n.endsWith('.partial')).map((n) => join(run, n));
       if (!partials.length) continue;
-      const owner = await readLockOwner(join(out, `.pgdrill-${db}.lock`));
+      const owner = await readLockOwner(drillLockPath(out, db));
       for (const path of partials) {
         if (owner && lockOwnerAlive(owner)) {
           items.push({ kind: 'partial_dump', path, action: 'skipped', reason: `its drill may still be writing it: drill pid ${owner.pid} on ${owner.host} holds the lock of ${db}` });
@@ -222,9 +223,6 @@ export async function cleanupOrphans(opts: CleanupOptions = {}): Promise<Cleanup
   }
   return { items, removed: items.filter((i) => i.action === 'removed').length, failed: items.filter((i) => i.action === 'failed').length };
 }
-
-/** A run directory's name, `<database>-<UTC stamp>[-n]` (src/drill/run-dir.ts): the database part. */
-const RUN_DIR = /^(.+)-\d{8}T\d{6}Z(?:-\d+)?$/;
 
 async function removePath(kind: CleanupItem['kind'], path: string, reason: string, dryRun: boolean): Promise<CleanupItem> {
   if (dryRun) return { kind, path, action: 'would_remove', reason };

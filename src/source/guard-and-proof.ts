@@ -29,11 +29,9 @@ export interface GuardedSource {
   /** The source's own tablespaces (not pg_default/pg_global): an overlapped restore needs them before the dump's inventory is known. */
   readonly tablespaces: readonly string[];
   /**
-   * User relations of the source database (pg_class rows with oid ≥ 16384: tables, indexes, sequences, views, TOAST
-   * tables and their indexes). A restore in one transaction holds a lock on each: the sandbox's lock table is sized by it.
+   * The source's lock table against the locks a drill holds (a drill is refused above its capacity), and its user
+   * relations, by which the restore sandbox's lock table is sized: lock-table.ts.
    */
-  readonly relations: number;
-  /** The source's lock table against the locks a drill holds (a drill is refused above its capacity: lock-table.ts). */
   readonly lockTable: LockTableUse;
   /** Every statement sent to the source, by pgdrill and (as entries the callers add) by pg_dump/pg_dumpall. */
   readonly audit: AuditEntry[];
@@ -74,9 +72,8 @@ export async function guardSource(url: string | undefined, config: DrillConfig, 
     const encoding = await db.value<string>('SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()');
     const roles = new Set((await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).map((r) => r.rolname));
     const tablespaces = (await db.query<{ spcname: string }>("SELECT spcname FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY 1")).map((r) => r.spcname);
-    const relations = await db.value<number>('SELECT count(*)::int FROM pg_class WHERE oid >= 16384');
     const lockTable = await readLockTableUse(db);
-    return { spec, identity, before, capability, encoding, roles, tablespaces, relations, lockTable, audit, scrub };
+    return { spec, identity, before, capability, encoding, roles, tablespaces, lockTable, audit, scrub };
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
     throw err;

@@ -22,6 +22,11 @@ export interface LockTableUse {
   readonly tables: number;
   /** Indexes of those tables: the count of each table locks them too. */
   readonly indexes: number;
+  /**
+   * Every user relation (pg_class oid ≥ 16384: tables, indexes, sequences, views, TOAST tables and their indexes): what
+   * a restore in one transaction locks in the sandbox, whose lock table is sized by it.
+   */
+  readonly relations: number;
   readonly maxLocksPerTransaction: number;
   /** Server slots the lock table is sized for (max_connections + autovacuum workers + 1 + worker processes + WAL senders + prepared transactions). */
   readonly slots: number;
@@ -32,7 +37,8 @@ export interface LockTableUse {
 }
 
 const SQL = `
-SELECT (SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+SELECT (SELECT count(*)::int FROM pg_class WHERE oid >= 16384) AS relations,
+       (SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%') AS tables,
        (SELECT count(*)::int FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%') AS indexes,
@@ -41,11 +47,11 @@ SELECT (SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.re
         + current_setting('max_worker_processes')::int + current_setting('max_wal_senders')::int
         + current_setting('max_prepared_transactions')::int) AS slots`;
 
-/** Read the source's lock table sizing and the tables a drill will lock. */
+/** Read the source's lock table sizing, the tables a drill will lock there, and the relations a restore will lock. */
 export async function readLockTableUse(db: DbSession): Promise<LockTableUse> {
-  const [r] = await db.query<{ tables: number; indexes: number; per_tx: number; slots: number }>(SQL);
+  const [r] = await db.query<{ relations: number; tables: number; indexes: number; per_tx: number; slots: number }>(SQL);
   const capacity = r!.per_tx * r!.slots;
-  return { tables: r!.tables, indexes: r!.indexes, maxLocksPerTransaction: r!.per_tx, slots: r!.slots, capacity, need: r!.tables * LOCKS_PER_TABLE + r!.indexes };
+  return { tables: r!.tables, indexes: r!.indexes, relations: r!.relations, maxLocksPerTransaction: r!.per_tx, slots: r!.slots, capacity, need: r!.tables * LOCKS_PER_TABLE + r!.indexes };
 }
 
 /** How the drill's locks compare with the lock table, in words (for the check and the refusal). */
