@@ -19,6 +19,7 @@ import { CoalesceStream } from './coalesce-stream.js';
 import { hashTree } from './sha256sums.js';
 import { hashFileOffThread, type FileDigest } from './sha256-worker.js';
 import { createHash } from 'node:crypto';
+import { removeTree } from '../exec/remove-tree.js';
 
 export type DumpFormat = 'plain' | 'custom' | 'directory';
 
@@ -175,7 +176,7 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
     for (const s of flowing) s.destroy();
     proc?.child.kill('SIGKILL');
     await Promise.all([flow?.catch(() => {}), proc?.done.catch(() => {}), reread?.catch(() => {})]);
-    await rm(partial, { recursive: true, force: true });
+    await removeTree(partial);
     if (err instanceof ToolError) throw err;
     const e = err as NodeJS.ErrnoException;
     throw new ToolError('pg_dump', pgDumpArgs(o), null, null, `writing ${partial}: ${e.code ?? ''} ${e.message}`, { cause: err });

@@ -35,3 +35,12 @@ export const RECLAIM_EVERY_BYTES = 8 << 20;
 export function reclaimBuffers(): void {
   gc?.({ type: 'minor' });
 }
+
+/**
+ * A full collection, when the collector is reachable; returns whether it ran. `gc()` without options: on Node 20,
+ * `gc({ type: 'major' })` left a heap of 170 MB of garbage as it was, where `gc()` freed it (to 3 MB, 5 ms).
+ */
+export function collectAll(): boolean {
+  gc?.();
+  return gc !== null;
+}

@@ -9,6 +9,7 @@ import { ConfigError, InterruptedError, PgdrillError } from '../errors.js';
 import { stopAllSandboxes } from '../sandbox/registry.js';
 import { PGDRILL_VERSION } from '../version.js';
 import { enableBufferReclaim } from '../backup/reclaim-buffers.js';
+import { capHeapGrowth } from './heap-cap.js';
 import { installCrashHandler, stopEverythingAndExit } from './crash.js';
 import type { Logger } from '../logger.js';
 import { registerRun } from './commands/run.js';
@@ -39,6 +40,7 @@ export interface CliContext {
 
 async function main(argv: string[]): Promise<number> {
   enableBufferReclaim(); // flat memory while a dump streams: see src/backup/reclaim-buffers.ts
+  const heapCap = capHeapGrowth(); // flat memory however many objects: see src/cli/heap-cap.ts
   installCrashHandler(); // a bug that escapes every catch still tears the sandboxes down: see src/cli/crash.ts
   const controller = new AbortController();
   let signals = 0;
@@ -68,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
   program.addOption(new Option('--debug', 'verbose logs on stderr').hideHelp());
   try {
     await program.parseAsync(argv, { from: 'user' });
+    stderrLogger.debug(`heap cap: ${heapCap.collections} full collection(s), ${Math.round(heapCap.ms)} ms`);
     return ctx.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {

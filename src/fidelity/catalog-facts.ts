@@ -10,6 +10,10 @@
  * Version-dependent columns are read through `to_jsonb(row) ->> 'column'`, which yields NULL where a server
  * version lacks the column instead of failing.
  */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { rm } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import type { DbSession } from '../pg/client.js';
 
 /** One fact about one catalog object. */
@@ -292,23 +296,79 @@ SELECT 'statistics ' || n.nspname || '.' || s.stxname, v.attribute, v.value
   },
 ];
 
-/** The catalog of one database as facts, and what reading it cost. */
+/**
+ * Every area in one query, ordered by object as UTF-8 bytes — code-point order whatever the database's encoding —
+ * so that the facts of one object come together and two catalogs merge as streams (`compareCodePoints` is the
+ * same order in JavaScript). Within an object the order is free: the comparison groups an object's facts.
+ */
+export const CATALOG_SQL = `SELECT f.object, f.attribute, f.value FROM (
+${CATALOG_AREAS.map((a) => `(${a.sql.trim()})`).join('\nUNION ALL\n')}
+) AS f WHERE f.value IS NOT NULL ORDER BY pg_catalog.convert_to(f.object, 'UTF8')`;
+
+/** Rows per FETCH: what pgdrill holds of a catalog at once (~1.5 MB). */
+export const CATALOG_FETCH_ROWS = 10_000;
+
+/**
+ * The facts of the session's database, in CATALOG_SQL's order, a batch per FETCH from a cursor: memory stays flat
+ * however many objects the database has. Must run inside a transaction (the source's snapshot; a REPEATABLE READ,
+ * READ ONLY one on the sandbox) prepared with prepareFidelitySession, so that deparsed text is equal on both sides.
+ */
+export async function* readCatalogFacts(db: DbSession, signal?: AbortSignal): AsyncGenerator<CatalogFact[]> {
+  await db.query(`DECLARE pgdrill_catalog NO SCROLL CURSOR FOR ${CATALOG_SQL}`);
+  let open = true;
+  try {
+    while (open) {
+      signal?.throwIfAborted();
+      const rows = await db.query<{ object: string; attribute: string; value: string }>(`FETCH FORWARD ${CATALOG_FETCH_ROWS} FROM pgdrill_catalog`);
+      open = rows.length === CATALOG_FETCH_ROWS;
+      if (rows.length) yield rows;
+    }
+  } finally {
+    await db.query('CLOSE pgdrill_catalog').catch(() => {});
+  }
+}
+
+/** The source's catalog, kept on disk from the dump's snapshot until the restored copy is compared with it. */
 export interface CatalogCapture {
-  readonly facts: CatalogFact[];
+  /** NDJSON, one `[object, attribute, value]` per line, in CATALOG_SQL's order. */
+  readonly path: string;
+  readonly facts: number;
   readonly ms: number;
 }
 
-/**
- * Read every area (one query each). The session must have been prepared with prepareFidelitySession (fixed
- * search_path, TimeZone… so that deparsed text is the same on both sides).
- */
-export async function captureCatalog(db: DbSession, signal?: AbortSignal): Promise<CatalogCapture> {
+/** Read the session's catalog into `path` (see CatalogCapture) without holding it in memory. */
+export async function captureCatalog(db: DbSession, path: string, signal?: AbortSignal): Promise<CatalogCapture> {
   const t0 = performance.now();
-  const facts: CatalogFact[] = [];
-  for (const a of CATALOG_AREAS) {
-    signal?.throwIfAborted();
-    const rows = await db.query<{ object: string; attribute: string; value: string | null }>(a.sql);
-    for (const r of rows) if (r.value !== null) facts.push({ object: r.object, attribute: r.attribute, value: r.value });
+  const out = createWriteStream(path, { mode: 0o600 });
+  const closed = finished(out);
+  let facts = 0;
+  try {
+    for await (const batch of readCatalogFacts(db, signal)) {
+      facts += batch.length;
+      if (!out.write(batch.map((f) => `${JSON.stringify([f.object, f.attribute, f.value])}\n`).join(''))) await once(out, 'drain');
+    }
+    out.end();
+    await closed;
+  } catch (err) {
+    out.destroy();
+    await closed.catch(() => {});
+    await rm(path, { force: true });
+    throw err;
   }
-  return { facts, ms: Math.round(performance.now() - t0) };
+  return { path, facts, ms: Math.round(performance.now() - t0) };
+}
+
+/** A file written by captureCatalog, a batch of facts at a time. */
+export async function* readCatalogFile(path: string): AsyncGenerator<CatalogFact[]> {
+  let rest = '';
+  const toFacts = (lines: string[]) => lines.map((l) => {
+    const [object, attribute, value] = JSON.parse(l) as [string, string, string];
+    return { object, attribute, value };
+  });
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    const lines = (rest + (chunk as string)).split('\n');
+    rest = lines.pop()!;
+    if (lines.length) yield toFacts(lines);
+  }
+  if (rest) yield toFacts([rest]);
 }

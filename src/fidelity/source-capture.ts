@@ -5,7 +5,8 @@
  * - `begin` (before pg_dump starts): fixes the session's text settings, reads the installed extensions and every
  *   sequence's position (sequences are not transactional: read before pg_dump, the position is a lower bound of
  *   what pg_dump will write), and starts `pg_dump --schema-only --snapshot=…` for the round trip.
- * - `finish` (after the row counts, on the same session while pg_dump streams): the catalog facts, the content
+ * - `finish` (after the row counts, on the same session while pg_dump streams): the catalog facts (to a file, see
+ *   SOURCE_CATALOG_FILE), the content
  *   hashes (only with `deep`), and waits for the schema dump.
  *
  * Each step runs in a savepoint: a step that fails (a lock timeout, a permission) is recorded and becomes a failing
@@ -23,6 +24,9 @@ import { installedExtensions, type ExtensionVersion } from './extensions.js';
 import { dumpSchema, schemaDumpArgs } from './round-trip.js';
 import { readSequencePositions, type SequencePosition } from './sequences.js';
 import { prepareFidelitySession } from './session.js';
+
+/** Where the source's catalog facts wait for the restored copy (in the fidelity directory; removed once compared). */
+export const SOURCE_CATALOG_FILE = 'source-catalog.ndjson';
 
 /** What the source side captured; each part is null when its step failed (see `errors`) or did not run. */
 export interface SourceFidelity {
@@ -92,7 +96,7 @@ export class SourceFidelityCapture {
   /** Phase 2, on the same session after the counts: catalog, hashes (deep), and the schema dump's end. */
   async finish(tables: readonly TableRef[]): Promise<SourceFidelity> {
     const { db, signal } = this.o;
-    const catalog = await this.guarded('catalog', () => captureCatalog(db, signal));
+    const catalog = await this.guarded('catalog', () => captureCatalog(db, join(this.o.dir, SOURCE_CATALOG_FILE), signal));
     const t0 = performance.now();
     const hashes = this.o.deep ? await this.guarded('hashes', () => hashTables(db, tables, signal)) : null;
     const hashesMs = Math.round(performance.now() - t0);

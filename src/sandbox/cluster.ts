@@ -18,6 +18,7 @@ import { SANDBOX_MARKER, writeMarker } from './marker.js';
 import { createDataDir, dropTemplate, pruneTemplates, templateCacheDir, templatePath, type DataDirOrigin } from './initdb-template.js';
 import { SpareRefill } from './template-spare.js';
 import { isAlive } from './process-alive.js';
+import { removeTree } from '../exec/remove-tree.js';
 
 /** How to create a sandbox. */
 export interface SandboxOptions {
@@ -170,7 +171,7 @@ export class SandboxCluster implements AsyncDisposable {
           // A template that will not start is dropped; the sandbox gets a fresh initdb instead.
           opts.logger.warn(`the ${label} would not start from the initdb template: ${(err as ToolError).stderrTail?.trim().slice(-300) ?? err}; running initdb instead`);
           await dropTemplate(templatePath(cacheDir!, opts.bins, superuser));
-          await rm(dataDir, { recursive: true, force: true });
+          await removeTree(dataDir);
           from = await createDataDir({ bins: opts.bins, dataDir, superuser, user, cacheDir: null, signal: opts.signal });
           await appendFile(join(dataDir, 'postgresql.conf'), conf);
           return startServer();
@@ -282,7 +283,7 @@ export class SandboxCluster implements AsyncDisposable {
     // A directory that cannot be removed (a mount point inside it, an immutable file, EACCES) is reported below
     // as not confirmed, with the reason, never thrown past the teardown.
     for (const dir of [this.rootDir, this.socketDir]) {
-      await rm(dir, { recursive: true, force: true }).catch((e: NodeJS.ErrnoException) => notes.push(`removing ${dir} failed: ${e.code ?? ''} ${e.message}`));
+      await removeTree(dir).catch((e: Error) => notes.push(`removing ${dir} failed: ${e.message}`));
     }
     const processGone = this.pid === null || !isAlive(this.pid);
     const dataDirGone = !(await exists(this.rootDir));

@@ -24,6 +24,7 @@ import { isAlive } from './process-alive.js';
 import { readMarker, SANDBOX_MARKER, type SandboxMarker } from './marker.js';
 import { drillLockPath, lockOwnerAlive, readLockOwner } from '../drill/drill-lock.js';
 import { runDirDatabase } from '../drill/run-dir.js';
+import { removeTree } from '../exec/remove-tree.js';
 
 /** What to clean. */
 export interface CleanupOptions {
@@ -227,7 +228,7 @@ export async function cleanupOrphans(opts: CleanupOptions = {}): Promise<Cleanup
 async function removePath(kind: CleanupItem['kind'], path: string, reason: string, dryRun: boolean): Promise<CleanupItem> {
   if (dryRun) return { kind, path, action: 'would_remove', reason };
   try {
-    await rm(path, { recursive: true, force: true });
+    await removeTree(path);
     return { kind, path, action: 'removed', reason };
   } catch (err) {
     return { kind, path, action: 'failed', reason: `${reason}; removing failed: ${(err as Error).message}` };
@@ -262,7 +263,7 @@ async function removeSandbox(root: string, m: SandboxMarker, dataDir: string, o:
   }
   const socketDir = resolve(m.socketDir);
   try {
-    await rm(root, { recursive: true, force: true });
+    await removeTree(root);
     // The socket directory goes with it, if it is one of pgdrill's and no other server uses it.
     if (isSocketDir(socketDir) && (await isDir(socketDir)) && (await socketServers(socketDir)).length === 0) {
       await rm(socketDir, { recursive: true, force: true });

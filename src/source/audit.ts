@@ -10,6 +10,9 @@ const READ_ONLY_STATEMENT = [
   // Fidelity capture isolates each step in a savepoint, so a failing step cannot abort the snapshot's transaction.
   /^(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT) pgdrill_\w+$/i,
   /^SHOW \w+$/i,
+  // The catalog is read through a cursor, a batch at a time (the DECLARE's query is judged below like any SELECT).
+  /^FETCH FORWARD \d+ FROM pgdrill_\w+$/i,
+  /^CLOSE pgdrill_\w+$/i,
   /^SET (LOCAL )?(statement_timeout|lock_timeout|idle_in_transaction_session_timeout|max_parallel_workers_per_gather|application_name|search_path|TimeZone|extra_float_digits|bytea_output|DateStyle|IntervalStyle) *(=|TO) *[\w'",. -]*$/i,
 ];
 
@@ -20,6 +23,8 @@ const WRITING_FUNCTIONS = /\b(nextval|setval|set_config|pg_terminate_backend|pg_
 export function whyNotReadOnly(sql: string): string | null {
   const s = sql.trim().replace(/;$/, '').replace(/\s+/g, ' ');
   if (READ_ONLY_STATEMENT.some((re) => re.test(s))) return null;
+  const cursor = /^DECLARE pgdrill_\w+ NO SCROLL CURSOR FOR (.*)$/is.exec(s);
+  if (cursor) return whyNotReadOnly(cursor[1]!);
   if (!/^(SELECT|WITH)\b/i.test(s)) return `not a SELECT: ${s.slice(0, 80)}`;
   if (/\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|CREATE|ALTER|DROP|GRANT|REVOKE|COPY|VACUUM|ANALYZE|CLUSTER|REINDEX|LOCK|COMMENT|SECURITY LABEL|REFRESH)\b\s/i.test(s.replace(/'[^']*'/g, "''")) && /^WITH\b/i.test(s)) {
     return `data-modifying CTE: ${s.slice(0, 80)}`;

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { urlOf, usePagila } from '../helpers/clusters.js';
+import { psql, urlOf, usePagila } from '../helpers/clusters.js';
 import { check, drill, failed } from './helpers.js';
 
 describe('fidelity checks name the culprit (pagila, restored copy changed before the checks)', () => {
@@ -85,5 +85,14 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
     assert.match(c.detail, /btree index public\.rental_drill_idx: .*item order invariant violated/);
     assert.ok(!(c.evidence!.args as string[]).includes('--heapallindexed'), 'no --heapallindexed without --deep');
     assert.equal(check(report, 'fidelity.content_hashes').status, 'skip');
+  });
+
+  test('objects named outside ASCII are compared in code-point order: no false difference, and a change is named', async () => {
+    // UTF-16 order (JavaScript's <) puts "t😀" before "t\uFFFD"; the catalog query's UTF-8 byte order puts it after.
+    await psql(fx.source, 'pagila', { sql: 'CREATE TABLE public."t\u{1F600}" (a int); CREATE TABLE public."t\uFFFD" (a int); CREATE TABLE public."té" (a int);' });
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'unicode', 'ALTER TABLE public."t\uFFFD" SET (fillfactor = 70)', false);
+    assert.deepEqual(failed(report), ['fidelity.catalog', 'fidelity.round_trip']);
+    assert.deepEqual(report.fidelity!.differences.map((d) => [d.attribute, d.source, d.restored]), [['options', null, 'fillfactor=70']]);
+    assert.match(report.fidelity!.differences[0]!.object, /^table public\.("t\uFFFD"|t\uFFFD)$/);
   });
 });

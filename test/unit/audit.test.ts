@@ -4,11 +4,13 @@ import { auditViolations, whyNotReadOnly } from '../../src/source/audit.js';
 import { OBJECTS_SQL } from '../../src/catalog/objects.js';
 import { FINGERPRINT_SQL } from '../../src/catalog/fingerprint.js';
 import { TABLES_SQL } from '../../src/catalog/tables.js';
+import { CATALOG_FETCH_ROWS, CATALOG_SQL } from '../../src/fidelity/catalog-facts.js';
 
 test("pgdrill's own statements are read-only by the audit rule", () => {
   for (const sql of [
     OBJECTS_SQL, FINGERPRINT_SQL, TABLES_SQL, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', 'SELECT pg_export_snapshot()',
     'ROLLBACK', "SET lock_timeout = '30000ms'", 'SET statement_timeout = 0', 'SET max_parallel_workers_per_gather = 0', 'SELECT count(*) FROM ONLY "public"."actor"',
+    `DECLARE pgdrill_catalog NO SCROLL CURSOR FOR ${CATALOG_SQL}`, `FETCH FORWARD ${CATALOG_FETCH_ROWS} FROM pgdrill_catalog`, 'CLOSE pgdrill_catalog',
   ]) {
     assert.equal(whyNotReadOnly(sql), null, sql.slice(0, 60));
   }
@@ -20,6 +22,8 @@ test('the audit check fails on anything that writes', () => {
     "SELECT set_config('default_transaction_read_only', 'off', false)", "SELECT nextval('s')", 'SET default_transaction_read_only = off',
     'SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE', 'COPY t FROM stdin', 'SELECT * FROM t FOR UPDATE',
     'WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d', 'BEGIN',
+    "DECLARE pgdrill_catalog NO SCROLL CURSOR FOR SELECT nextval('s')", 'DECLARE pgdrill_c NO SCROLL CURSOR FOR SELECT * FROM t FOR UPDATE',
+    'DECLARE pgdrill_c CURSOR WITH HOLD FOR SELECT 1', 'FETCH FORWARD 10 FROM their_cursor', 'MOVE FORWARD 10 FROM pgdrill_c',
   ]) {
     assert.notEqual(whyNotReadOnly(sql), null, sql);
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeDifference, diffCatalogs } from '../../src/fidelity/catalog-diff.js';
+import { compareCodePoints, describeDifference, diffCatalogs, diffCatalogStreams, type CatalogDifference } from '../../src/fidelity/catalog-diff.js';
 import { CATALOG_AREAS } from '../../src/fidelity/catalog-facts.js';
 import { hashSql } from '../../src/fidelity/content-hash.js';
 import { sequencesBehind } from '../../src/fidelity/sequences.js';
@@ -18,13 +18,13 @@ import type { RestoreError } from '../../src/report/model.js';
 
 const fact = (object: string, attribute: string, value: string) => ({ object, attribute, value });
 
-test('diffCatalogs: equal, changed, one side only, whole object missing, duplicates as a set', () => {
+test('diffCatalogs: equal, changed, one side only, whole object missing, duplicates as a set', async () => {
   const src = [fact('table a', 'owner', 'x'), fact('table a', 'grant SELECT to r', 'granted by x'), fact('column a.c', 'default', '3'), fact('index i', 'definition', 'CREATE INDEX i'),
     fact('policy a.p', 'roles', 'r1'), fact('policy a.p', 'roles', 'r2')];
-  assert.deepEqual(diffCatalogs(src, [...src].reverse()), []);
+  assert.deepEqual(await diffCatalogs(src, [...src].reverse()), []);
   const restored = [fact('table a', 'owner', 'x'), fact('column a.c', 'default', '7'), fact('view v', 'definition', 'SELECT 1'),
     fact('policy a.p', 'roles', 'r2'), fact('policy a.p', 'roles', 'r1')];
-  assert.deepEqual(diffCatalogs(src, restored), [
+  assert.deepEqual(await diffCatalogs(src, restored), [
     { object: 'column a.c', attribute: 'default', source: '3', restored: '7' },
     { object: 'index i', attribute: 'object', source: 'present', restored: null },
     { object: 'table a', attribute: 'grant SELECT to r', source: 'granted by x', restored: null },
@@ -32,6 +32,32 @@ test('diffCatalogs: equal, changed, one side only, whole object missing, duplica
   ]);
   assert.equal(describeDifference({ object: 'table a', attribute: 'grant SELECT to r', source: 'granted by x', restored: null }), 'table a: grant SELECT to r: source "granted by x", restored (absent)');
   assert.equal(describeDifference({ object: 'index i', attribute: 'object', source: 'present', restored: null }), 'index i: missing in the restored copy');
+});
+
+test('compareCodePoints is the order of UTF-8 bytes (how the catalog query sorts), not of UTF-16 units', () => {
+  const words = ['a', 'ab', 'b', 'Z', 'é', 'ü', '\uE000', '\uFFFD', '\u{1F600}', '\u{10000}', 'a\u{1F600}', 'a\uFFFD', '', 'table public.x'];
+  for (const a of words) {
+    for (const b of words) {
+      assert.equal(Math.sign(compareCodePoints(a, b)), Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))), `${a} vs ${b}`);
+    }
+  }
+  assert.ok('\u{1F600}' < '\uFFFD', 'UTF-16 order differs here, which is why the comparison exists');
+});
+
+test('diffCatalogStreams: an object split across batches is one object; facts out of order are refused', async () => {
+  const batches = (...b: ReturnType<typeof fact>[][]) => (async function* () { yield* b; })();
+  const got: CatalogDifference[] = [];
+  const counts = await diffCatalogStreams(
+    batches([fact('table a', 'owner', 'x')], [fact('table a', 'options', 'fillfactor=70'), fact('table \uFFFD', 'owner', 'x')], [fact('table \u{1F600}', 'owner', 'x')]),
+    batches([fact('table a', 'options', 'fillfactor=70'), fact('table a', 'owner', 'y'), fact('table \uFFFD', 'owner', 'x'), fact('table \u{1F600}', 'owner', 'x')]),
+    (d) => got.push(d),
+  );
+  assert.deepEqual(counts, { source: 4, restored: 4 });
+  assert.deepEqual(got, [{ object: 'table a', attribute: 'owner', source: 'x', restored: 'y' }]);
+  await assert.rejects(
+    diffCatalogStreams(batches([fact('table b', 'owner', 'x'), fact('table a', 'owner', 'x')]), batches([]), () => {}),
+    /not in code-point order.*"table b" before "table a"/,
+  );
 });
 
 test('sequencesBehind: ascending, descending, missing, beyond 2^53', () => {

@@ -1,0 +1,39 @@
+/**
+ * Flat memory in the number of objects, not only in the dump's bytes: a drill of 5,000 tables (20,000 relations,
+ * a 3 MB dump) through the CLI stays under 200 MB of peak RSS. Measured: 276 MB before the catalog was compared
+ * as streams, the heap's growth capped and trees removed by `rm -rf` (src/fidelity/catalog-diff.ts,
+ * src/cli/heap-cap.ts, src/exec/remove-tree.ts); 142 MB after. A memory bound, not a timing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
+import { ReportSchema } from '../../src/report/model.js';
+
+const TABLES = 5000;
+const MB = 1024 * 1024;
+
+test(`a drill of ${TABLES} tables peaks under 200 MB`, async () => {
+  await using dir = await scratchDir();
+  // Room in the source's lock table for a drill of this many tables (the guard refuses one that would not fit).
+  const source = await startSource({ parentDir: dir.path, settings: { max_locks_per_transaction: '512' } });
+  try {
+    await psql(source, 'postgres', { sql: 'CREATE DATABASE many' });
+    await psql(source, 'many', {
+      sql: `DO $$ BEGIN FOR i IN 1..${TABLES} LOOP
+        EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY, v text)', i);
+        EXECUTE format('INSERT INTO t%s SELECT g, md5(g::text) FROM generate_series(1, 3) g', i);
+      END LOOP; END $$`,
+    });
+    const r = await runCli(['run', '--source', urlOf(source, 'many'), '--out', join(dir.path, 'out'), '--json']);
+    assert.equal(r.code, 0, r.stderr + r.stdout.slice(0, 2000));
+    const report = ReportSchema.parse(JSON.parse(r.stdout));
+    assert.equal(report.tables.length, TABLES);
+    assert.ok(report.fidelity!.catalog!.source_facts > 10 * TABLES, `${report.fidelity!.catalog!.source_facts} catalog facts compared`);
+    const peak = report.run.peak_rss_bytes!;
+    assert.ok(peak < 200 * MB, `peak RSS ${(peak / MB).toFixed(0)} MB for ${TABLES} tables`);
+  } finally {
+    await source.stop();
+  }
+});
