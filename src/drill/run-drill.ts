@@ -31,7 +31,7 @@ import { emptyRestoreOutput, restoreStage } from './restore-stage.js';
 import { trailerCheck, hostileContentCheck } from './dump-checks.js';
 import { emptyReport } from './empty-report.js';
 import { assertOutDirSafe } from './out-dir-guard.js';
-import { assertLockTableFits, lockTableCheck } from '../source/lock-table.js';
+import { assertLockTableFits, lockTableCheck, withDumpWorkers } from '../source/lock-table.js';
 import { SourceFidelityCapture, type SourceFidelity } from '../fidelity/source-capture.js';
 import { fidelityDir, type AfterRestoreHook } from '../fidelity/fidelity-stage.js';
 import { jailReport } from './jail-report.js';
@@ -102,7 +102,8 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   });
   const { spec, identity, before, capability, encoding, audit, scrub } = guarded;
   const sourceRoles = guarded.roles;
-  assertLockTableFits(guarded.lockTable, config.source.max_lock_table_share); // exit 3 before anything is done: see src/source/lock-table.ts
+  const lockTable = withDumpWorkers(guarded.lockTable, format, config.backup.jobs);
+  assertLockTableFits(lockTable, config.source.max_lock_table_share); // exit 3 before anything is done: see src/source/lock-table.ts
   const guardMs = Math.round(performance.now() - guardT0);
 
   // One drill of a database per out directory at a time (exit 3 otherwise); released however the drill ends.
@@ -118,7 +119,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       (config.source.system_identifier || config.source.database ? ' — matches the pinned identity' : ' (no identity pinned in the config)'),
     evidence: { system_identifier: identity.systemIdentifier, database: identity.database, pinned: { system_identifier: config.source.system_identifier ?? null, database: config.source.database ?? null } },
   });
-  builder.add(lockTableCheck(guarded.lockTable));
+  builder.add(lockTableCheck(lockTable));
   if (!config.source.system_identifier) builder.note('identity-not-pinned', 'source.system_identifier is not pinned in the config: pin it so that a drill can never run against the wrong cluster');
   logger.info(`drill ${runDir}: source ${spec.redacted} sysid ${identity.systemIdentifier} db ${identity.database} server ${identity.serverVersionText}; pg_dump ${bins.version.text} from ${bins.bindir}`);
   const ctx: DrillContext = { bins, sandboxUser, logger, progress, builder, runDir, signal: opts.signal };

@@ -5,9 +5,8 @@
  * - `begin` (before pg_dump starts): fixes the session's text settings, reads the installed extensions and every
  *   sequence's position (sequences are not transactional: read before pg_dump, the position is a lower bound of
  *   what pg_dump will write), and starts `pg_dump --schema-only --snapshot=…` for the round trip.
- * - `finish` (after the row counts, on the same session while pg_dump streams): the catalog facts (to a file, see
- *   SOURCE_CATALOG_FILE), the content
- *   hashes (only with `deep`), and waits for the schema dump.
+ * - `finish` (after the row counts, on the same session while pg_dump streams): the catalog facts (into
+ *   SOURCE_CATALOG_FILE), the content hashes (only with `deep`), and waits for the schema dump.
  *
  * Each step runs in a savepoint: a step that fails (a lock timeout, a permission) is recorded and becomes a failing
  * fidelity check, but can neither abort the snapshot's transaction (which would invalidate the snapshot pg_dump

@@ -32,7 +32,9 @@ export interface LockTableUse {
   readonly slots: number;
   /** The documented capacity: maxLocksPerTransaction × slots. */
   readonly capacity: number;
-  /** What the drill holds at once: tables × LOCKS_PER_TABLE + indexes. */
+  /** pg_dump's parallel workers (`--format directory --jobs N`), 0 without: each locks the tables it dumps, one more lock per table. */
+  readonly dumpWorkers: number;
+  /** What the drill holds at once: tables × (LOCKS_PER_TABLE, +1 with dump workers) + indexes. */
   readonly need: number;
 }
 
@@ -51,12 +53,23 @@ SELECT (SELECT count(*)::int FROM pg_class WHERE oid >= 16384) AS relations,
 export async function readLockTableUse(db: DbSession): Promise<LockTableUse> {
   const [r] = await db.query<{ relations: number; tables: number; indexes: number; per_tx: number; slots: number }>(SQL);
   const capacity = r!.per_tx * r!.slots;
-  return { tables: r!.tables, indexes: r!.indexes, relations: r!.relations, maxLocksPerTransaction: r!.per_tx, slots: r!.slots, capacity, need: r!.tables * LOCKS_PER_TABLE + r!.indexes };
+  return { tables: r!.tables, indexes: r!.indexes, relations: r!.relations, maxLocksPerTransaction: r!.per_tx, slots: r!.slots, capacity, dumpWorkers: 0, need: r!.tables * LOCKS_PER_TABLE + r!.indexes };
+}
+
+/**
+ * The drill's locks with pg_dump's parallel workers counted: a directory-format dump with `--jobs` > 1 has its
+ * workers lock each table they dump (`LOCK TABLE … NOWAIT`, kept until they end) beside the leader's lock.
+ */
+export function withDumpWorkers(u: LockTableUse, format: string, jobs: number | undefined): LockTableUse {
+  const dumpWorkers = format === 'directory' && (jobs ?? 1) > 1 ? jobs! : 0;
+  return { ...u, dumpWorkers, need: u.tables * (LOCKS_PER_TABLE + (dumpWorkers ? 1 : 0)) + u.indexes };
 }
 
 /** How the drill's locks compare with the lock table, in words (for the check and the refusal). */
 export function describeLockTableUse(u: LockTableUse): string {
-  return `${u.tables} table(s) × ${LOCKS_PER_TABLE} (pg_dump, the round trip's schema-only pg_dump, the counts in the snapshot) + their ${u.indexes} index(es) (the counts' plans) = ~${u.need} locks held at once, ${Math.round((100 * u.need) / Math.max(1, u.capacity))}% of the source's lock table (max_locks_per_transaction ${u.maxLocksPerTransaction} × ${u.slots} server slots = ${u.capacity})`;
+  const perTable = LOCKS_PER_TABLE + (u.dumpWorkers ? 1 : 0);
+  const workers = u.dumpWorkers ? `, pg_dump's ${u.dumpWorkers} parallel workers` : '';
+  return `${u.tables} table(s) × ${perTable} (pg_dump, the round trip's schema-only pg_dump, the counts in the snapshot${workers}) + their ${u.indexes} index(es) (the counts' plans) = ~${u.need} locks held at once, ${Math.round((100 * u.need) / Math.max(1, u.capacity))}% of the source's lock table (max_locks_per_transaction ${u.maxLocksPerTransaction} × ${u.slots} server slots = ${u.capacity})`;
 }
 
 /**
@@ -81,7 +94,7 @@ export function assertLockTableFits(u: LockTableUse, maxShare = 1): void {
  */
 export function lockTableCheck(u: LockTableUse): Check {
   const detail = describeLockTableUse(u);
-  const evidence = { tables: u.tables, indexes: u.indexes, need: u.need, capacity: u.capacity, max_locks_per_transaction: u.maxLocksPerTransaction, slots: u.slots };
+  const evidence = { tables: u.tables, indexes: u.indexes, dump_workers: u.dumpWorkers, need: u.need, capacity: u.capacity, max_locks_per_transaction: u.maxLocksPerTransaction, slots: u.slots };
   if (2 * u.need <= u.capacity) return { name: 'guard.lock_table', stage: 'guard', status: 'pass', detail, evidence };
   return {
     name: 'guard.lock_table', stage: 'guard', status: 'warn', evidence,
