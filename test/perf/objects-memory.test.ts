@@ -31,6 +31,10 @@ test(`a drill of ${TABLES} tables peaks under 200 MB`, async () => {
     const report = ReportSchema.parse(JSON.parse(r.stdout));
     assert.equal(report.tables.length, TABLES);
     assert.ok(report.fidelity!.catalog!.source_facts > 10 * TABLES, `${report.fidelity!.catalog!.source_facts} catalog facts compared`);
+    // 20,000 relations checked: report.json lists those with findings only (none), and counts the rest.
+    const am = report.fidelity!.amcheck!;
+    assert.ok(am.relations_checked >= 4 * TABLES, `${am.relations_checked} relations checked`);
+    assert.deepEqual([am.relations.length, am.relations_omitted], [0, am.relations_checked]);
     const peak = report.run.peak_rss_bytes!;
     assert.ok(peak < 200 * MB, `peak RSS ${(peak / MB).toFixed(0)} MB for ${TABLES} tables`);
   } finally {
