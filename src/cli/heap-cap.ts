@@ -14,18 +14,19 @@ export const HEAP_SLACK_BYTES = 32 << 20;
 /** How often the heap is looked at (a timer, unref'd: it never keeps the process alive). */
 export const HEAP_CHECK_MS = 250;
 
-/** What the cap did, for the debug log. */
+/** What the cap did, for the debug log; `stop` ends it. */
 export interface HeapCapStats {
   collections: number;
   ms: number;
+  stop(): void;
 }
 
 /** Start capping the heap's growth (see above); does nothing when the collector cannot be reached. */
 export function capHeapGrowth(slack = HEAP_SLACK_BYTES, everyMs = HEAP_CHECK_MS): HeapCapStats {
-  const stats: HeapCapStats = { collections: 0, ms: 0 };
+  const stats: HeapCapStats = { collections: 0, ms: 0, stop: () => {} };
   if (!enableBufferReclaim()) return stats;
   let floor = getHeapStatistics().used_heap_size;
-  setInterval(() => {
+  const timer = setInterval(() => {
     if (getHeapStatistics().used_heap_size < floor + slack) return;
     const t0 = performance.now();
     collectAll();
@@ -33,5 +34,6 @@ export function capHeapGrowth(slack = HEAP_SLACK_BYTES, everyMs = HEAP_CHECK_MS)
     stats.collections++;
     floor = getHeapStatistics().used_heap_size;
   }, everyMs).unref();
+  stats.stop = () => clearInterval(timer);
   return stats;
 }
