@@ -341,6 +341,7 @@ export async function captureCatalog(db: DbSession, path: string, signal?: Abort
   const t0 = performance.now();
   const out = createWriteStream(path, { mode: 0o600 });
   const closed = finished(out);
+  closed.catch(() => {}); // awaited below; a write error must not be an unhandled rejection meanwhile
   let facts = 0;
   try {
     for await (const batch of readCatalogFacts(db, signal)) {
