@@ -11,8 +11,8 @@
  * version lacks the column instead of failing.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
+import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { DbSession } from '../pg/client.js';
 
@@ -340,19 +340,22 @@ export interface CatalogCapture {
 export async function captureCatalog(db: DbSession, path: string, signal?: AbortSignal): Promise<CatalogCapture> {
   const t0 = performance.now();
   const out = createWriteStream(path, { mode: 0o600 });
-  const closed = finished(out);
-  closed.catch(() => {}); // awaited below; a write error must not be an unhandled rejection meanwhile
+  // The file's error, whenever it comes (opening fails before the first write): every wait below races it.
+  const failed = new Promise<never>((_, reject) => out.once('error', reject));
+  failed.catch(() => {});
   let facts = 0;
   try {
+    // An error in the loop's body ends the cursor's generator (its CLOSE awaited) before it propagates.
     for await (const batch of readCatalogFacts(db, signal)) {
       facts += batch.length;
-      if (!out.write(batch.map((f) => `${JSON.stringify([f.object, f.attribute, f.value])}\n`).join(''))) await once(out, 'drain');
+      if (!out.write(batch.map((f) => `${JSON.stringify([f.object, f.attribute, f.value])}\n`).join(''))) {
+        await Promise.race([once(out, 'drain'), failed]);
+      }
     }
     out.end();
-    await closed;
+    await Promise.race([finished(out), failed]);
   } catch (err) {
     out.destroy();
-    await closed.catch(() => {});
     await rm(path, { force: true });
     throw err;
   }
