@@ -37,10 +37,9 @@ export function reclaimBuffers(): void {
 }
 
 /**
- * A full collection, when the collector is reachable; returns whether it ran. `gc()` without options: on Node 20,
+ * A full collection, when the collector is reachable; otherwise nothing. `gc()` without options: on Node 20,
  * `gc({ type: 'major' })` left a heap of 170 MB of garbage as it was, where `gc()` freed it (to 3 MB, 5 ms).
  */
-export function collectAll(): boolean {
+export function collectAll(): void {
   gc?.();
-  return gc !== null;
 }

@@ -49,11 +49,16 @@ SELECT (SELECT count(*)::int FROM pg_class WHERE oid >= 16384) AS relations,
         + current_setting('max_worker_processes')::int + current_setting('max_wal_senders')::int
         + current_setting('max_prepared_transactions')::int) AS slots`;
 
+/** Locks per table with `dumpWorkers` parallel pg_dump workers (0: none). */
+const perTable = (dumpWorkers: number) => LOCKS_PER_TABLE + (dumpWorkers ? 1 : 0);
+const need = (tables: number, indexes: number, dumpWorkers: number) => tables * perTable(dumpWorkers) + indexes;
+
 /** Read the source's lock table sizing, the tables a drill will lock there, and the relations a restore will lock. */
 export async function readLockTableUse(db: DbSession): Promise<LockTableUse> {
   const [r] = await db.query<{ relations: number; tables: number; indexes: number; per_tx: number; slots: number }>(SQL);
   const capacity = r!.per_tx * r!.slots;
-  return { tables: r!.tables, indexes: r!.indexes, relations: r!.relations, maxLocksPerTransaction: r!.per_tx, slots: r!.slots, capacity, dumpWorkers: 0, need: r!.tables * LOCKS_PER_TABLE + r!.indexes };
+  const u = { tables: r!.tables, indexes: r!.indexes, relations: r!.relations, maxLocksPerTransaction: r!.per_tx, slots: r!.slots, capacity };
+  return { ...u, dumpWorkers: 0, need: need(u.tables, u.indexes, 0) };
 }
 
 /**
@@ -62,14 +67,13 @@ export async function readLockTableUse(db: DbSession): Promise<LockTableUse> {
  */
 export function withDumpWorkers(u: LockTableUse, format: string, jobs: number | undefined): LockTableUse {
   const dumpWorkers = format === 'directory' && (jobs ?? 1) > 1 ? jobs! : 0;
-  return { ...u, dumpWorkers, need: u.tables * (LOCKS_PER_TABLE + (dumpWorkers ? 1 : 0)) + u.indexes };
+  return { ...u, dumpWorkers, need: need(u.tables, u.indexes, dumpWorkers) };
 }
 
 /** How the drill's locks compare with the lock table, in words (for the check and the refusal). */
 export function describeLockTableUse(u: LockTableUse): string {
-  const perTable = LOCKS_PER_TABLE + (u.dumpWorkers ? 1 : 0);
   const workers = u.dumpWorkers ? `, pg_dump's ${u.dumpWorkers} parallel workers` : '';
-  return `${u.tables} table(s) × ${perTable} (pg_dump, the round trip's schema-only pg_dump, the counts in the snapshot${workers}) + their ${u.indexes} index(es) (the counts' plans) = ~${u.need} locks held at once, ${Math.round((100 * u.need) / Math.max(1, u.capacity))}% of the source's lock table (max_locks_per_transaction ${u.maxLocksPerTransaction} × ${u.slots} server slots = ${u.capacity})`;
+  return `${u.tables} table(s) × ${perTable(u.dumpWorkers)} (pg_dump, the round trip's schema-only pg_dump, the counts in the snapshot${workers}) + their ${u.indexes} index(es) (the counts' plans) = ~${u.need} locks held at once, ${Math.round((100 * u.need) / Math.max(1, u.capacity))}% of the source's lock table (max_locks_per_transaction ${u.maxLocksPerTransaction} × ${u.slots} server slots = ${u.capacity})`;
 }
 
 /**
