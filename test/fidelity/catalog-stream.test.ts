@@ -2,38 +2,26 @@
  * The catalog read as a stream, on a real server: a capture that cannot write its file fails with that error,
  * leaves no file, and closes its cursor (the snapshot's transaction goes on); two reads of one catalog compare equal.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { captureCatalog, readCatalogFacts, readCatalogFile } from '../../src/fidelity/catalog-facts.js';
 import { diffCatalogStreams } from '../../src/fidelity/catalog-diff.js';
 import { prepareFidelitySession } from '../../src/fidelity/session.js';
-import type { SandboxCluster } from '../../src/sandbox/cluster.js';
-import { PAGILA_SCHEMA, psql, scratchDir, startSource } from '../helpers/clusters.js';
+import { usePagila } from '../helpers/clusters.js';
 
-let dir: Awaited<ReturnType<typeof scratchDir>>;
-let source: SandboxCluster;
-before(async () => {
-  dir = await scratchDir();
-  source = await startSource({ parentDir: dir.path });
-  await psql(source, 'postgres', { sql: 'CREATE DATABASE pagila' });
-  await psql(source, 'pagila', { files: [PAGILA_SCHEMA] });
-});
-after(async () => {
-  await source?.stop();
-  await dir?.[Symbol.asyncDispose]();
-});
+const fx = usePagila();
 
 test('a catalog capture that cannot write its file fails with that error, leaves no file and closes its cursor', async () => {
-  await using db = await source.open('pagila');
+  await using db = await fx.source.open('pagila');
   await prepareFidelitySession(db);
   await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-  const path = join(dir.path, 'no-such-dir', 'source-catalog.ndjson');
+  const path = join(fx.dir, 'no-such-dir', 'source-catalog.ndjson');
   await assert.rejects(captureCatalog(db, path), /ENOENT/);
   await assert.rejects(access(path));
   // The transaction is still usable and the cursor's name free again: the capture closed it.
-  const again = join(dir.path, 'source-catalog.ndjson');
+  const again = join(fx.dir, 'source-catalog.ndjson');
   const c = await captureCatalog(db, again);
   assert.ok(c.facts > 1000, `${c.facts} facts`);
   // The file and a second read of the same catalog, compared as streams: equal, fact for fact.
