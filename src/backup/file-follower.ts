@@ -14,6 +14,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { ChunkPool } from './chunk-pool.js';
 
 /** Options of `FileFollower`. */
 export interface FileFollowerOptions {
@@ -21,6 +22,11 @@ export interface FileFollowerOptions {
   readonly chunkBytes?: number;
   /** Wait before reading again when caught up with the writer. Default 5 ms. */
   readonly pollMs?: number;
+  /**
+   * Read into buffers of this pool (src/backup/chunk-pool.ts): the end of the pipeline must then give every chunk
+   * back (`ChunkPool.giveBack`), and whoever keeps a piece longer must `retain` it. Default: a fresh buffer per read.
+   */
+  readonly pool?: ChunkPool;
 }
 
 /** A Readable of a file's bytes as another process appends them. */
@@ -31,10 +37,12 @@ export class FileFollower extends Readable {
   private spare: Buffer | null = null;
   private readonly chunkBytes: number;
   private readonly pollMs: number;
+  private readonly pool: ChunkPool | null;
 
   constructor(private readonly path: string, o: FileFollowerOptions = {}) {
     super({ highWaterMark: 0 });
-    this.chunkBytes = o.chunkBytes ?? 1 << 20;
+    this.pool = o.pool ?? null;
+    this.chunkBytes = this.pool?.chunkBytes ?? o.chunkBytes ?? 1 << 20;
     this.pollMs = o.pollMs ?? 5;
   }
 
@@ -62,13 +70,13 @@ export class FileFollower extends Readable {
       for (;;) {
         if (this.destroyed) return;
         const done = this.writerDone; // sampled before the read: what the writer wrote before it exited is visible
-        const buf = this.spare ?? Buffer.allocUnsafe(this.chunkBytes);
+        const buf = this.spare ?? this.pool?.take() ?? Buffer.allocUnsafe(this.chunkBytes);
         this.spare = null;
         const { bytesRead } = await this.fh!.read(buf, 0, buf.length, this.pos);
         if (this.destroyed) return;
         if (bytesRead > 0) {
           this.pos += bytesRead;
-          if (bytesRead >= buf.length / 4) return void this.push(buf.subarray(0, bytesRead));
+          if (bytesRead >= buf.length / 4) return void this.push(this.pool ? this.pool.lend(buf, bytesRead) : buf.subarray(0, bytesRead));
           // A small read (caught up with the writer): copy it, and keep the big buffer for the next read, so that
           // chunks waiting downstream never pin 1 MiB each for a few KiB of data.
           this.spare = buf;
@@ -84,6 +92,8 @@ export class FileFollower extends Readable {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (this.spare) this.pool?.put(this.spare);
+    this.spare = null;
     const fh = this.fh;
     this.fh = null;
     if (!fh) return cb(err);

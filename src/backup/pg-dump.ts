@@ -14,6 +14,7 @@ import { startProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
 import { HashingStream, type ChunkConsumer } from './hashing-stream.js';
 import { FileFollower } from './file-follower.js';
+import { ChunkPool } from './chunk-pool.js';
 import { registerPartial, unregisterPartial } from './partial-files.js';
 import { CoalesceStream } from './coalesce-stream.js';
 import { hashTree } from './sha256sums.js';
@@ -137,9 +138,11 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
       // created here first (exclusively: never over someone else's file), so that the reader can open it at once.
       args = pgDumpArgs(o, partial);
       await (await open(partial, 'wx')).close();
-      const follower = new FileFollower(partial);
+      // Read buffers are used again once every stage is done with them (src/backup/chunk-pool.ts): the sink at the
+      // end gives each chunk back; the gate retains what it queues for psql until written.
+      const follower = new FileFollower(partial, { pool: new ChunkPool(1 << 20) });
       proc = startProcess({ bin: o.bins.path('pg_dump'), args, env: o.env, signal: o.signal, onStderrLine });
-      const sink = new Writable({ highWaterMark: 0, write: (_c, _e, cb) => cb() });
+      const sink = new Writable({ highWaterMark: 0, write: (c: Buffer, _e, cb) => (ChunkPool.giveBack(c), cb()) });
       flowing = o.through ? [follower, hasher, o.through, sink] : [follower, hasher, sink];
       flow = pipeline(flowing);
       // Both must succeed: pg_dump's own exit status (it has written and synced the file), then every byte read.

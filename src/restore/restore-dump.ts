@@ -140,11 +140,19 @@ export async function createPlaceholderRoles(sandbox: SandboxCluster, roles: rea
 /**
  * Create the target database (template0, the source's encoding, C locale: collation changes order, not content), on
  * `session` (a session of the sandbox's `postgres` database) when given, else on a session of its own.
+ *
+ * `STRATEGY FILE_COPY` from PostgreSQL 15 on (older servers only copy files): 15's default, WAL_LOG, writes the
+ * template's ~7.5 MB through shared buffers and the WAL, page by page — 0.4–0.6 s beside pg_dump in a drill at
+ * pgbench scale 50, against 0.14–0.46 s for the file copy (3 alternating pairs), on the path to psql's first line.
+ * Its two checkpoints cost nothing in a sandbox that just started with fsync off. The database is the same copy of
+ * template0 either way.
  */
 export async function createDatabase(sandbox: SandboxCluster, name: string, encoding = 'UTF8', session?: DbSession): Promise<void> {
   await using own = session ? null : await sandbox.open('postgres');
   const db = session ?? own!;
-  await db.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING '${encoding.replace(/'/g, '')}' LOCALE 'C'`);
+  const [row] = await db.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+  const strategy = Number(row!.v) >= 150000 ? ' STRATEGY FILE_COPY' : '';
+  await db.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING '${encoding.replace(/'/g, '')}' LOCALE 'C'${strategy}`);
 }
 
 /** What `restoreDump` needs. */

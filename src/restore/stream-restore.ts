@@ -22,9 +22,12 @@
  * behind it: the bytes psql reads are the very chunks that were read from the file and hashed, so the file's
  * SHA256SUMS self-check afterwards proves that the restored bytes are the stored ones. A chunk passes on only
  * after psql accepted it: a slow restore slows the reading through stream backpressure instead of growing a
- * buffer, and memory stays a few chunks whatever the size of the dump.
+ * buffer, and memory stays a few chunks whatever the size of the dump. A chunk's memory may be used again for a later
+ * read once the stream is done with it (src/backup/chunk-pool.ts): what waits in psql's stdin is retained until
+ * written, and the start of a line held back here is a copy.
  */
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
+import { retain } from '../backup/chunk-pool.js';
 
 /** What the gate needs of the scanner (PlainDumpScanner): scan a chunk synchronously, count findings, end. */
 export interface GateScanner {
@@ -198,21 +201,21 @@ export class ScanGatedFeed extends Transform {
     const nl = chunk.lastIndexOf(NEWLINE);
     let out: Buffer[];
     if (nl === -1) {
-      this.held.push(chunk);
+      this.held.push(Buffer.from(chunk)); // a copy: the chunk's memory is not ours beyond this call
       this.heldBytes += chunk.length;
       if (this.heldBytes <= this.maxHeld) return cb(null, chunk);
       out = this.held; // a very long line: forwarded without its newline, psql acts on nothing yet
     } else {
       out = [...this.held, chunk.subarray(0, nl + 1)]; // no copy: written together below
     }
-    this.held = nl !== -1 && nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : [];
+    this.held = nl !== -1 && nl + 1 < chunk.length ? [Buffer.from(chunk.subarray(nl + 1))] : [];
     this.heldBytes = nl === -1 ? 0 : chunk.length - (nl + 1);
     const stdin = this.target.stdin;
     // One writev for the held start of a line and the new lines: a system call per chunk, not per piece.
     stdin.cork();
     for (const piece of out) {
       this.forwardedBytes += piece.length;
-      stdin.write(piece);
+      stdin.write(piece, retain(piece)); // its memory stays ours until psql's pipe took it
     }
     stdin.uncork();
     // Up to maxQueued bytes may wait for psql: node then refills psql's input while psql works, instead of psql

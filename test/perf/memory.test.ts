@@ -2,10 +2,13 @@
  * Flat memory: a ~300 MB plain dump streams through the drill's one pass — pg_dump's pipe, the hashing stream, the
  * scanner, the scan gate into a slow consumer standing for psql, and the file — and pgdrill's peak RSS grows by
  * far less than the dump (a memory bound, not a timing). The slow consumer also shows the backpressure: what waits
- * for it stays a few chunks, because pg_dump is paused instead of buffered.
+ * for it stays a few chunks, because pg_dump is paused instead of buffered. The consumer hashes each write only when it
+ * takes it, as psql reads its pipe: the read buffers used again (src/backup/chunk-pool.ts) must not change bytes
+ * that still wait for it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -37,12 +40,13 @@ test('a ~300 MB plain dump streams through hash, scan, gate and file with bounde
   let waiting = 0;
   let maxWaiting = 0;
   let consumed = 0;
+  const got = createHash('sha256');
   const slow = new Writable({
     highWaterMark: 1 << 16,
     write(c: Buffer, _e, cb) {
       waiting += c.length;
       maxWaiting = Math.max(maxWaiting, waiting);
-      setTimeout(() => ((waiting -= c.length), (consumed += c.length), cb()), 0);
+      setTimeout(() => ((waiting -= c.length), (consumed += c.length), got.update(c), cb()), 0);
     },
   });
   let slowExit!: () => void;
@@ -67,6 +71,7 @@ test('a ~300 MB plain dump streams through hash, scan, gate and file with bounde
   assert.equal(scan.trailer.complete, true);
   assert.equal(gate.stopped, null);
   assert.equal(consumed, dump.sizeBytes, 'the consumer got every byte');
+  assert.equal(got.digest('hex'), dump.sha256, 'the consumer got the very bytes that were hashed and stored');
   assert.ok(maxWaiting <= 8 * MB, `what waited for the slow consumer stayed small: ${(maxWaiting / MB).toFixed(1)} MB`);
   assert.ok(growth < 100 * MB, `peak RSS grew by ${(growth / MB).toFixed(0)} MB while ${(dump.sizeBytes / MB).toFixed(0)} MB streamed`);
 });

@@ -38,24 +38,24 @@ test('parseSums reads binary-mode lines and rejects garbage', () => {
   assert.throws(() => parseSums('not a line\n'), /not a sha256sum line/);
 });
 
-test('the streaming sha256 (worker thread, ring of shared slots) equals a plain sha256, in order, for any chunking', async () => {
+for (const offThread of [true, false]) test(`the streaming sha256 (${offThread ? 'worker thread, ring of shared slots' : 'inline'}) equals a plain sha256, in order, for any chunking`, async () => {
   // 3 MiB + a bit in chunks from 1 byte to 2.5 MiB (a chunk larger than a slot is split): ~25 MiB, the ring wraps.
   const chunks = [1, 1000, 65536, 1 << 20, (5 << 20) / 2, 7, 3 << 20].flatMap((n) => [randomBytes(n), randomBytes(n)]);
   for (let i = 0; i < 30; i++) chunks.push(randomBytes(300_000));
   const expected = createHash('sha256');
   for (const c of chunks) expected.update(c);
-  const h = new HashingStream();
+  const h = new HashingStream([], undefined, offThread);
   let passed = 0;
   await pipeline(Readable.from(chunks), h, new Writable({ write: (c: Buffer, _e, cb) => ((passed += c.length), cb()) }));
   assert.equal(await h.digest(), expected.digest('hex'));
   assert.equal(h.bytes, passed);
 
-  const empty = new HashingStream();
+  const empty = new HashingStream([], undefined, offThread);
   await pipeline(Readable.from([]), empty, new Writable({ write: (_c, _e, cb) => cb() }));
   assert.equal(await empty.digest(), createHash('sha256').digest('hex'));
 
   // A stream that fails mid-way stops its worker (else this test file would never exit).
-  const broken = new HashingStream();
+  const broken = new HashingStream([], undefined, offThread);
   const failing = new Readable({ read() { this.push(randomBytes(1000)); this.destroy(new Error('boom')); } });
   await assert.rejects(pipeline(failing, broken, new Writable({ write: (_c, _e, cb) => cb() })), /boom/);
   await assert.rejects(broken.digest(), /before the end of the stream/);
