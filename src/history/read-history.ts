@@ -3,11 +3,12 @@
  * report.json. Reads only; a directory without a valid report (a drill still running, a foreign folder, a
  * damaged file) is skipped with a reason, never an exception.
  */
-import { access, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ReportSchema, type Report } from '../report/model.js';
+import { pathExists as exists } from '../exec/path-exists.js';
 
 /** One past drill, as the history command and the dashboard show it. */
 export interface HistoryEntry {
@@ -67,12 +68,6 @@ function newestFirst(a: string, b: string): number {
   return tb - ta;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 function toEntry(r: Report, runDir: string, htmlPath: string | null): HistoryEntry {
   const name = runDir.split('/').pop() ?? runDir;

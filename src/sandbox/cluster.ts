@@ -3,7 +3,7 @@
  * (`listen_addresses = ''`), durability off (it is thrown away). An AsyncDisposable: disposing it stops the
  * server, deletes its files and confirms both; `stop()` returns that confirmation as data for the report.
  */
-import { chown, chmod, mkdir, mkdtemp, readFile, rm, stat, appendFile } from 'node:fs/promises';
+import { chown, chmod, mkdir, mkdtemp, readFile, rm, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EnvironmentError, ToolError } from '../errors.js';
@@ -19,6 +19,7 @@ import { createDataDir, dropTemplate, pruneTemplates, templateCacheDir, template
 import { SpareRefill } from './template-spare.js';
 import { isAlive } from './process-alive.js';
 import { removeTree } from '../exec/remove-tree.js';
+import { pathExists as exists } from '../exec/path-exists.js';
 
 /** How to create a sandbox. */
 export interface SandboxOptions {
@@ -67,14 +68,6 @@ const PORT = 5432;
 /** How the log names a data directory's origin. */
 const ORIGIN: Record<DataDirOrigin, string> = { spare: 'the initdb template (its spare copy)', template: 'the initdb template', initdb: 'initdb' };
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Can `user` create files in `dir` (every ancestor searchable)? Tested by asking the kernel as that user. */
 async function writableBy(dir: string, user: OsUser | null): Promise<boolean> {

@@ -28,6 +28,7 @@ import type { PgBinaries } from '../exec/binaries.js';
 import type { OsUser } from '../exec/os-user.js';
 import { runProcess } from '../exec/run-process.js';
 import { spareOf, takeSpare } from './template-spare.js';
+import { pathExists as exists } from '../exec/path-exists.js';
 
 /** initdb's options for a sandbox (the data directory comes first). */
 export function initdbArgs(dataDir: string, superuser: string): string[] {
@@ -52,7 +53,6 @@ export function templatePath(cacheDir: string, bins: PgBinaries, superuser: stri
   return join(cacheDir, `pg${bins.version.major}-${key}`);
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
 
 /** Where a sandbox's data directory came from: the template's spare copy, a copy of the template, or initdb. */
 export type DataDirOrigin = 'spare' | 'template' | 'initdb';

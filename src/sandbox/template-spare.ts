@@ -19,6 +19,7 @@ import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { startProcess, type RunningProcess } from '../exec/run-process.js';
 import { isAlive } from './process-alive.js';
+import { pathExists } from '../exec/path-exists.js';
 
 /** A temporary spare copy is an orphan once its drill is gone and it has not changed for this long (its `cp` is done). */
 const ORPHAN_AFTER_MS = 60_000;
@@ -70,8 +71,8 @@ export class SpareRefill {
    */
   static async start(template: string, sandboxParent: string, afterMade?: () => Promise<unknown>): Promise<SpareRefill> {
     const tmp = `${spareOf(template)}.tmp-${process.pid}-${Date.now()}`;
-    const spareThere = await stat(spareOf(template)).then(() => true, () => false);
-    const templateThere = await stat(join(template, 'PG_VERSION')).then(() => true, () => false);
+    const spareThere = await pathExists(spareOf(template));
+    const templateThere = await pathExists(join(template, 'PG_VERSION'));
     if (spareThere || !templateThere || !(await sameFilesystem(dirname(template), sandboxParent))) return new SpareRefill(null, Promise.resolve(spareThere));
     const proc = startProcess({ bin: 'nice', args: ['-n', '19', 'cp', '-a', template, tmp], allowFailure: true });
     const done = proc.done.then(async (r) => {
