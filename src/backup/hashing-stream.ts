@@ -28,9 +28,9 @@ let shaInstructions: boolean | undefined;
 /**
  * Whether this CPU has SHA-256 instructions (x86 `sha_ni`, Arm `sha2`), from /proc/cpuinfo, read once; false where
  * that cannot be read. With them OpenSSL hashes ~1.4 GB/s (measured on this project's EPYC): a 1 MiB chunk holds the
- * thread ~0.7 ms, less than handing it to a worker costs — the copy into the worker's shared ring alone ran at
- * ~1.3 GB/s (V8 copies into shared memory with relaxed atomics), and the worker's start took 0.1–0.3 s of CPU; in
- * all ~0.55 s of CPU more per 465 MB dump than hashing inline (`perf`, pgbench scale 50). Without them (~380 MB/s)
+ * thread ~0.7 ms, less than handing it to a worker costs — in a drill the copy into the worker's shared ring ran at
+ * ~1.3 GB/s (V8's `relaxed_memmove` in `perf`, beside the restore), and the worker's start took 0.1–0.3 s of CPU;
+ * in all ~0.55 s of CPU more per 465 MB dump than hashing inline (pgbench scale 50). Without them (~380 MB/s)
  * hashing inline would stall the feed to psql for ~3 ms per chunk: the worker is the faster choice there.
  */
 export function hasSha256Instructions(): boolean {
