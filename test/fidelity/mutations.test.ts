@@ -87,6 +87,29 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
     assert.equal(check(report, 'fidelity.content_hashes').status, 'skip');
   });
 
+  test('large objects: restored with owner, grant and comment they compare equal; one missing, or another owner, is named', async () => {
+    await psql(fx.source, 'pagila', { sql: `CREATE ROLE lo_owner; CREATE ROLE lo_reader;
+      SELECT pg_catalog.lo_from_bytea(424242, 'first'), pg_catalog.lo_from_bytea(424243, 'second');
+      ALTER LARGE OBJECT 424242 OWNER TO lo_owner; GRANT SELECT ON LARGE OBJECT 424243 TO lo_reader;
+      COMMENT ON LARGE OBJECT 424243 IS 'kept';` });
+    try {
+      const same = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'lo-same', undefined, false);
+      assert.equal(same.report.status, 'PASS', failed(same.report).join(', '));
+      const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'lo-changed',
+        'SELECT pg_catalog.lo_unlink(424243); ALTER LARGE OBJECT 424242 OWNER TO lo_reader', false);
+      assert.deepEqual(failed(report), ['fidelity.catalog']);
+      const diffs = report.fidelity!.differences.map((d) => [d.object, d.attribute, d.source, d.restored]);
+      assert.deepEqual(diffs.filter((d) => d[1] === 'owner' || d[1] === 'object'), [
+        ['large object 424242', 'owner', 'lo_owner', 'lo_reader'],
+        ['large object 424243', 'object', 'present', null],
+      ]);
+      // The owner's implicit grants (a NULL ACL compares as the owner's default) moved with it.
+      assert.ok(diffs.some((d) => d[0] === 'large object 424242' && d[1] === 'grant SELECT to lo_owner' && d[3] === null), JSON.stringify(diffs));
+    } finally {
+      await psql(fx.source, 'pagila', { sql: 'SELECT pg_catalog.lo_unlink(424242), pg_catalog.lo_unlink(424243); DROP ROLE lo_owner; DROP ROLE lo_reader;' });
+    }
+  });
+
   test('objects named outside ASCII are compared in code-point order: no false difference, and a change is named', async () => {
     // UTF-16 order (JavaScript's <) puts "t😀" before "t\uFFFD"; the catalog query's UTF-8 byte order puts it after.
     await psql(fx.source, 'pagila', { sql: 'CREATE TABLE public."t\u{1F600}" (a int); CREATE TABLE public."t\uFFFD" (a int); CREATE TABLE public."té" (a int);' });
