@@ -68,7 +68,6 @@ const PORT = 5432;
 /** How the log names a data directory's origin. */
 const ORIGIN: Record<DataDirOrigin, string> = { spare: 'the initdb template (its spare copy)', template: 'the initdb template', initdb: 'initdb' };
 
-
 /** Can `user` create files in `dir` (every ancestor searchable)? Tested by asking the kernel as that user. */
 async function writableBy(dir: string, user: OsUser | null): Promise<boolean> {
   if (!user) return true;
