@@ -3,6 +3,7 @@
  * (an estimate; -1 when never analyzed). On the source they run inside the dump's exported snapshot.
  */
 import type { DbSession } from '../pg/client.js';
+import { eachReleasingLocks } from '../source/lock-batches.js';
 
 /** A table that holds data of its own (leaf partitions included, partitioned parents not). */
 export interface TableRef {
@@ -39,14 +40,20 @@ export function tableLabel(t: TableRef): string {
   return `${t.schema}.${t.name}`;
 }
 
-/** Count each table's rows exactly (`SELECT count(*) FROM ONLY t`: inheritance children are counted on their own). */
-export async function countRows(db: DbSession, tables: readonly TableRef[], signal?: AbortSignal): Promise<TableCount[]> {
-  const out: TableCount[] = [];
-  for (const t of tables) {
+/**
+ * Count each table's rows exactly (`SELECT count(*) FROM ONLY t`: inheritance children are counted on their own).
+ * `releaseLocks` (the source's snapshot session, in its transaction): count in batches whose locks are released
+ * after each (src/source/lock-batches.ts).
+ */
+export async function countRows(db: DbSession, tables: readonly TableRef[], signal?: AbortSignal, opts: { releaseLocks?: boolean } = {}): Promise<TableCount[]> {
+  const countOne = async (t: TableRef): Promise<TableCount> => {
     signal?.throwIfAborted();
     const t0 = performance.now();
     const rows = await db.value<string>(`SELECT count(*) FROM ONLY ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`);
-    out.push({ schema: t.schema, name: t.name, rows: Number(rows), ms: Math.round(performance.now() - t0) });
-  }
+    return { schema: t.schema, name: t.name, rows: Number(rows), ms: Math.round(performance.now() - t0) };
+  };
+  if (opts.releaseLocks) return eachReleasingLocks(db, tables, countOne);
+  const out: TableCount[] = [];
+  for (const t of tables) out.push(await countOne(t));
   return out;
 }

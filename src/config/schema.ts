@@ -69,7 +69,7 @@ export const ConfigSchema = z
           .positive()
           .max(10)
           .default(1)
-          .describe("refuse (exit 3) a drill whose locks on the source (3 per table — 4 with a parallel directory-format dump — and 1 per index, at once) exceed this share of the source's lock table as PostgreSQL documents its size (max_locks_per_transaction × server slots); default 1. Above 1 only for a server known to have room beyond it"),
+          .describe("refuse (exit 3) a drill whose locks on the source (2 per table, view and materialized view — 3 per table with a parallel directory-format dump — 1 per sequence, one batch of the counts and ~450 on the system catalogs, at once) exceed this share of the source's lock table as PostgreSQL documents its size (max_locks_per_transaction × server slots); default 1. Above 1 only for a server known to have room beyond it"),
       })
       .default({ statement_timeout: '60s', max_lock_table_share: 1 }),
     backup: z

@@ -32,6 +32,7 @@ import { trailerCheck, hostileContentCheck } from './dump-checks.js';
 import { emptyReport } from './empty-report.js';
 import { assertOutDirSafe } from './out-dir-guard.js';
 import { assertLockTableFits, lockTableCheck, withDumpWorkers } from '../source/lock-table.js';
+import { watchLockWaits } from '../source/lock-watch.js';
 import { SourceFidelityCapture, type SourceFidelity } from '../fidelity/source-capture.js';
 import { fidelityDir, type AfterRestoreHook } from '../fidelity/fidelity-stage.js';
 import { jailReport } from './jail-report.js';
@@ -165,10 +166,18 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       await snap.db.query(`SET lock_timeout = '${Math.round(lockWaitMs)}ms'`);
       sourceObjects = await listObjects(snap.db);
       const tables = await listTables(snap.db);
+      // No hang on the locks pg_dump takes without a timeout (views, sequences, …): src/source/lock-watch.ts. Its
+      // signal stops both pg_dumps and the counts; the failure is then a lock failure like pg_dump's own.
+      let lastProgress = performance.now();
+      await using watch = watchLockWaits({
+        connection: spec.connection, audit, timeoutMs: lockWaitMs, exclude: [snap.db.backendPid ?? 0], logger, signal: opts.signal,
+        idleMs: () => performance.now() - lastProgress,
+      });
+      const dumpSignal = opts.signal ? AbortSignal.any([opts.signal, watch.signal]) : watch.signal;
       // Fidelity, source side: extensions and sequence positions now (before pg_dump), a schema-only dump in the snapshot.
       const fid = await SourceFidelityCapture.begin({
         db: snap.db, snapshot: snap.id, bins, env: spec.toolEnv, dir: fidelityDir(runDir), lockWaitTimeoutMs: lockWaitMs,
-        deep: opts.deep ?? false, audit, signal: opts.signal,
+        deep: opts.deep ?? false, audit, signal: dumpSignal,
       });
       const scanner = format === 'plain' ? new PlainDumpScanner(scanOpts) : null;
       // Overlap: a plain dump is restored from this very stream, each line only once the scanner approved it.
@@ -184,23 +193,26 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       await snap.db.query('SET statement_timeout = 0');
       await snap.db.query('SET max_parallel_workers_per_gather = 0');
       let writerExited!: () => void;
-      const dumpWritten = new Promise<void>((resolve) => (writerExited = resolve));
+      // The dump's end counts as progress: from then on, silence is the counts' and the round trip's.
+      const dumpWritten = new Promise<void>((resolve) => (writerExited = resolve)).then(() => void (lastProgress = performance.now()));
       const dumpP = takeDump({
         bins, env: spec.toolEnv, format, path: dumpPath, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs,
-        jobs: config.backup.jobs, consumers: scanner && !gate ? [(c) => scanner.push(c)] : [], through: gate ?? archiveScan ?? undefined, signal: opts.signal, logger,
-        onBytes: (bytes) => progress({ stage: 'backup', state: 'progress', bytes }), onWriterExited: writerExited, reread: true,
+        jobs: config.backup.jobs, consumers: scanner && !gate ? [(c) => scanner.push(c)] : [], through: gate ?? archiveScan ?? undefined, signal: dumpSignal, logger,
+        onBytes: (bytes) => ((lastProgress = performance.now()), progress({ stage: 'backup', state: 'progress', bytes })), onWriterExited: writerExited, reread: true,
       });
       const dumpArgs = pgDumpArgs({ format, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs, jobs: config.backup.jobs }, format === 'custom' ? undefined : `${dumpPath}.partial`);
       audit.push({ at: new Date().toISOString(), by: 'pg_dump', sql: `pg_dump ${dumpArgs.join(' ')} (its own REPEATABLE READ, READ ONLY transaction in snapshot ${snap.id}; ACCESS SHARE locks)` });
       // After the counts, on the same session: catalog facts and (deep) content hashes, still in the dump's snapshot.
-      const countsP = countRows(snap.db, tables, opts.signal).then(async (c) => ((sourceFidelity = await fid.finish(tables)), c));
+      const countsP = countRows(snap.db, tables, dumpSignal, { releaseLocks: true }).then(async (c) => ((sourceFidelity = await fid.finish(tables)), c));
       // The snapshot's transaction ends as soon as nothing needs it — pg_dump exited, the counts, catalog facts and
       // schema-only dump taken — not when the restore has caught up with the file: the source gets its ACCESS SHARE
       // locks and its VACUUM horizon back while the drill goes on in the sandbox.
       Promise.all([dumpWritten, countsP]).then(() => snap.close()).catch(() => {}); // a failure is the wait's below
       const [d, counts] = await Promise.allSettled([dumpP, countsP]);
+      await watch.stop();
       if (opts.signal?.aborted) throw opts.signal.reason;
-      const failure: unknown = d.status === 'rejected' ? d.reason : counts.status === 'rejected' ? counts.reason : null;
+      // The lock watch's finding first: pg_dump's failure then only says it was stopped.
+      const failure: unknown = watch.signal.aborted ? watch.signal.reason : d.status === 'rejected' ? d.reason : counts.status === 'rejected' ? counts.reason : null;
       if (failure && isLockWaitFailure(failure)) {
         // Name the table and the session in the way, read while it may still hold the lock.
         let lookupError: unknown;

@@ -17,6 +17,7 @@
  */
 import type { DbSession } from '../pg/client.js';
 import { quoteIdent, tableLabel, type TableRef } from '../catalog/tables.js';
+import { eachReleasingLocks } from '../source/lock-batches.js';
 
 /** One table's hash and what computing it cost. */
 export interface TableHash extends TableRef {
@@ -75,14 +76,17 @@ async function hashOne(db: DbSession, t: TableRef, columns: Map<string, ColumnRo
 /**
  * Hash each table, one after the other, on one session (on the source: the dump's snapshot session, so the
  * hashes describe exactly what the dump holds). The session must have been prepared with prepareFidelitySession.
+ * `releaseLocks` (in the snapshot's transaction): a batch's locks are released after it (src/source/lock-batches.ts).
  */
-export async function hashTables(db: DbSession, tables: readonly TableRef[], signal?: AbortSignal): Promise<TableHash[]> {
+export async function hashTables(db: DbSession, tables: readonly TableRef[], signal?: AbortSignal, opts: { releaseLocks?: boolean } = {}): Promise<TableHash[]> {
   const columns = await columnsOf(db, tables);
-  const out: TableHash[] = [];
-  for (const t of tables) {
+  const hash = (t: TableRef) => {
     signal?.throwIfAborted();
-    out.push(await hashOne(db, t, columns));
-  }
+    return hashOne(db, t, columns);
+  };
+  if (opts.releaseLocks) return eachReleasingLocks(db, tables, hash);
+  const out: TableHash[] = [];
+  for (const t of tables) out.push(await hash(t));
   return out;
 }
 

@@ -6,11 +6,13 @@
  *   sequence's position (sequences are not transactional: read before pg_dump, the position is a lower bound of
  *   what pg_dump will write), and starts `pg_dump --schema-only --snapshot=…` for the round trip.
  * - `finish` (after the row counts, on the same session while pg_dump streams): the catalog facts (into
- *   SOURCE_CATALOG_FILE), the content hashes (only with `deep`), and waits for the schema dump.
+ *   SOURCE_CATALOG_FILE), the content hashes of the tables and large objects (only with `deep`), and waits for the
+ *   schema dump.
  *
  * Each step runs in a savepoint: a step that fails (a lock timeout, a permission) is recorded and becomes a failing
  * fidelity check, but can neither abort the snapshot's transaction (which would invalidate the snapshot pg_dump
- * uses) nor fail the backup. Only an interrupt propagates.
+ * uses) nor fail the backup. Only an interrupt propagates. A step that succeeded is rolled back to its savepoint
+ * too (it only read), which gives back the locks it took: the session never holds them all at once (lock-table.ts).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +22,7 @@ import type { TableRef } from '../catalog/tables.js';
 import { captureCatalog, type CatalogCapture } from './catalog-facts.js';
 import { hashTables, type TableHash } from './content-hash.js';
 import { installedExtensions, type ExtensionVersion } from './extensions.js';
+import { hashLargeObjects, type LargeObjectHash } from './large-object-hash.js';
 import { dumpSchema, schemaDumpArgs } from './round-trip.js';
 import { readSequencePositions, type SequencePosition } from './sequences.js';
 import { prepareFidelitySession } from './session.js';
@@ -34,6 +37,9 @@ export interface SourceFidelity {
   readonly catalog: CatalogCapture | null;
   /** Null unless `deep`. */
   readonly hashes: TableHash[] | null;
+  /** Every large object's sha256; null unless `deep`. */
+  readonly largeObjects: LargeObjectHash[] | null;
+  /** The tables' and large objects' hashing. */
   readonly hashesMs: number;
   readonly schemaDump: { readonly path: string; readonly ms: number } | null;
   readonly deep: boolean;
@@ -72,7 +78,7 @@ export class SourceFidelityCapture {
   /** Phase 1, before pg_dump starts. */
   static async begin(o: SourceCaptureOptions): Promise<SourceFidelityCapture> {
     const c = new SourceFidelityCapture(o);
-    await c.guarded('session', () => prepareFidelitySession(o.db));
+    await c.guarded('session', () => prepareFidelitySession(o.db), true);
     c.extensions = await c.guarded('extensions', () => installedExtensions(o.db));
     c.sequences = await c.guarded('sequences', () => readSequencePositions(o.db));
     await mkdir(o.dir, { recursive: true });
@@ -97,17 +103,22 @@ export class SourceFidelityCapture {
     const { db, signal } = this.o;
     const catalog = await this.guarded('catalog', () => captureCatalog(db, join(this.o.dir, SOURCE_CATALOG_FILE), signal));
     const t0 = performance.now();
-    const hashes = this.o.deep ? await this.guarded('hashes', () => hashTables(db, tables, signal)) : null;
+    const hashes = this.o.deep ? await this.guarded('hashes', () => hashTables(db, tables, signal, { releaseLocks: true })) : null;
+    const largeObjects = this.o.deep ? await this.guarded('large_objects', () => hashLargeObjects(db, signal)) : null;
     const hashesMs = Math.round(performance.now() - t0);
     const schemaDump = await this.schemaP;
     return {
-      extensions: this.extensions, sequences: this.sequences, catalog, hashes, hashesMs, schemaDump,
+      extensions: this.extensions, sequences: this.sequences, catalog, hashes, largeObjects, hashesMs, schemaDump,
       deep: this.o.deep ?? false, errors: { ...this.errors },
     };
   }
 
-  /** Run one step inside a savepoint; on failure roll back to it, record the error and return null. */
-  private async guarded<T>(name: string, fn: () => Promise<T>): Promise<T | null> {
+  /**
+   * Run one step inside a savepoint; on failure roll back to it, record the error and return null. On success the
+   * step's locks are given back too (rolled back to the savepoint: the steps only read — the views' definitions lock
+   * each view and what it reads, the sequence read each sequence), except for `keep` (the session's settings).
+   */
+  private async guarded<T>(name: string, fn: () => Promise<T>, keep = false): Promise<T | null> {
     const sp = `pgdrill_fidelity_${++this.step}`;
     const { db, signal } = this.o;
     try {
@@ -119,7 +130,7 @@ export class SourceFidelityCapture {
     }
     try {
       const r = await fn();
-      await db.query(`RELEASE SAVEPOINT ${sp}`);
+      await db.query(keep ? `RELEASE SAVEPOINT ${sp}` : `ROLLBACK TO SAVEPOINT ${sp}`);
       return r;
     } catch (err) {
       if (signal?.aborted) throw err;

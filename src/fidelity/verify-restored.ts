@@ -10,7 +10,7 @@
  * | check | fails when |
  * |---|---|
  * | `restore.row_counts` | a table's exact count(*) differs from the source's in the dump snapshot (or the dump's COPY rows), or it is missing |
- * | `fidelity.content_hashes` | a table's content hash differs (the table is named), or the source could not be hashed |
+ * | `fidelity.content_hashes` | a table's or large object's content differs (named), or the source could not be hashed |
  * | `fidelity.catalog` | any catalog fact differs (object, attribute, source value, restored value), or a sequence is behind |
  * | `fidelity.round_trip` | the schema-only dumps differ after stripping ROUND_TRIP_STRIPPED (first differing lines named) |
  * | `fidelity.amcheck` | pg_amcheck reports corruption (relations named) or cannot check |
@@ -29,6 +29,7 @@ import { ensureAmcheck, hasPgAmcheck, runAmcheck } from './amcheck.js';
 import { readCatalogFacts, readCatalogFile } from './catalog-facts.js';
 import { describeDifference, diffCatalogStreams, sequenceDifferences, type CatalogDifference } from './catalog-diff.js';
 import { hashTablesParallel } from './content-hash.js';
+import { diffLargeObjects, hashLargeObjects, type LargeObjectHash } from './large-object-hash.js';
 import { compareSchemaDumps, dumpSchema } from './round-trip.js';
 import { readSequencePositions, sequencesBehind } from './sequences.js';
 import type { SourceFidelity } from './source-capture.js';
@@ -123,14 +124,22 @@ async function contentHashes(b: ReportBuilder, input: VerifyRestoredInput, open:
   const src = input.source;
   if (!src) return void b.add({ name, stage: 'fidelity', status: 'skip', detail: NO_SOURCE });
   if (!src.deep) {
-    return void b.add({ name, stage: 'fidelity', status: 'skip', detail: 'content hashes are off: `pgdrill run --deep` (on by default for `pgdrill demo`) hashes every table on the source in the dump snapshot and in the restored copy' });
+    return void b.add({ name, stage: 'fidelity', status: 'skip', detail: 'content hashes are off: `pgdrill run --deep` (on by default for `pgdrill demo`) hashes every table and large object on the source in the dump snapshot and in the restored copy' });
   }
-  if (!src.hashes) {
-    return void b.add({ name, stage: 'fidelity', status: 'fail', detail: `the source's tables could not be hashed in the dump snapshot: ${src.errors.hashes ?? 'unknown error'}` });
+  if (!src.hashes || !src.largeObjects) {
+    const why = !src.hashes ? `the source's tables could not be hashed in the dump snapshot: ${src.errors.hashes ?? 'unknown error'}` : `the source's large objects could not be read in the dump snapshot: ${src.errors.large_objects ?? 'unknown error'}`;
+    return void b.add({ name, stage: 'fidelity', status: 'fail', detail: why });
   }
   const present = input.tables.filter((t) => t.restored_rows !== null);
   const t0 = performance.now();
-  const restored = new Map((await hashTablesParallel(open, present, input.jobs ?? 1, input.signal)).map((h) => [tableLabel(h), h]));
+  const [tableHashes, restoredLargeObjects] = await Promise.all([
+    hashTablesParallel(open, present, input.jobs ?? 1, input.signal),
+    (async () => {
+      await using db = await open();
+      return await hashLargeObjects(db, input.signal);
+    })(),
+  ]);
+  const restored = new Map(tableHashes.map((h) => [tableLabel(h), h]));
   const restoredMs = Math.round(performance.now() - t0);
   const sourceHashes = new Map(src.hashes.map((h) => [tableLabel(h), h]));
   for (const row of input.tables) {
@@ -144,12 +153,27 @@ async function contentHashes(b: ReportBuilder, input: VerifyRestoredInput, open:
   }
   const differ = input.tables.filter((t) => t.source_hash !== t.restored_hash);
   const equal = input.tables.length - differ.length;
-  input.fidelity.hashes = { tables: input.tables.length, equal, source_ms: src.hashesMs, restored_ms: restoredMs };
+  const los = src.largeObjects;
+  const loDiffer = diffLargeObjects(los, restoredLargeObjects);
+  const loBytes = los.reduce((a, h) => a + h.bytes, 0);
+  input.fidelity.hashes = {
+    tables: input.tables.length, equal, source_ms: src.hashesMs, restored_ms: restoredMs,
+    large_objects: los.length, large_objects_equal: los.length - loDiffer.filter((d) => d.source).length,
+  };
   const short = (h: string | null | undefined) => (h ? h.slice(0, 12) : 'none');
-  b.expect(name, 'fidelity', differ.length === 0,
-    `${input.tables.length} table(s): every content hash equal (md5 of each row's text, summed order-independently; source ${src.hashesMs} ms in the dump snapshot, restored ${restoredMs} ms)`,
-    `${differ.length} table(s) differ in content: ${differ.slice(0, 10).map((t) => `${t.schema}.${t.name} (source ${short(t.source_hash)}…, restored ${short(t.restored_hash)}…; rows ${t.source_rows ?? '?'} vs ${t.restored_rows ?? 'MISSING'})`).join('; ')}${differ.length > 10 ? `; … ${differ.length - 10} more` : ''}`,
-    { tables: input.tables.length, differ: differ.map((t) => `${t.schema}.${t.name}`), source_ms: src.hashesMs, restored_ms: restoredMs });
+  const loSide = (h: LargeObjectHash | null) => (h ? `${h.bytes} bytes sha256 ${short(h.sha256)}…` : 'MISSING');
+  const problems = [
+    ...differ.map((t) => `${t.schema}.${t.name} (source ${short(t.source_hash)}…, restored ${short(t.restored_hash)}…; rows ${t.source_rows ?? '?'} vs ${t.restored_rows ?? 'MISSING'})`),
+    ...loDiffer.map((d) => `large object ${d.oid} (source ${loSide(d.source)}, restored ${loSide(d.restored)})`),
+  ];
+  const what = `${input.tables.length} table(s)${los.length ? ` and ${los.length} large object(s) (${loBytes} bytes)` : ''}`;
+  b.expect(name, 'fidelity', problems.length === 0,
+    `${what}: every content hash equal (md5 of each row's text, summed order-independently${los.length ? '; sha256 of each large object\'s bytes' : ''}; source ${src.hashesMs} ms in the dump snapshot, restored ${restoredMs} ms)`,
+    `${differ.length} table(s)${los.length || loDiffer.length ? ` and ${loDiffer.length} large object(s)` : ''} differ in content: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? `; … ${problems.length - 10} more` : ''}`,
+    {
+      tables: input.tables.length, differ: differ.map((t) => `${t.schema}.${t.name}`), source_ms: src.hashesMs, restored_ms: restoredMs,
+      large_objects: los.length, large_object_bytes: loBytes, large_objects_differ: loDiffer.map((d) => d.oid),
+    });
 }
 
 async function catalog(b: ReportBuilder, input: VerifyRestoredInput, db: DbSession): Promise<void> {

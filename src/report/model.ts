@@ -114,7 +114,11 @@ export const FidelitySchema = z.object({
     restored: z.string().nullable().describe('value in the restored copy; null = absent'),
   })).describe('catalog differences, first 1000 (fidelity.catalog fails when any)'),
   differences_omitted: z.number().describe('differences beyond those listed'),
-  hashes: z.object({ tables: z.number(), equal: z.number(), source_ms: z.number(), restored_ms: z.number() }).nullable().describe('content hash totals; per table in tables[]; null when not computed'),
+  hashes: z.object({
+    tables: z.number(), equal: z.number(), source_ms: z.number(), restored_ms: z.number(),
+    large_objects: z.number().optional().describe('large objects hashed on the source (absent in reports of older versions)'),
+    large_objects_equal: z.number().optional().describe('of those, restored with the same bytes'),
+  }).nullable().describe('content hash totals; per table in tables[]; null when not computed'),
   catalog: z.object({
     source_facts: z.number(), restored_facts: z.number(), sequences_checked: z.number(),
     source_ms: z.number(), restored_ms: z.number(),

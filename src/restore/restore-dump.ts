@@ -150,7 +150,14 @@ export async function createPlaceholderRoles(sandbox: SandboxCluster, roles: rea
 export async function createDatabase(sandbox: SandboxCluster, name: string, encoding = 'UTF8', session?: DbSession): Promise<void> {
   await using own = session ? null : await sandbox.open('postgres');
   const db = session ?? own!;
-  const [row] = await db.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+  const [row] = await db.query<{ v: string; existing: string | null }>(
+    `SELECT current_setting('server_version_num') AS v, (SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = $1) AS existing`, [name]);
+  if (row!.existing !== null) {
+    // A drill of `postgres` (or `template1`): initdb's own database, empty, UTF8 and locale C — restore into it as it is.
+    if (row!.existing.toUpperCase() === encoding.toUpperCase()) return;
+    throw new Error(`cannot restore a ${encoding} database named ${quoteIdent(name)}: the sandbox's own ${quoteIdent(name)} database (made by initdb, ${row!.existing}) ` +
+      `has that name and pgdrill's sessions in the sandbox use it — only a ${row!.existing} database of that name can be drilled`);
+  }
   const strategy = Number(row!.v) >= 150000 ? ' STRATEGY FILE_COPY' : '';
   await db.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING '${encoding.replace(/'/g, '')}' LOCALE 'C'${strategy}`);
 }

@@ -9,6 +9,7 @@
 import { describePgError } from '../errors.js';
 import { DbSession, QueryError, type AuditEntry, type ConnectionConfig } from '../pg/client.js';
 import type { Check } from '../report/model.js';
+import { LockWaitError } from './lock-watch.js';
 
 /** A session holding, or queued for, an ACCESS EXCLUSIVE lock on a table of the source database. */
 export interface LockBlocker {
@@ -39,15 +40,17 @@ SELECT l.pid, l.granted, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
  ORDER BY l.granted DESC, 3, l.pid`;
 
-/** Is this failure a lock wait that gave up (pg_dump's `--lock-wait-timeout`, or `lock_timeout` of the counts)? */
+/** Is this failure a lock wait that gave up (pg_dump's `--lock-wait-timeout`, `lock_timeout` of the counts, or the lock watch)? */
 export function isLockWaitFailure(err: unknown): boolean {
+  if (err instanceof LockWaitError) return true;
   if (err instanceof QueryError && err.sqlstate === '55P03') return true;
   const text = (err as Error)?.message ?? String(err);
   return /canceling statement due to lock timeout/.test(text) || /(timeout|lock)[\s\S]*LOCK TABLE .+ IN ACCESS SHARE MODE/i.test(text);
 }
 
-/** The table a lock failure names: pg_dump's `Query was: LOCK TABLE x IN ACCESS SHARE MODE`, or the count that waited. */
+/** The relation a lock failure names: the lock watch's, pg_dump's `Query was: LOCK TABLE x IN ACCESS SHARE MODE`, or the count that waited. */
 export function tableOfLockFailure(err: unknown): string | null {
+  if (err instanceof LockWaitError) return err.relation;
   const text = (err as Error)?.message ?? String(err);
   const dump = /LOCK TABLE (.+?) IN ACCESS SHARE MODE/.exec(text);
   if (dump) return dump[1]!.replace(/^ONLY /, '');
@@ -79,6 +82,7 @@ function describeBlocker(b: LockBlocker): string {
  */
 export function lockFailureCheck(err: unknown, blockers: readonly LockBlocker[] | null, lockWaitMs: number, lookupError?: unknown): Check {
   const table = tableOfLockFailure(err);
+  const kind = err instanceof LockWaitError ? err.kind : 'table';
   const relevant = (blockers ?? []).filter((b) => !table || b.table === table || b.table === table.replace(/"/g, ''));
   const shown = relevant.length ? relevant : blockers ?? [];
   const wait = lockWaitMs >= 1000 ? `${lockWaitMs / 1000} s` : `${lockWaitMs} ms`;
@@ -89,9 +93,9 @@ export function lockFailureCheck(err: unknown, blockers: readonly LockBlocker[] 
       : 'the lock was released before pgdrill could see who held it';
   return {
     name: 'backup.locks', stage: 'backup', status: 'fail',
-    detail: `could not lock ${table ? `table ${table}` : 'a table'} within backup.lock_wait_timeout (${wait}): ${who}. ` +
-      `The drill gave up instead of waiting (a pg_dump queued behind an ACCESS EXCLUSIVE lock would block every later query on that table). ` +
+    detail: `could not lock ${table ? `${kind} ${table}` : 'a table'} within backup.lock_wait_timeout (${wait}): ${who}. ` +
+      `The drill gave up instead of waiting (a pg_dump queued behind an ACCESS EXCLUSIVE lock would block every later query on that ${kind}). ` +
       `Run the drill when that transaction has ended, or raise backup.lock_wait_timeout.`,
-    evidence: { table, lock_wait_timeout_ms: lockWaitMs, blockers: shown, error: (err as Error)?.message ?? String(err) },
+    evidence: { table, kind, lock_wait_timeout_ms: lockWaitMs, blockers: shown, error: (err as Error)?.message ?? String(err) },
   };
 }

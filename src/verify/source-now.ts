@@ -30,7 +30,7 @@ export async function readSourceNow(src: GuardedSource, counts: boolean, signal?
   if (counts) {
     // Exact counts of big tables must not hit the session's statement_timeout (as in run's snapshot session).
     await db.query('SET statement_timeout = 0');
-    rows = await countRows(db, await listTables(db), signal);
+    rows = await countRows(db, await listTables(db), signal, { releaseLocks: true });
   }
   await db.query('COMMIT');
   return { objects, counts: rows, readAt };

@@ -87,14 +87,24 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
     assert.equal(check(report, 'fidelity.content_hashes').status, 'skip');
   });
 
-  test('large objects: restored with owner, grant and comment they compare equal; one missing, or another owner, is named', async () => {
+  test('large objects: restored with owner, grant, comment and bytes they compare equal; one missing, another owner, other bytes are named', async () => {
+    // 424244: 2.5 MiB, read in three slices.
     await psql(fx.source, 'pagila', { sql: `CREATE ROLE lo_owner; CREATE ROLE lo_reader;
       SELECT pg_catalog.lo_from_bytea(424242, 'first'), pg_catalog.lo_from_bytea(424243, 'second');
+      SELECT pg_catalog.lo_from_bytea(424244, decode(repeat('ab', 2621440), 'hex'));
       ALTER LARGE OBJECT 424242 OWNER TO lo_owner; GRANT SELECT ON LARGE OBJECT 424243 TO lo_reader;
       COMMENT ON LARGE OBJECT 424243 IS 'kept';` });
     try {
-      const same = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'lo-same', undefined, false);
+      const same = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'lo-same');
       assert.equal(same.report.status, 'PASS', failed(same.report).join(', '));
+      assert.match(check(same.report, 'fidelity.content_hashes').detail, /and 3 large object\(s\) \(2621451 bytes\): every content hash equal .*sha256 of each large object's bytes/);
+      assert.deepEqual([same.report.fidelity!.hashes!.large_objects, same.report.fidelity!.hashes!.large_objects_equal], [3, 3]);
+      // One byte changed in the third slice: only the content hashes see it (the catalog compares owners, grants, comments).
+      const bytes = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'lo-bytes', "SELECT pg_catalog.lo_put(424244, 2200000, '\\x58'::bytea)");
+      assert.deepEqual(failed(bytes.report), ['fidelity.content_hashes']);
+      const hashes = check(bytes.report, 'fidelity.content_hashes');
+      assert.match(hashes.detail, /^0 table\(s\) and 1 large object\(s\) differ in content: large object 424244 \(source 2621440 bytes sha256 [0-9a-f]{12}…, restored 2621440 bytes sha256 [0-9a-f]{12}…\)$/);
+      assert.deepEqual(hashes.evidence!.large_objects_differ, ['424244']);
       const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'lo-changed',
         'SELECT pg_catalog.lo_unlink(424243); ALTER LARGE OBJECT 424242 OWNER TO lo_reader', false);
       assert.deepEqual(failed(report), ['fidelity.catalog']);
@@ -106,7 +116,7 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
       // The owner's implicit grants (a NULL ACL compares as the owner's default) moved with it.
       assert.ok(diffs.some((d) => d[0] === 'large object 424242' && d[1] === 'grant SELECT to lo_owner' && d[3] === null), JSON.stringify(diffs));
     } finally {
-      await psql(fx.source, 'pagila', { sql: 'SELECT pg_catalog.lo_unlink(424242), pg_catalog.lo_unlink(424243); DROP ROLE lo_owner; DROP ROLE lo_reader;' });
+      await psql(fx.source, 'pagila', { sql: 'SELECT pg_catalog.lo_unlink(424242), pg_catalog.lo_unlink(424243), pg_catalog.lo_unlink(424244); DROP ROLE lo_owner; DROP ROLE lo_reader;' });
     }
   });
 

@@ -23,6 +23,7 @@ import { DbSession } from '../../src/pg/client.js';
 import { isolationCheck, isolationProblems, measureIsolation } from '../../src/sandbox/isolation-check.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
+import { CATALOG_LOCKS } from '../../src/source/lock-table.js';
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -135,10 +136,41 @@ describe('guards', () => {
     assert.equal(report.production_untouched, true);
   });
 
+  // pg_dump bounds only its first lock on each table; a view or a sequence it locks later, when it reads it (with
+  // lock_timeout 0), is watched by pgdrill: the drill fails as for a table, and pg_dump leaves the lock queue.
+  for (const [kind, relation, hold] of [
+    ['view', 'public.big_orders', 'ALTER VIEW public.big_orders OWNER TO postgres'],
+    ['sequence', 'public.lonely_seq', 'ALTER SEQUENCE public.lonely_seq OWNER TO postgres'],
+  ] as const) {
+    test(`a ${kind} held ACCESS EXCLUSIVE (pg_dump locks it without a timeout) fails the drill, naming it and the blocking pid; pg_dump does not stay queued`, { timeout: 60_000 }, async () => {
+      await psql(source, 'app', { sql: 'CREATE SEQUENCE IF NOT EXISTS public.lonely_seq' });
+      await using holder = await openSession(source, 'app', 'lock-holder');
+      await holder.query('BEGIN');
+      await holder.query(hold);
+      const pid = Number(await holder.value('SELECT pg_backend_pid()'));
+      const result = await runDrill({ source: urlOf(source, 'app'), config: validateConfig({ backup: { lock_wait_timeout: '2s', globals: false } }), outDir: join(dir.path, `out-lock-${kind}`) });
+      // Still held: pg_dump's backend was cancelled, not granted the lock.
+      await waitForNoPgdrillSessions(source);
+      await holder.query('ROLLBACK');
+      const { report } = result;
+      assert.equal(result.exitCode, 1);
+      const c = report.checks.find((x) => x.name === 'backup.locks');
+      assert.equal(c?.status, 'fail', JSON.stringify(report.checks, null, 1));
+      assert.match(c!.detail, new RegExp(`could not lock ${kind} ${relation.replace('.', '\\.')} within backup\\.lock_wait_timeout \\(2 s\\)`));
+      assert.match(c!.detail, new RegExp(`pid ${pid} holds ACCESS EXCLUSIVE on ${relation.replace('.', '\\.')} \\(application lock-holder`));
+      assert.equal(report.backup.path, null);
+      assert.ok(!(await readdir(report.run.dir)).some((f) => f.endsWith('.sql') || f.endsWith('.partial')));
+      assert.ok(report.production.audit.some((a) => /FROM pg_locks l\s+JOIN pg_stat_activity/.test(a.sql)), 'the watch asked, read-only and audited');
+      assert.equal(report.production_untouched, true);
+    });
+  }
+
   test("pgdrill's own sessions carry statement_timeout, lock_timeout and read-only", async () => {
     const r = await runDrill({ source: urlOf(source, 'app2'), config: validateConfig({ source: { statement_timeout: '45s' }, backup: { lock_wait_timeout: '7s', globals: false } }), outDir: join(dir.path, 'out-settings') });
     assert.equal(r.exitCode, 0, JSON.stringify(r.report.checks.filter((c) => c.status === 'fail')));
     assert.match(r.report.production.session_settings!, /default_transaction_read_only=on -c statement_timeout=45000 -c lock_timeout=7000/);
+    // The lock watch asks only when the dump goes silent: not once in a drill that never waited.
+    assert.ok(!r.report.production.audit.some((a) => /JOIN pg_stat_activity a ON a\.pid = l\.pid/.test(a.sql)), 'no lock watch query');
   });
 
   describe('two drills at once', () => {
@@ -204,21 +236,28 @@ describe('guards', () => {
   });
 
   describe("the source's lock table", () => {
-    // A server whose lock table is small: max_locks_per_transaction 10 (PostgreSQL's minimum).
+    // A server whose lock table is small: max_locks_per_transaction 30 with 20 connections (1,260 locks documented).
     let small: SandboxCluster;
     let capacity: number;
     const tables = async (db: string, n: number) => {
       await psql(small, 'postgres', { sql: `CREATE DATABASE ${db}` });
-      await psql(small, db, { sql: `DO $$ BEGIN FOR i IN 1..${n} LOOP EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY)', i); END LOOP; END $$;` });
+      for (let from = 1; from <= n; from += 100) {
+        await psql(small, db, { sql: `DO $$ BEGIN FOR i IN ${from}..${Math.min(n, from + 99)} LOOP EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY)', i); END LOOP; END $$;` });
+      }
     };
+    // Each table with its primary key: 2 locks (pg_dump, the schema-only pg_dump); the snapshot session's one batch of
+    // counts: 50 tables with their index, 100 locks; ~450 on the system catalogs.
+    const fixed = 100 + CATALOG_LOCKS;
     before(async () => {
-      small = await startSource({ parentDir: dir.path, label: 'small-lock-table', settings: { max_locks_per_transaction: '10', max_connections: '20' } });
+      small = await startSource({ parentDir: dir.path, label: 'small-lock-table', settings: { max_locks_per_transaction: '30', max_connections: '20' } });
       const slots = await psql(small, 'postgres', { sql: "SELECT current_setting('max_connections')::int + current_setting('autovacuum_max_workers')::int + 1 + current_setting('max_worker_processes')::int + current_setting('max_wal_senders')::int + current_setting('max_prepared_transactions')::int" });
-      capacity = 10 * Number(slots.trim());
+      capacity = 30 * Number(slots.trim());
       await tables('few', 5);
-      // Each table with its primary key: 4 locks (pg_dump, the schema-only pg_dump, the count and its index).
-      await tables('half', Math.floor(capacity / 4 / 2) + 5); // more than half of the lock table, less than all of it
-      await tables('many', Math.floor(capacity / 4) + 5); // more than all of it
+      await tables('half', Math.floor((capacity - fixed) / 2) - 10); // more than half of the lock table, less than all of it
+      await tables('many', Math.floor((capacity - fixed) / 2) + 5); // more than all of it
+      // Few tables, but views and sequences, which pg_dump reads and so locks until it ends.
+      await psql(small, 'postgres', { sql: 'CREATE DATABASE objects' });
+      await psql(small, 'objects', { sql: `CREATE TABLE t (id int PRIMARY KEY); DO $$ BEGIN FOR i IN 1..${Math.floor(capacity / 3)} LOOP EXECUTE format('CREATE SEQUENCE s%s; CREATE VIEW v%s AS SELECT * FROM t', i, i); END LOOP; END $$;` });
     });
     after(async () => {
       await small?.stop();
@@ -228,8 +267,8 @@ describe('guards', () => {
       const out = join(dir.path, 'out-locks');
       const refused = await runCli(['run', '--source', urlOf(small, 'many'), '--out', out]);
       assert.equal(refused.code, 3, refused.stderr);
-      const many = Math.floor(capacity / 4) + 5;
-      assert.match(refused.stderr, new RegExp(`${many} table\\(s\\) × 3 .* \\+ their ${many} index\\(es\\) .* = ~${4 * many} locks held at once, \\d+% of the source's lock table \\(max_locks_per_transaction 10 × \\d+ server slots = ${capacity}\\)`));
+      const many = Math.floor((capacity - fixed) / 2) + 5;
+      assert.match(refused.stderr, new RegExp(`${many} table\\(s\\), 0 view\\(s\\)/materialized view\\(s\\)/foreign table\\(s\\), 0 sequence\\(s\\): pg_dump ${many} \\+ the round trip's schema-only pg_dump ${many} \\+ the snapshot session at most 100 .* \\+ ~${CATALOG_LOCKS} on the system catalogs = ~${2 * many + fixed} locks held at once, \\d+% of the source's lock table \\(max_locks_per_transaction 30 × \\d+ server slots = ${capacity}\\)`));
       assert.match(refused.stderr, /out of shared memory/);
       assert.deepEqual((await readdir(out).catch(() => [] as string[])).filter((f) => f.startsWith('many-')), [], 'no run directory');
       await waitForNoPgdrillSessions(small);
@@ -245,6 +284,13 @@ describe('guards', () => {
       const warned = ReportSchema.parse(JSON.parse(half.stdout)).checks.find((c) => c.name === 'guard.lock_table');
       assert.equal(warned?.status, 'warn', warned?.detail);
       assert.match(warned!.detail, /more than half of it/);
+
+      // Views and sequences count: a third of the lock table in each, read by pg_dump (the schema-only one reads the views).
+      const objects = await runCli(['run', '--source', urlOf(small, 'objects'), '--out', out]);
+      assert.equal(objects.code, 3, objects.stderr);
+      const n = Math.floor(capacity / 3);
+      assert.match(objects.stderr, new RegExp(`1 table\\(s\\), ${n} view\\(s\\)/materialized view\\(s\\)/foreign table\\(s\\), ${n} sequence\\(s\\): pg_dump ${2 * n + 1} \\+ the round trip's schema-only pg_dump ${n + 1} \\+ the snapshot session at most ${n + 1} `));
+      await waitForNoPgdrillSessions(small);
 
       const few = await runCli(['run', '--source', urlOf(small, 'few'), '--out', out, '--json']);
       assert.equal(few.code, 0, few.stderr);
