@@ -130,7 +130,9 @@ export class SourceFidelityCapture {
     }
     try {
       const r = await fn();
-      await db.query(keep ? `RELEASE SAVEPOINT ${sp}` : `ROLLBACK TO SAVEPOINT ${sp}`);
+      // ROLLBACK TO keeps the savepoint open: release it too, so that later statements (the session's SETs) are not inside it.
+      if (!keep) await db.query(`ROLLBACK TO SAVEPOINT ${sp}`);
+      await db.query(`RELEASE SAVEPOINT ${sp}`);
       return r;
     } catch (err) {
       if (signal?.aborted) throw err;
