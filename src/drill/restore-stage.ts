@@ -11,7 +11,7 @@ import type { ArtifactFormat } from '../inventory/read-inventory.js';
 import type { DumpInventory } from '../inventory/types.js';
 import type { Fidelity, Report, RestoreError, TableRow } from '../report/model.js';
 import { SandboxCluster, type TeardownResult } from '../sandbox/cluster.js';
-import { createDatabase, createPlaceholderRoles, restoreDump, restoreGlobals, rolesCreatedBy, sandboxSuperuserFor } from '../restore/restore-dump.js';
+import { createDatabase, createPlaceholderRoles, restoreDump, restoreGlobals, rolesCreatedBy, sandboxSuperuserFor, startDatabaseForCreate } from '../restore/restore-dump.js';
 import { classifyRestoreErrors } from '../restore/classify.js';
 import { createPlaceholderTablespaces, noteTablespaces } from '../restore/tablespaces.js';
 import type { CopyBlock } from '../scan/types.js';
@@ -176,8 +176,9 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       }
       if (!overlapped) noteTablespaces(b, { placeholders: await createPlaceholderTablespaces(sandbox, input.inventory.tablespaces) });
       if (!overlapped && !input.dumpCreatesDatabase) await createDatabase(sandbox, input.database, input.encoding);
+      const startIn = !overlapped && input.dumpCreatesDatabase ? await startDatabaseForCreate(sandbox, input.database) : input.database;
       const r = overlapped ?? await restoreDump({
-        sandbox, bins: ctx.bins, path: input.artifact.path, format: input.artifact.format, database: input.dumpCreatesDatabase ? 'postgres' : input.database,
+        sandbox, bins: ctx.bins, path: input.artifact.path, format: input.artifact.format, database: startIn,
         jobs: input.jobs ?? defaultJobs(), singleTransaction: !input.dumpCreatesDatabase, signal: ctx.signal, logger: ctx.logger,
       });
       errors.push(...r.errors);

@@ -162,6 +162,18 @@ export async function createDatabase(sandbox: SandboxCluster, name: string, enco
   await db.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING '${encoding.replace(/'/g, '')}' LOCALE 'C'${strategy}`);
 }
 
+/**
+ * Where psql starts a dump made with `pg_dump --create` (which creates its database, then `\connect`s to it): the
+ * sandbox's `postgres`, unless the dump creates `postgres` itself — then that initdb-made, empty database is dropped
+ * first (from `template1`, where psql then starts), or the dump's CREATE DATABASE would fail with "already exists".
+ */
+export async function startDatabaseForCreate(sandbox: SandboxCluster, created: string): Promise<string> {
+  if (created !== 'postgres') return 'postgres';
+  await using db = await sandbox.open('template1');
+  await db.query('DROP DATABASE IF EXISTS postgres');
+  return 'template1';
+}
+
 /** What `restoreDump` needs. */
 export interface RestoreDumpOptions {
   readonly sandbox: SandboxCluster;
