@@ -158,7 +158,7 @@ async function contentHashes(b: ReportBuilder, input: VerifyRestoredInput, open:
   const loBytes = los.reduce((a, h) => a + h.bytes, 0);
   input.fidelity.hashes = {
     tables: input.tables.length, equal, source_ms: src.hashesMs, restored_ms: restoredMs,
-    large_objects: los.length, large_objects_equal: los.length - loDiffer.filter((d) => d.source).length,
+    large_objects: los.length, large_objects_differ: loDiffer.length,
   };
   const short = (h: string | null | undefined) => (h ? h.slice(0, 12) : 'none');
   const loSide = (h: LargeObjectHash | null) => (h ? `${h.bytes} bytes sha256 ${short(h.sha256)}…` : 'MISSING');

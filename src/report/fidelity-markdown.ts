@@ -11,7 +11,7 @@ const cell = (s: string | null, max = 160) =>
 export function renderFidelity(f: Fidelity): string {
   const out: string[] = ['### Fidelity\n'];
   const lines: string[] = [];
-  if (f.hashes) lines.push(`content_hashes: ${f.hashes.equal}/${f.hashes.tables} tables equal${f.hashes.large_objects ? `, ${f.hashes.large_objects_equal}/${f.hashes.large_objects} large objects equal` : ''} (source ${f.hashes.source_ms} ms in the dump snapshot, restored ${f.hashes.restored_ms} ms)`);
+  if (f.hashes) lines.push(`content_hashes: ${f.hashes.equal}/${f.hashes.tables} tables equal${f.hashes.large_objects || f.hashes.large_objects_differ ? `, ${f.hashes.large_objects} large objects (${f.hashes.large_objects_differ ?? 0} differ)` : ''} (source ${f.hashes.source_ms} ms in the dump snapshot, restored ${f.hashes.restored_ms} ms)`);
   else lines.push(`content_hashes: ${f.deep ? 'not computed' : 'off (run --deep)'}`);
   if (f.catalog) lines.push(`catalog: ${f.catalog.source_facts} facts on the source, ${f.catalog.restored_facts} restored, ${f.differences.length + f.differences_omitted} difference(s); ${f.catalog.sequences_checked} sequence(s) checked not behind (${f.catalog.source_ms} / ${f.catalog.restored_ms} ms)`);
   if (f.round_trip) lines.push(`round_trip: ${f.round_trip.equal ? 'equal' : 'DIFFERENT'} — ${f.round_trip.lines_compared} lines compared, ${f.round_trip.ms} ms (${f.round_trip.source_path} vs ${f.round_trip.restored_path})`);

@@ -117,7 +117,7 @@ export const FidelitySchema = z.object({
   hashes: z.object({
     tables: z.number(), equal: z.number(), source_ms: z.number(), restored_ms: z.number(),
     large_objects: z.number().optional().describe('large objects hashed on the source (absent in reports of older versions)'),
-    large_objects_equal: z.number().optional().describe('of those, restored with the same bytes'),
+    large_objects_differ: z.number().optional().describe('large objects missing from the copy, with other bytes, or only in the copy'),
   }).nullable().describe('content hash totals; per table in tables[]; null when not computed'),
   catalog: z.object({
     source_facts: z.number(), restored_facts: z.number(), sequences_checked: z.number(),

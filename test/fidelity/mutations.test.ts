@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { psql, urlOf, usePagila } from '../helpers/clusters.js';
 import { check, drill, failed } from './helpers.js';
+import { renderHtml } from '../../src/report/html.js';
 
 describe('fidelity checks name the culprit (pagila, restored copy changed before the checks)', () => {
   const fx = usePagila();
@@ -98,13 +99,15 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
       const same = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'lo-same');
       assert.equal(same.report.status, 'PASS', failed(same.report).join(', '));
       assert.match(check(same.report, 'fidelity.content_hashes').detail, /and 3 large object\(s\) \(2621451 bytes\): every content hash equal .*sha256 of each large object's bytes/);
-      assert.deepEqual([same.report.fidelity!.hashes!.large_objects, same.report.fidelity!.hashes!.large_objects_equal], [3, 3]);
+      assert.deepEqual([same.report.fidelity!.hashes!.large_objects, same.report.fidelity!.hashes!.large_objects_differ], [3, 0]);
       // One byte changed in the third slice: only the content hashes see it (the catalog compares owners, grants, comments).
       const bytes = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'lo-bytes', "SELECT pg_catalog.lo_put(424244, 2200000, '\\x58'::bytea)");
       assert.deepEqual(failed(bytes.report), ['fidelity.content_hashes']);
       const hashes = check(bytes.report, 'fidelity.content_hashes');
       assert.match(hashes.detail, /^0 table\(s\) and 1 large object\(s\) differ in content: large object 424244 \(source 2621440 bytes sha256 [0-9a-f]{12}…, restored 2621440 bytes sha256 [0-9a-f]{12}…\)$/);
       assert.deepEqual(hashes.evidence!.large_objects_differ, ['424244']);
+      assert.equal(bytes.report.fidelity!.hashes!.large_objects_differ, 1);
+      assert.match(renderHtml(bytes.report), /✖<\/span> DIFFERENT<\/span> \d+ of \d+ tables equal; 3 large objects, 1 differ/);
       const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'lo-changed',
         'SELECT pg_catalog.lo_unlink(424243); ALTER LARGE OBJECT 424242 OWNER TO lo_reader', false);
       assert.deepEqual(failed(report), ['fidelity.catalog']);
