@@ -33,6 +33,7 @@ import { emptyReport } from './empty-report.js';
 import { assertOutDirSafe } from './out-dir-guard.js';
 import { assertLockTableFits, lockTableCheck, withDumpWorkers } from '../source/lock-table.js';
 import { watchLockWaits } from '../source/lock-watch.js';
+import { isRecoveryConflict, recoveryConflictCheck, standbyCheck } from '../source/standby.js';
 import { SourceFidelityCapture, type SourceFidelity } from '../fidelity/source-capture.js';
 import { fidelityDir, type AfterRestoreHook } from '../fidelity/fidelity-stage.js';
 import { jailReport } from './jail-report.js';
@@ -121,6 +122,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
     evidence: { system_identifier: identity.systemIdentifier, database: identity.database, pinned: { system_identifier: config.source.system_identifier ?? null, database: config.source.database ?? null } },
   });
   builder.add(lockTableCheck(lockTable));
+  if (guarded.standby) builder.add(standbyCheck(guarded.standby));
   if (!config.source.system_identifier) builder.note('identity-not-pinned', 'source.system_identifier is not pinned in the config: pin it so that a drill can never run against the wrong cluster');
   logger.info(`drill ${runDir}: source ${spec.redacted} sysid ${identity.systemIdentifier} db ${identity.database} server ${identity.serverVersionText}; pg_dump ${bins.version.text} from ${bins.bindir}`);
   const ctx: DrillContext = { bins, sandboxUser, logger, progress, builder, runDir, signal: opts.signal };
@@ -213,6 +215,12 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       if (opts.signal?.aborted) throw opts.signal.reason;
       // The lock watch's finding first: pg_dump's failure then only says it was stopped.
       const failure: unknown = watch.signal.aborted ? watch.signal.reason : d.status === 'rejected' ? d.reason : counts.status === 'rejected' ? counts.reason : null;
+      // On a standby, replay can cancel pg_dump and end the snapshot session: whichever failed first, that is the cause.
+      const conflict = [d, counts].map((r) => (r.status === 'rejected' ? r.reason : null)).find((e) => e && isRecoveryConflict(e));
+      if (conflict) {
+        builder.add(recoveryConflictCheck(conflict, guarded.standby));
+        return;
+      }
       if (failure && isLockWaitFailure(failure)) {
         // Name the table and the session in the way, read while it may still hold the lock.
         let lookupError: unknown;

@@ -16,6 +16,7 @@ import { measureWriteCapability, type WriteCapability } from './can-write.js';
 import { resolveSource, scrubber, type SourceSpec } from './connection.js';
 import { assertIdentity, readIdentity, type SourceIdentity } from './identity.js';
 import { readLockTableUse, type LockTableUse } from './lock-table.js';
+import { readStandbySettings, type StandbySettings } from './standby.js';
 
 /** The source as the guard found it, before anything else happened. */
 export interface GuardedSource {
@@ -33,6 +34,8 @@ export interface GuardedSource {
    * relations, by which the restore sandbox's lock table is sized: lock-table.ts.
    */
   readonly lockTable: LockTableUse;
+  /** On a standby, the settings that decide whether a long dump survives replay (standby.ts); null on a primary. */
+  readonly standby: StandbySettings | null;
   /** Every statement sent to the source, by pgdrill and (as entries the callers add) by pg_dump/pg_dumpall. */
   readonly audit: AuditEntry[];
   /** Removes the source's secrets from a text. */
@@ -73,7 +76,8 @@ export async function guardSource(url: string | undefined, config: DrillConfig, 
     const roles = new Set((await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).map((r) => r.rolname));
     const tablespaces = (await db.query<{ spcname: string }>("SELECT spcname FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY 1")).map((r) => r.spcname);
     const lockTable = await readLockTableUse(db);
-    return { spec, identity, before, capability, encoding, roles, tablespaces, lockTable, audit, scrub };
+    const standby = await readStandbySettings(db, identity.inRecovery);
+    return { spec, identity, before, capability, encoding, roles, tablespaces, lockTable, standby, audit, scrub };
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
     throw err;

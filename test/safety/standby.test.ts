@@ -1,0 +1,113 @@
+/**
+ * A standby as the source: the drill PASSes (the report says the source was in recovery) with `guard.standby`
+ * warning when nothing keeps replay from cancelling the dump; and when replay does cancel it (a VACUUM on the
+ * primary, replayed with max_standby_streaming_delay 0 while pg_dump is in its COPY), the drill FAILs as
+ * `backup.recovery_conflict` naming the settings and the remedy, leaving no backup.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chown, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runProcess } from '../../src/exec/run-process.js';
+import { runDrill } from '../../src/drill/run-drill.js';
+import { validateConfig } from '../../src/config/load.js';
+import { DbSession } from '../../src/pg/client.js';
+import type { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { bins, psql, scratchDir, startSource } from '../helpers/clusters.js';
+import { createAppDatabase, descendants, openSession, waitFor } from '../helpers/safety.js';
+
+describe('a standby as the source', () => {
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  let primary: SandboxCluster;
+  let root: string;
+  let standbyData: string;
+  let standbySock: string;
+  const standbyUrl = () => `postgresql://${primary.superuser}@/app?host=${encodeURIComponent(standbySock)}&port=5433`;
+  const standbySession = () => DbSession.open({ host: standbySock, port: 5433, user: primary.superuser, database: 'app', application_name: 'pgdrill-test' });
+
+  /** This process's pg_dump child that dumps data (not the round trip's schema-only one). */
+  const pgDumpPid = async (): Promise<number | null> => {
+    for (const pid of await descendants(process.pid)) {
+      const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (/pg_dump\0.*--snapshot=/.test(cmd) && !/--schema-only/.test(cmd)) return pid;
+    }
+    return null;
+  };
+
+  before(async () => {
+    dir = await scratchDir();
+    primary = await startSource({ parentDir: dir.path, label: 'primary' });
+    await createAppDatabase(primary, 'app');
+    // ~65 MB of COPY data: a COPY long enough to be caught, far more than the pipes and socket buffers between a
+    // stopped pg_dump and its backend.
+    await psql(primary, 'app', { sql: "CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 4) AS pad FROM generate_series(1, 500000) g" });
+    const b = await bins();
+    const user = primary.osUser;
+    root = await mkdtemp(join(tmpdir(), 'pgdrill-test-standby-'));
+    standbyData = join(root, 'data');
+    standbySock = join(root, 'sock');
+    await mkdir(standbySock);
+    if (user) {
+      await chown(root, user.uid, user.gid);
+      await chown(standbySock, user.uid, user.gid);
+    }
+    // -R: standby.signal and primary_conninfo (the primary's socket). Replay cancels a conflicting query at once.
+    await runProcess({ bin: join(b.bindir, 'pg_basebackup'), args: ['-D', standbyData, '-h', primary.socketDir, '-U', primary.superuser, '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync'], uid: user?.uid, gid: user?.gid });
+    await runProcess({
+      bin: b.path('pg_ctl'), uid: user?.uid, gid: user?.gid, detached: true,
+      args: ['-D', standbyData, '-l', join(root, 'log'), '-w', '-t', '60', '-o',
+        `-c unix_socket_directories=${standbySock} -c listen_addresses='' -c port=5433 -c max_standby_streaming_delay=0 -c hot_standby_feedback=off`, 'start'],
+    });
+    await waitFor('the standby in recovery', async () => {
+      await using db = await standbySession();
+      return (await db.value<boolean>('SELECT pg_is_in_recovery()')) === true;
+    });
+  });
+  after(async () => {
+    const b = await bins();
+    if (standbyData) await runProcess({ bin: b.path('pg_ctl'), args: ['-D', standbyData, '-m', 'immediate', 'stop'], uid: primary?.osUser?.uid, gid: primary?.osUser?.gid, allowFailure: true });
+    if (root) await rm(root, { recursive: true, force: true });
+    await primary?.stop();
+    await dir?.[Symbol.asyncDispose]();
+  });
+
+  test('a drill PASSes; guard.standby warns that nothing protects the dump from replay', async () => {
+    const { report, exitCode } = await runDrill({ source: standbyUrl(), config: validateConfig({ backup: { globals: false } }), outDir: join(dir.path, 'out-ok') });
+    assert.equal(exitCode, 0, JSON.stringify(report.checks.filter((c) => c.status === 'fail')));
+    assert.equal(report.source.in_recovery, true);
+    const g = report.checks.find((c) => c.name === 'guard.standby');
+    assert.equal(g?.status, 'warn', g?.detail);
+    assert.match(g!.detail, /the source is a standby \(hot_standby_feedback off, max_standby_streaming_delay 0, max_standby_archive_delay 30s\): a VACUUM on the primary can make the standby cancel a dump/);
+    assert.equal(report.tables.find((t) => t.name === 'orders')?.restored_rows, 2000);
+  });
+
+  test('replay cancels the dump: backup.recovery_conflict FAILs naming the settings and the remedy; no backup kept', { timeout: 120_000 }, async () => {
+    // pg_dump is stopped (SIGSTOP) in the middle of its COPY of the big table: its query stays active, its snapshot held.
+    const run = runDrill({ source: standbyUrl(), config: validateConfig({ backup: { globals: false } }), outDir: join(dir.path, 'out-conflict') });
+    const pgDump = await waitFor('pg_dump started', pgDumpPid, 60_000, 5);
+    await using watch = await standbySession();
+    await waitFor('pg_dump copying public.big on the standby', async () =>
+      Number(await watch.value("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgdrill' AND state = 'active' AND query LIKE 'COPY public.big %'")) > 0, 60_000, 2);
+    process.kill(pgDump, 'SIGSTOP');
+    try {
+      // Dead row versions removed on the primary: their replay conflicts with every older snapshot of the database.
+      await using p = await openSession(primary, 'app');
+      await p.query('UPDATE customers SET email = email');
+      await p.query('VACUUM customers');
+      await p.query('UPDATE customers SET email = email WHERE id = 1'); // a commit flushes the WAL to the standby
+      const lsn = await p.value<string>('SELECT pg_current_wal_lsn()::text');
+      // Received; replay then waits on the COPY (a backend blocked writing to its client takes the cancel once it can).
+      await waitFor('the standby to receive the VACUUM', async () => (await watch.value<boolean>(`SELECT pg_last_wal_receive_lsn() >= '${lsn}'::pg_lsn`)) === true);
+    } finally {
+      process.kill(pgDump, 'SIGCONT');
+    }
+    const { report, exitCode } = await run;
+    assert.equal(exitCode, 1);
+    const c = report.checks.find((x) => x.name === 'backup.recovery_conflict');
+    assert.equal(c?.status, 'fail', JSON.stringify(report.checks.filter((x) => x.status === 'fail')));
+    assert.match(c!.detail, /^the standby cancelled the dump to replay WAL from the primary \(ERROR: (canceling statement|terminating connection) due to conflict with recovery.*\) — no backup was kept\. Its settings: hot_standby_feedback off, max_standby_streaming_delay 0, .*set hot_standby_feedback = on/);
+    assert.equal(report.backup.path, null);
+    assert.ok(!(await readdir(report.run.dir)).some((f) => f.endsWith('.sql') || f.endsWith('.partial')));
+  });
+});
