@@ -3,7 +3,7 @@
  * real SQL from ../shared/data. They reuse pgdrill's own SandboxCluster, so they start the same way users' do.
  */
 import { after, before } from 'node:test';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findPgBinaries, type PgBinaries } from '../../src/exec/binaries.js';
@@ -95,6 +95,44 @@ export function usePagila(): PagilaFixture {
     get source() {
       if (!source) throw new Error('usePagila(): read fx.source inside a hook or a test');
       return source;
+    },
+  };
+}
+
+/** A physical copy of a test cluster, running: its data directory, its own socket directory and port. */
+export interface PhysicalCopy extends AsyncDisposable {
+  readonly dataDir: string;
+  readonly socketDir: string;
+  readonly port: number;
+}
+
+/**
+ * A physical copy of `source` (`pg_basebackup` as its OS user), started with `options` (`-c name=value …`) on a socket
+ * directory of its own: it keeps the source's system_identifier, like a clone or standby of production. With
+ * `standby`, `-R`: a streaming standby of the source. Disposing stops it and removes it.
+ */
+export async function startPhysicalCopy(source: SandboxCluster, opts: { standby?: boolean; port: number; options?: string }): Promise<PhysicalCopy> {
+  const b = await bins();
+  const user = source.osUser;
+  const root = await mkdtemp(join(tmpdir(), 'pgdrill-test-copy-'));
+  const dataDir = join(root, 'data');
+  const socketDir = join(root, 'sock');
+  await mkdir(socketDir);
+  if (user) {
+    await chown(root, user.uid, user.gid);
+    await chown(socketDir, user.uid, user.gid);
+  }
+  const as = { uid: user?.uid, gid: user?.gid };
+  await runProcess({ bin: join(b.bindir, 'pg_basebackup'), args: ['-D', dataDir, '-h', source.socketDir, '-U', source.superuser, ...(opts.standby ? ['-R'] : []), '-X', 'stream', '--checkpoint=fast', '--no-sync'], ...as });
+  await runProcess({
+    bin: b.path('pg_ctl'), ...as, detached: true,
+    args: ['-D', dataDir, '-l', join(root, 'log'), '-w', '-t', '60', '-o', `-c unix_socket_directories=${socketDir} -c port=${opts.port} ${opts.options ?? "-c listen_addresses=''"}`, 'start'],
+  });
+  return {
+    dataDir, socketDir, port: opts.port,
+    async [Symbol.asyncDispose]() {
+      await runProcess({ bin: b.path('pg_ctl'), args: ['-D', dataDir, '-m', 'immediate', 'stop'], ...as, allowFailure: true });
+      await rm(root, { recursive: true, force: true });
     },
   };
 }

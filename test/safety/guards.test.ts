@@ -6,12 +6,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { bins, psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
+import { psql, scratchDir, startPhysicalCopy, startSource, urlOf, type PhysicalCopy } from '../helpers/clusters.js';
 import { exists } from '../helpers/leftovers.js';
 import { createAppDatabase, deadPid, holdLock, openSession, stderrWatcher, waitForNoPgdrillSessions, waitForPgdrillLockWait } from '../helpers/safety.js';
 import { runProcess } from '../../src/exec/run-process.js';
@@ -50,33 +50,18 @@ describe('guards', () => {
   });
 
   describe('the sandbox is never the source', () => {
-    let cloneData: string;
+    let clone: PhysicalCopy;
     let cloneSock: string;
     let clonePort: number;
     before(async () => {
       // A physical copy of the source (pg_basebackup) keeps its system_identifier: a clone or standby of production
       // is exactly what the isolation check must refuse. It also listens on TCP, which a sandbox must not.
-      const b = await bins();
-      const user = source.osUser;
-      const root = await mkdtemp(join(tmpdir(), 'pgdrill-test-clone-'));
-      cloneData = join(root, 'data');
-      cloneSock = join(root, 'sock');
-      await runProcess({ bin: '/bin/mkdir', args: ['-p', cloneSock] });
-      if (user) {
-        await chown(root, user.uid, user.gid);
-        await chown(cloneSock, user.uid, user.gid);
-      }
-      await runProcess({ bin: join(b.bindir, 'pg_basebackup'), args: ['-D', cloneData, '-h', source.socketDir, '-U', source.superuser, '-X', 'stream', '--checkpoint=fast', '--no-sync'], uid: user?.uid, gid: user?.gid });
       clonePort = await freePort();
-      await runProcess({
-        bin: b.path('pg_ctl'), uid: user?.uid, gid: user?.gid, detached: true,
-        args: ['-D', cloneData, '-l', join(root, 'log'), '-w', '-t', '60', '-o', `-c unix_socket_directories=${cloneSock} -c listen_addresses=127.0.0.1 -c port=${clonePort}`, 'start'],
-      });
+      clone = await startPhysicalCopy(source, { port: clonePort, options: '-c listen_addresses=127.0.0.1' });
+      cloneSock = clone.socketDir;
     });
     after(async () => {
-      const b = await bins();
-      await runProcess({ bin: b.path('pg_ctl'), args: ['-D', cloneData, '-m', 'immediate', 'stop'], uid: source.osUser?.uid, gid: source.osUser?.gid, allowFailure: true });
-      await rm(join(cloneData, '..'), { recursive: true, force: true });
+      await clone?.[Symbol.asyncDispose]();
     });
 
     test('a clone of the source (same system_identifier) fails restore.isolation; so does a TCP listener', async () => {

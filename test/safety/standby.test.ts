@@ -6,25 +6,21 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chown, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runProcess } from '../../src/exec/run-process.js';
 import { runDrill } from '../../src/drill/run-drill.js';
 import { validateConfig } from '../../src/config/load.js';
 import { DbSession } from '../../src/pg/client.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
-import { bins, psql, scratchDir, startSource } from '../helpers/clusters.js';
+import { psql, scratchDir, startPhysicalCopy, startSource, type PhysicalCopy } from '../helpers/clusters.js';
 import { createAppDatabase, descendants, openSession, waitFor } from '../helpers/safety.js';
 
 describe('a standby as the source', () => {
   let dir: Awaited<ReturnType<typeof scratchDir>>;
   let primary: SandboxCluster;
-  let root: string;
-  let standbyData: string;
-  let standbySock: string;
-  const standbyUrl = () => `postgresql://${primary.superuser}@/app?host=${encodeURIComponent(standbySock)}&port=5433`;
-  const standbySession = () => DbSession.open({ host: standbySock, port: 5433, user: primary.superuser, database: 'app', application_name: 'pgdrill-test' });
+  let standby: PhysicalCopy;
+  const standbyUrl = () => `postgresql://${primary.superuser}@/app?host=${encodeURIComponent(standby.socketDir)}&port=${standby.port}`;
+  const standbySession = () => DbSession.open({ host: standby.socketDir, port: standby.port, user: primary.superuser, database: 'app', application_name: 'pgdrill-test' });
 
   /** This process's pg_dump child that dumps data (not the round trip's schema-only one). */
   const pgDumpPid = async (): Promise<number | null> => {
@@ -42,32 +38,15 @@ describe('a standby as the source', () => {
     // ~65 MB of COPY data: a COPY long enough to be caught, far more than the pipes and socket buffers between a
     // stopped pg_dump and its backend.
     await psql(primary, 'app', { sql: "CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 4) AS pad FROM generate_series(1, 500000) g" });
-    const b = await bins();
-    const user = primary.osUser;
-    root = await mkdtemp(join(tmpdir(), 'pgdrill-test-standby-'));
-    standbyData = join(root, 'data');
-    standbySock = join(root, 'sock');
-    await mkdir(standbySock);
-    if (user) {
-      await chown(root, user.uid, user.gid);
-      await chown(standbySock, user.uid, user.gid);
-    }
     // -R: standby.signal and primary_conninfo (the primary's socket). Replay cancels a conflicting query at once.
-    await runProcess({ bin: join(b.bindir, 'pg_basebackup'), args: ['-D', standbyData, '-h', primary.socketDir, '-U', primary.superuser, '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync'], uid: user?.uid, gid: user?.gid });
-    await runProcess({
-      bin: b.path('pg_ctl'), uid: user?.uid, gid: user?.gid, detached: true,
-      args: ['-D', standbyData, '-l', join(root, 'log'), '-w', '-t', '60', '-o',
-        `-c unix_socket_directories=${standbySock} -c listen_addresses='' -c port=5433 -c max_standby_streaming_delay=0 -c hot_standby_feedback=off`, 'start'],
-    });
+    standby = await startPhysicalCopy(primary, { standby: true, port: 5433, options: "-c listen_addresses='' -c max_standby_streaming_delay=0 -c hot_standby_feedback=off" });
     await waitFor('the standby in recovery', async () => {
       await using db = await standbySession();
       return (await db.value<boolean>('SELECT pg_is_in_recovery()')) === true;
     });
   });
   after(async () => {
-    const b = await bins();
-    if (standbyData) await runProcess({ bin: b.path('pg_ctl'), args: ['-D', standbyData, '-m', 'immediate', 'stop'], uid: primary?.osUser?.uid, gid: primary?.osUser?.gid, allowFailure: true });
-    if (root) await rm(root, { recursive: true, force: true });
+    await standby?.[Symbol.asyncDispose]();
     await primary?.stop();
     await dir?.[Symbol.asyncDispose]();
   });
