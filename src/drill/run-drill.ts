@@ -213,10 +213,11 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       const [d, counts] = await Promise.allSettled([dumpP, countsP]);
       await watch.stop();
       if (opts.signal?.aborted) throw opts.signal.reason;
+      const reasons: unknown[] = [d, counts].flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
       // The lock watch's finding first: pg_dump's failure then only says it was stopped.
-      const failure: unknown = watch.signal.aborted ? watch.signal.reason : d.status === 'rejected' ? d.reason : counts.status === 'rejected' ? counts.reason : null;
+      const failure: unknown = watch.signal.aborted ? watch.signal.reason : reasons[0] ?? null;
       // On a standby, replay can cancel pg_dump and end the snapshot session: whichever failed first, that is the cause.
-      const conflict = [d, counts].map((r) => (r.status === 'rejected' ? r.reason : null)).find((e) => e && isRecoveryConflict(e));
+      const conflict = reasons.find(isRecoveryConflict);
       if (conflict) {
         builder.add(recoveryConflictCheck(conflict, guarded.standby));
         return;

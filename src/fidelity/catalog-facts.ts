@@ -278,8 +278,8 @@ SELECT 'sequence ' || ${REL('n', 'c')} AS object, v.attribute, v.value
   {
     // Large objects keep their OIDs through pg_dump (`lo_create(<oid>)`), so the OID names them on both sides; their
     // grants are in 'privileges', their comments in 'comments' (pg_describe_object names them the same way). A dump
-    // made with --schema or --table leaves them out silently: here they show up as missing. Their bytes are not
-    // compared (pg_largeobject itself is readable only by superusers).
+    // made with --schema or --table leaves them out silently: here they show up as missing. Their bytes are compared
+    // by the content hashes under --deep (large-object-hash.ts).
     area: 'large objects',
     sql: `
 SELECT 'large object ' || l.oid::text AS object, 'owner' AS attribute, pg_catalog.pg_get_userbyid(l.lomowner)::text AS value

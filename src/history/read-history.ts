@@ -68,7 +68,6 @@ function newestFirst(a: string, b: string): number {
   return tb - ta;
 }
 
-
 function toEntry(r: Report, runDir: string, htmlPath: string | null): HistoryEntry {
   const name = runDir.split('/').pop() ?? runDir;
   return {

@@ -53,7 +53,6 @@ export function templatePath(cacheDir: string, bins: PgBinaries, superuser: stri
   return join(cacheDir, `pg${bins.version.major}-${key}`);
 }
 
-
 /** Where a sandbox's data directory came from: the template's spare copy, a copy of the template, or initdb. */
 export type DataDirOrigin = 'spare' | 'template' | 'initdb';
 
