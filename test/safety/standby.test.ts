@@ -6,14 +6,16 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runDrill } from '../../src/drill/run-drill.js';
 import { validateConfig } from '../../src/config/load.js';
 import { DbSession } from '../../src/pg/client.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { psql, scratchDir, startPhysicalCopy, startSource, type PhysicalCopy } from '../helpers/clusters.js';
-import { createAppDatabase, descendants, openSession, waitFor } from '../helpers/safety.js';
+import { createAppDatabase, openSession, waitFor } from '../helpers/safety.js';
+import type { ProgressEvent } from '../../src/logger.js';
 
 describe('a standby as the source', () => {
   let dir: Awaited<ReturnType<typeof scratchDir>>;
@@ -22,11 +24,18 @@ describe('a standby as the source', () => {
   const standbyUrl = () => `postgresql://${primary.superuser}@/app?host=${encodeURIComponent(standby.socketDir)}&port=${standby.port}`;
   const standbySession = () => DbSession.open({ host: standby.socketDir, port: standby.port, user: primary.superuser, database: 'app', application_name: 'pgdrill-test' });
 
-  /** This process's pg_dump child that dumps data (not the round trip's schema-only one). */
-  const pgDumpPid = async (): Promise<number | null> => {
-    for (const pid of await descendants(process.pid)) {
-      const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-      if (/pg_dump\0.*--snapshot=/.test(cmd) && !/--schema-only/.test(cmd)) return pid;
+  /** This process's pg_dump child that dumps data (not the round trip's schema-only one), read synchronously from /proc. */
+  const pgDumpPid = (): number | null => {
+    for (const p of readdirSync('/proc')) {
+      if (!/^\d+$/.test(p)) continue;
+      try {
+        const st = readFileSync(`/proc/${p}/stat`, 'utf8');
+        if (Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
+        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        if (/pg_dump\0.*--snapshot=/.test(cmd) && !/--schema-only/.test(cmd)) return Number(p);
+      } catch {
+        /* exited */
+      }
     }
     return null;
   };
@@ -35,8 +44,8 @@ describe('a standby as the source', () => {
     dir = await scratchDir();
     primary = await startSource({ parentDir: dir.path, label: 'primary' });
     await createAppDatabase(primary, 'app');
-    // ~65 MB of COPY data: a COPY long enough to be caught, far more than the pipes and socket buffers between a
-    // stopped pg_dump and its backend.
+    // ~65 MB of COPY data: when pg_dump is stopped in it, far more is left than the pipes and socket buffers between
+    // it and its backend hold, so the backend is still copying rows (and checks for the cancel) when it resumes.
     await psql(primary, 'app', { sql: "CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 4) AS pad FROM generate_series(1, 500000) g" });
     // -R: standby.signal and primary_conninfo (the primary's socket). Replay cancels a conflicting query at once.
     standby = await startPhysicalCopy(primary, { standby: true, port: 5433, options: "-c listen_addresses='' -c max_standby_streaming_delay=0 -c hot_standby_feedback=off" });
@@ -62,13 +71,36 @@ describe('a standby as the source', () => {
   });
 
   test('replay cancels the dump: backup.recovery_conflict FAILs naming the settings and the remedy; no backup kept', { timeout: 120_000 }, async () => {
-    // pg_dump is stopped (SIGSTOP) in the middle of its COPY of the big table: its query stays active, its snapshot held.
-    const run = runDrill({ source: standbyUrl(), config: validateConfig({ backup: { globals: false } }), outDir: join(dir.path, 'out-conflict') });
-    const pgDump = await waitFor('pg_dump started', pgDumpPid, 60_000, 5);
     await using watch = await standbySession();
-    await waitFor('pg_dump copying public.big on the standby', async () =>
-      Number(await watch.value("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgdrill' AND state = 'active' AND query LIKE 'COPY public.big %'")) > 0, 60_000, 2);
-    process.kill(pgDump, 'SIGSTOP');
+    // At the dump's first bytes (pgdrill's progress callback, synchronous), pg_dump is stopped; then it is let run 10 ms
+    // at a time until the standby shows its COPY of the big table: stopped there, its backend blocks on the full socket
+    // with the query active and the snapshot held.
+    let caught: (pid: number) => void;
+    const stopped = new Promise<number>((resolve) => (caught = resolve));
+    let pid: number | null = null;
+    const progress = (e: ProgressEvent) => {
+      if (pid !== null || e.stage !== 'backup' || e.state !== 'progress') return;
+      pid = pgDumpPid();
+      if (pid !== null) (process.kill(pid, 'SIGSTOP'), caught(pid));
+    };
+    const run = runDrill({ source: standbyUrl(), config: validateConfig({ backup: { globals: false } }), outDir: join(dir.path, 'out-conflict'), progress });
+    // A drill that ends before pg_dump was caught fails the test with what it reported, not with a timeout.
+    const ended = run.then(({ report }) => {
+      throw new Error(`the drill ended before pg_dump was caught in its COPY: ${report.status} ${JSON.stringify(report.checks.filter((c) => c.status === 'fail'))}`);
+    });
+    ended.catch(() => {});
+    const copying = async () => Number(await watch.value("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgdrill' AND state = 'active' AND query LIKE 'COPY public.big %'")) > 0;
+    const pgDump = await Promise.race([ended, (async () => {
+      const p = await stopped;
+      await waitFor('pg_dump in its COPY of public.big', async () => {
+        if (await copying()) return true;
+        process.kill(p, 'SIGCONT');
+        await new Promise((r) => setTimeout(r, 10));
+        process.kill(p, 'SIGSTOP');
+        return false;
+      }, 60_000, 0);
+      return p;
+    })()]);
     try {
       // Dead row versions removed on the primary: their replay conflicts with every older snapshot of the database.
       await using p = await openSession(primary, 'app');
@@ -76,8 +108,10 @@ describe('a standby as the source', () => {
       await p.query('VACUUM customers');
       await p.query('UPDATE customers SET email = email WHERE id = 1'); // a commit flushes the WAL to the standby
       const lsn = await p.value<string>('SELECT pg_current_wal_lsn()::text');
-      // Received; replay then waits on the COPY (a backend blocked writing to its client takes the cancel once it can).
-      await waitFor('the standby to receive the VACUUM', async () => (await watch.value<boolean>(`SELECT pg_last_wal_receive_lsn() >= '${lsn}'::pg_lsn`)) === true);
+      // Replay stops at the VACUUM, waiting for the stopped COPY (a backend blocked writing to its client takes the
+      // cancel once it can write again, at its next row): pg_dump is let go only then.
+      await waitFor('replay held at the VACUUM', async () => (await watch.value<boolean>(
+        `SELECT pg_last_wal_receive_lsn() >= '${lsn}'::pg_lsn AND pg_last_wal_replay_lsn() < '${lsn}'::pg_lsn`)) === true);
     } finally {
       process.kill(pgDump, 'SIGCONT');
     }
