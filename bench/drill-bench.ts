@@ -123,7 +123,7 @@ async function runVariantTimed(v: Variant, scale: number, source: SandboxCluster
       return { variant: v, scale, seconds: r.seconds, phases: phasesOf(r.stdout), peakRss: null, dumpBytes: null };
     }
     const url = `postgresql://postgres@/bench?host=${encodeURIComponent(source.socketDir)}&port=${source.port}`;
-    const r = await timed(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'run', '--source', url, '--out', work, '--json'], {}, work);
+    const r = await timed(process.execPath, [join(ROOT, 'dist/pgdrill.mjs'), 'run', '--source', url, '--out', work, '--json'], {}, work);
     const report = JSON.parse(r.stdout) as Report;
     if (report.status !== 'PASS') throw new Error(`pgdrill run did not PASS: ${report.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
     const phases: Record<string, number> = {};

@@ -17,7 +17,7 @@ import type { Report } from '../report/model.js';
 import { findLockBlockers, isLockWaitFailure, lockFailureCheck } from '../source/lock-blockers.js';
 import { acquireDrillLock } from './drill-lock.js';
 import { guardSource, productionStage } from '../source/guard-and-proof.js';
-import { SourceSnapshot } from '../source/snapshot.js';
+import { scanSessionSettings, SourceSnapshot } from '../source/snapshot.js';
 import { pgDumpArgs, takeDump, type DumpFormat, type DumpResult } from '../backup/pg-dump.js';
 import { captureGlobals, type GlobalsResult } from '../backup/globals.js';
 import { checkSums, writeSums } from '../backup/sha256sums.js';
@@ -188,12 +188,10 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       // One pass for custom archives too: pg_restore --file=- scans the archive from this stream as it is written.
       archiveScan = format === 'custom' ? new ArchiveScanTee(bins, logger, opts.signal, scanOpts) : null;
       // The counts (and hashes) below run while pg_dump streams, in the very snapshot pg_dump reads: no timeout for
-      // them. Set before pg_dump starts, so that nothing is awaited between its start and the wait for it below
-      // (an interrupt there would leave pg_dump's failure unobserved). One backend per count, no parallel workers:
-      // a count is a full scan that need only end before pg_dump does (it always reads far less than pg_dump's
-      // COPY), so production lends the drill no worker slots and no extra cores.
-      await snap.db.query('SET statement_timeout = 0');
-      await snap.db.query('SET max_parallel_workers_per_gather = 0');
+      // them, no parallel workers, no JIT (scanSessionSettings). Set before pg_dump starts, so that nothing is
+      // awaited between its start and the wait for it below (an interrupt there would leave pg_dump's failure
+      // unobserved). One backend per count: it always reads far less than pg_dump's COPY.
+      for (const sql of scanSessionSettings(identity.serverVersion.major)) await snap.db.query(sql);
       let writerExited!: () => void;
       // The dump's end counts as progress: from then on, silence is the counts' and the round trip's.
       const dumpWritten = new Promise<void>((resolve) => (writerExited = resolve)).then(() => void (lastProgress = performance.now()));

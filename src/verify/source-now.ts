@@ -10,7 +10,7 @@ import type { Thresholds } from '../config/schema.js';
 import { DbSession } from '../pg/client.js';
 import type { Check, TableRow } from '../report/model.js';
 import type { GuardedSource } from '../source/guard-and-proof.js';
-import { IDLE_IN_TRANSACTION_OFF } from '../source/snapshot.js';
+import { IDLE_IN_TRANSACTION_OFF, scanSessionSettings } from '../source/snapshot.js';
 
 /** The source's catalog and (optionally) exact row counts, read now in one read-only transaction. */
 export interface SourceNow {
@@ -28,8 +28,8 @@ export async function readSourceNow(src: GuardedSource, counts: boolean, signal?
   const objects = await listObjects(db);
   let rows: TableCount[] | null = null;
   if (counts) {
-    // Exact counts of big tables must not hit the session's statement_timeout (as in run's snapshot session).
-    await db.query('SET statement_timeout = 0');
+    // As in run's snapshot session: no statement_timeout, no parallel workers, no JIT for the exact counts.
+    for (const sql of scanSessionSettings(src.identity.serverVersion.major)) await db.query(sql);
     rows = await countRows(db, await listTables(db), signal, { releaseLocks: true });
   }
   await db.query('COMMIT');

@@ -2,7 +2,8 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
-export const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js');
+/** The built command, as package.json's "bin" names it (scripts/bundle-cli.mjs). */
+export const CLI = resolve(import.meta.dirname, '../../dist/pgdrill.mjs');
 
 export interface CliRun {
   readonly code: number | null;

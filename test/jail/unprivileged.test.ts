@@ -21,7 +21,7 @@ import { settle, startListener, type Listener } from './jail-helpers.js';
  * the test's home, which is world-traversable.
  */
 async function cliFor(dir: string): Promise<string> {
-  const root = resolve(CLI, '../../..');
+  const root = resolve(CLI, '../..');
   const app = join(dir, 'app');
   await cp(join(root, 'dist'), join(app, 'dist'), { recursive: true });
   await cp(join(root, 'package.json'), join(app, 'package.json'));
@@ -30,7 +30,7 @@ async function cliFor(dir: string): Promise<string> {
     await cp(p, join(app, relative(root, p)), { recursive: true, dereference: true });
   }
   await runProcess({ bin: '/bin/chmod', args: ['-R', 'a+rX', app] });
-  return join(app, 'dist/cli/main.js');
+  return join(app, 'dist/pgdrill.mjs');
 }
 
 function runAs(user: OsUser, args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -93,7 +93,7 @@ describe('not root: the sandbox runs as the caller, in a user + network namespac
     await cp(resolve(import.meta.dirname, 'fixtures/unprivileged-sandbox.mjs'), script);
     await runProcess({ bin: '/bin/chmod', args: ['a+r', script] });
     const before = listener.connections();
-    const r = await runAs(user, [script, home, String(listener.port), resolve(cli, '../..')], home);
+    const r = await runAs(user, [script, home, String(listener.port), resolve(cli, '..')], home);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
     assert.equal(out.uid, user.uid);

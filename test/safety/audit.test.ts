@@ -106,6 +106,9 @@ describe('what reaches production, from its own server log', () => {
     assert.ok(firstCount >= 0, 'the counts are in the log');
     const noWorkers = logged.findIndex((l) => l.pid === logged[firstCount]!.pid && /^SET max_parallel_workers_per_gather = 0$/.test(l.sql));
     assert.ok(noWorkers >= 0 && noWorkers < firstCount, 'SET max_parallel_workers_per_gather = 0 precedes the counts on their session');
+    // Nor does it compile them: JIT is off on that session (the counts never earn the compilation back).
+    const noJit = logged.findIndex((l) => l.pid === logged[firstCount]!.pid && /^SET jit = off$/.test(l.sql));
+    assert.ok(noJit >= 0 && noJit < firstCount, 'SET jit = off precedes the counts on their session');
   });
 
   test('least privilege: a pg_read_all_data role without superuser drills to PASS and is reported unable to write', async () => {
