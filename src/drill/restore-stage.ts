@@ -233,14 +233,16 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
     if (rowCounts) {
       await fidelityStage(ctx, {
         sandbox: sandbox as unknown as SandboxCluster, database: input.database, source: input.sourceFidelity, rowCounts, tables: out.tables,
-        fidelity, jobs: input.jobs ?? defaultJobs(),
+        fidelity, jobs: input.jobs ?? defaultJobs(), keep: input.keep,
       });
     }
   } finally {
     const sb = sandbox as SandboxCluster | null;
     if (sb && input.keep && !ctx.signal?.aborted) {
       restore.kept = true;
-      restore.connect = `psql "${sb.url(input.database)}"   (stop it with: pg_ctl -D ${sb.dataDir} stop; then rm -rf ${sb.rootDir})`;
+      // pg_ctl refuses to run as root: as root, the stop runs as the sandbox's own OS user, as pgdrill ran it.
+      const stop = `${sb.osUser ? `runuser -u ${sb.osUser.name} -- ` : ''}${ctx.bins.path('pg_ctl')} -D ${sb.dataDir} stop`;
+      restore.connect = `psql "${sb.url(input.database)}"   (stop it with: ${stop}; then rm -rf ${sb.rootDir})`;
       await markKept(sb.rootDir).catch(() => {});
       await sb.endSpareRefill();
     } else if (sb) {

@@ -61,6 +61,8 @@ export interface FidelityStageInput {
   readonly tables: TableRow[];
   readonly fidelity: Fidelity;
   readonly jobs: number;
+  /** The sandbox stays running afterwards (--keep). */
+  readonly keep: boolean;
 }
 
 /** The `fidelity` stage: the exact row counts and every check of verify-restored.ts. */
@@ -68,7 +70,7 @@ export async function fidelityStage(ctx: DrillContext, input: FidelityStageInput
   await ctx.builder.stage('fidelity', async () => {
     await verifyRestored(ctx.builder, {
       sandbox: input.sandbox, database: input.database, bins: ctx.bins, dir: fidelityDir(ctx.runDir), source: input.source ?? null,
-      rowCounts: input.rowCounts, tables: input.tables, fidelity: input.fidelity, jobs: input.jobs, logger: ctx.logger, signal: ctx.signal,
+      rowCounts: input.rowCounts, tables: input.tables, fidelity: input.fidelity, jobs: input.jobs, keep: input.keep, logger: ctx.logger, signal: ctx.signal,
     });
   }, endsDrill);
 }
