@@ -244,7 +244,7 @@ async function roundTrip(b: ReportBuilder, input: VerifyRestoredInput, snapshot:
     first
       ? `schema-only dumps differ${cmp.section ? ` in "${cmp.section}"` : ''}: source line ${first.source_line ?? 'EOF'} ${q(first.source)} vs restored line ${first.restored_line ?? 'EOF'} ${q(first.restored)}`
       : 'schema-only dumps differ',
-    { source: src.schemaDump.path, restored: mine.path, lines_compared: cmp.lines_compared, first_differences: cmp.differences });
+    { source: src.schemaDump.path, restored: mine.path, restored_args: mine.args, lines_compared: cmp.lines_compared, first_differences: cmp.differences });
 }
 
 /** pg_amcheck on the restored copy; `ext.created` tells the caller that it installed the amcheck extension. */
