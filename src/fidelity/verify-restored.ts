@@ -109,7 +109,8 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
         timed('round trip', () => roundTrip(roundTripped, input, snapshot)),
         timed('amcheck', () => amcheck(checked, input, ext)),
       ]);
-      await db.query('COMMIT');
+      // Ended here whether the three succeeded or not; a COMMIT that fails (the session broke) must not hide why.
+      await db.query('COMMIT').catch(() => {});
       if (ext.created && input.keep) {
         await using own = await sandbox.open(database);
         await own.query('DROP EXTENSION IF EXISTS amcheck').catch(() => {});
