@@ -3,7 +3,7 @@
  * (an estimate; -1 when never analyzed). On the source they run inside the dump's exported snapshot.
  */
 import type { DbSession } from '../pg/client.js';
-import { eachReleasingLocks } from '../source/lock-batches.js';
+import { eachInTurn } from '../source/lock-batches.js';
 
 /** A table that holds data of its own (leaf partitions included, partitioned parents not). */
 export interface TableRef {
@@ -52,8 +52,5 @@ export async function countRows(db: DbSession, tables: readonly TableRef[], sign
     const rows = await db.value<string>(`SELECT count(*) FROM ONLY ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`);
     return { schema: t.schema, name: t.name, rows: Number(rows), ms: Math.round(performance.now() - t0) };
   };
-  if (opts.releaseLocks) return eachReleasingLocks(db, tables, countOne);
-  const out: TableCount[] = [];
-  for (const t of tables) out.push(await countOne(t));
-  return out;
+  return eachInTurn(db, tables, countOne, opts.releaseLocks);
 }

@@ -17,7 +17,7 @@
  */
 import type { DbSession } from '../pg/client.js';
 import { quoteIdent, tableLabel, type TableRef } from '../catalog/tables.js';
-import { eachReleasingLocks } from '../source/lock-batches.js';
+import { eachInTurn } from '../source/lock-batches.js';
 
 /** One table's hash and what computing it cost. */
 export interface TableHash extends TableRef {
@@ -84,10 +84,7 @@ export async function hashTables(db: DbSession, tables: readonly TableRef[], sig
     signal?.throwIfAborted();
     return hashOne(db, t, columns);
   };
-  if (opts.releaseLocks) return eachReleasingLocks(db, tables, hash);
-  const out: TableHash[] = [];
-  for (const t of tables) out.push(await hash(t));
-  return out;
+  return eachInTurn(db, tables, hash, opts.releaseLocks);
 }
 
 /**

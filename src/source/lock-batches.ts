@@ -29,3 +29,11 @@ export async function eachReleasingLocks<T, R>(db: DbSession, items: readonly T[
   await db.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
   return out;
 }
+
+/** `each` over `items` in order: releasing locks batch by batch (`eachReleasingLocks`) when asked, else plainly. */
+export async function eachInTurn<T, R>(db: DbSession, items: readonly T[], each: (item: T) => Promise<R>, releaseLocks = false): Promise<R[]> {
+  if (releaseLocks) return eachReleasingLocks(db, items, each);
+  const out: R[] = [];
+  for (const item of items) out.push(await each(item));
+  return out;
+}
