@@ -26,7 +26,7 @@ export async function measureWriteCapability(db: DbSession): Promise<WriteCapabi
   const schemas = Number(r!.schemas);
   const canWrite = r!.su || r!.writer || tables > 0 || schemas > 0;
   const detail = r!.su
-    ? 'the role is a superuser: it could write; pgdrill relies on read-only sessions (see README: least privilege)'
+    ? 'the role is a superuser: it could write; pgdrill relies on read-only sessions (see docs/safety.md: least privilege)'
     : canWrite
       ? `the role could write: ${tables} table(s) with INSERT/UPDATE/DELETE/TRUNCATE, ${schemas} schema(s) with CREATE${r!.writer ? ', member of pg_write_all_data' : ''}`
       : 'the role holds no write privilege on any table or schema';
