@@ -97,6 +97,14 @@ END $$;
 CREATE TABLE public."naïve" (a integer);
 `;
 
+// SQL_ASCII holding UTF-8 (the usual case): drills work, names are shown with escapes.
+export const SQL_ASCII_UTF8_SQL = `
+CREATE SCHEMA "ünï";
+CREATE TABLE "ünï"."tâble" (id integer PRIMARY KEY, t text);
+INSERT INTO "ünï"."tâble" SELECT g, 'dâta ' || g FROM generate_series(1, 20) g;
+CREATE FUNCTION "ünï"."fün"(text) RETURNS integer LANGUAGE sql AS 'SELECT 1';
+`;
+
 export interface Db {
   readonly name: string;
   readonly create: string;
@@ -133,6 +141,10 @@ export const DBS: readonly Db[] = [
     name: 'sqlascii', create: `ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`, sql: SQL_ASCII_SQL,
     drop: `DO $$ BEGIN EXECUTE format('DROP FUNCTION public.%I(text)', convert_from('\\x66e9', 'SQL_ASCII')); END $$; DROP TABLE public."naïve";`,
     missing: ['function public.f\\xe9(text)', 'table public.na\\xc3\\xafve'],
+  },
+  {
+    name: 'sqlascii_utf8', create: `ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`, sql: SQL_ASCII_UTF8_SQL,
+    drop: 'DROP FUNCTION "ünï"."fün"(text);', missing: ['function \\xc3\\xbcn\\xc3\\xaf.f\\xc3\\xbcn(text)'],
   },
 ];
 

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listObjects, type CatalogObject } from '../../src/catalog/objects.js';
 import { runProcess } from '../../src/exec/run-process.js';
@@ -115,7 +115,7 @@ describe('content.source_catalog: objects matched as pg_dump names them', () => 
         const c = checkAgainstSourceCatalog(s.inventory, objects);
         assert.equal(c.status, 'pass', `${d.name} dump ${i}: ${c.detail}`);
       }
-      assert.equal(dumps[0]!.inventory.encoding, { odd: 'UTF8', latin: 'LATIN1', eucjp: 'EUC_JP', win1252: 'WIN1252', sqlascii: 'SQL_ASCII' }[d.name]);
+      assert.equal(dumps[0]!.inventory.encoding, { odd: 'UTF8', latin: 'LATIN1', eucjp: 'EUC_JP', win1252: 'WIN1252', sqlascii: 'SQL_ASCII', sqlascii_utf8: 'SQL_ASCII' }[d.name]);
       assert.equal(dumps[2]?.inventory.encoding ?? 'UTF8', 'UTF8');
     }
   });
@@ -131,6 +131,24 @@ describe('content.source_catalog: objects matched as pg_dump names them', () => 
         assert.deepEqual([...(c.evidence?.missing as string[])].sort(), [...d.missing].sort(), d.name);
       }
     }
+  });
+
+  test('SQL_ASCII holding UTF-8 names (--deep): PASS, names shown with escapes', async () => {
+    const report = await run('sqlascii_utf8', 'plain', true);
+    const c = report.checks.find((x) => x.name === 'content.source_catalog')!;
+    assert.equal(c.status, 'pass', c.detail);
+    assert.equal(c.evidence?.encoding, 'SQL_ASCII');
+    const inspect = await runCli(['inspect', report.backup.path!]);
+    assert.match(inspect.stdout, /encoding SQL_ASCII \(read byte for byte/);
+    assert.ok(inspect.stdout.includes('  \\xc3\\xbcn\\xc3\\xaf.t\\xc3\\xa2ble (owner postgres)'), inspect.stdout);
+  });
+
+  test('SQL_ASCII with names that are not UTF-8: exit 4 before anything is done, naming them', async () => {
+    const out = join(dir.path, 'out-sqlascii');
+    const r = await runCli(['run', '--source', urlOf(source, 'sqlascii'), '--out', out]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /the source database is SQL_ASCII and 2 name\(s\) in it are not valid UTF-8 \(public\.caf\\xe9, public\.f\\xe9\)/);
+    assert.deepEqual(await readdir(out).catch(() => []), []);
   });
 
   test('verify of a LATIN1 dump that lacks a function, against its source: exit 1 naming it', async () => {
