@@ -90,8 +90,18 @@ export function checkGrantExpectation(inv: DumpInventory, g: GrantExpectation): 
   };
 }
 
-/** The kinds the source catalog check compares (pg_dump dumps every one of them on its own TOC entry). */
-const SOURCE_CATALOG_KINDS = new Set(['table', 'view', 'materialized_view', 'sequence', 'function', 'procedure']);
+/**
+ * The kinds the source catalog check compares: pg_dump dumps each on a TOC entry of its own, tagged with the bare name
+ * (functions and procedures: with their argument types). Left out: indexes, triggers and constraints (tagged
+ * `table name` or made by a constraint), and whatever the catalog list leaves out as pg_dump does (extension
+ * members, system schemas, row and array types, a range type's constructors).
+ */
+const SOURCE_CATALOG_KINDS = new Set(['table', 'view', 'materialized_view', 'sequence', 'foreign_table', 'function', 'procedure', 'type', 'schema', 'extension']);
+
+/** A dump entry's kind as the catalog list names it. */
+function catalogKindOf(dumpType: string): string | null {
+  return dumpType === 'FOREIGN TABLE' ? 'foreign_table' : objectTypeOf(dumpType);
+}
 
 /** pg_dump's sanitize_line(): tags and schemas in its `-- Name:` headers have newlines and carriage returns as spaces. */
 function asInHeader(s: string): string {
@@ -118,8 +128,8 @@ function asDumped(o: CatalogObject, enc: DumpEncoding): { schema: string | null;
 }
 
 /**
- * Without expectations: every table, view, materialized view, sequence, function (aggregates included) and
- * procedure of the source must be in the dump. Objects are matched on what pg_dump writes in each entry's header —
+ * Without expectations: every table, view, materialized view, sequence, foreign table, function (aggregates
+ * included), procedure, type (enum, domain, range, composite), schema and extension of the source must be in the dump. Objects are matched on what pg_dump writes in each entry's header —
  * the tag it builds itself (functions: name and `format_type()` of each argument; a zero-argument aggregate
  * `name(*)`), newlines and carriage returns as spaces, in the dump's encoding — and on every reading of a header
  * that splits more than one way.
@@ -129,7 +139,7 @@ export function checkAgainstSourceCatalog(inv: DumpInventory, source: readonly C
   const inDump = new Set<string>();
   for (const x of inv.entries) {
     for (const r of [x, ...(x.alternatives ?? [])]) {
-      const t = objectTypeOf(r.type);
+      const t = catalogKindOf(r.type);
       if (t) inDump.add(entryKey(t, r.schema, r.name));
     }
   }
@@ -145,7 +155,7 @@ export function checkAgainstSourceCatalog(inv: DumpInventory, source: readonly C
     status: missing.length ? 'fail' : 'pass',
     detail: missing.length
       ? `${missing.length} source object(s) missing from the dump: ${listNames(missing)}`
-      : `all ${wanted.length} tables, views, materialized views, sequences, functions and procedures of the source are in the dump`,
+      : `all ${wanted.length} objects of the source (tables, views, materialized views, sequences, foreign tables, functions, procedures, types, schemas, extensions) are in the dump`,
     evidence: { expected: wanted.length, missing, encoding: enc.name },
   };
 }

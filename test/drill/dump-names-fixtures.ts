@@ -56,6 +56,16 @@ CREATE FUNCTION public.f_over(integer, text) RETURNS integer LANGUAGE sql AS 'SE
 CREATE FUNCTION public."f; Type: FUNCTION; Schema: x"(integer) RETURNS integer LANGUAGE sql AS 'SELECT 1';
 CREATE FUNCTION public.many(${Array.from({ length: 100 }, (_, i) => `a${i} ${LONG_SCHEMA}.${LONG_TYPE}`).join(', ')})
   RETURNS integer LANGUAGE sql AS 'SELECT 1';
+CREATE TYPE public."enum
+nl" AS ENUM ('a', 'b');
+CREATE TYPE "we
+ird"."range
+nl" AS RANGE (subtype = integer);
+CREATE FOREIGN DATA WRAPPER dummy;
+CREATE SERVER dummy_srv FOREIGN DATA WRAPPER dummy;
+CREATE FOREIGN TABLE public."foreign
+nl" (a integer) SERVER dummy_srv;
+CREATE EXTENSION hstore;
 CREATE PROCEDURE public.p_proc(a integer, INOUT b integer, OUT c text) LANGUAGE plpgsql AS $$BEGIN c := 'x'; END$$;
 CREATE PROCEDURE "we
 ird"."proc
@@ -118,10 +128,14 @@ export const DBS: readonly Db[] = [
   {
     name: 'odd', create: '', sql: ODD_SQL,
     drop: `DROP AGGREGATE public.newcnt(*); DROP TABLE public."new\nline"; DROP PROCEDURE public.p_proc(integer, integer);
-           DROP TABLE public."x; Type: VIEW; Schema: public; Owner: postgres"; DROP FUNCTION public.many;`,
+           DROP TABLE public."x; Type: VIEW; Schema: public; Owner: postgres"; DROP FUNCTION public.many;
+           DROP TYPE public."enum
+nl"; DROP FOREIGN TABLE public."foreign
+nl"; DROP EXTENSION hstore; DROP SCHEMA ${LONG_SCHEMA} CASCADE;`,
     missing: [
       `function public.many(${Array.from({ length: 100 }, () => `${LONG_SCHEMA}.${LONG_TYPE}`).join(', ')})`, 'function public.newcnt(*)',
       'procedure public.p_proc(integer, integer)', 'table public.new line', 'table public.x; Type: VIEW; Schema: public; Owner: postgres',
+      'type public.enum nl', 'foreign_table public.foreign nl', 'extension hstore', `schema ${LONG_SCHEMA}`, `type ${LONG_SCHEMA}.${LONG_TYPE}`,
     ],
   },
   {

@@ -77,7 +77,8 @@ describe('content.source_catalog: objects matched as pg_dump names them', () => 
       const report = await run('odd', format, false);
       const c = report.checks.find((x) => x.name === 'content.source_catalog')!;
       assert.equal(c.status, 'pass', c.detail);
-      const expected = (await catalog('odd')).filter((o) => ['table', 'view', 'materialized_view', 'sequence', 'function', 'procedure'].includes(o.type)).length;
+      const kinds = ['table', 'view', 'materialized_view', 'sequence', 'foreign_table', 'function', 'procedure', 'type', 'schema', 'extension'];
+      const expected = (await catalog('odd')).filter((o) => kinds.includes(o.type)).length;
       assert.equal(c.evidence?.expected, expected);
       assert.ok(expected >= 30, `${expected}`);
     });
