@@ -36,8 +36,12 @@ const OWNER_SEP = '; Owner:';
 const TABLESPACE_SEP = '; Tablespace: ';
 // pg_dump 15 writes upper-case labels; older ones wrote some in mixed case ("Constraint").
 const TYPE_LABEL = /^[A-Za-z]+(?: [A-Za-z]+)*$/;
-/** Readings kept per header line: a hostile line full of separators must not cost quadratic time. */
+/** Readings kept, and `; Type: ` separators tried, per header line: a hostile line full of separators must not
+ * cost quadratic time. */
 const MAX_READINGS = 8;
+const MAX_TYPE_SEPARATORS = 64;
+/** Longer than any pg_dump type label ("PUBLICATION TABLES IN SCHEMA"). */
+const MAX_TYPE_LABEL = 64;
 
 interface EntryReading extends HeaderReading {
   readonly owner: string | null;
@@ -45,13 +49,15 @@ interface EntryReading extends HeaderReading {
 
 function readings(body: string): EntryReading[] {
   const out: EntryReading[] = [];
-  for (let i = body.lastIndexOf(TYPE_SEP); i !== -1 && out.length < MAX_READINGS; i = i === 0 ? -1 : body.lastIndexOf(TYPE_SEP, i - 1)) {
+  let tried = 0;
+  for (let i = body.lastIndexOf(TYPE_SEP); i !== -1 && out.length < MAX_READINGS && tried++ < MAX_TYPE_SEPARATORS; i = i === 0 ? -1 : body.lastIndexOf(TYPE_SEP, i - 1)) {
     const typeStart = i + TYPE_SEP.length;
-    const j = body.indexOf(SCHEMA_SEP, typeStart);
+    const window = body.slice(typeStart, typeStart + MAX_TYPE_LABEL + SCHEMA_SEP.length);
+    const j = window.indexOf(SCHEMA_SEP);
     if (j === -1) continue;
-    const type = body.slice(typeStart, j);
+    const type = window.slice(0, j);
     if (!TYPE_LABEL.test(type)) continue;
-    const schemaStart = j + SCHEMA_SEP.length;
+    const schemaStart = typeStart + j + SCHEMA_SEP.length;
     for (let k = body.indexOf(OWNER_SEP, schemaStart); k !== -1 && out.length < MAX_READINGS; k = body.indexOf(OWNER_SEP, k + 1)) {
       let owner = body.slice(k + OWNER_SEP.length);
       if (owner.startsWith(' ')) owner = owner.slice(1);

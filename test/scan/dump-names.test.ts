@@ -87,6 +87,18 @@ describe('header readings', () => {
     assert.deepEqual([data.name, data.type, data.owner], ['t', 'TABLE DATA', null]);
   });
 
+  test('a hostile header full of separators: a bounded number of readings, read in linear time', () => {
+    const line = `-- Name: x${'; Type: TABLE; Schema: s; Owner: o'.repeat(1800)}`;
+    const t0 = performance.now();
+    for (let i = 0; i < 100; i++) {
+      const h = parseHeaderLine(line);
+      assert.ok(h?.kind === 'entry' && (h.alternatives?.length ?? 0) <= 7);
+    }
+    assert.ok(performance.now() - t0 < 5000, 'quadratic?');
+    const noSchema = parseHeaderLine(`-- Name: x${'; Type: '.repeat(8000)}; Schema: s; Owner: o`);
+    assert.equal(noSchema, null);
+  });
+
   test('a header longer than 8 KiB (a function of 100 long-named arguments) is read whole', () => {
     const args = Array.from({ length: 100 }, (_, i) => `"${'s'.repeat(60)}${i}"."${'t'.repeat(60)}"[]`).join(', ');
     const r = scan(`--\n-- Name: f(${args}); Type: FUNCTION; Schema: public; Owner: postgres\n--\n`);
