@@ -6,28 +6,47 @@
 import type { ObjectType } from '../config/schema.js';
 import type { DbSession } from '../pg/client.js';
 
-/** One catalog object. `name` of functions carries the identity argument list, as pg_dump's headers do. */
+/**
+ * One catalog object. `name` of functions carries the argument list as pg_dump's tags do (see OBJECTS_SQL).
+ * `bytes` is schema and name as the server stores them (one char per byte), with the server's encoding: what
+ * pg_dump writes when its client encoding is the server's, however either side decodes it.
+ */
 export interface CatalogObject {
   readonly type: ObjectType | 'constraint' | 'foreign_table';
   readonly schema: string | null;
   readonly name: string;
   readonly owner: string | null;
+  readonly bytes?: { readonly schema: string | null; readonly name: string; readonly encoding: string };
 }
 
 const USER_NS = `n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'`;
 const NOT_EXT = (classid: string, oid: string) =>
   `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
 
-/** One query, read-only, listing every user object. */
+/**
+ * One query, read-only, listing every user object. Names also come as bytes (`convert_to(…, 'SQL_ASCII')` converts
+ * nothing). A SQL_ASCII database stores any bytes, and the server checks the text it sends to a UTF8 client ("invalid
+ * byte sequence"): there names come as bytes only (listObjects reads them as UTF-8, as node-postgres would).
+ * (No SQL comment: the source's audit wants each statement to start with SELECT.)
+ */
 export const OBJECTS_SQL = `
+SELECT o.type, CASE WHEN e.raw THEN NULL ELSE o.schema END AS schema, CASE WHEN e.raw THEN NULL ELSE o.name END AS name,
+       CASE WHEN e.raw THEN NULL ELSE o.owner END AS owner,
+       convert_to(o.schema, 'SQL_ASCII') AS schema_bytes, convert_to(o.name, 'SQL_ASCII') AS name_bytes,
+       convert_to(o.owner, 'SQL_ASCII') AS owner_bytes, e.encoding
+  FROM (SELECT current_setting('server_encoding') AS encoding, current_setting('server_encoding') = 'SQL_ASCII' AS raw) e, (
 SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
                       WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' WHEN 'f' THEN 'foreign_table' END AS type,
-       n.nspname AS schema, c.relname AS name, pg_get_userbyid(c.relowner) AS owner
+       -- text, not name: the union's type comes from here, and a function signature or trigger label as \`name\`
+       -- would be cut at 63 bytes
+       n.nspname::text AS schema, c.relname::text AS name, pg_get_userbyid(c.relowner)::text AS owner
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r','p','v','m','S','i','I','f') AND ${USER_NS} AND ${NOT_EXT('pg_class', 'c.oid')}
 UNION ALL
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, n.nspname,
-       p.proname || '(' || coalesce((SELECT string_agg(format_type(a.t, NULL), ', ' ORDER BY a.i) FROM unnest(p.proargtypes) WITH ORDINALITY a(t, i)), '') || ')',
+       -- pg_dump's tag: format_function_signature() / format_aggregate_signature(), a zero-argument aggregate is (*)
+       p.proname || '(' || CASE WHEN p.prokind = 'a' AND p.pronargs = 0 THEN '*'
+         ELSE coalesce((SELECT string_agg(format_type(a.t, NULL), ', ' ORDER BY a.i) FROM unnest(p.proargtypes) WITH ORDINALITY a(t, i)), '') END || ')',
        pg_get_userbyid(p.proowner)
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE ${USER_NS} AND ${NOT_EXT('pg_proc', 'p.oid')}
@@ -51,7 +70,8 @@ UNION ALL
 SELECT 'constraint', n.nspname, c.relname || '.' || co.conname, NULL
   FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE co.conparentid = 0 AND ${USER_NS} AND ${NOT_EXT('pg_class', 'c.oid')}
-ORDER BY 1, 2, 3`;
+) o(type, schema, name, owner)
+ORDER BY o.type, o.schema, o.name`;
 
 /**
  * List every user object of the connected database. Function names carry their input argument types formatted
@@ -59,7 +79,16 @@ ORDER BY 1, 2, 3`;
  */
 export async function listObjects(db: DbSession): Promise<CatalogObject[]> {
   await db.query("SET search_path = ''");
-  return db.query<CatalogObject & Record<string, unknown>>(OBJECTS_SQL);
+  type Row = Omit<CatalogObject, 'bytes'> & { schema_bytes: Buffer | null; name_bytes: Buffer; owner_bytes: Buffer | null; encoding: string };
+  const rows = await db.query<Row & Record<string, unknown>>(OBJECTS_SQL);
+  return rows.map(({ schema_bytes, name_bytes, owner_bytes, encoding, ...o }) => ({
+    ...o,
+    ...(encoding === 'SQL_ASCII'
+      ? { schema: schema_bytes?.toString('utf8') ?? null, name: name_bytes.toString('utf8'), owner: owner_bytes?.toString('utf8') ?? null }
+      : {}),
+    // convert_to(…, 'SQL_ASCII') converts nothing: the bytes as stored, whatever the server encoding
+    bytes: { schema: schema_bytes ? schema_bytes.toString('latin1') : null, name: name_bytes.toString('latin1'), encoding },
+  }));
 }
 
 /** Stable key of an object for comparisons: `type:schema.name`. */

@@ -7,6 +7,7 @@ import type { ObjectExpectation, GrantExpectation, DrillConfig } from '../config
 import type { CatalogObject } from '../catalog/objects.js';
 import type { Check } from '../report/model.js';
 import type { DumpInventory } from './types.js';
+import { decodeBytes, displayName, dumpEncoding, type DumpEncoding } from '../scan/dump-encoding.js';
 import { globToRegExp, nameMatches, objectTypeOf } from './object-types.js';
 
 /** Privileges that let a role change data. */
@@ -89,22 +90,73 @@ export function checkGrantExpectation(inv: DumpInventory, g: GrantExpectation): 
   };
 }
 
-/** Without expectations: every table, view, materialized view, sequence and function of the source must be in the dump. */
+/**
+ * The kinds the source catalog check compares: pg_dump dumps each on a TOC entry of its own, tagged with the bare name
+ * (functions and procedures: with their argument types). Left out: indexes, triggers and constraints (tagged
+ * `table name` or made by a constraint), and whatever the catalog list leaves out as pg_dump does (extension
+ * members, system schemas, row and array types, a range type's constructors).
+ */
+const SOURCE_CATALOG_KINDS = new Set(['table', 'view', 'materialized_view', 'sequence', 'foreign_table', 'function', 'procedure', 'type', 'schema', 'extension']);
+
+/** A dump entry's kind as the catalog list names it. */
+function catalogKindOf(dumpType: string): string | null {
+  return dumpType === 'FOREIGN TABLE' ? 'foreign_table' : objectTypeOf(dumpType);
+}
+
+/** pg_dump's sanitize_line(): tags and schemas in its `-- Name:` headers have newlines and carriage returns as spaces. */
+function asInHeader(s: string): string {
+  return s.replace(/[\n\r]/g, ' ');
+}
+
+function entryKey(type: string, schema: string | null, name: string): string {
+  return `${type}\u0000${schema ?? ''}\u0000${name}`;
+}
+
+/**
+ * A source object's schema and name as the dump's headers write them. When the dump is in the server's encoding (or
+ * the server's is SQL_ASCII, which converts nothing), the catalog's stored bytes are decoded exactly as the scanner
+ * decoded the dump — equal names give equal text whatever the encoding. Otherwise (a dump taken with
+ * `pg_dump --encoding`) the server's own conversion to UTF-8 is compared with the dump's decoding.
+ */
+function asDumped(o: CatalogObject, enc: DumpEncoding): { schema: string | null; name: string } {
+  const b = o.bytes;
+  const raw = b && (dumpEncoding(b.encoding).name === enc.name || dumpEncoding(b.encoding).name === 'SQL_ASCII');
+  const schema = raw ? b.schema : o.schema;
+  const name = raw ? b.name : o.name;
+  const shown = (s: string) => asInHeader(displayName(enc, raw ? decodeBytes(enc, Buffer.from(s, 'latin1')) : s));
+  return { schema: schema === null ? null : shown(schema), name: shown(name) };
+}
+
+/**
+ * Without expectations: every table, view, materialized view, sequence, foreign table, function (aggregates
+ * included), procedure, type (enum, domain, range, composite), schema and extension of the source must be in the dump. Objects are matched on what pg_dump writes in each entry's header —
+ * the tag it builds itself (functions: name and `format_type()` of each argument; a zero-argument aggregate
+ * `name(*)`), newlines and carriage returns as spaces, in the dump's encoding — and on every reading of a header
+ * that splits more than one way.
+ */
 export function checkAgainstSourceCatalog(inv: DumpInventory, source: readonly CatalogObject[]): Check {
-  const kinds = new Set(['table', 'view', 'materialized_view', 'sequence', 'function']);
-  const inDump = new Set(
-    inv.entries.map((x) => ({ t: objectTypeOf(x.type), k: `${x.schema ?? ''}.${x.name}` })).filter((x) => x.t).map((x) => `${x.t}:${x.k}`),
-  );
-  const wanted = source.filter((o) => kinds.has(o.type));
-  const missing = wanted.filter((o) => !inDump.has(`${o.type}:${o.schema ?? ''}.${o.name}`)).map((o) => `${o.type} ${o.schema}.${o.name}`);
+  const enc = dumpEncoding(inv.encoding ?? 'UTF8');
+  const inDump = new Set<string>();
+  for (const x of inv.entries) {
+    for (const r of [x, ...(x.alternatives ?? [])]) {
+      const t = catalogKindOf(r.type);
+      if (t) inDump.add(entryKey(t, r.schema, r.name));
+    }
+  }
+  const wanted = source.filter((o) => SOURCE_CATALOG_KINDS.has(o.type));
+  const missing: string[] = [];
+  for (const o of wanted) {
+    const d = asDumped(o, enc);
+    if (!inDump.has(entryKey(o.type, d.schema, d.name))) missing.push(`${o.type} ${d.schema ? `${d.schema}.` : ''}${d.name}`);
+  }
   return {
     name: 'content.source_catalog',
     stage: 'content',
     status: missing.length ? 'fail' : 'pass',
     detail: missing.length
       ? `${missing.length} source object(s) missing from the dump: ${listNames(missing)}`
-      : `all ${wanted.length} tables, views, materialized views, sequences and functions of the source are in the dump`,
-    evidence: { expected: wanted.length, missing },
+      : `all ${wanted.length} objects of the source (tables, views, materialized views, sequences, foreign tables, functions, procedures, types, schemas, extensions) are in the dump`,
+    evidence: { expected: wanted.length, missing, encoding: enc.name },
   };
 }
 

@@ -16,6 +16,8 @@ export interface InventoryEntry {
   readonly owner: string | null;
   /** 1-based line of the header in the dump text. */
   readonly line: number;
+  /** Other readings of a header that splits more than one way (a name holding `; Type: X; Schema: …`): see src/scan/dump-headers.ts. */
+  readonly alternatives?: readonly { readonly type: string; readonly schema: string | null; readonly name: string }[];
 }
 
 /** One privilege granted to one role on one object (a `GRANT a,b ON x TO r` yields two). */
@@ -42,4 +44,8 @@ export interface DumpInventory {
   readonly roles: Readonly<Record<string, { owner: number; grant: number; other: number }>>;
   /** Tablespaces the dump creates objects in (`SET default_tablespace`), sorted; the default one is not listed. */
   readonly tablespaces: readonly string[];
+  /** The encoding of the dump's text, PostgreSQL's name (`SET client_encoding`; 'UTF8' without one). Names in an
+   * encoding read byte for byte (SQL_ASCII and the few Node cannot decode) carry `\xNN` escapes for bytes ≥ 0x80.
+   * Absent in inventories made before pgdrill knew encodings: UTF8. */
+  readonly encoding?: string;
 }

@@ -13,10 +13,10 @@
 import { createReadStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { GrantEntry, InventoryEntry } from '../inventory/types.js';
 import { CopyDataCounter } from './copy-data.js';
+import { displayName, dumpEncoding, UTF8, type DumpEncoding, type DumpTextDecoder } from './dump-encoding.js';
 import { parseHeaderLine } from './dump-headers.js';
 import type { FindingKind } from './hostile-patterns.js';
 import { classifyMetaCommand } from './meta-command-policy.js';
@@ -28,8 +28,11 @@ export type { PlainScanOptions } from './types.js';
 
 /** Findings kept in the result; a hostile dump can hold millions, and the first ones are enough to refuse it. */
 const MAX_FINDINGS = 1000;
-/** The start of the current line kept for headers and finding texts. */
+/** The start of the current line kept for finding texts. */
 const MAX_LINE_HEAD = 8192;
+/** The start of a comment line kept: pg_dump's `-- Name:` header of a function with 100 arguments of long
+ * schema-qualified type names runs past 13,000 characters. */
+const MAX_COMMENT_LINE = 65536;
 /** Finding texts are cut to this length (ScanFinding.text). */
 const MAX_FINDING_TEXT = 200;
 
@@ -43,7 +46,10 @@ interface OpenCopy {
 export class PlainDumpScanner {
   private readonly lexer: PsqlLexer;
   private readonly analyzer: StatementAnalyzer;
-  private readonly decoder = new StringDecoder('utf8');
+  /** The dump's text encoding: UTF8 until a `SET client_encoding` says otherwise (from the line after it on). */
+  private encoding: DumpEncoding = UTF8;
+  private decoder: DumpTextDecoder = UTF8.decoder();
+  private nextEncoding: string | null = null;
   private readonly allowedMeta: ReadonlySet<string>;
 
   private bytes = 0;
@@ -78,11 +84,12 @@ export class PlainDumpScanner {
     this.allowedMeta = new Set((opts.allow?.metaCommands ?? []).map((m) => m.replace(/^\\/, '')));
     this.analyzer = new StatementAnalyzer({
       finding: (kind, reason, line) => this.finding(kind, reason, line),
-      grant: (g) => this.grants.push(g),
+      grant: (g) => this.grants.push(this.encoding.decoded ? g : { ...g, role: this.shown(g.role), object: this.shown(g.object) }),
       role: (ref) => this.countRole(ref.role, ref.as),
       tablespace: (name) => this.tablespaces.add(name),
       copyIn: (table, line) => this.queuedCopies.push({ table, line }),
       stdStrings: (v: StdStrings) => this.lexer.setStdStringsFromNextLine(v),
+      clientEncoding: (name: string) => (this.nextEncoding = name),
     }, { allowedFunctions: new Set(opts.allow?.functions ?? []) });
     const sink: LexerSink = {
       token: (kind: TokenKind, value: string, line: number) => {
@@ -148,7 +155,10 @@ export class PlainDumpScanner {
     const keysMatch = this.restrictKey === null || this.restrictKey === this.unrestrictKey;
     const ended = this.copyBlocks.every((b) => b.terminated);
     this.result = {
-      inventory: { entries: this.entries, grants: this.grants, roles: Object.fromEntries(this.roles), tablespaces: [...this.tablespaces].sort() },
+      inventory: {
+        entries: this.entries, grants: this.grants, roles: Object.fromEntries(this.roles), tablespaces: [...this.tablespaces].sort(),
+        encoding: this.encoding.name,
+      },
       copyBlocks: this.copyBlocks,
       trailer: {
         complete: this.trailerSeen && idle && ended && keysMatch,
@@ -170,7 +180,8 @@ export class PlainDumpScanner {
   private sqlText(text: string): void {
     if (text.length === 0) return;
     this.lineHasText = true;
-    if (this.lineHead.length < MAX_LINE_HEAD) this.lineHead += text.length > MAX_LINE_HEAD ? text.slice(0, MAX_LINE_HEAD) : text;
+    const limit = (this.lineHead || text).startsWith('-') ? MAX_COMMENT_LINE : MAX_LINE_HEAD;
+    if (this.lineHead.length < limit) this.lineHead += text.length > limit ? text.slice(0, limit) : text;
     this.lexer.feed(text);
   }
 
@@ -181,6 +192,12 @@ export class PlainDumpScanner {
     this.flushLineFindings();
     this.lineHead = '';
     this.lineHasText = false;
+    if (this.nextEncoding !== null) {
+      // psql switches when the server acknowledges the SET: the following lines are in the new encoding.
+      this.encoding = dumpEncoding(this.nextEncoding);
+      this.decoder = this.encoding.decoder();
+      this.nextEncoding = null;
+    }
     if (!newline) return;
     this.newlines++;
     this.lexer.beginLine(this.newlines + 1);
@@ -192,10 +209,13 @@ export class PlainDumpScanner {
     if (!h) return;
     const line = this.newlines + 1;
     switch (h.kind) {
-      case 'entry':
-        this.entries.push({ type: h.type, schema: h.schema, name: h.name, owner: h.owner, line });
+      case 'entry': {
+        const show = (n: string | null) => (n === null ? null : this.shown(n));
+        const alternatives = h.alternatives?.map((a) => ({ type: a.type, schema: show(a.schema), name: this.shown(a.name) }));
+        this.entries.push({ type: h.type, schema: show(h.schema), name: this.shown(h.name), owner: show(h.owner), line, ...(alternatives ? { alternatives } : {}) });
         if (h.owner) this.countRole(h.owner, 'owner');
         break;
+      }
       case 'complete':
         this.trailerSeen = true;
         break;
@@ -260,7 +280,13 @@ export class PlainDumpScanner {
     this.lineFindings.length = 0;
   }
 
-  private countRole(role: string, as: 'owner' | 'grant' | 'other'): void {
+  /** A name as the inventory keeps it: decoded, or with `\xNN` escapes in an encoding read byte for byte. */
+  private shown(name: string): string {
+    return displayName(this.encoding, name);
+  }
+
+  private countRole(name: string, as: 'owner' | 'grant' | 'other'): void {
+    const role = this.shown(name);
     let r = this.roles.get(role);
     if (!r) {
       r = { owner: 0, grant: 0, other: 0 };

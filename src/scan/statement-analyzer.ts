@@ -36,6 +36,8 @@ export interface AnalyzerEffects {
   copyIn(table: string, line: number): void;
   /** psql's standard_conforming_strings changes from the next line on. */
   stdStrings(value: StdStrings): void;
+  /** The client encoding (as written, e.g. `LATIN1`) the text is in from the next line on. */
+  clientEncoding(name: string): void;
 }
 
 /** Options that change what is refused. */
@@ -272,6 +274,9 @@ export class StatementAnalyzer {
       const normalized = value.replace(/[^a-z0-9]/g, '');
       if (!single || UNSAFE_ENCODINGS.has(normalized)) {
         this.effects.finding('other', `client_encoding ${value || '?'}: a multibyte encoding psql lexes differently (backslashes and quotes inside characters)`, toks[0].line);
+      } else if (valueTok!.kind === 'string' || valueTok!.kind === 'ident') {
+        // `SET client_encoding = 'LATIN1'` as pg_dump writes it (DEFAULT and the like leave the decoding as it is).
+        if (normalized !== 'default') this.effects.clientEncoding(value);
       }
     }
     return false;

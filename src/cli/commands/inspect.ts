@@ -5,6 +5,7 @@ import { detectFormat } from '../../inventory/detect-format.js';
 import { readInventory } from '../../inventory/read-inventory.js';
 import { summarizeInventory } from '../../inventory/expectations.js';
 import { objectTypeOf } from '../../inventory/object-types.js';
+import { dumpEncoding } from '../../scan/dump-encoding.js';
 import type { CliContext } from '../main.js';
 
 export function registerInspect(program: Command, ctx: CliContext): void {
@@ -27,6 +28,8 @@ export function registerInspect(program: Command, ctx: CliContext): void {
         out.push(`trailer: ${scan.trailer.complete ? 'complete' : 'MISSING (truncated?)'}${scan.trailer.restrictKey ? `, \\restrict key ${scan.trailer.unrestrictKey === scan.trailer.restrictKey ? 'matched' : 'NOT matched'}` : ''}`);
       }
       if (scan.trailer.dumpedBy) out.push(`dumped by pg_dump ${scan.trailer.dumpedBy} from server ${scan.trailer.dumpedFrom ?? '?'}`);
+      const enc = dumpEncoding(scan.inventory.encoding ?? 'UTF8');
+      out.push(`encoding ${enc.name}${enc.decoded ? '' : ' (read byte for byte: bytes from 0x80 up shown as \\xNN)'}`);
       out.push('', 'objects:');
       for (const [t, n] of Object.entries(s.counts_by_type).sort()) out.push(`  ${t.padEnd(18)} ${n}`);
       const byType = new Map<string, string[]>();
