@@ -38,7 +38,12 @@ export interface DrillLock extends AsyncDisposable {
 
 /** Name of the lock file of `database` in an out directory. */
 export function drillLockPath(outDir: string, database: string): string {
-  return join(resolve(outDir), `.pgdrill-${safeName(database)}.lock`);
+  return drillLockPathOfKey(outDir, safeName(database));
+}
+
+/** Name of the lock file of a database key (as in a run directory's name) in an out directory. */
+export function drillLockPathOfKey(outDir: string, key: string): string {
+  return join(resolve(outDir), `.pgdrill-${key}.lock`);
 }
 
 /** Start time of a process in clock ticks since boot, or null where /proc does not tell. */

@@ -13,7 +13,7 @@ export function safeName(s: string): string {
 }
 
 /** The database part (safeName'd) of a run directory's name, `<database>-<UTC stamp>[-n]`; null for any other name. */
-export function runDirDatabase(name: string): string | null {
+export function runDirKey(name: string): string | null {
   return /^(.+)-\d{8}T\d{6}Z(?:-\d+)?$/.exec(name)?.[1] ?? null;
 }
 

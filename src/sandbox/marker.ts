@@ -1,6 +1,7 @@
 /**
- * The marker file that says "this directory is a pgdrill sandbox": `pgdrill cleanup` removes only directories
- * that carry it, so it never touches anything that is not pgdrill's.
+ * The marker file that says "this directory is a pgdrill sandbox", for a human looking at it. It proves nothing:
+ * the sandbox's OS user owns the directory and anyone can write such a file elsewhere, so `pgdrill cleanup` acts
+ * only on pgdrill's own record of the sandbox (sandbox-records.ts) and merely reports a marker it has no record of.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
