@@ -5,9 +5,10 @@
  * holding back VACUUM), read every table twice, and compete for the same place in its history — nothing a second
  * drill could prove that the first does not. So the second one is refused (exit 3) before it acts.
  *
- * The lock is a file `<out>/.pgdrill-<database>.lock` created with O_EXCL, holding the owner's pid, host and
- * process start time. A lock whose owner is gone (same host, pid dead or reused) is stale and taken over; a lock
- * from another host is never judged stale (its pid means nothing here). It is released when the drill ends, on
+ * The lock is a file `<out>/.pgdrill-<key>.lock` (key: run-dir.ts's `databaseKey`, never shared by two
+ * databases) created with O_EXCL, holding the owner's pid, host and process start time. A lock whose owner is
+ * gone (same host, pid dead or reused) is stale and taken over; a lock from another host is never judged stale
+ * (its pid means nothing here). It is released when the drill ends, on
  * every path (`await using`); after a SIGKILL it stays, stale, until the next drill or `pgdrill cleanup`.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,7 +18,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
 import { isAlive } from '../sandbox/process-alive.js';
-import { safeName } from './run-dir.js';
+import { databaseKey } from './run-dir.js';
 
 /** What a lock file records. */
 export interface DrillLockOwner {
@@ -38,10 +39,10 @@ export interface DrillLock extends AsyncDisposable {
 
 /** Name of the lock file of `database` in an out directory. */
 export function drillLockPath(outDir: string, database: string): string {
-  return drillLockPathOfKey(outDir, safeName(database));
+  return drillLockPathOfKey(outDir, databaseKey(database));
 }
 
-/** Name of the lock file of a database key (as in a run directory's name) in an out directory. */
+/** Name of the lock file of a database key (`databaseKey`, as in a run directory's name) in an out directory. */
 export function drillLockPathOfKey(outDir: string, key: string): string {
   return join(resolve(outDir), `.pgdrill-${key}.lock`);
 }
