@@ -10,6 +10,7 @@ import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { EnvironmentError } from '../errors.js';
 import { ensureStateDir, privateDirProblem, readOwnFile } from './state-dir.js';
 
 const RecordSchema = z.object({
@@ -75,7 +76,9 @@ export async function recordSandbox(stateDir: string | undefined, fields: NewSan
     postmaster_pid: null, postmaster_start_ticks: null, created_at: new Date().toISOString(), kept: false,
   };
   const path = join(dir, `${record.id}.json`);
-  await writeRecordFile(path, record);
+  await writeRecordFile(path, record).catch((err: Error) => {
+    throw new EnvironmentError(`cannot record the sandbox in pgdrill's state directory (${path}): ${err.message}. Free space there, or set PGDRILL_STATE_DIR.`, undefined, { cause: err });
+  });
   return { path, record };
 }
 
