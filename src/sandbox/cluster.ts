@@ -89,6 +89,8 @@ export class SandboxCluster implements AsyncDisposable {
   private pid: number | null = null;
   /** The postmaster's start time, so that teardown never signals a process that merely reuses its pid. */
   private pidStartTicks: number | null = null;
+  /** False when /proc did not show `pid` to be this sandbox's postmaster: then it is never signalled. */
+  private pidTrusted = true;
   /** This sandbox's record in the state directory (sandbox-records.ts), dropped once teardown is confirmed. */
   private record: StoredRecord | null = null;
 
@@ -195,8 +197,17 @@ export class SandboxCluster implements AsyncDisposable {
       cluster.dataDirFrom = from;
       if (opts.spare && cacheDir && user) cluster.refill = await SpareRefill.start(templatePath(cacheDir, opts.bins, superuser), dirname(dataDir), () => pruneTemplates(cacheDir)).catch(() => null);
       cluster.pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-      cluster.pidStartTicks = processStartTicks(cluster.pid);
-      cluster.record = await updateSandboxRecord(cluster.record, { postmaster_pid: cluster.pid, postmaster_start_ticks: cluster.pidStartTicks });
+      // Teardown signals this pid as root: only if /proc shows it is this server (a pid from another PID namespace,
+      // say, is not) is it trusted, and recorded for `pgdrill cleanup`.
+      const id = await processIdentity(cluster.pid);
+      const notIt = id ? notThePostmaster(id, { uid: user?.uid ?? process.geteuid?.() ?? 0, dataDir: await realpath(dataDir) }) : 'it is not running';
+      if (id && !notIt) {
+        cluster.pidStartTicks = id.startTicks;
+        cluster.record = await updateSandboxRecord(cluster.record, { postmaster_pid: cluster.pid, postmaster_start_ticks: cluster.pidStartTicks });
+      } else {
+        cluster.pidTrusted = false;
+        opts.logger.warn(`${label}: postmaster.pid names pid ${cluster.pid}, but ${notIt}: teardown stops the server with pg_ctl as its OS user, never by signalling that pid`);
+      }
       opts.logger.info(`${label} started: pid ${cluster.pid}, socket ${socketDir}, OS user ${user?.name ?? '(the caller)'}, data directory from ${ORIGIN[from]}, ${jail.networkNamespace ? `own network namespace (${jail.mode})` : jail.note}`);
       return cluster;
     } catch (err) {
@@ -280,7 +291,7 @@ export class SandboxCluster implements AsyncDisposable {
       // next, so the shutdown checkpoint of a fast stop — writing out every dirty buffer of the restore — would be
       // work thrown away, and pg_ctl's wait polls only every 100 ms. pg_ctl when the postmaster cannot be signalled.
       let signalled = false;
-      if (this.pid && this.postmasterAlive()) {
+      if (this.pid && this.pidTrusted && this.postmasterAlive()) {
         try {
           process.kill(this.pid, 'SIGQUIT');
           signalled = true;
@@ -299,7 +310,7 @@ export class SandboxCluster implements AsyncDisposable {
         if (r.exitCode !== 0) notes.push(`pg_ctl stop failed: ${r.stderrTail.trim()}`);
       }
     }
-    if (this.pid && this.postmasterAlive()) {
+    if (this.pid && this.pidTrusted && this.postmasterAlive()) {
       notes.push(`postmaster ${this.pid} still alive after pg_ctl stop; sent SIGKILL`);
       try {
         process.kill(this.pid, 'SIGKILL');

@@ -303,6 +303,15 @@ test('a forged marker, a planted socket dir or a swapped data dir never aims cle
       label: 'sandbox', pgdrill_pid: dead, pgdrill_start_ticks: processStartTicks(process.pid), root_dir: pidForged,
       data_dir: join(pidForged, 'data'), socket_dir: join(tmp, 'pgdrill-sock-pidfile'), server_uid: user?.uid ?? process.geteuid!(),
     });
+    // 5. A recorded orphan whose postmaster is gone and whose pid is now the victim's (another start time): the
+    //    sandbox's files go, the process under that pid is not signalled.
+    const reused = join(tmp, 'sandbox-reused');
+    await mkdir(join(reused, 'data'), { recursive: true });
+    const reusedRecord = await recordSandbox(state, {
+      label: 'sandbox', pgdrill_pid: dead, pgdrill_start_ticks: null, root_dir: reused,
+      data_dir: join(reused, 'data'), socket_dir: join(tmp, 'pgdrill-sock-reused'), server_uid: user?.uid ?? process.geteuid!(),
+    });
+    await updateSandboxRecord(reusedRecord, { postmaster_pid: victimPid, postmaster_start_ticks: processStartTicks(victimPid)! - 1 });
 
     const r = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: state, stopTimeoutMs: 10_000 });
     const by = itemsByPath(r.items);
@@ -321,6 +330,10 @@ test('a forged marker, a planted socket dir or a swapped data dir never aims cle
     assert.equal(by.get(pidForged)?.action, 'refused');
     assert.match(by.get(pidForged)!.reason, new RegExp(`postmaster.pid names pid ${victimPid}, which is not this sandbox's postmaster \\(its data directory is `));
     for (const p of [...forged, evilSock, swapped, pidForged]) assert.ok(await lstat(p), p);
+    assert.equal(by.get(reused)?.action, 'removed');
+    assert.equal(by.get(reused)!.postmaster_pid, null);
+    assert.doesNotMatch(by.get(reused)!.reason, /stopped/);
+    assert.equal(await exists(reused), false);
     // The control: the SIGKILLed process's sandbox is stopped and removed, and its record dropped.
     const o = by.get(orphan.rootDir);
     assert.equal(o?.action, 'removed', JSON.stringify(r.items));
