@@ -12,8 +12,8 @@
  * every path (`await using`); after a SIGKILL it stays, stale, until the next drill or `pgdrill cleanup`.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants, readFileSync } from 'node:fs';
+import { link, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
@@ -67,11 +67,22 @@ export function lockOwnerAlive(owner: DrillLockOwner): boolean {
   return owner.start_ticks === null || ticks === null || ticks === owner.start_ticks;
 }
 
-/** The owner recorded in a lock file; null when it is missing or unreadable. */
+/**
+ * The owner recorded in a lock file; null when it is missing or unreadable, or not a lock at all: a symbolic link
+ * (never followed: pgdrill, as root, would read whatever it points at and repeat it in its refusal), anything but a
+ * regular file, or larger than a lock (64 KiB). Such a "lock" is garbage, removed like a half-written one.
+ */
 export async function readLockOwner(path: string): Promise<DrillLockOwner | null> {
   try {
-    const o = JSON.parse(await readFile(path, 'utf8')) as DrillLockOwner;
-    return typeof o.pid === 'number' && typeof o.host === 'string' ? o : null;
+    const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > 65_536) return null;
+      const o = JSON.parse(await fh.readFile('utf8')) as DrillLockOwner;
+      return typeof o.pid === 'number' && typeof o.host === 'string' ? o : null;
+    } finally {
+      await fh.close();
+    }
   } catch {
     return null;
   }

@@ -5,13 +5,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { scratchDir, startSource, urlOf } from '../helpers/clusters.js';
 import { createAppDatabase, holdLock, pgdrillSessions, waitFor, waitForNoPgdrillSessions } from '../helpers/safety.js';
 import { databaseKey, runDirKey, runDirLabel, safeName } from '../../src/drill/run-dir.js';
-import { drillLockPath } from '../../src/drill/drill-lock.js';
+import { acquireDrillLock, drillLockPath } from '../../src/drill/drill-lock.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 
 test('databaseKey: plain names keep their key; names safeName changes get a hash of the exact name, never a plain key', () => {
@@ -29,6 +30,27 @@ test('databaseKey: plain names keep their key; names safeName changes get a hash
     assert.equal(runDirLabel(`${k}-20260101T000000Z`), safeName(n));
   }
   assert.notEqual(drillLockPath('/o', 'a b'), drillLockPath('/o', 'a_b'));
+});
+
+test('a drill lock that is a symbolic link is never followed: not honoured, replaced, its target untouched', async () => {
+  await using d = await scratchDir();
+  const out = join(d.path, 'out');
+  await mkdir(out);
+  // What the link points at reads as a lock held by a live drill (this process): followed, it would refuse the drill.
+  const target = join(d.path, 'elsewhere.json');
+  const text = JSON.stringify({ pid: process.pid, host: hostname(), start_ticks: null, database: 'shop', started_at: '2026-01-01T00:00:00Z', token: 't' });
+  await writeFile(target, text);
+  await symlink(target, drillLockPath(out, 'shop'));
+  const lock = await acquireDrillLock(out, 'shop');
+  try {
+    assert.equal((await lstat(lock.path)).isFile(), true, 'the link was replaced by a real lock');
+    assert.equal(await readFile(target, 'utf8'), text);
+  } finally {
+    await lock.release();
+  }
+  // A real lock of a live drill is still honoured.
+  await writeFile(drillLockPath(out, 'shop'), text);
+  await assert.rejects(acquireDrillLock(out, 'shop'), /another drill of database "shop"/);
 });
 
 describe('drills of databases whose safe names collide', () => {
