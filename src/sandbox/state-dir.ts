@@ -86,8 +86,19 @@ export async function ensureStateDir(dir = defaultStateDir()): Promise<string> {
   const above = await ancestorProblem(abs);
   if (above) throw untrusted(abs, above);
   if (!(await lstat(abs).catch(() => null))) {
-    await mkdir(abs, { recursive: true, mode: 0o700 });
-    await chmod(abs, 0o700);
+    try {
+      // One level at a time (Node's recursive mkdir loops forever on some file systems, /proc for one).
+      let cur = '/';
+      for (const part of abs.split('/').filter(Boolean)) {
+        cur = join(cur, part);
+        await mkdir(cur, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EEXIST') throw e;
+        });
+      }
+      await chmod(abs, 0o700);
+    } catch (err) {
+      throw new EnvironmentError(`cannot create pgdrill's state directory ${abs} (${(err as Error).message}): it records the sandboxes pgdrill creates. Set PGDRILL_STATE_DIR to a directory of the user running pgdrill.`, undefined, { cause: err });
+    }
   }
   const problem = await privateDirProblem(abs);
   if (problem) throw untrusted(abs, problem);

@@ -58,6 +58,9 @@ test('cleanup removes recorded orphans only: kept, in use, unrecorded markers an
   const orphan = await recordedSandbox(state, join(out, 'db-20260101T000000Z'), 'sandbox-orphan', { pgdrillPid: dead }, sock);
   const kept = await recordedSandbox(state, out, 'sandbox-kept', { pgdrillPid: dead, kept: true }, join(tmp, 'pgdrill-sock-kept'));
   const inUse = await recordedSandbox(state, tmp, 'sandbox-inuse', { pgdrillPid: process.pid }, join(tmp, 'pgdrill-sock-inuse'));
+  // A recorded orphan whose directory now belongs to someone else: not what pgdrill made.
+  const handedOver = await recordedSandbox(state, tmp, 'sandbox-handed-over', { pgdrillPid: dead }, join(tmp, 'pgdrill-sock-handed-over'));
+  await chown(handedOver, 65534, 65534);
   // Markers pgdrill never recorded: in the temp directory and in an out directory.
   const forgedTmp = await fakeSandbox(tmp, 'sandbox-forged', { pgdrillPid: dead }, join(tmp, 'pgdrill-sock-forged'));
   const forgedOut = await fakeSandbox(join(out, 'db-20260101T000000Z'), 'sandbox-forged', { pgdrillPid: dead }, join(tmp, 'pgdrill-sock-forged'));
@@ -73,6 +76,7 @@ test('cleanup removes recorded orphans only: kept, in use, unrecorded markers an
   const dry = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: state, dryRun: true });
   assert.equal(dry.removed, 0);
   assert.deepEqual(dry.items.filter((i) => i.action === 'would_remove').map((i) => i.path).sort(), [lock, orphan].sort());
+  assert.equal(dry.items.find((i) => i.path === handedOver)?.action, 'refused');
   for (const p of [orphan, lock]) assert.equal(await exists(p), true);
 
   const r = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: state });
@@ -90,12 +94,14 @@ test('cleanup removes recorded orphans only: kept, in use, unrecorded markers an
     assert.match(by.get(forged)!.reason, /pgdrill has no record of creating it/);
   }
   assert.equal(by.has(unmarked), false);
+  assert.equal(by.get(handedOver)?.action, 'refused');
+  assert.match(by.get(handedOver)!.reason, /sandbox-handed-over is owned by uid 65534; left alone$/);
   assert.equal(by.get(oldSock)?.action, 'refused');
   assert.equal(by.get(lock)?.action, 'removed');
-  assert.equal(r.refused, 3);
-  for (const p of [kept, inUse, forgedTmp, forgedOut, unmarked, oldSock]) assert.equal(await exists(p), true, p);
+  assert.equal(r.refused, 4);
+  for (const p of [kept, inUse, handedOver, forgedTmp, forgedOut, unmarked, oldSock]) assert.equal(await exists(p), true, p);
   // The removed orphan's record is gone with it; the others stay.
-  assert.deepEqual((await readSandboxRecords(state)).records.map((s) => s.record.root_dir).sort(), [inUse, kept].sort());
+  assert.deepEqual((await readSandboxRecords(state)).records.map((s) => s.record.root_dir).sort(), [handedOver, inUse, kept].sort());
 
   const all = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: state, includeKept: true });
   assert.equal(all.items.find((i) => i.path === kept)?.action, 'removed');
@@ -148,6 +154,8 @@ test('cleanup trusts no record it did not write: a state file of another owner, 
   await mkdir(open);
   await chmod(open, 0o777);
   await assert.rejects(ensureStateDir(join(open, 'state')), /open is writable by every user/);
+  // One that cannot be made: exit 4 (EnvironmentError) saying what to set.
+  await assert.rejects(ensureStateDir('/proc/pgdrill-state'), (e: Error & { exitCode?: number }) => e.exitCode === 4 && /cannot create pgdrill's state directory \/proc\/pgdrill-state .*PGDRILL_STATE_DIR/.test(e.message));
 });
 
 test('cleanup refuses planted drill locks and partial dumps: links, foreign owners; never follows them out', async () => {
