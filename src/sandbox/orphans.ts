@@ -176,7 +176,8 @@ export async function cleanupOrphans(opts: CleanupOptions = {}): Promise<Cleanup
     const skip = (reason: string) => void items.push({ kind: 'sandbox', path: r.root_dir, action: 'skipped', reason });
     if (r.host !== hostname()) skip(`recorded by pgdrill on host ${r.host}: not judged from here`);
     else if (pgdrillAlive(r)) skip(`in use: pgdrill pid ${r.pgdrill_pid} is running`);
-    else if (r.kept && !opts.includeKept) skip('kept running on purpose (--keep); use --include-kept to remove it');
+    // A kept sandbox its user already removed by hand (as --keep's message says) leaves only its record to drop.
+    else if (r.kept && !opts.includeKept && (await madeDir(r.root_dir, [r.server_uid, euid()])) !== 'absent') skip('kept running on purpose (--keep); use --include-kept to remove it');
     else items.push(await removeSandbox(stored, { dryRun, stopMs }));
   }
 

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmod, chown, lstat, mkdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { bins, scratchDir, silentLogger } from '../helpers/clusters.js';
@@ -105,6 +105,11 @@ test('cleanup removes recorded orphans only: kept, in use, unrecorded markers an
 
   const all = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: state, includeKept: true });
   assert.equal(all.items.find((i) => i.path === kept)?.action, 'removed');
+  // A kept sandbox removed by hand (as --keep's message says): its record goes without --include-kept.
+  const byHand = await recordedSandbox(state, tmp, 'sandbox-by-hand', { pgdrillPid: dead, kept: true }, join(tmp, 'pgdrill-sock-by-hand'));
+  await rm(byHand, { recursive: true });
+  const after = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: state });
+  assert.match(after.items.find((i) => i.path === byHand)?.reason ?? '', /nothing was left on disk; its record is dropped/);
 });
 
 test('cleanup trusts no record it did not write: a state file of another owner, group-writable or a link is refused', async () => {
