@@ -14,7 +14,7 @@ import { DbSession, type ConnectionConfig } from '../pg/client.js';
 import type { Logger } from '../logger.js';
 import { registerSandbox, unregisterSandbox } from './registry.js';
 import { jailedCommand, resolveJail, type Jail, type JailedCommand } from './jail.js';
-import { markKept, SANDBOX_MARKER, writeMarker } from './marker.js';
+import { SANDBOX_MARKER, writeMarker } from './marker.js';
 import { dropSandboxRecord, recordSandbox, updateSandboxRecord, type StoredRecord } from './sandbox-records.js';
 import { processStartTicks } from '../drill/drill-lock.js';
 import { createDataDir, dropTemplate, pruneTemplates, templateCacheDir, templatePath, type DataDirOrigin } from './initdb-template.js';
@@ -255,10 +255,12 @@ export class SandboxCluster implements AsyncDisposable {
     return this.stopped;
   }
 
-  /** Record that the sandbox is left running on purpose (--keep): `pgdrill cleanup` leaves it unless `--include-kept`. */
+  /**
+   * Record that the sandbox is left running on purpose (--keep): `pgdrill cleanup` leaves it unless `--include-kept`.
+   * Only pgdrill's record says so: the marker inside is the sandbox user's to replace (by a link, say), never rewritten.
+   */
   async markKept(): Promise<void> {
     if (this.record) this.record = await updateSandboxRecord(this.record, { kept: true });
-    await markKept(this.rootDir).catch(() => {});
   }
 
   /** Is the postmaster pgdrill started still there (not another process that reuses its pid)? */

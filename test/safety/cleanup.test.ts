@@ -376,7 +376,14 @@ test('a sandbox is recorded while it exists (its postmaster with its start time)
       { pid: process.pid, root: sb.rootDir, data: sb.dataDir, sock: sb.socketDir, uid: user?.uid ?? process.geteuid!(), pm: postmaster, ticks: processStartTicks(postmaster), kept: false },
     );
     assert.equal((await lstat(join(state, 'sandboxes'))).mode & 0o777, 0o700);
+    // The sandbox user replaces its marker by a link to a file of root's: --keep must not write through it.
+    const canary = join(d.path, 'root-only');
+    const precious = JSON.stringify({ kind: 'sandbox', pgdrillPid: 1, socketDir: '/x', dataDir: '/x/data', createdAt: 'x' }); // reads as a marker
+    await writeFile(canary, precious, { mode: 0o600 });
+    await rm(join(sb.rootDir, 'pgdrill-sandbox.json'));
+    await symlink(canary, join(sb.rootDir, 'pgdrill-sandbox.json'));
     await sb.markKept();
+    assert.equal(await readFile(canary, 'utf8'), precious);
     assert.equal((await readSandboxRecords(state)).records[0]?.record.kept, true);
   } finally {
     const t = await sb.stop();
