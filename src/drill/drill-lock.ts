@@ -5,19 +5,20 @@
  * holding back VACUUM), read every table twice, and compete for the same place in its history — nothing a second
  * drill could prove that the first does not. So the second one is refused (exit 3) before it acts.
  *
- * The lock is a file `<out>/.pgdrill-<database>.lock` created with O_EXCL, holding the owner's pid, host and
- * process start time. A lock whose owner is gone (same host, pid dead or reused) is stale and taken over; a lock
- * from another host is never judged stale (its pid means nothing here). It is released when the drill ends, on
+ * The lock is a file `<out>/.pgdrill-<key>.lock` (key: run-dir.ts's `databaseKey`, never shared by two
+ * databases) created with O_EXCL, holding the owner's pid, host and process start time. A lock whose owner is
+ * gone (same host, pid dead or reused) is stale and taken over; a lock from another host is never judged stale
+ * (its pid means nothing here). It is released when the drill ends, on
  * every path (`await using`); after a SIGKILL it stays, stale, until the next drill or `pgdrill cleanup`.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants, readFileSync } from 'node:fs';
+import { link, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
 import { isAlive } from '../sandbox/process-alive.js';
-import { safeName } from './run-dir.js';
+import { databaseKey } from './run-dir.js';
 
 /** What a lock file records. */
 export interface DrillLockOwner {
@@ -38,7 +39,12 @@ export interface DrillLock extends AsyncDisposable {
 
 /** Name of the lock file of `database` in an out directory. */
 export function drillLockPath(outDir: string, database: string): string {
-  return join(resolve(outDir), `.pgdrill-${safeName(database)}.lock`);
+  return drillLockPathOfKey(outDir, databaseKey(database));
+}
+
+/** Name of the lock file of a database key (`databaseKey`, as in a run directory's name) in an out directory. */
+export function drillLockPathOfKey(outDir: string, key: string): string {
+  return join(resolve(outDir), `.pgdrill-${key}.lock`);
 }
 
 /** Start time of a process in clock ticks since boot, or null where /proc does not tell. */
@@ -61,11 +67,22 @@ export function lockOwnerAlive(owner: DrillLockOwner): boolean {
   return owner.start_ticks === null || ticks === null || ticks === owner.start_ticks;
 }
 
-/** The owner recorded in a lock file; null when it is missing or unreadable. */
+/**
+ * The owner recorded in a lock file; null when it is missing or unreadable, or not a lock at all: a symbolic link
+ * (never followed: pgdrill, as root, would read whatever it points at and repeat it in its refusal), anything but a
+ * regular file, or larger than a lock (64 KiB). Such a "lock" is garbage, removed like a half-written one.
+ */
 export async function readLockOwner(path: string): Promise<DrillLockOwner | null> {
   try {
-    const o = JSON.parse(await readFile(path, 'utf8')) as DrillLockOwner;
-    return typeof o.pid === 'number' && typeof o.host === 'string' ? o : null;
+    const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > 65_536) return null;
+      const o = JSON.parse(await fh.readFile('utf8')) as DrillLockOwner;
+      return typeof o.pid === 'number' && typeof o.host === 'string' ? o : null;
+    } finally {
+      await fh.close();
+    }
   } catch {
     return null;
   }

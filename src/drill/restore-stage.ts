@@ -17,7 +17,6 @@ import { createPlaceholderTablespaces, noteTablespaces } from '../restore/tables
 import type { CopyBlock } from '../scan/types.js';
 import { endsDrill, type DrillContext } from './context.js';
 import { isolationCheck, measureIsolation } from '../sandbox/isolation-check.js';
-import { markKept } from '../sandbox/marker.js';
 import { fidelityStage, preRestoreExtensions, type AfterRestoreHook } from '../fidelity/fidelity-stage.js';
 import type { RowCountPlan } from '../fidelity/row-counts.js';
 import type { SourceFidelity } from '../fidelity/source-capture.js';
@@ -243,7 +242,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       // pg_ctl refuses to run as root: as root, the stop runs as the sandbox's own OS user, as pgdrill ran it.
       const stop = `${sb.osUser ? `runuser -u ${sb.osUser.name} -- ` : ''}${ctx.bins.path('pg_ctl')} -D ${sb.dataDir} stop`;
       restore.connect = `psql "${sb.url(input.database)}"   (stop it with: ${stop}; then rm -rf ${sb.rootDir})`;
-      await markKept(sb.rootDir).catch(() => {});
+      await sb.markKept().catch(() => {});
       await sb.endSpareRefill();
     } else if (sb) {
       teardown = await sb.stop();

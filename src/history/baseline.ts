@@ -11,11 +11,12 @@ import { formatBytes } from '../config/duration.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ReportSchema, type Baseline, type Change, type Check, type Report } from '../report/model.js';
 import { listRuns } from './read-history.js';
+import { runDirLabel } from '../drill/run-dir.js';
 
 /** The database a report belongs to, as `listRuns` names it: the source database, else the run directory's name without its stamp. */
 export function databaseOf(r: Report): string {
   const name = basename(r.run.dir) || r.run.id;
-  return r.source.database ?? name.replace(/-\d{8}T\d{6}Z(-\d+)?$/, '');
+  return r.source.database ?? runDirLabel(name);
 }
 
 /**

@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ReportSchema, type Report } from '../report/model.js';
 import { pathExists as exists } from '../exec/path-exists.js';
+import { runDirLabel } from '../drill/run-dir.js';
 
 /** One past drill, as the history command and the dashboard show it. */
 export interface HistoryEntry {
@@ -77,7 +78,7 @@ function toEntry(r: Report, runDir: string, htmlPath: string | null): HistoryEnt
     runId: r.run.id,
     startedAt: r.run.started_at,
     finishedAt: r.run.finished_at,
-    database: r.source.database ?? name.replace(/-\d{8}T\d{6}Z(-\d+)?$/, ''),
+    database: r.source.database ?? runDirLabel(name),
     kind: r.kind,
     status: r.status,
     interrupted: r.interrupted,

@@ -3,7 +3,7 @@
  * (`listen_addresses = ''`), durability off (it is thrown away). An AsyncDisposable: disposing it stops the
  * server, deletes its files and confirms both; `stop()` returns that confirmation as data for the report.
  */
-import { chown, chmod, mkdir, mkdtemp, readFile, rm, appendFile } from 'node:fs/promises';
+import { chown, chmod, mkdir, mkdtemp, readFile, realpath, rm, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EnvironmentError, ToolError } from '../errors.js';
@@ -15,9 +15,12 @@ import type { Logger } from '../logger.js';
 import { registerSandbox, unregisterSandbox } from './registry.js';
 import { jailedCommand, resolveJail, type Jail, type JailedCommand } from './jail.js';
 import { SANDBOX_MARKER, writeMarker } from './marker.js';
+import { dropSandboxRecord, recordSandbox, updateSandboxRecord, type StoredRecord } from './sandbox-records.js';
+import { processStartTicks } from '../drill/drill-lock.js';
 import { createDataDir, dropTemplate, pruneTemplates, templateCacheDir, templatePath, type DataDirOrigin } from './initdb-template.js';
 import { SpareRefill } from './template-spare.js';
 import { isAlive } from './process-alive.js';
+import { notThePostmaster, processIdentity } from './process-identity.js';
 import { removeTree } from '../exec/remove-tree.js';
 import { pathExists as exists } from '../exec/path-exists.js';
 
@@ -51,6 +54,11 @@ export interface SandboxOptions {
    * on a drill's critical path. Default false.
    */
   readonly spare?: boolean;
+  /**
+   * pgdrill's state directory, where the sandbox is recorded while it exists (sandbox-records.ts). Default:
+   * PGDRILL_STATE_DIR, else /var/lib/pgdrill as root, else ~/.local/state/pgdrill (state-dir.ts).
+   */
+  readonly stateDir?: string;
 }
 
 /** What teardown found: the report's evidence that nothing is left. */
@@ -79,6 +87,12 @@ async function writableBy(dir: string, user: OsUser | null): Promise<boolean> {
 export class SandboxCluster implements AsyncDisposable {
   private stopped: TeardownResult | null = null;
   private pid: number | null = null;
+  /** The postmaster's start time, so that teardown never signals a process that merely reuses its pid. */
+  private pidStartTicks: number | null = null;
+  /** False when /proc did not show `pid` to be this sandbox's postmaster: then it is never signalled. */
+  private pidTrusted = true;
+  /** This sandbox's record in the state directory (sandbox-records.ts), dropped once teardown is confirmed. */
+  private record: StoredRecord | null = null;
 
   private constructor(
     readonly rootDir: string,
@@ -129,6 +143,12 @@ export class SandboxCluster implements AsyncDisposable {
     const cluster = new SandboxCluster(rootDir, dataDir, socketDir, logFile, superuser, user, opts.bins, opts.logger, label, placementNote, jail);
     registerSandbox(cluster);
     try {
+      // Recorded before anything runs in its directories: `pgdrill cleanup` acts on nothing it cannot find there.
+      const realRoot = await realpath(rootDir);
+      cluster.record = await recordSandbox(opts.stateDir, {
+        label, pgdrill_pid: process.pid, pgdrill_start_ticks: processStartTicks(process.pid), root_dir: realRoot,
+        data_dir: join(realRoot, 'data'), socket_dir: await realpath(socketDir), server_uid: user?.uid ?? process.geteuid?.() ?? 0,
+      });
       await writeMarker(rootDir, { kind: label, pgdrillPid: process.pid, socketDir, dataDir, createdAt: new Date().toISOString() });
       for (const d of [rootDir, socketDir]) {
         await chmod(d, 0o700);
@@ -177,6 +197,17 @@ export class SandboxCluster implements AsyncDisposable {
       cluster.dataDirFrom = from;
       if (opts.spare && cacheDir && user) cluster.refill = await SpareRefill.start(templatePath(cacheDir, opts.bins, superuser), dirname(dataDir), () => pruneTemplates(cacheDir)).catch(() => null);
       cluster.pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+      // Teardown signals this pid as root: only if /proc shows it is this server (a pid from another PID namespace,
+      // say, is not) is it trusted, and recorded for `pgdrill cleanup`.
+      const id = await processIdentity(cluster.pid);
+      const notIt = id ? notThePostmaster(id, { uid: user?.uid ?? process.geteuid?.() ?? 0, dataDir: await realpath(dataDir) }) : 'it is not running';
+      if (id && !notIt) {
+        cluster.pidStartTicks = id.startTicks;
+        cluster.record = await updateSandboxRecord(cluster.record, { postmaster_pid: cluster.pid, postmaster_start_ticks: cluster.pidStartTicks });
+      } else {
+        cluster.pidTrusted = false;
+        opts.logger.warn(`${label}: postmaster.pid names pid ${cluster.pid}, but ${notIt}: teardown stops the server with pg_ctl as its OS user, never by signalling that pid`);
+      }
       opts.logger.info(`${label} started: pid ${cluster.pid}, socket ${socketDir}, OS user ${user?.name ?? '(the caller)'}, data directory from ${ORIGIN[from]}, ${jail.networkNamespace ? `own network namespace (${jail.mode})` : jail.note}`);
       return cluster;
     } catch (err) {
@@ -224,6 +255,19 @@ export class SandboxCluster implements AsyncDisposable {
     return this.stopped;
   }
 
+  /**
+   * Record that the sandbox is left running on purpose (--keep): `pgdrill cleanup` leaves it unless `--include-kept`.
+   * Only pgdrill's record says so: the marker inside is the sandbox user's to replace (by a link, say), never rewritten.
+   */
+  async markKept(): Promise<void> {
+    if (this.record) this.record = await updateSandboxRecord(this.record, { kept: true });
+  }
+
+  /** Is the postmaster pgdrill started still there (not another process that reuses its pid)? */
+  private postmasterAlive(): boolean {
+    return this.pid !== null && isAlive(this.pid) && (this.pidStartTicks === null || processStartTicks(this.pid) === this.pidStartTicks);
+  }
+
   /** End the spare copy made beside the sandbox (see `spare`), for a sandbox left running: nothing else of pgdrill's outlives it. */
   async endSpareRefill(): Promise<void> {
     await this.refill?.stop();
@@ -235,16 +279,21 @@ export class SandboxCluster implements AsyncDisposable {
     const notes: string[] = [];
     await this.endSpareRefill(); // a spare still being copied is ended and removed
     if (await exists(join(this.dataDir, 'postmaster.pid'))) {
-      try {
-        this.pid ??= Number((await readFile(join(this.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-      } catch {
-        /* raced with shutdown */
+      if (this.pid === null) {
+        // Not known yet (start failed half-way): postmaster.pid is the sandbox user's file, so the pid it names is
+        // signalled only if /proc shows it is this sandbox's postmaster.
+        const named = Number((await readFile(join(this.dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
+        const id = await processIdentity(named);
+        const dataDir = await realpath(this.dataDir).catch(() => this.dataDir);
+        const why = id && notThePostmaster(id, { uid: this.osUser?.uid ?? process.geteuid?.() ?? 0, dataDir });
+        if (id && !why) [this.pid, this.pidStartTicks] = [named, id.startTicks];
+        else if (id) notes.push(`postmaster.pid names pid ${named}, not signalled: ${why}`);
       }
       // Immediate shutdown (SIGQUIT to the postmaster, what `pg_ctl -m immediate` sends): the cluster is deleted
       // next, so the shutdown checkpoint of a fast stop — writing out every dirty buffer of the restore — would be
       // work thrown away, and pg_ctl's wait polls only every 100 ms. pg_ctl when the postmaster cannot be signalled.
       let signalled = false;
-      if (this.pid && isAlive(this.pid)) {
+      if (this.pid && this.pidTrusted && this.postmasterAlive()) {
         try {
           process.kill(this.pid, 'SIGQUIT');
           signalled = true;
@@ -253,7 +302,7 @@ export class SandboxCluster implements AsyncDisposable {
         }
       }
       if (signalled) {
-        for (let i = 0; i < 3000 && isAlive(this.pid!); i++) await new Promise((r) => setTimeout(r, 10));
+        for (let i = 0; i < 3000 && this.postmasterAlive(); i++) await new Promise((r) => setTimeout(r, 10));
       } else {
         const r = await runProcess({
           bin: this.bins.path('pg_ctl'),
@@ -263,21 +312,21 @@ export class SandboxCluster implements AsyncDisposable {
         if (r.exitCode !== 0) notes.push(`pg_ctl stop failed: ${r.stderrTail.trim()}`);
       }
     }
-    if (this.pid && isAlive(this.pid)) {
+    if (this.pid && this.pidTrusted && this.postmasterAlive()) {
       notes.push(`postmaster ${this.pid} still alive after pg_ctl stop; sent SIGKILL`);
       try {
         process.kill(this.pid, 'SIGKILL');
       } catch {
         /* gone meanwhile */
       }
-      for (let i = 0; i < 50 && isAlive(this.pid); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 50 && this.postmasterAlive(); i++) await new Promise((r) => setTimeout(r, 100));
     }
     // A directory that cannot be removed (a mount point inside it, an immutable file, EACCES) is reported below
     // as not confirmed, with the reason, never thrown past the teardown.
     for (const dir of [this.rootDir, this.socketDir]) {
       await removeTree(dir).catch((e: Error) => notes.push(`removing ${dir} failed: ${e.message}`));
     }
-    const processGone = this.pid === null || !isAlive(this.pid);
+    const processGone = this.pid === null || !this.postmasterAlive();
     const dataDirGone = !(await exists(this.rootDir));
     const socketDirGone = !(await exists(this.socketDir));
     const confirmed = processGone && dataDirGone && socketDirGone;
@@ -293,6 +342,8 @@ export class SandboxCluster implements AsyncDisposable {
           : `NOT confirmed: process ${processGone ? 'gone' : 'ALIVE'}, data dir ${dataDirGone ? 'gone' : 'PRESENT'}, socket dir ${socketDirGone ? 'gone' : 'PRESENT'}`) +
         (notes.length ? ` (${notes.join('; ')})` : ''),
     };
+    // Forgotten only when nothing is left; otherwise the record is what lets `pgdrill cleanup` finish the job.
+    if (confirmed && this.record) await dropSandboxRecord(this.record.path).catch(() => {});
     unregisterSandbox(this);
     this.logger.info(`${this.label} torn down: ${this.stopped.detail}`);
     return this.stopped;

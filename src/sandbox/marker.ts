@@ -1,6 +1,7 @@
 /**
- * The marker file that says "this directory is a pgdrill sandbox": `pgdrill cleanup` removes only directories
- * that carry it, so it never touches anything that is not pgdrill's.
+ * The marker file that says "this directory is a pgdrill sandbox", for a human looking at it. It proves nothing:
+ * the sandbox's OS user owns the directory and anyone can write such a file elsewhere, so `pgdrill cleanup` acts
+ * only on pgdrill's own record of the sandbox (sandbox-records.ts) and merely reports a marker it has no record of.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,12 +15,16 @@ export interface SandboxMarker {
   readonly socketDir: string;
   readonly dataDir: string;
   readonly createdAt: string;
-  /** Left running on purpose (`--keep`): `pgdrill cleanup` leaves it alone unless asked (`--include-kept`). */
+  /** Unused since the record (sandbox-records.ts) holds it; read from markers of older versions. */
   readonly kept?: boolean;
 }
 
+/**
+ * Write the marker into a new sandbox directory. Created exclusively (O_EXCL, which never follows a link): the
+ * directory belongs to the sandbox's OS user, and root must not write through a link planted there.
+ */
 export async function writeMarker(dir: string, marker: SandboxMarker): Promise<void> {
-  await writeFile(join(dir, SANDBOX_MARKER), JSON.stringify(marker, null, 2) + '\n');
+  await writeFile(join(dir, SANDBOX_MARKER), JSON.stringify(marker, null, 2) + '\n', { flag: 'wx' });
 }
 
 /** Read the marker of a sandbox directory; null when there is none (then the directory is not pgdrill's). */
@@ -32,8 +37,3 @@ export async function readMarker(dir: string): Promise<SandboxMarker | null> {
   }
 }
 
-/** Record in the marker that the sandbox was kept running on purpose (--keep). */
-export async function markKept(dir: string): Promise<void> {
-  const m = await readMarker(dir);
-  if (m) await writeMarker(dir, { ...m, kept: true });
-}

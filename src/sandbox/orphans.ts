@@ -1,37 +1,51 @@
 /**
  * `pgdrill cleanup`: find sandboxes whose pgdrill died without tearing them down (SIGKILL, OOM, power loss), stop
- * their servers and remove their directories — and never touch anything that is not provably pgdrill's:
+ * their servers and remove their directories — and never touch anything that is not provably pgdrill's. It runs as
+ * root next to production, in directories other users can write (the temp directory), so everything it finds there
+ * is treated as planted until proven otherwise:
  *
- * - a directory is a sandbox only if it carries the marker file (src/sandbox/marker.ts) describing itself (its data
- *   directory inside it);
- * - it is an orphan only if the pgdrill process named in the marker is gone (a reused pid looks alive: then it is
- *   left alone — the safe direction), and it was not kept on purpose (`--keep`) unless `includeKept`;
- * - a process is stopped only if it is the postmaster of that very data directory (its pid from postmaster.pid, its
- *   working directory — a postmaster chdirs into its data directory — equal to it): SIGINT, which is what
- *   `pg_ctl stop -m fast` sends, then SIGKILL if it is still there after 30 s;
- * - a socket directory (`<tmp>/pgdrill-sock-*`) is removed with its sandbox, or on its own only when no server
- *   holds it and it is older than a minute (a sandbox being created has one for a moment before its marker).
+ * - a sandbox is pgdrill's only if pgdrill recorded it when it created it (sandbox-records.ts), in a state directory
+ *   only the user running pgdrill can write (state-dir.ts). A marker file (`pgdrill-sandbox.json`) or a socket
+ *   directory (`<tmp>/pgdrill-sock-*`) without a record proves nothing — anyone can make one — and is reported as
+ *   refused, never acted on;
+ * - it is an orphan only if the pgdrill process recorded is gone (same pid and start time: a reused pid is not
+ *   it), and it was not kept on purpose (`--keep`) unless `includeKept`;
+ * - its directories must still be what pgdrill made: the recorded root, data and socket directories real
+ *   directories (no symbolic link anywhere on the way: their realpath is the recorded path), owned by the
+ *   sandbox's OS user or the user running pgdrill. The sandbox's OS user owns them and could swap them: anything
+ *   else is refused, and left alone with its record (the next cleanup reports it again);
+ * - a process is signalled only if /proc shows it is that sandbox's postmaster: the recorded pid with the recorded
+ *   start time (or, before it was recorded, the pid in postmaster.pid started after the pgdrill that created the
+ *   sandbox), running as the sandbox's uid, its working directory (a postmaster chdirs into its data directory)
+ *   the recorded data directory. SIGINT, which is what `pg_ctl stop -m fast` sends, then SIGKILL if it is still
+ *   there after 30 s;
+ * - removal (`rm -rf --one-file-system`, exec/remove-tree.ts) never follows a symbolic link.
  *
- * Where it looks: the out directories (`<out>/*` and `<out>/<run>/*`), the temp directory (sandboxes placed there
- * when the run directory was not reachable by the sandbox user), and every running server whose socket is in a
- * `<tmp>/pgdrill-sock-*` directory (its data directory from /proc). Stale drill locks in the out directories go too,
- * and partial dumps (`<out>/<run>/*.partial`) whose drill is gone (no live lock of its database).
+ * In the out directories it also removes stale drill locks (`<out>/.pgdrill-*.lock`) and partial dumps
+ * (`<out>/<run>/*.partial`) whose drill is gone (no live lock of its database) — only regular files and
+ * directories owned by the user running pgdrill, never a symbolic link.
  */
-import { lstat, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { constants } from 'node:fs';
+import { lstat, open, readdir, realpath, unlink } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { isAlive } from './process-alive.js';
-import { readMarker, SANDBOX_MARKER, type SandboxMarker } from './marker.js';
-import { drillLockPath, lockOwnerAlive, readLockOwner } from '../drill/drill-lock.js';
-import { runDirDatabase } from '../drill/run-dir.js';
+import { SANDBOX_MARKER } from './marker.js';
+import { notThePostmaster, processIdentity, type ExpectedPostmaster } from './process-identity.js';
+import { dropSandboxRecord, readSandboxRecords, type SandboxRecord, type StoredRecord } from './sandbox-records.js';
+import { defaultStateDir, readOwnFile } from './state-dir.js';
+import { drillLockPathOfKey, lockOwnerAlive, processStartTicks, readLockOwner, type DrillLockOwner } from '../drill/drill-lock.js';
+import { runDirKey } from '../drill/run-dir.js';
 import { removeTree } from '../exec/remove-tree.js';
 
 /** What to clean. */
 export interface CleanupOptions {
   /** Out directories to scan. Default ['./drills']. */
   readonly outDirs?: readonly string[];
-  /** Temp directory to scan for fallback sandboxes and socket directories. Default os.tmpdir(). */
+  /** Temp directory to scan for markers and socket directories pgdrill has no record of (reported). Default os.tmpdir(). */
   readonly tmpDir?: string;
+  /** pgdrill's state directory, where the sandboxes it created are recorded. Default: see state-dir.ts. */
+  readonly stateDir?: string;
   /** Also remove sandboxes left running with --keep. Default false. */
   readonly includeKept?: boolean;
   /** Only say what would be done. Default false. */
@@ -42,9 +56,10 @@ export interface CleanupOptions {
 
 /** One thing found. */
 export interface CleanupItem {
-  readonly kind: 'sandbox' | 'socket_dir' | 'drill_lock' | 'partial_dump';
+  readonly kind: 'sandbox' | 'socket_dir' | 'drill_lock' | 'partial_dump' | 'state_file';
   readonly path: string;
-  readonly action: 'removed' | 'would_remove' | 'skipped' | 'failed';
+  /** `refused`: not provably pgdrill's, or changed since pgdrill made it; left alone. */
+  readonly action: 'removed' | 'would_remove' | 'skipped' | 'refused' | 'failed';
   readonly reason: string;
   /** The postmaster that was stopped (sandboxes). */
   readonly postmaster_pid?: number | null;
@@ -55,10 +70,14 @@ export interface CleanupResult {
   readonly items: CleanupItem[];
   readonly removed: number;
   readonly failed: number;
+  readonly refused: number;
 }
 
 const SOCKET_PREFIX = 'pgdrill-sock-';
-const SOCKET_MIN_AGE_MS = 60_000;
+
+function euid(): number {
+  return process.geteuid?.() ?? -1;
+}
 
 async function isDir(p: string): Promise<boolean> {
   return (await lstat(p).catch(() => null))?.isDirectory() ?? false;
@@ -72,40 +91,61 @@ async function children(dir: string): Promise<string[]> {
 }
 
 async function hasMarker(dir: string): Promise<boolean> {
-  return (await lstat(join(dir, SANDBOX_MARKER)).catch(() => null))?.isFile() ?? false;
+  return (await lstat(join(dir, SANDBOX_MARKER)).catch(() => null)) !== null;
 }
 
-/** The pid in a postmaster.pid or socket lock file (first line). */
+/** The pid in the first line of a postmaster.pid or socket lock file, read without following a link; null if none. */
 async function pidFile(path: string): Promise<number | null> {
-  const first = (await readFile(path, 'utf8').catch(() => '')).split('\n')[0]?.trim() ?? '';
-  const pid = Number(first.replace(/^-/, ''));
-  return Number.isInteger(pid) && pid > 0 ? pid : null;
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
+  if (!fh) return null;
+  try {
+    if (!(await fh.stat()).isFile()) return null;
+    const buf = Buffer.alloc(64);
+    const { bytesRead } = await fh.read(buf, 0, 64, 0);
+    const pid = Number(buf.subarray(0, bytesRead).toString('utf8').split('\n')[0]?.trim().replace(/^-/, ''));
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } finally {
+    await fh.close();
+  }
 }
 
-/** The working directory of a process (a postmaster's is its data directory); null when unreadable. */
-async function cwdOf(pid: number): Promise<string | null> {
-  return realpath(`/proc/${pid}/cwd`).catch(() => null);
+/**
+ * Is `path` still the directory pgdrill made? 'absent', 'ok', or why not: a symbolic link (itself or anywhere on
+ * the way: its realpath must be `path`), not a directory, or owned by someone else than `owners`.
+ */
+async function madeDir(path: string, owners: readonly number[]): Promise<'absent' | 'ok' | string> {
+  const st = await lstat(path).catch((e: NodeJS.ErrnoException) => e);
+  if (st instanceof Error) return st.code === 'ENOENT' ? 'absent' : `${path}: ${st.message}`;
+  if (st.isSymbolicLink()) return `${path} is now a symbolic link`;
+  if (!st.isDirectory()) return `${path} is no longer a directory`;
+  if (!owners.includes(st.uid)) return `${path} is owned by uid ${st.uid}`;
+  const real = await realpath(path).catch(() => null);
+  if (real !== path) return `${path} now lies behind a symbolic link (it resolves to ${real ?? 'nothing'})`;
+  return 'ok';
 }
 
-/** Is `pid` the running postmaster of `dataDir`? 'unknown' when /proc does not say (not ours to judge). */
-async function postmasterOf(pid: number | null, dataDir: string): Promise<boolean | 'unknown'> {
-  if (pid === null || !isAlive(pid)) return false;
-  const cwd = await cwdOf(pid);
-  if (cwd === null) return 'unknown';
-  const real = await realpath(dataDir).catch(() => resolve(dataDir));
-  return cwd === real;
+/** Is the pgdrill that recorded a sandbox still running (same pid and start time)? */
+function pgdrillAlive(r: SandboxRecord): boolean {
+  if (!isAlive(r.pgdrill_pid)) return false;
+  const ticks = processStartTicks(r.pgdrill_pid);
+  return r.pgdrill_start_ticks === null || ticks === null || ticks === r.pgdrill_start_ticks;
 }
 
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  for (let waited = 0; waited < ms && isAlive(pid); waited += 100) await new Promise((r) => setTimeout(r, 100));
-  return !isAlive(pid);
+/** Gone, or no longer the expected process (its pid reused). */
+async function waitGone(pid: number, want: ExpectedPostmaster, ms: number): Promise<boolean> {
+  const gone = async () => {
+    const id = await processIdentity(pid);
+    return id === null || (want.startTicks != null && id.startTicks !== want.startTicks);
+  };
+  for (let waited = 0; waited < ms && !(await gone()); waited += 100) await new Promise((r) => setTimeout(r, 100));
+  return gone();
 }
 
 function isSocketDir(p: string): boolean {
   return basename(p).startsWith(SOCKET_PREFIX);
 }
 
-/** The socket lock files of a socket directory and the server pids in them. */
+/** The live pids named by the socket lock files of a socket directory (names only: lock files can be planted). */
 async function socketServers(dir: string): Promise<number[]> {
   const pids: number[] = [];
   for (const n of await readdir(dir).catch(() => [] as string[])) {
@@ -117,160 +157,197 @@ async function socketServers(dir: string): Promise<number[]> {
   return pids;
 }
 
-/** Find orphaned sandboxes, socket directories and drill locks, and remove them (unless dryRun). */
+/** Find orphaned sandboxes, stale drill locks and partial dumps, and remove them (unless dryRun). */
 export async function cleanupOrphans(opts: CleanupOptions = {}): Promise<CleanupResult> {
   const tmp = resolve(opts.tmpDir ?? tmpdir());
   const outDirs = (opts.outDirs?.length ? opts.outDirs : ['./drills']).map((d) => resolve(d));
+  const stateDir = resolve(opts.stateDir ?? defaultStateDir());
+  const dryRun = opts.dryRun ?? false;
   const stopMs = opts.stopTimeoutMs ?? 30_000;
   const items: CleanupItem[] = [];
 
-  // 1. Candidate sandbox directories: anything carrying a marker where sandboxes are made.
-  const candidates = new Set<string>();
-  const addIfMarked = async (d: string) => {
-    if (await hasMarker(d)) candidates.add(await realpath(d).catch(() => d));
-  };
+  // 1. The sandboxes pgdrill recorded: the only ones it may act on.
+  const { records, refused } = await readSandboxRecords(stateDir);
+  for (const r of refused) items.push({ kind: 'state_file', path: r.path, action: 'refused', reason: `refused: ${r.reason}; left alone` });
+  const recordedRoots = new Set(records.map((s) => s.record.root_dir));
+  const recordedSockets = new Set(records.map((s) => s.record.socket_dir));
+  for (const stored of [...records].sort((a, b) => a.record.root_dir.localeCompare(b.record.root_dir))) {
+    const r = stored.record;
+    const skip = (reason: string) => void items.push({ kind: 'sandbox', path: r.root_dir, action: 'skipped', reason });
+    if (r.host !== hostname()) skip(`recorded by pgdrill on host ${r.host}: not judged from here`);
+    else if (pgdrillAlive(r)) skip(`in use: pgdrill pid ${r.pgdrill_pid} is running`);
+    // A kept sandbox its user already removed by hand (as --keep's message says) leaves only its record to drop.
+    else if (r.kept && !opts.includeKept && (await madeDir(r.root_dir, [r.server_uid, euid()])) !== 'absent') skip('kept running on purpose (--keep); use --include-kept to remove it');
+    else items.push(await removeSandbox(stored, { dryRun, stopMs }));
+  }
+
+  // 2. What looks like a sandbox but was not recorded: named, never touched (a marker or a lock file proves nothing).
+  const marked: string[] = [];
   for (const out of outDirs) {
     for (const d of await children(out)) {
-      await addIfMarked(d);
-      for (const dd of await children(d)) await addIfMarked(dd);
+      if (await hasMarker(d)) marked.push(d);
+      for (const dd of await children(d)) if (await hasMarker(dd)) marked.push(dd);
     }
   }
   const tmpChildren = await children(tmp);
-  for (const d of tmpChildren) if (!isSocketDir(d)) await addIfMarked(d);
-  // Running servers with a pgdrill socket directory: their data directory's parent may be a sandbox anywhere.
-  for (const d of tmpChildren.filter(isSocketDir)) {
-    for (const pid of await socketServers(d)) {
-      const cwd = await cwdOf(pid);
-      if (cwd) await addIfMarked(dirname(cwd));
-    }
+  for (const d of tmpChildren) if (!isSocketDir(d) && (await hasMarker(d))) marked.push(d);
+  for (const d of [...new Set(marked)].sort()) {
+    if (recordedRoots.has(d) || recordedRoots.has((await realpath(d).catch(() => d)))) continue;
+    items.push({ kind: 'sandbox', path: d, action: 'refused', reason: `refused: it carries a ${SANDBOX_MARKER} marker, but pgdrill has no record of creating it (in ${join(stateDir, 'sandboxes')}): a marker proves nothing; left alone` });
   }
-
-  // 2. Each candidate: orphan or not, then stop and remove.
-  const liveSocketDirs = new Set<string>();
-  const handledSocketDirs = new Set<string>();
-  for (const root of [...candidates].sort()) {
-    const m = await readMarker(root);
-    const skip = (reason: string) => void items.push({ kind: 'sandbox', path: root, action: 'skipped', reason });
-    if (!m) {
-      skip('marker unreadable');
-      continue;
-    }
-    const dataDir = resolve(m.dataDir);
-    const inside = dataDir.startsWith(root + sep) || (await realpath(dirname(dataDir)).catch(() => '')) === root;
-    if (!inside) {
-      skip(`its marker names a data directory outside it (${m.dataDir}): not touched`);
-      continue;
-    }
-    if (isAlive(m.pgdrillPid)) {
-      liveSocketDirs.add(resolve(m.socketDir));
-      skip(`in use: pgdrill pid ${m.pgdrillPid} is running`);
-      continue;
-    }
-    if (m.kept && !opts.includeKept) {
-      liveSocketDirs.add(resolve(m.socketDir));
-      skip('kept running on purpose (--keep); use --include-kept to remove it');
-      continue;
-    }
-    items.push(await removeSandbox(root, m, dataDir, { dryRun: opts.dryRun ?? false, stopMs, tmp }));
-    handledSocketDirs.add(resolve(m.socketDir));
-  }
-
-  // 3. Socket directories nobody serves and no live sandbox names.
   for (const d of tmpChildren.filter(isSocketDir)) {
-    if (handledSocketDirs.has(d) || liveSocketDirs.has(d)) continue;
+    if (recordedSockets.has(d)) continue;
     const servers = await socketServers(d);
-    if (servers.length) {
-      items.push({ kind: 'socket_dir', path: d, action: 'skipped', reason: `server pid ${servers.join(', ')} listens there and no orphaned pgdrill sandbox owns it: not pgdrill's to stop` });
-      continue;
-    }
-    const age = Date.now() - ((await stat(d).catch(() => null))?.mtimeMs ?? Date.now());
-    if (age < SOCKET_MIN_AGE_MS) {
-      items.push({ kind: 'socket_dir', path: d, action: 'skipped', reason: 'no server, but less than a minute old (a sandbox may be starting)' });
-      continue;
-    }
-    items.push(await removePath('socket_dir', d, 'no server listens there and no running pgdrill names it', opts.dryRun ?? false));
+    const names = servers.length ? `; its lock file names pid ${servers.join(', ')}, which is not pgdrill's to stop` : '';
+    items.push({ kind: 'socket_dir', path: d, action: 'refused', reason: `refused: pgdrill has no record of this socket directory${names}; left alone` });
   }
 
-  // 4. Stale drill locks.
+  // 3. Stale drill locks: our own regular files only.
   for (const out of outDirs) {
-    for (const n of await readdir(out).catch(() => [] as string[])) {
+    for (const n of (await readdir(out).catch(() => [] as string[])).sort()) {
       if (!/^\.pgdrill-.+\.lock$/.test(n)) continue;
       const path = join(out, n);
-      const owner = await readLockOwner(path);
-      if (owner && lockOwnerAlive(owner)) {
-        items.push({ kind: 'drill_lock', path, action: 'skipped', reason: `held by running drill pid ${owner.pid} on ${owner.host}` });
-      } else if (owner) {
-        items.push(await removePath('drill_lock', path, `stale: drill pid ${owner.pid} is gone`, opts.dryRun ?? false));
+      const owner = await ownLockOwner(path);
+      if ('problem' in owner) {
+        items.push({ kind: 'drill_lock', path, action: 'refused', reason: `refused: ${owner.problem}; left alone` });
+      } else if (lockOwnerAlive(owner.owner)) {
+        items.push({ kind: 'drill_lock', path, action: 'skipped', reason: `held by running drill pid ${owner.owner.pid} on ${owner.owner.host}` });
+      } else {
+        items.push(await removePath('drill_lock', path, `stale: drill pid ${owner.owner.pid} is gone`, dryRun));
       }
     }
   }
-  // 5. Partial dumps a killed drill left in its run directory (`<out>/<database>-<stamp>/*.partial`): only when no
+  // 4. Partial dumps a killed drill left in its run directory (`<out>/<key>-<stamp>/*.partial`): only when no
   //    running drill holds the lock of that database (a live drill removes its own on every path it survives).
   for (const out of outDirs) {
     for (const run of await children(out)) {
-      const db = runDirDatabase(basename(run));
-      if (!db) continue;
-      const partials = (await readdir(run).catch(() => [] as string[])).filter((n) => n.endsWith('.partial')).map((n) => join(run, n));
+      const key = runDirKey(basename(run));
+      if (!key) continue;
+      const partials = (await readdir(run).catch(() => [] as string[])).filter((n) => n.endsWith('.partial')).sort().map((n) => join(run, n));
       if (!partials.length) continue;
-      const owner = await readLockOwner(drillLockPath(out, db));
+      const runOwner = (await lstat(run).catch(() => null))?.uid;
+      const lock = await ownLockOwner(drillLockPathOfKey(out, key));
+      const owner = 'owner' in lock ? lock.owner : null;
       for (const path of partials) {
-        if (owner && lockOwnerAlive(owner)) {
-          items.push({ kind: 'partial_dump', path, action: 'skipped', reason: `its drill may still be writing it: drill pid ${owner.pid} on ${owner.host} holds the lock of ${db}` });
+        const st = await lstat(path).catch(() => null);
+        if (!st) continue;
+        const foreign =
+          runOwner !== euid() ? `its run directory is owned by uid ${runOwner}, not by the user running pgdrill`
+          : st.isSymbolicLink() ? 'it is a symbolic link'
+          : !st.isFile() && !st.isDirectory() ? 'it is neither a file nor a directory'
+          : st.uid !== euid() ? `it is owned by uid ${st.uid}, not by the user running pgdrill`
+          : null;
+        if (foreign) {
+          items.push({ kind: 'partial_dump', path, action: 'refused', reason: `refused: ${foreign}; left alone` });
+        } else if (owner && lockOwnerAlive(owner)) {
+          items.push({ kind: 'partial_dump', path, action: 'skipped', reason: `its drill may still be writing it: drill pid ${owner.pid} on ${owner.host} holds the lock of ${owner.database}` });
         } else {
-          items.push(await removePath('partial_dump', path, `left by a drill that is gone (${owner ? `drill pid ${owner.pid} is gone` : `no drill holds the lock of ${db}`}): never a backup`, opts.dryRun ?? false));
+          items.push(await removePath('partial_dump', path, `left by a drill that is gone (${owner ? `drill pid ${owner.pid} is gone` : `no drill holds the lock of ${key}`}): never a backup`, dryRun));
         }
       }
     }
   }
-  return { items, removed: items.filter((i) => i.action === 'removed').length, failed: items.filter((i) => i.action === 'failed').length };
+  const count = (a: CleanupItem['action']) => items.filter((i) => i.action === a).length;
+  return { items, removed: count('removed'), failed: count('failed'), refused: count('refused') };
+}
+
+/** The owner in a drill lock that the user running pgdrill wrote (a regular file of its own, not a link). */
+async function ownLockOwner(path: string): Promise<{ owner: DrillLockOwner } | { problem: string }> {
+  const read = await readOwnFile(path);
+  if ('problem' in read) return { problem: `not a drill lock pgdrill wrote: ${read.problem}` };
+  const owner = await readLockOwner(path);
+  return owner ? { owner } : { problem: 'not a drill lock pgdrill wrote: unreadable' };
 }
 
 async function removePath(kind: CleanupItem['kind'], path: string, reason: string, dryRun: boolean): Promise<CleanupItem> {
   if (dryRun) return { kind, path, action: 'would_remove', reason };
   try {
-    await removeTree(path);
+    if ((await lstat(path)).isDirectory()) await removeTree(path);
+    else await unlink(path);
     return { kind, path, action: 'removed', reason };
   } catch (err) {
     return { kind, path, action: 'failed', reason: `${reason}; removing failed: ${(err as Error).message}` };
   }
 }
 
-async function removeSandbox(root: string, m: SandboxMarker, dataDir: string, o: { dryRun: boolean; stopMs: number; tmp: string }): Promise<CleanupItem> {
-  const pid = await pidFile(join(dataDir, 'postmaster.pid'));
-  const running = await postmasterOf(pid, dataDir);
-  const why = `orphaned: pgdrill pid ${m.pgdrillPid} is gone`;
-  if (running === 'unknown') {
-    return { kind: 'sandbox', path: root, action: 'skipped', reason: `${why}, but whether pid ${pid} is its postmaster cannot be read from /proc (run as the sandbox's OS user or root)`, postmaster_pid: pid };
+/** The postmaster of a recorded sandbox to stop (verified in /proc), null when none runs, or why it is refused. */
+async function postmasterToStop(r: SandboxRecord, dataDirState: string): Promise<{ pid: number; want: ExpectedPostmaster } | null | { refuse: string }> {
+  const want: ExpectedPostmaster = { uid: r.server_uid, dataDir: r.data_dir };
+  if (r.postmaster_pid !== null) {
+    const id = await processIdentity(r.postmaster_pid);
+    if (id && (r.postmaster_start_ticks === null || id.startTicks === r.postmaster_start_ticks)) {
+      const exact = { ...want, startTicks: r.postmaster_start_ticks };
+      const no = notThePostmaster(id, exact);
+      return no ? { refuse: `its postmaster ${r.postmaster_pid} is not as pgdrill started it (${no})` } : { pid: r.postmaster_pid, want: exact };
+    }
+    // Gone, or the pid now belongs to another process: nothing of ours runs under it.
+    return null;
   }
-  if (o.dryRun) return { kind: 'sandbox', path: root, action: 'would_remove', reason: running ? `${why}; postmaster ${pid} would be stopped` : why, postmaster_pid: running ? pid : null };
+  // Killed before it recorded the postmaster: postmaster.pid is the sandbox user's file, so its pid is only a hint.
+  if (dataDirState !== 'ok') return null;
+  const named = await pidFile(join(r.data_dir, 'postmaster.pid'));
+  const id = named === null ? null : await processIdentity(named);
+  if (!id || named === null) return null;
+  const after = { ...want, startedAfterTicks: r.pgdrill_start_ticks };
+  const no = notThePostmaster(id, after);
+  return no ? { refuse: `its postmaster.pid names pid ${named}, which is not this sandbox's postmaster (${no})` } : { pid: named, want: { ...after, startTicks: id.startTicks } };
+}
+
+async function removeSandbox(stored: StoredRecord, o: { dryRun: boolean; stopMs: number }): Promise<CleanupItem> {
+  const r = stored.record;
+  const root = r.root_dir;
+  const why = `orphaned: pgdrill pid ${r.pgdrill_pid} is gone`;
+  const refuse = (what: string, pid: number | null = null): CleanupItem =>
+    ({ kind: 'sandbox', path: root, action: 'refused', reason: `refused: ${why}, but ${what}; left alone`, postmaster_pid: pid });
+  const owners = [r.server_uid, euid()];
+  // The directories must still be the ones pgdrill made, or nothing is done at all.
+  const rootState = await madeDir(root, owners);
+  if (rootState !== 'ok' && rootState !== 'absent') return refuse(rootState);
+  const dataState = rootState === 'absent' ? 'absent' : await madeDir(r.data_dir, owners);
+  if (dataState !== 'ok' && dataState !== 'absent') return refuse(dataState);
+  const pm = await postmasterToStop(r, dataState);
+  if (pm && 'refuse' in pm) return refuse(pm.refuse);
+  const pid = pm?.pid ?? null;
+  if (o.dryRun) return { kind: 'sandbox', path: root, action: 'would_remove', reason: pid ? `${why}; postmaster ${pid} would be stopped` : why, postmaster_pid: pid };
+
   const notes: string[] = [];
-  if (running && pid !== null) {
+  if (pm) {
     // SIGINT is PostgreSQL's fast shutdown (what pg_ctl stop -m fast sends); SIGKILL only if it does not go.
     try {
-      process.kill(pid, 'SIGINT');
+      process.kill(pm.pid, 'SIGINT');
     } catch {
       /* gone meanwhile */
     }
-    if (!(await waitGone(pid, o.stopMs)) && (await postmasterOf(pid, dataDir)) === true) {
-      process.kill(pid, 'SIGKILL');
-      notes.push('did not stop within the timeout: SIGKILL');
-      await waitGone(pid, 5000);
+    if (!(await waitGone(pm.pid, pm.want, o.stopMs))) {
+      const id = await processIdentity(pm.pid);
+      if (id && !notThePostmaster(id, pm.want)) {
+        process.kill(pm.pid, 'SIGKILL');
+        notes.push('did not stop within the timeout: SIGKILL');
+        await waitGone(pm.pid, pm.want, 5000);
+      }
     }
-    if (isAlive(pid)) {
-      return { kind: 'sandbox', path: root, action: 'failed', reason: `${why}; its postmaster ${pid} would not stop`, postmaster_pid: pid };
+    if (!(await waitGone(pm.pid, pm.want, 0))) {
+      return { kind: 'sandbox', path: root, action: 'failed', reason: `${why}; its postmaster ${pm.pid} would not stop`, postmaster_pid: pm.pid };
     }
-    notes.push(`postmaster ${pid} stopped`);
+    notes.push(`postmaster ${pm.pid} stopped`);
   }
-  const socketDir = resolve(m.socketDir);
   try {
-    await removeTree(root);
-    // The socket directory goes with it, if it is one of pgdrill's and no other server uses it.
-    if (isSocketDir(socketDir) && (await isDir(socketDir)) && (await socketServers(socketDir)).length === 0) {
-      await rm(socketDir, { recursive: true, force: true });
-      notes.push(`socket dir ${socketDir} removed`);
+    // Checked again right before: the sandbox's OS user owns the directory and may have swapped it meanwhile.
+    const again = await madeDir(root, owners);
+    if (again !== 'ok' && again !== 'absent') return refuse(again, pid);
+    if (again === 'ok') await removeTree(root);
+    // The socket directory goes with it, unless it too is no longer what pgdrill made.
+    const sock = await madeDir(r.socket_dir, owners);
+    if (sock === 'ok' && (await socketServers(r.socket_dir)).length === 0) {
+      await removeTree(r.socket_dir);
+      notes.push(`socket dir ${r.socket_dir} removed`);
+    } else if (sock !== 'absent') {
+      notes.push(`socket dir ${r.socket_dir} left alone (${sock === 'ok' ? 'a server still names it' : sock})`);
     }
+    await dropSandboxRecord(stored.path);
   } catch (err) {
     return { kind: 'sandbox', path: root, action: 'failed', reason: `${why}; removing failed: ${(err as Error).message}`, postmaster_pid: pid };
   }
-  return { kind: 'sandbox', path: root, action: 'removed', reason: `${why}${notes.length ? `; ${notes.join('; ')}` : ''}`, postmaster_pid: running ? pid : null };
+  if (rootState === 'absent' && !pm) notes.push('nothing was left on disk; its record is dropped');
+  return { kind: 'sandbox', path: root, action: 'removed', reason: `${why}${notes.length ? `; ${notes.join('; ')}` : ''}`, postmaster_pid: pid };
 }

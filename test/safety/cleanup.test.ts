@@ -1,19 +1,29 @@
 /**
- * `cleanupOrphans` rules that need no running server: what counts as pgdrill's, what is left alone (kept, in use,
- * a marker that points elsewhere, the partial dump of a running drill), --dry-run. (Stopping a real orphaned postmaster: signals.test.ts.)
+ * `cleanupOrphans`: it acts only on sandboxes pgdrill recorded creating (sandbox-records.ts), and everything else —
+ * a forged marker, a planted socket directory, a recorded sandbox whose directories were swapped for links, a
+ * planted lock or partial dump — is reported as refused and left alone. The attacks are aimed at a real running
+ * "victim" cluster that must come out untouched; the controls (a genuine orphan of a SIGKILLed process, kept, in
+ * use, --dry-run) still work. (Stopping the orphan of a SIGKILLed `pgdrill run`: signals.test.ts.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, utimes, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, chown, lstat, mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { scratchDir } from '../helpers/clusters.js';
+import { join, resolve } from 'node:path';
+import { bins, scratchDir, silentLogger } from '../helpers/clusters.js';
 import { exists } from '../helpers/leftovers.js';
-import { deadPid } from '../helpers/safety.js';
-import { cleanupOrphans } from '../../src/sandbox/orphans.js';
+import { deadPid, waitFor } from '../helpers/safety.js';
+import { cleanupOrphans, type CleanupItem } from '../../src/sandbox/orphans.js';
 import { writeMarker } from '../../src/sandbox/marker.js';
 import { processStartTicks } from '../../src/drill/drill-lock.js';
+import { recordSandbox, readSandboxRecords, updateSandboxRecord } from '../../src/sandbox/sandbox-records.js';
+import { ensureStateDir } from '../../src/sandbox/state-dir.js';
+import { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { resolveSandboxUser } from '../../src/exec/os-user.js';
+import { isAlive } from '../../src/sandbox/process-alive.js';
 
+/** A sandbox-shaped directory with a marker (anyone can make one). */
 async function fakeSandbox(parent: string, name: string, marker: { pgdrillPid: number; kept?: boolean; dataDir?: string }, socketDir: string): Promise<string> {
   const root = join(parent, name);
   await mkdir(join(root, 'data'), { recursive: true });
@@ -22,37 +32,55 @@ async function fakeSandbox(parent: string, name: string, marker: { pgdrillPid: n
   return root;
 }
 
-test('cleanup removes orphans only: kept, in use and foreign-pointing markers are left; --dry-run removes nothing', async () => {
+/** The same, recorded in `state` as pgdrill records what it creates. */
+async function recordedSandbox(state: string, parent: string, name: string, o: { pgdrillPid: number; kept?: boolean }, socketDir: string): Promise<string> {
+  const root = await fakeSandbox(parent, name, o, socketDir);
+  await mkdir(socketDir, { recursive: true });
+  const stored = await recordSandbox(state, {
+    label: 'sandbox', pgdrill_pid: o.pgdrillPid, pgdrill_start_ticks: processStartTicks(o.pgdrillPid), root_dir: root,
+    data_dir: join(root, 'data'), socket_dir: socketDir, server_uid: process.geteuid!(),
+  });
+  if (o.kept) await updateSandboxRecord(stored, { kept: true });
+  return root;
+}
+
+const itemsByPath = (items: CleanupItem[]) => new Map(items.map((i) => [i.path, i]));
+
+test('cleanup removes recorded orphans only: kept, in use, unrecorded markers and socket dirs are left; --dry-run removes nothing', async () => {
   await using d = await scratchDir();
   const out = join(d.path, 'drills');
   const tmp = join(d.path, 'tmp');
+  const state = join(d.path, 'state');
   await mkdir(join(out, 'db-20260101T000000Z'), { recursive: true });
   await mkdir(tmp);
   const dead = await deadPid();
   const sock = join(tmp, 'pgdrill-sock-orphan');
-  await mkdir(sock);
-  const orphan = await fakeSandbox(join(out, 'db-20260101T000000Z'), 'sandbox-orphan', { pgdrillPid: dead }, sock);
-  const kept = await fakeSandbox(out, 'sandbox-kept', { pgdrillPid: dead, kept: true }, join(tmp, 'pgdrill-sock-kept'));
-  const inUse = await fakeSandbox(tmp, 'sandbox-inuse', { pgdrillPid: process.pid }, join(tmp, 'pgdrill-sock-inuse'));
-  const liar = await fakeSandbox(tmp, 'sandbox-liar', { pgdrillPid: dead, dataDir: join(d.path, 'elsewhere', 'data') }, join(tmp, 'pgdrill-sock-liar'));
+  const orphan = await recordedSandbox(state, join(out, 'db-20260101T000000Z'), 'sandbox-orphan', { pgdrillPid: dead }, sock);
+  const kept = await recordedSandbox(state, out, 'sandbox-kept', { pgdrillPid: dead, kept: true }, join(tmp, 'pgdrill-sock-kept'));
+  const inUse = await recordedSandbox(state, tmp, 'sandbox-inuse', { pgdrillPid: process.pid }, join(tmp, 'pgdrill-sock-inuse'));
+  // A recorded orphan whose directory now belongs to someone else: not what pgdrill made.
+  const handedOver = await recordedSandbox(state, tmp, 'sandbox-handed-over', { pgdrillPid: dead }, join(tmp, 'pgdrill-sock-handed-over'));
+  await chown(handedOver, 65534, 65534);
+  // Markers pgdrill never recorded: in the temp directory and in an out directory.
+  const forgedTmp = await fakeSandbox(tmp, 'sandbox-forged', { pgdrillPid: dead }, join(tmp, 'pgdrill-sock-forged'));
+  const forgedOut = await fakeSandbox(join(out, 'db-20260101T000000Z'), 'sandbox-forged', { pgdrillPid: dead }, join(tmp, 'pgdrill-sock-forged'));
   const unmarked = join(out, 'sandbox-unmarked');
   await mkdir(join(unmarked, 'data'), { recursive: true });
-  // A socket directory nobody serves: removed once older than a minute; a fresh one is left (a sandbox may be starting).
+  // A socket directory pgdrill has no record of, however old: not pgdrill's.
   const oldSock = join(tmp, 'pgdrill-sock-old');
-  const newSock = join(tmp, 'pgdrill-sock-new');
   await mkdir(oldSock);
-  await mkdir(newSock);
   await utimes(oldSock, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
   const lock = join(out, '.pgdrill-db.lock');
   await writeFile(lock, JSON.stringify({ pid: dead, host: hostname(), start_ticks: null, database: 'db', started_at: '2026-01-01T00:00:00Z', token: 't' }));
 
-  const dry = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, dryRun: true });
+  const dry = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: state, dryRun: true });
   assert.equal(dry.removed, 0);
-  assert.deepEqual(dry.items.filter((i) => i.action === 'would_remove').map((i) => i.path).sort(), [lock, oldSock, orphan].sort());
-  for (const p of [orphan, oldSock, lock]) assert.equal(await exists(p), true);
+  assert.deepEqual(dry.items.filter((i) => i.action === 'would_remove').map((i) => i.path).sort(), [lock, orphan].sort());
+  assert.equal(dry.items.find((i) => i.path === handedOver)?.action, 'refused');
+  for (const p of [orphan, lock]) assert.equal(await exists(p), true);
 
-  const r = await cleanupOrphans({ outDirs: [out], tmpDir: tmp });
-  const by = new Map(r.items.map((i) => [i.path, i]));
+  const r = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: state });
+  const by = itemsByPath(r.items);
   assert.equal(by.get(orphan)?.action, 'removed');
   assert.match(by.get(orphan)!.reason, new RegExp(`orphaned: pgdrill pid ${dead} is gone; socket dir ${sock} removed`));
   assert.equal(await exists(orphan), false);
@@ -61,16 +89,121 @@ test('cleanup removes orphans only: kept, in use and foreign-pointing markers ar
   assert.match(by.get(kept)!.reason, /kept running on purpose/);
   assert.equal(by.get(inUse)?.action, 'skipped');
   assert.match(by.get(inUse)!.reason, new RegExp(`in use: pgdrill pid ${process.pid} is running`));
-  assert.equal(by.get(liar)?.action, 'skipped');
-  assert.match(by.get(liar)!.reason, /names a data directory outside it/);
+  for (const forged of [forgedTmp, forgedOut]) {
+    assert.equal(by.get(forged)?.action, 'refused', forged);
+    assert.match(by.get(forged)!.reason, /pgdrill has no record of creating it/);
+  }
   assert.equal(by.has(unmarked), false);
-  assert.equal(by.get(oldSock)?.action, 'removed');
-  assert.equal(by.get(newSock)?.action, 'skipped');
+  assert.equal(by.get(handedOver)?.action, 'refused');
+  assert.match(by.get(handedOver)!.reason, /sandbox-handed-over is owned by uid 65534; left alone$/);
+  assert.equal(by.get(oldSock)?.action, 'refused');
   assert.equal(by.get(lock)?.action, 'removed');
-  for (const p of [kept, inUse, liar, unmarked, newSock]) assert.equal(await exists(p), true, p);
+  assert.equal(r.refused, 4);
+  for (const p of [kept, inUse, handedOver, forgedTmp, forgedOut, unmarked, oldSock]) assert.equal(await exists(p), true, p);
+  // The removed orphan's record is gone with it; the others stay.
+  assert.deepEqual((await readSandboxRecords(state)).records.map((s) => s.record.root_dir).sort(), [handedOver, inUse, kept].sort());
 
-  const all = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, includeKept: true });
+  const all = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: state, includeKept: true });
   assert.equal(all.items.find((i) => i.path === kept)?.action, 'removed');
+  // A kept sandbox removed by hand (as --keep's message says): its record goes without --include-kept.
+  const byHand = await recordedSandbox(state, tmp, 'sandbox-by-hand', { pgdrillPid: dead, kept: true }, join(tmp, 'pgdrill-sock-by-hand'));
+  await rm(byHand, { recursive: true });
+  const after = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: state });
+  assert.match(after.items.find((i) => i.path === byHand)?.reason ?? '', /nothing was left on disk; its record is dropped/);
+});
+
+test('cleanup trusts no record it did not write: a state file of another owner, group-writable or a link is refused', async () => {
+  await using d = await scratchDir();
+  const state = join(d.path, 'state');
+  const tmp = join(d.path, 'tmp');
+  await mkdir(tmp);
+  const dead = await deadPid();
+  const good = await recordedSandbox(state, tmp, 'sandbox-good', { pgdrillPid: dead }, join(tmp, 'pgdrill-sock-good'));
+  const victimDir = join(d.path, 'victim');
+  await mkdir(victimDir);
+  await writeFile(join(victimDir, 'precious'), 'x');
+  const record = (root: string) => JSON.stringify({
+    version: 1, id: '0123456789abcdef', label: 'sandbox', host: hostname(), pgdrill_pid: dead, pgdrill_start_ticks: null, root_dir: root,
+    data_dir: join(root, 'data'), socket_dir: join(tmp, 'pgdrill-sock-x'), server_uid: 0, postmaster_pid: null, postmaster_start_ticks: null,
+    created_at: '2026-01-01T00:00:00Z', kept: false,
+  });
+  const records = join(state, 'sandboxes');
+  // Owned by nobody (uid 65534); group-writable; a symbolic link to a file elsewhere; all naming the victim.
+  const foreign = join(records, '0123456789abcdef.json');
+  await writeFile(foreign, record(victimDir), { mode: 0o600 });
+  await chown(foreign, 65534, 65534);
+  const writable = join(records, '1123456789abcdef.json');
+  await writeFile(writable, record(victimDir).replace('0123456789abcdef', '1123456789abcdef'));
+  await chmod(writable, 0o620);
+  const elsewhere = join(d.path, 'elsewhere.json');
+  await writeFile(elsewhere, record(victimDir).replace('0123456789abcdef', '2123456789abcdef'), { mode: 0o600 });
+  const linked = join(records, '2123456789abcdef.json');
+  await symlink(elsewhere, linked);
+
+  const r = await cleanupOrphans({ outDirs: [join(d.path, 'drills')], tmpDir: tmp, stateDir: state });
+  const by = itemsByPath(r.items);
+  assert.match(by.get(foreign)?.reason ?? '', /refused: .*owned by uid 65534/);
+  assert.match(by.get(writable)?.reason ?? '', /refused: .*writable by others/);
+  assert.match(by.get(linked)?.reason ?? '', /refused: .*symbolic link/);
+  assert.equal(by.get(good)?.action, 'removed');
+  assert.equal(await exists(join(victimDir, 'precious')), true);
+  assert.equal(by.has(victimDir), false);
+
+  // A state directory others can write is not trusted at all, and pgdrill will not record a sandbox in it.
+  await chmod(state, 0o770);
+  const r2 = await cleanupOrphans({ outDirs: [], tmpDir: tmp, stateDir: state });
+  assert.ok(r2.items.some((i) => i.kind === 'state_file' && i.path === state && /not private \(.*mode 770/.test(i.reason)), JSON.stringify(r2.items));
+  await assert.rejects(ensureStateDir(state), /state directory .* is not private/);
+  // Nor one below a directory every user can write without the sticky bit.
+  const open = join(d.path, 'open');
+  await mkdir(open);
+  await chmod(open, 0o777);
+  await assert.rejects(ensureStateDir(join(open, 'state')), /open is writable by every user/);
+  // One that cannot be made: exit 4 (EnvironmentError) saying what to set.
+  await assert.rejects(ensureStateDir('/proc/pgdrill-state'), (e: Error & { exitCode?: number }) => e.exitCode === 4 && /cannot create pgdrill's state directory \/proc\/pgdrill-state .*PGDRILL_STATE_DIR/.test(e.message));
+});
+
+test('cleanup refuses planted drill locks and partial dumps: links, foreign owners; never follows them out', async () => {
+  await using d = await scratchDir();
+  const out = join(d.path, 'drills');
+  const tmp = join(d.path, 'tmp');
+  await mkdir(tmp, { recursive: true });
+  const dead = await deadPid();
+  const canaryDir = join(d.path, 'canary');
+  await mkdir(canaryDir);
+  await writeFile(join(canaryDir, 'file'), 'precious');
+  const run = join(out, 'shop-20260101T000000Z');
+  await mkdir(run, { recursive: true });
+  // Partial "dumps" that are links to the canary (file and directory), and one owned by another user.
+  const linkFile = join(run, 'a.sql.partial');
+  await symlink(join(canaryDir, 'file'), linkFile);
+  const linkDir = join(run, 'b.dir.partial');
+  await symlink(canaryDir, linkDir);
+  const foreign = join(run, 'c.sql.partial');
+  await writeFile(foreign, 'x');
+  await chown(foreign, 65534, 65534);
+  // A lock that is a link to a file, and a lock owned by another user, both "stale".
+  const stale = JSON.stringify({ pid: dead, host: hostname(), start_ticks: null, database: 'x', started_at: '2026-01-01T00:00:00Z', token: 't' });
+  await writeFile(join(canaryDir, 'lock'), stale);
+  const linkLock = join(out, '.pgdrill-x.lock');
+  await symlink(join(canaryDir, 'lock'), linkLock);
+  const foreignLock = join(out, '.pgdrill-y.lock');
+  await writeFile(foreignLock, stale);
+  await chown(foreignLock, 65534, 65534);
+  // A run directory that is a link to the canary, with a "partial" in it.
+  await writeFile(join(canaryDir, 'd.sql.partial'), 'precious');
+  await symlink(canaryDir, join(out, 'crm-20260101T000000Z'));
+
+  const r = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: join(d.path, 'state') });
+  const by = itemsByPath(r.items);
+  assert.match(by.get(linkFile)?.reason ?? '', /^refused: it is a symbolic link/);
+  assert.match(by.get(linkDir)?.reason ?? '', /^refused: it is a symbolic link/);
+  assert.match(by.get(foreign)?.reason ?? '', /^refused: it is owned by uid 65534/);
+  assert.match(by.get(linkLock)?.reason ?? '', /^refused: .*symbolic link/);
+  assert.match(by.get(foreignLock)?.reason ?? '', /^refused: .*owned by uid 65534/);
+  assert.equal(r.removed, 0, JSON.stringify(r.items));
+  for (const p of [linkFile, linkDir, foreign, linkLock, foreignLock]) assert.ok(await lstat(p), p);
+  for (const f of ['file', 'lock', 'd.sql.partial']) assert.equal(await exists(join(canaryDir, f)), true, f);
 });
 
 test('cleanup removes the partial dumps of drills that are gone, never those of a running drill nor anything else', async () => {
@@ -99,15 +232,162 @@ test('cleanup removes the partial dumps of drills that are gone, never those of 
   const finished = await file('shop-20260105T000000Z', 'shop-20260105T000000Z.sql');
   const foreign = await file('notes', 'draft.partial');
 
-  const dry = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, dryRun: true });
+  const dry = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: join(d.path, 'state'), dryRun: true });
   assert.deepEqual(dry.items.filter((i) => i.kind === 'partial_dump' && i.action === 'would_remove').map((i) => i.path).sort(), [stale, unlocked, dirFormat].sort());
   assert.equal(await exists(stale), true);
 
-  const r = await cleanupOrphans({ outDirs: [out], tmpDir: tmp });
+  const r = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: join(d.path, 'state') });
   assert.deepEqual(r.items.filter((i) => i.kind === 'partial_dump' && i.action === 'removed').map((i) => i.path).sort(), [stale, unlocked, dirFormat].sort());
   for (const p of [stale, unlocked, dirFormat]) assert.equal(await exists(p), false, p);
   const skipped = r.items.find((i) => i.path === running);
   assert.equal(skipped?.action, 'skipped');
   assert.match(skipped.reason, new RegExp(`drill pid ${process.pid} .* holds the lock of live`));
   for (const p of [running, finished, foreign]) assert.equal(await exists(p), true, p);
+});
+
+/** Start a process that creates a recorded sandbox (test/helpers/orphan-sandbox.ts) and SIGKILL it: a genuine orphan. */
+async function killedSandboxOwner(parentDir: string, state: string): Promise<{ pid: number; rootDir: string; dataDir: string; socketDir: string; postmaster: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, '../helpers/orphan-sandbox.ts'), parentDir], {
+    env: { ...process.env, PGDRILL_STATE_DIR: state }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((res, rej) => {
+    let buf = '';
+    child.stdout.on('data', (b) => {
+      buf += b;
+      if (buf.includes('\n')) res(buf.split('\n')[0]!);
+    });
+    child.on('exit', (code) => rej(new Error(`orphan-sandbox exited with ${code}`)));
+  });
+  const info = JSON.parse(line) as { pid: number; rootDir: string; dataDir: string; socketDir: string };
+  const closed = new Promise((r) => child.on('close', r));
+  child.kill('SIGKILL');
+  await closed;
+  const postmaster = Number((await readFile(join(info.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  assert.ok(isAlive(postmaster), 'the orphan postmaster runs on');
+  return { ...info, postmaster };
+}
+
+test('a forged marker, a planted socket dir or a swapped data dir never aims cleanup at a running cluster; a real orphan is still cleaned', async () => {
+  await using d = await scratchDir();
+  const out = join(d.path, 'drills');
+  const tmp = join(d.path, 'tmp');
+  const state = join(d.path, 'state');
+  await mkdir(join(out, 'db-20260101T000000Z'), { recursive: true });
+  await mkdir(tmp);
+  await chmod(tmp, 0o1777); // the temp directory: everyone plants there
+  const dead = await deadPid();
+  const user = await resolveSandboxUser();
+  // The victim: a running cluster pgdrill's cleanup has no record of (as production), run by the sandbox's OS
+  // user — the hardest case, where the uid alone cannot tell it from a sandbox.
+  const victim = await SandboxCluster.start({ bins: await bins(), parentDir: d.path, osUser: user, logger: silentLogger, label: 'victim', stateDir: join(d.path, 'victim-state') });
+  const victimPid = Number((await readFile(join(victim.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  // The genuine orphan, made before the attacks so that cleanup meets both at once.
+  const orphan = await killedSandboxOwner(d.path, state);
+  try {
+    // 1. Forged markers whose `data` is a symbolic link to the victim's data directory (temp dir and out dir).
+    const forged: string[] = [];
+    for (const parent of [tmp, join(out, 'db-20260101T000000Z')]) {
+      const root = join(parent, 'sandbox-evil');
+      await mkdir(root);
+      await symlink(victim.dataDir, join(root, 'data'));
+      await writeMarker(root, { kind: 'sandbox', pgdrillPid: dead, socketDir: join(tmp, 'pgdrill-sock-evil'), dataDir: join(root, 'data'), createdAt: '2026-01-01T00:00:00Z' });
+      if (user) await chown(root, user.uid, user.gid);
+      forged.push(root);
+    }
+    // 2. A planted socket directory whose lock file names the victim's postmaster.
+    const evilSock = join(tmp, 'pgdrill-sock-evil');
+    await mkdir(evilSock);
+    await writeFile(join(evilSock, '.s.PGSQL.5432.lock'), `${victimPid}\n${victim.dataDir}\n`);
+    // 3. A sandbox pgdrill did record, whose OS user replaced its data directory by a link to the victim's.
+    const swapped = join(tmp, 'sandbox-swapped');
+    await mkdir(swapped);
+    await symlink(victim.dataDir, join(swapped, 'data'));
+    if (user) await chown(swapped, user.uid, user.gid);
+    await recordSandbox(state, {
+      label: 'sandbox', pgdrill_pid: dead, pgdrill_start_ticks: processStartTicks(process.pid), root_dir: swapped,
+      data_dir: join(swapped, 'data'), socket_dir: join(tmp, 'pgdrill-sock-swapped'), server_uid: user?.uid ?? process.geteuid!(),
+    });
+    // 4. A recorded sandbox whose real data directory's postmaster.pid (the sandbox user's file) names the victim.
+    const pidForged = join(tmp, 'sandbox-pidfile');
+    await mkdir(join(pidForged, 'data'), { recursive: true });
+    await writeFile(join(pidForged, 'data', 'postmaster.pid'), `${victimPid}\n`);
+    if (user) await chown(pidForged, user.uid, user.gid);
+    await recordSandbox(state, {
+      label: 'sandbox', pgdrill_pid: dead, pgdrill_start_ticks: processStartTicks(process.pid), root_dir: pidForged,
+      data_dir: join(pidForged, 'data'), socket_dir: join(tmp, 'pgdrill-sock-pidfile'), server_uid: user?.uid ?? process.geteuid!(),
+    });
+    // 5. A recorded orphan whose postmaster is gone and whose pid is now the victim's (another start time): the
+    //    sandbox's files go, the process under that pid is not signalled.
+    const reused = join(tmp, 'sandbox-reused');
+    await mkdir(join(reused, 'data'), { recursive: true });
+    const reusedRecord = await recordSandbox(state, {
+      label: 'sandbox', pgdrill_pid: dead, pgdrill_start_ticks: null, root_dir: reused,
+      data_dir: join(reused, 'data'), socket_dir: join(tmp, 'pgdrill-sock-reused'), server_uid: user?.uid ?? process.geteuid!(),
+    });
+    await updateSandboxRecord(reusedRecord, { postmaster_pid: victimPid, postmaster_start_ticks: processStartTicks(victimPid)! - 1 });
+
+    const r = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: state, stopTimeoutMs: 10_000 });
+    const by = itemsByPath(r.items);
+    // The victim is untouched: same postmaster, answering, its files in place.
+    assert.ok(isAlive(victimPid), 'the victim postmaster runs');
+    {
+      await using db = await victim.open();
+      assert.equal(await db.value('SELECT 1'), 1);
+    }
+    assert.equal(await exists(join(victim.dataDir, 'PG_VERSION')), true);
+    // Cleanup names each thing it refused.
+    for (const f of forged) assert.match(by.get(f)?.reason ?? JSON.stringify(r.items), /^refused: .*no record of creating it/, f);
+    assert.match(by.get(evilSock)?.reason ?? '', new RegExp(`^refused: pgdrill has no record of this socket directory; its lock file names pid ${victimPid}`));
+    assert.equal(by.get(swapped)?.action, 'refused');
+    assert.match(by.get(swapped)!.reason, /data is now a symbolic link/);
+    assert.equal(by.get(pidForged)?.action, 'refused');
+    assert.match(by.get(pidForged)!.reason, new RegExp(`postmaster.pid names pid ${victimPid}, which is not this sandbox's postmaster \\(its data directory is `));
+    for (const p of [...forged, evilSock, swapped, pidForged]) assert.ok(await lstat(p), p);
+    assert.equal(by.get(reused)?.action, 'removed');
+    assert.equal(by.get(reused)!.postmaster_pid, null);
+    assert.doesNotMatch(by.get(reused)!.reason, /stopped/);
+    assert.equal(await exists(reused), false);
+    // The control: the SIGKILLed process's sandbox is stopped and removed, and its record dropped.
+    const o = by.get(orphan.rootDir);
+    assert.equal(o?.action, 'removed', JSON.stringify(r.items));
+    assert.match(o.reason, new RegExp(`orphaned: pgdrill pid ${orphan.pid} is gone; postmaster ${orphan.postmaster} stopped; socket dir ${orphan.socketDir} removed`));
+    await waitFor('the orphan postmaster to exit', async () => !isAlive(orphan.postmaster), 15_000);
+    assert.equal(await exists(orphan.rootDir), false);
+    assert.equal(await exists(orphan.socketDir), false);
+    const left = (await readSandboxRecords(state)).records.map((s) => s.record.root_dir).sort();
+    assert.deepEqual(left, [pidForged, swapped].sort(), 'refused sandboxes keep their record, to be reported again');
+  } finally {
+    await victim.stop();
+    if (isAlive(orphan.postmaster)) process.kill(orphan.postmaster, 'SIGKILL');
+  }
+});
+
+test('a sandbox is recorded while it exists (its postmaster with its start time), marked kept by --keep, forgotten at teardown', async () => {
+  await using d = await scratchDir();
+  const state = join(d.path, 'state');
+  const user = await resolveSandboxUser();
+  const sb = await SandboxCluster.start({ bins: await bins(), parentDir: d.path, osUser: user, logger: silentLogger, stateDir: state });
+  try {
+    const postmaster = Number((await readFile(join(sb.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    const [rec, ...more] = (await readSandboxRecords(state)).records.map((s) => s.record);
+    assert.equal(more.length, 0);
+    assert.deepEqual(
+      { pid: rec!.pgdrill_pid, root: rec!.root_dir, data: rec!.data_dir, sock: rec!.socket_dir, uid: rec!.server_uid, pm: rec!.postmaster_pid, ticks: rec!.postmaster_start_ticks, kept: rec!.kept },
+      { pid: process.pid, root: sb.rootDir, data: sb.dataDir, sock: sb.socketDir, uid: user?.uid ?? process.geteuid!(), pm: postmaster, ticks: processStartTicks(postmaster), kept: false },
+    );
+    assert.equal((await lstat(join(state, 'sandboxes'))).mode & 0o777, 0o700);
+    // The sandbox user replaces its marker by a link to a file of root's: --keep must not write through it.
+    const canary = join(d.path, 'root-only');
+    const precious = JSON.stringify({ kind: 'sandbox', pgdrillPid: 1, socketDir: '/x', dataDir: '/x/data', createdAt: 'x' }); // reads as a marker
+    await writeFile(canary, precious, { mode: 0o600 });
+    await rm(join(sb.rootDir, 'pgdrill-sandbox.json'));
+    await symlink(canary, join(sb.rootDir, 'pgdrill-sandbox.json'));
+    await sb.markKept();
+    assert.equal(await readFile(canary, 'utf8'), precious);
+    assert.equal((await readSandboxRecords(state)).records[0]?.record.kept, true);
+  } finally {
+    const t = await sb.stop();
+    assert.equal(t.confirmed, true, t.detail);
+  }
+  assert.deepEqual((await readSandboxRecords(state)).records, []);
 });

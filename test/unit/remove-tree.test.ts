@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeTree } from '../../src/exec/remove-tree.js';
 import { currentRssBytes, peakRssBytes, resetPeakRss } from '../../src/drill/peak-rss.js';
@@ -33,4 +33,40 @@ test("removeTree's memory does not grow with the files removed (45,000, a sandbo
   assert.ok(await gone(base));
   // Node's recursive rm grew this process by ~120 MB here (one request per file at once).
   assert.ok(peak - before < 30 * 1024 * 1024, `RSS grew by ${((peak - before) / 1048576).toFixed(0)} MB`);
+});
+
+test('removeTree never follows a symbolic link out: links inside the tree and the path itself are removed as links', async () => {
+  await using dir = await scratchDir();
+  const canary = join(dir.path, 'canary');
+  await mkdir(join(canary, 'sub'), { recursive: true });
+  await writeFile(join(canary, 'sub', 'file'), 'precious');
+  const tree = join(dir.path, 'tree');
+  await mkdir(join(tree, 'data'), { recursive: true });
+  await symlink(canary, join(tree, 'data', 'dirlink'));
+  await symlink(join(canary, 'sub', 'file'), join(tree, 'filelink'));
+  await removeTree(tree);
+  assert.ok(await gone(tree));
+  // The path itself a link to a directory, even written with a trailing slash: the link goes, never its target.
+  const link = join(dir.path, 'link');
+  await symlink(canary, link);
+  await removeTree(`${link}/`);
+  assert.ok(await gone(link));
+  assert.equal(await readFile(join(canary, 'sub', 'file'), 'utf8'), 'precious');
+});
+
+test('removeTree does not descend into a mount point inside the tree (it fails, and says so)', async (t) => {
+  await using dir = await scratchDir();
+  const canary = join(dir.path, 'canary');
+  await mkdir(canary);
+  await writeFile(join(canary, 'file'), 'precious');
+  const mnt = join(dir.path, 'tree', 'mnt');
+  await mkdir(mnt, { recursive: true });
+  const bind = await runProcess({ bin: 'mount', args: ['--bind', canary, mnt], allowFailure: true });
+  if (bind.exitCode !== 0) return t.skip(`cannot bind-mount here: ${bind.stderrTail.trim()}`);
+  try {
+    await assert.rejects(removeTree(join(dir.path, 'tree')), /tree\/mnt/);
+    assert.equal(await readFile(join(canary, 'file'), 'utf8'), 'precious');
+  } finally {
+    await runProcess({ bin: 'umount', args: [mnt], allowFailure: true });
+  }
 });

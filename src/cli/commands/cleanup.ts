@@ -1,4 +1,7 @@
-/** `pgdrill cleanup`: stop and remove sandboxes whose pgdrill died (SIGKILL, crash), stale drill locks, and the partial dumps of such drills. */
+/**
+ * `pgdrill cleanup`: stop and remove sandboxes whose pgdrill died (SIGKILL, crash) — only those pgdrill recorded in
+ * its state directory (PGDRILL_STATE_DIR) — stale drill locks, and the partial dumps of such drills.
+ */
 import { Command } from 'commander';
 import { cleanupOrphans } from '../../sandbox/orphans.js';
 import type { CliContext } from '../main.js';
@@ -7,7 +10,7 @@ import type { CliContext } from '../main.js';
 export function registerCleanup(program: Command, ctx: CliContext): void {
   program
     .command('cleanup')
-    .description('stop and remove orphaned sandboxes (their pgdrill is gone) found by their marker file, stale drill locks and partial dumps of drills that are gone; never touches anything not provably pgdrill\'s')
+    .description('stop and remove orphaned sandboxes (their pgdrill is gone) that pgdrill recorded creating, stale drill locks and partial dumps of drills that are gone; anything not provably pgdrill\'s is reported as refused and left alone')
     .option('--out <dir...>', 'out directories to scan (default ./drills); the temp directory is always scanned')
     .option('--include-kept', 'also remove sandboxes left running with --keep', false)
     .option('--dry-run', 'only list what would be removed', false)
@@ -18,7 +21,7 @@ export function registerCleanup(program: Command, ctx: CliContext): void {
         process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       } else {
         for (const i of r.items) process.stdout.write(`${i.action.padEnd(12)} ${i.kind.padEnd(10)} ${i.path}\n${' '.repeat(13)}${i.reason}\n`);
-        process.stdout.write(`${r.removed} removed, ${r.failed} failed, ${r.items.length - r.removed - r.failed} left alone\n`);
+        process.stdout.write(`${r.removed} removed, ${r.failed} failed, ${r.refused} refused, ${r.items.length - r.removed - r.failed - r.refused} left alone\n`);
       }
       ctx.exitCode = r.failed ? 1 : 0;
     });
