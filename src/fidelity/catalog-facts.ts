@@ -79,7 +79,10 @@ SELECT ${REL_KIND('c')} || ' ' || ${REL('n', 'c')} AS object, v.attribute, v.val
          JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
         WHERE i.inhrelid = c.oid) END),
    ('definition', CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END),
-   ('populated', CASE WHEN c.relkind = 'm' THEN c.relispopulated::text END)
+   ('populated', CASE WHEN c.relkind = 'm' THEN c.relispopulated::text END),
+   ('column order', CASE WHEN c.relkind IN ('r', 'p', 'f') THEN
+      (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) END)
  ) AS v(attribute, value)
  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${USER_NS('n')} AND ${NOT_EXT('pg_class', 'c.oid')}`,
   },
