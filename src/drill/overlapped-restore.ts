@@ -24,6 +24,7 @@ import type { RestoreError } from '../report/model.js';
 import { createDatabase, restoreGlobals, startPsqlScript, type PsqlScriptRun } from '../restore/restore-dump.js';
 import { ScanGatedFeed, type FeedTarget, type GateScanner } from '../restore/stream-restore.js';
 import type { SandboxCluster } from '../sandbox/cluster.js';
+import type { DatabaseLocale } from '../restore/database-locale.js';
 import { isolationProblems, measureIsolation } from '../sandbox/isolation-check.js';
 import { createPlaceholderTablespaces, noteTablespaces } from '../restore/tablespaces.js';
 import type { DrillContext } from './context.js';
@@ -35,6 +36,8 @@ export interface OverlapOptions {
   /** Name and encoding of the database to create in the sandbox. */
   readonly database: string;
   readonly encoding: string;
+  /** The locale to create it with (the source's). Default: SANDBOX_DEFAULT_LOCALE. */
+  readonly locale?: DatabaseLocale | null;
   /** The source's system_identifier: psql is started only in a sandbox measured not to be it. */
   readonly sourceSystemIdentifier: string;
   /** Starts pg_dumpall (null: globals capture is off). Called at once, before pg_dump. */
@@ -168,7 +171,7 @@ export class OverlappedRestore {
       this.ctx.logger.debug('overlapped restore: sandbox measured isolated; restoring the globals and creating the database');
       // The database depends on no role (the sandbox superuser owns it): it is created on this session while psql
       // restores the globals, which saves a connection and a wait on a machine that pg_dump keeps busy.
-      const [globals, created] = await Promise.allSettled([restoreGlobals(sandbox, bins, globalsPath, signal), createDatabase(sandbox, this.o.database, this.o.encoding, db)]);
+      const [globals, created] = await Promise.allSettled([restoreGlobals(sandbox, bins, globalsPath, signal), createDatabase(sandbox, this.o.database, this.o.encoding, db, this.o.locale)]);
       if (globals.status === 'rejected') throw globals.reason;
       if (created.status === 'rejected') throw created.reason;
       this.globalsErrors = globals.value.errors;

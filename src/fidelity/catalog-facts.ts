@@ -87,6 +87,25 @@ SELECT ${REL_KIND('c')} || ' ' || ${REL('n', 'c')} AS object, v.attribute, v.val
  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${USER_NS('n')} AND ${NOT_EXT('pg_class', 'c.oid')}`,
   },
   {
+    // The database's own locale: the order of every text sort, what `~ '[[:alpha:]]'`, lower() and upper() do.
+    // Version-dependent columns through to_jsonb (datlocprovider since 15, daticulocale 15–16, datlocale 17+): a
+    // server without them is libc. The collation version (datcollversion) is not compared: it names the library
+    // release of the machine that created the database, which no dump carries.
+    area: 'database',
+    sql: `
+SELECT 'database' AS object, v.attribute, v.value
+  FROM pg_catalog.pg_database d
+ CROSS JOIN LATERAL (VALUES
+   ('encoding', pg_catalog.pg_encoding_to_char(d.encoding)::text),
+   ('lc_collate', d.datcollate::text),
+   ('lc_ctype', d.datctype::text),
+   ('locale provider', CASE coalesce(pg_catalog.to_jsonb(d) ->> 'datlocprovider', 'c') WHEN 'c' THEN 'libc' WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin' ELSE pg_catalog.to_jsonb(d) ->> 'datlocprovider' END),
+   ('provider locale', coalesce(pg_catalog.to_jsonb(d) ->> 'daticulocale', pg_catalog.to_jsonb(d) ->> 'datlocale')),
+   ('icu rules', pg_catalog.to_jsonb(d) ->> 'daticurules')
+ ) AS v(attribute, value)
+ WHERE d.datname = pg_catalog.current_database()`,
+  },
+  {
     area: 'columns',
     sql: `
 SELECT 'column ' || ${REL('n', 'c')} || '.' || a.attname AS object, v.attribute, v.value

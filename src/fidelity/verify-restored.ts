@@ -224,7 +224,7 @@ async function catalog(b: ReportBuilder, input: VerifyRestoredInput, db: DbSessi
   const seqProblem = src.sequences ? null : `sequence positions could not be read on the source: ${src.errors.sequences ?? 'unknown error'}`;
   const ok = differences === 0 && !seqProblem;
   b.expect(name, 'fidelity', ok,
-    `${facts.source} catalog facts equal, object by object (columns and their order, constraints, indexes, views and their population, functions, triggers, types, owners, grantee × privilege ACLs, comments, extensions, sequences, partitions, rules, policies, large objects); ${src.sequences?.length ?? 0} sequence(s) not behind the snapshot`,
+    `${facts.source} catalog facts equal, object by object (the database's encoding and locale, columns and their order, constraints, indexes, views and their population, functions, triggers, types, owners, grantee × privilege ACLs, comments, extensions, sequences, partitions, rules, policies, large objects); ${src.sequences?.length ?? 0} sequence(s) not behind the snapshot`,
     differences
       ? `${differences} catalog difference(s): ${kept.slice(0, 8).map(describeDifference).join('; ')}${differences > 8 ? `; … ${differences - 8} more (report.json fidelity.differences)` : ''}${seqProblem ? `; ${seqProblem}` : ''}`
       : seqProblem!,
