@@ -16,7 +16,7 @@
  * | `restore.row_counts` | a table's exact count(*) differs from the source's in the dump snapshot (or the dump's COPY rows), or it is missing |
  * | `fidelity.content_hashes` | a table's or large object's content differs (named), or the source could not be hashed |
  * | `fidelity.catalog` | any catalog fact differs (object, attribute, source value, restored value), or a sequence is behind |
- * | `fidelity.round_trip` | the schema-only dumps differ after stripping ROUND_TRIP_STRIPPED (first differing lines named) |
+ * | `fidelity.round_trip` | the schema-only dumps differ after stripping ROUND_TRIP_STRIPPED (a count, then every differing object with its lines) |
  * | `fidelity.amcheck` | pg_amcheck reports corruption (relations named) or cannot check |
  */
 import { rm } from 'node:fs/promises';
@@ -35,12 +35,14 @@ import { readCatalogFacts, readCatalogFile } from './catalog-facts.js';
 import { describeDifference, diffCatalogStreams, sequenceDifferences, type CatalogDifference } from './catalog-diff.js';
 import { hashTablesParallel } from './content-hash.js';
 import { diffLargeObjects, hashLargeObjects, type LargeObjectHash } from './large-object-hash.js';
-import { compareSchemaDumps, dumpSchema } from './round-trip.js';
+import { compareSchemaDumps, dumpSchema, type RoundTripDifference } from './round-trip.js';
 import { readSequencePositions, sequencesBehind } from './sequences.js';
 import type { SourceFidelity } from './source-capture.js';
 import { checkRowCounts, type RowCountPlan } from './row-counts.js';
 import { prepareFidelitySession } from './session.js';
 
+/** The round trip's differences file, in the fidelity directory: every differing object with all its lines. */
+export const ROUND_TRIP_DIFFERENCES_FILE = 'round-trip-differences.txt';
 /** Differences kept in report.json (all are counted). */
 export const MAX_DIFFERENCES = 1000;
 /** Relations pg_amcheck checked that report.json lists one by one; beyond, only those with findings (all are counted). */
@@ -240,18 +242,21 @@ async function roundTrip(b: ReportBuilder, input: VerifyRestoredInput, snapshot:
   }
   const t0 = performance.now();
   const mine = await dumpSchema({ bins: input.bins, env: input.sandbox.env(input.database), path: join(input.dir, 'restored-schema.sql'), snapshot, signal: input.signal });
-  const cmp = await compareSchemaDumps(src.schemaDump.path, mine.path);
+  const cmp = await compareSchemaDumps(src.schemaDump.path, mine.path, undefined, { differencesPath: join(input.dir, ROUND_TRIP_DIFFERENCES_FILE) });
   const ms = Math.round(performance.now() - t0) + src.schemaDump.ms;
   input.fidelity.round_trip = { ...cmp, source_path: src.schemaDump.path, restored_path: mine.path, ms };
   const strippedText = cmp.stripped.map((s) => `${s.source}+${s.restored}`).join(', ');
-  const first = cmp.differences[0];
-  const q = (s: string | null | undefined) => (s === null || s === undefined ? '(end of dump)' : JSON.stringify(s.length > 160 ? `${s.slice(0, 160)}…` : s));
+  const q = (s: string | null | undefined) => (s === null || s === undefined ? '(none)' : JSON.stringify(s.length > 160 ? `${s.slice(0, 160)}…` : s));
+  const line = (d: RoundTripDifference) => `source line ${d.source_line ?? '-'} ${q(d.source)} vs restored line ${d.restored_line ?? '-'} ${q(d.restored)}`;
+  const named = cmp.objects.slice(0, 5).map((o) => `"${o.section}": ${o.kind === 'differs' ? '' : `${o.kind}; `}${o.lines[0] ? line(o.lines[0]) : '(lines in the file)'}`);
+  const more = cmp.objects_differing - named.length;
   b.expect(name, 'fidelity', cmp.equal,
     `schema-only dump of the restored copy = schema-only dump of the source in the same snapshot: ${cmp.lines_compared} lines equal (stripped lines per rule, source+restored: ${strippedText})`,
-    first
-      ? `schema-only dumps differ${cmp.section ? ` in "${cmp.section}"` : ''}: source line ${first.source_line ?? 'EOF'} ${q(first.source)} vs restored line ${first.restored_line ?? 'EOF'} ${q(first.restored)}`
-      : 'schema-only dumps differ',
-    { source: src.schemaDump.path, restored: mine.path, restored_args: mine.args, lines_compared: cmp.lines_compared, first_differences: cmp.differences });
+    `schema-only dumps differ in ${cmp.objects_differing} object(s): in ${named.join('; in ')}${more > 0 ? `; … ${more} more` : ''} — every one with all its lines in ${cmp.differences_path}`,
+    {
+      source: src.schemaDump.path, restored: mine.path, restored_args: mine.args, lines_compared: cmp.lines_compared,
+      objects_differing: cmp.objects_differing, differences_path: cmp.differences_path, first_differences: cmp.differences,
+    });
 }
 
 /** pg_amcheck on the restored copy; `ext.created` tells the caller that it installed the amcheck extension. */
