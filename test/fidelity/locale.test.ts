@@ -98,6 +98,15 @@ describe("the restored database is created with the source's locale", () => {
     assert.equal(copyOrder, sourceOrder);
   });
 
+  test('ICU de-DE, custom format, backup.overlap off (the database created by the restore stage): --deep PASS', async () => {
+    const { report } = await runDrill({
+      source: urlOf(source, 'icu'), outDir: join(dir.path, 'icu-custom'), deep: true, format: 'custom',
+      config: { backup: { overlap: false } },
+    });
+    assert.equal(report.status, 'PASS', failed(report).map((n) => `${n}: ${check(report, n).detail}`).join('\n'));
+    assert.equal(report.restore?.overlapped, false);
+  });
+
   test('ICU de-DE restored as libc C (the old behaviour): the catalog names the locale settings', async () => {
     // The mutant restore: the same dump replayed into a C database of the same cluster, facts compared as a drill does.
     const b = await bins();
