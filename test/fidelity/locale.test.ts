@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { bins, psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
@@ -13,6 +14,7 @@ import { readCatalogFacts, type CatalogFact } from '../../src/fidelity/catalog-f
 import { diffCatalogs } from '../../src/fidelity/catalog-diff.js';
 import { prepareFidelitySession } from '../../src/fidelity/session.js';
 import { verifyArtifact } from '../../src/verify/verify-artifact.js';
+import type { Report } from '../../src/report/model.js';
 import { runDrill } from '../../src/drill/run-drill.js';
 import { check, drill, failed } from './helpers.js';
 
@@ -135,6 +137,29 @@ describe("the restored database is created with the source's locale", () => {
     const res = await verifyArtifact({ artifact: dump, outDir: join(dir.path, 'verify-icu') });
     assert.equal(res.report.status, 'PASS', res.report.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`).join('\n'));
     assert.match(JSON.stringify(res.report.notes), /icu de-DE .*the archive's CREATE DATABASE entry/);
+  });
+
+  test('verify of an archive whose database has a locale this machine lacks: exit 4, the report FAILs naming it, nothing restored', async (t) => {
+    if (!(await hasLocale('en_US.utf8'))) return t.skip('en_US.UTF-8 is not installed (scripts/setup generates it)');
+    await psql(source, 'postgres', { sql: "CREATE DATABASE enus_archive TEMPLATE template0 ENCODING 'UTF8' LOCALE 'en_US.UTF-8'" });
+    await psql(source, 'enus_archive', { sql: 'CREATE TABLE public.t (a text); INSERT INTO public.t VALUES (\'x\');' });
+    const dump = await pgDump(source, 'enus_archive', 'custom', join(dir.path, 'enus.dump'));
+    // The archive's table of contents is stored uncompressed: the same-length name of a locale nobody has.
+    const bytes = await readFile(dump);
+    const patched = Buffer.from(bytes.toString('latin1').replaceAll('en_US.UTF-8', 'xx_YY.UTF-8'), 'latin1');
+    assert.notDeepEqual(patched, bytes);
+    await writeFile(dump, patched);
+    await assert.rejects(verifyArtifact({ artifact: dump, outDir: join(dir.path, 'verify-missing') }), (err: unknown) => {
+      assert.ok(err instanceof EnvironmentError, String(err));
+      assert.match(err.message, /xx_YY\.UTF-8.*locale-gen/s);
+      return true;
+    });
+    const [run] = await readdir(join(dir.path, 'verify-missing'));
+    const report = JSON.parse(await readFile(join(dir.path, 'verify-missing', run!, 'report.json'), 'utf8')) as Report;
+    assert.equal(report.status, 'FAIL');
+    const c = check(report, 'drill.aborted');
+    assert.match(c.detail, /the sandbox cannot create the restored database with the source's locale .*xx_YY\.UTF-8.*This is the machine, not the backup/);
+    assert.equal(report.tables.find((x) => x.name === 't')?.restored_rows ?? null, null);
   });
 
   test('a locale the machine lacks: an environment defect naming the locale and how to install it, before anything is restored', async () => {
