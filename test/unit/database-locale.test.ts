@@ -1,6 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EnvironmentError } from '../../src/errors.js';
+import { osLocalesFingerprint } from '../../src/sandbox/initdb-template.js';
 import { localeClauses, localeError, parseCreateDatabaseLocale, SANDBOX_DEFAULT_LOCALE } from '../../src/restore/database-locale.js';
 
 describe("the restored database's locale", () => {
@@ -38,5 +42,21 @@ describe("the restored database's locale", () => {
     assert.match((e as Error).message, /"xx_YY\.UTF-8" in \/etc\/locale\.gen .*locale-gen/);
     const other = new Error('database "x" already exists');
     assert.equal(localeError(other, l, 'UTF8'), other);
+  });
+
+  test('the initdb template is keyed by the machine\'s locales: a locale generated later makes a new template', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pgdrill-locales-'));
+    try {
+      await writeFile(join(dir, 'locale-archive'), 'C.utf8');
+      const before = osLocalesFingerprint(dir);
+      assert.equal(osLocalesFingerprint(dir), before, 'stable while nothing changes');
+      await writeFile(join(dir, 'locale-archive'), 'C.utf8 en_US.utf8');
+      assert.notEqual(osLocalesFingerprint(dir), before);
+      await mkdir(join(dir, 'de_DE.utf8'));
+      assert.match(osLocalesFingerprint(dir), /de_DE\.utf8/);
+      assert.equal(osLocalesFingerprint(join(dir, 'absent')), 'none');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
