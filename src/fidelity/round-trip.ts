@@ -146,8 +146,7 @@ interface Section {
   readonly header: string;
   readonly first: number;
   last: number;
-  lines: number;
-  readonly hash: ReturnType<typeof createHash>;
+  /** sha256 of its lines (128 bits, hex), set once the object has ended. */
   digest: string;
 }
 
@@ -215,19 +214,29 @@ async function* objectLines(path: string, stripped: readonly StrippedLine[], cou
   if (pending) yield { ...pending, key, header };
 }
 
-/** The objects of a dump, each with where it starts and ends and a digest of its (stripped) text; and the dump's line count. */
+/**
+ * The objects of a dump, each with where it starts and ends and a digest of its (stripped) text; and the dump's line
+ * count. An object's lines are contiguous, so one hash is open at a time: memory holds a short record per object.
+ */
 async function sectionsOf(path: string, stripped: readonly StrippedLine[], counts: number[]): Promise<{ sections: Map<string, Section>; lines: number }> {
   const sections = new Map<string, Section>();
   let lines = 0;
+  let key: string | null = null;
+  let section: Section | null = null;
+  let hash = createHash('sha256');
   for await (const l of objectLines(path, stripped, counts)) {
     lines++;
-    let s = sections.get(l.key);
-    if (!s) sections.set(l.key, (s = { header: l.header, first: l.n, last: l.n, lines: 0, hash: createHash('sha256'), digest: '' }));
-    s.last = l.n;
-    s.lines++;
-    s.hash.update(l.text).update('\n');
+    if (key !== l.key || !section) {
+      if (section) section.digest = hash.digest('hex').slice(0, 32);
+      key = l.key;
+      section = { header: l.header, first: l.n, last: l.n, digest: '' };
+      sections.set(l.key, section);
+      hash = createHash('sha256');
+    }
+    section.last = l.n;
+    hash.update(l.text).update('\n');
   }
-  for (const s of sections.values()) s.digest = s.hash.digest('hex');
+  if (section) section.digest = hash.digest('hex').slice(0, 32);
   return { sections, lines };
 }
 
