@@ -260,7 +260,7 @@ async function linesOf(path: string, stripped: readonly StrippedLine[], wanted: 
 }
 
 /** Differing line pairs of one object: an LCS diff (multiset for huge objects), deletions and insertions paired by hunk. */
-export function diffLines(a: readonly NumberedLine[], b: readonly NumberedLine[]): RoundTripDifference[] {
+function diffLines(a: readonly NumberedLine[], b: readonly NumberedLine[]): RoundTripDifference[] {
   const out: RoundTripDifference[] = [];
   const pair = (dels: NumberedLine[], ins: NumberedLine[]) => {
     for (let i = 0; i < Math.max(dels.length, ins.length); i++) {
@@ -334,14 +334,14 @@ export async function compareSchemaDumps(sourcePath: string, restoredPath: strin
   const rc = stripped.map(() => 0);
   const [src, rst] = await Promise.all([sectionsOf(sourcePath, stripped, sc), sectionsOf(restoredPath, stripped, rc)]);
   const counts = stripped.map((s, i) => ({ why: s.why, source: sc[i]!, restored: rc[i]! }));
-  const differing: { key: string; section: string; kind: RoundTripObject['kind']; at: number }[] = [];
+  const differing: { key: string; section: string; kind: RoundTripObject['kind'] }[] = [];
   for (const [key, s] of src.sections) {
     const r = rst.sections.get(key);
-    if (!r) differing.push({ key, section: s.header, kind: 'missing in the restored copy', at: s.first });
-    else if (r.digest !== s.digest) differing.push({ key, section: s.header, kind: 'differs', at: s.first });
+    if (!r) differing.push({ key, section: s.header, kind: 'missing in the restored copy' });
+    else if (r.digest !== s.digest) differing.push({ key, section: s.header, kind: 'differs' });
   }
   const only = [...rst.sections].filter(([key]) => !src.sections.has(key)).sort((x, y) => x[1].first - y[1].first);
-  for (const [key, r] of only) differing.push({ key, section: r.header, kind: 'only in the restored copy', at: Number.MAX_SAFE_INTEGER });
+  for (const [key, r] of only) differing.push({ key, section: r.header, kind: 'only in the restored copy' });
   const base = { lines_compared: src.lines, stripped: counts, objects_differing: differing.length };
   if (!differing.length) return { equal: true, ...base, differences: [], section: null, objects: [], objects_omitted: 0, differences_path: null };
 
