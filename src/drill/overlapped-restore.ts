@@ -24,6 +24,7 @@ import type { RestoreError } from '../report/model.js';
 import { createDatabase, restoreGlobals, startPsqlScript, type PsqlScriptRun } from '../restore/restore-dump.js';
 import { ScanGatedFeed, type FeedTarget, type GateScanner } from '../restore/stream-restore.js';
 import type { SandboxCluster } from '../sandbox/cluster.js';
+import type { DatabaseLocale } from '../restore/database-locale.js';
 import { isolationProblems, measureIsolation } from '../sandbox/isolation-check.js';
 import { createPlaceholderTablespaces, noteTablespaces } from '../restore/tablespaces.js';
 import type { DrillContext } from './context.js';
@@ -35,6 +36,8 @@ export interface OverlapOptions {
   /** Name and encoding of the database to create in the sandbox. */
   readonly database: string;
   readonly encoding: string;
+  /** The locale to create it with (the source's). Default: SANDBOX_DEFAULT_LOCALE. */
+  readonly locale?: DatabaseLocale | null;
   /** The source's system_identifier: psql is started only in a sandbox measured not to be it. */
   readonly sourceSystemIdentifier: string;
   /** Starts pg_dumpall (null: globals capture is off). Called at once, before pg_dump. */
@@ -160,7 +163,8 @@ export class OverlappedRestore {
     try {
       const { bins, signal } = this.ctx;
       const sandbox = await this.sandboxP;
-      await using db = await sandbox.open('postgres', signal);
+      // In template1: a drill of `postgres` may have to replace initdb's own (createDatabase), which nobody may be in then.
+      await using db = await sandbox.open('template1', signal);
       // Measured as the restore stage will measure it (and report it): never replay a line into production.
       if (isolationProblems(await measureIsolation(db, this.o.sourceSystemIdentifier)).length) return null;
       if (this.gate?.stopped) return null; // discarded (or refused) while the sandbox started
@@ -168,7 +172,12 @@ export class OverlappedRestore {
       this.ctx.logger.debug('overlapped restore: sandbox measured isolated; restoring the globals and creating the database');
       // The database depends on no role (the sandbox superuser owns it): it is created on this session while psql
       // restores the globals, which saves a connection and a wait on a machine that pg_dump keeps busy.
-      const [globals, created] = await Promise.allSettled([restoreGlobals(sandbox, bins, globalsPath, signal), createDatabase(sandbox, this.o.database, this.o.encoding, db)]);
+      const create = () => createDatabase(sandbox, this.o.database, this.o.encoding, db, this.o.locale);
+      const globalsRestored = () => restoreGlobals(sandbox, bins, globalsPath, signal);
+      // psql restores the globals in `postgres`: a drill of `postgres` creates it first (it may replace initdb's).
+      const [globals, created] = this.o.database === 'postgres'
+        ? await Promise.allSettled([create()]).then(async ([c]) => [(await Promise.allSettled([globalsRestored()]))[0]!, c!] as const)
+        : await Promise.allSettled([globalsRestored(), create()]);
       if (globals.status === 'rejected') throw globals.reason;
       if (created.status === 'rejected') throw created.reason;
       this.globalsErrors = globals.value.errors;

@@ -15,6 +15,7 @@ import { createDatabase, createPlaceholderRoles, restoreDump, restoreGlobals, ro
 import { classifyRestoreErrors } from '../restore/classify.js';
 import { createPlaceholderTablespaces, noteTablespaces } from '../restore/tablespaces.js';
 import type { CopyBlock } from '../scan/types.js';
+import type { DatabaseLocale } from '../restore/database-locale.js';
 import { endsDrill, type DrillContext } from './context.js';
 import { isolationCheck, measureIsolation } from '../sandbox/isolation-check.js';
 import { fidelityStage, preRestoreExtensions, type AfterRestoreHook } from '../fidelity/fidelity-stage.js';
@@ -29,6 +30,8 @@ export interface RestoreStageInput {
   readonly inventory: DumpInventory;
   readonly database: string;
   readonly encoding: string;
+  /** The locale to create the database with (database-locale.ts); null/absent: SANDBOX_DEFAULT_LOCALE (libc C). */
+  readonly locale?: DatabaseLocale | null;
   /** Source identity and catalog (null when verifying without a source). */
   readonly sourceSystemIdentifier: string | null;
   readonly sourceObjects: readonly CatalogObject[] | null;
@@ -181,7 +184,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
         if (created.length) b.note('placeholder-roles', `roles recreated as NOLOGIN placeholders (globals not captured): ${created.join(', ')}`);
       }
       if (!overlapped) noteTablespaces(b, { placeholders: await createPlaceholderTablespaces(sandbox, input.inventory.tablespaces) });
-      if (!overlapped && !input.dumpCreatesDatabase) await createDatabase(sandbox, input.database, input.encoding);
+      if (!overlapped && !input.dumpCreatesDatabase) await createDatabase(sandbox, input.database, input.encoding, undefined, input.locale);
       const startIn = !overlapped && input.dumpCreatesDatabase ? await startDatabaseForCreate(sandbox, input.database) : input.database;
       const r = overlapped ?? await restoreDump({
         sandbox, bins: ctx.bins, path: input.artifact.path, format: input.artifact.format, database: startIn,

@@ -102,7 +102,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       await assertOutDirSafe(db, outDir);
     },
   });
-  const { spec, identity, before, capability, encoding, audit, scrub } = guarded;
+  const { spec, identity, before, capability, encoding, locale, audit, scrub } = guarded;
   const sourceRoles = guarded.roles;
   const lockTable = withDumpWorkers(guarded.lockTable, format, config.backup.jobs);
   assertLockTableFits(lockTable, config.source.max_lock_table_share); // exit 3 before anything is done: see src/source/lock-table.ts
@@ -160,7 +160,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       };
       // Overlap (backup.overlap): the sandbox starts now, and pg_dumpall runs first — its roles must exist before psql replays the dump.
       overlap = config.backup.overlap ? OverlappedRestore.begin(ctx, {
-        format, database: identity.database, encoding, sourceSystemIdentifier: identity.systemIdentifier,
+        format, database: identity.database, encoding, locale, sourceSystemIdentifier: identity.systemIdentifier,
         captureGlobals: config.backup.globals ? runGlobals : null, sourceRoles, sourceTablespaces: guarded.tablespaces, sourceRelations: guarded.lockTable.relations,
       }) : null;
       await using snap = await SourceSnapshot.open(spec.connection, audit, opts.signal);
@@ -292,7 +292,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
         artifact: { path: (dump as DumpResult).path, format },
         globals: { path: (globals as GlobalsResult | undefined)?.path ?? null, mode: (globals as GlobalsResult | undefined)?.mode ?? 'none' },
         inventory: (scan as PlainScanResult).inventory,
-        database: identity.database, encoding,
+        database: identity.database, encoding, locale,
         sourceSystemIdentifier: identity.systemIdentifier, sourceObjects, sourceCounts, sourceRelations: guarded.lockTable.relations,
         tablesFromDump: [], copyBlocks: (scan as PlainScanResult).copyBlocks, keep: opts.keep ?? false, jobs: config.backup.jobs,
         sourceFidelity: sourceFidelity as SourceFidelity | null, afterRestore: opts.afterRestore,

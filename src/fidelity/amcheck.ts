@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import type { PgBinaries } from '../exec/binaries.js';
 import { runProcess } from '../exec/run-process.js';
 import type { DbSession } from '../pg/client.js';
+import { runWithoutEventTriggers } from './own-ddl.js';
 
 /** One relation pg_amcheck checked. */
 export interface AmcheckRelation {
@@ -75,15 +76,23 @@ export function parseAmcheckOutput(database: string, stdout: string, stderrLines
 }
 
 /**
- * Make sure the amcheck extension is installed in the connected database. Returns whether this call created it
- * (so it can be dropped again, leaving the restored copy as the dump made it).
- * @throws the CREATE EXTENSION error when amcheck is not available on this server.
+ * Make sure the amcheck extension is installed in the connected database (the restored copy), without firing the
+ * copy's event triggers (own-ddl.ts). `created`: this call created it (so it can be dropped again, leaving the copy
+ * as the dump made it); `unavailable`: the server has no amcheck to install (postgresql-contrib missing).
+ * @throws the CREATE EXTENSION error when amcheck is available but could not be installed.
  */
-export async function ensureAmcheck(db: DbSession): Promise<boolean> {
-  const have = await db.value<string | undefined>("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'amcheck'");
-  if (have) return false;
-  await db.query('CREATE EXTENSION amcheck');
-  return true;
+export async function ensureAmcheck(db: DbSession): Promise<'present' | 'created' | 'unavailable'> {
+  const [row] = await db.query<{ installed: string | null; available: boolean }>(
+    "SELECT (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'amcheck') AS installed, EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'amcheck') AS available");
+  if (row!.installed) return 'present';
+  if (!row!.available) return 'unavailable';
+  await runWithoutEventTriggers(db, 'CREATE EXTENSION amcheck');
+  return 'created';
+}
+
+/** Drop the amcheck extension that ensureAmcheck created, again without firing the copy's event triggers. */
+export async function dropAmcheck(db: DbSession): Promise<void> {
+  await runWithoutEventTriggers(db, 'DROP EXTENSION IF EXISTS amcheck');
 }
 
 /** Is pg_amcheck there (it is not among the programs pgdrill requires)? */

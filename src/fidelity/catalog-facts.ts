@@ -79,9 +79,31 @@ SELECT ${REL_KIND('c')} || ' ' || ${REL('n', 'c')} AS object, v.attribute, v.val
          JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
         WHERE i.inhrelid = c.oid) END),
    ('definition', CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END),
-   ('populated', CASE WHEN c.relkind = 'm' THEN c.relispopulated::text END)
+   ('populated', CASE WHEN c.relkind = 'm' THEN c.relispopulated::text END),
+   ('column order', CASE WHEN c.relkind IN ('r', 'p', 'f') THEN
+      (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) END)
  ) AS v(attribute, value)
  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${USER_NS('n')} AND ${NOT_EXT('pg_class', 'c.oid')}`,
+  },
+  {
+    // The database's own locale: the order of every text sort, what `~ '[[:alpha:]]'`, lower() and upper() do.
+    // Version-dependent columns through to_jsonb (datlocprovider since 15, daticulocale 15–16, datlocale 17+): a
+    // server without them is libc. The collation version (datcollversion) is not compared: it names the library
+    // release of the machine that created the database, which no dump carries.
+    area: 'database',
+    sql: `
+SELECT 'database' AS object, v.attribute, v.value
+  FROM pg_catalog.pg_database d
+ CROSS JOIN LATERAL (VALUES
+   ('encoding', pg_catalog.pg_encoding_to_char(d.encoding)::text),
+   ('lc_collate', d.datcollate::text),
+   ('lc_ctype', d.datctype::text),
+   ('locale provider', CASE coalesce(pg_catalog.to_jsonb(d) ->> 'datlocprovider', 'c') WHEN 'c' THEN 'libc' WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin' ELSE pg_catalog.to_jsonb(d) ->> 'datlocprovider' END),
+   ('provider locale', coalesce(pg_catalog.to_jsonb(d) ->> 'daticulocale', pg_catalog.to_jsonb(d) ->> 'datlocale')),
+   ('icu rules', pg_catalog.to_jsonb(d) ->> 'daticurules')
+ ) AS v(attribute, value)
+ WHERE d.datname = pg_catalog.current_database()`,
   },
   {
     area: 'columns',

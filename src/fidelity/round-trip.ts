@@ -2,15 +2,18 @@
  * The round trip: a schema-only dump of the restored copy must equal a schema-only dump of the source taken in
  * the same snapshot as the backup — the way PostgreSQL's own test suites prove dump/restore fidelity. It covers
  * everything pg_dump knows how to write (operators, casts, text search, FDWs, publications… that the catalog
- * comparison does not list one by one), but it names a difference only by its line, not by object and attribute.
+ * comparison does not list one by one). It names every object whose text differs (pg_dump's `-- Name: …` entry) with
+ * its differing lines — not by attribute, as the catalog comparison does.
  *
  * Lines stripped (or masked) before comparing, because they legitimately differ — each documented in
  * ROUND_TRIP_STRIPPED: nothing else is, so any other difference is a finding.
  */
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { ToolError } from '../errors.js';
 import type { PgBinaries } from '../exec/binaries.js';
 import { startProcess } from '../exec/run-process.js';
@@ -80,90 +83,320 @@ export async function dumpSchema(o: SchemaDumpOptions): Promise<{ path: string; 
   return { path: o.path, ms: Math.round(performance.now() - t0), args };
 }
 
-/** The first lines where the dumps part ways. */
+/** A differing pair of lines (one side null: a line only on the other side, or past the end of a file). */
 export interface RoundTripDifference {
-  /** 1-based line numbers in each file (null past its end). */
+  /** 1-based line numbers in each file (null when the line is on the other side only). */
   readonly source_line: number | null;
   readonly restored_line: number | null;
   readonly source: string | null;
   readonly restored: string | null;
 }
 
+/** One object (a `-- Name: …` entry of the dumps) whose text differs. */
+export interface RoundTripObject {
+  /** Its header without `-- ` (the source's, or the restored copy's when only there), e.g. `Name: film; Type: TABLE; Schema: public; Owner: postgres`. */
+  readonly section: string;
+  readonly kind: 'differs' | 'missing in the restored copy' | 'only in the restored copy';
+  /** Its differing lines, as pairs (at most MAX_LINES_PER_OBJECT here; all of them in the differences file). */
+  readonly lines: RoundTripDifference[];
+  /** Differing pairs beyond `lines`. */
+  readonly lines_omitted: number;
+}
+
 /** Outcome of the comparison. */
 export interface RoundTripComparison {
   readonly equal: boolean;
-  /** Lines compared (after stripping), up to the first difference. */
+  /** Lines of the source's dump compared (after stripping). */
   readonly lines_compared: number;
   /** Lines stripped (or masked) per rule, on each side. */
   readonly stripped: { why: string; source: number; restored: number }[];
-  /** The first differing pair of lines, then up to 5 more differing pairs from the 200 that follow (empty when equal). */
+  /** The first differing object's differing lines, at most 6 (empty when equal). */
   readonly differences: RoundTripDifference[];
-  /** The last `-- Name: …; Type: …` header before the first difference, in the source dump: the object it is in. */
+  /** The header of the first differing object (null when equal). */
   readonly section: string | null;
+  /** How many objects differ (present on one side only, or with other text). */
+  readonly objects_differing: number;
+  /** The differing objects, in the source dump's order (then those only in the copy), at most MAX_OBJECTS. */
+  readonly objects: RoundTripObject[];
+  readonly objects_omitted: number;
+  /** The file naming every differing object with all its lines (null when equal or not asked for). */
+  readonly differences_path: string | null;
 }
 
-/** How many differing line pairs to keep after the first, and how far to look for them. */
-const CONTEXT = 5;
-const LOOKAHEAD = 200;
+/** Differing pairs kept in `differences`. */
+const FIRST_LINES = 6;
+/** Objects listed in the report, and differing line pairs per object there (all are in the differences file). */
+export const MAX_OBJECTS = 100;
+export const MAX_LINES_PER_OBJECT = 20;
+/** Lines of differing objects held in memory to compute their line differences (~10–20 MB); beyond, objects are named with their line ranges only. */
+const LINE_BUDGET = 200_000;
+/** Above this many cells (source lines × restored lines) an object's lines are compared as multisets, not by LCS. */
+const LCS_CELLS = 4_000_000;
+
+const PREAMBLE = '(the dump\'s header, before its first object)';
+
+/** One line after stripping, with its line number. */
+interface NumberedLine {
+  readonly n: number;
+  readonly text: string;
+}
+
+/** An object's place in one dump: where it starts and ends, and a digest of its (stripped) text. */
+interface Section {
+  readonly header: string;
+  readonly first: number;
+  last: number;
+  /** sha256 of its lines (128 bits, hex), set once the object has ended. */
+  digest: string;
+}
 
 /**
- * Compare two schema dumps line by line, streaming both (never the whole files in memory), after stripping
- * ROUND_TRIP_STRIPPED lines.
+ * A dump's lines after stripping (or masking) ROUND_TRIP_STRIPPED, each with its line number in the file, streamed;
+ * `counts[i]` counts the lines rule i matched.
  */
-export async function compareSchemaDumps(sourcePath: string, restoredPath: string, stripped = ROUND_TRIP_STRIPPED): Promise<RoundTripComparison> {
-  const counts = stripped.map((s) => ({ why: s.why, source: 0, restored: 0 }));
-  const reader = (path: string, side: 'source' | 'restored') => {
-    const input = createReadStream(path);
-    const it = createInterface({ input, crlfDelay: Infinity })[Symbol.asyncIterator]();
-    let n = 0;
-    return {
-      get line() {
-        return n;
-      },
-      async next(): Promise<string | null> {
-        for (;;) {
-          const r = await it.next();
-          if (r.done) return null;
-          n++;
-          const i = stripped.findIndex((s) => s.pattern.test(r.value));
-          if (i < 0) return r.value;
-          counts[i]![side]++;
-          const rule = stripped[i]!;
-          if (rule.replace !== undefined) return r.value.replace(rule.pattern, rule.replace);
-        }
-      },
-      close: () => {
-        void it.return?.();
-        input.destroy();
-      },
-    };
-  };
-  const a = reader(sourcePath, 'source');
-  const b = reader(restoredPath, 'restored');
-  let compared = 0;
-  let section: string | null = null;
-  const differences: RoundTripDifference[] = [];
+async function* strippedLines(path: string, stripped: readonly StrippedLine[], counts: number[]): AsyncGenerator<NumberedLine> {
+  const input = createReadStream(path);
+  let n = 0;
   try {
-    for (;;) {
-      const [x, y] = await Promise.all([a.next(), b.next()]);
-      if (x === null && y === null) break;
-      if (x !== null && y !== null && x === y) {
-        compared++;
-        if (x.startsWith('-- Name: ')) section = x.slice(3);
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      n++;
+      const i = stripped.findIndex((s) => s.pattern.test(line));
+      if (i < 0) {
+        yield { n, text: line };
         continue;
       }
-      differences.push({ source_line: x === null ? null : a.line, restored_line: y === null ? null : b.line, source: x, restored: y });
-      // A few more differing pairs from the lines that follow (equal pairs skipped), to show the extent.
-      for (let i = 0; i < LOOKAHEAD && differences.length <= CONTEXT; i++) {
-        const [x2, y2] = await Promise.all([a.next(), b.next()]);
-        if (x2 === null && y2 === null) break;
-        if (x2 !== y2) differences.push({ source_line: x2 === null ? null : a.line, restored_line: y2 === null ? null : b.line, source: x2, restored: y2 });
-      }
-      break;
+      counts[i]!++;
+      const rule = stripped[i]!;
+      if (rule.replace !== undefined) yield { n, text: line.replace(rule.pattern, rule.replace) };
     }
   } finally {
-    a.close();
-    b.close();
+    input.destroy();
   }
-  return { equal: differences.length === 0, lines_compared: compared, stripped: counts, differences, section: differences.length ? section : null };
+}
+
+/** An object's key: its header without the owner (an owner difference is then a differing line of the same object). */
+const keyOf = (header: string) => header.replace(/; Owner: .*$/, '');
+const TRAILER = "(the dump's trailer)";
+
+/** A stripped line and the object (pg_dump entry) it belongs to. */
+interface ObjectLine extends NumberedLine {
+  /** Unique within the dump: the header's key, `#n` for its n-th repetition (two entries with one header are rare). */
+  readonly key: string;
+  readonly header: string;
+}
+
+/**
+ * The lines of a dump, each with its object: pg_dump's `-- Name: …` headers start objects, and the `--` line just
+ * before a header belongs to the object it introduces, so an object's text is the same wherever it sits in the dump.
+ * Lines before the first header are the preamble; `-- PostgreSQL database dump complete` starts the trailer.
+ */
+async function* objectLines(path: string, stripped: readonly StrippedLine[], counts: number[]): AsyncGenerator<ObjectLine> {
+  const seen = new Map<string, number>();
+  let key = keyOf(PREAMBLE);
+  let header = PREAMBLE;
+  let pending: NumberedLine | null = null;
+  for await (const l of strippedLines(path, stripped, counts)) {
+    const starts = l.text.startsWith('-- Name: ') ? l.text.slice(3) : l.text === '-- PostgreSQL database dump complete' ? TRAILER : null;
+    if (starts !== null) {
+      header = starts;
+      const base = keyOf(starts);
+      const n = (seen.get(base) ?? 0) + 1;
+      seen.set(base, n);
+      key = n === 1 ? base : `${base} #${n}`;
+    } else if (pending) {
+      yield { ...pending, key, header };
+    }
+    if (pending && starts !== null) yield { ...pending, key, header };
+    pending = null;
+    if (l.text === '--') pending = l;
+    else yield { ...l, key, header };
+  }
+  if (pending) yield { ...pending, key, header };
+}
+
+/**
+ * The objects of a dump, each with where it starts and ends and a digest of its (stripped) text; and the dump's line
+ * count. An object's lines are contiguous, so one hash is open at a time: memory holds a short record per object.
+ */
+async function sectionsOf(path: string, stripped: readonly StrippedLine[], counts: number[]): Promise<{ sections: Map<string, Section>; lines: number }> {
+  const sections = new Map<string, Section>();
+  let lines = 0;
+  let key: string | null = null;
+  let section: Section | null = null;
+  let hash = createHash('sha256');
+  for await (const l of objectLines(path, stripped, counts)) {
+    lines++;
+    if (key !== l.key || !section) {
+      if (section) section.digest = hash.digest('hex').slice(0, 32);
+      key = l.key;
+      section = { header: l.header, first: l.n, last: l.n, digest: '' };
+      sections.set(l.key, section);
+      hash = createHash('sha256');
+    }
+    section.last = l.n;
+    hash.update(l.text).update('\n');
+  }
+  if (section) section.digest = hash.digest('hex').slice(0, 32);
+  return { sections, lines };
+}
+
+/** The lines of the given objects (by key), read again from the dump; an object that does not fit in `budget` lines is left out. */
+async function linesOf(path: string, stripped: readonly StrippedLine[], wanted: ReadonlySet<string>, budget: { left: number }): Promise<Map<string, NumberedLine[]>> {
+  const out = new Map<string, NumberedLine[]>();
+  const dropped = new Set<string>();
+  for await (const l of objectLines(path, stripped, stripped.map(() => 0))) {
+    if (!wanted.has(l.key) || dropped.has(l.key)) continue;
+    if (budget.left <= 0) {
+      out.delete(l.key);
+      dropped.add(l.key);
+      continue;
+    }
+    budget.left--;
+    let list = out.get(l.key);
+    if (!list) out.set(l.key, (list = []));
+    list.push({ n: l.n, text: l.text });
+  }
+  return out;
+}
+
+/** Differing line pairs of one object: an LCS diff (multiset for huge objects), deletions and insertions paired by hunk. */
+function diffLines(a: readonly NumberedLine[], b: readonly NumberedLine[]): RoundTripDifference[] {
+  const out: RoundTripDifference[] = [];
+  const pair = (dels: NumberedLine[], ins: NumberedLine[]) => {
+    for (let i = 0; i < Math.max(dels.length, ins.length); i++) {
+      const x = dels[i];
+      const y = ins[i];
+      out.push({ source_line: x?.n ?? null, restored_line: y?.n ?? null, source: x?.text ?? null, restored: y?.text ?? null });
+    }
+  };
+  if (a.length * b.length > LCS_CELLS) {
+    const count = new Map<string, number>();
+    for (const y of b) count.set(y.text, (count.get(y.text) ?? 0) + 1);
+    const dels = a.filter((x) => {
+      const c = count.get(x.text) ?? 0;
+      if (c) count.set(x.text, c - 1);
+      return !c;
+    });
+    const left = new Map<string, number>();
+    for (const x of a) left.set(x.text, (left.get(x.text) ?? 0) + 1);
+    const ins = b.filter((y) => {
+      const c = left.get(y.text) ?? 0;
+      if (c) left.set(y.text, c - 1);
+      return !c;
+    });
+    pair(dels, ins);
+    return out;
+  }
+  const n = a.length;
+  const m = b.length;
+  const w = m + 1;
+  const L = new Int32Array((n + 1) * w);
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      L[i * w + j] = a[i]!.text === b[j]!.text ? L[(i + 1) * w + j + 1]! + 1 : Math.max(L[(i + 1) * w + j]!, L[i * w + j + 1]!);
+    }
+  }
+  let i = 0;
+  let j = 0;
+  let dels: NumberedLine[] = [];
+  let ins: NumberedLine[] = [];
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i]!.text === b[j]!.text) {
+      pair(dels, ins);
+      dels = [];
+      ins = [];
+      i++;
+      j++;
+    } else if (j >= m || (i < n && L[(i + 1) * w + j]! >= L[i * w + j + 1]!)) {
+      dels.push(a[i++]!);
+    } else {
+      ins.push(b[j++]!);
+    }
+  }
+  pair(dels, ins);
+  return out;
+}
+
+/** What compareSchemaDumps may write. */
+export interface CompareOptions {
+  /** Write every differing object with all its lines here (only when the dumps differ). Default: nowhere. */
+  readonly differencesPath?: string;
+}
+
+/**
+ * Compare two schema dumps object by object (pg_dump's `-- Name: …` entries), after stripping ROUND_TRIP_STRIPPED
+ * lines: each dump is read as a stream into one digest per object (never the whole files in memory), objects are
+ * matched by header, and only the differing ones are read again for their lines. Every differing object is counted
+ * and named — present on one side only, or with other text — with its differing lines.
+ */
+export async function compareSchemaDumps(sourcePath: string, restoredPath: string, stripped = ROUND_TRIP_STRIPPED, opts: CompareOptions = {}): Promise<RoundTripComparison> {
+  const sc = stripped.map(() => 0);
+  const rc = stripped.map(() => 0);
+  const [src, rst] = await Promise.all([sectionsOf(sourcePath, stripped, sc), sectionsOf(restoredPath, stripped, rc)]);
+  const counts = stripped.map((s, i) => ({ why: s.why, source: sc[i]!, restored: rc[i]! }));
+  const differing: { key: string; section: string; kind: RoundTripObject['kind'] }[] = [];
+  for (const [key, s] of src.sections) {
+    const r = rst.sections.get(key);
+    if (!r) differing.push({ key, section: s.header, kind: 'missing in the restored copy' });
+    else if (r.digest !== s.digest) differing.push({ key, section: s.header, kind: 'differs' });
+  }
+  const only = [...rst.sections].filter(([key]) => !src.sections.has(key)).sort((x, y) => x[1].first - y[1].first);
+  for (const [key, r] of only) differing.push({ key, section: r.header, kind: 'only in the restored copy' });
+  const base = { lines_compared: src.lines, stripped: counts, objects_differing: differing.length };
+  if (!differing.length) return { equal: true, ...base, differences: [], section: null, objects: [], objects_omitted: 0, differences_path: null };
+
+  const wanted = new Set(differing.map((d) => d.key));
+  const budget = { left: LINE_BUDGET };
+  const sLines = await linesOf(sourcePath, stripped, wanted, budget);
+  const rLines = await linesOf(restoredPath, stripped, wanted, budget);
+  const objects: RoundTripObject[] = [];
+  const out = opts.differencesPath ? createWriteStream(opts.differencesPath, { mode: 0o600 }) : null;
+  const failed = out ? new Promise<never>((_, reject) => out.once('error', reject)) : null;
+  failed?.catch(() => {});
+  const write = async (text: string) => {
+    if (out && !out.write(text)) await Promise.race([once(out, 'drain'), failed!]);
+  };
+  try {
+    await write(`# pgdrill round trip: ${differing.length} object(s) differ between
+#   source   ${sourcePath}
+#   restored ${restoredPath}
+# (after stripping ROUND_TRIP_STRIPPED; "-" source line, "+" restored line, with line numbers)
+`);
+    for (const d of differing) {
+      const s = src.sections.get(d.key);
+      const r = rst.sections.get(d.key);
+      const a = sLines.get(d.key);
+      const b = rLines.get(d.key);
+      const known = (d.kind === 'only in the restored copy' || a) && (d.kind === 'missing in the restored copy' || b);
+      const pairs = known ? diffLines(a ?? [], b ?? []) : [];
+      await write(`
+## ${d.section} — ${d.kind}
+`);
+      if (!known) {
+        await write(`(too large to hold: compare source lines ${s ? `${s.first}–${s.last}` : '(none)'} with restored lines ${r ? `${r.first}–${r.last}` : '(none)'})
+`);
+      }
+      for (const p of pairs) {
+        if (p.source !== null) await write(`- ${p.source_line}: ${p.source}
+`);
+        if (p.restored !== null) await write(`+ ${p.restored_line}: ${p.restored}
+`);
+      }
+      if (objects.length < MAX_OBJECTS) {
+        objects.push({ section: d.section, kind: d.kind, lines: pairs.slice(0, MAX_LINES_PER_OBJECT), lines_omitted: Math.max(0, pairs.length - MAX_LINES_PER_OBJECT) });
+      }
+    }
+    if (out) {
+      out.end();
+      await Promise.race([finished(out), failed!]);
+    }
+  } catch (err) {
+    out?.destroy();
+    throw err;
+  }
+  const first = objects[0]!;
+  return {
+    equal: false, ...base, differences: first.lines.slice(0, FIRST_LINES), section: first.section, objects,
+    objects_omitted: differing.length - objects.length, differences_path: opts.differencesPath ?? null,
+  };
 }

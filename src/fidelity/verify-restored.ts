@@ -5,7 +5,9 @@
  * - catalog facts and sequence positions, the schema-only round trip and amcheck, side by side: the first two read
  *   the copy in one snapshot (the catalog session's, exported to pg_dump) taken before amcheck installs its
  *   extension, which they would otherwise see. When the sandbox is kept (--keep), the extension is dropped again
- *   once all three have ended; a sandbox about to be deleted keeps it.
+ *   once all three have ended; a sandbox about to be deleted keeps it. Both the CREATE and the DROP run with the
+ *   copy's event triggers held off (own-ddl.ts): pgdrill's DDL never fires them, so it never changes what is compared.
+ *   Every other session only reads (the counting and hashing ones are READ ONLY as a belt).
  * Each compares with what `SourceFidelityCapture` took in the dump's snapshot, and adds one check (in this fixed
  * order, whichever line ends first):
  *
@@ -14,12 +16,13 @@
  * | `restore.row_counts` | a table's exact count(*) differs from the source's in the dump snapshot (or the dump's COPY rows), or it is missing |
  * | `fidelity.content_hashes` | a table's or large object's content differs (named), or the source could not be hashed |
  * | `fidelity.catalog` | any catalog fact differs (object, attribute, source value, restored value), or a sequence is behind |
- * | `fidelity.round_trip` | the schema-only dumps differ after stripping ROUND_TRIP_STRIPPED (first differing lines named) |
+ * | `fidelity.round_trip` | the schema-only dumps differ after stripping ROUND_TRIP_STRIPPED (a count, then every differing object with its lines) |
  * | `fidelity.amcheck` | pg_amcheck reports corruption (relations named) or cannot check |
  */
 import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { describePgError } from '../errors.js';
 import type { PgBinaries } from '../exec/binaries.js';
 import type { Logger } from '../logger.js';
 import type { DbSession } from '../pg/client.js';
@@ -27,17 +30,19 @@ import { ReportBuilder } from '../report/builder.js';
 import type { Fidelity, TableRow } from '../report/model.js';
 import type { SandboxCluster } from '../sandbox/cluster.js';
 import { tableLabel } from '../catalog/tables.js';
-import { ensureAmcheck, hasPgAmcheck, runAmcheck } from './amcheck.js';
+import { dropAmcheck, ensureAmcheck, hasPgAmcheck, runAmcheck } from './amcheck.js';
 import { readCatalogFacts, readCatalogFile } from './catalog-facts.js';
 import { describeDifference, diffCatalogStreams, sequenceDifferences, type CatalogDifference } from './catalog-diff.js';
 import { hashTablesParallel } from './content-hash.js';
 import { diffLargeObjects, hashLargeObjects, type LargeObjectHash } from './large-object-hash.js';
-import { compareSchemaDumps, dumpSchema } from './round-trip.js';
+import { compareSchemaDumps, dumpSchema, type RoundTripDifference } from './round-trip.js';
 import { readSequencePositions, sequencesBehind } from './sequences.js';
 import type { SourceFidelity } from './source-capture.js';
 import { checkRowCounts, type RowCountPlan } from './row-counts.js';
 import { prepareFidelitySession } from './session.js';
 
+/** The round trip's differences file, in the fidelity directory: every differing object with all its lines. */
+export const ROUND_TRIP_DIFFERENCES_FILE = 'round-trip-differences.txt';
 /** Differences kept in report.json (all are counted). */
 export const MAX_DIFFERENCES = 1000;
 /** Relations pg_amcheck checked that report.json lists one by one; beyond, only those with findings (all are counted). */
@@ -79,6 +84,8 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
   const open = async (): Promise<DbSession> => {
     const db = await sandbox.open(database, signal);
     await prepareFidelitySession(db);
+    // A belt: the checks only read, so nothing they call (a type's output function, …) may change what they compare.
+    await db.query('SET default_transaction_read_only = on');
     return db;
   };
   const t0 = performance.now();
@@ -93,6 +100,7 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
       await timed('row counts', async () => {
         await using db = await sandbox.open(database, signal);
         await db.query(`SET max_parallel_workers_per_gather = ${countWorkers(input.jobs ?? 1)}`);
+        await db.query('SET default_transaction_read_only = on');
         await checkRowCounts(counted, db, input.rowCounts, input.tables, signal);
       });
       await timed('content hashes', () => contentHashes(counted, input, open));
@@ -113,7 +121,7 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
       await db.query('COMMIT').catch(() => {});
       if (ext.created && input.keep) {
         await using own = await sandbox.open(database);
-        await own.query('DROP EXTENSION IF EXISTS amcheck').catch(() => {});
+        await dropAmcheck(own).catch((err: unknown) => input.logger.warn(`could not drop the amcheck extension from the kept sandbox: ${describePgError(err)}`));
       }
       for (const s of three) if (s.status === 'rejected') throw s.reason;
     })(),
@@ -218,7 +226,7 @@ async function catalog(b: ReportBuilder, input: VerifyRestoredInput, db: DbSessi
   const seqProblem = src.sequences ? null : `sequence positions could not be read on the source: ${src.errors.sequences ?? 'unknown error'}`;
   const ok = differences === 0 && !seqProblem;
   b.expect(name, 'fidelity', ok,
-    `${facts.source} catalog facts equal, object by object (columns, constraints, indexes, views and their population, functions, triggers, types, owners, grantee × privilege ACLs, comments, extensions, sequences, partitions, rules, policies, large objects); ${src.sequences?.length ?? 0} sequence(s) not behind the snapshot`,
+    `${facts.source} catalog facts equal, object by object (the database's encoding and locale, columns and their order, constraints, indexes, views and their population, functions, triggers, types, owners, grantee × privilege ACLs, comments, extensions, sequences, partitions, rules, policies, large objects); ${src.sequences?.length ?? 0} sequence(s) not behind the snapshot`,
     differences
       ? `${differences} catalog difference(s): ${kept.slice(0, 8).map(describeDifference).join('; ')}${differences > 8 ? `; … ${differences - 8} more (report.json fidelity.differences)` : ''}${seqProblem ? `; ${seqProblem}` : ''}`
       : seqProblem!,
@@ -234,18 +242,21 @@ async function roundTrip(b: ReportBuilder, input: VerifyRestoredInput, snapshot:
   }
   const t0 = performance.now();
   const mine = await dumpSchema({ bins: input.bins, env: input.sandbox.env(input.database), path: join(input.dir, 'restored-schema.sql'), snapshot, signal: input.signal });
-  const cmp = await compareSchemaDumps(src.schemaDump.path, mine.path);
+  const cmp = await compareSchemaDumps(src.schemaDump.path, mine.path, undefined, { differencesPath: join(input.dir, ROUND_TRIP_DIFFERENCES_FILE) });
   const ms = Math.round(performance.now() - t0) + src.schemaDump.ms;
   input.fidelity.round_trip = { ...cmp, source_path: src.schemaDump.path, restored_path: mine.path, ms };
   const strippedText = cmp.stripped.map((s) => `${s.source}+${s.restored}`).join(', ');
-  const first = cmp.differences[0];
-  const q = (s: string | null | undefined) => (s === null || s === undefined ? '(end of dump)' : JSON.stringify(s.length > 160 ? `${s.slice(0, 160)}…` : s));
+  const q = (s: string | null | undefined) => (s === null || s === undefined ? '(none)' : JSON.stringify(s.length > 160 ? `${s.slice(0, 160)}…` : s));
+  const line = (d: RoundTripDifference) => `source line ${d.source_line ?? '-'} ${q(d.source)} vs restored line ${d.restored_line ?? '-'} ${q(d.restored)}`;
+  const named = cmp.objects.slice(0, 5).map((o) => `"${o.section}": ${o.kind === 'differs' ? '' : `${o.kind}; `}${o.lines[0] ? line(o.lines[0]) : '(lines in the file)'}`);
+  const more = cmp.objects_differing - named.length;
   b.expect(name, 'fidelity', cmp.equal,
     `schema-only dump of the restored copy = schema-only dump of the source in the same snapshot: ${cmp.lines_compared} lines equal (stripped lines per rule, source+restored: ${strippedText})`,
-    first
-      ? `schema-only dumps differ${cmp.section ? ` in "${cmp.section}"` : ''}: source line ${first.source_line ?? 'EOF'} ${q(first.source)} vs restored line ${first.restored_line ?? 'EOF'} ${q(first.restored)}`
-      : 'schema-only dumps differ',
-    { source: src.schemaDump.path, restored: mine.path, restored_args: mine.args, lines_compared: cmp.lines_compared, first_differences: cmp.differences });
+    `schema-only dumps differ in ${cmp.objects_differing} object(s): in ${named.join('; in ')}${more > 0 ? `; … ${more} more` : ''} — every one with all its lines in ${cmp.differences_path}`,
+    {
+      source: src.schemaDump.path, restored: mine.path, restored_args: mine.args, lines_compared: cmp.lines_compared,
+      objects_differing: cmp.objects_differing, differences_path: cmp.differences_path, first_differences: cmp.differences,
+    });
 }
 
 /** pg_amcheck on the restored copy; `ext.created` tells the caller that it installed the amcheck extension. */
@@ -257,12 +268,18 @@ async function amcheck(b: ReportBuilder, input: VerifyRestoredInput, ext: { crea
   }
   {
     await using db = await input.sandbox.open(input.database, input.signal);
+    let installed: Awaited<ReturnType<typeof ensureAmcheck>>;
     try {
-      ext.created = await ensureAmcheck(db);
+      installed = await ensureAmcheck(db);
     } catch (err) {
-      b.add({ name, stage: 'fidelity', status: 'warn', detail: `the amcheck extension is not available in the sandbox (${(err as Error).message}): install postgresql-contrib for PostgreSQL ${input.bins.version.major}` });
+      b.add({ name, stage: 'fidelity', status: 'warn', detail: `CREATE EXTENSION amcheck failed in the restored copy (its event triggers held off): ${describePgError(err)}: the restored copy's structure was not checked` });
       return;
     }
+    if (installed === 'unavailable') {
+      b.add({ name, stage: 'fidelity', status: 'warn', detail: `the amcheck extension is not available in the sandbox's server (not in pg_available_extensions): install postgresql-contrib for PostgreSQL ${input.bins.version.major}; the restored copy's structure was not checked` });
+      return;
+    }
+    ext.created = installed === 'created';
   }
   // --heapallindexed (every heap tuple has its index entry) is the expensive part: with --deep, like the content hashes.
   const heapallindexed = input.fidelity.deep;

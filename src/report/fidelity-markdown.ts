@@ -24,7 +24,19 @@ export function renderFidelity(f: Fidelity): string {
       .map((d) => `| ${d.object.replace(/\|/g, '\\|')} | ${d.attribute.replace(/\|/g, '\\|')} | ${cell(d.source)} | ${cell(d.restored)} |`)
       .join('\n')}\n${f.differences.length + f.differences_omitted > 100 ? `\n_…and ${f.differences.length + f.differences_omitted - 100} more (report.json fidelity.differences)_\n` : ''}`);
   }
-  if (f.round_trip && !f.round_trip.equal) {
+  const objects = f.round_trip?.objects;
+  if (f.round_trip && !f.round_trip.equal && objects?.length) {
+    const rt = f.round_trip;
+    const rows = objects.slice(0, 50).flatMap((o) => {
+      const shown = o.lines.slice(0, 5);
+      const label = `${cell(o.section, 120)} (${o.kind})`;
+      if (!shown.length) return [`| ${label} | | | | |`];
+      return shown.map((d, i) => `| ${i === 0 ? label : ''} | ${d.source_line ?? ''} | ${cell(d.source, 120)} | ${d.restored_line ?? ''} | ${cell(d.restored, 120)} |`)
+        .concat(o.lines.length + o.lines_omitted > shown.length ? [`| | | _…${o.lines.length + o.lines_omitted - shown.length} more line(s)_ | | |`] : []);
+    });
+    const total = rt.objects_differing ?? objects.length;
+    out.push(`#### Round trip: ${total} object(s) differ${rt.differences_path ? ` (every one, with all its lines: \`${rt.differences_path}\`)` : ''}\n\n| object | source line | source | restored line | restored |\n|---|---:|---|---:|---|\n${rows.join('\n')}\n${total > 50 ? `\n_…and ${total - 50} more object(s)_\n` : ''}`);
+  } else if (f.round_trip && !f.round_trip.equal) {
     out.push(`#### Round trip: first differing lines${f.round_trip.section ? ` (in \`${f.round_trip.section}\`)` : ''}\n\n| source line | source | restored line | restored |\n|---:|---|---:|---|\n${f.round_trip.differences
       .map((d) => `| ${d.source_line ?? 'EOF'} | ${cell(d.source, 120)} | ${d.restored_line ?? 'EOF'} | ${cell(d.restored, 120)} |`)
       .join('\n')}\n`);

@@ -105,6 +105,9 @@ export const JailSchema = z.object({
 export type JailReport = z.infer<typeof JailSchema>;
 
 /** Fidelity evidence: the restored copy compared with the source as of the dump's snapshot (src/fidelity). */
+/** A differing pair of lines of the round trip's schema-only dumps (null: the line is on the other side only). */
+const RoundTripLinesSchema = z.object({ source_line: z.number().nullable(), restored_line: z.number().nullable(), source: z.string().nullable(), restored: z.string().nullable() });
+
 export const FidelitySchema = z.object({
   deep: z.boolean().describe('content hashes were computed (run --deep; always for demo)'),
   differences: z.array(z.object({
@@ -129,8 +132,17 @@ export const FidelitySchema = z.object({
     restored_path: z.string().describe('schema-only dump of the restored copy'),
     lines_compared: z.number(),
     stripped: z.array(z.object({ why: z.string(), source: z.number(), restored: z.number() })).describe('lines removed before comparing, per rule'),
-    differences: z.array(z.object({ source_line: z.number().nullable(), restored_line: z.number().nullable(), source: z.string().nullable(), restored: z.string().nullable() })).describe('the first differing lines'),
-    section: z.string().nullable().describe('the `-- Name: …` header the first difference is under'),
+    differences: z.array(RoundTripLinesSchema).describe("the first differing object's differing lines (at most 6)"),
+    section: z.string().nullable().describe('the `-- Name: …` header of the first differing object'),
+    objects_differing: z.number().optional().describe('how many objects (pg_dump entries) differ: on one side only, or with other text (absent in reports of older versions)'),
+    objects: z.array(z.object({
+      section: z.string().describe("the object's `-- Name: …` header"),
+      kind: z.enum(['differs', 'missing in the restored copy', 'only in the restored copy']),
+      lines: z.array(RoundTripLinesSchema).describe('its differing lines, at most 20'),
+      lines_omitted: z.number(),
+    })).optional().describe('the differing objects, at most 100 (all of them, with all their lines, in differences_path)'),
+    objects_omitted: z.number().optional().describe('differing objects beyond those listed'),
+    differences_path: z.string().nullable().optional().describe('file in the run directory naming every differing object with all its differing lines'),
     ms: z.number(),
   }).nullable(),
   amcheck: z.object({

@@ -17,6 +17,7 @@ import type { SandboxCluster } from '../sandbox/cluster.js';
 import type { DbSession } from '../pg/client.js';
 import type { ArtifactFormat } from '../inventory/read-inventory.js';
 import { quoteIdent } from '../catalog/tables.js';
+import { describeLocale, localeClauses, localeError, SANDBOX_DEFAULT_LOCALE, type DatabaseLocale } from './database-locale.js';
 import { parsePgRestoreErrors, parsePsqlErrors } from './restore-errors.js';
 import { globalsForSandbox, type TablespaceMove } from './tablespaces.js';
 
@@ -138,28 +139,45 @@ export async function createPlaceholderRoles(sandbox: SandboxCluster, roles: rea
 }
 
 /**
- * Create the target database (template0, the source's encoding, C locale: collation changes order, not content), on
- * `session` (a session of the sandbox's `postgres` database) when given, else on a session of its own.
+ * Create the target database (template0, the source's encoding and locale: database-locale.ts), on `session` (a
+ * session of the sandbox's `template1` database, or of any database but the one created) when given, else on a
+ * session of its own (in `template1`).
  *
  * `STRATEGY FILE_COPY` from PostgreSQL 15 on (older servers only copy files): 15's default, WAL_LOG, writes the
  * template's ~7.5 MB through shared buffers and the WAL, page by page — 0.4–0.6 s beside pg_dump in a drill at
  * pgbench scale 50, against 0.14–0.46 s for the file copy (3 alternating pairs), on the path to psql's first line.
  * Its two checkpoints cost nothing in a sandbox that just started with fsync off. The database is the same copy of
  * template0 either way.
+ *
+ * A drill of `postgres` finds initdb's own, empty `postgres` (UTF8, libc C): restored into as it is when the source's
+ * has the same encoding and locale, else dropped and created again with the source's (nobody may be connected to it
+ * then: pgdrill's sessions reconnect afterwards). Another existing database (`template1`) cannot be replaced.
+ * @param locale Default SANDBOX_DEFAULT_LOCALE (libc C).
+ * @throws EnvironmentError when the sandbox's machine lacks the locale (named, with how to install it).
  */
-export async function createDatabase(sandbox: SandboxCluster, name: string, encoding = 'UTF8', session?: DbSession): Promise<void> {
-  await using own = session ? null : await sandbox.open('postgres');
+export async function createDatabase(sandbox: SandboxCluster, name: string, encoding = 'UTF8', session?: DbSession, locale: DatabaseLocale | null = null): Promise<void> {
+  await using own = session ? null : await sandbox.open('template1');
   const db = session ?? own!;
-  const [row] = await db.query<{ v: string; existing: string | null }>(
-    `SELECT current_setting('server_version_num') AS v, (SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = $1) AS existing`, [name]);
+  const want = locale ?? SANDBOX_DEFAULT_LOCALE;
+  const [row] = await db.query<{ v: string; existing: string | null; here: string }>(
+    `SELECT current_setting('server_version_num') AS v, (SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = $1) AS existing, current_database() AS here`, [name]);
   if (row!.existing !== null) {
-    // A drill of `postgres` (or `template1`): initdb's own database, empty, UTF8 and locale C — restore into it as it is.
-    if (row!.existing.toUpperCase() === encoding.toUpperCase()) return;
-    throw new Error(`cannot restore a ${encoding} database named ${quoteIdent(name)}: the sandbox's own ${quoteIdent(name)} database (made by initdb, ${row!.existing}) ` +
-      `has that name and pgdrill's sessions in the sandbox use it — only a ${row!.existing} database of that name can be drilled`);
+    const other = row!.existing.toUpperCase() !== encoding.toUpperCase() ? `${encoding} database`
+      : describeLocale(want) !== describeLocale(SANDBOX_DEFAULT_LOCALE) ? `database with locale ${describeLocale(want)}` : null;
+    if (!other) return;
+    if (name !== 'postgres' || row!.here === name) {
+      throw new Error(`cannot restore a ${other} named ${quoteIdent(name)}: the sandbox's own ${quoteIdent(name)} database (made by initdb, ${row!.existing}) ` +
+        `has that name and cannot be replaced — only a ${row!.existing} database of that name with locale ${describeLocale(SANDBOX_DEFAULT_LOCALE)} can be drilled`);
+    }
+    await db.query(`DROP DATABASE ${quoteIdent(name)}`);
   }
-  const strategy = Number(row!.v) >= 150000 ? ' STRATEGY FILE_COPY' : '';
-  await db.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING '${encoding.replace(/'/g, '')}' LOCALE 'C'${strategy}`);
+  const v = Number(row!.v);
+  const strategy = v >= 150000 ? ' STRATEGY FILE_COPY' : '';
+  try {
+    await db.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING '${encoding.replace(/'/g, '')}'${localeClauses(want, v)}${strategy}`);
+  } catch (err) {
+    throw localeError(err, want, encoding);
+  }
 }
 
 /**

@@ -3,7 +3,8 @@
  * machine, and the drill's restore waits for it), a copy of a pristine initdb output ~0.1 s on an idle machine
  * (0.5-1 s under a running pg_dump: ~1000 files to create), a rename of a spare copy made ahead of time ~20 ms.
  *
- * - The cache holds one pristine data directory per PostgreSQL build, superuser name and initdb options, in
+ * - The cache holds one pristine data directory per PostgreSQL build, superuser name, initdb options and set of the
+ *   machine's locales (initdb imports them as collations: osLocalesFingerprint), in
  *   `~/.cache/pgdrill/initdb/<key>` (or `$PGDRILL_CACHE_DIR/initdb/<key>`; PGDRILL_CACHE_DIR=off disables it).
  * - Only when pgdrill runs as root with a dedicated sandbox OS user: the cache is root's (0700), so what a restore
  *   runs as the sandbox user can never reach it, and no drill can leave anything behind for the next one. A
@@ -21,6 +22,7 @@
  *   run (template-spare.ts): their data directory is then a rename, not a copy.
  */
 import { createHash } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
 import { chmod, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -47,9 +49,28 @@ export function templateCacheDir(user: OsUser | null, override?: string | null):
   return root ? join(root, 'initdb') : null;
 }
 
-/** Where the template for this build, superuser and initdb's options lives. */
+/** Where the C library keeps compiled locales (Debian/Ubuntu and most glibc systems): `locale -a` lists what is there. */
+export const OS_LOCALE_DIR = '/usr/lib/locale';
+
+/**
+ * What `locale -a` would list, as a fingerprint (names, sizes and times of the locale directory's entries, without
+ * running a program): initdb imports every OS locale into pg_collation, so a template made before a locale was
+ * generated lacks its collation (`COLLATE "en_US.utf8"` would not restore) — a new locale makes a new template.
+ */
+export function osLocalesFingerprint(dir = OS_LOCALE_DIR): string {
+  try {
+    return readdirSync(dir).sort().map((n) => {
+      const st = statSync(join(dir, n));
+      return `${n}:${st.size}:${Math.round(st.mtimeMs)}`;
+    }).join(',');
+  } catch {
+    return 'none';
+  }
+}
+
+/** Where the template for this build, superuser, initdb's options and the machine's locales lives. */
 export function templatePath(cacheDir: string, bins: PgBinaries, superuser: string): string {
-  const key = createHash('sha256').update(JSON.stringify([bins.bindir, bins.version.text, initdbArgs('', superuser)])).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(JSON.stringify([bins.bindir, bins.version.text, initdbArgs('', superuser), osLocalesFingerprint()])).digest('hex').slice(0, 16);
   return join(cacheDir, `pg${bins.version.major}-${key}`);
 }
 

@@ -18,6 +18,7 @@ import { assertIdentity, readIdentity, type SourceIdentity } from './identity.js
 import { readLockTableUse, type LockTableUse } from './lock-table.js';
 import { readStandbySettings, type StandbySettings } from './standby.js';
 import { assertNamesReadable } from './sql-ascii-names.js';
+import { readDatabaseLocale, type DatabaseLocale } from '../restore/database-locale.js';
 
 /** The source as the guard found it, before anything else happened. */
 export interface GuardedSource {
@@ -26,6 +27,8 @@ export interface GuardedSource {
   readonly before: CatalogFingerprint;
   readonly capability: WriteCapability;
   readonly encoding: string;
+  /** The database's LC_COLLATE, LC_CTYPE, locale provider and ICU locale: the restored copy is created with them. */
+  readonly locale: DatabaseLocale;
   /** Every role name on the source (the sandbox's superuser is named after none of them). */
   readonly roles: ReadonlySet<string>;
   /** The source's own tablespaces (not pg_default/pg_global): an overlapped restore needs them before the dump's inventory is known. */
@@ -46,7 +49,7 @@ export interface GuardedSource {
 /**
  * Resolve the source (URL or PG* environment; bounded, read-only sessions: statement_timeout and lock_timeout from
  * the config), connect, read the identity and compare it with the pins, run the caller's own `checks` (still before
- * anything is done), then read the fingerprint, the write capability, the encoding and the role names.
+ * anything is done), then read the fingerprint, the write capability, the encoding and locale, and the role names.
  * @throws GuardError (exit 3) on a pin mismatch, EnvironmentError (exit 4) when the source is unreachable, the
  *   signal's reason when interrupted.
  */
@@ -75,11 +78,12 @@ export async function guardSource(url: string | undefined, config: DrillConfig, 
     const capability = await measureWriteCapability(db);
     const encoding = await db.value<string>('SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()');
     await assertNamesReadable(db, encoding);
+    const locale = await readDatabaseLocale(db);
     const roles = new Set((await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).map((r) => r.rolname));
     const tablespaces = (await db.query<{ spcname: string }>("SELECT spcname FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY 1")).map((r) => r.spcname);
     const lockTable = await readLockTableUse(db);
     const standby = await readStandbySettings(db, identity.inRecovery);
-    return { spec, identity, before, capability, encoding, roles, tablespaces, lockTable, standby, audit, scrub };
+    return { spec, identity, before, capability, encoding, locale, roles, tablespaces, lockTable, standby, audit, scrub };
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
     throw err;

@@ -39,6 +39,7 @@ import { directoryFilesCheck, listArchive, readArchiveFully, type ArchiveToc } f
 import { peekCreatedDatabase, readPlainDump } from './read-plain.js';
 import { readSourceNow, sourceRowsNowCheck, type SourceNow } from './source-now.js';
 import { guardSource, productionStage, type GuardedSource } from '../source/guard-and-proof.js';
+import { archiveDatabaseLocale, describeLocale, SANDBOX_DEFAULT_LOCALE } from '../restore/database-locale.js';
 import { findArtifactSums, globalsCheck, sumsCheck } from './sums.js';
 
 /** Options of `verifyArtifact`. Only `artifact` is required. */
@@ -285,11 +286,18 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
       // pg_dump --create: the dump creates its database and connects to it; the restore goes there, whatever the run is filed under.
       const createdDb = archive ? null : s.inventory.entries.find((e) => e.type === 'DATABASE')?.name ?? null;
       if (createdDb) logger.info(`the dump was made with pg_dump --create: it creates and restores into database ${createdDb}`);
+      // The locale (and encoding) to create the database with: the archive's own DATABASE entry, else the source's
+      // (now), else the sandbox's default — a plain dump without --create does not say (database-locale.ts).
+      const fromDump = archive ? await archiveDatabaseLocale(bins, artifact, opts.signal) : null;
+      const locale = fromDump?.locale ?? source?.locale ?? null;
+      if (!createdDb) {
+        builder.note('restore-locale', `the restored database is created with ${describeLocale(locale ?? SANDBOX_DEFAULT_LOCALE)}: ${fromDump ? "the archive's CREATE DATABASE entry" : source ? "the source's, now (the dump does not say)" : "the sandbox's default — a plain dump made without --create does not say which locale its database had (verify --source URL takes the source's)"}`);
+      }
       await restoreStage(ctx, {
         artifact: { path: artifact, format },
         globals: globalsPath ? { path: globalsPath, mode: 'globals-only' } : { path: null, mode: 'none' },
         inventory: s.inventory,
-        database: createdDb ?? database, dumpCreatesDatabase: createdDb !== null, encoding: source?.encoding ?? 'UTF8',
+        database: createdDb ?? database, dumpCreatesDatabase: createdDb !== null, encoding: fromDump?.encoding ?? source?.encoding ?? 'UTF8', locale,
         sourceSystemIdentifier: source?.identity.systemIdentifier ?? null,
         sourceObjects: n?.objects ?? null, sourceCounts: null,
         tablesFromDump: tablesOf(s), copyBlocks: s.copyBlocks, keep: opts.keep ?? false, jobs: config.backup.jobs,

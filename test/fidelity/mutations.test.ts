@@ -1,4 +1,5 @@
 import { describe, test } from 'node:test';
+import { readFile } from 'node:fs/promises';
 import assert from 'node:assert/strict';
 import { psql, urlOf, usePagila } from '../helpers/clusters.js';
 import { check, drill, failed } from './helpers.js';
@@ -130,5 +131,26 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
     assert.deepEqual(failed(report), ['fidelity.catalog', 'fidelity.round_trip']);
     assert.deepEqual(report.fidelity!.differences.map((d) => [d.attribute, d.source, d.restored]), [['options', null, 'fillfactor=70']]);
     assert.match(report.fidelity!.differences[0]!.object, /^table public\.("t\uFFFD"|t\uFFFD)$/);
+  });
+  test('two objects changed: the round trip counts them and names each with its lines (all of them in the run directory)', async () => {
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'round-trip-two', `
+      ALTER TABLE public.film ALTER COLUMN rental_duration SET DEFAULT 7;
+      COMMENT ON TABLE public.actor IS 'changed in the copy';`, false);
+    assert.deepEqual(failed(report), ['fidelity.catalog', 'fidelity.round_trip']);
+    const rt = report.fidelity!.round_trip!;
+    assert.equal(rt.objects_differing, 2);
+    assert.deepEqual(rt.objects!.map((o) => [o.section, o.kind]), [
+      ['Name: film; Type: TABLE; Schema: public; Owner: postgres', 'differs'],
+      ['Name: TABLE actor; Type: COMMENT; Schema: public; Owner: postgres', 'only in the restored copy'],
+    ]);
+    assert.deepEqual(rt.objects![0]!.lines.map((d) => [d.source?.trim(), d.restored?.trim()]), [
+      ['rental_duration smallint DEFAULT 3 NOT NULL,', 'rental_duration smallint DEFAULT 7 NOT NULL,'],
+    ]);
+    assert.ok(rt.objects![1]!.lines.some((d) => d.source === null && /COMMENT ON TABLE public\.actor IS 'changed in the copy';/.test(d.restored ?? '')));
+    const c = check(report, 'fidelity.round_trip');
+    assert.match(c.detail, /^schema-only dumps differ in 2 object\(s\): in "Name: film; Type: TABLE;.*DEFAULT 3.*DEFAULT 7.*; in "Name: TABLE actor; Type: COMMENT;.*only in the restored copy/);
+    const file = await readFile(rt.differences_path!, 'utf8');
+    assert.match(file, /## Name: film; Type: TABLE; Schema: public; Owner: postgres — differs\n- \d+:     rental_duration smallint DEFAULT 3 NOT NULL,\n\+ \d+:     rental_duration smallint DEFAULT 7 NOT NULL,/);
+    assert.match(file, /## Name: TABLE actor; Type: COMMENT; Schema: public; Owner: postgres — only in the restored copy/);
   });
 });

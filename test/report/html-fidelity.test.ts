@@ -27,3 +27,33 @@ test('report.html shows the fidelity evidence, escaped: catalog differences, rou
   assert.ok(!page.includes('<script>alert(1)'), 'hostile text is escaped');
   assert.ok(page.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
 });
+
+test('report.html and report.md list every differing object of the round trip with its lines, escaped', async () => {
+  const { renderFidelity } = await import('../../src/report/fidelity-markdown.js');
+  const lines = [{ source_line: 10, restored_line: 10, source: `SELECT ${HOSTILE}`, restored: 'SELECT 2' }];
+  const r = ReportSchema.parse({
+    ...failReport(),
+    fidelity: {
+      deep: false, differences: [], differences_omitted: 0, hashes: null, catalog: null, amcheck: null, extensions_missing: [],
+      round_trip: {
+        equal: false, source_path: '/x/source.sql', restored_path: '/x/restored.sql', lines_compared: 1200, stripped: [], differences: lines,
+        section: 'Name: v; Type: VIEW; Schema: public; Owner: postgres', ms: 50, objects_differing: 2, objects_omitted: 0,
+        differences_path: '/x/round-trip-differences.txt',
+        objects: [
+          { section: 'Name: v; Type: VIEW; Schema: public; Owner: postgres', kind: 'differs', lines, lines_omitted: 3 },
+          { section: 'Name: TABLE t; Type: COMMENT; Schema: public; Owner: postgres', kind: 'only in the restored copy', lines: [{ source_line: null, restored_line: 40, source: null, restored: "COMMENT ON TABLE public.t IS 'x';" }], lines_omitted: 0 },
+        ],
+      },
+    },
+  });
+  const page = renderHtml(r);
+  assert.match(page, /Round trip: 2 object\(s\) of the schema-only dumps differ; every one, with all its lines, in <code>\/x\/round-trip-differences\.txt<\/code>/);
+  assert.match(page, /Name: v; Type: VIEW; Schema: public; Owner: postgres <span class="muted">\(differs; 3 more line\(s\) in the file\)<\/span>/);
+  assert.match(page, /Name: TABLE t; Type: COMMENT; Schema: public; Owner: postgres <span class="muted">\(only in the restored copy\)/);
+  assert.ok(!page.includes('<script>alert(1)'), 'hostile text is escaped');
+  const md = renderFidelity(r.fidelity!);
+  assert.match(md, /#### Round trip: 2 object\(s\) differ \(every one, with all its lines: `\/x\/round-trip-differences\.txt`\)/);
+  assert.match(md, /\| `Name: v; Type: VIEW; Schema: public; Owner: postgres` \(differs\) \| 10 \|/);
+  assert.match(md, /_…3 more line\(s\)_/);
+  assert.match(md, /\| `Name: TABLE t; Type: COMMENT; Schema: public; Owner: postgres` \(only in the restored copy\) \| {2}\| _\(absent\)_ \| 40 \|/);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareCodePoints, describeDifference, diffCatalogs, diffCatalogStreams, type CatalogDifference } from '../../src/fidelity/catalog-diff.js';
@@ -98,6 +98,62 @@ test('compareSchemaDumps: strips \\restrict keys and the server version, masks b
     await writeFile(b, [...head('BBB222', '15.18', 'postgres'), '    rental_duration smallint DEFAULT 3 NOT NULL', ');', '', 'CREATE VIEW public.extra AS SELECT 1;', '\\unrestrict BBB222', ''].join('\n'));
     const longer = await compareSchemaDumps(a, b);
     assert.deepEqual(longer.differences[0], { source_line: null, restored_line: 19, source: null, restored: 'CREATE VIEW public.extra AS SELECT 1;' });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('compareSchemaDumps: names every differing object (a count, each with its lines), all of them in the differences file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pgdrill-rt-'));
+  try {
+    const entry = (name: string, type: string, body: string[], owner = 'postgres') => ['--', `-- Name: ${name}; Type: ${type}; Schema: public; Owner: ${owner}`, '--', '', ...body, ''];
+    const head = ['--', '-- PostgreSQL database dump', '--', '', 'SET statement_timeout = 0;', ''];
+    const tail = ['--', '-- PostgreSQL database dump complete', '--', ''];
+    const a = join(dir, 'a.sql');
+    const b = join(dir, 'b.sql');
+    const file = join(dir, 'differences.txt');
+    await writeFile(a, [...head,
+      ...entry('actor', 'TABLE', ['CREATE TABLE public.actor (', '    id integer,', '    name text', ');']),
+      ...entry('film', 'TABLE', ['CREATE TABLE public.film (', '    id integer DEFAULT 3,', '    title text', ');']),
+      ...entry('gone', 'VIEW', ['CREATE VIEW public.gone AS', ' SELECT 1;']),
+      ...entry('zeta', 'TABLE', ['CREATE TABLE public.zeta (', '    a integer', ');']),
+      ...tail,
+    ].join('\n'));
+    await writeFile(b, [...head,
+      ...entry('actor', 'TABLE', ['CREATE TABLE public.actor (', '    id integer,', '    name text', ');']),
+      ...entry('film', 'TABLE', ['CREATE TABLE public.film (', '    id integer DEFAULT 7,', '    title text,', '    extra text', ');']),
+      ...entry('zeta', 'TABLE', ['CREATE TABLE public.zeta (', '    a integer', ');'], 'someone'),
+      ...entry('new', 'VIEW', ['CREATE VIEW public.new AS', ' SELECT 2;']),
+      ...tail,
+    ].join('\n'));
+    const cmp = await compareSchemaDumps(a, b, undefined, { differencesPath: file });
+    assert.equal(cmp.equal, false);
+    assert.equal(cmp.objects_differing, 4);
+    assert.deepEqual(cmp.objects.map((o) => [o.section, o.kind]), [
+      ['Name: film; Type: TABLE; Schema: public; Owner: postgres', 'differs'],
+      ['Name: gone; Type: VIEW; Schema: public; Owner: postgres', 'missing in the restored copy'],
+      ['Name: zeta; Type: TABLE; Schema: public; Owner: postgres', 'differs'],
+      ['Name: new; Type: VIEW; Schema: public; Owner: postgres', 'only in the restored copy'],
+    ]);
+    // Each object with its own differing lines, paired by hunk; equal lines (the title column) are not listed.
+    assert.deepEqual(cmp.objects[0]!.lines.map((d) => [d.source, d.restored]), [
+      ['    id integer DEFAULT 3,', '    id integer DEFAULT 7,'],
+      ['    title text', '    title text,'],
+      [null, '    extra text'],
+    ]);
+    assert.deepEqual(cmp.objects[2]!.lines.map((d) => [d.source, d.restored]), [
+      ['-- Name: zeta; Type: TABLE; Schema: public; Owner: postgres', '-- Name: zeta; Type: TABLE; Schema: public; Owner: someone'],
+    ]);
+    assert.equal(cmp.section, 'Name: film; Type: TABLE; Schema: public; Owner: postgres');
+    assert.deepEqual(cmp.differences, cmp.objects[0]!.lines);
+    const text = await readFile(file, 'utf8');
+    assert.match(text, /^# pgdrill round trip: 4 object\(s\) differ/);
+    for (const o of cmp.objects) assert.ok(text.includes(`## ${o.section} — ${o.kind}`), o.section);
+    assert.match(text, /^- \d+:  SELECT 1;$/m);
+    assert.match(text, /^\+ \d+:  SELECT 2;$/m);
+    // Equal dumps write no file and list nothing.
+    const same = await compareSchemaDumps(a, a);
+    assert.deepEqual([same.equal, same.objects_differing, same.objects, same.differences_path], [true, 0, [], null]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
