@@ -40,6 +40,8 @@ export interface RestoreStageInput {
   /** Tables to count when there are no source counts (from the dump's COPY blocks / inventory). */
   readonly tablesFromDump: readonly TableRef[];
   readonly copyBlocks?: readonly CopyBlock[];
+  /** A plain dump's `BEGIN;`/`COMMIT;` lines around large-object data (the scan's `pgDumpTransactionLines`), dropped from a one-transaction replay. Default none. */
+  readonly pgDumpTransactionLines?: readonly number[];
   readonly keep: boolean;
   readonly jobs?: number;
   /** What the source side of the fidelity checks captured in the dump snapshot; absent/null: only amcheck runs. */
@@ -146,6 +148,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
   let sandbox: SandboxCluster | null = null;
   const fidelity = (out.fidelity = emptyFidelity(input.sourceFidelity?.deep ?? false));
   let rowCounts: RowCountPlan | null = null; // set once the restore stage succeeded
+  let stoppedRestore: string | null = null; // why a restore that stopped at an error is not compared
   try {
     await b.stage('restore', async () => {
       sandbox = input.prepared
@@ -186,7 +189,8 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       const startIn = !overlapped && input.dumpCreatesDatabase ? await startDatabaseForCreate(sandbox, input.database) : input.database;
       const r = overlapped ?? await restoreDump({
         sandbox, bins: ctx.bins, path: input.artifact.path, format: input.artifact.format, database: startIn,
-        jobs: input.jobs ?? defaultJobs(), singleTransaction: !input.dumpCreatesDatabase, signal: ctx.signal, logger: ctx.logger,
+        jobs: input.jobs ?? defaultJobs(), singleTransaction: !input.dumpCreatesDatabase, pgDumpTransactionLines: input.pgDumpTransactionLines,
+        signal: ctx.signal, logger: ctx.logger,
       });
       errors.push(...r.errors);
       restore.duration_ms = overlapped ? overlapped.durationMs : Math.round(performance.now() - t0);
@@ -200,6 +204,17 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       // The hook sees the copy as restored, before anything measures it.
       if (input.afterRestore) {
         await input.afterRestore({ url: sandbox.url(input.database), database: input.database, dataDir: sandbox.dataDir, env: sandbox.env(input.database) });
+      }
+      // psql stops at a plain dump's first error (ON_ERROR_STOP): the copy is known to be incomplete, and comparing
+      // it would turn that one error into a difference for every object after it. One error is one finding.
+      const plain = input.artifact.format === 'plain' || input.artifact.format === 'plain-gzip';
+      if (real.length && plain) {
+        const oneTransaction = overlapped !== null || !input.dumpCreatesDatabase;
+        stoppedRestore = oneTransaction
+          ? `the restore stopped at its first error and was rolled back as a whole (one transaction): nothing of the dump was committed, so the copy is not compared (see restore.errors)`
+          : `psql stopped at the dump's first error${real[0]!.line ? ` (line ${real[0]!.line})` : ''}: what follows it was not restored, so the copy is not compared (see restore.errors)`;
+        b.add({ name: 'restore.objects', stage: 'fidelity', status: 'skip', detail: stoppedRestore });
+        return;
       }
       // The restored catalog against the source's (from the dump's snapshot); exact counts follow in the fidelity stage.
       await using db = await sandbox.open(input.database, ctx.signal);
@@ -230,6 +245,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
         restoredTables: new Set(restoredObjects.filter((o) => o.type === 'table').map((o) => `${o.schema}.${o.name}`)),
       };
     }, endsDrill);
+    if (stoppedRestore) b.skipStage('fidelity', stoppedRestore);
     if (rowCounts) {
       await fidelityStage(ctx, {
         sandbox: sandbox as unknown as SandboxCluster, database: input.database, source: input.sourceFidelity, rowCounts, tables: out.tables,

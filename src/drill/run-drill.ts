@@ -299,7 +299,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
         inventory: (scan as PlainScanResult).inventory,
         database: identity.database, encoding,
         sourceSystemIdentifier: identity.systemIdentifier, sourceObjects, sourceCounts, sourceRelations: guarded.lockTable.relations,
-        tablesFromDump: [], copyBlocks: (scan as PlainScanResult).copyBlocks, keep: opts.keep ?? false, jobs: config.backup.jobs,
+        tablesFromDump: [], copyBlocks: (scan as PlainScanResult).copyBlocks, pgDumpTransactionLines: format === 'plain' ? (scan as PlainScanResult).pgDumpTransactionLines : [], keep: opts.keep ?? false, jobs: config.backup.jobs,
         sourceFidelity: sourceFidelity as SourceFidelity | null, afterRestore: opts.afterRestore,
         prepared: overlap?.handOver(),
       }, restored);

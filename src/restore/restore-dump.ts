@@ -19,6 +19,7 @@ import type { ArtifactFormat } from '../inventory/read-inventory.js';
 import { quoteIdent } from '../catalog/tables.js';
 import { parsePgRestoreErrors, parsePsqlErrors } from './restore-errors.js';
 import { globalsForSandbox, type TablespaceMove } from './tablespaces.js';
+import { blankLines } from './transaction-lines.js';
 
 /** What a restore step did. */
 export interface RestoreStepResult {
@@ -185,6 +186,8 @@ export interface RestoreDumpOptions {
   readonly jobs?: number;
   /** Plain dumps: replay as one transaction (see psqlArgs). Default false. */
   readonly singleTransaction?: boolean;
+  /** Plain dumps replayed as one transaction: pg_dump's own BEGIN/COMMIT lines around large objects, dropped (src/restore/transaction-lines.ts). Default none. */
+  readonly pgDumpTransactionLines?: readonly number[];
   readonly signal?: AbortSignal;
   readonly logger: Logger;
 }
@@ -195,7 +198,10 @@ export async function restoreDump(o: RestoreDumpOptions): Promise<RestoreStepRes
   if (o.format === 'plain' || o.format === 'plain-gzip') {
     const file = createReadStream(o.path);
     // pipeline, not pipe: a read error of the file reaches the gunzip stream, whose errors the process wrapper handles.
-    const input = o.format === 'plain-gzip' ? pipeline(file, createGunzip(), () => {}) : file;
+    const text = o.format === 'plain-gzip' ? pipeline(file, createGunzip(), () => {}) : file;
+    const blank = o.singleTransaction && o.pgDumpTransactionLines?.length ? o.pgDumpTransactionLines : null;
+    const input = blank ? pipeline(text, blankLines(blank), () => {}) : text;
+    if (blank) o.logger.info(`restore: pg_dump's own BEGIN/COMMIT around large objects (lines ${blank.slice(0, 6).join(', ')}${blank.length > 6 ? ', …' : ''}) dropped: the restore stays one transaction`);
     const { exitCode, errors } = await startPsqlScript(o.sandbox, o.bins, o.database, input, { phase: 'dump', singleTransaction: o.singleTransaction, signal: o.signal }).result;
     return { ok: exitCode === 0 && errors.length === 0, errors, durationMs: Math.round(performance.now() - t0) };
   }

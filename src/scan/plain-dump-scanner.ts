@@ -66,6 +66,13 @@ export class PlainDumpScanner {
   /** Findings of the current line whose text is the line itself, filled in when the line ends. */
   private readonly lineFindings: { kind: FindingKind; reason: string; index: number }[] = [];
 
+  /** Inside a `Type: BLOBS` entry (large-object data), where pg_dump writes its own BEGIN/COMMIT lines. */
+  private inLargeObjects = false;
+  /** No statement text pending and the lexer at the top level when the current line began. */
+  private idleAtLineStart = true;
+  private readonly transactionLines: number[] = [];
+  private readonly transactionLineSet = new Set<number>();
+
   private trailerSeen = false;
   private restrictKey: string | null = null;
   private unrestrictKey: string | null = null;
@@ -130,6 +137,14 @@ export class PlainDumpScanner {
     return this.findings.length + this.findingsOmitted;
   }
 
+  /**
+   * Is line `line` (1-based) one of pg_dump's own `BEGIN;`/`COMMIT;` lines around large-object data? Known by the
+   * time `push()` has consumed the line's newline (the overlapped restore drops such lines from psql's input).
+   */
+  isPgDumpTransactionLine(line: number): boolean {
+    return this.transactionLineSet.has(line);
+  }
+
   /** Ends the input and returns what the pass found. Further calls return the same result. */
   finish(): PlainScanResult {
     if (this.result) return this.result;
@@ -161,6 +176,7 @@ export class PlainDumpScanner {
       ...(this.findingsOmitted ? { findingsOmitted: this.findingsOmitted } : {}),
       lines: this.newlines + (this.bytes > 0 && this.lastByte !== 0x0a ? 1 : 0),
       bytes: this.bytes,
+      pgDumpTransactionLines: this.transactionLines,
     };
     return this.result;
   }
@@ -177,7 +193,16 @@ export class PlainDumpScanner {
   private endSqlLine(newline = true): void {
     const topLevel = this.lexer.lineStartedAtTop;
     this.lexer.endLine();
+    const idle = this.lexer.idle && !this.analyzer.pending;
     if (topLevel && this.lineHead.startsWith('--')) this.headerLine(this.lineHead);
+    // pg_dump's own transaction around large-object data: a whole line, alone at the top level (nothing pending
+    // before it, nothing after it), in a BLOBS entry — never text inside a literal, a comment or COPY data.
+    else if (this.inLargeObjects && topLevel && this.idleAtLineStart && idle && (this.lineHead === 'BEGIN;' || this.lineHead === 'COMMIT;')) {
+      const line = this.newlines + 1;
+      this.transactionLines.push(line);
+      this.transactionLineSet.add(line);
+    }
+    this.idleAtLineStart = idle;
     this.flushLineFindings();
     this.lineHead = '';
     this.lineHasText = false;
@@ -193,6 +218,7 @@ export class PlainDumpScanner {
     const line = this.newlines + 1;
     switch (h.kind) {
       case 'entry':
+        this.inLargeObjects = h.type === 'BLOBS';
         this.entries.push({ type: h.type, schema: h.schema, name: h.name, owner: h.owner, line });
         if (h.owner) this.countRole(h.owner, 'owner');
         break;
@@ -296,6 +322,7 @@ export class PlainDumpScanner {
     this.newlines += c.counter.newlines - before;
     if (stop === -1) return chunk.length;
     this.closeCopy();
+    this.idleAtLineStart = true;
     this.lexer.beginLine(this.newlines + 1);
     if (this.queuedCopies.length) this.openCopy();
     return stop;

@@ -44,6 +44,12 @@ export interface PlainScanResult {
   readonly findingsOmitted?: number;
   readonly lines: number;
   readonly bytes: number;
+  /**
+   * Lines of pg_dump's own `BEGIN;` / `COMMIT;` around large-object data (a `Type: BLOBS` entry), each a whole
+   * top-level line: a restore in one transaction (`psql --single-transaction`) drops them, or pg_dump's COMMIT
+   * would end it early (src/restore/transaction-lines.ts). Ascending.
+   */
+  readonly pgDumpTransactionLines: readonly number[];
 }
 
 /** What a scan accepts beyond pg_dump's own output. Default: nothing. */

@@ -292,7 +292,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
         database: createdDb ?? database, dumpCreatesDatabase: createdDb !== null, encoding: source?.encoding ?? 'UTF8',
         sourceSystemIdentifier: source?.identity.systemIdentifier ?? null,
         sourceObjects: n?.objects ?? null, sourceCounts: null,
-        tablesFromDump: tablesOf(s), copyBlocks: s.copyBlocks, keep: opts.keep ?? false, jobs: config.backup.jobs,
+        tablesFromDump: tablesOf(s), copyBlocks: s.copyBlocks, pgDumpTransactionLines: archive ? [] : s.pgDumpTransactionLines, keep: opts.keep ?? false, jobs: config.backup.jobs,
       }, restored);
       if (n?.counts && restored.tables.length) builder.add(sourceRowsNowCheck(restored.tables, n.counts, config.thresholds ?? validateConfig({}).thresholds, n.readAt));
     } else {
