@@ -13,6 +13,7 @@ import type { Fidelity, Report, RestoreError, TableRow } from '../report/model.j
 import { SandboxCluster, type TeardownResult } from '../sandbox/cluster.js';
 import { createDatabase, createPlaceholderRoles, restoreDump, restoreGlobals, rolesCreatedBy, sandboxSuperuserFor, startDatabaseForCreate } from '../restore/restore-dump.js';
 import { classifyRestoreErrors } from '../restore/classify.js';
+import { boundStatement } from '../restore/restore-errors.js';
 import { createPlaceholderTablespaces, noteTablespaces } from '../restore/tablespaces.js';
 import type { CopyBlock } from '../scan/types.js';
 import { endsDrill, type DrillContext } from './context.js';
@@ -84,7 +85,11 @@ export interface PreparedRestore {
  * the counts and pg_amcheck, for a cluster that is deleted minutes later. (Vacuums against wraparound still run.)
  */
 export function restoreSandboxSettings(relations: number | null, serverMajor: number): Readonly<Record<string, string>> {
-  return { ...(serverMajor >= 11 ? { jit: 'off' } : {}), autovacuum: 'off', wal_level: 'minimal', max_wal_senders: '0', max_connections: '40', max_locks_per_transaction: String(locksPerTransaction(relations)) };
+  return {
+    ...(serverMajor >= 11 ? { jit: 'off' } : {}), autovacuum: 'off', wal_level: 'minimal', max_wal_senders: '0', max_connections: '40', max_locks_per_transaction: String(locksPerTransaction(relations)),
+    // The SQLSTATE in the log too: pg_restore prints none, and a restore error is matched with its logged statement (src/restore/server-log-errors.ts).
+    log_line_prefix: "'%m [%p] %e '",
+  };
 }
 
 /**
@@ -194,7 +199,9 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       });
       errors.push(...r.errors);
       restore.duration_ms = overlapped ? overlapped.durationMs : Math.round(performance.now() - t0);
-      restore.errors = classifyRestoreErrors(errors);
+      // Whole in run.log; the report shows each statement's start (boundStatement).
+      for (const e of errors) ctx.logger.info(`restore error (${e.phase}${e.line ? `, line ${e.line}` : ''}): ${e.sqlstate ? `${e.sqlstate}: ` : ''}${e.message}${e.statement ? `\n  statement: ${e.statement}` : ''}`);
+      restore.errors = classifyRestoreErrors(errors).map(boundStatement);
       const real = restore.errors.filter((e) => e.classification !== 'benign');
       b.expect('restore.errors', 'restore', real.length === 0,
         `restored in ${restore.duration_ms} ms with no errors${restore.errors.length ? ` (${restore.errors.length} benign, e.g. ${restore.errors[0]!.message})` : ''}`,

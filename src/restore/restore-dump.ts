@@ -20,6 +20,7 @@ import { quoteIdent } from '../catalog/tables.js';
 import { parsePgRestoreErrors, parsePsqlErrors } from './restore-errors.js';
 import { globalsForSandbox, type TablespaceMove } from './tablespaces.js';
 import { blankLines } from './transaction-lines.js';
+import { attachLoggedStatements, logOffset, readLoggedErrors } from './server-log-errors.js';
 
 /** What a restore step did. */
 export interface RestoreStepResult {
@@ -64,13 +65,15 @@ export interface PsqlScriptRun {
 export function startPsqlScript(sandbox: SandboxCluster, bins: PgBinaries, database: string, input: Readable | 'pipe', o: PsqlScriptOptions): PsqlScriptRun {
   const { phase, signal } = o;
   const stderr: string[] = [];
+  const logFrom = logOffset(sandbox.logFile); // the server's own record of each failed statement starts after this
   // psql runs as the sandbox's OS user in the sandbox's jail: a meta-command that got past the scanner is confined like the server.
   const proc = startProcess({
     ...sandbox.jailedCommand(bins.path('psql'), psqlArgs(o.singleTransaction ?? false)), env: sandbox.env(database), stdin: input,
     cwd: '/', signal, allowFailure: true, onStderrLine: (l) => stderr.push(l),
   });
-  const result = proc.done.then((r) => {
-    const errors = parsePsqlErrors(stderr, phase);
+  const result = proc.done.then(async (r) => {
+    const parsed = parsePsqlErrors(stderr, phase);
+    const errors = parsed.length ? attachLoggedStatements(parsed, await readLoggedErrors(sandbox.logFile, logFrom)) : parsed;
     if (r.exitCode !== 0 && errors.length === 0) {
       errors.push({ message: `psql exited with code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}: ${r.stderrTail.trim().slice(-500)}`, sqlstate: null, statement: null, line: null, phase, classification: 'unknown', hint: null });
     }
@@ -209,11 +212,13 @@ export async function restoreDump(o: RestoreDumpOptions): Promise<RestoreStepRes
   const args = ['--no-password', `--dbname=${o.database}`];
   if (o.format !== 'tar' && (o.jobs ?? 1) > 1) args.push(`--jobs=${o.jobs}`);
   args.push(o.path);
+  const logFrom = logOffset(o.sandbox.logFile);
   const r = await runProcess({
     bin: o.bins.path('pg_restore'), args, env: o.sandbox.env(o.database), signal: o.signal, allowFailure: true,
     onStderrLine: (l) => stderr.push(l),
   });
-  const errors = parsePgRestoreErrors(stderr);
+  const parsed = parsePgRestoreErrors(stderr);
+  const errors = parsed.length ? attachLoggedStatements(parsed, await readLoggedErrors(o.sandbox.logFile, logFrom)) : parsed;
   if (r.exitCode !== 0 && errors.length === 0) {
     errors.push({ message: `pg_restore exited with code ${r.exitCode}: ${r.stderrTail.trim().slice(-500)}`, sqlstate: null, statement: null, line: null, phase: 'dump', classification: 'unknown', hint: null });
   }
