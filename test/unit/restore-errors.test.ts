@@ -107,3 +107,31 @@ test('the report bounds a long statement and says where the whole one is', () =>
   assert.equal(b.statement!.length < 1100, true);
   assert.match(b.statement!, /… \(5026 characters; the whole statement is in run\.log\)$/);
 });
+
+test('classification table: SQLSTATE and message → environment, backup or unknown', () => {
+  const table: [string | null, string, string][] = [
+    ['22023', 'security label provider "selinux" is not loaded', 'environment_defect'],
+    ['22023', 'no security label providers have been loaded', 'environment_defect'],
+    ['22023', 'could not create locale "xx_YY.UTF-8": No such file or directory', 'environment_defect'],
+    ['42704', 'collation "de_DE" for encoding "UTF8" does not exist', 'environment_defect'],
+    ['0A000', 'ICU is not supported in this build', 'environment_defect'],
+    ['58P01', 'could not open extension control file "/usr/share/postgresql/15/extension/postgis.control": No such file or directory', 'environment_defect'],
+    ['0A000', 'extension "postgis" is not available', 'environment_defect'],
+    ['58P01', 'could not access file "/opt/lib/x": No such file or directory', 'environment_defect'],
+    ['42883', 'could not find function "f" in file "/usr/lib/postgresql/15/lib/plpgsql.so"', 'environment_defect'],
+    ['42704', 'language "plpython3u" does not exist', 'environment_defect'],
+    ['42704', 'unrecognized configuration parameter "enable_x"', 'environment_defect'],
+    ['53200', 'out of shared memory', 'environment_defect'],
+    ['58P01', 'could not open file "base/1/2": No such file or directory', 'environment_defect'],
+    ['42P01', 'relation "other" does not exist', 'backup_defect'],
+    ['42703', 'column "b" does not exist', 'backup_defect'],
+    ['23505', 'could not create unique index "t_a"', 'backup_defect'],
+    ['22P02', 'invalid input syntax for type integer: "x"', 'backup_defect'],
+    ['XX000', 'cache lookup failed for type 1', 'unknown'],
+  ];
+  for (const [sqlstate, message, want] of table) {
+    const [c] = classifyRestoreErrors([{ message, sqlstate, line: 1, statement: null, phase: 'dump', classification: 'unknown', hint: null }]);
+    assert.equal(c!.classification, want, `${sqlstate} ${message}`);
+    assert.ok(c!.hint, 'every error has a hint');
+  }
+});
