@@ -22,7 +22,7 @@ import { markKept } from '../sandbox/marker.js';
 import { fidelityStage, preRestoreExtensions, type AfterRestoreHook } from '../fidelity/fidelity-stage.js';
 import type { RowCountPlan } from '../fidelity/row-counts.js';
 import type { SourceFidelity } from '../fidelity/source-capture.js';
-import { emptyFidelity } from '../fidelity/verify-restored.js';
+import { emptyFidelity, type SourceNowComparison } from '../fidelity/verify-restored.js';
 
 /** What the restore stage needs to know about the artefact and the source. */
 export interface RestoreStageInput {
@@ -41,6 +41,8 @@ export interface RestoreStageInput {
   /** Tables to count when there are no source counts (from the dump's COPY blocks / inventory). */
   readonly tablesFromDump: readonly TableRef[];
   readonly copyBlocks?: readonly CopyBlock[];
+  /** verify --source --deep: the source's content hashes now, compared with the copy's (fidelity.source_hashes_now). Default none. */
+  readonly sourceNow?: SourceNowComparison | null;
   /** A plain dump's `BEGIN;`/`COMMIT;` lines around large-object data (the scan's `pgDumpTransactionLines`), dropped from a one-transaction replay. Default none. */
   readonly pgDumpTransactionLines?: readonly number[];
   readonly keep: boolean;
@@ -256,7 +258,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
     if (rowCounts) {
       await fidelityStage(ctx, {
         sandbox: sandbox as unknown as SandboxCluster, database: input.database, source: input.sourceFidelity, rowCounts, tables: out.tables,
-        fidelity, jobs: input.jobs ?? defaultJobs(), keep: input.keep,
+        fidelity, jobs: input.jobs ?? defaultJobs(), keep: input.keep, sourceNow: input.sourceNow,
       });
     }
   } finally {

@@ -37,6 +37,7 @@ import { readSequencePositions, sequencesBehind } from './sequences.js';
 import type { SourceFidelity } from './source-capture.js';
 import { checkRowCounts, type RowCountPlan } from './row-counts.js';
 import { prepareFidelitySession } from './session.js';
+import { sourceHashesNowCheck, type SourceNow } from '../verify/source-now.js';
 
 /** Differences kept in report.json (all are counted). */
 export const MAX_DIFFERENCES = 1000;
@@ -69,6 +70,15 @@ export interface VerifyRestoredInput {
   readonly keep?: boolean;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
+  /** verify --source --deep: the source's content hashes now, compared with the restored copy's (fidelity.source_hashes_now). Default none. */
+  readonly sourceNow?: SourceNowComparison | null;
+}
+
+/** The source read now (not the dump's snapshot), and whether the config says it has not changed since the dump. */
+export interface SourceNowComparison {
+  readonly now: SourceNow;
+  /** Config `source.unchanged_since_dump`: a difference FAILs instead of WARNing. */
+  readonly unchanged: boolean;
 }
 
 const NO_SOURCE = 'no source to compare with (restored without a source capture)';
@@ -96,6 +106,7 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
         await checkRowCounts(counted, db, input.rowCounts, input.tables, signal);
       });
       await timed('content hashes', () => contentHashes(counted, input, open));
+      if (input.sourceNow?.now.hashes) await timed('content hashes against the source now', () => sourceNowHashes(counted, input, input.sourceNow!, open));
     })(),
     (async () => {
       // One snapshot for the catalog read and the round trip, fixed before amcheck's extension can exist: pg_amcheck
@@ -190,6 +201,13 @@ async function contentHashes(b: ReportBuilder, input: VerifyRestoredInput, open:
       tables: input.tables.length, differ: differ.map((t) => `${t.schema}.${t.name}`), not_hashed_on_source: [...unhashed.values()], source_ms: src.hashesMs, restored_ms: restoredMs,
       large_objects: los.length, large_object_bytes: loBytes, large_objects_differ: loDiffer.map((d) => d.oid),
     });
+}
+
+/** Hash the restored tables the source has now, and compare (src/verify/source-now.ts `sourceHashesNowCheck`). */
+async function sourceNowHashes(b: ReportBuilder, input: VerifyRestoredInput, cmp: SourceNowComparison, open: () => Promise<DbSession>): Promise<void> {
+  const present = (cmp.now.hashes ?? []).filter((h) => input.rowCounts.restoredTables.has(tableLabel(h)));
+  const restored = await hashTablesParallel(open, present, input.jobs ?? 1, input.signal);
+  b.add(sourceHashesNowCheck(cmp.now, new Map(restored.map((h) => [tableLabel(h), h])), cmp.unchanged));
 }
 
 async function catalog(b: ReportBuilder, input: VerifyRestoredInput, db: DbSession): Promise<void> {
