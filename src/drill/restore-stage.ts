@@ -216,12 +216,14 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       }
       // psql stops at a plain dump's first error (ON_ERROR_STOP): the copy is known to be incomplete, and comparing
       // it would turn that one error into a difference for every object after it. One error is one finding.
+      // (Only the dump's own errors: the globals are replayed apart, and the dump after them restores either way.)
       const plain = input.artifact.format === 'plain' || input.artifact.format === 'plain-gzip';
-      if (real.length && plain) {
+      const stoppedAt = real.find((e) => e.phase === 'dump');
+      if (stoppedAt && plain) {
         const oneTransaction = overlapped !== null || !input.dumpCreatesDatabase;
         stoppedRestore = oneTransaction
           ? `the restore stopped at its first error and was rolled back as a whole (one transaction): nothing of the dump was committed, so the copy is not compared (see restore.errors)`
-          : `psql stopped at the dump's first error${real[0]!.line ? ` (line ${real[0]!.line})` : ''}: what follows it was not restored, so the copy is not compared (see restore.errors)`;
+          : `psql stopped at the dump's first error${stoppedAt.line ? ` (line ${stoppedAt.line})` : ''}: what follows it was not restored, so the copy is not compared (see restore.errors)`;
         b.add({ name: 'restore.objects', stage: 'fidelity', status: 'skip', detail: stoppedRestore });
         return;
       }

@@ -19,6 +19,9 @@ import { countSourceRows, listTables } from '../../src/catalog/tables.js';
 import { hashSourceTables } from '../../src/fidelity/content-hash.js';
 import { prepareFidelitySession } from '../../src/fidelity/session.js';
 import { openSession } from '../helpers/safety.js';
+import { pgDump } from '../helpers/dumps.js';
+import { verifyArtifact } from '../../src/verify/verify-artifact.js';
+import { writeFile } from 'node:fs/promises';
 
 /** Relations in the copy's public schema (after the restore, before anything measures it). */
 async function relationsIn(copy: RestoredCopy): Promise<number> {
@@ -149,5 +152,15 @@ COMMIT;
     assert.equal(errors[0]!.statement, 'REFRESH MATERIALIZED VIEW public.mv;');
     assert.equal(errors[0]!.message, 'relation "other" does not exist');
     assert.equal(errors[0]!.sqlstate, '42P01', 'pg_restore prints none: the server log has it');
+  });
+
+  test('an error in the globals only: the dump, restored after them, is still compared', async () => {
+    const dump = await pgDump(source, 'odd', 'plain', join(scratch.path, 'odd.sql'));
+    const globals = join(scratch.path, 'odd.globals.sql');
+    await writeFile(globals, 'CREATE ROLE postgres;\nCREATE ROLE pgdrill_g;\nALTER ROLE pgdrill_g SET pgdrill_no_such_setting TO \'on\';\n');
+    const { report } = await verifyArtifact({ artifact: dump, globals, outDir: join(scratch.path, 'globals-error') });
+    assert.deepEqual(report.restore!.errors.map((e) => [e.phase, e.classification]), [['globals', 'environment_defect']]);
+    assert.equal(check(report, 'restore.row_counts').status, 'pass');
+    assert.ok(!report.checks.some((c) => c.name === 'fidelity.skipped'), report.checks.map((c) => c.name).join(', '));
   });
 });
