@@ -59,7 +59,7 @@ export async function readSourceNow(src: GuardedSource, counts: boolean, signal?
  * or the restore holds less than (100 − max_table_rows_drop_pct)% of a table's current rows (tables under
  * min_table_rows not judged); WARN for any other difference (the source moved on since the dump); PASS when equal.
  */
-export function sourceRowsNowCheck(tables: readonly TableRow[], now: readonly TableCount[], th: Thresholds, readAt: string, unchanged = false): Check {
+export function sourceRowsNowCheck(tables: readonly TableRow[], now: readonly TableCount[], th: Thresholds, readAt: string, unchanged = false, failures: readonly TableFailure[] = []): Check {
   const restored = new Map(tables.map((t) => [`${t.schema}.${t.name}`, t.restored_rows]));
   const missing: string[] = [];
   const dropped: string[] = [];
@@ -79,15 +79,17 @@ export function sourceRowsNowCheck(tables: readonly TableRow[], now: readonly Ta
   }
   const label = `compared with the source NOW (read ${readAt}), not in the dump's snapshot: the source may have changed since the dump was taken`;
   // source.unchanged_since_dump: the source is the dump's state, so any difference is the backup's.
-  const status: Check['status'] = missing.length || dropped.length || (unchanged && differ.length) ? 'fail' : differ.length ? 'warn' : 'pass';
+  const uncounted = failures.map((f) => `${tableLabel(f)}: ${f.error}`);
+  const status: Check['status'] = missing.length || dropped.length || (unchanged && (differ.length || uncounted.length)) ? 'fail' : differ.length || uncounted.length ? 'warn' : 'pass';
   const parts: string[] = [];
   if (missing.length) parts.push(`${missing.length} source table(s) missing from the restored copy: ${missing.slice(0, 10).join(', ')}`);
   if (dropped.length) parts.push(`${dropped.length} table(s) hold more than ${th.max_table_rows_drop_pct}% fewer rows in the backup than in the source: ${dropped.slice(0, 10).join('; ')}`);
+  if (uncounted.length) parts.push(`${uncounted.length} source table(s) could not be counted now, so not compared: ${uncounted.slice(0, 10).join('; ')}`);
   if (differ.length) parts.push(`${differ.length} table(s) differ${status === 'warn' ? ' (within thresholds)' : unchanged ? ' although source.unchanged_since_dump says the source has not changed' : ''}: ${differ.slice(0, 10).join('; ')}`);
   return {
     name: 'fidelity.source_rows_now', stage: 'fidelity', status,
     detail: status === 'pass' ? `${now.length} source table(s): every restored count(*) equals the source's — ${label}` : `${parts.join('; ')} — ${label}`,
-    evidence: { snapshot_exact: false, read_at: readAt, tables: now.length, missing, dropped, differ: differ.slice(0, 100) },
+    evidence: { snapshot_exact: false, read_at: readAt, tables: now.length, missing, dropped, differ: differ.slice(0, 100), not_counted_on_source: failures },
   };
 }
 

@@ -304,7 +304,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
         sourceNow: n?.hashes ? { now: n, unchanged: config.source.unchanged_since_dump } : null,
         tablesFromDump: tablesOf(s), copyBlocks: s.copyBlocks, pgDumpTransactionLines: archive ? [] : s.pgDumpTransactionLines, keep: opts.keep ?? false, jobs: config.backup.jobs,
       }, restored);
-      if (n?.counts && restored.tables.length) builder.add(sourceRowsNowCheck(restored.tables, n.counts, config.thresholds ?? validateConfig({}).thresholds, n.readAt, config.source.unchanged_since_dump));
+      if (n?.counts && restored.tables.length) builder.add(sourceRowsNowCheck(restored.tables, n.counts, config.thresholds ?? validateConfig({}).thresholds, n.readAt, config.source.unchanged_since_dump, n.countFailures));
     } else {
       builder.skipStage('restore', 'not restored: an integrity or content check failed (see above) — the artefact never reached psql or pg_restore');
     }
