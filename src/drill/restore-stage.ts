@@ -21,6 +21,7 @@ import { isolationCheck, measureIsolation } from '../sandbox/isolation-check.js'
 import { markKept } from '../sandbox/marker.js';
 import { fidelityStage, preRestoreExtensions, type AfterRestoreHook } from '../fidelity/fidelity-stage.js';
 import type { RowCountPlan } from '../fidelity/row-counts.js';
+import type { PgDumpTransactionLine } from '../scan/types.js';
 import type { SourceFidelity } from '../fidelity/source-capture.js';
 import { emptyFidelity, type SourceNowComparison } from '../fidelity/verify-restored.js';
 
@@ -44,7 +45,7 @@ export interface RestoreStageInput {
   /** verify --source --deep: the source's content hashes now, compared with the copy's (fidelity.source_hashes_now). Default none. */
   readonly sourceNow?: SourceNowComparison | null;
   /** A plain dump's `BEGIN;`/`COMMIT;` lines around large-object data (the scan's `pgDumpTransactionLines`), dropped from a one-transaction replay. Default none. */
-  readonly pgDumpTransactionLines?: readonly number[];
+  readonly pgDumpTransactionLines?: readonly PgDumpTransactionLine[];
   readonly keep: boolean;
   readonly jobs?: number;
   /** What the source side of the fidelity checks captured in the dump snapshot; absent/null: only amcheck runs. */

@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { scanPlainDumpFile } from '../scan/plain-dump-scanner.js';
+import type { PgDumpTransactionLine } from '../scan/types.js';
 import { createGunzip } from 'node:zlib';
 import { pipeline, type Readable, type Writable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
@@ -19,7 +20,7 @@ import type { ArtifactFormat } from '../inventory/read-inventory.js';
 import { quoteIdent } from '../catalog/tables.js';
 import { parsePgRestoreErrors, parsePsqlErrors } from './restore-errors.js';
 import { globalsForSandbox, type TablespaceMove } from './tablespaces.js';
-import { blankLines } from './transaction-lines.js';
+import { blankRanges } from './transaction-lines.js';
 import { attachLoggedStatements, logOffset, readLoggedErrors } from './server-log-errors.js';
 
 /** What a restore step did. */
@@ -190,7 +191,7 @@ export interface RestoreDumpOptions {
   /** Plain dumps: replay as one transaction (see psqlArgs). Default false. */
   readonly singleTransaction?: boolean;
   /** Plain dumps replayed as one transaction: pg_dump's own BEGIN/COMMIT lines around large objects, dropped (src/restore/transaction-lines.ts). Default none. */
-  readonly pgDumpTransactionLines?: readonly number[];
+  readonly pgDumpTransactionLines?: readonly PgDumpTransactionLine[];
   readonly signal?: AbortSignal;
   readonly logger: Logger;
 }
@@ -203,8 +204,8 @@ export async function restoreDump(o: RestoreDumpOptions): Promise<RestoreStepRes
     // pipeline, not pipe: a read error of the file reaches the gunzip stream, whose errors the process wrapper handles.
     const text = o.format === 'plain-gzip' ? pipeline(file, createGunzip(), () => {}) : file;
     const blank = o.singleTransaction && o.pgDumpTransactionLines?.length ? o.pgDumpTransactionLines : null;
-    const input = blank ? pipeline(text, blankLines(blank), () => {}) : text;
-    if (blank) o.logger.info(`restore: pg_dump's own BEGIN/COMMIT around large objects (lines ${blank.slice(0, 6).join(', ')}${blank.length > 6 ? ', …' : ''}) dropped: the restore stays one transaction`);
+    const input = blank ? pipeline(text, blankRanges(blank), () => {}) : text;
+    if (blank) o.logger.info(`restore: pg_dump's own BEGIN/COMMIT around large objects (lines ${blank.slice(0, 6).map((l) => l.line).join(', ')}${blank.length > 6 ? ', …' : ''}) dropped: the restore stays one transaction`);
     const { exitCode, errors } = await startPsqlScript(o.sandbox, o.bins, o.database, input, { phase: 'dump', singleTransaction: o.singleTransaction, signal: o.signal }).result;
     return { ok: exitCode === 0 && errors.length === 0, errors, durationMs: Math.round(performance.now() - t0) };
   }

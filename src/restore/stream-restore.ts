@@ -29,15 +29,15 @@
  */
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { retain } from '../backup/chunk-pool.js';
-import { LineBlanker } from './transaction-lines.js';
+import { RangeBlanker, type ByteRange } from './transaction-lines.js';
 
 /** What the gate needs of the scanner (PlainDumpScanner): scan a chunk synchronously, count findings, end. */
 export interface GateScanner {
   push(chunk: Buffer): void;
   readonly findingCount: number;
   finish(): unknown;
-  /** Is this line one of pg_dump's own BEGIN/COMMIT lines around large objects (dropped from psql's input)? Absent: none is. */
-  isPgDumpTransactionLine?(line: number): boolean;
+  /** pg_dump's own BEGIN/COMMIT lines around large objects so far (their bytes are dropped from psql's input). Absent: none. */
+  readonly pgDumpTransactions?: readonly ByteRange[];
 }
 
 /** Where approved bytes go: psql's stdin, and how to stop psql dead. */
@@ -89,7 +89,7 @@ export class ScanGatedFeed extends Transform {
 
   private readonly scanner: GateScanner;
   /** psql replays in one transaction: pg_dump's own BEGIN/COMMIT lines are dropped (src/restore/transaction-lines.ts). */
-  private readonly blanker: LineBlanker;
+  private readonly blanker: RangeBlanker;
   private readonly maxHeld: number;
   private readonly maxQueued: number;
   private readonly targetP: Promise<FeedTarget | null>;
@@ -103,8 +103,7 @@ export class ScanGatedFeed extends Transform {
   constructor(opts: ScanGatedFeedOptions) {
     super();
     this.scanner = opts.scanner;
-    const scanner = opts.scanner;
-    this.blanker = new LineBlanker((n) => scanner.isPgDumpTransactionLine?.(n) ?? false);
+    this.blanker = new RangeBlanker(opts.scanner.pgDumpTransactions ?? []);
     this.maxHeld = opts.maxHeldBytes ?? 1 << 20;
     this.maxQueued = opts.maxQueuedBytes ?? 4 << 20;
     this.targetP = opts.target.then(

@@ -22,7 +22,7 @@ import type { FindingKind } from './hostile-patterns.js';
 import { classifyMetaCommand } from './meta-command-policy.js';
 import { PsqlLexer, type LexerSink, type LiteralMode, type StdStrings, type TokenKind } from './psql-lexer.js';
 import { StatementAnalyzer } from './statement-analyzer.js';
-import type { CopyBlock, PlainScanOptions, PlainScanResult, ScanFinding } from './types.js';
+import type { CopyBlock, PgDumpTransactionLine, PlainScanOptions, PlainScanResult, ScanFinding } from './types.js';
 
 export type { PlainScanOptions } from './types.js';
 
@@ -70,8 +70,9 @@ export class PlainDumpScanner {
   private inLargeObjects = false;
   /** No statement text pending and the lexer at the top level when the current line began. */
   private idleAtLineStart = true;
-  private readonly transactionLines: number[] = [];
-  private readonly transactionLineSet = new Set<number>();
+  /** Where the current line's first byte is in the input. */
+  private lineStartByte = 0;
+  private readonly transactionLines: PgDumpTransactionLine[] = [];
 
   private trailerSeen = false;
   private restrictKey: string | null = null;
@@ -125,6 +126,7 @@ export class PlainDumpScanner {
       this.sqlText(this.decoder.end()); // an incomplete character before a newline is invalid: U+FFFD
       this.endSqlLine();
       pos = nl + 1;
+      this.lineStartByte = this.bytes - n + pos;
     }
   }
 
@@ -138,11 +140,11 @@ export class PlainDumpScanner {
   }
 
   /**
-   * Is line `line` (1-based) one of pg_dump's own `BEGIN;`/`COMMIT;` lines around large-object data? Known by the
-   * time `push()` has consumed the line's newline (the overlapped restore drops such lines from psql's input).
+   * pg_dump's own `BEGIN;`/`COMMIT;` lines around large-object data so far, in order; each is listed by the time
+   * `push()` has consumed its newline (the overlapped restore drops their text from psql's input).
    */
-  isPgDumpTransactionLine(line: number): boolean {
-    return this.transactionLineSet.has(line);
+  get pgDumpTransactions(): readonly PgDumpTransactionLine[] {
+    return this.transactionLines;
   }
 
   /** Ends the input and returns what the pass found. Further calls return the same result. */
@@ -198,9 +200,8 @@ export class PlainDumpScanner {
     // pg_dump's own transaction around large-object data: a whole line, alone at the top level (nothing pending
     // before it, nothing after it), in a BLOBS entry — never text inside a literal, a comment or COPY data.
     else if (this.inLargeObjects && topLevel && this.idleAtLineStart && idle && (this.lineHead === 'BEGIN;' || this.lineHead === 'COMMIT;')) {
-      const line = this.newlines + 1;
-      this.transactionLines.push(line);
-      this.transactionLineSet.add(line);
+      // The whole line is one of two ASCII texts: its bytes are its characters.
+      this.transactionLines.push({ line: this.newlines + 1, start: this.lineStartByte, end: this.lineStartByte + this.lineHead.length });
     }
     this.idleAtLineStart = idle;
     this.flushLineFindings();
@@ -323,6 +324,7 @@ export class PlainDumpScanner {
     if (stop === -1) return chunk.length;
     this.closeCopy();
     this.idleAtLineStart = true;
+    this.lineStartByte = this.bytes - chunk.length + stop;
     this.lexer.beginLine(this.newlines + 1);
     if (this.queuedCopies.length) this.openCopy();
     return stop;

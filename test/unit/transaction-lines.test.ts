@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PlainDumpScanner } from '../../src/scan/plain-dump-scanner.js';
-import { LineBlanker } from '../../src/restore/transaction-lines.js';
+import { RangeBlanker } from '../../src/restore/transaction-lines.js';
 
 /** pg_dump 15's layout of large-object data, and odd text around it that must never be marked. */
 const DUMP = [
@@ -44,22 +44,35 @@ test('the scanner marks only pg_dump\'s whole top-level BEGIN;/COMMIT; lines of 
     const buf = Buffer.from(DUMP);
     for (let i = 0; i < buf.length; i += cut) s.push(buf.subarray(i, i + cut));
     const r = s.finish();
-    assert.deepEqual(r.pgDumpTransactionLines, [14, 24], `chunks of ${cut}`);
-    assert.ok(s.isPgDumpTransactionLine(14) && !s.isPgDumpTransactionLine(4) && !s.isPgDumpTransactionLine(20));
+    assert.deepEqual(r.pgDumpTransactionLines.map((t) => t.line), [14, 24], `chunks of ${cut}`);
+    // Their bytes: exactly the line's text, without the newline.
+    assert.deepEqual(r.pgDumpTransactionLines.map((t) => buf.subarray(t.start, t.end).toString()), ['BEGIN;', 'COMMIT;']);
+    assert.equal(buf[r.pgDumpTransactionLines[1]!.end], 0x0a);
+    assert.equal(s.pgDumpTransactions, r.pgDumpTransactionLines);
   }
 });
 
-test('the blanker drops the marked lines\' text, keeps every newline, across any chunking', () => {
+test('the blanker drops the listed bytes (the lines\' text), keeps every newline, across any chunking', () => {
   const text = 'a\nBEGIN;\nb\r\nCOMMIT;\nlast';
+  const ranges = [{ start: 2, end: 8 }, { start: 12, end: 19 }];
+  assert.equal(text.slice(2, 8) + text.slice(12, 19), 'BEGIN;COMMIT;');
   for (let cut = 1; cut <= text.length; cut++) {
-    const b = new LineBlanker((n) => n === 2 || n === 4);
+    const b = new RangeBlanker(ranges);
     const buf = Buffer.from(text);
     let out = '';
     for (let i = 0; i < buf.length; i += cut) out += b.rewrite(buf.subarray(i, i + cut)).toString();
     assert.equal(out, 'a\n\nb\r\n\nlast', `chunks of ${cut}`);
-    assert.equal(b.blanked, 2);
+    assert.equal(b.dropped, 2);
   }
-  const none = new LineBlanker(() => false);
+  const none = new RangeBlanker([{ start: 100, end: 106 }]);
   const chunk = Buffer.from('x\ny\n');
-  assert.equal(none.rewrite(chunk), chunk, 'nothing blanked: the same buffer');
+  assert.equal(none.rewrite(chunk), chunk, 'no range in the chunk: the same buffer');
+});
+
+test('ranges listed while the blanker works (the overlapped gate) are dropped all the same', () => {
+  const ranges: { start: number; end: number }[] = [];
+  const b = new RangeBlanker(ranges);
+  assert.equal(b.rewrite(Buffer.from('abc\n')).toString(), 'abc\n');
+  ranges.push({ start: 4, end: 10 });
+  assert.equal(b.rewrite(Buffer.from('BEGIN;\nx\n')).toString(), '\nx\n');
 });
