@@ -9,7 +9,8 @@ import { countByType, listObjects, objectKey, type CatalogObject } from '../cata
 import type { TableCount, TableRef } from '../catalog/tables.js';
 import type { ArtifactFormat } from '../inventory/read-inventory.js';
 import type { DumpInventory } from '../inventory/types.js';
-import type { Fidelity, Report, RestoreError, TableRow } from '../report/model.js';
+import type { Check, Fidelity, Report, RestoreError, TableRow } from '../report/model.js';
+import type { DbSession } from '../pg/client.js';
 import { SandboxCluster, type TeardownResult } from '../sandbox/cluster.js';
 import { createDatabase, createPlaceholderRoles, restoreDump, restoreGlobals, rolesCreatedBy, sandboxSuperuserFor, startDatabaseForCreate } from '../restore/restore-dump.js';
 import { classifyRestoreErrors } from '../restore/classify.js';
@@ -129,6 +130,21 @@ export async function startRestoreSandbox(ctx: DrillContext, avoid: string | Rea
   return SandboxCluster.start({ bins: ctx.bins, parentDir: ctx.runDir, osUser: ctx.sandboxUser, logger: ctx.logger, signal: ctx.signal, superuser, settings, spare: true });
 }
 
+/** `restore.roles`: every role the dump references exists in the sandbox (roles are cluster-wide: any database's session will do). */
+async function rolesCheck(db: DbSession, referenced: readonly string[], globalsMode: RestoreStageInput['globals']['mode']): Promise<Check> {
+  const roles = await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [referenced]);
+  const have = new Set(roles.map((r) => r.rolname));
+  const missingRoles = referenced.filter((r) => !have.has(r));
+  return {
+    name: 'restore.roles', stage: 'fidelity',
+    status: missingRoles.length ? 'fail' : globalsMode === 'none' ? 'warn' : 'pass',
+    detail: missingRoles.length
+      ? `role(s) referenced by the dump missing after restore: ${missingRoles.join(', ')}`
+      : `all ${referenced.length} role(s) referenced by the dump exist after restore${globalsMode === 'none' ? ' (as placeholders: globals were not captured)' : ` (from ${globalsMode})`}: ${referenced.join(', ')}`,
+    evidence: { referenced, missing: missingRoles },
+  };
+}
+
 /** Filled in as the stage runs, so that an interrupted stage still reports its sandbox and teardown. */
 export interface RestoreStageOutput {
   restore: NonNullable<Report['restore']> | null;
@@ -226,6 +242,9 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
           ? `the restore stopped at its first error and was rolled back as a whole (one transaction): nothing of the dump was committed, so the copy is not compared (see restore.errors)`
           : `psql stopped at the dump's first error${stoppedAt.line ? ` (line ${stoppedAt.line})` : ''}: what follows it was not restored, so the copy is not compared (see restore.errors)`;
         b.add({ name: 'restore.objects', stage: 'fidelity', status: 'skip', detail: stoppedRestore });
+        // Roles are the cluster's, not the copy's: a missing one is often why the dump stopped.
+        await using pdb = await sandbox.open('postgres', ctx.signal);
+        b.add(await rolesCheck(pdb, referenced, input.globals.mode));
         return;
       }
       // The restored catalog against the source's (from the dump's snapshot); exact counts follow in the fidelity stage.
@@ -241,17 +260,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
           `${restore.missing_objects.length} source object(s) missing after restore: ${restore.missing_objects.slice(0, 20).join(', ')}`,
           { source: restore.objects_source, restored: restore.objects_restored, missing: restore.missing_objects });
       }
-      const roles = await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [referenced]);
-      const have = new Set(roles.map((r) => r.rolname));
-      const missingRoles = referenced.filter((r) => !have.has(r));
-      b.add({
-        name: 'restore.roles', stage: 'fidelity',
-        status: missingRoles.length ? 'fail' : input.globals.mode === 'none' ? 'warn' : 'pass',
-        detail: missingRoles.length
-          ? `role(s) referenced by the dump missing after restore: ${missingRoles.join(', ')}`
-          : `all ${referenced.length} role(s) referenced by the dump exist after restore${input.globals.mode === 'none' ? ' (as placeholders: globals were not captured)' : ` (from ${input.globals.mode})`}: ${referenced.join(', ')}`,
-        evidence: { referenced, missing: missingRoles },
-      });
+      b.add(await rolesCheck(db, referenced, input.globals.mode));
       rowCounts = {
         sourceCounts: input.sourceCounts, tablesFromDump: input.tablesFromDump, copyBlocks: input.copyBlocks ?? [],
         restoredTables: new Set(restoredObjects.filter((o) => o.type === 'table').map((o) => `${o.schema}.${o.name}`)),

@@ -93,6 +93,7 @@ COMMIT;
         afterRestore: async (copy) => void (relations = await relationsIn(copy)),
       });
       assert.deepEqual(failed(report), ['restore.errors']);
+      assert.equal(check(report, 'restore.roles').status, 'pass', 'roles are the cluster\'s: still checked');
       const errors = report.restore!.errors;
       assert.equal(errors.length, 1, JSON.stringify(errors));
       assert.equal(errors[0]!.sqlstate, '42P01');
