@@ -3,7 +3,7 @@
  * (an estimate; -1 when never analyzed). On the source they run inside the dump's exported snapshot.
  */
 import type { DbSession } from '../pg/client.js';
-import { eachInTurn } from '../source/lock-batches.js';
+import { eachInTurn, eachReleasingLocks, LOCK_BATCH } from '../source/lock-batches.js';
 
 /** A table that holds data of its own (leaf partitions included, partitioned parents not). */
 export interface TableRef {
@@ -40,17 +40,48 @@ export function tableLabel(t: TableRef): string {
   return `${t.schema}.${t.name}`;
 }
 
+/** One table's exact count. */
+async function countTable(db: DbSession, t: TableRef, signal?: AbortSignal): Promise<TableCount> {
+  signal?.throwIfAborted();
+  const t0 = performance.now();
+  const rows = await db.value<string>(`SELECT count(*) FROM ONLY ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`);
+  return { schema: t.schema, name: t.name, rows: Number(rows), ms: Math.round(performance.now() - t0) };
+}
+
 /**
  * Count each table's rows exactly (`SELECT count(*) FROM ONLY t`: inheritance children are counted on their own).
  * `releaseLocks` (the source's snapshot session, in its transaction): count in batches whose locks are released
  * after each (src/source/lock-batches.ts).
  */
 export async function countRows(db: DbSession, tables: readonly TableRef[], signal?: AbortSignal, opts: { releaseLocks?: boolean } = {}): Promise<TableCount[]> {
-  const countOne = async (t: TableRef): Promise<TableCount> => {
-    signal?.throwIfAborted();
-    const t0 = performance.now();
-    const rows = await db.value<string>(`SELECT count(*) FROM ONLY ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`);
-    return { schema: t.schema, name: t.name, rows: Number(rows), ms: Math.round(performance.now() - t0) };
-  };
-  return eachInTurn(db, tables, countOne, opts.releaseLocks);
+  return eachInTurn(db, tables, (t) => countTable(db, t, signal), opts.releaseLocks);
+}
+
+/** A table whose count (or hash) failed on its own, and why (the server's message, with its SQLSTATE). */
+export interface TableFailure extends TableRef {
+  readonly error: string;
+  readonly sqlstate: string | null;
+}
+
+/** Exact counts of the tables that could be counted, and the tables whose count failed on its own. */
+export interface SourceCounts {
+  readonly counts: TableCount[];
+  readonly failures: TableFailure[];
+}
+
+/**
+ * `countRows` in the source's snapshot session, releasing locks by batch, where a table whose count fails on its
+ * own (src/source/lock-batches.ts `isPerObjectFailure`: e.g. its plan inlines a SQL function that pg_dump's empty
+ * search_path cannot resolve) is listed in `failures` and the others are still counted: one table must not cost
+ * the whole drill (the dump goes on, is summed and restored). Session failures (lock timeouts, interrupts, a lost
+ * connection) still propagate.
+ */
+export async function countSourceRows(db: DbSession, tables: readonly TableRef[], signal?: AbortSignal): Promise<SourceCounts> {
+  const r = await eachReleasingLocks(db, tables, (t) => countTable(db, t, signal), LOCK_BATCH, true);
+  return { counts: r.results, failures: r.failures.map(tableFailure) };
+}
+
+/** A walk's failure as the report names it. */
+export function tableFailure(f: { readonly item: TableRef; readonly error: Error & { readonly sqlstate?: string } }): TableFailure {
+  return { schema: f.item.schema, name: f.item.name, error: f.error.message, sqlstate: f.error.sqlstate ?? null };
 }

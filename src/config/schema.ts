@@ -70,8 +70,12 @@ export const ConfigSchema = z
           .max(10)
           .default(1)
           .describe("refuse (exit 3) a drill whose locks on the source (2 per table, view and materialized view — 3 per table with a parallel directory-format dump — 1 per sequence, one batch of the counts and ~450 on the system catalogs, at once) exceed this share of the source's lock table as PostgreSQL documents its size (max_locks_per_transaction × server slots); default 1. Above 1 only for a server known to have room beyond it"),
+        unchanged_since_dump: z
+          .boolean()
+          .default(false)
+          .describe('verify --source: the source has not changed since the dump was taken, so a row count or (--deep) content hash that differs from the source now FAILs instead of WARNing; default false'),
       })
-      .default({ statement_timeout: '60s', max_lock_table_share: 1 }),
+      .default({ statement_timeout: '60s', max_lock_table_share: 1, unchanged_since_dump: false }),
     backup: z
       .strictObject({
         format: z.enum(['plain', 'custom', 'directory']).default('plain'),

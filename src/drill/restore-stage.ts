@@ -9,10 +9,12 @@ import { countByType, listObjects, objectKey, type CatalogObject } from '../cata
 import type { TableCount, TableRef } from '../catalog/tables.js';
 import type { ArtifactFormat } from '../inventory/read-inventory.js';
 import type { DumpInventory } from '../inventory/types.js';
-import type { Fidelity, Report, RestoreError, TableRow } from '../report/model.js';
+import type { Check, Fidelity, Report, RestoreError, TableRow } from '../report/model.js';
+import type { DbSession } from '../pg/client.js';
 import { SandboxCluster, type TeardownResult } from '../sandbox/cluster.js';
 import { createDatabase, createPlaceholderRoles, restoreDump, restoreGlobals, rolesCreatedBy, sandboxSuperuserFor, startDatabaseForCreate } from '../restore/restore-dump.js';
 import { classifyRestoreErrors } from '../restore/classify.js';
+import { boundStatement } from '../restore/restore-errors.js';
 import { createPlaceholderTablespaces, noteTablespaces } from '../restore/tablespaces.js';
 import type { CopyBlock } from '../scan/types.js';
 import type { DatabaseLocale } from '../restore/database-locale.js';
@@ -20,8 +22,9 @@ import { endsDrill, type DrillContext } from './context.js';
 import { isolationCheck, measureIsolation } from '../sandbox/isolation-check.js';
 import { fidelityStage, preRestoreExtensions, type AfterRestoreHook } from '../fidelity/fidelity-stage.js';
 import type { RowCountPlan } from '../fidelity/row-counts.js';
+import type { PgDumpTransactionLine } from '../scan/types.js';
 import type { SourceFidelity } from '../fidelity/source-capture.js';
-import { emptyFidelity } from '../fidelity/verify-restored.js';
+import { emptyFidelity, type SourceNowComparison } from '../fidelity/verify-restored.js';
 
 /** What the restore stage needs to know about the artefact and the source. */
 export interface RestoreStageInput {
@@ -42,6 +45,10 @@ export interface RestoreStageInput {
   /** Tables to count when there are no source counts (from the dump's COPY blocks / inventory). */
   readonly tablesFromDump: readonly TableRef[];
   readonly copyBlocks?: readonly CopyBlock[];
+  /** verify --source --deep: the source's content hashes now, compared with the copy's (fidelity.source_hashes_now). Default none. */
+  readonly sourceNow?: SourceNowComparison | null;
+  /** A plain dump's `BEGIN;`/`COMMIT;` lines around large-object data (the scan's `pgDumpTransactionLines`), dropped from a one-transaction replay. Default none. */
+  readonly pgDumpTransactionLines?: readonly PgDumpTransactionLine[];
   readonly keep: boolean;
   readonly jobs?: number;
   /** What the source side of the fidelity checks captured in the dump snapshot; absent/null: only amcheck runs. */
@@ -84,7 +91,11 @@ export interface PreparedRestore {
  * the counts and pg_amcheck, for a cluster that is deleted minutes later. (Vacuums against wraparound still run.)
  */
 export function restoreSandboxSettings(relations: number | null, serverMajor: number): Readonly<Record<string, string>> {
-  return { ...(serverMajor >= 11 ? { jit: 'off' } : {}), autovacuum: 'off', wal_level: 'minimal', max_wal_senders: '0', max_connections: '40', max_locks_per_transaction: String(locksPerTransaction(relations)) };
+  return {
+    ...(serverMajor >= 11 ? { jit: 'off' } : {}), autovacuum: 'off', wal_level: 'minimal', max_wal_senders: '0', max_connections: '40', max_locks_per_transaction: String(locksPerTransaction(relations)),
+    // The SQLSTATE in the log too: pg_restore prints none, and a restore error is matched with its logged statement (src/restore/server-log-errors.ts).
+    log_line_prefix: "'%m [%p] %e '",
+  };
 }
 
 /**
@@ -121,6 +132,21 @@ export async function startRestoreSandbox(ctx: DrillContext, avoid: string | Rea
   return SandboxCluster.start({ bins: ctx.bins, parentDir: ctx.runDir, osUser: ctx.sandboxUser, logger: ctx.logger, signal: ctx.signal, superuser, settings, spare: true });
 }
 
+/** `restore.roles`: every role the dump references exists in the sandbox (roles are cluster-wide: any database's session will do). */
+async function rolesCheck(db: DbSession, referenced: readonly string[], globalsMode: RestoreStageInput['globals']['mode']): Promise<Check> {
+  const roles = await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [referenced]);
+  const have = new Set(roles.map((r) => r.rolname));
+  const missingRoles = referenced.filter((r) => !have.has(r));
+  return {
+    name: 'restore.roles', stage: 'fidelity',
+    status: missingRoles.length ? 'fail' : globalsMode === 'none' ? 'warn' : 'pass',
+    detail: missingRoles.length
+      ? `role(s) referenced by the dump missing after restore: ${missingRoles.join(', ')}`
+      : `all ${referenced.length} role(s) referenced by the dump exist after restore${globalsMode === 'none' ? ' (as placeholders: globals were not captured)' : ` (from ${globalsMode})`}: ${referenced.join(', ')}`,
+    evidence: { referenced, missing: missingRoles },
+  };
+}
+
 /** Filled in as the stage runs, so that an interrupted stage still reports its sandbox and teardown. */
 export interface RestoreStageOutput {
   restore: NonNullable<Report['restore']> | null;
@@ -148,6 +174,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
   let sandbox: SandboxCluster | null = null;
   const fidelity = (out.fidelity = emptyFidelity(input.sourceFidelity?.deep ?? false));
   let rowCounts: RowCountPlan | null = null; // set once the restore stage succeeded
+  let stoppedRestore: string | null = null; // why a restore that stopped at an error is not compared
   try {
     await b.stage('restore', async () => {
       sandbox = input.prepared
@@ -188,11 +215,14 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       const startIn = !overlapped && input.dumpCreatesDatabase ? await startDatabaseForCreate(sandbox, input.database) : input.database;
       const r = overlapped ?? await restoreDump({
         sandbox, bins: ctx.bins, path: input.artifact.path, format: input.artifact.format, database: startIn,
-        jobs: input.jobs ?? defaultJobs(), singleTransaction: !input.dumpCreatesDatabase, signal: ctx.signal, logger: ctx.logger,
+        jobs: input.jobs ?? defaultJobs(), singleTransaction: !input.dumpCreatesDatabase, pgDumpTransactionLines: input.pgDumpTransactionLines,
+        signal: ctx.signal, logger: ctx.logger,
       });
       errors.push(...r.errors);
       restore.duration_ms = overlapped ? overlapped.durationMs : Math.round(performance.now() - t0);
-      restore.errors = classifyRestoreErrors(errors);
+      // Whole in run.log; the report shows each statement's start (boundStatement).
+      for (const e of errors) ctx.logger.info(`restore error (${e.phase}${e.line ? `, line ${e.line}` : ''}): ${e.sqlstate ? `${e.sqlstate}: ` : ''}${e.message}${e.statement ? `\n  statement: ${e.statement}` : ''}`);
+      restore.errors = classifyRestoreErrors(errors).map(boundStatement);
       const real = restore.errors.filter((e) => e.classification !== 'benign');
       b.expect('restore.errors', 'restore', real.length === 0,
         `restored in ${restore.duration_ms} ms with no errors${restore.errors.length ? ` (${restore.errors.length} benign, e.g. ${restore.errors[0]!.message})` : ''}`,
@@ -202,6 +232,22 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       // The hook sees the copy as restored, before anything measures it.
       if (input.afterRestore) {
         await input.afterRestore({ url: sandbox.url(input.database), database: input.database, dataDir: sandbox.dataDir, env: sandbox.env(input.database) });
+      }
+      // psql stops at a plain dump's first error (ON_ERROR_STOP): the copy is known to be incomplete, and comparing
+      // it would turn that one error into a difference for every object after it. One error is one finding.
+      // (Only the dump's own errors: the globals are replayed apart, and the dump after them restores either way.)
+      const plain = input.artifact.format === 'plain' || input.artifact.format === 'plain-gzip';
+      const stoppedAt = real.find((e) => e.phase === 'dump');
+      if (stoppedAt && plain) {
+        const oneTransaction = overlapped !== null || !input.dumpCreatesDatabase;
+        stoppedRestore = oneTransaction
+          ? `the restore stopped at its first error and was rolled back as a whole (one transaction): nothing of the dump was committed, so the copy is not compared (see restore.errors)`
+          : `psql stopped at the dump's first error${stoppedAt.line ? ` (line ${stoppedAt.line})` : ''}: what follows it was not restored, so the copy is not compared (see restore.errors)`;
+        b.add({ name: 'restore.objects', stage: 'fidelity', status: 'skip', detail: stoppedRestore });
+        // Roles are the cluster's, not the copy's: a missing one is often why the dump stopped.
+        await using pdb = await sandbox.open('postgres', ctx.signal);
+        b.add(await rolesCheck(pdb, referenced, input.globals.mode));
+        return;
       }
       // The restored catalog against the source's (from the dump's snapshot); exact counts follow in the fidelity stage.
       await using db = await sandbox.open(input.database, ctx.signal);
@@ -216,26 +262,17 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
           `${restore.missing_objects.length} source object(s) missing after restore: ${restore.missing_objects.slice(0, 20).join(', ')}`,
           { source: restore.objects_source, restored: restore.objects_restored, missing: restore.missing_objects });
       }
-      const roles = await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [referenced]);
-      const have = new Set(roles.map((r) => r.rolname));
-      const missingRoles = referenced.filter((r) => !have.has(r));
-      b.add({
-        name: 'restore.roles', stage: 'fidelity',
-        status: missingRoles.length ? 'fail' : input.globals.mode === 'none' ? 'warn' : 'pass',
-        detail: missingRoles.length
-          ? `role(s) referenced by the dump missing after restore: ${missingRoles.join(', ')}`
-          : `all ${referenced.length} role(s) referenced by the dump exist after restore${input.globals.mode === 'none' ? ' (as placeholders: globals were not captured)' : ` (from ${input.globals.mode})`}: ${referenced.join(', ')}`,
-        evidence: { referenced, missing: missingRoles },
-      });
+      b.add(await rolesCheck(db, referenced, input.globals.mode));
       rowCounts = {
         sourceCounts: input.sourceCounts, tablesFromDump: input.tablesFromDump, copyBlocks: input.copyBlocks ?? [],
         restoredTables: new Set(restoredObjects.filter((o) => o.type === 'table').map((o) => `${o.schema}.${o.name}`)),
       };
     }, endsDrill);
+    if (stoppedRestore) b.skipStage('fidelity', stoppedRestore);
     if (rowCounts) {
       await fidelityStage(ctx, {
         sandbox: sandbox as unknown as SandboxCluster, database: input.database, source: input.sourceFidelity, rowCounts, tables: out.tables,
-        fidelity, jobs: input.jobs ?? defaultJobs(), keep: input.keep,
+        fidelity, jobs: input.jobs ?? defaultJobs(), keep: input.keep, sourceNow: input.sourceNow,
       });
     }
   } finally {

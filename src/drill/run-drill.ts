@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { listObjects, type CatalogObject } from '../catalog/objects.js';
-import { countRows, listTables, type TableCount } from '../catalog/tables.js';
+import { countSourceRows, listTables, tableLabel, type TableCount, type TableFailure } from '../catalog/tables.js';
 import type { DrillConfig } from '../config/schema.js';
 import { validateConfig } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
@@ -13,7 +13,7 @@ import { InterruptedError } from '../errors.js';
 import { assertCanDump } from '../exec/binaries.js';
 import { fileLogger, silentLogger, teeLogger, type Logger, type ProgressCallback } from '../logger.js';
 import { ReportBuilder } from '../report/builder.js';
-import type { Report } from '../report/model.js';
+import type { Check, Report } from '../report/model.js';
 import { findLockBlockers, isLockWaitFailure, lockFailureCheck } from '../source/lock-blockers.js';
 import { acquireDrillLock } from './drill-lock.js';
 import { guardSource, productionStage } from '../source/guard-and-proof.js';
@@ -151,6 +151,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
     let archiveScan = null as ArchiveScanTee | null;
     let sourceObjects: CatalogObject[] | null = null;
     let sourceCounts: TableCount[] | null = null;
+    let countFailures: TableFailure[] = [];
     let sourceFidelity: SourceFidelity | null = null;
     const lockWaitMs = parseDuration(config.backup.lock_wait_timeout)!;
     await builder.stage('backup', async () => {
@@ -203,7 +204,8 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       const dumpArgs = pgDumpArgs({ format, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs, jobs: config.backup.jobs }, format === 'custom' ? undefined : `${dumpPath}.partial`);
       audit.push({ at: new Date().toISOString(), by: 'pg_dump', sql: `pg_dump ${dumpArgs.join(' ')} (its own REPEATABLE READ, READ ONLY transaction in snapshot ${snap.id}; ACCESS SHARE locks)` });
       // After the counts, on the same session: catalog facts and (deep) content hashes, still in the dump's snapshot.
-      const countsP = countRows(snap.db, tables, dumpSignal, { releaseLocks: true }).then(async (c) => ((sourceFidelity = await fid.finish(tables)), c));
+      // A table whose count fails on its own is named (backup.source_counts) and the drill goes on without its count.
+      const countsP = countSourceRows(snap.db, tables, dumpSignal).then(async (c) => ((sourceFidelity = await fid.finish(tables)), c));
       // The snapshot's transaction ends as soon as nothing needs it — pg_dump exited, the counts, catalog facts and
       // schema-only dump taken — not when the restore has caught up with the file: the source gets its ACCESS SHARE
       // locks and its VACUUM horizon back while the drill goes on in the sandbox.
@@ -230,7 +232,8 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       if (d.status === 'rejected') throw d.reason;
       if (counts.status === 'rejected') throw counts.reason;
       dump = d.value;
-      sourceCounts = counts.value;
+      sourceCounts = counts.value.counts;
+      countFailures = counts.value.failures;
       scan = scanner?.finish();
       builder.add({
         name: 'backup.pg_dump', stage: 'backup', status: 'pass',
@@ -273,6 +276,8 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
 
     // 3. Content check, from the dump's own text.
     let restorable = !!dump && !builder.failed;
+    // After the restorable verdict: a table the source could not count fails the drill, but the dump is still checked and restored.
+    if (countFailures.length) builder.add(sourceCountsCheck(countFailures));
     if (dump) {
       await builder.stage('content', async () => {
         // Archives: one full pg_restore -f - pass gives the inventory and the hostile-content verdict of every entry.
@@ -294,7 +299,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
         inventory: (scan as PlainScanResult).inventory,
         database: identity.database, encoding, locale,
         sourceSystemIdentifier: identity.systemIdentifier, sourceObjects, sourceCounts, sourceRelations: guarded.lockTable.relations,
-        tablesFromDump: [], copyBlocks: (scan as PlainScanResult).copyBlocks, keep: opts.keep ?? false, jobs: config.backup.jobs,
+        tablesFromDump: [], copyBlocks: (scan as PlainScanResult).copyBlocks, pgDumpTransactionLines: format === 'plain' ? (scan as PlainScanResult).pgDumpTransactionLines : [], keep: opts.keep ?? false, jobs: config.backup.jobs,
         sourceFidelity: sourceFidelity as SourceFidelity | null, afterRestore: opts.afterRestore,
         prepared: overlap?.handOver(),
       }, restored);
@@ -321,4 +326,18 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   return finishReport({
     builder, report, runDir, startedAt, config, jail, scanOpts, logger, junit: opts.junit, metrics: opts.metrics, interrupted, fatal,
   });
+}
+
+/**
+ * `backup.source_counts`: tables whose exact count failed on the source in the dump snapshot, each with the server's
+ * reason. The dump itself was taken, summed and goes on to be checked and restored; only these tables' rows
+ * cannot be compared (restore.row_counts covers the others).
+ */
+export function sourceCountsCheck(failures: readonly TableFailure[]): Check {
+  const named = failures.map((f) => `${tableLabel(f)}: ${f.error}`);
+  return {
+    name: 'backup.source_counts', stage: 'backup', status: 'fail',
+    detail: `count(*) failed on the source in the dump snapshot for ${failures.length} table(s), whose rows are therefore not compared: ${named.slice(0, 10).join('; ')}${named.length > 10 ? `; … ${named.length - 10} more` : ''} — the dump was taken and checked on; fix the object (e.g. schema-qualify the names in a function its plan calls: pg_dump and pgdrill run with an empty search_path)`,
+    evidence: { tables: failures },
+  };
 }

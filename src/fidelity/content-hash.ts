@@ -16,8 +16,8 @@
  * - **Same rows as count(*)**: `FROM ONLY`, so inheritance children and partitions are hashed on their own.
  */
 import type { DbSession } from '../pg/client.js';
-import { quoteIdent, tableLabel, type TableRef } from '../catalog/tables.js';
-import { eachInTurn } from '../source/lock-batches.js';
+import { quoteIdent, tableFailure, tableLabel, type TableFailure, type TableRef } from '../catalog/tables.js';
+import { eachInTurn, eachReleasingLocks, LOCK_BATCH } from '../source/lock-batches.js';
 
 /** One table's hash and what computing it cost. */
 export interface TableHash extends TableRef {
@@ -85,6 +85,20 @@ export async function hashTables(db: DbSession, tables: readonly TableRef[], sig
     return hashOne(db, t, columns);
   };
   return eachInTurn(db, tables, hash, opts.releaseLocks);
+}
+
+/**
+ * `hashTables` in the source's snapshot session, releasing locks by batch, where a table whose hash fails on its
+ * own (a column's output function, a plan that inlines a SQL function pg_dump's empty search_path cannot resolve:
+ * src/source/lock-batches.ts `isPerObjectFailure`) is listed in `failures` and every other table is still hashed.
+ */
+export async function hashSourceTables(db: DbSession, tables: readonly TableRef[], signal?: AbortSignal): Promise<{ readonly hashes: TableHash[]; readonly failures: TableFailure[] }> {
+  const columns = await columnsOf(db, tables);
+  const r = await eachReleasingLocks(db, tables, (t) => {
+    signal?.throwIfAborted();
+    return hashOne(db, t, columns);
+  }, LOCK_BATCH, true);
+  return { hashes: r.results, failures: r.failures.map(tableFailure) };
 }
 
 /**

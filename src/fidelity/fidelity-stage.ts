@@ -10,7 +10,7 @@ import type { SandboxCluster } from '../sandbox/cluster.js';
 import { sandboxExtensionsCheck } from './extensions.js';
 import type { SourceFidelity } from './source-capture.js';
 import type { RowCountPlan } from './row-counts.js';
-import { verifyRestored } from './verify-restored.js';
+import { verifyRestored, type SourceNowComparison } from './verify-restored.js';
 
 /** Where a drill's fidelity files (the two schema-only dumps) go: `<run dir>/fidelity`. */
 export function fidelityDir(runDir: string): string {
@@ -63,6 +63,8 @@ export interface FidelityStageInput {
   readonly jobs: number;
   /** The sandbox stays running afterwards (--keep). */
   readonly keep: boolean;
+  /** verify --source --deep: the source's content hashes now. Default none. */
+  readonly sourceNow?: SourceNowComparison | null;
 }
 
 /** The `fidelity` stage: the exact row counts and every check of verify-restored.ts. */
@@ -71,6 +73,7 @@ export async function fidelityStage(ctx: DrillContext, input: FidelityStageInput
     await verifyRestored(ctx.builder, {
       sandbox: input.sandbox, database: input.database, bins: ctx.bins, dir: fidelityDir(ctx.runDir), source: input.source ?? null,
       rowCounts: input.rowCounts, tables: input.tables, fidelity: input.fidelity, jobs: input.jobs, keep: input.keep, logger: ctx.logger, signal: ctx.signal,
+      sourceNow: input.sourceNow,
     });
   }, endsDrill);
 }

@@ -18,9 +18,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PgBinaries } from '../exec/binaries.js';
 import type { AuditEntry, DbSession } from '../pg/client.js';
-import type { TableRef } from '../catalog/tables.js';
+import type { TableFailure, TableRef } from '../catalog/tables.js';
 import { captureCatalog, type CatalogCapture } from './catalog-facts.js';
-import { hashTables, type TableHash } from './content-hash.js';
+import { hashSourceTables, type TableHash } from './content-hash.js';
 import { installedExtensions, type ExtensionVersion } from './extensions.js';
 import { hashLargeObjects, type LargeObjectHash } from './large-object-hash.js';
 import { dumpSchema, schemaDumpArgs } from './round-trip.js';
@@ -37,6 +37,8 @@ export interface SourceFidelity {
   readonly catalog: CatalogCapture | null;
   /** Null unless `deep`. */
   readonly hashes: TableHash[] | null;
+  /** Tables whose hash failed on its own (the others were hashed); empty unless `deep`. */
+  readonly hashFailures: readonly TableFailure[];
   /** Every large object's sha256; null unless `deep`. */
   readonly largeObjects: LargeObjectHash[] | null;
   /** The tables' and large objects' hashing. */
@@ -103,12 +105,12 @@ export class SourceFidelityCapture {
     const { db, signal } = this.o;
     const catalog = await this.guarded('catalog', () => captureCatalog(db, join(this.o.dir, SOURCE_CATALOG_FILE), signal));
     const t0 = performance.now();
-    const hashes = this.o.deep ? await this.guarded('hashes', () => hashTables(db, tables, signal, { releaseLocks: true })) : null;
+    const hashed = this.o.deep ? await this.guarded('hashes', () => hashSourceTables(db, tables, signal)) : null;
     const largeObjects = this.o.deep ? await this.guarded('large_objects', () => hashLargeObjects(db, signal)) : null;
     const hashesMs = Math.round(performance.now() - t0);
     const schemaDump = await this.schemaP;
     return {
-      extensions: this.extensions, sequences: this.sequences, catalog, hashes, largeObjects, hashesMs, schemaDump,
+      extensions: this.extensions, sequences: this.sequences, catalog, hashes: hashed?.hashes ?? null, hashFailures: hashed?.failures ?? [], largeObjects, hashesMs, schemaDump,
       deep: this.o.deep ?? false, errors: { ...this.errors },
     };
   }

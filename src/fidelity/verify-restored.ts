@@ -40,6 +40,7 @@ import { readSequencePositions, sequencesBehind } from './sequences.js';
 import type { SourceFidelity } from './source-capture.js';
 import { checkRowCounts, type RowCountPlan } from './row-counts.js';
 import { prepareFidelitySession } from './session.js';
+import { sourceHashesNowCheck, type SourceNow } from '../verify/source-now.js';
 
 /** The round trip's differences file, in the fidelity directory: every differing object with all its lines. */
 export const ROUND_TRIP_DIFFERENCES_FILE = 'round-trip-differences.txt';
@@ -74,6 +75,15 @@ export interface VerifyRestoredInput {
   readonly keep?: boolean;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
+  /** verify --source --deep: the source's content hashes now, compared with the restored copy's (fidelity.source_hashes_now). Default none. */
+  readonly sourceNow?: SourceNowComparison | null;
+}
+
+/** The source read now (not the dump's snapshot), and whether the config says it has not changed since the dump. */
+export interface SourceNowComparison {
+  readonly now: SourceNow;
+  /** Config `source.unchanged_since_dump`: a difference FAILs instead of WARNing. */
+  readonly unchanged: boolean;
 }
 
 const NO_SOURCE = 'no source to compare with (restored without a source capture)';
@@ -104,6 +114,7 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
         await checkRowCounts(counted, db, input.rowCounts, input.tables, signal);
       });
       await timed('content hashes', () => contentHashes(counted, input, open));
+      if (input.sourceNow?.now.hashes) await timed('content hashes against the source now', () => sourceNowHashes(counted, input, input.sourceNow!, open));
     })(),
     (async () => {
       // One snapshot for the catalog read and the round trip, fixed before amcheck's extension can exist: pg_amcheck
@@ -172,8 +183,10 @@ async function contentHashes(b: ReportBuilder, input: VerifyRestoredInput, open:
     if (r) row.restored_hash_ms = r.ms;
     if (row.source_hash !== row.restored_hash) row.match = false;
   }
-  const differ = input.tables.filter((t) => t.source_hash !== t.restored_hash);
-  const equal = input.tables.length - differ.length;
+  // A table the source could not hash (its own failure, the others were hashed) is named with the cause, not as a difference.
+  const unhashed = new Map(src.hashFailures.map((f) => [tableLabel(f), f]));
+  const differ = input.tables.filter((t) => t.source_hash !== t.restored_hash && !unhashed.has(tableLabel(t)));
+  const equal = input.tables.length - differ.length - input.tables.filter((t) => unhashed.has(tableLabel(t))).length;
   const los = src.largeObjects;
   const loDiffer = diffLargeObjects(los, restoredLargeObjects);
   const loBytes = los.reduce((a, h) => a + h.bytes, 0);
@@ -184,17 +197,25 @@ async function contentHashes(b: ReportBuilder, input: VerifyRestoredInput, open:
   const short = (h: string | null | undefined) => (h ? h.slice(0, 12) : 'none');
   const loSide = (h: LargeObjectHash | null) => (h ? `${h.bytes} bytes sha256 ${short(h.sha256)}…` : 'MISSING');
   const problems = [
+    ...[...unhashed.values()].map((f) => `${tableLabel(f)} could not be hashed on the source in the dump snapshot: ${f.error}`),
     ...differ.map((t) => `${t.schema}.${t.name} (source ${short(t.source_hash)}…, restored ${short(t.restored_hash)}…; rows ${t.source_rows ?? '?'} vs ${t.restored_rows ?? 'MISSING'})`),
     ...loDiffer.map((d) => `large object ${d.oid} (source ${loSide(d.source)}, restored ${loSide(d.restored)})`),
   ];
   const what = `${input.tables.length} table(s)${los.length ? ` and ${los.length} large object(s) (${loBytes} bytes)` : ''}`;
   b.expect(name, 'fidelity', problems.length === 0,
     `${what}: every content hash equal (md5 of each row's text, summed order-independently${los.length ? '; sha256 of each large object\'s bytes' : ''}; source ${src.hashesMs} ms in the dump snapshot, restored ${restoredMs} ms)`,
-    `${differ.length} table(s)${los.length || loDiffer.length ? ` and ${loDiffer.length} large object(s)` : ''} differ in content: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? `; … ${problems.length - 10} more` : ''}`,
+    `${unhashed.size ? `${unhashed.size} table(s) not hashed on the source, ` : ''}${differ.length} table(s)${los.length || loDiffer.length ? ` and ${loDiffer.length} large object(s)` : ''} differ in content: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? `; … ${problems.length - 10} more` : ''}`,
     {
-      tables: input.tables.length, differ: differ.map((t) => `${t.schema}.${t.name}`), source_ms: src.hashesMs, restored_ms: restoredMs,
+      tables: input.tables.length, differ: differ.map((t) => `${t.schema}.${t.name}`), not_hashed_on_source: [...unhashed.values()], source_ms: src.hashesMs, restored_ms: restoredMs,
       large_objects: los.length, large_object_bytes: loBytes, large_objects_differ: loDiffer.map((d) => d.oid),
     });
+}
+
+/** Hash the restored tables the source has now, and compare (src/verify/source-now.ts `sourceHashesNowCheck`). */
+async function sourceNowHashes(b: ReportBuilder, input: VerifyRestoredInput, cmp: SourceNowComparison, open: () => Promise<DbSession>): Promise<void> {
+  const present = (cmp.now.hashes ?? []).filter((h) => input.rowCounts.restoredTables.has(tableLabel(h)));
+  const restored = await hashTablesParallel(open, present, input.jobs ?? 1, input.signal);
+  b.add(sourceHashesNowCheck(cmp.now, new Map(restored.map((h) => [tableLabel(h), h])), cmp.unchanged));
 }
 
 async function catalog(b: ReportBuilder, input: VerifyRestoredInput, db: DbSession): Promise<void> {

@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { scanPlainDumpFile } from '../scan/plain-dump-scanner.js';
+import type { PgDumpTransactionLine } from '../scan/types.js';
 import { createGunzip } from 'node:zlib';
 import { pipeline, type Readable, type Writable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
@@ -20,6 +21,8 @@ import { quoteIdent } from '../catalog/tables.js';
 import { describeLocale, localeClauses, localeError, SANDBOX_DEFAULT_LOCALE, type DatabaseLocale } from './database-locale.js';
 import { parsePgRestoreErrors, parsePsqlErrors } from './restore-errors.js';
 import { globalsForSandbox, type TablespaceMove } from './tablespaces.js';
+import { blankRanges } from './transaction-lines.js';
+import { attachLoggedStatements, logOffset, readLoggedErrors } from './server-log-errors.js';
 
 /** What a restore step did. */
 export interface RestoreStepResult {
@@ -64,13 +67,15 @@ export interface PsqlScriptRun {
 export function startPsqlScript(sandbox: SandboxCluster, bins: PgBinaries, database: string, input: Readable | 'pipe', o: PsqlScriptOptions): PsqlScriptRun {
   const { phase, signal } = o;
   const stderr: string[] = [];
+  const logFrom = logOffset(sandbox.logFile); // the server's own record of each failed statement starts after this
   // psql runs as the sandbox's OS user in the sandbox's jail: a meta-command that got past the scanner is confined like the server.
   const proc = startProcess({
     ...sandbox.jailedCommand(bins.path('psql'), psqlArgs(o.singleTransaction ?? false)), env: sandbox.env(database), stdin: input,
     cwd: '/', signal, allowFailure: true, onStderrLine: (l) => stderr.push(l),
   });
-  const result = proc.done.then((r) => {
-    const errors = parsePsqlErrors(stderr, phase);
+  const result = proc.done.then(async (r) => {
+    const parsed = parsePsqlErrors(stderr, phase);
+    const errors = parsed.length ? attachLoggedStatements(parsed, await readLoggedErrors(sandbox.logFile, logFrom)) : parsed;
     if (r.exitCode !== 0 && errors.length === 0) {
       errors.push({ message: `psql exited with code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}: ${r.stderrTail.trim().slice(-500)}`, sqlstate: null, statement: null, line: null, phase, classification: 'unknown', hint: null });
     }
@@ -203,6 +208,8 @@ export interface RestoreDumpOptions {
   readonly jobs?: number;
   /** Plain dumps: replay as one transaction (see psqlArgs). Default false. */
   readonly singleTransaction?: boolean;
+  /** Plain dumps replayed as one transaction: pg_dump's own BEGIN/COMMIT lines around large objects, dropped (src/restore/transaction-lines.ts). Default none. */
+  readonly pgDumpTransactionLines?: readonly PgDumpTransactionLine[];
   readonly signal?: AbortSignal;
   readonly logger: Logger;
 }
@@ -213,7 +220,10 @@ export async function restoreDump(o: RestoreDumpOptions): Promise<RestoreStepRes
   if (o.format === 'plain' || o.format === 'plain-gzip') {
     const file = createReadStream(o.path);
     // pipeline, not pipe: a read error of the file reaches the gunzip stream, whose errors the process wrapper handles.
-    const input = o.format === 'plain-gzip' ? pipeline(file, createGunzip(), () => {}) : file;
+    const text = o.format === 'plain-gzip' ? pipeline(file, createGunzip(), () => {}) : file;
+    const blank = o.singleTransaction && o.pgDumpTransactionLines?.length ? o.pgDumpTransactionLines : null;
+    const input = blank ? pipeline(text, blankRanges(blank), () => {}) : text;
+    if (blank) o.logger.info(`restore: pg_dump's own BEGIN/COMMIT around large objects (lines ${blank.slice(0, 6).map((l) => l.line).join(', ')}${blank.length > 6 ? ', …' : ''}) dropped: the restore stays one transaction`);
     const { exitCode, errors } = await startPsqlScript(o.sandbox, o.bins, o.database, input, { phase: 'dump', singleTransaction: o.singleTransaction, signal: o.signal }).result;
     return { ok: exitCode === 0 && errors.length === 0, errors, durationMs: Math.round(performance.now() - t0) };
   }
@@ -221,11 +231,13 @@ export async function restoreDump(o: RestoreDumpOptions): Promise<RestoreStepRes
   const args = ['--no-password', `--dbname=${o.database}`];
   if (o.format !== 'tar' && (o.jobs ?? 1) > 1) args.push(`--jobs=${o.jobs}`);
   args.push(o.path);
+  const logFrom = logOffset(o.sandbox.logFile);
   const r = await runProcess({
     bin: o.bins.path('pg_restore'), args, env: o.sandbox.env(o.database), signal: o.signal, allowFailure: true,
     onStderrLine: (l) => stderr.push(l),
   });
-  const errors = parsePgRestoreErrors(stderr);
+  const parsed = parsePgRestoreErrors(stderr);
+  const errors = parsed.length ? attachLoggedStatements(parsed, await readLoggedErrors(o.sandbox.logFile, logFrom)) : parsed;
   if (r.exitCode !== 0 && errors.length === 0) {
     errors.push({ message: `pg_restore exited with code ${r.exitCode}: ${r.stderrTail.trim().slice(-500)}`, sqlstate: null, statement: null, line: null, phase: 'dump', classification: 'unknown', hint: null });
   }

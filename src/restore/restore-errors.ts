@@ -4,15 +4,23 @@
  */
 import type { RestoreError } from '../report/model.js';
 
-/** psql: `psql:<stdin>:45: ERROR:  42704: role "x" does not exist`, then optional LOCATION/STATEMENT lines. */
+/** Characters kept of a statement a client printed (the report shows less: see `boundStatement`). */
+const MAX_PARSED_STATEMENT = 65536;
+
+/**
+ * psql: `psql:<stdin>:45: ERROR:  42704: role "x" does not exist`, then DETAIL/HINT/QUERY/CONTEXT/LOCATION lines and
+ * (--echo-errors) `psql:<stdin>:45: STATEMENT:  …` with the statement's further lines unprefixed. An internal
+ * query's `QUERY:` line is not the statement. What psql prints after a multi-line statement cannot always be told
+ * from it (a notice without prefix): the server log's statement is preferred (src/restore/server-log-errors.ts).
+ */
 export function parsePsqlErrors(stderr: readonly string[], phase: RestoreError['phase']): RestoreError[] {
   const out: RestoreError[] = [];
-  let current: { message: string; sqlstate: string | null; line: number | null; statement: string[] } | null = null;
+  let current: { message: string; sqlstate: string | null; line: number | null; statement: string[]; inStatement: boolean } | null = null;
   const flush = () => {
     if (current) {
       out.push({
         message: current.message, sqlstate: current.sqlstate, line: current.line,
-        statement: current.statement.length ? current.statement.join('\n').slice(0, 2000) : null,
+        statement: current.statement.length ? current.statement.join('\n').replace(/\n+$/, '').slice(0, MAX_PARSED_STATEMENT) : null,
         phase, classification: 'unknown', hint: null,
       });
     }
@@ -22,7 +30,13 @@ export function parsePsqlErrors(stderr: readonly string[], phase: RestoreError['
     const m = /^psql:[^:]*:(\d+): (ERROR|FATAL|PANIC):\s+(?:([0-9A-Z]{5}): )?(.*)$/.exec(l);
     if (m) {
       flush();
-      current = { message: m[4]!, sqlstate: m[3] ?? null, line: Number(m[1]), statement: [] };
+      current = { message: m[4]!, sqlstate: m[3] ?? null, line: Number(m[1]), statement: [], inStatement: false };
+      continue;
+    }
+    const echoed = /^psql:[^:]*:\d+: STATEMENT:\s+(.*)$/.exec(l);
+    if (echoed && current) {
+      current.statement = [echoed[1]!];
+      current.inStatement = true;
       continue;
     }
     const fatal = /^psql: error: (.*)$/.exec(l);
@@ -32,9 +46,19 @@ export function parsePsqlErrors(stderr: readonly string[], phase: RestoreError['
       continue;
     }
     if (!current) continue;
-    if (/^(LOCATION|LINE \d+|DETAIL|HINT|CONTEXT):/.test(l) || /^\s*\^\s*$/.test(l)) continue;
-    if (/^psql:/.test(l)) continue;
-    (current as { statement: string[] }).statement.push(l.replace(/^STATEMENT:\s+/, ''));
+    if (current.inStatement) {
+      // psql's next own line, or a notice the server sent after the error: the statement ended.
+      if (/^psql:/.test(l) || /^(WARNING|NOTICE|INFO|LOG|ERROR|FATAL):  /.test(l)) current.inStatement = false;
+      else if (current.statement.length < 10_000) current.statement.push(l);
+      continue;
+    }
+    // Everything else (LOCATION, LINE n, DETAIL, HINT, CONTEXT, QUERY, SCHEMA/TABLE/COLUMN/CONSTRAINT NAME, a
+    // notice, the caret) describes the error; only a STATEMENT line (psql before the prefix) starts the statement.
+    const bare = /^STATEMENT:\s+(.*)$/.exec(l);
+    if (bare) {
+      current.statement = [bare[1]!];
+      current.inStatement = true;
+    }
   }
   flush();
   return out;
@@ -49,7 +73,7 @@ export function parsePgRestoreErrors(stderr: readonly string[]): RestoreError[] 
       const m = /ERROR:\s+(?:([0-9A-Z]{5}): )?(.*)$/.exec(cur.message);
       out.push({
         message: m ? m[2]! : cur.message, sqlstate: m?.[1] ?? null, line: null,
-        statement: cur.statement ? cur.statement.join('\n').slice(0, 2000) : null,
+        statement: cur.statement ? cur.statement.join('\n').trimEnd().slice(0, MAX_PARSED_STATEMENT) : null,
         phase: 'dump', classification: 'unknown', hint: null,
       });
     }
@@ -74,8 +98,19 @@ export function parsePgRestoreErrors(stderr: readonly string[]): RestoreError[] 
       continue;
     }
     if (cur.statement) cur.statement.push(l);
-    else cur.message += ` ${l.trim()}`;
+    // LINE n, the caret, QUERY/CONTEXT/DETAIL/HINT/LOCATION and the NAME lines describe the error; other lines continue its message.
+    else if (!/^(LOCATION|LINE \d+|DETAIL|HINT|CONTEXT|QUERY|[A-Z]+(?: [A-Z]+)* NAME):/.test(l) && !/^\s*\^\s*$/.test(l)) cur.message += ` ${l.trim()}`;
   }
   flush();
   return out;
+}
+
+/** Characters of a statement shown in the report; run.log has it whole (as far as it was kept). */
+export const REPORT_STATEMENT_CHARS = 1000;
+
+/** The error as the report shows it: its statement cut to REPORT_STATEMENT_CHARS, saying how long it was. */
+export function boundStatement(e: RestoreError): RestoreError {
+  const s = e.statement;
+  if (!s || s.length <= REPORT_STATEMENT_CHARS) return e;
+  return { ...e, statement: `${s.slice(0, REPORT_STATEMENT_CHARS)}… (${s.length} characters; the whole statement is in run.log)` };
 }

@@ -20,7 +20,8 @@
  *
  * The gate is a Transform placed after the hashing stream (`takeDump`'s `through`), which reads pg_dump's file
  * behind it: the bytes psql reads are the very chunks that were read from the file and hashed, so the file's
- * SHA256SUMS self-check afterwards proves that the restored bytes are the stored ones. A chunk passes on only
+ * SHA256SUMS self-check afterwards proves that the restored bytes are the stored ones — less the text of pg_dump's
+ * own BEGIN;/COMMIT; lines around large-object data, which the one-transaction replay drops (transaction-lines.ts). A chunk passes on only
  * after psql accepted it: a slow restore slows the reading through stream backpressure instead of growing a
  * buffer, and memory stays a few chunks whatever the size of the dump. A chunk's memory may be used again for a later
  * read once the stream is done with it (src/backup/chunk-pool.ts): what waits in psql's stdin is retained until
@@ -28,12 +29,15 @@
  */
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { retain } from '../backup/chunk-pool.js';
+import { RangeBlanker, type ByteRange } from './transaction-lines.js';
 
 /** What the gate needs of the scanner (PlainDumpScanner): scan a chunk synchronously, count findings, end. */
 export interface GateScanner {
   push(chunk: Buffer): void;
   readonly findingCount: number;
   finish(): unknown;
+  /** pg_dump's own BEGIN/COMMIT lines around large objects so far (their bytes are dropped from psql's input). Absent: none. */
+  readonly pgDumpTransactions?: readonly ByteRange[];
 }
 
 /** Where approved bytes go: psql's stdin, and how to stop psql dead. */
@@ -84,6 +88,8 @@ export class ScanGatedFeed extends Transform {
   released = false;
 
   private readonly scanner: GateScanner;
+  /** psql replays in one transaction: pg_dump's own BEGIN/COMMIT lines are dropped (src/restore/transaction-lines.ts). */
+  private readonly blanker: RangeBlanker;
   private readonly maxHeld: number;
   private readonly maxQueued: number;
   private readonly targetP: Promise<FeedTarget | null>;
@@ -97,6 +103,7 @@ export class ScanGatedFeed extends Transform {
   constructor(opts: ScanGatedFeedOptions) {
     super();
     this.scanner = opts.scanner;
+    this.blanker = new RangeBlanker(opts.scanner.pgDumpTransactions ?? []);
     this.maxHeld = opts.maxHeldBytes ?? 1 << 20;
     this.maxQueued = opts.maxQueuedBytes ?? 4 << 20;
     this.targetP = opts.target.then(
@@ -149,7 +156,8 @@ export class ScanGatedFeed extends Transform {
     if (!this.awaitingRelease || this.stopped !== null || this.released || !this.target) return false;
     this.released = true;
     this.awaitingRelease = false;
-    for (const piece of this.held) {
+    for (const held of this.held) {
+      const piece = this.blanker.rewrite(held);
       this.target.stdin.write(piece);
       this.forwardedBytes += piece.length;
     }
@@ -213,7 +221,9 @@ export class ScanGatedFeed extends Transform {
     const stdin = this.target.stdin;
     // One writev for the held start of a line and the new lines: a system call per chunk, not per piece.
     stdin.cork();
-    for (const piece of out) {
+    for (const approved of out) {
+      // Every line of `out` was scanned to its end, or is a long line's piece (never one of pg_dump's BEGIN/COMMIT).
+      const piece = this.blanker.rewrite(approved);
       this.forwardedBytes += piece.length;
       stdin.write(piece, retain(piece)); // its memory stays ours until psql's pipe took it
     }

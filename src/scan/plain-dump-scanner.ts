@@ -22,7 +22,7 @@ import type { FindingKind } from './hostile-patterns.js';
 import { classifyMetaCommand } from './meta-command-policy.js';
 import { PsqlLexer, type LexerSink, type LiteralMode, type StdStrings, type TokenKind } from './psql-lexer.js';
 import { StatementAnalyzer } from './statement-analyzer.js';
-import type { CopyBlock, PlainScanOptions, PlainScanResult, ScanFinding } from './types.js';
+import type { CopyBlock, PgDumpTransactionLine, PlainScanOptions, PlainScanResult, ScanFinding } from './types.js';
 
 export type { PlainScanOptions } from './types.js';
 
@@ -71,6 +71,14 @@ export class PlainDumpScanner {
   private findingsOmitted = 0;
   /** Findings of the current line whose text is the line itself, filled in when the line ends. */
   private readonly lineFindings: { kind: FindingKind; reason: string; index: number }[] = [];
+
+  /** Inside a `Type: BLOBS` entry (large-object data), where pg_dump writes its own BEGIN/COMMIT lines. */
+  private inLargeObjects = false;
+  /** No statement text pending and the lexer at the top level when the current line began. */
+  private idleAtLineStart = true;
+  /** Where the current line's first byte is in the input. */
+  private lineStartByte = 0;
+  private readonly transactionLines: PgDumpTransactionLine[] = [];
 
   private trailerSeen = false;
   private restrictKey: string | null = null;
@@ -125,6 +133,7 @@ export class PlainDumpScanner {
       this.sqlText(this.decoder.end()); // an incomplete character before a newline is invalid: U+FFFD
       this.endSqlLine();
       pos = nl + 1;
+      this.lineStartByte = this.bytes - n + pos;
     }
   }
 
@@ -135,6 +144,14 @@ export class PlainDumpScanner {
    */
   get findingCount(): number {
     return this.findings.length + this.findingsOmitted;
+  }
+
+  /**
+   * pg_dump's own `BEGIN;`/`COMMIT;` lines around large-object data so far, in order; each is listed by the time
+   * `push()` has consumed its newline (the overlapped restore drops their text from psql's input).
+   */
+  get pgDumpTransactions(): readonly PgDumpTransactionLine[] {
+    return this.transactionLines;
   }
 
   /** Ends the input and returns what the pass found. Further calls return the same result. */
@@ -171,6 +188,7 @@ export class PlainDumpScanner {
       ...(this.findingsOmitted ? { findingsOmitted: this.findingsOmitted } : {}),
       lines: this.newlines + (this.bytes > 0 && this.lastByte !== 0x0a ? 1 : 0),
       bytes: this.bytes,
+      pgDumpTransactionLines: this.transactionLines,
     };
     return this.result;
   }
@@ -188,7 +206,15 @@ export class PlainDumpScanner {
   private endSqlLine(newline = true): void {
     const topLevel = this.lexer.lineStartedAtTop;
     this.lexer.endLine();
+    const idle = this.lexer.idle && !this.analyzer.pending;
     if (topLevel && this.lineHead.startsWith('--')) this.headerLine(this.lineHead);
+    // pg_dump's own transaction around large-object data: a whole line, alone at the top level (nothing pending
+    // before it, nothing after it), in a BLOBS entry — never text inside a literal, a comment or COPY data.
+    else if (this.inLargeObjects && topLevel && this.idleAtLineStart && idle && (this.lineHead === 'BEGIN;' || this.lineHead === 'COMMIT;')) {
+      // The whole line is one of two ASCII texts: its bytes are its characters.
+      this.transactionLines.push({ line: this.newlines + 1, start: this.lineStartByte, end: this.lineStartByte + this.lineHead.length });
+    }
+    this.idleAtLineStart = idle;
     this.flushLineFindings();
     this.lineHead = '';
     this.lineHasText = false;
@@ -210,6 +236,7 @@ export class PlainDumpScanner {
     const line = this.newlines + 1;
     switch (h.kind) {
       case 'entry': {
+        this.inLargeObjects = h.type === 'BLOBS';
         const show = (n: string | null) => (n === null ? null : this.shown(n));
         const alternatives = h.alternatives?.map((a) => ({ type: a.type, schema: show(a.schema), name: this.shown(a.name) }));
         this.entries.push({ type: h.type, schema: show(h.schema), name: this.shown(h.name), owner: show(h.owner), line, ...(alternatives ? { alternatives } : {}) });
@@ -322,6 +349,8 @@ export class PlainDumpScanner {
     this.newlines += c.counter.newlines - before;
     if (stop === -1) return chunk.length;
     this.closeCopy();
+    this.idleAtLineStart = true;
+    this.lineStartByte = this.bytes - chunk.length + stop;
     this.lexer.beginLine(this.newlines + 1);
     if (this.queuedCopies.length) this.openCopy();
     return stop;

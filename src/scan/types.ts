@@ -44,6 +44,19 @@ export interface PlainScanResult {
   readonly findingsOmitted?: number;
   readonly lines: number;
   readonly bytes: number;
+  /**
+   * pg_dump's own `BEGIN;` / `COMMIT;` lines around large-object data (a `Type: BLOBS` entry), each a whole
+   * top-level line: a restore in one transaction (`psql --single-transaction`) drops their text, or pg_dump's COMMIT
+   * would end it early (src/restore/transaction-lines.ts). In the order of the dump.
+   */
+  readonly pgDumpTransactionLines: readonly PgDumpTransactionLine[];
+}
+
+/** One of pg_dump's own BEGIN;/COMMIT; lines: its number and its text's bytes in the (uncompressed) dump, `[start, end)` without the newline. */
+export interface PgDumpTransactionLine {
+  readonly line: number;
+  readonly start: number;
+  readonly end: number;
 }
 
 /** What a scan accepts beyond pg_dump's own output. Default: nothing. */

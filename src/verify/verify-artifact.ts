@@ -67,6 +67,12 @@ export interface VerifyOptions {
   readonly globals?: string;
   /** Leave the sandbox running. Default false. */
   readonly keep?: boolean;
+  /**
+   * With `source`: also hash every table's content on the source now and in the restored copy, and compare
+   * (`fidelity.source_hashes_now`, not snapshot-exact: WARN, or FAIL with config `source.unchanged_since_dump`).
+   * Default false; without `source` a ConfigError.
+   */
+  readonly deep?: boolean;
   /** Write JUnit XML here. Default: none. */
   readonly junit?: string;
   /** Update this Prometheus textfile-collector file. Default: none. */
@@ -129,6 +135,9 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   const outDir = resolve(opts.outDir ?? config.out ?? './drills');
   if (outDir === artifact || outDir.startsWith(artifact + sep)) {
     throw new ConfigError(`--out ${outDir} is inside the artefact ${artifact}: verify never writes into what it verifies; choose another --out`);
+  }
+  if (opts.deep && !opts.source) {
+    throw new ConfigError('--deep compares the restored copy\'s content hashes with the source\'s now: give --source URL (the live database the dump came from)');
   }
   await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics });
   await assertOutDirSafe(null, outDir);
@@ -263,7 +272,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
     // 2. The source now (objects always; row counts only if the artefact may be restored).
     if (source) {
       await builder.stage('source', async () => {
-        now = await readSourceNow(source!, !builder.failed, opts.signal);
+        now = await readSourceNow(source!, !builder.failed, opts.signal, opts.deep ?? false);
         logger.info(`source read now (${now.readAt}): ${now.objects.length} objects${now.counts ? `, exact counts of ${now.counts.length} table(s)` : ''}; not the dump's snapshot`);
       }, endsDrill);
     }
@@ -300,9 +309,10 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
         database: createdDb ?? database, dumpCreatesDatabase: createdDb !== null, encoding: fromDump?.encoding ?? source?.encoding ?? 'UTF8', locale,
         sourceSystemIdentifier: source?.identity.systemIdentifier ?? null,
         sourceObjects: n?.objects ?? null, sourceCounts: null,
-        tablesFromDump: tablesOf(s), copyBlocks: s.copyBlocks, keep: opts.keep ?? false, jobs: config.backup.jobs,
+        sourceNow: n?.hashes ? { now: n, unchanged: config.source.unchanged_since_dump } : null,
+        tablesFromDump: tablesOf(s), copyBlocks: s.copyBlocks, pgDumpTransactionLines: archive ? [] : s.pgDumpTransactionLines, keep: opts.keep ?? false, jobs: config.backup.jobs,
       }, restored);
-      if (n?.counts && restored.tables.length) builder.add(sourceRowsNowCheck(restored.tables, n.counts, config.thresholds ?? validateConfig({}).thresholds, n.readAt));
+      if (n?.counts && restored.tables.length) builder.add(sourceRowsNowCheck(restored.tables, n.counts, config.thresholds ?? validateConfig({}).thresholds, n.readAt, config.source.unchanged_since_dump, n.countFailures));
     } else {
       builder.skipStage('restore', 'not restored: an integrity or content check failed (see above) — the artefact never reached psql or pg_restore');
     }

@@ -1,0 +1,72 @@
+/**
+ * Keeping a plain dump's restore one transaction. pg_dump wraps large-object data in its own `BEGIN;` … `COMMIT;`
+ * lines; under `psql --single-transaction` its COMMIT ends the restore's transaction early ("WARNING: there is no
+ * transaction in progress" at the end): a later failure then leaves everything before it committed, and every
+ * object after it becomes a difference of its own. The scanner (src/scan/plain-dump-scanner.ts) lists exactly those
+ * lines — whole top-level lines of a `Type: BLOBS` entry, never text in a literal, a comment or COPY data — with
+ * their bytes, and the restore drops those bytes (the newline stays, so psql's line numbers stay the dump's).
+ * Inside the one transaction the large-object descriptors pg_dump opens stay valid, as in its own BEGIN block.
+ *
+ * By byte offset, not by line: a chunk no listed range touches passes as it is, with no per-line work on the hot
+ * path of the restore (a dump of millions of COPY lines has a handful of these).
+ *
+ * Only for a restore in one transaction: replayed statement by statement, the descriptor `lo_open` returns would
+ * be closed at the end of its own statement, before `lowrite` uses it.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+
+/** Bytes `[start, end)` of the input to drop. */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Drops chosen byte ranges from a byte stream cut anywhere. */
+export class RangeBlanker {
+  /** Input bytes seen so far (the offset of the next chunk's first byte). */
+  private offset = 0;
+  /** The first range that may still touch the input. */
+  private next = 0;
+  /** Ranges dropped (wholly passed) so far. */
+  dropped = 0;
+
+  /**
+   * @param ranges ascending, not overlapping; may grow while the blanker works (the overlapped restore's scanner
+   *   adds a line's range by the time the line's bytes are passed on).
+   */
+  constructor(private readonly ranges: readonly ByteRange[]) {}
+
+  /** The bytes of `buf` less the listed ranges (`buf` itself when none touches it). */
+  rewrite(buf: Buffer): Buffer {
+    const from = this.offset;
+    const to = from + buf.length;
+    this.offset = to;
+    let pieces: Buffer[] | null = null;
+    let kept = from;
+    while (this.next < this.ranges.length) {
+      const r = this.ranges[this.next]!;
+      if (r.start >= to) break;
+      if (r.end > from) {
+        pieces ??= [];
+        if (r.start > kept) pieces.push(buf.subarray(kept - from, r.start - from));
+        kept = Math.max(kept, Math.min(r.end, to));
+      }
+      if (r.end > to) break; // continues into the next chunk
+      this.next++;
+      this.dropped++;
+    }
+    if (!pieces) return buf;
+    if (kept < to) pieces.push(buf.subarray(kept - from));
+    return Buffer.concat(pieces);
+  }
+}
+
+/** A Transform that drops the given byte ranges (ascending) of the stream that passes through it. */
+export function blankRanges(ranges: readonly ByteRange[]): Transform {
+  const blanker = new RangeBlanker(ranges);
+  return new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      cb(null, blanker.rewrite(chunk));
+    },
+  });
+}
