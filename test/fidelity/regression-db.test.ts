@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { runCli } from '../helpers/cli.js';
 import { scratchDir, startSource } from '../helpers/clusters.js';
-import { regressionEntry, startRegressionSource, type RegressionSource } from '../helpers/regression-db.js';
+import { regressionEntry, startRegressionSource, type RegressionEntry, type RegressionSource } from '../helpers/regression-db.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
 import { findingKey, objectKey, pgUpgradeStyleCompare, type PgUpgradeComparison } from './pg-upgrade-compare.js';
 
@@ -69,6 +69,7 @@ test('object keys: pg_dump entry headers and the objects pgdrill names meet in o
 
 describe('PostgreSQL regression database: pgdrill findings = a pg_upgrade-style comparison', () => {
   let missing: string | null = null;
+  let entry: RegressionEntry | undefined;
   let scratch: Awaited<ReturnType<typeof scratchDir>> | undefined;
   let source: RegressionSource | undefined;
   let truth: PgUpgradeComparison;
@@ -80,6 +81,7 @@ describe('PostgreSQL regression database: pgdrill findings = a pg_upgrade-style 
       missing = e.missing;
       return;
     }
+    entry = e.entry;
     scratch = await scratchDir();
     source = await startRegressionSource(e.entry);
     const copy = await startSource({ parentDir: scratch.path, label: 'test-regression-copy' });
@@ -110,6 +112,19 @@ describe('PostgreSQL regression database: pgdrill findings = a pg_upgrade-style 
     assert.ok(truth.differences.has('constraint public.fk_partitioned_fk_4.fk_partitioned_fk_4_a_b_fkey'), keys.join('; '));
     // Column order changed by inheritance (b_star … f_star) and by ALTER TABLE (gtestxx_4, test_type_diff2_c1).
     for (const table of ['b_star', 'f_star', 'gtestxx_4', 'test_type_diff2_c1']) assert.ok(truth.differences.has(`table public.${table}`), table);
+  });
+
+  test('verify of the cached dumps (plain, custom) with their globals: PASS, nothing failed', async (t) => {
+    if (missing) return t.skip(missing);
+    for (const artefact of [entry!.plainDump, entry!.archive]) {
+      const r = await runCli(['verify', artefact, '--globals', entry!.globals, '--config', config, '--out', join(scratch!.path, 'verify'), '--json']);
+      const report = ReportSchema.parse(JSON.parse(r.stdout));
+      const failedChecks = report.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`);
+      assert.deepEqual(failedChecks, [], artefact);
+      assert.equal(report.status, 'PASS', artefact);
+      assert.equal(r.code, 0, artefact);
+      assert.ok(report.tables.length > 500, `${report.tables.length} tables restored from ${artefact}`);
+    }
   });
 
   for (const format of ['plain', 'custom'] as const) {
