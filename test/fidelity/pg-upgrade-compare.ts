@@ -150,7 +150,7 @@ SELECT 'constraint ' || n.nspname || '.' || coalesce(c.relname, t.typname) || '.
   LEFT JOIN pg_class c ON c.oid = co.conrelid LEFT JOIN pg_type t ON t.oid = co.contypid
  WHERE ${USER_NS}
 UNION ALL
-SELECT 'index ' || n.nspname || '.' || c.relname, 'definition', pg_get_indexdef(i.indexrelid)
+SELECT 'index ' || n.nspname || '.' || c.relname, 'definition', pg_get_indexdef(i.indexrelid) || CASE WHEN NOT i.indisvalid THEN ' (INVALID)' ELSE '' END
   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE ${USER_NS}
 UNION ALL
@@ -164,7 +164,7 @@ SELECT 'database', x.attribute, x.value
  WHERE d.datname = current_database()`;
 
 async function facts(env: PgEnv, database: string): Promise<Map<string, string | null>> {
-  const c = new pg.Client({ host: env.PGHOST, port: Number(env.PGPORT), user: env.PGUSER, database });
+  const c = new pg.Client({ host: env.PGHOST, port: Number(env.PGPORT), user: env.PGUSER, password: env.PGPASSWORD, database });
   await c.connect();
   try {
     const r = await c.query<{ key: string; attribute: string; value: string | null }>(FACTS_SQL);
@@ -175,8 +175,8 @@ async function facts(env: PgEnv, database: string): Promise<Map<string, string |
 }
 
 /** Compare the catalog facts of two databases: every fact that differs or exists on one side only, under its key. */
-export async function compareCatalogs(source: PgEnv, copy: PgEnv, database: string, into: Differences): Promise<number> {
-  const [a, b] = await Promise.all([facts(source, database), facts(copy, database)]);
+export async function compareCatalogs(source: PgEnv, database: string, copy: PgEnv, copyDatabase: string, into: Differences): Promise<number> {
+  const [a, b] = await Promise.all([facts(source, database), facts(copy, copyDatabase)]);
   const show = (v: string | null | undefined) => (v === undefined ? '(absent)' : JSON.stringify(v));
   for (const k of new Set([...a.keys(), ...b.keys()])) {
     if (a.get(k) === b.get(k) && a.has(k) === b.has(k)) continue;
@@ -193,18 +193,30 @@ export interface PgUpgradeComparison {
   readonly restoreErrors: readonly string[];
   readonly dumpEntries: number;
   readonly catalogFacts: number;
+  /** The source's plain dump (with data), for `compareCopy` of other copies. */
+  readonly sourceDump: string;
+}
+
+/** Dump the copy's `database` (plain, with data) and compare it with the source's dump, then both catalogs. */
+export async function compareCopy(o: { readonly source: PgEnv; readonly sourceDump: string; readonly copy: PgEnv; readonly copyDatabase: string; readonly database: string; readonly copyDump: string }): Promise<{ differences: Differences; catalogFacts: number }> {
+  const b = await bins();
+  await runProcess({ bin: b.path('pg_dump'), args: ['-Fp', '--no-sync', '-f', o.copyDump, '-d', o.copyDatabase], env: o.copy, stdout: 'ignore' });
+  const differences: Differences = new Map();
+  const [a, bb] = await Promise.all([readFile(o.sourceDump, 'utf8'), readFile(o.copyDump, 'utf8')]);
+  compareDumps(a, bb, differences);
+  const catalogFacts = await compareCatalogs(o.source, o.database, o.copy, o.copyDatabase, differences);
+  return { differences, catalogFacts };
 }
 
 /**
  * Dump `database` of the source (plain, with data), restore it into `copy` (globals first, without the bootstrap
- * superuser's role, which both clusters have), dump the copy, compare both dumps and the catalogs.
+ * superuser's role, which both clusters have) with the source database's encoding and locale, then `compareCopy`.
  * `copy` must be a fresh cluster whose bootstrap superuser has the source's name.
  */
 export async function pgUpgradeStyleCompare(o: { readonly source: PgEnv; readonly copy: PgEnv; readonly database: string; readonly workDir: string }): Promise<PgUpgradeComparison> {
   const b = await bins();
   const run = (bin: PgTool, args: string[], env: PgEnv) => runProcess({ bin: b.path(bin), args, env, stdout: 'capture' });
   const sourceDump = join(o.workDir, 'source.sql');
-  const copyDump = join(o.workDir, 'copy.sql');
   const globals = join(o.workDir, 'globals.sql');
   await run('pg_dump', ['-Fp', '--no-sync', '-f', sourceDump, '-d', o.database], o.source);
   const superuser = o.source.PGUSER;
@@ -223,11 +235,7 @@ export async function pgUpgradeStyleCompare(o: { readonly source: PgEnv; readonl
   const restoreErrors: string[] = [];
   await runProcess({ bin: b.path('psql'), args: ['-X', '-q', '-d', o.database, '-f', sourceDump], env: o.copy, stdout: 'ignore', allowFailure: true,
     onStderrLine: (l) => { if (/ERROR:/.test(l)) restoreErrors.push(l); } });
-  await run('pg_dump', ['-Fp', '--no-sync', '-f', copyDump, '-d', o.database], o.copy);
-  const differences: Differences = new Map();
-  for (const e of restoreErrors) add(differences, 'restore error', e);
-  const [a, bb] = await Promise.all([readFile(sourceDump, 'utf8'), readFile(copyDump, 'utf8')]);
-  compareDumps(a, bb, differences);
-  const catalogFacts = await compareCatalogs(o.source, o.copy, o.database, differences);
-  return { differences, restoreErrors, dumpEntries: dumpEntries(a).size, catalogFacts };
+  const r = await compareCopy({ source: o.source, sourceDump, copy: o.copy, copyDatabase: o.database, database: o.database, copyDump: join(o.workDir, 'copy.sql') });
+  for (const e of restoreErrors) add(r.differences, 'restore error', e);
+  return { differences: r.differences, restoreErrors, dumpEntries: dumpEntries(await readFile(sourceDump, 'utf8')).size, catalogFacts: r.catalogFacts, sourceDump };
 }
