@@ -90,3 +90,11 @@ test('npm pack makes a tarball that `npm install -g` installs into a clean prefi
   assert.equal(lib.code, 0, lib.stderr);
   assert.equal(lib.stdout.trim(), 'function');
 });
+
+test('run --help shows examples and the exit codes', async () => {
+  const r = await sh(process.execPath, [BUNDLE, 'run', '--help']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Examples:\n {2}pgdrill init --source /m);
+  assert.match(r.stdout, /^Exit codes:\n {2}0 +PASS/m);
+  for (const code of ['1', '2', '3', '4', '130/143']) assert.match(r.stdout, new RegExp(`^  ${code} +\\S`, 'm'), code);
+});
