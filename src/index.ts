@@ -30,3 +30,5 @@ export { enableBufferReclaim } from './backup/reclaim-buffers.js';
 export { findPgBinaries } from './exec/binaries.js';
 export * from './errors.js';
 export type { Logger, ProgressEvent, ProgressCallback } from './logger.js';
+export { readSourceFacts, type SourceFacts } from './init/source-facts.js';
+export { renderStarterConfig } from './init/starter-config.js';

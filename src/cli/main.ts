@@ -19,6 +19,7 @@ import { registerHistory } from './commands/history.js';
 import { registerVerify } from './commands/verify.js';
 import { registerStatus } from './commands/status.js';
 import { registerCleanup } from './commands/cleanup.js';
+import { registerInit } from './commands/init.js';
 
 /** Logs on stderr; info and debug only with PGDRILL_DEBUG, stamped with the milliseconds since pgdrill started. */
 const traced = (level: string) => (m: string) => void (process.env.PGDRILL_DEBUG ? process.stderr.write(`${level} +${Math.round(performance.now())}ms: ${m}\n`) : undefined);
@@ -67,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
   registerVerify(program, ctx);
   registerStatus(program, ctx);
   registerCleanup(program, ctx);
+  registerInit(program, ctx);
   program.addOption(new Option('--debug', 'verbose logs on stderr').hideHelp());
   try {
     await program.parseAsync(argv, { from: 'user' });

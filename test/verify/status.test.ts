@@ -82,6 +82,7 @@ describe('pgdrill status: per database, exit 1 when the newest drill failed or t
     const fresh = await runCli(['status', '--out', out]);
     assert.equal(fresh.code, 0, fresh.stderr + fresh.stdout);
     assert.match(fresh.stdout, /^OK +shop +last verified \d+ s ago \(verify PASS\)$/m);
+    assert.match(fresh.stdout, /^status: OK \(1 database verified within 26 h 0 min\)$/m);
 
     const stale = await runCli(['status', '--out', out, '--max-age', '1ms', '--json']);
     assert.equal(stale.code, 1, stale.stderr);

@@ -6,6 +6,23 @@ import { progressRenderer } from '../progress.js';
 import { renderSummary } from '../summary.js';
 import type { CliContext } from '../main.js';
 
+/** Examples and exit codes under `pgdrill run --help`: what a user scheduling a drill needs (docs/exit-codes.md). */
+const RUN_HELP_AFTER = `
+Examples:
+  pgdrill init --source postgresql://drill_ro@db.example.com:5432/app --out app.yaml   # a config pinning the source
+  pgdrill run --config app.yaml --out /var/lib/pgdrill/drills
+  pgdrill run --source postgresql://drill_ro@db.example.com/app --deep   # password: PGPASSWORD or ~/.pgpass
+  pgdrill run --config app.yaml --metrics /var/lib/prometheus/node-exporter/pgdrill.prom && pgdrill status --max-age 26h
+
+Exit codes:
+  0        PASS: every check passed
+  1        FAIL: a check failed (report.md says which and why)
+  2        usage or config error
+  3        a guard refused before anything was done (identity mismatch, out inside a data directory, same drill running)
+  4        environment: PostgreSQL programs missing, source unreachable, sandbox would not start
+  130/143  interrupted by SIGINT/SIGTERM, after teardown
+`;
+
 export function registerRun(program: Command, ctx: CliContext): void {
   program
     .command('run')
@@ -19,6 +36,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--junit <file>', 'write JUnit XML (one test case per check)')
     .option('--metrics <file>', 'update a Prometheus textfile-collector file (atomic; other databases kept)')
     .option('--json', 'print report.json on stdout', false)
+    .addHelpText('after', RUN_HELP_AFTER)
     .action(async (o: { source?: string; config?: string; out?: string; format?: 'plain' | 'custom' | 'directory'; keep: boolean; deep: boolean; json: boolean; junit?: string; metrics?: string }) => {
       const config = o.config ? await loadConfig(o.config) : validateConfig({});
       const result = await runDrill({

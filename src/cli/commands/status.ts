@@ -33,7 +33,9 @@ export function registerStatus(program: Command, ctx: CliContext): void {
       } else {
         const width = Math.max(...r.databases.map((d) => d.database.length));
         for (const d of r.databases) process.stdout.write(`${(d.ok ? 'OK' : d.state.toUpperCase()).padEnd(6)} ${d.database.padEnd(width)}  ${d.reason}\n`);
-        if (!r.ok) process.stdout.write(`status: NOT OK (max age ${formatAge(maxAgeMs)})\n`);
+        process.stdout.write(r.ok
+          ? `status: OK (${r.databases.length} database${r.databases.length === 1 ? '' : 's'} verified within ${formatAge(maxAgeMs)})\n`
+          : `status: NOT OK (max age ${formatAge(maxAgeMs)})\n`);
       }
       ctx.exitCode = r.ok ? 0 : 1;
     });
