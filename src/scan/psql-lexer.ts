@@ -131,6 +131,9 @@ export function asciiLower(s: string): string {
 /** Decodes the body of an E'' literal (escapes only; the quotes are already resolved). */
 export function decodeEscapeString(raw: string): string {
   return raw.replace(/\\(x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|[\s\S])/g, (_m, e: string) => {
+    // `\x`, `\u`, `\U` without their hex digits: the letter itself (PostgreSQL reads a lone `\x` so and rejects the others);
+    // never NaN, which made String.fromCodePoint throw on a hostile dump.
+    if (e.length === 1 && (e === 'x' || e === 'u' || e === 'U')) return e;
     switch (e[0]) {
       case 'x': return String.fromCharCode(parseInt(e.slice(1), 16));
       case 'u': case 'U': return String.fromCodePoint(Math.min(parseInt(e.slice(1), 16), 0x10ffff));

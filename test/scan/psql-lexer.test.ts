@@ -46,6 +46,12 @@ describe('statement boundaries follow psql', () => {
     const r = lex("SELECT E'a\\'b', 'it''s', \"x\"\"y\", U&'\\0041', $1::int, b'01', n'z';");
     assert.deepEqual(r.statements, ["SELECT 'a'b' , 'it's' , \"x\"y\" , 'A' , $ :: int , '01' , 'z' ;"]);
   });
+  test('E\'\' escapes \\x, \\u, \\U without hex digits do not throw (found by the psql differential test)', () => {
+    // Random input `E'U&…` once made decodeEscapeString call String.fromCodePoint(NaN): a RangeError out of the scanner.
+    const r = lex("SELECT E'\\U&x', E'\\u', E'\\x', E'\\uZZZZ', E'\\x4' \\echo MARK");
+    assert.deepEqual(r.meta, ['\\echo MARK']);
+    assert.equal(r.pending, "SELECT 'U&x' , 'u' , 'x' , 'uZZZZ' , '\x04'");
+  });
   test('a string continued over a CR within a line is one literal', () => {
     assert.deepEqual(lex("SELECT 'a'\r'b';").statements, ["SELECT 'ab' ;"]);
   });
