@@ -110,10 +110,10 @@ async function checkLargeObjectToc(dir: string, name: string, problems: string[]
   if (!file) return 0; // missing: backup.directory_files names it
   if (!plain && !file.endsWith('.gz')) return 0;
   const fh = await openRegularFile(join(dir, file), 'large-object TOC');
+  const raw = fh.createReadStream({ autoClose: false });
+  const input = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
   let n = 0;
   try {
-    const raw = fh.createReadStream({ autoClose: false });
-    const input = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
     let lineNo = 0;
     for await (const line of createInterface({ input, crlfDelay: Infinity })) {
       lineNo++;
@@ -128,7 +128,11 @@ async function checkLargeObjectToc(dir: string, name: string, problems: string[]
       else await expectFileOrNothing(dir, m[2]!, `the file of large object ${m[1]}`, problems);
       if (problems.length > 100) break;
     }
+  } catch (err) {
+    problems.push(`${file} cannot be read: ${(err as Error).message}`); // e.g. a damaged .gz
   } finally {
+    input.destroy();
+    raw.destroy();
     await fh.close();
   }
   return n;
