@@ -102,7 +102,8 @@ function buildCases(hostile: readonly string[]): Case[] {
     cases.push({ name: `byte 0x${b.toString(16)} before a backslash`, input: Buffer.concat([Buffer.from('SELECT 1 '), Buffer.from([b]), Buffer.from(`${z}\n`)]) });
   }
   // 7. Random sequences of the tokens that change the lexer's state (seeded: reproducible), a marker on every line.
-  const ATOMS = ["'", '"', '$$', '$a$', '$b$', '/*', '*/', '--', '\\', '\\\\', 'E', "E'", 'U&', "''", '\r', ';', '(', ')', 'x', ' ', '\n', '\n', '\n', 'COPY t FROM stdin;\n', '\\.\n', 'SET standard_conforming_strings = off;\n', 'BEGIN', 'CREATE FUNCTION', 'END'];
+  const ATOMS = ["'", '"', '$$', '$a$', '$b$', '/*', '*/', '--', '\\', '\\\\', 'E', "E'", 'U&', "''", '\r', ';', '(', ')', 'x', ' ', '\n', '\n', '\n', 'COPY t FROM stdin;\n', '\\.\n', 'SET standard_conforming_strings = off;\n', 'BEGIN', 'CREATE FUNCTION', 'END',
+    ":'v'", ':"v"', ':v', 'U&"', " UESCAPE '!'", "B'", "X'", "N'", '$1', 'é', '\t', "''''", '1e', 'x$', '\\;', "E'\\\\'"];
   // PGDRILL_DIFF_SEED / PGDRILL_DIFF_RANDOM explore further (the suite runs the fixed seed).
   let seed = Number(process.env.PGDRILL_DIFF_SEED ?? 20) >>> 0 || 20;
   const rnd = (k: number): number => {
@@ -117,7 +118,11 @@ function buildCases(hostile: readonly string[]): Case[] {
     }
     cases.push({ name: `random ${c}`, input: Buffer.from(`${text} ${marker(++n)}\n`) });
   }
-  // 8. The hostile inputs of the scanner tests, each followed by a marker on a line of its own.
+  // 8. The placements test/scan/hostile-content.test.ts asserts by hand, each command replaced by a marker.
+  for (const tpl of PLACEMENTS) {
+    cases.push({ name: `placement: ${tpl.slice(0, 60)}`, input: Buffer.from(prefix + tpl.replace(/@M@/g, () => marker(++n))) });
+  }
+  // 9. The hostile inputs of the scanner tests, each followed by a marker on a line of its own.
   for (const h of hostile) {
     const m = marker(++n);
     cases.push({ name: `hostile: ${h.slice(0, 60)}`, input: Buffer.from(`${h}\n${m}\n`) });
@@ -131,6 +136,24 @@ const HOSTILE = [
   `\\set x \`true\``, `SELECT $$ $$ \\! true`, `SELECT 1 \\; SELECT 2;`, `SELECT 1 \\gexec`, `\\i /dev/null`,
   `SELECT E'\\\\' \\! true`, `SELECT 'it''s' \\! true`, `SELECT $a$ $b$ $a$ \\! true`, `SELECT 1 -- \\! true`,
   `SELECT '\\' \\! true`, `SELECT $$\\$$ \\! true`, `SELECT U&'\\' \\! true`, `SELECT 1\r\\! true`, `SELECT 1 /* \\! */ \\! true`,
+];
+
+/** The cases of test/scan/hostile-content.test.ts about where psql runs a backslash command; `@M@` is a marker. */
+const PLACEMENTS = [
+  'SELECT 1;\n@M@\n', 'SELECT 1 @M@\n', 'SELECT $$ body\nmore $$ @M@\n', 'SELECT $a$ $b$ @M@ $b$ $a$ @M@\n', 'SELECT x$$ @M@\n',
+  '-- harmless\r@M@\n', "SELECT E'abc\\\n' @M@\n", "SELECT 'C:\\' @M@\n", "SELECT B'0\\' @M@\n",
+  'SELECT 1 @M@\nCOPY t FROM stdin;\n@M@\n\\.\n', 'CREATE FUNCTION begin;\nCOPY t FROM stdin;\n@M@\n\\.\n', 'COPY t FROM stdin (;\n@M@\n',
+  "COPY t FROM stdin; SELECT 'x\nrow\n\\.\n' @M@\n",
+  "SELECT 'a @M@';\nSELECT E'it\\'s @M@';\nSELECT $fn$ @M@ $x$ @M@ $fn$;\nSELECT \"a @M@\";\n",
+  "SELECT U&'\\0041 @M@';\nSELECT 'line one\n@M@ line two';\n", "SELECT 'a'\r'b @M@';\n",
+  '-- @M@\n/* outer /* inner */ @M@ still comment */ SELECT 1;\n/*\n@M@\n*/\n', '/* a /* b */ */ @M@\n',
+  "COPY t (a) FROM stdin;\nx @M@\n'; DROP TABLE x; --\n$$ @M@\n@M@\n\\.\nSELECT 1;\n",
+  "SET standard_conforming_strings = off;\nSELECT 'a\\' @M@';\n", "SET standard_conforming_strings = off; SELECT 'a\\' @M@\n",
+  // Numbers whose exponent has no digits: the letter (and sign) are scanned again (found by the random inputs).
+  'SELECT 1e$a$ @M@\n', 'SELECT 1e$$ x\n@M@\n', 'SELECT 1e--x @M@\n', 'SELECT 1E+$b$ @M@ $b$;\n', 'SELECT 1.e$q$ @M@\n', 'SELECT 1e\n@M@\n',
+  "SELECT 1e''''1e$$ @M@\n", 'SELECT 1e-/* @M@\n*/ 2;\n', "SELECT 1e'\\'' @M@\n';\n", "SELECT 1E'x' @M@\n", "SELECT 1.5e$$ @M@\n",
+  "SET standard_conforming_strings = off;\nSELECT 1b'\\'' @M@\n';\n", "SET standard_conforming_strings = off;\nSELECT $1b'\\'' @M@\n';\n",
+  "SELECT 1.x'1' @M@\n", "SELECT 1e-b'\\' @M@\n",
 ];
 
 describe('the scanner agrees with real psql on which backslash commands run', () => {
