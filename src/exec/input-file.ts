@@ -56,7 +56,8 @@ export async function resolveInputPath(given: string, what: string, opts: { allo
       st = await lstat(p);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new ConfigError(`cannot read ${what} ${given}: ${code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`, [], { cause: err });
+      const via = p !== resolve(given) ? ` (→ ${p}${/^pipe:|^socket:|^anon_inode:/.test(p.split('/').pop()!) ? ', a pipe or socket' : ''})` : '';
+      throw new ConfigError(`cannot read ${what} ${given}${via}: ${code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`, [], { cause: err });
     }
     if (!st.isSymbolicLink()) break;
     if (n >= MAX_LINKS) throw new ConfigError(`${what} ${given}: too many levels of symbolic links`);
