@@ -277,6 +277,26 @@ describe('verify: hostile archives are refused before any tool reads them', () =
     assert.ok(!(r.stdout + r.stderr).includes(secret));
   });
 
+  test('inspect refuses the same: a symlinked data file (exit 1, before pg_restore) and a FIFO dump (exit 2)', async () => {
+    const archive = await copyOf('inspect-symlinked.dir');
+    const data = await dataFileOf(archive);
+    await rm(data);
+    await symlink(canary, data);
+    const r = await runCliBounded(['inspect', archive, '--json'], 60_000);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /is a symbolic link/);
+    assert.ok(!(r.stdout + r.stderr).includes(secret));
+    const fifo = join(dir.path, 'inspect.fifo');
+    await runProcess({ bin: 'mkfifo', args: [fifo] });
+    const f = await runCliBounded(['inspect', fifo], 10_000);
+    assert.equal(f.killed, false, 'refused before the 10 s kill timer');
+    assert.equal(f.code, 2, f.stderr);
+    assert.match(f.stderr, /is a FIFO/);
+    const ok = await runCliBounded(['inspect', dumps.directory, '--json'], 60_000);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok((JSON.parse(ok.stdout) as { copyBlocks: unknown[] }).copyBlocks.length > 0, 'control: an ordinary archive is inspected');
+  });
+
   for (const format of ['directory', 'tar', 'plain'] as const) {
     test(`control: an ordinary ${format} dump still verifies PASS`, async () => {
       const r = await runCli(['verify', dumps[format], '--out', join(dir.path, `out-ok-${format}`), '--json']);
