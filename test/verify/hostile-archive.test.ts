@@ -238,13 +238,20 @@ describe('verify: hostile archives are refused before any tool reads them', () =
     assert.equal((await archiveFilesCheck(dumps.tar, 'tar')).status, 'pass', 'control: pg_dump\'s own tar');
   });
 
-  test('a FIFO, socket, device, /dev/stdin or directory given where a file is expected: exit 2 at once', async () => {
+  test('a FIFO, device, /dev/stdin or directory where a file is expected, an oversized or alias-bomb config: exit 2 at once', async () => {
     const fifo = join(dir.path, 'dump.fifo');
     await runProcess({ bin: 'mkfifo', args: [fifo] });
     const emptyDir = join(dir.path, 'empty');
     await mkdir(emptyDir);
     const out = join(dir.path, 'out-usage');
+    const huge = join(dir.path, 'huge.yaml');
+    await writeFile(huge, 'metadata:\n' + Array.from({ length: 60_000 }, (_, i) => `  key_${i}: value_${i}`).join('\n') + '\n');
+    const bomb = join(dir.path, 'bomb.yaml');
+    const letters = 'abcdefghij';
+    await writeFile(bomb, [`a: &a [${Array(9).fill('"lol"').join(',')}]`, ...[...letters.slice(1)].map((l, i) => `${l}: &${l} [${Array(9).fill(`*${letters[i]}`).join(',')}]`)].join('\n') + '\n');
     const cases: [string, string[], RegExp][] = [
+      ['config over 1 MiB', ['verify', dumps.custom, '--config', huge], /config file .*huge\.yaml is larger than 1 MiB/],
+      ['config alias bomb', ['verify', dumps.custom, '--config', bomb], /config file .*bomb\.yaml expands YAML aliases more than 100 times/],
       ['FIFO artefact', ['verify', fifo], /the artefact .*dump\.fifo is a FIFO/],
       ['/dev/stdin artefact', ['verify', '/dev/stdin'], /the artefact \/dev\/stdin/],
       ['device artefact', ['verify', '/dev/zero'], /the artefact \/dev\/zero is a character device/],
