@@ -3,8 +3,9 @@
  * self-check that re-reads every listed file.
  */
 import { createHash } from 'node:crypto';
-import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { openRegularFile } from '../exec/input-file.js';
 
 /** One line of SHA256SUMS. */
 export interface SumEntry {
@@ -19,11 +20,12 @@ export const READ_BUFFER = 1 << 20;
 /**
  * sha256 of a file, read through one reused 1 MiB buffer: a re-read of a dump of any size allocates nothing
  * per chunk, so it leaves no garbage behind that would lift pgdrill's peak memory (run.peak_rss_bytes).
- * (`hashFileOffThread` in sha256-worker.ts does the same on a worker thread.)
+ * (`hashFileOffThread` in sha256-worker.ts does the same on a worker thread.) Only a regular file is read: never
+ * through a symlink, never blocking on a FIFO (input-file.ts).
  */
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
-  const fh = await open(path, 'r');
+  const fh = await openRegularFile(path, 'file');
   try {
     const buf = Buffer.allocUnsafe(READ_BUFFER);
     for (;;) {
@@ -37,12 +39,12 @@ export async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Every regular file below a directory, sorted, with sha256 and size (directory-format archives). */
+/** Every regular file below a directory (links not followed), sorted, with sha256 and size (directory-format archives). */
 export async function hashTree(dir: string): Promise<{ path: string; sha256: string; size: number }[]> {
   const out: { path: string; sha256: string; size: number }[] = [];
   for (const name of (await readdir(dir, { recursive: true })).sort()) {
     const p = join(dir, name);
-    const st = await stat(p);
+    const st = await lstat(p);
     if (st.isFile()) out.push({ path: p, sha256: await sha256File(p), size: st.size });
   }
   return out;

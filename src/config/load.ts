@@ -1,7 +1,7 @@
 /** Reading and validating a config file. */
-import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { formatLimit, readBoundedFile, resolveInputPath } from '../exec/input-file.js';
 import { ConfigSchema, type DrillConfig } from './schema.js';
 
 /** Validate an already-parsed config object; every problem is reported at once with its path. */
@@ -12,17 +12,42 @@ export function validateConfig(raw: unknown, where = 'config'): DrillConfig {
   throw new ConfigError(`${where} is not valid (${problems.length} problem${problems.length > 1 ? 's' : ''}); fix these and run again:`, problems);
 }
 
-/** Read a YAML (or JSON) config file and validate it. */
+/**
+ * Largest config file read: a config is a few KiB; a 2-million-key file took minutes and gigabytes to parse while
+ * pgdrill could not react to SIGTERM, so anything larger is refused before it is parsed.
+ */
+export const MAX_CONFIG_BYTES = 1 << 20;
+
+/**
+ * Most YAML alias (`*name`) expansions in one config: a legitimate config shares a few blocks; a "billion laughs"
+ * alias bomb expands exponentially and is refused instead.
+ */
+export const MAX_CONFIG_ALIASES = 100;
+
+/**
+ * Read a YAML (or JSON) config file and validate it. The file must be a regular file (a FIFO or device is refused
+ * at once), at most `MAX_CONFIG_BYTES`, with at most `MAX_CONFIG_ALIASES` alias expansions.
+ * @throws ConfigError (exit 2) naming the file and the limit or the problems.
+ */
 export async function loadConfig(path: string): Promise<DrillConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`, [], { cause: err });
-  }
+  const input = await resolveInputPath(path, 'config file');
+  const text = (await readBoundedFile(input.path, 'config file', MAX_CONFIG_BYTES)).toString('utf8');
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length) {
     throw new ConfigError(`${path} is not valid YAML:`, doc.errors.map((e) => e.message));
   }
-  return validateConfig(doc.toJS(), path);
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_CONFIG_ALIASES });
+  } catch (err) {
+    if (/alias/i.test((err as Error).message)) {
+      throw new ConfigError(
+        `config file ${path} expands YAML aliases more than ${MAX_CONFIG_ALIASES} times (limit ${MAX_CONFIG_ALIASES}, size limit ${formatLimit(MAX_CONFIG_BYTES)}): refused — ` +
+          'a config shares a few blocks at most; this looks like an alias bomb',
+        [], { cause: err },
+      );
+    }
+    throw new ConfigError(`${path} is not valid YAML: ${(err as Error).message}`, [], { cause: err });
+  }
+  return validateConfig(raw, path);
 }

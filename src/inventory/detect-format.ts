@@ -1,7 +1,8 @@
 /** What kind of artefact a path is: plain SQL (maybe gzipped), custom archive, directory archive or tar archive. */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { openRegularFile } from '../exec/input-file.js';
 import type { ArtifactFormat } from './read-inventory.js';
 
 /** @throws ConfigError when the path does not exist or is not a dump. */
@@ -20,7 +21,8 @@ export async function detectFormat(path: string): Promise<ArtifactFormat> {
       throw new ConfigError(`${path} is a directory without toc.dat: not a pg_dump directory archive`);
     }
   }
-  const fh = await open(path, 'r');
+  // Never blocks on a FIFO, never follows a link swapped in (ConfigError, exit 2).
+  const fh = await openRegularFile(path, 'the dump');
   try {
     const buf = Buffer.alloc(512);
     const { bytesRead } = await fh.read(buf, 0, 512, 0);

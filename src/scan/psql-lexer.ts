@@ -131,6 +131,9 @@ export function asciiLower(s: string): string {
 /** Decodes the body of an E'' literal (escapes only; the quotes are already resolved). */
 export function decodeEscapeString(raw: string): string {
   return raw.replace(/\\(x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|[\s\S])/g, (_m, e: string) => {
+    // `\x`, `\u`, `\U` without their hex digits: the letter itself (PostgreSQL reads a lone `\x` so and rejects the others);
+    // never NaN, which made String.fromCodePoint throw on a hostile dump.
+    if (e.length === 1 && (e === 'x' || e === 'u' || e === 'U')) return e;
     switch (e[0]) {
       case 'x': return String.fromCharCode(parseInt(e.slice(1), 16));
       case 'u': case 'U': return String.fromCodePoint(Math.min(parseInt(e.slice(1), 16), 0x10ffff));
@@ -179,6 +182,10 @@ export class PsqlLexer {
   private ident: string | null = null;
   private num = N_NONE;
   private numText = '';
+  /** The exponent's letter (`e` or `E`) while the number is N_EXP. */
+  private expLetter = '';
+  /** The identifier being read continues a number (`1e$a$`, `1b`): never a string prefix (`1b'…'` is no B''). */
+  private identJunk = false;
   private dolInit: string | null = null;
   private inParam = false;
   private colonMode = CM_PLAIN;
@@ -381,9 +388,16 @@ export class PsqlLexer {
     if (this.inParam) {
       if (isDigit(c)) return;
       this.inParam = false;
-      // PG16+ lexes `$1abc` as one junk token, PG15 as a parameter and an identifier.
-      if (isIdentStart(c)) this.sink.anomaly('parameter immediately followed by a name ($1abc): psql versions split it differently', this.line);
+      // psql 15.18 (measured) and 16+ lex `$1abc` as one junk token, older psql as a parameter and an identifier.
+      const glued = isIdentStart(c);
+      if (glued) this.sink.anomaly('parameter immediately followed by a name ($1abc): psql versions split it differently', this.line);
       this.emit('param', '$');
+      if (glued) {
+        // The name is part of the junk token: `$1b'…'` is a plain literal, not B'…'.
+        this.ident = String.fromCharCode(c);
+        this.identJunk = true;
+        return;
+      }
     }
     if (this.dolInit !== null && this.stepDollarStart(c)) return;
     if (this.pend !== P_NONE && this.stepPending(c)) return;
@@ -439,7 +453,9 @@ export class PsqlLexer {
   private resolveIdent(c: number): boolean {
     const id = this.ident!;
     this.ident = null;
-    if (id.length === 1) {
+    const junk = this.identJunk;
+    this.identJunk = false;
+    if (id.length === 1 && !junk) {
       if (c === 39) {
         // xestart / xbstart / xhstart / xnstart: flex prefers the two-character match over the identifier.
         switch (id) {
@@ -485,7 +501,7 @@ export class PsqlLexer {
       case N_INT:
         if (isDigit(c)) { this.numText += String.fromCharCode(c); return true; }
         if (c === 46) { this.num = N_INT_DOT; return true; }
-        if (c === 101 || c === 69) { this.num = N_EXP; return true; }
+        if (c === 101 || c === 69) { this.num = N_EXP; this.expLetter = String.fromCharCode(c); return true; }
         break;
       case N_INT_DOT:
         if (c === 46) {
@@ -497,16 +513,22 @@ export class PsqlLexer {
         }
         this.numText += '.';
         if (isDigit(c)) { this.num = N_FRAC; this.numText += String.fromCharCode(c); return true; }
-        if (c === 101 || c === 69) { this.num = N_EXP; return true; }
+        if (c === 101 || c === 69) { this.num = N_EXP; this.expLetter = String.fromCharCode(c); return true; }
         break;
       case N_FRAC:
         if (isDigit(c)) { this.numText += String.fromCharCode(c); return true; }
-        if (c === 101 || c === 69) { this.num = N_EXP; return true; }
+        if (c === 101 || c === 69) { this.num = N_EXP; this.expLetter = String.fromCharCode(c); return true; }
         break;
       case N_EXP:
         if (isDigit(c)) { this.num = N_EXP_DIG; return true; }
         if (c === 43 || c === 45) { this.num = N_EXP_SIGN; return true; }
-        return this.endNumber(c, true);
+        this.endNumber(c, true);
+        // psql (15.18, measured by test/scan/psql-differential) reads one junk token, the number and the name glued to
+        // it: `1e$a$` opens no dollar quote, `1e'…'` is a plain literal (no E''), `1e-x` is `1e-` and `x`.
+        this.ident = this.expLetter;
+        this.identJunk = true;
+        this.stepInitial(c);
+        return true;
       case N_EXP_SIGN:
         if (isDigit(c)) { this.num = N_EXP_DIG; return true; }
         return this.endNumber(c, true);
@@ -519,13 +541,19 @@ export class PsqlLexer {
 
   private endNumber(c: number, incompleteExponent: boolean): boolean {
     this.num = N_NONE;
-    // PG15's psql splits `1e'x'`, `1abc`, `0x1F`, `1_000` into a number and a name (or an E'' string);
-    // PG16+ keeps them as one junk token. The two disagree about strings and identifier counts.
-    if (incompleteExponent || (c >= 0 && isIdentStart(c))) {
+    // psql 15.18 (measured, test/scan/psql-differential) and 16+ read `1e'x'`, `1abc`, `0x1F`, `1_000` as one junk
+    // token, a number with a name glued to it; older psql split them into a number and a name (or an E'' string).
+    // The versions disagree about strings and identifier counts: an anomaly.
+    const glued = c >= 0 && isIdentStart(c);
+    if (incompleteExponent || glued) {
       this.sink.anomaly('number immediately followed by letters (1e\'…\', 0x1F, 1_000, 1abc): psql versions lex it differently', this.line);
     }
     this.emit('number', this.numText);
-    return false;
+    if (!glued || incompleteExponent) return false;
+    // The name glued to the number belongs to the same junk token: `1b'…'` is a plain literal, not B'…'.
+    this.ident = String.fromCharCode(c);
+    this.identJunk = true;
+    return true;
   }
 
   /** After `$` in INITIAL: a parameter `$1`, a dollar quote `$tag$`, or a lone `$`. */
@@ -948,6 +976,7 @@ export class PsqlLexer {
     if (this.ident !== null) {
       const id = this.ident;
       this.ident = null;
+      this.identJunk = false;
       this.finishIdent(id);
       return true;
     }

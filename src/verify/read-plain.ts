@@ -3,11 +3,11 @@
  * the decompressed text goes through the plain-dump scanner (inventory, COPY rows, trailer, refused content).
  * A gzip stream that is cut or damaged is reported, not thrown: whatever was read is still scanned.
  */
-import { createReadStream } from 'node:fs';
 import { pipeline as pipelineCb, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { HashingStream } from '../backup/hashing-stream.js';
+import { openRegularFile } from '../exec/input-file.js';
 import { PlainDumpScanner } from '../scan/plain-dump-scanner.js';
 import type { PlainScanOptions, PlainScanResult } from '../scan/types.js';
 
@@ -41,8 +41,10 @@ export async function readPlainDump(path: string, gzip: boolean, scanOpts: Plain
     },
   });
   let error: string | null = null;
+  // A regular file only (never a link swapped in, never blocking on a FIFO): ConfigError, exit 2.
+  const fh = await openRegularFile(path, 'the dump');
   try {
-    const input = createReadStream(path, { highWaterMark: 1 << 20 });
+    const input = fh.createReadStream({ highWaterMark: 1 << 20 });
     if (gzip) await pipeline(input, hasher, createGunzip(), sink, { signal });
     else await pipeline(input, hasher, sink, { signal });
   } catch (err) {
@@ -67,7 +69,7 @@ const PEEK_BYTES = 256 * 1024;
  * near the top — or null. Reads at most the first 256 KiB of text; a damaged file gives null (the full read reports it).
  */
 export async function peekCreatedDatabase(path: string, gzip: boolean): Promise<string | null> {
-  const file = createReadStream(path, { highWaterMark: 64 * 1024 });
+  const file = (await openRegularFile(path, 'the dump')).createReadStream({ highWaterMark: 64 * 1024 });
   const input = gzip ? pipelineCb(file, createGunzip(), () => {}) : file; // pipeline: a read error of the file is handled too
   let text = '';
   try {

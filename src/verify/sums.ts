@@ -3,10 +3,11 @@
  * that lists it. Only the lines that belong to the artefact are checked (for a directory archive: every file in
  * it), so a SHA256SUMS that covers a whole backup directory works.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseSums, sha256File, type SumEntry } from '../backup/sha256sums.js';
 import { ConfigError } from '../errors.js';
+import { readBoundedFile, resolveInputPath } from '../exec/input-file.js';
 import type { Check } from '../report/model.js';
 
 /** The SHA256SUMS to use and the lines in it that belong to the artefact. */
@@ -17,9 +18,13 @@ export interface ArtifactSums {
   readonly explicit: boolean;
 }
 
+/** Largest SHA256SUMS read: about 600 000 lines, far more than any backup directory lists. */
+export const MAX_SUMS_BYTES = 64 << 20;
+
 async function readSums(path: string): Promise<SumEntry[]> {
+  const text = (await readBoundedFile(path, 'SHA256SUMS', MAX_SUMS_BYTES)).toString('utf8');
   try {
-    return parseSums(await readFile(path, 'utf8'));
+    return parseSums(text);
   } catch (err) {
     throw new ConfigError(`cannot use ${path} as SHA256SUMS: ${(err as Error).message}`, [], { cause: err });
   }
@@ -33,12 +38,10 @@ async function readSums(path: string): Promise<SumEntry[]> {
  */
 export async function findArtifactSums(artifact: string, given?: string): Promise<ArtifactSums | null> {
   const abs = resolve(artifact);
-  const candidate = given ? resolve(given) : join(dirname(abs), 'SHA256SUMS');
-  const exists = await stat(candidate).then((s) => s.isFile(), () => false);
-  if (!exists) {
-    if (given) throw new ConfigError(`--sums ${given}: no such file`);
-    return null;
-  }
+  // Given or beside the artefact, it must be a regular file (a FIFO or device is refused at once, exit 2).
+  const beside = join(dirname(abs), 'SHA256SUMS');
+  if (!given && !(await lstat(beside).then(() => true, () => false))) return null;
+  const candidate = (await resolveInputPath(given ?? beside, given ? '--sums' : 'the SHA256SUMS beside the artefact')).path;
   const base = dirname(candidate);
   const all = await readSums(candidate);
   let entries = all.map((e) => ({ ...e, abs: resolve(base, e.path) })).filter((e) => e.abs === abs || e.abs.startsWith(abs + sep));
@@ -47,7 +50,8 @@ export async function findArtifactSums(artifact: string, given?: string): Promis
     const name = basename(abs);
     entries = all
       .filter((e) => e.path.replace(/^\.\//, '') === name || e.path.replace(/^\.\//, '').startsWith(`${name}/`))
-      .map((e) => ({ ...e, abs: resolve(dirname(abs), e.path) }));
+      .map((e) => ({ ...e, abs: resolve(dirname(abs), e.path) }))
+      .filter((e) => e.abs === abs || e.abs.startsWith(abs + sep)); // `name/../../x` does not climb out
   }
   if (!entries.length && !given) return null;
   return { sumsPath: candidate, entries, explicit: !!given };
@@ -75,12 +79,12 @@ export async function sumsCheck(artifact: string, sums: ArtifactSums | null, kno
   }
   // A directory archive: a file in it that SHA256SUMS does not list was added after the sums were written.
   const unlisted: string[] = [];
-  const st = await stat(artifact);
+  const st = await lstat(artifact);
   if (st.isDirectory()) {
     const listed = new Set(sums.entries.map((e) => e.abs));
     for (const name of (await readdir(artifact, { recursive: true })).sort()) {
       const p = resolve(artifact, name);
-      if ((await stat(p)).isFile() && !listed.has(p)) unlisted.push(relative(dirname(sums.sumsPath), p));
+      if ((await lstat(p)).isFile() && !listed.has(p)) unlisted.push(relative(dirname(sums.sumsPath), p));
     }
   }
   const ok = failures.length === 0 && unlisted.length === 0;
@@ -105,7 +109,7 @@ export async function globalsCheck(path: string, sumsGiven?: string): Promise<{
   check: Check;
   report: { mode: 'globals-only'; path: string; sha256: string; size_bytes: number; note: string | null };
 }> {
-  const [sha256, size] = await Promise.all([sha256File(path), stat(path).then((st) => st.size)]);
+  const [sha256, size] = await Promise.all([sha256File(path), lstat(path).then((st) => st.size)]);
   const sums = await findArtifactSums(path, sumsGiven).catch(() => null);
   const listed = sums?.entries.find((e) => e.abs === resolve(path)) ?? null;
   const ok = !listed || listed.sha256 === sha256;

@@ -9,7 +9,7 @@
  * The artefact is only ever read: never modified, moved or deleted; the run directory and the sandbox live under
  * the out directory, which must not be inside the artefact.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { hashTree, sha256File } from '../backup/sha256sums.js';
@@ -34,6 +34,8 @@ import { emptyRestoreOutput, restoreStage } from '../drill/restore-stage.js';
 import { createRunDir } from '../drill/run-dir.js';
 import { acquireDrillLock } from '../drill/drill-lock.js';
 import { jailReport } from '../drill/jail-report.js';
+import { resolveInputPath } from '../exec/input-file.js';
+import { archiveFilesCheck } from './archive-files.js';
 import { databaseFromArtifactName, parseQualifiedName } from './artifact-name.js';
 import { directoryFilesCheck, listArchive, readArchiveFully, type ArchiveToc } from './read-archive.js';
 import { peekCreatedDatabase, readPlainDump } from './read-plain.js';
@@ -101,13 +103,13 @@ interface FileStamp {
 }
 
 async function stampOf(path: string): Promise<FileStamp> {
-  const st = await stat(path);
+  const st = await lstat(path);
   if (!st.isDirectory()) return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
   // A directory archive: the sum of its files' sizes and the newest mtime among them and the directory.
   let size = 0;
   let mtimeMs = st.mtimeMs;
   for (const name of await readdir(path, { recursive: true })) {
-    const s = await stat(join(path, name));
+    const s = await lstat(join(path, name)); // a link inside is never followed (backup.archive_files refuses it)
     if (!s.isFile()) continue;
     size += s.size;
     mtimeMs = Math.max(mtimeMs, s.mtimeMs);
@@ -130,7 +132,9 @@ function tablesOf(scan: PlainScanResult): TableRef[] {
 /** Verify an existing backup. @throws ConfigError (2) for a missing artefact or bad options, GuardError (3), EnvironmentError (4), InterruptedError (130/143) after teardown. */
 export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult> {
   const config: DrillConfig = opts.config && (opts.config as DrillConfig).backup?.format ? (opts.config as DrillConfig) : validateConfig(opts.config ?? {});
-  const artifact = resolve(opts.artifact);
+  // A regular file or a directory; a FIFO, socket, device or /dev/stdin is refused at once (exit 2), never opened.
+  const artifact = (await resolveInputPath(opts.artifact, 'the artefact', { allowDirectory: true })).path;
+  const globalsPath = opts.globals ? (await resolveInputPath(opts.globals, '--globals')).path : null;
   const format: ArtifactFormat = await detectFormat(artifact);
   const outDir = resolve(opts.outDir ?? config.out ?? './drills');
   if (outDir === artifact || outDir.startsWith(artifact + sep)) {
@@ -145,8 +149,6 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   const baseLogger = opts.logger ?? silentLogger;
   const { bins, sandboxUser, jail, scanOpts } = await resolveDrillEnvironment(config, opts.bindir);
   const sums = await findArtifactSums(artifact, opts.sums);
-  const globalsPath = opts.globals ? resolve(opts.globals) : null;
-  if (globalsPath && !(await stat(globalsPath).then((st) => st.isFile(), () => false))) throw new ConfigError(`--globals ${opts.globals}: no such file`);
   const startedAt = new Date();
   const stampBefore = await stampOf(artifact);
 
@@ -162,7 +164,10 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
 
   // The archive's table of contents (read-only) names its database; a TOC that cannot be read becomes a check below.
   const archive = format === 'custom' || format === 'directory' || format === 'tar';
-  const toc: ArchiveToc | { error: string } | null = archive ? await listArchive(bins, artifact, opts.signal) : null;
+  // What the archive would make pg_restore open (links, special files, names climbing out), checked before it runs.
+  const filesCheck = format === 'directory' || format === 'tar' ? await archiveFilesCheck(artifact, format) : null;
+  const refused = filesCheck?.status === 'fail';
+  const toc: ArchiveToc | { error: string } | null = archive && !refused ? await listArchive(bins, artifact, opts.signal) : null;
   const tocOk = toc && !('error' in toc) ? toc : null;
   // A plain dump made with pg_dump --create names its database itself.
   const created = format === 'plain' || format === 'plain-gzip' ? await peekCreatedDatabase(artifact, format === 'plain-gzip') : null;
@@ -229,7 +234,10 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
         builder.add(trailerCheck(read.scan, { endsWithNewline: read.endsWithNewline }));
         const t = read.scan.trailer;
         if (t.dumpedBy || t.dumpedFrom) report.backup.tool = `pg_dump ${t.dumpedBy ?? '?'} (from server ${t.dumpedFrom ?? '?'})`;
+      } else if (refused) {
+        builder.add(filesCheck!); // nothing else is read: no hash, no pg_restore
       } else {
+        if (filesCheck) builder.add(filesCheck);
         if (format === 'directory') {
           const files = await hashTree(artifact);
           for (const f of files) known.set(f.path, f.sha256);
@@ -259,9 +267,11 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
           });
         }
       }
-      const sc = await sumsCheck(artifact, sums, known);
-      builder.add(sc);
-      report.backup.self_check = sc.status === 'skip' ? null : sc.status === 'pass';
+      if (!refused) {
+        const sc = await sumsCheck(artifact, sums, known);
+        builder.add(sc);
+        report.backup.self_check = sc.status === 'skip' ? null : sc.status === 'pass';
+      }
       if (globalsPath) {
         const g = await globalsCheck(globalsPath, opts.sums);
         builder.add(g.check);

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PsqlLexer, type LexerSink } from '../../src/scan/psql-lexer.js';
+import { scan } from './scan-helpers.js';
 
 /** Lexes `text` line by line like the scanner does; returns sent statements (token values joined) and events. */
 function lex(text: string) {
@@ -45,6 +46,26 @@ describe('statement boundaries follow psql', () => {
   test('tokens: E\'\' escapes decoded, \'\' doubled, quoted identifiers unquoted, U& decoded, casts and params', () => {
     const r = lex("SELECT E'a\\'b', 'it''s', \"x\"\"y\", U&'\\0041', $1::int, b'01', n'z';");
     assert.deepEqual(r.statements, ["SELECT 'a'b' , 'it's' , \"x\"y\" , 'A' , $ :: int , '01' , 'z' ;"]);
+  });
+  test('E\'\' escapes \\x, \\u, \\U without hex digits do not throw (found by the psql differential test)', () => {
+    // Random input `E'U&…` once made decodeEscapeString call String.fromCodePoint(NaN): a RangeError out of the scanner.
+    const r = lex("SELECT E'\\U&x', E'\\u', E'\\x', E'\\uZZZZ', E'\\x4' \\echo MARK");
+    assert.deepEqual(r.meta, ['\\echo MARK']);
+    assert.equal(r.pending, "SELECT 'U&x' , 'u' , 'x' , 'uZZZZ' , '\x04'");
+  });
+  test('an exponent letter without digits goes on as a name: 1e$a$ opens no dollar quote (found by the psql differential test)', () => {
+    // Random input `1e''''1e$$ \\echo …` once hid a command psql runs: the lexer dropped the `e` and opened a dollar quote.
+    assert.deepEqual(lex('SELECT 1e$a$ \\echo MARK').meta, ['\\echo MARK']);
+    assert.deepEqual(lex('SELECT 1e$$ x\n\\echo MARK').meta, ['\\echo MARK']);
+    assert.deepEqual(lex('SELECT 1e--x \\echo MARK').meta, ['\\echo MARK'], '`1e-` is one token: `-x` is no comment');
+    assert.deepEqual(lex('SELECT 1.e$q$ \\echo MARK').meta, ['\\echo MARK']);
+  });
+  test('a name glued to a number or parameter is one junk token: 1b\'…\', 1e\'…\', $1b\'…\' are plain literals (psql 15.18)', () => {
+    // With standard_conforming_strings off a plain literal takes \' as a quote, B'' and E'' differ: psql runs the command.
+    for (const glued of ["1b'\\''", "1e'\\''", "$1b'\\''", "1.x'\\''"]) {
+      const r = scan(`SET standard_conforming_strings = off;\nSELECT ${glued} \\echo MARK\n';\n`);
+      assert.deepEqual(r.findings.filter((f) => f.kind === 'meta-command').map((f) => `${f.line}:${f.text}`), ['2:\\echo MARK'], glued);
+    }
   });
   test('a string continued over a CR within a line is one literal', () => {
     assert.deepEqual(lex("SELECT 'a'\r'b';").statements, ["SELECT 'ab' ;"]);

@@ -6,6 +6,7 @@ import { loadConfig, validateConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { parseDuration } from '../../src/config/duration.js';
 import { scratchDir } from '../helpers/clusters.js';
+import { runProcess } from '../../src/exec/run-process.js';
 
 test('a full config validates, with defaults filled in', () => {
   const c = validateConfig({
@@ -57,4 +58,51 @@ test('durations', () => {
   assert.equal(parseDuration('26h'), 26 * 3_600_000);
   assert.equal(parseDuration(5), 5000);
   assert.equal(parseDuration('soon'), null);
+});
+
+// Config files are bounded: a 2-million-key file parsed for minutes at gigabytes, and a YAML alias bomb expands
+// exponentially; both are refused before parsing/expansion with exit 2 and the file and limit named (issue 20 §6).
+test('a config file larger than 1 MiB is refused (exit 2), naming the file and the limit', async () => {
+  await using d = await scratchDir();
+  const p = join(d.path, 'huge.yaml');
+  // Valid YAML all the way: only its size is wrong.
+  await writeFile(p, 'metadata:\n' + Array.from({ length: 60_000 }, (_, i) => `  key_${i}: value_${i}`).join('\n') + '\n');
+  await assert.rejects(loadConfig(p), (e: unknown) => e instanceof ConfigError && e.exitCode === 2 && e.message.includes(p) && /larger than 1 MiB/.test(e.message));
+});
+
+test('a YAML alias bomb is refused (exit 2), naming the file and the limit', async () => {
+  await using d = await scratchDir();
+  const p = join(d.path, 'bomb.yaml');
+  const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  for (let i = 1; i < 10; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+  await writeFile(p, lines.join('\n') + '\n');
+  const started = Date.now();
+  await assert.rejects(loadConfig(p), (e: unknown) => e instanceof ConfigError && e.exitCode === 2 && e.message.includes(p) && /aliases more than 100 times/.test(e.message));
+  assert.ok(Date.now() - started < 10_000, 'refused, not expanded');
+});
+
+test('control: a config that shares values through a few YAML aliases loads', async () => {
+  await using d = await scratchDir();
+  const p = join(d.path, 'aliases.yaml');
+  await writeFile(p, [
+    'source:', '  database: &db shop',
+    'expect:', '  roles: [&ro shop_ro, shop_rw]', '  grants:', '    - { role: *ro, no_write: true }',
+    'metadata:', '  database: *db', '  reader: *ro', '  phase: &p v1', '  release: *p', '',
+  ].join('\n'));
+  const c = await loadConfig(p);
+  assert.equal(c.source.database, 'shop');
+  assert.equal(c.metadata.database, 'shop');
+  assert.equal(c.metadata.release, 'v1');
+  assert.equal(c.expect!.grants[0]!.role, 'shop_ro');
+});
+
+test('a config that is a FIFO, a directory or /dev/stdin is refused at once (exit 2), never opened', async () => {
+  await using d = await scratchDir();
+  const fifo = join(d.path, 'config.fifo');
+  await runProcess({ bin: 'mkfifo', args: [fifo] });
+  for (const [p, kind] of [[fifo, /is a FIFO/], [d.path, /is a directory/], ['/dev/stdin', /not a regular file|cannot read/], ['/dev/null', /character device/]] as const) {
+    const started = Date.now();
+    await assert.rejects(loadConfig(p), (e: unknown) => e instanceof ConfigError && e.exitCode === 2 && kind.test(e.message), p);
+    assert.ok(Date.now() - started < 2000, `${p} refused at once`);
+  }
 });

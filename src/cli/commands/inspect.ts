@@ -1,6 +1,8 @@
 /** `pgdrill inspect DUMP`: the inventory of a dump, without restoring it. */
 import { Command } from 'commander';
 import { findPgBinaries } from '../../exec/binaries.js';
+import { resolveInputPath } from '../../exec/input-file.js';
+import { archiveFilesCheck } from '../../verify/archive-files.js';
 import { detectFormat } from '../../inventory/detect-format.js';
 import { readInventory } from '../../inventory/read-inventory.js';
 import { summarizeInventory } from '../../inventory/expectations.js';
@@ -14,16 +16,27 @@ export function registerInspect(program: Command, ctx: CliContext): void {
     .description('print the inventory of a dump (plain SQL, .sql.gz, custom, directory or tar archive)')
     .argument('<dump>', 'path of the dump')
     .option('--json', 'print the inventory as JSON', false)
-    .action(async (path: string, o: { json: boolean }) => {
+    .action(async (given: string, o: { json: boolean }) => {
+      // As verify: a FIFO/device is refused at once (exit 2); an archive that would make pg_restore follow a link, read
+      // a FIFO or climb out of its directory is refused before pg_restore runs (exit 1).
+      const path = (await resolveInputPath(given, 'the dump', { allowDirectory: true })).path;
       const format = await detectFormat(path);
+      if (format === 'directory' || format === 'tar') {
+        const files = await archiveFilesCheck(path, format);
+        if (files.status === 'fail') {
+          process.stderr.write(`pgdrill: ${files.detail}\n`);
+          ctx.exitCode = 1;
+          return;
+        }
+      }
       const bins = await findPgBinaries();
       const scan = await readInventory(bins, path, format, ctx.signal);
       if (o.json) {
-        process.stdout.write(JSON.stringify({ path, format, ...scan, summary: summarizeInventory(scan.inventory) }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ path: given, format, ...scan, summary: summarizeInventory(scan.inventory) }, null, 2) + '\n');
         return;
       }
       const s = summarizeInventory(scan.inventory);
-      const out: string[] = [`${path} (${format}${format.startsWith('plain') ? `, ${scan.lines} lines, ${scan.bytes} bytes` : ''})`];
+      const out: string[] = [`${given} (${format}${format.startsWith('plain') ? `, ${scan.lines} lines, ${scan.bytes} bytes` : ''})`];
       if (format.startsWith('plain')) {
         out.push(`trailer: ${scan.trailer.complete ? 'complete' : 'MISSING (truncated?)'}${scan.trailer.restrictKey ? `, \\restrict key ${scan.trailer.unrestrictKey === scan.trailer.restrictKey ? 'matched' : 'NOT matched'}` : ''}`);
       }

@@ -1,0 +1,148 @@
+/**
+ * Opening files pgdrill did not create (a dump given to verify, a SHA256SUMS, a globals file, a config) without
+ * being turned against the machine: pgdrill runs as root, and whoever can write next to such a file could plant a
+ * symlink to a root-only file, or a FIFO that blocks a reader forever.
+ *
+ * - A path given on the command line may be a symlink (a `latest.dump` link is common), followed only when the
+ *   link is owned by the user running pgdrill or root, or by the owner of the file it leads to: a link someone
+ *   else planted never leads pgdrill to a file that someone does not own.
+ * - What it leads to must be a regular file (or, where allowed, a directory): a FIFO, socket or device is refused at
+ *   once, never opened.
+ * - Files are opened with O_NOFOLLOW and O_NONBLOCK (a FIFO swapped in after the check cannot block the open), and
+ *   fstat after the open must show a regular file with the inode lstat saw before it.
+ */
+import { constants } from 'node:fs';
+import { lstat, open, readlink, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+
+/** What a non-regular file is, in words: 'a FIFO', 'a symbolic link'… */
+export function kindOf(st: Stats): string {
+  if (st.isFile()) return 'a regular file';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/** A path given on the command line, resolved and checked. */
+export interface InputPath {
+  /** The path as given. */
+  readonly given: string;
+  /** The file it leads to (symlinks resolved). */
+  readonly path: string;
+  readonly isDirectory: boolean;
+}
+
+/** Links followed at most (as the kernel's MAXSYMLINKS). */
+const MAX_LINKS = 40;
+
+/**
+ * Resolve a path the user gave for `what` (e.g. '--sums', 'the artefact') and require a regular file (or a
+ * directory when `allowDirectory`). Symlinks along the last component are followed under the rule above.
+ * @throws ConfigError (exit 2) naming the path, what it is and what to do.
+ */
+export async function resolveInputPath(given: string, what: string, opts: { allowDirectory?: boolean } = {}): Promise<InputPath> {
+  const me = process.geteuid?.() ?? -1;
+  const untrustedLinkOwners: { link: string; uid: number }[] = [];
+  let p = resolve(given);
+  let st: Stats;
+  for (let n = 0; ; n++) {
+    try {
+      st = await lstat(p);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const via = p !== resolve(given) ? ` (→ ${p}${/^pipe:|^socket:|^anon_inode:/.test(p.split('/').pop()!) ? ', a pipe or socket' : ''})` : '';
+      throw new ConfigError(`cannot read ${what} ${given}${via}: ${code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`, [], { cause: err });
+    }
+    if (!st.isSymbolicLink()) break;
+    if (n >= MAX_LINKS) throw new ConfigError(`${what} ${given}: too many levels of symbolic links`);
+    if (st.uid !== me && st.uid !== 0) untrustedLinkOwners.push({ link: p, uid: st.uid });
+    p = resolve(dirname(p), await readlink(p));
+  }
+  // A directory component that is a link is resolved by the kernel; the last component's chain was checked above.
+  const wanted = opts.allowDirectory ? 'a regular file or a directory' : 'a regular file';
+  if (!(st.isFile() || (opts.allowDirectory && st.isDirectory()))) {
+    const hint = st.isDirectory() ? '' : ': pgdrill reads only files it can read to their end without blocking; copy the data to a file first';
+    throw new ConfigError(`${what} ${given}${p !== resolve(given) ? ` (→ ${p})` : ''} is ${kindOf(st)}, not ${wanted}${hint}`);
+  }
+  for (const l of untrustedLinkOwners) {
+    if (l.uid !== st.uid) {
+      throw new ConfigError(
+        `${what} ${given}: the symbolic link ${l.link} is owned by uid ${l.uid}, but the file it leads to (${p}) is owned by uid ${st.uid}: ` +
+          'pgdrill follows a link someone else owns only to that user\'s own files; give the file\'s real path',
+      );
+    }
+  }
+  return { given, path: p, isDirectory: st.isDirectory() };
+}
+
+/**
+ * Open a regular file for reading: never through a symlink (O_NOFOLLOW), never blocking on a FIFO (O_NONBLOCK), and
+ * fstat after the open must show a regular file with the inode lstat saw. `what` names it in the error.
+ * @throws ConfigError (exit 2).
+ */
+export async function openRegularFile(path: string, what: string): Promise<FileHandle> {
+  let before: Stats;
+  try {
+    before = await lstat(path);
+  } catch (err) {
+    throw new ConfigError(`${what} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, [], { cause: err });
+  }
+  if (!before.isFile()) throw new ConfigError(`${what} ${path} is ${kindOf(before)}, not a regular file: refused, not opened`);
+  let fh: FileHandle;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`${what} ${path}: ${code === 'ELOOP' ? 'became a symbolic link while it was checked: refused' : (err as Error).message}`, [], { cause: err });
+  }
+  const after = await fh.stat().catch(async (err: unknown) => {
+    await fh.close();
+    throw err;
+  });
+  if (!after.isFile() || after.ino !== before.ino || after.dev !== before.dev) {
+    await fh.close();
+    throw new ConfigError(`${what} ${path} was replaced while it was opened (now ${kindOf(after)}, inode ${after.ino}, was ${before.ino}): refused`);
+  }
+  return fh;
+}
+
+/**
+ * Read a whole small file opened as `openRegularFile` does, refusing one larger than `maxBytes` (the size is checked
+ * before reading, and the read stops at the limit whatever fstat said).
+ * @throws ConfigError (exit 2) naming the file and the limit.
+ */
+export async function readBoundedFile(path: string, what: string, maxBytes: number): Promise<Buffer> {
+  const fh = await openRegularFile(path, what);
+  try {
+    const tooBig = (): ConfigError =>
+      new ConfigError(`${what} ${path} is larger than ${formatLimit(maxBytes)}, the limit for ${what}: refused, not parsed — check that it is the right file`);
+    const { size } = await fh.stat();
+    if (size > maxBytes) throw tooBig();
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(64 * 1024);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > maxBytes) throw tooBig(); // the file grew after fstat
+      chunks.push(buf.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** 1048576 → '1 MiB'. */
+export function formatLimit(bytes: number): string {
+  if (bytes % (1 << 20) === 0) return `${bytes / (1 << 20)} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
