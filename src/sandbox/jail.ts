@@ -29,9 +29,9 @@
  * the kernel allows it; the program still runs as the caller. Where neither works the jail says so (`note`), and
  * the drill reports it.
  */
-import { constants, lstatSync, readlinkSync } from 'node:fs';
+import { constants, existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { OsUser } from '../exec/os-user.js';
 import { runProcess } from '../exec/run-process.js';
 
@@ -191,8 +191,8 @@ function systemLinks(): string[] {
 }
 
 /**
- * bwrap's options for running `bin`: /usr read-only (and the PostgreSQL installation `bin` belongs to, when it is
- * outside /usr: two levels up, e.g. `…/native` of `…/native/bin/postgres`), /dev, an empty /tmp and /dev/shm,
+ * bwrap's options for running `bin`: /usr read-only (and, when `bin` is outside /usr, its directory and the
+ * installation's lib/ and share/ beside it), /dev, an empty /tmp and /dev/shm,
  * `view`'s paths at the same path; no /proc, no /etc but the passwd/group given, no environment beyond the one
  * spawned with. `userns`: an unprivileged user namespace of its own (bwrap started as the OS user), in which no
  * further one can be made; `pid`: a PID namespace (short-lived readers only, see the module's comment).
@@ -206,8 +206,16 @@ export function bwrapArgs(bin: string, view: JailView, o: { readonly userns: boo
     ...(view.dieWithParent === false ? [] : ['--die-with-parent']),
     '--ro-bind', '/usr', '/usr', ...systemLinks(), '--dev', '/dev', '--tmpfs', '/dev/shm', '--tmpfs', '/tmp',
   ];
-  const install = dirname(dirname(bin));
-  if (install !== '/usr' && !install.startsWith('/usr/')) a.push('--ro-bind', install, install);
+  // The program's directory, and its installation's lib/ and share/ beside it (embedded builds: `…/native/bin`,
+  // `…/native/lib`), when outside /usr — never the directory above, which may be /tmp or / itself.
+  const bindir = dirname(bin);
+  if (bindir !== '/usr' && !bindir.startsWith('/usr/')) {
+    a.push('--ro-bind', bindir, bindir);
+    for (const sub of ['lib', 'share']) {
+      const p = join(dirname(bindir), sub);
+      if (p !== '/lib' && existsSync(p)) a.push('--ro-bind', p, p);
+    }
+  }
   if (view.passwd) a.push('--ro-bind', view.passwd, '/etc/passwd');
   if (view.group) a.push('--ro-bind', view.group, '/etc/group');
   for (const p of view.ro ?? []) a.push('--ro-bind', p, p);
