@@ -29,7 +29,7 @@ async function dumpall(o: CaptureGlobalsOptions, flag: string): Promise<{ sha256
   const proc = startProcess({ bin: o.bins.path('pg_dumpall'), args, env: o.env, stdout: 'pipe', signal: o.signal });
   const hasher = new HashingStream([], undefined, false); // a few KB: hashed inline, no worker to start
   try {
-    await Promise.all([pipeline(proc.stdout!, hasher, createWriteStream(partial)), proc.done]);
+    await Promise.all([pipeline(proc.stdout!, hasher, createWriteStream(partial, { mode: 0o600 })), proc.done]);
     await rename(partial, o.path);
     return { sha256: await hasher.digest(), size: hasher.bytes, args };
   } catch (err) {

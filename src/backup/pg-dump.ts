@@ -21,6 +21,7 @@ import { hashTree } from './sha256sums.js';
 import { hashFileOffThread, type FileDigest } from './sha256-worker.js';
 import { createHash } from 'node:crypto';
 import { removeTree } from '../exec/remove-tree.js';
+import { makeTreePrivate, PRIVATE_FILE } from '../exec/private-mode.js';
 
 export type DumpFormat = 'plain' | 'custom' | 'directory';
 
@@ -122,6 +123,7 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
       await startProcess({ bin: o.bins.path('pg_dump'), args, env: o.env, signal: o.signal, onStderrLine }).done;
       o.onWriterExited?.();
       await rename(partial, o.path);
+      await makeTreePrivate(o.path); // pg_dump's files follow the umask of whoever runs pgdrill as a library
       const files = (await hashTree(o.path)).map((f) => ({ ...f }));
       const manifest = files.map((f) => `${f.sha256}  ${f.path.slice(o.path.length + 1)}`).join('\n') + '\n';
       const size = files.reduce((a, f) => a + f.size, 0);
@@ -137,7 +139,7 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
       // pg_dump writes the file itself; the one pass reads behind it (src/backup/file-follower.ts). The file is
       // created here first (exclusively: never over someone else's file), so that the reader can open it at once.
       args = pgDumpArgs(o, partial);
-      await (await open(partial, 'wx')).close();
+      await (await open(partial, 'wx', PRIVATE_FILE)).close();
       // Read buffers are used again once every stage is done with them (src/backup/chunk-pool.ts): the sink at the
       // end gives each chunk back; the gate retains what it queues for psql until written.
       const follower = new FileFollower(partial, { pool: new ChunkPool(1 << 20) });
@@ -158,7 +160,7 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
       // pgdrill writes the file.
       args = pgDumpArgs(o);
       proc = startProcess({ bin: o.bins.path('pg_dump'), args, env: o.env, stdout: 'pipe', signal: o.signal, onStderrLine });
-      const file = createWriteStream(partial, { flags: 'wx', highWaterMark: 1 << 20 });
+      const file = createWriteStream(partial, { flags: 'wx', mode: PRIVATE_FILE, highWaterMark: 1 << 20 });
       // pg_dump writes 8 KiB pieces: batch them first, so that every later stage handles ~30x fewer chunks.
       flowing = o.through ? [proc.stdout!, new CoalesceStream(), hasher, o.through, file] : [proc.stdout!, new CoalesceStream(), hasher, file];
       flow = pipeline(flowing);

@@ -73,7 +73,7 @@ export function parseSums(text: string): SumEntry[] {
 /** Write SHA256SUMS for absolute paths with known digests. Returns the file's path. */
 export async function writeSums(sumsPath: string, files: readonly { path: string; sha256: string }[]): Promise<string> {
   const base = dirname(sumsPath);
-  await writeFile(sumsPath, formatSums(files.map((f) => ({ sha256: f.sha256, path: relative(base, f.path) }))));
+  await writeFile(sumsPath, formatSums(files.map((f) => ({ sha256: f.sha256, path: relative(base, f.path) }))), { mode: 0o600 });
   return sumsPath;
 }
 

@@ -20,6 +20,7 @@ import { registerVerify } from './commands/verify.js';
 import { registerStatus } from './commands/status.js';
 import { registerCleanup } from './commands/cleanup.js';
 import { registerInit } from './commands/init.js';
+import { PRIVATE_UMASK } from '../exec/private-mode.js';
 
 /** Logs on stderr; info and debug only with PGDRILL_DEBUG, stamped with the milliseconds since pgdrill started. */
 const traced = (level: string) => (m: string) => void (process.env.PGDRILL_DEBUG ? process.stderr.write(`${level} +${Math.round(performance.now())}ms: ${m}\n`) : undefined);
@@ -40,6 +41,7 @@ export interface CliContext {
 }
 
 async function main(argv: string[]): Promise<number> {
+  process.umask(PRIVATE_UMASK); // everything pgdrill and its children write is the caller's alone: src/exec/private-mode.ts
   enableBufferReclaim(); // flat memory while a dump streams: see src/backup/reclaim-buffers.ts
   const heapCap = capHeapGrowth(); // flat memory however many objects: see src/cli/heap-cap.ts
   installCrashHandler(); // a bug that escapes every catch still tears the sandboxes down: see src/cli/crash.ts

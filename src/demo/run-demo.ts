@@ -39,7 +39,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const logger = opts.logger ?? silentLogger;
   const progress = opts.progress ?? (() => {});
   const outDir = resolve(opts.outDir ?? './drills');
-  await mkdir(outDir, { recursive: true });
+  await mkdir(outDir, { recursive: true, mode: 0o700 });
   const bins = await findPgBinaries();
   const user = await resolveSandboxUser();
   progress({ stage: 'demo-source', state: 'start' });
@@ -56,7 +56,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     const sysid = await source.systemIdentifier();
     const raw = demoConfig(sysid);
     const configPath = join(outDir, 'pgdrill-demo.yaml');
-    await writeFile(configPath, `# Written by pgdrill demo: the config a real drill of this source would use.\n${stringify(raw)}`);
+    await writeFile(configPath, `# Written by pgdrill demo: the config a real drill of this source would use.\n${stringify(raw)}`, { mode: 0o600 });
     progress({ stage: 'demo-source', state: 'end', status: 'pass', message: `seeded directus (sysid ${sysid}); config ${configPath}` });
     const result = await runDrill({
       source: source.url('directus'), config: validateConfig(raw), outDir, keep: opts.keep, kind: 'demo', deep: true,

@@ -93,7 +93,7 @@ export async function readLockOwner(path: string): Promise<DrillLockOwner | null
  * @throws GuardError (exit 3) when another live drill of the same database holds it.
  */
 export async function acquireDrillLock(outDir: string, database: string): Promise<DrillLock> {
-  await mkdir(resolve(outDir), { recursive: true });
+  await mkdir(resolve(outDir), { recursive: true, mode: 0o700 }); // --out created private (src/exec/private-mode.ts)
   const path = drillLockPath(outDir, database);
   const me: DrillLockOwner = {
     pid: process.pid, host: hostname(), start_ticks: processStartTicks(process.pid), database,

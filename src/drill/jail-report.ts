@@ -52,15 +52,18 @@ export function jailReport(jail: Jail, configured: string | undefined, scan: Pla
     network_namespace: jail.networkNamespace,
     namespace_mode: jail.mode,
     namespace_note: jail.note,
+    mount_namespace: jail.mountNamespace,
+    mount_note: jail.mountNote,
     refused: scan ? locateRefused(scan) : [],
     refused_omitted: scan?.findingsOmitted ?? 0,
     allowed: { functions: [...(opts.allow?.functions ?? [])], meta_commands: [...(opts.allow?.metaCommands ?? [])] },
   };
 }
 
-/** Named notes for a weaker jail: no network namespace, an OS user from the config, or the caller's own user. */
+/** Named notes for a weaker jail: no network namespace, no mount namespace, an OS user from the config, or the caller's own user. */
 export function jailNotes(builder: ReportBuilder, jail: Jail, configured: string | undefined): void {
   if (!jail.networkNamespace && jail.note) builder.note('no-network-namespace', jail.note);
+  if (!jail.mountNamespace && jail.mountNote) builder.note('no-mount-namespace', jail.mountNote);
   const source = osUserSource(jail, configured);
   if (source === 'config') {
     builder.note('sandbox-os-user', `the sandbox runs as sandbox.os_user "${jail.osUser!.name}" from the config, not pgdrill's dedicated user: SQL in the dump that reaches the host (whatever the scan cannot see) acts with that user's file permissions — everything "${jail.osUser!.name}" owns is within its reach`);

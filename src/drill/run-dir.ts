@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { PRIVATE_DIR } from '../exec/private-mode.js';
 import { join, resolve } from 'node:path';
 
 /** 20261127T233317Z */
@@ -41,14 +42,17 @@ export function runDirLabel(name: string): string {
   return name.replace(/-\d{8}T\d{6}Z(-\d+)?$/, '').replace(/~[0-9a-f]{8}$/, '');
 }
 
-/** Create a fresh run directory; a second run in the same second gets a suffix, never the same directory. */
+/**
+ * Create a fresh run directory, 0700 (and `outDir`, 0700, when it does not exist yet; an existing one keeps its
+ * mode); a second run in the same second gets a suffix, never the same directory.
+ */
 export async function createRunDir(outDir: string, database: string, at = new Date()): Promise<string> {
   const base = join(resolve(outDir), `${databaseKey(database)}-${utcStamp(at)}`);
-  await mkdir(resolve(outDir), { recursive: true });
+  await mkdir(resolve(outDir), { recursive: true, mode: PRIVATE_DIR });
   for (let i = 1; ; i++) {
     const dir = i === 1 ? base : `${base}-${i}`;
     try {
-      await mkdir(dir);
+      await mkdir(dir, { mode: PRIVATE_DIR });
       return dir;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;

@@ -26,6 +26,13 @@ export interface ProcessOptions {
   readonly signal?: AbortSignal;
   /** Start in its own process group so that a terminal's Ctrl-C does not reach it (servers). */
   readonly detached?: boolean;
+  /**
+   * Start in a session and process group of its own (no controlling terminal), and deliver every signal pgdrill
+   * sends it — kill(), abort, a crash — to the whole group. For jailed programs (src/sandbox/jail.ts): the process
+   * spawned is bwrap, whose own children run the program, and a bwrap killed during its setup was seen to leave its
+   * child behind (holding the pipes, so the drill waited forever). Unlike `detached`, still killed on a crash.
+   */
+  readonly group?: boolean;
   /** Called with each stderr line (for run.log). */
   readonly onStderrLine?: (line: string) => void;
   /** Do not throw on a non-zero exit; return the result instead. Default false. */
@@ -89,9 +96,21 @@ export function startProcess(opts: ProcessOptions): RunningProcess {
     cwd: opts.cwd,
     uid: opts.uid,
     gid: opts.gid,
-    detached: opts.detached ?? false,
+    detached: (opts.detached || opts.group) ?? false,
     stdio: [opts.stdin && opts.stdin !== 'ignore' ? 'pipe' : 'ignore', stdoutMode === 'ignore' ? 'ignore' : 'pipe', 'pipe'],
   });
+  if (opts.group && child.pid !== undefined) {
+    // Every kill of this child (here, by a caller holding `child`, by killRunningChildren) reaches its group.
+    const pgid = child.pid;
+    const killOne = child.kill.bind(child);
+    child.kill = (sig?: NodeJS.Signals | number) => {
+      try {
+        return process.kill(-pgid, sig);
+      } catch {
+        return killOne(sig);
+      }
+    };
+  }
   if (!opts.detached && child.pid !== undefined) {
     running.add(child);
     child.once('exit', () => running.delete(child));

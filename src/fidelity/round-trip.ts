@@ -75,7 +75,7 @@ export async function dumpSchema(o: SchemaDumpOptions): Promise<{ path: string; 
     // deparsed timestamptz constants (a column DEFAULT '2020-01-01 00:00+00') follow: a database-level TimeZone on
     // the source (which a dump without --create does not carry) would make equal defaults print differently.
     const proc = startProcess({ bin: o.bins.path('pg_dump'), args, env: { ...o.env, PGTZ: 'UTC' }, stdout: 'pipe', signal: o.signal });
-    await Promise.all([pipeline(proc.stdout!, createWriteStream(o.path)), proc.done]);
+    await Promise.all([pipeline(proc.stdout!, createWriteStream(o.path, { mode: 0o600 })), proc.done]);
   } catch (err) {
     await rm(o.path, { force: true });
     throw err instanceof ToolError ? err : new ToolError('pg_dump', args, null, null, String((err as Error).message), { cause: err });

@@ -83,7 +83,7 @@ export class SourceFidelityCapture {
     await c.guarded('session', () => prepareFidelitySession(o.db), true);
     c.extensions = await c.guarded('extensions', () => installedExtensions(o.db));
     c.sequences = await c.guarded('sequences', () => readSequencePositions(o.db));
-    await mkdir(o.dir, { recursive: true });
+    await mkdir(o.dir, { recursive: true, mode: 0o700 });
     const path = join(o.dir, 'source-schema.sql');
     o.audit.push({
       at: new Date().toISOString(), by: 'pg_dump',

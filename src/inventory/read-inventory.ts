@@ -9,7 +9,9 @@
  * (`pg_restore --list` does not). COPY data is counted on raw bytes, so the cost is pg_restore decompressing.
  */
 import type { PgBinaries } from '../exec/binaries.js';
+import { resolve } from 'node:path';
 import { startProcess } from '../exec/run-process.js';
+import { readerCommand, resolveReaderJail } from '../sandbox/reader-jail.js';
 import { PlainDumpScanner, scanPlainDumpFile } from '../scan/plain-dump-scanner.js';
 import type { PlainScanOptions, PlainScanResult } from '../scan/types.js';
 
@@ -22,7 +24,10 @@ export type ArtifactFormat = 'plain' | 'plain-gzip' | 'custom' | 'directory' | '
  */
 export async function scanArchive(bins: PgBinaries, path: string, signal?: AbortSignal, opts: PlainScanOptions & { readonly schemaOnly?: boolean } = {}): Promise<PlainScanResult> {
   const scanner = new PlainDumpScanner({ allow: opts.allow });
-  const proc = startProcess({ bin: bins.path('pg_restore'), args: [...(opts.schemaOnly ? ['--schema-only'] : []), '--file=-', path], stdout: 'pipe', signal });
+  // pg_restore sees only the archive (src/sandbox/reader-jail.ts): a link inside it reaches nothing of the host.
+  const abs = resolve(path);
+  const cmd = readerCommand(await resolveReaderJail(), bins.path('pg_restore'), [...(opts.schemaOnly ? ['--schema-only'] : []), '--file=-', abs], { ro: [abs] });
+  const proc = startProcess({ ...cmd, stdout: 'pipe', signal });
   for await (const chunk of proc.stdout!) scanner.push(chunk as Buffer);
   await proc.done;
   return scanner.finish();

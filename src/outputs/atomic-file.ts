@@ -3,16 +3,22 @@
  * whole or not at all — a temporary file in the same directory, then a rename — and a small lock file so that
  * two drills finishing together do not lose each other's update of a shared file.
  */
-import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 
-/** Write `text` to `path` atomically: readers see the old file or the new one, never half of one. */
+/**
+ * Write `text` to `path` atomically: readers see the old file or the new one, never half of one. A new file is
+ * 0600 (private, like everything pgdrill writes); a file that exists keeps its mode (e.g. made readable for
+ * node_exporter's user by its owner).
+ */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   // Same directory as the target, so that rename() never crosses a file system; a name node_exporter ignores (.prom only).
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  const mode = ((await stat(path).catch(() => null))?.mode ?? 0o600) & 0o777;
   try {
-    await writeFile(tmp, text);
+    await writeFile(tmp, text, { mode });
+    await chmod(tmp, mode); // the umask may have taken bits the existing file had
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });

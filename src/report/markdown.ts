@@ -149,7 +149,8 @@ function renderJail(j: NonNullable<Report['jail']>): string {
   const allowed = [...j.allowed.functions.map((f) => `function ${f}`), ...j.allowed.meta_commands.map((m) => `\\${m.replace(/^\\/, '')}`)];
   const head = `### Jail\n\n\`\`\`\n${kv([
     ['sandbox_os_user', who],
-    ['network_namespace', j.network_namespace ? `yes (${j.namespace_mode === 'root' ? 'unshare --net, then the OS user' : 'unprivileged user namespace'}): no connection anywhere, Unix socket only` : `NO — ${j.namespace_note ?? 'unavailable'}`],
+    ['network_namespace', j.network_namespace ? `yes (${j.namespace_mode === 'bwrap' ? 'bubblewrap' : j.namespace_mode === 'root' ? 'unshare --net, then the OS user' : 'unprivileged user namespace'}): no connection anywhere, Unix socket only` : `NO — ${j.namespace_note ?? 'unavailable'}`],
+    ['mount_namespace', j.mount_namespace ? 'yes (bubblewrap): sees /usr and its own directories only' : `NO — ${j.mount_note ?? 'unavailable'}`],
     ['refused_before_restore', j.refused.length + j.refused_omitted],
     ['allowed_exceptions', allowed.length ? allowed.join(', ') : 'none'],
   ])}\`\`\`\n`;

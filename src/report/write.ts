@@ -13,7 +13,7 @@ export const renderers: { file: string; render: (r: Report) => string }[] = [
 ];
 
 async function writeAtomic(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.tmp`, text);
+  await writeFile(`${path}.tmp`, text, { mode: 0o600 }); // private: src/exec/private-mode.ts
   await rename(`${path}.tmp`, path);
 }
 

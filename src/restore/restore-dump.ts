@@ -23,6 +23,8 @@ import { parsePgRestoreErrors, parsePsqlErrors } from './restore-errors.js';
 import { globalsForSandbox, type TablespaceMove } from './tablespaces.js';
 import { blankRanges } from './transaction-lines.js';
 import { attachLoggedStatements, logOffset, readLoggedErrors } from './server-log-errors.js';
+import { resolve } from 'node:path';
+import { readerCommand, resolveReaderJail } from '../sandbox/reader-jail.js';
 
 /** What a restore step did. */
 export interface RestoreStepResult {
@@ -230,10 +232,13 @@ export async function restoreDump(o: RestoreDumpOptions): Promise<RestoreStepRes
   const stderr: string[] = [];
   const args = ['--no-password', `--dbname=${o.database}`];
   if (o.format !== 'tar' && (o.jobs ?? 1) > 1) args.push(`--jobs=${o.jobs}`);
-  args.push(o.path);
+  const abs = resolve(o.path);
+  args.push(abs);
   const logFrom = logOffset(o.sandbox.logFile);
+  // pg_restore reads the archive as root, so it sees only the archive and the sandbox's socket (src/sandbox/reader-jail.ts).
+  const cmd = readerCommand(await resolveReaderJail(), o.bins.path('pg_restore'), args, { ro: [abs], socketDir: o.sandbox.socketDir });
   const r = await runProcess({
-    bin: o.bins.path('pg_restore'), args, env: o.sandbox.env(o.database), signal: o.signal, allowFailure: true,
+    ...cmd, env: o.sandbox.env(o.database), signal: o.signal, allowFailure: true,
     onStderrLine: (l) => stderr.push(l),
   });
   const parsed = parsePgRestoreErrors(stderr);

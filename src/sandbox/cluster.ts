@@ -3,8 +3,8 @@
  * (`listen_addresses = ''`), durability off (it is thrown away). An AsyncDisposable: disposing it stops the
  * server, deletes its files and confirms both; `stop()` returns that confirmation as data for the report.
  */
-import { chown, chmod, mkdir, mkdtemp, readFile, realpath, rm, appendFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chown, chmod, mkdir, mkdtemp, readFile, realpath, rm, appendFile, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EnvironmentError, ToolError } from '../errors.js';
 import type { PgBinaries } from '../exec/binaries.js';
@@ -13,7 +13,7 @@ import { runProcess } from '../exec/run-process.js';
 import { DbSession, type ConnectionConfig } from '../pg/client.js';
 import type { Logger } from '../logger.js';
 import { registerSandbox, unregisterSandbox } from './registry.js';
-import { jailedCommand, resolveJail, type Jail, type JailedCommand } from './jail.js';
+import { jailedCommand, resolveJail, type Jail, type JailedCommand, type JailView } from './jail.js';
 import { SANDBOX_MARKER, writeMarker } from './marker.js';
 import { dropSandboxRecord, recordSandbox, updateSandboxRecord, type StoredRecord } from './sandbox-records.js';
 import { processStartTicks } from '../drill/drill-lock.js';
@@ -44,6 +44,11 @@ export interface SandboxOptions {
    * the host's network: only tests use it, to prove that the namespace is what blocks a connection.
    */
   readonly network?: boolean;
+  /**
+   * Host directories the sandbox's programs may also write in a bwrap jail, beside its own. Default none: only tests
+   * use it, to show that a payload fires when nothing refuses it.
+   */
+  readonly shared?: readonly string[];
   /**
    * Directory of the initdb template cache (src/sandbox/initdb-template.ts); null: always initdb. Default:
    * PGDRILL_CACHE_DIR, else ~/.cache/pgdrill (used only as root with a dedicated OS user).
@@ -108,6 +113,8 @@ export class SandboxCluster implements AsyncDisposable {
     readonly placementNote: string | null,
     /** The OS user and network namespace the server runs in. */
     readonly jail: Jail,
+    /** What the sandbox's programs see in a bwrap jail: its own directories, a passwd naming its user. */
+    private readonly view: JailView,
   ) {}
 
   readonly port = PORT;
@@ -129,10 +136,11 @@ export class SandboxCluster implements AsyncDisposable {
     let rootDir = await mkdtemp(join(opts.parentDir, prefix));
     if (user) await chown(rootDir, user.uid, user.gid);
     if (!(await writableBy(rootDir, user))) {
-      // An ancestor (e.g. /root, mode 0700) is not searchable by the OS user: use the temp directory instead.
+      // An ancestor is not searchable by the OS user — a run directory (0700, pgdrill's own), /root: use the temp
+      // directory instead (the sandbox's own directory there is 0700 and the sandbox user's).
       await rm(rootDir, { recursive: true, force: true });
       rootDir = await mkdtemp(join(tmpdir(), prefix));
-      placementNote = `${opts.parentDir} is not reachable by OS user ${user?.name}; the ${label} was created in ${rootDir} instead`;
+      placementNote = `${opts.parentDir} is private (OS user ${user?.name} cannot reach it); the ${label} was created in ${rootDir}`;
     }
     // Unix socket paths are limited to ~107 bytes, so the socket lives in a short private directory.
     const socketDir = await mkdtemp(join(tmpdir(), 'pgdrill-sock-'));
@@ -140,7 +148,8 @@ export class SandboxCluster implements AsyncDisposable {
     const logFile = join(rootDir, 'postgres.log');
     const superuser = opts.superuser ?? 'pgdrill';
     const jail = await resolveJail(user, { network: opts.network });
-    const cluster = new SandboxCluster(rootDir, dataDir, socketDir, logFile, superuser, user, opts.bins, opts.logger, label, placementNote, jail);
+    const view: JailView = jail.mountNamespace ? { rw: [rootDir, socketDir, ...(opts.shared ?? [])], passwd: join(rootDir, 'jail', 'passwd'), group: join(rootDir, 'jail', 'group') } : {};
+    const cluster = new SandboxCluster(rootDir, dataDir, socketDir, logFile, superuser, user, opts.bins, opts.logger, label, placementNote, jail, view);
     registerSandbox(cluster);
     try {
       // Recorded before anything runs in its directories: `pgdrill cleanup` acts on nothing it cannot find there.
@@ -154,9 +163,11 @@ export class SandboxCluster implements AsyncDisposable {
         await chmod(d, 0o700);
         if (user) await chown(d, user.uid, user.gid);
       }
+      if (jail.mountNamespace) await writeJailIdentity(join(rootDir, 'jail'), user);
       const cacheDir = templateCacheDir(user, opts.templateCache);
       const t0 = performance.now();
-      let from = await createDataDir({ bins: opts.bins, dataDir, superuser, user, cacheDir, signal: opts.signal, spare: opts.spare }).catch((err) => {
+      const jailed = (bin: string, args: readonly string[]) => cluster.jailedCommand(bin, args);
+      let from = await createDataDir({ bins: opts.bins, dataDir, superuser, user, cacheDir, signal: opts.signal, spare: opts.spare, jailed }).catch((err) => {
         throw new EnvironmentError(`initdb of the ${label} failed`, (err as ToolError).stderrTail, { cause: err });
       });
       opts.logger.debug(`${label}: data directory from ${ORIGIN[from]} in ${Math.round(performance.now() - t0)} ms`);
@@ -176,7 +187,7 @@ export class SandboxCluster implements AsyncDisposable {
       const conf = '\n# pgdrill sandbox\n' + Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n';
       await appendFile(join(dataDir, 'postgresql.conf'), conf);
       // The postmaster inherits pg_ctl's network namespace, and so does every program it runs (COPY … PROGRAM).
-      const start = jailedCommand(jail, opts.bins.path('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start']);
+      const start = jailedCommand(jail, opts.bins.path('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], { ...view, dieWithParent: false });
       const startServer = () => runProcess({ ...start, detached: true, signal: opts.signal });
       await startServer().catch(async (err) => {
         if (from !== 'initdb' && !opts.signal?.aborted) {
@@ -184,7 +195,7 @@ export class SandboxCluster implements AsyncDisposable {
           opts.logger.warn(`the ${label} would not start from the initdb template: ${(err as ToolError).stderrTail?.trim().slice(-300) ?? err}; running initdb instead`);
           await dropTemplate(templatePath(cacheDir!, opts.bins, superuser));
           await removeTree(dataDir);
-          from = await createDataDir({ bins: opts.bins, dataDir, superuser, user, cacheDir: null, signal: opts.signal });
+          from = await createDataDir({ bins: opts.bins, dataDir, superuser, user, cacheDir: null, signal: opts.signal, jailed });
           await appendFile(join(dataDir, 'postgresql.conf'), conf);
           return startServer();
         }
@@ -208,7 +219,7 @@ export class SandboxCluster implements AsyncDisposable {
         cluster.pidTrusted = false;
         opts.logger.warn(`${label}: postmaster.pid names pid ${cluster.pid}, but ${notIt}: teardown stops the server with pg_ctl as its OS user, never by signalling that pid`);
       }
-      opts.logger.info(`${label} started: pid ${cluster.pid}, socket ${socketDir}, OS user ${user?.name ?? '(the caller)'}, data directory from ${ORIGIN[from]}, ${jail.networkNamespace ? `own network namespace (${jail.mode})` : jail.note}`);
+      opts.logger.info(`${label} started: pid ${cluster.pid}, socket ${socketDir}, OS user ${user?.name ?? '(the caller)'}, data directory from ${ORIGIN[from]}, ${jail.networkNamespace ? `own network namespace (${jail.mode})` : jail.note}, ${jail.mountNamespace ? 'sees only its own directories and /usr' : jail.mountNote}`);
       return cluster;
     } catch (err) {
       await cluster.stop();
@@ -223,10 +234,11 @@ export class SandboxCluster implements AsyncDisposable {
 
   /**
    * A client program that runs as the sandbox's OS user inside the sandbox's jail (psql replaying a dump: what a
-   * psql meta-command could run is confined like the server). It reaches the server through the Unix socket.
+   * psql meta-command could run is confined like the server; initdb). It reaches the server through the Unix
+   * socket and, with bwrap, sees nothing of the host but /usr and the sandbox's own directories.
    */
   jailedCommand(bin: string, args: readonly string[]): JailedCommand {
-    return jailedCommand(this.jail, bin, args);
+    return jailedCommand(this.jail, bin, args, this.view);
   }
 
   /** Environment for PostgreSQL's client programs. */
@@ -352,6 +364,20 @@ export class SandboxCluster implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/**
+ * The passwd and group files a bwrap jail shows at /etc/passwd and /etc/group: postgres and initdb look their user
+ * up, and nothing else of the host's user list is shown. Root's, 0755/0644, in `dir` (inside the sandbox's directory,
+ * removed with it).
+ */
+async function writeJailIdentity(dir: string, user: OsUser | null): Promise<void> {
+  const me = user ?? { name: userInfo().username, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  await mkdir(dir, { mode: 0o755 });
+  await chmod(dir, 0o755);
+  await writeFile(join(dir, 'passwd'), `${me.name}:x:${me.uid}:${me.gid}:pgdrill sandbox:/nonexistent:/usr/sbin/nologin\n`, { mode: 0o644 });
+  await writeFile(join(dir, 'group'), `${me.name}:x:${me.gid}:\n`, { mode: 0o644 });
+  for (const f of ['passwd', 'group']) await chmod(join(dir, f), 0o644);
 }
 
 export { SANDBOX_MARKER };

@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import type { PgBinaries } from '../exec/binaries.js';
 import type { OsUser } from '../exec/os-user.js';
 import { runProcess } from '../exec/run-process.js';
+import type { JailedCommand } from './jail.js';
 import { spareOf, takeSpare } from './template-spare.js';
 import { pathExists as exists } from '../exec/path-exists.js';
 
@@ -86,6 +87,8 @@ export async function createDataDir(o: {
   readonly cacheDir: string | null; readonly signal?: AbortSignal;
   /** Take the template's spare copy when there is one (template-spare.ts). Default false. */
   readonly spare?: boolean;
+  /** Wrap initdb in the sandbox's jail (SandboxCluster.jailedCommand). Default: initdb spawned as `user`, unjailed. */
+  readonly jailed?: (bin: string, args: readonly string[]) => JailedCommand;
 }): Promise<DataDirOrigin> {
   const template = o.cacheDir ? templatePath(o.cacheDir, o.bins, o.superuser) : null;
   if (template && o.user && (await exists(join(template, 'PG_VERSION')))) {
@@ -102,7 +105,8 @@ export async function createDataDir(o: {
       await dropTemplate(template);
     }
   }
-  await runProcess({ bin: o.bins.path('initdb'), args: initdbArgs(o.dataDir, o.superuser), uid: o.user?.uid, gid: o.user?.gid, signal: o.signal });
+  const initdb = o.jailed ? o.jailed(o.bins.path('initdb'), initdbArgs(o.dataDir, o.superuser)) : { bin: o.bins.path('initdb'), args: initdbArgs(o.dataDir, o.superuser), uid: o.user?.uid, gid: o.user?.gid };
+  await runProcess({ ...initdb, signal: o.signal });
   if (template) {
     await saveTemplate(o.dataDir, template).catch(() => {}); // a cache that cannot be written is no cache
     await pruneTemplates(o.cacheDir!).catch(() => {});

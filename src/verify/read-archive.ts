@@ -5,12 +5,14 @@
  * rows of every COPY block. A directory archive is first checked for a data file per TABLE DATA entry.
  */
 import { readdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { EnvironmentError } from '../errors.js';
 import type { PgBinaries } from '../exec/binaries.js';
 import { runProcess, startProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
 import type { Check } from '../report/model.js';
 import { PlainDumpScanner } from '../scan/plain-dump-scanner.js';
+import { readerCommand, resolveReaderJail } from '../sandbox/reader-jail.js';
 import type { PlainScanOptions, PlainScanResult } from '../scan/types.js';
 
 /** One line of `pg_restore --list`. */
@@ -37,7 +39,10 @@ const TOO_OLD = /unsupported version \([\d.]+\) in file header/;
  * @throws EnvironmentError when the local pg_restore is older than the pg_dump that wrote the archive.
  */
 export async function listArchive(bins: PgBinaries, path: string, signal?: AbortSignal): Promise<ArchiveToc | { error: string }> {
-  const r = await runProcess({ bin: bins.path('pg_restore'), args: ['--list', path], stdout: 'capture', signal, allowFailure: true });
+  // Confined to the archive (src/sandbox/reader-jail.ts): a link inside it reaches nothing of the host.
+  const abs = resolve(path);
+  const cmd = readerCommand(await resolveReaderJail(), bins.path('pg_restore'), ['--list', abs], { ro: [abs] });
+  const r = await runProcess({ ...cmd, stdout: 'capture', signal, allowFailure: true });
   if (TOO_OLD.test(r.stderrTail)) {
     throw new EnvironmentError(`pg_restore ${bins.version.text} cannot read ${path}: ${r.stderrTail.trim()}. Use the client programs of the PostgreSQL version that wrote it, or newer (PG_BINDIR).`);
   }
@@ -103,13 +108,15 @@ export interface ArchiveRead {
 /**
  * `pg_restore -f - ARCHIVE`, its output scanned as it streams: proves every byte of the archive reads. Unlike
  * `scanArchive` (inventory/read-inventory.ts), a failing pg_restore is a result, not an exception: verify reports
- * where the read stopped. `scanOpts` says what the scanner lets through (default: nothing).
+ * where the read stopped. `scanOpts` says what the scanner lets through (default: nothing). pg_restore sees only the
+ * archive (src/sandbox/reader-jail.ts).
  */
 export async function readArchiveFully(bins: PgBinaries, path: string, logger: Logger, scanOpts: PlainScanOptions = {}, signal?: AbortSignal): Promise<ArchiveRead> {
   const scanner = new PlainDumpScanner(scanOpts);
   const errors: string[] = [];
+  const abs = resolve(path);
   const proc = startProcess({
-    bin: bins.path('pg_restore'), args: ['--file=-', path], stdout: 'pipe', signal, allowFailure: true,
+    ...readerCommand(await resolveReaderJail(), bins.path('pg_restore'), ['--file=-', abs], { ro: [abs] }), stdout: 'pipe', signal, allowFailure: true,
     onStderrLine: (l) => {
       if (l.trim()) {
         errors.push(l.trim());

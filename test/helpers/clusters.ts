@@ -30,10 +30,10 @@ export async function scratchDir(prefix = 'pgdrill-test-'): Promise<{ path: stri
 }
 
 /** A source cluster for tests: superuser `postgres`, optional databases loaded from SQL files. */
-export async function startSource(opts: { parentDir: string; settings?: Record<string, string>; label?: string } ): Promise<SandboxCluster> {
+export async function startSource(opts: { parentDir: string; settings?: Record<string, string>; label?: string; shared?: readonly string[] } ): Promise<SandboxCluster> {
   return SandboxCluster.start({
     bins: await bins(), parentDir: opts.parentDir, osUser: await resolveSandboxUser(), logger: silentLogger,
-    superuser: 'postgres', label: opts.label ?? 'test-source', settings: opts.settings,
+    superuser: 'postgres', label: opts.label ?? 'test-source', settings: opts.settings, shared: opts.shared,
   });
 }
 

@@ -33,12 +33,14 @@ describe('northwind drills in the jail', () => {
       assert.equal(report.status, 'PASS');
       assert.equal(report.checks.find((c) => c.name === 'backup.hostile_content')!.status, 'pass');
       assert.deepEqual(report.jail, {
-        os_user: 'pgdrill-sandbox', os_user_source: 'dedicated', network_namespace: true, namespace_mode: 'root', namespace_note: null,
+        os_user: 'pgdrill-sandbox', os_user_source: 'dedicated', network_namespace: true, namespace_mode: 'bwrap', namespace_note: null,
+        mount_namespace: true, mount_note: null,
         refused: [], refused_omitted: 0, allowed: { functions: [], meta_commands: [] },
       });
       assert.equal(report.restore!.os_user, 'pgdrill-sandbox');
       assert.ok(report.tables.length >= 13 && report.tables.every((t) => t.match));
       assert.equal(report.notes.find((n) => n.id === 'no-network-namespace'), undefined);
+      assert.equal(report.notes.find((n) => n.id === 'no-mount-namespace'), undefined);
     });
   }
 });

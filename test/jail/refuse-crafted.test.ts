@@ -115,7 +115,8 @@ describe('pgdrill verify refuses crafted hostile dumps and archives', () => {
   }
 
   test('control: restored without the scan, every crafted payload fires', async () => {
-    await using sandbox = await SandboxCluster.start({ bins: await bins(), parentDir: dir.path, osUser: await resolveSandboxUser(), logger: silentLogger });
+    // The payloads write into `reach`, which a jailed sandbox does not see: shown to this one, so they can fire.
+    await using sandbox = await SandboxCluster.start({ bins: await bins(), parentDir: dir.path, osUser: await resolveSandboxUser(), logger: silentLogger, shared: [reach.path] });
     // The owner the dump names, as the globals would have created it (psql stops at the first error).
     await psql(sandbox, 'postgres', { sql: 'CREATE ROLE postgres SUPERUSER' });
     for (const format of ['plain', 'custom'] as const) {

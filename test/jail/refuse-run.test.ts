@@ -76,7 +76,7 @@ describe('pgdrill run refuses hostile content that pg_dump writes, before the re
     dir = await scratchDir();
     reach = await reachableDir();
     listener = await startListener();
-    source = await startSource({ parentDir: dir.path });
+    source = await startSource({ parentDir: dir.path, shared: [reach.path] }); // populating the view runs the attack on the source
     noOverlap = join(dir.path, 'no-overlap.yaml');
     await writeFile(noOverlap, 'backup:\n  overlap: false\n');
     for (const v of VECTORS) {
@@ -131,7 +131,8 @@ describe('pgdrill run refuses hostile content that pg_dump writes, before the re
 
   test('control: the same dumps, restored as the drill would have, do fire — and the jail still stops the connection', async () => {
     const user = await resolveSandboxUser();
-    await using sandbox = await SandboxCluster.start({ bins: await bins(), parentDir: dir.path, osUser: user, logger: silentLogger });
+    // The payloads write into `reach`, which a jailed sandbox does not see: shown to this one, so they can fire.
+    await using sandbox = await SandboxCluster.start({ bins: await bins(), parentDir: dir.path, osUser: user, logger: silentLogger, shared: [reach.path] });
     const connections = listener.connections();
     for (const format of ['plain', 'custom'] as const) {
       for (const v of VECTORS.filter((x) => x.fires)) {

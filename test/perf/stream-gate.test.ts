@@ -27,10 +27,11 @@ describe('the scan gate between pg_dump and psql', () => {
   let n = 0;
   before(async () => {
     dir = await scratchDir();
-    sandbox = await startSource({ parentDir: dir.path, label: 'gate-sandbox' });
-    // psql and the server run as the sandbox's OS user: it must be able to create the marker files.
+    // psql and the server run as the sandbox's OS user: it must be able to create the marker files, and (in a
+    // bwrap jail) to see their directory.
     markers = await mkdtemp(join(tmpdir(), 'pgdrill-gate-markers-'));
     await chmod(markers, 0o777);
+    sandbox = await startSource({ parentDir: dir.path, label: 'gate-sandbox', shared: [markers] });
   });
   after(async () => {
     await sandbox?.stop();

@@ -43,11 +43,12 @@ describe('a source with a tablespace', () => {
   test('the sandbox gets its own directory for it (plain, overlapped, custom, without globals, roles only, verify); the source directory is untouched', async () => {
     await using dir = await scratchDir();
     await chmod(dir.path, 0o755); // the source's OS user must reach its tablespace directory
-    const source = await startSource({ parentDir: dir.path });
+    const location = join(dir.path, 'fast disk'); // (PostgreSQL refuses quotes in a location)
+    await mkdir(location);
+    // The test's source is itself a jailed cluster (bwrap): its tablespace directory is shown to it.
+    const source = await startSource({ parentDir: dir.path, shared: [location] });
     try {
       await createAppDatabase(source, 'shop');
-      const location = join(dir.path, 'fast disk'); // (PostgreSQL refuses quotes in a location)
-      await mkdir(location);
       if (source.osUser) await chown(location, source.osUser.uid, source.osUser.gid);
       await psql(source, 'shop', { sql: `CREATE TABLESPACE fastdisk LOCATION '${location}'` });
       await psql(source, 'shop', { sql: 'CREATE TABLE hot (id int PRIMARY KEY) TABLESPACE fastdisk; INSERT INTO hot SELECT generate_series(1, 100)' });

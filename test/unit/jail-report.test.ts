@@ -36,7 +36,7 @@ function scan(text: string, allow?: { functions?: string[]; metaCommands?: strin
   return s.finish();
 }
 
-const JAIL: Jail = { osUser: { name: 'pgdrill-sandbox', uid: 999, gid: 999 }, networkNamespace: true, mode: 'root', note: null, unshare: '/usr/bin/unshare' };
+const JAIL: Jail = { osUser: { name: 'pgdrill-sandbox', uid: 999, gid: 999 }, networkNamespace: true, mode: 'root', mountNamespace: false, note: null, mountNote: null, unshare: '/usr/bin/unshare', bwrap: null };
 
 test('config sandbox.allow: defaults to nothing allowed, takes named functions and meta-commands, rejects unknown keys', () => {
   const empty = validateConfig({});
@@ -98,11 +98,14 @@ test('report.md renders the jail in §4: user, namespace, refusals with their en
 test('where unshare is missing or fails, the jail says so instead of failing silently', async () => {
   const { probeJail } = await import('../../src/sandbox/jail.js');
   const user = process.getuid?.() === 0 ? { name: 'nobody', uid: 65534, gid: 65534 } : null;
-  const missing = await probeJail(user, { unshare: ['/nonexistent/unshare'] });
+  const missing = await probeJail(user, { unshare: ['/nonexistent/unshare'], bwrap: [] });
   assert.equal(missing.networkNamespace, false);
   assert.match(missing.note ?? '', /unshare \(util-linux\) was not found/);
-  const failing = await probeJail(user, { unshare: ['/bin/false'] });
+  const failing = await probeJail(user, { unshare: ['/bin/false'], bwrap: ['/bin/false'] });
   assert.equal(failing.networkNamespace, false);
   assert.equal(failing.mode, 'none');
   assert.match(failing.note ?? '', /^no network namespace: (unshare --net failed|not root, and unprivileged user namespaces are unavailable)/);
+  assert.equal(failing.mountNamespace, false);
+  assert.match(failing.mountNote ?? '', /^no mount namespace: bwrap failed/);
+  assert.match(missing.mountNote ?? '', /^no mount namespace: bubblewrap \(bwrap\) is not installed/);
 });

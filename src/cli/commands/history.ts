@@ -44,7 +44,7 @@ export function registerHistory(program: Command, ctx: CliContext): void {
       const { entries, skipped } = await readHistory(o.out, { logger: ctx.logger });
       if (o.html) {
         const path = join(resolve(o.out), 'index.html');
-        await writeFile(`${path}.tmp`, renderHistoryHtml(entries, o.out, skipped)).catch((err: NodeJS.ErrnoException) => {
+        await writeFile(`${path}.tmp`, renderHistoryHtml(entries, o.out, skipped), { mode: 0o600 }).catch((err: NodeJS.ErrnoException) => {
           throw err.code === 'ENOENT' ? new ConfigError(`${resolve(o.out)} does not exist: give --out the directory your drills were written into`, [], { cause: err }) : err;
         });
         await rename(`${path}.tmp`, path);
