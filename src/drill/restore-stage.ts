@@ -13,6 +13,7 @@ import type { Fidelity, Report, RestoreError, TableRow } from '../report/model.j
 import { SandboxCluster, type TeardownResult } from '../sandbox/cluster.js';
 import { createDatabase, createPlaceholderRoles, restoreDump, restoreGlobals, rolesCreatedBy, sandboxSuperuserFor, startDatabaseForCreate } from '../restore/restore-dump.js';
 import { classifyRestoreErrors } from '../restore/classify.js';
+import { boundText, REPORT_DETAIL_MAX } from '../report/bounded-text.js';
 import { createPlaceholderTablespaces, noteTablespaces } from '../restore/tablespaces.js';
 import type { CopyBlock } from '../scan/types.js';
 import { endsDrill, type DrillContext } from './context.js';
@@ -190,7 +191,9 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       });
       errors.push(...r.errors);
       restore.duration_ms = overlapped ? overlapped.durationMs : Math.round(performance.now() - t0);
-      restore.errors = classifyRestoreErrors(errors);
+      // Error texts come from the restored copy (a hostile dump chooses them): run.log keeps them whole, reports bounded.
+      for (const e of errors) ctx.logger.info(`restore error${e.sqlstate ? ` ${e.sqlstate}` : ''}${e.line !== null ? ` at line ${e.line}` : ''}: ${e.message}${e.statement ? `\n  in: ${e.statement}` : ''}`);
+      restore.errors = classifyRestoreErrors(errors).map((e) => ({ ...e, message: boundText(e.message), statement: e.statement === null ? null : boundText(e.statement, REPORT_DETAIL_MAX) }));
       const real = restore.errors.filter((e) => e.classification !== 'benign');
       b.expect('restore.errors', 'restore', real.length === 0,
         `restored in ${restore.duration_ms} ms with no errors${restore.errors.length ? ` (${restore.errors.length} benign, e.g. ${restore.errors[0]!.message})` : ''}`,

@@ -112,7 +112,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   await using _drillLock = await acquireDrillLock(outDir, identity.database);
   const runDir = await createRunDir(outDir, identity.database, startedAt);
   const logger = teeLogger(baseLogger, fileLogger(join(runDir, 'run.log'), scrub));
-  const builder = new ReportBuilder(progress);
+  const builder = new ReportBuilder(progress, logger);
   builder.stages.push({ name: 'guard', started_at: startedAt.toISOString(), duration_ms: guardMs, status: 'pass' });
   progress({ stage: 'guard', state: 'end', status: 'pass' });
   builder.add({
