@@ -192,8 +192,8 @@ describe('notify.webhook in a drill: a JSON summary; a failing webhook never cha
       const r = await runCli(['verify', leaky, '--out', join(dir.path, 'out-leak'), '--config', plain, '--database', 'shop', '--json']);
       assert.equal(r.code, 1, r.stderr);
       const report = ReportSchema.parse(JSON.parse(r.stdout));
-      const err = report.restore.errors.find((x) => x.message.includes(tag))!;
-      assert.ok(err, JSON.stringify(report.restore.errors));
+      const err = report.restore!.errors.find((x) => x.message.includes(tag))!;
+      assert.ok(err, JSON.stringify(report.restore!.errors));
       assert.ok(err.message.length < 600 && /more characters in run\.log\]$/.test(err.message), err.message.slice(-80));
       // Reports hold at most the bound of the raised text; run.log holds it whole.
       for (const f of ['report.json', 'report.md', 'report.html']) {
