@@ -163,7 +163,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   void drillLock;
   const runDir = await createRunDir(outDir, database, startedAt);
   const logger = teeLogger(baseLogger, fileLogger(join(runDir, 'run.log'), scrub));
-  const builder = new ReportBuilder(progress, logger);
+  const builder = new ReportBuilder(progress, logger, runDir);
   const ctx: DrillContext = { bins, sandboxUser, logger, progress, builder, runDir, signal: opts.signal };
   const report = emptyReport('verify', runDir, startedAt, opts.argv ?? [], scrub, config.metadata);
   logger.info(`verify ${artifact} (${format}) as database ${database} into ${runDir}; pg_restore/psql ${bins.version.text} from ${bins.bindir}`);
@@ -301,6 +301,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   } catch (err) {
     if (err instanceof InterruptedError) interrupted = err;
     else fatal = err;
+    if (!(err instanceof InterruptedError)) logger.debug(`drill aborted: ${scrub((err as Error)?.stack ?? String(err))}`);
     builder.add({ name: 'drill.aborted', stage: 'drill', status: 'fail', detail: scrub((err as Error).message) });
   }
 
