@@ -144,7 +144,8 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   let source: GuardedSource | null = null;
   if (opts.source) {
     progress({ stage: 'guard', state: 'start' });
-    source = await guardSource(opts.source, config, { signal: opts.signal });
+    // The source's own data and tablespace directories are no place for the run directory either.
+    source = await guardSource(opts.source, config, { signal: opts.signal, checks: (db) => assertOutDirSafe(db, outDir) });
     progress({ stage: 'guard', state: 'end', status: 'pass' });
   }
   const guardMs = Date.now() - startedAt.getTime();

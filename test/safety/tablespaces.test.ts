@@ -125,6 +125,14 @@ describe('a source with a tablespace', () => {
       // A sibling whose name starts like it is not inside it.
       const beside = await runCli(['run', '--source', urlOf(source, 'shop'), '--out', join(dir.path, 'tbs-drills'), '--json']);
       assert.equal(beside.code, 0, beside.stderr);
+      // verify, with or without the source, refuses it too.
+      const dump = ReportSchema.parse(JSON.parse(beside.stdout)).backup.path!;
+      for (const extra of [[], ['--source', urlOf(source, 'shop')]]) {
+        const v = await runCli(['verify', dump, ...extra, '--out', join(dir.path, 'link-to-tbs', 'verify')]);
+        assert.equal(v.code, 3, v.stderr);
+        assert.match(v.stderr, /is inside the (PostgreSQL|source's) tablespace directory/);
+      }
+      assert.deepEqual(await tree(location), before, 'nothing was written into the tablespace directory by verify');
       await psql(source, 'shop', { sql: 'DROP TABLE hot' });
       await psql(source, 'shop', { sql: 'DROP TABLESPACE fastdisk' }); // production can still drop it: nothing foreign in it
     } finally {
