@@ -84,6 +84,9 @@ describe('libpq URL parameters: pgdrill connects where psql connects', () => {
     ['a percent-encoded socket directory as host, and a percent-encoded database name', (s, p) => `postgresql://postgres@${s}:${p}/my%20db`, {}, 'my db|postgres'],
     ['?options= reach the session (pgdrill\'s own options still apply)', (s, p) => `postgresql://postgres@/mid?host=${s}&port=${p}&options=-c%20work_mem%3D3MB`, {}, 'mid|postgres|*|3MB'],
     ['?sslmode=disable over a socket', (s, p) => `postgresql://postgres@/mid?host=${s}&port=${p}&sslmode=disable`, {}, 'mid|postgres'],
+    ['?sslmode=require over a socket (libpq uses no TLS on a Unix socket)', (s, p) => `postgresql://postgres@/mid?host=${s}&port=${p}&sslmode=require`, {}, 'mid|postgres'],
+    ['?application_name= (pgdrill\'s sessions stay "pgdrill")', (s, p) => `postgresql://postgres@/mid?host=${s}&port=${p}&application_name=other`, {}, 'mid|postgres'],
+    ['PG* variables without a URL', () => undefined, { PGHOST: '<sock>', PGPORT: '<port>', PGUSER: 'other', PGDATABASE: 'mid' }, 'mid|other'],
     ['?service= from PGSERVICEFILE', () => 'postgresql://?service=mid', { PGSERVICEFILE: '' }, 'mid|postgres'],
     ['the URL wins over its service', () => 'postgresql:///postgres?service=other', { PGSERVICEFILE: '' }, 'postgres|other'],
     ['PGSERVICE without a URL', () => undefined, { PGSERVICEFILE: '', PGSERVICE: 'other' }, 'postgres|other'],
@@ -94,7 +97,7 @@ describe('libpq URL parameters: pgdrill connects where psql connects', () => {
   for (const [name, make, env, expected] of cases) {
     test(name, async () => {
       const url = make(sock, port);
-      const e = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, k === 'PGSERVICEFILE' ? services : v]));
+      const e = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, k === 'PGSERVICEFILE' ? services : v === '<sock>' ? source.socketDir : v === '<port>' ? String(port) : v]));
       const want = await viaPsql(url, e);
       if (expected === 'ERROR') assert.equal(want, 'ERROR', 'psql refuses it too');
       else {
