@@ -5,7 +5,7 @@
  * 70 internal error (a bug), 129/130/143 interrupted).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, INTERRUPT_EXIT_CODES, InternalError, InterruptedError, PgdrillError, type InterruptSignal } from '../errors.js';
+import { ConfigError, INTERRUPT_EXIT_CODES, InternalError, InterruptedError, isSystemError, PgdrillError, type InterruptSignal } from '../errors.js';
 import { diskFullError, isDiskFull } from '../exec/disk-full.js';
 import { stopAllSandboxes } from '../sandbox/registry.js';
 import { PGDRILL_VERSION } from '../version.js';
@@ -97,6 +97,11 @@ async function main(argv: string[]): Promise<number> {
       const e = await diskFullError(err, undefined, 'to');
       process.stderr.write(`pgdrill: ${e.message}\n`);
       return e.exitCode;
+    }
+    // The operating system refused something (a path that cannot be created or read): the environment, exit 4.
+    if (isSystemError(err)) {
+      process.stderr.write(`pgdrill: ${err.message}\n`);
+      return 4;
     }
     // Anything else that reached here is a bug, whatever the input: exit 70, one line (the stack with PGDRILL_DEBUG).
     process.stderr.write(`${internalErrorLine(String((err as Error)?.message ?? err))}\n`);

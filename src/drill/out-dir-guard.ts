@@ -5,7 +5,8 @@
  */
 import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { GuardError } from '../errors.js';
+import { ConfigError, GuardError } from '../errors.js';
+import { mountOf } from '../exec/disk-full.js';
 import type { DbSession } from '../pg/client.js';
 
 async function isDataDir(dir: string): Promise<boolean> {
@@ -40,6 +41,9 @@ export async function resolveExistingPrefix(path: string): Promise<string> {
   }
 }
 
+/** File systems of the kernel, where no run directory can live. */
+const VIRTUAL_FS = new Set(['proc', 'sysfs', 'devtmpfs', 'devpts', 'cgroup', 'cgroup2', 'debugfs', 'tracefs', 'securityfs', 'configfs', 'fusectl', 'pstore', 'bpf', 'mqueue', 'binfmt_misc', 'efivarfs', 'autofs', 'nsfs']);
+
 const inside = (target: string, dir: string) => target === dir || target.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 
 /** The source's data directory and tablespace directories, as written and resolved (pg_tblspc links followed when local). */
@@ -69,6 +73,11 @@ export async function assertOutDirSafe(db: DbSession | null, outDir: string): Pr
   const given = resolve(outDir);
   const real = await resolveExistingPrefix(outDir);
   const targets = [...new Set([given, real])];
+  // The kernel's own file systems hold no files of ours (mkdir -p under /proc never ends: measured, it spun until SIGKILL).
+  const fsType = mountOf(real)?.fsType;
+  if (fsType && VIRTUAL_FS.has(fsType)) {
+    throw new ConfigError(`--out ${given} is on a ${fsType} file system (the kernel's, not a disk): choose a directory on a disk`);
+  }
   for (const target of targets) {
     for (let d = target; ; d = dirname(d)) {
       if (await isDataDir(d)) {

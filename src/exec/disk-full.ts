@@ -17,7 +17,7 @@ export function isDiskFull(err: unknown): boolean {
 }
 
 /** The mount point and file system type `path` lives on, from /proc/self/mountinfo (longest matching mount point). */
-function mountOf(path: string): { mountPoint: string; fsType: string; source: string } | null {
+export function mountOf(path: string): { mountPoint: string; fsType: string; source: string } | null {
   try {
     let best: { mountPoint: string; fsType: string; source: string } | null = null;
     for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runCli } from '../helpers/cli.js';
 import { scratchDir, startSource, urlOf } from '../helpers/clusters.js';
 import { createAppDatabase, waitFor } from '../helpers/safety.js';
 import { runDrill } from '../../src/drill/run-drill.js';
@@ -108,6 +109,27 @@ describe('a bug inside a drill is exit 70, not a FAIL of the backup', () => {
       assert.equal(report.teardown.confirmed, true, report.teardown.detail);
     } finally {
       await source.stop();
+    }
+  });
+});
+
+describe('bad paths are told in one line, never a stack', () => {
+  test('--out under a file: exit 4 naming the path; --out on /proc or /sys: exit 2 at once (mkdir -p there never ends)', async () => {
+    await using d = await scratchDir();
+    const dump = join(d.path, 'x.sql');
+    const file = join(d.path, 'a-file');
+    await writeFile(dump, 'SELECT 1;\n');
+    await writeFile(file, 'not a directory\n');
+    const r = await runCli(['verify', dump, '--out', join(file, 'sub')]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /^pgdrill: ENOTDIR: not a directory, mkdir '.*a-file\/sub'$/m);
+    assert.doesNotMatch(r.stderr, /^\s+at |internal error/m);
+    for (const out of ['/proc/pgdrill-nope/x', '/sys/pgdrill-nope']) {
+      const t0 = Date.now();
+      const v = await runCli(['verify', dump, '--out', out]);
+      assert.equal(v.code, 2, v.stderr);
+      assert.match(v.stderr, /is on a (proc|sysfs) file system \(the kernel's, not a disk\)/);
+      assert.ok(Date.now() - t0 < 30_000);
     }
   });
 });
