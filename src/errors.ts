@@ -54,13 +54,45 @@ export class ToolError extends PgdrillError {
   }
 }
 
-/** The run was interrupted by SIGINT/SIGTERM; exit 130 or 143 after teardown. */
+/** The signals that interrupt a drill (SIGHUP: the terminal or ssh session went away). */
+export type InterruptSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+
+/** 128 + the signal's number, as shells report a process a signal ended. */
+export const INTERRUPT_EXIT_CODES: Readonly<Record<InterruptSignal, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+/** The run was interrupted by SIGINT/SIGTERM/SIGHUP; exit 130, 143 or 129 after teardown. */
 export class InterruptedError extends PgdrillError {
   override readonly exitCode: number;
-  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
+  constructor(readonly signal: InterruptSignal) {
     super(`interrupted by ${signal}`);
-    this.exitCode = signal === 'SIGINT' ? 130 : 143;
+    this.exitCode = INTERRUPT_EXIT_CODES[signal];
   }
+}
+
+/**
+ * A bug in pgdrill (exit 70, EX_SOFTWARE), not a verdict on the backup: so that cron can tell a bad backup (1) from
+ * a failure of the tool. `runLog` is where the stack was written, when a run directory existed.
+ */
+export class InternalError extends PgdrillError {
+  override readonly exitCode = 70;
+  constructor(message: string, readonly runLog: string | null, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * A programming error — TypeError, RangeError, ReferenceError, SyntaxError (JSON.parse of something unchecked),
+ * an assertion — as opposed to a verdict, an environment problem or a server's error: exit 70, never a FAIL.
+ */
+export function isBug(err: unknown): boolean {
+  return err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError || err instanceof SyntaxError ||
+    err instanceof EvalError || err instanceof URIError || (err instanceof Error && err.name === 'AssertionError');
+}
+
+/** An error of the operating system (it carries `syscall`/`errno`), as opposed to a bug. */
+export function isSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return typeof err === 'object' && err !== null && typeof (err as NodeJS.ErrnoException).code === 'string' &&
+    (typeof (err as NodeJS.ErrnoException).syscall === 'string' || typeof (err as NodeJS.ErrnoException).errno === 'number');
 }
 
 /** Wraps a PostgreSQL error, keeping SQLSTATE, detail and hint. */

@@ -26,7 +26,14 @@ export function teeLogger(...loggers: Logger[]): Logger {
 
 /** Appends timestamped lines to a file (run.log). Synchronous so nothing is lost on a crash. */
 export function fileLogger(path: string, redact: (s: string) => string = (s) => s): Logger {
-  const w = (level: string) => (msg: string) => appendFileSync(path, `${new Date().toISOString()} ${level} ${redact(msg)}\n`, { mode: 0o600 });
+  const w = (level: string) => (msg: string) => {
+    try {
+      appendFileSync(path, `${new Date().toISOString()} ${level} ${redact(msg)}\n`, { mode: 0o600 });
+    } catch (err) {
+      (err as NodeJS.ErrnoException).path ??= path; // a write error says which file (a full disk: see exec/disk-full.ts)
+      throw err;
+    }
+  };
   return { debug: w('DEBUG'), info: w('INFO'), warn: w('WARN'), error: w('ERROR') };
 }
 

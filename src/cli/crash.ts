@@ -3,7 +3,7 @@
  * of its own that outlives pgdrill, with the restored copy of production's data on disk. Nor pg_dump: it would go
  * on holding its locks on the source. Node's default (print the error, exit 1) would leave all of them;
  * `installCrashHandler` kills the running children (pg_dump, psql, cp…), removes partial dumps, tears every live
- * sandbox down, then exits 1.
+ * sandbox down, then exits 70.
  */
 import { removePartialsNow } from '../backup/partial-files.js';
 import { killRunningChildren } from '../exec/run-process.js';
@@ -21,17 +21,28 @@ export function stopEverythingAndExit(code: number): void {
   void stopAllSandboxes().finally(() => process.exit(code));
 }
 
-/** Exit 1 after killing the running children and tearing every live sandbox down, on an uncaught exception or an unhandled rejection. Idempotent. */
+/** The one line a user sees for a bug (exit 70): what went wrong, and how to see more. */
+export function internalErrorLine(message: string): string {
+  const first = message.split('\n')[0]!.slice(0, 300);
+  return `pgdrill: internal error (a bug; please report it): ${first} (exit 70; PGDRILL_DEBUG=1 shows the stack)`;
+}
+
+/**
+ * Exit 70 (EX_SOFTWARE: a bug, not a verdict) after killing the running children and tearing every live sandbox
+ * down, on an uncaught exception or an unhandled rejection. One line on stderr; the stack only with PGDRILL_DEBUG.
+ * Idempotent.
+ */
 export function installCrashHandler(): void {
   if (installed) return;
   installed = true;
   let crashing = false;
   const onCrash = (err: unknown) => {
-    process.stderr.write(`pgdrill: internal error (a bug; please report it): ${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(`${internalErrorLine(String(err instanceof Error ? `${err.name}: ${err.message}` : err))}\n`);
+    if (process.env.PGDRILL_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
     if (crashing) return; // the teardown below is under way; its exit comes
     crashing = true;
     process.stderr.write('pgdrill: stopping its child processes and tearing down the sandboxes before exiting\n');
-    stopEverythingAndExit(1);
+    stopEverythingAndExit(70);
   };
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onCrash);

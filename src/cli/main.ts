@@ -2,15 +2,16 @@
 /**
  * The thin CLI: parse flags, call the library, print. The only place that calls process.exit; one catch maps
  * error classes to the documented exit codes (0 PASS, 1 FAIL, 2 usage/config, 3 guard, 4 environment,
- * 130/143 interrupted).
+ * 70 internal error (a bug), 129/130/143 interrupted).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, InterruptedError, PgdrillError } from '../errors.js';
+import { ConfigError, INTERRUPT_EXIT_CODES, InternalError, InterruptedError, isSystemError, PgdrillError, type InterruptSignal } from '../errors.js';
+import { diskFullError, isDiskFull } from '../exec/disk-full.js';
 import { stopAllSandboxes } from '../sandbox/registry.js';
 import { PGDRILL_VERSION } from '../version.js';
 import { enableBufferReclaim } from '../backup/reclaim-buffers.js';
 import { capHeapGrowth } from './heap-cap.js';
-import { installCrashHandler, stopEverythingAndExit } from './crash.js';
+import { installCrashHandler, internalErrorLine, stopEverythingAndExit } from './crash.js';
 import type { Logger } from '../logger.js';
 import { registerRun } from './commands/run.js';
 import { registerDemo } from './commands/demo.js';
@@ -45,16 +46,17 @@ async function main(argv: string[]): Promise<number> {
   enableBufferReclaim(); // flat memory while a dump streams: see src/backup/reclaim-buffers.ts
   const heapCap = capHeapGrowth(); // flat memory however many objects: see src/cli/heap-cap.ts
   installCrashHandler(); // a bug that escapes every catch still tears the sandboxes down: see src/cli/crash.ts
+  ignoreClosedOutput(); // `pgdrill … | head`, a dropped ssh session: see below
   const controller = new AbortController();
   let signals = 0;
-  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
+  const onSignal = (sig: InterruptSignal) => {
     signals++;
     process.stderr.write(`\npgdrill: ${sig} received — tearing down (again to force)…\n`);
     if (signals === 1) controller.abort(new InterruptedError(sig));
-    else stopEverythingAndExit(sig === 'SIGINT' ? 130 : 143); // forced: pg_dump and the others go at once, then the sandboxes
+    else stopEverythingAndExit(INTERRUPT_EXIT_CODES[sig]); // forced: pg_dump and the others go at once, then the sandboxes
   };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  // SIGHUP: the terminal or the ssh session went away — the same orderly teardown as SIGTERM (exit 129).
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => onSignal(sig));
 
   const ctx: CliContext = { signal: controller.signal, logger: stderrLogger, argv: ['pgdrill', ...argv], exitCode: 0 };
   const program = new Command('pgdrill')
@@ -86,12 +88,43 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`pgdrill: interrupted by ${err.signal}; sandbox torn down\n`);
       return err.exitCode;
     }
+    if (err instanceof InternalError) {
+      process.stderr.write(`${internalErrorLine(err.message)}${err.runLog ? `; the stack is in ${err.runLog}` : ''}\n`);
+      if (process.env.PGDRILL_DEBUG) process.stderr.write(`${(err.cause as Error)?.stack ?? ''}\n`);
+      return err.exitCode;
+    }
     if (err instanceof PgdrillError) {
       process.stderr.write(`pgdrill: ${err instanceof ConfigError ? 'usage/config error: ' : ''}${err.message}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`pgdrill: internal error: ${(err as Error).stack ?? String(err)}\n`);
-    return 1;
+    if (isDiskFull(err)) {
+      const e = await diskFullError(err, undefined, 'to');
+      process.stderr.write(`pgdrill: ${e.message}\n`);
+      return e.exitCode;
+    }
+    // The operating system refused something (a path that cannot be created or read): the environment, exit 4.
+    if (isSystemError(err)) {
+      process.stderr.write(`pgdrill: ${err.message}\n`);
+      return 4;
+    }
+    // Anything else that reached here is a bug, whatever the input: exit 70, one line (the stack with PGDRILL_DEBUG).
+    process.stderr.write(`${internalErrorLine(String((err as Error)?.message ?? err))}\n`);
+    if (process.env.PGDRILL_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    return 70;
+  }
+}
+
+/**
+ * Writes to a closed stdout or stderr (`pgdrill run --json | head -c 100`, a terminal or ssh session that went
+ * away) fail with EPIPE (or EIO): the reader is gone, the drill is not. Unhandled, such an error would crash pgdrill
+ * and turn a PASS into a failure; the output is dropped instead and the drill completes its report.
+ */
+function ignoreClosedOutput(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'EIO' || err.code === 'ERR_STREAM_DESTROYED') return;
+      throw err;
+    });
   }
 }
 
@@ -109,7 +142,7 @@ async function exitAfterFlush(code: number): Promise<never> {
 main(process.argv.slice(2)).then(
   (code) => exitAfterFlush(code),
   (err) => {
-    process.stderr.write(`pgdrill: ${String(err)}\n`);
-    return exitAfterFlush(1);
+    process.stderr.write(`${internalErrorLine(String((err as Error)?.message ?? err))}\n`);
+    return exitAfterFlush(70);
   },
 );

@@ -48,6 +48,10 @@ const webhook = z.strictObject({
   timeout: duration.default('10s').describe('per attempt; default 10s'),
   retries: z.number().int().min(0).max(10).default(3).describe('further attempts after a failed one (network error, timeout, HTTP 429 or 5xx); default 3'),
   backoff: duration.default('1s').describe('wait before the first retry, doubled for each further one; default 1s'),
+  details: z
+    .boolean()
+    .default(false)
+    .describe("add each failed check's detail (up to 500 characters) to the body; details can hold text the restored copy produced, e.g. a restore error a hostile dump raised; default false: check names, verdicts and counts only"),
 });
 
 export const ConfigSchema = z

@@ -3,7 +3,7 @@ import type { PgBinaries } from '../exec/binaries.js';
 import type { OsUser } from '../exec/os-user.js';
 import type { Logger, ProgressCallback } from '../logger.js';
 import type { ReportBuilder } from '../report/builder.js';
-import { EnvironmentError, InterruptedError } from '../errors.js';
+import { EnvironmentError, InterruptedError, isBug } from '../errors.js';
 import type { DrillConfig } from '../config/schema.js';
 import { findPgBinaries } from '../exec/binaries.js';
 import { resolveSandboxUser } from '../exec/os-user.js';
@@ -21,9 +21,13 @@ export interface DrillContext {
   readonly signal?: AbortSignal;
 }
 
-/** Errors that end a drill (after teardown and the report) instead of becoming a failed check. */
+/**
+ * Errors that end a drill (after teardown and the report) instead of becoming a failed check: interrupts,
+ * environment errors and bugs (exit 70: not a verdict on the backup). A full disk mid-drill stays a failed check
+ * (the backup could not be taken), its detail naming the file system.
+ */
 export function endsDrill(err: unknown): boolean {
-  return err instanceof InterruptedError || err instanceof EnvironmentError;
+  return err instanceof InterruptedError || err instanceof EnvironmentError || isBug(err);
 }
 
 /** What a drill needs of the machine before it reads anything: PostgreSQL's programs, the sandbox's OS user and jail, the scan's allowances. */

@@ -13,10 +13,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, readFileSync } from 'node:fs';
-import { link, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
+import { diskFullError, isDiskFull } from '../exec/disk-full.js';
 import { isAlive } from '../sandbox/process-alive.js';
 import { databaseKey } from './run-dir.js';
 
@@ -88,6 +89,19 @@ export async function readLockOwner(path: string): Promise<DrillLockOwner | null
   }
 }
 
+/** Create the lock file (O_EXCL) and write its owner; a lock that could not be written whole (a full disk) is removed, never left empty. */
+async function writeLockFile(path: string, me: DrillLockOwner): Promise<void> {
+  const fh = await open(path, 'wx', 0o600);
+  try {
+    await fh.writeFile(JSON.stringify(me, null, 2) + '\n');
+  } catch (err) {
+    await fh.close().catch(() => {});
+    await rm(path, { force: true }); // created by this open: ours
+    throw err;
+  }
+  await fh.close();
+}
+
 /**
  * Take the lock of `database` in `outDir`.
  * @throws GuardError (exit 3) when another live drill of the same database holds it.
@@ -101,9 +115,10 @@ export async function acquireDrillLock(outDir: string, database: string): Promis
   };
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      await writeFile(path, JSON.stringify(me, null, 2) + '\n', { flag: 'wx', mode: 0o644 });
+      await writeLockFile(path, me);
       return heldLock(path, me);
     } catch (err) {
+      if (isDiskFull(err)) throw await diskFullError(err, path, 'the drill lock');
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const owner = await readLockOwner(path);

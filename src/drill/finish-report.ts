@@ -3,8 +3,10 @@
  * run facts, ecosystem outputs, the written report — then the interrupt or environment error rethrown.
  */
 import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
 import type { DrillConfig } from '../config/schema.js';
-import { EnvironmentError, type InterruptedError } from '../errors.js';
+import { EnvironmentError, InternalError, isBug, type InterruptedError } from '../errors.js';
+import { diskFullError, isDiskFull } from '../exec/disk-full.js';
 import type { Logger } from '../logger.js';
 import { publishOutputs } from '../outputs/publish.js';
 import type { ReportBuilder } from '../report/builder.js';
@@ -57,5 +59,10 @@ export async function finishReport(o: FinishOptions): Promise<{ report: Report; 
   o.logger.info(`${report.kind} finished: ${report.status}${o.interrupted ? ' (interrupted)' : ''}`);
   if (o.interrupted) throw o.interrupted;
   if (o.fatal instanceof EnvironmentError) throw o.fatal;
+  if (isDiskFull(o.fatal)) throw await diskFullError(o.fatal, undefined, 'in');
+  // Not a verdict on the backup but a bug: exit 70 (the report, written above, says drill.aborted).
+  if (isBug(o.fatal)) {
+    throw new InternalError(String((o.fatal as Error)?.message ?? o.fatal), join(o.runDir, 'run.log'), { cause: o.fatal });
+  }
   return { report, runDir: o.runDir, exitCode: report.status === 'PASS' ? 0 : 1 };
 }

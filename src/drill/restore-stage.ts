@@ -220,7 +220,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       });
       errors.push(...r.errors);
       restore.duration_ms = overlapped ? overlapped.durationMs : Math.round(performance.now() - t0);
-      // Whole in run.log; the report shows each statement's start (boundStatement).
+      // Error texts come from the restored copy (a hostile dump chooses them): run.log keeps them whole, reports bounded.
       for (const e of errors) ctx.logger.info(`restore error (${e.phase}${e.line ? `, line ${e.line}` : ''}): ${e.sqlstate ? `${e.sqlstate}: ` : ''}${e.message}${e.statement ? `\n  statement: ${e.statement}` : ''}`);
       restore.errors = classifyRestoreErrors(errors).map(boundStatement);
       const real = restore.errors.filter((e) => e.classification !== 'benign');

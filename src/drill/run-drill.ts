@@ -112,7 +112,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   await using _drillLock = await acquireDrillLock(outDir, identity.database);
   const runDir = await createRunDir(outDir, identity.database, startedAt);
   const logger = teeLogger(baseLogger, fileLogger(join(runDir, 'run.log'), scrub));
-  const builder = new ReportBuilder(progress);
+  const builder = new ReportBuilder(progress, logger, runDir);
   builder.stages.push({ name: 'guard', started_at: startedAt.toISOString(), duration_ms: guardMs, status: 'pass' });
   progress({ stage: 'guard', state: 'end', status: 'pass' });
   builder.add({
@@ -309,6 +309,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   } catch (err) {
     if (err instanceof InterruptedError) interrupted = err;
     else fatal = err;
+    if (!(err instanceof InterruptedError)) logger.debug(`drill aborted: ${scrub((err as Error)?.stack ?? String(err))}`);
     builder.add({ name: 'drill.aborted', stage: 'drill', status: 'fail', detail: scrub((err as Error).message) });
   }
   // An early sandbox the restore stage did not take over (no restore, or the drill ended early) is torn down here.

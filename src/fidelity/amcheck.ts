@@ -7,6 +7,7 @@
 import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import type { PgBinaries } from '../exec/binaries.js';
+import { exactNamePattern } from '../exec/name-args.js';
 import { runProcess } from '../exec/run-process.js';
 import type { DbSession } from '../pg/client.js';
 import { runWithoutEventTriggers } from './own-ddl.js';
@@ -49,13 +50,14 @@ export function parseAmcheckOutput(database: string, stdout: string, stderrLines
     return r;
   };
   for (const l of stderrLines) {
-    const m = /^pg_amcheck: checking (heap table|btree index) "([^"]*)"/.exec(l);
+    // Names are printed unquoted inside the quotes (a database `o"q` gives `"o"q.public.t"`): up to the last quote.
+    const m = /^pg_amcheck: checking (heap table|btree index) "(.*)"\s*$/.exec(l);
     if (m) get(m[1]!, m[2]!);
   }
   let current: { messages: string[] } | null = null;
   let skipping = false;
   for (const l of stdout.split('\n')) {
-    const h = /^(heap table|btree index) "([^"]*)"(.*):$/.exec(l);
+    const h = /^(heap table|btree index) "(.*)"((?:, (?:block|offset|attribute) [^"]*)?):$/.exec(l);
     if (h) {
       current = get(h[1]!, h[2]!);
       skipping = false;
@@ -115,7 +117,7 @@ export async function runAmcheck(o: {
   bins: PgBinaries; env: Readonly<Record<string, string>>; database: string; heapallindexed: boolean; jobs?: number; signal?: AbortSignal;
 }): Promise<AmcheckResult> {
   const t0 = performance.now();
-  const args = ['--no-password', ...(o.heapallindexed ? ['--heapallindexed'] : []), '--verbose', `--jobs=${Math.max(1, o.jobs ?? 1)}`, `--database=${o.database}`];
+  const args = ['--no-password', ...(o.heapallindexed ? ['--heapallindexed'] : []), '--verbose', `--jobs=${Math.max(1, o.jobs ?? 1)}`, `--database=${exactNamePattern(o.database)}`];
   const stderr: string[] = [];
   const r = await runProcess({ bin: o.bins.path('pg_amcheck'), args, env: o.env, stdout: 'capture', signal: o.signal, allowFailure: true, onStderrLine: (l) => stderr.push(l) });
   const relations = parseAmcheckOutput(o.database, r.stdout, stderr);

@@ -85,7 +85,7 @@ export async function publishOutputs(r: Report, o: OutputOptions, logger: Logger
   const w = o.webhook;
   if (w && (w.on === 'always' || r.status !== 'PASS')) {
     try {
-      webhook = await sendWebhook(w.url, webhookSummary(r, databaseOf(r)), {
+      webhook = await sendWebhook(w.url, webhookSummary(r, databaseOf(r), { details: w.details }), {
         timeoutMs: parseDuration(w.timeout) ?? 10_000, retries: w.retries, backoffMs: parseDuration(w.backoff) ?? 1000,
       });
       if (webhook.ok) logger.info(`webhook ${webhook.url}: delivered (attempt ${webhook.attempts.length}, HTTP ${webhook.attempts.at(-1)!.status})`);

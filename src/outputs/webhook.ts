@@ -2,6 +2,10 @@
  * `notify.webhook`: POST a JSON summary of a drill to an HTTP endpoint, with a timeout per attempt and bounded
  * retries with exponential backoff. A webhook that fails is reported back as data — the caller logs it and
  * notes it in the report — and never changes the drill's verdict or exit code.
+ *
+ * The body carries check names, verdicts and counts, never the checks' details: those can hold text the restored
+ * copy produced (a hostile dump can raise the rows it reads as an error), and a webhook leaves the host for a chat
+ * or a ticket system. `notify.webhook.details: true` adds the (bounded) details.
  */
 import { formatBytes, formatDuration } from '../config/duration.js';
 import type { Report } from '../report/model.js';
@@ -25,16 +29,23 @@ export interface WebhookSummary {
   readonly backup: { readonly path: string | null; readonly format: string | null; readonly size_bytes: number | null; readonly sha256: string | null };
   readonly production_untouched: boolean | null;
   readonly checks: { readonly pass: number; readonly fail: number; readonly warn: number; readonly skip: number };
-  readonly failed_checks: readonly { readonly name: string; readonly detail: string }[];
+  /** The failed checks by name; `detail` only with `details` (config `notify.webhook.details`). */
+  readonly failed_checks: readonly { readonly name: string; readonly detail?: string }[];
+}
+
+/** What the summary carries. */
+export interface WebhookSummaryOptions {
+  /** Add each failed check's detail (bounded to 500 characters; 160 in `text`). Default false: names, verdicts and counts only. */
+  readonly details?: boolean;
 }
 
 /** Build the summary of a drill. */
-export function webhookSummary(r: Report, database: string): WebhookSummary {
+export function webhookSummary(r: Report, database: string, opts: WebhookSummaryOptions = {}): WebhookSummary {
   const by = (s: string) => r.checks.filter((c) => c.status === s);
-  const failed = by('fail').map((c) => ({ name: c.name, detail: c.detail.slice(0, 500) }));
+  const failed = by('fail').map((c) => (opts.details ? { name: c.name, detail: c.detail.slice(0, 500) } : { name: c.name }));
   const text = `pgdrill ${r.status}${r.interrupted ? ' (interrupted)' : ''}: ${r.kind} of ${database} on ${r.run.host || 'this host'} in ${formatDuration(r.run.duration_ms)}` +
     (r.backup.size_bytes !== null ? `, dump ${formatBytes(r.backup.size_bytes)}` : '') +
-    (failed.length ? ` — ${failed.length} check(s) failed: ${failed.slice(0, 3).map((f) => `${f.name}: ${f.detail.slice(0, 160)}`).join('; ')}` : '');
+    (failed.length ? ` — ${failed.length} check(s) failed: ${failed.slice(0, 3).map((f) => (f.detail === undefined ? f.name : `${f.name}: ${f.detail.slice(0, 160)}`)).join('; ')}` : '');
   return {
     text, tool: 'pgdrill', version: r.tool.version, kind: r.kind, status: r.status, interrupted: r.interrupted, database,
     host: r.run.host, run_id: r.run.id, run_dir: r.run.dir, report: `${r.run.dir}/report.md`,

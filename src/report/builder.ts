@@ -2,7 +2,9 @@
  * Collects a drill's facts as its stages run: checks, stage timings, notes. The report itself is assembled from
  * these at the end; renderers only read it.
  */
-import type { ProgressCallback } from '../logger.js';
+import { silentLogger, type Logger, type ProgressCallback } from '../logger.js';
+import { describeFileSystem, isDiskFull } from '../exec/disk-full.js';
+import { boundText, REPORT_DETAIL_MAX } from './bounded-text.js';
 import type { Check, CheckStatus, Note, Stage } from './model.js';
 
 export class ReportBuilder {
@@ -10,10 +12,18 @@ export class ReportBuilder {
   readonly stages: Stage[] = [];
   readonly notes: Note[] = [];
 
-  constructor(private readonly progress: ProgressCallback = () => {}) {}
+  /**
+   * `logger` receives the whole detail of a check whose detail is longer than a report keeps (run.log); a stage that
+   * fails on a full disk names the file system of the error's path, else of `workDir` (the run directory).
+   */
+  constructor(private readonly progress: ProgressCallback = () => {}, private readonly logger: Logger = silentLogger, private readonly workDir?: string) {}
 
-  /** Record a check. */
+  /** Record a check; a detail longer than `REPORT_DETAIL_MAX` is cut in the report and logged whole. */
   add(check: Check): Check {
+    if (check.detail.length > REPORT_DETAIL_MAX) {
+      this.logger.info(`check ${check.name} (${check.status}), whole detail: ${check.detail}`);
+      check = { ...check, detail: boundText(check.detail, REPORT_DETAIL_MAX) };
+    }
     this.checks.push(check);
     return check;
   }
@@ -47,7 +57,10 @@ export class ReportBuilder {
     } catch (err) {
       status = 'fail';
       if (!rethrow(err)) {
-        this.add({ name: `${name}.error`, stage: name, status: 'fail', detail: (err as Error).message ?? String(err) });
+        const detail = (err as Error).message ?? String(err);
+        const where = (err as NodeJS.ErrnoException).path ?? this.workDir;
+        const full = where && (isDiskFull(err) || /No space left on device/.test(detail)) ? ` — ${await describeFileSystem(where)}` : '';
+        this.add({ name: `${name}.error`, stage: name, status: 'fail', detail: `${detail}${full}` });
         return undefined;
       }
       throw err;

@@ -10,6 +10,7 @@ import type { PgDumpTransactionLine } from '../scan/types.js';
 import { createGunzip } from 'node:zlib';
 import { pipeline, type Readable, type Writable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
+import { dbnameConninfo } from '../exec/name-args.js';
 import type { PgBinaries } from '../exec/binaries.js';
 import { runProcess, startProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
@@ -230,7 +231,7 @@ export async function restoreDump(o: RestoreDumpOptions): Promise<RestoreStepRes
     return { ok: exitCode === 0 && errors.length === 0, errors, durationMs: Math.round(performance.now() - t0) };
   }
   const stderr: string[] = [];
-  const args = ['--no-password', `--dbname=${o.database}`];
+  const args = ['--no-password', `--dbname=${dbnameConninfo(o.database)}`];
   if (o.format !== 'tar' && (o.jobs ?? 1) > 1) args.push(`--jobs=${o.jobs}`);
   const abs = resolve(o.path);
   args.push(abs);

@@ -3,6 +3,7 @@
  * psql runs with VERBOSITY=verbose (so errors carry their SQLSTATE) and --echo-errors (so the failed statement follows).
  */
 import type { RestoreError } from '../report/model.js';
+import { boundText, REPORT_DETAIL_MAX } from '../report/bounded-text.js';
 
 /** Characters kept of a statement a client printed (the report shows less: see `boundStatement`). */
 const MAX_PARSED_STATEMENT = 65536;
@@ -105,12 +106,10 @@ export function parsePgRestoreErrors(stderr: readonly string[]): RestoreError[] 
   return out;
 }
 
-/** Characters of a statement shown in the report; run.log has it whole (as far as it was kept). */
-export const REPORT_STATEMENT_CHARS = 1000;
-
-/** The error as the report shows it: its statement cut to REPORT_STATEMENT_CHARS, saying how long it was. */
+/**
+ * The error as a report shows it: message and statement bounded (src/report/bounded-text.ts), the whole text in
+ * run.log. A hostile dump chooses what its restore raises, so reports never carry it unbounded.
+ */
 export function boundStatement(e: RestoreError): RestoreError {
-  const s = e.statement;
-  if (!s || s.length <= REPORT_STATEMENT_CHARS) return e;
-  return { ...e, statement: `${s.slice(0, REPORT_STATEMENT_CHARS)}… (${s.length} characters; the whole statement is in run.log)` };
+  return { ...e, message: boundText(e.message), statement: e.statement === null ? null : boundText(e.statement, REPORT_DETAIL_MAX) };
 }

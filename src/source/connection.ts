@@ -2,9 +2,12 @@
  * How pgdrill reaches the source: a libpq URL or the PG* environment. The password goes to node-postgres and
  * to child tools through PGPASSWORD only, never argv; every session is read-only and named `pgdrill`.
  */
+import { userInfo } from 'node:os';
 import { parse } from 'pg-connection-string';
 import { ConfigError } from '../errors.js';
 import type { ConnectionConfig } from '../pg/client.js';
+import { isLibpqUrl, parseLibpqUrl, PERCENT_ENCODING_ADVICE, redactUrl, redactUrlsIn, type LibpqParams } from './libpq-url.js';
+import { readService } from './service-file.js';
 
 /** Timeouts of pgdrill's sessions on the source. */
 export interface SourceSessionTimeouts {
@@ -48,81 +51,140 @@ const ENV_PASSTHROUGH = [
   'PGSSLMODE', 'PGSSLROOTCERT', 'PGSSLCERT', 'PGSSLKEY', 'PGCONNECT_TIMEOUT', 'PGTARGETSESSIONATTRS', 'PGSYSCONFDIR',
 ] as const;
 
-const URL_PARAM_ENV: Record<string, string> = {
+/** What names the server, database and role: a URL replaces the environment's values of these as a whole. */
+const TARGET_ENV = ['PGHOST', 'PGHOSTADDR', 'PGPORT', 'PGUSER', 'PGDATABASE', 'PGSERVICE'] as const;
+
+/**
+ * The libpq keywords pgdrill honours — in its own node-postgres sessions and in the tools alike — and the environment
+ * variable that carries each to the tools. `options` is merged with pgdrill's session options (which come last and
+ * win); `application_name` is pgdrill's own (`pgdrill`: the lock watch and the audit find its sessions by it).
+ */
+const KEYWORD_ENV: Readonly<Record<string, string>> = {
+  host: 'PGHOST', hostaddr: 'PGHOSTADDR', port: 'PGPORT', dbname: 'PGDATABASE', user: 'PGUSER', password: 'PGPASSWORD',
   sslmode: 'PGSSLMODE', sslrootcert: 'PGSSLROOTCERT', sslcert: 'PGSSLCERT', sslkey: 'PGSSLKEY',
-  connect_timeout: 'PGCONNECT_TIMEOUT', target_session_attrs: 'PGTARGETSESSIONATTRS', passfile: 'PGPASSFILE',
+  connect_timeout: 'PGCONNECT_TIMEOUT', target_session_attrs: 'PGTARGETSESSIONATTRS', options: 'PGOPTIONS',
+  application_name: 'PGAPPNAME', service: 'PGSERVICE',
 };
 
-/** Replace the password in a libpq URL with ***. */
-export function redactUrl(url: string): string {
-  return url
-    .replace(/^(postgres(?:ql)?:\/\/[^:@/?#]*:)([^@/?#]*)@/i, '$1***@')
-    .replace(/([?&]password=)[^&]*/gi, '$1***');
+/** Debian's libpq default socket directory: where libpq connects when no host is given. */
+const DEFAULT_SOCKET_DIR = '/var/run/postgresql';
+
+export { redactUrl } from './libpq-url.js';
+
+/** A ConfigError for a --source URL that does not parse, showing it redacted and saying how to encode it. */
+function badUrl(url: string, why: string, err?: unknown): ConfigError {
+  return new ConfigError(`cannot parse --source URL "${redactUrl(url)}": ${why}; ${PERCENT_ENCODING_ADVICE}`, [], { cause: err });
+}
+
+/** node-postgres's TLS settings for the libpq ssl* keywords (libpq's meaning of each sslmode). No TLS on a Unix socket, as libpq. */
+function sslFor(k: LibpqParams, host: string): ConnectionConfig['ssl'] {
+  const mode = k.sslmode ?? ((k.sslrootcert || k.sslcert || k.sslkey) ? 'prefer' : undefined);
+  if (!mode || mode === 'disable' || mode === 'allow' || host.startsWith('/')) return undefined;
+  const q = new URLSearchParams({ sslmode: mode });
+  for (const key of ['sslrootcert', 'sslcert', 'sslkey']) if (k[key]) q.set(key, k[key]);
+  return parse(`postgresql://localhost/?${q}`, { useLibpqCompat: true }).ssl as ConnectionConfig['ssl'];
 }
 
 /**
  * Resolve the source from a URL (`--source`) or, when none is given, from the PG* environment. `timeouts` bound
  * every session (default: statement_timeout 60 s, lock_timeout 30 s).
- * @throws ConfigError for a URL that cannot be parsed.
+ *
+ * The URL is read as libpq reads it (see libpq-url.ts): query parameters count (`?dbname=`, `?host=`, `?port=`,
+ * `?user=`, `?sslmode=`, `?options=`, `?service=` …), a service file is resolved here so that pgdrill's own session
+ * and the tools get the same effective keywords, and the tools get them as PG* variables (the password in
+ * PGPASSWORD), never in argv. A keyword pgdrill cannot honour in its own session is refused, not ignored.
+ * @throws ConfigError for a URL that does not parse (shown redacted), an unsupported keyword, several hosts, or a
+ *   service that is not defined.
  */
 export function resolveSource(url: string | undefined, env: NodeJS.ProcessEnv = process.env, timeouts: SourceSessionTimeouts = {}): SourceSpec {
   const toolEnv: Record<string, string> = {};
   for (const k of ENV_PASSTHROUGH) if (env[k]) toolEnv[k] = env[k]!;
   // HOME lets libpq find ~/.pgpass when no password is given.
   if (env.HOME) toolEnv.HOME = env.HOME;
-  if (!url) {
-    const c: ConnectionConfig = {};
-    const label = `postgresql://${toolEnv.PGUSER ?? ''}@${toolEnv.PGHOST ?? ''}${toolEnv.PGPORT ? `:${toolEnv.PGPORT}` : ''}/${toolEnv.PGDATABASE ?? ''}`;
-    return finish(c, toolEnv, `${label} (from PG* environment)`, toolEnv.PGPASSWORD ? [toolEnv.PGPASSWORD] : [], timeouts);
+  let fromUrl: LibpqParams = {};
+  if (url !== undefined) {
+    if (!isLibpqUrl(url)) {
+      throw new ConfigError(`--source must be a libpq URL (postgresql://user@host:port/dbname), got "${redactUrl(url)}"`);
+    }
+    try {
+      fromUrl = parseLibpqUrl(url);
+    } catch (err) {
+      throw badUrl(url, (err as Error).message, err);
+    }
+    // A URL fully replaces the environment's connection settings, so that nothing mixes.
+    for (const k of TARGET_ENV) delete toolEnv[k];
   }
-  if (!/^postgres(ql)?:\/\//i.test(url)) {
-    throw new ConfigError(`--source must be a libpq URL (postgresql://user@host:port/dbname), got "${redactUrl(url)}"`);
+  const fromEnv: LibpqParams = {};
+  for (const [keyword, name] of Object.entries(KEYWORD_ENV)) if (toolEnv[name]) fromEnv[keyword] = toolEnv[name]!;
+  // libpq's order: what the URL says, then the service file, then the environment.
+  const service = fromUrl.service ?? fromEnv.service;
+  let fromService: LibpqParams = {};
+  if (service) {
+    try {
+      fromService = readService(service, toolEnv);
+    } catch (err) {
+      throw new ConfigError(`the source's service: ${(err as Error).message}`, [], { cause: err });
+    }
   }
-  let p: ReturnType<typeof parse>;
-  try {
-    p = parse(url);
-  } catch (err) {
-    throw new ConfigError(`cannot parse --source URL "${redactUrl(url)}": ${(err as Error).message}`, [], { cause: err });
+  const k: LibpqParams = { ...fromEnv, ...fromService, ...fromUrl };
+  delete k.service;
+  const unsupported = Object.keys(k).filter((key) => !(key in KEYWORD_ENV));
+  if (unsupported.length) {
+    throw new ConfigError(
+      `the source's connection parameter(s) ${unsupported.join(', ')} are not supported: pgdrill's own sessions could not honour them as libpq would ` +
+        `(supported: ${Object.keys(KEYWORD_ENV).join(', ')})`,
+    );
   }
-  // A URL fully replaces the environment's connection settings, so that nothing mixes.
-  for (const k of ['PGHOST', 'PGHOSTADDR', 'PGPORT', 'PGUSER', 'PGDATABASE', 'PGSERVICE']) delete toolEnv[k];
-  if (p.host) toolEnv.PGHOST = p.host;
-  if (p.port) toolEnv.PGPORT = String(p.port);
-  if (p.user) toolEnv.PGUSER = p.user;
-  if (p.password) toolEnv.PGPASSWORD = p.password;
-  if (p.database) toolEnv.PGDATABASE = p.database;
-  const q = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
-  for (const [param, envName] of Object.entries(URL_PARAM_ENV)) {
-    const v = q.get(param);
-    if (v) toolEnv[envName] = v;
+  if (/,/.test(k.host ?? '') || /,/.test(k.hostaddr ?? '') || /,/.test(k.port ?? '')) {
+    throw new ConfigError('the source names several hosts or ports: name one server (pgdrill drills, pins and compares one server)');
   }
+  if (k.port !== undefined && !/^\d+$/.test(k.port)) {
+    throw url !== undefined && fromUrl.port !== undefined ? badUrl(url, 'the port is not a number') : new ConfigError("the source's port is not a number: check PGPORT or the service file");
+  }
+  // The tools get the effective keywords as PG* variables: the service is resolved already (in libpq a service file
+  // would otherwise win over the variables that carry the URL's values).
+  delete toolEnv.PGSERVICE;
+  for (const [keyword, value] of Object.entries(k)) if (keyword !== 'options' && keyword !== 'application_name') toolEnv[KEYWORD_ENV[keyword]!] = value;
+  const host = k.hostaddr ?? k.host ?? DEFAULT_SOCKET_DIR;
+  const user = k.user ?? userInfo().username;
   const c: ConnectionConfig = {
-    host: p.host ?? undefined,
-    port: p.port ? Number(p.port) : undefined,
-    user: p.user ?? undefined,
-    password: p.password ?? undefined,
-    database: p.database ?? undefined,
-    ssl: (p.ssl as ConnectionConfig['ssl']) ?? undefined,
+    host,
+    port: Number(k.port ?? 5432),
+    user,
+    password: k.password,
+    database: k.dbname ?? user,
+    ssl: sslFor(k, host),
+    ...(k.connect_timeout && Number(k.connect_timeout) > 0 ? { connectionTimeoutMillis: Math.max(2, Number(k.connect_timeout)) * 1000 } : {}),
   };
-  const secrets = [p.password, toolEnv.PGPASSWORD].filter((s): s is string => !!s);
-  return finish(c, toolEnv, redactUrl(url), secrets, timeouts);
+  const label = url !== undefined
+    ? redactUrl(url)
+    : `postgresql://${k.user ?? ''}@${k.host ?? ''}${k.port ? `:${k.port}` : ''}/${k.dbname ?? ''} (from PG* environment)`;
+  const secrets = k.password ? [k.password, encodeURIComponent(k.password)] : [];
+  if (url !== undefined) {
+    // The password as typed in the URL (encoded or not), so that logs are scrubbed of every form of it.
+    const raw = /^postgres(?:ql)?:\/\/([^@/]*)@/.exec(url)?.[1];
+    if (raw?.includes(':')) secrets.push(raw.slice(raw.indexOf(':') + 1));
+  }
+  return finish(c, toolEnv, label, secrets, timeouts, k.options);
 }
 
-function finish(c: ConnectionConfig, toolEnv: Record<string, string>, redacted: string, secrets: string[], timeouts: SourceSessionTimeouts): SourceSpec {
-  const sessionOptions = sourceSessionOptions(timeouts);
+function finish(c: ConnectionConfig, toolEnv: Record<string, string>, redacted: string, secrets: string[], timeouts: SourceSessionTimeouts, userOptions?: string): SourceSpec {
+  // The user's options first: pgdrill's (read-only, timeouts) come last and win.
+  const sessionOptions = [userOptions?.trim(), sourceSessionOptions(timeouts)].filter(Boolean).join(' ');
   const connection: ConnectionConfig = {
+    connectionTimeoutMillis: 15_000,
     ...c,
     application_name: APPLICATION_NAME,
     options: sessionOptions,
-    connectionTimeoutMillis: 15_000,
   };
   if (!connection.password && toolEnv.PGPASSWORD) connection.password = toolEnv.PGPASSWORD;
   const env = { ...toolEnv, PGOPTIONS: sessionOptions, PGAPPNAME: APPLICATION_NAME };
   return { connection, toolEnv: env, redacted, secrets: [...new Set(secrets)], sessionOptions };
 }
 
-/** Scrub known secrets from a string (logs, error messages). */
+/** Scrub known secrets from a string (logs, error messages), and redact every libpq URL in it. */
 export function scrubber(secrets: readonly string[]): (s: string) => string {
-  const real = secrets.filter((s) => s.length >= 1);
-  return (s) => real.reduce((acc, secret) => acc.split(secret).join('***'), redactUrl(s));
+  // Longest first, so that no part of a longer form survives the replacement of a shorter one.
+  const real = [...new Set(secrets.filter((s) => s.length >= 1))].sort((a, b) => b.length - a.length);
+  return (s) => real.reduce((acc, secret) => acc.split(secret).join('***'), redactUrlsIn(s));
 }

@@ -156,7 +156,8 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   let source: GuardedSource | null = null;
   if (opts.source) {
     progress({ stage: 'guard', state: 'start' });
-    source = await guardSource(opts.source, config, { signal: opts.signal });
+    // The source's own data and tablespace directories are no place for the run directory either.
+    source = await guardSource(opts.source, config, { signal: opts.signal, checks: (db) => assertOutDirSafe(db, outDir) });
     progress({ stage: 'guard', state: 'end', status: 'pass' });
   }
   const guardMs = Date.now() - startedAt.getTime();
@@ -178,7 +179,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   void drillLock;
   const runDir = await createRunDir(outDir, database, startedAt);
   const logger = teeLogger(baseLogger, fileLogger(join(runDir, 'run.log'), scrub));
-  const builder = new ReportBuilder(progress);
+  const builder = new ReportBuilder(progress, logger, runDir);
   const ctx: DrillContext = { bins, sandboxUser, logger, progress, builder, runDir, signal: opts.signal };
   const report = emptyReport('verify', runDir, startedAt, opts.argv ?? [], scrub, config.metadata);
   logger.info(`verify ${artifact} (${format}) as database ${database} into ${runDir}; pg_restore/psql ${bins.version.text} from ${bins.bindir}`);
@@ -329,6 +330,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   } catch (err) {
     if (err instanceof InterruptedError) interrupted = err;
     else fatal = err;
+    if (!(err instanceof InterruptedError)) logger.debug(`drill aborted: ${scrub((err as Error)?.stack ?? String(err))}`);
     builder.add({ name: 'drill.aborted', stage: 'drill', status: 'fail', detail: scrub((err as Error).message) });
   }
 

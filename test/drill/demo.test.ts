@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
+import { runProcess } from '../../src/exec/run-process.js';
 import { scratchDir } from '../helpers/clusters.js';
 import { exists, processesMentioning } from '../helpers/leftovers.js';
 import { ReportSchema } from '../../src/report/model.js';
@@ -46,4 +47,19 @@ test('pgdrill demo: PASS end to end, the governance layer checked, nothing left 
   assert.match(md, /^---\nstatus: PASS/);
   assert.match(md, /§6 — Production-Untouched Confirmation/);
   assert.match(md, /phase: demo/);
+});
+
+test('pgdrill demo --json | head -c 100: exit 0 (a reader that goes away is no failure), the report complete', async () => {
+  await using d = await scratchDir();
+  // bash reports pgdrill's own exit status (PIPESTATUS[0]); head closes the pipe after 100 bytes of report.json.
+  const r = await runProcess({
+    bin: '/bin/bash', args: ['-c', `"${process.execPath}" "${CLI}" demo --out "$OUT" --json | head -c 100 >/dev/null; exit \${PIPESTATUS[0]}`],
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', OUT: d.path }, allowFailure: true, stdout: 'capture',
+  });
+  assert.equal(r.exitCode, 0);
+  const run = (await readdir(d.path)).find((f) => f.startsWith('directus-'))!;
+  const report = ReportSchema.parse(JSON.parse(await readFile(join(d.path, run, 'report.json'), 'utf8')));
+  assert.equal(report.status, 'PASS');
+  assert.equal(report.teardown.confirmed, true);
+  assert.deepEqual(await processesMentioning(d.path), []);
 });

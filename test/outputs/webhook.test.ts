@@ -2,6 +2,7 @@ import { before, after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -173,6 +174,53 @@ describe('notify.webhook in a drill: a JSON summary; a failing webhook never cha
 
     const bad = await runCli(['verify', cut, '--out', join(dir.path, 'out-down'), '--config', cfg, '--database', 'shop']);
     assert.equal(bad.code, 1);
+  });
+
+  test('text the restore raised: bounded in the reports, whole in run.log, absent from the webhook unless details: true', async () => {
+    // A COPY row the restore rejects: PostgreSQL quotes the whole value in its error, as a hostile dump's raised rows would be.
+    const tag = randomBytes(6).toString('hex');
+    const marker = Array.from({ length: 400 }, (_, i) => `${tag}${String(i).padStart(4, '0')}`).join('');
+    const text = await readFile(dump, 'utf8');
+    const copy = text.indexOf('COPY public.item');
+    const firstRow = text.indexOf('\n', copy) + 1;
+    await mkdir(join(dir.path, 'leaky'), { recursive: true });
+    const leaky = join(dir.path, 'leaky', 'shop.sql');
+    await writeFile(leaky, `${text.slice(0, firstRow)}${marker}${text.slice(text.indexOf('\n', firstRow))}`);
+    const e = await endpoint([200]);
+    try {
+      const plain = await config('leak-plain', e.url, 'fail');
+      const r = await runCli(['verify', leaky, '--out', join(dir.path, 'out-leak'), '--config', plain, '--database', 'shop', '--json']);
+      assert.equal(r.code, 1, r.stderr);
+      const report = ReportSchema.parse(JSON.parse(r.stdout));
+      const err = report.restore!.errors.find((x) => x.message.includes(tag))!;
+      assert.ok(err, JSON.stringify(report.restore!.errors));
+      assert.ok(err.message.length < 600 && /more characters in run\.log\]$/.test(err.message), err.message.slice(-80));
+      // Reports hold at most the bound of the raised text; run.log holds it whole.
+      for (const f of ['report.json', 'report.md', 'report.html']) {
+        const t = await readFile(join(report.run.dir, f), 'utf8');
+        assert.ok(t.includes(marker.slice(0, 100)), `${f} shows the start of the error`);
+        assert.ok(!t.includes(marker.slice(0, 501)), `${f} holds no more than 500 characters of it`);
+      }
+      assert.ok(!r.stdout.includes(marker.slice(0, 501)), '--json too');
+      assert.ok((await readFile(join(report.run.dir, 'run.log'), 'utf8')).includes(marker), 'run.log keeps the whole error');
+      // The webhook: names, verdicts and counts; nothing of the raised text.
+      assert.equal(e.bodies.length, 1);
+      const body = e.bodies[0] as Record<string, any>;
+      assert.equal(body.status, 'FAIL');
+      assert.ok(body.failed_checks.some((c: { name: string }) => c.name === 'restore.errors'));
+      assert.ok(body.failed_checks.every((c: Record<string, unknown>) => !('detail' in c)));
+      assert.ok(!JSON.stringify(body).includes(tag), 'no sandbox text in the webhook body by default');
+
+      const detailed = join(dir.path, 'leak-details.yaml');
+      await writeFile(detailed, `${await readFile(plain, 'utf8')}    details: true\n`);
+      assert.equal((await runCli(['verify', leaky, '--out', join(dir.path, 'out-leak'), '--config', detailed, '--database', 'shop'])).code, 1);
+      assert.equal(e.bodies.length, 2);
+      const withDetails = e.bodies[1] as Record<string, any>;
+      assert.ok(JSON.stringify(withDetails).includes(tag), 'details: true sends the details');
+      assert.ok(withDetails.failed_checks.every((c: { detail?: string }) => typeof c.detail === 'string' && c.detail.length <= 500));
+    } finally {
+      await e.close();
+    }
   });
 
   test('a bad webhook URL in the config is a config error (exit 2)', async () => {

@@ -162,6 +162,7 @@ describe('faults', () => {
     const report = await reportOf(fs.path, r);
     const c = report.checks.find((x) => x.name === 'backup.error');
     assert.match(c?.detail ?? '', /ENOSPC|No space left on device/);
+    assert.match(c?.detail ?? '', new RegExp(`file system ${fs.path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(tmpfs\\): .* free of 1\\.0 MiB`), 'the detail names the file system and its space');
     await assertNoDumpPresented(report);
     assert.equal(report.restore, null, 'no sandbox was started');
     assert.deepEqual(await processesMentioning(fs.path), []);

@@ -82,7 +82,7 @@ describe('secrets', () => {
     await createAppDatabase(source, 'vault');
     await psql(source, 'postgres', { sql: `CREATE ROLE drill_pw LOGIN PASSWORD '${SECRET}'; GRANT pg_read_all_data TO drill_pw;` });
     // drill_pw must authenticate with its password; the test's own superuser keeps trust.
-    await writeFile(join(source.dataDir, 'pg_hba.conf'), 'local all drill_pw scram-sha-256\nlocal all all trust\nlocal replication all trust\n');
+    await writeFile(join(source.dataDir, 'pg_hba.conf'), 'local all drill_pw,odd_pw0,odd_pw1,odd_pw2,odd_pw3,odd_pw4,odd_pw5 scram-sha-256\nlocal all all trust\nlocal replication all trust\n');
     await psql(source, 'postgres', { sql: 'SELECT pg_reload_conf()' });
     base = `@/vault?host=${encodeURIComponent(source.socketDir)}&port=5432`;
     await assert.rejects(DbSession.open({ ...source.connection('vault'), user: 'drill_pw' }), /password/, 'without the password drill_pw is refused');
@@ -139,6 +139,44 @@ describe('secrets', () => {
 
   test('a password in PGPASSWORD never leaks (not even to pgdrill\'s argv)', async () => {
     await assertDrillKeptSecret('env', ['run', '--source', `postgresql://drill_pw${base}`], { PGPASSWORD: SECRET }, join(dir.path, 'out-env'));
+  });
+
+  test('passwords with @ / # ? % : — encoded or not, never in stdout, stderr, run.log or a report', async () => {
+    // Each password is two random halves around the character: neither half may show anywhere (a leak of "the
+    // part after the first @" is a leak too). Unencoded, libpq reads #, ? and : as part of the password; @, / and a
+    // % that starts no %XX make the URL mean something else: pgdrill refuses it (exit 2), redacted, saying how to encode.
+    const users: string[] = [];
+    try {
+      for (const [i, ch] of ['@', '/', '#', '?', '%', ':'].entries()) {
+        const [a, b] = [randomBytes(5).toString('hex'), randomBytes(5).toString('hex')];
+        const pw = `A${a}${ch}Z${b}`;
+        const user = `odd_pw${i}`;
+        users.push(user);
+        await psql(source, 'postgres', { sql: `CREATE ROLE ${user} LOGIN PASSWORD '${pw}'; GRANT pg_read_all_data TO ${user};` });
+        for (const encoded of [true, false]) {
+          const form = encoded ? encodeURIComponent(pw) : pw;
+          const out = join(dir.path, `out-odd-${i}-${encoded}`);
+          const r = await runCli(['run', '--source', `postgresql://${user}:${form}@/vault?host=${encodeURIComponent(source.socketDir)}&port=5432`, '--out', out, '--json'], { env: { PGDRILL_DEBUG: '1' } });
+          const what = `${JSON.stringify(ch)} ${encoded ? 'encoded' : 'unencoded'}`;
+          const parses = encoded || '#?:'.includes(ch);
+          assert.equal(r.code, parses ? 0 : 2, `${what}: ${r.stderr.slice(-600)}`);
+          if (!parses) {
+            assert.match(r.stderr, new RegExp(`cannot parse --source URL "postgresql://${user}:\\*\\*\\*@/vault\\?host=[^"]*": .*percent-encode reserved characters .*@ as %40, / as %2F`), what);
+          }
+          const texts: [string, string][] = [['stdout', r.stdout], ['stderr', r.stderr]];
+          if (parses) {
+            const report = ReportSchema.parse(JSON.parse(r.stdout));
+            assert.equal(report.source.user, user, what);
+            for (const f of await filesUnder(report.run.dir)) texts.push([f, await readFile(f, 'latin1')]);
+            assert.ok(texts.some(([f]) => f.endsWith('run.log')) && texts.some(([f]) => f.endsWith('report.html')));
+          }
+          for (const [where, text] of texts) for (const half of [a, b]) assert.ok(!text.includes(half), `${what}: part of the password in ${where}`);
+        }
+      }
+    } finally {
+      // Roles of the source own nothing the other tests count; drop them so the source is as the other tests expect.
+      for (const u of users) await psql(source, 'postgres', { sql: `DROP ROLE IF EXISTS ${u}` });
+    }
   });
 
   test('a wrong password: exit 4, the error names the failure, never the password', async () => {

@@ -1,5 +1,5 @@
 /**
- * SIGINT and SIGTERM in every stage, and SIGKILL mid-restore followed by `pgdrill cleanup`. Each stage is held
+ * SIGINT and SIGTERM in every stage, SIGHUP (a dropped ssh session) like SIGTERM, stdout/stderr closed by the reader, and SIGKILL mid-restore followed by `pgdrill cleanup`. Each stage is held
  * still by the server itself, not by a hook in pgdrill: a lock another session holds makes the stage wait (on the
  * source for guard, backup and production; in the sandbox for fidelity), and the test signals pgdrill once the
  * server shows it waiting; the restore stage waits for the replay's psql, stopped by the test (SIGSTOP). Content (a moment of parsing) is signalled at its stage line. After every interrupt:
@@ -10,7 +10,8 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, type CliRun } from '../helpers/cli.js';
+import { CLI, runCli, type CliRun } from '../helpers/cli.js';
+import { runProcess } from '../../src/exec/run-process.js';
 import { scratchDir, startSource, urlOf } from '../helpers/clusters.js';
 import { exists, processesMentioning } from '../helpers/leftovers.js';
 import { cmdline, createAppDatabase, descendants, holdLock, stderrWatcher, waitFor, waitForNoPgdrillSessions, waitForPgdrillLockWait, pgdrillSessions } from '../helpers/safety.js';
@@ -45,8 +46,8 @@ describe('signals', () => {
   }
 
   /** What every interrupted drill must leave: the exit code, a confirmed teardown, nothing running or on disk. */
-  async function assertInterrupted(r: CliRun, out: string, sig: 'SIGINT' | 'SIGTERM', opts: { report: boolean }): Promise<Report | null> {
-    assert.equal(r.code, sig === 'SIGINT' ? 130 : 143, r.stderr);
+  async function assertInterrupted(r: CliRun, out: string, sig: 'SIGINT' | 'SIGTERM' | 'SIGHUP', opts: { report: boolean }): Promise<Report | null> {
+    assert.equal(r.code, { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 }[sig], r.stderr);
     assert.match(r.stderr, new RegExp(`pgdrill: interrupted by ${sig}; sandbox torn down`));
     const report = await reportIn(out);
     if (opts.report) {
@@ -153,6 +154,52 @@ describe('signals', () => {
     assert.ok(!report.checks.some((c) => c.name === 'restore.row_counts'), 'the counts had not run');
     await waitFor('the stopped psql to be gone', async () => !isAlive(psqlPid), 10_000);
     assert.ok(report.teardown.postmaster_pid && !isAlive(report.teardown.postmaster_pid));
+  });
+
+  test('SIGHUP (a dropped ssh session) in restore tears down like SIGTERM: exit 129, psql, sandbox, lock and .partial gone', async () => {
+    const out = join(dir.path, 'out-hup');
+    const w = stderrWatcher();
+    const run = runCli(['run', '--source', urlOf(source, 'shop'), '--out', out], { env: { PGDRILL_DEBUG: '1' }, onStderr: w.onStderr });
+    const { line, pid } = await w.next(/overlapped restore: psql \(pid \d+\)/);
+    const psqlPid = Number(/psql \(pid (\d+)\)/.exec(line)![1]);
+    process.kill(psqlPid, 'SIGSTOP');
+    await w.next(/^pgdrill: restore/);
+    process.kill(pid, 'SIGHUP');
+    const report = (await assertInterrupted(await run, out, 'SIGHUP', { report: true }))!;
+    assert.equal(report.stages.find((s) => s.name === 'restore')?.status, 'fail');
+    await waitFor('the stopped psql to be gone', async () => !isAlive(psqlPid), 10_000);
+    assert.ok(report.teardown.postmaster_pid && !isAlive(report.teardown.postmaster_pid));
+  });
+
+  test('SIGHUP in backup (pg_dump waiting for a table lock): exit 129, no dump, no .partial, pg_dump gone', async () => {
+    const out = join(dir.path, 'out-hup-backup');
+    const holder = await holdLock(source, 'shop', 'public.orders');
+    const w = stderrWatcher();
+    try {
+      const run = runCli(['run', '--source', urlOf(source, 'shop'), '--config', slowLocks, '--format', 'custom', '--out', out], { onStderr: w.onStderr });
+      const { pid } = await w.next(/^pgdrill: backup/);
+      await waitForPgdrillLockWait(source);
+      process.kill(pid, 'SIGHUP');
+      const report = (await assertInterrupted(await run, out, 'SIGHUP', { report: true }))!;
+      assert.equal(report.backup.path, null);
+    } finally {
+      await holder.release();
+    }
+  });
+
+  test('stdout and stderr closed early (`--json 2>&1 | head -c 100`): exit 0, the drill completes its report', async () => {
+    const out = join(dir.path, 'out-pipe');
+    // bash reports pgdrill's own exit status (PIPESTATUS[0]); head exits after 100 bytes, closing the pipe on pgdrill.
+    const r = await runProcess({
+      bin: '/bin/bash', args: ['-c', `"${process.execPath}" "${CLI}" run --source "$SRC" --out "$OUT" --json 2>&1 | head -c 100 >/dev/null; exit \${PIPESTATUS[0]}`],
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', SRC: urlOf(source, 'shop'), OUT: out }, allowFailure: true, stdout: 'capture',
+    });
+    assert.equal(r.exitCode, 0, r.stdout);
+    const report = await reportIn(out);
+    assert.ok(report, 'the report was written');
+    assert.equal(report.status, 'PASS');
+    assert.equal(report.teardown.confirmed, true);
+    assert.equal(await exists(drillLockPath(out, 'shop')), false);
   });
 
   test('SIGINT in fidelity (a restored table locked in the sandbox): exit 130, sandbox stopped and removed', async () => {

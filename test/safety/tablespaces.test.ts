@@ -8,7 +8,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, chown, mkdir, readdir } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { runDrill } from '../../src/drill/run-drill.js';
@@ -99,6 +99,43 @@ describe('a source with a tablespace', () => {
       assert.match(rr.notes.find((n) => n.id === 'placeholder-tablespaces')?.text ?? '', /fastdisk/);
 
       assert.deepEqual(await tree(location), before, "the source's tablespace directory changed during the drills");
+    } finally {
+      await source.stop();
+    }
+  });
+
+  test('--out inside the source\'s tablespace directory is refused (exit 3), also through a symlink; beside it, a drill PASSes', async () => {
+    await using dir = await scratchDir();
+    await chmod(dir.path, 0o755);
+    const source = await startSource({ parentDir: dir.path });
+    try {
+      await createAppDatabase(source, 'shop');
+      const location = join(dir.path, 'tbs');
+      await mkdir(location);
+      if (source.osUser) await chown(location, source.osUser.uid, source.osUser.gid);
+      await psql(source, 'shop', { sql: `CREATE TABLESPACE fastdisk LOCATION '${location}'` });
+      await psql(source, 'shop', { sql: 'CREATE TABLE hot (id int PRIMARY KEY) TABLESPACE fastdisk' });
+      const before = await tree(location);
+      await symlink(location, join(dir.path, 'link-to-tbs'));
+      for (const out of [join(location, 'drills'), location, join(dir.path, 'link-to-tbs', 'drills'), join(dir.path, 'elsewhere', '..', 'tbs', 'x')]) {
+        const r = await runCli(['run', '--source', urlOf(source, 'shop'), '--out', out]);
+        assert.equal(r.code, 3, `${out}: ${r.stderr}`);
+        assert.match(r.stderr, /out directory .* is inside the (PostgreSQL|source's) tablespace directory/, out);
+      }
+      assert.deepEqual(await tree(location), before, 'nothing was written into the tablespace directory');
+      // A sibling whose name starts like it is not inside it.
+      const beside = await runCli(['run', '--source', urlOf(source, 'shop'), '--out', join(dir.path, 'tbs-drills'), '--json']);
+      assert.equal(beside.code, 0, beside.stderr);
+      // verify, with or without the source, refuses it too.
+      const dump = ReportSchema.parse(JSON.parse(beside.stdout)).backup.path!;
+      for (const extra of [[], ['--source', urlOf(source, 'shop')]]) {
+        const v = await runCli(['verify', dump, ...extra, '--out', join(dir.path, 'link-to-tbs', 'verify')]);
+        assert.equal(v.code, 3, v.stderr);
+        assert.match(v.stderr, /is inside the (PostgreSQL|source's) tablespace directory/);
+      }
+      assert.deepEqual(await tree(location), before, 'nothing was written into the tablespace directory by verify');
+      await psql(source, 'shop', { sql: 'DROP TABLE hot' });
+      await psql(source, 'shop', { sql: 'DROP TABLESPACE fastdisk' }); // production can still drop it: nothing foreign in it
     } finally {
       await source.stop();
     }

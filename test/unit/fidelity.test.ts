@@ -187,6 +187,15 @@ test('parseAmcheckOutput: relations from --verbose, findings from stdout', () =>
   ]);
 });
 
+test('parseAmcheckOutput: names with quotes and dots (pg_amcheck prints them unquoted inside its quotes)', () => {
+  const stderr = ['pg_amcheck: checking heap table "o"q.public.my"t"', 'pg_amcheck: checking btree index "o"q.public.my"t_pkey"'];
+  const stdout = 'heap table "o"q.public.my"t", block 0, offset 1:\n    bad tuple\n';
+  assert.deepEqual(parseAmcheckOutput('o"q', stdout, stderr), [
+    { relation: 'public.my"t', kind: 'heap table', status: 'corrupt', messages: ['block 0, offset 1', 'bad tuple'] },
+    { relation: 'public.my"t_pkey', kind: 'btree index', status: 'ok', messages: [] },
+  ]);
+});
+
 test('countWorkers: the restored counts take parallel workers only from cores the other checks leave free', () => {
   assert.equal(countWorkers(2, 2), 0); // 2 cores, amcheck -j 2: a serial count
   assert.equal(countWorkers(1, 2), 0); // the count's own core and amcheck's take both
