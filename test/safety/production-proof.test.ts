@@ -59,7 +59,7 @@ describe('production untouched: the proof fails when production changed during t
           // Its own initdb (no template: a copy of the source's template would carry the source's system_identifier).
           other = await SandboxCluster.start({
             bins: await bins(), parentDir: dir.path, osUser: await resolveSandboxUser(), logger: silentLogger, superuser: 'postgres',
-            label: 'other', templateCache: null, settings: { unix_socket_directories: `'${source.socketDir}'` },
+            label: 'other', templateCache: null, settings: { unix_socket_directories: `'${source.socketDir}'` }, shared: [source.socketDir],
           });
           await psql(source, 'postgres', { sql: 'CREATE DATABASE shop' }); // the source's address: now the other cluster
         },

@@ -107,11 +107,12 @@ describe('a source with a tablespace', () => {
   test('--out inside the source\'s tablespace directory is refused (exit 3), also through a symlink; beside it, a drill PASSes', async () => {
     await using dir = await scratchDir();
     await chmod(dir.path, 0o755);
-    const source = await startSource({ parentDir: dir.path });
+    const location = join(dir.path, 'tbs');
+    await mkdir(location);
+    // The source is a test cluster in pgdrill's jail: its tablespace directory must be in its view.
+    const source = await startSource({ parentDir: dir.path, shared: [location] });
     try {
       await createAppDatabase(source, 'shop');
-      const location = join(dir.path, 'tbs');
-      await mkdir(location);
       if (source.osUser) await chown(location, source.osUser.uid, source.osUser.gid);
       await psql(source, 'shop', { sql: `CREATE TABLESPACE fastdisk LOCATION '${location}'` });
       await psql(source, 'shop', { sql: 'CREATE TABLE hot (id int PRIMARY KEY) TABLESPACE fastdisk' });

@@ -55,6 +55,14 @@ test('an output stream that fails (a full disk): the child is killed, done rejec
   }
 });
 
-test('peeking at a .sql.gz that cannot be read: null, not a crash', async () => {
-  assert.equal(await peekCreatedDatabase(join(tmpdir(), `pgdrill-test-missing-${process.pid}.sql.gz`), true), null);
+test('peeking at a .sql.gz that cannot be read: null, not a crash; a missing one is a ConfigError naming it', async () => {
+  const corrupt = join(tmpdir(), `pgdrill-test-corrupt-${process.pid}.sql.gz`);
+  await writeFile(corrupt, Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x00]));
+  try {
+    assert.equal(await peekCreatedDatabase(corrupt, true), null);
+  } finally {
+    await rm(corrupt, { force: true });
+  }
+  const missing = join(tmpdir(), `pgdrill-test-missing-${process.pid}.sql.gz`);
+  await assert.rejects(peekCreatedDatabase(missing, true), (e: Error) => e.name === 'ConfigError' && e.message.includes(missing));
 });
