@@ -12,9 +12,10 @@ import type { DumpInventory } from '../inventory/types.js';
 import type { Check, Fidelity, Report, RestoreError, TableRow } from '../report/model.js';
 import type { DbSession } from '../pg/client.js';
 import { SandboxCluster, type TeardownResult } from '../sandbox/cluster.js';
-import { createDatabase, createPlaceholderRoles, restoreDump, restoreGlobals, rolesCreatedBy, sandboxSuperuserFor, startDatabaseForCreate } from '../restore/restore-dump.js';
+import { createDatabase, createPlaceholderRoles, dropDatabase, restoreDump, restoreGlobals, rolesCreatedBy, sandboxSuperuserFor, startDatabaseForCreate } from '../restore/restore-dump.js';
 import { classifyRestoreErrors } from '../restore/classify.js';
 import { boundStatement } from '../restore/restore-errors.js';
+import { describeParallelRestoreRace, findParallelRestoreRace } from '../restore/parallel-restore-race.js';
 import { createPlaceholderTablespaces, noteTablespaces } from '../restore/tablespaces.js';
 import type { CopyBlock } from '../scan/types.js';
 import type { DatabaseLocale } from '../restore/database-locale.js';
@@ -55,6 +56,8 @@ export interface RestoreStageInput {
   readonly sourceFidelity?: SourceFidelity | null;
   /** Test/extension hook: called with the restored copy once restored, before it is measured (objects, counts, fidelity). Default none. */
   readonly afterRestore?: AfterRestoreHook;
+  /** Test hook: called with the copy right after a parallel archive restore (`pg_restore --jobs`), before it is searched for a race's traces (parallel-restore-race.ts). Default none. */
+  readonly afterParallelRestore?: AfterRestoreHook;
   /** Overlap (src/drill/overlapped-restore.ts): a sandbox started while the source was dumped and, for a plain dump, the restore already replayed from pg_dump's stream. Default: start the sandbox and restore here. */
   readonly prepared?: PreparedRestore;
   /**
@@ -213,11 +216,34 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       if (!overlapped) noteTablespaces(b, { placeholders: await createPlaceholderTablespaces(sandbox, input.inventory.tablespaces) });
       if (!overlapped && !input.dumpCreatesDatabase) await createDatabase(sandbox, input.database, input.encoding, undefined, input.locale);
       const startIn = !overlapped && input.dumpCreatesDatabase ? await startDatabaseForCreate(sandbox, input.database) : input.database;
-      const r = overlapped ?? await restoreDump({
-        sandbox, bins: ctx.bins, path: input.artifact.path, format: input.artifact.format, database: startIn,
-        jobs: input.jobs ?? defaultJobs(), singleTransaction: !input.dumpCreatesDatabase, pgDumpTransactionLines: input.pgDumpTransactionLines,
+      const restoreWith = (jobs: number) => restoreDump({
+        sandbox: sandbox!, bins: ctx.bins, path: input.artifact.path, format: input.artifact.format, database: startIn,
+        jobs, singleTransaction: !input.dumpCreatesDatabase, pgDumpTransactionLines: input.pgDumpTransactionLines,
         signal: ctx.signal, logger: ctx.logger,
       });
+      const jobs = input.jobs ?? defaultJobs();
+      let r = overlapped ?? await restoreWith(jobs);
+      if (!overlapped && (input.artifact.format === 'custom' || input.artifact.format === 'directory') && jobs > 1) {
+        // pg_restore --jobs can leave a good archive's copy wrong (parallel-restore-race.ts): then the database is
+        // made again and the archive restored serially, which that race cannot touch. Real defects fail there too.
+        if (input.afterParallelRestore) {
+          await input.afterParallelRestore({ url: sandbox.url(input.database), database: input.database, dataDir: sandbox.dataDir, env: sandbox.env(input.database) });
+        }
+        let race;
+        {
+          await using db = await sandbox.open(input.database, ctx.signal);
+          race = await findParallelRestoreRace(db, r.errors);
+        }
+        if (race) {
+          const note = describeParallelRestoreRace(race, jobs);
+          ctx.logger.warn(`restore: ${note}`);
+          for (const e of r.errors) ctx.logger.info(`restore error of the parallel restore (discarded, restored again serially): ${e.sqlstate ? `${e.sqlstate}: ` : ''}${e.message}`);
+          b.note('restore-serial-redo', note);
+          await dropDatabase(sandbox, input.database);
+          await createDatabase(sandbox, input.database, input.encoding, undefined, input.locale);
+          r = await restoreWith(1);
+        }
+      }
       errors.push(...r.errors);
       restore.duration_ms = overlapped ? overlapped.durationMs : Math.round(performance.now() - t0);
       // Error texts come from the restored copy (a hostile dump chooses them): run.log keeps them whole, reports bounded.

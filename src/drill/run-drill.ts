@@ -67,6 +67,8 @@ export interface RunDrillOptions {
   readonly deep?: boolean;
   /** For tests and extensions: called with the restored copy after the restore, before the fidelity checks. Default none. */
   readonly afterRestore?: AfterRestoreHook;
+  /** For tests: called with the copy right after a parallel archive restore, before it is searched for a race's traces. Default none. */
+  readonly afterParallelRestore?: AfterRestoreHook;
   /** Write JUnit XML (one test case per check) to this file. Default: none. */
   readonly junit?: string;
   /** Update this Prometheus textfile-collector file with the drill's metrics. Default: none. */
@@ -300,7 +302,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
         database: identity.database, encoding, locale,
         sourceSystemIdentifier: identity.systemIdentifier, sourceObjects, sourceCounts, sourceRelations: guarded.lockTable.relations,
         tablesFromDump: [], copyBlocks: (scan as PlainScanResult).copyBlocks, pgDumpTransactionLines: format === 'plain' ? (scan as PlainScanResult).pgDumpTransactionLines : [], keep: opts.keep ?? false, jobs: config.backup.jobs,
-        sourceFidelity: sourceFidelity as SourceFidelity | null, afterRestore: opts.afterRestore,
+        sourceFidelity: sourceFidelity as SourceFidelity | null, afterRestore: opts.afterRestore, afterParallelRestore: opts.afterParallelRestore,
         prepared: overlap?.handOver(),
       }, restored);
     } else {

@@ -188,6 +188,12 @@ export async function createDatabase(sandbox: SandboxCluster, name: string, enco
   }
 }
 
+/** Drop a database of the sandbox (from `template1`; nobody may be connected to it): a restore that is done again starts from an empty one. */
+export async function dropDatabase(sandbox: SandboxCluster, name: string): Promise<void> {
+  await using db = await sandbox.open('template1');
+  await db.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+}
+
 /**
  * Where psql starts a dump made with `pg_dump --create` (which creates its database, then `\connect`s to it): the
  * sandbox's `postgres`, unless the dump creates `postgres` itself — then that initdb-made, empty database is dropped
