@@ -19,8 +19,9 @@ Exit codes:
   1        FAIL: a check failed (report.md says which and why)
   2        usage or config error
   3        a guard refused before anything was done (identity mismatch, out inside a data directory, same drill running)
-  4        environment: PostgreSQL programs missing, source unreachable, sandbox would not start
-  130/143  interrupted by SIGINT/SIGTERM, after teardown
+  4        environment: PostgreSQL programs missing, source unreachable, sandbox would not start, disk full
+  70       internal error: a bug in pgdrill, never a verdict on the backup (the stack is in run.log)
+  129/130/143  interrupted by SIGHUP/SIGINT/SIGTERM, after teardown
 `;
 
 export function registerRun(program: Command, ctx: CliContext): void {
