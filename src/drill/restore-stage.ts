@@ -216,11 +216,16 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       if (!overlapped) noteTablespaces(b, { placeholders: await createPlaceholderTablespaces(sandbox, input.inventory.tablespaces) });
       if (!overlapped && !input.dumpCreatesDatabase) await createDatabase(sandbox, input.database, input.encoding, undefined, input.locale);
       const startIn = !overlapped && input.dumpCreatesDatabase ? await startDatabaseForCreate(sandbox, input.database) : input.database;
-      const restoreWith = (jobs: number) => restoreDump({
+      const restoreWith = (jobs: number, archiveSingleTransaction = false) => restoreDump({
         sandbox: sandbox!, bins: ctx.bins, path: input.artifact.path, format: input.artifact.format, database: startIn,
-        jobs, singleTransaction: !input.dumpCreatesDatabase, pgDumpTransactionLines: input.pgDumpTransactionLines,
+        jobs, singleTransaction: !input.dumpCreatesDatabase, archiveSingleTransaction, pgDumpTransactionLines: input.pgDumpTransactionLines,
         signal: ctx.signal, logger: ctx.logger,
       });
+      const remakeDatabase = async () => {
+        await dropDatabase(sandbox!, input.database);
+        await createDatabase(sandbox!, input.database, input.encoding, undefined, input.locale);
+      };
+      const archive = !overlapped && (input.artifact.format === 'custom' || input.artifact.format === 'directory' || input.artifact.format === 'tar');
       const jobs = input.jobs ?? defaultJobs();
       let r = overlapped ?? await restoreWith(jobs);
       if (!overlapped && (input.artifact.format === 'custom' || input.artifact.format === 'directory') && jobs > 1) {
@@ -239,10 +244,22 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
           ctx.logger.warn(`restore: ${note}`);
           for (const e of r.errors) ctx.logger.info(`restore error of the parallel restore (discarded, restored again serially): ${e.sqlstate ? `${e.sqlstate}: ` : ''}${e.message}`);
           b.note('restore-serial-redo', note);
-          await dropDatabase(sandbox, input.database);
-          await createDatabase(sandbox, input.database, input.encoding, undefined, input.locale);
+          await remakeDatabase();
           r = await restoreWith(1);
         }
+      }
+      // pg_restore goes on after an error, so one defect of an archive would show as that error plus a difference for
+      // everything that depended on it. An archive whose restore reported errors is restored again as one transaction
+      // (serial, stopping at its first error, nothing committed): one real error is one finding, as for a plain dump.
+      let archiveRolledBack = false;
+      if (archive && !input.dumpCreatesDatabase && r.errors.some((e) => e.phase === 'dump')) {
+        const first = r.errors.length;
+        for (const e of r.errors) ctx.logger.info(`restore error of the first archive restore (restored again as one transaction): ${e.sqlstate ? `${e.sqlstate}: ` : ''}${e.message}`);
+        await remakeDatabase();
+        r = await restoreWith(1, true);
+        archiveRolledBack = r.errors.some((e) => e.phase === 'dump');
+        b.note('restore-one-transaction', `pg_restore reported ${first} error(s); the archive was restored again with --single-transaction, ` +
+          (archiveRolledBack ? 'which stopped at its first error and rolled back: restore.errors names that error, and the copy is not compared' : 'which restored without error: the copy compared is that one'));
       }
       errors.push(...r.errors);
       restore.duration_ms = overlapped ? overlapped.durationMs : Math.round(performance.now() - t0);
@@ -264,7 +281,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       // (Only the dump's own errors: the globals are replayed apart, and the dump after them restores either way.)
       const plain = input.artifact.format === 'plain' || input.artifact.format === 'plain-gzip';
       const stoppedAt = real.find((e) => e.phase === 'dump');
-      if (stoppedAt && plain) {
+      if (stoppedAt && (plain || archiveRolledBack)) {
         const oneTransaction = overlapped !== null || !input.dumpCreatesDatabase;
         stoppedRestore = oneTransaction
           ? `the restore stopped at its first error and was rolled back as a whole (one transaction): nothing of the dump was committed, so the copy is not compared (see restore.errors)`

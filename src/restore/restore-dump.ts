@@ -217,6 +217,11 @@ export interface RestoreDumpOptions {
   readonly jobs?: number;
   /** Plain dumps: replay as one transaction (see psqlArgs). Default false. */
   readonly singleTransaction?: boolean;
+  /**
+   * Archives: `pg_restore --single-transaction` (serial, stops at the first error and rolls everything back), used to
+   * restore an archive again when its first restore reported errors: one real error is then one finding. Default false.
+   */
+  readonly archiveSingleTransaction?: boolean;
   /** Plain dumps replayed as one transaction: pg_dump's own BEGIN/COMMIT lines around large objects, dropped (src/restore/transaction-lines.ts). Default none. */
   readonly pgDumpTransactionLines?: readonly PgDumpTransactionLine[];
   readonly signal?: AbortSignal;
@@ -238,7 +243,8 @@ export async function restoreDump(o: RestoreDumpOptions): Promise<RestoreStepRes
   }
   const stderr: string[] = [];
   const args = ['--no-password', `--dbname=${dbnameConninfo(o.database)}`];
-  if (o.format !== 'tar' && (o.jobs ?? 1) > 1) args.push(`--jobs=${o.jobs}`);
+  if (o.archiveSingleTransaction) args.push('--single-transaction');
+  else if (o.format !== 'tar' && (o.jobs ?? 1) > 1) args.push(`--jobs=${o.jobs}`);
   const abs = resolve(o.path);
   args.push(abs);
   const logFrom = logOffset(o.sandbox.logFile);

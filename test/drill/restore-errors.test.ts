@@ -153,6 +153,11 @@ COMMIT;
     assert.equal(errors[0]!.statement, 'REFRESH MATERIALIZED VIEW public.mv;');
     assert.equal(errors[0]!.message, 'relation "other" does not exist');
     assert.equal(errors[0]!.sqlstate, '42P01', 'pg_restore prints none: the server log has it');
+    // pg_restore went on past the error; the archive was restored again as one transaction, which stopped there and
+    // rolled back: one error, one finding — not a difference for the unpopulated view besides.
+    assert.deepEqual(failed(report), ['restore.errors']);
+    assert.match(report.notes.find((n) => n.id === 'restore-one-transaction')?.text ?? '', /restored again with --single-transaction, which stopped at its first error and rolled back/);
+    assert.match(check(report, 'restore.objects').detail, /rolled back as a whole/);
   });
 
   test('an error in the globals only: the dump, restored after them, is still compared', async () => {
