@@ -12,11 +12,12 @@
  * every path (`await using`); after a SIGKILL it stays, stale, until the next drill or `pgdrill cleanup`.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { link, mkdir, open, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
+import { openNoFollow } from '../exec/input-file.js';
 import { diskFullError, isDiskFull } from '../exec/disk-full.js';
 import { isAlive } from '../sandbox/process-alive.js';
 import { databaseKey } from './run-dir.js';
@@ -75,10 +76,11 @@ export function lockOwnerAlive(owner: DrillLockOwner): boolean {
  */
 export async function readLockOwner(path: string): Promise<DrillLockOwner | null> {
   try {
-    const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const opened = await openNoFollow(path);
+    if ('problem' in opened) return null;
+    const { fh, stat: st } = opened;
     try {
-      const st = await fh.stat();
-      if (!st.isFile() || st.size > 65_536) return null;
+      if (st.size > 65_536) return null;
       const o = JSON.parse(await fh.readFile('utf8')) as DrillLockOwner;
       return typeof o.pid === 'number' && typeof o.host === 'string' ? o : null;
     } finally {

@@ -82,8 +82,36 @@ export async function resolveInputPath(given: string, what: string, opts: { allo
 }
 
 /**
- * Open a regular file for reading: never through a symlink (O_NOFOLLOW), never blocking on a FIFO (O_NONBLOCK), and
- * fstat after the open must show a regular file with the inode lstat saw. `what` names it in the error.
+ * Open a file pgdrill did not create for reading: never through a symbolic link (O_NOFOLLOW), never blocking on a
+ * FIFO (O_NONBLOCK: one swapped in by whoever can write beside it cannot hang root's open), and only when fstat shows
+ * a regular file. Otherwise why not (`code`: the open's errno, e.g. ENOENT, ELOOP for a link). The one primitive
+ * behind every read of such a file: artefacts, state records, drill locks, pid files, the sandbox's server log.
+ */
+export async function openNoFollow(path: string): Promise<{ fh: FileHandle; stat: Stats } | { problem: string; code?: string }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { problem: code === 'ELOOP' ? 'it is a symbolic link' : (err as Error).message, code };
+  }
+  let stat: Stats;
+  try {
+    stat = await fh.stat();
+  } catch (err) {
+    await fh.close();
+    return { problem: (err as Error).message };
+  }
+  if (!stat.isFile()) {
+    await fh.close();
+    return { problem: `it is ${kindOf(stat)}, not a regular file` };
+  }
+  return { fh, stat };
+}
+
+/**
+ * Open a regular file for reading (`openNoFollow`), and only if it is the very file lstat saw before (same inode).
+ * `what` names it in the error.
  * @throws ConfigError (exit 2).
  */
 export async function openRegularFile(path: string, what: string): Promise<FileHandle> {
@@ -94,22 +122,15 @@ export async function openRegularFile(path: string, what: string): Promise<FileH
     throw new ConfigError(`${what} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, [], { cause: err });
   }
   if (!before.isFile()) throw new ConfigError(`${what} ${path} is ${kindOf(before)}, not a regular file: refused, not opened`);
-  let fh: FileHandle;
-  try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`${what} ${path}: ${code === 'ELOOP' ? 'became a symbolic link while it was checked: refused' : (err as Error).message}`, [], { cause: err });
+  const opened = await openNoFollow(path);
+  if ('problem' in opened) {
+    throw new ConfigError(`${what} ${path}: ${opened.code === 'ELOOP' ? 'became a symbolic link while it was checked: refused' : `${opened.problem}: refused`}`);
   }
-  const after = await fh.stat().catch(async (err: unknown) => {
-    await fh.close();
-    throw err;
-  });
-  if (!after.isFile() || after.ino !== before.ino || after.dev !== before.dev) {
-    await fh.close();
-    throw new ConfigError(`${what} ${path} was replaced while it was opened (now ${kindOf(after)}, inode ${after.ino}, was ${before.ino}): refused`);
+  if (opened.stat.ino !== before.ino || opened.stat.dev !== before.dev) {
+    await opened.fh.close();
+    throw new ConfigError(`${what} ${path} was replaced while it was opened (now inode ${opened.stat.ino}, was ${before.ino}): refused`);
   }
-  return fh;
+  return opened.fh;
 }
 
 /**

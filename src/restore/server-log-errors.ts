@@ -9,9 +9,9 @@
  * The log is written by the sandbox's OS user: it is opened without following a link, must be a regular file, and
  * only its ERROR/STATEMENT records whose message equals one the restore client reported are used.
  */
-import { constants, createReadStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { lstatSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { openNoFollow } from '../exec/input-file.js';
 import { createInterface } from 'node:readline';
 import type { RestoreError } from '../report/model.js';
 
@@ -38,11 +38,12 @@ const RECORD = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[(\d+)\] (?:([0-9
 
 /** The ERROR/FATAL records logged from byte `from` on, each with its STATEMENT. Missing or unsafe log: none. */
 export async function readLoggedErrors(logFile: string, from: number): Promise<LoggedError[]> {
-  const fh = await open(logFile, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => null);
-  if (!fh) return [];
+  // The log lies in a directory the sandbox's OS user owns: a link or a FIFO planted there is never followed or waited on.
+  const opened = await openNoFollow(logFile);
+  if ('problem' in opened) return [];
+  const { fh } = opened;
   const out: { pid: number; sqlstate: string | null; message: string; statement: string | null }[] = [];
   try {
-    if (!(await fh.stat()).isFile()) return [];
     const lines = createInterface({ input: createReadStream('', { fd: fh.fd, start: from, autoClose: false }), crlfDelay: Infinity });
     let last: { pid: number; sqlstate: string | null; message: string; statement: string | null } | null = null;
     let field: { kind: string; text: string[] } | null = null; // the record that tab-continued lines extend

@@ -25,8 +25,8 @@
  * (`<out>/<run>/*.partial`) whose drill is gone (no live lock of its database) — only regular files and
  * directories owned by the user running pgdrill, never a symbolic link.
  */
-import { constants } from 'node:fs';
-import { lstat, open, readdir, realpath, unlink } from 'node:fs/promises';
+import { lstat, readdir, realpath, unlink } from 'node:fs/promises';
+import { openNoFollow } from '../exec/input-file.js';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { isAlive } from './process-alive.js';
@@ -96,10 +96,10 @@ async function hasMarker(dir: string): Promise<boolean> {
 
 /** The pid in the first line of a postmaster.pid or socket lock file, read without following a link; null if none. */
 async function pidFile(path: string): Promise<number | null> {
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
-  if (!fh) return null;
+  const opened = await openNoFollow(path);
+  if ('problem' in opened) return null;
+  const { fh } = opened;
   try {
-    if (!(await fh.stat()).isFile()) return null;
     const buf = Buffer.alloc(64);
     const { bytesRead } = await fh.read(buf, 0, 64, 0);
     const pid = Number(buf.subarray(0, bytesRead).toString('utf8').split('\n')[0]?.trim().replace(/^-/, ''));

@@ -10,8 +10,8 @@
  * Where: `PGDRILL_STATE_DIR` when set; else, as root, /var/lib/pgdrill; else `$XDG_STATE_HOME/pgdrill`
  * (default ~/.local/state/pgdrill).
  */
-import { constants } from 'node:fs';
-import { chmod, lstat, mkdir, open, realpath } from 'node:fs/promises';
+import { chmod, lstat, mkdir, realpath } from 'node:fs/promises';
+import { openNoFollow } from '../exec/input-file.js';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EnvironmentError } from '../errors.js';
@@ -119,16 +119,10 @@ function untrusted(dir: string, problem: string): EnvironmentError {
  * reason it is not trusted.
  */
 export async function readOwnFile(path: string, maxBytes = 65_536): Promise<{ text: string } | { problem: string }> {
-  let fh;
+  const opened = await openNoFollow(path);
+  if ('problem' in opened) return opened;
+  const { fh, stat: st } = opened;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return { problem: code === 'ELOOP' ? 'it is a symbolic link' : (e as Error).message };
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) return { problem: 'it is not a regular file' };
     if (st.uid !== euid()) return { problem: `it is owned by uid ${st.uid}, not by the user running pgdrill` };
     if ((st.mode & 0o022) !== 0) return { problem: `it is writable by others (mode ${(st.mode & 0o777).toString(8)})` };
     if (st.nlink !== 1) return { problem: `it has ${st.nlink} hard links` };

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -99,6 +100,10 @@ test('the server log\'s statement wins: matched in order and by message, tab-con
   // A link planted instead of the log is not followed.
   await symlink(log, join(dir.path, 'link.log'));
   assert.deepEqual(await readLoggedErrors(join(dir.path, 'link.log'), 0), []);
+  // Nor is a FIFO waited on (root's open of one with no writer would block the drill forever).
+  const fifo = join(dir.path, 'fifo.log');
+  execFileSync('mkfifo', [fifo]);
+  assert.deepEqual(await readLoggedErrors(fifo, 0), []);
 });
 
 test('the report bounds a long statement and says where the whole one is', () => {
