@@ -27,6 +27,7 @@ import { runProcess } from '../src/exec/run-process.js';
 import { silentLogger } from '../src/logger.js';
 import type { Report } from '../src/report/model.js';
 import { SandboxCluster } from '../src/sandbox/cluster.js';
+import { median } from './timing.js';
 
 type Variant = 'a' | 'a_fast' | 'b' | 'c';
 const ROOT = resolve(import.meta.dirname, '..');
@@ -147,10 +148,6 @@ async function startBenchSource(scale: number, parent: string, pgbin: string): P
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
-};
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
 const mb = (x: number | null) => (x === null ? '—' : `${(x / 1024 / 1024).toFixed(0)} MB`);

@@ -20,11 +20,11 @@ import { silentLogger } from '../src/logger.js';
 import { SandboxCluster } from '../src/sandbox/cluster.js';
 import { runDrill } from '../src/drill/run-drill.js';
 import type { Report } from '../src/report/model.js';
+import { median } from './timing.js';
 
 const runs = Number(process.argv[2] ?? 3);
 const datasets = (process.argv[3] ?? 'pagila,pgbench10').split(',');
 const SHARED = process.env.PGDRILL_SHARED_DATA ?? resolve(import.meta.dirname, '../../shared/data');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const bins = await findPgBinaries();
 const parent = await mkdtemp(join(tmpdir(), 'pgdrill-fidelity-bench-'));

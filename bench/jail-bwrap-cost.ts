@@ -14,18 +14,12 @@ import { join } from 'node:path';
 import { findPgBinaries } from '../src/exec/binaries.js';
 import { resolveSandboxUser } from '../src/exec/os-user.js';
 import { runProcess } from '../src/exec/run-process.js';
+import { fmt, time } from './timing.js';
 import { jailedCommand, probeJail, type JailView } from '../src/sandbox/jail.js';
 import { readerCommand, resolveReaderJail } from '../src/sandbox/reader-jail.js';
 
 const rounds = Number(process.argv[2] ?? 5);
 if (process.getuid?.() !== 0) throw new Error('run as root');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (xs: number[]) => `median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)}, n=${xs.length})`;
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
 
 const bins = await findPgBinaries();
 const user = (await resolveSandboxUser())!;

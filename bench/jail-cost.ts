@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { findPgBinaries } from '../src/exec/binaries.js';
 import { lookupOsUser, resolveSandboxUser } from '../src/exec/os-user.js';
 import { runProcess } from '../src/exec/run-process.js';
+import { fmt, median, time } from './timing.js';
 import { scanArchive } from '../src/inventory/read-inventory.js';
 import { silentLogger } from '../src/logger.js';
 import { SandboxCluster } from '../src/sandbox/cluster.js';
@@ -28,13 +29,6 @@ const rounds = Number(process.argv[2] ?? 5);
 const archive = process.argv[3];
 if (process.getuid?.() !== 0) throw new Error('run as root: the jail (dedicated user + unshare --net) applies to root');
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (xs: number[]) => `median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)}, n=${xs.length})`;
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
 
 const bins = await findPgBinaries();
 const parent = await mkdtemp(join(tmpdir(), 'pgdrill-jail-bench-'));
