@@ -138,38 +138,26 @@ describe('signals', () => {
                                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)) > 0);
   }
 
-  test('SIGTERM in restore (waiting for the replay, its psql stopped): exit 143, psql and sandbox gone', async () => {
-    const out = join(dir.path, 'out-restore');
-    const w = stderrWatcher();
-    const run = runCli(['run', '--source', urlOf(source, 'shop'), '--out', out], { env: { PGDRILL_DEBUG: '1' }, onStderr: w.onStderr });
-    // The replay is one transaction that commits at its end: stopping its psql (SIGSTOP) as soon as it runs holds
-    // the restore stage at its start, waiting for the replay, while pg_dump writes its file at its own pace.
-    const { line, pid } = await w.next(/overlapped restore: psql \(pid \d+\)/);
-    const psqlPid = Number(/psql \(pid (\d+)\)/.exec(line)![1]);
-    process.kill(psqlPid, 'SIGSTOP');
-    await w.next(/^pgdrill: restore/);
-    process.kill(pid, 'SIGTERM');
-    const report = (await assertInterrupted(await run, out, 'SIGTERM', { report: true }))!;
-    assert.equal(report.stages.find((s) => s.name === 'restore')?.status, 'fail');
-    assert.ok(!report.checks.some((c) => c.name === 'restore.row_counts'), 'the counts had not run');
-    await waitFor('the stopped psql to be gone', async () => !isAlive(psqlPid), 10_000);
-    assert.ok(report.teardown.postmaster_pid && !isAlive(report.teardown.postmaster_pid));
-  });
-
-  test('SIGHUP (a dropped ssh session) in restore tears down like SIGTERM: exit 129, psql, sandbox, lock and .partial gone', async () => {
-    const out = join(dir.path, 'out-hup');
-    const w = stderrWatcher();
-    const run = runCli(['run', '--source', urlOf(source, 'shop'), '--out', out], { env: { PGDRILL_DEBUG: '1' }, onStderr: w.onStderr });
-    const { line, pid } = await w.next(/overlapped restore: psql \(pid \d+\)/);
-    const psqlPid = Number(/psql \(pid (\d+)\)/.exec(line)![1]);
-    process.kill(psqlPid, 'SIGSTOP');
-    await w.next(/^pgdrill: restore/);
-    process.kill(pid, 'SIGHUP');
-    const report = (await assertInterrupted(await run, out, 'SIGHUP', { report: true }))!;
-    assert.equal(report.stages.find((s) => s.name === 'restore')?.status, 'fail');
-    await waitFor('the stopped psql to be gone', async () => !isAlive(psqlPid), 10_000);
-    assert.ok(report.teardown.postmaster_pid && !isAlive(report.teardown.postmaster_pid));
-  });
+  // SIGHUP (a dropped ssh session) tears down exactly like SIGTERM.
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    test(`${signal} in restore (waiting for the replay, its psql stopped): exit ${code}, psql and sandbox gone`, async () => {
+      const out = join(dir.path, `out-restore-${signal}`);
+      const w = stderrWatcher();
+      const run = runCli(['run', '--source', urlOf(source, 'shop'), '--out', out], { env: { PGDRILL_DEBUG: '1' }, onStderr: w.onStderr });
+      // The replay is one transaction that commits at its end: stopping its psql (SIGSTOP) as soon as it runs holds
+      // the restore stage at its start, waiting for the replay, while pg_dump writes its file at its own pace.
+      const { line, pid } = await w.next(/overlapped restore: psql \(pid \d+\)/);
+      const psqlPid = Number(/psql \(pid (\d+)\)/.exec(line)![1]);
+      process.kill(psqlPid, 'SIGSTOP');
+      await w.next(/^pgdrill: restore/);
+      process.kill(pid, signal);
+      const report = (await assertInterrupted(await run, out, signal, { report: true }))!;
+      assert.equal(report.stages.find((s) => s.name === 'restore')?.status, 'fail');
+      assert.ok(!report.checks.some((c) => c.name === 'restore.row_counts'), 'the counts had not run');
+      await waitFor('the stopped psql to be gone', async () => !isAlive(psqlPid), 10_000);
+      assert.ok(report.teardown.postmaster_pid && !isAlive(report.teardown.postmaster_pid));
+    });
+  }
 
   test('SIGHUP in backup (pg_dump waiting for a table lock): exit 129, no dump, no .partial, pg_dump gone', async () => {
     const out = join(dir.path, 'out-hup-backup');
