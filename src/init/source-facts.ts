@@ -8,6 +8,7 @@ import { EnvironmentError } from '../errors.js';
 import { DbSession } from '../pg/client.js';
 import { resolveSource, scrubber } from '../source/connection.js';
 import { readIdentity, type SourceIdentity } from '../source/identity.js';
+import { readDatabaseLocale, type DatabaseLocale } from '../restore/database-locale.js';
 
 /** One role of the source cluster, as `init` describes it. */
 export interface SourceRole {
@@ -24,8 +25,8 @@ export interface SourceFacts {
   /** The source as given (URL or PG* environment), password replaced by `***`. */
   readonly redacted: string;
   readonly encoding: string;
-  readonly collate: string;
-  readonly ctype: string;
+  /** LC_COLLATE, LC_CTYPE, provider and ICU locale: what the drill's restored copy is created with. */
+  readonly locale: DatabaseLocale;
   /** Objects per kind (table, view, materialized_view, sequence, function, …) in the whole database. */
   readonly counts: Readonly<Record<string, number>>;
   /** Per schema: tables, views and materialized views. */
@@ -58,10 +59,8 @@ export async function readSourceFacts(url: string | undefined, opts: ReadSourceF
   }
   try {
     const identity = await readIdentity(db);
-    const [loc] = await db.query<{ encoding: string; collate: string; ctype: string }>(
-      `SELECT pg_encoding_to_char(encoding) AS encoding, datcollate::text AS collate, datctype::text AS ctype
-         FROM pg_database WHERE datname = current_database()`,
-    );
+    const encoding = await db.value<string>('SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()');
+    const locale = await readDatabaseLocale(db);
     const objects = await listObjects(db);
     const perSchema = new Map<string, { tables: number; views: number; materializedViews: number }>();
     for (const o of objects) {
@@ -80,9 +79,8 @@ export async function readSourceFacts(url: string | undefined, opts: ReadSourceF
     return {
       identity,
       redacted: spec.redacted,
-      encoding: loc!.encoding,
-      collate: loc!.collate,
-      ctype: loc!.ctype,
+      encoding,
+      locale,
       counts: countByType(objects),
       schemas: [...perSchema].map(([schema, c]) => ({ schema, ...c })).sort((a, b) => (a.schema < b.schema ? -1 : a.schema > b.schema ? 1 : 0)),
       roles,

@@ -4,6 +4,7 @@
  * (JSON) scalar, in comments too, so that no quote, colon, `#` or newline in a name can change the YAML.
  */
 import type { SourceFacts } from './source-facts.js';
+import { describeLocale } from '../restore/database-locale.js';
 
 /** Options of `renderStarterConfig`. */
 export interface StarterConfigOptions {
@@ -42,7 +43,7 @@ export function renderStarterConfig(facts: SourceFacts, opts: StarterConfigOptio
     '#',
     '# The source as init found it:',
     `#   cluster    system_identifier ${id.systemIdentifier}, PostgreSQL ${q(id.serverVersionText)}, ${id.inRecovery ? 'a standby (in recovery)' : 'a primary'}`,
-    `#   database   ${q(id.database)}, encoding ${q(facts.encoding)}, collate ${q(facts.collate)}, ctype ${q(facts.ctype)}`,
+    `#   database   ${q(id.database)}, encoding ${q(facts.encoding)}, locale ${q(describeLocale(facts.locale))}`,
     `#   objects    ${plural(c('table'), 'table')}, ${plural(c('view'), 'view')}, ${plural(c('materialized_view'), 'materialized view')}, ` +
       `${plural(c('sequence'), 'sequence')}, ${c('function') + c('procedure')} functions and procedures, ` +
       `${plural(c('schema'), 'schema')} besides public, ${plural(c('extension'), 'extension')}`,

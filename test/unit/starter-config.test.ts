@@ -14,7 +14,7 @@ const facts = (over: Partial<SourceFacts> = {}): SourceFacts => ({
     user: 'drill "ro"', isSuperuser: false, inRecovery: false,
   },
   redacted: 'postgresql://drill_ro:***@db/app',
-  encoding: 'UTF8', collate: 'C.UTF-8', ctype: 'C.UTF-8',
+  encoding: 'UTF8', locale: { collate: 'C.UTF-8', ctype: 'C.UTF-8', provider: 'libc', locale: null, icuRules: null },
   counts: { table: 3, view: 1 },
   schemas: [{ schema: 'sales # x: "y"', tables: 2, views: 1, materializedViews: 0 }, { schema: 'new\n  evil: 1', tables: 1, views: 0, materializedViews: 0 }, { schema: 'a*b', tables: 1, views: 0, materializedViews: 0 }, { schema: 'public', tables: 1, views: 0, materializedViews: 0 }],
   roles: [{ name: 'own\ner: x', canLogin: false, superuser: false, owns: 4 }, { name: 'postgres', canLogin: true, superuser: true, owns: 0 }],
