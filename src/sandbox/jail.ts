@@ -215,6 +215,10 @@ export function bwrapArgs(bin: string, view: JailView, o: { readonly userns: boo
       const p = join(dirname(bindir), sub);
       if (p !== '/lib' && existsSync(p)) a.push('--ro-bind', p, p);
     }
+    // Embedded builds find their libraries through RUNPATH $ORIGIN/../lib, which glibc resolves by reading
+    // /proc/self/exe — absent in the jail: name the directory instead.
+    const lib = join(dirname(bindir), 'lib');
+    if (lib !== '/lib' && existsSync(lib)) a.push('--setenv', 'LD_LIBRARY_PATH', lib);
   }
   if (view.passwd) a.push('--ro-bind', view.passwd, '/etc/passwd');
   if (view.group) a.push('--ro-bind', view.group, '/etc/group');
