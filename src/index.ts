@@ -27,7 +27,7 @@ export { takeDump } from './backup/pg-dump.js';
 export { captureGlobals } from './backup/globals.js';
 export { checkSums, writeSums, sha256File } from './backup/sha256sums.js';
 export { enableBufferReclaim } from './backup/reclaim-buffers.js';
-export { findPgBinaries } from './exec/binaries.js';
+export { resolveToolchain, resolveDumpReader, localToolchain, type Toolchain, type ToolchainRequest, type ChosenProgram } from './toolchain/toolchain.js';
 export * from './errors.js';
 export type { Logger, ProgressEvent, ProgressCallback } from './logger.js';
 export { readSourceFacts, type SourceFacts } from './init/source-facts.js';

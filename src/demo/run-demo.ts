@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { findPgBinaries } from '../exec/binaries.js';
+import { localToolchain } from '../toolchain/toolchain.js';
 import { resolveSandboxUser } from '../exec/os-user.js';
 import { silentLogger, type Logger, type ProgressCallback } from '../logger.js';
 import { SandboxCluster } from '../sandbox/cluster.js';
@@ -40,7 +40,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const progress = opts.progress ?? (() => {});
   const outDir = resolve(opts.outDir ?? './drills');
   await mkdir(outDir, { recursive: true, mode: 0o700 });
-  const bins = await findPgBinaries();
+  // The demo's source: the newest system server (the drill then chooses its own programs for that major).
+  const bins = await localToolchain();
   const user = await resolveSandboxUser();
   progress({ stage: 'demo-source', state: 'start' });
   const source = await SandboxCluster.start({ bins, parentDir: outDir, osUser: user, logger, superuser: 'workflow_admin', label: 'demo-source', signal: opts.signal });
