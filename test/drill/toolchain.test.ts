@@ -18,6 +18,7 @@ import { resolveToolchain } from '../../src/toolchain/toolchain.js';
 import { runCli } from '../helpers/cli.js';
 import { bins, psql, scratchDir, silentLogger, startSource, urlOf } from '../helpers/clusters.js';
 import { pgDump } from '../helpers/dumps.js';
+import { requireMajor, startSourceOfMajor } from '../helpers/majors.js';
 
 test('run and verify name the source, pg_dump and sandbox versions and every program used; the flags are checked', async () => {
   await using dir = await scratchDir();
@@ -98,6 +99,30 @@ test('a source whose major has no pg_dump on the machine: exit 4 before any file
     assert.match(err.message, new RegExp(`postgresql-client-${newer.major}\\b`));
     assert.match(err.message, new RegExp(`brew install postgresql@${newer.major}`));
     assert.ok(!existsSync(out) || readdirSync(out).length === 0, 'nothing written');
+  } finally {
+    await source.stop();
+  }
+});
+
+test('a sandbox older than 14 (no verify_heapam): fidelity.amcheck says it did not check, never a false FAIL', async (t) => {
+  if (!(await requireMajor(t, 13))) return;
+  await using dir = await scratchDir();
+  const source = (await startSourceOfMajor(13, { parentDir: dir.path }))!;
+  try {
+    await psql(source, 'postgres', { sql: 'CREATE DATABASE app' });
+    await psql(source, 'app', { sql: 'CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100)' });
+    // The machine has no pg_dump 13: the local one dumps the 13 source, and the header is set to what pg_dump 13
+    // writes, so that verify restores it into a 13 sandbox (a plain dump needs no pg_restore of that major).
+    const dump = await pgDump(source, 'app', 'plain', join(dir.path, 'app.sql'));
+    const text = (await readFile(dump, 'utf8')).replace(/^-- Dumped by pg_dump version .*$/m, '-- Dumped by pg_dump version 13.23');
+    await writeFile(dump, text);
+    const r = await runCli(['verify', dump, '--out', join(dir.path, 'out'), '--json']);
+    const report = ReportSchema.parse(JSON.parse(r.stdout));
+    assert.equal(report.versions?.sandbox_major, 13, r.stderr);
+    const amcheck = report.checks.find((c) => c.name === 'fidelity.amcheck');
+    assert.equal(amcheck?.status, 'warn', JSON.stringify(amcheck));
+    assert.match(amcheck!.detail, /PostgreSQL 13, whose amcheck lacks verify_heapam/);
+    assert.equal(r.code, 0, JSON.stringify(report.checks.filter((c) => c.status === 'fail')));
   } finally {
     await source.stop();
   }
