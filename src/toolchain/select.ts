@@ -93,3 +93,13 @@ export function chooseSandboxServer(servers: readonly ServerCandidate[], wish: S
     : `no PostgreSQL ${want} server was found; ${m} is the closest newer one (pg_dump's output loads into its own major or newer)`;
   return { server: best, reason };
 }
+
+/** The first minor of each major whose pg_dump brackets plain dumps with `\restrict KEY` and whose psql knows it (CVE-2025-8714). */
+const RESTRICT_SINCE: Readonly<Record<number, number>> = { 13: 22, 14: 19, 15: 14, 16: 10, 17: 6 };
+
+/** Whether this version's pg_dump writes, and its psql understands, `\restrict` / `\unrestrict`. */
+export function knowsRestrict(v: PgVersion): boolean {
+  if (v.major >= 18) return true;
+  const since = RESTRICT_SINCE[v.major];
+  return since !== undefined && v.minor >= since;
+}

@@ -11,7 +11,7 @@ import { ConfigError, EnvironmentError } from '../errors.js';
 import type { PgTool, PgVersion } from '../exec/binaries.js';
 import { findPrograms, programDirs, withVersions, type DiscoverOptions, type ProgramOrigin, type VersionedProgram } from './discover.js';
 import { clientInstallHint, serverInstallHint } from './install-hints.js';
-import { chooseSandboxServer, pickProgram, serverCandidates, type SandboxChoice } from './select.js';
+import { chooseSandboxServer, knowsRestrict, pickProgram, serverCandidates, type SandboxChoice } from './select.js';
 
 /** What a program is used for. */
 export type ToolRole = 'dump' | 'server' | 'client' | 'sandbox-dump';
@@ -97,14 +97,27 @@ function chooseServer(programs: readonly VersionedProgram[], req: ToolchainReque
   );
 }
 
-function pickClients(programs: readonly VersionedProgram[], req: ToolchainRequest, sandboxMajor: number, dumpMajor: number | null): { chosen: VersionedProgram[]; notes: string[] } {
+/**
+ * psql replays plain dumps (and pg_dumpall's globals): from a pg_dump that writes `\restrict`, only a psql that
+ * knows it can (an older one stops at "invalid command"). Such psqls are kept when there are any.
+ */
+function psqlCandidates(programs: readonly VersionedProgram[], writer: PgVersion | null): { candidates: readonly VersionedProgram[]; note: string | null } {
+  if (!writer || !knowsRestrict(writer)) return { candidates: programs, note: null };
+  const aware = programs.filter((p) => p.tool !== 'psql' || knowsRestrict(p.version));
+  if (aware.some((p) => p.tool === 'psql')) return { candidates: aware, note: null };
+  return { candidates: programs, note: `pg_dump ${writer.text} brackets plain dumps with \\restrict, which no psql found knows (it needs 17.6, 16.10, 15.14, 14.19, 13.22 or newer): install a current minor release of the client programs` };
+}
+
+function pickClients(programs: readonly VersionedProgram[], req: ToolchainRequest, sandboxMajor: number, dumpMajor: number | null, writer: PgVersion | null): { chosen: VersionedProgram[]; notes: string[] } {
   const chosen: VersionedProgram[] = [];
   const notes: string[] = [];
   // pg_restore reads the archive pg_dump writes: never older than that pg_dump, nor than the archive's format.
   const restoreMin = Math.max(req.archive ? dumpMajor ?? 0 : 0, req.archiveMinMajor ?? 0);
+  const psqls = psqlCandidates(programs, writer);
+  if (psqls.note) notes.push(psqls.note);
   for (const tool of ['psql', 'pg_restore', 'pg_amcheck'] as const) {
     const min = tool === 'pg_restore' ? restoreMin : 0;
-    const p = pickProgram(programs, tool, min, Math.max(sandboxMajor, min));
+    const p = pickProgram(tool === 'psql' ? psqls.candidates : programs, tool, min, Math.max(sandboxMajor, min));
     if (p) {
       chosen.push(p);
       if (p.version.major < sandboxMajor) notes.push(`${tool} ${p.version.text} drives a PostgreSQL ${sandboxMajor} sandbox: no ${tool} ${sandboxMajor} or newer was found`);
@@ -146,7 +159,7 @@ export async function resolveToolchain(req: ToolchainRequest, discover: Discover
   }
   const sandbox = chooseServer(programs, req, dumpMajor);
   const serverProgs = programs.filter((p) => p.dir === sandbox.server.bindir && ['initdb', 'pg_ctl', 'postgres'].includes(p.tool));
-  const clients = pickClients(programs, req, sandbox.server.version.major, dumpMajor);
+  const clients = pickClients(programs, req, sandbox.server.version.major, dumpMajor, req.dumpedBy ?? dump[0]?.version ?? null);
   const sandboxDump = pickSandboxDump(programs, sandbox.server.version.major, dump[0]);
   const byRole = new Map<string, VersionedProgram>();
   const chosen: ChosenProgram[] = [];

@@ -228,3 +228,18 @@ test('a program that does not report a version is not a candidate', async () => 
   await writeFile(join(debian(m.root, 15), 'pg_dump'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
   await rejectsWith(resolveToolchain(run('15.3'), m.opts()), EnvironmentError, 'no pg_dump of major 15', 'no pg_dump was found at all');
 });
+
+test('a pg_dump that writes \\restrict gets a psql that knows it; an older minor is passed over, or named when it is all there is', async () => {
+  await using m = await machine();
+  const old = await fakeProgramDir(join(m.root, 'old'), '15.13', ['psql']);
+  await fakeProgramDir(debian(m.root, 15), '15.18', ALL);
+  const t = await resolveToolchain(run('15.2'), m.opts({ config: { search_path: [old] } }));
+  assert.equal(dirOf(t, 'psql'), debian(m.root, 15));
+  // verify of a dump by pg_dump 15.13 (no \restrict): the first psql found serves.
+  const v13 = await resolveToolchain({ source: v('15.2'), dumpedBy: v('15.13'), dumpSource: false, archive: false }, m.opts({ config: { search_path: [old] } }));
+  assert.equal(dirOf(v13, 'psql'), old);
+  await using m2 = await machine();
+  await fakeProgramDir(debian(m2.root, 15), '15.13', ALL);
+  const lone = await resolveToolchain({ source: v('15.2'), dumpedBy: v('15.18'), dumpSource: false, archive: false }, m2.opts());
+  assert.match(lone.notes.join('\n'), /pg_dump 15\.18 brackets plain dumps with \\restrict, which no psql found knows/);
+});
