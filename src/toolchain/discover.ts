@@ -66,12 +66,20 @@ async function numberedEntries(dir: string, re: RegExp): Promise<{ name: string;
   }
 }
 
+/** `pg_config --bindir` answers, by pg_config's path: asked once per process. */
+const pgConfigAnswers = new Map<string, Promise<string | null>>();
+
 async function pgConfigBindir(pathDirs: readonly string[]): Promise<string | null> {
   for (const dir of pathDirs) {
     const pgConfig = join(dir, 'pg_config');
     if (!(await isExecutable(pgConfig))) continue;
-    const r = await runProcess({ bin: pgConfig, args: ['--bindir'], stdout: 'capture', allowFailure: true }).catch(() => null);
-    return r && r.exitCode === 0 && r.stdout.trim().startsWith('/') ? r.stdout.trim() : null;
+    let answer = pgConfigAnswers.get(pgConfig);
+    if (!answer) {
+      answer = runProcess({ bin: pgConfig, args: ['--bindir'], stdout: 'capture', allowFailure: true })
+        .then((r) => (r.exitCode === 0 && r.stdout.trim().startsWith('/') ? r.stdout.trim() : null), () => null);
+      pgConfigAnswers.set(pgConfig, answer);
+    }
+    return answer;
   }
   return null;
 }
