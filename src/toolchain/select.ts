@@ -4,7 +4,7 @@
  * pg_config, PATH, the store).
  */
 import type { PgTool, PgVersion } from '../exec/binaries.js';
-import type { ProgramOrigin, VersionedProgram } from './discover.js';
+import type { FoundProgram, ProgramOrigin, VersionedProgram } from './discover.js';
 
 /** How far `major` is from `prefer`: equal first, then newer (closest first), then older (closest first). */
 function distance(major: number, prefer: number): number {
@@ -32,17 +32,18 @@ export interface ServerCandidate {
   readonly version: PgVersion;
 }
 
-const SERVER_TOOLS: readonly PgTool[] = ['initdb', 'pg_ctl', 'postgres'];
+/** The programs of a server: one directory holds all three. */
+export const SERVER_TOOLS: readonly PgTool[] = ['initdb', 'pg_ctl', 'postgres'];
 
-/** The directories holding a whole server (the three programs, one major), in discovery order. */
-export function serverCandidates(programs: readonly VersionedProgram[]): ServerCandidate[] {
-  const byDir = new Map<string, VersionedProgram[]>();
-  for (const p of programs) if (SERVER_TOOLS.includes(p.tool)) byDir.set(p.dir, [...(byDir.get(p.dir) ?? []), p]);
+/**
+ * The directories holding a whole server (the three programs), in discovery order, with postgres's version (the
+ * only one read before a server is chosen: initdb's and pg_ctl's are read, and checked, for the chosen one only).
+ */
+export function serverCandidates(found: readonly FoundProgram[], postgresVersions: readonly VersionedProgram[]): ServerCandidate[] {
   const out: ServerCandidate[] = [];
-  for (const [bindir, ps] of byDir) {
-    const postgres = ps.find((p) => p.tool === 'postgres');
-    if (!postgres || ps.length !== SERVER_TOOLS.length || ps.some((p) => p.version.major !== postgres.version.major)) continue;
-    out.push({ bindir, origin: postgres.origin, version: postgres.version });
+  for (const postgres of postgresVersions) {
+    if (postgres.tool !== 'postgres') continue;
+    if (SERVER_TOOLS.every((t) => found.some((p) => p.dir === postgres.dir && p.tool === t))) out.push({ bindir: postgres.dir, origin: postgres.origin, version: postgres.version });
   }
   return out;
 }

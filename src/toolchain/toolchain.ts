@@ -9,9 +9,9 @@
  */
 import { ConfigError, EnvironmentError } from '../errors.js';
 import type { PgTool, PgVersion } from '../exec/binaries.js';
-import { findPrograms, programDirs, withVersions, type DiscoverOptions, type ProgramOrigin, type VersionedProgram } from './discover.js';
+import { findPrograms, programDirs, withVersions, type DiscoverOptions, type FoundProgram, type ProgramOrigin, type VersionedProgram } from './discover.js';
 import { clientInstallHint, serverInstallHint } from './install-hints.js';
-import { chooseSandboxServer, knowsRestrict, pickProgram, serverCandidates, type SandboxChoice } from './select.js';
+import { chooseSandboxServer, knowsRestrict, pickProgram, SERVER_TOOLS, serverCandidates, type SandboxChoice } from './select.js';
 
 /** What a program is used for. */
 export type ToolRole = 'dump' | 'server' | 'client' | 'sandbox-dump';
@@ -86,14 +86,14 @@ function pickDump(programs: readonly VersionedProgram[], req: ToolchainRequest):
   });
 }
 
-function chooseServer(programs: readonly VersionedProgram[], req: ToolchainRequest, dumpMajor: number | null): SandboxChoice {
-  const servers = serverCandidates(programs);
+function chooseServer(found: readonly FoundProgram[], programs: readonly VersionedProgram[], req: ToolchainRequest, dumpMajor: number | null): SandboxChoice {
+  const servers = serverCandidates(found, programs);
   const choice = chooseSandboxServer(servers, { sourceMajor: req.source?.major ?? null, dumpMajor, explicit: req.sandboxMajor });
   if (choice) return choice;
   const want = req.sandboxMajor ?? Math.max(req.source?.major ?? 0, dumpMajor ?? 0);
-  const found = servers.length ? `servers found: ${servers.map((s) => `${s.version.text} (${s.bindir})`).join(', ')}` : 'no server (initdb, pg_ctl, postgres in one directory) was found';
+  const seen = servers.length ? `servers found: ${servers.map((s) => `${s.version.text} (${s.bindir})`).join(', ')}` : 'no server (initdb, pg_ctl, postgres in one directory) was found';
   throw new EnvironmentError(
-    `the sandbox needs a PostgreSQL ${want || ''}${req.sandboxMajor === undefined && want ? ' (or newer)' : ''} server (${found}). Nothing was written. To get one, ${serverInstallHint(want || 17)}.`,
+    `the sandbox needs a PostgreSQL ${want || ''}${req.sandboxMajor === undefined && want ? ' (or newer)' : ''} server (${seen}). Nothing was written. To get one, ${serverInstallHint(want || 17)}.`,
   );
 }
 
@@ -130,6 +130,17 @@ function pickClients(programs: readonly VersionedProgram[], req: ToolchainReques
   return { chosen, notes };
 }
 
+/** The chosen server's three programs with their versions: one major, else the installation is not one server. */
+async function serverPrograms(found: readonly FoundProgram[], sandbox: SandboxChoice): Promise<VersionedProgram[]> {
+  const progs = await withVersions(found.filter((p) => p.dir === sandbox.server.bindir && SERVER_TOOLS.includes(p.tool)));
+  checkPromises(progs);
+  const odd = progs.filter((p) => p.version.major !== sandbox.server.version.major);
+  if (progs.length !== SERVER_TOOLS.length || odd.length) {
+    throw new EnvironmentError(`${sandbox.server.bindir} does not hold one server: postgres is ${sandbox.server.version.text}, but ${odd.map((p) => `${p.tool} is ${p.version.text}`).join(', ') || 'initdb or pg_ctl does not run'}: repair or remove that installation`);
+  }
+  return progs;
+}
+
 function pickSandboxDump(programs: readonly VersionedProgram[], sandboxMajor: number, dump: VersionedProgram | undefined): VersionedProgram | null {
   // The same pg_dump as the source's side when it can dump the sandbox: the round trip then compares like with like.
   if (dump && dump.version.major >= sandboxMajor) return dump;
@@ -150,15 +161,17 @@ function notesOnPgBindir(programs: readonly VersionedProgram[], chosen: readonly
 export async function resolveToolchain(req: ToolchainRequest, discover: DiscoverOptions = {}): Promise<Toolchain> {
   const { dirs, promised } = await programDirs(discover);
   const need: PgTool[] = ['initdb', 'pg_ctl', 'postgres', 'psql', 'pg_restore', 'pg_amcheck', 'pg_dump', ...(req.dumpSource ? (['pg_dumpall'] as const) : [])];
-  const programs = await withVersions(await findPrograms(dirs, promised, need));
+  const found = await findPrograms(dirs, promised, need);
+  // Of the server programs, only postgres's version is read before the choice.
+  const programs = await withVersions(found.filter((p) => !SERVER_TOOLS.includes(p.tool) || p.tool === 'postgres'));
   checkPromises(programs);
   const dump = pickDump(programs, req);
   const dumpMajor = req.dumpedBy?.major ?? dump[0]?.version.major ?? null;
   if (req.sandboxMajor !== undefined && dumpMajor !== null && req.sandboxMajor < dumpMajor) {
     throw new ConfigError(`PostgreSQL ${req.sandboxMajor} cannot be the sandbox: the dump is pg_dump ${dumpMajor}'s, whose output is only guaranteed to load into PostgreSQL ${dumpMajor} or newer`);
   }
-  const sandbox = chooseServer(programs, req, dumpMajor);
-  const serverProgs = programs.filter((p) => p.dir === sandbox.server.bindir && ['initdb', 'pg_ctl', 'postgres'].includes(p.tool));
+  const sandbox = chooseServer(found, programs, req, dumpMajor);
+  const serverProgs = await serverPrograms(found, sandbox);
   const clients = pickClients(programs, req, sandbox.server.version.major, dumpMajor, req.dumpedBy ?? dump[0]?.version ?? null);
   const sandboxDump = pickSandboxDump(programs, sandbox.server.version.major, dump[0]);
   const byRole = new Map<string, VersionedProgram>();

@@ -217,9 +217,12 @@ test('each program\'s version is read once per process, only for the roles consi
   const before = versionReadCount();
   await resolveToolchain(run('15.3'), m.opts());
   const first = versionReadCount() - before;
-  assert.ok(first <= 2 * ALL.length, `${first} version reads`);
+  // Every program once, but initdb and pg_ctl only of the server chosen.
+  assert.equal(first, 2 * ALL.length - 2, `${first} version reads`);
   await resolveToolchain(run('16.1'), m.opts());
-  assert.equal(versionReadCount() - before, first, 'the second choice read no version again');
+  assert.equal(versionReadCount() - before, first + 2, 'the second choice read only the other server\'s initdb and pg_ctl');
+  await resolveToolchain(run('16.1'), m.opts());
+  assert.equal(versionReadCount() - before, first + 2, 'the third read nothing again');
 });
 
 test('a program that does not report a version is not a candidate', async () => {
@@ -242,4 +245,11 @@ test('a pg_dump that writes \\restrict gets a psql that knows it; an older minor
   await fakeProgramDir(debian(m2.root, 15), '15.13', ALL);
   const lone = await resolveToolchain({ source: v('15.2'), dumpedBy: v('15.18'), dumpSource: false, archive: false }, m2.opts());
   assert.match(lone.notes.join('\n'), /pg_dump 15\.18 brackets plain dumps with \\restrict, which no psql found knows/);
+});
+
+test('a server directory whose programs disagree on the major is refused, naming them', async () => {
+  await using m = await machine();
+  await fakeProgramDir(debian(m.root, 15), '15.8', ALL);
+  await fakeProgramDir(debian(m.root, 15), '14.3', ['initdb']);
+  await rejectsWith(resolveToolchain(run('15.2'), m.opts()), EnvironmentError, 'does not hold one server', 'initdb is 14.3');
 });
