@@ -24,6 +24,7 @@ const indentOf = (text: string): number => /^ */.exec(text)![0].length;
 function unclosedOpener(text: string): number | null {
   let found: number | null = null;
   for (const doc of new Parser().parse(text)) {
+    if (doc.type !== 'document') continue;
     CST.visit(doc, (item) => {
       for (const token of [item.key, item.value]) {
         if (found !== null || !token) continue;
