@@ -4,7 +4,7 @@ import { loadConfig, validateConfig } from '../../config/load.js';
 import { verifyArtifact } from '../../verify/verify-artifact.js';
 import { progressRenderer } from '../progress.js';
 import { renderSummary } from '../summary.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 
 /** Register `pgdrill verify`. */
 export function registerVerify(program: Command, ctx: CliContext): void {
