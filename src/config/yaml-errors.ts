@@ -4,7 +4,6 @@
  * indented one space too deep at the line before it (whose value it seems to continue).
  */
 import { CST, Parser, type YAMLError } from 'yaml';
-import { redactUrlsIn } from '../source/libpq-url.js';
 
 /** A place in the text: 1-based line and column. */
 interface Place {
@@ -62,9 +61,12 @@ function locate(text: string, lines: readonly string[], lineStarts: readonly num
   return { place: start, hint: '' };
 }
 
-/** The line's text for the message: URLs redacted, control characters shown, long lines cut. */
+/**
+ * The line's text for the message: everything after a URL's scheme hidden (a password, or a webhook's token in its
+ * path: the message may end up in cron mail or a journal), control characters shown, long lines cut.
+ */
 function shown(line: string): string {
-  const s = redactUrlsIn(line.replace(/\r$/, '')).replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const s = line.replace(/\r$/, '').replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s'"]+/gi, '$1***').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return s.length > 160 ? `${s.slice(0, 160)}…` : s;
 }
 

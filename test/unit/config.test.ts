@@ -70,8 +70,12 @@ test('a YAML error names the line to fix, its column and its text — not where 
   await using d = await scratchDir();
   // One space too deep: the parser blames line 2, whose value line 3 seems to continue.
   const deep = await yamlError(d.path, 'source:\n  database: app\n   url: postgresql://ro:s3cret@db/app\nout: /var/lib/drills\n');
-  assert.match(deep, /line 3, column 4: indented deeper than line 2 above it.*indent it like the key above it\n\s+3 \|    url: postgresql:\/\/ro:\*\*\*@db\/app\n\s+\|    \^/);
+  assert.match(deep, /line 3, column 4: indented deeper than line 2 above it.*indent it like the key above it\n\s+3 \|    url: postgresql:\/\/\*\*\*\n\s+\|    \^/);
   assert.doesNotMatch(deep, /s3cret|line 2, column/);
+  // A webhook's token lives in its path: nothing after the scheme is shown.
+  const hook = await yamlError(d.path, 'notify:\n  webhook:\n    on: fail\n     url: https://hooks.example.com/T0/B0/tok3n\n');
+  assert.match(hook, /line 4, column 6: .*\n\s+4 \|      url: https:\/\/\*\*\*\n/);
+  assert.doesNotMatch(hook, /tok3n|hooks\.example/);
   // The same file with CRLF line ends (edited on Windows).
   assert.match(await yamlError(d.path, 'source:\r\n  database: app\r\n   url: x\r\n'), /line 3, column 4: indented deeper/);
   // An unclosed quote or bracket: the parser notices at the end of the file; the line is where it was opened.
