@@ -44,8 +44,9 @@ export class ReportBuilder {
    * and a detail longer than `REPORT_DETAIL_MAX` is cut in the report and logged whole.
    */
   private record(check: Omit<Check, 'stage'> & { readonly stage?: StageName }): Check {
-    if (check.detail.length > REPORT_DETAIL_MAX) this.logger.info(`check ${check.name} (${check.status}), whole detail: ${check.detail}`);
-    const recorded: Check = { ...check, stage: stageOf(check.name), detail: boundText(check.detail, REPORT_DETAIL_MAX) };
+    const { name, status, detail, evidence } = check;
+    if (detail.length > REPORT_DETAIL_MAX) this.logger.info(`check ${name} (${status}), whole detail: ${detail}`);
+    const recorded: Check = { name, stage: stageOf(name), status, detail: boundText(detail, REPORT_DETAIL_MAX), ...(evidence === undefined ? {} : { evidence }) };
     this.checks.push(recorded);
     return recorded;
   }

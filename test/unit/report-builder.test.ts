@@ -25,6 +25,7 @@ test('a stage that throws fails as <stage>.error with the message; the stage is 
     const r = await b.stage(stage, async () => { throw new Error(`boom in ${stage}`); }, () => false);
     assert.equal(r, undefined);
     assert.deepEqual(b.checks, [{ name, stage, status: 'fail', detail: `boom in ${stage}` }]);
+    assert.deepEqual(Object.keys(b.checks[0]!), ['name', 'stage', 'status', 'detail'], 'report.json keeps its key order');
     assert.equal(b.stages[0]?.status, 'fail');
   }
 });
