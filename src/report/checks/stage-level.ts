@@ -5,35 +5,36 @@
  */
 import { defineChecks } from './definition.js';
 
-const THREW = 'the stage threw: its error message (on a full disk, with the file system named)';
+/** Said of every `<stage>.error`: what its detail holds. An interrupt, an environment error (exit 4) or a bug ends the drill instead (`drill.aborted`). */
+const MESSAGE = "(the detail is the error's message; on a full disk it names the file system)";
 
 export const STAGE_CHECKS = defineChecks({
   'backup.error': {
     stage: 'backup',
     proves: null,
     emitted: 'only when the stage threw',
-    fails: `${THREW} — pg_dump or pg_dumpall failed or was killed (exit code or signal and stderr), the source stopped, the disk filled; a failed dump leaves no file`,
+    fails: `pg_dump or pg_dumpall failed or was killed (its exit code or signal and stderr), the source stopped, or the disk filled ${MESSAGE}; a failed dump leaves no file`,
     commands: ['run', 'verify', 'demo'],
   },
   'source.error': {
     stage: 'source',
     proves: null,
     emitted: 'only when the stage threw',
-    fails: `${THREW} — verify \`--source\` could not read the source now (objects, counts, hashes)`,
+    fails: `verify \`--source\` could not read the source now (objects, counts, hashes) ${MESSAGE}`,
     commands: ['verify'],
   },
   'content.error': {
     stage: 'content',
     proves: null,
     emitted: 'only when the stage threw',
-    fails: `${THREW} — the dump's inventory could not be read (e.g. an archive pg_restore cannot read)`,
+    fails: `the dump's inventory could not be read, e.g. an archive pg_restore cannot read ${MESSAGE}`,
     commands: ['run', 'verify', 'demo'],
   },
   'restore.error': {
     stage: 'restore',
     proves: null,
     emitted: 'only when the stage threw',
-    fails: `${THREW} — the sandbox could not be started or the restore could not run (the restore's own errors are \`restore.errors\`)`,
+    fails: `the restore could not be set up or run, e.g. the database could not be created ${MESSAGE}; errors of the dump itself are \`restore.errors\``,
     commands: ['run', 'verify', 'demo'],
   },
   'restore.skipped': {
@@ -48,7 +49,7 @@ export const STAGE_CHECKS = defineChecks({
     stage: 'fidelity',
     proves: null,
     emitted: 'only when the stage threw',
-    fails: `${THREW} — the restored copy could not be read`,
+    fails: `the restored copy could not be read or compared ${MESSAGE}`,
     commands: ['run', 'verify', 'demo'],
   },
   'fidelity.skipped': {
@@ -63,21 +64,21 @@ export const STAGE_CHECKS = defineChecks({
     stage: 'teardown',
     proves: null,
     emitted: 'only when the stage threw',
-    fails: `${THREW} — the sandbox could not be stopped or removed`,
+    fails: `the sandbox's teardown could not be judged ${MESSAGE}`,
     commands: ['run', 'verify', 'demo'],
   },
   'production.error': {
     stage: 'production',
     proves: null,
     emitted: 'only when the stage threw',
-    fails: `${THREW} — the proof could not read the source again (e.g. it stopped): production is not proven untouched`,
+    fails: `the proof could not read the source again (e.g. it stopped, or the proof was interrupted) ${MESSAGE}: production is not proven untouched`,
     commands: ['run', 'verify', 'demo'],
   },
   'baseline.error': {
     stage: 'baseline',
     proves: null,
     emitted: 'only when the stage threw',
-    fails: `${THREW} — the previous drills could not be compared`,
+    fails: `the previous drills could not be compared ${MESSAGE}`,
     commands: ['run', 'verify', 'demo'],
   },
   'drill.aborted': {
