@@ -63,7 +63,7 @@ export function checkCoverageTable(): string {
     const c = CHECK_COVERAGE[k];
     return `| \`${shown(k, d)}\` | ${d.fails === null ? '(never fails) ' : ''}${files(c.fail)} | ${files(c.pass)} |`;
   });
-  return [BEGIN, '| check | tests where it fails (never fails: its warn, skip or abort) | tests where it passes |', '|---|---|---|', ...rows, END].join('\n');
+  return [BEGIN, '| check | tests that make it fail (under `test/`; a check that never fails: its warn, skip or abort) | tests where it passes |', '|---|---|---|', ...rows, END].join('\n');
 }
 
 /** The developer doc with its coverage table replaced by the current one. */

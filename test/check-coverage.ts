@@ -7,7 +7,7 @@
 import type { CheckKey } from '../src/report/checks/index.js';
 
 /** The developer doc that holds the rendered table. */
-export const COVERAGE_DOC = 'docs/development.md';
+export const COVERAGE_DOC = 'CONTRIBUTING.md';
 
 export interface CheckTests {
   /** Tests that make it fail (never-failing checks: its warn, skip or abort). At least one. */
