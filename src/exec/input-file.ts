@@ -167,3 +167,23 @@ export function formatLimit(bytes: number): string {
   if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
   return `${bytes} bytes`;
 }
+
+/**
+ * Read a small file that only the user running pgdrill can have written: not a symbolic link (O_NOFOLLOW), a regular
+ * file with one link, owned by that user, writable by no one else, at most `maxBytes`. Returns its text, or the
+ * reason it is not trusted (`code`: the open's errno, or FOREIGN when another user owns or can write it).
+ */
+export async function readOwnFile(path: string, maxBytes = 65_536): Promise<{ text: string } | { problem: string; code?: string }> {
+  const opened = await openNoFollow(path);
+  if ('problem' in opened) return opened;
+  const { fh, stat: st } = opened;
+  try {
+    if (st.uid !== (process.geteuid?.() ?? -1)) return { problem: `it is owned by uid ${st.uid}, not by the user running pgdrill`, code: 'FOREIGN' };
+    if ((st.mode & 0o022) !== 0) return { problem: `it is writable by others (mode ${(st.mode & 0o777).toString(8)})`, code: 'FOREIGN' };
+    if (st.nlink !== 1) return { problem: `it has ${st.nlink} hard links` };
+    if (st.size > maxBytes) return { problem: `it is larger than ${maxBytes} bytes` };
+    return { text: await fh.readFile('utf8') };
+  } finally {
+    await fh.close();
+  }
+}

@@ -18,8 +18,8 @@
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { startProcess, type RunningProcess } from '../exec/run-process.js';
-import { isAlive } from './process-alive.js';
 import { pathExists } from '../exec/path-exists.js';
+import { isAlive } from '../exec/process-liveness.js';
 
 /** A temporary spare copy is an orphan once its drill is gone and it has not changed for this long (its `cp` is done). */
 const ORPHAN_AFTER_MS = 60_000;
