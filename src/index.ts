@@ -26,7 +26,6 @@ export { resolveSandboxUser, DEFAULT_SANDBOX_USER } from './exec/os-user.js';
 export { takeDump } from './backup/pg-dump.js';
 export { captureGlobals } from './backup/globals.js';
 export { checkSums, writeSums, sha256File } from './backup/sha256sums.js';
-export { enableBufferReclaim } from './backup/reclaim-buffers.js';
 export { findPgBinaries } from './exec/binaries.js';
 export * from './errors.js';
 export type { Logger, ProgressEvent, ProgressCallback } from './logger.js';

@@ -41,7 +41,6 @@ import { finishReport } from './finish-report.js';
 import { assertOutputPaths } from '../outputs/publish.js';
 import { OverlappedRestore } from './overlapped-restore.js';
 import { ArchiveScanTee } from '../inventory/archive-scan-stream.js';
-import { resetPeakRss } from './peak-rss.js';
 
 /** Options of a drill. Every field has a default; `source` falls back to the PG* environment. */
 export interface RunDrillOptions {
@@ -86,7 +85,6 @@ export interface DrillResult {
 export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult> {
   const config: DrillConfig = opts.config && (opts.config as DrillConfig).backup?.format ? (opts.config as DrillConfig) : validateConfig(opts.config ?? {});
   const startedAt = new Date();
-  resetPeakRss(); // run.peak_rss_bytes measures this drill
   const progress = opts.progress ?? (() => {});
   const baseLogger = opts.logger ?? silentLogger;
   const { bins, sandboxUser, jail, scanOpts } = await resolveDrillEnvironment(config, opts.bindir);
