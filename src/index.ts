@@ -1,6 +1,6 @@
 /**
  * pgdrill as a library: every stage returns data; the CLI only renders it. Every exported function's options and
- * results are exported as types too (a unit test holds this: test/unit/exports.test.ts), and the package's types
+ * results are exported as types too (test/install/exports.test.ts holds this), and the package's types
  * resolve for ESM consumers under `moduleResolution: nodenext` (test/install/consumer.test.ts). See docs/library.md.
  */
 // Drills: run, demo, verify.
