@@ -1,8 +1,8 @@
 /**
  * The spare of an initdb template: a copy of the template made ahead of time, so that the next restore sandbox's
- * data directory is a rename instead of a copy. Copying the ~1,000 files of a template costs ~0.5 s of system time
- * on ext4 (file creation), and over a second when pg_dump and the source's counts run beside it — on the restore's
- * critical path, since psql can start only once the sandbox is up.
+ * data directory is a rename instead of a copy. Copying the ~1,000 files of a template costs system time (file
+ * creation), more when pg_dump and the source's counts run beside it — on the restore's critical path, since psql
+ * can start only once the sandbox is up (docs/performance.md has the measurements).
  *
  * - One spare per template, `<template>.spare`, in the same root-only cache. A sandbox takes it with one rename
  *   (atomic: of two drills starting at once, one gets it and the other copies the template as before), then hands
