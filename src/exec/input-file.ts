@@ -84,7 +84,8 @@ export async function resolveInputPath(given: string, what: string, opts: { allo
 /**
  * Open a file pgdrill did not create for reading: never through a symbolic link (O_NOFOLLOW), never blocking on a
  * FIFO (O_NONBLOCK: one swapped in by whoever can write beside it cannot hang root's open), and only when fstat shows
- * a regular file. Otherwise why not (`code`: the open's errno, e.g. ENOENT, ELOOP for a link). The one primitive
+ * a regular file. Otherwise why not (`code`: the open's errno, e.g. ENOENT, ELOOP for a link; EISDIR or ENOTREG for
+ * what is not a regular file). The one primitive
  * behind every read of such a file: artefacts, state records, drill locks, pid files, the sandbox's server log.
  */
 export async function openNoFollow(path: string): Promise<{ fh: FileHandle; stat: Stats } | { problem: string; code?: string }> {
@@ -104,7 +105,7 @@ export async function openNoFollow(path: string): Promise<{ fh: FileHandle; stat
   }
   if (!stat.isFile()) {
     await fh.close();
-    return { problem: `it is ${kindOf(stat)}, not a regular file` };
+    return { problem: `it is ${kindOf(stat)}, not a regular file`, code: stat.isDirectory() ? 'EISDIR' : 'ENOTREG' };
   }
   return { fh, stat };
 }

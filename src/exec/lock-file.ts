@@ -15,7 +15,7 @@
  * - Read without following links (O_NOFOLLOW, regular files only, bounded size), and honoured only when it is the
  *   user running pgdrill's own: a link, a FIFO, or a file that does not parse is not a lock but garbage, removed (the
  *   link itself, never what it leads to) after a moment's grace (it may be a lock being written this instant); a file
- *   owned by another user, or writable by others, is refused: neither honoured nor removed.
+ *   owned by another user, or writable by others, or a directory, is refused: neither honoured nor removed.
  * - Released on every path (`await using`); release removes the file only while it still carries the holder's token.
  */
 import { randomBytes } from 'node:crypto';
@@ -66,7 +66,7 @@ export async function readLockFile<X extends object = object>(path: string): Pro
   const read = await readOwnFile(path, MAX_LOCK_BYTES);
   if ('problem' in read) {
     if (read.code === 'ENOENT') return { absent: true };
-    return { problem: read.problem, garbage: read.code !== 'FOREIGN' };
+    return { problem: read.problem, garbage: read.code !== 'FOREIGN' && read.code !== 'EISDIR' };
   }
   try {
     const h = JSON.parse(read.text) as LockHolder & Partial<X>;

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chown, lstat, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chown, lstat, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { acquireLockFile, readLockFile, withLockFile } from '../../src/exec/lock-file.js';
@@ -109,6 +109,14 @@ test("another user's lock file is refused: neither honoured nor removed", { skip
   assert.ok('problem' in state && !state.garbage);
   await assert.rejects(acquireLockFile(path), (e) => e instanceof EnvironmentError && /owned by uid 65534.*neither honoured nor removed/.test(e.message));
   assert.equal((await lstat(path)).uid, 65534, 'left alone');
+});
+
+test('a directory in the lock\'s place is refused, never removed', async () => {
+  await using d = await scratchDir();
+  const path = join(d.path, 'x.lock');
+  await mkdir(join(path, 'inside'), { recursive: true });
+  await assert.rejects(acquireLockFile(path), (e) => e instanceof EnvironmentError && /a directory.*neither honoured nor removed/.test(e.message));
+  assert.ok((await lstat(join(path, 'inside'))).isDirectory());
 });
 
 test('garbage (not a lock pgdrill wrote) is removed after a moment, then the lock is taken', async () => {
