@@ -19,12 +19,10 @@ test('the heap cap keeps garbage near its slack above what is live, when node ru
   assert.ok(capped.grewBytes < 80 * MB, `heap grew by ${(capped.grewBytes / MB).toFixed(0)} MB (${capped.collections} full collections)`);
 });
 
-test('without --expose-gc the cap does nothing: no V8 flag is changed at run time', async () => {
+test('without --expose-gc the cap does nothing: no V8 flag is changed at run time', () => {
   assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined', 'this test process runs without --expose-gc');
   const cap = capHeapGrowth();
   cap.stop();
   assert.equal(cap.active, false);
   assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined', 'still not exposed');
-  const r = await scenario([], 'cap');
-  assert.deepEqual([r.active, r.collections], [false, 0]);
 });
