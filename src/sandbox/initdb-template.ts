@@ -125,7 +125,7 @@ const RECENT_MS = 60 * 60 * 1000;
  */
 export async function pruneTemplates(cacheDir: string, keep = KEEP_TEMPLATES, now = Date.now()): Promise<string[]> {
   const entries = await Promise.all((await readdir(cacheDir)).map(async (name) => ({ name, mtime: (await stat(join(cacheDir, name)).catch(() => null))?.mtimeMs ?? now })));
-  const leftovers = entries.filter((e) => /\.(tmp|drop)-\d+-\d+$/.test(e.name));
+  const leftovers = entries.filter((e) => /\.(tmp|drop)-\d+-\d+(-\d+)?$/.test(e.name));
   const spares = entries.filter((e) => !leftovers.includes(e) && e.name.endsWith('.spare'));
   const templates = entries.filter((e) => !leftovers.includes(e) && !spares.includes(e)).sort((a, b) => b.mtime - a.mtime);
   const doomedTemplates = templates.slice(keep).filter((e) => now - e.mtime > RECENT_MS);
