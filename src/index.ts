@@ -11,8 +11,9 @@ export type { AfterRestoreHook, RestoredCopy } from './fidelity/fidelity-stage.j
 // Config.
 export { loadConfig, validateConfig } from './config/load.js';
 export { ConfigSchema, type DrillConfig, type DrillConfigInput, type ObjectExpectation, type GrantExpectation, type Thresholds, type WebhookConfig } from './config/schema.js';
-// The report and its renderers.
-export { ReportSchema, type Report, type Check } from './report/model.js';
+// The report, its checks and its renderers.
+export { ReportSchema, type Report, type Check, type CheckResult } from './report/model.js';
+export { CHECKS, stageOf, type CheckName, type CheckDefinition, type StageName, type CommandName } from './report/checks/index.js';
 export { renderMarkdown } from './report/markdown.js';
 export { writeReports } from './report/write.js';
 // History: the runs of an out directory, freshness, the baseline.
