@@ -32,3 +32,6 @@ export * from './errors.js';
 export type { Logger, ProgressEvent, ProgressCallback } from './logger.js';
 export { readSourceFacts, type SourceFacts } from './init/source-facts.js';
 export { renderStarterConfig } from './init/starter-config.js';
+export { installServer, removeServer, type InstallServerOptions, type InstallServerResult } from './toolchain/server-install.js';
+export { listServers, type ListedServer, type ServerList } from './toolchain/server-list.js';
+export { storedServers, serverStoreDir, type StoredServer } from './toolchain/server-store.js';

@@ -21,6 +21,7 @@ import { registerVerify } from './commands/verify.js';
 import { registerStatus } from './commands/status.js';
 import { registerCleanup } from './commands/cleanup.js';
 import { registerInit } from './commands/init.js';
+import { registerServer } from './commands/server.js';
 import { PRIVATE_UMASK } from '../exec/private-mode.js';
 
 /** Logs on stderr; info and debug only with PGDRILL_DEBUG, stamped with the milliseconds since pgdrill started. */
@@ -73,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
   registerStatus(program, ctx);
   registerCleanup(program, ctx);
   registerInit(program, ctx);
+  registerServer(program, ctx);
   program.addOption(new Option('--debug', 'verbose logs on stderr').hideHelp());
   try {
     await program.parseAsync(argv, { from: 'user' });
