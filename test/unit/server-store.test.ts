@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, chown, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveSandboxUser } from '../../src/exec/os-user.js';
 import { inspectStore, storedServers } from '../../src/toolchain/server-store.js';
@@ -71,4 +71,17 @@ test('a store inside a directory others can write is ignored whole; a sticky one
   assert.match(r.ignored[0]!.why, /open is writable by others/);
   await chmod(open, 0o1777);
   assert.deepEqual((await inspectStore(join(open, 'servers'))).servers.map((s) => s.major), process.getuid?.() === 0 ? [16] : []);
+});
+
+test('a store reached through a link (macOS: /var -> /private/var) is checked and handed out by its real path', async () => {
+  await using dir = await scratchDir();
+  const real = join(dir.path, 'real');
+  await mkdir(join(real, 'servers'), { recursive: true, mode: 0o755 });
+  await chmod(real, 0o755);
+  await chmod(join(real, 'servers'), 0o755);
+  await entry(join(real, 'servers'), '16');
+  await symlink(real, join(dir.path, 'var'));
+  const r = await inspectStore(join(dir.path, 'var', 'servers'));
+  assert.deepEqual(r.ignored, []);
+  assert.deepEqual(r.servers.map((s) => s.bindir), [join(await realpath(real), 'servers', '16', 'bin')]);
 });
