@@ -36,7 +36,7 @@ export interface DiscoverOptions {
   /** Prefix of the packaged layouts (/usr/lib/postgresql, /usr/pgsql-N, Homebrew's); default '' (the real ones). For tests. */
   readonly sysroot?: string;
   /** The server store's servers; default storedServers(). */
-  readonly store?: () => Promise<readonly StoredServer[]>;
+  readonly store?: () => Promise<readonly Pick<StoredServer, 'major' | 'bindir'>[]>;
 }
 
 /** One program file found, with where it was found. */
