@@ -1,3 +1,5 @@
+import { Transform } from 'node:stream';
+
 /**
  * Text from a SQL_ASCII database, carried losslessly. Such a database stores whatever bytes it was sent: a name or a
  * value can be UTF-8, LATIN1, several encodings at once. pgdrill's sessions to it read and write bytes unconverted
@@ -115,4 +117,13 @@ export function serverBytesDecoder(): { write(bytes: Buffer): string; end(): str
       return rest;
     },
   };
+}
+
+/** A stream of bytes → a stream of text, through `decoder` (serverBytesDecoder by default); for readline. */
+export function decodingStream(decoder: { write(bytes: Buffer): string; end(): string } = serverBytesDecoder()): Transform {
+  return new Transform({
+    readableObjectMode: true,
+    transform: (chunk: Buffer, _enc, done) => done(null, decoder.write(chunk)),
+    flush: (done) => done(null, decoder.end() || undefined),
+  });
 }
