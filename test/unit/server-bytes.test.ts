@@ -18,7 +18,7 @@ test('SQL_ASCII bytes: valid UTF-8 as characters, every other byte escaped, and 
   }
   let seed = 7;
   for (let n = 0; n < 300; n++) {
-    const b = Buffer.alloc(n % 40, 0).map(() => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 256);
+    const b = Buffer.from(Array.from({ length: n % 40 }, () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 256));
     assert.deepEqual(encodeServerText(decodeServerBytes(b)), b);
   }
 });
