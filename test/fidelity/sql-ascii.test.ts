@@ -15,14 +15,18 @@ import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { runCli } from '../helpers/cli.js';
 import { psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
 import { pgDump } from '../helpers/dumps.js';
-import { check, drill, failed } from './helpers.js';
+import { runDrill } from '../../src/drill/run-drill.js';
+import { check, failed, sqlOn } from './helpers.js';
 import { ALTER_ROW, DROP_MIXED, SHOWN, SQL_ASCII_FIXTURE } from './sql-ascii-fixture.js';
 
 const SQL_ASCII_DB = `ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`;
+/** The LANGUAGE internal function, allowed by its name as reports show it. */
+const ALLOW_YAML = `sandbox:\n  allow:\n    functions: ['${SHOWN.schema}.${SHOWN.internal}']\n`;
 
 describe('SQL_ASCII with names that are not UTF-8', () => {
   let dir: Awaited<ReturnType<typeof scratchDir>>;
   let source: SandboxCluster;
+  let cfg: string;
 
   before(async () => {
     dir = await scratchDir();
@@ -36,15 +40,26 @@ describe('SQL_ASCII with names that are not UTF-8', () => {
     await psql(source, 'sa_plain', { sql: `CREATE TABLE public.t (id int PRIMARY KEY, v text); INSERT INTO public.t VALUES (1, 'ü'), (2, 'a');
       CREATE TABLE public."tâble" (a text); INSERT INTO public."tâble" VALUES ('dâta');` });
     await mkdir(join(dir.path, 'dumps'));
+    cfg = join(dir.path, 'allow.yaml');
+    await writeFile(cfg, ALLOW_YAML);
   });
   after(async () => {
     await source?.stop();
     await dir?.[Symbol.asyncDispose]();
   });
 
+  /** A library drill of `sa` (--deep) whose restored copy `mutate` changes before the checks. */
+  async function mutated(name: string, mutate: string): Promise<Report> {
+    const r = await runDrill({
+      source: urlOf(source, 'sa'), outDir: join(dir.path, name), deep: true,
+      config: { sandbox: { allow: { functions: [`${SHOWN.schema}.${SHOWN.internal}`] } } }, afterRestore: (copy) => sqlOn(copy, mutate),
+    });
+    return r.report;
+  }
+
   async function run(db: string, format: 'plain' | 'custom', deep: boolean): Promise<Report> {
     const out = join(dir.path, `out-${db}-${format}${deep ? '-deep' : ''}`);
-    const r = await runCli(['run', '--source', urlOf(source, db), '--format', format, '--out', out, '--json', ...(deep ? ['--deep'] : [])]);
+    const r = await runCli(['run', '--source', urlOf(source, db), '--config', cfg, '--format', format, '--out', out, '--json', ...(deep ? ['--deep'] : [])]);
     const report = ReportSchema.parse(JSON.parse(r.stdout));
     const fails = report.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`);
     assert.equal(r.code, 0, `${fails.join('\n')}\n${r.stderr.slice(-2000)}`);
@@ -80,7 +95,7 @@ describe('SQL_ASCII with names that are not UTF-8', () => {
       assert.doesNotMatch(text, /\\ud[c-f]|\ufffd|Ã/i, 'no raw escape, replacement character or mojibake');
       const inspect = await runCli(['inspect', report.backup.path!]);
       assert.equal(inspect.code, 0, inspect.stderr);
-      for (const name of [`${SHOWN.schema}.${SHOWN.table}`, `${SHOWN.schema}.${SHOWN.func}(text)`, `${SHOWN.schema}.${SHOWN.view}`, `public.${SHOWN.mixed}`, 'public.naïve']) {
+      for (const name of [`${SHOWN.schema}.${SHOWN.table}`, `${SHOWN.schema}.${SHOWN.func}(text)`, `${SHOWN.schema}.${SHOWN.internal}()`, `${SHOWN.schema}.${SHOWN.view}`, `public.${SHOWN.mixed}`, 'public.naïve']) {
         assert.ok(inspect.stdout.includes(`  ${name} (owner postgres)`), `${name} in:\n${inspect.stdout}`);
       }
       assert.doesNotMatch(inspect.stdout, /\ufffd|Ã/);
@@ -93,13 +108,13 @@ describe('SQL_ASCII with names that are not UTF-8', () => {
   });
 
   test('a row altered in the copy: the content hashes FAIL naming the table, escaped', async () => {
-    const { report } = await drill(urlOf(source, 'sa'), dir.path, 'altered', ALTER_ROW);
+    const report = await mutated('altered', ALTER_ROW);
     assert.deepEqual(failed(report), ['fidelity.content_hashes']);
     assert.match(check(report, 'fidelity.content_hashes').detail, new RegExp(`^1 table\\(s\\) differ.*s\\\\xe9\\.caf\\\\xe9`));
   });
 
   test('a table missing from the copy: restore.objects, the counts and the round trip FAIL naming it', async () => {
-    const { report } = await drill(urlOf(source, 'sa'), dir.path, 'dropped', DROP_MIXED);
+    const report = await mutated('dropped', DROP_MIXED);
     assert.deepEqual(report.restore?.missing_objects, [`table:public.${SHOWN.mixed}`]);
     assert.ok(failed(report).includes('restore.row_counts') && failed(report).includes('fidelity.round_trip'), failed(report).join(', '));
     assert.match(check(report, 'restore.row_counts').detail, /public\.t\\xb9\\xe2 source 2 vs restored MISSING/);
@@ -108,7 +123,7 @@ describe('SQL_ASCII with names that are not UTF-8', () => {
 
   test('verify of a dump that lacks a table, against its source: FAIL naming it', async () => {
     const file = await pgDump(source, 'sa_mut', 'custom', join(dir.path, 'dumps', 'sa-mut.dump'));
-    const r = await runCli(['verify', file, '--source', urlOf(source, 'sa'), '--out', join(dir.path, 'out-verify-mut'), '--json']);
+    const r = await runCli(['verify', file, '--source', urlOf(source, 'sa'), '--config', cfg, '--out', join(dir.path, 'out-verify-mut'), '--json']);
     assert.equal(r.code, 1, r.stderr);
     const report = ReportSchema.parse(JSON.parse(r.stdout));
     assert.match(check(report, 'content.source_catalog').detail, /^1 source object\(s\) missing from the dump: table public\.t\\xb9\\xe2$/);
@@ -124,12 +139,12 @@ describe('SQL_ASCII with names that are not UTF-8', () => {
     edited[at + row.length - 4] = 0xe1; // dét\xe0 → dét\xe1: same count, other content
     const altered = join(dir.path, 'dumps', 'sa-edited.sql');
     await writeFile(altered, edited);
-    const alone = await runCli(['verify', altered, '--out', join(dir.path, 'out-verify-alone'), '--json']);
+    const alone = await runCli(['verify', altered, '--config', cfg, '--out', join(dir.path, 'out-verify-alone'), '--json']);
     const aloneReport = ReportSchema.parse(JSON.parse(alone.stdout));
     assert.equal(alone.code, 0, `${failed(aloneReport).map((n) => `${n}: ${check(aloneReport, n).detail}`).join('\n')}\n${alone.stderr}`);
     assert.ok(aloneReport.tables.some((t) => t.schema === SHOWN.schema && t.name === SHOWN.table && t.restored_rows === 30 && t.dump_rows === 30), JSON.stringify(aloneReport.tables));
     const config = join(dir.path, 'unchanged.yaml');
-    await writeFile(config, 'source:\n  unchanged_since_dump: true\n');
+    await writeFile(config, `source:\n  unchanged_since_dump: true\n${ALLOW_YAML}`);
     const r = await runCli(['verify', altered, '--source', urlOf(source, 'sa'), '--deep', '--config', config, '--out', join(dir.path, 'out-verify-edited'), '--json']);
     assert.equal(r.code, 1, r.stderr);
     const report = ReportSchema.parse(JSON.parse(r.stdout));

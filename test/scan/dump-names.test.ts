@@ -55,6 +55,12 @@ describe('the dump\'s client encoding decodes its names', () => {
     assert.deepEqual(r.findings, []);
   });
 
+  test('SQL_ASCII: a LANGUAGE internal function is allowed by its name as the report shows it (f\\xe9)', () => {
+    const body = Buffer.concat([Buffer.from('CREATE FUNCTION public."f'), Buffer.of(0xe9), Buffer.from('"() RETURNS bigint LANGUAGE internal WINDOW AS \'window_row_number\';\n')]);
+    assert.deepEqual(scan(dump('SQL_ASCII', body)).findings.map((f) => [f.kind, f.text.replace(/\udce9/g, '\\xe9').split(':')[0]]), [['untrusted-function', 'function public.f\\xe9 in LANGUAGE internal']]);
+    assert.deepEqual(scan(dump('SQL_ASCII', body), { allow: { functions: ['public.f\\xe9'] } }).findings, []);
+  });
+
   test('encoding names as PostgreSQL accepts them; unknown ones read byte for byte', () => {
     assert.equal(dumpEncoding('iso-8859-1').name, 'LATIN1');
     assert.equal(dumpEncoding('Win1252').name, 'WIN1252');
