@@ -28,7 +28,8 @@ interface BindConfig {
   readonly statement?: string;
   readonly binary?: boolean;
   readonly values?: readonly unknown[];
-  readonly valueMapper?: (value: unknown, index: number) => unknown;
+  /** node-postgres' prepareValue: a parameter as text (or a Buffer, sent binary), null for NULL. */
+  readonly valueMapper?: (value: unknown, index: number) => string | Buffer | null | undefined;
 }
 
 /** node-postgres' Connection, as far as used here. */
@@ -67,11 +68,11 @@ function message(code: string, parts: readonly Buffer[]): Buffer {
 
 /** Bind with text parameters as server bytes; a Buffer parameter goes in binary format, as node-postgres sends it. */
 function bindMessage(c: BindConfig): Buffer {
-  const values = (c.values ?? []).map((v, i) => (c.valueMapper ? c.valueMapper(v, i) : v));
+  const values = (c.values ?? []).map((v, i) => (c.valueMapper ? c.valueMapper(v, i) : v == null || Buffer.isBuffer(v) ? v : typeof v === 'string' ? v : JSON.stringify(v)));
   const formats = values.map((v) => int16(Buffer.isBuffer(v) ? 1 : 0));
   const data = values.map((v) => {
     if (v == null) return int32(-1);
-    const b = Buffer.isBuffer(v) ? v : encodeServerText(String(v));
+    const b = Buffer.isBuffer(v) ? v : encodeServerText(v);
     return Buffer.concat([int32(b.length), b]);
   });
   return message('B', [cstring(c.portal ?? ''), cstring(c.statement ?? ''), int16(values.length), ...formats, int16(values.length), ...data, int16(1), int16(c.binary ? 1 : 0)]);

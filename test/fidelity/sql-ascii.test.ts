@@ -91,7 +91,7 @@ describe('SQL_ASCII with names that are not UTF-8', () => {
       assert.equal(t?.restored_rows, 30, JSON.stringify(report.tables));
       assert.ok(t?.source_hash && t.source_hash === t.restored_hash, JSON.stringify(t));
       assert.ok(report.tables.some((x) => x.name === SHOWN.mixed && x.restored_rows === 2));
-      const text = JSON.stringify(report) + (await readFile(join(report.run.dir!, 'report.md'), 'utf8').catch(() => ''));
+      const text = JSON.stringify(report) + (await readFile(join(report.run.dir, 'report.md'), 'utf8'));
       assert.doesNotMatch(text, /\\ud[c-f]|\ufffd|Ã/i, 'no raw escape, replacement character or mojibake');
       const inspect = await runCli(['inspect', report.backup.path!]);
       assert.equal(inspect.code, 0, inspect.stderr);
