@@ -151,4 +151,20 @@ describe('SQL_ASCII with names that are not UTF-8', () => {
     assert.deepEqual(failed(report), ['fidelity.source_hashes_now']);
     assert.match(check(report, 'fidelity.source_hashes_now').detail, /^1 table\(s\) differ in content: s\\xe9\.caf\\xe9 /);
   });
+
+  test('a restore error on such a name: one finding, its message and the statement the server ran, escaped', async () => {
+    const good = await pgDump(source, 'sa', 'plain', join(dir.path, 'dumps', 'sa-error.sql'));
+    const bytes = await readFile(good);
+    const end = bytes.indexOf('\n--\n-- PostgreSQL database dump complete');
+    assert.ok(end > 0);
+    const again = Buffer.concat([Buffer.from('\nCREATE TABLE "s'), Buffer.of(0xe9), Buffer.from('"."caf'), Buffer.of(0xe9), Buffer.from('" (x integer);\n')]);
+    const broken = join(dir.path, 'dumps', 'sa-broken.sql');
+    await writeFile(broken, Buffer.concat([bytes.subarray(0, end), again, bytes.subarray(end)]));
+    const r = await runCli(['verify', broken, '--config', cfg, '--out', join(dir.path, 'out-verify-broken'), '--json']);
+    assert.equal(r.code, 1, r.stderr);
+    const report = ReportSchema.parse(JSON.parse(r.stdout));
+    assert.deepEqual(report.restore?.errors.map((e) => [e.message.replace(/^ERROR: +/, ''), e.statement]), [
+      [`relation "${SHOWN.table}" already exists`, `CREATE TABLE "${SHOWN.schema}"."${SHOWN.table}" (x integer);`],
+    ]);
+  });
 });
