@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { Transform } from 'node:stream';
 
 /**
@@ -27,15 +28,9 @@ function utf8SequenceAt(b: Uint8Array, i: number, end: number): number {
   return 0;
 }
 
-/** Does this byte range hold anything but ASCII? */
-function hasHighByte(b: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (b[i]! >= 0x80) return true;
-  return false;
-}
-
 /** Bytes as stored → string: valid UTF-8 as characters, any other byte ≥ 0x80 as U+DC80–U+DCFF. */
 export function decodeServerBytes(b: Buffer, start = 0, end = b.length): string {
-  if (!hasHighByte(b, start, end)) return b.toString('latin1', start, end);
+  if (isAscii(b.subarray(start, end))) return b.toString('latin1', start, end);
   let out = '';
   let run = start; // start of the pending valid run
   let i = start;
