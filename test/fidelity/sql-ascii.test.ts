@@ -99,6 +99,9 @@ describe('SQL_ASCII with names that are not UTF-8', () => {
         assert.ok(inspect.stdout.includes(`  ${name} (owner postgres)`), `${name} in:\n${inspect.stdout}`);
       }
       assert.doesNotMatch(inspect.stdout, /\ufffd|Ã/);
+      const json = await runCli(['inspect', '--json', report.backup.path!]);
+      assert.doesNotMatch(json.stdout, /\\ud[c-f]|\ufffd/i);
+      assert.ok(json.stdout.includes(`"name": "${SHOWN.table.replace(/\\/g, '\\\\')}"`), json.stdout.slice(0, 2000));
     });
   }
 

@@ -8,8 +8,9 @@ import { readInventory } from '../../inventory/read-inventory.js';
 import { summarizeInventory } from '../../inventory/expectations.js';
 import { objectTypeOf } from '../../inventory/object-types.js';
 import { showBytes } from '../../pg/server-bytes.js';
+import { showBytesIn } from '../../report/show-bytes.js';
 import { displayName, dumpEncoding } from '../../scan/dump-encoding.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 
 export function registerInspect(program: Command, ctx: CliContext): void {
   program
@@ -33,7 +34,8 @@ export function registerInspect(program: Command, ctx: CliContext): void {
       const bins = await findPgBinaries();
       const scan = await readInventory(bins, path, format, ctx.signal);
       if (o.json) {
-        process.stdout.write(JSON.stringify({ path: given, format, ...scan, summary: summarizeInventory(scan.inventory) }, null, 2) + '\n');
+        // a SQL_ASCII dump's bytes that are not UTF-8 as \xNN, as in a report (JSON would carry them as lone surrogates)
+        process.stdout.write(JSON.stringify(showBytesIn({ path: given, format, ...scan, summary: summarizeInventory(scan.inventory) }), null, 2) + '\n');
         return;
       }
       const s = summarizeInventory(scan.inventory);
