@@ -9,7 +9,7 @@ import { countByType, listObjects, objectKey, type CatalogObject } from '../cata
 import type { TableCount, TableRef } from '../catalog/tables.js';
 import type { ArtifactFormat } from '../inventory/read-inventory.js';
 import type { DumpInventory } from '../inventory/types.js';
-import type { Check, Fidelity, Report, RestoreError, TableRow } from '../report/model.js';
+import type { CheckResult, Fidelity, Report, RestoreError, TableRow } from '../report/model.js';
 import type { DbSession } from '../pg/client.js';
 import { SandboxCluster, type TeardownResult } from '../sandbox/cluster.js';
 import { createDatabase, createPlaceholderRoles, dropDatabase, restoreDump, restoreGlobals, rolesCreatedBy, sandboxSuperuserFor, startDatabaseForCreate } from '../restore/restore-dump.js';
@@ -81,10 +81,9 @@ export interface PreparedRestore {
  * One transaction holds a lock on every relation it creates: `max_locks_per_transaction` comes from
  * `locksPerTransaction` (the lock table holds about 80 × its value with 40 connections: 1024 held 81,495 tables
  * created in one transaction, the next one failed with "out of shared memory").
- * `maintenance_work_mem` stays PostgreSQL's 64 MB: index builds with 256 MB or 1 GB were slower on the project's
- * machine (the 5M-row primary key of pgbench scale 50: 1.4–1.5 s at 64 MB with its one parallel worker, 1.9–2.5 s at
- * 1 GB; 5M random integers 2.2–2.8 s against 3.6–6.0 s: a huge in-memory sort touches memory a merge of small runs
- * does not), and a sandbox beside production work should not take a gigabyte per index build.
+ * `maintenance_work_mem` stays PostgreSQL's 64 MB: index builds with 256 MB or 1 GB were slower (a huge in-memory
+ * sort touches memory a merge of small runs does not: docs/performance.md), and a sandbox beside production work
+ * should not take a gigabyte per index build.
  * `jit = off`: the checks' scans (counts with their parallel workers, each compiling on its own, hashes) pay JIT's
  * compilation and never earn it back — the restored 5M-row count of pgbench scale 50 took 0.62 s with it, 0.52 s
  * without; side by side, drills of that source ended ~0.2 s sooner (median of 5 pairs).
@@ -136,12 +135,12 @@ export async function startRestoreSandbox(ctx: DrillContext, avoid: string | Rea
 }
 
 /** `restore.roles`: every role the dump references exists in the sandbox (roles are cluster-wide: any database's session will do). */
-async function rolesCheck(db: DbSession, referenced: readonly string[], globalsMode: RestoreStageInput['globals']['mode']): Promise<Check> {
+async function rolesCheck(db: DbSession, referenced: readonly string[], globalsMode: RestoreStageInput['globals']['mode']): Promise<CheckResult> {
   const roles = await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [referenced]);
   const have = new Set(roles.map((r) => r.rolname));
   const missingRoles = referenced.filter((r) => !have.has(r));
   return {
-    name: 'restore.roles', stage: 'fidelity',
+    name: 'restore.roles', stage: 'restore',
     status: missingRoles.length ? 'fail' : globalsMode === 'none' ? 'warn' : 'pass',
     detail: missingRoles.length
       ? `role(s) referenced by the dump missing after restore: ${missingRoles.join(', ')}`
@@ -286,7 +285,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
         stoppedRestore = oneTransaction
           ? `the restore stopped at its first error and was rolled back as a whole (one transaction): nothing of the dump was committed, so the copy is not compared (see restore.errors)`
           : `psql stopped at the dump's first error${stoppedAt.line ? ` (line ${stoppedAt.line})` : ''}: what follows it was not restored, so the copy is not compared (see restore.errors)`;
-        b.add({ name: 'restore.objects', stage: 'fidelity', status: 'skip', detail: stoppedRestore });
+        b.add({ name: 'restore.objects', stage: 'restore', status: 'skip', detail: stoppedRestore });
         // Roles are the cluster's, not the copy's: a missing one is often why the dump stopped.
         await using pdb = await sandbox.open('postgres', ctx.signal);
         b.add(await rolesCheck(pdb, referenced, input.globals.mode));
@@ -300,7 +299,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
         restore.objects_source = countByType(input.sourceObjects);
         const have = new Set(restoredObjects.map(objectKey));
         restore.missing_objects = input.sourceObjects.map(objectKey).filter((k) => !have.has(k));
-        b.expect('restore.objects', 'fidelity', restore.missing_objects.length === 0,
+        b.expect('restore.objects', 'restore', restore.missing_objects.length === 0,
           `all ${input.sourceObjects.length} source objects present in the restore (${Object.entries(restore.objects_restored).map(([k, v]) => `${v} ${k}`).join(', ')})`,
           `${restore.missing_objects.length} source object(s) missing after restore: ${restore.missing_objects.slice(0, 20).join(', ')}`,
           { source: restore.objects_source, restored: restore.objects_restored, missing: restore.missing_objects });

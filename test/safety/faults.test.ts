@@ -19,7 +19,7 @@ import { cmdline, descendants, holdLock, waitFor, waitForNoPgdrillSessions } fro
 import { runProcess } from '../../src/exec/run-process.js';
 import { resolveSandboxUser } from '../../src/exec/os-user.js';
 import { SandboxCluster } from '../../src/sandbox/cluster.js';
-import { isAlive } from '../../src/sandbox/process-alive.js';
+import { isAlive } from '../../src/exec/process-liveness.js';
 import { EnvironmentError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
@@ -149,6 +149,7 @@ describe('faults', () => {
     const report = await reportOf(out, run);
     const c = report.checks.find((x) => x.name === 'backup.error');
     assert.match(c?.detail ?? '', /pg_dump was killed by SIGKILL/);
+    assert.equal(report.checks.find((x) => x.name === 'backup.pg_dump'), undefined, 'a killed pg_dump is no backup.pg_dump: it never fails, backup.error does');
     await assertNoDumpPresented(report);
     assert.equal(report.production_untouched, true);
     await waitForNoPgdrillSessions(fx.source);
