@@ -83,7 +83,7 @@ describe('SQL_ASCII with names that are not UTF-8', () => {
   for (const format of ['plain', 'custom'] as const) {
     test(`drill (${format}, --deep): PASS, every check ran, names shown escaped in the report and by inspect`, async () => {
       const report = await run('sa', format, true);
-      for (const name of ['content.source_catalog', 'restore.row_counts', 'restore.objects', 'fidelity.content_hashes', 'fidelity.catalog', 'fidelity.round_trip']) {
+      for (const name of ['content.source_catalog', 'fidelity.row_counts', 'restore.objects', 'fidelity.content_hashes', 'fidelity.catalog', 'fidelity.round_trip']) {
         assert.equal(check(report, name).status, 'pass', `${name}: ${check(report, name).detail}`);
       }
       assert.equal(check(report, 'content.source_catalog').evidence?.encoding, 'SQL_ASCII');
@@ -119,8 +119,8 @@ describe('SQL_ASCII with names that are not UTF-8', () => {
   test('a table missing from the copy: restore.objects, the counts and the round trip FAIL naming it', async () => {
     const report = await mutated('dropped', DROP_MIXED);
     assert.deepEqual(report.restore?.missing_objects, [`table:public.${SHOWN.mixed}`]);
-    assert.ok(failed(report).includes('restore.row_counts') && failed(report).includes('fidelity.round_trip'), failed(report).join(', '));
-    assert.match(check(report, 'restore.row_counts').detail, /public\.t\\xb9\\xe2 source 2 vs restored MISSING/);
+    assert.ok(failed(report).includes('fidelity.row_counts') && failed(report).includes('fidelity.round_trip'), failed(report).join(', '));
+    assert.match(check(report, 'fidelity.row_counts').detail, /public\.t\\xb9\\xe2 source 2 vs restored MISSING/);
     assert.ok((report.fidelity?.round_trip?.objects ?? []).some((o) => o.section.includes(`Name: ${SHOWN.mixed}; Type: TABLE`)), JSON.stringify(report.fidelity?.round_trip));
   });
 
