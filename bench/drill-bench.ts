@@ -21,7 +21,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { findPgBinaries } from '../src/exec/binaries.js';
+import { localToolchain } from '../src/toolchain/toolchain.js';
 import { resolveSandboxUser } from '../src/exec/os-user.js';
 import { runProcess } from '../src/exec/run-process.js';
 import { silentLogger } from '../src/logger.js';
@@ -137,7 +137,7 @@ async function runVariantTimed(v: Variant, scale: number, source: SandboxCluster
 }
 
 async function startBenchSource(scale: number, parent: string, pgbin: string): Promise<SandboxCluster> {
-  const bins = await findPgBinaries({ bindir: pgbin });
+  const bins = await localToolchain({ pgBindir: pgbin });
   const c = await SandboxCluster.start({ bins, parentDir: parent, osUser: await resolveSandboxUser(), logger: silentLogger, superuser: 'postgres', label: `bench-source-${scale}` });
   try {
     await runProcess({ bin: bins.path('psql'), args: ['-X', '-q', '-c', 'CREATE DATABASE bench'], env: c.env('postgres') });
@@ -155,8 +155,8 @@ const mb = (x: number | null) => (x === null ? '—' : `${(x / 1024 / 1024).toFi
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const bins = await findPgBinaries();
-  const pgbin = bins.bindir;
+  const bins = await localToolchain();
+  const pgbin = bins.server.bindir;
   const workRoot = await mkdtemp(join(tmpdir(), 'pgdrill-bench-'));
   await chmod(workRoot, 0o755);
   const results: RunResult[] = [];

@@ -13,7 +13,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { findPgBinaries } from '../src/exec/binaries.js';
+import { localToolchain } from '../src/toolchain/toolchain.js';
 import { resolveSandboxUser } from '../src/exec/os-user.js';
 import { runProcess } from '../src/exec/run-process.js';
 import { silentLogger } from '../src/logger.js';
@@ -26,7 +26,7 @@ const runs = Number(process.argv[2] ?? 3);
 const datasets = (process.argv[3] ?? 'pagila,pgbench10').split(',');
 const SHARED = process.env.PGDRILL_SHARED_DATA ?? resolve(import.meta.dirname, '../../shared/data');
 
-const bins = await findPgBinaries();
+const bins = await localToolchain();
 const parent = await mkdtemp(join(tmpdir(), 'pgdrill-fidelity-bench-'));
 const source = await SandboxCluster.start({ bins, parentDir: parent, osUser: await resolveSandboxUser(), logger: silentLogger, superuser: 'postgres', label: 'bench-source' });
 const psql = (db: string, args: string[]) => runProcess({ bin: bins.path('psql'), args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...args], env: source.env(db), stdout: 'capture' });
@@ -37,7 +37,7 @@ try {
       await psql('pagila', ['-f', join(SHARED, 'pagila/pagila-schema.sql'), '-f', join(SHARED, 'pagila/pagila-data.sql')]);
     } else if (ds === 'pgbench10') {
       await psql('postgres', ['-c', 'CREATE DATABASE pgbench10']);
-      await runProcess({ bin: join(bins.bindir, 'pgbench'), args: ['-i', '-s', '10', '-q'], env: source.env('pgbench10') });
+      await runProcess({ bin: join(bins.server.bindir, 'pgbench'), args: ['-i', '-s', '10', '-q'], env: source.env('pgbench10') });
     } else throw new Error(`unknown dataset ${ds}`);
     const url = source.url(ds).replace('pgdrill@', 'postgres@');
     const rows: Record<string, number[]> = {};

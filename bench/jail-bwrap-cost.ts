@@ -11,7 +11,7 @@
 import { appendFile, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findPgBinaries } from '../src/exec/binaries.js';
+import { localToolchain } from '../src/toolchain/toolchain.js';
 import { resolveSandboxUser } from '../src/exec/os-user.js';
 import { runProcess } from '../src/exec/run-process.js';
 import { fmt, time } from './timing.js';
@@ -21,7 +21,7 @@ import { readerCommand, resolveReaderJail } from '../src/sandbox/reader-jail.js'
 const rounds = Number(process.argv[2] ?? 5);
 if (process.getuid?.() !== 0) throw new Error('run as root');
 
-const bins = await findPgBinaries();
+const bins = await localToolchain();
 const user = (await resolveSandboxUser())!;
 const bwrap = await probeJail(user);
 const unshare = await probeJail(user, { bwrap: [] });

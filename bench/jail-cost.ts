@@ -16,7 +16,7 @@
 import { appendFile, chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findPgBinaries } from '../src/exec/binaries.js';
+import { localToolchain } from '../src/toolchain/toolchain.js';
 import { lookupOsUser, resolveSandboxUser } from '../src/exec/os-user.js';
 import { runProcess } from '../src/exec/run-process.js';
 import { fmt, median, time } from './timing.js';
@@ -30,7 +30,7 @@ const archive = process.argv[3];
 if (process.getuid?.() !== 0) throw new Error('run as root: the jail (dedicated user + unshare --net) applies to root');
 
 
-const bins = await findPgBinaries();
+const bins = await localToolchain();
 const parent = await mkdtemp(join(tmpdir(), 'pgdrill-jail-bench-'));
 try {
   const tLookup: number[] = [];

@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findPgBinaries } from '../src/exec/binaries.js';
+import { localToolchain } from '../src/toolchain/toolchain.js';
 import { resolveSandboxUser } from '../src/exec/os-user.js';
 import { runProcess } from '../src/exec/run-process.js';
 import { silentLogger } from '../src/logger.js';
@@ -41,12 +41,12 @@ function parseArgs(argv: string[]): { scale: number | null; tables: number | nul
 }
 
 async function startSource(parent: string, scale: number | null, tables: number | null): Promise<SandboxCluster> {
-  const bins = await findPgBinaries();
+  const bins = await localToolchain();
   const settings = tables ? { max_locks_per_transaction: String(Math.max(64, Math.ceil(tables / 10))) } : undefined;
   const c = await SandboxCluster.start({ bins, parentDir: parent, osUser: await resolveSandboxUser(), logger: silentLogger, superuser: 'postgres', label: 'bench-source', settings });
   const sql = (db: string, text: string) => runProcess({ bin: bins.path('psql'), args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', text], env: c.env(db) });
   await sql('postgres', 'CREATE DATABASE bench');
-  if (scale) await runProcess({ bin: join(bins.bindir, 'pgbench'), args: ['-i', '-q', '-s', String(scale), 'bench'], env: c.env('bench') });
+  if (scale) await runProcess({ bin: join(bins.server.bindir, 'pgbench'), args: ['-i', '-q', '-s', String(scale), 'bench'], env: c.env('bench') });
   if (tables) {
     await sql('bench', `DO $$ BEGIN FOR i IN 1..${tables} LOOP
       EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY, v text)', i);

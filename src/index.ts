@@ -47,7 +47,9 @@ export { SandboxCluster, type SandboxOptions, type TeardownResult } from './sand
 export { cleanupOrphans, type CleanupOptions, type CleanupResult, type CleanupItem } from './sandbox/orphans.js';
 export { resolveJail, jailedCommand, type Jail, type JailView, type JailedCommand } from './sandbox/jail.js';
 export { resolveSandboxUser, DEFAULT_SANDBOX_USER, type OsUser } from './exec/os-user.js';
-export { findPgBinaries, type PgBinaries, type PgVersion, type PgTool } from './exec/binaries.js';
+export type { PgVersion, PgTool } from './exec/binaries.js';
+export { resolveToolchain, resolveDumpReader, localToolchain, type Toolchain, type ToolchainRequest, type ChosenProgram, type ToolRole, type DumpReader } from './toolchain/toolchain.js';
+export type { DiscoverOptions, BinariesConfig, ProgramOrigin } from './toolchain/discover.js';
 // The source, `pgdrill init`.
 export { readSourceFacts, type SourceFacts, type ReadSourceFactsOptions, type SourceRole } from './init/source-facts.js';
 export type { SourceIdentity } from './source/identity.js';

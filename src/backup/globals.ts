@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { rm, rename } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { ToolError } from '../errors.js';
-import type { PgBinaries } from '../exec/binaries.js';
+import type { Toolchain } from '../toolchain/toolchain.js';
 import { startProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
 import { HashingStream } from './hashing-stream.js';
@@ -39,7 +39,7 @@ async function dumpall(o: CaptureGlobalsOptions, flag: string): Promise<{ sha256
 }
 
 export interface CaptureGlobalsOptions {
-  readonly bins: PgBinaries;
+  readonly bins: Toolchain;
   readonly env: Readonly<Record<string, string>>;
   readonly path: string;
   readonly signal?: AbortSignal;

@@ -9,7 +9,7 @@ import { open, rename, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Writable, type Readable, type Transform } from 'node:stream';
 import { ToolError } from '../errors.js';
-import type { PgBinaries } from '../exec/binaries.js';
+import type { Toolchain } from '../toolchain/toolchain.js';
 import { startProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
 import { HashingStream, type ChunkConsumer } from './hashing-stream.js';
@@ -27,7 +27,7 @@ export type DumpFormat = 'plain' | 'custom' | 'directory';
 
 /** What `takeDump` needs. */
 export interface DumpOptions {
-  readonly bins: PgBinaries;
+  readonly bins: Toolchain;
   /** Environment that connects pg_dump to the source (PG*, PGOPTIONS read-only). */
   readonly env: Readonly<Record<string, string>>;
   readonly format: DumpFormat;

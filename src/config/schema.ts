@@ -125,6 +125,19 @@ export const ConfigSchema = z
           .describe('named exceptions to the refusal of hostile content, for dumps you know; default none'),
       })
       .default({ allow: { functions: [], meta_commands: [] } }),
+    binaries: z
+      .strictObject({
+        search_path: z
+          .array(z.string().regex(/^\//, 'expected an absolute directory'))
+          .default([])
+          .describe('directories of PostgreSQL programs searched after PG_BINDIR and before the packaged layouts (/usr/lib/postgresql/N/bin, /usr/pgsql-N/bin, Homebrew), pg_config and PATH; default none'),
+        majors: z
+          .record(z.string().regex(/^\d{2}$/, 'expected a major version such as "16"'), z.string().regex(/^\//, 'expected an absolute directory'))
+          .default({})
+          .describe('the directory of the programs of one major, e.g. { "16": /opt/pg16/bin }: searched first after PG_BINDIR; each program there must report that major; default none'),
+      })
+      .default({ search_path: [], majors: {} })
+      .describe('where PostgreSQL programs are, beyond the usual places; each role (dump, sandbox server, client) takes the program of the major it needs from wherever it is'),
     out: z.string().min(1).optional().describe('directory for run directories; default ./drills'),
     thresholds: thresholds
       .default({ max_size_shrink_pct: 20, max_table_rows_drop_pct: 50, min_table_rows: 100, max_objects_drop_pct: 10 })

@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { findPgBinaries } from '../exec/binaries.js';
+import { localToolchain } from '../toolchain/toolchain.js';
 import { resolveSandboxUser } from '../exec/os-user.js';
 import { silentLogger, type Logger, type ProgressCallback } from '../logger.js';
 import { SandboxCluster } from '../sandbox/cluster.js';
@@ -39,8 +39,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const logger = opts.logger ?? silentLogger;
   const progress = opts.progress ?? (() => {});
   const outDir = resolve(opts.outDir ?? './drills');
+  // The demo's source: the newest system server (the drill then chooses its own programs for that major). Chosen
+  // before anything is written: a machine without PostgreSQL's programs is exit 4 with nothing left behind.
+  const bins = await localToolchain();
   await mkdir(outDir, { recursive: true, mode: 0o700 });
-  const bins = await findPgBinaries();
   const user = await resolveSandboxUser();
   progress({ stage: 'demo-source', state: 'start' });
   const source = await SandboxCluster.start({ bins, parentDir: outDir, osUser: user, logger, superuser: 'workflow_admin', label: 'demo-source', signal: opts.signal });

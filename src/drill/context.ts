@@ -1,18 +1,19 @@
 /** What every stage of a drill shares. */
-import type { PgBinaries } from '../exec/binaries.js';
+import type { Toolchain } from '../toolchain/toolchain.js';
 import type { OsUser } from '../exec/os-user.js';
 import type { Logger, ProgressCallback } from '../logger.js';
 import type { ReportBuilder } from '../report/builder.js';
 import { EnvironmentError, InterruptedError, isBug } from '../errors.js';
 import type { DrillConfig } from '../config/schema.js';
-import { findPgBinaries } from '../exec/binaries.js';
+import { resolveToolchain, type ToolchainRequest } from '../toolchain/toolchain.js';
+import type { DiscoverOptions } from '../toolchain/discover.js';
 import { resolveSandboxUser } from '../exec/os-user.js';
 import { resolveJail, type Jail } from '../sandbox/jail.js';
 import type { PlainScanOptions } from '../scan/types.js';
 import { scanOptionsOf } from './jail-report.js';
 
 export interface DrillContext {
-  readonly bins: PgBinaries;
+  readonly bins: Toolchain;
   readonly sandboxUser: OsUser | null;
   readonly logger: Logger;
   readonly progress: ProgressCallback;
@@ -30,19 +31,26 @@ export function endsDrill(err: unknown): boolean {
   return err instanceof InterruptedError || err instanceof EnvironmentError || isBug(err);
 }
 
-/** What a drill needs of the machine before it reads anything: PostgreSQL's programs, the sandbox's OS user and jail, the scan's allowances. */
+/** What a drill needs of the machine before it reads anything: the sandbox's OS user and jail, the scan's allowances. */
 export interface DrillEnvironment {
-  readonly bins: PgBinaries;
   readonly sandboxUser: OsUser | null;
   readonly jail: Jail;
   readonly scanOpts: PlainScanOptions;
 }
 
 /** Resolve the drill environment (shared by run, demo and verify). @throws EnvironmentError */
-export async function resolveDrillEnvironment(config: Pick<DrillConfig, 'sandbox'>, bindir?: string): Promise<DrillEnvironment> {
-  const bins = await findPgBinaries({ bindir });
+export async function resolveDrillEnvironment(config: Pick<DrillConfig, 'sandbox'>): Promise<DrillEnvironment> {
   const sandboxUser = await resolveSandboxUser(config.sandbox.os_user);
   // The jail the sandbox will run in (OS user, network namespace), known before any dump is read.
   const jail = await resolveJail(sandboxUser);
-  return { bins, sandboxUser, jail, scanOpts: scanOptionsOf(config) };
+  return { sandboxUser, jail, scanOpts: scanOptionsOf(config) };
+}
+
+/**
+ * The drill's programs, chosen for the majors at hand (src/toolchain/toolchain.ts): `bindir` is PG_BINDIR's
+ * override (RunDrillOptions.bindir), `discover` where else to look (default: the machine), the config's `binaries` adds directories. Call it before any file is written.
+ * @throws EnvironmentError (4) naming what is missing; ConfigError (2) for a sandbox major that cannot load the dump
+ */
+export function chooseToolchain(config: Pick<DrillConfig, 'binaries'>, where: { readonly bindir?: string; readonly discover?: DiscoverOptions }, req: ToolchainRequest): Promise<Toolchain> {
+  return resolveToolchain(req, { config: config.binaries, ...where.discover, ...(where.bindir ? { pgBindir: where.bindir } : {}) });
 }

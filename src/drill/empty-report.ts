@@ -22,6 +22,7 @@ export function emptyReport(
     teardown: { confirmed: false, detail: 'not reached', postmaster_pid: null },
     production_untouched: null,
     production: { system_identifier_before: null, system_identifier_after: null, fingerprint_before: null, fingerprint_after: null, session_settings: null, audit: [] },
+    versions: null,
     checks: [],
     stages: [],
     notes: [],

@@ -129,7 +129,7 @@ export function relationsInInventory(inv: DumpInventory): number {
  */
 export async function startRestoreSandbox(ctx: DrillContext, avoid: string | ReadonlySet<string> | null, relations: number | null): Promise<SandboxCluster> {
   const superuser = sandboxSuperuserFor(typeof avoid === 'string' ? await rolesCreatedBy(avoid) : avoid ?? new Set());
-  const settings = restoreSandboxSettings(relations, ctx.bins.version.major);
+  const settings = restoreSandboxSettings(relations, ctx.bins.server.version.major);
   ctx.logger.info(`restore sandbox: max_locks_per_transaction ${settings.max_locks_per_transaction} for ${relations ?? 'an unknown number of'} relations restored in one transaction`);
   return SandboxCluster.start({ bins: ctx.bins, parentDir: ctx.runDir, osUser: ctx.sandboxUser, logger: ctx.logger, signal: ctx.signal, superuser, settings, spare: true });
 }

@@ -10,7 +10,6 @@ import type { DrillConfig, DrillConfigInput } from '../config/schema.js';
 import { validateConfig } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
 import { InterruptedError } from '../errors.js';
-import { assertCanDump } from '../exec/binaries.js';
 import { fileLogger, silentLogger, teeLogger, type Logger, type ProgressCallback } from '../logger.js';
 import { ReportBuilder } from '../report/builder.js';
 import type { CheckResult, Report } from '../report/model.js';
@@ -25,7 +24,8 @@ import { PlainDumpScanner } from '../scan/plain-dump-scanner.js';
 import type { PlainScanResult } from '../scan/types.js';
 import { scanArchive } from '../inventory/read-inventory.js';
 import { contentChecks, summarizeInventory } from '../inventory/expectations.js';
-import { endsDrill, resolveDrillEnvironment, type DrillContext } from './context.js';
+import { chooseToolchain, endsDrill, resolveDrillEnvironment, type DrillContext } from './context.js';
+import { sandboxMajorOf, versionsReport } from './versions-report.js';
 import { createRunDir, safeName, utcStamp } from './run-dir.js';
 import { emptyRestoreOutput, restoreStage } from './restore-stage.js';
 import { trailerCheck, hostileContentCheck } from './dump-checks.js';
@@ -41,6 +41,7 @@ import { finishReport } from './finish-report.js';
 import { assertOutputPaths } from '../outputs/publish.js';
 import { OverlappedRestore } from './overlapped-restore.js';
 import { ArchiveScanTee } from '../inventory/archive-scan-stream.js';
+import type { DiscoverOptions } from '../toolchain/discover.js';
 
 /** Options of a drill. Every field has a default; `source` falls back to the PG* environment. */
 export interface RunDrillOptions {
@@ -60,8 +61,14 @@ export interface RunDrillOptions {
   readonly progress?: ProgressCallback;
   /** The command line, for the report (secrets are redacted). */
   readonly argv?: readonly string[];
-  /** Directory of PostgreSQL programs. Default: PG_BINDIR, then the usual places. */
+  /** Directory of PostgreSQL programs that wins for what it holds. Default: PG_BINDIR; then the config's binaries and the usual places. */
   readonly bindir?: string;
+  /** Where to look for PostgreSQL programs (for embedding and tests). Default: the machine (docs/versions.md). */
+  readonly discover?: DiscoverOptions;
+  /** Major of the sandbox's server (≥ pg_dump's). Default: the source's (docs/versions.md). */
+  readonly sandboxMajor?: number;
+  /** Upgrade rehearsal: restore into this major (≥ the source's) and compare across versions. Default none. */
+  readonly targetMajor?: number;
   /** Content hashes of every table, on the source in the dump snapshot and on the restored copy (`run --deep`). Default false; demo: true. */
   readonly deep?: boolean;
   /** For tests and extensions: called with the restored copy after the restore, before the fidelity checks. Default none. */
@@ -87,7 +94,8 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   const startedAt = new Date();
   const progress = opts.progress ?? (() => {});
   const baseLogger = opts.logger ?? silentLogger;
-  const { bins, sandboxUser, jail, scanOpts } = await resolveDrillEnvironment(config, opts.bindir);
+  const { sandboxUser, jail, scanOpts } = await resolveDrillEnvironment(config);
+  const sandboxMajor = sandboxMajorOf(opts);
   const format: DumpFormat = opts.format ?? config.backup.format;
   const outDir = opts.outDir ?? config.out ?? './drills';
   await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics });
@@ -97,12 +105,13 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   const guardT0 = performance.now();
   const guarded = await guardSource(opts.source ?? config.source.url, config, {
     signal: opts.signal,
-    checks: async (db, id) => {
-      assertCanDump(bins, id.serverVersion);
+    checks: async (db) => {
       await assertOutDirSafe(db, outDir);
     },
   });
   const { spec, identity, before, capability, encoding, locale, audit, scrub } = guarded;
+  // The programs for the source's major, before any file exists: a missing pg_dump of that major is exit 4 here.
+  const bins = await chooseToolchain(config, opts, { source: identity.serverVersion, sandboxMajor, dumpSource: true, archive: format !== 'plain' });
   const sourceRoles = guarded.roles;
   const lockTable = withDumpWorkers(guarded.lockTable, format, config.backup.jobs);
   assertLockTableFits(lockTable, config.source.max_lock_table_share); // exit 3 before anything is done: see src/source/lock-table.ts
@@ -124,7 +133,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   builder.add(lockTableCheck(lockTable));
   if (guarded.standby) builder.add(standbyCheck(guarded.standby));
   if (!config.source.system_identifier) builder.note('identity-not-pinned', 'source.system_identifier is not pinned in the config: pin it so that a drill can never run against the wrong cluster');
-  logger.info(`drill ${runDir}: source ${spec.redacted} sysid ${identity.systemIdentifier} db ${identity.database} server ${identity.serverVersionText}; pg_dump ${bins.version.text} from ${bins.bindir}`);
+  logger.info(`drill ${runDir}: source ${spec.redacted} sysid ${identity.systemIdentifier} db ${identity.database} server ${identity.serverVersionText}; pg_dump ${bins.version('pg_dump').text} (${bins.path('pg_dump')}); sandbox PostgreSQL ${bins.server.version.text} (${bins.server.bindir}): ${bins.server.reason}`);
   const ctx: DrillContext = { bins, sandboxUser, logger, progress, builder, runDir, signal: opts.signal };
 
   const report = emptyReport(opts.kind ?? 'run', runDir, startedAt, opts.argv ?? [], scrub, config.metadata);
@@ -136,6 +145,8 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   report.production.system_identifier_before = identity.systemIdentifier;
   report.production.fingerprint_before = `${before.fingerprint} (${before.items} items)`;
   report.production.session_settings = `${spec.sessionOptions} application_name=pgdrill`;
+  report.versions = versionsReport(bins, { source: identity.serverVersion, pgDump: bins.version('pg_dump'), targetMajor: opts.targetMajor ?? null });
+  for (const [i, text] of bins.notes.entries()) builder.note(`toolchain-${i + 1}`, text);
 
   let interrupted: InterruptedError | null = null;
   let fatal: unknown = null;
@@ -237,7 +248,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       scan = scanner?.finish();
       builder.add({
         name: 'backup.pg_dump', stage: 'backup', status: 'pass',
-        detail: `pg_dump ${bins.version.text} exited 0: ${dump.sizeBytes} bytes (${format}) in ${dump.durationMs} ms, snapshot ${snap.id}${dump.stderr.length ? `; stderr: ${dump.stderr.join(' | ').slice(0, 300)}` : ''}`,
+        detail: `pg_dump ${bins.version('pg_dump').text} exited 0: ${dump.sizeBytes} bytes (${format}) in ${dump.durationMs} ms, snapshot ${snap.id}${dump.stderr.length ? `; stderr: ${dump.stderr.join(' | ').slice(0, 300)}` : ''}`,
         evidence: { path: dump.path, size_bytes: dump.sizeBytes, sha256: dump.sha256, args: dump.args, snapshot: snap.id },
       });
       if (scan) builder.add(trailerCheck(scan));
@@ -268,7 +279,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
     if (dump) {
       report.backup = {
         ...report.backup, path: dump.path, format, size_bytes: dump.sizeBytes, sha256: dump.sha256,
-        tool: `pg_dump ${bins.version.text} ${dump.args.join(' ')}`, duration_ms: dump.durationMs,
+        tool: `pg_dump ${bins.version('pg_dump').text} ${dump.args.join(' ')}`, duration_ms: dump.durationMs,
         globals: globals ? { mode: globals.mode, path: globals.path, sha256: globals.sha256, size_bytes: globals.sizeBytes, note: globals.note } : null,
       };
     }

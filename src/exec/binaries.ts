@@ -1,16 +1,17 @@
 /**
- * Finding PostgreSQL's programs and knowing their version. Order: `PG_BINDIR` (or the `bindir` option),
- * `/usr/lib/postgresql/<major>/bin` highest major first, `pg_config --bindir`, then PATH.
+ * PostgreSQL's programs as files: their names, their versions (`prog --version`, read once per file and cached for
+ * the process), and whether a path is one. Which program serves which role is src/toolchain/'s business.
  */
-import { access, readdir } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { join } from 'node:path';
-import { EnvironmentError } from '../errors.js';
 import { runProcess } from './run-process.js';
 
 /** The PostgreSQL programs pgdrill uses. */
 export type PgTool =
   | 'pg_dump' | 'pg_dumpall' | 'pg_restore' | 'psql' | 'initdb' | 'pg_ctl' | 'postgres' | 'pg_amcheck' | 'pg_controldata';
+
+/** Every program pgdrill may look for. */
+export const PG_TOOLS: readonly PgTool[] = ['pg_dump', 'pg_dumpall', 'pg_restore', 'psql', 'initdb', 'pg_ctl', 'postgres', 'pg_amcheck', 'pg_controldata'];
 
 /** A PostgreSQL version as `major.minor`. */
 export interface PgVersion {
@@ -19,20 +20,11 @@ export interface PgVersion {
   readonly text: string;
 }
 
-/** One directory of PostgreSQL programs, with their version. */
-export interface PgBinaries {
-  readonly bindir: string;
-  readonly version: PgVersion;
-  /** Absolute path of a tool in bindir. */
-  path(tool: PgTool): string;
-}
-
-const REQUIRED: readonly PgTool[] = ['pg_dump', 'pg_dumpall', 'pg_restore', 'psql', 'initdb', 'pg_ctl', 'postgres'];
-
-async function isExecutable(p: string): Promise<boolean> {
+/** Whether `p` is a file this process may execute. */
+export async function isExecutable(p: string): Promise<boolean> {
   try {
     await access(p, constants.X_OK);
-    return true;
+    return (await stat(p)).isFile();
   } catch {
     return false;
   }
@@ -52,69 +44,35 @@ export function versionFromNum(num: number): PgVersion {
   return { major, minor, text: `${major}.${minor}` };
 }
 
-async function candidateDirs(explicit?: string): Promise<string[]> {
-  const dirs: string[] = [];
-  const fromEnv = explicit ?? process.env.PG_BINDIR;
-  if (fromEnv) return [fromEnv];
+/** Versions already read, by path and the file's identity (a replaced file is read again). */
+const versionCache = new Map<string, Promise<PgVersion | null>>();
+
+let versionReads = 0;
+
+/** How many `--version` reads this process has spawned (a drill must not spawn dozens). */
+export function versionReadCount(): number {
+  return versionReads;
+}
+
+/**
+ * The version a program reports with `--version`, or null when it does not run or says nothing readable.
+ * Read once per file per process.
+ */
+export async function programVersion(path: string): Promise<PgVersion | null> {
+  let key: string;
   try {
-    const majors = (await readdir('/usr/lib/postgresql')).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a));
-    for (const m of majors) dirs.push(`/usr/lib/postgresql/${m}/bin`);
+    const st = await stat(path);
+    key = `${path}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
   } catch {
-    /* no Debian layout */
+    return null;
   }
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (!dir) continue;
-    const pgConfig = join(dir, 'pg_config');
-    if (await isExecutable(pgConfig)) {
-      try {
-        const r = await runProcess({ bin: pgConfig, args: ['--bindir'], stdout: 'capture' });
-        dirs.push(r.stdout.trim());
-      } catch {
-        /* ignore a broken pg_config */
-      }
-      break;
-    }
+  let v = versionCache.get(key);
+  if (!v) {
+    versionReads++;
+    v = runProcess({ bin: path, args: ['--version'], stdout: 'capture', allowFailure: true })
+      .then((r) => (r.exitCode === 0 ? parseToolVersion(r.stdout) : null))
+      .catch(() => null);
+    versionCache.set(key, v);
   }
-  for (const dir of (process.env.PATH ?? '').split(':')) if (dir) dirs.push(dir);
-  return [...new Set(dirs)];
-}
-
-/**
- * Find a directory holding every program pgdrill needs and read its version.
- * @throws EnvironmentError naming what is missing and how to install it.
- */
-export async function findPgBinaries(opts: { bindir?: string } = {}): Promise<PgBinaries> {
-  const tried: string[] = [];
-  for (const dir of await candidateDirs(opts.bindir)) {
-    const missing: PgTool[] = [];
-    for (const t of REQUIRED) if (!(await isExecutable(join(dir, t)))) missing.push(t);
-    if (missing.length === REQUIRED.length) continue;
-    if (missing.length) {
-      tried.push(`${dir} (missing ${missing.join(', ')})`);
-      continue;
-    }
-    const r = await runProcess({ bin: join(dir, 'pg_dump'), args: ['--version'], stdout: 'capture' });
-    const version = parseToolVersion(r.stdout);
-    if (!version) throw new EnvironmentError(`cannot read the version of ${join(dir, 'pg_dump')}: "${r.stdout.trim()}"`);
-    return { bindir: dir, version, path: (tool) => join(dir, tool) };
-  }
-  throw new EnvironmentError(
-    `PostgreSQL programs not found (need ${REQUIRED.join(', ')}).` +
-      (tried.length ? ` Incomplete: ${tried.join('; ')}.` : '') +
-      ` Install them (Debian/Ubuntu: apt-get install postgresql) or set PG_BINDIR to their directory.`,
-  );
-}
-
-/**
- * pg_dump cannot dump a server of a newer major version: refuse before starting, naming both versions.
- * @throws EnvironmentError
- */
-export function assertCanDump(bins: PgBinaries, server: PgVersion): void {
-  if (bins.version.major < server.major) {
-    throw new EnvironmentError(
-      `pg_dump ${bins.version.text} (${bins.bindir}) is older than the source server ${server.text}: ` +
-        `pg_dump cannot dump a newer major version. Install the PostgreSQL ${server.major} client programs ` +
-        `(Debian: apt-get install postgresql-client-${server.major}) or set PG_BINDIR to their directory.`,
-    );
-  }
+  return v;
 }

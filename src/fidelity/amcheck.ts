@@ -4,9 +4,7 @@
  * never on the source. amcheck can prove the *presence* of corruption, never its absence — rows missing from a
  * heap pass every amcheck function — which is why exact counts, content hashes and the catalog comparison exist.
  */
-import { access } from 'node:fs/promises';
-import { constants } from 'node:fs';
-import type { PgBinaries } from '../exec/binaries.js';
+import type { Toolchain } from '../toolchain/toolchain.js';
 import { exactNamePattern } from '../exec/name-args.js';
 import { runProcess } from '../exec/run-process.js';
 import type { DbSession } from '../pg/client.js';
@@ -98,13 +96,8 @@ export async function dropAmcheck(db: DbSession): Promise<void> {
 }
 
 /** Is pg_amcheck there (it is not among the programs pgdrill requires)? */
-export async function hasPgAmcheck(bins: PgBinaries): Promise<boolean> {
-  try {
-    await access(bins.path('pg_amcheck'), constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+export async function hasPgAmcheck(bins: Toolchain): Promise<boolean> {
+  return bins.has('pg_amcheck');
 }
 
 /**
@@ -114,7 +107,7 @@ export async function hasPgAmcheck(bins: PgBinaries): Promise<boolean> {
  * Never throws for findings.
  */
 export async function runAmcheck(o: {
-  bins: PgBinaries; env: Readonly<Record<string, string>>; database: string; heapallindexed: boolean; jobs?: number; signal?: AbortSignal;
+  bins: Toolchain; env: Readonly<Record<string, string>>; database: string; heapallindexed: boolean; jobs?: number; signal?: AbortSignal;
 }): Promise<AmcheckResult> {
   const t0 = performance.now();
   const args = ['--no-password', ...(o.heapallindexed ? ['--heapallindexed'] : []), '--verbose', `--jobs=${Math.max(1, o.jobs ?? 1)}`, `--database=${exactNamePattern(o.database)}`];

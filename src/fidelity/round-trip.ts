@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { pipeline as pipe } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { ToolError } from '../errors.js';
-import type { PgBinaries } from '../exec/binaries.js';
+import type { Toolchain, ToolRole } from '../toolchain/toolchain.js';
 import { startProcess } from '../exec/run-process.js';
 import { decodingStream, encodeServerText, showBytes } from '../pg/server-bytes.js';
 import { encodingOfDumpHead } from '../scan/dump-encoding.js';
@@ -48,7 +48,9 @@ export const ROUND_TRIP_STRIPPED: readonly StrippedLine[] = [
 
 /** How `dumpSchema` runs pg_dump. */
 export interface SchemaDumpOptions {
-  readonly bins: PgBinaries;
+  readonly bins: Toolchain;
+  /** Whose pg_dump: 'dump' (the source's side, default) or 'sandbox-dump' (the restored copy's). */
+  readonly role?: ToolRole;
   /** Connection environment (PG*), e.g. the source's tool environment or `sandbox.env(db)`. */
   readonly env: Readonly<Record<string, string>>;
   /** Where the dump goes. */
@@ -77,7 +79,7 @@ export async function dumpSchema(o: SchemaDumpOptions): Promise<{ path: string; 
     // pg_dump fixes DateStyle, IntervalStyle, extra_float_digits and search_path itself, but not TimeZone, which
     // deparsed timestamptz constants (a column DEFAULT '2020-01-01 00:00+00') follow: a database-level TimeZone on
     // the source (which a dump without --create does not carry) would make equal defaults print differently.
-    const proc = startProcess({ bin: o.bins.path('pg_dump'), args, env: { ...o.env, PGTZ: 'UTC' }, stdout: 'pipe', signal: o.signal });
+    const proc = startProcess({ bin: o.bins.path('pg_dump', o.role), args, env: { ...o.env, PGTZ: 'UTC' }, stdout: 'pipe', signal: o.signal });
     await Promise.all([pipeline(proc.stdout!, createWriteStream(o.path, { mode: 0o600 })), proc.done]);
   } catch (err) {
     await rm(o.path, { force: true });

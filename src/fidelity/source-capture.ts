@@ -16,7 +16,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PgBinaries } from '../exec/binaries.js';
+import type { Toolchain } from '../toolchain/toolchain.js';
 import type { AuditEntry, DbSession } from '../pg/client.js';
 import type { TableFailure, TableRef } from '../catalog/tables.js';
 import { captureCatalog, type CatalogCapture } from './catalog-facts.js';
@@ -54,7 +54,7 @@ export interface SourceCaptureOptions {
   /** The snapshot session (REPEATABLE READ READ ONLY, snapshot exported). */
   readonly db: DbSession;
   readonly snapshot: string;
-  readonly bins: PgBinaries;
+  readonly bins: Toolchain;
   /** The source's tool environment (PG*, PGOPTIONS read-only). */
   readonly env: Readonly<Record<string, string>>;
   /** Directory for the schema-only dump (created). */

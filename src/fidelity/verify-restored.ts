@@ -23,7 +23,7 @@ import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describePgError } from '../errors.js';
-import type { PgBinaries } from '../exec/binaries.js';
+import type { Toolchain } from '../toolchain/toolchain.js';
 import type { Logger } from '../logger.js';
 import type { DbSession } from '../pg/client.js';
 import { ReportBuilder } from '../report/builder.js';
@@ -58,7 +58,7 @@ export function emptyFidelity(deep: boolean): Fidelity {
 export interface VerifyRestoredInput {
   readonly sandbox: SandboxCluster;
   readonly database: string;
-  readonly bins: PgBinaries;
+  readonly bins: Toolchain;
   /** Directory for the restored copy's schema dump (the source's is already there). */
   readonly dir: string;
   /** The source's capture; null when there is no source (then only the counts, against the dump's COPY rows, and amcheck run). */
@@ -261,8 +261,12 @@ async function roundTrip(b: ReportBuilder, input: VerifyRestoredInput, snapshot:
   if (!src.schemaDump) {
     return void b.add({ name, stage: 'fidelity', status: 'fail', detail: `the source's schema-only dump in the snapshot failed: ${src.errors.schema_dump ?? 'unknown error'}` });
   }
+  if (!input.bins.has('pg_dump', 'sandbox-dump')) {
+    const major = input.bins.server.version.major;
+    return void b.add({ name, stage: 'fidelity', status: 'warn', detail: `no pg_dump of major ${major} or newer was found to dump the PostgreSQL ${major} sandbox: the round trip was not run (install the PostgreSQL ${major} client programs)` });
+  }
   const t0 = performance.now();
-  const mine = await dumpSchema({ bins: input.bins, env: input.sandbox.env(input.database), path: join(input.dir, 'restored-schema.sql'), snapshot, signal: input.signal });
+  const mine = await dumpSchema({ bins: input.bins, role: 'sandbox-dump', env: input.sandbox.env(input.database), path: join(input.dir, 'restored-schema.sql'), snapshot, signal: input.signal });
   const cmp = await compareSchemaDumps(src.schemaDump.path, mine.path, undefined, { differencesPath: join(input.dir, ROUND_TRIP_DIFFERENCES_FILE) });
   const ms = Math.round(performance.now() - t0) + src.schemaDump.ms;
   input.fidelity.round_trip = { ...cmp, source_path: src.schemaDump.path, restored_path: mine.path, ms };
@@ -284,7 +288,13 @@ async function roundTrip(b: ReportBuilder, input: VerifyRestoredInput, snapshot:
 async function amcheck(b: ReportBuilder, input: VerifyRestoredInput, ext: { created: boolean }): Promise<void> {
   const name = 'fidelity.amcheck';
   if (!(await hasPgAmcheck(input.bins))) {
-    b.add({ name, stage: 'fidelity', status: 'warn', detail: `pg_amcheck not found in ${input.bins.bindir}: the restored copy's structure was not checked (install the PostgreSQL ${input.bins.version.major} client programs)` });
+    b.add({ name, stage: 'fidelity', status: 'warn', detail: `pg_amcheck was not found (PG_BINDIR, the config's binaries, the packaged layouts, PATH): the restored copy's structure was not checked (install the PostgreSQL ${input.bins.server.version.major} client programs)` });
+    return;
+  }
+  // pg_amcheck checks tables with amcheck's verify_heapam, which servers older than 14 lack: every table would error.
+  const serverMajor = input.bins.server.version.major;
+  if (serverMajor < 14) {
+    b.add({ name, stage: 'fidelity', status: 'warn', detail: `the sandbox runs PostgreSQL ${serverMajor}, whose amcheck lacks verify_heapam (added in 14), which pg_amcheck needs: the restored copy's structure was not checked` });
     return;
   }
   {
@@ -297,7 +307,7 @@ async function amcheck(b: ReportBuilder, input: VerifyRestoredInput, ext: { crea
       return;
     }
     if (installed === 'unavailable') {
-      b.add({ name, stage: 'fidelity', status: 'warn', detail: `the amcheck extension is not available in the sandbox's server (not in pg_available_extensions): install postgresql-contrib for PostgreSQL ${input.bins.version.major}; the restored copy's structure was not checked` });
+      b.add({ name, stage: 'fidelity', status: 'warn', detail: `the amcheck extension is not available in the sandbox's server (not in pg_available_extensions): install postgresql-contrib for PostgreSQL ${input.bins.server.version.major}; the restored copy's structure was not checked` });
       return;
     }
     ext.created = installed === 'created';

@@ -10,7 +10,7 @@
  * file: its failure is reported by `result` (and so by the content stage), as `scanArchive`'s would be.
  */
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
-import type { PgBinaries } from '../exec/binaries.js';
+import type { Toolchain } from '../toolchain/toolchain.js';
 import { startProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
 import { PlainDumpScanner } from '../scan/plain-dump-scanner.js';
@@ -27,7 +27,7 @@ export class ArchiveScanTee extends Transform {
   private waiter: (() => void) | null = null;
 
   /** @param opts scanner options (config sandbox.allow), as for `scanArchive`. */
-  constructor(bins: PgBinaries, logger: Logger, signal?: AbortSignal, opts: PlainScanOptions = {}) {
+  constructor(bins: Toolchain, logger: Logger, signal?: AbortSignal, opts: PlainScanOptions = {}) {
     super();
     const scanner = new PlainDumpScanner({ allow: opts.allow });
     const proc = startProcess({ bin: bins.path('pg_restore'), args: ['--file=-'], stdin: this.input, stdout: 'pipe', signal });

@@ -8,7 +8,7 @@
  * rows per COPY block, and a full read of the data — the only read that notices a truncated archive
  * (`pg_restore --list` does not). COPY data is counted on raw bytes, so the cost is pg_restore decompressing.
  */
-import type { PgBinaries } from '../exec/binaries.js';
+import type { DumpReader } from '../toolchain/toolchain.js';
 import { resolve } from 'node:path';
 import { startProcess } from '../exec/run-process.js';
 import { readerCommand, resolveReaderJail } from '../sandbox/reader-jail.js';
@@ -22,7 +22,7 @@ export type ArtifactFormat = 'plain' | 'plain-gzip' | 'custom' | 'directory' | '
  * cheaper, but blind to data entries and truncation). `opts.allow` is passed to the scanner (default: nothing).
  * @throws ToolError when pg_restore fails (e.g. a truncated archive: "unexpected end of file").
  */
-export async function scanArchive(bins: PgBinaries, path: string, signal?: AbortSignal, opts: PlainScanOptions & { readonly schemaOnly?: boolean } = {}): Promise<PlainScanResult> {
+export async function scanArchive(bins: DumpReader, path: string, signal?: AbortSignal, opts: PlainScanOptions & { readonly schemaOnly?: boolean } = {}): Promise<PlainScanResult> {
   const scanner = new PlainDumpScanner({ allow: opts.allow });
   // pg_restore sees only the archive (src/sandbox/reader-jail.ts): a link inside it reaches nothing of the host.
   const abs = resolve(path);
@@ -34,7 +34,7 @@ export async function scanArchive(bins: PgBinaries, path: string, signal?: Abort
 }
 
 /** Inventory (and hostile-content findings) of any artifact; `opts.allow` is passed to the scanner (default: nothing). */
-export async function readInventory(bins: PgBinaries, path: string, format: ArtifactFormat, signal?: AbortSignal, opts: PlainScanOptions = {}): Promise<PlainScanResult> {
+export async function readInventory(bins: DumpReader, path: string, format: ArtifactFormat, signal?: AbortSignal, opts: PlainScanOptions = {}): Promise<PlainScanResult> {
   if (format === 'plain' || format === 'plain-gzip') return scanPlainDumpFile(path, opts);
   return scanArchive(bins, path, signal, opts);
 }

@@ -63,6 +63,8 @@ export function renderMarkdown(r: Report): string {
     ['source', r.source.url],
     ['source_role', r.source.user === null ? null : `${r.source.user}${r.source.is_superuser ? ' (superuser)' : ''}; ${r.source.can_write_detail ?? ''}`],
     ['server_version', r.source.server_version],
+    ['versions', r.versions ? `source ${r.versions.source ?? '?'} · pg_dump ${r.versions.pg_dump ?? '?'} · sandbox ${r.versions.sandbox} (${r.versions.sandbox_reason})${r.versions.target_major === null ? '' : ` · target major ${r.versions.target_major}`}` : undefined],
+    ['programs', r.versions ? r.versions.programs.map((p) => `${p.name} ${p.version} (${p.role}) ${p.path}`).join('; ') : undefined],
     ['production_identity_guard', r.source.system_identifier ? `sysid ${r.source.system_identifier} AND db ${r.source.database} read before any action` : null],
   ])}\`\`\`\n\n${checksOf(r, ['guard'])}`);
   const g = r.backup.globals;

@@ -169,6 +169,26 @@ export const FidelitySchema = z.object({
 });
 export type Fidelity = z.infer<typeof FidelitySchema>;
 
+/** The PostgreSQL versions of a drill: the source, the pg_dump that wrote the dump, the sandbox, every program used. */
+export const VersionsSchema = z.object({
+  source: z.string().nullable().describe("the source server's version (run; verify --source), else the dump's \"Dumped from\"; null when unknown"),
+  source_major: z.number().nullable(),
+  pg_dump: z.string().nullable().describe('version of the pg_dump that wrote the dump (run: the one pgdrill ran; verify: the header says); null when unknown'),
+  pg_dump_major: z.number().nullable(),
+  sandbox: z.string().describe("the sandbox server's version"),
+  sandbox_major: z.number(),
+  sandbox_reason: z.string().describe('why the sandbox runs this major'),
+  target_major: z.number().nullable().describe('--target-major (an upgrade rehearsal), else null'),
+  programs: z.array(z.object({
+    name: z.string(),
+    role: z.enum(['dump', 'server', 'client', 'sandbox-dump']).describe('dump: pg_dump/pg_dumpall of the source; server: the sandbox; client: psql/pg_restore/pg_amcheck on the sandbox; sandbox-dump: pg_dump of the restored copy (round trip)'),
+    path: z.string(),
+    version: z.string(),
+    origin: z.enum(['PG_BINDIR', 'config', 'debian', 'rhel', 'homebrew', 'pg_config', 'PATH', 'store']).describe('where it was found'),
+  })).describe('every PostgreSQL program chosen for the drill'),
+});
+export type VersionsReport = z.infer<typeof VersionsSchema>;
+
 export const ReportSchema = z.object({
   schema_version: z.literal(1),
   tool: z.object({ name: z.literal('pgdrill'), version: z.string() }),
@@ -254,6 +274,7 @@ export const ReportSchema = z.object({
   baseline: BaselineSchema.nullable().optional().describe('comparison with the previous PASS of the same database in the same out directory; null when there is none (absent in reports of older versions)'),
   fidelity: FidelitySchema.nullable().optional().describe('content hashes, catalog comparison, round trip, amcheck, extensions; null when no restore ran (absent in reports of older versions)'),
   jail: JailSchema.nullable().optional().describe('the sandbox jail and what was refused before the restore; null when no dump was scanned (absent in reports of older versions)'),
+  versions: VersionsSchema.nullable().optional().describe('source, pg_dump and sandbox versions side by side, and every program used; null when no program was chosen (absent in reports of older versions)'),
   checks: z.array(CheckSchema),
   stages: z.array(StageSchema),
   notes: z.array(NoteSchema),

@@ -11,7 +11,7 @@
  * A locale the sandbox's machine lacks is an environment defect, named before the restore with how to install it.
  */
 import { EnvironmentError } from '../errors.js';
-import type { PgBinaries } from '../exec/binaries.js';
+import type { Toolchain } from '../toolchain/toolchain.js';
 import { startProcess } from '../exec/run-process.js';
 import type { DbSession } from '../pg/client.js';
 
@@ -67,7 +67,7 @@ export function localeClauses(l: DatabaseLocale, serverVersionNum: number): stri
   const libc = ` LC_COLLATE ${lit(l.collate)} LC_CTYPE ${lit(l.ctype)}`;
   const need = (v: number, what: string) => {
     if (serverVersionNum < v) {
-      throw new EnvironmentError(`the sandbox's PostgreSQL (${serverVersionNum}) cannot create a database with ${what} (${describeLocale(l)}): use the binaries of PostgreSQL ${Math.floor(v / 10000)} or later (PG_BINDIR)`);
+      throw new EnvironmentError(`the sandbox's PostgreSQL (${serverVersionNum}) cannot create a database with ${what} (${describeLocale(l)}): run the sandbox on PostgreSQL ${Math.floor(v / 10000)} or later (--sandbox-major ${Math.floor(v / 10000)})`);
     }
   };
   if (l.provider === 'libc') return serverVersionNum >= 150000 ? ` LOCALE_PROVIDER libc${libc}` : libc;
@@ -127,7 +127,7 @@ export function parseCreateDatabaseLocale(line: string): { encoding: string | nu
  * into every archive, printed by `pg_restore --create --schema-only` as its first statement; pg_restore is stopped
  * as soon as it is read. Null when there is none (or pg_restore fails: the archive's full read reports that).
  */
-export async function archiveDatabaseLocale(bins: PgBinaries, path: string, signal?: AbortSignal): Promise<{ encoding: string | null; locale: DatabaseLocale } | null> {
+export async function archiveDatabaseLocale(bins: Toolchain, path: string, signal?: AbortSignal): Promise<{ encoding: string | null; locale: DatabaseLocale } | null> {
   const stop = new AbortController();
   const proc = startProcess({
     bin: bins.path('pg_restore'), args: ['--create', '--schema-only', '--file=-', path], stdout: 'pipe', allowFailure: true,

@@ -11,7 +11,7 @@ import { createGunzip } from 'node:zlib';
 import { pipeline, type Readable, type Writable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
 import { dbnameConninfo } from '../exec/name-args.js';
-import type { PgBinaries } from '../exec/binaries.js';
+import type { Toolchain } from '../toolchain/toolchain.js';
 import { runProcess, startProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
 import type { RestoreError } from '../report/model.js';
@@ -67,7 +67,7 @@ export interface PsqlScriptRun {
  * psql ended, with every error it reported. The overlapped restore (src/drill/overlapped-restore.ts) writes psql's
  * stdin itself while pg_dump still runs.
  */
-export function startPsqlScript(sandbox: SandboxCluster, bins: PgBinaries, database: string, input: Readable | 'pipe', o: PsqlScriptOptions): PsqlScriptRun {
+export function startPsqlScript(sandbox: SandboxCluster, bins: Toolchain, database: string, input: Readable | 'pipe', o: PsqlScriptOptions): PsqlScriptRun {
   const { phase, signal } = o;
   const stderr: string[] = [];
   const logFrom = logOffset(sandbox.logFile); // the server's own record of each failed statement starts after this
@@ -94,7 +94,7 @@ export function startPsqlScript(sandbox: SandboxCluster, bins: PgBinaries, datab
  * refused on anything pg_dumpall never writes. The sandbox's superuser is named so that it collides with no role
  * the script creates (see `sandboxSuperuserFor`), so "already exists" does not happen.
  */
-export async function restoreGlobals(sandbox: SandboxCluster, bins: PgBinaries, path: string, signal?: AbortSignal): Promise<RestoreStepResult & { readonly tablespaces: readonly TablespaceMove[] }> {
+export async function restoreGlobals(sandbox: SandboxCluster, bins: Toolchain, path: string, signal?: AbortSignal): Promise<RestoreStepResult & { readonly tablespaces: readonly TablespaceMove[] }> {
   const t0 = performance.now();
   const scan = await scanPlainDumpFile(path);
   if (scan.findings.length) {
@@ -209,7 +209,7 @@ export async function startDatabaseForCreate(sandbox: SandboxCluster, created: s
 /** What `restoreDump` needs. */
 export interface RestoreDumpOptions {
   readonly sandbox: SandboxCluster;
-  readonly bins: PgBinaries;
+  readonly bins: Toolchain;
   readonly path: string;
   readonly format: ArtifactFormat;
   readonly database: string;

@@ -7,7 +7,7 @@ import { chown, chmod, mkdir, mkdtemp, readFile, realpath, rm, appendFile, write
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EnvironmentError, ToolError } from '../errors.js';
-import type { PgBinaries } from '../exec/binaries.js';
+import type { Toolchain } from '../toolchain/toolchain.js';
 import type { OsUser } from '../exec/os-user.js';
 import { runProcess } from '../exec/run-process.js';
 import { DbSession, type ConnectionConfig } from '../pg/client.js';
@@ -25,7 +25,7 @@ import { processAlive, processStartTicks } from '../exec/process-liveness.js';
 
 /** How to create a sandbox. */
 export interface SandboxOptions {
-  readonly bins: PgBinaries;
+  readonly bins: Toolchain;
   /** Parent directory; the cluster goes into `<parent>/sandbox`. Falls back to the system temp directory when the OS user cannot reach it. */
   readonly parentDir: string;
   /** OS user that runs initdb/postgres; null = the caller. */
@@ -105,7 +105,7 @@ export class SandboxCluster implements AsyncDisposable {
     readonly logFile: string,
     readonly superuser: string,
     readonly osUser: OsUser | null,
-    private readonly bins: PgBinaries,
+    private readonly bins: Toolchain,
     private readonly logger: Logger,
     readonly label: string,
     /** Why the cluster is not inside the run directory, if it is not. */

@@ -26,7 +26,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { chmod, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { PgBinaries } from '../exec/binaries.js';
+import type { Toolchain } from '../toolchain/toolchain.js';
 import type { OsUser } from '../exec/os-user.js';
 import { runProcess } from '../exec/run-process.js';
 import type { JailedCommand } from './jail.js';
@@ -71,9 +71,9 @@ export function osLocalesFingerprint(dir = OS_LOCALE_DIR): string {
 }
 
 /** Where the template for this build, superuser, initdb's options and the machine's locales lives. */
-export function templatePath(cacheDir: string, bins: PgBinaries, superuser: string): string {
-  const key = createHash('sha256').update(JSON.stringify([bins.bindir, bins.version.text, initdbArgs('', superuser, bins.version.major), osLocalesFingerprint()])).digest('hex').slice(0, 16);
-  return join(cacheDir, `pg${bins.version.major}-${key}`);
+export function templatePath(cacheDir: string, bins: Toolchain, superuser: string): string {
+  const key = createHash('sha256').update(JSON.stringify([bins.server.bindir, bins.server.version.text, initdbArgs('', superuser, bins.server.version.major), osLocalesFingerprint()])).digest('hex').slice(0, 16);
+  return join(cacheDir, `pg${bins.server.version.major}-${key}`);
 }
 
 /** Where a sandbox's data directory came from: the template's spare copy, a copy of the template, or initdb. */
@@ -84,7 +84,7 @@ export type DataDirOrigin = 'spare' | 'template' | 'initdb';
  * whose output then becomes the template. `dataDir` must not exist.
  */
 export async function createDataDir(o: {
-  readonly bins: PgBinaries; readonly dataDir: string; readonly superuser: string; readonly user: OsUser | null;
+  readonly bins: Toolchain; readonly dataDir: string; readonly superuser: string; readonly user: OsUser | null;
   readonly cacheDir: string | null; readonly signal?: AbortSignal;
   /** Take the template's spare copy when there is one (template-spare.ts). Default false. */
   readonly spare?: boolean;
@@ -106,7 +106,7 @@ export async function createDataDir(o: {
       await dropTemplate(template);
     }
   }
-  const initdb = o.jailed ? o.jailed(o.bins.path('initdb'), initdbArgs(o.dataDir, o.superuser, o.bins.version.major)) : { bin: o.bins.path('initdb'), args: initdbArgs(o.dataDir, o.superuser, o.bins.version.major), uid: o.user?.uid, gid: o.user?.gid };
+  const initdb = o.jailed ? o.jailed(o.bins.path('initdb'), initdbArgs(o.dataDir, o.superuser, o.bins.server.version.major)) : { bin: o.bins.path('initdb'), args: initdbArgs(o.dataDir, o.superuser, o.bins.server.version.major), uid: o.user?.uid, gid: o.user?.gid };
   await runProcess({ ...initdb, signal: o.signal });
   if (template) {
     await saveTemplate(o.dataDir, template).catch(() => {}); // a cache that cannot be written is no cache

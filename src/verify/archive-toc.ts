@@ -44,8 +44,10 @@ const KEEP_MAX = 4096;
 class Reader {
   private buf = Buffer.alloc(0);
   private pos = 0;
-  private offset = 0; // file offset of buf[0]
-  constructor(private readonly fh: FileHandle) {}
+  private offset: number; // file offset of buf[0]
+  constructor(private readonly fh: FileHandle, start = 0) {
+    this.offset = start;
+  }
 
   get at(): number {
     return this.offset + this.pos;
@@ -89,63 +91,106 @@ class Reader {
   }
 }
 
+/** Integers and strings as pg_dump writes them: a sign byte, then `intSize` bytes, least significant first. */
+class Fields {
+  constructor(private readonly r: Reader, private readonly intSize: number) {}
+
+  async int(): Promise<number> {
+    const sign = await this.r.byte();
+    const b = await this.r.bytes(this.intSize);
+    let v = 0;
+    for (let i = b.length - 1; i >= 0; i--) v = v * 256 + b[i]!;
+    return sign ? -v : v;
+  }
+
+  /** A string kept when at most KEEP_MAX bytes (null for NULL; undefined when longer, skipped). */
+  async str(): Promise<string | null | undefined> {
+    const len = await this.int();
+    if (len < 0) return null;
+    if (len > KEEP_MAX) {
+      await this.r.skip(len);
+      return undefined;
+    }
+    return (await this.r.bytes(len)).toString('utf8');
+  }
+
+  async skipStr(): Promise<boolean> {
+    const len = await this.int();
+    if (len < 0) return false;
+    await this.r.skip(len);
+    return true;
+  }
+}
+
+/** The header pg_dump writes at the start of a custom archive and of toc.dat (WriteHead). */
+export interface ArchiveHead {
+  /** Archive version, e.g. '1.14.0'. */
+  readonly version: string;
+  readonly versionNumber: number;
+  /** Whether this reader knows the version's layout (the fields below are null when not). */
+  readonly known: boolean;
+  readonly dbname: string | null;
+  /** "Dumped from database version" and "Dumped by pg_dump version" (since archive 1.10). */
+  readonly dumpedFrom: string | null;
+  readonly dumpedBy: string | null;
+}
+
+async function readHead(r: Reader, what: string): Promise<{ head: ArchiveHead; fields: Fields | null }> {
+  if ((await r.bytes(5)).toString('latin1') !== 'PGDMP') throw new TocFormatError(`${what} does not start with PGDMP: not a pg_dump table of contents`);
+  const vmaj = await r.byte();
+  const vmin = await r.byte();
+  const vrev = vmaj > 1 || (vmaj === 1 && vmin > 0) ? await r.byte() : 0;
+  const version = archiveVersion(vmaj, vmin, vrev);
+  const versionText = `${vmaj}.${vmin}.${vrev}`;
+  const unknown = { version: versionText, versionNumber: version, known: false, dbname: null, dumpedFrom: null, dumpedBy: null };
+  if (version < archiveVersion(1, 0) || version > NEWEST_KNOWN) return { head: unknown, fields: null };
+  const intSize = await r.byte();
+  if (intSize < 1 || intSize > 8) throw new TocFormatError(`${what} declares ${intSize}-byte integers: the table of contents is damaged`);
+  if (version >= archiveVersion(1, 7)) await r.byte(); // offset size: directory archives store no data offsets
+  await r.byte(); // format (a directory archive writes "tar" here)
+  const f = new Fields(r, intSize);
+  if (version >= archiveVersion(1, 15)) await r.byte(); // compression algorithm
+  else if (version >= archiveVersion(1, 4)) await f.int(); // compression level
+  else if (version >= archiveVersion(1, 2)) await r.byte();
+  let dbname: string | null = null;
+  if (version >= archiveVersion(1, 4)) {
+    for (let i = 0; i < 7; i++) await f.int(); // creation time
+    dbname = (await f.str()) ?? null;
+  }
+  let dumpedFrom: string | null = null;
+  let dumpedBy: string | null = null;
+  if (version >= archiveVersion(1, 10)) {
+    dumpedFrom = (await f.str()) ?? null;
+    dumpedBy = (await f.str()) ?? null;
+  }
+  return { head: { ...unknown, known: true, dbname, dumpedFrom, dumpedBy }, fields: f };
+}
+
+/**
+ * Read only the header of an archive (a custom archive, a toc.dat, or a tar archive's toc.dat at `start`): an
+ * archive of an unknown (newer) version still gives its version.
+ * @throws TocFormatError for a damaged or truncated header.
+ */
+export async function readArchiveHead(fh: FileHandle, start = 0): Promise<ArchiveHead> {
+  return (await readHead(new Reader(fh, start), 'the archive header')).head;
+}
+
 /**
  * Read the header and TOC of a directory archive's toc.dat (opened by the caller as a regular file).
  * @throws TocFormatError for a version it does not know or a damaged/truncated file.
  */
 export async function readDirectoryToc(fh: FileHandle): Promise<DirectoryToc> {
   const r = new Reader(fh);
-  if ((await r.bytes(5)).toString('latin1') !== 'PGDMP') throw new TocFormatError('toc.dat does not start with PGDMP: not a pg_dump table of contents');
-  const vmaj = await r.byte();
-  const vmin = await r.byte();
-  const vrev = vmaj > 1 || (vmaj === 1 && vmin > 0) ? await r.byte() : 0;
-  const version = archiveVersion(vmaj, vmin, vrev);
-  const versionText = `${vmaj}.${vmin}.${vrev}`;
-  if (version < archiveVersion(1, 0) || version > NEWEST_KNOWN) {
-    throw new TocFormatError(`toc.dat has archive version ${versionText}, which pgdrill cannot check (it knows versions up to 1.16, written by PostgreSQL 17 and 18): update pgdrill`);
+  const { head, fields: f } = await readHead(r, 'toc.dat');
+  if (!f) {
+    throw new TocFormatError(`toc.dat has archive version ${head.version}, which pgdrill cannot check (it knows versions up to 1.16, written by PostgreSQL 17 and 18): update pgdrill`);
   }
-  const intSize = await r.byte();
-  if (intSize < 1 || intSize > 8) throw new TocFormatError(`toc.dat declares ${intSize}-byte integers: the table of contents is damaged`);
-  const offSize = version >= archiveVersion(1, 7) ? await r.byte() : intSize;
-  void offSize; // directory archives store no data offsets
-  await r.byte(); // format (a directory archive writes "tar" here)
-
-  const readInt = async (): Promise<number> => {
-    const sign = await r.byte();
-    const b = await r.bytes(intSize);
-    let v = 0;
-    for (let i = b.length - 1; i >= 0; i--) v = v * 256 + b[i]!;
-    return sign ? -v : v;
-  };
-  /** A string kept when at most KEEP_MAX bytes (null for NULL; undefined when longer, skipped). */
-  const readStr = async (): Promise<string | null | undefined> => {
-    const len = await readInt();
-    if (len < 0) return null;
-    if (len > KEEP_MAX) {
-      await r.skip(len);
-      return undefined;
-    }
-    return (await r.bytes(len)).toString('utf8');
-  };
-  const skipStr = async (): Promise<boolean> => {
-    const len = await readInt();
-    if (len < 0) return false;
-    await r.skip(len);
-    return true;
-  };
-
-  if (version >= archiveVersion(1, 15)) await r.byte(); // compression algorithm
-  else if (version >= archiveVersion(1, 4)) await readInt(); // compression level
-  else if (version >= archiveVersion(1, 2)) await r.byte();
-  let dbname: string | null = null;
-  if (version >= archiveVersion(1, 4)) {
-    for (let i = 0; i < 7; i++) await readInt(); // creation time
-    dbname = (await readStr()) ?? null;
-  }
-  if (version >= archiveVersion(1, 10)) {
-    await skipStr(); // server version
-    await skipStr(); // pg_dump version
-  }
+  const version = head.versionNumber;
+  const readInt = () => f.int();
+  const readStr = () => f.str();
+  const skipStr = () => f.skipStr();
+  const dbname = head.dbname;
+  const versionText = head.version;
 
   const count = await readInt();
   if (count < 0) throw new TocFormatError(`toc.dat declares ${count} entries: the table of contents is damaged`);

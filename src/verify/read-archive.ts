@@ -7,7 +7,7 @@
 import { readdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { EnvironmentError } from '../errors.js';
-import type { PgBinaries } from '../exec/binaries.js';
+import type { DumpReader } from '../toolchain/toolchain.js';
 import { runProcess, startProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
 import type { CheckResult } from '../report/model.js';
@@ -38,13 +38,13 @@ const TOO_OLD = /unsupported version \([\d.]+\) in file header/;
  * `pg_restore --list`. Returns the TOC, or the error pg_restore gave (a damaged header or TOC).
  * @throws EnvironmentError when the local pg_restore is older than the pg_dump that wrote the archive.
  */
-export async function listArchive(bins: PgBinaries, path: string, signal?: AbortSignal): Promise<ArchiveToc | { error: string }> {
+export async function listArchive(bins: DumpReader, path: string, signal?: AbortSignal): Promise<ArchiveToc | { error: string }> {
   // Confined to the archive (src/sandbox/reader-jail.ts): a link inside it reaches nothing of the host.
   const abs = resolve(path);
   const cmd = readerCommand(await resolveReaderJail(), bins.path('pg_restore'), ['--list', abs], { ro: [abs] });
   const r = await runProcess({ ...cmd, stdout: 'capture', signal, allowFailure: true });
   if (TOO_OLD.test(r.stderrTail)) {
-    throw new EnvironmentError(`pg_restore ${bins.version.text} cannot read ${path}: ${r.stderrTail.trim()}. Use the client programs of the PostgreSQL version that wrote it, or newer (PG_BINDIR).`);
+    throw new EnvironmentError(`pg_restore ${bins.version('pg_restore').text} cannot read ${path}: ${r.stderrTail.trim()}. Use the client programs of the PostgreSQL version that wrote it, or newer (PG_BINDIR).`);
   }
   if (r.exitCode !== 0) return { error: r.stderrTail.trim().split('\n').filter(Boolean).pop() ?? `pg_restore --list exited with code ${r.exitCode}` };
   const entries: TocListEntry[] = [];
@@ -111,7 +111,7 @@ export interface ArchiveRead {
  * where the read stopped. `scanOpts` says what the scanner lets through (default: nothing). pg_restore sees only the
  * archive (src/sandbox/reader-jail.ts).
  */
-export async function readArchiveFully(bins: PgBinaries, path: string, logger: Logger, scanOpts: PlainScanOptions = {}, signal?: AbortSignal): Promise<ArchiveRead> {
+export async function readArchiveFully(bins: DumpReader, path: string, logger: Logger, scanOpts: PlainScanOptions = {}, signal?: AbortSignal): Promise<ArchiveRead> {
   const scanner = new PlainDumpScanner(scanOpts);
   const errors: string[] = [];
   const abs = resolve(path);

@@ -27,7 +27,9 @@ import { ReportBuilder } from '../report/builder.js';
 import type { Report } from '../report/model.js';
 import type { PlainScanResult } from '../scan/types.js';
 import { finishReport } from '../drill/finish-report.js';
-import { endsDrill, resolveDrillEnvironment, type DrillContext } from '../drill/context.js';
+import { chooseToolchain, endsDrill, resolveDrillEnvironment, type DrillContext } from '../drill/context.js';
+import { sandboxMajorOf, versionsReport } from '../drill/versions-report.js';
+import { readArtifactHeader } from './artifact-header.js';
 import { hostileContentCheck, trailerCheck } from '../drill/dump-checks.js';
 import { emptyReport } from '../drill/empty-report.js';
 import { assertOutDirSafe } from '../drill/out-dir-guard.js';
@@ -43,6 +45,7 @@ import { peekCreatedDatabase, readPlainDump } from './read-plain.js';
 import { readSourceNow, sourceRowsNowCheck, type SourceNow } from './source-now.js';
 import { guardSource, productionStage, type GuardedSource } from '../source/guard-and-proof.js';
 import { archiveDatabaseLocale, describeLocale, SANDBOX_DEFAULT_LOCALE } from '../restore/database-locale.js';
+import type { DiscoverOptions } from '../toolchain/discover.js';
 import { findArtifactSums, globalsCheck, sumsCheck } from './sums.js';
 import { findGlobalsBeside } from './globals-beside.js';
 
@@ -97,8 +100,14 @@ export interface VerifyOptions {
   readonly progress?: ProgressCallback;
   /** The command line, for the report (secrets are redacted). */
   readonly argv?: readonly string[];
-  /** Directory of PostgreSQL programs. Default: PG_BINDIR, then the usual places. */
+  /** Directory of PostgreSQL programs that wins for what it holds. Default: PG_BINDIR; then the config's binaries and the usual places. */
   readonly bindir?: string;
+  /** Where to look for PostgreSQL programs (for embedding and tests). Default: the machine (docs/versions.md). */
+  readonly discover?: DiscoverOptions;
+  /** Major of the sandbox's server (≥ the dump's pg_dump). Default: the dump's "Dumped from" major (docs/versions.md). */
+  readonly sandboxMajor?: number;
+  /** Upgrade rehearsal: restore into this major (≥ the dump's) and compare across versions. Default none. */
+  readonly targetMajor?: number;
 }
 
 /** The verify's outcome: the report (as written to report.json) and where it is. */
@@ -161,7 +170,8 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   await assertOutDirSafe(null, outDir);
   const progress = opts.progress ?? (() => {});
   const baseLogger = opts.logger ?? silentLogger;
-  const { bins, sandboxUser, jail, scanOpts } = await resolveDrillEnvironment(config, opts.bindir);
+  const { sandboxUser, jail, scanOpts } = await resolveDrillEnvironment(config);
+  const sandboxMajor = sandboxMajorOf(opts);
   const sums = await findArtifactSums(artifact, opts.sums);
   const startedAt = new Date();
   const stampBefore = await stampOf(artifact);
@@ -177,8 +187,15 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   const guardMs = Date.now() - startedAt.getTime();
   const scrub = source?.scrub ?? ((s: string) => s);
 
-  // The archive's table of contents (read-only) names its database; a TOC that cannot be read becomes a check below.
+  // The programs for the artefact's own versions (its header), before any file exists: exit 4 when none can read it.
   const archive = format === 'custom' || format === 'directory' || format === 'tar';
+  const header = await readArtifactHeader(artifact, format);
+  const dumpedFrom = header.dumpedFrom ?? source?.identity.serverVersion ?? null;
+  const bins = await chooseToolchain(config, opts, {
+    source: dumpedFrom, dumpedBy: header.dumpedBy, archiveMinMajor: header.minRestoreMajor ?? undefined, sandboxMajor, dumpSource: false, archive,
+  });
+
+  // The archive's table of contents (read-only) names its database; a TOC that cannot be read becomes a check below.
   // What the archive would make pg_restore open (links, special files, names climbing out), checked before it runs.
   const filesCheck = format === 'directory' || format === 'tar' ? await archiveFilesCheck(artifact, format) : null;
   const refused = filesCheck?.status === 'fail';
@@ -196,7 +213,9 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   const builder = new ReportBuilder(progress, logger, runDir);
   const ctx: DrillContext = { bins, sandboxUser, logger, progress, builder, runDir, signal: opts.signal };
   const report = emptyReport('verify', runDir, startedAt, opts.argv ?? [], scrub, config.metadata);
-  logger.info(`verify ${artifact} (${format}) as database ${database} into ${runDir}; pg_restore/psql ${bins.version.text} from ${bins.bindir}`);
+  logger.info(`verify ${artifact} (${format}) as database ${database} into ${runDir}; dumped by pg_dump ${header.dumpedBy?.text ?? '(unknown)'} from PostgreSQL ${header.dumpedFrom?.text ?? '(unknown)'}; pg_restore ${bins.version('pg_restore').text}, psql ${bins.version('psql').text}; sandbox PostgreSQL ${bins.server.version.text} (${bins.server.bindir}): ${bins.server.reason}`);
+  report.versions = versionsReport(bins, { source: dumpedFrom, pgDump: header.dumpedBy, targetMajor: opts.targetMajor ?? null });
+  for (const [i, text] of bins.notes.entries()) builder.note(`toolchain-${i + 1}`, text);
   if (beside && 'use' in beside) builder.note('globals-beside', `the globals ${beside.use} beside the dump (as pgdrill run writes them) are restored first, as in the run; --no-globals to leave them out`);
   else if (beside) builder.note('globals-beside', `${beside.ignored} beside the dump was not used: ${beside.why}; give --globals FILE to restore a globals file`);
 

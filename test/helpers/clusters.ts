@@ -6,7 +6,7 @@ import { after, before } from 'node:test';
 import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { findPgBinaries, type PgBinaries } from '../../src/exec/binaries.js';
+import { localToolchain, type Toolchain } from '../../src/toolchain/toolchain.js';
 import { resolveSandboxUser } from '../../src/exec/os-user.js';
 import { runProcess } from '../../src/exec/run-process.js';
 import { silentLogger } from '../../src/logger.js';
@@ -18,9 +18,10 @@ export const PAGILA_SCHEMA = join(SHARED_DATA, 'pagila/pagila-schema.sql');
 export const PAGILA_DATA = join(SHARED_DATA, 'pagila/pagila-data.sql');
 export const NORTHWIND = join(SHARED_DATA, 'northwind/northwind.sql');
 
-let binsP: Promise<PgBinaries> | null = null;
-export function bins(): Promise<PgBinaries> {
-  return (binsP ??= findPgBinaries());
+let binsP: Promise<Toolchain> | null = null;
+/** The programs of the newest installed server's major (the tests' PostgreSQL: 15 here), chosen as a drill would. */
+export function bins(): Promise<Toolchain> {
+  return (binsP ??= localToolchain());
 }
 
 /** A scratch directory, removed by the returned disposer. */
@@ -36,7 +37,7 @@ export interface SourceOptions {
   readonly label?: string;
   readonly shared?: readonly string[];
   /** The server's programs (default: the system's, bins()); test/helpers/majors.ts gives those of another major. */
-  readonly bins?: PgBinaries;
+  readonly bins?: Toolchain;
 }
 
 /** A source cluster for tests: superuser `postgres`, optional databases loaded from SQL files. */
@@ -133,7 +134,7 @@ export async function startPhysicalCopy(source: SandboxCluster, opts: { standby?
     await chown(socketDir, user.uid, user.gid);
   }
   const as = { uid: user?.uid, gid: user?.gid };
-  await runProcess({ bin: join(b.bindir, 'pg_basebackup'), args: ['-D', dataDir, '-h', source.socketDir, '-U', source.superuser, ...(opts.standby ? ['-R'] : []), '-X', 'stream', '--checkpoint=fast', '--no-sync'], ...as });
+  await runProcess({ bin: join(b.server.bindir, 'pg_basebackup'), args: ['-D', dataDir, '-h', source.socketDir, '-U', source.superuser, ...(opts.standby ? ['-R'] : []), '-X', 'stream', '--checkpoint=fast', '--no-sync'], ...as });
   await runProcess({
     bin: b.path('pg_ctl'), ...as, detached: true,
     args: ['-D', dataDir, '-l', join(root, 'log'), '-w', '-t', '60', '-o', `-c unix_socket_directories=${socketDir} -c port=${opts.port} ${opts.options ?? "-c listen_addresses=''"}`, 'start'],

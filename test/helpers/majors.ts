@@ -10,10 +10,10 @@ import { access, readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
-import { parseToolVersion, type PgBinaries, type PgTool } from '../../src/exec/binaries.js';
-import { runProcess } from '../../src/exec/run-process.js';
+import type { PgTool } from '../../src/exec/binaries.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { storedServers } from '../../src/toolchain/server-store.js';
+import { resolveToolchain, type Toolchain } from '../../src/toolchain/toolchain.js';
 import { startSource, type SourceOptions } from './clusters.js';
 
 /** The script that installs the majors (its usage line: `bash scripts/pg-majors [--check] [--quiet]`). */
@@ -80,21 +80,16 @@ export async function availableMajors(): Promise<number[]> {
 }
 
 /**
- * The programs for a cluster of `major`, as the PgBinaries that SandboxCluster and the helpers take: the server
- * programs of `major`; the client programs of `major` when there are, else of the closest newer major (pg_dump
- * must not be older than the server), else the newest there is (psql still talks to a newer server). `version`
- * and `bindir` are the server's. Null when the machine has no server of `major`.
+ * The programs for a cluster of `major`, chosen as a drill with `--sandbox-major major` would (src/toolchain/),
+ * with scripts/pg-majors' client programs searched too: the server of `major` (Debian's, else the store's); the
+ * client programs of `major` or the closest newer (`path('pg_dump')` can dump the cluster). Null when the machine
+ * has no server of `major`.
  */
-export async function binsOfMajor(major: number): Promise<PgBinaries | null> {
+export async function binsOfMajor(major: number): Promise<Toolchain | null> {
   const all = await majorPrograms();
-  const server = all.find((m) => m.major === major)?.serverBindir;
-  if (!server) return null;
-  const clients = all.filter((m) => m.clientBindir);
-  const client = (clients.find((m) => m.major >= major) ?? clients.at(-1))?.clientBindir ?? server;
-  const r = await runProcess({ bin: join(server, 'postgres'), args: ['--version'], stdout: 'capture' });
-  const version = parseToolVersion(r.stdout);
-  if (version?.major !== major) throw new Error(`${server}/postgres --version says "${r.stdout.trim()}", not ${major}`);
-  return { bindir: server, version, path: (tool) => join(SERVER_TOOLS.includes(tool) || tool === 'pg_controldata' ? server : client, tool) };
+  if (!all.find((m) => m.major === major)?.serverBindir) return null;
+  const search_path = all.flatMap((m) => (m.clientBindir ? [m.clientBindir] : []));
+  return resolveToolchain({ source: null, sandboxMajor: major, dumpSource: false, archive: false }, { config: { search_path } });
 }
 
 /**
@@ -102,7 +97,7 @@ export async function binsOfMajor(major: number): Promise<PgBinaries | null> {
  * majors) with the command that installs them. With `client`, the client programs of that very major are needed
  * too: their absence always skips (scripts/pg-majors installs them only where Debian's packages download).
  */
-export async function requireMajor(t: TestContext, major: number, opts: { client?: boolean } = {}): Promise<PgBinaries | null> {
+export async function requireMajor(t: TestContext, major: number, opts: { client?: boolean } = {}): Promise<Toolchain | null> {
   const found = (await majorPrograms()).find((m) => m.major === major);
   if (!found?.serverBindir) {
     const why = `no PostgreSQL ${major} server on this machine: run bash scripts/pg-majors (as root)`;

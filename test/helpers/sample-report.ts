@@ -91,6 +91,15 @@ export function passReport(o: SampleOptions = {}): Report {
       { name: 'production', started_at: at(start, 94_900 * f), duration_ms: Math.round(1_100 * f), status: 'pass' },
     ],
     notes: [{ id: 'sequences', text: 'Sequences are compared "not behind": setval in the dump can be ahead of the snapshot.' }],
+    versions: {
+      source: '15.18', source_major: 15, pg_dump: '15.18', pg_dump_major: 15, sandbox: '15.18', sandbox_major: 15,
+      sandbox_reason: "the source's major", target_major: null,
+      programs: [
+        { name: 'pg_dump', role: 'dump', path: '/usr/lib/postgresql/15/bin/pg_dump', version: '15.18', origin: 'debian' },
+        { name: 'postgres', role: 'server', path: '/usr/lib/postgresql/15/bin/postgres', version: '15.18', origin: 'debian' },
+        { name: 'psql', role: 'client', path: '/usr/lib/postgresql/15/bin/psql', version: '15.18', origin: 'debian' },
+      ],
+    },
   });
 }
 

@@ -26,7 +26,7 @@ function script(parent: string, how: 'exception' | 'rejection'): string {
   return `
 import { installCrashHandler } from ${JSON.stringify(src('cli/crash.ts'))};
 import { SandboxCluster } from ${JSON.stringify(src('sandbox/cluster.ts'))};
-import { findPgBinaries } from ${JSON.stringify(src('exec/binaries.ts'))};
+import { localToolchain } from ${JSON.stringify(src('toolchain/toolchain.ts'))};
 import { resolveSandboxUser } from ${JSON.stringify(src('exec/os-user.ts'))};
 import { silentLogger } from ${JSON.stringify(src('logger.ts'))};
 import { readFile, writeFile } from 'node:fs/promises';
@@ -37,7 +37,7 @@ const tool = startProcess({ bin: '/bin/sleep', args: ['300'], allowFailure: true
 const partial = ${JSON.stringify(parent)} + '/db.sql.partial'; // and the file it writes, registered as takeDump does
 await writeFile(partial, 'SET statement_timeout = 0;');
 registerPartial(partial);
-const sb = await SandboxCluster.start({ bins: await findPgBinaries(), parentDir: ${JSON.stringify(parent)}, osUser: await resolveSandboxUser(), logger: silentLogger });
+const sb = await SandboxCluster.start({ bins: await localToolchain(), parentDir: ${JSON.stringify(parent)}, osUser: await resolveSandboxUser(), logger: silentLogger });
 const pid = Number((await readFile(sb.dataDir + '/postmaster.pid', 'utf8')).split('\\n')[0]);
 process.stdout.write(JSON.stringify({ pid, tool: tool.child.pid, partial, dataDir: sb.dataDir, rootDir: sb.rootDir, socketDir: sb.socketDir }) + '\\n');
 ${how === 'exception' ? "setTimeout(() => { throw new Error('boom: a bug'); }, 10);" : "setTimeout(() => void Promise.reject(new Error('boom: a bug')), 10);"}

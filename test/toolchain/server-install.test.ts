@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { runProcess } from '../../src/exec/run-process.js';
 import { runCli } from '../helpers/cli.js';
 import { psql, scratchDir, startSource } from '../helpers/clusters.js';
-import { parseToolVersion } from '../../src/exec/binaries.js';
+import { resolveToolchain } from '../../src/toolchain/toolchain.js';
 
 const MAJOR = 14;
 
@@ -48,8 +48,8 @@ test(`server install ${MAJOR}: the newest package of the major into the store, r
   assert.deepEqual(listed.filter((s) => s.origin === 'store'), [{ major: MAJOR, version: r.serverVersion, bindir: r.bindir, origin: 'store', packageVersion: r.packageVersion }]);
 
   // The store's programs run as pgdrill's own sandbox (jail, sandbox user) and load amcheck.
-  const version = parseToolVersion(r.serverVersion)!;
-  const bins = { bindir: r.bindir, version, path: (tool: string) => (['initdb', 'pg_ctl', 'postgres'].includes(tool) ? join(r.bindir, tool) : join('/usr/lib/postgresql/15/bin', tool)) };
+  const bins = await resolveToolchain({ source: null, sandboxMajor: MAJOR, dumpSource: false, archive: false }, { pgBindir: r.bindir });
+  assert.equal(bins.server.bindir, r.bindir);
   await mkdir(join(dir.path, 'clusters'), { mode: 0o755 });
   const cluster = await startSource({ parentDir: join(dir.path, 'clusters'), bins });
   try {

@@ -20,6 +20,8 @@ test('report.md carries front matter and the record sections; a FAIL lists its f
   for (const s of ['§1 — Method & Provenance', '§2 — Fresh Backup', '§3 — Backup Content Check', '§4 — Isolated Restore Test', '§5 — Teardown', '§6 — Production-Untouched Confirmation', '§7 — Summary']) {
     assert.ok(md.includes(s), s);
   }
+  assert.match(md, /^versions: source 15\.18 · pg_dump 15\.18 · sandbox 15\.18 \(the source's major\)$/m);
+  assert.match(md, /^programs: pg_dump 15\.18 \(dump\) \/usr\/lib\/postgresql\/15\/bin\/pg_dump; postgres 15\.18 \(server\)/m);
   const firstFail = failReport().checks.find((c) => c.status === 'fail')!;
   assert.ok(md.indexOf(firstFail.name) < md.indexOf('§1'), 'failing checks come before the sections');
 });

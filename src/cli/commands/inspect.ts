@@ -1,6 +1,7 @@
 /** `pgdrill inspect DUMP`: the inventory of a dump, without restoring it. */
 import { Command } from 'commander';
-import { findPgBinaries } from '../../exec/binaries.js';
+import { resolveDumpReader } from '../../toolchain/toolchain.js';
+import { readArtifactHeader } from '../../verify/artifact-header.js';
 import { resolveInputPath } from '../../exec/input-file.js';
 import { archiveFilesCheck } from '../../verify/archive-files.js';
 import { detectFormat } from '../../inventory/detect-format.js';
@@ -31,7 +32,9 @@ export function registerInspect(program: Command, ctx: CliContext): void {
           return;
         }
       }
-      const bins = await findPgBinaries();
+      // A pg_restore that reads what the archive's header says wrote it (a plain dump needs none: any will do).
+      const header = format.startsWith('plain') ? null : await readArtifactHeader(path, format);
+      const bins = await resolveDumpReader(Math.max(header?.dumpedBy?.major ?? 0, header?.minRestoreMajor ?? 0));
       const scan = await readInventory(bins, path, format, ctx.signal);
       if (o.json) {
         // a SQL_ASCII dump's bytes that are not UTF-8 as \xNN, as in a report (JSON would carry them as lone surrogates)

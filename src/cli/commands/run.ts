@@ -4,6 +4,7 @@ import { loadConfig, validateConfig } from '../../config/load.js';
 import { runDrill } from '../../drill/run-drill.js';
 import { progressRenderer } from '../progress.js';
 import { renderSummary } from '../summary.js';
+import { addMajorOptions, type MajorOptions } from '../major-options.js';
 import type { CliContext } from '../context.js';
 
 /** Examples and exit codes under `pgdrill run --help`: what a user scheduling a drill needs (docs/exit-codes.md). */
@@ -25,7 +26,7 @@ Exit codes:
 `;
 
 export function registerRun(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('run')
     .description('drill a live source: guard, fresh read-only backup, content check, isolated restore, teardown, report')
     .option('--source <url>', 'libpq URL of the source (default: PG* environment); put the password in PGPASSWORD or .pgpass, not here')
@@ -36,12 +37,13 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--deep', 'also hash every table\'s content on the source (in the dump snapshot) and in the restored copy, and compare', false)
     .option('--junit <file>', 'write JUnit XML (one test case per check)')
     .option('--metrics <file>', 'update a Prometheus textfile-collector file (atomic; other databases kept)')
-    .option('--json', 'print report.json on stdout', false)
+    .option('--json', 'print report.json on stdout', false);
+  addMajorOptions(cmd, "the source's")
     .addHelpText('after', RUN_HELP_AFTER)
-    .action(async (o: { source?: string; config?: string; out?: string; format?: 'plain' | 'custom' | 'directory'; keep: boolean; deep: boolean; json: boolean; junit?: string; metrics?: string }) => {
+    .action(async (o: MajorOptions & { source?: string; config?: string; out?: string; format?: 'plain' | 'custom' | 'directory'; keep: boolean; deep: boolean; json: boolean; junit?: string; metrics?: string }) => {
       const config = o.config ? await loadConfig(o.config) : validateConfig({});
       const result = await runDrill({
-        source: o.source, config, outDir: o.out, format: o.format, keep: o.keep, deep: o.deep, kind: 'run', junit: o.junit, metrics: o.metrics,
+        source: o.source, config, outDir: o.out, format: o.format, keep: o.keep, deep: o.deep, kind: 'run', junit: o.junit, metrics: o.metrics, sandboxMajor: o.sandboxMajor, targetMajor: o.targetMajor,
         signal: ctx.signal, logger: ctx.logger, progress: progressRenderer(process.stderr, o.json), argv: ctx.argv,
       });
       if (o.json) process.stdout.write(JSON.stringify(result.report, null, 2) + '\n');

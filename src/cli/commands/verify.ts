@@ -4,11 +4,12 @@ import { loadConfig, validateConfig } from '../../config/load.js';
 import { verifyArtifact } from '../../verify/verify-artifact.js';
 import { progressRenderer } from '../progress.js';
 import { renderSummary } from '../summary.js';
+import { addMajorOptions, type MajorOptions } from '../major-options.js';
 import type { CliContext } from '../context.js';
 
 /** Register `pgdrill verify`. */
 export function registerVerify(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('verify')
     .description('drill an existing backup: integrity (SHA256SUMS, trailer, full read), refused content, content check, isolated restore, teardown, report')
     .argument('<artifact>', 'the dump: plain SQL, .sql.gz, custom or tar archive file, or a directory archive')
@@ -23,11 +24,12 @@ export function registerVerify(program: Command, ctx: CliContext): void {
     .option('--junit <file>', 'write JUnit XML (one test case per check)')
     .option('--metrics <file>', 'update a Prometheus textfile-collector file (atomic; other databases kept)')
     .option('--keep', 'leave the sandbox running and print how to connect', false)
-    .option('--json', 'print report.json on stdout', false)
-    .action(async (artifact: string, o: { sums?: string; config?: string; source?: string; globals?: string | false; out?: string; database?: string; junit?: string; metrics?: string; keep: boolean; deep: boolean; json: boolean }) => {
+    .option('--json', 'print report.json on stdout', false);
+  addMajorOptions(cmd, 'the "Dumped from" major in the dump\'s header')
+    .action(async (artifact: string, o: MajorOptions & { sums?: string; config?: string; source?: string; globals?: string | false; out?: string; database?: string; junit?: string; metrics?: string; keep: boolean; deep: boolean; json: boolean }) => {
       const config = o.config ? await loadConfig(o.config) : validateConfig({});
       const result = await verifyArtifact({
-        artifact, sums: o.sums, config, source: o.source, globals: o.globals, outDir: o.out, database: o.database, keep: o.keep, deep: o.deep,
+        artifact, sums: o.sums, config, source: o.source, globals: o.globals, outDir: o.out, database: o.database, keep: o.keep, deep: o.deep, sandboxMajor: o.sandboxMajor, targetMajor: o.targetMajor,
         junit: o.junit, metrics: o.metrics, signal: ctx.signal, logger: ctx.logger, progress: progressRenderer(process.stderr, o.json), argv: ctx.argv,
       });
       if (o.json) process.stdout.write(JSON.stringify(result.report, null, 2) + '\n');

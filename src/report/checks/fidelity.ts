@@ -28,13 +28,14 @@ export const FIDELITY_CHECKS = defineChecks({
     proves: 'a schema-only dump of the copy equals a schema-only dump of the source taken in the same snapshot, object by object, after stripping only what legitimately differs',
     fails: 'objects differ, are missing or only in the copy (counted and named with their lines; all in `fidelity/round-trip-differences.txt`), or the source\'s schema-only dump failed',
     skips: "there is no capture of the source in the dump's snapshot to compare with (verify)",
+    warns: "no pg_dump of the sandbox's major or newer is installed to dump the copy: the round trip was not run",
     commands: ['run', 'verify', 'demo'],
   },
   'fidelity.amcheck': {
     stage: 'fidelity',
     proves: '`pg_amcheck` finds no corruption in the copy (heap, TOAST, B-tree structure; with `--deep` every heap tuple has its index entry). amcheck proves presence of corruption, never absence: counts and hashes cover that',
     fails: 'pg_amcheck reports corruption (relations named) or cannot check',
-    warns: "pg_amcheck or the amcheck extension is missing on this machine, or the extension could not be created: the copy's structure was not checked",
+    warns: "pg_amcheck or the amcheck extension is missing on this machine, the extension could not be created, or the sandbox runs PostgreSQL 13 or older (no `verify_heapam`, which pg_amcheck needs): the copy's structure was not checked",
     commands: ['run', 'verify', 'demo'],
   },
   'fidelity.source_rows_now': {

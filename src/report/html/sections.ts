@@ -72,6 +72,8 @@ ${row('catalog fingerprint', p.fingerprint_before, p.fingerprint_after)}
 <tr><th scope="row">session settings</th><td class="hash">${orDash(p.session_settings)}</td></tr>
 <tr><th scope="row">sandbox system_identifier</th><td class="hash">${orDash(r.restore?.system_identifier)}${r.restore?.system_identifier && r.source.system_identifier ? html` <span class="muted">(source: ${r.source.system_identifier})</span>` : ''}</td></tr>
 <tr><th scope="row">sandbox server version</th><td>${orDash(r.restore?.server_version)}</td></tr>
+${r.versions ? html`<tr><th scope="row">versions: source · pg_dump · sandbox</th><td>${orDash(r.versions.source)} · ${orDash(r.versions.pg_dump)} · ${r.versions.sandbox} <span class="muted">(${r.versions.sandbox_reason}${r.versions.target_major === null ? '' : `; target major ${r.versions.target_major}`})</span></td></tr>
+<tr><th scope="row">PostgreSQL programs</th><td class="hash">${r.versions.programs.map((p, i) => html`${i ? html`<br>` : ''}${p.name} ${p.version} (${p.role}) ${p.path}`)}</td></tr>` : ''}
 </tbody>
 </table>
 </section>`;
