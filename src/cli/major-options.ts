@@ -15,6 +15,6 @@ export interface MajorOptions {
 /** Add both flags to a command. */
 export function addMajorOptions(cmd: Command, sandboxDefault: string): Command {
   return cmd
-    .addOption(new Option('--sandbox-major <N>', `major of the sandbox's server (default: ${sandboxDefault}); never older than the pg_dump that wrote the dump`).argParser(parseMajor))
+    .addOption(new Option('--sandbox-major <N>', `major of the sandbox's server (default: ${sandboxDefault}); never older than the source's major`).argParser(parseMajor))
     .addOption(new Option('--target-major <N>', 'upgrade rehearsal: restore into PostgreSQL N (at least the dump\'s major) and run every check, comparing across versions').argParser(parseMajor));
 }

@@ -66,9 +66,10 @@ export interface SandboxChoice {
 
 /**
  * The sandbox's server. Explicit: that major or nothing. Default: a server in PG_BINDIR (an explicit choice) when
- * pg_dump's output is guaranteed to load into it; else the source's major (the restore an emergency would do), or
- * pg_dump's when newer (its output is only guaranteed to load into its own major or newer); else the closest newer
- * server. System installations come before the store. Null when none fits.
+ * pg_dump's output is guaranteed to load into it; else the source's major — the restore an emergency would do, even
+ * when pg_dump is newer (PostgreSQL guarantees its output only for its own major or newer, so the reason says so and
+ * `--sandbox-major` chooses pg_dump's); else the closest server ≥ both. System installations come before the store.
+ * Null when none fits.
  */
 export function chooseSandboxServer(servers: readonly ServerCandidate[], wish: SandboxWish): SandboxChoice | null {
   const floor = wish.dumpMajor ?? 0;
@@ -83,6 +84,14 @@ export function chooseSandboxServer(servers: readonly ServerCandidate[], wish: S
     // The system's newest before the store's: the store holds servers without client programs.
     const newest = [...servers].sort((a, b) => Number(a.origin === 'store') - Number(b.origin === 'store') || b.version.major - a.version.major)[0];
     return newest ? { server: newest, reason: 'the newest server found (the source\'s major is not known)' } : null;
+  }
+  const own = wish.sourceMajor === null ? undefined : servers.find((c) => c.version.major === wish.sourceMajor);
+  if (own && wish.sourceMajor !== null && wish.sourceMajor < floor) {
+    return {
+      server: own,
+      reason: `the source's major, the restore an emergency would do; pg_dump ${floor} wrote the dump, and PostgreSQL guarantees ` +
+        `its output only for ${floor} or newer (--sandbox-major ${floor} restores into pg_dump's major instead)`,
+    };
   }
   let best: ServerCandidate | null = null;
   for (const s of servers) if (s.version.major >= want && (!best || s.version.major < best.version.major)) best = s;

@@ -65,6 +65,19 @@ test('no pg_dump of the source\'s major: the closest newer one, never an older o
   assert.equal(t.version('pg_restore').major, 17);
 });
 
+test('an older source with its own server: the sandbox runs the source\'s major, saying pg_dump is newer', async () => {
+  await using m = await machine();
+  await fakeProgramDir(debian(m.root, 15), '15.8', ALL);
+  const store = async () => [{ major: 13, bindir: await fakeProgramDir(join(m.root, 'store/13/bin'), '13.22', SERVER_PROGRAMS) }];
+  const t = await resolveToolchain(run('13.20'), m.opts({ store }));
+  assert.equal(t.version('pg_dump').major, 15);
+  assert.equal(t.server.version.text, '13.22');
+  assert.match(t.server.reason, /emergency.*guarantees its output only for 15 or newer.*--sandbox-major 15/);
+  // Without a 13 server: pg_dump's major, never an older one than the source.
+  const t2 = await resolveToolchain(run('13.20'), m.opts());
+  assert.equal(t2.server.version.major, 15);
+});
+
 test('client programs only (a newer major) beside a full older installation: the source\'s major where it exists', async () => {
   await using m = await machine();
   await fakeProgramDir(debian(m.root, 15), '15.8', ALL);
@@ -179,7 +192,7 @@ test('the server store: a sandbox of the source\'s major when the system has non
   assert.equal(t15.server.bindir, debian(m.root, 15));
 });
 
-test('--sandbox-major / --target-major: that major or exit 4; never older than the dump\'s pg_dump (exit 2)', async () => {
+test('--sandbox-major / --target-major: that major or exit 4; never older than the source\'s major (exit 2)', async () => {
   await using m = await machine();
   await fakeProgramDir(debian(m.root, 15), '15.8', ALL);
   await fakeProgramDir(debian(m.root, 17), '17.6', CLIENT_PROGRAMS);
@@ -203,9 +216,11 @@ test('verify: pg_restore at least as new as the archive\'s pg_dump; a plain dump
   const verify = (archive: boolean): ToolchainRequest => ({ source: v('15.4'), dumpedBy: v('17.2'), archiveMinMajor: archive ? 17 : undefined, dumpSource: false, archive });
   await rejectsWith(resolveToolchain(verify(true), m.opts({ store })), EnvironmentError, 'pg_restore of major 17', 'pg_dump 17', 'postgresql-client-17', 'pg_restore 15.8');
   const plain = await resolveToolchain(verify(false), m.opts({ store }));
-  assert.equal(plain.server.bindir, s17); // pg_dump 17's output loads into 17 or newer
+  // The source's major, the restore an emergency would do; the reason says pg_dump 17 only guarantees 17 or newer.
+  assert.equal(plain.server.version.major, 15);
+  assert.match(plain.server.reason, /guarantees its output only for 17 or newer/);
   assert.equal(plain.version('psql').major, 15);
-  assert.equal(plain.has('pg_dump', 'sandbox-dump'), false); // no pg_dump 17: the round trip is skipped, not faked
+  assert.equal(plain.has('pg_dump', 'sandbox-dump'), true); // the 15 sandbox is dumped by pg_dump 15 for the round trip
   await rejectsWith(resolveDumpReader(17, m.opts()), EnvironmentError, 'pg_restore of major 17', 'postgresql-client-17');
   assert.equal((await resolveDumpReader(15, m.opts())).version('pg_restore').text, '15.8');
 });
