@@ -33,9 +33,12 @@ import type { JailedCommand } from './jail.js';
 import { spareOf, takeSpare } from './template-spare.js';
 import { pathExists as exists } from '../exec/path-exists.js';
 
-/** initdb's options for a sandbox (the data directory comes first). */
-export function initdbArgs(dataDir: string, superuser: string): string[] {
-  return ['-D', dataDir, '-U', superuser, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions'];
+/**
+ * initdb's options for a sandbox of PostgreSQL `major` (the data directory comes first). `--no-instructions` (no
+ * "start the server with pg_ctl …" hint) exists from 14 on: initdb 13 refuses it as an unrecognized option.
+ */
+export function initdbArgs(dataDir: string, superuser: string, major: number): string[] {
+  return ['-D', dataDir, '-U', superuser, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync', ...(major >= 14 ? ['--no-instructions'] : [])];
 }
 
 /**
@@ -71,7 +74,7 @@ export function osLocalesFingerprint(dir = OS_LOCALE_DIR): string {
 
 /** Where the template for this build, superuser, initdb's options and the machine's locales lives. */
 export function templatePath(cacheDir: string, bins: PgBinaries, superuser: string): string {
-  const key = createHash('sha256').update(JSON.stringify([bins.bindir, bins.version.text, initdbArgs('', superuser), osLocalesFingerprint()])).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(JSON.stringify([bins.bindir, bins.version.text, initdbArgs('', superuser, bins.version.major), osLocalesFingerprint()])).digest('hex').slice(0, 16);
   return join(cacheDir, `pg${bins.version.major}-${key}`);
 }
 
@@ -105,7 +108,8 @@ export async function createDataDir(o: {
       await dropTemplate(template);
     }
   }
-  const initdb = o.jailed ? o.jailed(o.bins.path('initdb'), initdbArgs(o.dataDir, o.superuser)) : { bin: o.bins.path('initdb'), args: initdbArgs(o.dataDir, o.superuser), uid: o.user?.uid, gid: o.user?.gid };
+  const args = initdbArgs(o.dataDir, o.superuser, o.bins.version.major);
+  const initdb = o.jailed ? o.jailed(o.bins.path('initdb'), args) : { bin: o.bins.path('initdb'), args, uid: o.user?.uid, gid: o.user?.gid };
   await runProcess({ ...initdb, signal: o.signal });
   if (template) {
     await saveTemplate(o.dataDir, template).catch(() => {}); // a cache that cannot be written is no cache
