@@ -194,6 +194,8 @@ SELECT 'event trigger ' || et.evtname, v.attribute, v.value
  WHERE ${NOT_EXT('pg_event_trigger', 'et.oid')}`,
   },
   {
+    // A collation's definition is its pg_collation row as jsonb, whatever columns the server has; the ICU locale under
+    // one name (colliculocale in 15–16, colllocale from 17) and absent columns equal to NULL ones (collicurules, 16+).
     area: 'types',
     sql: `
 SELECT ${TYPE_LABEL('n', 't')} AS object, v.attribute, v.value
@@ -219,7 +221,8 @@ SELECT 'collation ' || n.nspname || '.' || co.collname, v.attribute, v.value
   FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace
  CROSS JOIN LATERAL (VALUES
    ('owner', pg_catalog.pg_get_userbyid(co.collowner)::text),
-   ('definition', (pg_catalog.to_jsonb(co) - 'oid' - 'collname' - 'collnamespace' - 'collowner' - 'collversion')::text)
+   ('definition', pg_catalog.jsonb_strip_nulls((pg_catalog.to_jsonb(co) - 'oid' - 'collname' - 'collnamespace' - 'collowner' - 'collversion' - 'colliculocale')
+      || pg_catalog.jsonb_build_object('colllocale', coalesce(pg_catalog.to_jsonb(co) -> 'colliculocale', pg_catalog.to_jsonb(co) -> 'colllocale')))::text)
  ) AS v(attribute, value)
  WHERE ${USER_NS('n')} AND ${NOT_EXT('pg_collation', 'co.oid')}
 UNION ALL

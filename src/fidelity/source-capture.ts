@@ -45,6 +45,8 @@ export interface SourceFidelity {
   readonly hashesMs: number;
   readonly schemaDump: { readonly path: string; readonly ms: number } | null;
   readonly deep: boolean;
+  /** The source server's major (server_version_num / 10000): the restored copy is compared across majors when its server differs. */
+  readonly serverMajor: number;
   /** Steps that failed, with the error: each makes its check fail, naming why. */
   readonly errors: Readonly<Record<string, string>>;
 }
@@ -73,6 +75,7 @@ export class SourceFidelityCapture {
   private extensions: ExtensionVersion[] | null = null;
   private sequences: SequencePosition[] | null = null;
   private schemaP: Promise<{ path: string; ms: number } | null> = Promise.resolve(null);
+  private serverMajor = 0;
   private step = 0;
 
   private constructor(private readonly o: SourceCaptureOptions) {}
@@ -81,6 +84,7 @@ export class SourceFidelityCapture {
   static async begin(o: SourceCaptureOptions): Promise<SourceFidelityCapture> {
     const c = new SourceFidelityCapture(o);
     await c.guarded('session', () => prepareFidelitySession(o.db), true);
+    c.serverMajor = Math.floor(Number(await o.db.value<string>("SELECT pg_catalog.current_setting('server_version_num')")) / 10000);
     c.extensions = await c.guarded('extensions', () => installedExtensions(o.db));
     c.sequences = await c.guarded('sequences', () => readSequencePositions(o.db));
     await mkdir(o.dir, { recursive: true, mode: 0o700 });
@@ -111,7 +115,7 @@ export class SourceFidelityCapture {
     const schemaDump = await this.schemaP;
     return {
       extensions: this.extensions, sequences: this.sequences, catalog, hashes: hashed?.hashes ?? null, hashFailures: hashed?.failures ?? [], largeObjects, hashesMs, schemaDump,
-      deep: this.o.deep ?? false, errors: { ...this.errors },
+      deep: this.o.deep ?? false, serverMajor: this.serverMajor, errors: { ...this.errors },
     };
   }
 

@@ -1,0 +1,243 @@
+/**
+ * Cross-major normalisations: what legitimately changes when a dump of PostgreSQL `source` is restored into a newer
+ * major (an upgrade rehearsal, `--target-major`). Each rule names the major that brought the change, why it is not a
+ * loss, and how it rewrites a catalog fact (catalog-facts.ts) or a round-trip object (round-trip.ts) so that the
+ * two sides compare equal. A rule applies only when source major < `since` ≤ sandbox major, and every application is
+ * counted and its objects named in the report (`fidelity.normalisations`): nothing is dropped silently, and any
+ * difference no rule explains is still a finding. Found by restoring pagila, northwind and a set of odd objects from
+ * 13, 14 and 15 into every newer major 14–18 (docs/versions.md lists them).
+ */
+import type { CatalogFact } from './catalog-facts.js';
+
+/** Which dump or catalog a fact or line comes from. */
+export type Side = 'source' | 'restored';
+
+/** One cross-major normalisation. */
+export interface CrossMajorRule {
+  /** Short stable name, e.g. `maintain-privilege`. */
+  readonly id: string;
+  /** The major that brought the change: the rule applies when source < since ≤ sandbox. */
+  readonly since: number;
+  readonly why: string;
+  /** Rewrite one catalog fact: the same fact when the rule does not touch it, another value, or null (dropped). */
+  readonly fact?: (f: CatalogFact, side: Side) => CatalogFact | null;
+  /** Rewrite one round-trip object's lines (its `-- Name: …` header given): the same array when untouched. */
+  readonly section?: (header: string, lines: readonly string[], side: Side) => readonly string[];
+}
+
+/** A normalisation as the report lists it: the rule, the majors, how often it applied and to what. */
+export interface AppliedNormalisation {
+  readonly id: string;
+  readonly since: number;
+  readonly source_major: number;
+  readonly sandbox_major: number;
+  readonly why: string;
+  /** Catalog facts rewritten or dropped (both sides). */
+  readonly catalog_facts: number;
+  /** Round-trip objects (pg_dump entries) rewritten (both sides). */
+  readonly round_trip_objects: number;
+  /** The first objects it touched (at most MAX_EXAMPLES). */
+  readonly examples: string[];
+}
+
+/** Objects named per normalisation in the report. */
+export const MAX_EXAMPLES = 10;
+
+/** pg_dump's list of every table privilege before 17 (what `ALL` meant then), as pg_dump ≥ 17 prints it for an older server. */
+const ALL_BEFORE_17 = 'SELECT,INSERT,REFERENCES,DELETE,TRIGGER,TRUNCATE,UPDATE';
+const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+/**
+ * `FROM|JOIN [(…] [ONLY] schema.relation [[AS] alias]`: the relations whose columns a view may name. The later
+ * relations of a comma-separated FROM list are not read (a comma cannot tell them from a select list's items): a
+ * query level of several relations keeps its qualifiers on every major, so leaving them on both sides is equal too.
+ */
+const RANGE_ENTRY = new RegExp(String.raw`(?:\bFROM|\bJOIN)\s+\(*\s*(?:ONLY\s+)?(?:${IDENT}\.)(${IDENT})(?:\s+(?:AS\s+)?(?!(?:ON|WHERE|JOIN|LEFT|RIGHT|INNER|FULL|CROSS|NATURAL|GROUP|ORDER|LIMIT|OFFSET|UNION|EXCEPT|INTERSECT|HAVING|WINDOW|USING|TABLESAMPLE|FETCH|FOR)\b)(${IDENT}))?`, 'g');
+
+/**
+ * A view's query with column references unqualified: every `alias.` before a column of a relation named in its
+ * FROM/JOIN clauses removed (the alias, or the relation's name when it has none). 16 prints a column of a query
+ * level with one relation bare (`SELECT id FROM app.t`) where 15 qualified it (`SELECT t.id FROM app.t`); removing
+ * the qualifiers on both sides compares what the views select, not how the server chose to print it.
+ */
+export function unqualifyColumns(sql: string): string {
+  const aliases = new Set<string>();
+  for (const m of sql.matchAll(RANGE_ENTRY)) aliases.add(m[2] ?? m[1]!);
+  let out = sql;
+  for (const a of aliases) {
+    const escaped = a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    // Not after `::` (a type's schema), `.` or an identifier character; not a relation (`FROM app.t`), which
+    // RANGE_ENTRY reads as schema-qualified: only `alias.column` is rewritten.
+    out = out.replace(new RegExp(String.raw`(?<![\w$".]|::)${escaped}\.(?=${IDENT})(?!${IDENT}\s*\()`, 'g'), (m, offset: number, whole: string) => {
+      const before = whole.slice(Math.max(0, offset - 12), offset);
+      return /(?:\bFROM|\bJOIN)\s+\(*\s*(?:ONLY\s+)?$/.test(before) ? m : '';
+    });
+  }
+  return out;
+}
+
+const isView = (object: string) => object.startsWith('view ') || object.startsWith('materialized view ');
+
+/** The rules, in the order of the majors that brought them. */
+export const CROSS_MAJOR_RULES: readonly CrossMajorRule[] = [
+  {
+    id: 'multirange-type-name',
+    since: 14,
+    why: '14 creates a multirange type beside every range type (CREATE TYPE … AS RANGE gets `multirange_type_name`): pg_dump prints it for a 14+ server only; the range type itself is unchanged',
+    section: (header, lines, side) => {
+      if (side !== 'restored' || !/; Type: TYPE;/.test(header)) return lines;
+      const i = lines.findIndex((l) => /^ {4}multirange_type_name = /.test(l));
+      if (i < 1) return lines;
+      return [...lines.slice(0, i - 1), lines[i - 1]!.replace(/,$/, ''), ...lines.slice(i + 1)];
+    },
+  },
+  {
+    id: 'icu-collation-locale',
+    since: 15,
+    why: "15 keeps an ICU collation's locale in its own column (colliculocale, colllocale from 17) instead of collcollate/collctype: the same locale, in another field",
+    fact: (f, side) => {
+      if (side !== 'source' || !f.object.startsWith('collation ') || f.attribute !== 'definition') return f;
+      const d = JSON.parse(f.value) as Record<string, unknown>;
+      if (d.collprovider !== 'i' || d.colllocale !== undefined || typeof d.collcollate !== 'string') return f;
+      const { collcollate, collctype: _ctype, ...rest } = d;
+      return { ...f, value: jsonbText({ ...rest, colllocale: collcollate }) };
+    },
+  },
+  {
+    id: 'view-column-qualification',
+    since: 16,
+    why: "16 prints a view's columns without their relation's name where 15 and older qualified them (`SELECT id FROM app.t` for `SELECT t.id FROM app.t`); column qualifiers are removed on both sides, the relations named in FROM stay compared",
+    fact: (f) => (isView(f.object) && f.attribute === 'definition' ? { ...f, value: unqualifyColumns(f.value) } : f),
+    section: (header, lines) => {
+      if (!/; Type: (?:MATERIALIZED )?VIEW;/.test(header)) return lines;
+      const text = unqualifyColumns(lines.join('\n'));
+      return text === lines.join('\n') ? lines : text.split('\n');
+    },
+  },
+  {
+    id: 'domain-not-null-constraint',
+    since: 17,
+    why: "17 records a domain's NOT NULL as a constraint of its own (pg_constraint, `NOT NULL`); the domain's `not null` fact is still compared",
+    fact: (f, side) => (side === 'restored' && f.object.startsWith('constraint ') && f.attribute === 'definition' && f.value === 'NOT NULL' ? null : f),
+  },
+  {
+    id: 'maintain-privilege',
+    since: 17,
+    why: '17 adds the MAINTAIN privilege on relations: the owner holds it by default, and a GRANT ALL from an older dump grants it too; every older privilege is still compared',
+    fact: (f, side) => (side === 'restored' && f.attribute.startsWith('grant MAINTAIN to ') ? null : f),
+    section: (header, lines, side) => {
+      if (side !== 'source' || !/; Type: (?:ACL|DEFAULT ACL);/.test(header)) return lines;
+      let changed = false;
+      const out = lines.map((l) => {
+        const r = l.replace(new RegExp(String.raw`\b(GRANT|REVOKE) ${ALL_BEFORE_17} ON (TABLES?)\b`), '$1 ALL ON $2');
+        changed ||= r !== l;
+        return r;
+      });
+      return changed ? out : lines;
+    },
+  },
+  {
+    id: 'not-null-constraint',
+    since: 18,
+    why: "18 records every column's NOT NULL as a named constraint (pg_constraint, `NOT NULL column`); the column's `not null` fact is still compared",
+    fact: (f, side) => (side === 'restored' && f.object.startsWith('constraint ') && f.attribute === 'definition' && /^NOT NULL \S/.test(f.value) ? null : f),
+  },
+];
+
+/** An object as PostgreSQL prints a jsonb object: keys by length, then bytes; `": "` and `", "` between. */
+export function jsonbText(o: Record<string, unknown>): string {
+  const keys = Object.keys(o).sort((a, b) => Buffer.byteLength(a) - Buffer.byteLength(b) || Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return `{${keys.map((k) => `${JSON.stringify(k)}: ${JSON.stringify(o[k])}`).join(', ')}}`;
+}
+
+/** The rules that apply between two majors (none when the sandbox is not newer than the source). */
+export function rulesBetween(sourceMajor: number, sandboxMajor: number, rules = CROSS_MAJOR_RULES): CrossMajorRule[] {
+  return rules.filter((r) => sourceMajor < r.since && r.since <= sandboxMajor);
+}
+
+/**
+ * The normalisations of one comparison: rewrites facts and round-trip objects with the rules between the two majors,
+ * counting each rule's applications and the objects it touched, for the report.
+ */
+export class CrossMajorNormaliser {
+  private readonly rules: CrossMajorRule[];
+  private readonly counts = new Map<string, { facts: number; sections: number; examples: Set<string> }>();
+
+  constructor(readonly sourceMajor: number, readonly sandboxMajor: number, rules = CROSS_MAJOR_RULES) {
+    this.rules = rulesBetween(sourceMajor, sandboxMajor, rules);
+    for (const r of this.rules) this.counts.set(r.id, { facts: 0, sections: 0, examples: new Set() });
+  }
+
+  /** Whether any rule applies (the majors differ in a way a rule knows). */
+  get active(): boolean {
+    return this.rules.length > 0;
+  }
+
+  private note(id: string, kind: 'facts' | 'sections', object: string): void {
+    const c = this.counts.get(id)!;
+    c[kind]++;
+    if (c.examples.size < MAX_EXAMPLES) c.examples.add(object);
+  }
+
+  /** One fact through every rule: the fact to compare, or null when a rule drops it. */
+  fact(f: CatalogFact, side: Side): CatalogFact | null {
+    let cur: CatalogFact | null = f;
+    for (const r of this.rules) {
+      if (!cur || !r.fact) continue;
+      const next = r.fact(cur, side);
+      if (next !== cur && (!next || next.value !== cur.value || next.attribute !== cur.attribute)) this.note(r.id, 'facts', cur.object);
+      cur = next;
+    }
+    return cur;
+  }
+
+  /** A stream of fact batches through `fact`. */
+  async *facts(batches: AsyncIterable<readonly CatalogFact[]>, side: Side): AsyncGenerator<CatalogFact[]> {
+    for await (const batch of batches) {
+      if (!this.active) {
+        yield [...batch];
+        continue;
+      }
+      const out: CatalogFact[] = [];
+      for (const f of batch) {
+        const n = this.fact(f, side);
+        if (n) out.push(n);
+      }
+      if (out.length) yield out;
+    }
+  }
+
+  /** One round-trip object's lines through every rule; `count` false for a second reading of the same dump. */
+  section(header: string, lines: readonly string[], side: Side, count = true): readonly string[] {
+    let cur = lines;
+    for (const r of this.rules) {
+      if (!r.section) continue;
+      const next = r.section(header, cur, side);
+      if (next !== cur && count) this.note(r.id, 'sections', header);
+      cur = next;
+    }
+    return cur;
+  }
+
+  /**
+   * A clause for a check's detail: how many facts (or round-trip objects) the rules rewrote, by rule; '' when no
+   * rule applies between the majors.
+   */
+  describe(kind: 'facts' | 'sections'): string {
+    if (!this.active) return '';
+    const used = [...this.counts].filter(([, c]) => c[kind] > 0).map(([id, c]) => `${id} ${c[kind]}`);
+    const what = kind === 'facts' ? 'catalog fact(s)' : 'object(s)';
+    const total = [...this.counts.values()].reduce((a, c) => a + c[kind], 0);
+    return `; source PostgreSQL ${this.sourceMajor}, sandbox ${this.sandboxMajor}: ${total} ${what} normalised across majors${used.length ? ` (${used.join(', ')})` : ''}, rules in report.json fidelity.normalisations`;
+  }
+
+  /** What was applied, for the report: every rule between the majors, also those that touched nothing. */
+  applied(): AppliedNormalisation[] {
+    return this.rules.map((r) => {
+      const c = this.counts.get(r.id)!;
+      return {
+        id: r.id, since: r.since, source_major: this.sourceMajor, sandbox_major: this.sandboxMajor, why: r.why,
+        catalog_facts: c.facts, round_trip_objects: c.sections, examples: [...c.examples],
+      };
+    });
+  }
+}
