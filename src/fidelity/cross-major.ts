@@ -23,6 +23,12 @@ export interface CrossMajorRule {
   readonly fact?: (f: CatalogFact, side: Side) => CatalogFact | null;
   /** Rewrite one round-trip object's lines (its `-- Name: …` header given): the same array when untouched. */
   readonly section?: (header: string, lines: readonly string[], side: Side) => readonly string[];
+  /**
+   * For a change that only the pair shows: is the restored text the source's, changed only the way the new major
+   * prints it? Asked of a catalog difference (`what` is `object: attribute`) and of a round-trip object that differs
+   * (`what` is its header, the texts its lines joined).
+   */
+  readonly equivalent?: (what: string, source: string, restored: string) => boolean;
 }
 
 /** A normalisation as the report lists it: the rule, the majors, how often it applied and to what. */
@@ -46,36 +52,52 @@ export const MAX_EXAMPLES = 10;
 /** pg_dump's list of every table privilege before 17 (what `ALL` meant then), as pg_dump ≥ 17 prints it for an older server. */
 const ALL_BEFORE_17 = 'SELECT,INSERT,REFERENCES,DELETE,TRIGGER,TRUNCATE,UPDATE';
 const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
-/**
- * `FROM|JOIN [(…] [ONLY] schema.relation [[AS] alias]`: the relations whose columns a view may name. The later
- * relations of a comma-separated FROM list are not read (a comma cannot tell them from a select list's items): a
- * query level of several relations keeps its qualifiers on every major, so leaving them on both sides is equal too.
- */
-const RANGE_ENTRY = new RegExp(String.raw`(?:\bFROM|\bJOIN)\s+\(*\s*(?:ONLY\s+)?(?:${IDENT}\.)(${IDENT})(?:\s+(?:AS\s+)?(?!(?:ON|WHERE|JOIN|LEFT|RIGHT|INNER|FULL|CROSS|NATURAL|GROUP|ORDER|LIMIT|OFFSET|UNION|EXCEPT|INTERSECT|HAVING|WINDOW|USING|TABLESAMPLE|FETCH|FOR)\b)(${IDENT}))?`, 'g');
+/** Words after a relation in FROM that are not its alias. */
+const NOT_ALIAS = 'ON|WHERE|JOIN|LEFT|RIGHT|INNER|FULL|CROSS|NATURAL|GROUP|ORDER|LIMIT|OFFSET|UNION|EXCEPT|INTERSECT|HAVING|WINDOW|USING|TABLESAMPLE|FETCH|FOR|WITH';
+/** `FROM|JOIN [(…] [ONLY] [schema.]relation [[AS] alias]`, or a function in FROM (`FROM XMLTABLE(…)`, named by the function). */
+const RANGE_ENTRY = new RegExp(String.raw`(?:\bFROM|\bJOIN)\s+\(*\s*(?:ONLY\s+)?(?:${IDENT}\.)?(${IDENT})(\()?(?:\s+(?:AS\s+)?(?!(?:${NOT_ALIAS})\b)(${IDENT}))?`, 'g');
 
-/**
- * A view's query with column references unqualified: every `alias.` before a column of a relation named in its
- * FROM/JOIN clauses removed (the alias, or the relation's name when it has none). 16 prints a column of a query
- * level with one relation bare (`SELECT id FROM app.t`) where 15 qualified it (`SELECT t.id FROM app.t`); removing
- * the qualifiers on both sides compares what the views select, not how the server chose to print it.
- */
-export function unqualifyColumns(sql: string): string {
-  const aliases = new Set<string>();
-  for (const m of sql.matchAll(RANGE_ENTRY)) aliases.add(m[2] ?? m[1]!);
-  let out = sql;
-  for (const a of aliases) {
-    const escaped = a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    // Not after `::` (a type's schema), `.` or an identifier character; not a relation (`FROM app.t`), which
-    // RANGE_ENTRY reads as schema-qualified: only `alias.column` is rewritten.
-    out = out.replace(new RegExp(String.raw`(?<![\w$".]|::)${escaped}\.(?=${IDENT})(?!${IDENT}\s*\()`, 'g'), (m, offset: number, whole: string) => {
-      const before = whole.slice(Math.max(0, offset - 12), offset);
-      return /(?:\bFROM|\bJOIN)\s+\(*\s*(?:ONLY\s+)?$/.test(before) ? m : '';
-    });
+/** The names a query's columns may be qualified with: every relation's alias, or its name (quoted or not) when it has none. */
+export function rangeNames(sql: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of sql.matchAll(RANGE_ENTRY)) {
+    const name = m[2] && !m[3] ? m[1]!.toLowerCase() : (m[3] ?? m[1]!);
+    names.add(name);
+    if (/^[a-z_][a-z0-9_$]*$/.test(name)) names.add(`"${name}"`);
   }
-  return out;
+  return names;
 }
 
-const isView = (object: string) => object.startsWith('view ') || object.startsWith('materialized view ');
+const TOKEN = new RegExp(String.raw`${IDENT}|\s+|.`, 'gs');
+
+/**
+ * Is `restored` the query `source` with some column qualifiers left out — `t.id` printed `id`, where `t` names a
+ * relation of the query — and otherwise the same text? Only qualifiers can be missing: a column qualified by another
+ * relation, or any other change, is not equivalent.
+ */
+export function sameButUnqualified(source: string, restored: string): boolean {
+  const names = rangeNames(source);
+  const s = source.match(TOKEN) ?? [];
+  const r = restored.match(TOKEN) ?? [];
+  let i = 0;
+  let j = 0;
+  while (i < s.length && j < r.length) {
+    if (s[i] === r[j]) {
+      i++;
+      j++;
+    } else if (names.has(s[i]!) && s[i + 1] === '.' && s[i + 2] === r[j]) {
+      i += 2;
+    } else {
+      return false;
+    }
+  }
+  return i === s.length && j === r.length;
+}
+
+function withoutNoIndent(f: CatalogFact): CatalogFact {
+  const value = f.value.replace(/ NO INDENT\)/g, ')');
+  return value === f.value ? f : { ...f, value };
+}
 
 /** The rules, in the order of the majors that brought them. */
 export const CROSS_MAJOR_RULES: readonly CrossMajorRule[] = [
@@ -105,12 +127,19 @@ export const CROSS_MAJOR_RULES: readonly CrossMajorRule[] = [
   {
     id: 'view-column-qualification',
     since: 16,
-    why: "16 prints a view's columns without their relation's name where 15 and older qualified them (`SELECT id FROM app.t` for `SELECT t.id FROM app.t`); column qualifiers are removed on both sides, the relations named in FROM stay compared",
-    fact: (f) => (isView(f.object) && f.attribute === 'definition' ? { ...f, value: unqualifyColumns(f.value) } : f),
-    section: (header, lines) => {
-      if (!/; Type: (?:MATERIALIZED )?VIEW;/.test(header)) return lines;
-      const text = unqualifyColumns(lines.join('\n'));
-      return text === lines.join('\n') ? lines : text.split('\n');
+    why: "16 prints a column of a query level with one relation without the relation's name (`SELECT id FROM app.t` where 15 printed `SELECT t.id FROM app.t`): a view's, materialized view's or rule's text is equal when only such qualifiers are missing from it",
+    equivalent: (what, source, restored) =>
+      /^(?:view |materialized view |rule )[^:]*: definition$|; Type: (?:MATERIALIZED VIEW|VIEW|RULE);/.test(what) && sameButUnqualified(source, restored),
+  },
+  {
+    id: 'xmlserialize-no-indent',
+    since: 16,
+    why: '16 adds XMLSERIALIZE(… INDENT) and prints the default, NO INDENT, in every deparsed XMLSERIALIZE: what older majors did without saying',
+    fact: (f, side) => (side === 'restored' && f.value.includes('XMLSERIALIZE(') ? withoutNoIndent(f) : f),
+    section: (header, lines, side) => {
+      if (side !== 'restored' || !lines.some((l) => l.includes('XMLSERIALIZE('))) return lines;
+      const out = lines.map((l) => l.replace(/ NO INDENT\)/g, ')'));
+      return out.some((l, i) => l !== lines[i]) ? out : lines;
     },
   },
   {
@@ -204,6 +233,20 @@ export class CrossMajorNormaliser {
       }
       if (out.length) yield out;
     }
+  }
+
+  /**
+   * Is a remaining difference one a pairwise rule explains? `what` is `object: attribute` for a catalog fact, the
+   * `-- Name: …` header for a round-trip object; `kind` says which, for the counts.
+   */
+  equivalent(kind: 'facts' | 'sections', what: string, source: string, restored: string): boolean {
+    for (const r of this.rules) {
+      if (r.equivalent?.(what, source, restored)) {
+        this.note(r.id, kind, kind === 'facts' ? what.replace(/: [^:]*$/, '') : what);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** One round-trip object's lines through every rule; `count` false for a second reading of the same dump. */
