@@ -33,11 +33,9 @@ import type { JailedCommand } from './jail.js';
 import { spareOf, takeSpare } from './template-spare.js';
 import { pathExists as exists } from '../exec/path-exists.js';
 
-/**
- * initdb's options for a sandbox of PostgreSQL `major` (the data directory comes first). `--no-instructions` (no
- * "start the server with pg_ctl …" hint) exists from 14 on: initdb 13 refuses it as an unrecognized option.
- */
+/** initdb's options for a sandbox (the data directory comes first). */
 export function initdbArgs(dataDir: string, superuser: string, major: number): string[] {
+  // --no-instructions (quiet about pg_ctl) exists from 14 on; 13's initdb refuses it.
   return ['-D', dataDir, '-U', superuser, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync', ...(major >= 14 ? ['--no-instructions'] : [])];
 }
 
@@ -108,8 +106,7 @@ export async function createDataDir(o: {
       await dropTemplate(template);
     }
   }
-  const args = initdbArgs(o.dataDir, o.superuser, o.bins.version.major);
-  const initdb = o.jailed ? o.jailed(o.bins.path('initdb'), args) : { bin: o.bins.path('initdb'), args, uid: o.user?.uid, gid: o.user?.gid };
+  const initdb = o.jailed ? o.jailed(o.bins.path('initdb'), initdbArgs(o.dataDir, o.superuser, o.bins.version.major)) : { bin: o.bins.path('initdb'), args: initdbArgs(o.dataDir, o.superuser, o.bins.version.major), uid: o.user?.uid, gid: o.user?.gid };
   await runProcess({ ...initdb, signal: o.signal });
   if (template) {
     await saveTemplate(o.dataDir, template).catch(() => {}); // a cache that cannot be written is no cache

@@ -210,7 +210,9 @@ export function bwrapArgs(bin: string, view: JailView, o: { readonly userns: boo
   // `…/native/lib`), when outside /usr — never the directory above, which may be /tmp or / itself.
   const bindir = dirname(bin);
   if (bindir !== '/usr' && !bindir.startsWith('/usr/')) {
-    a.push('--ro-bind', bindir, bindir);
+    // Embedded builds find their libraries through `$ORIGIN/../lib`, which glibc resolves by reading /proc/self/exe:
+    // with no /proc in the jail it falls back to LD_ORIGIN_PATH (initdb and pg_ctl start postgres from the same bindir).
+    a.push('--ro-bind', bindir, bindir, '--setenv', 'LD_ORIGIN_PATH', bindir);
     for (const sub of ['lib', 'share']) {
       const p = join(dirname(bindir), sub);
       if (p !== '/lib' && existsSync(p)) a.push('--ro-bind', p, p);

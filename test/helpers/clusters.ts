@@ -29,10 +29,20 @@ export async function scratchDir(prefix = 'pgdrill-test-'): Promise<{ path: stri
   return { path, [Symbol.asyncDispose]: () => rm(path, { recursive: true, force: true }) };
 }
 
+/** Options of startSource. */
+export interface SourceOptions {
+  readonly parentDir: string;
+  readonly settings?: Record<string, string>;
+  readonly label?: string;
+  readonly shared?: readonly string[];
+  /** The server's programs (default: the system's, bins()); test/helpers/majors.ts gives those of another major. */
+  readonly bins?: PgBinaries;
+}
+
 /** A source cluster for tests: superuser `postgres`, optional databases loaded from SQL files. */
-export async function startSource(opts: { parentDir: string; settings?: Record<string, string>; label?: string; shared?: readonly string[] } ): Promise<SandboxCluster> {
+export async function startSource(opts: SourceOptions): Promise<SandboxCluster> {
   return SandboxCluster.start({
-    bins: await bins(), parentDir: opts.parentDir, osUser: await resolveSandboxUser(), logger: silentLogger,
+    bins: opts.bins ?? await bins(), parentDir: opts.parentDir, osUser: await resolveSandboxUser(), logger: silentLogger,
     superuser: 'postgres', label: opts.label ?? 'test-source', settings: opts.settings, shared: opts.shared,
   });
 }
