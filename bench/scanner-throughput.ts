@@ -93,9 +93,10 @@ function measure(label: string, data: Buffer, rounds: number): void {
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     best = Math.min(best, ms);
   }
+  if (!result) throw new Error(`${label}: rounds must be at least 1`);
   const mb = data.length / 1e6;
-  const rows = result!.copyBlocks.reduce((a, b) => a + b.rows, 0);
-  console.log(`${label}: ${mb.toFixed(1)} MB, ${result!.lines} lines, ${rows} COPY rows, ${result!.findings.length} findings, complete=${result!.trailer.complete}`);
+  const rows = result.copyBlocks.reduce((a, b) => a + b.rows, 0);
+  console.log(`${label}: ${mb.toFixed(1)} MB, ${result.lines} lines, ${rows} COPY rows, ${result.findings.length} findings, complete=${result.trailer.complete}`);
   console.log(`  best of ${rounds}: ${best.toFixed(0)} ms = ${(mb / (best / 1000)).toFixed(0)} MB/s`);
 }
 

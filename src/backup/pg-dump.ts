@@ -5,7 +5,7 @@
  * A failed dump leaves no file behind: a partial dump is never presented as a backup.
  */
 import { createWriteStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Writable, type Readable, type Transform } from 'node:stream';
 import { ToolError } from '../errors.js';

@@ -116,6 +116,7 @@ export class OverlappedRestore {
       restored: gate
         ? async () => {
             const target = await this.targetP;
+            // eslint-disable-next-line @typescript-eslint/only-throw-error -- what the setup threw, rethrown as it was
             if (this.setupError) throw this.setupError;
             if (!target || !this.psql) return { errors: this.globalsErrors, durationMs: 0 };
             gate.release();
@@ -176,7 +177,7 @@ export class OverlappedRestore {
       const globalsRestored = () => restoreGlobals(sandbox, bins, globalsPath, signal);
       // psql restores the globals in `postgres`: a drill of `postgres` creates it first (it may replace initdb's).
       const [globals, created] = this.o.database === 'postgres'
-        ? await Promise.allSettled([create()]).then(async ([c]) => [(await Promise.allSettled([globalsRestored()]))[0]!, c!] as const)
+        ? await Promise.allSettled([create()]).then(async ([c]) => [(await Promise.allSettled([globalsRestored()]))[0], c] as const)
         : await Promise.allSettled([globalsRestored(), create()]);
       if (globals.status === 'rejected') throw globals.reason;
       if (created.status === 'rejected') throw created.reason;

@@ -268,10 +268,9 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
         { checked: self.checked, failures: self.failures, dump_reread_after_exit: dump.reread !== null });
     }, endsDrill);
     if (dump) {
-      const dd = dump as DumpResult;
       report.backup = {
-        ...report.backup, path: dd.path, format, size_bytes: dd.sizeBytes, sha256: dd.sha256,
-        tool: `pg_dump ${bins.version.text} ${dd.args.join(' ')}`, duration_ms: dd.durationMs,
+        ...report.backup, path: dump.path, format, size_bytes: dump.sizeBytes, sha256: dump.sha256,
+        tool: `pg_dump ${bins.version.text} ${dump.args.join(' ')}`, duration_ms: dump.durationMs,
         globals: globals ? { mode: globals.mode, path: globals.path, sha256: globals.sha256, size_bytes: globals.sizeBytes, note: globals.note } : null,
       };
     }
@@ -296,13 +295,13 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
     // 4-5. Isolated restore, fidelity, confirmed teardown.
     if (dump && scan && restorable) {
       await restoreStage(ctx, {
-        artifact: { path: (dump as DumpResult).path, format },
-        globals: { path: (globals as GlobalsResult | undefined)?.path ?? null, mode: (globals as GlobalsResult | undefined)?.mode ?? 'none' },
-        inventory: (scan as PlainScanResult).inventory,
+        artifact: { path: dump.path, format },
+        globals: { path: globals?.path ?? null, mode: globals?.mode ?? 'none' },
+        inventory: scan.inventory,
         database: identity.database, encoding, locale,
         sourceSystemIdentifier: identity.systemIdentifier, sourceObjects, sourceCounts, sourceRelations: guarded.lockTable.relations,
-        tablesFromDump: [], copyBlocks: (scan as PlainScanResult).copyBlocks, pgDumpTransactionLines: format === 'plain' ? (scan as PlainScanResult).pgDumpTransactionLines : [], keep: opts.keep ?? false, jobs: config.backup.jobs,
-        sourceFidelity: sourceFidelity as SourceFidelity | null, afterRestore: opts.afterRestore, afterParallelRestore: opts.afterParallelRestore,
+        tablesFromDump: [], copyBlocks: scan.copyBlocks, pgDumpTransactionLines: format === 'plain' ? scan.pgDumpTransactionLines : [], keep: opts.keep ?? false, jobs: config.backup.jobs,
+        sourceFidelity: sourceFidelity, afterRestore: opts.afterRestore, afterParallelRestore: opts.afterParallelRestore,
         prepared: overlap?.handOver(),
       }, restored);
     } else {

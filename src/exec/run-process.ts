@@ -163,14 +163,14 @@ export function startProcess(opts: ProcessOptions): RunningProcess {
   const done = new Promise<ProcessResult>((resolve, reject) => {
     child.on('error', (err) => {
       opts.signal?.removeEventListener('abort', onAbort);
-      reject(new ToolError(tool, opts.args, null, null, String((err as Error).message), { cause: err }));
+      reject(new ToolError(tool, opts.args, null, null, String(err.message), { cause: err }));
     });
     child.on('close', (code, sig) => {
       opts.signal?.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
       if (partial && opts.onStderrLine) opts.onStderrLine(partial);
       const result: ProcessResult = { exitCode: code, signal: sig, stderrTail: tail, stdout: captured, pid: child.pid };
-      if (opts.signal?.aborted) return reject(opts.signal.reason ?? new InterruptedError('SIGINT'));
+      if (opts.signal?.aborted) return reject(opts.signal.reason instanceof Error ? opts.signal.reason : new InterruptedError('SIGINT'));
       if (streamError) return reject(new ToolError(tool, opts.args, code, sig, `${streamError}${tail.trim() ? `; ${tail}` : ''}`));
       if ((code !== 0 || sig) && !opts.allowFailure) return reject(new ToolError(tool, opts.args, code, sig, tail));
       resolve(result);

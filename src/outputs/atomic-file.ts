@@ -52,7 +52,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: 
         await rm(lock, { force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`${lock} is held by another process (remove it if no pgdrill is running)`);
+      if (Date.now() > deadline) throw new Error(`${lock} is held by another process (remove it if no pgdrill is running)`, { cause: err });
       await new Promise((r) => setTimeout(r, 50));
     }
   }

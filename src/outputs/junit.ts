@@ -11,6 +11,7 @@ import type { Check, Report } from '../report/model.js';
  */
 export function xmlEscape(s: string): string {
   return s
+    // eslint-disable-next-line no-control-regex -- the characters XML 1.0 cannot carry, replaced
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')

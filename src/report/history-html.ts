@@ -7,7 +7,7 @@ import { relative, resolve, sep } from 'node:path';
 import { formatBytes, formatDuration } from '../config/duration.js';
 import type { HistoryEntry, SkippedRun } from '../history/read-history.js';
 import { html, type Html } from './html/escape.js';
-import { badge, bytes, duration, num, utc } from './html/format.js';
+import { badge, duration, num, utc } from './html/format.js';
 import { timeChart } from './html/chart.js';
 import { page } from './html/page.js';
 

@@ -19,7 +19,7 @@ function checksOf(r: Report, stages: string[]): string {
   return cs.map((c) => `- **${MARK[c.status]}** \`${c.name}\` — ${c.detail}`).join('\n') + '\n';
 }
 
-function kv(rows: [string, unknown][]): string {
+function kv(rows: [string, string | number | boolean | null | undefined][]): string {
   return rows.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${v === null ? '—' : String(v)}`).join('\n') + '\n';
 }
 

@@ -64,10 +64,7 @@ export class CopyDataCounter implements CopyDataProgress {
         tpos = -1; // an ordinary data line; `b` is not a newline, scan on from it
       }
       const nl = buf.indexOf(LF, i);
-      if (nl === -1) {
-        i = end;
-        break;
-      }
+      if (nl === -1) break; // the rest of the chunk is data
       rows++;
       newlines++;
       i = nl + 1;

@@ -86,7 +86,7 @@ function byteDecoder(map?: Record<number, string>): DumpTextDecoder {
   return {
     write: (b) => {
       const s = b.toString('latin1');
-      return map ? s.replace(/[\u00d0\u00dd\u00de\u00f0\u00fd\u00fe]/g, (c) => map[c.charCodeAt(0)]) : s;
+      return map ? s.replace(/[\u00d0\u00dd\u00de\u00f0\u00fd\u00fe]/g, (c) => map[c.charCodeAt(0)] ?? c) : s;
     },
     end: () => '',
   };

@@ -88,8 +88,8 @@ export function parseHeaderLine(line: string): HeaderLine | null {
   const trimmed = text.trimEnd();
   if (trimmed === '-- PostgreSQL database dump complete' || trimmed === '-- PostgreSQL database cluster dump complete') return { kind: 'complete' };
   const from = DUMPED_FROM.exec(trimmed);
-  if (from) return { kind: 'dumped-from', version: from[1] };
+  if (from) return { kind: 'dumped-from', version: from[1]! };
   const by = DUMPED_BY.exec(trimmed);
-  if (by) return { kind: 'dumped-by', version: by[1] };
+  if (by) return { kind: 'dumped-by', version: by[1]! };
   return null;
 }

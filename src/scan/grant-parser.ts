@@ -60,7 +60,7 @@ export function parseGrant(tokens: readonly StmtToken[], line: number): AclParse
   let objStart = split + 1;
   let objectType = 'TABLE';
   if (isWord(tokens[objStart], 'all') && isWord(tokens[objStart + 2], 'in') && isWord(tokens[objStart + 3], 'schema')) {
-    objectType = `ALL ${tokens[objStart + 1].value.toUpperCase()} IN SCHEMA`;
+    objectType = `ALL ${tokens[objStart + 1]!.value.toUpperCase()} IN SCHEMA`; // objStart + 2 exists
     objStart += 4;
   } else {
     for (const words of OBJECT_TYPES) {
@@ -129,7 +129,10 @@ function parsePrivilege(part: StmtToken[]): { name: string; columns?: string[] }
   if (open === -1) return { name };
   const close = part.findIndex((t, k) => k > open && isPunct(t, ')'));
   const cols = splitTopLevel(part, open + 1, close === -1 ? part.length : close)
-    .map((c) => (c.length === 1 ? (c[0].kind === 'ident' ? asciiLower(c[0].value) : c[0].value) : renderName(c)))
+    .map((c) => {
+      const only = c.length === 1 ? c[0] : undefined;
+      return only ? (only.kind === 'ident' ? asciiLower(only.value) : only.value) : renderName(c);
+    })
     .filter((c) => c !== '');
   return { name, columns: cols };
 }

@@ -34,9 +34,9 @@ export function classifyMetaCommand(text: string, wholeLine: boolean, allowed: R
   const name = /^\\([^\s\\]*)/.exec(text)?.[1] ?? '';
   if (wholeLine) {
     const r = RESTRICT.exec(text);
-    if (r) return { kind: 'restrict', key: r[1] };
+    if (r) return { kind: 'restrict', key: r[1]! };
     const u = UNRESTRICT.exec(text);
-    if (u) return { kind: 'unrestrict', key: u[1] };
+    if (u) return { kind: 'unrestrict', key: u[1]! };
     if (CONNECT_SIMPLE.test(text) || CONNECT_COMPLEX.test(text)) return { kind: 'connect' };
     if (ENCODING.test(text)) return { kind: 'allowed', name: 'encoding' };
   }

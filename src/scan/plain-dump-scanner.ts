@@ -119,7 +119,7 @@ export class PlainDumpScanner {
     const n = chunk.length;
     if (n === 0) return;
     this.bytes += n;
-    this.lastByte = chunk[n - 1];
+    this.lastByte = chunk[n - 1]!; // n > 0
     let pos = 0;
     while (pos < n) {
       if (this.copy) {
@@ -301,7 +301,7 @@ export class PlainDumpScanner {
     if (this.lineFindings.length === 0) return;
     const snippet = this.lineHead.trim();
     for (const f of this.lineFindings) {
-      const old = this.findings[f.index];
+      const old = this.findings[f.index]!; // an index addFinding returned
       this.findings[f.index] = { ...old, text: shorten(snippet ? `${f.reason}: ${snippet}` : f.reason) };
     }
     this.lineFindings.length = 0;

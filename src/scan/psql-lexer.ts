@@ -479,7 +479,7 @@ export class PsqlLexer {
     if (this.identCount === 0) this.identifiers = ['', '', '', ''];
     const lower = id.length <= 9 ? asciiLower(id) : '';
     if (lower === 'create' || lower === 'function' || lower === 'procedure' || lower === 'or' || lower === 'replace') {
-      if (this.identCount < 4) this.identifiers[this.identCount] = lower[0];
+      if (this.identCount < 4) this.identifiers[this.identCount] = lower.charAt(0);
     }
     this.identCount++;
     const ids = this.identifiers;
@@ -885,9 +885,9 @@ export class PsqlLexer {
         continue;
       }
       if (this.dolCand === '' ? isIdentStart(c) : isDolqCont(c)) {
-        if (this.dolCand.length <= this.dolTag.length) this.dolCand += text[i];
+        if (this.dolCand.length <= this.dolTag.length) this.dolCand += text.charAt(i);
         else this.dolCand = null; // longer than our tag: cannot match
-        this.literal(text[i]);
+        this.literal(text.charAt(i));
         i++;
         continue;
       }

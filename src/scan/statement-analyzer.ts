@@ -158,7 +158,7 @@ export class StatementAnalyzer {
         this.copyStatement(toks);
         break;
       case 'grant': {
-        const r = parseGrant(toks, toks[0].line);
+        const r = parseGrant(toks, this.firstLine);
         r.grants.forEach((g) => fx.grant(g));
         r.roles.forEach((ref) => fx.role(ref));
         break;
@@ -213,9 +213,10 @@ export class StatementAnalyzer {
     let i = 1;
     if (isWord(toks[i], 'binary')) i++;
     const targetStart = i;
-    while (i < toks.length && (toks[i].kind === 'ident' || toks[i].kind === 'qident' || isPunct(toks[i], '.'))) {
-      if (toks[i].kind === 'ident' && i > targetStart && !isPunct(toks[i - 1], '.')) break; // FROM/TO after the name
-      i++;
+    for (; i < toks.length; i++) {
+      const t = toks[i]!; // i < toks.length
+      if (t.kind !== 'ident' && t.kind !== 'qident' && !isPunct(t, '.')) break;
+      if (t.kind === 'ident' && i > targetStart && !isPunct(toks[i - 1], '.')) break; // FROM/TO after the name
     }
     if (i === targetStart) return; // COPY (query) TO …
     const target = renderAsWritten(toks.slice(targetStart, i));
@@ -229,9 +230,9 @@ export class StatementAnalyzer {
     if (!isWord(toks[i], 'from') || !isWord(toks[i + 1], 'stdin')) return;
     if (toks.slice(i + 2).some((t) => isWord(t, 'binary')) || isWord(toks[1], 'binary')) {
       // psql would read binary data until end of input; pg_dump never writes it. The scanner goes on in text mode.
-      this.effects.finding('other', 'COPY FROM stdin in binary format', toks[0].line);
+      this.effects.finding('other', 'COPY FROM stdin in binary format', this.firstLine);
     }
-    this.effects.copyIn(target, toks[0].line);
+    this.effects.copyIn(target, this.firstLine);
   }
 
   /** SET ROLE / SESSION AUTHORIZATION (role references) and the settings that change lexing. Returns true if it set standard_conforming_strings. */
@@ -267,14 +268,14 @@ export class StatementAnalyzer {
     }
     if (name === 'default_tablespace' && single) {
       // An identifier (quoted when it must be) or a string, as pg_dump writes it; '' is the database's default.
-      const ts = valueTok!.kind === 'ident' ? asciiLower(valueTok!.value) : valueTok!.kind === 'qident' || valueTok!.kind === 'string' ? valueTok!.value : '';
+      const ts = valueTok.kind === 'ident' ? asciiLower(valueTok.value) : valueTok.kind === 'qident' || valueTok.kind === 'string' ? valueTok.value : '';
       if (ts) this.effects.tablespace(ts);
     }
     if (name === 'client_encoding' || name === 'names') {
       const normalized = value.replace(/[^a-z0-9]/g, '');
       if (!single || UNSAFE_ENCODINGS.has(normalized)) {
-        this.effects.finding('other', `client_encoding ${value || '?'}: a multibyte encoding psql lexes differently (backslashes and quotes inside characters)`, toks[0].line);
-      } else if (valueTok!.kind === 'string' || valueTok!.kind === 'ident') {
+        this.effects.finding('other', `client_encoding ${value || '?'}: a multibyte encoding psql lexes differently (backslashes and quotes inside characters)`, this.firstLine);
+      } else if (valueTok.kind === 'string' || valueTok.kind === 'ident') {
         // `SET client_encoding = 'LATIN1'` as pg_dump writes it (DEFAULT and the like leave the decoding as it is).
         if (normalized !== 'default') this.effects.clientEncoding(value);
       }

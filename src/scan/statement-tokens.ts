@@ -47,6 +47,7 @@ export function splitTopLevel(tokens: readonly StmtToken[], from: number, to: nu
   let depth = 0;
   for (let i = from; i < to; i++) {
     const t = tokens[i];
+    if (t === undefined) break; // `to` past the end
     if (isPunct(t, '(')) depth++;
     else if (isPunct(t, ')') && depth > 0) depth--;
     if (depth === 0 && isPunct(t, ',')) {
@@ -65,6 +66,7 @@ export function findTopLevelWord(tokens: readonly StmtToken[], from: number, wor
   let depth = 0;
   for (let i = from; i < to; i++) {
     const t = tokens[i];
+    if (t === undefined) break; // `to` past the end
     if (isPunct(t, '(')) depth++;
     else if (isPunct(t, ')') && depth > 0) depth--;
     else if (depth === 0 && t.kind === 'ident' && words.includes(asciiLower(t.value))) return i;

@@ -75,7 +75,7 @@ export function parseLibpqUrl(url: string): LibpqParams {
   }
   const hosts: string[] = [];
   const ports: string[] = [];
-  let end = '';
+  let end: string;
   for (;;) {
     let host: string;
     if (url[p] === '[') {

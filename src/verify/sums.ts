@@ -119,7 +119,7 @@ export async function globalsCheck(path: string, sumsGiven?: string): Promise<{
       name: 'backup.globals', stage: 'backup', status: ok ? 'pass' : 'fail',
       detail: ok
         ? `globals ${path}: ${size} bytes, sha256 ${sha256}${against}; its roles are restored before the dump`
-        : `globals ${path} has sha256 ${sha256}, ${sums!.sumsPath} says ${listed!.sha256}: it changed since the sums were written`,
+        : `globals ${path} has sha256 ${sha256}, ${sums!.sumsPath} says ${listed.sha256}: it changed since the sums were written`,
       evidence: { path, sha256, size_bytes: size, sums_path: listed ? sums!.sumsPath : null },
     },
     report: { mode: 'globals-only', path, sha256, size_bytes: size, note: listed ? null : 'not listed in a SHA256SUMS' },

@@ -236,7 +236,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
         const t = read.scan.trailer;
         if (t.dumpedBy || t.dumpedFrom) report.backup.tool = `pg_dump ${t.dumpedBy ?? '?'} (from server ${t.dumpedFrom ?? '?'})`;
       } else if (refused) {
-        builder.add(filesCheck!); // nothing else is read: no hash, no pg_restore
+        builder.add(filesCheck); // nothing else is read: no hash, no pg_restore
       } else {
         if (filesCheck) builder.add(filesCheck);
         if (format === 'directory') {
@@ -283,7 +283,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
     // 2. The source now (objects always; row counts only if the artefact may be restored).
     if (source) {
       await builder.stage('source', async () => {
-        now = await readSourceNow(source!, !builder.failed, opts.signal, opts.deep ?? false);
+        now = await readSourceNow(source, !builder.failed, opts.signal, opts.deep ?? false);
         logger.info(`source read now (${now.readAt}): ${now.objects.length} objects${now.counts ? `, exact counts of ${now.counts.length} table(s)` : ''}; not the dump's snapshot`);
       }, endsDrill);
     }
@@ -295,8 +295,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
         builder.add(hostileContentCheck(s, archive));
         report.jail = jailReport(jail, config.sandbox.os_user, s, scanOpts);
         report.inventory = summarizeInventory(s.inventory);
-        const n = now as SourceNow | null;
-        for (const c of contentChecks(s.inventory, config.expect, n?.objects ?? null)) builder.add(c);
+        for (const c of contentChecks(s.inventory, config.expect, now?.objects ?? null)) builder.add(c);
       }, endsDrill);
     }
 

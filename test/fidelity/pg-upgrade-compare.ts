@@ -34,7 +34,7 @@ const stripArgs = (name: string) => name.replace(/\(.*$/s, '');
 export function objectKey(type: string, schema: string, name: string): string {
   const t = type.toLowerCase();
   const q = (n: string) => (schema === '-' ? n : `${schema}.${n}`);
-  const firstWord = (n: string) => n.split(' ')[0];
+  const firstWord = (n: string) => n.split(' ')[0]!; // split returns at least one element
   const rest = (n: string) => n.slice(n.indexOf(' ') + 1);
   switch (t) {
     case 'table': case 'table data': case 'table attach': case 'default':
@@ -55,10 +55,11 @@ export function objectKey(type: string, schema: string, name: string): string {
       // "TABLE actor", "FUNCTION f(integer)", "COLUMN actor.name", "SCHEMA public": the object it is about.
       const m = /^(COLUMN|TABLE|FUNCTION|PROCEDURE|AGGREGATE|SEQUENCE|VIEW|MATERIALIZED VIEW|FOREIGN TABLE|TYPE|DOMAIN|SCHEMA|INDEX|CONSTRAINT|TRIGGER) (.*)$/s.exec(name);
       if (!m) return `${t} ${q(name)}`;
-      if (m[1] === 'COLUMN') return `table ${q(m[2].replace(/\.[^.]*$/, ''))}`;
-      if (m[1] === 'SCHEMA') return `schema ${m[2]}`;
-      if (m[1] === 'CONSTRAINT' || m[1] === 'TRIGGER') return `${m[1].toLowerCase()} ${q(m[2].replace(/ ON /, '.').replace(/^(\S+)\.(\S+)$/, '$2.$1'))}`;
-      return objectKey(m[1], schema, m[2]);
+      const kind = m[1]!, object = m[2]!; // both groups always take part in a match
+      if (kind === 'COLUMN') return `table ${q(object.replace(/\.[^.]*$/, ''))}`;
+      if (kind === 'SCHEMA') return `schema ${object}`;
+      if (kind === 'CONSTRAINT' || kind === 'TRIGGER') return `${kind.toLowerCase()} ${q(object.replace(/ ON /, '.').replace(/^(\S+)\.(\S+)$/, '$2.$1'))}`;
+      return objectKey(kind, schema, object);
     }
     default:
       return `${t} ${q(name)}`;
@@ -105,7 +106,7 @@ export function dumpEntries(text: string): Map<string, { readonly key: string; r
     const h = HEADER.exec(line);
     if (h) {
       flush();
-      current = { id: `${h[2]}|${h[3]}|${h[1]}`, key: objectKey(h[2], h[3], h[1]), lines: [] };
+      current = { id: `${h[2]}|${h[3]}|${h[1]}`, key: objectKey(h[2]!, h[3]!, h[1]!), lines: [] }; // groups always take part
       continue;
     }
     current.lines.push(line);
@@ -180,7 +181,7 @@ export async function compareCatalogs(source: PgEnv, database: string, copy: PgE
   const show = (v: string | null | undefined) => (v === undefined ? '(absent)' : JSON.stringify(v));
   for (const k of new Set([...a.keys(), ...b.keys()])) {
     if (a.get(k) === b.get(k) && a.has(k) === b.has(k)) continue;
-    const [key, attribute] = k.split('\u0000');
+    const [key = '', attribute] = k.split('\u0000');
     add(into, key, `${attribute}: source ${show(a.get(k))}, copy ${show(b.get(k))}`);
   }
   return a.size;
@@ -229,6 +230,7 @@ export async function pgUpgradeStyleCompare(o: { readonly source: PgEnv; readonl
   const db = (await c.query<{ enc: string; collate: string; ctype: string }>(
     `SELECT pg_encoding_to_char(encoding) AS enc, datcollate AS collate, datctype AS ctype FROM pg_database WHERE datname = current_database()`)).rows[0];
   await c.end();
+  if (!db) throw new Error(`the source has no pg_database row for ${o.database}`);
   await run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', 'postgres', '-c',
     `CREATE DATABASE "${o.database}" TEMPLATE template0 ENCODING '${db.enc}' LC_COLLATE '${db.collate}' LC_CTYPE '${db.ctype}'`], o.copy);
   // psql without ON_ERROR_STOP goes on after an error, as pg_upgrade's test restore does; its stderr names the errors.

@@ -38,7 +38,7 @@ function reportedFindings(report: Report): Map<string, string[]> {
   const objects = (v: unknown, into: string[]): void => {
     if (typeof v === 'string') {
       const section = ROUND_TRIP_SECTION.exec(v);
-      if (section) into.push(objectKey(section[2], section[3], section[1]));
+      if (section) into.push(objectKey(section[2]!, section[3]!, section[1]!)); // groups always take part
       else if (findingKey(v) !== v) into.push(findingKey(v));
     } else if (Array.isArray(v)) for (const x of v) objects(x, into);
     else if (v && typeof v === 'object') for (const x of Object.values(v)) objects(x, into);

@@ -99,7 +99,11 @@ export async function descendants(pid: number): Promise<number[]> {
   const queue = [pid];
   while (queue.length) {
     const cur = queue.shift()!;
-    for (const [child, ppid] of parent) if (ppid === cur) (out.push(child), queue.push(child));
+    for (const [child, ppid] of parent) {
+      if (ppid !== cur) continue;
+      out.push(child);
+      queue.push(child);
+    }
   }
   return out;
 }

@@ -10,12 +10,20 @@ import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
 import { xmlEscape } from '../../src/outputs/junit.js';
 
+/** What these tests read of a JUnit file (attributes are strings as parsed; testcase and property are arrays). */
+interface JunitCase { readonly name: string; readonly classname: string; readonly failure?: { readonly message: string } }
+interface JunitSuite {
+  readonly name: string; readonly tests: string; readonly failures: string; readonly skipped: string;
+  readonly testcase: JunitCase[]; readonly properties: { readonly property: { readonly name: string; readonly value: string }[] };
+}
+
 /** Parse and validate JUnit XML independently of the writer: well-formed, then the testsuite's cases. */
 function parseJunit(xml: string) {
   assert.equal(XMLValidator.validate(xml), true, 'well-formed XML');
-  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['testcase', 'property'].includes(name) }).parse(xml);
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['testcase', 'property'].includes(name) })
+    .parse(xml) as { testsuites: { testsuite: JunitSuite } };
   const suite = doc.testsuites.testsuite;
-  return { doc, suite, cases: suite.testcase as Record<string, any>[] };
+  return { doc, suite, cases: suite.testcase };
 }
 
 /**
@@ -74,7 +82,8 @@ describe('--junit and --metrics', () => {
     const nasty = `<script>&"'\u0001\u001b]0;x\u0007 \uD800 ok`;
     const xml = `<?xml version="1.0"?><a b="${xmlEscape(nasty)}">${xmlEscape(nasty)}</a>`;
     assert.equal(XMLValidator.validate(xml), true);
-    const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', processEntities: true, htmlEntities: true }).parse(xml);
+    const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', processEntities: true, htmlEntities: true })
+      .parse(xml) as { a: { '#text': string } };
     assert.match(parsed.a['#text'], /^<script>&"'\uFFFD\uFFFD\]0;x\uFFFD \uFFFD ok$/);
   });
 
@@ -120,8 +129,8 @@ describe('--junit and --metrics', () => {
     assert.equal(Number(fj.suite.failures), failed.checks.filter((c) => c.status === 'fail').length);
     assert.ok(failures.length >= 1);
     const trailer = fj.cases.find((c) => c.name === 'backup.trailer')!;
-    assert.match(trailer.failure.message, /truncated: no "-- PostgreSQL database dump complete" trailer/);
-    assert.equal(fj.suite.properties.property.find((p: { name: string }) => p.name === 'status').value, 'FAIL');
+    assert.match(trailer.failure?.message ?? '', /truncated: no "-- PostgreSQL database dump complete" trailer/);
+    assert.equal(fj.suite.properties.property.find((p) => p.name === 'status')?.value, 'FAIL');
 
     m = parseProm(await readFile(prom, 'utf8'));
     assert.equal(m.get('pgdrill_last_run_success{shop}'), 0);

@@ -10,7 +10,7 @@ import { psql, scratchDir, startSource } from '../helpers/clusters.js';
 import { pgDump } from '../helpers/dumps.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { ReportSchema } from '../../src/report/model.js';
-import { sendWebhook } from '../../src/outputs/webhook.js';
+import { sendWebhook, type WebhookSummary } from '../../src/outputs/webhook.js';
 
 /** A local endpoint on 127.0.0.1: answers each request with the next status of `statuses` (the last repeats); `hang` never answers. */
 async function endpoint(statuses: number[] | 'hang'): Promise<{ url: string; bodies: unknown[]; close: () => Promise<void> }> {
@@ -135,7 +135,7 @@ describe('notify.webhook in a drill: a JSON summary; a failing webhook never cha
       const ok = await runCli(['verify', dump, '--out', join(dir.path, 'out'), '--config', await config('always', e.url, 'always'), '--json']);
       assert.equal(ok.code, 0, ok.stderr);
       assert.equal(e.bodies.length, 1);
-      const body = e.bodies[0] as Record<string, any>;
+      const body = e.bodies[0] as WebhookSummary;
       assert.equal(body.status, 'PASS');
       assert.equal(body.kind, 'verify');
       assert.equal(body.database, 'shop');
@@ -148,9 +148,9 @@ describe('notify.webhook in a drill: a JSON summary; a failing webhook never cha
       assert.equal(e.bodies.length, 1, 'a PASS is not posted with on: fail');
       assert.equal((await runCli(['verify', cut, '--out', join(dir.path, 'out'), '--config', onFail, '--database', 'shop'])).code, 1);
       assert.equal(e.bodies.length, 2);
-      const fail = e.bodies[1] as Record<string, any>;
+      const fail = e.bodies[1] as WebhookSummary;
       assert.equal(fail.status, 'FAIL');
-      assert.ok(fail.failed_checks.some((c: { name: string }) => c.name === 'backup.trailer'));
+      assert.ok(fail.failed_checks.some((c) => c.name === 'backup.trailer'));
       assert.match(fail.text, /check\(s\) failed: backup\.trailer/);
     } finally {
       await e.close();
@@ -205,19 +205,19 @@ describe('notify.webhook in a drill: a JSON summary; a failing webhook never cha
       assert.ok((await readFile(join(report.run.dir, 'run.log'), 'utf8')).includes(marker), 'run.log keeps the whole error');
       // The webhook: names, verdicts and counts; nothing of the raised text.
       assert.equal(e.bodies.length, 1);
-      const body = e.bodies[0] as Record<string, any>;
+      const body = e.bodies[0] as WebhookSummary;
       assert.equal(body.status, 'FAIL');
-      assert.ok(body.failed_checks.some((c: { name: string }) => c.name === 'restore.errors'));
-      assert.ok(body.failed_checks.every((c: Record<string, unknown>) => !('detail' in c)));
+      assert.ok(body.failed_checks.some((c) => c.name === 'restore.errors'));
+      assert.ok(body.failed_checks.every((c) => !('detail' in c)));
       assert.ok(!JSON.stringify(body).includes(tag), 'no sandbox text in the webhook body by default');
 
       const detailed = join(dir.path, 'leak-details.yaml');
       await writeFile(detailed, `${await readFile(plain, 'utf8')}    details: true\n`);
       assert.equal((await runCli(['verify', leaky, '--out', join(dir.path, 'out-leak'), '--config', detailed, '--database', 'shop'])).code, 1);
       assert.equal(e.bodies.length, 2);
-      const withDetails = e.bodies[1] as Record<string, any>;
+      const withDetails = e.bodies[1] as WebhookSummary;
       assert.ok(JSON.stringify(withDetails).includes(tag), 'details: true sends the details');
-      assert.ok(withDetails.failed_checks.every((c: { detail?: string }) => typeof c.detail === 'string' && c.detail.length <= 500));
+      assert.ok(withDetails.failed_checks.every((c) => typeof c.detail === 'string' && c.detail.length <= 500));
     } finally {
       await e.close();
     }

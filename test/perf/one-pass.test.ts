@@ -43,7 +43,7 @@ describe('custom archives in one pass', () => {
     assert.equal(report.checks.find((c) => c.name === 'backup.pg_dump')?.status, 'pass', 'the pipeline exited 0');
     const content = report.checks.find((c) => c.name === 'content.error');
     assert.equal(content?.status, 'fail');
-    assert.match(content!.detail, /pg_restore/);
+    assert.match(content.detail, /pg_restore/);
   });
 
   test('plain: the file is re-read as soon as pg_dump exited; a byte changed on disk after the stream read it fails the self-check', async () => {

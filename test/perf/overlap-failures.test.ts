@@ -18,7 +18,7 @@ const failing = (r: Report) => r.checks.filter((c) => c.status === 'fail').map((
 
 describe('overlapped drills that fail', () => {
   const drills = useOverlapDrills();
-  const { fx, drill } = drills;
+  const { drill } = drills;
 
   test('pg_dump killed mid-stream: FAIL as without overlap, early sandbox torn down, no partial file', async () => {
     // The real pg_dump's first 300 kB, then the "pg_dump" process dies by SIGKILL.

@@ -74,7 +74,7 @@ async function drillWithFaultMidDump(source: SandboxCluster, args: string[], fau
   } finally {
     await holder.release();
   }
-  let wcharAtFault = 0;
+  let wcharAtFault: number;
   try {
     for (let step = 0; ; step++) {
       const w = await written(pgDump);

@@ -22,7 +22,7 @@ import { GuardError } from '../../src/errors.js';
 import { DbSession } from '../../src/pg/client.js';
 import { isolationCheck, isolationProblems, measureIsolation } from '../../src/sandbox/isolation-check.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
-import { ReportSchema, type Report } from '../../src/report/model.js';
+import { ReportSchema } from '../../src/report/model.js';
 import { CATALOG_LOCKS } from '../../src/source/lock-table.js';
 
 async function freePort(): Promise<number> {
@@ -111,8 +111,8 @@ describe('guards', () => {
     assert.equal(result.exitCode, 1);
     const c = report.checks.find((x) => x.name === 'backup.locks');
     assert.equal(c?.status, 'fail', JSON.stringify(report.checks, null, 1));
-    assert.match(c!.detail, /could not lock table public\.orders within backup\.lock_wait_timeout \(2 s\)/);
-    assert.match(c!.detail, new RegExp(`pid ${holder.pid} holds ACCESS EXCLUSIVE on public\\.orders \\(application lock-holder`));
+    assert.match(c.detail, /could not lock table public\.orders within backup\.lock_wait_timeout \(2 s\)/);
+    assert.match(c.detail, new RegExp(`pid ${holder.pid} holds ACCESS EXCLUSIVE on public\\.orders \\(application lock-holder`));
     assert.equal(report.backup.path, null);
     assert.equal(report.checks.find((x) => x.name === 'restore.skipped')?.status, 'skip');
     assert.ok(!(await readdir(report.run.dir)).some((f) => f.endsWith('.sql') || f.endsWith('.partial')));
@@ -141,8 +141,8 @@ describe('guards', () => {
       assert.equal(result.exitCode, 1);
       const c = report.checks.find((x) => x.name === 'backup.locks');
       assert.equal(c?.status, 'fail', JSON.stringify(report.checks, null, 1));
-      assert.match(c!.detail, new RegExp(`could not lock ${kind} ${relation.replace('.', '\\.')} within backup\\.lock_wait_timeout \\(2 s\\)`));
-      assert.match(c!.detail, new RegExp(`pid ${pid} holds ACCESS EXCLUSIVE on ${relation.replace('.', '\\.')} \\(application lock-holder`));
+      assert.match(c.detail, new RegExp(`could not lock ${kind} ${relation.replace('.', '\\.')} within backup\\.lock_wait_timeout \\(2 s\\)`));
+      assert.match(c.detail, new RegExp(`pid ${pid} holds ACCESS EXCLUSIVE on ${relation.replace('.', '\\.')} \\(application lock-holder`));
       assert.equal(report.backup.path, null);
       assert.ok(!(await readdir(report.run.dir)).some((f) => f.endsWith('.sql') || f.endsWith('.partial')));
       assert.ok(report.production.audit.some((a) => /FROM pg_locks l\s+JOIN pg_stat_activity/.test(a.sql)), 'the watch asked, read-only and audited');
@@ -164,7 +164,7 @@ describe('guards', () => {
       const [a, b] = await Promise.all(['app', 'app2'].map((db) => runCli(['run', '--source', urlOf(source, db), '--out', out, '--json'])));
       assert.equal(a!.code, 0, a!.stderr);
       assert.equal(b!.code, 0, b!.stderr);
-      const [ra, rb] = [a!, b!].map((r) => ReportSchema.parse(JSON.parse(r.stdout)) as Report);
+      const [ra, rb] = [a!, b!].map((r) => ReportSchema.parse(JSON.parse(r.stdout)));
       assert.notEqual(ra!.run.dir, rb!.run.dir);
       assert.notEqual(ra!.restore!.data_dir, rb!.restore!.data_dir);
       assert.notEqual(ra!.restore!.socket_dir, rb!.restore!.socket_dir);
@@ -268,7 +268,7 @@ describe('guards', () => {
       assert.equal(half.code, 0, half.stderr);
       const warned = ReportSchema.parse(JSON.parse(half.stdout)).checks.find((c) => c.name === 'guard.lock_table');
       assert.equal(warned?.status, 'warn', warned?.detail);
-      assert.match(warned!.detail, /more than half of it/);
+      assert.match(warned.detail, /more than half of it/);
 
       // Views and sequences count: a third of the lock table in each, read by pg_dump (the schema-only one reads the views).
       const objects = await runCli(['run', '--source', urlOf(small, 'objects'), '--out', out]);

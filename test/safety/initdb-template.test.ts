@@ -118,7 +118,7 @@ describe('initdb template', { skip: isRoot ? false : 'the template is used only 
     }
     // A spare that will not start is dropped with its template: the sandbox runs initdb instead.
     {
-      await using fourth = await start();
+      await using _fourth = await start(); // held for the block: disposed at its end
       assert.ok(await spareMade());
     }
     await truncate(join(template + '.spare', 'global', 'pg_control'), 100);
@@ -177,7 +177,7 @@ describe('initdb template cache size', () => {
   test('sweepOrphanCopies removes the temporary spare copies of drills killed outright, nothing else', async () => {
     await using dir = await scratchDir();
     const now = Date.now();
-    const dead = spawnSync('true').pid!; // a process that has exited
+    const dead = spawnSync('true').pid; // a process that has exited
     const ages: Record<string, number> = {
       [`pg15-a.spare.tmp-${dead}-1`]: 5 * 60_000, // its drill is gone, unchanged for 5 minutes: an orphan
       [`pg15-a.spare.tmp-${dead}-2`]: 10_000, // its drill is gone, but changed 10 s ago: its cp may still write

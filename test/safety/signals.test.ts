@@ -253,7 +253,10 @@ describe('signals', () => {
       // Freeze the source (its postmaster and every backend): the orderly teardown of the first signal proves
       // production untouched on it, and waits for it.
       const srcPostmaster = Number((await readFile(join(source.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-      for (const p of [srcPostmaster, ...(await descendants(srcPostmaster))]) (process.kill(p, 'SIGSTOP'), frozen.push(p));
+      for (const p of [srcPostmaster, ...(await descendants(srcPostmaster))]) {
+        process.kill(p, 'SIGSTOP');
+        frozen.push(p);
+      }
       process.kill(pid, 'SIGTERM');
       await w.next(/^pgdrill: SIGTERM received/);
       process.kill(pid, 'SIGTERM');

@@ -66,7 +66,7 @@ describe('a standby as the source', () => {
     assert.equal(report.source.in_recovery, true);
     const g = report.checks.find((c) => c.name === 'guard.standby');
     assert.equal(g?.status, 'warn', g?.detail);
-    assert.match(g!.detail, /the source is a standby \(hot_standby_feedback off, max_standby_streaming_delay 0, max_standby_archive_delay 30s\): a VACUUM on the primary can make the standby cancel a dump/);
+    assert.match(g.detail, /the source is a standby \(hot_standby_feedback off, max_standby_streaming_delay 0, max_standby_archive_delay 30s\): a VACUUM on the primary can make the standby cancel a dump/);
     assert.equal(report.tables.find((t) => t.name === 'orders')?.restored_rows, 2000);
   });
 
@@ -81,7 +81,10 @@ describe('a standby as the source', () => {
     const progress = (e: ProgressEvent) => {
       if (pid !== null || e.stage !== 'backup' || e.state !== 'progress') return;
       pid = pgDumpPid();
-      if (pid !== null) (process.kill(pid, 'SIGSTOP'), caught(pid));
+      if (pid !== null) {
+        process.kill(pid, 'SIGSTOP');
+        caught(pid);
+      }
     };
     const run = runDrill({ source: standbyUrl(), config: validateConfig({ backup: { globals: false } }), outDir: join(dir.path, 'out-conflict'), progress });
     // A drill that ends before pg_dump was caught fails the test with what it reported, not with a timeout.
@@ -119,7 +122,7 @@ describe('a standby as the source', () => {
     assert.equal(exitCode, 1);
     const c = report.checks.find((x) => x.name === 'backup.recovery_conflict');
     assert.equal(c?.status, 'fail', JSON.stringify(report.checks.filter((x) => x.status === 'fail')));
-    assert.match(c!.detail, /^the standby cancelled the dump to replay WAL from the primary \(ERROR: (canceling statement|terminating connection) due to conflict with recovery.*\) — no backup was kept\. Its settings: hot_standby_feedback off, max_standby_streaming_delay 0, .*set hot_standby_feedback = on/);
+    assert.match(c.detail, /^the standby cancelled the dump to replay WAL from the primary \(ERROR: (canceling statement|terminating connection) due to conflict with recovery.*\) — no backup was kept\. Its settings: hot_standby_feedback off, max_standby_streaming_delay 0, .*set hot_standby_feedback = on/);
     assert.equal(report.backup.path, null);
     assert.ok(!(await readdir(report.run.dir)).some((f) => f.endsWith('.sql') || f.endsWith('.partial')));
   });

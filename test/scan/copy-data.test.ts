@@ -12,7 +12,7 @@ function count(data: string, cuts: number[] = [], eof = true) {
   for (let k = 0; k + 1 < bounds.length && resume === -1; k++) {
     const chunk = buf.subarray(bounds[k], bounds[k + 1]);
     const r = c.scan(chunk, 0);
-    if (r !== -1) resume = bounds[k] + r;
+    if (r !== -1) resume = bounds[k]! + r; // k + 1 < bounds.length
   }
   if (resume === -1 && eof) c.finishAtEndOfInput();
   return { rows: c.rows, terminated: c.terminated, resume };

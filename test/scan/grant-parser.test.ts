@@ -56,7 +56,7 @@ describe('GRANT', () => {
   });
   test('line is the GRANT statement\'s first line', () => {
     const r = scan('SELECT 1;\nGRANT SELECT\n  ON t\n  TO a;\n');
-    assert.equal(r.inventory.grants[0].line, 2);
+    assert.equal(r.inventory.grants[0]?.line, 2);
   });
 });
 
@@ -96,6 +96,6 @@ describe('role references', () => {
   test('a role named like an Object.prototype key is an ordinary key', () => {
     const r = scan('GRANT SELECT ON t TO "__proto__", "constructor";\n');
     assert.deepEqual(Object.keys(r.inventory.roles), ['__proto__', 'constructor']);
-    assert.equal(r.inventory.roles['__proto__'].grant, 1);
+    assert.equal(r.inventory.roles['__proto__']?.grant, 1);
   });
 });

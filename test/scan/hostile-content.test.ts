@@ -104,8 +104,8 @@ describe('\\restrict and \\unrestrict must match exactly (CVE-2026-18408)', () =
     test(JSON.stringify(bad), () => {
       const r = scan(`${bad}\n`);
       assert.equal(r.findings.length, 1);
-      assert.equal(r.findings[0].kind, 'meta-command');
-      assert.equal(r.findings[0].line, 1);
+      assert.equal(r.findings[0]?.kind, 'meta-command');
+      assert.equal(r.findings[0]?.line, 1);
       assert.equal(r.trailer.restrictKey, null);
       assert.equal(r.trailer.unrestrictKey, null);
     });

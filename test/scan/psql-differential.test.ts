@@ -38,8 +38,8 @@ const MIXED_LINES = [
   `SELECT a$q$ b, a$$, x1$$ $$, $q$ c $Q$ $q$, $1$q$, "$q$" $q$ d;`,
   `SELECT /*/ x */ 1, /**/ 2, /* -- */ 3, 4 -- /*
 5 */ '\r', 'a'
-'b', E'\r\'
-', 6;`,
+'b', E'\r'
+', 6\f;`,
   `CREATE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC; SELECT 'a;'; CASE END; END; SELECT é$é$ "é" 'é';`,
   `COPY t (a) FROM stdin;`,
 ];

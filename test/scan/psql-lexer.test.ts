@@ -36,7 +36,7 @@ describe('statement boundaries follow psql', () => {
   test('CREATE FUNCTION … BEGIN ATOMIC … END is one statement (psql\'s heuristic), CASE … END inside it too', () => {
     const r = lex('CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n SELECT CASE WHEN true THEN 1 END;\n SELECT 2;\nEND;\nSELECT 3;');
     assert.equal(r.statements.length, 2);
-    assert.match(r.statements[0], /^CREATE OR REPLACE FUNCTION .* END ;$/);
+    assert.match(r.statements[0] ?? '', /^CREATE OR REPLACE FUNCTION .* END ;$/);
     assert.equal(r.statements[1], 'SELECT 3 ;');
   });
   test('BEGIN outside CREATE FUNCTION/PROCEDURE is an ordinary statement', () => {
