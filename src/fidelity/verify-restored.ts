@@ -299,7 +299,7 @@ async function amcheck(b: ReportBuilder, input: VerifyRestoredInput, ext: { crea
     b.add({ name, stage: 'fidelity', status: 'warn', detail: `pg_amcheck not found in ${input.bins.bindir}: the restored copy's structure was not checked (install the PostgreSQL ${input.bins.version.major} client programs)` });
     return;
   }
-  let heaps = true;
+  let heaps: boolean;
   {
     await using db = await input.sandbox.open(input.database, input.signal);
     let installed: Awaited<ReturnType<typeof ensureAmcheck>>;

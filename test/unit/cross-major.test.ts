@@ -54,7 +54,7 @@ test('15 → 18: NOT NULL constraints, MAINTAIN and unqualified view columns com
   assert.equal(by.get('maintain-privilege')!.catalog_facts, 1);
   assert.equal(by.get('domain-not-null-constraint')!.catalog_facts, 1);
   assert.ok(by.get('view-column-qualification')!.catalog_facts >= 1);
-  for (const a of applied) assert.equal(a.source_major, 15), assert.equal(a.sandbox_major, 18);
+  for (const a of applied) assert.deepEqual([a.source_major, a.sandbox_major], [15, 18]);
 });
 
 test('normalisation hides nothing else: a lost column NOT NULL, a lost grant, a view on other columns, a source-side MAINTAIN still differ', async () => {
