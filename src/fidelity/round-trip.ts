@@ -84,6 +84,25 @@ export async function dumpSchema(o: SchemaDumpOptions): Promise<{ path: string; 
   return { path: o.path, ms: Math.round(performance.now() - t0), args };
 }
 
+/**
+ * The major of the pg_dump that wrote a plain dump, from its `-- Dumped by pg_dump version …` header line (within
+ * its first 40 lines); null when there is none. Two schema dumps compare line by line only when one major wrote both.
+ */
+export async function dumpedByMajor(path: string): Promise<number | null> {
+  const input = createReadStream(path);
+  let n = 0;
+  try {
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      const m = /^-- Dumped by pg_dump version (\d+)/.exec(line);
+      if (m) return Number(m[1]);
+      if (++n >= 40) break;
+    }
+  } finally {
+    input.destroy();
+  }
+  return null;
+}
+
 /** A differing pair of lines (one side null: a line only on the other side, or past the end of a file). */
 export interface RoundTripDifference {
   /** 1-based line numbers in each file (null when the line is on the other side only). */

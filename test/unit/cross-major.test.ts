@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { diffCatalogs } from '../../src/fidelity/catalog-diff.js';
 import type { CatalogFact } from '../../src/fidelity/catalog-facts.js';
 import { CROSS_MAJOR_RULES, CrossMajorNormaliser, jsonbText, rulesBetween, sameButUnqualified } from '../../src/fidelity/cross-major.js';
-import { compareSchemaDumps } from '../../src/fidelity/round-trip.js';
+import { compareSchemaDumps, dumpedByMajor } from '../../src/fidelity/round-trip.js';
 
 const fact = (object: string, attribute: string, value: string): CatalogFact => ({ object, attribute, value });
 
@@ -142,6 +142,21 @@ test('round trip across majors: GRANT ALL of 17, unqualified views of 16, multir
     await writeFile(b, restored.join('\n').replace('GRANT ALL ON TABLE app.t', 'GRANT SELECT ON TABLE app.t').replace('WHERE (f > ', 'WHERE (g > '));
     const after = await compareSchemaDumps(a, b, undefined, { normaliser: new CrossMajorNormaliser(13, 18) });
     assert.deepEqual(after.objects.map((o) => o.section), ['Name: v; Type: VIEW; Schema: app; Owner: postgres', 'Name: TABLE t; Type: ACL; Schema: app; Owner: postgres']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('dumpedByMajor: the major of the pg_dump that wrote a schema dump, from its header (two majors cannot be compared by text)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pgdrill-dumped-by-'));
+  try {
+    const header = (v: string) => ['--', '-- PostgreSQL database dump', '--', '', '\\restrict abc', '', '-- Dumped from database version 15.18', `-- Dumped by pg_dump version ${v}`, '', 'SET statement_timeout = 0;'].join('\n');
+    await writeFile(join(dir, '18.sql'), header('18.6 (Debian 18.6-3)'));
+    await writeFile(join(dir, '15.sql'), header('15.18 (Debian 15.18-0+deb12u1)'));
+    await writeFile(join(dir, 'none.sql'), 'SELECT 1;\n');
+    assert.equal(await dumpedByMajor(join(dir, '18.sql')), 18);
+    assert.equal(await dumpedByMajor(join(dir, '15.sql')), 15);
+    assert.equal(await dumpedByMajor(join(dir, 'none.sql')), null);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
