@@ -4,23 +4,16 @@
  * error classes to the documented exit codes (0 PASS, 1 FAIL, 2 usage/config, 3 guard, 4 environment,
  * 70 internal error (a bug), 129/130/143 interrupted).
  */
-import { Command, CommanderError, Option } from 'commander';
+import { CommanderError } from 'commander';
 import { ConfigError, INTERRUPT_EXIT_CODES, InternalError, InterruptedError, isSystemError, PgdrillError, type InterruptSignal } from '../errors.js';
 import { diskFullError, isDiskFull } from '../exec/disk-full.js';
 import { stopAllSandboxes } from '../sandbox/registry.js';
-import { PGDRILL_VERSION } from '../version.js';
 import { enableBufferReclaim } from '../backup/reclaim-buffers.js';
 import { capHeapGrowth } from './heap-cap.js';
 import { installCrashHandler, internalErrorLine, stopEverythingAndExit } from './crash.js';
 import type { Logger } from '../logger.js';
-import { registerRun } from './commands/run.js';
-import { registerDemo } from './commands/demo.js';
-import { registerInspect } from './commands/inspect.js';
-import { registerHistory } from './commands/history.js';
-import { registerVerify } from './commands/verify.js';
-import { registerStatus } from './commands/status.js';
-import { registerCleanup } from './commands/cleanup.js';
-import { registerInit } from './commands/init.js';
+import { buildProgram } from './program.js';
+import type { CliContext } from './context.js';
 import { PRIVATE_UMASK } from '../exec/private-mode.js';
 
 /** Logs on stderr; info and debug only with PGDRILL_DEBUG, stamped with the milliseconds since pgdrill started. */
@@ -32,14 +25,7 @@ const stderrLogger: Logger = {
   error: (m) => void process.stderr.write(`error: ${m}\n`),
 };
 
-/** Shared by every command. */
-export interface CliContext {
-  readonly signal: AbortSignal;
-  readonly logger: Logger;
-  readonly argv: readonly string[];
-  /** Set by a command: the exit code when it returns normally. */
-  exitCode: number;
-}
+export type { CliContext } from './context.js';
 
 async function main(argv: string[]): Promise<number> {
   process.umask(PRIVATE_UMASK); // everything pgdrill and its children write is the caller's alone: src/exec/private-mode.ts
@@ -59,21 +45,7 @@ async function main(argv: string[]): Promise<number> {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => onSignal(sig));
 
   const ctx: CliContext = { signal: controller.signal, logger: stderrLogger, argv: ['pgdrill', ...argv], exitCode: 0 };
-  const program = new Command('pgdrill')
-    .description('Restore drills for PostgreSQL: prove that a backup restores, and that production was not touched.')
-    .version(PGDRILL_VERSION)
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .showHelpAfterError();
-  registerRun(program, ctx);
-  registerDemo(program, ctx);
-  registerInspect(program, ctx);
-  registerHistory(program, ctx);
-  registerVerify(program, ctx);
-  registerStatus(program, ctx);
-  registerCleanup(program, ctx);
-  registerInit(program, ctx);
-  program.addOption(new Option('--debug', 'verbose logs on stderr').hideHelp());
+  const program = buildProgram(ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     stderrLogger.debug(`heap cap: ${heapCap.collections} full collection(s), ${Math.round(heapCap.ms)} ms`);

@@ -3,6 +3,7 @@ import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { formatLimit, readBoundedFile, resolveInputPath } from '../exec/input-file.js';
 import { ConfigSchema, type DrillConfig } from './schema.js';
+import { describeYamlErrors } from './yaml-errors.js';
 
 /** Validate an already-parsed config object; every problem is reported at once with its path. */
 export function validateConfig(raw: unknown, where = 'config'): DrillConfig {
@@ -32,9 +33,10 @@ export const MAX_CONFIG_ALIASES = 100;
 export async function loadConfig(path: string): Promise<DrillConfig> {
   const input = await resolveInputPath(path, 'config file');
   const text = (await readBoundedFile(input.path, 'config file', MAX_CONFIG_BYTES)).toString('utf8');
-  const doc = parseDocument(text, { prettyErrors: true });
+  const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length) {
-    throw new ConfigError(`${path} is not valid YAML:`, doc.errors.map((e) => e.message));
+    const problems = describeYamlErrors(text, doc.errors);
+    throw new ConfigError(`${path} is not valid YAML (${problems.length} problem${problems.length > 1 ? 's' : ''}):`, problems);
   }
   let raw: unknown;
   try {

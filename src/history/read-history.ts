@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { ReportSchema, type Report } from '../report/model.js';
 import { pathExists as exists } from '../exec/path-exists.js';
 import { runDirLabel } from '../drill/run-dir.js';
+import { SANDBOX_MARKER } from '../sandbox/marker.js';
 
 /** One past drill, as the history command and the dashboard show it. */
 export interface HistoryEntry {
@@ -93,13 +94,16 @@ function toEntry(r: Report, runDir: string, htmlPath: string | null): HistoryEnt
   };
 }
 
-async function readOne(runDir: string): Promise<HistoryEntry | SkippedRun> {
+/** One directory of the out directory: a drill, a run directory skipped with its reason, or null for a sandbox. */
+async function readOne(runDir: string): Promise<HistoryEntry | SkippedRun | null> {
   const path = join(runDir, 'report.json');
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    // A sandbox (or the demo's source) placed in the out directory is no drill: not one to warn about.
+    if (code === 'ENOENT' && (await exists(join(runDir, SANDBOX_MARKER)))) return null;
     return { runDir, reason: code === 'ENOENT' ? 'no report.json (drill still running, or interrupted before its report)' : `cannot read report.json: ${(err as Error).message}` };
   }
   let json: unknown;
@@ -132,6 +136,7 @@ export async function readHistory(outDir: string, opts: HistoryOptions = {}): Pr
   const entries: HistoryEntry[] = [];
   const skipped: SkippedRun[] = [];
   for (const r of results) {
+    if (r === null) continue;
     if ('reason' in r) {
       skipped.push(r);
       logger.warn(`history: skipped ${r.runDir}: ${r.reason}`);

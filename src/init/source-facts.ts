@@ -4,9 +4,8 @@
  * same read-only, time-bounded options as every pgdrill session on the source, and sends only SELECTs.
  */
 import { countByType, listObjects } from '../catalog/objects.js';
-import { EnvironmentError } from '../errors.js';
 import { DbSession } from '../pg/client.js';
-import { resolveSource, scrubber } from '../source/connection.js';
+import { connectError, resolveSource, scrubber } from '../source/connection.js';
 import { readIdentity, type SourceIdentity } from '../source/identity.js';
 import { readDatabaseLocale, type DatabaseLocale } from '../restore/database-locale.js';
 
@@ -55,7 +54,7 @@ export async function readSourceFacts(url: string | undefined, opts: ReadSourceF
     db = await DbSession.open(spec.connection, { signal: opts.signal });
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
-    throw new EnvironmentError(`cannot connect to the source ${spec.redacted}: ${scrub((err as Error).message)}. Check the URL, that the server runs, and the credentials (PGPASSWORD or .pgpass).`, undefined, { cause: err });
+    throw connectError(spec, err, scrub);
   }
   try {
     const identity = await readIdentity(db);

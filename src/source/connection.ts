@@ -2,9 +2,11 @@
  * How pgdrill reaches the source: a libpq URL or the PG* environment. The password goes to node-postgres and
  * to child tools through PGPASSWORD only, never argv; every session is read-only and named `pgdrill`.
  */
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { parse } from 'pg-connection-string';
-import { ConfigError } from '../errors.js';
+import { ConfigError, EnvironmentError } from '../errors.js';
 import type { ConnectionConfig } from '../pg/client.js';
 import { isLibpqUrl, parseLibpqUrl, PERCENT_ENCODING_ADVICE, redactUrl, redactUrlsIn, type LibpqParams } from './libpq-url.js';
 import { readService } from './service-file.js';
@@ -44,6 +46,11 @@ export interface SourceSpec {
   readonly secrets: readonly string[];
   /** The session options every connection to the source carries (see `sourceSessionOptions`). */
   readonly sessionOptions: string;
+  /**
+   * Without a URL: what libpq's defaults and the PG* environment (or service file) gave, one line per setting with
+   * where it came from (host or socket first, as psql tries it), for the message when the connection fails. Null with a URL.
+   */
+  readonly defaults: readonly string[] | null;
 }
 
 const ENV_PASSTHROUGH = [
@@ -158,17 +165,58 @@ export function resolveSource(url: string | undefined, env: NodeJS.ProcessEnv = 
   };
   const label = url !== undefined
     ? redactUrl(url)
-    : `postgresql://${k.user ?? ''}@${k.host ?? ''}${k.port ? `:${k.port}` : ''}/${k.dbname ?? ''} (from PG* environment)`;
+    : `${host.startsWith('/') ? `postgresql://${user}@/${c.database}?host=${host}&port=${c.port}` : `postgresql://${user}@${host}:${c.port}/${c.database}`} (libpq defaults and the PG* environment)`;
+  const defaults = url === undefined ? describeDefaults(k, { ...fromService }, service, c) : null;
   const secrets = k.password ? [k.password, encodeURIComponent(k.password)] : [];
   if (url !== undefined) {
     // The password as typed in the URL (encoded or not), so that logs are scrubbed of every form of it.
     const raw = /^postgres(?:ql)?:\/\/([^@/]*)@/.exec(url)?.[1];
     if (raw?.includes(':')) secrets.push(raw.slice(raw.indexOf(':') + 1));
   }
-  return finish(c, toolEnv, label, secrets, timeouts, k.options);
+  return finish(c, toolEnv, label, secrets, timeouts, defaults, k.options);
 }
 
-function finish(c: ConnectionConfig, toolEnv: Record<string, string>, redacted: string, secrets: string[], timeouts: SourceSessionTimeouts, userOptions?: string): SourceSpec {
+/**
+ * Where each setting of a source given by no URL came from: the service file, a PG* variable, or libpq's default
+ * (the Unix socket in libpq's default directory first, as psql tries it; the OS user; a database named after the user).
+ */
+function describeDefaults(k: LibpqParams, fromService: LibpqParams, service: string | undefined, c: ConnectionConfig): string[] {
+  const from = (keyword: string, unset: string): string =>
+    keyword in fromService ? `service ${service}` : k[keyword] !== undefined ? KEYWORD_ENV[keyword]! : `${KEYWORD_ENV[keyword]} unset: ${unset}`;
+  const host = String(c.host);
+  const hostLine = k.hostaddr !== undefined
+    ? `hostaddr ${k.hostaddr} (${from('hostaddr', '')})`
+    : host.startsWith('/')
+      ? `Unix socket ${join(host, `.s.PGSQL.${c.port}`)} (${from('host', "libpq's default socket directory, tried first as psql does")})`
+      : `host ${host} (${from('host', '')})`;
+  return [
+    hostLine,
+    `port ${c.port} (${from('port', 'the default')})`,
+    `user ${c.user} (${from('user', 'the OS user')})`,
+    `database ${c.database} (${from('dbname', 'the user name')})`,
+  ];
+}
+
+/**
+ * The error for a source that could not be reached: what was tried — with no URL, libpq's defaults and where each
+ * came from, and whether the default socket exists — the driver's message (scrubbed), and what to check.
+ */
+export function connectError(spec: SourceSpec, err: unknown, scrub: (s: string) => string): EnvironmentError {
+  const why = scrub((err as Error).message);
+  if (!spec.defaults) {
+    return new EnvironmentError(`cannot connect to the source ${spec.redacted}: ${why}. Check the URL, that the server runs, and the credentials (PGPASSWORD or .pgpass).`, undefined, { cause: err });
+  }
+  const socket = /^Unix socket (\S+)/.exec(spec.defaults[0]!)?.[1];
+  const missing = socket !== undefined && !existsSync(socket) ? ' — no socket there: no server listens in that directory' : '';
+  return new EnvironmentError(
+    `cannot connect to the source: ${why}. No source was given (no --source, no source.url in the config), so pgdrill ` +
+      `tried what psql would, libpq's defaults and the PG* environment:\n${spec.defaults.map((d, i) => `  - ${d}${i === 0 ? missing : ''}`).join('\n')}\n` +
+      'Give --source postgresql://USER@HOST:PORT/DBNAME (or source.url in the config), or set PGHOST (a socket directory such as /tmp, or a host name), PGPORT, PGUSER and PGDATABASE; the password goes in PGPASSWORD or ~/.pgpass.',
+    undefined, { cause: err },
+  );
+}
+
+function finish(c: ConnectionConfig, toolEnv: Record<string, string>, redacted: string, secrets: string[], timeouts: SourceSessionTimeouts, defaults: readonly string[] | null, userOptions?: string): SourceSpec {
   // The user's options first: pgdrill's (read-only, timeouts) come last and win.
   const sessionOptions = [userOptions?.trim(), sourceSessionOptions(timeouts)].filter(Boolean).join(' ');
   const connection: ConnectionConfig = {
@@ -179,7 +227,7 @@ function finish(c: ConnectionConfig, toolEnv: Record<string, string>, redacted: 
   };
   if (!connection.password && toolEnv.PGPASSWORD) connection.password = toolEnv.PGPASSWORD;
   const env = { ...toolEnv, PGOPTIONS: sessionOptions, PGAPPNAME: APPLICATION_NAME };
-  return { connection, toolEnv: env, redacted, secrets: [...new Set(secrets)], sessionOptions };
+  return { connection, toolEnv: env, redacted, secrets: [...new Set(secrets)], sessionOptions, defaults };
 }
 
 /** Scrub known secrets from a string (logs, error messages), and redact every libpq URL in it. */

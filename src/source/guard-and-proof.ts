@@ -7,13 +7,13 @@
 import { catalogFingerprint, type CatalogFingerprint } from '../catalog/fingerprint.js';
 import type { DrillConfig } from '../config/schema.js';
 import { parseDuration } from '../config/duration.js';
-import { EnvironmentError, InterruptedError } from '../errors.js';
+import { InterruptedError } from '../errors.js';
 import { DbSession, type AuditEntry } from '../pg/client.js';
 import type { ReportBuilder } from '../report/builder.js';
 import type { Report } from '../report/model.js';
 import { auditViolations } from './audit.js';
 import { measureWriteCapability, type WriteCapability } from './can-write.js';
-import { resolveSource, scrubber, type SourceSpec } from './connection.js';
+import { connectError, resolveSource, scrubber, type SourceSpec } from './connection.js';
 import { assertIdentity, readIdentity, type SourceIdentity } from './identity.js';
 import { readLockTableUse, type LockTableUse } from './lock-table.js';
 import { readStandbySettings, type StandbySettings } from './standby.js';
@@ -68,7 +68,7 @@ export async function guardSource(url: string | undefined, config: DrillConfig, 
     db = await DbSession.open(spec.connection, { audit, signal: opts.signal });
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
-    throw new EnvironmentError(`cannot connect to the source ${spec.redacted}: ${scrub((err as Error).message)}. Check the URL, that the server runs, and the credentials (PGPASSWORD or .pgpass).`, undefined, { cause: err });
+    throw connectError(spec, err, scrub);
   }
   try {
     const identity = await readIdentity(db);

@@ -43,6 +43,7 @@ import { readSourceNow, sourceRowsNowCheck, type SourceNow } from './source-now.
 import { guardSource, productionStage, type GuardedSource } from '../source/guard-and-proof.js';
 import { archiveDatabaseLocale, describeLocale, SANDBOX_DEFAULT_LOCALE } from '../restore/database-locale.js';
 import { findArtifactSums, globalsCheck, sumsCheck } from './sums.js';
+import { findGlobalsBeside } from './globals-beside.js';
 
 /** Options of `verifyArtifact`. Only `artifact` is required. */
 export interface VerifyOptions {
@@ -64,9 +65,11 @@ export interface VerifyOptions {
   /**
    * The roles taken with the dump (`pg_dumpall --globals-only` or `--roles-only` output): scanned, hashed (and
    * checked against a SHA256SUMS that lists it) and restored before the dump, so that owners and grantees are the
-   * real roles rather than NOLOGIN placeholders. Default: none (placeholders, and `restore.roles` warns).
+   * real roles rather than NOLOGIN placeholders. Default: the `<name>.globals.sql` beside a `<name>.sql`/`.dump`/
+   * `.dir` dump, as `pgdrill run` writes it, when there is one (same owner as the dump, not a link); else none
+   * (placeholders, and `restore.roles` warns). `false`: none, even beside the dump.
    */
-  readonly globals?: string;
+  readonly globals?: string | false;
   /** Leave the sandbox running. Default false. */
   readonly keep?: boolean;
   /**
@@ -134,8 +137,9 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   const config: DrillConfig = opts.config && (opts.config as DrillConfig).backup?.format ? (opts.config as DrillConfig) : validateConfig(opts.config ?? {});
   // A regular file or a directory; a FIFO, socket, device or /dev/stdin is refused at once (exit 2), never opened.
   const artifact = (await resolveInputPath(opts.artifact, 'the artefact', { allowDirectory: true })).path;
-  const globalsPath = opts.globals ? (await resolveInputPath(opts.globals, '--globals')).path : null;
   const format: ArtifactFormat = await detectFormat(artifact);
+  const beside = opts.globals === undefined ? await findGlobalsBeside(artifact) : null;
+  const globalsPath = opts.globals ? (await resolveInputPath(opts.globals, '--globals')).path : beside && 'use' in beside ? beside.use : null;
   const outDir = resolve(opts.outDir ?? config.out ?? './drills');
   if (outDir === artifact || outDir.startsWith(artifact + sep)) {
     throw new ConfigError(`--out ${outDir} is inside the artefact ${artifact}: verify never writes into what it verifies; choose another --out`);
@@ -183,6 +187,8 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   const ctx: DrillContext = { bins, sandboxUser, logger, progress, builder, runDir, signal: opts.signal };
   const report = emptyReport('verify', runDir, startedAt, opts.argv ?? [], scrub, config.metadata);
   logger.info(`verify ${artifact} (${format}) as database ${database} into ${runDir}; pg_restore/psql ${bins.version.text} from ${bins.bindir}`);
+  if (beside && 'use' in beside) builder.note('globals-beside', `the globals ${beside.use} beside the dump (as pgdrill run writes them) are restored first, as in the run; --no-globals to leave them out`);
+  else if (beside) builder.note('globals-beside', `${beside.ignored} beside the dump was not used: ${beside.why}; give --globals FILE to restore a globals file`);
 
   if (source) {
     const id = source.identity;

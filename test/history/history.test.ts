@@ -14,7 +14,7 @@ import { failReport, HOSTILE, passReport } from '../helpers/sample-report.js';
 import { ARTIFACTS, launchOrSkip, openFile } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 
-/** An out directory with seven drills of three databases and four directories that are not readable drills. */
+/** An out directory with seven drills of three databases, four directories that are not readable drills and two sandboxes. */
 async function makeOutDir(): Promise<string> {
   const out = await mkdtemp(join(tmpdir(), 'pgdrill-history-'));
   const put = async (name: string, r: Report | string, html = true) => {
@@ -34,6 +34,11 @@ async function makeOutDir(): Promise<string> {
   await put('broken-json', '{ "schema_version": 1, ');
   await put('not-a-report', JSON.stringify({ hello: 'world' }));
   await mkdir(join(out, 'still-running-20261125T030000Z'));
+  // Sandboxes pgdrill placed in the out directory (the demo's source, a drill's sandbox): not drills, no warning.
+  for (const sandbox of ['demo-source-Ab12Cd', 'sandbox-Xy34Zw']) {
+    await mkdir(join(out, sandbox));
+    await writeFile(join(out, sandbox, 'pgdrill-sandbox.json'), '{}');
+  }
   await writeFile(join(out, 'stray-file.txt'), 'not a directory');
   return out;
 }

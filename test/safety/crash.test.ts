@@ -118,7 +118,7 @@ describe('bad paths are told in one line, never a stack', () => {
     await using d = await scratchDir();
     const dump = join(d.path, 'x.sql');
     const file = join(d.path, 'a-file');
-    await writeFile(dump, 'SELECT 1;\n');
+    await writeFile(dump, '--\n-- PostgreSQL database dump\n--\n\nSELECT 1;\n');
     await writeFile(file, 'not a directory\n');
     const r = await runCli(['verify', dump, '--out', join(file, 'sub')]);
     assert.equal(r.code, 4, r.stderr);

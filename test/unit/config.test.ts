@@ -52,6 +52,51 @@ test('YAML errors name the file', async () => {
   await assert.rejects(loadConfig(join(d.path, 'missing.yaml')), /cannot read config file/);
 });
 
+/** The message of loading `text` as a config, which must be a ConfigError. */
+async function yamlError(dir: string, text: string): Promise<string> {
+  const p = join(dir, 'c.yaml');
+  await writeFile(p, text);
+  try {
+    await loadConfig(p);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    assert.ok(err.message.includes(`${p} is not valid YAML`), err.message);
+    return err.message;
+  }
+  assert.fail('loaded');
+}
+
+test('a YAML error names the line to fix, its column and its text — not where the parser noticed it', async () => {
+  await using d = await scratchDir();
+  // One space too deep: the parser blames line 2, whose value line 3 seems to continue.
+  const deep = await yamlError(d.path, 'source:\n  database: app\n   url: postgresql://ro:s3cret@db/app\nout: /var/lib/drills\n');
+  assert.match(deep, /line 3, column 4: indented deeper than line 2 above it.*indent it like the key above it\n\s+3 \|    url: postgresql:\/\/\*\*\*\n\s+\|    \^/);
+  assert.doesNotMatch(deep, /s3cret|line 2, column/);
+  // A webhook's token lives in its path: nothing after the scheme is shown.
+  const hook = await yamlError(d.path, 'notify:\n  webhook:\n    on: fail\n     url: https://hooks.example.com/T0/B0/tok3n\n');
+  assert.match(hook, /line 4, column 6: .*\n\s+4 \|      url: https:\/\/\*\*\*\n/);
+  assert.doesNotMatch(hook, /tok3n|hooks\.example/);
+  // The same file with CRLF line ends (edited on Windows).
+  assert.match(await yamlError(d.path, 'source:\r\n  database: app\r\n   url: x\r\n'), /line 3, column 4: indented deeper/);
+  // An unclosed quote or bracket: the parser notices at the end of the file; the line is where it was opened.
+  assert.match(await yamlError(d.path, 'source:\n  database: "app\nbackup:\n  format: custom\nout: x\n'), /line 2, column 13: Missing closing "quote — opened here and never closed\n\s+2 \|   database: "app/);
+  assert.match(await yamlError(d.path, 'expect:\n  roles: [app_ro, app_rw\nout: x\n'), /line 2, column 10: .*— opened here and never closed\n\s+2 \|   roles: \[app_ro, app_rw/);
+  // A missing colon: that very line.
+  assert.match(await yamlError(d.path, 'source:\n  database app\n  url: x\n'), /line 2, column 3: a key that runs onto the next line — a key and its value need ": "/);
+  // A tab, a duplicate key: the parser's own line is right.
+  assert.match(await yamlError(d.path, 'source:\n  database: app\n\turl: x\n'), /line 3, column 1: Tabs are not allowed/);
+  assert.match(await yamlError(d.path, 'out: a\nsource: {}\nout: b\n'), /line 3, column 1: Map keys must be unique\n\s+3 \| out: b/);
+});
+
+test('control: odd but valid YAML loads (quotes inside quotes, a flow list over lines, comments, CRLF, a BOM)', async () => {
+  await using d = await scratchDir();
+  const p = join(d.path, 'ok.yaml');
+  await writeFile(p, '\ufeff# pgdrill\r\nsource:\r\n  database: \'it"s\'  # a "comment\r\nexpect:\r\n  roles: [app_ro,\r\n    app_rw]\r\n');
+  const c = await loadConfig(p);
+  assert.equal(c.source.database, 'it"s');
+  assert.deepEqual(c.expect?.roles, ['app_ro', 'app_rw']);
+});
+
 test('durations', () => {
   assert.equal(parseDuration('30s'), 30_000);
   assert.equal(parseDuration('500ms'), 500);

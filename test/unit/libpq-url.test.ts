@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LibpqUrlError, parseLibpqUrl, redactUrl, redactUrlsIn } from '../../src/source/libpq-url.js';
-import { resolveSource } from '../../src/source/connection.js';
+import { connectError, resolveSource } from '../../src/source/connection.js';
+import { userInfo } from 'node:os';
+import { scratchDir } from '../helpers/clusters.js';
 import { ConfigError } from '../../src/errors.js';
 
 test('parses as libpq does: user info to the first @, password after the first :, query parameters win', () => {
@@ -43,4 +45,32 @@ test('a service file and PG* variables give pgdrill\'s session what the tools ge
   assert.match(t.toolEnv.PGOPTIONS!, /^-c work_mem=3MB -c default_transaction_read_only=on /);
   assert.throws(() => resolveSource('postgresql://h1,h2/db', {}), /several hosts/);
   assert.throws(() => resolveSource('postgresql://h/db?keepalives=0', {}), /keepalives are not supported/);
+});
+
+test('no source given: the connect error lists what libpq\'s defaults and the PG* environment gave, socket first', async () => {
+  await using d = await scratchDir();
+  const enoent = Object.assign(new Error('connect ENOENT'), { code: 'ENOENT' });
+  // Nothing set: the default socket directory, port 5432, the OS user, a database named after it.
+  const none = resolveSource(undefined, {});
+  const me = userInfo().username;
+  assert.deepEqual(none.defaults, [
+    "Unix socket /var/run/postgresql/.s.PGSQL.5432 (PGHOST unset: libpq's default socket directory, tried first as psql does)",
+    'port 5432 (PGPORT unset: the default)',
+    `user ${me} (PGUSER unset: the OS user)`,
+    `database ${me} (PGDATABASE unset: the user name)`,
+  ]);
+  assert.equal(none.redacted, `postgresql://${me}@/${me}?host=/var/run/postgresql&port=5432 (libpq defaults and the PG* environment)`);
+  const msg = connectError(none, enoent, (s) => s).message;
+  assert.match(msg, /^cannot connect to the source: connect ENOENT\. No source was given .* libpq's defaults and the PG\* environment:\n  - Unix socket \/var\/run\/postgresql\/\.s\.PGSQL\.5432 \(PGHOST unset/);
+  assert.match(msg, /Give --source postgresql:\/\/USER@HOST:PORT\/DBNAME/);
+  assert.doesNotMatch(msg, /postgresql:\/\/@\//);
+  // Set in the environment: each named with its variable; a socket directory without a socket is said so.
+  const env = resolveSource(undefined, { PGHOST: d.path, PGPORT: '5499', PGUSER: 'app', PGDATABASE: 'shop' });
+  const e = connectError(env, enoent, (s) => s).message;
+  assert.ok(e.includes(`  - Unix socket ${d.path}/.s.PGSQL.5499 (PGHOST) — no socket there: no server listens in that directory\n  - port 5499 (PGPORT)\n  - user app (PGUSER)\n  - database shop (PGDATABASE)`), e);
+  assert.match(resolveSource(undefined, { PGHOST: 'db.example.com' }).defaults![0]!, /^host db\.example\.com \(PGHOST\)$/);
+  // With a URL the message is about the URL, as before.
+  const url = resolveSource('postgresql://app@db/shop', { PGHOST: 'elsewhere' });
+  assert.equal(url.defaults, null);
+  assert.match(connectError(url, enoent, (s) => s).message, /^cannot connect to the source postgresql:\/\/app@db\/shop: connect ENOENT\. Check the URL/);
 });

@@ -7,12 +7,12 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chown, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { runProcess } from '../../src/exec/run-process.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
 import { runCli } from '../helpers/cli.js';
-import { bins, psql, usePagila } from '../helpers/clusters.js';
+import { bins, psql, urlOf, usePagila } from '../helpers/clusters.js';
 import { pgDump } from '../helpers/dumps.js';
 
 describe('verify --globals', () => {
@@ -69,5 +69,42 @@ describe('verify --globals', () => {
     assert.equal(report.status, 'FAIL');
     assert.ok(report.restore?.errors.some((e) => e.phase === 'globals' && /refused before replay/.test(e.message)), JSON.stringify(report.restore?.errors));
     await assert.rejects(readFile(marker), 'the meta-command never ran');
+  });
+
+  test("a pgdrill run's own dump: verify restores the globals beside it, as the run did; --no-globals leaves them out", async () => {
+    const run = await runCli(['run', '--source', urlOf(fx.source, 'pagila'), '--out', join(fx.dir, 'out-run'), '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const ran = ReportSchema.parse(JSON.parse(run.stdout));
+    const own = ran.backup.path!;
+    const beside = ran.backup.globals!.path!;
+    assert.equal(beside, own.replace(/\.sql$/, '.globals.sql'));
+
+    const r = await runCli(['verify', own, '--out', join(fx.dir, 'out-own'), '--json']);
+    const report = ReportSchema.parse(JSON.parse(r.stdout));
+    assert.equal(r.code, 0, JSON.stringify(report.checks.filter((c) => c.status === 'fail' || c.status === 'warn')));
+    assert.equal(check(report, 'restore.roles')?.status, 'pass', check(report, 'restore.roles')?.detail);
+    assert.match(check(report, 'restore.roles')!.detail, /app_reader/);
+    assert.equal(check(report, 'backup.globals')?.status, 'pass');
+    assert.match(check(report, 'backup.globals')!.detail, /matches .*SHA256SUMS/, 'checked against the run\'s SHA256SUMS');
+    assert.equal(report.backup.globals?.path, beside);
+    assert.match(report.notes.find((n) => n.id === 'globals-beside')?.text ?? '', /beside the dump .* restored first/);
+    assert.ok(!report.notes.some((n) => n.id === 'placeholder-roles'));
+
+    const off = await runCli(['verify', own, '--no-globals', '--out', join(fx.dir, 'out-own-off'), '--json']);
+    const offReport = ReportSchema.parse(JSON.parse(off.stdout));
+    assert.equal(check(offReport, 'restore.roles')?.status, 'warn');
+    assert.equal(offReport.backup.globals, null);
+
+    // Someone else's file beside a dump in a shared directory is not restored: reported, placeholders instead.
+    const shared = join(fx.dir, 'shared');
+    await mkdir(shared);
+    const copy = join(shared, basename(own));
+    await copyFile(own, copy);
+    await copyFile(beside, copy.replace(/\.sql$/, '.globals.sql'));
+    await chown(copy.replace(/\.sql$/, '.globals.sql'), 65534, 65534);
+    const planted = await runCli(['verify', copy, '--out', join(fx.dir, 'out-planted'), '--json']);
+    const plantedReport = ReportSchema.parse(JSON.parse(planted.stdout));
+    assert.equal(check(plantedReport, 'restore.roles')?.status, 'warn');
+    assert.match(plantedReport.notes.find((n) => n.id === 'globals-beside')?.text ?? '', /was not used: it is owned by uid 65534/);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { cleanupOrphans } from '../../sandbox/orphans.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 
 /** Register `pgdrill cleanup [--out DIR…] [--include-kept] [--dry-run] [--json]`; exit 1 when something could not be removed. */
 export function registerCleanup(program: Command, ctx: CliContext): void {

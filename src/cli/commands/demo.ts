@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { runDemo } from '../../demo/run-demo.js';
 import { progressRenderer } from '../progress.js';
 import { renderSummary } from '../summary.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 
 export function registerDemo(program: Command, ctx: CliContext): void {
   program

@@ -6,7 +6,7 @@ import { formatBytes, formatDuration } from '../../config/duration.js';
 import { ConfigError } from '../../errors.js';
 import { readHistory, type HistoryEntry } from '../../history/read-history.js';
 import { renderHistoryHtml } from '../../report/history-html.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 
 /** "2026-11-27 23:33:17Z". */
 function shortUtc(iso: string): string {

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { readSourceFacts } from '../../init/source-facts.js';
 import { renderStarterConfig } from '../../init/starter-config.js';
 import { writeConfigFile } from '../../init/write-config-file.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 
 /** Register `pgdrill init [--source URL] [--out FILE|-] [--force]`. */
 export function registerInit(program: Command, ctx: CliContext): void {

@@ -8,7 +8,7 @@ import { readInventory } from '../../inventory/read-inventory.js';
 import { summarizeInventory } from '../../inventory/expectations.js';
 import { objectTypeOf } from '../../inventory/object-types.js';
 import { dumpEncoding } from '../../scan/dump-encoding.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 
 export function registerInspect(program: Command, ctx: CliContext): void {
   program

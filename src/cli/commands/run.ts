@@ -4,7 +4,7 @@ import { loadConfig, validateConfig } from '../../config/load.js';
 import { runDrill } from '../../drill/run-drill.js';
 import { progressRenderer } from '../progress.js';
 import { renderSummary } from '../summary.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 
 /** Examples and exit codes under `pgdrill run --help`: what a user scheduling a drill needs (docs/exit-codes.md). */
 const RUN_HELP_AFTER = `

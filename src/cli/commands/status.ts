@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
 import { ConfigError } from '../../errors.js';
 import { checkFreshness, formatAge } from '../../history/freshness.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 
 /** Register `pgdrill status [--out DIR] [--max-age 26h] [--database NAME] [--json]`. */
 export function registerStatus(program: Command, ctx: CliContext): void {

@@ -4,7 +4,7 @@ import { loadConfig, validateConfig } from '../../config/load.js';
 import { verifyArtifact } from '../../verify/verify-artifact.js';
 import { progressRenderer } from '../progress.js';
 import { renderSummary } from '../summary.js';
-import type { CliContext } from '../main.js';
+import type { CliContext } from '../context.js';
 
 /** Register `pgdrill verify`. */
 export function registerVerify(program: Command, ctx: CliContext): void {
@@ -16,14 +16,15 @@ export function registerVerify(program: Command, ctx: CliContext): void {
     .option('--config <file>', 'YAML config: pins, expectations, thresholds, webhook, metadata')
     .option('--source <url>', 'the live source the dump came from: compared now (not snapshot-exact) and proven untouched')
     .option('--deep', 'with --source: also hash every table\'s content on the source now and in the restored copy, and compare (not snapshot-exact: WARN, or FAIL with source.unchanged_since_dump)', false)
-    .option('--globals <file>', 'the roles taken with the dump (pg_dumpall --globals-only or --roles-only): restored first, instead of NOLOGIN placeholders')
+    .option('--globals <file>', 'the roles taken with the dump (pg_dumpall --globals-only or --roles-only): restored first, instead of NOLOGIN placeholders (default: NAME.globals.sql beside NAME.sql/.dump/.dir, as pgdrill run writes it)')
+    .option('--no-globals', 'do not restore a globals file, not even the one beside the dump')
     .option('--out <dir>', 'directory for run directories (default: config out, else ./drills)')
     .option('--database <name>', 'name to restore into and file the run under (default: source, config, archive dbname, or the file name)')
     .option('--junit <file>', 'write JUnit XML (one test case per check)')
     .option('--metrics <file>', 'update a Prometheus textfile-collector file (atomic; other databases kept)')
     .option('--keep', 'leave the sandbox running and print how to connect', false)
     .option('--json', 'print report.json on stdout', false)
-    .action(async (artifact: string, o: { sums?: string; config?: string; source?: string; globals?: string; out?: string; database?: string; junit?: string; metrics?: string; keep: boolean; deep: boolean; json: boolean }) => {
+    .action(async (artifact: string, o: { sums?: string; config?: string; source?: string; globals?: string | false; out?: string; database?: string; junit?: string; metrics?: string; keep: boolean; deep: boolean; json: boolean }) => {
       const config = o.config ? await loadConfig(o.config) : validateConfig({});
       const result = await verifyArtifact({
         artifact, sums: o.sums, config, source: o.source, globals: o.globals, outDir: o.out, database: o.database, keep: o.keep, deep: o.deep,
