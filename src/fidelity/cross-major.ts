@@ -7,6 +7,7 @@
  * difference no rule explains is still a finding. Found by restoring pagila, northwind and a set of odd objects from
  * 13, 14 and 15 into every newer major 14–18 (docs/versions.md lists them).
  */
+import type { CatalogDifference } from './catalog-diff.js';
 import type { CatalogFact } from './catalog-facts.js';
 
 /** Which dump or catalog a fact or line comes from. */
@@ -247,6 +248,11 @@ export class CrossMajorNormaliser {
       }
     }
     return false;
+  }
+
+  /** Does a pairwise rule explain this catalog difference (a value on both sides)? */
+  explains(d: CatalogDifference): boolean {
+    return d.source !== null && d.restored !== null && this.equivalent('facts', `${d.object}: ${d.attribute}`, d.source, d.restored);
   }
 
   /** One round-trip object's lines through every rule; `count` false for a second reading of the same dump. */

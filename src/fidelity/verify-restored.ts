@@ -235,7 +235,7 @@ async function catalog(b: ReportBuilder, input: VerifyRestoredInput, db: DbSessi
   const kept: CatalogDifference[] = [];
   let differences = 0;
   const emit = (d: CatalogDifference) => {
-    if (d.source !== null && d.restored !== null && normaliser?.equivalent('facts', `${d.object}: ${d.attribute}`, d.source, d.restored)) return;
+    if (normaliser?.explains(d)) return;
     if (kept.length < MAX_DIFFERENCES) kept.push(d);
     differences++;
   };

@@ -18,8 +18,7 @@ const fact = (object: string, attribute: string, value: string): CatalogFact => 
 async function diffAcross(sourceMajor: number, sandboxMajor: number, source: CatalogFact[], restored: CatalogFact[]) {
   const n = new CrossMajorNormaliser(sourceMajor, sandboxMajor);
   const side = (facts: CatalogFact[], s: 'source' | 'restored') => facts.map((f) => n.fact(f, s)).filter((f): f is CatalogFact => f !== null);
-  const differences = (await diffCatalogs(side(source, 'source'), side(restored, 'restored')))
-    .filter((d) => d.source === null || d.restored === null || !n.equivalent('facts', `${d.object}: ${d.attribute}`, d.source, d.restored));
+  const differences = (await diffCatalogs(side(source, 'source'), side(restored, 'restored'))).filter((d) => !n.explains(d));
   return { differences, applied: n.applied() };
 }
 
