@@ -13,7 +13,8 @@ export { writeMetrics, parseMetrics, renderMetrics } from './outputs/metrics.js'
 export { sendWebhook, webhookSummary, type WebhookResult } from './outputs/webhook.js';
 export { loadConfig, validateConfig } from './config/load.js';
 export { ConfigSchema, type DrillConfig, type DrillConfigInput } from './config/schema.js';
-export { ReportSchema, type Report, type Check } from './report/model.js';
+export { ReportSchema, type Report, type Check, type CheckResult } from './report/model.js';
+export { CHECKS, stageOf, type CheckName, type CheckDefinition, type StageName, type CommandName } from './report/checks/index.js';
 export { renderMarkdown } from './report/markdown.js';
 export { writeReports } from './report/write.js';
 export { readInventory } from './inventory/read-inventory.js';

@@ -1,5 +1,5 @@
 /** Checks on what the one pass over a plain dump found: its trailer and hostile content. */
-import type { Check } from '../report/model.js';
+import type { CheckResult } from '../report/model.js';
 import type { PlainScanResult } from '../scan/types.js';
 import { truncationPoint } from './truncation-point.js';
 import { locateRefused } from './jail-report.js';
@@ -8,7 +8,7 @@ import { locateRefused } from './jail-report.js';
  * A plain dump must end with pg_dump's completion trailer (and `\unrestrict` with the `\restrict` key, where present).
  * `tail.endsWithNewline`, when known, tells a cut at a row boundary from one mid-row.
  */
-export function trailerCheck(scan: PlainScanResult, tail?: { readonly endsWithNewline: boolean }): Check {
+export function trailerCheck(scan: PlainScanResult, tail?: { readonly endsWithNewline: boolean }): CheckResult {
   const t = scan.trailer;
   const open = scan.copyBlocks.find((c) => !c.terminated);
   const keysOk = t.restrictKey === null ? t.unrestrictKey === null : t.unrestrictKey === t.restrictKey;
@@ -33,14 +33,14 @@ export function trailerCheck(scan: PlainScanResult, tail?: { readonly endsWithNe
  * Plain dumps are scanned as written; archives as `pg_restore -f -` writes them (`archive` true), every entry
  * included. Each refusal is named by its line and the dump entry it is in.
  */
-export function hostileContentCheck(scan: PlainScanResult, archive = false): Check {
+export function hostileContentCheck(scan: PlainScanResult, archive = false): CheckResult {
   const f = locateRefused(scan);
   const omitted = scan.findingsOmitted ?? 0;
   const first = f[0];
   const where = first ? `line ${first.line}${archive ? ' of the pg_restore script' : ''}${first.object ? ` (in ${first.object})` : ''}` : '';
   const kinds = [...new Set(f.map((x) => x.kind))];
   return {
-    name: 'backup.hostile_content', stage: 'content', status: f.length ? 'fail' : 'pass',
+    name: 'content.hostile_content', stage: 'content', status: f.length ? 'fail' : 'pass',
     detail: f.length
       ? `refused: ${f.length + omitted} thing(s) that reach outside the database and that a plain pg_dump of ordinary objects never writes (${kinds.join(', ')}); first at ${where}: ${first!.kind} \`${first!.text}\` — not restored, ${archive ? 'the sandbox' : 'psql'} never saw it`
       : `no psql meta-command other than pg_dump's own, no COPY PROGRAM, server-file access, ALTER SYSTEM or untrusted-language function${archive ? ' in any archive entry' : ''}`,

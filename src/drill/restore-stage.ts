@@ -9,7 +9,7 @@ import { countByType, listObjects, objectKey, type CatalogObject } from '../cata
 import type { TableCount, TableRef } from '../catalog/tables.js';
 import type { ArtifactFormat } from '../inventory/read-inventory.js';
 import type { DumpInventory } from '../inventory/types.js';
-import type { Check, Fidelity, Report, RestoreError, TableRow } from '../report/model.js';
+import type { CheckResult, Fidelity, Report, RestoreError, TableRow } from '../report/model.js';
 import type { DbSession } from '../pg/client.js';
 import { SandboxCluster, type TeardownResult } from '../sandbox/cluster.js';
 import { createDatabase, createPlaceholderRoles, dropDatabase, restoreDump, restoreGlobals, rolesCreatedBy, sandboxSuperuserFor, startDatabaseForCreate } from '../restore/restore-dump.js';
@@ -136,12 +136,12 @@ export async function startRestoreSandbox(ctx: DrillContext, avoid: string | Rea
 }
 
 /** `restore.roles`: every role the dump references exists in the sandbox (roles are cluster-wide: any database's session will do). */
-async function rolesCheck(db: DbSession, referenced: readonly string[], globalsMode: RestoreStageInput['globals']['mode']): Promise<Check> {
+async function rolesCheck(db: DbSession, referenced: readonly string[], globalsMode: RestoreStageInput['globals']['mode']): Promise<CheckResult> {
   const roles = await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [referenced]);
   const have = new Set(roles.map((r) => r.rolname));
   const missingRoles = referenced.filter((r) => !have.has(r));
   return {
-    name: 'restore.roles', stage: 'fidelity',
+    name: 'restore.roles', stage: 'restore',
     status: missingRoles.length ? 'fail' : globalsMode === 'none' ? 'warn' : 'pass',
     detail: missingRoles.length
       ? `role(s) referenced by the dump missing after restore: ${missingRoles.join(', ')}`
@@ -286,7 +286,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
         stoppedRestore = oneTransaction
           ? `the restore stopped at its first error and was rolled back as a whole (one transaction): nothing of the dump was committed, so the copy is not compared (see restore.errors)`
           : `psql stopped at the dump's first error${stoppedAt.line ? ` (line ${stoppedAt.line})` : ''}: what follows it was not restored, so the copy is not compared (see restore.errors)`;
-        b.add({ name: 'restore.objects', stage: 'fidelity', status: 'skip', detail: stoppedRestore });
+        b.add({ name: 'restore.objects', stage: 'restore', status: 'skip', detail: stoppedRestore });
         // Roles are the cluster's, not the copy's: a missing one is often why the dump stopped.
         await using pdb = await sandbox.open('postgres', ctx.signal);
         b.add(await rolesCheck(pdb, referenced, input.globals.mode));
@@ -300,7 +300,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
         restore.objects_source = countByType(input.sourceObjects);
         const have = new Set(restoredObjects.map(objectKey));
         restore.missing_objects = input.sourceObjects.map(objectKey).filter((k) => !have.has(k));
-        b.expect('restore.objects', 'fidelity', restore.missing_objects.length === 0,
+        b.expect('restore.objects', 'restore', restore.missing_objects.length === 0,
           `all ${input.sourceObjects.length} source objects present in the restore (${Object.entries(restore.objects_restored).map(([k, v]) => `${v} ${k}`).join(', ')})`,
           `${restore.missing_objects.length} source object(s) missing after restore: ${restore.missing_objects.slice(0, 20).join(', ')}`,
           { source: restore.objects_source, restored: restore.objects_restored, missing: restore.missing_objects });

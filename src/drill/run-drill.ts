@@ -13,7 +13,7 @@ import { InterruptedError } from '../errors.js';
 import { assertCanDump } from '../exec/binaries.js';
 import { fileLogger, silentLogger, teeLogger, type Logger, type ProgressCallback } from '../logger.js';
 import { ReportBuilder } from '../report/builder.js';
-import type { Check, Report } from '../report/model.js';
+import type { CheckResult, Report } from '../report/model.js';
 import { findLockBlockers, isLockWaitFailure, lockFailureCheck } from '../source/lock-blockers.js';
 import { acquireDrillLock } from './drill-lock.js';
 import { guardSource, productionStage } from '../source/guard-and-proof.js';
@@ -289,7 +289,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
         report.inventory = summarizeInventory(inv.inventory);
         for (const c of contentChecks(inv.inventory, config.expect, sourceObjects)) builder.add(c);
       }, endsDrill);
-      restorable = restorable && !builder.checks.some((c) => c.name === 'backup.hostile_content' && c.status === 'fail');
+      restorable = restorable && !builder.checks.some((c) => c.name === 'content.hostile_content' && c.status === 'fail');
     }
 
     // 4-5. Isolated restore, fidelity, confirmed teardown.
@@ -333,9 +333,9 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
 /**
  * `backup.source_counts`: tables whose exact count failed on the source in the dump snapshot, each with the server's
  * reason. The dump itself was taken, summed and goes on to be checked and restored; only these tables' rows
- * cannot be compared (restore.row_counts covers the others).
+ * cannot be compared (fidelity.row_counts covers the others).
  */
-export function sourceCountsCheck(failures: readonly TableFailure[]): Check {
+export function sourceCountsCheck(failures: readonly TableFailure[]): CheckResult {
   const named = failures.map((f) => `${tableLabel(f)}: ${f.error}`);
   return {
     name: 'backup.source_counts', stage: 'backup', status: 'fail',

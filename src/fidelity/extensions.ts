@@ -6,7 +6,7 @@
  * that restores differs), not a backup defect.
  */
 import type { DbSession } from '../pg/client.js';
-import type { Check } from '../report/model.js';
+import type { CheckResult } from '../report/model.js';
 
 /** An installed extension and its version. */
 export interface ExtensionVersion {
@@ -46,7 +46,7 @@ export function extensionGap(source: readonly ExtensionVersion[], available: Rea
 }
 
 /** The `restore.extensions_available` check: fail for a missing extension, warn for another version only. */
-export function extensionsCheck(source: readonly ExtensionVersion[], gap: ExtensionGap): Check {
+export function extensionsCheck(source: readonly ExtensionVersion[], gap: ExtensionGap): CheckResult {
   const name = 'restore.extensions_available';
   if (gap.missing.length) {
     return {
@@ -74,7 +74,7 @@ export function extensionsCheck(source: readonly ExtensionVersion[], gap: Extens
  * The pre-restore check on a running sandbox (any database of it: availability is per server): the check to add,
  * and the gap for the report.
  */
-export async function sandboxExtensionsCheck(db: DbSession, source: readonly ExtensionVersion[]): Promise<{ check: Check; gap: ExtensionGap }> {
+export async function sandboxExtensionsCheck(db: DbSession, source: readonly ExtensionVersion[]): Promise<{ check: CheckResult; gap: ExtensionGap }> {
   const gap = extensionGap(source, await availableExtensions(db));
   return { check: extensionsCheck(source, gap), gap };
 }

@@ -1,5 +1,5 @@
 /**
- * `restore.row_counts`: an exact `count(*)` of every table in the restored copy, against the source's count in the
+ * `fidelity.row_counts`: an exact `count(*)` of every table in the restored copy, against the source's count in the
  * dump's snapshot (a drill) or the dump's own COPY row count (verifying a dump without a source). Runs in the
  * fidelity stage, beside the catalog comparison and amcheck (its own session): counting a large table is a full
  * scan, and on a machine with cores to spare it need not wait for the others.
@@ -22,7 +22,7 @@ export interface RowCountPlan {
   readonly restoredTables: ReadonlySet<string>;
 }
 
-/** Count the restored tables, fill the report's table rows (`rows`, in place) and add `restore.row_counts`. */
+/** Count the restored tables, fill the report's table rows (`rows`, in place) and add `fidelity.row_counts`. */
 export async function checkRowCounts(b: ReportBuilder, db: DbSession, plan: RowCountPlan, rows: TableRow[], signal?: AbortSignal): Promise<void> {
   const refs: TableRef[] = plan.sourceCounts ? [...plan.sourceCounts] : [...plan.tablesFromDump];
   const present = refs.filter((t) => plan.restoredTables.has(tableLabel(t)));
@@ -39,7 +39,7 @@ export async function checkRowCounts(b: ReportBuilder, db: DbSession, plan: RowC
   const mismatched = rows.filter((t) => !t.match);
   const total = rows.reduce((a, t) => a + (t.restored_rows ?? 0), 0);
   const bySource = plan.sourceCounts !== null;
-  b.expect('restore.row_counts', 'fidelity', mismatched.length === 0,
+  b.expect('fidelity.row_counts', 'fidelity', mismatched.length === 0,
     `${rows.length} table(s), ${total} rows: every exact count(*) equals the ${bySource ? "source's in the dump snapshot" : "dump's COPY rows"}`,
     `${mismatched.length} table(s) differ: ${mismatched.slice(0, 10).map((t) => `${t.schema}.${t.name} ${bySource ? 'source' : 'dump'} ${t.source_rows ?? t.dump_rows} vs restored ${t.restored_rows ?? 'MISSING'}`).join('; ')}`,
     { tables: rows.length, rows: total });

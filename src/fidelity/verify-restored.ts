@@ -13,7 +13,7 @@
  *
  * | check | fails when |
  * |---|---|
- * | `restore.row_counts` | a table's exact count(*) differs from the source's in the dump snapshot (or the dump's COPY rows), or it is missing |
+ * | `fidelity.row_counts` | a table's exact count(*) differs from the source's in the dump snapshot (or the dump's COPY rows), or it is missing |
  * | `fidelity.content_hashes` | a table's or large object's content differs (named), or the source could not be hashed |
  * | `fidelity.catalog` | any catalog fact differs (object, attribute, source value, restored value), or a sequence is behind |
  * | `fidelity.round_trip` | the schema-only dumps differ after stripping ROUND_TRIP_STRIPPED (a count, then every differing object with its lines) |
@@ -143,7 +143,7 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
       for (const s of three) if (s.status === 'rejected') throw s.reason;
     })(),
   ]);
-  for (const p of [counted, catalogued, roundTripped, checked]) for (const c of p.checks) b.add(c);
+  for (const p of [counted, catalogued, roundTripped, checked]) b.adopt(p.checks);
   for (const s of settled) if (s.status === 'rejected') throw s.reason;
   input.logger.info(`fidelity: ${fidelity.differences.length + fidelity.differences_omitted} catalog difference(s), round trip ${fidelity.round_trip?.equal ?? 'not run'}, amcheck exit ${fidelity.amcheck?.exit_code ?? 'not run'}`);
 }

@@ -9,7 +9,7 @@ import { basename, dirname } from 'node:path';
 import type { Thresholds } from '../config/schema.js';
 import { formatBytes } from '../config/duration.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { ReportSchema, type Baseline, type Change, type Check, type Report } from '../report/model.js';
+import { ReportSchema, type Baseline, type Change, type CheckResult, type Report } from '../report/model.js';
 import { listRuns } from './read-history.js';
 import { runDirLabel } from '../drill/run-dir.js';
 
@@ -62,7 +62,7 @@ function rowsOf(r: Report): Map<string, number> {
 /** What `compareWithBaseline` found: the report's `baseline` section and the `baseline.*` checks. */
 export interface BaselineComparison {
   readonly baseline: Baseline | null;
-  readonly checks: Check[];
+  readonly checks: CheckResult[];
 }
 
 /** Compare a drill with the previous PASS (pure: no I/O). With no previous PASS, one skipped check says so. */
@@ -77,7 +77,7 @@ export function compareWithBaseline(current: Report, previous: Report | null, th
     };
   }
   const prevId = previous.run.id;
-  const checks: Check[] = [];
+  const checks: CheckResult[] = [];
   const size = change(previous.backup.size_bytes, current.backup.size_bytes);
   const sameFormat = previous.backup.format === current.backup.format;
 

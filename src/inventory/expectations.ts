@@ -5,7 +5,7 @@
  */
 import type { ObjectExpectation, GrantExpectation, DrillConfig } from '../config/schema.js';
 import type { CatalogObject } from '../catalog/objects.js';
-import type { Check } from '../report/model.js';
+import type { CheckResult } from '../report/model.js';
 import type { DumpInventory } from './types.js';
 import { decodeBytes, displayName, dumpEncoding, type DumpEncoding } from '../scan/dump-encoding.js';
 import { globToRegExp, nameMatches, objectTypeOf } from './object-types.js';
@@ -24,7 +24,7 @@ function label(e: ObjectExpectation): string {
 }
 
 /** Check one object expectation. */
-export function checkObjectExpectation(inv: DumpInventory, e: ObjectExpectation): Check {
+export function checkObjectExpectation(inv: DumpInventory, e: ObjectExpectation): CheckResult {
   const nameRe = globToRegExp(e.name);
   const schemaRe = e.schema ? globToRegExp(e.schema) : null;
   const matched = [
@@ -50,7 +50,7 @@ export function checkObjectExpectation(inv: DumpInventory, e: ObjectExpectation)
 }
 
 /** Roles that must be referenced by OWNER/GRANT entries. */
-export function checkRoleExpectation(inv: DumpInventory, role: string): Check {
+export function checkRoleExpectation(inv: DumpInventory, role: string): CheckResult {
   const ref = inv.roles[role];
   const total = ref ? ref.owner + ref.grant + ref.other : 0;
   return {
@@ -65,7 +65,7 @@ export function checkRoleExpectation(inv: DumpInventory, role: string): Check {
 }
 
 /** Grants to one role: exact count, no write privilege, objects that must carry a grant. */
-export function checkGrantExpectation(inv: DumpInventory, g: GrantExpectation): Check {
+export function checkGrantExpectation(inv: DumpInventory, g: GrantExpectation): CheckResult {
   const mine = inv.grants.filter((x) => x.role === g.role);
   const writes = mine.filter((x) => WRITE_PRIVILEGES.has(x.privilege));
   const problems: string[] = [];
@@ -134,7 +134,7 @@ function asDumped(o: CatalogObject, enc: DumpEncoding): { schema: string | null;
  * `name(*)`), newlines and carriage returns as spaces, in the dump's encoding — and on every reading of a header
  * that splits more than one way.
  */
-export function checkAgainstSourceCatalog(inv: DumpInventory, source: readonly CatalogObject[]): Check {
+export function checkAgainstSourceCatalog(inv: DumpInventory, source: readonly CatalogObject[]): CheckResult {
   const enc = dumpEncoding(inv.encoding ?? 'UTF8');
   const inDump = new Set<string>();
   for (const x of inv.entries) {
@@ -161,7 +161,7 @@ export function checkAgainstSourceCatalog(inv: DumpInventory, source: readonly C
 }
 
 /** All content checks for a config (or the default expectation when none is configured). */
-export function contentChecks(inv: DumpInventory, expect: DrillConfig['expect'], source: readonly CatalogObject[] | null): Check[] {
+export function contentChecks(inv: DumpInventory, expect: DrillConfig['expect'], source: readonly CatalogObject[] | null): CheckResult[] {
   if (!expect) {
     if (!source) return [{ name: 'content.expectations', stage: 'content', status: 'skip', detail: 'no expectations configured and no source catalog to compare with' }];
     return [checkAgainstSourceCatalog(inv, source)];

@@ -5,7 +5,13 @@
 import { silentLogger, type Logger, type ProgressCallback } from '../logger.js';
 import { describeFileSystem, isDiskFull } from '../exec/disk-full.js';
 import { boundText, REPORT_DETAIL_MAX } from './bounded-text.js';
-import type { Check, CheckStatus, Note, Stage } from './model.js';
+import { stageOf, type CheckName, type StageName, type StageOf } from './checks/index.js';
+import type { Check, CheckResult, CheckStatus, Note, Stage } from './model.js';
+
+/** The stages that can throw: each has its `<stage>.error` check. */
+export type StageThatThrows = StageOf<Extract<CheckName, `${string}.error`>>;
+/** The stages that can be skipped: each has its `<stage>.skipped` check. */
+export type SkippableStage = StageOf<Extract<CheckName, `${string}.skipped`>>;
 
 export class ReportBuilder {
   readonly checks: Check[] = [];
@@ -18,19 +24,31 @@ export class ReportBuilder {
    */
   constructor(private readonly progress: ProgressCallback = () => {}, private readonly logger: Logger = silentLogger, private readonly workDir?: string) {}
 
-  /** Record a check; a detail longer than `REPORT_DETAIL_MAX` is cut in the report and logged whole. */
-  add(check: Check): Check {
-    if (check.detail.length > REPORT_DETAIL_MAX) {
-      this.logger.info(`check ${check.name} (${check.status}), whole detail: ${check.detail}`);
-      check = { ...check, detail: boundText(check.detail, REPORT_DETAIL_MAX) };
-    }
-    this.checks.push(check);
-    return check;
+  /** Record a check as a stage emits it (its name and stage held to the registry by its type). */
+  add(check: CheckResult): Check {
+    return this.record(check);
   }
 
   /** Shorthand for a check from a condition. */
-  expect(name: string, stage: string, ok: boolean, passDetail: string, failDetail: string, evidence?: Record<string, unknown>): Check {
-    return this.add({ name, stage, status: ok ? 'pass' : 'fail', detail: ok ? passDetail : failDetail, evidence });
+  expect<N extends CheckName>(name: N, stage: StageOf<N>, ok: boolean, passDetail: string, failDetail: string, evidence?: Record<string, unknown>): Check {
+    return this.record({ name, stage, status: ok ? 'pass' : 'fail', detail: ok ? passDetail : failDetail, evidence });
+  }
+
+  /** Take the checks another builder recorded (parts of a stage that ran side by side), in their order, as they are (already bounded and logged). */
+  adopt(checks: readonly Check[]): void {
+    this.checks.push(...checks);
+  }
+
+  /**
+   * The one place a check is recorded: its stage is the registry's (src/report/checks/) whatever the caller built,
+   * and a detail longer than `REPORT_DETAIL_MAX` is cut in the report and logged whole.
+   */
+  private record(check: Omit<Check, 'stage'> & { readonly stage?: StageName }): Check {
+    const { name, status, detail, evidence } = check;
+    if (detail.length > REPORT_DETAIL_MAX) this.logger.info(`check ${name} (${status}), whole detail: ${detail}`);
+    const recorded: Check = { name, stage: stageOf(name), status, detail: boundText(detail, REPORT_DETAIL_MAX), ...(evidence === undefined ? {} : { evidence }) };
+    this.checks.push(recorded);
+    return recorded;
   }
 
   note(id: string, text: string): void {
@@ -46,7 +64,7 @@ export class ReportBuilder {
    * Run one stage, timing it. A stage whose function throws gets a failing check `<stage>.error` with the message,
    * unless `rethrow` says the error must end the drill (interrupts, environment errors) — it is still timed.
    */
-  async stage<T>(name: string, fn: () => Promise<T>, rethrow: (err: unknown) => boolean): Promise<T | undefined> {
+  async stage<T>(name: StageThatThrows, fn: () => Promise<T>, rethrow: (err: unknown) => boolean): Promise<T | undefined> {
     const startedAt = new Date();
     const before = this.checks.length;
     const t0 = performance.now();
@@ -60,7 +78,7 @@ export class ReportBuilder {
         const detail = (err as Error).message ?? String(err);
         const where = (err as NodeJS.ErrnoException).path ?? this.workDir;
         const full = where && (isDiskFull(err) || /No space left on device/.test(detail)) ? ` — ${await describeFileSystem(where)}` : '';
-        this.add({ name: `${name}.error`, stage: name, status: 'fail', detail: `${detail}${full}` });
+        this.record({ name: `${name}.error`, status: 'fail', detail: `${detail}${full}` });
         return undefined;
       }
       throw err;
@@ -75,9 +93,9 @@ export class ReportBuilder {
   }
 
   /** Record that a stage did not run, and why. */
-  skipStage(name: string, why: string): void {
+  skipStage(name: SkippableStage, why: string): void {
     this.stages.push({ name, started_at: new Date().toISOString(), duration_ms: 0, status: 'skip' });
-    this.add({ name: `${name}.skipped`, stage: name, status: 'skip', detail: why });
+    this.record({ name: `${name}.skipped`, status: 'skip', detail: why });
     this.progress({ stage: name, state: 'end', status: 'skip', message: why });
   }
 }

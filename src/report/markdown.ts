@@ -4,6 +4,7 @@
  */
 import { stringify } from 'yaml';
 import { formatBytes, formatDuration } from '../config/duration.js';
+import type { StageName } from './checks/index.js';
 import type { Check, Report } from './model.js';
 import { renderFidelity } from './fidelity-markdown.js';
 
@@ -13,7 +14,7 @@ function esc(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-function checksOf(r: Report, stages: string[]): string {
+function checksOf(r: Report, stages: readonly StageName[]): string {
   const cs = r.checks.filter((c) => stages.includes(c.stage));
   if (!cs.length) return '_no checks ran in this stage_\n';
   return cs.map((c) => `- **${MARK[c.status]}** \`${c.name}\` — ${c.detail}`).join('\n') + '\n';

@@ -4,19 +4,28 @@
  * (schema/report.schema.json) and tests can validate reports against it.
  */
 import { z } from 'zod';
+import { CheckNameSchema, STAGES, type CheckName, type StageOf } from './checks/index.js';
 
 export const CheckStatus = z.enum(['pass', 'fail', 'warn', 'skip']);
 export type CheckStatus = z.infer<typeof CheckStatus>;
 
 /** One check: what was verified, its status, a one-line detail and the measured facts it rests on. */
 export const CheckSchema = z.object({
-  name: z.string().describe('stable dotted name, e.g. backup.sha256_self_check'),
-  stage: z.string().describe('stage that ran it: guard, backup, content, restore, fidelity, teardown, production'),
+  name: CheckNameSchema.describe('stable dotted name from the check registry (docs/reference/checks.md), e.g. backup.sha256_self_check; `content.objects[…]`, `content.role[…]` and `content.grants[…]` name one configured expectation'),
+  stage: z.enum(STAGES).describe("stage that ran it: its name's first part"),
   status: CheckStatus,
   detail: z.string(),
   evidence: z.record(z.string(), z.unknown()).optional(),
 });
 export type Check = z.infer<typeof CheckSchema>;
+
+/**
+ * A check as a stage emits it: a registered name with the registry's stage for it (a misspelt name, or a stage other
+ * than the name's, does not compile). `ReportBuilder.add` records it.
+ */
+export type CheckResult = {
+  [N in CheckName]: { readonly name: N; readonly stage: StageOf<N>; status: CheckStatus; detail: string; evidence?: Record<string, unknown> };
+}[CheckName];
 
 export const StageSchema = z.object({
   name: z.string(),

@@ -13,7 +13,7 @@
  *   newline, so memory stays bounded and the invariant holds (psql buffers the piece and acts on nothing);
  * - the first finding stops the feed at once: psql is killed (SIGKILL — never a closed stdin, since at the end of
  *   its input psql would act on what it has buffered) and the rest of the dump still flows on to the file, so the
- *   drill fails exactly as it does without overlap (`backup.hostile_content`);
+ *   drill fails exactly as it does without overlap (`content.hostile_content`);
  * - the end of psql's input is released only by `release()`, which the drill calls once pg_dump exited 0 and the
  *   trailer, the SHA256SUMS self-check and the content scan passed — the conditions under which the
  *   non-overlapped drill starts its restore. Until then psql has run every complete line and waits.

@@ -6,7 +6,7 @@
  */
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import type { DbSession } from '../pg/client.js';
-import type { Check } from '../report/model.js';
+import type { CheckResult } from '../report/model.js';
 
 /** What was measured. */
 export interface IsolationEvidence {
@@ -90,7 +90,7 @@ export function isolationProblems(e: IsolationEvidence): string[] {
 }
 
 /** The `restore.isolation` check from the evidence. */
-export function isolationCheck(e: IsolationEvidence, socketDir: string): Check {
+export function isolationCheck(e: IsolationEvidence, socketDir: string): CheckResult {
   const problems = isolationProblems(e);
   const tcp = e.tcp_listeners === null ? `TCP listeners not verified (${e.tcp_unreadable})` : `no listening TCP socket (postmaster pid ${e.postmaster_pid})`;
   return {

@@ -8,7 +8,7 @@
  */
 import { describePgError } from '../errors.js';
 import { DbSession, QueryError, type AuditEntry, type ConnectionConfig } from '../pg/client.js';
-import type { Check } from '../report/model.js';
+import type { CheckResult } from '../report/model.js';
 import { LockWaitError } from './lock-watch.js';
 
 /** A session holding, or queued for, an ACCESS EXCLUSIVE lock on a table of the source database. */
@@ -80,7 +80,7 @@ function describeBlocker(b: LockBlocker): string {
  * The failing `backup.locks` check for a lock wait that gave up: the table, the blocking pid(s) and what to do.
  * `blockers` null means they could not be read (the reason is in `lookupError`).
  */
-export function lockFailureCheck(err: unknown, blockers: readonly LockBlocker[] | null, lockWaitMs: number, lookupError?: unknown): Check {
+export function lockFailureCheck(err: unknown, blockers: readonly LockBlocker[] | null, lockWaitMs: number, lookupError?: unknown): CheckResult {
   const table = tableOfLockFailure(err);
   const kind = err instanceof LockWaitError ? err.kind : 'table';
   const relevant = (blockers ?? []).filter((b) => !table || b.table === table || b.table === table.replace(/"/g, ''));

@@ -15,7 +15,7 @@
  */
 import { GuardError } from '../errors.js';
 import type { DbSession } from '../pg/client.js';
-import type { Check } from '../report/model.js';
+import type { CheckResult } from '../report/model.js';
 import { LOCK_BATCH } from './lock-batches.js';
 
 /** What the guard read. */
@@ -129,7 +129,7 @@ export function assertLockTableFits(u: LockTableUse, maxShare = 1): void {
  * that need many locks at once may fail with "out of shared memory" while it does). Above the capacity the drill
  * was refused before this check could be written.
  */
-export function lockTableCheck(u: LockTableUse): Check {
+export function lockTableCheck(u: LockTableUse): CheckResult {
   const detail = describeLockTableUse(u);
   const evidence = { tables: u.tables, views: u.views, sequences: u.sequences, session_peak: u.sessionPeak, dump_workers: u.dumpWorkers, need: u.need, capacity: u.capacity, max_locks_per_transaction: u.maxLocksPerTransaction, slots: u.slots };
   if (2 * u.need <= u.capacity) return { name: 'guard.lock_table', stage: 'guard', status: 'pass', detail, evidence };

@@ -11,7 +11,7 @@
  * dump cancelled so fails as `backup.recovery_conflict`, with the settings and what to change.
  */
 import type { DbSession } from '../pg/client.js';
-import type { Check } from '../report/model.js';
+import type { CheckResult } from '../report/model.js';
 
 /** The standby's settings that decide whether a long dump survives replay. */
 export interface StandbySettings {
@@ -36,7 +36,7 @@ const REMEDY = 'set hot_standby_feedback = on on this standby (the primary then 
   'raise max_standby_streaming_delay (-1 waits for the dump), or drill the primary';
 
 /** `guard.standby`: pass when the primary keeps what the snapshot needs or replay waits for it; warn otherwise. */
-export function standbyCheck(s: StandbySettings): Check {
+export function standbyCheck(s: StandbySettings): CheckResult {
   const evidence = { hot_standby_feedback: s.hotStandbyFeedback, max_standby_streaming_delay: s.maxStandbyStreamingDelay, max_standby_archive_delay: s.maxStandbyArchiveDelay };
   const waits = s.maxStandbyStreamingDelay === '-1' && s.maxStandbyArchiveDelay === '-1';
   if (s.hotStandbyFeedback || waits) {
@@ -57,7 +57,7 @@ export function isRecoveryConflict(err: unknown): boolean {
 }
 
 /** `backup.recovery_conflict`: the dump was cancelled by the standby's replay; no backup was kept. */
-export function recoveryConflictCheck(err: unknown, s: StandbySettings | null): Check {
+export function recoveryConflictCheck(err: unknown, s: StandbySettings | null): CheckResult {
   const message = (err as Error)?.message ?? String(err);
   const line = /ERROR:\s+(canceling statement due to conflict with recovery|terminating connection due to conflict with recovery)[^\n]*(\n\s*DETAIL:[^\n]*)?/i.exec(message)?.[0]?.replace(/\s+/g, ' ') ?? message.slice(0, 300);
   return {

@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { ConfigError } from '../errors.js';
 import { kindOf, openRegularFile } from '../exec/input-file.js';
-import type { Check } from '../report/model.js';
+import type { CheckResult } from '../report/model.js';
 import { archiveVersion, readDirectoryToc, TocFormatError, type DirectoryToc } from './archive-toc.js';
 
 /** Whether `name` is a plain file name: what pg_restore joins to the directory stays inside it. */
@@ -32,7 +32,7 @@ const COMPRESSED = ['', '.gz', '.lz4', '.zst'];
 const SHOWN = 10;
 
 /** Check a directory or tar archive's files before any tool reads it. */
-export async function archiveFilesCheck(artifact: string, format: 'directory' | 'tar'): Promise<Check> {
+export async function archiveFilesCheck(artifact: string, format: 'directory' | 'tar'): Promise<CheckResult> {
   const problems: string[] = [];
   let detailOk: string;
   try {

@@ -10,7 +10,7 @@ import { EnvironmentError } from '../errors.js';
 import type { PgBinaries } from '../exec/binaries.js';
 import { runProcess, startProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
-import type { Check } from '../report/model.js';
+import type { CheckResult } from '../report/model.js';
 import { PlainDumpScanner } from '../scan/plain-dump-scanner.js';
 import { readerCommand, resolveReaderJail } from '../sandbox/reader-jail.js';
 import type { PlainScanOptions, PlainScanResult } from '../scan/types.js';
@@ -69,7 +69,7 @@ export async function listArchive(bins: PgBinaries, path: string, signal?: Abort
 const DATA_SUFFIXES = ['.dat', '.dat.gz', '.dat.lz4', '.dat.zst'];
 
 /** Every TABLE DATA entry of a directory archive must have its data file; large objects need their TOC file. */
-export async function directoryFilesCheck(dir: string, toc: ArchiveToc): Promise<Check> {
+export async function directoryFilesCheck(dir: string, toc: ArchiveToc): Promise<CheckResult> {
   const files = new Set(await readdir(dir));
   const missing: string[] = [];
   let expected = 0;

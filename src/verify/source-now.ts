@@ -10,7 +10,7 @@ import { hashSourceTables, type TableHash } from '../fidelity/content-hash.js';
 import { prepareFidelitySession } from '../fidelity/session.js';
 import type { Thresholds } from '../config/schema.js';
 import { DbSession } from '../pg/client.js';
-import type { Check, TableRow } from '../report/model.js';
+import type { CheckResult, TableRow } from '../report/model.js';
 import type { GuardedSource } from '../source/guard-and-proof.js';
 import { IDLE_IN_TRANSACTION_OFF, scanSessionSettings } from '../source/snapshot.js';
 
@@ -59,7 +59,7 @@ export async function readSourceNow(src: GuardedSource, counts: boolean, signal?
  * or the restore holds less than (100 − max_table_rows_drop_pct)% of a table's current rows (tables under
  * min_table_rows not judged); WARN for any other difference (the source moved on since the dump); PASS when equal.
  */
-export function sourceRowsNowCheck(tables: readonly TableRow[], now: readonly TableCount[], th: Thresholds, readAt: string, unchanged = false, failures: readonly TableFailure[] = []): Check {
+export function sourceRowsNowCheck(tables: readonly TableRow[], now: readonly TableCount[], th: Thresholds, readAt: string, unchanged = false, failures: readonly TableFailure[] = []): CheckResult {
   const restored = new Map(tables.map((t) => [`${t.schema}.${t.name}`, t.restored_rows]));
   const missing: string[] = [];
   const dropped: string[] = [];
@@ -80,7 +80,7 @@ export function sourceRowsNowCheck(tables: readonly TableRow[], now: readonly Ta
   const label = `compared with the source NOW (read ${readAt}), not in the dump's snapshot: the source may have changed since the dump was taken`;
   // source.unchanged_since_dump: the source is the dump's state, so any difference is the backup's.
   const uncounted = failures.map((f) => `${tableLabel(f)}: ${f.error}`);
-  const status: Check['status'] = missing.length || dropped.length || (unchanged && (differ.length || uncounted.length)) ? 'fail' : differ.length || uncounted.length ? 'warn' : 'pass';
+  const status: CheckResult['status'] = missing.length || dropped.length || (unchanged && (differ.length || uncounted.length)) ? 'fail' : differ.length || uncounted.length ? 'warn' : 'pass';
   const parts: string[] = [];
   if (missing.length) parts.push(`${missing.length} source table(s) missing from the restored copy: ${missing.slice(0, 10).join(', ')}`);
   if (dropped.length) parts.push(`${dropped.length} table(s) hold more than ${th.max_table_rows_drop_pct}% fewer rows in the backup than in the source: ${dropped.slice(0, 10).join('; ')}`);
@@ -102,7 +102,7 @@ export type RestoredHashes = ReadonlyMap<string, TableHash>;
  * source may have moved on since the dump — unless `unchanged` (config `source.unchanged_since_dump`): then it FAILs.
  * A table the source could not hash is named with the cause.
  */
-export function sourceHashesNowCheck(now: SourceNow, restored: RestoredHashes, unchanged: boolean): Check {
+export function sourceHashesNowCheck(now: SourceNow, restored: RestoredHashes, unchanged: boolean): CheckResult {
   const label = `compared with the source NOW (read ${now.readAt}), not in the dump's snapshot: ${unchanged ? 'source.unchanged_since_dump says the source has not changed since the dump, so every difference is the backup\'s' : 'the source may have changed since the dump was taken (set source.unchanged_since_dump when it has not)'}`;
   const differ: string[] = [];
   const missing: string[] = [];
@@ -114,7 +114,7 @@ export function sourceHashesNowCheck(now: SourceNow, restored: RestoredHashes, u
   }
   const failed = now.hashFailures.map((f) => `${tableLabel(f)} could not be hashed on the source: ${f.error}`);
   const problems = [...differ, ...missing.map((m) => `${m} (not in the restored copy)`), ...failed];
-  const status: Check['status'] = problems.length === 0 ? 'pass' : unchanged ? 'fail' : 'warn';
+  const status: CheckResult['status'] = problems.length === 0 ? 'pass' : unchanged ? 'fail' : 'warn';
   return {
     name: 'fidelity.source_hashes_now', stage: 'fidelity', status,
     detail: status === 'pass'

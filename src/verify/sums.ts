@@ -8,7 +8,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseSums, sha256File, type SumEntry } from '../backup/sha256sums.js';
 import { ConfigError } from '../errors.js';
 import { readBoundedFile, resolveInputPath } from '../exec/input-file.js';
-import type { Check } from '../report/model.js';
+import type { CheckResult } from '../report/model.js';
 
 /** The SHA256SUMS to use and the lines in it that belong to the artefact. */
 export interface ArtifactSums {
@@ -61,7 +61,7 @@ export async function findArtifactSums(artifact: string, given?: string): Promis
  * Check the artefact against its SHA256SUMS lines. `known` holds digests already computed in the scan's single
  * read (absolute path → sha256), so a plain dump is read once.
  */
-export async function sumsCheck(artifact: string, sums: ArtifactSums | null, known: ReadonlyMap<string, string> = new Map()): Promise<Check> {
+export async function sumsCheck(artifact: string, sums: ArtifactSums | null, known: ReadonlyMap<string, string> = new Map()): Promise<CheckResult> {
   if (!sums) {
     return { name: 'backup.sha256sums', stage: 'backup', status: 'skip', detail: 'no SHA256SUMS given (--sums) or found beside the artefact listing it: the bytes are not compared with a recorded checksum' };
   }
@@ -106,7 +106,7 @@ export async function sumsCheck(artifact: string, sums: ArtifactSums | null, kno
  * its report entry is `report.backup.globals`.
  */
 export async function globalsCheck(path: string, sumsGiven?: string): Promise<{
-  check: Check;
+  check: CheckResult;
   report: { mode: 'globals-only'; path: string; sha256: string; size_bytes: number; note: string | null };
 }> {
   const [sha256, size] = await Promise.all([sha256File(path), lstat(path).then((st) => st.size)]);

@@ -22,9 +22,9 @@ test('pgdrill demo: PASS end to end, the governance layer checked, nothing left 
   for (const name of [
     'guard.identity', 'guard.lock_table', 'backup.pg_dump', 'backup.trailer', 'backup.sha256_self_check', 'backup.globals',
     'content.objects[view cutter_governance.v_*_observe]', 'content.objects[table cutter_governance.*]', 'content.role[cutter_ro]',
-    'content.grants[cutter_ro]', 'restore.isolation', 'restore.errors', 'restore.objects', 'restore.row_counts', 'restore.roles',
+    'content.grants[cutter_ro]', 'restore.isolation', 'restore.errors', 'restore.objects', 'fidelity.row_counts', 'restore.roles',
     'teardown.confirmed', 'production.identity', 'production.catalog_fingerprint', 'production.audit_read_only',
-  ]) {
+  ] as const) {
     assert.equal(byName.get(name)?.status, 'pass', `${name}: ${byName.get(name)?.detail}`);
   }
   assert.match(byName.get('content.grants[cutter_ro]')!.detail, /13 grant\(s\) to cutter_ro, 0 write/);

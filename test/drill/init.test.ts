@@ -76,7 +76,7 @@ test('init pins the source: run --config PASSes (expectations enabled too), anot
     const report2 = ReportSchema.parse(JSON.parse(run2.stdout));
     assert.equal(run2.code, 0, JSON.stringify(report2.checks.filter((c) => c.status === 'fail')));
     const names = report2.checks.map((c) => c.name);
-    for (const n of ['content.objects[table sales.*]', 'content.objects[view sales.*]', 'content.objects[materialized_view public.*]', 'content.role[app_owner]', 'content.role[postgres]']) {
+    for (const n of ['content.objects[table sales.*]', 'content.objects[view sales.*]', 'content.objects[materialized_view public.*]', 'content.role[app_owner]', 'content.role[postgres]'] as const) {
       assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
     }
 

@@ -64,7 +64,7 @@ describe('pagila drills', () => {
     assert.equal(report.checks.find((c) => c.name === 'content.grants[app_reader]')!.status, 'pass');
   });
 
-  test('a wrong pinned system_identifier: exit 3 and no dump file', async () => {
+  test('a wrong pinned system_identifier: exit 3 before any report (guard.identity never fails), no dump file', async () => {
     const cfg = join(fx.dir, 'pin.yaml');
     await writeFile(cfg, `source:\n  system_identifier: "${sysid === "1234567890123456789" ? "1" : "1234567890123456789"}"\n  database: pagila\n`);
     const out = join(fx.dir, 'out-pin');

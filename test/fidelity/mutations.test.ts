@@ -25,12 +25,12 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
   test('rows missing from a restored table: the exact counts name the table and both counts', async () => {
     // Without --deep: the counts alone see it (with it, the content hashes would too).
     const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'rows', 'DELETE FROM public.film_actor WHERE actor_id = 1', false);
-    assert.deepEqual(failed(report), ['restore.row_counts']);
+    assert.deepEqual(failed(report), ['fidelity.row_counts']);
     const row = report.tables.find((t) => t.schema === 'public' && t.name === 'film_actor')!;
     assert.ok(row.source_rows! > row.restored_rows!, JSON.stringify(row));
     assert.equal(row.match, false);
     assert.deepEqual(report.tables.filter((t) => !t.match).map((t) => t.name), ['film_actor']);
-    assert.equal(check(report, 'restore.row_counts').detail, `1 table(s) differ: public.film_actor source ${row.source_rows} vs restored ${row.restored_rows}`);
+    assert.equal(check(report, 'fidelity.row_counts').detail, `1 table(s) differ: public.film_actor source ${row.source_rows} vs restored ${row.restored_rows}`);
   });
 
   test('an object missing from the restored copy: restore.objects names it (the catalog and the round trip too)', async () => {

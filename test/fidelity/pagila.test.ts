@@ -65,7 +65,7 @@ describe('fidelity on pagila', () => {
     assert.deepEqual(failed(report), ['fidelity.content_hashes']);
     const c = check(report, 'fidelity.content_hashes');
     assert.match(c.detail, /^1 table\(s\) differ in content: public\.actor \(/);
-    assert.equal(check(report, 'restore.row_counts').status, 'pass');
+    assert.equal(check(report, 'fidelity.row_counts').status, 'pass');
     const actor = report.tables.find((t) => t.name === 'actor')!;
     assert.notEqual(actor.restored_hash, actor.source_hash);
     assert.equal(actor.match, false);

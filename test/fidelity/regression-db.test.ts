@@ -180,7 +180,7 @@ describe('PostgreSQL regression database: pgdrill findings = a pg_upgrade-style 
       );
       assert.equal(report.fidelity?.differences_omitted ?? 0, 0, 'the report names every catalog difference');
       assert.equal(report.status, truthHere.size > 0 ? 'FAIL' : 'PASS');
-      for (const name of ['restore.errors', 'restore.objects', 'restore.row_counts', 'fidelity.amcheck']) {
+      for (const name of ['restore.errors', 'restore.objects', 'fidelity.row_counts', 'fidelity.amcheck']) {
         assert.equal(report.checks.find((c) => c.name === name)?.status, 'pass', name);
       }
     });

@@ -31,7 +31,7 @@ describe('northwind drills in the jail', () => {
       assert.equal(r.code, 0, r.stderr + r.stdout.slice(0, 3000));
       const report = ReportSchema.parse(JSON.parse(r.stdout));
       assert.equal(report.status, 'PASS');
-      assert.equal(report.checks.find((c) => c.name === 'backup.hostile_content')!.status, 'pass');
+      assert.equal(report.checks.find((c) => c.name === 'content.hostile_content')!.status, 'pass');
       assert.deepEqual(report.jail, {
         os_user: 'pgdrill-sandbox', os_user_source: 'dedicated', network_namespace: true, namespace_mode: 'bwrap', namespace_note: null,
         mount_namespace: true, mount_note: null,

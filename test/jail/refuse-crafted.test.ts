@@ -103,7 +103,7 @@ describe('pgdrill verify refuses crafted hostile dumps and archives', () => {
         const r = await runCli(['verify', crafted.get(`${format}:${p.kind}`)!, '--out', join(dir.path, `out-${format}-${p.kind}`), '--json']);
         assert.equal(r.code, 1, r.stderr);
         const report = ReportSchema.parse(JSON.parse(r.stdout));
-        const c = report.checks.find((x) => x.name === 'backup.hostile_content')!;
+        const c = report.checks.find((x) => x.name === 'content.hostile_content')!;
         assert.equal(c.status, 'fail', c.detail);
         // The statement follows the COMMENT entry, so that is the entry the refusal names; the meta-command is line 1.
         if (p.plainOnly) assert.match(c.detail, new RegExp(`first at line 1: ${p.kind}`));

@@ -110,7 +110,7 @@ describe('pgdrill run refuses hostile content that pg_dump writes, before the re
           assert.equal(r.code, 1, r.stderr);
           const report = ReportSchema.parse(JSON.parse(r.stdout));
           reports.set(`${format}:${v.db}`, report);
-          const c = report.checks.find((x) => x.name === 'backup.hostile_content')!;
+          const c = report.checks.find((x) => x.name === 'content.hostile_content')!;
           assert.equal(c.status, 'fail');
           assert.match(c.detail, new RegExp(`line \\d+${format === 'custom' ? ' of the pg_restore script' : ''} \\(in ${v.object.source}\\): ${v.kind}`));
           assert.ok(report.jail!.refused.some((f) => f.kind === v.kind && v.object.test(f.object ?? '')), JSON.stringify(report.jail!.refused));
@@ -154,13 +154,13 @@ describe('pgdrill run refuses hostile content that pg_dump writes, before the re
     const refused = await runCli(['run', '--source', urlOf(source, 'c_allowed'), '--format', 'custom', '--out', join(dir.path, 'out-c-refused'), '--json']);
     assert.equal(refused.code, 1, refused.stderr);
     const r1 = ReportSchema.parse(JSON.parse(refused.stdout));
-    assert.match(r1.checks.find((x) => x.name === 'backup.hostile_content')!.detail, /untrusted-function/);
+    assert.match(r1.checks.find((x) => x.name === 'content.hostile_content')!.detail, /untrusted-function/);
     const cfg = join(dir.path, 'allow.yaml');
     await writeFile(cfg, 'sandbox:\n  allow:\n    functions: [public.my_digest]\n');
     const allowed = await runCli(['run', '--source', urlOf(source, 'c_allowed'), '--config', cfg, '--format', 'custom', '--out', join(dir.path, 'out-c-allowed'), '--json']);
     assert.equal(allowed.code, 0, allowed.stderr + allowed.stdout.slice(0, 2000));
     const r2 = ReportSchema.parse(JSON.parse(allowed.stdout));
-    assert.equal(r2.checks.find((x) => x.name === 'backup.hostile_content')!.status, 'pass');
+    assert.equal(r2.checks.find((x) => x.name === 'content.hostile_content')!.status, 'pass');
     assert.deepEqual(r2.jail!.allowed.functions, ['public.my_digest']);
     assert.deepEqual(r2.jail!.refused, []);
     assert.equal(r2.restore?.os_user, 'pgdrill-sandbox');

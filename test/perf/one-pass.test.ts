@@ -29,7 +29,7 @@ describe('custom archives in one pass', () => {
     for (const type of ['table', 'view', 'materialized_view', 'function', 'sequence'] as const) {
       assert.equal(report.inventory?.counts_by_type[type], report.restore?.objects_source[type], type);
     }
-    assert.equal(report.checks.find((c) => c.name === 'backup.hostile_content')?.status, 'pass');
+    assert.equal(report.checks.find((c) => c.name === 'content.hostile_content')?.status, 'pass');
     const log = await readFile(join(report.run.dir, 'run.log'), 'utf8');
     assert.match(log, /archive scanned from pg_dump's stream by pg_restore --file=-: \d+ bytes of script/);
   });
@@ -46,7 +46,7 @@ describe('custom archives in one pass', () => {
     assert.match(content.detail, /pg_restore/);
   });
 
-  test('plain: the file is re-read as soon as pg_dump exited; a byte changed on disk after the stream read it fails the self-check', async () => {
+  test('plain: the file is re-read as soon as pg_dump exited; a byte changed on disk after the stream read it fails the self-check (backup.sha256_self_check)', async () => {
     const b = await bins();
     const env = fx.source.env('pagila');
     const ok = await takeDump({ bins: b, env, format: 'plain', path: join(fx.dir, 'reread-ok.sql'), reread: true, logger: silentLogger });

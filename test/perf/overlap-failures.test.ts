@@ -57,7 +57,7 @@ describe('overlapped drills that fail', () => {
       const s = await drill('out-hostile-seq', ['--config', drills.noOverlap], { PG_BINDIR: binS.path });
       for (const { code, report, out } of [o, s]) {
         assert.equal(code, 1);
-        const hostile = report.checks.find((c) => c.name === 'backup.hostile_content')!;
+        const hostile = report.checks.find((c) => c.name === 'content.hostile_content')!;
         assert.equal(hostile.status, 'fail');
         assert.match(hostile.detail, /touch/);
         assert.equal(report.checks.find((c) => c.name === 'restore.skipped')?.status, 'skip');

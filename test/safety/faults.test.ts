@@ -149,6 +149,7 @@ describe('faults', () => {
     const report = await reportOf(out, run);
     const c = report.checks.find((x) => x.name === 'backup.error');
     assert.match(c?.detail ?? '', /pg_dump was killed by SIGKILL/);
+    assert.equal(report.checks.find((x) => x.name === 'backup.pg_dump'), undefined, 'a killed pg_dump is no backup.pg_dump: it never fails, backup.error does');
     await assertNoDumpPresented(report);
     assert.equal(report.production_untouched, true);
     await waitForNoPgdrillSessions(fx.source);

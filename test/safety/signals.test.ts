@@ -153,7 +153,7 @@ describe('signals', () => {
       process.kill(pid, signal);
       const report = (await assertInterrupted(await run, out, signal, { report: true }))!;
       assert.equal(report.stages.find((s) => s.name === 'restore')?.status, 'fail');
-      assert.ok(!report.checks.some((c) => c.name === 'restore.row_counts'), 'the counts had not run');
+      assert.ok(!report.checks.some((c) => c.name === 'fidelity.row_counts'), 'the counts had not run');
       await waitFor('the stopped psql to be gone', async () => !isAlive(psqlPid), 10_000);
       assert.ok(report.teardown.postmaster_pid && !isAlive(report.teardown.postmaster_pid));
     });
@@ -204,7 +204,7 @@ describe('signals', () => {
       process.kill(pid, 'SIGINT');
       const report = (await assertInterrupted(await run, out, 'SIGINT', { report: true }))!;
       assert.equal(report.stages.find((s) => s.name === 'fidelity')?.status, 'fail');
-      assert.equal(report.checks.find((c) => c.name === 'restore.row_counts')?.status, 'pass', 'the counts, beside the catalog read, had ended');
+      assert.equal(report.checks.find((c) => c.name === 'fidelity.row_counts')?.status, 'pass', 'the counts, beside the catalog read, had ended');
     } finally {
       await lock.close();
     }
@@ -225,7 +225,7 @@ describe('signals', () => {
       const report = (await assertInterrupted(await run, out, 'SIGTERM', { report: true }))!;
       assert.equal(report.production_untouched, false, 'not proven: the proof was interrupted');
       assert.match(report.checks.find((c) => c.name === 'production.error')?.detail ?? '', /interrupted by SIGTERM/);
-      assert.equal(report.checks.find((c) => c.name === 'restore.row_counts')?.status, 'pass', 'everything before it ran');
+      assert.equal(report.checks.find((c) => c.name === 'fidelity.row_counts')?.status, 'pass', 'everything before it ran');
     } finally {
       await holder.release();
     }

@@ -17,7 +17,7 @@ test("pgdrill's own statements are read-only by the audit rule", () => {
   }
 });
 
-test('the audit check fails on anything that writes', () => {
+test('production.audit_read_only: the audit check fails on anything that writes', () => {
   for (const sql of [
     'INSERT INTO t VALUES (1)', 'UPDATE t SET a = 1', 'DELETE FROM t', 'CREATE TABLE x (a int)', 'GRANT SELECT ON t TO r',
     "SELECT set_config('default_transaction_read_only', 'off', false)", "SELECT nextval('s')", 'SET default_transaction_read_only = off',

@@ -48,7 +48,7 @@ test('config sandbox.allow: defaults to nothing allowed, takes named functions a
   assert.throws(() => validateConfig({ sandbox: { allow: { programs: ['x'] } } }), ConfigError);
 });
 
-test('every kind of finding fails backup.hostile_content and is named by line and dump entry', () => {
+test('every kind of finding fails content.hostile_content and is named by line and dump entry', () => {
   const s = scan(DUMP);
   const refused = locateRefused(s);
   const kinds = refused.map((r) => r.kind);

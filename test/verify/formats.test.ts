@@ -45,10 +45,10 @@ describe('verify: pagila dumps made by pg_dump', () => {
       assert.equal(report.backup.format, format);
       assert.equal(report.backup.path, path);
       assert.equal(check(report, 'backup.full_read')?.status, 'pass');
-      assert.equal(check(report, 'backup.hostile_content')?.status, 'pass');
+      assert.equal(check(report, 'content.hostile_content')?.status, 'pass');
       if (format.startsWith('plain')) assert.equal(check(report, 'backup.trailer')?.status, 'pass');
       if (format === 'directory') assert.equal(check(report, 'backup.directory_files')?.status, 'pass');
-      assert.equal(check(report, 'restore.row_counts')?.status, 'pass');
+      assert.equal(check(report, 'fidelity.row_counts')?.status, 'pass');
       const rows = new Map(report.tables.map((t) => [`${t.schema}.${t.name}`, t]));
       for (const [t, n] of Object.entries(PAGILA_ROWS)) {
         assert.equal(rows.get(t)?.dump_rows, n, `${t} rows in the dump`);

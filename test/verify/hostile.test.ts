@@ -76,7 +76,7 @@ describe('verify: hostile plain dumps are refused and their side effect never ha
       const r = await runCli(['verify', file, '--out', join(dir.path, 'out'), '--json']);
       assert.equal(r.code, 1, r.stderr + r.stdout.slice(0, 2000));
       const report = ReportSchema.parse(JSON.parse(r.stdout));
-      const c = report.checks.find((x) => x.name === 'backup.hostile_content')!;
+      const c = report.checks.find((x) => x.name === 'content.hostile_content')!;
       assert.equal(c.status, 'fail');
       assert.match(c.detail, new RegExp(`first at line ${line}\\b`));
       assert.match(c.detail, found);
@@ -91,7 +91,7 @@ describe('verify: hostile plain dumps are refused and their side effect never ha
     const r = await runCli(['verify', file, '--out', join(dir.path, 'out'), '--json']);
     assert.equal(r.code, 1, r.stderr);
     const report = ReportSchema.parse(JSON.parse(r.stdout));
-    assert.match(report.checks.find((x) => x.name === 'backup.hostile_content')!.detail, new RegExp(`line ${line}\\b.*\\\\! touch`));
+    assert.match(report.checks.find((x) => x.name === 'content.hostile_content')!.detail, new RegExp(`line ${line}\\b.*\\\\! touch`));
     assert.equal(await exists(join(markers, 'gz')), false);
   });
 

@@ -1,0 +1,54 @@
+/** The checks of the fidelity stage: the restored copy compared with the source as of the dump's snapshot. */
+import { defineChecks } from './definition.js';
+
+export const FIDELITY_CHECKS = defineChecks({
+  'fidelity.row_counts': {
+    stage: 'fidelity',
+    proves: "every restored table's exact count(*) equals the source's in the dump's snapshot (run), or the rows of its COPY block in the dump (verify)",
+    fails: 'a table holds another number of rows, or is missing from the copy (each named with both counts)',
+    commands: ['run', 'verify', 'demo'],
+    renamedFrom: 'restore.row_counts',
+  },
+  'fidelity.content_hashes': {
+    stage: 'fidelity',
+    proves: "every table holds the same rows (an order-independent hash per table on the source in the snapshot and on the copy) and every large object the same bytes",
+    fails: 'a table or large object differs (named with both hashes), or the source could not be hashed',
+    skips: "content hashes are off (`run` without `--deep`), or there is no capture of the source in the dump's snapshot to compare with (verify)",
+    commands: ['run', 'verify', 'demo'],
+  },
+  'fidelity.catalog': {
+    stage: 'fidelity',
+    proves: "the restored catalog equals the source's object by object (columns and their order, constraints, indexes, definitions, owners, ACLs, comments, extensions, partitions, policies, the database's locale, …) and no sequence is behind the snapshot",
+    fails: 'a catalog fact differs (object, attribute, source value, restored value; in `fidelity.differences`), a sequence is behind, or the source\'s catalog could not be read in the snapshot',
+    skips: "there is no capture of the source in the dump's snapshot to compare with (verify)",
+    commands: ['run', 'verify', 'demo'],
+  },
+  'fidelity.round_trip': {
+    stage: 'fidelity',
+    proves: 'a schema-only dump of the copy equals a schema-only dump of the source taken in the same snapshot, object by object, after stripping only what legitimately differs',
+    fails: 'objects differ, are missing or only in the copy (counted and named with their lines; all in `fidelity/round-trip-differences.txt`), or the source\'s schema-only dump failed',
+    skips: "there is no capture of the source in the dump's snapshot to compare with (verify)",
+    commands: ['run', 'verify', 'demo'],
+  },
+  'fidelity.amcheck': {
+    stage: 'fidelity',
+    proves: '`pg_amcheck` finds no corruption in the copy (heap, TOAST, B-tree structure; with `--deep` every heap tuple has its index entry). amcheck proves presence of corruption, never absence: counts and hashes cover that',
+    fails: 'pg_amcheck reports corruption (relations named) or cannot check',
+    warns: "pg_amcheck or the amcheck extension is missing on this machine, or the extension could not be created: the copy's structure was not checked",
+    commands: ['run', 'verify', 'demo'],
+  },
+  'fidelity.source_rows_now': {
+    stage: 'fidelity',
+    proves: "verify `--source`: every restored table's count(*) equals the source's now (not the dump's snapshot)",
+    fails: 'a source table is missing from the copy, or the backup holds more than `thresholds.max_table_rows_drop_pct` fewer rows than the source now; with `source.unchanged_since_dump`, any difference',
+    warns: 'counts differ within the thresholds, or a table could not be counted: the source may have moved on since the dump',
+    commands: ['verify'],
+  },
+  'fidelity.source_hashes_now': {
+    stage: 'fidelity',
+    proves: "verify `--source --deep`: every restored table's content hash equals the source's now",
+    fails: 'with `source.unchanged_since_dump`: a table differs, is missing from the copy or could not be hashed',
+    warns: 'without `source.unchanged_since_dump`: the same differences (the source may have moved on since the dump)',
+    commands: ['verify'],
+  },
+});
