@@ -7,7 +7,8 @@
  *   with every fidelity check run and the cross-major normalisations listed;
  * - per major, the mutation control: one row changed in the restored copy FAILs the content hashes, so the
  *   normalisations hide no real difference.
- * A missing major is skipped with the command that installs it (a failure under CI=true).
+ * A missing major is skipped with the command that installs it (a failure under CI=true); a build without the
+ * per-major toolchain skips them all.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
