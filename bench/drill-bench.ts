@@ -124,7 +124,8 @@ async function runVariantTimed(v: Variant, scale: number, source: SandboxCluster
       return { variant: v, scale, seconds: r.seconds, phases: phasesOf(r.stdout), peakRss: null, dumpBytes: null };
     }
     const url = `postgresql://postgres@/bench?host=${encodeURIComponent(source.socketDir)}&port=${source.port}`;
-    const r = await timed(process.execPath, [join(ROOT, 'dist/pgdrill.mjs'), 'run', '--source', url, '--out', work, '--json'], {}, work);
+    // node's flags as on the bundle's bin line (`node --expose-gc`: the CLI's GC devices, docs/performance.md)
+    const r = await timed(process.execPath, ['--expose-gc', join(ROOT, 'dist/pgdrill.mjs'), 'run', '--source', url, '--out', work, '--json'], {}, work);
     const report = JSON.parse(r.stdout) as Report;
     if (report.status !== 'PASS') throw new Error(`pgdrill run did not PASS: ${report.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
     const phases: Record<string, number> = {};

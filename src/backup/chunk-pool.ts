@@ -1,8 +1,8 @@
 /**
  * Read buffers used again instead of fresh ones. The one pass reads a plain dump behind pg_dump in chunks of 1 MiB
- * (src/backup/file-follower.ts); a fresh buffer per read makes the kernel hand over and zero ~120,000 new pages for a
- * 465 MB dump, and on this project's VM, where a page fault is dear, that was ~0.3 s of CPU per drill taken from
- * the restore beside it (`perf`, pgbench scale 50).
+ * (src/backup/file-follower.ts); a fresh buffer per read makes the kernel hand over and zero new pages for every
+ * chunk (CPU taken from the restore beside it), and the garbage buffers pile up until V8 collects them (peak RSS).
+ * docs/performance.md has the measurements.
  *
  * A buffer may go back into use only when nothing still reads it: the stream stages after the reader (the hash and
  * the scanner read a chunk synchronously, the gate writes pieces of it to psql's stdin, where they may wait). So

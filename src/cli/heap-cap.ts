@@ -1,13 +1,12 @@
 /**
  * Flat memory in the number of objects, not only in the dump's bytes. V8 lets its heap grow to a multiple of what is
- * live before it collects fully, and the C allocator keeps the pages: measured on a drill of 10,000 tables, 42 MB
- * live but 232 MB of heap and 324 MB RSS at the end. The CLI caps that growth: every 250 ms, when the heap holds
- * more than HEAP_SLACK_BYTES above what was live after the last full collection, it collects fully (a few tens of
- * ms for pgdrill's heap; at pgbench scale 50 it hardly ever fires — the dump's bytes are buffers, freed by
- * reclaim-buffers.ts). A process-wide choice, like reclaim-buffers: the CLI makes it, the library leaves it to its host.
+ * live before it collects fully, and the C allocator keeps the pages (docs/performance.md has the measurements). The
+ * CLI caps that growth: every 250 ms, when the heap holds more than HEAP_SLACK_BYTES above what was live after the
+ * last full collection, it collects fully. A process-wide choice, so it is the command's, never the library's: it
+ * works only when node runs with `--expose-gc` (the bin line of dist/pgdrill.mjs), and does nothing otherwise.
  */
 import { getHeapStatistics } from 'node:v8';
-import { collectAll, enableBufferReclaim } from '../backup/reclaim-buffers.js';
+import { exposedGc } from '../backup/reclaim-buffers.js';
 
 /** Garbage allowed on top of the live heap before a full collection. */
 export const HEAP_SLACK_BYTES = 32 << 20;
@@ -16,20 +15,23 @@ export const HEAP_CHECK_MS = 250;
 
 /** What the cap did, for the debug log; `stop` ends it. */
 export interface HeapCapStats {
+  /** Whether the cap runs (the collector is exposed). */
+  readonly active: boolean;
   collections: number;
   ms: number;
   stop(): void;
 }
 
-/** Start capping the heap's growth (see above); does nothing when the collector cannot be reached. */
+/** Start capping the heap's growth (see above); does nothing when node was not started with `--expose-gc`. */
 export function capHeapGrowth(slack = HEAP_SLACK_BYTES, everyMs = HEAP_CHECK_MS): HeapCapStats {
-  const stats: HeapCapStats = { collections: 0, ms: 0, stop: () => {} };
-  if (!enableBufferReclaim()) return stats;
+  const gc = exposedGc();
+  const stats: HeapCapStats = { active: gc !== null, collections: 0, ms: 0, stop: () => {} };
+  if (!gc) return stats;
   let floor = getHeapStatistics().used_heap_size;
   const timer = setInterval(() => {
     if (getHeapStatistics().used_heap_size < floor + slack) return;
     const t0 = performance.now();
-    collectAll();
+    gc(); // a full collection: on Node 20, gc({ type: 'major' }) left such garbage in place where gc() freed it
     stats.ms += performance.now() - t0;
     stats.collections++;
     floor = getHeapStatistics().used_heap_size;

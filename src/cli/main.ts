@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --expose-gc
 /**
  * The thin CLI: parse flags, call the library, print. The only place that calls process.exit; one catch maps
  * error classes to the documented exit codes (0 PASS, 1 FAIL, 2 usage/config, 3 guard, 4 environment,
@@ -8,7 +8,6 @@ import { CommanderError } from 'commander';
 import { ConfigError, INTERRUPT_EXIT_CODES, InternalError, InterruptedError, isSystemError, PgdrillError, type InterruptSignal } from '../errors.js';
 import { diskFullError, isDiskFull } from '../exec/disk-full.js';
 import { stopAllSandboxes } from '../sandbox/registry.js';
-import { enableBufferReclaim } from '../backup/reclaim-buffers.js';
 import { capHeapGrowth } from './heap-cap.js';
 import { installCrashHandler, internalErrorLine, stopEverythingAndExit } from './crash.js';
 import type { Logger } from '../logger.js';
@@ -29,8 +28,9 @@ export type { CliContext } from './context.js';
 
 async function main(argv: string[]): Promise<number> {
   process.umask(PRIVATE_UMASK); // everything pgdrill and its children write is the caller's alone: src/exec/private-mode.ts
-  enableBufferReclaim(); // flat memory while a dump streams: see src/backup/reclaim-buffers.ts
-  const heapCap = capHeapGrowth(); // flat memory however many objects: see src/cli/heap-cap.ts
+  // Process-level tuning is the command's, never the library's: with --expose-gc (the bin line above) a minor GC
+  // every few MiB of dump (src/backup/reclaim-buffers.ts) and a cap on the heap's growth (src/cli/heap-cap.ts).
+  const heapCap = capHeapGrowth();
   installCrashHandler(); // a bug that escapes every catch still tears the sandboxes down: see src/cli/crash.ts
   ignoreClosedOutput(); // `pgdrill … | head`, a dropped ssh session: see below
   const controller = new AbortController();
@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
   const program = buildProgram(ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
-    stderrLogger.debug(`heap cap: ${heapCap.collections} full collection(s), ${Math.round(heapCap.ms)} ms`);
+    stderrLogger.debug(heapCap.active ? `heap cap: ${heapCap.collections} full collection(s), ${Math.round(heapCap.ms)} ms` : 'heap cap off: node runs without --expose-gc');
     return ctx.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {

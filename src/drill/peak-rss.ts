@@ -1,22 +1,13 @@
 /**
  * Peak resident memory of pgdrill's own process, for the report (`run.peak_rss_bytes`): the kernel's high-water
- * mark (VmHWM in /proc/self/status), which catches short spikes that sampling would miss. The mark is reset at the
- * drill's start so that it measures the drill, not whatever the host process did before. Linux only; elsewhere
- * both functions say so (false / null). A process that runs several drills at once shares one mark.
+ * mark (VmHWM in /proc/self/status), which catches short spikes that sampling would miss. The library only reads
+ * it, never resets it (`/proc/self/clear_refs` is the host process's to touch): for the `pgdrill` command, one drill
+ * per process, it is the drill's peak; a host that runs drills in a process of its own reads the process's peak so
+ * far. Linux only; elsewhere null.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
-/** Reset the peak-RSS mark to the current RSS ("5" > /proc/self/clear_refs, Linux 4.0+). @returns false where that is not possible. */
-export function resetPeakRss(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Peak resident set size since the last reset (or since the process started), in bytes; null without /proc. */
+/** Peak resident set size since the process started (or its host last reset the mark), in bytes; null without /proc. */
 export function peakRssBytes(): number | null {
   return statusField('VmHWM');
 }

@@ -81,10 +81,9 @@ export interface PreparedRestore {
  * One transaction holds a lock on every relation it creates: `max_locks_per_transaction` comes from
  * `locksPerTransaction` (the lock table holds about 80 × its value with 40 connections: 1024 held 81,495 tables
  * created in one transaction, the next one failed with "out of shared memory").
- * `maintenance_work_mem` stays PostgreSQL's 64 MB: index builds with 256 MB or 1 GB were slower on the project's
- * machine (the 5M-row primary key of pgbench scale 50: 1.4–1.5 s at 64 MB with its one parallel worker, 1.9–2.5 s at
- * 1 GB; 5M random integers 2.2–2.8 s against 3.6–6.0 s: a huge in-memory sort touches memory a merge of small runs
- * does not), and a sandbox beside production work should not take a gigabyte per index build.
+ * `maintenance_work_mem` stays PostgreSQL's 64 MB: index builds with 256 MB or 1 GB were slower (a huge in-memory
+ * sort touches memory a merge of small runs does not: docs/performance.md), and a sandbox beside production work
+ * should not take a gigabyte per index build.
  * `jit = off`: the checks' scans (counts with their parallel workers, each compiling on its own, hashes) pay JIT's
  * compilation and never earn it back — the restored 5M-row count of pgbench scale 50 took 0.62 s with it, 0.52 s
  * without; side by side, drills of that source ended ~0.2 s sooner (median of 5 pairs).

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { listObjects, type CatalogObject } from '../catalog/objects.js';
 import { countSourceRows, listTables, tableLabel, type TableCount, type TableFailure } from '../catalog/tables.js';
-import type { DrillConfig } from '../config/schema.js';
+import type { DrillConfig, DrillConfigInput } from '../config/schema.js';
 import { validateConfig } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
 import { InterruptedError } from '../errors.js';
@@ -41,14 +41,13 @@ import { finishReport } from './finish-report.js';
 import { assertOutputPaths } from '../outputs/publish.js';
 import { OverlappedRestore } from './overlapped-restore.js';
 import { ArchiveScanTee } from '../inventory/archive-scan-stream.js';
-import { resetPeakRss } from './peak-rss.js';
 
 /** Options of a drill. Every field has a default; `source` falls back to the PG* environment. */
 export interface RunDrillOptions {
   /** libpq URL of the source; default: PG* environment (or config source.url). */
   readonly source?: string;
-  /** Validated config (or raw, validated here). Default: no pins, no expectations (the source catalog is the expectation). */
-  readonly config?: DrillConfig | unknown;
+  /** The config as in the YAML file (a `DrillConfigInput`; an already validated `DrillConfig` fits too), always validated here: an invalid one is a ConfigError (exit 2). Default: no pins, no expectations (the source catalog is the expectation). */
+  readonly config?: DrillConfigInput;
   /** Where run directories go. Default: config `out`, else ./drills. */
   readonly outDir?: string;
   /** Dump format. Default: config backup.format, else plain. */
@@ -84,9 +83,8 @@ export interface DrillResult {
 
 /** Run a complete drill. @throws GuardError (3) before anything is done, EnvironmentError (4), InterruptedError (130/143) after teardown. */
 export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult> {
-  const config: DrillConfig = opts.config && (opts.config as DrillConfig).backup?.format ? (opts.config as DrillConfig) : validateConfig(opts.config ?? {});
+  const config: DrillConfig = validateConfig(opts.config ?? {}); // always: an object that merely looks validated may not be
   const startedAt = new Date();
-  resetPeakRss(); // run.peak_rss_bytes measures this drill
   const progress = opts.progress ?? (() => {});
   const baseLogger = opts.logger ?? silentLogger;
   const { bins, sandboxUser, jail, scanOpts } = await resolveDrillEnvironment(config, opts.bindir);

@@ -84,7 +84,8 @@ export async function resolveInputPath(given: string, what: string, opts: { allo
 /**
  * Open a file pgdrill did not create for reading: never through a symbolic link (O_NOFOLLOW), never blocking on a
  * FIFO (O_NONBLOCK: one swapped in by whoever can write beside it cannot hang root's open), and only when fstat shows
- * a regular file. Otherwise why not (`code`: the open's errno, e.g. ENOENT, ELOOP for a link). The one primitive
+ * a regular file. Otherwise why not (`code`: the open's errno, e.g. ENOENT, ELOOP for a link; EISDIR or ENOTREG for
+ * what is not a regular file). The one primitive
  * behind every read of such a file: artefacts, state records, drill locks, pid files, the sandbox's server log.
  */
 export async function openNoFollow(path: string): Promise<{ fh: FileHandle; stat: Stats } | { problem: string; code?: string }> {
@@ -104,7 +105,7 @@ export async function openNoFollow(path: string): Promise<{ fh: FileHandle; stat
   }
   if (!stat.isFile()) {
     await fh.close();
-    return { problem: `it is ${kindOf(stat)}, not a regular file` };
+    return { problem: `it is ${kindOf(stat)}, not a regular file`, code: stat.isDirectory() ? 'EISDIR' : 'ENOTREG' };
   }
   return { fh, stat };
 }
@@ -166,4 +167,24 @@ export function formatLimit(bytes: number): string {
   if (bytes % (1 << 20) === 0) return `${bytes / (1 << 20)} MiB`;
   if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
   return `${bytes} bytes`;
+}
+
+/**
+ * Read a small file that only the user running pgdrill can have written: not a symbolic link (O_NOFOLLOW), a regular
+ * file with one link, owned by that user, writable by no one else, at most `maxBytes`. Returns its text, or the
+ * reason it is not trusted (`code`: the open's errno, or FOREIGN when another user owns or can write it).
+ */
+export async function readOwnFile(path: string, maxBytes = 65_536): Promise<{ text: string } | { problem: string; code?: string }> {
+  const opened = await openNoFollow(path);
+  if ('problem' in opened) return opened;
+  const { fh, stat: st } = opened;
+  try {
+    if (st.uid !== (process.geteuid?.() ?? -1)) return { problem: `it is owned by uid ${st.uid}, not by the user running pgdrill`, code: 'FOREIGN' };
+    if ((st.mode & 0o022) !== 0) return { problem: `it is writable by others (mode ${(st.mode & 0o777).toString(8)})`, code: 'FOREIGN' };
+    if (st.nlink !== 1) return { problem: `it has ${st.nlink} hard links` };
+    if (st.size > maxBytes) return { problem: `it is larger than ${maxBytes} bytes` };
+    return { text: await fh.readFile('utf8') };
+  } finally {
+    await fh.close();
+  }
 }

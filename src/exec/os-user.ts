@@ -6,10 +6,11 @@
  * other cluster on the host; as a user that owns nothing but the sandbox's directories they reach nothing else.
  */
 import { constants } from 'node:fs';
-import { access, open, readFile, unlink } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnvironmentError, ToolError } from '../errors.js';
+import { withLockFile } from './lock-file.js';
 import { runProcess } from './run-process.js';
 
 /** The dedicated OS user the sandbox runs as when pgdrill runs as root (created on first use). */
@@ -59,8 +60,8 @@ export async function resolveSandboxUser(name?: string): Promise<OsUser | null> 
 /**
  * Create the dedicated sandbox user `name` (root only): a system account with its own group, no home directory
  * and no login shell; returns it as it already exists if it does. Two drills starting at once on a fresh machine
- * may both get here, and two concurrent useradd runs are not safe: measured here, both "succeeded" and the second
- * rewrote /etc/passwd with another uid. So creation is serialised by an exclusive lock file (in /run, root's).
+ * may both get here, and two concurrent useradd runs are not safe: both "succeeded" and the second rewrote
+ * /etc/passwd with another uid. So creation is serialised by pgdrill's lock file (src/exec/lock-file.ts, in /run).
  * @throws EnvironmentError when useradd is missing or fails, or the lock is not released within ~30 s.
  */
 export async function createSandboxUser(name: string): Promise<OsUser> {
@@ -81,38 +82,13 @@ export async function createSandboxUser(name: string): Promise<OsUser> {
   });
 }
 
-/** Run `fn` holding an exclusive lock file (O_EXCL create; a lock whose holder died is taken over). */
+/** Run `fn` holding `pgdrill-useradd.lock` in /run (root's), waiting up to 30 s for another pgdrill that holds it. */
 async function withCreationLock<T>(fn: () => Promise<T>): Promise<T> {
   const dir = (await firstExisting(['/run'], constants.W_OK)) ?? tmpdir();
-  const path = join(dir, 'pgdrill-useradd.lock');
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fh = await open(path, 'wx', 0o600);
-      await fh.writeFile(String(process.pid));
-      await fh.close();
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const holder = Number(await readFile(path, 'utf8').catch(() => ''));
-      if (holder && !pidAlive(holder)) await unlink(path).catch(() => {});
-      if (attempt >= 300) throw new EnvironmentError(`${path} is held by process ${holder || '?'}: another pgdrill is creating the sandbox OS user. Try again, or remove the file if no pgdrill runs.`);
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await unlink(path).catch(() => {});
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return withLockFile(join(dir, 'pgdrill-useradd.lock'), fn, {
+    waitMs: 30_000,
+    busy: (h, path) => new EnvironmentError(`${path} is held by pgdrill pid ${h.pid}: another pgdrill is creating the sandbox OS user. Try again, or remove the file if no pgdrill runs.`),
+  });
 }
 
 async function firstExisting(paths: readonly string[], mode = constants.X_OK): Promise<string | null> {

@@ -1,8 +1,8 @@
 /**
- * Removing a directory tree with flat memory. Node's recursive `rm` starts a request per entry at once: measured,
- * 45,000 files (the relation files of a sandbox of ~11,000 small tables, or a directory-format dump of as many
- * tables) took the process from 41 MB to 165 MB of RSS, which the C allocator then keeps, in 1.5 s. `rm -rf` walks
- * the tree a directory at a time: 0.4 s, and none of pgdrill's memory.
+ * Removing a directory tree with flat memory. Node's recursive `rm` starts a request per entry at once: for the
+ * relation files of a sandbox of many small tables (or a directory-format dump of as many tables) the process grew
+ * by a hundred MB and more, which the C allocator then keeps. `rm -rf` walks the tree a directory at a time, faster
+ * and with none of pgdrill's memory (docs/performance.md has the measurements).
  *
  * It never follows a symbolic link out: pgdrill removes, as root, trees that the sandbox's OS user owns and can fill
  * with links. GNU rm removes a link (at `path` itself or anywhere below) as a link, walks with openat/O_NOFOLLOW so a

@@ -1,11 +1,12 @@
 /**
  * Writing output files that other programs read while pgdrill runs (CI, node_exporter's textfile collector):
- * whole or not at all — a temporary file in the same directory, then a rename — and a small lock file so that
- * two drills finishing together do not lose each other's update of a shared file.
+ * whole or not at all — a temporary file in the same directory, then a rename — and a lock file so that two
+ * drills finishing together do not lose each other's update of a shared file.
  */
-import { chmod, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { withLockFile } from '../exec/lock-file.js';
 
 /**
  * Write `text` to `path` atomically: readers see the old file or the new one, never half of one. A new file is
@@ -26,41 +27,13 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   }
 }
 
-/** Options of `withFileLock`. */
-export interface LockOptions {
-  /** Give up waiting after this long. Default 10 s. */
-  readonly waitMs?: number;
-  /** A lock older than this is left over from a crashed process and is broken. Default 60 s. */
-  readonly staleMs?: number;
-}
-
-/** Run `fn` holding `<path>.lock` (created with O_EXCL). @throws Error when the lock cannot be had within waitMs. */
-export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
-  const lock = `${path}.lock`;
-  const deadline = Date.now() + (opts.waitMs ?? 10_000);
-  const staleMs = opts.staleMs ?? 60_000;
-  for (;;) {
-    try {
-      const fh = await open(lock, 'wx');
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const st = await stat(lock).catch(() => null);
-      if (st && Date.now() - st.mtimeMs > staleMs) {
-        await rm(lock, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`${lock} is held by another process (remove it if no pgdrill is running)`, { cause: err });
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { force: true });
-  }
+/**
+ * Run `fn` holding `<path>.lock` (pgdrill's one lock file, src/exec/lock-file.ts), waiting up to `waitMs` (default
+ * 10 s) for a live holder; a lock whose holder is gone is taken over at once.
+ * @throws EnvironmentError (exit 4) when a live holder keeps it longer, or the lock file is another user's.
+ */
+export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: { readonly waitMs?: number } = {}): Promise<T> {
+  return withLockFile(`${path}.lock`, fn, { waitMs: opts.waitMs ?? 10_000 });
 }
 
 /** A file's text, or null when it does not exist. */

@@ -16,13 +16,12 @@ import { registerSandbox, unregisterSandbox } from './registry.js';
 import { jailedCommand, resolveJail, type Jail, type JailedCommand, type JailView } from './jail.js';
 import { SANDBOX_MARKER, writeMarker } from './marker.js';
 import { dropSandboxRecord, recordSandbox, updateSandboxRecord, type StoredRecord } from './sandbox-records.js';
-import { processStartTicks } from '../drill/drill-lock.js';
 import { createDataDir, dropTemplate, pruneTemplates, templateCacheDir, templatePath, type DataDirOrigin } from './initdb-template.js';
 import { SpareRefill } from './template-spare.js';
-import { isAlive } from './process-alive.js';
 import { notThePostmaster, processIdentity } from './process-identity.js';
 import { removeTree } from '../exec/remove-tree.js';
 import { pathExists as exists } from '../exec/path-exists.js';
+import { processAlive, processStartTicks } from '../exec/process-liveness.js';
 
 /** How to create a sandbox. */
 export interface SandboxOptions {
@@ -277,7 +276,7 @@ export class SandboxCluster implements AsyncDisposable {
 
   /** Is the postmaster pgdrill started still there (not another process that reuses its pid)? */
   private postmasterAlive(): boolean {
-    return this.pid !== null && isAlive(this.pid) && (this.pidStartTicks === null || processStartTicks(this.pid) === this.pidStartTicks);
+    return this.pid !== null && processAlive(this.pid, this.pidStartTicks);
   }
 
   /** End the spare copy made beside the sandbox (see `spare`), for a sandbox left running: nothing else of pgdrill's outlives it. */

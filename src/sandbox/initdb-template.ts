@@ -1,7 +1,7 @@
 /**
- * A sandbox's data directory, from a cached initdb when it can be: initdb costs ~0.8 s of CPU (more on a busy
- * machine, and the drill's restore waits for it), a copy of a pristine initdb output ~0.1 s on an idle machine
- * (0.5-1 s under a running pg_dump: ~1000 files to create), a rename of a spare copy made ahead of time ~20 ms.
+ * A sandbox's data directory, from a cached initdb when it can be: initdb costs the most CPU (and the drill's restore
+ * waits for it), a copy of a pristine initdb output less (more under a running pg_dump: ~1000 files to create), a
+ * rename of a spare copy made ahead of time almost nothing (docs/performance.md has the measurements).
  *
  * - The cache holds one pristine data directory per PostgreSQL build, superuser name, initdb options and set of the
  *   machine's locales (initdb imports them as collations: osLocalesFingerprint), in
@@ -125,7 +125,7 @@ const RECENT_MS = 60 * 60 * 1000;
  */
 export async function pruneTemplates(cacheDir: string, keep = KEEP_TEMPLATES, now = Date.now()): Promise<string[]> {
   const entries = await Promise.all((await readdir(cacheDir)).map(async (name) => ({ name, mtime: (await stat(join(cacheDir, name)).catch(() => null))?.mtimeMs ?? now })));
-  const leftovers = entries.filter((e) => /\.(tmp|drop)-\d+-\d+$/.test(e.name));
+  const leftovers = entries.filter((e) => /\.(tmp|drop)-\d+-\d+(-\d+)?$/.test(e.name));
   const spares = entries.filter((e) => !leftovers.includes(e) && e.name.endsWith('.spare'));
   const templates = entries.filter((e) => !leftovers.includes(e) && !spares.includes(e)).sort((a, b) => b.mtime - a.mtime);
   const doomedTemplates = templates.slice(keep).filter((e) => now - e.mtime > RECENT_MS);

@@ -29,12 +29,13 @@ import { lstat, readdir, realpath, unlink } from 'node:fs/promises';
 import { openNoFollow } from '../exec/input-file.js';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { isAlive } from './process-alive.js';
+import { isAlive, processAlive } from '../exec/process-liveness.js';
 import { SANDBOX_MARKER } from './marker.js';
 import { notThePostmaster, processIdentity, type ExpectedPostmaster } from './process-identity.js';
 import { dropSandboxRecord, readSandboxRecords, type SandboxRecord, type StoredRecord } from './sandbox-records.js';
-import { defaultStateDir, readOwnFile } from './state-dir.js';
-import { drillLockPathOfKey, lockOwnerAlive, processStartTicks, readLockOwner, type DrillLockOwner } from '../drill/drill-lock.js';
+import { defaultStateDir } from './state-dir.js';
+import { drillLockPathOfKey, readDrillLock, type DrillLockOwner } from '../drill/drill-lock.js';
+import { lockHolderAlive } from '../exec/lock-file.js';
 import { runDirKey } from '../drill/run-dir.js';
 import { removeTree } from '../exec/remove-tree.js';
 
@@ -126,9 +127,7 @@ async function madeDir(path: string, owners: readonly number[]): Promise<'absent
 
 /** Is the pgdrill that recorded a sandbox still running (same pid and start time)? */
 function pgdrillAlive(r: SandboxRecord): boolean {
-  if (!isAlive(r.pgdrill_pid)) return false;
-  const ticks = processStartTicks(r.pgdrill_pid);
-  return r.pgdrill_start_ticks === null || ticks === null || ticks === r.pgdrill_start_ticks;
+  return processAlive(r.pgdrill_pid, r.pgdrill_start_ticks);
 }
 
 /** Gone, or no longer the expected process (its pid reused). */
@@ -210,7 +209,7 @@ export async function cleanupOrphans(opts: CleanupOptions = {}): Promise<Cleanup
       const owner = await ownLockOwner(path);
       if ('problem' in owner) {
         items.push({ kind: 'drill_lock', path, action: 'refused', reason: `refused: ${owner.problem}; left alone` });
-      } else if (lockOwnerAlive(owner.owner)) {
+      } else if (lockHolderAlive(owner.owner)) {
         items.push({ kind: 'drill_lock', path, action: 'skipped', reason: `held by running drill pid ${owner.owner.pid} on ${owner.owner.host}` });
       } else {
         items.push(await removePath('drill_lock', path, `stale: drill pid ${owner.owner.pid} is gone`, dryRun));
@@ -239,7 +238,7 @@ export async function cleanupOrphans(opts: CleanupOptions = {}): Promise<Cleanup
           : null;
         if (foreign) {
           items.push({ kind: 'partial_dump', path, action: 'refused', reason: `refused: ${foreign}; left alone` });
-        } else if (owner && lockOwnerAlive(owner)) {
+        } else if (owner && lockHolderAlive(owner)) {
           items.push({ kind: 'partial_dump', path, action: 'skipped', reason: `its drill may still be writing it: drill pid ${owner.pid} on ${owner.host} holds the lock of ${owner.database}` });
         } else {
           items.push(await removePath('partial_dump', path, `left by a drill that is gone (${owner ? `drill pid ${owner.pid} is gone` : `no drill holds the lock of ${key}`}): never a backup`, dryRun));
@@ -253,10 +252,9 @@ export async function cleanupOrphans(opts: CleanupOptions = {}): Promise<Cleanup
 
 /** The owner in a drill lock that the user running pgdrill wrote (a regular file of its own, not a link). */
 async function ownLockOwner(path: string): Promise<{ owner: DrillLockOwner } | { problem: string }> {
-  const read = await readOwnFile(path);
-  if ('problem' in read) return { problem: `not a drill lock pgdrill wrote: ${read.problem}` };
-  const owner = await readLockOwner(path);
-  return owner ? { owner } : { problem: 'not a drill lock pgdrill wrote: unreadable' };
+  const read = await readDrillLock(path);
+  if (read === null) return { problem: 'not a drill lock pgdrill wrote: it is gone' };
+  return 'problem' in read ? { problem: `not a drill lock pgdrill wrote: ${read.problem}` } : read;
 }
 
 async function removePath(kind: CleanupItem['kind'], path: string, reason: string, dryRun: boolean): Promise<CleanupItem> {

@@ -4,8 +4,7 @@
  * read from a file the sandbox's OS user can write (postmaster.pid, a socket lock file) may name any process.
  */
 import { readFile, realpath } from 'node:fs/promises';
-import { processStartTicks } from '../drill/drill-lock.js';
-import { isAlive } from './process-alive.js';
+import { isAlive, processStartTicks } from '../exec/process-liveness.js';
 
 /** What /proc says of a live process. */
 export interface ProcessIdentity {

@@ -11,7 +11,6 @@
  * (default ~/.local/state/pgdrill).
  */
 import { chmod, lstat, mkdir, realpath } from 'node:fs/promises';
-import { openNoFollow } from '../exec/input-file.js';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EnvironmentError } from '../errors.js';
@@ -113,22 +112,4 @@ function untrusted(dir: string, problem: string): EnvironmentError {
   );
 }
 
-/**
- * Read a small file that only the user running pgdrill can have written: not a symbolic link (O_NOFOLLOW), a regular
- * file with one link, owned by that user, writable by no one else, at most `maxBytes`. Returns its text, or the
- * reason it is not trusted.
- */
-export async function readOwnFile(path: string, maxBytes = 65_536): Promise<{ text: string } | { problem: string }> {
-  const opened = await openNoFollow(path);
-  if ('problem' in opened) return opened;
-  const { fh, stat: st } = opened;
-  try {
-    if (st.uid !== euid()) return { problem: `it is owned by uid ${st.uid}, not by the user running pgdrill` };
-    if ((st.mode & 0o022) !== 0) return { problem: `it is writable by others (mode ${(st.mode & 0o777).toString(8)})` };
-    if (st.nlink !== 1) return { problem: `it has ${st.nlink} hard links` };
-    if (st.size > maxBytes) return { problem: `it is larger than ${maxBytes} bytes` };
-    return { text: await fh.readFile('utf8') };
-  } finally {
-    await fh.close();
-  }
-}
+export { readOwnFile } from '../exec/input-file.js';

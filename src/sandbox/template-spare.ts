@@ -1,15 +1,15 @@
 /**
  * The spare of an initdb template: a copy of the template made ahead of time, so that the next restore sandbox's
- * data directory is a rename instead of a copy. Copying the ~1,000 files of a template costs ~0.5 s of system time
- * on ext4 (file creation), and over a second when pg_dump and the source's counts run beside it — on the restore's
- * critical path, since psql can start only once the sandbox is up.
+ * data directory is a rename instead of a copy. Copying the ~1,000 files of a template costs system time (file
+ * creation), more when pg_dump and the source's counts run beside it — on the restore's critical path, since psql
+ * can start only once the sandbox is up (docs/performance.md has the measurements).
  *
  * - One spare per template, `<template>.spare`, in the same root-only cache. A sandbox takes it with one rename
  *   (atomic: of two drills starting at once, one gets it and the other copies the template as before), then hands
  *   it to the sandbox user (`chown -R`), exactly like a copy.
  * - Only when the cache and the sandbox's directory are on one filesystem (a rename cannot cross filesystems).
  * - The sandbox that took a spare, or copied the template, makes the next spare while it runs (`SpareRefill`):
- *   `cp -a` at nice 19 into `<template>.spare.tmp-<pid>-<time>`, renamed to the spare once complete, so it uses the
+ *   `cp -a` at nice 19 into `<template>.spare.tmp-<pid>-<time>-<start ticks>`, renamed to the spare once complete, so it uses the
  *   CPU the restore leaves idle and never shows half a copy. The sandbox's teardown ends a copy still running and
  *   removes it: nothing of it outlives the drill. A drill killed outright (SIGKILL) cannot end its copy: the `cp`
  *   finishes alone and its temporary copy stays, until the next refill of that template removes it once its own copy
@@ -18,8 +18,8 @@
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { startProcess, type RunningProcess } from '../exec/run-process.js';
-import { isAlive } from './process-alive.js';
 import { pathExists } from '../exec/path-exists.js';
+import { processAlive, processStartTicks } from '../exec/process-liveness.js';
 
 /** A temporary spare copy is an orphan once its drill is gone and it has not changed for this long (its `cp` is done). */
 const ORPHAN_AFTER_MS = 60_000;
@@ -41,17 +41,24 @@ export async function takeSpare(template: string, dataDir: string): Promise<bool
   return rename(spareOf(template), dataDir).then(() => true, () => false);
 }
 
+/** The temporary name of a spare being copied: the copying process's pid, the time, and the process's start time. */
+function spareCopyName(template: string): string {
+  const ticks = processStartTicks(process.pid);
+  return `${spareOf(template)}.tmp-${process.pid}-${Date.now()}${ticks === null ? '' : `-${ticks}`}`;
+}
+
 /**
- * Remove the temporary spare copies of `template` left by drills that were killed outright (`<spare>.tmp-<pid>-<ms>`
- * whose pid is gone, unchanged for a minute). Returns the names removed.
+ * Remove the temporary spare copies of `template` left by drills that were killed outright
+ * (`<spare>.tmp-<pid>-<ms>[-<start ticks>]` whose process is gone — src/exec/process-liveness.ts: pid dead, or reused
+ * by a process with another start time — unchanged for a minute). Returns the names removed.
  */
 export async function sweepOrphanCopies(template: string, now = Date.now()): Promise<string[]> {
   const dir = dirname(template);
   const prefix = `${basename(spareOf(template))}.tmp-`;
   const removed: string[] = [];
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const pid = name.startsWith(prefix) ? Number(/^(\d+)-\d+$/.exec(name.slice(prefix.length))?.[1]) : NaN;
-    if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
+    const m = name.startsWith(prefix) ? /^(\d+)-\d+(?:-(\d+))?$/.exec(name.slice(prefix.length)) : null;
+    if (!m || processAlive(Number(m[1]), m[2] === undefined ? null : Number(m[2]))) continue;
     const st = await stat(join(dir, name)).catch(() => null);
     if (!st || now - st.mtimeMs < ORPHAN_AFTER_MS) continue;
     await rm(join(dir, name), { recursive: true, force: true });
@@ -70,7 +77,7 @@ export class SpareRefill {
    * cache's pruning) done.
    */
   static async start(template: string, sandboxParent: string, afterMade?: () => Promise<unknown>): Promise<SpareRefill> {
-    const tmp = `${spareOf(template)}.tmp-${process.pid}-${Date.now()}`;
+    const tmp = spareCopyName(template);
     const spareThere = await pathExists(spareOf(template));
     const templateThere = await pathExists(join(template, 'PG_VERSION'));
     if (spareThere || !templateThere || !(await sameFilesystem(dirname(template), sandboxParent))) return new SpareRefill(null, Promise.resolve(spareThere));

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { hashTree, sha256File } from '../backup/sha256sums.js';
 import type { TableRef } from '../catalog/tables.js';
 import { validateConfig } from '../config/load.js';
-import type { DrillConfig } from '../config/schema.js';
+import type { DrillConfig, DrillConfigInput } from '../config/schema.js';
 import { ConfigError, InterruptedError } from '../errors.js';
 import { detectFormat } from '../inventory/detect-format.js';
 import { contentChecks, summarizeInventory } from '../inventory/expectations.js';
@@ -51,8 +51,8 @@ export interface VerifyOptions {
   readonly artifact: string;
   /** SHA256SUMS to check the artefact against. Default: `SHA256SUMS` beside the artefact, when it lists it. */
   readonly sums?: string;
-  /** Validated config (or raw, validated here). Default: no pins, no expectations, default thresholds. */
-  readonly config?: DrillConfig | unknown;
+  /** The config as in the YAML file (a `DrillConfigInput`; an already validated `DrillConfig` fits too), always validated here: an invalid one is a ConfigError (exit 2). Default: no pins, no expectations, default thresholds. */
+  readonly config?: DrillConfigInput;
   /** libpq URL of the source the dump came from; compared now (not snapshot-exact) and proven untouched. Default: none. */
   readonly source?: string;
   /** Where run directories go. Default: config `out`, else ./drills. */
@@ -134,7 +134,7 @@ function tablesOf(scan: PlainScanResult): TableRef[] {
 
 /** Verify an existing backup. @throws ConfigError (2) for a missing artefact or bad options, GuardError (3), EnvironmentError (4), InterruptedError (130/143) after teardown. */
 export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult> {
-  const config: DrillConfig = opts.config && (opts.config as DrillConfig).backup?.format ? (opts.config as DrillConfig) : validateConfig(opts.config ?? {});
+  const config: DrillConfig = validateConfig(opts.config ?? {}); // always: an object that merely looks validated may not be
   // A regular file or a directory; a FIFO, socket, device or /dev/stdin is refused at once (exit 2), never opened.
   const artifact = (await resolveInputPath(opts.artifact, 'the artefact', { allowDirectory: true })).path;
   const format: ArtifactFormat = await detectFormat(artifact);

@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 
 /** The built command, as package.json's "bin" names it (scripts/bundle-cli.mjs). */
 export const CLI = resolve(import.meta.dirname, '../../dist/pgdrill.mjs');
+/** Node's flags on the bundle's bin line (`#!/usr/bin/env -S node --expose-gc`): the CLI's process-level tuning. */
+export const CLI_NODE_FLAGS: readonly string[] = ['--expose-gc'];
 
 export interface CliRun {
   readonly code: number | null;
@@ -13,10 +15,10 @@ export interface CliRun {
   readonly pid: number;
 }
 
-/** Run `pgdrill ARGS`; `onSpawn` can signal the process (tests of Ctrl-C). */
+/** Run `pgdrill ARGS` as its bin line does; `onSpawn` can signal the process (tests of Ctrl-C). */
 export function runCli(args: string[], opts: { env?: Record<string, string>; cwd?: string; onStderr?: (s: string, pid: number) => void } = {}): Promise<CliRun> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_NODE_FLAGS, CLI, ...args], { env: { ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

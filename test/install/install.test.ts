@@ -82,6 +82,10 @@ test('npm pack makes a tarball that `npm install -g` installs into a clean prefi
   const v = await sh(join(prefix, 'bin/pgdrill'), ['--version'], { cwd: d.path });
   assert.equal(v.code, 0, v.stderr);
   assert.equal(v.stdout.trim(), await version());
+  // The bin line passes node --expose-gc: the command's memory devices are on (docs/performance.md).
+  const gc = await sh(join(prefix, 'bin/pgdrill'), ['history', '--out', join(d.path, 'no-drills')], { cwd: d.path, env: { ...process.env, PGDRILL_DEBUG: '1' } });
+  assert.equal(gc.code, 0, gc.stderr);
+  assert.match(gc.stderr, /heap cap: \d+ full collection/);
   const h = await sh(join(prefix, 'bin/pgdrill'), ['run', '--help'], { cwd: d.path });
   assert.equal(h.code, 0, h.stderr);
   assert.match(h.stdout, /--source/);

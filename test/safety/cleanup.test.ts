@@ -16,12 +16,12 @@ import { exists } from '../helpers/leftovers.js';
 import { deadPid, waitFor } from '../helpers/safety.js';
 import { cleanupOrphans, type CleanupItem } from '../../src/sandbox/orphans.js';
 import { writeMarker } from '../../src/sandbox/marker.js';
-import { processStartTicks } from '../../src/drill/drill-lock.js';
+import { processStartTicks } from '../../src/exec/process-liveness.js';
 import { recordSandbox, readSandboxRecords, updateSandboxRecord } from '../../src/sandbox/sandbox-records.js';
 import { ensureStateDir } from '../../src/sandbox/state-dir.js';
 import { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { resolveSandboxUser } from '../../src/exec/os-user.js';
-import { isAlive } from '../../src/sandbox/process-alive.js';
+import { isAlive } from '../../src/exec/process-liveness.js';
 
 /** A sandbox-shaped directory with a marker (anyone can make one). */
 async function fakeSandbox(parent: string, name: string, marker: { pgdrillPid: number; kept?: boolean; dataDir?: string }, socketDir: string): Promise<string> {

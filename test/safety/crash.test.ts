@@ -17,7 +17,7 @@ import { runDrill } from '../../src/drill/run-drill.js';
 import { InternalError } from '../../src/errors.js';
 import { ReportSchema } from '../../src/report/model.js';
 import { exists } from '../helpers/leftovers.js';
-import { isAlive } from '../../src/sandbox/process-alive.js';
+import { isAlive } from '../../src/exec/process-liveness.js';
 
 const src = (p: string) => pathToFileURL(resolve(import.meta.dirname, '../../src', p)).href;
 

@@ -19,7 +19,7 @@ import { cmdline, descendants, holdLock, waitFor, waitForNoPgdrillSessions } fro
 import { runProcess } from '../../src/exec/run-process.js';
 import { resolveSandboxUser } from '../../src/exec/os-user.js';
 import { SandboxCluster } from '../../src/sandbox/cluster.js';
-import { isAlive } from '../../src/sandbox/process-alive.js';
+import { isAlive } from '../../src/exec/process-liveness.js';
 import { EnvironmentError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';

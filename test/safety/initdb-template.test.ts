@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { resolveSandboxUser } from '../../src/exec/os-user.js';
+import { processStartTicks } from '../../src/exec/process-liveness.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { pruneTemplates, templateCacheDir, templatePath } from '../../src/sandbox/initdb-template.js';
@@ -159,7 +160,7 @@ describe('initdb template cache size', () => {
       'pg15-f': 2 * h, 'pg15-g': 3 * h, // beyond the 4 most recent and older than an hour: removed
       'pg15-x.tmp-123-456': 2 * h, 'pg15-y.drop-123-456': 2 * h, 'pg15-z.tmp-9-9': m, // the last is fresh: an ongoing save
       // spares go with their template, whatever their age; an old half-made spare is a leftover
-      'pg15-a.spare': 5 * h, 'pg15-g.spare': m, 'pg15-q.spare': m, 'pg15-a.spare.tmp-7-8': 2 * h,
+      'pg15-a.spare': 5 * h, 'pg15-g.spare': m, 'pg15-q.spare': m, 'pg15-a.spare.tmp-7-8': 2 * h, 'pg15-b.spare.tmp-7-8-9': 2 * h,
     };
     for (const [name, age] of Object.entries(ages)) {
       await mkdir(join(dir.path, name));
@@ -168,7 +169,7 @@ describe('initdb template cache size', () => {
       await utimes(join(dir.path, name), t, t);
     }
     const removed = await pruneTemplates(dir.path, 4, now);
-    assert.deepEqual(removed.sort(), ['pg15-a.spare.tmp-7-8', 'pg15-f', 'pg15-g', 'pg15-g.spare', 'pg15-q.spare', 'pg15-x.tmp-123-456', 'pg15-y.drop-123-456']);
+    assert.deepEqual(removed.sort(), ['pg15-a.spare.tmp-7-8', 'pg15-b.spare.tmp-7-8-9', 'pg15-f', 'pg15-g', 'pg15-g.spare', 'pg15-q.spare', 'pg15-x.tmp-123-456', 'pg15-y.drop-123-456']);
     assert.deepEqual((await readdir(dir.path)).sort(), ['pg15-a', 'pg15-a.spare', 'pg15-b', 'pg15-c', 'pg15-d', 'pg15-e', 'pg15-z.tmp-9-9']);
     // Two hours later, only the 4 most recently used stay, and the stale leftover goes.
     assert.deepEqual(await pruneTemplates(dir.path, 4, now + 2 * h), ['pg15-e', 'pg15-z.tmp-9-9']);
@@ -182,6 +183,8 @@ describe('initdb template cache size', () => {
       [`pg15-a.spare.tmp-${dead}-1`]: 5 * 60_000, // its drill is gone, unchanged for 5 minutes: an orphan
       [`pg15-a.spare.tmp-${dead}-2`]: 10_000, // its drill is gone, but changed 10 s ago: its cp may still write
       [`pg15-a.spare.tmp-${process.pid}-3`]: 5 * 60_000, // its drill runs
+      [`pg15-a.spare.tmp-${process.pid}-5-${processStartTicks(process.pid)}`]: 5 * 60_000, // its drill runs (start time recorded)
+      [`pg15-a.spare.tmp-${process.pid}-6-${processStartTicks(process.pid)! - 1}`]: 5 * 60_000, // its pid was reused: an orphan
       [`pg15-b.spare.tmp-${dead}-4`]: 5 * 60_000, // another template's
       'pg15-a.spare': 5 * 60_000,
       'pg15-a': 5 * 60_000,
@@ -191,7 +194,7 @@ describe('initdb template cache size', () => {
       const t = new Date(now - age);
       await utimes(join(dir.path, name), t, t);
     }
-    assert.deepEqual(await sweepOrphanCopies(join(dir.path, 'pg15-a'), now), [`pg15-a.spare.tmp-${dead}-1`]);
-    assert.equal((await readdir(dir.path)).length, Object.keys(ages).length - 1);
+    assert.deepEqual((await sweepOrphanCopies(join(dir.path, 'pg15-a'), now)).sort(), [`pg15-a.spare.tmp-${dead}-1`, `pg15-a.spare.tmp-${process.pid}-6-${processStartTicks(process.pid)! - 1}`].sort());
+    assert.equal((await readdir(dir.path)).length, Object.keys(ages).length - 2);
   });
 });

@@ -12,7 +12,7 @@ import { waitFor } from '../helpers/safety.js';
 import { check, failed } from '../fidelity/helpers.js';
 import { runDrill } from '../../src/drill/run-drill.js';
 import { SandboxCluster } from '../../src/sandbox/cluster.js';
-import { isAlive } from '../../src/sandbox/process-alive.js';
+import { isAlive } from '../../src/exec/process-liveness.js';
 import { resolveSandboxUser } from '../../src/exec/os-user.js';
 
 async function shopSource(parentDir: string): Promise<SandboxCluster> {

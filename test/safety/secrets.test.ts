@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI, runCli, type CliRun } from '../helpers/cli.js';
+import { CLI, CLI_NODE_FLAGS, runCli, type CliRun } from '../helpers/cli.js';
 import { psql, scratchDir, startSource } from '../helpers/clusters.js';
 import { createAppDatabase, descendants, holdLock } from '../helpers/safety.js';
 import { DbSession } from '../../src/pg/client.js';
@@ -112,7 +112,7 @@ describe('secrets', () => {
     assert.equal(ownArgv.includes(encodeURIComponent(SECRET)), how === 'url');
     // A child caught between fork and exec still shows pgdrill's own command line and environment (the kernel's copy
     // of what pgdrill was started with): that is pgdrill itself, holding what the user gave it.
-    const forkOfPgdrill = (cmd: string) => cmd.startsWith(`${process.execPath} ${CLI} `);
+    const forkOfPgdrill = (cmd: string) => cmd.startsWith(`${[process.execPath, ...CLI_NODE_FLAGS, CLI].join(' ')} `);
     for (const [pid, cmd] of argvs) if (!forkOfPgdrill(cmd)) assertNoSecret(`the argv of pid ${pid} (${cmd.slice(0, 80)}) [${how}]`, cmd);
     // Only the programs that talk to the source get it, through their environment (PGPASSWORD), never the sandbox's.
     // (pg_dumpall checks its pg_dump's version through a shell, `sh -c "<bindir>/pg_dump" -V`, which inherits its

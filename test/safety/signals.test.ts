@@ -17,7 +17,7 @@ import { exists, processesMentioning } from '../helpers/leftovers.js';
 import { cmdline, createAppDatabase, descendants, holdLock, stderrWatcher, waitFor, waitForNoPgdrillSessions, waitForPgdrillLockWait, pgdrillSessions } from '../helpers/safety.js';
 import { DbSession } from '../../src/pg/client.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
-import { isAlive } from '../../src/sandbox/process-alive.js';
+import { isAlive } from '../../src/exec/process-liveness.js';
 import { drillLockPath } from '../../src/drill/drill-lock.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
 
