@@ -12,6 +12,8 @@ import { diffCatalogs } from '../../src/fidelity/catalog-diff.js';
 import type { CatalogFact } from '../../src/fidelity/catalog-facts.js';
 import { CROSS_MAJOR_RULES, CrossMajorNormaliser, jsonbText, rulesBetween, sameButUnqualified } from '../../src/fidelity/cross-major.js';
 import { compareSchemaDumps, dumpedByMajor } from '../../src/fidelity/round-trip.js';
+import { emptyFidelity } from '../../src/fidelity/verify-restored.js';
+import { renderFidelity } from '../../src/report/fidelity-markdown.js';
 
 const fact = (object: string, attribute: string, value: string): CatalogFact => ({ object, attribute, value });
 
@@ -159,4 +161,13 @@ test('dumpedByMajor: the major of the pg_dump that wrote a schema dump, from its
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('report.md lists every normalisation with its majors, counts and first objects', () => {
+  const n = new CrossMajorNormaliser(15, 17);
+  n.fact(fact('table app.t', 'grant MAINTAIN to o', 'granted by o'), 'restored');
+  const md = renderFidelity({ ...emptyFidelity(false), normalisations: n.applied() });
+  assert.match(md, /normalised 15→17: maintain-privilege \(since 17\): 1 catalog fact\(s\), 0 round-trip object\(s\), e\.g\. table app\.t/);
+  assert.match(md, /normalised 15→17: view-column-qualification \(since 16\): 0 catalog fact\(s\)/);
+  assert.doesNotMatch(renderFidelity(emptyFidelity(false)), /normalised/);
 });
