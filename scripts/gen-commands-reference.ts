@@ -29,9 +29,13 @@ function helpAfter(cmd: Command): string {
   return out.startsWith(generated) ? out.slice(generated.length).trim() : '';
 }
 
-function commandSection(cmd: Command): string[] {
+/** A command's section, then its subcommands' (`pgdrill server install`), each under its full name. */
+function commandSection(cmd: Command, parents: readonly string[] = []): string[] {
+  const name = [...parents, cmd.name()].join(' ');
   const args = cmd.registeredArguments.map((a) => (a.required ? `<${a.name()}>` : `[${a.name()}]`) + (a.variadic ? '...' : ''));
-  const out = [`## pgdrill ${cmd.name()}`, '', `${cell(cmd.description())}.`, '', '```', `pgdrill ${[cmd.name(), '[options]', ...args].join(' ')}`, '```', ''];
+  const subs = [...cmd.commands].sort((a, b) => a.name().localeCompare(b.name()));
+  const usage = subs.length ? `${name} <${subs.map((c) => c.name()).join('|')}>` : [name, '[options]', ...args].join(' ');
+  const out = [`## pgdrill ${name}`, '', `${cell(cmd.description())}.`, '', '```', `pgdrill ${usage}`, '```', ''];
   if (cmd.registeredArguments.length) {
     out.push('| argument | meaning |', '|---|---|');
     for (const a of cmd.registeredArguments) out.push(`| \`${a.name()}\`${a.required ? '' : ' (optional)'} | ${cell(a.description ?? '')} |`);
@@ -48,6 +52,7 @@ function commandSection(cmd: Command): string[] {
   }
   const after = helpAfter(cmd);
   if (after) out.push('Under `--help`:', '', '```', after, '```', '');
+  for (const sub of subs) out.push(...commandSection(sub, [...parents, cmd.name()]));
   return out;
 }
 

@@ -13,6 +13,7 @@ import { registerVerify } from './commands/verify.js';
 import { registerStatus } from './commands/status.js';
 import { registerCleanup } from './commands/cleanup.js';
 import { registerInit } from './commands/init.js';
+import { registerServer } from './commands/server.js';
 
 /** The program with every command registered; `writeErr` receives commander's own messages (usage errors, help). */
 export function buildProgram(ctx: CliContext, writeErr: (s: string) => void = (s) => void process.stderr.write(s)): Command {
@@ -30,6 +31,7 @@ export function buildProgram(ctx: CliContext, writeErr: (s: string) => void = (s
   registerStatus(program, ctx);
   registerCleanup(program, ctx);
   registerInit(program, ctx);
+  registerServer(program, ctx);
   program.addOption(new Option('--debug', 'verbose logs on stderr').hideHelp());
   return program;
 }

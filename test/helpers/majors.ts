@@ -100,7 +100,7 @@ export async function binsOfMajor(major: number): Promise<PgBinaries | null> {
 /**
  * The programs of `major`, or null after skipping the test (under CI=true: failing it, since CI installs the
  * majors) with the command that installs them. With `client`, the client programs of that very major are needed
- * too: their absence always skips (scripts/pg-majors builds them only where Debian's sources can be fetched).
+ * too: their absence always skips (scripts/pg-majors installs them only where Debian's packages download).
  */
 export async function requireMajor(t: TestContext, major: number, opts: { client?: boolean } = {}): Promise<PgBinaries | null> {
   const found = (await majorPrograms()).find((m) => m.major === major);
@@ -111,7 +111,7 @@ export async function requireMajor(t: TestContext, major: number, opts: { client
     return null;
   }
   if (opts.client && !found.clientBindir) {
-    t.skip(`no PostgreSQL ${major} client programs on this machine (bash scripts/pg-majors builds them where Debian's sources download)`);
+    t.skip(`no PostgreSQL ${major} client programs on this machine (bash scripts/pg-majors installs them where Debian's trixie and sid packages download)`);
     return null;
   }
   return binsOfMajor(major);
