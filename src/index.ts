@@ -58,4 +58,4 @@ export * from './errors.js';
 export type { Logger, ProgressEvent, ProgressCallback } from './logger.js';
 export { installServer, removeServer, type InstallServerOptions, type InstallServerResult } from './toolchain/server-install.js';
 export { listServers, type ListedServer, type ServerList } from './toolchain/server-list.js';
-export { storedServers, serverStoreDir, type StoredServer } from './toolchain/server-store.js';
+export { storedServers, serverStoreDir, type StoredServer, type IgnoredStoreEntry } from './toolchain/server-store.js';

@@ -25,16 +25,14 @@ const NOT_EXT = (classid: string, oid: string) =>
 
 /**
  * One query, read-only, listing every user object. Names also come as bytes (`convert_to(…, 'SQL_ASCII')` converts
- * nothing). A SQL_ASCII database stores any bytes, and the server checks the text it sends to a UTF8 client ("invalid
- * byte sequence"): there names come as bytes only (listObjects reads them as UTF-8, as node-postgres would).
+ * nothing): what pg_dump writes in the server's encoding. (On a SQL_ASCII database the names themselves already
+ * come as stored bytes: src/pg/byte-wire.ts.)
  * (No SQL comment: the source's audit wants each statement to start with SELECT.)
  */
 export const OBJECTS_SQL = `
-SELECT o.type, CASE WHEN e.raw THEN NULL ELSE o.schema END AS schema, CASE WHEN e.raw THEN NULL ELSE o.name END AS name,
-       CASE WHEN e.raw THEN NULL ELSE o.owner END AS owner,
-       convert_to(o.schema, 'SQL_ASCII') AS schema_bytes, convert_to(o.name, 'SQL_ASCII') AS name_bytes,
-       convert_to(o.owner, 'SQL_ASCII') AS owner_bytes, e.encoding
-  FROM (SELECT current_setting('server_encoding') AS encoding, current_setting('server_encoding') = 'SQL_ASCII' AS raw) e, (
+SELECT o.type, o.schema, o.name, o.owner,
+       convert_to(o.schema, 'SQL_ASCII') AS schema_bytes, convert_to(o.name, 'SQL_ASCII') AS name_bytes, e.encoding
+  FROM (SELECT current_setting('server_encoding') AS encoding) e, (
 SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
                       WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' WHEN 'f' THEN 'foreign_table' END AS type,
        -- text, not name: the union's type comes from here, and a function signature or trigger label as \`name\`
@@ -79,13 +77,10 @@ ORDER BY o.type, o.schema, o.name`;
  */
 export async function listObjects(db: DbSession): Promise<CatalogObject[]> {
   await db.query("SET search_path = ''");
-  type Row = Omit<CatalogObject, 'bytes'> & { schema_bytes: Buffer | null; name_bytes: Buffer; owner_bytes: Buffer | null; encoding: string };
+  type Row = Omit<CatalogObject, 'bytes'> & { schema_bytes: Buffer | null; name_bytes: Buffer; encoding: string };
   const rows = await db.query<Row & Record<string, unknown>>(OBJECTS_SQL);
-  return rows.map(({ schema_bytes, name_bytes, owner_bytes, encoding, ...o }) => ({
+  return rows.map(({ schema_bytes, name_bytes, encoding, ...o }) => ({
     ...o,
-    ...(encoding === 'SQL_ASCII'
-      ? { schema: schema_bytes?.toString('utf8') ?? null, name: name_bytes.toString('utf8'), owner: owner_bytes?.toString('utf8') ?? null }
-      : {}),
     // convert_to(…, 'SQL_ASCII') converts nothing: the bytes as stored, whatever the server encoding
     bytes: { schema: schema_bytes ? schema_bytes.toString('latin1') : null, name: name_bytes.toString('latin1'), encoding },
   }));

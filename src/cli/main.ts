@@ -14,14 +14,18 @@ import type { Logger } from '../logger.js';
 import { buildProgram } from './program.js';
 import type { CliContext } from './context.js';
 import { PRIVATE_UMASK } from '../exec/private-mode.js';
+import { showBytes } from '../pg/server-bytes.js';
 
-/** Logs on stderr; info and debug only with PGDRILL_DEBUG, stamped with the milliseconds since pgdrill started. */
-const traced = (level: string) => (m: string) => void (process.env.PGDRILL_DEBUG ? process.stderr.write(`${level} +${Math.round(performance.now())}ms: ${m}\n`) : undefined);
+/**
+ * Logs on stderr; info and debug only with PGDRILL_DEBUG, stamped with the milliseconds since pgdrill started. Bytes
+ * of a SQL_ASCII database that are not UTF-8 show as `\xNN` (src/pg/server-bytes.ts).
+ */
+const traced = (level: string) => (m: string) => void (process.env.PGDRILL_DEBUG ? process.stderr.write(`${level} +${Math.round(performance.now())}ms: ${showBytes(m)}\n`) : undefined);
 const stderrLogger: Logger = {
   debug: traced('debug'),
   info: traced('info'),
-  warn: (m) => void process.stderr.write(`warning: ${m}\n`),
-  error: (m) => void process.stderr.write(`error: ${m}\n`),
+  warn: (m) => void process.stderr.write(`warning: ${showBytes(m)}\n`),
+  error: (m) => void process.stderr.write(`error: ${showBytes(m)}\n`),
 };
 
 export type { CliContext } from './context.js';
@@ -66,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
       return err.exitCode;
     }
     if (err instanceof PgdrillError) {
-      process.stderr.write(`pgdrill: ${err instanceof ConfigError ? 'usage/config error: ' : ''}${err.message}\n`);
+      process.stderr.write(`pgdrill: ${err instanceof ConfigError ? 'usage/config error: ' : ''}${showBytes(err.message)}\n`);
       return err.exitCode;
     }
     if (isDiskFull(err)) {

@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import { publishOutputs } from '../outputs/publish.js';
 import type { ReportBuilder } from '../report/builder.js';
 import type { Report } from '../report/model.js';
+import { showBytesIn } from '../report/show-bytes.js';
 import { writeReports } from '../report/write.js';
 import type { Jail } from '../sandbox/jail.js';
 import type { PlainScanOptions } from '../scan/types.js';
@@ -38,6 +39,8 @@ export interface FinishOptions {
 /** Compute the verdict, write every rendering and output, and return the exit code (or throw). */
 export async function finishReport(o: FinishOptions): Promise<{ report: Report; runDir: string; exitCode: 0 | 1 }> {
   const { builder, report, config } = o;
+  // Names from a SQL_ASCII database as the report shows them, before the baseline matches them with an earlier report's
+  showBytesIn(report);
   // Baseline: the previous PASS of this database, before the verdict (thresholds can FAIL the drill).
   if (!o.interrupted) await baselineStage(builder, report, config.thresholds, o.logger);
   report.jail ??= jailReport(o.jail, config.sandbox.os_user, null, o.scanOpts);
@@ -53,6 +56,7 @@ export async function finishReport(o: FinishOptions): Promise<{ report: Report; 
   report.run.host = hostname();
   report.run.user = userInfo().username;
   report.run.peak_rss_bytes = peakRssBytes();
+  showBytesIn(report);
   // JUnit, metrics, webhook: a failing output is logged and noted, never changes the verdict.
   await publishOutputs(report, { junit: o.junit, metrics: o.metrics, webhook: config.notify?.webhook }, o.logger, (id, text) => builder.note(id, text));
   await writeReports(report, o.runDir);

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { InterruptedError, ToolError } from '../errors.js';
+import { serverBytesDecoder } from '../pg/server-bytes.js';
 
 /** How to run one child process. */
 export interface ProcessOptions {
@@ -117,8 +118,11 @@ export function startProcess(opts: ProcessOptions): RunningProcess {
   }
   let tail = '';
   let partial = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (s: string) => {
+  // Decoded as pgdrill's sessions decode a SQL_ASCII database (src/pg/server-bytes.ts): UTF-8 as ever, and a byte
+  // that is not UTF-8 (a name quoted from a SQL_ASCII or LATIN1 database) kept, to be shown as \xNN, not as U+FFFD.
+  const errText = serverBytesDecoder();
+  child.stderr!.on('data', (b: Buffer) => {
+    const s = errText.write(b);
     tail = (tail + s).slice(-STDERR_TAIL_BYTES);
     if (opts.onStderrLine) {
       const lines = (partial + s).split('\n');
@@ -136,10 +140,11 @@ export function startProcess(opts: ProcessOptions): RunningProcess {
   };
   let captured = '';
   if (stdoutMode === 'capture') {
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (s: string) => {
-      if (captured.length < CAPTURE_LIMIT) captured += s;
+    const outText = serverBytesDecoder();
+    child.stdout!.on('data', (b: Buffer) => {
+      if (captured.length < CAPTURE_LIMIT) captured += outText.write(b);
     });
+    child.stdout!.on('end', () => void (captured += outText.end()));
   } else if (stdoutMode !== 'ignore' && stdoutMode !== 'pipe') {
     stdoutMode.on('error', onStreamError('writing its output'));
     child.stdout!.pipe(stdoutMode);

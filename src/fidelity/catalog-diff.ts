@@ -1,6 +1,7 @@
 /**
  * Comparing two catalogs fact by fact, as streams in one order. No database here, so the rules are unit-tested directly.
  */
+import { encodeServerText, hasEscapedBytes } from '../pg/server-bytes.js';
 import type { CatalogFact } from './catalog-facts.js';
 import type { SequenceBehind } from './sequences.js';
 
@@ -20,6 +21,8 @@ export const WHOLE_OBJECT = 'object';
  * `<` compares UTF-16 code units and puts U+E000–U+FFFF after the surrogate pairs of U+10000 and above.
  */
 export function compareCodePoints(a: string, b: string): number {
+  // From a SQL_ASCII database: compare as the server orders them, by stored bytes (UTF-8 bytes are code-point order)
+  if (hasEscapedBytes(a) || hasEscapedBytes(b)) return Buffer.compare(encodeServerText(a), encodeServerText(b));
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);

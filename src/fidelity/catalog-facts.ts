@@ -337,13 +337,14 @@ SELECT 'statistics ' || n.nspname || '.' || s.stxname, v.attribute, v.value
 ];
 
 /**
- * Every area in one query, ordered by object as UTF-8 bytes — code-point order whatever the database's encoding —
- * so that the facts of one object come together and two catalogs merge as streams (`compareCodePoints` is the
+ * Every area in one query, ordered by object as UTF-8 bytes — code-point order whatever the database's encoding;
+ * on SQL_ASCII, which cannot convert, by the bytes stored, as its sessions carry them (src/pg/server-bytes.ts) — so that the facts of one object come together and two catalogs merge as streams (`compareCodePoints` is the
  * same order in JavaScript). Within an object the order is free: the comparison groups an object's facts.
  */
 export const CATALOG_SQL = `SELECT f.object, f.attribute, f.value FROM (
 ${CATALOG_AREAS.map((a) => `(${a.sql.trim()})`).join('\nUNION ALL\n')}
-) AS f WHERE f.value IS NOT NULL ORDER BY pg_catalog.convert_to(f.object, 'UTF8')`;
+) AS f WHERE f.value IS NOT NULL
+ ORDER BY pg_catalog.convert_to(f.object, CASE pg_catalog.current_setting('server_encoding') WHEN 'SQL_ASCII' THEN 'SQL_ASCII' ELSE 'UTF8' END)`;
 
 /** Rows per FETCH: what pgdrill holds of a catalog at once (~1.5 MB). */
 export const CATALOG_FETCH_ROWS = 10_000;

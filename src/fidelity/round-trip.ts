@@ -11,13 +11,16 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { pipeline as pipe } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { ToolError } from '../errors.js';
 import type { PgBinaries } from '../exec/binaries.js';
 import { startProcess } from '../exec/run-process.js';
 import type { CrossMajorNormaliser, Side } from './cross-major.js';
+import { decodingStream, encodeServerText, showBytes } from '../pg/server-bytes.js';
+import { encodingOfDumpHead } from '../scan/dump-encoding.js';
 
 /** A line pattern that is removed from both dumps before comparing (or, with `replace`, rewritten), and why. */
 export interface StrippedLine {
@@ -170,6 +173,18 @@ interface Section {
   digest: string;
 }
 
+/** A dump's first 64 KiB (where pg_dump writes its `SET client_encoding`). */
+async function dumpHead(path: string): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await fh.read(b, 0, b.length, 0);
+    return b.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * A dump's lines after stripping (or masking) ROUND_TRIP_STRIPPED, each with its line number in the file, streamed;
  * `counts[i]` counts the lines rule i matched.
@@ -178,7 +193,12 @@ async function* strippedLines(path: string, stripped: readonly StrippedLine[], c
   const input = createReadStream(path);
   let n = 0;
   try {
-    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    for await (const line of createInterface({
+      // in the dump's own encoding, not as UTF-8: every byte of a LATIN1 or SQL_ASCII dump that is not UTF-8 would be
+      // the same U+FFFD, and `café` would equal `cafê`
+      input: pipe(input, decodingStream(encodingOfDumpHead(await dumpHead(path)).decoder()), () => {}),
+      crlfDelay: Infinity,
+    })) {
       n++;
       const i = stripped.findIndex((s) => s.pattern.test(line));
       if (i < 0) {
@@ -287,7 +307,7 @@ async function sectionsOf(path: string, reading: DumpReading): Promise<{ section
       hash = createHash('sha256');
     }
     section.last = l.n;
-    hash.update(l.text).update('\n');
+    hash.update(encodeServerText(l.text)).update('\n'); // not update(string): a lone surrogate (a SQL_ASCII byte) would hash as U+FFFD
   }
   if (section) section.digest = hash.digest('hex').slice(0, 32);
   return { sections, lines };
@@ -418,7 +438,8 @@ export async function compareSchemaDumps(sourcePath: string, restoredPath: strin
   const failed = out ? new Promise<never>((_, reject) => out.once('error', reject)) : null;
   failed?.catch(() => {});
   const write = async (text: string) => {
-    if (out && !out.write(text)) await Promise.race([once(out, 'drain'), failed!]);
+    // bytes of a SQL_ASCII dump that are not UTF-8 as \xNN, as the report shows them
+    if (out && !out.write(showBytes(text))) await Promise.race([once(out, 'drain'), failed!]);
   };
   try {
     await write(`# pgdrill round trip: ${differing.length} object(s) differ between

@@ -3,6 +3,7 @@
  * to enable. Pure: facts in, YAML text out. Every name that came from the source is written as a double-quoted
  * (JSON) scalar, in comments too, so that no quote, colon, `#` or newline in a name can change the YAML.
  */
+import { showBytes } from '../pg/server-bytes.js';
 import type { SourceFacts } from './source-facts.js';
 import { describeLocale } from '../restore/database-locale.js';
 
@@ -107,5 +108,6 @@ export function renderStarterConfig(facts: SourceFacts, opts: StarterConfigOptio
     '#   #   - { role: "reporting", no_write: true }',
     '',
   );
-  return out.join('\n');
+  // names from a SQL_ASCII source: bytes that are not UTF-8 as \xNN, as reports and the inventory write them
+  return showBytes(out.join('\n'));
 }

@@ -45,7 +45,8 @@ export interface DumpInventory {
   /** Tablespaces the dump creates objects in (`SET default_tablespace`), sorted; the default one is not listed. */
   readonly tablespaces: readonly string[];
   /** The encoding of the dump's text, PostgreSQL's name (`SET client_encoding`; 'UTF8' without one). Names in an
-   * encoding read byte for byte (SQL_ASCII and the few Node cannot decode) carry `\xNN` escapes for bytes ≥ 0x80.
+   * encoding read byte for byte (the few Node cannot decode) carry `\xNN` escapes for bytes ≥ 0x80; on SQL_ASCII,
+   * for each byte that is not UTF-8 (src/scan/dump-encoding.ts `displayName`).
    * Absent in inventories made before pgdrill knew encodings: UTF8. */
   readonly encoding?: string;
 }

@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { describePgError, InterruptedError, PgdrillError } from '../errors.js';
+import { attachByteWire, type ByteWire } from './byte-wire.js';
 import { sendCancelRequest } from './cancel.js';
 
 /** Where and as whom to connect (node-postgres' config; password never logged). */
@@ -31,7 +32,15 @@ export class DbSession {
   /** Statements sent and not yet answered. */
   private running = 0;
 
-  private constructor(private readonly client: pg.Client, private readonly audit?: AuditEntry[], private readonly signal?: AbortSignal) {}
+  private constructor(private readonly client: pg.Client, private readonly wire: ByteWire, private readonly audit?: AuditEntry[], private readonly signal?: AbortSignal) {}
+
+  /**
+   * True on a SQL_ASCII database: the session reads and writes the stored bytes unconverted, and strings carry any
+   * byte that is not UTF-8 as a lone surrogate (src/pg/server-bytes.ts: `showBytes` prints them as `\xNN`).
+   */
+  get serverBytes(): boolean {
+    return this.wire.bytes;
+  }
 
   /**
    * On abort: cancel a running statement first (a backend waiting for a lock would not notice the closed socket,
@@ -49,6 +58,7 @@ export class DbSession {
    * Connect. `audit`, when given, receives every statement sent (including the session settings). `signal` ends the
    * connection — also while it is still being made (a server that never answers must not outlast Ctrl-C) — and makes
    * the pending and later queries reject with the signal's reason (an InterruptedError), not a connection error.
+   * On a SQL_ASCII database the first statement is `SET client_encoding = 'SQL_ASCII'` (see `serverBytes`).
    */
   static async open(config: ConnectionConfig, opts: { audit?: AuditEntry[]; signal?: AbortSignal } = {}): Promise<DbSession> {
     const client = new pg.Client(config);
@@ -56,7 +66,7 @@ export class DbSession {
     client.on('error', () => {});
     const signal = opts.signal;
     if (signal?.aborted) throw signal.reason ?? new InterruptedError('SIGINT');
-    const session = new DbSession(client, opts.audit, signal);
+    const session = new DbSession(client, attachByteWire(client), opts.audit, signal);
     const onAbort = () => void session.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     client.once('end', () => signal?.removeEventListener('abort', onAbort));
@@ -66,6 +76,14 @@ export class DbSession {
       signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted) throw signal.reason ?? new InterruptedError('SIGINT');
       throw err;
+    }
+    if (session.serverBytes) {
+      try {
+        await session.query("SET client_encoding = 'SQL_ASCII'");
+      } catch (err) {
+        await session.close();
+        throw err;
+      }
     }
     return session;
   }

@@ -13,6 +13,8 @@ import { createReadStream } from 'node:fs';
 import { lstatSync } from 'node:fs';
 import { openNoFollow } from '../exec/input-file.js';
 import { createInterface } from 'node:readline';
+import { pipeline } from 'node:stream';
+import { decodingStream } from '../pg/server-bytes.js';
 import type { RestoreError } from '../report/model.js';
 
 /** One error the server logged, with the statement it was executing (null when it logged none). */
@@ -44,7 +46,9 @@ export async function readLoggedErrors(logFile: string, from: number): Promise<L
   const { fh } = opened;
   const out: { pid: number; sqlstate: string | null; message: string; statement: string | null }[] = [];
   try {
-    const lines = createInterface({ input: createReadStream('', { fd: fh.fd, start: from, autoClose: false }), crlfDelay: Infinity });
+    // Decoded as psql's messages are (src/exec/run-process.ts), so that a message quoting a SQL_ASCII name matches
+    const input = pipeline(createReadStream('', { fd: fh.fd, start: from, autoClose: false }), decodingStream(), () => {});
+    const lines = createInterface({ input, crlfDelay: Infinity });
     let last: { pid: number; sqlstate: string | null; message: string; statement: string | null } | null = null;
     let field: { kind: string; text: string[] } | null = null; // the record that tab-continued lines extend
     const close = () => {

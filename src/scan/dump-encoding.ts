@@ -5,11 +5,14 @@
  * decoded: it is counted on bytes).
  *
  * Every server encoding PostgreSQL has is ASCII-safe (a byte below 0x80 is always that ASCII character), so the
- * lexer works the same on any of them once decoded. Encodings Node cannot decode (SQL_ASCII, which declares no
- * encoding at all, and a few rare ones) are read byte for byte (one char per byte, U+0000–U+00FF: nothing lost),
- * and names from them are shown with `\xNN` escapes (`displayName`) instead of a guessed character.
+ * lexer works the same on any of them once decoded. SQL_ASCII declares no encoding at all: it is read as pgdrill's
+ * sessions read a SQL_ASCII database (src/pg/server-bytes.ts: valid UTF-8 as characters, any other byte kept as an
+ * escape, shown `\xNN`), so that a name in the dump and the same name in the catalog are the same string. Encodings
+ * Node cannot decode (a few rare ones) are read byte for byte (one char per byte, U+0000–U+00FF: nothing lost), and
+ * names from them are shown with `\xNN` escapes (`displayName`) instead of a guessed character.
  */
 import { StringDecoder } from 'node:string_decoder';
+import { serverBytesDecoder, showBytes } from '../pg/server-bytes.js';
 
 /** A streaming decoder: `write` bytes cut anywhere (a character split across chunks is kept for the next call). */
 export interface DumpTextDecoder {
@@ -22,7 +25,7 @@ export interface DumpTextDecoder {
 export interface DumpEncoding {
   /** PostgreSQL's canonical name: 'UTF8', 'LATIN1', 'SQL_ASCII', 'EUC_JP', 'WIN1252', … */
   readonly name: string;
-  /** True when bytes ≥ 0x80 are characters we know; false when read byte for byte (SQL_ASCII, unknown encodings). */
+  /** True when bytes ≥ 0x80 are characters we know; false for SQL_ASCII (no declared encoding) and encodings read byte for byte. */
   readonly decoded: boolean;
   /** A fresh streaming decoder for it. */
   decoder(): DumpTextDecoder;
@@ -34,7 +37,7 @@ export interface DumpEncoding {
 // would be windows-1252, which is not), 'latin5' (ISO 8859-9: WHATWG maps the label to windows-1254).
 const ENCODINGS: Record<string, readonly [canonical: string, label: string]> = {
   utf8: ['UTF8', 'utf-8'], unicode: ['UTF8', 'utf-8'],
-  sqlascii: ['SQL_ASCII', 'bytes'],
+  sqlascii: ['SQL_ASCII', 'server-bytes'],
   latin1: ['LATIN1', 'latin1'], iso88591: ['LATIN1', 'latin1'],
   latin2: ['LATIN2', 'iso-8859-2'], iso88592: ['LATIN2', 'iso-8859-2'],
   latin3: ['LATIN3', 'iso-8859-3'], iso88593: ['LATIN3', 'iso-8859-3'],
@@ -105,6 +108,9 @@ function utf8Decoder(): DumpTextDecoder {
 /** UTF8: what a dump without `SET client_encoding` (and every dump of a UTF8 database) is in. */
 export const UTF8: DumpEncoding = { name: 'UTF8', decoded: true, decoder: utf8Decoder };
 
+/** SQL_ASCII: what pgdrill's sessions to a SQL_ASCII database read (decodeServerBytes). */
+export const SQL_ASCII: DumpEncoding = { name: 'SQL_ASCII', decoded: false, decoder: serverBytesDecoder };
+
 /**
  * The decoding of a PostgreSQL encoding name as `SET client_encoding` writes it (any case, aliases accepted).
  * An unknown name is read byte for byte (`decoded` false), keeping `name` upper-cased as given.
@@ -114,6 +120,7 @@ export function dumpEncoding(pgName: string): DumpEncoding {
   if (!entry) return { name: pgName.toUpperCase(), decoded: false, decoder: () => byteDecoder() };
   const [name, label] = entry;
   if (label === 'utf-8') return UTF8;
+  if (label === 'server-bytes') return SQL_ASCII;
   if (label === 'bytes') return { name, decoded: false, decoder: () => byteDecoder() };
   if (label === 'latin1') return { name, decoded: true, decoder: () => byteDecoder() };
   if (label === 'latin5') return { name, decoded: true, decoder: () => byteDecoder(LATIN5_DIFF) };
@@ -132,10 +139,21 @@ export function decodeBytes(enc: DumpEncoding, bytes: Buffer): string {
 }
 
 /**
- * A name for reports: as decoded, or — for an encoding read byte for byte — with every byte ≥ 0x80 written `\xNN`
- * and a backslash doubled, so that no information is lost and no character is guessed.
+ * A name for reports: as decoded; on SQL_ASCII each byte that is not UTF-8 written `\xNN` (showBytes); for an
+ * encoding read byte for byte, every byte ≥ 0x80 written `\xNN` and a backslash doubled, so that no information is
+ * lost and no character is guessed.
  */
 export function displayName(enc: DumpEncoding, name: string): string {
+  if (enc === SQL_ASCII) return showBytes(name);
   if (enc.decoded || !/[\\\u0080-\u00ff]/.test(name)) return name;
   return name.replace(/[\\\u0080-\u00ff]/g, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
+/**
+ * The encoding of a plain dump from its first bytes (`head`: pg_dump writes its `SET client_encoding` within the
+ * first few hundred); UTF8 without one.
+ */
+export function encodingOfDumpHead(head: Buffer): DumpEncoding {
+  const m = /^SET client_encoding = '([A-Za-z0-9_]+)';$/m.exec(head.toString('latin1'));
+  return m ? dumpEncoding(m[1]!) : UTF8;
 }

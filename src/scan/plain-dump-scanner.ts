@@ -307,7 +307,7 @@ export class PlainDumpScanner {
     this.lineFindings.length = 0;
   }
 
-  /** A name as the inventory keeps it: decoded, or with `\xNN` escapes in an encoding read byte for byte. */
+  /** A name as the inventory keeps it: decoded, or with `\xNN` escapes (SQL_ASCII, an encoding read byte for byte). */
   private shown(name: string): string {
     return displayName(this.encoding, name);
   }

@@ -12,8 +12,8 @@
  * - `standard_conforming_strings` and the client encoding are sampled once per line (psql_scan_setup), so
  *   a `SET` takes effect from the next line.
  *
- * The lexer sees decoded text (UTF-8 with replacement characters): every ASCII byte stays itself, and every
- * non-ASCII code unit is >= 0x80, which psqlscan.l treats alike as identifier characters. Encodings in which a
+ * The lexer sees decoded text (in the dump's encoding; SQL_ASCII's bytes that are not UTF-8 as U+DC80–U+DCFF): every
+ * ASCII byte stays itself, and every non-ASCII code unit is >= 0x80, which psqlscan.l treats alike as identifier characters. Encodings in which a
  * multibyte character can contain ASCII bytes (SJIS, BIG5, GBK, …) are refused by the statement analyzer.
  */
 

@@ -17,7 +17,6 @@ import { connectError, resolveSource, scrubber, type SourceSpec } from './connec
 import { assertIdentity, readIdentity, type SourceIdentity } from './identity.js';
 import { readLockTableUse, type LockTableUse } from './lock-table.js';
 import { readStandbySettings, type StandbySettings } from './standby.js';
-import { assertNamesReadable } from './sql-ascii-names.js';
 import { readDatabaseLocale, type DatabaseLocale } from '../restore/database-locale.js';
 
 /** The source as the guard found it, before anything else happened. */
@@ -77,7 +76,6 @@ export async function guardSource(url: string | undefined, config: DrillConfig, 
     const before = await catalogFingerprint(db);
     const capability = await measureWriteCapability(db);
     const encoding = await db.value<string>('SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()');
-    await assertNamesReadable(db, encoding);
     const locale = await readDatabaseLocale(db);
     const roles = new Set((await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).map((r) => r.rolname));
     const tablespaces = (await db.query<{ spcname: string }>("SELECT spcname FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY 1")).map((r) => r.spcname);

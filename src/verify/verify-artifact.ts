@@ -20,6 +20,7 @@ import { ConfigError, InterruptedError } from '../errors.js';
 import { detectFormat } from '../inventory/detect-format.js';
 import { contentChecks, summarizeInventory } from '../inventory/expectations.js';
 import type { ArtifactFormat } from '../inventory/read-inventory.js';
+import type { DumpInventory } from '../inventory/types.js';
 import { fileLogger, silentLogger, teeLogger, type ProgressCallback, type Logger } from '../logger.js';
 import { assertOutputPaths } from '../outputs/publish.js';
 import { ReportBuilder } from '../report/builder.js';
@@ -46,6 +47,15 @@ import { findArtifactSums, globalsCheck, sumsCheck } from './sums.js';
 import { findGlobalsBeside } from './globals-beside.js';
 
 /** Options of `verifyArtifact`. Only `artifact` is required. */
+/**
+ * The encoding to restore a plain dump into when nothing else says: UTF8, into which the server converts any dump's
+ * text — except SQL_ASCII, whose bytes need not be in any encoding (names in LATIN1 bytes would not convert): only
+ * a SQL_ASCII database takes them as they are.
+ */
+function plainDumpEncoding(inv: DumpInventory): string {
+  return inv.encoding === 'SQL_ASCII' ? 'SQL_ASCII' : 'UTF8';
+}
+
 export interface VerifyOptions {
   /** Path of the dump: a file (plain, .sql.gz, custom, tar) or a directory archive. */
   readonly artifact: string;
@@ -312,7 +322,8 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
       const createdDb = archive ? null : s.inventory.entries.find((e) => e.type === 'DATABASE')?.name ?? null;
       if (createdDb) logger.info(`the dump was made with pg_dump --create: it creates and restores into database ${createdDb}`);
       // The locale (and encoding) to create the database with: the archive's own DATABASE entry, else the source's
-      // (now), else the sandbox's default — a plain dump without --create does not say (database-locale.ts).
+      // (now), else the sandbox's default — a plain dump without --create does not say (database-locale.ts); its
+      // encoding, SQL_ASCII aside, converts into UTF8.
       const fromDump = archive ? await archiveDatabaseLocale(bins, artifact, opts.signal) : null;
       const locale = fromDump?.locale ?? source?.locale ?? null;
       if (!createdDb) {
@@ -322,7 +333,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
         artifact: { path: artifact, format },
         globals: globalsPath ? { path: globalsPath, mode: 'globals-only' } : { path: null, mode: 'none' },
         inventory: s.inventory,
-        database: createdDb ?? database, dumpCreatesDatabase: createdDb !== null, encoding: fromDump?.encoding ?? source?.encoding ?? 'UTF8', locale,
+        database: createdDb ?? database, dumpCreatesDatabase: createdDb !== null, encoding: fromDump?.encoding ?? source?.encoding ?? plainDumpEncoding(s.inventory), locale,
         sourceSystemIdentifier: source?.identity.systemIdentifier ?? null,
         sourceObjects: n?.objects ?? null, sourceCounts: null,
         sourceNow: n?.hashes ? { now: n, unchanged: config.source.unchanged_since_dump } : null,

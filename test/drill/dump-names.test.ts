@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listObjects, type CatalogObject } from '../../src/catalog/objects.js';
 import { runProcess } from '../../src/exec/run-process.js';
@@ -134,22 +134,21 @@ describe('content.source_catalog: objects matched as pg_dump names them', () => 
     }
   });
 
-  test('SQL_ASCII holding UTF-8 names (--deep): PASS, names shown with escapes', async () => {
+  test('SQL_ASCII holding UTF-8 names (--deep): PASS, names shown as characters', async () => {
     const report = await run('sqlascii_utf8', 'plain', true);
     const c = report.checks.find((x) => x.name === 'content.source_catalog')!;
     assert.equal(c.status, 'pass', c.detail);
     assert.equal(c.evidence?.encoding, 'SQL_ASCII');
+    assert.deepEqual(report.tables.map((t) => [t.schema, t.name, t.restored_rows]), [['ünï', 'tâble', 20]]);
     const inspect = await runCli(['inspect', report.backup.path!]);
-    assert.match(inspect.stdout, /encoding SQL_ASCII \(read byte for byte/);
-    assert.ok(inspect.stdout.includes('  \\xc3\\xbcn\\xc3\\xaf.t\\xc3\\xa2ble (owner postgres)'), inspect.stdout);
+    assert.match(inspect.stdout, /encoding SQL_ASCII \(no declared encoding: UTF-8 shown as characters/);
+    assert.ok(inspect.stdout.includes('  ünï.tâble (owner postgres)'), inspect.stdout);
   });
 
-  test('SQL_ASCII with names that are not UTF-8: exit 4 before anything is done, naming them', async () => {
-    const out = join(dir.path, 'out-sqlascii');
-    const r = await runCli(['run', '--source', urlOf(source, 'sqlascii'), '--out', out]);
-    assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stderr, /the source database is SQL_ASCII and 2 name\(s\) in it are not valid UTF-8 \(public\.caf\\xe9, public\.f\\xe9\)/);
-    assert.deepEqual(await readdir(out).catch(() => []), []);
+  test('SQL_ASCII with names that are not UTF-8 (custom): PASS, the names shown with \\xNN escapes', async () => {
+    const report = await run('sqlascii', 'custom', false);
+    assert.equal(report.checks.find((x) => x.name === 'content.source_catalog')?.status, 'pass');
+    assert.deepEqual(report.tables.map((t) => `${t.schema}.${t.name}`), ['public.caf\\xe9', 'public.naïve']);
   });
 
   test('verify of a LATIN1 dump that lacks a function, against its source: exit 1 naming it', async () => {

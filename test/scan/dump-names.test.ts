@@ -48,11 +48,17 @@ describe('the dump\'s client encoding decodes its names', () => {
     assert.equal(scan(header(Buffer.from('naïve'), 'TABLE', 'public')).inventory.entries[0]?.name, 'naïve');
   });
 
-  test('SQL_ASCII: bytes kept as they are, shown as \\xNN escapes (nothing guessed, nothing lost)', () => {
+  test('SQL_ASCII: read as its sessions read it — UTF-8 as characters, other bytes shown as \\xNN escapes (nothing guessed, nothing lost)', () => {
     const r = scan(dump('SQL_ASCII', Buffer.concat([header(Buffer.from([0x63, 0x61, 0x66, 0xe9]), 'TABLE', 'public'), header(Buffer.from('a\\b'), 'TABLE', 'public'), header(Buffer.from('café'), 'TABLE', 'public')])));
     assert.equal(r.inventory.encoding, 'SQL_ASCII');
-    assert.deepEqual(r.inventory.entries.map((e) => e.name), ['caf\\xe9', 'a\\\\b', 'caf\\xc3\\xa9']);
+    assert.deepEqual(r.inventory.entries.map((e) => e.name), ['caf\\xe9', 'a\\b', 'café']);
     assert.deepEqual(r.findings, []);
+  });
+
+  test('SQL_ASCII: a LANGUAGE internal function is allowed by its name as the report shows it (f\\xe9)', () => {
+    const body = Buffer.concat([Buffer.from('CREATE FUNCTION public."f'), Buffer.of(0xe9), Buffer.from('"() RETURNS bigint LANGUAGE internal WINDOW AS \'window_row_number\';\n')]);
+    assert.deepEqual(scan(dump('SQL_ASCII', body)).findings.map((f) => [f.kind, f.text.replace(/\udce9/g, '\\xe9').split(':')[0]]), [['untrusted-function', 'function public.f\\xe9 in LANGUAGE internal']]);
+    assert.deepEqual(scan(dump('SQL_ASCII', body), { allow: { functions: ['public.f\\xe9'] } }).findings, []);
   });
 
   test('encoding names as PostgreSQL accepts them; unknown ones read byte for byte', () => {
@@ -64,7 +70,7 @@ describe('the dump\'s client encoding decodes its names', () => {
     assert.equal(dumpEncoding('NO_SUCH').decoded, false);
     // LATIN1 is ISO 8859-1, not WHATWG's windows-1252: 0x80 is U+0080
     assert.equal(decodeBytes(dumpEncoding('LATIN1'), Buffer.from([0x80, 0xe9])), '\u0080é');
-    assert.equal(displayName(dumpEncoding('SQL_ASCII'), 'x\u00ff'), 'x\\xff');
+    assert.equal(displayName(dumpEncoding('SQL_ASCII'), 'x\udcff\u00ff'), 'x\\xffÿ');
   });
 });
 
@@ -138,7 +144,7 @@ describe('content.source_catalog matches what pg_dump writes', () => {
 
     const raw = Buffer.from([0x63, 0x61, 0x66, 0xe9]);
     const sa = scan(dump('SQL_ASCII', header(raw, 'TABLE', 'public'))).inventory;
-    const t = obj('table', 'public', raw.toString('utf8'), 'SQL_ASCII', raw); // node-pg's lossy UTF-8 reading: caf\ufffd
+    const t = obj('table', 'public', 'caf\udce9', 'SQL_ASCII', raw); // as a session reads it (src/pg/server-bytes.ts)
     assert.equal(checkAgainstSourceCatalog(sa, [t]).status, 'pass');
     const other = obj('table', 'public', 'x', 'SQL_ASCII', Buffer.from([0x63, 0x61, 0x66, 0xe8]));
     assert.deepEqual(checkAgainstSourceCatalog(sa, [t, other]).evidence?.missing, ['table public.caf\\xe8']);

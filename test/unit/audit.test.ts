@@ -4,12 +4,11 @@ import { auditViolations, whyNotReadOnly } from '../../src/source/audit.js';
 import { OBJECTS_SQL } from '../../src/catalog/objects.js';
 import { FINGERPRINT_SQL } from '../../src/catalog/fingerprint.js';
 import { TABLES_SQL } from '../../src/catalog/tables.js';
-import { SQL_ASCII_NAMES_SQL } from '../../src/source/sql-ascii-names.js';
 import { CATALOG_FETCH_ROWS, CATALOG_SQL } from '../../src/fidelity/catalog-facts.js';
 
 test("pgdrill's own statements are read-only by the audit rule", () => {
   for (const sql of [
-    OBJECTS_SQL, FINGERPRINT_SQL, TABLES_SQL, SQL_ASCII_NAMES_SQL, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', 'SELECT pg_export_snapshot()',
+    OBJECTS_SQL, FINGERPRINT_SQL, TABLES_SQL, "SET client_encoding = 'SQL_ASCII'", 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', 'SELECT pg_export_snapshot()',
     'ROLLBACK', "SET lock_timeout = '30000ms'", 'SET statement_timeout = 0', 'SET max_parallel_workers_per_gather = 0', 'SET jit = off', 'SELECT count(*) FROM ONLY "public"."actor"',
     `DECLARE pgdrill_catalog NO SCROLL CURSOR FOR ${CATALOG_SQL}`, `FETCH FORWARD ${CATALOG_FETCH_ROWS} FROM pgdrill_catalog`, 'CLOSE pgdrill_catalog',
   ]) {

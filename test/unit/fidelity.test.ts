@@ -103,6 +103,27 @@ test('compareSchemaDumps: strips \\restrict keys and the server version, masks b
   }
 });
 
+test('compareSchemaDumps reads each dump in its own encoding: LATIN1 and SQL_ASCII bytes that are not UTF-8 still differ', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pgdrill-rt-'));
+  try {
+    for (const [encoding, shown] of [['LATIN1', 'COMMENT ON TABLE public.t IS \'caf\u00e9\';'], ['SQL_ASCII', "COMMENT ON TABLE public.t IS 'caf\\xe9';"]] as const) {
+      const dump = (last: number) => Buffer.concat([Buffer.from(`SET client_encoding = '${encoding}';\n--\n-- Name: TABLE t; Type: COMMENT; Schema: public; Owner: postgres\n--\n\nCOMMENT ON TABLE public.t IS 'caf`), Buffer.of(last), Buffer.from("';\n")]);
+      const a = join(dir, 'a.sql');
+      const b = join(dir, 'b.sql');
+      await writeFile(a, dump(0xe9));
+      await writeFile(b, dump(0xe9));
+      assert.equal((await compareSchemaDumps(a, b)).equal, true, encoding);
+      await writeFile(b, dump(0xea));
+      const diff = await compareSchemaDumps(a, b, undefined, { differencesPath: join(dir, 'diff.txt') });
+      assert.equal(diff.equal, false, encoding);
+      assert.equal(diff.differences[0]?.source?.replace(/\udce9/, '\\xe9'), shown, encoding);
+      if (encoding === 'SQL_ASCII') assert.match(await readFile(join(dir, 'diff.txt'), 'utf8'), /caf\\xe9';\n\+ 6: .*caf\\xea'/);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('compareSchemaDumps: names every differing object (a count, each with its lines), all of them in the differences file', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'pgdrill-rt-'));
   try {

@@ -106,6 +106,21 @@ test('the server log\'s statement wins: matched in order and by message, tab-con
   assert.deepEqual(await readLoggedErrors(fifo, 0), []);
 });
 
+test('a SQL_ASCII name that is not UTF-8 in the server log matches psql\'s message, and the logged statement wins', async () => {
+  await using dir = await scratch();
+  const log = join(dir.path, 'postgres.log');
+  const e9 = Buffer.of(0xe9);
+  await writeFile(log, Buffer.concat([
+    Buffer.from('2026-12-06 09:13:03.010 UTC [20170] 42P07 ERROR:  relation "caf'), e9, Buffer.from('" already exists\n'),
+    Buffer.from('2026-12-06 09:13:03.010 UTC [20170] 42P07 STATEMENT:  CREATE TABLE "caf'), e9, Buffer.from('" (\n\t    x integer\n\t);\n'),
+  ]));
+  const logged = await readLoggedErrors(log, 0);
+  assert.deepEqual(logged.map((l) => l.message), ['relation "caf\udce9" already exists']);
+  // psql's stderr is decoded the same way (src/exec/run-process.ts); its echo of a multi-line statement is cut here
+  const [e] = attachLoggedStatements(parsePsqlErrors(['psql:<stdin>:8: ERROR:  42P07: relation "caf\udce9" already exists', 'psql:<stdin>:8: STATEMENT:  CREATE TABLE "caf\udce9" ('], 'dump'), logged);
+  assert.equal(e!.statement, 'CREATE TABLE "caf\udce9" (\n    x integer\n);');
+});
+
 test('the report bounds a long statement and says where the whole one is', () => {
   const long = `INSERT INTO t VALUES ('${'x'.repeat(5000)}');`;
   const b = boundStatement({ message: 'm', sqlstate: null, line: 1, statement: long, phase: 'dump', classification: 'unknown', hint: null });

@@ -7,7 +7,9 @@ import { detectFormat } from '../../inventory/detect-format.js';
 import { readInventory } from '../../inventory/read-inventory.js';
 import { summarizeInventory } from '../../inventory/expectations.js';
 import { objectTypeOf } from '../../inventory/object-types.js';
-import { dumpEncoding } from '../../scan/dump-encoding.js';
+import { showBytes } from '../../pg/server-bytes.js';
+import { showBytesIn } from '../../report/show-bytes.js';
+import { displayName, dumpEncoding } from '../../scan/dump-encoding.js';
 import type { CliContext } from '../context.js';
 
 export function registerInspect(program: Command, ctx: CliContext): void {
@@ -32,7 +34,8 @@ export function registerInspect(program: Command, ctx: CliContext): void {
       const bins = await findPgBinaries();
       const scan = await readInventory(bins, path, format, ctx.signal);
       if (o.json) {
-        process.stdout.write(JSON.stringify({ path: given, format, ...scan, summary: summarizeInventory(scan.inventory) }, null, 2) + '\n');
+        // a SQL_ASCII dump's bytes that are not UTF-8 as \xNN, as in a report (JSON would carry them as lone surrogates)
+        process.stdout.write(JSON.stringify(showBytesIn({ path: given, format, ...scan, summary: summarizeInventory(scan.inventory) }), null, 2) + '\n');
         return;
       }
       const s = summarizeInventory(scan.inventory);
@@ -42,7 +45,8 @@ export function registerInspect(program: Command, ctx: CliContext): void {
       }
       if (scan.trailer.dumpedBy) out.push(`dumped by pg_dump ${scan.trailer.dumpedBy} from server ${scan.trailer.dumpedFrom ?? '?'}`);
       const enc = dumpEncoding(scan.inventory.encoding ?? 'UTF8');
-      out.push(`encoding ${enc.name}${enc.decoded ? '' : ' (read byte for byte: bytes from 0x80 up shown as \\xNN)'}`);
+      const how = enc.name === 'SQL_ASCII' ? ' (no declared encoding: UTF-8 shown as characters, other bytes from 0x80 up as \\xNN)' : ' (read byte for byte: bytes from 0x80 up shown as \\xNN)';
+      out.push(`encoding ${enc.name}${enc.decoded ? '' : how}`);
       out.push('', 'objects:');
       for (const [t, n] of Object.entries(s.counts_by_type).sort()) out.push(`  ${t.padEnd(18)} ${n}`);
       const byType = new Map<string, string[]>();
@@ -60,12 +64,13 @@ export function registerInspect(program: Command, ctx: CliContext): void {
       for (const [r, c] of Object.entries(s.grants_by_role).sort()) out.push(`  ${r.padEnd(24)} ${c.total} grant(s), ${c.write} write`);
       if (scan.copyBlocks.length) {
         out.push('', 'table data (rows in COPY blocks):');
-        for (const c of scan.copyBlocks) out.push(`  ${c.table.padEnd(40)} ${c.rows}${c.terminated ? '' : '  (NOT TERMINATED: truncated)'}`);
+        for (const c of scan.copyBlocks) out.push(`  ${displayName(enc, c.table).padEnd(40)} ${c.rows}${c.terminated ? '' : '  (NOT TERMINATED: truncated)'}`);
       }
       if (scan.findings.length) {
         out.push('', `REFUSED CONTENT (${scan.findings.length}):`);
         for (const f of scan.findings) out.push(`  line ${f.line}: ${f.kind}: ${f.text}`);
       }
-      process.stdout.write(out.join('\n') + '\n');
+      // showBytes: anything else quoted from a SQL_ASCII dump (a refused statement's text) shows its bytes too
+      process.stdout.write(showBytes(out.join('\n')) + '\n');
     });
 }
