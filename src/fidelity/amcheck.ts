@@ -90,6 +90,17 @@ export async function ensureAmcheck(db: DbSession): Promise<'present' | 'created
   return 'created';
 }
 
+/**
+ * Can the connected database's amcheck check heap tables? `verify_heapam`, which pg_amcheck calls for every heap
+ * table, came with amcheck 1.3 (PostgreSQL 14): on 13 (amcheck 1.2) each call fails with "function verify_heapam
+ * does not exist" and pg_amcheck exits 2, as if every table were corrupt. Only B-tree checks work there.
+ */
+export async function amcheckChecksHeaps(db: DbSession): Promise<boolean> {
+  const v = await db.value<string | null>("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'amcheck'");
+  const [major, minor] = (v ?? '0.0').split('.').map(Number);
+  return major! > 1 || (major === 1 && minor! >= 3);
+}
+
 /** Drop the amcheck extension that ensureAmcheck created, again without firing the copy's event triggers. */
 export async function dropAmcheck(db: DbSession): Promise<void> {
   await runWithoutEventTriggers(db, 'DROP EXTENSION IF EXISTS amcheck');
@@ -108,9 +119,14 @@ export async function hasPgAmcheck(bins: Toolchain): Promise<boolean> {
  */
 export async function runAmcheck(o: {
   bins: Toolchain; env: Readonly<Record<string, string>>; database: string; heapallindexed: boolean; jobs?: number; signal?: AbortSignal;
+  /** False: B-tree indexes only (`--index=*.*`), for an amcheck without verify_heapam (amcheckChecksHeaps). Default true. */
+  heaps?: boolean;
 }): Promise<AmcheckResult> {
   const t0 = performance.now();
-  const args = ['--no-password', ...(o.heapallindexed ? ['--heapallindexed'] : []), '--verbose', `--jobs=${Math.max(1, o.jobs ?? 1)}`, `--database=${exactNamePattern(o.database)}`];
+  const args = [
+    '--no-password', ...(o.heapallindexed ? ['--heapallindexed'] : []), '--verbose', `--jobs=${Math.max(1, o.jobs ?? 1)}`, `--database=${exactNamePattern(o.database)}`,
+    ...(o.heaps === false ? ['--index=*.*'] : []),
+  ];
   const stderr: string[] = [];
   const r = await runProcess({ bin: o.bins.path('pg_amcheck'), args, env: o.env, stdout: 'capture', signal: o.signal, allowFailure: true, onStderrLine: (l) => stderr.push(l) });
   const relations = parseAmcheckOutput(o.database, r.stdout, stderr);

@@ -18,6 +18,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { ToolError } from '../errors.js';
 import type { Toolchain, ToolRole } from '../toolchain/toolchain.js';
 import { startProcess } from '../exec/run-process.js';
+import type { CrossMajorNormaliser, Side } from './cross-major.js';
 import { decodingStream, encodeServerText, showBytes } from '../pg/server-bytes.js';
 import { encodingOfDumpHead } from '../scan/dump-encoding.js';
 
@@ -86,6 +87,25 @@ export async function dumpSchema(o: SchemaDumpOptions): Promise<{ path: string; 
     throw err instanceof ToolError ? err : new ToolError('pg_dump', args, null, null, String((err as Error).message), { cause: err });
   }
   return { path: o.path, ms: Math.round(performance.now() - t0), args };
+}
+
+/**
+ * The major of the pg_dump that wrote a plain dump, from its `-- Dumped by pg_dump version …` header line (within
+ * its first 40 lines); null when there is none. Two schema dumps compare line by line only when one major wrote both.
+ */
+export async function dumpedByMajor(path: string): Promise<number | null> {
+  const input = createReadStream(path);
+  let n = 0;
+  try {
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      const m = /^-- Dumped by pg_dump version (\d+)/.exec(line);
+      if (m) return Number(m[1]);
+      if (++n >= 40) break;
+    }
+  } finally {
+    input.destroy();
+  }
+  return null;
 }
 
 /** A differing pair of lines (one side null: a line only on the other side, or past the end of a file). */
@@ -236,17 +256,50 @@ async function* objectLines(path: string, stripped: readonly StrippedLine[], cou
   if (pending) yield { ...pending, key, header };
 }
 
+/** How one dump is read: its stripped lines, and the cross-major rewrite of its objects (none by default). */
+interface DumpReading {
+  readonly stripped: readonly StrippedLine[];
+  readonly counts: number[];
+  readonly side: Side;
+  readonly normaliser?: CrossMajorNormaliser | null;
+  /** Count the normaliser's applications (false when the same dump is read a second time). */
+  readonly count: boolean;
+}
+
+/**
+ * objectLines with each object's lines rewritten by the cross-major normaliser (an object at a time: its lines are
+ * contiguous). A rewritten line keeps the number of the line it replaces; added lines take the object's last number.
+ */
+async function* normalisedLines(path: string, r: DumpReading): AsyncGenerator<ObjectLine> {
+  const n = r.normaliser;
+  if (!n?.active) return yield* objectLines(path, r.stripped, r.counts);
+  let group: ObjectLine[] = [];
+  const flush = function* (): Generator<ObjectLine> {
+    if (!group.length) return;
+    const texts = group.map((l) => l.text);
+    const out = n.section(group[0]!.header, texts, r.side, r.count);
+    if (out === texts) yield* group;
+    else for (let i = 0; i < out.length; i++) yield { ...group[Math.min(i, group.length - 1)]!, text: out[i]! };
+    group = [];
+  };
+  for await (const l of objectLines(path, r.stripped, r.counts)) {
+    if (group.length && group[0]!.key !== l.key) yield* flush();
+    group.push(l);
+  }
+  yield* flush();
+}
+
 /**
  * The objects of a dump, each with where it starts and ends and a digest of its (stripped) text; and the dump's line
  * count. An object's lines are contiguous, so one hash is open at a time: memory holds a short record per object.
  */
-async function sectionsOf(path: string, stripped: readonly StrippedLine[], counts: number[]): Promise<{ sections: Map<string, Section>; lines: number }> {
+async function sectionsOf(path: string, reading: DumpReading): Promise<{ sections: Map<string, Section>; lines: number }> {
   const sections = new Map<string, Section>();
   let lines = 0;
   let key: string | null = null;
   let section: Section | null = null;
   let hash = createHash('sha256');
-  for await (const l of objectLines(path, stripped, counts)) {
+  for await (const l of normalisedLines(path, reading)) {
     lines++;
     if (key !== l.key || !section) {
       if (section) section.digest = hash.digest('hex').slice(0, 32);
@@ -263,10 +316,10 @@ async function sectionsOf(path: string, stripped: readonly StrippedLine[], count
 }
 
 /** The lines of the given objects (by key), read again from the dump; an object that does not fit in `budget` lines is left out. */
-async function linesOf(path: string, stripped: readonly StrippedLine[], wanted: ReadonlySet<string>, budget: { left: number }): Promise<Map<string, NumberedLine[]>> {
+async function linesOf(path: string, reading: DumpReading, wanted: ReadonlySet<string>, budget: { left: number }): Promise<Map<string, NumberedLine[]>> {
   const out = new Map<string, NumberedLine[]>();
   const dropped = new Set<string>();
-  for await (const l of objectLines(path, stripped, stripped.map(() => 0))) {
+  for await (const l of normalisedLines(path, { ...reading, counts: reading.stripped.map(() => 0), count: false })) {
     if (!wanted.has(l.key) || dropped.has(l.key)) continue;
     if (budget.left <= 0) {
       out.delete(l.key);
@@ -343,6 +396,8 @@ function diffLines(a: readonly NumberedLine[], b: readonly NumberedLine[]): Roun
 export interface CompareOptions {
   /** Write every differing object with all its lines here (only when the dumps differ). Default: nowhere. */
   readonly differencesPath?: string;
+  /** Rewrite objects that legitimately differ between the source's major and the sandbox's (cross-major.ts). Default none. */
+  readonly normaliser?: CrossMajorNormaliser | null;
 }
 
 /**
@@ -354,9 +409,10 @@ export interface CompareOptions {
 export async function compareSchemaDumps(sourcePath: string, restoredPath: string, stripped = ROUND_TRIP_STRIPPED, opts: CompareOptions = {}): Promise<RoundTripComparison> {
   const sc = stripped.map(() => 0);
   const rc = stripped.map(() => 0);
-  const [src, rst] = await Promise.all([sectionsOf(sourcePath, stripped, sc), sectionsOf(restoredPath, stripped, rc)]);
+  const reading = (side: Side, counts: number[]): DumpReading => ({ stripped, counts, side, normaliser: opts.normaliser, count: true });
+  const [src, rst] = await Promise.all([sectionsOf(sourcePath, reading('source', sc)), sectionsOf(restoredPath, reading('restored', rc))]);
   const counts = stripped.map((s, i) => ({ why: s.why, source: sc[i]!, restored: rc[i]! }));
-  const differing: { key: string; section: string; kind: RoundTripObject['kind'] }[] = [];
+  let differing: { key: string; section: string; kind: RoundTripObject['kind'] }[] = [];
   for (const [key, s] of src.sections) {
     const r = rst.sections.get(key);
     if (!r) differing.push({ key, section: s.header, kind: 'missing in the restored copy' });
@@ -364,13 +420,21 @@ export async function compareSchemaDumps(sourcePath: string, restoredPath: strin
   }
   const only = [...rst.sections].filter(([key]) => !src.sections.has(key)).sort((x, y) => x[1].first - y[1].first);
   for (const [key, r] of only) differing.push({ key, section: r.header, kind: 'only in the restored copy' });
-  const base = { lines_compared: src.lines, stripped: counts, objects_differing: differing.length };
-  if (!differing.length) return { equal: true, ...base, differences: [], section: null, objects: [], objects_omitted: 0, differences_path: null };
+  const equal = () => ({ equal: true, lines_compared: src.lines, stripped: counts, objects_differing: 0, differences: [], section: null, objects: [], objects_omitted: 0, differences_path: null });
+  if (!differing.length) return equal();
 
   const wanted = new Set(differing.map((d) => d.key));
   const budget = { left: LINE_BUDGET };
-  const sLines = await linesOf(sourcePath, stripped, wanted, budget);
-  const rLines = await linesOf(restoredPath, stripped, wanted, budget);
+  const sLines = await linesOf(sourcePath, reading('source', sc), wanted, budget);
+  const rLines = await linesOf(restoredPath, reading('restored', rc), wanted, budget);
+  // A change only the pair shows (cross-major.ts `equivalent`): objects whose lines were both read.
+  const explained = (d: (typeof differing)[number]) => {
+    const [a, b] = [sLines.get(d.key), rLines.get(d.key)];
+    return d.kind === 'differs' && !!a && !!b && !!opts.normaliser?.equivalent('sections', d.section, a.map((l) => l.text).join('\n'), b.map((l) => l.text).join('\n'));
+  };
+  if (opts.normaliser?.active) differing = differing.filter((d) => !explained(d));
+  if (!differing.length) return equal();
+  const base = { lines_compared: src.lines, stripped: counts, objects_differing: differing.length };
   const objects: RoundTripObject[] = [];
   const out = opts.differencesPath ? createWriteStream(opts.differencesPath, { mode: 0o600 }) : null;
   const failed = out ? new Promise<never>((_, reject) => out.once('error', reject)) : null;

@@ -45,6 +45,8 @@ export interface SourceFidelity {
   readonly hashesMs: number;
   readonly schemaDump: { readonly path: string; readonly ms: number } | null;
   readonly deep: boolean;
+  /** The source server's major (server_version_num / 10000): the restored copy is compared across majors when its server differs. */
+  readonly serverMajor: number;
   /** Steps that failed, with the error: each makes its check fail, naming why. */
   readonly errors: Readonly<Record<string, string>>;
 }
@@ -73,6 +75,7 @@ export class SourceFidelityCapture {
   private extensions: ExtensionVersion[] | null = null;
   private sequences: SequencePosition[] | null = null;
   private schemaP: Promise<{ path: string; ms: number } | null> = Promise.resolve(null);
+  private serverMajor = 0;
   private step = 0;
 
   private constructor(private readonly o: SourceCaptureOptions) {}
@@ -81,6 +84,7 @@ export class SourceFidelityCapture {
   static async begin(o: SourceCaptureOptions): Promise<SourceFidelityCapture> {
     const c = new SourceFidelityCapture(o);
     await c.guarded('session', () => prepareFidelitySession(o.db), true);
+    c.serverMajor = Math.floor(Number(await o.db.value<string>("SELECT pg_catalog.current_setting('server_version_num')")) / 10000);
     c.extensions = await c.guarded('extensions', () => installedExtensions(o.db));
     c.sequences = await c.guarded('sequences', () => readSequencePositions(o.db));
     await mkdir(o.dir, { recursive: true, mode: 0o700 });
@@ -89,7 +93,8 @@ export class SourceFidelityCapture {
       at: new Date().toISOString(), by: 'pg_dump',
       sql: `pg_dump ${schemaDumpArgs({ snapshot: o.snapshot, lockWaitTimeoutMs: o.lockWaitTimeoutMs }).join(' ')} (schema only, for the round trip: its own REPEATABLE READ, READ ONLY transaction in snapshot ${o.snapshot}; ACCESS SHARE locks)`,
     });
-    c.schemaP = dumpSchema({ bins: o.bins, env: o.env, path, snapshot: o.snapshot, lockWaitTimeoutMs: o.lockWaitTimeoutMs, signal: o.signal })
+    // One pg_dump for both sides of the round trip: the one that can dump the sandbox (also newer than the source).
+    c.schemaP = dumpSchema({ bins: o.bins, role: o.bins.has('pg_dump', 'sandbox-dump') ? 'sandbox-dump' : 'dump', env: o.env, path, snapshot: o.snapshot, lockWaitTimeoutMs: o.lockWaitTimeoutMs, signal: o.signal })
       .then((r) => ({ path: r.path, ms: r.ms }))
       .catch((err) => {
         if (o.signal?.aborted) throw err;
@@ -111,7 +116,7 @@ export class SourceFidelityCapture {
     const schemaDump = await this.schemaP;
     return {
       extensions: this.extensions, sequences: this.sequences, catalog, hashes: hashed?.hashes ?? null, hashFailures: hashed?.failures ?? [], largeObjects, hashesMs, schemaDump,
-      deep: this.o.deep ?? false, errors: { ...this.errors },
+      deep: this.o.deep ?? false, serverMajor: this.serverMajor, errors: { ...this.errors },
     };
   }
 

@@ -30,12 +30,13 @@ import { ReportBuilder } from '../report/builder.js';
 import type { Fidelity, TableRow } from '../report/model.js';
 import type { SandboxCluster } from '../sandbox/cluster.js';
 import { tableLabel } from '../catalog/tables.js';
-import { dropAmcheck, ensureAmcheck, hasPgAmcheck, runAmcheck } from './amcheck.js';
+import { amcheckChecksHeaps, dropAmcheck, ensureAmcheck, hasPgAmcheck, runAmcheck } from './amcheck.js';
 import { readCatalogFacts, readCatalogFile } from './catalog-facts.js';
 import { describeDifference, diffCatalogStreams, sequenceDifferences, type CatalogDifference } from './catalog-diff.js';
 import { hashTablesParallel } from './content-hash.js';
 import { diffLargeObjects, hashLargeObjects, type LargeObjectHash } from './large-object-hash.js';
-import { compareSchemaDumps, dumpSchema, type RoundTripDifference } from './round-trip.js';
+import { compareSchemaDumps, dumpedByMajor, dumpSchema, type RoundTripDifference } from './round-trip.js';
+import { CrossMajorNormaliser } from './cross-major.js';
 import { readSequencePositions, sequencesBehind } from './sequences.js';
 import type { SourceFidelity } from './source-capture.js';
 import { checkRowCounts, type RowCountPlan } from './row-counts.js';
@@ -51,7 +52,7 @@ export const MAX_AMCHECK_RELATIONS = 1000;
 
 /** A report section with nothing measured yet. */
 export function emptyFidelity(deep: boolean): Fidelity {
-  return { deep, differences: [], differences_omitted: 0, hashes: null, catalog: null, round_trip: null, amcheck: null, extensions_missing: [] };
+  return { deep, differences: [], differences_omitted: 0, hashes: null, catalog: null, round_trip: null, amcheck: null, extensions_missing: [], normalisations: [] };
 }
 
 /** What `verifyRestored` needs. */
@@ -123,11 +124,16 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
       await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const snapshot = await db.value<string>('SELECT pg_catalog.pg_export_snapshot()');
       const ext = { created: false };
+      // The sandbox's major may be newer than the source's (an upgrade rehearsal): both comparisons share one
+      // normaliser, which lists what it rewrote in the report.
+      const sandboxMajor = Math.floor(Number(await db.value<string>("SELECT pg_catalog.current_setting('server_version_num')")) / 10000);
+      const normaliser = input.source ? new CrossMajorNormaliser(input.source.serverMajor, sandboxMajor) : null;
       const three = await Promise.allSettled([
-        timed('catalog', () => catalog(catalogued, input, db)),
-        timed('round trip', () => roundTrip(roundTripped, input, snapshot)),
+        timed('catalog', () => catalog(catalogued, input, db, normaliser)),
+        timed('round trip', () => roundTrip(roundTripped, input, snapshot, normaliser)),
         timed('amcheck', () => amcheck(checked, input, ext)),
       ]);
+      if (normaliser) fidelity.normalisations = normaliser.applied();
       // Ended here whether the three succeeded or not; a COMMIT that fails (the session broke) must not hide why.
       await db.query('COMMIT').catch(() => {});
       if (ext.created && input.keep) {
@@ -218,7 +224,7 @@ async function sourceNowHashes(b: ReportBuilder, input: VerifyRestoredInput, cmp
   b.add(sourceHashesNowCheck(cmp.now, new Map(restored.map((h) => [tableLabel(h), h])), cmp.unchanged));
 }
 
-async function catalog(b: ReportBuilder, input: VerifyRestoredInput, db: DbSession): Promise<void> {
+async function catalog(b: ReportBuilder, input: VerifyRestoredInput, db: DbSession, normaliser: CrossMajorNormaliser | null): Promise<void> {
   const name = 'fidelity.catalog';
   const src = input.source;
   if (!src) return void b.add({ name, stage: 'fidelity', status: 'skip', detail: NO_SOURCE });
@@ -229,11 +235,15 @@ async function catalog(b: ReportBuilder, input: VerifyRestoredInput, db: DbSessi
   const kept: CatalogDifference[] = [];
   let differences = 0;
   const emit = (d: CatalogDifference) => {
+    if (normaliser?.explains(d)) return;
     if (kept.length < MAX_DIFFERENCES) kept.push(d);
     differences++;
   };
   // In the caller's REPEATABLE READ transaction (the snapshot the round trip dumps in, too).
-  const facts = await diffCatalogStreams(readCatalogFile(src.catalog.path), readCatalogFacts(db, input.signal), emit);
+  const [sourceFacts, restoredFacts] = [readCatalogFile(src.catalog.path), readCatalogFacts(db, input.signal)];
+  const facts = normaliser?.active
+    ? await diffCatalogStreams(normaliser.facts(sourceFacts, 'source'), normaliser.facts(restoredFacts, 'restored'), emit)
+    : await diffCatalogStreams(sourceFacts, restoredFacts, emit);
   const restoredSeqs = await readSequencePositions(db);
   await rm(src.catalog.path, { force: true });
   if (src.sequences) sequenceDifferences(sequencesBehind(src.sequences, restoredSeqs)).forEach(emit);
@@ -245,16 +255,17 @@ async function catalog(b: ReportBuilder, input: VerifyRestoredInput, db: DbSessi
     sequences_checked: src.sequences?.length ?? 0, source_ms: src.catalog.ms, restored_ms: Math.round(performance.now() - t0),
   };
   const seqProblem = src.sequences ? null : `sequence positions could not be read on the source: ${src.errors.sequences ?? 'unknown error'}`;
+  const across = normaliser?.describe('facts') ?? '';
   const ok = differences === 0 && !seqProblem;
   b.expect(name, 'fidelity', ok,
-    `${facts.source} catalog facts equal, object by object (the database's encoding and locale, columns and their order, constraints, indexes, views and their population, functions, triggers, types, owners, grantee × privilege ACLs, comments, extensions, sequences, partitions, rules, policies, large objects); ${src.sequences?.length ?? 0} sequence(s) not behind the snapshot`,
+    `${facts.source} catalog facts equal, object by object (the database's encoding and locale, columns and their order, constraints, indexes, views and their population, functions, triggers, types, owners, grantee × privilege ACLs, comments, extensions, sequences, partitions, rules, policies, large objects); ${src.sequences?.length ?? 0} sequence(s) not behind the snapshot${across}`,
     differences
-      ? `${differences} catalog difference(s): ${kept.slice(0, 8).map(describeDifference).join('; ')}${differences > 8 ? `; … ${differences - 8} more (report.json fidelity.differences)` : ''}${seqProblem ? `; ${seqProblem}` : ''}`
-      : seqProblem!,
+      ? `${differences} catalog difference(s): ${kept.slice(0, 8).map(describeDifference).join('; ')}${differences > 8 ? `; … ${differences - 8} more (report.json fidelity.differences)` : ''}${seqProblem ? `; ${seqProblem}` : ''}${across}`
+      : seqProblem! + across,
     { differences, source_facts: facts.source, restored_facts: facts.restored });
 }
 
-async function roundTrip(b: ReportBuilder, input: VerifyRestoredInput, snapshot: string): Promise<void> {
+async function roundTrip(b: ReportBuilder, input: VerifyRestoredInput, snapshot: string, normaliser: CrossMajorNormaliser | null): Promise<void> {
   const name = 'fidelity.round_trip';
   const src = input.source;
   if (!src) return void b.add({ name, stage: 'fidelity', status: 'skip', detail: NO_SOURCE });
@@ -267,17 +278,28 @@ async function roundTrip(b: ReportBuilder, input: VerifyRestoredInput, snapshot:
   }
   const t0 = performance.now();
   const mine = await dumpSchema({ bins: input.bins, role: 'sandbox-dump', env: input.sandbox.env(input.database), path: join(input.dir, 'restored-schema.sql'), snapshot, signal: input.signal });
-  const cmp = await compareSchemaDumps(src.schemaDump.path, mine.path, undefined, { differencesPath: join(input.dir, ROUND_TRIP_DIFFERENCES_FILE) });
+  const [srcBy, mineBy] = await Promise.all([dumpedByMajor(src.schemaDump.path), dumpedByMajor(mine.path)]);
+  if (srcBy !== mineBy) {
+    // Two pg_dump majors print the same catalog differently (SET lines, ACL forms): comparing their text would list
+    // every such line as a difference. The toolchain must give both sides one pg_dump; say so plainly.
+    return void b.add({
+      name, stage: 'fidelity', status: 'fail',
+      detail: `the two schema-only dumps were written by different pg_dump majors (source's ${srcBy ?? 'unknown'}, restored copy's ${mineBy ?? 'unknown'}): the round trip needs one pg_dump for both sides (a pgdrill bug: please report it)`,
+      evidence: { source: src.schemaDump.path, restored: mine.path },
+    });
+  }
+  const cmp = await compareSchemaDumps(src.schemaDump.path, mine.path, undefined, { differencesPath: join(input.dir, ROUND_TRIP_DIFFERENCES_FILE), normaliser });
   const ms = Math.round(performance.now() - t0) + src.schemaDump.ms;
   input.fidelity.round_trip = { ...cmp, source_path: src.schemaDump.path, restored_path: mine.path, ms };
   const strippedText = cmp.stripped.map((s) => `${s.source}+${s.restored}`).join(', ');
+  const across = normaliser?.describe('sections') ?? '';
   const q = (s: string | null | undefined) => (s === null || s === undefined ? '(none)' : JSON.stringify(s.length > 160 ? `${s.slice(0, 160)}…` : s));
   const line = (d: RoundTripDifference) => `source line ${d.source_line ?? '-'} ${q(d.source)} vs restored line ${d.restored_line ?? '-'} ${q(d.restored)}`;
   const named = cmp.objects.slice(0, 5).map((o) => `"${o.section}": ${o.kind === 'differs' ? '' : `${o.kind}; `}${o.lines[0] ? line(o.lines[0]) : '(lines in the file)'}`);
   const more = cmp.objects_differing - named.length;
   b.expect(name, 'fidelity', cmp.equal,
-    `schema-only dump of the restored copy = schema-only dump of the source in the same snapshot: ${cmp.lines_compared} lines equal (stripped lines per rule, source+restored: ${strippedText})`,
-    `schema-only dumps differ in ${cmp.objects_differing} object(s): in ${named.join('; in ')}${more > 0 ? `; … ${more} more` : ''} — every one with all its lines in ${cmp.differences_path}`,
+    `schema-only dump of the restored copy = schema-only dump of the source in the same snapshot: ${cmp.lines_compared} lines equal (stripped lines per rule, source+restored: ${strippedText})${across}`,
+    `schema-only dumps differ in ${cmp.objects_differing} object(s): in ${named.join('; in ')}${more > 0 ? `; … ${more} more` : ''} — every one with all its lines in ${cmp.differences_path}${across}`,
     {
       source: src.schemaDump.path, restored: mine.path, restored_args: mine.args, lines_compared: cmp.lines_compared,
       objects_differing: cmp.objects_differing, differences_path: cmp.differences_path, first_differences: cmp.differences,
@@ -291,12 +313,7 @@ async function amcheck(b: ReportBuilder, input: VerifyRestoredInput, ext: { crea
     b.add({ name, stage: 'fidelity', status: 'warn', detail: `pg_amcheck was not found (PG_BINDIR, the config's binaries, the packaged layouts, PATH): the restored copy's structure was not checked (install the PostgreSQL ${input.bins.server.version.major} client programs)` });
     return;
   }
-  // pg_amcheck checks tables with amcheck's verify_heapam, which servers older than 14 lack: every table would error.
-  const serverMajor = input.bins.server.version.major;
-  if (serverMajor < 14) {
-    b.add({ name, stage: 'fidelity', status: 'warn', detail: `the sandbox runs PostgreSQL ${serverMajor}, whose amcheck lacks verify_heapam (added in 14), which pg_amcheck needs: the restored copy's structure was not checked` });
-    return;
-  }
+  let heaps: boolean;
   {
     await using db = await input.sandbox.open(input.database, input.signal);
     let installed: Awaited<ReturnType<typeof ensureAmcheck>>;
@@ -311,10 +328,12 @@ async function amcheck(b: ReportBuilder, input: VerifyRestoredInput, ext: { crea
       return;
     }
     ext.created = installed === 'created';
+    heaps = await amcheckChecksHeaps(db);
   }
   // --heapallindexed (every heap tuple has its index entry) is the expensive part: with --deep, like the content hashes.
   const heapallindexed = input.fidelity.deep;
-  const r = await runAmcheck({ bins: input.bins, env: input.sandbox.env(input.database), database: input.database, heapallindexed, jobs: input.jobs, signal: input.signal });
+  const r = await runAmcheck({ bins: input.bins, env: input.sandbox.env(input.database), database: input.database, heapallindexed, jobs: input.jobs, signal: input.signal, heaps });
+  const indexesOnly = heaps ? '' : " — B-tree indexes only: the sandbox's amcheck (before PostgreSQL 14) has no verify_heapam to check heap tables";
   const corrupt = r.relations.filter((x) => x.status === 'corrupt');
   // Every relation is listed for a database of ordinary size; for one of many (180,000 relations at 45,000 tables
   // were 21 MB of report.json) only those with findings, the others counted.
@@ -327,9 +346,9 @@ async function amcheck(b: ReportBuilder, input: VerifyRestoredInput, ext: { crea
     b.add({ name, stage: 'fidelity', status: 'fail', detail: `pg_amcheck could not check the restored copy: ${r.error}`, evidence: { args: r.args } });
     return;
   }
-  const heaps = r.relations.filter((x) => x.kind === 'heap table').length;
+  const heapTables = r.relations.filter((x) => x.kind === 'heap table').length;
   b.expect(name, 'fidelity', corrupt.length === 0 && r.exitCode === 0,
-    `pg_amcheck${heapallindexed ? ' --heapallindexed' : ''}: ${r.relations.length} relations (${heaps} heap tables, ${r.relations.length - heaps} B-tree indexes) without corruption in ${r.ms} ms${heapallindexed ? '' : ' (pages, tuples and index structure; --deep adds --heapallindexed: every heap tuple has its index entry)'} — amcheck proves presence of corruption, never absence`,
+    `pg_amcheck${heapallindexed ? ' --heapallindexed' : ''}: ${r.relations.length} relations (${heapTables} heap tables, ${r.relations.length - heapTables} B-tree indexes) without corruption in ${r.ms} ms${heapallindexed ? '' : ' (pages, tuples and index structure; --deep adds --heapallindexed: every heap tuple has its index entry)'}${indexesOnly} — amcheck proves presence of corruption, never absence`,
     `pg_amcheck found corruption in ${corrupt.length} relation(s): ${corrupt.slice(0, 5).map((x) => `${x.kind} ${x.relation}: ${x.messages[0] ?? ''}`).join('; ')}${corrupt.length > 5 ? `; … ${corrupt.length - 5} more` : ''}`,
     { exit_code: r.exitCode, relations: r.relations.length, corrupt: corrupt.map((x) => x.relation), args: r.args });
 }

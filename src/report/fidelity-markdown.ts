@@ -17,6 +17,7 @@ export function renderFidelity(f: Fidelity): string {
   if (f.round_trip) lines.push(`round_trip: ${f.round_trip.equal ? 'equal' : 'DIFFERENT'} — ${f.round_trip.lines_compared} lines compared, ${f.round_trip.ms} ms (${f.round_trip.source_path} vs ${f.round_trip.restored_path})`);
   if (f.amcheck) lines.push(`amcheck: ${f.amcheck.relations_checked} relations, ${f.amcheck.corrupt} with corruption, exit ${f.amcheck.exit_code ?? '—'}, ${f.amcheck.ms} ms${f.amcheck.error ? ` — ${f.amcheck.error}` : ''}`);
   if (f.extensions_missing.length) lines.push(`extensions_missing: ${f.extensions_missing.map((e) => `${e.name} ${e.version}`).join(', ')} (environment defect)`);
+  for (const n of f.normalisations ?? []) lines.push(`normalised ${n.source_major}→${n.sandbox_major}: ${n.id} (since ${n.since}): ${n.catalog_facts} catalog fact(s), ${n.round_trip_objects} round-trip object(s)${n.examples.length ? `, e.g. ${n.examples.slice(0, 3).join('; ')}` : ''}`);
   out.push(`\`\`\`\n${lines.join('\n')}\n\`\`\`\n`);
   if (f.differences.length) {
     out.push(`#### Catalog differences\n\n| object | attribute | source | restored |\n|---|---|---|---|\n${f.differences

@@ -166,6 +166,16 @@ export const FidelitySchema = z.object({
     ms: z.number(),
   }).nullable(),
   extensions_missing: z.array(z.object({ name: z.string(), version: z.string() })).describe("source extensions the sandbox's server lacks (environment defect)"),
+  normalisations: z.array(z.object({
+    id: z.string().describe('e.g. "maintain-privilege"'),
+    since: z.number().describe('the PostgreSQL major that brought the change'),
+    source_major: z.number(),
+    sandbox_major: z.number(),
+    why: z.string(),
+    catalog_facts: z.number().describe('catalog facts rewritten or dropped before comparing'),
+    round_trip_objects: z.number().describe('round-trip objects (pg_dump entries) rewritten before comparing'),
+    examples: z.array(z.string()).describe('the first objects it touched, at most 10'),
+  })).optional().describe('cross-major normalisations (src/fidelity/cross-major.ts): every rule between the source\'s major and the sandbox\'s, with what it touched; empty when the majors are equal (absent in reports of older versions)'),
 });
 export type Fidelity = z.infer<typeof FidelitySchema>;
 

@@ -10,6 +10,7 @@ export interface WriteCapability {
   readonly detail: string;
 }
 
+/** Measure it. pg_write_all_data exists from PostgreSQL 14 on: on 13 no role is a member of it. */
 export async function measureWriteCapability(db: DbSession): Promise<WriteCapability> {
   const [r] = await db.query<{ su: boolean; tables: string; schemas: string; writer: boolean }>(
     `SELECT r.rolsuper AS su,
@@ -19,7 +20,7 @@ export async function measureWriteCapability(db: DbSession): Promise<WriteCapabi
                      OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE')))::text AS tables,
             (SELECT count(*) FROM pg_namespace n WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'
                 AND has_schema_privilege(n.oid, 'CREATE'))::text AS schemas,
-            pg_has_role(current_user, 'pg_write_all_data', 'USAGE') AS writer
+            coalesce((SELECT pg_has_role(current_user, w.oid, 'USAGE') FROM pg_roles w WHERE w.rolname = 'pg_write_all_data'), false) AS writer
        FROM pg_roles r WHERE r.rolname = current_user`,
   );
   const tables = Number(r!.tables);

@@ -18,6 +18,7 @@ export function fidelitySection(r: Report): Html {
 <tr><th scope="row">round trip</th><td>${rt ? html`${verdict(rt.equal, 'equal', 'DIFFERENT')} ${rt.lines_compared} schema lines compared${rt.objects_differing ? `; ${rt.objects_differing} object(s) differ` : ''}${rt.section ? html`; first difference under <code>${rt.section}</code>` : ''}` : html`<span class="muted">not run</span>`}</td></tr>
 <tr><th scope="row">amcheck</th><td>${am ? html`${verdict(am.corrupt === 0 && !am.error, 'clean', 'NOT clean')} ${am.relations_checked} relation(s) checked, ${am.corrupt} corrupt${am.error ? html` — ${am.error}` : ''} <span class="muted">(proves presence of corruption, never absence)</span>` : html`<span class="muted">not run</span>`}</td></tr>
 <tr><th scope="row">extensions missing in the sandbox</th><td>${f.extensions_missing.length ? f.extensions_missing.map((e) => `${e.name} ${e.version}`).join(', ') : 'none'}</td></tr>
+${f.normalisations?.length ? html`<tr><th scope="row">cross-major normalisations (source ${f.normalisations[0]!.source_major}, sandbox ${f.normalisations[0]!.sandbox_major})</th><td><ul>${f.normalisations.map((n) => html`<li><code>${n.id}</code> (since ${n.since}): ${n.catalog_facts} catalog fact(s), ${n.round_trip_objects} round-trip object(s) — ${n.why}</li>`)}</ul></td></tr>` : ''}
 </tbody>
 </table>
 ${f.differences.length ? html`<table>
