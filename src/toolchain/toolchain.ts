@@ -169,8 +169,8 @@ export async function resolveToolchain(req: ToolchainRequest, discover: Discover
   const dumpMajor = req.dumpedBy?.major ?? dump[0]?.version.major ?? null;
   // Older than pg_dump is allowed down to the source's own major (the emergency restore, as the default does);
   // older than the source is no restore anyone would do.
-  const lowest = Math.min(dumpMajor ?? Infinity, req.source?.major ?? dumpMajor ?? Infinity);
-  if (req.sandboxMajor !== undefined && req.sandboxMajor < lowest) {
+  const lowest = req.source?.major ?? dumpMajor;
+  if (req.sandboxMajor !== undefined && lowest !== null && req.sandboxMajor < Math.min(lowest, dumpMajor ?? lowest)) {
     throw new ConfigError(`PostgreSQL ${req.sandboxMajor} cannot be the sandbox: the source runs ${req.source?.text ?? 'an unknown version'} and the dump is pg_dump ${dumpMajor ?? 'unknown'}'s; the sandbox must run the source's major or newer`);
   }
   const sandbox = chooseServer(found, programs, req, dumpMajor);
