@@ -26,6 +26,8 @@ const RULES: readonly Rule[] = [
     hint: 'the sandbox server lacks an extension the source uses: install its package for this PostgreSQL version' },
   { test: (e) => /collation ".*" for encoding .* does not exist|invalid locale name|locale .* not found|could not create locale|could not open collator for locale|ICU is not supported in this build/.test(e.message), classification: 'environment_defect',
     hint: 'a collation or locale of the source is missing on this machine: install the locale (locales-all, or locale-gen for that name) or an ICU-enabled PostgreSQL, or restore into a matching OS' },
+  { test: (e) => /compression method (lz4|zstd) not supported|(lz4|zstd) compression is not supported by this build/.test(e.message), classification: 'environment_defect',
+    hint: 'the sandbox\'s server was built without this compression method (e.g. the server store\'s embedded servers lack lz4): restore into a server built with it, such as the distribution\'s package of that major' },
   { test: (e) => /unsupported version .* in file header|server version mismatch/.test(e.message), classification: 'environment_defect',
     hint: 'the dump was written by a newer pg_dump than this pg_restore: install client programs of that major version' },
   { test: (e) => /tablespace ".*" does not exist|could not create directory .*tablespace|directory ".*" does not exist/.test(e.message), classification: 'environment_defect',

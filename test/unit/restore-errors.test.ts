@@ -135,6 +135,8 @@ test('classification table: SQLSTATE and message → environment, backup or unkn
     ['22023', 'could not create locale "xx_YY.UTF-8": No such file or directory', 'environment_defect'],
     ['42704', 'collation "de_DE" for encoding "UTF8" does not exist', 'environment_defect'],
     ['0A000', 'ICU is not supported in this build', 'environment_defect'],
+    ['0A000', 'compression method lz4 not supported', 'environment_defect'],
+    ['0A000', 'compression method zstd not supported', 'environment_defect'],
     ['58P01', 'could not open extension control file "/usr/share/postgresql/15/extension/postgis.control": No such file or directory', 'environment_defect'],
     ['0A000', 'extension "postgis" is not available', 'environment_defect'],
     ['58P01', 'could not access file "/opt/lib/x": No such file or directory', 'environment_defect'],
