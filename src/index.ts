@@ -29,6 +29,7 @@ export { sendWebhook, webhookSummary, type WebhookResult, type WebhookAttempt, t
 export { diffCatalogs, type CatalogDifference } from './fidelity/catalog-diff.js';
 export type { CatalogFact } from './fidelity/catalog-facts.js';
 export { compareSchemaDumps, ROUND_TRIP_STRIPPED, type StrippedLine, type CompareOptions, type RoundTripComparison, type RoundTripDifference, type RoundTripObject } from './fidelity/round-trip.js';
+export type { CrossMajorNormaliser, CrossMajorRule, Side as CrossMajorSide } from './fidelity/cross-major.js';
 // Reading dumps: inventory, format, content checks.
 export { readInventory, type ArtifactFormat } from './inventory/read-inventory.js';
 export { detectFormat } from './inventory/detect-format.js';
