@@ -203,6 +203,18 @@ function describeDefaults(k: LibpqParams, fromService: LibpqParams, service: str
  */
 export function connectError(spec: SourceSpec, err: unknown, scrub: (s: string) => string): EnvironmentError {
   const why = scrub((err as Error).message);
+  if ((err as { code?: unknown }).code === '25006') {
+    // A write at login, refused by the read-only session: only a login event trigger (PostgreSQL 17+) writes there.
+    return new EnvironmentError(
+      `cannot connect to the source ${spec.redacted}: the server refused the login with "${why}". A login event trigger ` +
+        '(PostgreSQL 17+, CREATE EVENT TRIGGER … ON login) on the source writes at every login, and pgdrill\'s sessions ' +
+        'are read-only from the moment they log in, so the trigger\'s write fails and with it the login. Nothing was ' +
+        'written. To drill this source, make the trigger skip pgdrill\'s role (e.g. IF session_user = \'<drill role>\' ' +
+        'THEN RETURN; END IF) or its application_name \'pgdrill\'; find the triggers with SELECT evtname FROM ' +
+        "pg_event_trigger WHERE evtevent = 'login'.",
+      undefined, { cause: err },
+    );
+  }
   if (!spec.defaults) {
     return new EnvironmentError(`cannot connect to the source ${spec.redacted}: ${why}. Check the URL, that the server runs, and the credentials (PGPASSWORD or .pgpass).`, undefined, { cause: err });
   }
