@@ -11,6 +11,7 @@
  *   are created afterwards from that list, each a bare file name pointing at a regular file in its own directory.
  * Only `package/<subdir>/` is written (the other members are read and checked, not written).
  */
+import { isEndBlock, paddedSize, parseTarHeader, TAR_TYPE_NAMES } from '../exec/tar-header.js';
 import { constants, createReadStream } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, readFile, symlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
@@ -35,11 +36,6 @@ export interface UnpackResult {
   readonly directories: number;
   readonly bytes: number;
 }
-
-const TYPES: Record<string, string> = {
-  '1': 'a hard link', '2': 'a symbolic link', '3': 'a character device', '4': 'a block device', '6': 'a FIFO',
-  '7': 'a contiguous file', g: 'a global pax header', L: 'a GNU long name', K: 'a GNU long link name',
-};
 
 function refuse(tarball: string, why: string): never {
   throw new ConfigError(`refusing the package ${tarball}: ${why}. A server package holds only regular files and directories with relative names; this one was altered or is not a server package`);
@@ -83,24 +79,11 @@ interface Header {
   readonly mode: number;
 }
 
-function field(h: Buffer, from: number, len: number): string {
-  const b = h.subarray(from, from + len);
-  const nul = b.indexOf(0);
-  return b.subarray(0, nul < 0 ? len : nul).toString('utf8');
-}
-
 function parseHeader(tarball: string, h: Buffer, at: number): Header {
-  const sum = field(h, 148, 8).trim();
-  let actual = 0;
-  for (let i = 0; i < 512; i++) actual += i >= 148 && i < 156 ? 0x20 : h[i]!;
-  if (!/^[0-7]+$/.test(sum) || parseInt(sum, 8) !== actual) refuse(tarball, `the tar header at byte ${at} has a bad checksum (damaged or not a tarball)`);
-  const sizeText = field(h, 124, 12).trim();
-  if (!/^[0-7]+$/.test(sizeText)) refuse(tarball, `the tar header at byte ${at} has no octal size`);
-  const modeText = field(h, 100, 8).trim();
-  const ustar = h.subarray(257, 262).toString('latin1') === 'ustar';
-  const prefix = ustar ? field(h, 345, 155) : '';
-  const name = field(h, 0, 100);
-  return { name: prefix ? `${prefix}/${name}` : name, type: String.fromCharCode(h[156]!), size: parseInt(sizeText, 8), mode: /^[0-7]+$/.test(modeText) ? parseInt(modeText, 8) : 0o644 };
+  const t = parseTarHeader(h);
+  if (!t.checksumOk) refuse(tarball, `the tar header at byte ${at} has a bad checksum (damaged or not a tarball)`);
+  if (t.size === null) refuse(tarball, `the tar header at byte ${at} has no octal size`);
+  return { name: t.name, type: t.type, size: t.size, mode: t.mode ?? 0o644 };
 }
 
 /** A pax extended header's `path`, if it has one ("LEN key=value\n" records). */
@@ -147,9 +130,9 @@ export async function unpackPackage(o: UnpackOptions): Promise<UnpackResult> {
     for (;;) {
       const h = await reader.exact(512);
       if (!h) refuse(o.tarball, 'the tarball ends without its end-of-archive blocks (truncated)');
-      if (h.every((b) => b === 0)) break;
+      if (isEndBlock(h)) break;
       const hd = parseHeader(o.tarball, h, at);
-      const padded = Math.ceil(hd.size / 512) * 512;
+      const padded = paddedSize(hd.size);
       at += 512 + padded;
       if (hd.type === 'x') {
         if (hd.size > 65536) refuse(o.tarball, 'a pax header is larger than 64 KiB');
@@ -159,7 +142,7 @@ export async function unpackPackage(o: UnpackOptions): Promise<UnpackResult> {
       }
       const name = nextName ?? hd.name;
       nextName = null;
-      if (hd.type !== '0' && hd.type !== '\0' && hd.type !== '5') refuse(o.tarball, `the member ${JSON.stringify(name)} is ${TYPES[hd.type] ?? `of type ${JSON.stringify(hd.type)}`}`);
+      if (hd.type !== '0' && hd.type !== '\0' && hd.type !== '5') refuse(o.tarball, `the member ${JSON.stringify(name)} is ${TAR_TYPE_NAMES[hd.type] ?? `of type ${JSON.stringify(hd.type)}`}`);
       const rel = memberPath(o.tarball, name, o.subdir);
       if (hd.type === '5') {
         if (rel) {

@@ -11,6 +11,7 @@
  * - tar archive: every member is a regular file with a plain name (no link, device, directory, absolute or
  *   climbing name) — pg_restore reads members from the tar itself, so this is defence in depth.
  */
+import { isEndBlock, paddedSize, parseTarHeader, TAR_TYPE_NAMES } from '../exec/tar-header.js';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -149,26 +150,17 @@ async function checkTar(path: string, problems: string[]): Promise<string> {
     while (at + 512 <= size) {
       const { bytesRead } = await fh.read(header, 0, 512, at);
       if (bytesRead < 512) break;
-      if (header.every((b) => b === 0)) break; // end of archive
-      const field = (from: number, len: number): string => {
-        const b = header.subarray(from, from + len);
-        const nul = b.indexOf(0);
-        return b.subarray(0, nul < 0 ? len : nul).toString('utf8');
-      };
-      const name = field(0, 100);
-      const prefix = header.subarray(257, 262).toString('latin1') === 'ustar' ? field(345, 155) : '';
-      const type = String.fromCharCode(header[156]!);
-      const sizeText = field(124, 12).trim();
-      if (!/^[0-7]+$/.test(sizeText)) {
-        problems.push(`the tar header at byte ${at} has no valid size (${JSON.stringify(sizeText)}): damaged`);
+      if (isEndBlock(header)) break;
+      const { name: full, type, size } = parseTarHeader(header);
+      if (size === null) {
+        problems.push(`the tar header at byte ${at} has no valid size: damaged`);
         break;
       }
-      const full = prefix ? `${prefix}/${name}` : name;
-      if (type !== '0' && type !== '\0') problems.push(`tar member ${JSON.stringify(full)} is ${TAR_TYPES[type] ?? `of type ${JSON.stringify(type)}`}, not a regular file`);
+      if (type !== '0' && type !== '\0') problems.push(`tar member ${JSON.stringify(full)} is ${TAR_TYPE_NAMES[type] ?? `of type ${JSON.stringify(type)}`}, not a regular file`);
       else if (!isPlainFileName(full)) problems.push(`tar member ${JSON.stringify(full)} is not a plain file name`);
       members++;
       if (problems.length > 100) break;
-      at += 512 + Math.ceil(parseInt(sizeText, 8) / 512) * 512;
+      at += 512 + paddedSize(size);
     }
   } finally {
     await fh.close();
@@ -176,7 +168,3 @@ async function checkTar(path: string, problems: string[]): Promise<string> {
   return `${members} tar member(s), all regular files with plain names`;
 }
 
-const TAR_TYPES: Record<string, string> = {
-  '1': 'a hard link', '2': 'a symbolic link', '3': 'a character device', '4': 'a block device', '5': 'a directory', '6': 'a FIFO',
-  '7': 'a contiguous file', x: 'a pax header', g: 'a global pax header', L: 'a GNU long name', K: 'a GNU long link name',
-};
