@@ -37,7 +37,7 @@ export function trustedOwner(uid: number): boolean {
  * Why the directories leading to `path` (not `path` itself) could be changed by someone else; null when they
  * cannot. A component that does not exist ends the walk (whoever creates it is checked when it is created).
  */
-async function ancestorProblem(path: string, depth = 0): Promise<string | null> {
+export async function ancestorProblem(path: string, depth = 0): Promise<string | null> {
   if (depth > 16) return `too many symbolic links on the way to ${path}`;
   const parts = resolve(path).split('/').filter(Boolean);
   let cur = '/';

@@ -10,11 +10,12 @@
  * the store). Anything else is ignored with a warning, never followed: a store entry the sandbox user could change
  * would run its code as the sandbox of every later drill.
  */
+import { ancestorProblem } from '../sandbox/state-dir.js';
 import { lstat, open, readdir, realpath } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { constants } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { silentLogger, type Logger } from '../logger.js';
 
 /** One server installation in the store. */
@@ -71,13 +72,8 @@ export function distrust(path: string, st: Stats, opts: { kind: 'directory' | 'f
 export async function distrustStore(dir: string): Promise<string | null> {
   const st = await lstat(dir).catch(() => null);
   if (!st) return null;
-  const own = distrust(dir, st, { kind: 'directory' });
-  if (own) return own;
-  for (let d = dirname(dir); ; d = dirname(d)) {
-    const why = distrust(d, await lstat(d), { kind: 'directory', sticky: true });
-    if (why) return why;
-    if (d === dirname(d)) return null;
-  }
+  // The directories above it: the same rule as the state directory's (src/sandbox/state-dir.ts).
+  return distrust(dir, st, { kind: 'directory' }) ?? (await ancestorProblem(dir));
 }
 
 /** Why a store entry cannot be used, or null. */

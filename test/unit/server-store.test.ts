@@ -68,7 +68,7 @@ test('a store inside a directory others can write is ignored whole; a sticky one
   await chmod(open, 0o777);
   const r = await inspectStore(join(open, 'servers'));
   assert.deepEqual(r.servers, []);
-  assert.match(r.ignored[0]!.why, /open is writable by others/);
+  assert.match(r.ignored[0]!.why, /open is writable by every user/);
   await chmod(open, 0o1777);
   assert.deepEqual((await inspectStore(join(open, 'servers'))).servers.map((s) => s.major), process.getuid?.() === 0 ? [16] : []);
 });
