@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { GrantEntry, InventoryEntry } from '../inventory/types.js';
 import { CopyDataCounter } from './copy-data.js';
+import { CopyLineHasher } from './copy-hash.js';
 import { displayName, dumpEncoding, UTF8, type DumpEncoding, type DumpTextDecoder } from './dump-encoding.js';
 import { parseHeaderLine } from './dump-headers.js';
 import type { FindingKind } from './hostile-patterns.js';
@@ -39,7 +40,15 @@ const MAX_FINDING_TEXT = 200;
 interface OpenCopy {
   readonly table: string;
   readonly line: number;
+  readonly columns: string | null;
   readonly counter: CopyDataCounter;
+  readonly hasher: CopyLineHasher | null;
+}
+
+interface QueuedCopy {
+  readonly table: string;
+  readonly line: number;
+  readonly columns: string | null;
 }
 
 /** A push parser for plain dumps: `push()` chunks cut anywhere, then `finish()` once. */
@@ -51,6 +60,7 @@ export class PlainDumpScanner {
   private decoder: DumpTextDecoder = UTF8.decoder();
   private nextEncoding: string | null = null;
   private readonly allowedMeta: ReadonlySet<string>;
+  private readonly hashCopyData: boolean;
 
   private bytes = 0;
   private newlines = 0;
@@ -59,7 +69,7 @@ export class PlainDumpScanner {
   private lineHasText = false;
 
   private copy: OpenCopy | null = null;
-  private readonly queuedCopies: { table: string; line: number }[] = [];
+  private readonly queuedCopies: QueuedCopy[] = [];
   private copyNulReported = false;
 
   private readonly entries: InventoryEntry[] = [];
@@ -89,13 +99,14 @@ export class PlainDumpScanner {
 
   /** @param opts what to accept beyond pg_dump's own output (default: nothing). */
   constructor(opts: PlainScanOptions = {}) {
+    this.hashCopyData = opts.hashCopyData ?? true;
     this.allowedMeta = new Set((opts.allow?.metaCommands ?? []).map((m) => m.replace(/^\\/, '')));
     this.analyzer = new StatementAnalyzer({
       finding: (kind, reason, line) => this.finding(kind, reason, line),
       grant: (g) => this.grants.push(this.encoding.decoded ? g : { ...g, role: this.shown(g.role), object: this.shown(g.object) }),
       role: (ref) => this.countRole(ref.role, ref.as),
       tablespace: (name) => this.tablespaces.add(name),
-      copyIn: (table, line) => this.queuedCopies.push({ table, line }),
+      copyIn: (table, line, columns) => this.queuedCopies.push({ table, line, columns }),
       stdStrings: (v: StdStrings) => this.lexer.setStdStringsFromNextLine(v),
       clientEncoding: (name: string) => (this.nextEncoding = name),
     }, { allowedFunctions: new Set(opts.allow?.functions ?? []) });
@@ -167,7 +178,7 @@ export class PlainDumpScanner {
     this.lexer.endInput();
     const idle = this.lexer.idle && !this.analyzer.pending;
     if (this.analyzer.pending) this.analyzer.statementEnd(this.lexer.currentLine); // psql sends it at end of input
-    for (const q of this.queuedCopies.splice(0)) this.copyBlocks.push({ table: q.table, rows: 0, terminated: false, line: q.line });
+    for (const q of this.queuedCopies.splice(0)) this.copyBlocks.push({ table: q.table, rows: 0, terminated: false, line: q.line, columns: q.columns, ...(this.hashCopyData ? { hash: new CopyLineHasher().finish().hash } : {}) });
     this.flushLineFindings();
     const keysMatch = this.restrictKey === null || this.restrictKey === this.unrestrictKey;
     const ended = this.copyBlocks.every((b) => b.terminated);
@@ -327,7 +338,7 @@ export class PlainDumpScanner {
 
   private openCopy(): void {
     const q = this.queuedCopies.shift()!;
-    this.copy = { table: q.table, line: q.line, counter: new CopyDataCounter() };
+    this.copy = { table: q.table, line: q.line, columns: q.columns, counter: new CopyDataCounter(), hasher: this.hashCopyData ? new CopyLineHasher() : null };
     this.trailerSeen = false;
   }
 
@@ -337,6 +348,7 @@ export class PlainDumpScanner {
     const before = c.counter.newlines;
     const stop = c.counter.scan(chunk, pos);
     const end = stop === -1 ? chunk.length : stop;
+    c.hasher?.update(chunk, pos, end);
     if (!this.copyNulReported) {
       const z = chunk.indexOf(0, pos);
       if (z !== -1 && z < end) {
@@ -358,7 +370,7 @@ export class PlainDumpScanner {
 
   private closeCopy(): void {
     const c = this.copy!;
-    this.copyBlocks.push({ table: c.table, rows: c.counter.rows, terminated: c.counter.terminated, line: c.line });
+    this.copyBlocks.push({ table: c.table, rows: c.counter.rows, terminated: c.counter.terminated, line: c.line, columns: c.columns, ...(c.hasher ? { hash: c.hasher.finish().hash } : {}) });
     this.copy = null;
   }
 }
