@@ -9,6 +9,7 @@ import type { DbSession } from '../pg/client.js';
 import type { ReportBuilder } from '../report/builder.js';
 import type { TableRow } from '../report/model.js';
 import type { CopyBlock } from '../scan/types.js';
+import { parseQualifiedName } from '../verify/artifact-name.js';
 
 /** What to count and what to compare with. */
 export interface RowCountPlan {
@@ -24,9 +25,23 @@ export interface RowCountPlan {
   readonly restoredTables: ReadonlySet<string>;
 }
 
+/** The tables of a dump's COPY blocks, each once, in the dump's order. */
+export function tablesOfCopyBlocks(blocks: readonly CopyBlock[]): TableRef[] {
+  const seen = new Set<string>();
+  const out: TableRef[] = [];
+  for (const b of blocks) {
+    const t = parseQualifiedName(b.table);
+    if (!t || seen.has(tableLabel(t))) continue;
+    seen.add(tableLabel(t));
+    out.push(t);
+  }
+  return out;
+}
+
 /** Count the restored tables, fill the report's table rows (`rows`, in place) and add `fidelity.row_counts`. */
 export async function checkRowCounts(b: ReportBuilder, db: DbSession, plan: RowCountPlan, rows: TableRow[], signal?: AbortSignal): Promise<void> {
-  const refs: TableRef[] = plan.sourceCounts ? [...plan.sourceCounts] : [...plan.tablesFromDump];
+  // Without the source's counts (source.witness: none in a run): the tables are those the dump carries data for.
+  const refs: TableRef[] = plan.sourceCounts ? [...plan.sourceCounts] : plan.tablesFromDump.length ? [...plan.tablesFromDump] : tablesOfCopyBlocks(plan.copyBlocks);
   const present = refs.filter((t) => plan.restoredTables.has(tableLabel(t)));
   const counted = new Map((await countRows(db, present, signal)).map((c) => [tableLabel(c), c.rows]));
   const dumpRows = new Map(plan.copyBlocks.map((c) => [c.table.replace(/"/g, ''), c.rows]));
