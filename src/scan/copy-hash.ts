@@ -26,48 +26,59 @@ export interface CopyHash {
   readonly hash: string;
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
-const BACKSLASH = 0x5c;
-const DOT = 0x2e;
-const SEED1 = 0x811c9dc5 | 0;
-const SEED2 = 0x9747b28c | 0;
-const MUL1 = 0x01000193;
-const MUL2 = 0x5bd1e995;
+/** A hasher's whole state: seven numbers (a block's hashing moves to the worker thread mid-block: copy-hash-worker.ts). */
+export type CopyHashState = readonly [rows: number, sum1: number, sum2: number, h1: number, h2: number, len: number, head: number];
 
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/** Hashes the lines of a stream of COPY text, in chunks cut anywhere. */
+/**
+ * Hashes the lines of a stream of COPY text, in chunks cut anywhere. Self-contained (no reference outside the class
+ * body: its source also runs on the worker thread, copy-hash-worker.ts), hence the literals.
+ */
 export class CopyLineHasher {
   private rows = 0;
   private sum1 = 0;
   private sum2 = 0;
-  private h1 = SEED1;
-  private h2 = SEED2;
+  // Each lane starts from its own offset basis (FNV-1a's, and murmur2's seed).
+  private h1 = 0x811c9dc5 | 0;
+  private h2 = 0x9747b28c | 0;
   /** Bytes of the current (unfinished) line so far. */
   private len = 0;
   /** The current line's first three bytes (for the terminator), packed; only meaningful while len <= 3. */
   private head = 0;
 
+  /** A hasher that goes on from `state`. */
+  static from(state: CopyHashState): CopyLineHasher {
+    const h = new CopyLineHasher();
+    [h.rows, h.sum1, h.sum2, h.h1, h.h2, h.len, h.head] = state;
+    return h;
+  }
+
+  /** murmur3's 32-bit finaliser. */
+  static fmix32(h: number): number {
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return h >>> 0;
+  }
+
+  /** The state, to go on elsewhere. */
+  state(): CopyHashState {
+    return [this.rows, this.sum1, this.sum2, this.h1, this.h2, this.len, this.head];
+  }
+
   /** Feeds buf[start, end). */
-  update(buf: Buffer, start = 0, end = buf.length): void {
+  update(buf: Uint8Array, start = 0, end = buf.length): void {
     let pos = start;
     while (pos < end) {
-      let nl = buf.indexOf(LF, pos);
+      let nl = buf.indexOf(0x0a, pos);
       if (nl === -1 || nl >= end) nl = end;
       let h1 = this.h1;
       let h2 = this.h2;
       for (let i = pos; i < nl; i++) {
         const c = buf[i]!;
-        h1 = Math.imul(h1 ^ c, MUL1);
-        h2 = Math.imul(h2 ^ c, MUL2);
+        h1 = Math.imul(h1 ^ c, 0x01000193);
+        h2 = Math.imul(h2 ^ c, 0x5bd1e995);
       }
       this.h1 = h1;
       this.h2 = h2;
@@ -89,14 +100,15 @@ export class CopyLineHasher {
   }
 
   private endLine(): void {
-    const terminator = (this.len === 2 && this.head === (BACKSLASH | (DOT << 8))) || (this.len === 3 && this.head === (BACKSLASH | (DOT << 8) | (CR << 16)));
+    // `\.` or `\.\r` (0x5c 0x2e [0x0d]): the terminator, not a row.
+    const terminator = (this.len === 2 && this.head === 0x2e5c) || (this.len === 3 && this.head === 0x0d2e5c);
     if (!terminator) {
       this.rows++;
-      this.sum1 = (this.sum1 + fmix32(this.h1 ^ this.len)) >>> 0;
-      this.sum2 = (this.sum2 + fmix32(this.h2)) >>> 0;
+      this.sum1 = (this.sum1 + CopyLineHasher.fmix32(this.h1 ^ this.len)) >>> 0;
+      this.sum2 = (this.sum2 + CopyLineHasher.fmix32(this.h2)) >>> 0;
     }
-    this.h1 = SEED1;
-    this.h2 = SEED2;
+    this.h1 = 0x811c9dc5 | 0;
+    this.h2 = 0x9747b28c | 0;
     this.len = 0;
     this.head = 0;
   }

@@ -67,6 +67,8 @@ export interface PgDumpTransactionLine {
 export interface PlainScanOptions {
   /** Hash every COPY block's data lines (`CopyBlock.hash`, src/scan/copy-hash.ts). Default true; off only to measure its cost. */
   readonly hashCopyData?: boolean;
+  /** COPY bytes hashed on the scanner's thread before a worker thread takes over. Default 8 MiB (for tests and benchmarks). */
+  readonly hashOffThreadAfter?: number;
   readonly allow?: {
     /** psql backslash commands (name with or without the backslash, e.g. `set`) accepted anywhere, as long as their
      * arguments hold no backslash or backquote. Default: none; `\restrict`, `\unrestrict` and `\connect` as pg_dump

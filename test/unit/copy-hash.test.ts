@@ -75,6 +75,29 @@ describe('COPY-line hash (src/scan/copy-hash.ts)', () => {
   });
 });
 
+describe('COPY-line hashes on the worker thread (src/scan/copy-hash-worker.ts)', () => {
+  test('the same hashes as on the scanner thread, whether the worker takes over at the start, mid-block or mid-line', () => {
+    const lines = Array.from({ length: 4000 }, (_, i) => `${i}\tname ${i % 7}\t${i % 3 ? '\\N' : ''}\n`).join('');
+    const dump = Buffer.from(`COPY public.a (id, n, x) FROM stdin;\n${lines}\\.\nCOPY public.b (id) FROM stdin;\n\\.\nCOPY public.c (id, n, x) FROM stdin;\n${lines.slice(0, 5000)}\\.\n`);
+    const scan = (after: number | undefined, step: number) => {
+      const s = new PlainDumpScanner({ hashOffThreadAfter: after });
+      for (let i = 0; i < dump.length; i += step) s.push(dump.subarray(i, i + step));
+      return s.finish().copyBlocks.map((b) => [b.table, b.rows, b.hash]);
+    };
+    const inline = scan(undefined, 4096);
+    assert.equal(inline[0]![2], hashCopyText(lines).hash);
+    for (const [after, step] of [[0, 4096], [7, 1000], [30_001, 333], [0, 1 << 20]] as const) assert.deepEqual(scan(after, step), inline, `after ${after}, step ${step}`);
+  });
+
+  test('a dump cut inside a block: the open block is still hashed', () => {
+    const s = new PlainDumpScanner({ hashOffThreadAfter: 0 });
+    s.push(Buffer.from('COPY public.a (id) FROM stdin;\n1\n2\n3'));
+    const [b] = s.finish().copyBlocks;
+    assert.equal(b!.terminated, false);
+    assert.equal(b!.hash, hashCopyText('1\n2\n3\n').hash);
+  });
+});
+
 describe("reading the restored copy back (src/fidelity/copy-hash-restored.ts)", () => {
   test('the COPY TO statement names the table and columns as the dump did', () => {
     assert.equal(copyOutSql({ table: 'public."Odd ""t"""', columns: 'id,"Name"' }, 'UTF8'), 'COPY public."Odd ""t""" (id,"Name") TO STDOUT');
