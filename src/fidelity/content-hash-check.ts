@@ -20,7 +20,7 @@ import { hashRestoredCopies, UNKNOWN_DUMP_SESSION, type RestoredCopyHash } from 
 import { diffLargeObjects, hashLargeObjects, type LargeObjectHash } from './large-object-hash.js';
 import type { VerifyRestoredInput } from './verify-restored.js';
 
-const NAME = 'fidelity.content_hashes';
+const name = 'fidelity.content_hashes';
 const short = (h: string | null | undefined) => (h ? h.slice(0, 12) : 'none');
 
 /** What one line of evidence found: problems (each names a table or object) and what it measured. */
@@ -140,7 +140,7 @@ export async function contentHashesCheck(b: ReportBuilder, input: VerifyRestored
   const witness = src?.witnessHashes ?? false;
   const los = src?.deep ?? false;
   if (!blocks.size && !witness && !los) {
-    return void b.add({ name: NAME, stage: 'fidelity', status: 'skip', detail: 'the dump holds no table data (no COPY block) to hash, and no source witness was asked for (source.witness: hashes)' });
+    return void b.add({ name: name, stage: 'fidelity', status: 'skip', detail: 'the dump holds no table data (no COPY block) to hash, and no source witness was asked for (source.witness: hashes)' });
   }
   const [stream, source, lo] = await Promise.all([
     blocks.size ? streamEvidence(input, blocks, openRaw) : null,
@@ -167,9 +167,9 @@ export async function contentHashesCheck(b: ReportBuilder, input: VerifyRestored
     restored_ms: (stream?.ms ?? 0) + (source?.ms ?? 0), source_ms: src?.hashesMs ?? 0, large_objects: lo?.count ?? 0, large_objects_differ: lo?.differ ?? [],
   };
   if (!problems.length && unsure.length) {
-    return void b.add({ name: NAME, stage: 'fidelity', status: 'warn', detail: `every other content hash equal; ${unsure.length} table(s) not comparable: ${listed(unsure)}`, evidence: ev });
+    return void b.add({ name: name, stage: 'fidelity', status: 'warn', detail: `every other content hash equal; ${unsure.length} table(s) not comparable: ${listed(unsure)}`, evidence: ev });
   }
-  b.expect(NAME, 'fidelity', problems.length === 0,
+  b.expect(name, 'fidelity', problems.length === 0,
     `${rows.length} table(s): every content hash equal — evidence: ${on.join('; ')}`,
     `${problems.length} difference(s) in content: ${listed(problems)}${unsure.length ? `; not comparable: ${listed(unsure)}` : ''} — evidence: ${on.join('; ')}`,
     ev);
