@@ -4,7 +4,7 @@ import { defineChecks } from './definition.js';
 export const FIDELITY_CHECKS = defineChecks({
   'fidelity.row_counts': {
     stage: 'fidelity',
-    proves: "every restored table's exact count(*) equals the source's in the dump's snapshot (run), or the rows of its COPY block in the dump (verify)",
+    proves: "every restored table's exact count(*) equals the rows of its COPY block in the dump (counted by pgdrill as it read the dump) and, with `source.witness: counts` or `hashes` (run), the source's count(*) in the dump's snapshot",
     fails: 'a table holds another number of rows, or is missing from the copy (each named with both counts)',
     commands: ['run', 'verify', 'demo'],
     renamedFrom: 'restore.row_counts',
