@@ -34,8 +34,6 @@ import { assembleReport } from '../pipeline/report/assemble.js';
 import { finishReport } from '../pipeline/report/finish-report.js';
 import { sandboxMajorOf, versionsReport } from '../pipeline/report/versions-report.js';
 
-export { sourceCountsCheck };
-
 /** Options of a drill. Every field has a default; `source` falls back to the PG* environment. */
 export interface RunDrillOptions extends PipelineOptions {
   /** libpq URL of the source; default: PG* environment (or config source.url). */
