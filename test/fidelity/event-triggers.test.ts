@@ -62,7 +62,7 @@ describe("pgdrill's DDL in the restored copy fires none of its event triggers", 
   });
 
   test('--keep: the kept copy is as the dump made it (no audit rows added, no amcheck, triggers in their modes)', async () => {
-    const { report } = await runDrill({ source: urlOf(source, 'audited'), outDir: join(dir.path, 'kept'), keep: true, deep: true });
+    const { report } = await runDrill({ source: urlOf(source, 'audited'), outDir: join(dir.path, 'kept'), keep: true, deep: true, config: { source: { witness: 'counts' } } });
     const m = /^psql "([^"]+)" +\(stop it with: (.*pg_ctl -D (\S+) stop); then rm -rf (\S+)\)$/.exec(report.restore?.connect ?? '');
     assert.ok(m, report.restore?.connect ?? '(no connect string)');
     const pid = Number((await readFile(join(m[3]!, 'postmaster.pid'), 'utf8')).split('\n')[0]);
