@@ -114,7 +114,7 @@ describe('SQL_ASCII with names that are not UTF-8', () => {
     const report = await mutated('altered', ALTER_ROW);
     assert.deepEqual(failed(report), ['fidelity.content_hashes']);
     // Both evidences see it: the dump's COPY bytes against the copy's COPY TO (bytes, in SQL_ASCII), and the source's hashes (--deep: witness counts, so the stream alone here).
-    assert.match(check(report, 'fidelity.content_hashes').detail, new RegExp(`^1 difference\\(s\\) in content: s\\\\xe9\\.caf\\\\xe9 \\(dump c1:`));
+    assert.match(check(report, 'fidelity.content_hashes').detail, new RegExp(`^1 difference\\(s\\) in content: s\\\\xe9\\.caf\\\\xe9 \\(dump c2:`));
   });
 
   test('a table missing from the copy: restore.objects, the counts and the round trip FAIL naming it', async () => {
