@@ -42,7 +42,7 @@ export interface FleetDatabaseEntry {
 }
 
 /** A registered database as stored. */
-export interface FleetDatabase {
+export interface RegisteredDatabase {
   readonly key: string;
   readonly source: string;
   readonly kind: FleetDrillKind;
@@ -107,7 +107,7 @@ export interface FleetResult {
 
 /** A registered database with its newest result and its newest passing one. */
 export interface LatestResult {
-  readonly database: FleetDatabase;
+  readonly database: RegisteredDatabase;
   /** The newest result (by finished_at), null when it was never drilled. */
   readonly latest: FleetResult | null;
   /** The newest result whose verdict is pass, null when none. */
@@ -332,7 +332,7 @@ function toResult(r: ResultRow): FleetResult {
   };
 }
 
-function toDatabase(r: DatabaseRow): FleetDatabase {
+function toDatabase(r: DatabaseRow): RegisteredDatabase {
   return {
     key: r.key, source: r.source, kind: r.kind, schedule: r.schedule, intervalMs: Number(r.interval_ms), priority: r.priority,
     syncedAt: r.synced_at.toISOString(), removedAt: r.removed_at ? r.removed_at.toISOString() : null,
