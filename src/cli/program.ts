@@ -14,6 +14,8 @@ import { registerStatus } from './commands/status.js';
 import { registerCleanup } from './commands/cleanup.js';
 import { registerInit } from './commands/init.js';
 import { registerServer } from './commands/server.js';
+import { registerFleetStatus } from './commands/fleet-status.js';
+import { registerFleetReport } from './commands/fleet-report.js';
 
 /** The program with every command registered; `writeErr` receives commander's own messages (usage errors, help). */
 export function buildProgram(ctx: CliContext, writeErr: (s: string) => void = (s) => void process.stderr.write(s)): Command {
@@ -32,6 +34,9 @@ export function buildProgram(ctx: CliContext, writeErr: (s: string) => void = (s
   registerCleanup(program, ctx);
   registerInit(program, ctx);
   registerServer(program, ctx);
+  const fleet = program.command('fleet').description('a fleet of databases drilled by workers on many machines through a job queue in a coordination database (docs/fleet.md)');
+  registerFleetStatus(fleet, ctx);
+  registerFleetReport(fleet, ctx);
   program.addOption(new Option('--debug', 'verbose logs on stderr').hideHelp());
   return program;
 }

@@ -49,6 +49,8 @@ export interface RegisteredDatabase {
   readonly schedule: string;
   readonly intervalMs: number;
   readonly priority: number;
+  /** When a sync first registered it, or registered it again after its removal (ISO): a database never drilled is not overdue before this plus its interval. */
+  readonly addedAt: string;
   /** When `fleet sync` last wrote it (ISO). */
   readonly syncedAt: string;
   /** When a sync found it gone from the fleet file (ISO), else null. Its results are kept. */
@@ -136,6 +138,7 @@ const MIGRATIONS: readonly string[] = [
      schedule text NOT NULL,
      interval_ms bigint NOT NULL CHECK (interval_ms > 0),
      priority integer NOT NULL DEFAULT 0,
+     added_at timestamptz NOT NULL,
      synced_at timestamptz NOT NULL,
      removed_at timestamptz
    );
@@ -246,9 +249,10 @@ export async function registerDatabases(client: ResultsClient, entries: readonly
     const known = new Set((await client.query<{ key: string }>(`SELECT key FROM ${RESULTS_SCHEMA}.databases`)).rows.map((r) => r.key));
     for (const e of entries) {
       await client.query(
-        `INSERT INTO ${RESULTS_SCHEMA}.databases AS d (key, source, kind, schedule, interval_ms, priority, synced_at, removed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)
-         ON CONFLICT (key) DO UPDATE SET source = EXCLUDED.source, kind = EXCLUDED.kind, schedule = EXCLUDED.schedule,
+        `INSERT INTO ${RESULTS_SCHEMA}.databases AS d (key, source, kind, schedule, interval_ms, priority, added_at, synced_at, removed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, NULL)
+         ON CONFLICT (key) DO UPDATE SET source = EXCLUDED.source,
+           added_at = CASE WHEN d.removed_at IS NULL THEN d.added_at ELSE EXCLUDED.added_at END, kind = EXCLUDED.kind, schedule = EXCLUDED.schedule,
            interval_ms = EXCLUDED.interval_ms, priority = EXCLUDED.priority, synced_at = EXCLUDED.synced_at, removed_at = NULL`,
         [e.key, redactSource(e.source), e.kind, e.schedule, Math.round(e.intervalMs), e.priority ?? 0, now],
       );
@@ -320,6 +324,7 @@ interface DatabaseRow {
   schedule: string;
   interval_ms: string;
   priority: number;
+  added_at: Date;
   synced_at: Date;
   removed_at: Date | null;
 }
@@ -335,7 +340,7 @@ function toResult(r: ResultRow): FleetResult {
 function toDatabase(r: DatabaseRow): RegisteredDatabase {
   return {
     key: r.key, source: r.source, kind: r.kind, schedule: r.schedule, intervalMs: Number(r.interval_ms), priority: r.priority,
-    syncedAt: r.synced_at.toISOString(), removedAt: r.removed_at ? r.removed_at.toISOString() : null,
+    addedAt: r.added_at.toISOString(), syncedAt: r.synced_at.toISOString(), removedAt: r.removed_at ? r.removed_at.toISOString() : null,
   };
 }
 
