@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { ConfigError, EnvironmentError } from '../errors.js';
 import { resolveSource, scrubber } from '../source/connection.js';
+import { isLibpqUrl, parseLibpqUrl, redactUrl } from '../source/libpq-url.js';
 
 /** A session on the coordination database; `redacted` names it in messages. */
 export interface CoordinationSession extends AsyncDisposable {
@@ -20,11 +21,31 @@ export interface CoordinationOptions {
   readonly signal?: AbortSignal;
 }
 
+/** True for a libpq URL with a password in it (one that does not parse is left to resolveSource's message). */
+function holdsPassword(url: string): boolean {
+  try {
+    return isLibpqUrl(url) && parseLibpqUrl(url).password !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** `--queue`, else PGDRILL_QUEUE (as `fleet sync` and `worker` read it). */
+export function queueUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const url = flag ?? env.PGDRILL_QUEUE;
+  if (!url) throw new ConfigError('--queue is required (or PGDRILL_QUEUE): the libpq URL of the coordination database');
+  return url;
+}
+
 /**
  * Connect to the coordination database named by `url` (`--queue`), read-only.
- * @throws ConfigError (exit 2) for a URL that does not parse; EnvironmentError (exit 4) when it cannot be reached.
+ * @throws ConfigError (exit 2) for a URL that does not parse or holds a password (argv is no place for it);
+ *   EnvironmentError (exit 4) when it cannot be reached.
  */
 export async function openCoordination(url: string, opts: CoordinationOptions = {}): Promise<CoordinationSession> {
+  if (holdsPassword(url)) {
+    throw new ConfigError(`--queue ${redactUrl(url)} holds a password: command lines are visible to every local user — put it in PGPASSWORD, PGPASSFILE or ~/.pgpass instead`);
+  }
   let spec: ReturnType<typeof resolveSource>;
   try {
     spec = resolveSource(url);

@@ -163,15 +163,18 @@ describe('fleet status and fleet report', () => {
     }
   });
 
-  test('the coordination database never synced, or unreachable: exit 4 saying what to do; report with no output: exit 2', async () => {
+  test('the coordination database never synced, or unreachable: exit 4 saying what to do; a password in --queue, or report with no output: exit 2', async () => {
     await psql(coord, 'postgres', { sql: 'CREATE DATABASE empty' });
     const none = await runCli(['fleet', 'status', '--queue', urlOf(coord, 'empty')]);
     assert.equal(none.code, 4, none.stderr);
     assert.match(none.stderr, /no pgdrill_fleet schema .*pgdrill fleet sync/);
-    const down = await runCli(['fleet', 'status', '--queue', 'postgresql://queue:secret@127.0.0.1:1/coord']);
+    const down = await runCli(['fleet', 'status'], { env: { PGDRILL_QUEUE: 'postgresql://queue@127.0.0.1:1/coord', PGPASSWORD: 'secret' } });
     assert.equal(down.code, 4, down.stderr);
-    assert.match(down.stderr, /cannot connect to the coordination database postgresql:\/\/queue:\*\*\*@127\.0\.0\.1:1\/coord/);
-    assert.doesNotMatch(down.stderr, /secret/);
+    assert.match(down.stderr, /cannot connect to the coordination database postgresql:\/\/queue@127\.0\.0\.1:1\/coord/);
+    const inArgv = await runCli(['fleet', 'status', '--queue', 'postgresql://queue:secret@127.0.0.1:1/coord']);
+    assert.equal(inArgv.code, 2, inArgv.stderr);
+    assert.match(inArgv.stderr, /holds a password: .*PGPASSFILE/);
+    assert.doesNotMatch(inArgv.stderr + down.stderr, /secret/);
     const noOut = await runCli(['fleet', 'report', '--queue', fresh]);
     assert.equal(noOut.code, 2);
     assert.match(noOut.stderr, /give --html FILE, --metrics FILE, or both/);

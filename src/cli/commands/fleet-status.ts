@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
 import { ConfigError } from '../../errors.js';
-import { openCoordination } from '../../fleet/coordination.js';
+import { openCoordination, queueUrl } from '../../fleet/coordination.js';
 import { fleetStatus, type FleetStatus } from '../../fleet/fleet-status.js';
 import { formatAge } from '../../history/freshness.js';
 import type { CliContext } from '../context.js';
@@ -47,13 +47,13 @@ export function registerFleetStatus(fleet: Command, ctx: CliContext): void {
   fleet
     .command('status')
     .description('every database of the fleet: when it was last verified, the newest verdict, the lag behind its schedule; exit 1 when any is failing, stale or never verified (for cron and monitoring)')
-    .requiredOption('--queue <url>', 'libpq URL of the coordination database (the password in PGPASSWORD or ~/.pgpass, not here)')
+    .option('--queue <url>', 'libpq URL of the coordination database, no password in it (default: PGDRILL_QUEUE); the password from PGPASSWORD, PGPASSFILE or ~/.pgpass')
     .option('--max-age <duration>', 'oldest acceptable PASS for every database, e.g. 26h (default: per database, its schedule\'s interval plus the interval or 2 h, whichever is shorter)')
     .option('--json', 'print the status as JSON', false)
     .addHelpText('after', '\nExit codes: 0 every database OK (or not yet due), 1 any failing, stale or never verified (or none registered), 2 bad flags, 4 the coordination database unreachable or without pgdrill_fleet.\n')
-    .action(async (o: { queue: string; maxAge?: string; json: boolean }) => {
+    .action(async (o: { queue?: string; maxAge?: string; json: boolean }) => {
       const maxAgeMs = parseMaxAge(o.maxAge);
-      await using coord = await openCoordination(o.queue, { signal: ctx.signal });
+      await using coord = await openCoordination(queueUrl(o.queue), { signal: ctx.signal });
       const s = await fleetStatus(coord.client, { maxAgeMs });
       process.stdout.write(o.json ? JSON.stringify(fleetStatusJson(s, coord.redacted), null, 2) + '\n' : formatFleetStatus(s));
       ctx.exitCode = s.ok ? 0 : 1;
