@@ -2,7 +2,8 @@
  * The fleet's recipes in contrib/: the systemd units pass `systemd-analyze verify`; the report service's commands,
  * run as written (paths moved into a scratch directory) as the reader role docs/fleet.md grants, write the dashboard
  * and the metrics of a real coordination database and exit 0; every pgdrill command line in the units and the
- * Kubernetes manifests names a command and flags the CLI has. The manifests are not tried on a cluster (none here).
+ * Kubernetes manifests names a command and flags the CLI has; the fleet's Prometheus rules name only metrics
+ * `fleet report --metrics` writes and pass promtool's unit tests. The manifests are not tried on a cluster (none here).
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,11 +13,12 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import pg from 'pg';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { buildProgram } from '../../src/cli/program.js';
 import { silentLogger } from '../../src/logger.js';
 import { ensureResultsSchema, recordResult, registerDatabases } from '../../src/fleet/results-store.js';
 import { parseMetrics } from '../../src/outputs/metrics.js';
+import { FLEET_METRIC_FAMILIES } from '../../src/fleet/fleet-metrics.js';
 import { psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
 
 const exec = promisify(execFile);
@@ -41,6 +43,14 @@ async function binDir(parent: string): Promise<string> {
   const r = await sh('bash', [join(ROOT, 'scripts/link-bin'), dir]);
   assert.equal(r.code, 0, r.stderr);
   return dir;
+}
+
+/** Is `tool` on PATH? Skips the test when not — except under CI, which must have it. */
+async function requireTool(t: TestContext, tool: string): Promise<boolean> {
+  if ((await sh('sh', ['-c', `command -v ${tool}`])).code === 0) return true;
+  if (process.env.CI) throw new Error(`${tool} is missing; CI must install it (scripts/setup --with-browser)`);
+  t.skip(`${tool} is not installed (scripts/setup --with-browser installs it)`);
+  return false;
 }
 
 /** What is wrong with `pgdrill ARGV` as the CLI defines its commands and flags (nothing runs). */
@@ -71,11 +81,7 @@ test('the fleet\'s systemd units pass systemd-analyze verify, and their pgdrill 
   const lines = (await Promise.all(UNITS.map((u) => readFile(join(SYSTEMD, u), 'utf8')))).flatMap((text) => text.split('\n').filter((l) => l.startsWith('ExecStart=')));
   assert.equal(lines.length, 3);
   assert.deepEqual(lines.flatMap((l) => invocations(l.slice('ExecStart='.length))).flatMap(problemsOf), []);
-  if ((await sh('sh', ['-c', 'command -v systemd-analyze'])).code !== 0) {
-    if (process.env.CI) throw new Error('systemd-analyze is missing; CI must install it (scripts/setup --with-browser)');
-    t.skip('systemd-analyze is not installed (scripts/setup --with-browser installs it)');
-    return;
-  }
+  if (!(await requireTool(t, 'systemd-analyze'))) return;
   await using d = await scratchDir('pgdrill-fleet-units-');
   const bin = await binDir(d.path);
   for (const u of UNITS) await writeFile(join(d.path, u), (await readFile(join(SYSTEMD, u), 'utf8')).replaceAll('/usr/local/bin/pgdrill', join(bin, 'pgdrill')));
@@ -149,4 +155,21 @@ test('the report service\'s commands, run as written as the reader role, write t
   } finally {
     await coord.stop();
   }
+});
+
+test('the fleet\'s Prometheus rules name only metrics fleet report writes, and pass promtool\'s unit tests', async (t) => {
+  const dir = join(ROOT, 'contrib/prometheus');
+  const rules = parse(await readFile(join(dir, 'pgdrill-fleet.rules.yml'), 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] };
+  const all = rules.groups.flatMap((g) => g.rules);
+  assert.deepEqual(all.map((r) => r.alert), ['PgdrillFleetNoVerifiedBackup', 'PgdrillFleetDrillFailed', 'PgdrillFleetReportStale', 'PgdrillFleetMetricsAbsent']);
+  for (const r of all) {
+    const names = r.expr.match(/\bpgdrill_[a-z_]+\b/g) ?? [];
+    assert.ok(names.length, r.alert);
+    for (const n of names) assert.ok(n in FLEET_METRIC_FAMILIES, `${r.alert}: ${n} is not a metric fleet report writes`);
+  }
+  if (!(await requireTool(t, 'promtool'))) return;
+  const check = await sh('promtool', ['check', 'rules', 'pgdrill-fleet.rules.yml'], { cwd: dir });
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+  const unit = await sh('promtool', ['test', 'rules', 'pgdrill-fleet.rules.test.yml'], { cwd: dir });
+  assert.equal(unit.code, 0, unit.stdout + unit.stderr);
 });
