@@ -57,10 +57,14 @@ const databaseEntry = z
 const limits = z
   .strictObject({
     concurrency: z.number().int().min(1).max(64).default(1).describe('drills at once per worker (pgdrill worker --concurrency overrides); default 1'),
-    max_duration: duration.default('2h').describe('a drill that runs longer is stopped and reported as timed out; also the lease after which a dead worker\'s drill is retried elsewhere; default 2h'),
+    max_duration: duration.default('2h').describe('a drill that runs longer is stopped and reported as timed out; default 2h'),
     disk_budget: size.optional().describe('free space a worker needs in its --out to start a drill, and the most a run directory may grow to before the drill is stopped; default none'),
+    lease: duration
+      .refine((v) => (parseDuration(v) ?? 0) >= 10_000, { message: 'a lease is at least 10s' })
+      .default('2m')
+      .describe("a worker renews its hold on a drill every third of this; a worker that died (SIGKILL, power loss) loses it after this, and another worker drills the database again; default 2m"),
   })
-  .default({ concurrency: 1, max_duration: '2h' });
+  .default({ concurrency: 1, max_duration: '2h', lease: '2m' });
 
 export const FleetSchema = z
   .strictObject({
@@ -97,6 +101,8 @@ export interface FleetDatabase {
 export interface Fleet {
   readonly databases: readonly FleetDatabase[];
   readonly concurrency: number;
+  /** limits.lease in seconds. */
+  readonly leaseSeconds: number;
 }
 
 /** "20GB", "500 MiB", "1T" or a number of bytes; null when it is none of these. Units are powers of 1024. */
@@ -226,7 +232,8 @@ export async function validateFleet(raw: unknown, where = 'fleet.yaml'): Promise
     databases.push(db);
   }
   if (problems.length) throw fail(problems);
-  return { databases, concurrency: r.data.limits.concurrency };
+  const leaseSeconds = Math.ceil((parseDuration(r.data.limits.lease) ?? 120_000) / 1000);
+  return { databases, concurrency: r.data.limits.concurrency, leaseSeconds };
 }
 
 /**
