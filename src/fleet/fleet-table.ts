@@ -11,7 +11,8 @@
 import type pg from 'pg';
 import type PgBoss from 'pg-boss';
 import { DRILL_QUEUE, DRILL_RETRY_LIMIT, QUEUE_SCHEMA, type DrillJobData, type Queue } from './queue.js';
-import { nextDue, parseSchedule } from './schedule.js';
+import { longestGapMs, nextDue, parseSchedule } from './schedule.js';
+import { ensureResultsSchema, registerDatabases } from './results-store.js';
 import type { Fleet, FleetDatabase } from './fleet-file.js';
 
 const T = `${QUEUE_SCHEMA}.fleet_database`;
@@ -100,8 +101,23 @@ export async function inTransaction<R>(pool: pg.Pool, fn: (client: pg.PoolClient
 export async function syncFleet(queue: Queue, fleet: Fleet): Promise<SyncResult> {
   await ensureFleetTables(queue.pool);
   const written = await inTransaction(queue.pool, (c) => writeFleet(c, fleet));
+  await registerInResults(queue.pool, fleet);
   const queued = await enqueueDue(queue);
   return { ...written, queued };
+}
+
+/** The fleet's databases in the results store, which `fleet status` judges by their schedules. */
+async function registerInResults(pool: pg.Pool, fleet: Fleet): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await ensureResultsSchema(client);
+    await registerDatabases(client, fleet.databases.map((d) => ({
+      key: d.id, source: d.source ?? (d.service ? `service=${d.service}` : d.backup ?? d.id), kind: d.kind,
+      schedule: d.schedule.text, intervalMs: longestGapMs(d.schedule), priority: d.priority,
+    })));
+  } finally {
+    client.release();
+  }
 }
 
 interface DueRow { id: string; spec: Omit<DrillJobData, 'due'>; schedule: string; priority: number; next_due: Date }

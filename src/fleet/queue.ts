@@ -16,6 +16,7 @@ import PgBoss from 'pg-boss';
 import pg from 'pg';
 import { ConfigError, EnvironmentError, describePgError } from '../errors.js';
 import { isLibpqUrl, parseLibpqUrl, redactUrl } from '../source/libpq-url.js';
+import { resolveSource } from '../source/connection.js';
 import type { DrillConfigInput } from '../config/schema.js';
 
 /** The schema pg-boss and the fleet's own table live in: the only one the queue role needs. */
@@ -57,24 +58,21 @@ export interface OpenQueueOptions {
  */
 export function queueConnection(url: string): pg.ClientConfig {
   if (!isLibpqUrl(url)) throw new ConfigError('--queue must be a libpq URL of the coordination database (postgresql://role@host:port/dbname)');
-  let p: Record<string, string>;
+  let password: string | undefined;
   try {
-    p = parseLibpqUrl(url);
+    password = parseLibpqUrl(url).password;
   } catch (err) {
     throw new ConfigError(`--queue ${redactUrl(url)}: ${(err as Error).message}`, [], { cause: err });
   }
-  if (p.password !== undefined) {
+  if (password !== undefined) {
     throw new ConfigError(`--queue ${redactUrl(url)} holds a password: command lines are visible to every local user — put it in PGPASSWORD, PGPASSFILE or ~/.pgpass instead`);
   }
-  const host = p.host || undefined;
+  // Read as libpq reads it (query parameters, a service, the PG* environment), as `fleet status` does; without the
+  // read-only session options of a source: this session writes the queue.
+  const c = resolveSource(url).connection;
   return {
-    host,
-    port: p.port ? Number(p.port) : undefined,
-    database: p.dbname || undefined,
-    user: p.user || undefined,
-    ssl: p.sslmode && !['disable', 'allow', 'prefer'].includes(p.sslmode) ? { rejectUnauthorized: p.sslmode === 'verify-full' || p.sslmode === 'verify-ca' } : undefined,
-    application_name: 'pgdrill-fleet',
-    connectionTimeoutMillis: 30_000,
+    host: c.host, port: c.port, user: c.user, password: c.password, database: c.database, ssl: c.ssl,
+    connectionTimeoutMillis: c.connectionTimeoutMillis ?? 30_000, application_name: 'pgdrill fleet',
   };
 }
 

@@ -1,9 +1,13 @@
 /**
  * Where a worker records each drill's outcome in the coordination database. The results store (its tables, `fleet
- * status`, the dashboard) is src/fleet/results-store.ts; this is the one call the worker makes into it, so that the
- * worker does not depend on the store's shape beyond this function.
+ * status`, the dashboard) is src/fleet/results-store.ts; this is the one call the worker makes into it.
  */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type pg from 'pg';
+import { ReportSchema } from '../report/model.js';
+import { recordResult } from './results-store.js';
+import { summarizeReport, verdictOf } from './result-summary.js';
 import type { DrillOutcome } from './drill-child.js';
 import type { DrillJobData } from './queue.js';
 
@@ -47,8 +51,22 @@ export function resultOf(jobId: string, worker: string, job: DrillJobData, o: Dr
   };
 }
 
-/**
- * Record one drill's result. Until the results store is merged this records nothing beyond what the queue keeps
- * (the job's output holds the same result).
- */
-export async function recordFleetResult(_client: pg.Pool, _result: FleetDrillResult): Promise<void> {}
+/** The drill's result in the fleet's results store (its report summarised, a pointer to its report.json). */
+export async function recordFleetResult(pool: pg.Pool, result: FleetDrillResult, outcome: DrillOutcome): Promise<void> {
+  const parsed = outcome.report ? ReportSchema.safeParse(outcome.report) : null;
+  const report = parsed?.success ? parsed.data : null;
+  const summary = report ? summarizeReport(report) : {};
+  const client = await pool.connect();
+  try {
+    await recordResult(client, {
+      databaseKey: result.database, worker: result.worker, host: hostname(),
+      startedAt: new Date(result.startedAt), finishedAt: new Date(result.finishedAt),
+      verdict: verdictOf(outcome.exitCode, report, outcome.verdict === 'timeout'),
+      exitCode: result.exitCode,
+      summary: { ...summary, message: result.error ?? (outcome.verdict === 'timeout' ? `stopped after its max duration` : null) },
+      reportPath: result.runDir ? join(result.runDir, 'report.json') : null,
+    });
+  } finally {
+    client.release();
+  }
+}

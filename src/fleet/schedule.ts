@@ -47,3 +47,21 @@ export function nextDue(s: Schedule, now: Date, previousDue?: Date): Date {
   const next = previousDue.getTime() + s.ms;
   return new Date(Math.max(next, now.getTime()));
 }
+
+/**
+ * The longest time between two due times: an interval's length; for a cron expression the longest gap between its
+ * firings over the next year (at most 2,000 firings looked at: a cron firing more often than that has short gaps).
+ */
+export function longestGapMs(s: Schedule, from = new Date()): number {
+  if (s.kind === 'interval') return s.ms;
+  const it = cronParser.parseExpression(s.expr, { tz: 'UTC', currentDate: from });
+  const end = from.getTime() + 366 * 86_400_000;
+  let prev = it.next().toDate().getTime();
+  let longest = 0;
+  for (let i = 0; i < 2000 && prev < end; i++) {
+    const next = it.next().toDate().getTime();
+    longest = Math.max(longest, next - prev);
+    prev = next;
+  }
+  return longest || 86_400_000;
+}

@@ -14,6 +14,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { acquireLockFile } from '../exec/lock-file.js';
 import type PgBoss from 'pg-boss';
+import type pg from 'pg';
 import { cleanupOrphans } from '../sandbox/orphans.js';
 import { ensureStateDir } from '../sandbox/state-dir.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -22,6 +23,7 @@ import { DRILL_QUEUE, QUEUE_SCHEMA, openQueue, type DrillJobData, type Queue } f
 import { enqueueDue, ensureFleetTables, fleetConcurrency } from './fleet-table.js';
 import { jobConfigPath, runDrillChild, type DrillChildOptions } from './drill-child.js';
 import { recordFleetResult, resultOf, type FleetDrillResult } from './record-result.js';
+import { ensureResultsSchema } from './results-store.js';
 
 /** Options of runWorker. */
 export interface WorkerOptions {
@@ -79,6 +81,16 @@ async function renewLease(q: Queue, jobId: string, seconds: number): Promise<boo
   return (r.rowCount ?? 0) > 0;
 }
 
+/** Run `fn` on a client of the queue's pool. */
+async function withClient<T>(q: Queue, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await q.pool.connect();
+  try {
+    return await fn(c);
+  } finally {
+    c.release();
+  }
+}
+
 /** Whether `dir`'s file system has `bytes` free for this user. */
 async function hasRoom(dir: string, bytes: number | undefined): Promise<boolean> {
   if (!bytes) return true;
@@ -119,7 +131,7 @@ async function runJob(c: Ctx, job: PgBoss.Job<DrillJobData>): Promise<void> {
       return;
     }
     const result = resultOf(job.id, c.worker, data, outcome);
-    await recordFleetResult(q.pool, result);
+    await recordFleetResult(q.pool, result, outcome);
     await q.boss.complete(DRILL_QUEUE, job.id, result);
     c.drills++;
     log.info(`${data.database}: ${outcome.verdict} (exit ${outcome.exitCode})`);
@@ -193,6 +205,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
   for (const i of cleaned.items.filter((x) => x.action !== 'skipped')) log.info(`cleanup: ${i.action} ${i.kind} ${i.path}: ${i.reason}`);
   await using q = await openQueue(o.queueUrl, { supervise: true, maintenanceSeconds: o.maintenanceSeconds, onError: (m) => log.warn(`queue: ${m}`) });
   await ensureFleetTables(q.pool);
+  await withClient(q, ensureResultsSchema);
   const concurrency = o.concurrency ?? (await fleetConcurrency(q.pool)) ?? 1;
   const worker = `${hostname()}:${process.pid}`;
   const c: Ctx = { o: { ...o, outDir, stateDir }, q, worker, log, drills: 0, handedBack: 0 };

@@ -1,6 +1,6 @@
 /**
  * A simulated fleet on one machine (issue 26): 12 small databases on 2 source clusters, a coordination database
- * whose queue role owns only the queue schema, `fleet sync`, and 3 `pgdrill worker` processes with their own out
+ * whose queue role owns only its two schemas (the queue's and the results'), `fleet sync`, and 3 `pgdrill worker` processes with their own out
  * and state directories. Every database is drilled once per period and never by two workers at once; a worker
  * killed with SIGKILL mid-drill loses its drill to another worker after the lease, and leaves nothing behind; a
  * source made unreachable fails its databases and no other.
@@ -56,7 +56,7 @@ describe('a fleet of 12 databases, 3 workers, one queue', { concurrency: false }
     // The queue role: a login that owns the queue schema and has no other right (public's CREATE is revoked).
     await psql(a, 'postgres', { sql: 'CREATE ROLE fleet_queue LOGIN' });
     await psql(a, 'postgres', { sql: 'CREATE DATABASE coord' });
-    await coord('REVOKE ALL ON SCHEMA public FROM PUBLIC; CREATE SCHEMA pgdrill_queue AUTHORIZATION fleet_queue');
+    await coord('REVOKE ALL ON SCHEMA public FROM PUBLIC; CREATE SCHEMA pgdrill_queue AUTHORIZATION fleet_queue; CREATE SCHEMA pgdrill_fleet AUTHORIZATION fleet_queue');
     for (const c of [a, b]) {
       await psql(c, 'postgres', { sql: 'CREATE DATABASE tiny' });
       await psql(c, 'tiny', { sql: FLEET_SQL });
@@ -148,6 +148,11 @@ describe('a fleet of 12 databases, 3 workers, one queue', { concurrency: false }
         assert.ok(j.output?.error, 'the reason is recorded');
       } else assert.equal(j.output?.verdict, 'PASS', `${j.key}: ${JSON.stringify(j.output)}`);
     }
+    // The results store has them too: fleet status fails b's databases, and only those.
+    const status = await runCli(['fleet', 'status', '--queue', queueUrl, '--json']);
+    assert.equal(status.code, 1, status.stderr);
+    const states = Object.fromEntries((JSON.parse(status.stdout) as { databases: { database: string; state: string }[] }).databases.map((d) => [d.database, d.state]));
+    for (const n of names) assert.equal(states[n], n.startsWith('b') ? 'failing' : 'ok', `${n}: ${states[n]}`);
   });
 
   test('no database was ever drilled by two workers at once', async () => {

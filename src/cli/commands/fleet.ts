@@ -4,12 +4,12 @@
  * (pg-boss) are loaded only when a fleet command runs: a drill's start does not pay for them.
  */
 import { Command } from 'commander';
-import { ConfigError } from '../../errors.js';
+import { queueUrl } from '../../fleet/coordination.js';
 import type { CliContext } from '../context.js';
 
 /** The `fleet` command group; other fleet commands add themselves to what this returns. */
 export function registerFleet(program: Command, ctx: CliContext): Command {
-  const fleet = program.command('fleet').description('drill many databases from many machines through a job queue in a coordination database (docs/fleet.md)');
+  const fleet = program.command('fleet').description('a fleet of databases drilled by workers on many machines through a job queue in a coordination database (docs/fleet.md)');
   fleet
     .command('sync')
     .description('read a fleet file and bring the queue in line: databases added, changed or removed, and the drills due now queued')
@@ -21,7 +21,7 @@ export function registerFleet(program: Command, ctx: CliContext): Command {
       const { openQueue } = await import('../../fleet/queue.js');
       const { syncFleet } = await import('../../fleet/fleet-table.js');
       const fleetFile = await loadFleet(o.fleet);
-      await using q = await openQueue(queueUrlOf(o.queue), { supervise: false, onError: (m) => ctx.logger.warn(`queue: ${m}`) });
+      await using q = await openQueue(queueUrl(o.queue), { supervise: false, onError: (m) => ctx.logger.warn(`queue: ${m}`) });
       const r = await syncFleet(q, fleetFile);
       if (o.json) process.stdout.write(JSON.stringify({ databases: fleetFile.databases.length, ...r }, null, 2) + '\n');
       else {
@@ -32,11 +32,4 @@ export function registerFleet(program: Command, ctx: CliContext): Command {
       ctx.exitCode = 0;
     });
   return fleet;
-}
-
-/** --queue, else PGDRILL_QUEUE. */
-export function queueUrlOf(flag: string | undefined): string {
-  const url = flag ?? process.env.PGDRILL_QUEUE;
-  if (!url) throw new ConfigError('--queue is required (or PGDRILL_QUEUE): the libpq URL of the coordination database');
-  return url;
 }

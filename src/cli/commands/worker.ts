@@ -3,7 +3,7 @@ import { realpathSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { defaultStateDir } from '../../sandbox/state-dir.js';
-import { queueUrlOf } from './fleet.js';
+import { queueUrl } from '../../fleet/coordination.js';
 import type { CliContext } from '../context.js';
 
 const WORKER_HELP_AFTER = `
@@ -46,7 +46,7 @@ export function registerWorker(program: Command, ctx: CliContext): void {
     .action(async (o: { queue?: string; concurrency?: number; out: string; stateDir?: string; poll?: number; tick?: number; maintenance?: number; json: boolean }) => {
       const { runWorker } = await import('../../fleet/worker.js');
       const summary = await runWorker({
-        queueUrl: queueUrlOf(o.queue), outDir: o.out, stateDir: o.stateDir ?? defaultStateDir(), concurrency: o.concurrency,
+        queueUrl: queueUrl(o.queue), outDir: o.out, stateDir: o.stateDir ?? defaultStateDir(), concurrency: o.concurrency,
         pgdrillBin: realpathSync(process.argv[1] ?? 'pgdrill'), signal: ctx.signal, logger: ctx.logger,
         pollMs: o.poll, tickMs: o.tick, maintenanceSeconds: o.maintenance,
       });
