@@ -14,6 +14,8 @@ import { registerStatus } from './commands/status.js';
 import { registerCleanup } from './commands/cleanup.js';
 import { registerInit } from './commands/init.js';
 import { registerServer } from './commands/server.js';
+import { registerFleet } from './commands/fleet.js';
+import { registerWorker } from './commands/worker.js';
 import { registerFleetStatus } from './commands/fleet-status.js';
 import { registerFleetReport } from './commands/fleet-report.js';
 
@@ -34,9 +36,10 @@ export function buildProgram(ctx: CliContext, writeErr: (s: string) => void = (s
   registerCleanup(program, ctx);
   registerInit(program, ctx);
   registerServer(program, ctx);
-  const fleet = program.command('fleet').description('a fleet of databases drilled by workers on many machines through a job queue in a coordination database (docs/fleet.md)');
+  const fleet = registerFleet(program, ctx);
   registerFleetStatus(fleet, ctx);
   registerFleetReport(fleet, ctx);
+  registerWorker(program, ctx);
   program.addOption(new Option('--debug', 'verbose logs on stderr').hideHelp());
   return program;
 }
