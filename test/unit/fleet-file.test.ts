@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadFleet, parseSize, validateFleet } from '../../src/fleet/fleet-file.js';
-import { nextDue, parseSchedule } from '../../src/fleet/schedule.js';
+import { longestGapMs, nextDue, parseSchedule } from '../../src/fleet/schedule.js';
 import { ConfigError } from '../../src/errors.js';
 import { scratchDir } from '../helpers/clusters.js';
 
@@ -114,4 +114,15 @@ test('sizes, config_file relative to the fleet file, and the file limits of a co
   assert.deepEqual(f.databases[0]?.config, { backup: { format: 'custom' }, metadata: { team: 'ops', tier: 'gold' } });
   await writeFile(join(d.path, 'bad.yaml'), 'databases: [');
   await assert.rejects(loadFleet(join(d.path, 'bad.yaml')), (e: unknown) => e instanceof ConfigError && /not valid YAML/.test(e.message));
+});
+
+test("a schedule's longest gap: an interval's length, a cron expression's widest spacing", () => {
+  const gap = (t: string) => {
+    const s = parseSchedule(t);
+    assert.ok(s);
+    return longestGapMs(s, new Date('2026-01-01T00:00:00Z'));
+  };
+  assert.equal(gap('every 6h'), 6 * 3_600_000);
+  assert.equal(gap('0 3 * * *'), 86_400_000);
+  assert.equal(gap('0 3 * * 1,2'), 6 * 86_400_000);
 });
