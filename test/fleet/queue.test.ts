@@ -102,6 +102,10 @@ describe('a fleet of 12 databases, 3 workers, one queue', { concurrency: false }
   });
 
   test('a worker killed with SIGKILL mid-drill: its drill stops, another worker drills the database after the lease; nothing left', async () => {
+    // Keep a2's drill mid-drill for certain, whatever the machine's load: a session holds a lock pg_dump waits for
+    // (within its 30 s lock-wait timeout), released well before the redo's own wait would time out.
+    const holder = psql(a, 'a2', { sql: 'BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(15); COMMIT;' }).catch((e: unknown) => e);
+    await waitFor('the lock held', async () => (await psql(a, 'a2', { sql: `SELECT count(*) FROM pg_locks WHERE relation = 't'::regclass AND mode = 'AccessExclusiveLock' AND granted` })).trim() === '1', 20_000, 100);
     await coord(`UPDATE pgdrill_queue.fleet_database SET next_due = now() WHERE id = 'a2'`);
     const victim = await waitFor('a worker drilling a2', async () => workers.find((w) => /a2: run started/.test(w.log) && w.proc.exitCode === null), 60_000, 100);
     const drill = await waitFor('its drill process', async () => (await descendants(victim.proc.pid!)).find(Boolean), 20_000, 50);
@@ -115,6 +119,7 @@ describe('a fleet of 12 databases, 3 workers, one queue', { concurrency: false }
       const a2 = (await completed()).filter((j) => j.key === 'a2');
       return a2.length >= 2 && a2;
     }, 90_000, 500);
+    assert.ok(!((await holder) instanceof Error), 'the lock holder ran to its end');
     const last = redone.at(-1);
     assert.equal(last?.output?.verdict, 'PASS', JSON.stringify(last?.output));
     assert.ok(!last?.output?.worker?.endsWith(`:${victim.proc.pid}`), 'not the dead worker');
