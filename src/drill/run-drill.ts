@@ -37,6 +37,7 @@ import { isRecoveryConflict, recoveryConflictCheck, standbyCheck } from '../sour
 import { SourceFidelityCapture, type SourceFidelity } from '../fidelity/source-capture.js';
 import { fidelityDir, type AfterRestoreHook } from '../fidelity/fidelity-stage.js';
 import { jailReport } from './jail-report.js';
+import { FootprintMeter } from '../source/footprint.js';
 import { finishReport } from './finish-report.js';
 import { assertOutputPaths } from '../outputs/publish.js';
 import { OverlappedRestore } from './overlapped-restore.js';
@@ -135,6 +136,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   if (!config.source.system_identifier) builder.note('identity-not-pinned', 'source.system_identifier is not pinned in the config: pin it so that a drill can never run against the wrong cluster');
   logger.info(`drill ${runDir}: source ${spec.redacted} sysid ${identity.systemIdentifier} db ${identity.database} server ${identity.serverVersionText}; pg_dump ${bins.version('pg_dump').text} (${bins.path('pg_dump')}); sandbox PostgreSQL ${bins.server.version.text} (${bins.server.bindir}): ${bins.server.reason}`);
   const ctx: DrillContext = { bins, sandboxUser, logger, progress, builder, runDir, signal: opts.signal };
+  await using meter = await FootprintMeter.start({ connection: spec.connection, audit, logger }); // src/source/footprint.ts
 
   const report = emptyReport(opts.kind ?? 'run', runDir, startedAt, opts.argv ?? [], scrub, config.metadata);
   report.source = {
@@ -212,6 +214,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
         jobs: config.backup.jobs, consumers: scanner && !gate ? [(c) => scanner.push(c)] : [], through: gate ?? archiveScan ?? undefined, signal: dumpSignal, logger,
         onBytes: (bytes) => ((lastProgress = performance.now()), progress({ stage: 'backup', state: 'progress', bytes })), onWriterExited: writerExited, reread: true,
       });
+      meter?.watchTools();
       const dumpArgs = pgDumpArgs({ format, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs, jobs: config.backup.jobs }, format === 'custom' ? undefined : `${dumpPath}.partial`);
       audit.push({ at: new Date().toISOString(), by: 'pg_dump', sql: `pg_dump ${dumpArgs.join(' ')} (its own REPEATABLE READ, READ ONLY transaction in snapshot ${snap.id}; ACCESS SHARE locks)` });
       // After the counts, on the same session: catalog facts and (deep) content hashes, still in the dump's snapshot.
@@ -276,6 +279,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
         `SHA256SUMS re-read: ${self.failures.length} of ${self.checked} FAILED: ${self.failures.map((f) => `${f.path} expected ${f.expected} got ${f.actual ?? 'unreadable'}`).join('; ')}`,
         { checked: self.checked, failures: self.failures, dump_reread_after_exit: dump.reread !== null });
     }, endsDrill);
+    meter?.toolsDone();
     if (dump) {
       report.backup = {
         ...report.backup, path: dump.path, format, size_bytes: dump.sizeBytes, sha256: dump.sha256,
@@ -326,6 +330,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   await overlap?.discard(restored, interrupted ? 'the drill was interrupted' : fatal ? 'the drill ended early' : report.backup.path ? 'the dump did not pass the checks a restore requires' : 'no backup was taken', { dumpTaken: report.backup.path !== null });
 
   // 6. Production untouched: identity and catalog fingerprint again, and the audit judged.
+  report.production.footprint = (await meter?.finish()) ?? null; // before the proof: its statements are in the audit judged there
   report.production_untouched = await productionStage(builder, guarded, report, { what: 'drill', signal: opts.signal, interrupted: interrupted !== null });
   // A signal whose interruption a stage recorded as a failed check (or that came during this proof) still ends the drill as interrupted.
   if (!interrupted && opts.signal?.aborted) interrupted = opts.signal.reason instanceof InterruptedError ? opts.signal.reason : new InterruptedError('SIGINT');

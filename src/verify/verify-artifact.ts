@@ -44,6 +44,7 @@ import { directoryFilesCheck, listArchive, readArchiveFully, type ArchiveToc } f
 import { peekCreatedDatabase, readPlainDump } from './read-plain.js';
 import { readSourceNow, sourceRowsNowCheck, type SourceNow } from './source-now.js';
 import { guardSource, productionStage, type GuardedSource } from '../source/guard-and-proof.js';
+import { FootprintMeter } from '../source/footprint.js';
 import { archiveDatabaseLocale, describeLocale, SANDBOX_DEFAULT_LOCALE } from '../restore/database-locale.js';
 import type { DiscoverOptions } from '../toolchain/discover.js';
 import { findArtifactSums, globalsCheck, sumsCheck } from './sums.js';
@@ -244,6 +245,8 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
     tool: null, duration_ms: null, globals: null,
   };
 
+  // What verify --source costs the source: src/source/footprint.ts (no pg_dump here: pgdrill's sessions only).
+  await using meter = source ? await FootprintMeter.start({ connection: source.spec.connection, audit: source.audit, logger, tools: false }) : null;
   let interrupted: InterruptedError | null = null;
   let fatal: unknown = null;
   const restored = emptyRestoreOutput();
@@ -370,6 +373,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   }
 
   // 6. Production untouched (with a source), and the artefact as it was found.
+  if (source) report.production.footprint = (await meter?.finish()) ?? null;
   if (source) report.production_untouched = await productionStage(builder, source, report, { what: 'verify', endsOnInterrupt: true });
   const stampAfter = await stampOf(artifact).catch(() => null);
   const unchanged = stampAfter !== null && stampAfter.ino === stampBefore.ino && stampAfter.size === stampBefore.size && stampAfter.mtimeMs === stampBefore.mtimeMs;
