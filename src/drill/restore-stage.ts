@@ -306,7 +306,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
       }
       b.add(await rolesCheck(db, referenced, input.globals.mode));
       rowCounts = {
-        sourceCounts: input.sourceCounts, tablesFromDump: input.tablesFromDump, copyBlocks: input.copyBlocks ?? [],
+        sourceCounts: input.sourceCounts, tablesFromDump: input.tablesFromDump, copyBlocks: input.copyBlocks ?? [], dumpEncoding: input.inventory.encoding,
         restoredTables: new Set(restoredObjects.filter((o) => o.type === 'table').map((o) => `${o.schema}.${o.name}`)),
       };
     }, endsDrill);

@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { listObjects, type CatalogObject } from '../catalog/objects.js';
-import { countSourceRows, listTables, tableLabel, type TableCount, type TableFailure } from '../catalog/tables.js';
+import { listTables, tableLabel, type TableCount, type TableFailure } from '../catalog/tables.js';
+import { witnessCounts } from '../source/witness.js';
 import type { DrillConfig, DrillConfigInput } from '../config/schema.js';
 import { validateConfig } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
@@ -70,7 +71,7 @@ export interface RunDrillOptions {
   readonly sandboxMajor?: number;
   /** Upgrade rehearsal: restore into this major (≥ the source's) and compare across versions. Default none. */
   readonly targetMajor?: number;
-  /** Content hashes of every table, on the source in the dump snapshot and on the restored copy (`run --deep`). Default false; demo: true. */
+  /** `run --deep`: pg_amcheck --heapallindexed, and every large object's bytes against the source's in the dump snapshot (table contents come from the dump's stream regardless). Default false; demo: true. */
   readonly deep?: boolean;
   /** For tests and extensions: called with the restored copy after the restore, before the fidelity checks. Default none. */
   readonly afterRestore?: AfterRestoreHook;
@@ -193,7 +194,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       // Fidelity, source side: extensions and sequence positions now (before pg_dump), a schema-only dump in the snapshot.
       const fid = await SourceFidelityCapture.begin({
         db: snap.db, snapshot: snap.id, bins, env: spec.toolEnv, dir: fidelityDir(runDir), lockWaitTimeoutMs: lockWaitMs,
-        deep: opts.deep ?? false, audit, signal: dumpSignal,
+        deep: opts.deep ?? false, witnessHashes: config.source.witness === 'hashes', audit, signal: dumpSignal,
       });
       const scanner = format === 'plain' ? new PlainDumpScanner(scanOpts) : null;
       // Overlap: a plain dump is restored from this very stream, each line only once the scanner approved it.
@@ -219,7 +220,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       audit.push({ at: new Date().toISOString(), by: 'pg_dump', sql: `pg_dump ${dumpArgs.join(' ')} (its own REPEATABLE READ, READ ONLY transaction in snapshot ${snap.id}; ACCESS SHARE locks)` });
       // After the counts, on the same session: catalog facts and (deep) content hashes, still in the dump's snapshot.
       // A table whose count fails on its own is named (backup.source_counts) and the drill goes on without its count.
-      const countsP = countSourceRows(snap.db, tables, dumpSignal).then(async (c) => ((sourceFidelity = await fid.finish(tables)), c));
+      const countsP = witnessCounts(config.source.witness, snap.db, tables, dumpSignal).then(async (c) => ((sourceFidelity = await fid.finish(tables)), c));
       // The snapshot's transaction ends as soon as nothing needs it — pg_dump exited, the counts, catalog facts and
       // schema-only dump taken — not when the restore has caught up with the file: the source gets its ACCESS SHARE
       // locks and its VACUUM horizon back while the drill goes on in the sandbox.
@@ -246,7 +247,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
       if (d.status === 'rejected') throw d.reason;
       if (counts.status === 'rejected') throw counts.reason;
       dump = d.value;
-      sourceCounts = counts.value.counts;
+      sourceCounts = config.source.witness === 'none' ? null : counts.value.counts;
       countFailures = counts.value.failures;
       scan = scanner?.finish();
       builder.add({

@@ -11,9 +11,10 @@ export const FIDELITY_CHECKS = defineChecks({
   },
   'fidelity.content_hashes': {
     stage: 'fidelity',
-    proves: "every table holds the same rows (an order-independent hash per table on the source in the snapshot and on the copy) and every large object the same bytes",
-    fails: 'a table or large object differs (named with both hashes), or the source could not be hashed',
-    skips: "content hashes are off (`run` without `--deep`), or there is no capture of the source in the dump's snapshot to compare with (verify)",
+    proves: "every table holds the same rows: an order-independent hash of each table's COPY lines as pgdrill read them in the dump, against the same hash of the restored table's `COPY … TO STDOUT` under the dump's session settings (no source read); with `source.witness: hashes` also the source server's row hashes in the snapshot; with `--deep` every large object the same bytes",
+    fails: 'a table or large object differs (named with both hashes and row counts), a restored table cannot be read back, or the source could not be hashed (witness)',
+    warns: "a table whose text follows the session's TimeZone differs in a dump pgdrill did not take (its TimeZone unknown): listed, not compared",
+    skips: 'the dump holds no table data, and neither the source witness nor `--deep` asks for more',
     commands: ['run', 'verify', 'demo'],
   },
   'fidelity.catalog': {
