@@ -5,7 +5,7 @@
  * and `pgdrill run --deep`, side by side in one run on pgbench sources, with the ratios to pg_dump alone; and the
  * wall time of `--deep` against the default drill. Not part of the tests; targets in docs/performance.md.
  *
- *   npm run bench -- footprint [--scales 10,50] [--runs 3] [--variants dump,run,deep] [--json FILE] [--cli PATH]
+ *   npm run bench -- footprint [--scales 10,50] [--runs 3] [--variants dump,run,deep,none] [--json FILE] [--cli PATH]
  *
  * `--cli` runs another build of pgdrill (default: this checkout's dist/pgdrill.mjs), e.g. a `git archive` of main.
  *
@@ -27,7 +27,8 @@ import type { Report } from '../src/report/model.js';
 import { SandboxCluster } from '../src/sandbox/cluster.js';
 import { median } from './timing.js';
 
-type Variant = 'dump' | 'run' | 'deep';
+/** `none`: `pgdrill run` with `source.witness: none` (builds that have it): nothing read on the source beside pg_dump. */
+type Variant = 'dump' | 'run' | 'deep' | 'none';
 const ROOT = resolve(import.meta.dirname, '..');
 const HZ = 100; // USER_HZ: the unit of /proc/PID/stat's times
 
@@ -91,7 +92,10 @@ async function runOnce(v: Variant, source: SandboxCluster, pgDump: string, work:
     return { report: null };
   }
   const url = `postgresql://postgres@/bench?host=${encodeURIComponent(source.socketDir)}&port=${source.port}`;
-  const out = await spawnWait(process.execPath, ['--expose-gc', cli, 'run', '--source', url, '--out', work, '--json', ...(v === 'deep' ? ['--deep'] : [])], {});
+  const config = join(work, 'witness-none.yaml');
+  if (v === 'none') await writeFile(config, 'source:\n  witness: none\n');
+  const extra = v === 'deep' ? ['--deep'] : v === 'none' ? ['--config', config] : [];
+  const out = await spawnWait(process.execPath, ['--expose-gc', cli, 'run', '--source', url, '--out', work, '--json', ...extra], {});
   const report = JSON.parse(out) as Report;
   if (report.status !== 'PASS') throw new Error(`pgdrill run${v === 'deep' ? ' --deep' : ''} did not PASS: ${report.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
   return { report };
@@ -135,6 +139,7 @@ function table(args: Args, results: RunResult[]): string {
     '| scale | pg_dump alone: source CPU | run: source CPU | --deep: source CPU | run / pg_dump | --deep / pg_dump | paired run / pg_dump | paired --deep / pg_dump | wall: run | wall: --deep | --deep / run wall (paired) | report says run / --deep (drill / pg_dump alone) |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
+  const notes: string[] = [];
   for (const scale of args.scales) {
     const of = (v: Variant) => results.filter((r) => r.scale === scale && r.variant === v);
     const cpu = (v: Variant) => median(of(v).map((r) => r.sourceCpu));
@@ -144,9 +149,10 @@ function table(args: Args, results: RunResult[]): string {
       return median(of(a).filter((r) => bs.has(r.round)).map((r) => r[key] / bs.get(r.round)!));
     };
     const said = (v: Variant) => f2(median(of(v).flatMap((r) => (r.reported?.cpu.ratio_to_pg_dump ? [r.reported.cpu.ratio_to_pg_dump] : []))));
+    if (of('none').length) notes.push(`scale ${scale}: run with source.witness none: source CPU ${f2(cpu('none'))} s, ${f2(cpu('none') / cpu('dump'))}× pg_dump alone (paired ${f2(paired('none', 'dump', 'sourceCpu'))}), wall ${f2(wall('none'))} s; report says ${said('none')}`);
     lines.push(`| ${scale} | ${f2(cpu('dump'))} s | ${f2(cpu('run'))} s | ${f2(cpu('deep'))} s | ${f2(cpu('run') / cpu('dump'))} | ${f2(cpu('deep') / cpu('dump'))} | ${f2(paired('run', 'dump', 'sourceCpu'))} | ${f2(paired('deep', 'dump', 'sourceCpu'))} | ${f2(wall('run'))} s | ${f2(wall('deep'))} s | ${f2(paired('deep', 'run', 'seconds'))} | ${said('run')} / ${said('deep')} |`);
   }
-  return lines.join('\n');
+  return [...lines, ...(notes.length ? ['', ...notes] : [])].join('\n');
 }
 
 async function main(): Promise<void> {
