@@ -20,7 +20,7 @@ import { hashRestoredCopies, UNKNOWN_DUMP_SESSION, type RestoredCopyHash } from 
 import { diffLargeObjects, hashLargeObjects, type LargeObjectHash } from './large-object-hash.js';
 import type { VerifyRestoredInput } from './verify-restored.js';
 
-const NAME = 'fidelity.content_hashes';
+const name = 'fidelity.content_hashes';
 const short = (h: string | null | undefined) => (h ? h.slice(0, 12) : 'none');
 
 /** What one line of evidence found: problems (each names a table or object) and what it measured. */
@@ -37,15 +37,17 @@ function hashedBlocks(blocks: readonly CopyBlock[]): Map<string, CopyBlock> {
 }
 
 /**
- * Tables of the copy with a column whose text follows the session's TimeZone (timestamptz, its arrays, ranges and
- * domains over them): with the dump's TimeZone unknown, their text may legitimately differ.
+ * Tables of the copy with a column whose text follows a setting pg_dump's session inherits and a dump does not
+ * record: TimeZone (timestamptz and its ranges), bytea_output (bytea), lc_monetary (money), and any user-defined,
+ * composite or array type that may hold one. With those settings unknown (a dump pgdrill did not take), such a
+ * table's text may legitimately differ.
  */
-async function timeZoneDependent(db: DbSession): Promise<Set<string>> {
+async function sessionDependent(db: DbSession): Promise<Set<string>> {
   const rows = await db.query<{ schema: string; name: string }>(`
 SELECT DISTINCT n.nspname AS schema, c.relname AS name
   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind = 'r'
-   AND pg_catalog.format_type(a.atttypid, NULL) ~ '(timestamp with time zone|tstz|record|^[^ ]+\\.)'`);
+   AND pg_catalog.format_type(a.atttypid, NULL) ~ '(with time zone|tstz|bytea|money|record|\\.)'`);
   return new Set(rows.map(tableLabel));
 }
 
@@ -60,7 +62,7 @@ async function streamEvidence(input: VerifyRestoredInput, blocks: Map<string, Co
   const byTable = new Map<string, RestoredCopyHash>(restored.map((r) => [r.table.replace(/"/g, ''), r]));
   const problems: string[] = [];
   const unsure: string[] = [];
-  let tzDependent: Set<string> | null = null;
+  let dependent: Set<string> | null = null;
   for (const row of input.tables) {
     const blk = blocks.get(tableLabel(row));
     if (!blk) continue;
@@ -74,11 +76,11 @@ async function streamEvidence(input: VerifyRestoredInput, blocks: Map<string, Co
       continue;
     }
     const text = `${tableLabel(row)} (dump ${short(row.dump_hash)}… ${blk.rows} rows, restored ${short(row.restored_copy_hash)}… ${r && 'rows' in r ? r.rows : 'MISSING'} rows)`;
-    if (settings.timeZone === null && r) {
-      tzDependent ??= await (async () => { await using db = await openRaw(); return await timeZoneDependent(db); })();
-      if (tzDependent.has(tableLabel(row))) {
+    if (settings.timeZone === null && r && r.rows === blk.rows) {
+      dependent ??= await (async () => { await using db = await openRaw(); return await sessionDependent(db); })();
+      if (dependent.has(tableLabel(row))) {
         row.match = true;
-        unsure.push(`${text}: a column prints in the session's TimeZone, and the dump's is unknown (a dump pgdrill did not take)`);
+        unsure.push(`${text}: a column prints by the session's TimeZone, bytea_output or lc_monetary, which a dump pgdrill did not take does not record`);
         continue;
       }
     }
@@ -140,7 +142,7 @@ export async function contentHashesCheck(b: ReportBuilder, input: VerifyRestored
   const witness = src?.witnessHashes ?? false;
   const los = src?.deep ?? false;
   if (!blocks.size && !witness && !los) {
-    return void b.add({ name: NAME, stage: 'fidelity', status: 'skip', detail: 'the dump holds no table data (no COPY block) to hash, and no source witness was asked for (source.witness: hashes)' });
+    return void b.add({ name: name, stage: 'fidelity', status: 'skip', detail: 'the dump holds no table data (no COPY block) to hash, and no source witness was asked for (source.witness: hashes)' });
   }
   const [stream, source, lo] = await Promise.all([
     blocks.size ? streamEvidence(input, blocks, openRaw) : null,
@@ -167,9 +169,9 @@ export async function contentHashesCheck(b: ReportBuilder, input: VerifyRestored
     restored_ms: (stream?.ms ?? 0) + (source?.ms ?? 0), source_ms: src?.hashesMs ?? 0, large_objects: lo?.count ?? 0, large_objects_differ: lo?.differ ?? [],
   };
   if (!problems.length && unsure.length) {
-    return void b.add({ name: NAME, stage: 'fidelity', status: 'warn', detail: `every other content hash equal; ${unsure.length} table(s) not comparable: ${listed(unsure)}`, evidence: ev });
+    return void b.add({ name: name, stage: 'fidelity', status: 'warn', detail: `every other content hash equal; ${unsure.length} table(s) not comparable: ${listed(unsure)}`, evidence: ev });
   }
-  b.expect(NAME, 'fidelity', problems.length === 0,
+  b.expect(name, 'fidelity', problems.length === 0,
     `${rows.length} table(s): every content hash equal — evidence: ${on.join('; ')}`,
     `${problems.length} difference(s) in content: ${listed(problems)}${unsure.length ? `; not comparable: ${listed(unsure)}` : ''} — evidence: ${on.join('; ')}`,
     ev);
