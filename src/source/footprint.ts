@@ -53,6 +53,10 @@ export class FootprintMeter implements AsyncDisposable {
   private lookDelay = 50;
   private looking = false;
   private done = false;
+  /** Tool runs in the audit when last sampled. */
+  private toolRuns = 0;
+  /** Tool sessions found since the last `watchTools`. */
+  private foundSince = 0;
   private closed = false;
 
   private constructor(
@@ -86,10 +90,15 @@ export class FootprintMeter implements AsyncDisposable {
     }
   }
 
-  /** A tool (pg_dump) was just started: look for its session soon, then at growing intervals until `toolsDone`. */
+  /**
+   * A tool (pg_dump) was just started: look for its session soon, then at growing intervals while tool sessions are
+   * there (or, when none was found yet, until the interval is the longest). Called by the sampler when the audit
+   * shows a new tool run.
+   */
   watchTools(): void {
     if (this.cpuWhyNot || this.done || this.o.tools === false) return;
     this.lookDelay = 50;
+    this.foundSince = 0;
     if (this.lookTimer) clearTimeout(this.lookTimer);
     this.lookTimer = setTimeout(() => void this.look(), this.lookDelay).unref();
   }
@@ -110,9 +119,13 @@ export class FootprintMeter implements AsyncDisposable {
         this.tools.add(r.pid);
         if (r.copying) this.copying.add(r.pid);
       }
+      this.foundSince += rows.length;
       this.sample();
+      // The tools have ended (or none came while looking ever less often): no more looks until the next one starts.
+      if (!rows.length && (this.foundSince > 0 || this.lookDelay >= TOOL_LOOK_MAX_MS)) return;
     } catch (err) {
       this.o.logger.debug(`footprint: looking for pg_dump's sessions failed: ${(err as Error).message}`);
+      return;
     } finally {
       this.looking = false;
     }
@@ -128,6 +141,12 @@ export class FootprintMeter implements AsyncDisposable {
   /** Read every known backend's CPU; a pid whose process started at another tick is another process now. */
   private sample(): void {
     if (this.cpuWhyNot) return;
+    // A tool started since (pg_dump, pg_dumpall: the callers audit each run): look for its session.
+    const tools = this.o.audit.filter((a) => a.by !== 'pgdrill').length;
+    if (tools > this.toolRuns) {
+      this.toolRuns = tools;
+      this.watchTools();
+    }
     for (const pid of new Set([this.ownPid, ...this.pgdrillPids(), ...this.tools])) {
       const stat = readProcCpu(pid);
       const prev = this.seen.get(pid);
