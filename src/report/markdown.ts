@@ -7,6 +7,7 @@ import { formatBytes, formatDuration } from '../config/duration.js';
 import type { StageName } from './checks/index.js';
 import type { Check, Report } from './model.js';
 import { renderFidelity } from './fidelity-markdown.js';
+import { renderFootprint } from './footprint-markdown.js';
 
 const MARK: Record<Check['status'], string> = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', skip: 'SKIP' };
 
@@ -122,6 +123,8 @@ export function renderMarkdown(r: Report): string {
       .map((a) => `| ${a.at} | ${a.by} | \`${esc(a.sql.replace(/\s+/g, ' ').slice(0, 200))}\` |`)
       .join('\n')}\n\n</details>\n`);
   }
+  const footprint = renderFootprint(r.production.footprint);
+  if (footprint) out.push(footprint);
   const bl = r.baseline;
   if (bl || r.checks.some((c) => c.stage === 'baseline')) {
     const pct = (v: number | null) => (v === null ? '' : ` (${v > 0 ? '+' : ''}${v}%)`);

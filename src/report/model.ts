@@ -4,6 +4,7 @@
  * (schema/report.schema.json) and tests can validate reports against it.
  */
 import { z } from 'zod';
+import { FootprintSchema } from './footprint-model.js';
 import { CheckNameSchema, STAGES, type CheckName, type StageOf } from './checks/index.js';
 
 export const CheckStatus = z.enum(['pass', 'fail', 'warn', 'skip']);
@@ -283,6 +284,7 @@ export const ReportSchema = z.object({
     fingerprint_after: z.string().nullable(),
     session_settings: z.string().nullable(),
     audit: z.array(AuditEntrySchema),
+    footprint: FootprintSchema.nullable().optional().describe('what the drill cost the source beside pg_dump alone (docs/reports.md); null when not measured (absent in reports of older versions)'),
   }),
   baseline: BaselineSchema.nullable().optional().describe('comparison with the previous PASS of the same database in the same out directory; null when there is none (absent in reports of older versions)'),
   fidelity: FidelitySchema.nullable().optional().describe('content hashes, catalog comparison, round trip, amcheck, extensions; null when no restore ran (absent in reports of older versions)'),
