@@ -235,7 +235,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
         }
         let race;
         {
-          await using db = await sandbox.open(input.database, ctx.signal);
+          await using db = await sandbox.openForChecks(input.database, ctx.signal);
           race = await findParallelRestoreRace(db, r.errors);
         }
         if (race) {
@@ -287,12 +287,12 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput, 
           : `psql stopped at the dump's first error${stoppedAt.line ? ` (line ${stoppedAt.line})` : ''}: what follows it was not restored, so the copy is not compared (see restore.errors)`;
         b.add({ name: 'restore.objects', stage: 'restore', status: 'skip', detail: stoppedRestore });
         // Roles are the cluster's, not the copy's: a missing one is often why the dump stopped.
-        await using pdb = await sandbox.open('postgres', ctx.signal);
+        await using pdb = await sandbox.openForChecks('postgres', ctx.signal);
         b.add(await rolesCheck(pdb, referenced, input.globals.mode));
         return;
       }
       // The restored catalog against the source's (from the dump's snapshot); exact counts follow in the fidelity stage.
-      await using db = await sandbox.open(input.database, ctx.signal);
+      await using db = await sandbox.openForChecks(input.database, ctx.signal);
       const restoredObjects = await listObjects(db);
       restore.objects_restored = countByType(restoredObjects);
       if (input.sourceObjects) {
