@@ -16,6 +16,7 @@ import type { CheckResult, Report } from '../report/model.js';
 import { findLockBlockers, isLockWaitFailure, lockFailureCheck } from '../source/lock-blockers.js';
 import { acquireDrillLock } from './drill-lock.js';
 import { guardSource, productionStage } from '../source/guard-and-proof.js';
+import { sessionSettingsText } from '../source/connection.js';
 import { scanSessionSettings, SourceSnapshot } from '../source/snapshot.js';
 import { pgDumpArgs, takeDump, type DumpFormat, type DumpResult } from '../backup/pg-dump.js';
 import { captureGlobals, type GlobalsResult } from '../backup/globals.js';
@@ -144,7 +145,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   };
   report.production.system_identifier_before = identity.systemIdentifier;
   report.production.fingerprint_before = `${before.fingerprint} (${before.items} items)`;
-  report.production.session_settings = `${spec.sessionOptions} application_name=pgdrill`;
+  report.production.session_settings = sessionSettingsText(spec);
   report.versions = versionsReport(bins, { source: identity.serverVersion, pgDump: bins.version('pg_dump'), targetMajor: opts.targetMajor ?? null });
   for (const [i, text] of bins.notes.entries()) builder.note(`toolchain-${i + 1}`, text);
 

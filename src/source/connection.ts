@@ -265,6 +265,12 @@ function finish(c: ConnectionConfig, toolEnv: Record<string, string>, redacted: 
   return { connection, toolEnv: env, redacted, secrets: [...new Set(secrets)], sessionOptions, defaults, readOnly: 'startup' };
 }
 
+/** The report's `production.session_settings`: the session options, how the sessions are read-only, the application name. */
+export function sessionSettingsText(spec: SourceSpec): string {
+  const after = spec.readOnly === 'after-login' ? ' (read-only after login: SET default_transaction_read_only = on, SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY)' : '';
+  return `${spec.sessionOptions}${after} application_name=pgdrill`;
+}
+
 /**
  * The same source, its sessions made read-only after login instead of by the startup option (see
  * `SourceSpec.readOnly`): the option leaves the session options, the tools' PGOPTIONS and the connection, which

@@ -44,6 +44,7 @@ import { directoryFilesCheck, listArchive, readArchiveFully, type ArchiveToc } f
 import { peekCreatedDatabase, readPlainDump } from './read-plain.js';
 import { readSourceNow, sourceRowsNowCheck, type SourceNow } from './source-now.js';
 import { guardSource, productionStage, type GuardedSource } from '../source/guard-and-proof.js';
+import { sessionSettingsText } from '../source/connection.js';
 import { archiveDatabaseLocale, describeLocale, SANDBOX_DEFAULT_LOCALE } from '../restore/database-locale.js';
 import type { DiscoverOptions } from '../toolchain/discover.js';
 import { findArtifactSums, globalsCheck, sumsCheck } from './sums.js';
@@ -237,7 +238,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
     };
     report.production.system_identifier_before = id.systemIdentifier;
     report.production.fingerprint_before = `${source.before.fingerprint} (${source.before.items} items)`;
-    report.production.session_settings = `${source.spec.sessionOptions} application_name=pgdrill`;
+    report.production.session_settings = sessionSettingsText(source.spec);
   }
   report.backup = {
     ...report.backup, path: artifact, format, size_bytes: stampBefore.size, sums_path: sums?.sumsPath ?? null,
