@@ -51,7 +51,7 @@ export interface RunDrillOptions extends PipelineOptions {
   readonly sandboxMajor?: number;
   /** Upgrade rehearsal: restore into this major (≥ the source's) and compare across versions. Default none. */
   readonly targetMajor?: number;
-  /** Content hashes of every table, on the source in the dump snapshot and on the restored copy (`run --deep`). Default false; demo: true. */
+  /** `run --deep`: pg_amcheck --heapallindexed, and every large object's bytes against the source's in the dump snapshot (table contents come from the dump's stream regardless). Default false; demo: true. */
   readonly deep?: boolean;
   /** For tests and extensions: called with the restored copy after the restore, before the fidelity checks. Default none. */
   readonly afterRestore?: AfterRestoreHook;

@@ -5,7 +5,7 @@
  */
 import type { CatalogObject } from '../../catalog/objects.js';
 import { listObjects } from '../../catalog/objects.js';
-import { countSourceRows, listTables, type TableCount, type TableFailure, type TableRef } from '../../catalog/tables.js';
+import { listTables, type TableCount, type TableFailure, type TableRef } from '../../catalog/tables.js';
 import { parseDuration } from '../../config/duration.js';
 import type { DrillConfig } from '../../config/schema.js';
 import { takeDump, pgDumpArgs, type DumpFormat, type DumpResult } from '../../backup/pg-dump.js';
@@ -23,6 +23,7 @@ import { isRecoveryConflict, recoveryConflictCheck } from '../../source/standby.
 import { endsDrill, type DrillContext } from '../context.js';
 import type { OverlappedRestore } from '../restore/overlapped-restore.js';
 import { globalsOf, recordDump, sealSums } from './seal-backup.js';
+import { witnessCounts, type SourceWitness } from '../../source/witness.js';
 
 /** What the backup stage of `run` needs. */
 export interface FreshBackupInput {
@@ -99,7 +100,7 @@ async function dumpInSnapshot(ctx: DrillContext, input: FreshBackupInput, rec: B
   // Fidelity, source side: extensions and sequence positions now (before pg_dump), a schema-only dump in the snapshot.
   const fid = await SourceFidelityCapture.begin({
     db: snap.db, snapshot: snap.id, bins: ctx.bins, env: spec.toolEnv, dir: fidelityDir(ctx.runDir), lockWaitTimeoutMs: lockWaitMs,
-    deep: input.deep, audit, signal: dumpSignal,
+    deep: input.deep, witnessHashes: config.source.witness === 'hashes', audit, signal: dumpSignal,
   });
   const scanner = format === 'plain' ? new PlainDumpScanner(input.scanOpts) : null;
   // Overlap: a plain dump is restored from this very stream, each line only once the scanner approved it.
@@ -123,7 +124,7 @@ async function dumpInSnapshot(ctx: DrillContext, input: FreshBackupInput, rec: B
   audit.push({ at: new Date().toISOString(), by: 'pg_dump', sql: `pg_dump ${dumpArgs.join(' ')} (its own REPEATABLE READ, READ ONLY transaction in snapshot ${snap.id}; ACCESS SHARE locks)` });
   // After the counts, on the same session: catalog facts and (deep) content hashes, still in the dump's snapshot.
   // A table whose count fails on its own is named (backup.source_counts) and the drill goes on without its count.
-  const countsP = countAndCapture(snap, tables, fid, dumpSignal);
+  const countsP = countAndCapture(snap, tables, fid, config.source.witness, dumpSignal);
   // The snapshot's transaction ends as soon as nothing needs it — pg_dump exited, the counts, catalog facts and
   // schema-only dump taken — not when the restore has caught up with the file: the source gets its ACCESS SHARE
   // locks and its VACUUM horizon back while the drill goes on in the sandbox.
@@ -134,15 +135,16 @@ async function dumpInSnapshot(ctx: DrillContext, input: FreshBackupInput, rec: B
   if (!(await dumpFailureRecorded(ctx, input, [d, counts], watch.signal, lockWaitMs))) {
     if (d.status === 'rejected') throw d.reason;
     if (counts.status === 'rejected') throw counts.reason;
-    Object.assign(rec, { dump: d.value, sourceCounts: counts.value.counts, countFailures: counts.value.failures, sourceFidelity: counts.value.fidelity, scan: scanner?.finish() ?? null });
+    // source.witness: none — no count on the source: the rows compared are the dump's COPY rows.
+    Object.assign(rec, { dump: d.value, sourceCounts: config.source.witness === 'none' ? null : counts.value.counts, countFailures: counts.value.failures, sourceFidelity: counts.value.fidelity, scan: scanner?.finish() ?? null });
     return d.value;
   }
   return null;
 }
 
-/** The exact counts, then (same session, same snapshot) the source's fidelity facts. */
-async function countAndCapture(snap: SourceSnapshot, tables: TableRef[], fid: SourceFidelityCapture, signal: AbortSignal): Promise<{ counts: TableCount[]; failures: TableFailure[]; fidelity: SourceFidelity }> {
-  const c = await countSourceRows(snap.db, tables, signal);
+/** The exact counts the witness asks for (src/source/witness.ts), then (same session, same snapshot) the source's fidelity facts. */
+async function countAndCapture(snap: SourceSnapshot, tables: TableRef[], fid: SourceFidelityCapture, witness: SourceWitness, signal: AbortSignal): Promise<{ counts: TableCount[]; failures: TableFailure[]; fidelity: SourceFidelity }> {
+  const c = await witnessCounts(witness, snap.db, tables, signal);
   return { ...c, fidelity: await fid.finish(tables) };
 }
 

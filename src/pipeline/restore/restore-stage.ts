@@ -282,7 +282,7 @@ async function compareCatalog(ctx: DrillContext, input: RestoreStageInput, sandb
   }
   b.add(await rolesCheck(db, referenced, input.globals.mode));
   return {
-    sourceCounts: input.sourceCounts, tablesFromDump: input.tablesFromDump, copyBlocks: input.copyBlocks ?? [],
+    sourceCounts: input.sourceCounts, tablesFromDump: input.tablesFromDump, copyBlocks: input.copyBlocks ?? [], dumpEncoding: input.inventory.encoding,
     restoredTables: new Set(restoredObjects.filter((o) => o.type === 'table').map((o) => `${o.schema}.${o.name}`)),
   };
 }
