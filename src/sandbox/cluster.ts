@@ -255,6 +255,29 @@ export class SandboxCluster implements AsyncDisposable {
     return DbSession.open(this.connection(database), { signal });
   }
 
+  /**
+   * The startup options of the sessions that look at a restored copy (pgdrill's checks, its pg_dump and pg_amcheck):
+   * on PostgreSQL 17+ `event_triggers=off`, so that none of the copy's event triggers fires for them — a login
+   * trigger that writes would change the very copy they compare with the source at each of their logins. The
+   * restore itself runs without it (it replays what the dump holds). Before 17 there is neither the setting nor a
+   * login event; pgdrill's own DDL there holds the triggers off itself (src/fidelity/own-ddl.ts).
+   */
+  get checkOptions(): string {
+    return this.bins.server.version.major >= 17 ? '-c event_triggers=off' : '';
+  }
+
+  /** A session that looks at the restored copy: `open`, with `checkOptions`. */
+  async openForChecks(database = 'postgres', signal?: AbortSignal): Promise<DbSession> {
+    const options = this.checkOptions;
+    return DbSession.open({ ...this.connection(database), ...(options ? { options } : {}) }, { signal });
+  }
+
+  /** Environment of a client program that looks at the restored copy: `env`, with `checkOptions` as PGOPTIONS. */
+  checkEnv(database = 'postgres'): Record<string, string> {
+    const options = this.checkOptions;
+    return { ...this.env(database), ...(options ? { PGOPTIONS: options } : {}) };
+  }
+
   /** The cluster's system_identifier, as text. */
   async systemIdentifier(): Promise<string> {
     await using db = await this.open();
