@@ -28,6 +28,8 @@ export interface PhysicalPlan {
   readonly keep: boolean;
   /** Seconds to wait for recovery to end. */
   readonly timeoutSeconds: number;
+  /** With --source: compare the recovered tables with the source now (`fidelity.source_rows_now`). */
+  readonly compareWithSource?: (tables: readonly TableRow[], copySystemIdentifier: string | null) => Promise<CheckResult>;
 }
 
 /** Integrity first: the backup's files, pg_verifybackup, WAL continuity. Returns the continuity (null without --wal). */
@@ -116,6 +118,7 @@ export async function restoreStage(ctx: DrillContext, plan: PhysicalPlan, wal: W
         b.add(counted.check);
         out.physical = { ...out.physical, databases: counted.databases };
         b.add(await amcheckDatabases(c, ctx.bins, names.filter((n) => n !== 'template1'), ctx.signal));
+        if (plan.compareWithSource) b.add(await plan.compareWithSource(out.tables, out.physical.isolation?.system_identifier ?? null));
         if (!plan.keep) b.add(await checksumsCheck(c, ctx.bins, out.physical.data_checksums ?? false, ctx.signal));
       }, endsDrill);
       out.checksMs = Math.round(performance.now() - t0);
