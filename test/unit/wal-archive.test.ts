@@ -117,12 +117,13 @@ describe('checkWalContinuity on one timeline', () => {
   });
 
   it('FAIL: a truncated, a renamed, and a foreign segment are unreadable, each with its reason', async () => {
-    for (const [opts, reason] of [
+    const cases: [{ size?: number; sysid?: bigint; addr?: bigint; fileSize?: number }, RegExp][] = [
       [{ fileSize: MIB / 2 }, /524288 bytes, not 1048576/],
       [{ addr: 9n * BigInt(MIB) }, /another segment renamed/],
       [{ sysid: 42n }, /system identifier 42/],
       [{ size: 2 * MIB, fileSize: MIB }, /segment size of 2097152/],
-    ] as const) {
+    ];
+    for (const [opts, reason] of cases) {
       const d = await archive();
       await segs(d, 1, 1, 4);
       await unlink(join(d, segmentFileName(1, 3n, MIB)));
