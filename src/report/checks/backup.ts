@@ -80,4 +80,12 @@ export const BACKUP_CHECKS = defineChecks({
     fails: 'the artefact changed or disappeared while it was verified',
     commands: ['verify'],
   },
+  'backup.pgbackrest_verify': {
+    stage: 'backup',
+    proves: "`pgbackrest verify` found every file of the backup (and of the backups it references) and every WAL file of the repository present, of the right size and checksum; pgBackRest recorded no page checksum error while backing it up",
+    fails: 'verify names a file missing or invalid in the backup or one it references, or invalid WAL in the archive (the files named); or verify did not complete. pgBackRest exits 0 in these cases: pgdrill reads its report',
+    warns: 'only other backups of the stanza are invalid',
+    emitted: 'for `pgbackrest:` artefacts',
+    commands: ['verify'],
+  },
 });
