@@ -34,6 +34,11 @@ export interface PgBackRestRunner {
 /** Characters a path may hold to be passed through restore_command's shell unquoted. */
 const SAFE_PATH = /^\/[A-Za-z0-9_./@+,=-]*$/;
 
+/** @throws ConfigError unless `p` can go into restore_command unquoted (see SAFE_PATH). */
+export function assertShellSafePath(p: string): void {
+  if (!SAFE_PATH.test(p)) throw new ConfigError(`${p}: pgdrill passes this path to the restored copy's restore_command, and it holds a character a shell would interpret (space, quote, %, …); use a path without them`);
+}
+
 /** pgBackRest's program, or EnvironmentError (exit 4). */
 export async function pgBackRestBin(): Promise<string> {
   for (const p of ['/usr/bin/pgbackrest', '/usr/local/bin/pgbackrest']) {
@@ -48,9 +53,7 @@ export async function pgBackRestBin(): Promise<string> {
  */
 export async function prepareRunner(o: { config: PgBackRestConfig; stanza: string; osUser: OsUser | null; workDir: string; signal?: AbortSignal }): Promise<PgBackRestRunner> {
   const bin = await pgBackRestBin();
-  for (const p of [o.config.file, o.workDir, ...o.config.repos.map((r) => r.path)]) {
-    if (!SAFE_PATH.test(p)) throw new ConfigError(`${p}: pgdrill passes this path to the restored copy's restore_command, and it holds a character a shell would interpret (space, quote, %, …); use a path without them`);
-  }
+  for (const p of [o.config.file, o.workDir, ...o.config.repos.map((r) => r.path)]) assertShellSafePath(p);
   await mkdir(o.workDir, { recursive: true, mode: 0o700 });
   if (o.osUser) await chown(o.workDir, o.osUser.uid, o.osUser.gid);
   const who = o.osUser ? `the sandbox's OS user ${o.osUser.name}` : 'the user running pgdrill';

@@ -13,7 +13,7 @@ import { readBoundedFile } from '../exec/input-file.js';
 import type { OsUser } from '../exec/os-user.js';
 import type { CheckResult } from '../report/model.js';
 import { readPgBackRestConfig, type PgBackRestArtifact } from './pgbackrest-config.js';
-import { commonOptions, prepareRunner, runPgBackRest, type PgBackRestRunner } from './pgbackrest-run.js';
+import { assertShellSafePath, commonOptions, prepareRunner, runPgBackRest, type PgBackRestRunner } from './pgbackrest-run.js';
 import { parseVerifyOutput, verifyCheck } from './pgbackrest-verify.js';
 
 /** The recovery target, as pgdrill's `--target` gives it. */
@@ -152,10 +152,15 @@ export function targetOptions(t: PhysicalTarget, timeline?: number | 'latest'): 
   return [`--type=${t.kind}`, `--target=${t.value}`, '--target-action=promote', ...tl];
 }
 
-/** The restore_command of the restored copy: archive-get from the backup's repository, no log file, no async spool. */
-export function archiveGetCommand(r: PgBackRestRunner, repo: number): string {
-  return [r.bin, ...commonOptions(r), `--repo=${repo}`, '--log-level-console=off', '--log-level-stderr=warn', '--no-archive-async',
-    `--lock-path=${join(r.workDir, 'lock')}`, `--spool-path=${join(r.workDir, 'spool')}`, 'archive-get', '%f', '"%p"'].join(' ');
+/**
+ * The restore_command of the restored copy: archive-get from the backup's repository, no log file, never
+ * asynchronous (archive-async would prefetch into a spool directory; pgBackRest then refuses --spool-path), and
+ * --pg1-path the restored copy's: archive-get chdir()s to pg1-path, which the configuration sets to production's
+ * data directory (measured: without it, archive-get fails in the jail, where that directory does not exist).
+ */
+export function archiveGetCommand(r: PgBackRestRunner, repo: number, dataDir: string): string {
+  return [r.bin, ...commonOptions(r), `--repo=${repo}`, `--pg1-path=${dataDir}`, '--log-level-console=off', '--log-level-stderr=warn', '--no-archive-async',
+    `--lock-path=${join(r.workDir, 'lock')}`, 'archive-get', '%f', '"%p"'].join(' ');
 }
 
 /**
@@ -164,10 +169,11 @@ export function archiveGetCommand(r: PgBackRestRunner, repo: number): string {
  */
 export async function restoreFromPgBackRest(o: PgBackRestRestoreOptions): Promise<PgBackRestRestore> {
   const workDir = o.workDir ?? join(dirname(o.dataDir), 'pgbackrest');
+  assertShellSafePath(o.dataDir);
   const r = await pgBackRestRunner({ artifact: o.artifact, configFile: o.configFile, osUser: o.osUser, workDir, signal: o.signal });
   const backup = await pgBackRestBackup(r, o.artifact.label);
   const integrity = o.verify === false ? [] : [await pgBackRestVerify(r, backup)];
-  const restoreCommand = archiveGetCommand(r, backup.repo);
+  const restoreCommand = archiveGetCommand(r, backup.repo, o.dataDir);
   await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
   if (o.osUser) await chown(o.dataDir, o.osUser.uid, o.osUser.gid);
   const res = await runPgBackRest(r, 'restore', [
