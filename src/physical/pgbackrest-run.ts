@@ -68,7 +68,8 @@ export async function prepareRunner(o: { config: PgBackRestConfig; stanza: strin
   return { bin, config: o.config, stanza: o.stanza, osUser: o.osUser, workDir: o.workDir, readOnlyBind: jail.mountNamespace, signal: o.signal };
 }
 
-async function writeJailIdentity(dir: string, osUser: OsUser | null): Promise<void> {
+/** A passwd and a group file for the jail (bound at /etc/passwd, /etc/group): pgBackRest and Barman look their user up. */
+export async function writeJailIdentity(dir: string, osUser: OsUser | null): Promise<void> {
   const user = osUser ?? { name: userInfo().username, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
   await writeFile(join(dir, 'passwd'), `${user.name}:x:${user.uid}:${user.gid}:pgdrill sandbox:/nonexistent:/usr/sbin/nologin\n`);
   await writeFile(join(dir, 'group'), `${user.name}:x:${user.gid}:\n`);

@@ -3,8 +3,9 @@
  * pg_basebackup of it, and a restored copy of that backup promoted to a new timeline that archives into the same
  * directory. Everything runs as the sandbox's OS user, in the test's scratch directory.
  */
-import { appendFile, chown, cp, mkdir, readFile, writeFile, access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { access, appendFile, chown, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runProcess } from '../../src/exec/run-process.js';
 import type { OsUser } from '../../src/exec/os-user.js';
@@ -68,26 +69,37 @@ export interface RestoredServer extends AsyncDisposable {
  * `archiveCommand`; recovery runs to the archive's end and promotes (a new timeline). Resolves once it is promoted.
  */
 export async function restoreAndPromote(backup: string, root: string, user: OsUser | null, conf: { restoreCommand: string; archiveCommand: string; port: number }): Promise<RestoredServer> {
-  const b = await bins();
   const dataDir = join(root, 'data');
   const sock = await ownedDir(join(root, 'sock'), user);
   await cp(backup, dataDir, { recursive: true });
   if (user) await runProcess({ bin: '/bin/chown', args: ['-R', `${user.uid}:${user.gid}`, root] });
   const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
   await appendFile(join(dataDir, 'postgresql.conf'), `\nrestore_command = ${q(conf.restoreCommand)}\narchive_mode = on\narchive_command = ${q(conf.archiveCommand)}\n` +
-    `recovery_target_action = promote\nlisten_addresses = ''\nunix_socket_directories = ${q(sock)}\nport = ${conf.port}\n`);
+    'recovery_target_action = promote\n');
   await writeFile(join(dataDir, 'recovery.signal'), '');
   if (user) await chown(join(dataDir, 'recovery.signal'), user.uid, user.gid);
+  return startRecovered(dataDir, root, user, { port: conf.port, sock });
+}
+
+/**
+ * Start the recovering data directory `dataDir` as `user` (its log in `root`/log, its socket in `at.sock`, options
+ * on the command line override its configuration's), and resolve once it has promoted.
+ */
+export async function startRecovered(dataDir: string, root: string, user: OsUser | null, at: { port: number; sock: string }): Promise<RestoredServer> {
+  const b = await bins();
   const as = { uid: user?.uid, gid: user?.gid };
-  await runProcess({ bin: b.path('pg_ctl'), args: ['-D', dataDir, '-l', join(root, 'log'), '-w', '-t', '120', 'start'], ...as, detached: true });
+  const log = join(root, 'log');
+  const opts = `-c listen_addresses='' -c unix_socket_directories=${at.sock} -c port=${at.port}`;
+  await runProcess({ bin: b.path('pg_ctl'), args: ['-D', dataDir, '-l', log, '-w', '-t', '120', '-o', opts, 'start'], ...as, detached: true })
+    .catch(async (e: Error) => { throw new Error(`${e.message}\n${await readFile(log, 'utf8').catch(() => '')}`); });
   const sql = async (query: string) =>
-    (await runProcess({ bin: b.path('psql'), args: ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', sock, '-p', String(conf.port), '-U', 'postgres', '-d', 'postgres', '-c', query], stdout: 'capture' })).stdout;
+    (await runProcess({ bin: b.path('psql'), args: ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', at.sock, '-p', String(at.port), '-U', 'postgres', '-d', 'postgres', '-c', query], stdout: 'capture' })).stdout;
   // Archive recovery accepts no connection until it has promoted: wait for that.
   for (let i = 0; ; i++) {
     const inRecovery = await sql('SELECT pg_is_in_recovery()').then((o) => o.trim(), () => 'not up');
     if (inRecovery === 'f') break;
-    const log = await readFile(join(root, 'log'), 'utf8').catch(() => '');
-    if (i === 1200 || /database system is shut down/.test(log)) throw new Error(`the restored copy did not promote (${inRecovery}): ${log.slice(-3000)}`);
+    const text = await readFile(log, 'utf8').catch(() => '');
+    if (i === 1200 || /database system is shut down/.test(text)) throw new Error(`the restored copy did not promote (${inRecovery}): ${text.slice(-3000)}`);
     await sleep(100);
   }
   const stop = async () => {
@@ -99,4 +111,15 @@ export async function restoreAndPromote(backup: string, root: string, user: OsUs
 /** SQL through psql on a test cluster, as switchWal wants it. */
 export function sqlOn(c: SandboxCluster): { sql: (q: string) => Promise<string> } {
   return { sql: (q: string) => psql(c, 'postgres', { sql: q }) };
+}
+
+/** Every file of a directory tree with its sha256: a repository's contents, to compare before and after a drill. */
+export async function treeDigest(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const p = join(e.parentPath, e.name);
+    out.set(relative(dir, p), createHash('sha256').update(await readFile(p)).digest('hex'));
+  }
+  return out;
 }

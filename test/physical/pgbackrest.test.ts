@@ -6,16 +6,15 @@
  * the repository FAILs verify, naming it; a file of a newer backup only WARNs a drill of the older one.
  */
 import { strict as assert } from 'node:assert';
-import { createHash } from 'node:crypto';
 import { access, appendFile, chmod, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { resolveSandboxUser, type OsUser } from '../../src/exec/os-user.js';
 import { runProcess } from '../../src/exec/run-process.js';
 import { restoreFromPgBackRest } from '../../src/physical/pgbackrest.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
-import { bins, psql, scratchDir, startSource } from '../helpers/clusters.js';
-import { ownedDir } from './archive-fixture.js';
+import { psql, scratchDir, startSource } from '../helpers/clusters.js';
+import { ownedDir, startRecovered, treeDigest } from './archive-fixture.js';
 
 const PGBACKREST = '/usr/bin/pgbackrest';
 
@@ -24,17 +23,6 @@ async function havePgBackRest(t: TestContext): Promise<boolean> {
   if (process.env.CI) throw new Error('pgbackrest is not installed; CI must install it (scripts/setup --with-pgbackrest)');
   t.skip('pgbackrest is not installed (bash scripts/setup --with-pgbackrest)');
   return false;
-}
-
-/** Every file of a directory tree with its sha256: the repository's contents, to compare before and after. */
-async function treeDigest(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!e.isFile()) continue;
-    const p = join(e.parentPath, e.name);
-    out.set(relative(dir, p), createHash('sha256').update(await readFile(p)).digest('hex'));
-  }
-  return out;
 }
 
 describe('pgBackRest repositories', { timeout: 600_000 }, () => {
@@ -93,21 +81,10 @@ describe('pgBackRest repositories', { timeout: 600_000 }, () => {
     assert.match(r.recoverySettings.restore_command ?? '', /archive-get %f "%p"$/);
     assert.equal(r.recoverySettings.archive_mode, 'off');
     // Start it as a DBA would after `pgbackrest restore`: it replays WAL fetched by archive-get and promotes.
-    const b = await bins();
-    const sock = await ownedDir(join(root, 'sock'), user);
-    await runProcess({ bin: b.path('pg_ctl'), args: ['-D', r.dataDir!, '-l', join(root, 'log'), '-w', '-t', '120', '-o', `-c listen_addresses='' -c unix_socket_directories=${sock} -c port=5497`, 'start'], ...asUser(), detached: true })
-      .catch(async (e: Error) => assert.fail(`${e.message}\n${await readFile(join(root, 'log'), 'utf8').catch(() => '')}`));
-    try {
-      let rows = '';
-      for (let i = 0; i < 600 && rows !== '1500'; i++) {
-        rows = (await runProcess({ bin: b.path('psql'), args: ['-X', '-At', '-h', sock, '-p', '5497', '-U', 'postgres', '-d', 'postgres', '-c', 'SELECT count(*) FROM t WHERE NOT pg_is_in_recovery()'], stdout: 'capture', allowFailure: true })).stdout.trim();
-        if (rows !== '1500') await new Promise((res) => setTimeout(res, 100));
-      }
-      assert.equal(rows, '1500', await readFile(join(root, 'log'), 'utf8'));
-      assert.match(await readFile(join(root, 'log'), 'utf8'), /restored log file "[0-9A-F]{24}" from archive/);
-    } finally {
-      await runProcess({ bin: b.path('pg_ctl'), args: ['-D', r.dataDir!, '-m', 'fast', '-w', 'stop'], ...asUser(), allowFailure: true });
-    }
+    await using copy = await startRecovered(r.dataDir!, root, user, { port: 5497, sock: await ownedDir(join(root, 'sock'), user) });
+    assert.equal((await copy.sql('SELECT count(*) FROM t')).trim(), '1500');
+    assert.match(await readFile(join(root, 'log'), 'utf8'), /restored log file "[0-9A-F]{24}" from archive/);
+    await copy.stop();
     assert.deepEqual(await treeDigest(repo), before);
   });
 

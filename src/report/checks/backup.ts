@@ -88,4 +88,11 @@ export const BACKUP_CHECKS = defineChecks({
     emitted: 'for `pgbackrest:` artefacts',
     commands: ['verify'],
   },
+  'backup.barman_verify': {
+    stage: 'backup',
+    proves: "`barman verify-backup` (pg_verifybackup) found every file of the Barman backup as its backup_manifest lists it",
+    fails: 'a file is missing, extra or changed (as pg_verifybackup names it), or the backup has no manifest',
+    emitted: 'for `barman:` artefacts',
+    commands: ['verify'],
+  },
 });
