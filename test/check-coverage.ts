@@ -39,6 +39,8 @@ export const CHECK_COVERAGE: Readonly<Record<CheckKey, CheckTests>> = {
   'backup.archive_files': { fail: ['verify/hostile-archive.test.ts'], pass: ['verify/hostile-archive.test.ts'] },
   'backup.directory_files': { fail: ['verify/broken.test.ts'], pass: ['verify/formats.test.ts'] },
   'backup.unchanged': { fail: ['verify/formats.test.ts'], pass: ['verify/formats.test.ts'] },
+  'backup.barman_verify': { fail: ['physical/barman.test.ts'], pass: ['physical/barman.test.ts'] },
+  'backup.pgbackrest_verify': { fail: ['physical/pgbackrest.test.ts', 'unit/pgbackrest.test.ts'], pass: ['physical/pgbackrest.test.ts', 'unit/pgbackrest.test.ts'] },
   'content.hostile_content': {
     fail: ['jail/refuse-run.test.ts', 'jail/refuse-crafted.test.ts', 'verify/hostile.test.ts', 'unit/jail-report.test.ts'],
     pass: ['jail/datasets.test.ts', 'jail/refuse-run.test.ts', 'perf/one-pass.test.ts'],

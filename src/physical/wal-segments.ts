@@ -72,8 +72,9 @@ function gap(st: WalkState, w: StretchWalk, timeline: number, first: bigint, cou
   const name = segmentFileName(timeline, first, w.segmentSize);
   if (st.firstMissing === null) {
     st.firstMissing = name;
-    const partial = [...w.entries.keys()].find((n) => n.startsWith(`${name}.partial`));
-    if (partial) st.partialOfMissing = partial;
+    // The tail of the timeline recovery leaves there (renamed .partial at promotion), on any timeline.
+    const partial = [...w.entries.values()].find((e) => e.parsed.kind === 'partial' && e.name.slice(8, 24) === name.slice(8));
+    if (partial) st.partialOfMissing = partial.name;
   }
   st.missingCount += Number(count);
   st.broken = true;
@@ -94,7 +95,7 @@ async function checkOne(st: WalkState, w: StretchWalk, timeline: number, segno: 
 }
 
 async function segmentProblem(st: WalkState, w: StretchWalk, e: ArchiveEntry, segno: bigint): Promise<string | null> {
-  if (e.type !== 'file') return `it is ${e.type}: not followed`;
+  if (e.type !== 'file') return `it is ${e.type}: ${e.type === 'a symbolic link' ? 'not followed' : 'not read'}`;
   const r = await readPrefix(w.dir, e.name, e.parsed.compression, LONG_HEADER_BYTES, { osUser: w.osUser, signal: w.signal });
   if ('problem' in r) return r.problem;
   const h = parseLongHeader(r.bytes);
