@@ -7,6 +7,7 @@
 export { runDrill, type RunDrillOptions, type DrillResult } from './drill/run-drill.js';
 export { runDemo, type DemoOptions, type DemoResult } from './demo/run-demo.js';
 export { verifyArtifact, type VerifyOptions, type VerifyResult } from './verify/verify-artifact.js';
+export { isPhysicalBackup, verifyPhysical, type PhysicalVerifyOptions } from './physical/verify-physical.js';
 export type { AfterRestoreHook, RestoredCopy } from './fidelity/fidelity-stage.js';
 // Config.
 export { loadConfig, validateConfig } from './config/load.js';
