@@ -28,6 +28,8 @@ export interface PhysicalPlan {
   readonly keep: boolean;
   /** Seconds to wait for recovery to end. */
   readonly timeoutSeconds: number;
+  /** Checks made before (a repository tool's own verify), added first to the backup stage. */
+  readonly integrity?: readonly CheckResult[];
 }
 
 /** Integrity first: the backup's files, pg_verifybackup, WAL continuity. Returns the continuity (null without --wal). */
@@ -35,6 +37,7 @@ export async function integrityStage(ctx: DrillContext, plan: PhysicalPlan): Pro
   const b = ctx.builder;
   let wal: WalContinuity | null = null;
   await b.stage('backup', async () => {
+    for (const c of plan.integrity ?? []) b.add(c);
     const files = await physicalFilesCheck(plan.layout, plan.facts);
     b.add(files);
     if (!plan.layout.manifest) {

@@ -21,7 +21,7 @@ import { resolveInputPath } from '../exec/input-file.js';
 import { fileLogger, silentLogger, teeLogger } from '../logger.js';
 import { assertOutputPaths } from '../outputs/publish.js';
 import { ReportBuilder } from '../report/builder.js';
-import type { PhysicalReport } from '../report/model.js';
+import type { CheckResult, PhysicalReport } from '../report/model.js';
 import type { VerifyOptions, VerifyResult } from '../verify/verify-artifact.js';
 import { detectBackupLayout, type BackupLayout } from './backup-layout.js';
 import { readBackupFacts } from './label-reader.js';
@@ -38,6 +38,10 @@ export interface PhysicalVerifyOptions extends VerifyOptions {
   readonly targetTimeline?: string;
   /** Seconds to wait for recovery to end. Default 6 hours. */
   readonly recoveryTimeoutSeconds?: number;
+  /** Checks already made of the backup (a repository tool's verify: repository-verify.ts), added first. */
+  readonly integrity?: readonly CheckResult[];
+  /** What the report calls the backup, when `artifact` is a staging copy of it (`pgbackrest:main@…`). */
+  readonly artifactLabel?: string;
 }
 
 /** Is `path` a physical backup (a pg_basebackup output), by its content? */
@@ -75,9 +79,9 @@ export async function verifyPhysical(opts: PhysicalVerifyOptions): Promise<Verif
   const ctx: DrillContext = { bins, sandboxUser, logger, progress, builder, runDir, signal: opts.signal };
   const report = emptyReport('verify', runDir, startedAt, opts.argv ?? [], (s) => s, config.metadata);
   report.versions = versionsReport(bins, { source: null, pgDump: null, targetMajor: null });
-  report.backup = { ...report.backup, path: artifact, format: layout.format === 'plain' ? 'basebackup-plain' : 'basebackup-tar', tool: `pg_basebackup (${layout.format} format${layout.manifest ? ', with backup_manifest' : ''})` };
+  report.backup = { ...report.backup, path: opts.artifactLabel ?? artifact, format: layout.format === 'plain' ? 'basebackup-plain' : 'basebackup-tar', tool: `pg_basebackup (${layout.format} format${layout.manifest ? ', with backup_manifest' : ''})` };
   logger.info(`verify physical backup ${artifact} (${layout.format}) to ${describeTarget(target)}${walDir ? ` with the WAL archive ${walDir}` : ''}; PostgreSQL ${facts.major ?? '?'}; sandbox ${bins.server.version.text} (${bins.server.bindir})`);
-  const plan = { layout, facts, walDir, target, targetTimeline, keep: opts.keep ?? false, timeoutSeconds: opts.recoveryTimeoutSeconds ?? 6 * 3600 };
+  const plan = { layout, facts, walDir, target, targetTimeline, keep: opts.keep ?? false, timeoutSeconds: opts.recoveryTimeoutSeconds ?? 6 * 3600, integrity: opts.integrity ?? [] };
   let interrupted: InterruptedError | null = null;
   let fatal: unknown = null;
   let outcome: RestoreOutcome | null = null;
