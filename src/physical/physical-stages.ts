@@ -30,6 +30,8 @@ export interface PhysicalPlan {
   readonly timeoutSeconds: number;
   /** Checks made before (a repository tool's own verify), added first to the backup stage. */
   readonly integrity?: readonly CheckResult[];
+  /** With --source: compare the recovered tables with the source now (`fidelity.source_rows_now`). */
+  readonly compareWithSource?: (tables: readonly TableRow[], copySystemIdentifier: string | null) => Promise<CheckResult>;
 }
 
 /** Integrity first: the backup's files, pg_verifybackup, WAL continuity. Returns the continuity (null without --wal). */
@@ -107,7 +109,7 @@ export async function restoreStage(ctx: DrillContext, plan: PhysicalPlan, wal: W
         out.physical = { ...out.physical, data_checksums: (await db.value<string>('SHOW data_checksums')) === 'on' };
       }
       b.add(recoveryTargetCheck(r.log, out.replay, {
-        target: plan.target, backupEndLsn: plan.facts.walRange?.endLsn ?? null, lastArchivedSegment: wal?.lastSegment ?? null, failure: r.failure,
+        target: plan.target, backupEndLsn: plan.facts.walRange?.endLsn ?? null, backupStartTime: plan.facts.label?.startTime ?? null, lastArchivedSegment: wal?.lastSegment ?? null, failure: r.failure,
       }));
     }, endsDrill);
     const c = cluster as SandboxCluster | null;
@@ -119,6 +121,7 @@ export async function restoreStage(ctx: DrillContext, plan: PhysicalPlan, wal: W
         b.add(counted.check);
         out.physical = { ...out.physical, databases: counted.databases };
         b.add(await amcheckDatabases(c, ctx.bins, names.filter((n) => n !== 'template1'), ctx.signal));
+        if (plan.compareWithSource) b.add(await plan.compareWithSource(out.tables, out.physical.isolation?.system_identifier ?? null));
         if (!plan.keep) b.add(await checksumsCheck(c, ctx.bins, out.physical.data_checksums ?? false, ctx.signal));
       }, endsDrill);
       out.checksMs = Math.round(performance.now() - t0);

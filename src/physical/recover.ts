@@ -147,7 +147,10 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
       // restore_command runs in the data directory: the staged copy of the archive is its sibling.
       settings: { ...isolationSettings(o.walDir ? 'cp "../wal-archive/%f" "%p"' : NO_ARCHIVE), ...o.recoverySettings },
     });
-    const failure = await waitForPromotion(cluster, o.timeoutSeconds, o.signal);
+    const failure = await waitForPromotion(cluster, o.timeoutSeconds, o.signal).catch(async (err: unknown) => {
+      await cluster.stop(); // interrupted while it recovered: nothing is left running
+      throw err;
+    });
     const recoveryMs = Math.round(performance.now() - copyDone);
     const log = parseRecoveryLog(await readFile(cluster.logFile, 'utf8'));
     const copyMs = Math.round(copyDone - t0);

@@ -44,6 +44,8 @@ export interface ProofContext {
   readonly target: RecoveryTarget;
   /** Where the backup becomes consistent (manifest End-LSN), when known. */
   readonly backupEndLsn: string | null;
+  /** backup_label's START TIME: a time target before it names a point the backup cannot reach. */
+  readonly backupStartTime?: string | null;
   /** The last contiguous archived segment on the timeline path (latest must replay it). */
   readonly lastArchivedSegment: string | null;
   readonly failure: string | null;
@@ -99,6 +101,12 @@ function reachedTarget(log: RecoveryLog, f: ReplayFacts, c: ProofContext): { ok:
 
 /** `restore.recovery_target`: the target reached, proven by the log and the promoted server. */
 export function recoveryTargetCheck(log: RecoveryLog, facts: ReplayFacts | null, c: ProofContext): CheckResult {
+  // A time before the backup began: recovery stops at its first commit, which can fall after the consistency point —
+  // no FATAL, and a copy that is not the one asked for.
+  const started = timeMs(c.backupStartTime?.replace(/ UTC$/, '+00') ?? null);
+  if (c.target.kind === 'time' && timeMs(c.target.time) < started) {
+    return { name, stage, status: 'fail', detail: `the target ${describeTarget(c.target)} lies before the backup began (${c.backupStartTime}, consistent at ${c.backupEndLsn ?? log.consistentAt ?? 'an unknown LSN'}): a base backup cannot be recovered to a point before it was taken — choose a later target or an older backup`, evidence: { ...log } };
+  }
   if (c.failure || !facts) return failedRecovery(log, c);
   const evidence = { target: describeTarget(c.target), replay_lsn: facts.lsn, last_commit: facts.lastCommit, stop_line: log.stopLine, consistent_at: log.consistentAt, redo_done_at: log.redoDone, new_timeline: log.newTimeline, restored_segments: log.restoredSegments };
   if (facts.inRecovery) return { name, stage, status: 'fail', detail: `the copy is still in recovery: it was not promoted (target ${describeTarget(c.target)})`, evidence };

@@ -21,7 +21,9 @@ import { resolveInputPath } from '../exec/input-file.js';
 import { fileLogger, silentLogger, teeLogger } from '../logger.js';
 import { assertOutputPaths } from '../outputs/publish.js';
 import { ReportBuilder } from '../report/builder.js';
-import type { CheckResult, PhysicalReport } from '../report/model.js';
+import type { CheckResult, PhysicalReport, Report, TableRow } from '../report/model.js';
+import { guardSource, productionStage, type GuardedSource } from '../source/guard-and-proof.js';
+import { compareWithSourceNow } from './source-compare.js';
 import type { VerifyOptions, VerifyResult } from '../verify/verify-artifact.js';
 import { detectBackupLayout, type BackupLayout } from './backup-layout.js';
 import { readBackupFacts } from './label-reader.js';
@@ -58,7 +60,7 @@ export async function verifyPhysical(opts: PhysicalVerifyOptions): Promise<Verif
   const walDir = opts.wal ? (await resolveInputPath(opts.wal, '--wal', { allowDirectory: true })).path : null;
   const target = parseRecoveryTarget(opts.target, walDir !== null);
   const targetTimeline = parseTargetTimeline(opts.targetTimeline);
-  if (opts.source || opts.deep) throw new ConfigError('--source and --deep are not supported for physical backups yet: the recovered copy\'s counts are recorded in the report and compared night to night by the baseline');
+  if (opts.deep) throw new ConfigError('--deep is not supported for physical backups yet: with --source the recovered copy\'s exact counts are compared with the source\'s now');
   const outDir = resolve(opts.outDir ?? config.out ?? './drills');
   for (const inside of [artifact, walDir]) {
     if (inside && (outDir === inside || outDir.startsWith(inside + sep))) throw new ConfigError(`--out ${outDir} is inside ${inside}: verify never writes into what it verifies; choose another --out`);
@@ -66,22 +68,29 @@ export async function verifyPhysical(opts: PhysicalVerifyOptions): Promise<Verif
   await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics });
   await assertOutDirSafe(null, outDir);
   const { sandboxUser, jail, scanOpts } = await resolveDrillEnvironment(config);
+  // The source, when given: guarded before any file exists (exit 3 on a pin mismatch); only ever read.
+  const source = opts.source ? await guardSource(opts.source, config, { signal: opts.signal, checks: (db) => assertOutDirSafe(db, outDir) }) : null;
   const facts = await readBackupFacts(layout, opts.signal);
   const bins = await chooseToolchain(config, opts, { source: null, sandboxMajor: opts.sandboxMajor ?? facts.major ?? undefined, dumpSource: false, archive: false });
-  const database = opts.database ?? config.source.database ?? basename(artifact);
+  const database = opts.database ?? source?.identity.database ?? config.source.database ?? basename(artifact);
   const startedAt = new Date();
   await using drillLock = await acquireDrillLock(outDir, database);
   void drillLock;
   const runDir = await createRunDir(outDir, database, startedAt);
-  const logger = teeLogger(opts.logger ?? silentLogger, fileLogger(join(runDir, 'run.log')));
+  const scrub = source?.scrub ?? ((s: string) => s);
+  const logger = teeLogger(opts.logger ?? silentLogger, fileLogger(join(runDir, 'run.log'), scrub));
   const progress = opts.progress ?? (() => {});
   const builder = new ReportBuilder(progress, logger, runDir);
   const ctx: DrillContext = { bins, sandboxUser, logger, progress, builder, runDir, signal: opts.signal };
-  const report = emptyReport('verify', runDir, startedAt, opts.argv ?? [], (s) => s, config.metadata);
+  const report = emptyReport('verify', runDir, startedAt, opts.argv ?? [], scrub, config.metadata);
+  if (source) describeSource(builder, report, source);
   report.versions = versionsReport(bins, { source: null, pgDump: null, targetMajor: null });
   report.backup = { ...report.backup, path: opts.artifactLabel ?? artifact, format: layout.format === 'plain' ? 'basebackup-plain' : 'basebackup-tar', tool: `pg_basebackup (${layout.format} format${layout.manifest ? ', with backup_manifest' : ''})` };
   logger.info(`verify physical backup ${artifact} (${layout.format}) to ${describeTarget(target)}${walDir ? ` with the WAL archive ${walDir}` : ''}; PostgreSQL ${facts.major ?? '?'}; sandbox ${bins.server.version.text} (${bins.server.bindir})`);
-  const plan = { layout, facts, walDir, target, targetTimeline, keep: opts.keep ?? false, timeoutSeconds: opts.recoveryTimeoutSeconds ?? 6 * 3600, integrity: opts.integrity ?? [] };
+  const plan = {
+    layout, facts, walDir, target, targetTimeline, keep: opts.keep ?? false, timeoutSeconds: opts.recoveryTimeoutSeconds ?? 6 * 3600, integrity: opts.integrity ?? [],
+    compareWithSource: source ? (tables: readonly TableRow[], sysid: string | null) => compareWithSourceNow(builder, source, config, tables, sysid, opts.signal) : undefined,
+  };
   let interrupted: InterruptedError | null = null;
   let fatal: unknown = null;
   let outcome: RestoreOutcome | null = null;
@@ -96,11 +105,26 @@ export async function verifyPhysical(opts: PhysicalVerifyOptions): Promise<Verif
     if (!endsDrill(err) || !(err instanceof InterruptedError)) logger.debug(`drill aborted: ${(err as Error)?.stack ?? String(err)}`);
     builder.add({ name: 'drill.aborted', stage: 'drill', status: 'fail', detail: (err as Error).message });
   }
+  if (source) report.production_untouched = await productionStage(builder, source, report, { what: 'verify', endsOnInterrupt: true });
   report.tables = outcome?.tables ?? [];
   report.teardown = outcome?.teardown
     ? { confirmed: outcome.teardown.confirmed, detail: outcome.teardown.detail, postmaster_pid: outcome.teardown.postmasterPid }
     : { confirmed: !outcome?.kept, detail: outcome?.kept ? `kept running: ${outcome.kept.url()}` : 'the sandbox is gone (see teardown.confirmed)', postmaster_pid: null };
   return finishReport({ builder, report, runDir, startedAt, config, jail, scanOpts, logger, junit: opts.junit, metrics: opts.metrics, interrupted, fatal });
+}
+
+/** The source in the report, and `guard.identity` (the guard itself ran before any file existed). */
+function describeSource(b: ReportBuilder, report: Report, source: GuardedSource): void {
+  const id = source.identity;
+  b.add({ name: 'guard.identity', stage: 'guard', status: 'pass', detail: `source system_identifier ${id.systemIdentifier}, database ${id.database}`, evidence: { system_identifier: id.systemIdentifier, database: id.database } });
+  b.note('source-not-snapshot-exact', `every comparison with the source (${source.spec.redacted}) is against its state now, not the backup's moment: differences can be changes made since`);
+  report.source = {
+    url: source.spec.redacted, database: id.database, system_identifier: id.systemIdentifier, server_version: id.serverVersionText, user: id.user,
+    is_superuser: id.isSuperuser, can_write: source.capability.canWrite, can_write_detail: source.capability.detail, in_recovery: id.inRecovery, snapshot: null,
+  };
+  report.production.system_identifier_before = id.systemIdentifier;
+  report.production.fingerprint_before = `${source.before.fingerprint} (${source.before.items} items)`;
+  report.production.session_settings = `${source.spec.sessionOptions} application_name=pgdrill`;
 }
 
 /** The report's `physical` section. */

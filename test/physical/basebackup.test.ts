@@ -8,11 +8,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, open, readdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { cp, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Report } from '../../src/report/model.js';
 import { runCli } from '../helpers/cli.js';
-import { scratchDir } from '../helpers/clusters.js';
+import { scratchDir, urlOf } from '../helpers/clusters.js';
 import { buildPhysicalFixture, type PhysicalFixture } from './fixture.js';
 
 describe('verify of a pg_basebackup with its WAL archive', () => {
@@ -37,8 +38,20 @@ describe('verify of a pg_basebackup with its WAL archive', () => {
   const marks = (r: Report) => r.tables.find((t) => t.schema === 'bench/public' && t.name === 'marks')?.restored_rows;
   const failures = (r: Report) => r.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`).join('\n');
 
-  it('latest: every archived segment replayed, PASS, isolation proven, checksums and amcheck clean, torn down', async () => {
-    const { code, report } = await verify(fx.plain, '--wal', fx.walDir);
+  /** Every file of a directory and its sha256, to prove a drill never wrote to the archive or the backup. */
+  async function digest(dir: string): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const name of (await readdir(dir, { recursive: true })).sort()) {
+      const path = join(dir, name);
+      if ((await stat(path)).isFile()) out[name] = createHash('sha256').update(await readFile(path)).digest('hex');
+    }
+    return out;
+  }
+
+  it('latest with --source: every archived segment replayed, PASS, isolation proven, checksums and amcheck clean, counts equal the source\'s now, torn down; archive and backup unchanged', async () => {
+    const before = { wal: await digest(fx.walDir), backup: await digest(fx.plain) };
+    const { code, report } = await verify(fx.plain, '--wal', fx.walDir, '--source', urlOf(fx.source, 'bench'));
+    assert.deepEqual({ wal: await digest(fx.walDir), backup: await digest(fx.plain) }, before, 'the drill wrote to the WAL archive or the backup');
     assert.equal(code, 0, failures(report));
     assert.equal(report.backup.format, 'basebackup-plain');
     assert.equal(marks(report), fx.lastMark);
@@ -52,6 +65,10 @@ describe('verify of a pg_basebackup with its WAL archive', () => {
     assert.equal(p.reached.new_timeline, 2);
     assert.ok((p.wal.replayed_bytes ?? 0) > 0 && (p.timings.rto_ms ?? 0) > 0);
     assert.equal(report.teardown.confirmed, true);
+    // --source: the copy at latest holds what the idle source holds now; the source was only read.
+    assert.equal(check(report, 'fidelity.source_rows_now')?.status, 'pass', check(report, 'fidelity.source_rows_now')?.detail);
+    assert.equal(report.production_untouched, true);
+    assert.match(report.notes.find((x) => x.id === 'physical-source-identity')?.text ?? '', /is the recovered copy's/);
   });
 
   it('a time between two commits: the earlier commit present, the later absent (tar format)', async () => {

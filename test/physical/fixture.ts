@@ -12,6 +12,7 @@ import { bins, psql, silentLogger } from '../helpers/clusters.js';
 
 /** What the fixture built: paths, and the points the PITR tests recover to. */
 export interface PhysicalFixture extends AsyncDisposable {
+  /** The source, running and idle. */
   readonly source: SandboxCluster;
   /** The WAL archive (`archive_command = 'cp %p DIR/%f'`). */
   readonly walDir: string;
@@ -32,8 +33,8 @@ export interface PhysicalFixture extends AsyncDisposable {
 }
 
 /**
- * Build the fixture below `parent` (a scratch directory). The source keeps running (stopped by disposing) with
- * everything up to the last commit archived.
+ * Build the fixture below `parent` (a scratch directory): everything up to the last commit archived; the source keeps
+ * running, idle, until disposed.
  */
 export async function buildPhysicalFixture(parent: string, opts: { checksums?: boolean } = {}): Promise<PhysicalFixture> {
   const b = await bins();
@@ -81,6 +82,8 @@ export async function buildPhysicalFixture(parent: string, opts: { checksums?: b
     await pg('INSERT INTO marks VALUES (4)', 'bench');
     await pg('SELECT pg_switch_wal()');
     await waitArchived(source);
+    // The source stays up, idle (`verify --source`): with no archive_timeout it switches no segment, so the
+    // archive stays as it is and the tests can compare it before and after a drill.
     await writeFile(join(parent, 'fixture.json'), JSON.stringify({ between, lsnAfter2 }));
     return {
       source, walDir, plain, tar, between, lsnAfter2, restorePoint: 'before_mark_4', lastMark: 4, steadyFile,

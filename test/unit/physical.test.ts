@@ -75,6 +75,10 @@ describe('physical drills: pure parts', () => {
       { ...ctx, target: { kind: 'lsn', lsn: '0/2000000' }, failure: 'FATAL: requested recovery stop point is before consistent recovery point' });
     assert.equal(early.status, 'fail');
     assert.match(early.detail, /lsn:0\/2000000 lies before the backup's consistency point 0\/3000100/);
+    // A time before the backup began FAILs even when the server stopped after consistency without a FATAL.
+    const beforeStart = recoveryTargetCheck(log, facts, { ...ctx, backupStartTime: '2026-12-06 14:31:18 UTC', target: { kind: 'time', time: '2026-12-06 14:00:00+00' } });
+    assert.equal(beforeStart.status, 'fail');
+    assert.match(beforeStart.detail, /lies before the backup began \(2026-12-06 14:31:18 UTC/);
   });
 
   it('restore.physical_isolation fails on a copy that could archive, replicate, preload or listen', () => {
