@@ -82,12 +82,12 @@ function buildInsertDump(bytes: number): Buffer {
   return Buffer.from(parts.join(''));
 }
 
-function measure(label: string, data: Buffer, rounds: number): void {
+function measure(label: string, data: Buffer, rounds: number, hashCopyData = true, hashOffThreadAfter?: number): number {
   let best = Infinity;
   let result;
   for (let r = 0; r < rounds; r++) {
     const t0 = process.hrtime.bigint();
-    const s = new PlainDumpScanner();
+    const s = new PlainDumpScanner({ hashCopyData, hashOffThreadAfter });
     for (let off = 0; off < data.length; off += CHUNK) s.push(data.subarray(off, off + CHUNK));
     result = s.finish();
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -98,9 +98,20 @@ function measure(label: string, data: Buffer, rounds: number): void {
   const rows = result.copyBlocks.reduce((a, b) => a + b.rows, 0);
   console.log(`${label}: ${mb.toFixed(1)} MB, ${result.lines} lines, ${rows} COPY rows, ${result.findings.length} findings, complete=${result.trailer.complete}`);
   console.log(`  best of ${rounds}: ${best.toFixed(0)} ms = ${(mb / (best / 1000)).toFixed(0)} MB/s`);
+  return best;
 }
 
 const copyDump = buildCopyDump(targetMB * 1e6);
-measure('COPY-heavy dump', copyDump, 5);
+// Side by side, alternating: the COPY-line hashes (src/scan/copy-hash.ts) off, on the scanner's thread, and on
+// the worker thread as a scan does it (copy-hash-worker.ts; the time until every hash is known, as finish() waits).
+let inline = Infinity;
+let offThread = Infinity;
+let without = Infinity;
+for (let i = 0; i < 2; i++) {
+  without = Math.min(without, measure('COPY-heavy dump, COPY lines not hashed', copyDump, 3, false));
+  inline = Math.min(inline, measure('COPY-heavy dump, COPY lines hashed on the scanner thread', copyDump, 3, true, Infinity));
+  offThread = Math.min(offThread, measure('COPY-heavy dump, COPY lines hashed on the worker (default)', copyDump, 3, true));
+}
+console.log(`  hashing on the scanner thread: ${(inline / without).toFixed(2)}x the scan without hashes; on the worker: ${(offThread / without).toFixed(2)}x (wall, the worker's CPU beside it)`);
 const insertDump = buildInsertDump(Math.min(targetMB, 20) * 1e6);
 measure('INSERT-style dump (SQL lexer)', insertDump, 3);

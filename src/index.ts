@@ -59,6 +59,16 @@ export { readSourceFacts, type SourceFacts, type ReadSourceFactsOptions, type So
 export type { SourceIdentity } from './source/identity.js';
 export type { DatabaseLocale } from './restore/database-locale.js';
 export { renderStarterConfig, type StarterConfigOptions } from './init/starter-config.js';
+// Fleets: the coordination database's results, the fleet's status, dashboard and metrics (docs/fleet.md).
+export {
+  ensureResultsSchema, requireResultsSchema, registerDatabases, recordResult, latestResults, resultsSince, ResultsSchemaError, RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION,
+  type ResultsClient, type FleetDatabaseEntry, type RegisteredDatabase, type FleetResultInput, type FleetResult, type LatestResult, type RegisterResult,
+  type ResultSummary, type FleetVerdict, type FleetDrillKind,
+} from './fleet/results-store.js';
+export { summarizeReport, verdictOf } from './fleet/result-summary.js';
+export { fleetStatus, judgeFleet, type FleetStatus, type FleetStatusOptions, type FleetDatabaseStatus, type FleetState } from './fleet/fleet-status.js';
+export { renderFleetHtml, type FleetHtmlOptions } from './fleet/fleet-html.js';
+export { renderFleetMetrics, writeFleetMetrics, fleetSamples, FLEET_METRIC_FAMILIES } from './fleet/fleet-metrics.js';
 // Errors, logging, progress.
 export * from './errors.js';
 export type { Logger, ProgressEvent, ProgressCallback } from './logger.js';

@@ -56,7 +56,7 @@ export const CHECK_COVERAGE: Readonly<Record<CheckKey, CheckTests>> = {
   'restore.objects': { fail: ['fidelity/mutations.test.ts'], pass: ['drill/demo.test.ts'] },
   'restore.roles': { fail: ['verify/globals.test.ts'], pass: ['verify/globals.test.ts', 'safety/audit.test.ts'] },
   'fidelity.row_counts': { fail: ['fidelity/mutations.test.ts'], pass: ['fidelity/pagila.test.ts', 'drill/restore-errors.test.ts'] },
-  'fidelity.content_hashes': { fail: ['fidelity/mutations.test.ts'], pass: ['fidelity/mutations.test.ts', 'fidelity/column-order.test.ts'] },
+  'fidelity.content_hashes': { fail: ['fidelity/mutations.test.ts', 'fidelity/types.test.ts', 'fidelity/sql-ascii.test.ts'], pass: ['fidelity/mutations.test.ts', 'fidelity/column-order.test.ts', 'fidelity/types.test.ts', 'verify/formats.test.ts'] },
   'fidelity.catalog': { fail: ['fidelity/mutations.test.ts'], pass: ['fidelity/mutations.test.ts', 'fidelity/pagila.test.ts'] },
   'fidelity.round_trip': { fail: ['fidelity/mutations.test.ts'], pass: ['fidelity/mutations.test.ts', 'fidelity/pagila.test.ts'] },
   'fidelity.amcheck': { fail: ['fidelity/mutations.test.ts'], pass: ['fidelity/event-triggers.test.ts', 'drill/restore-sandbox-settings.test.ts'] },

@@ -3,8 +3,8 @@
  * (after it). Kept here so that the restore stage only calls two functions.
  */
 import { join } from 'node:path';
-import type { DrillContext } from '../drill/context.js';
-import { endsDrill } from '../drill/context.js';
+import type { DrillContext } from '../pipeline/context.js';
+import { endsDrill } from '../pipeline/context.js';
 import type { Fidelity, TableRow } from '../report/model.js';
 import type { SandboxCluster } from '../sandbox/cluster.js';
 import { sandboxExtensionsCheck } from './extensions.js';

@@ -9,6 +9,7 @@ import type { DbSession } from '../pg/client.js';
 import type { ReportBuilder } from '../report/builder.js';
 import type { TableRow } from '../report/model.js';
 import type { CopyBlock } from '../scan/types.js';
+import { parseQualifiedName } from '../verify/artifact-name.js';
 
 /** What to count and what to compare with. */
 export interface RowCountPlan {
@@ -18,13 +19,29 @@ export interface RowCountPlan {
   readonly tablesFromDump: readonly TableRef[];
   /** The plain dump's COPY blocks: their row counts are reported beside (and, without a source, compared with). */
   readonly copyBlocks: readonly CopyBlock[];
+  /** The dump's client_encoding (its COPY lines' bytes are in it): the restored copy is read back in it for the stream hashes. Default UTF8. */
+  readonly dumpEncoding?: string;
   /** `schema.name` of every table the restored copy has (a missing one is reported, not counted). */
   readonly restoredTables: ReadonlySet<string>;
 }
 
+/** The tables of a dump's COPY blocks, each once, in the dump's order. */
+export function tablesOfCopyBlocks(blocks: readonly CopyBlock[]): TableRef[] {
+  const seen = new Set<string>();
+  const out: TableRef[] = [];
+  for (const b of blocks) {
+    const t = parseQualifiedName(b.table);
+    if (!t || seen.has(tableLabel(t))) continue;
+    seen.add(tableLabel(t));
+    out.push(t);
+  }
+  return out;
+}
+
 /** Count the restored tables, fill the report's table rows (`rows`, in place) and add `fidelity.row_counts`. */
 export async function checkRowCounts(b: ReportBuilder, db: DbSession, plan: RowCountPlan, rows: TableRow[], signal?: AbortSignal): Promise<void> {
-  const refs: TableRef[] = plan.sourceCounts ? [...plan.sourceCounts] : [...plan.tablesFromDump];
+  // Without the source's counts (source.witness: none in a run): the tables are those the dump carries data for.
+  const refs: TableRef[] = plan.sourceCounts ? [...plan.sourceCounts] : plan.tablesFromDump.length ? [...plan.tablesFromDump] : tablesOfCopyBlocks(plan.copyBlocks);
   const present = refs.filter((t) => plan.restoredTables.has(tableLabel(t)));
   const counted = new Map((await countRows(db, present, signal)).map((c) => [tableLabel(c), c.rows]));
   const dumpRows = new Map(plan.copyBlocks.map((c) => [c.table.replace(/"/g, ''), c.rows]));
@@ -34,13 +51,18 @@ export async function checkRowCounts(b: ReportBuilder, db: DbSession, plan: RowC
     const restored = counted.get(tableLabel(t)) ?? null;
     const inDump = dumpRows.get(tableLabel(t)) ?? null;
     const expected = src ?? inDump;
-    rows.push({ schema: t.schema, name: t.name, source_rows: src, restored_rows: restored, dump_rows: inDump, match: restored !== null && (expected === null || restored === expected) });
+    // With both, the dump's COPY rows must equal the source's too: the source witnesses pg_dump itself.
+    rows.push({ schema: t.schema, name: t.name, source_rows: src, restored_rows: restored, dump_rows: inDump, match: restored !== null && (expected === null || restored === expected) && (inDump === null || restored === inDump) });
   }
   const mismatched = rows.filter((t) => !t.match);
   const total = rows.reduce((a, t) => a + (t.restored_rows ?? 0), 0);
   const bySource = plan.sourceCounts !== null;
+  const byDump = plan.copyBlocks.length > 0;
+  const evidence = [...(byDump ? ['dump-stream'] : []), ...(bySource ? ['source-snapshot'] : [])];
+  const against = [...(byDump ? ["the dump's COPY rows (counted by pgdrill as it read the dump)"] : []), ...(bySource ? ["the source's count(*) in the dump snapshot (source.witness)"] : [])].join(' and ') || 'nothing (the dump holds no table data)';
+  const side = (t: TableRow) => [...(bySource ? [`source ${t.source_rows ?? '?'}`] : []), ...(t.dump_rows !== null && t.dump_rows !== undefined ? [`dump ${t.dump_rows}`] : [])].join(', ');
   b.expect('fidelity.row_counts', 'fidelity', mismatched.length === 0,
-    `${rows.length} table(s), ${total} rows: every exact count(*) equals the ${bySource ? "source's in the dump snapshot" : "dump's COPY rows"}`,
-    `${mismatched.length} table(s) differ: ${mismatched.slice(0, 10).map((t) => `${t.schema}.${t.name} ${bySource ? 'source' : 'dump'} ${t.source_rows ?? t.dump_rows} vs restored ${t.restored_rows ?? 'MISSING'}`).join('; ')}`,
-    { tables: rows.length, rows: total });
+    `${rows.length} table(s), ${total} rows: every exact count(*) of the restored copy equals ${against}`,
+    `${mismatched.length} table(s) differ: ${mismatched.slice(0, 10).map((t) => `${t.schema}.${t.name} ${side(t)} vs restored ${t.restored_rows ?? 'MISSING'}`).join('; ')}`,
+    { tables: rows.length, rows: total, evidence });
 }

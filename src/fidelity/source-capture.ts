@@ -26,6 +26,7 @@ import { hashLargeObjects, type LargeObjectHash } from './large-object-hash.js';
 import { dumpSchema, schemaDumpArgs } from './round-trip.js';
 import { readSequencePositions, type SequencePosition } from './sequences.js';
 import { prepareFidelitySession } from './session.js';
+import { readDumpSessionSettings, type DumpSessionSettings } from './copy-hash-restored.js';
 
 /** Where the source's catalog facts wait for the restored copy (in the fidelity directory; removed once compared). */
 export const SOURCE_CATALOG_FILE = 'source-catalog.ndjson';
@@ -35,9 +36,13 @@ export interface SourceFidelity {
   readonly extensions: ExtensionVersion[] | null;
   readonly sequences: SequencePosition[] | null;
   readonly catalog: CatalogCapture | null;
-  /** Null unless `deep`. */
+  /** The source server's row hashes in the snapshot; null unless `witnessHashes` (or when they failed: `errors.hashes`). */
   readonly hashes: TableHash[] | null;
-  /** Tables whose hash failed on its own (the others were hashed); empty unless `deep`. */
+  /** `source.witness: hashes`: the tables were to be hashed on the source. */
+  readonly witnessHashes: boolean;
+  /** pg_dump's session settings that change COPY text (TimeZone, bytea_output, lc_monetary), read in the snapshot session before it set its own; null when they could not be read. */
+  readonly dumpSession: DumpSessionSettings | null;
+  /** Tables whose hash failed on its own (the others were hashed); empty unless `witnessHashes`. */
   readonly hashFailures: readonly TableFailure[];
   /** Every large object's sha256; null unless `deep`. */
   readonly largeObjects: LargeObjectHash[] | null;
@@ -62,8 +67,10 @@ export interface SourceCaptureOptions {
   /** Directory for the schema-only dump (created). */
   readonly dir: string;
   readonly lockWaitTimeoutMs: number;
-  /** Content hashes too. Default false. */
+  /** `--deep`: large objects hashed too. Default false. */
   readonly deep?: boolean;
+  /** `source.witness: hashes`: every table's rows hashed by the source server in the snapshot. Default false. */
+  readonly witnessHashes?: boolean;
   /** The source's audit: the schema-only pg_dump is recorded in it. */
   readonly audit: AuditEntry[];
   readonly signal?: AbortSignal;
@@ -77,12 +84,15 @@ export class SourceFidelityCapture {
   private schemaP: Promise<{ path: string; ms: number } | null> = Promise.resolve(null);
   private serverMajor = 0;
   private step = 0;
+  private dumpSession: DumpSessionSettings | null = null;
 
   private constructor(private readonly o: SourceCaptureOptions) {}
 
   /** Phase 1, before pg_dump starts. */
   static async begin(o: SourceCaptureOptions): Promise<SourceFidelityCapture> {
     const c = new SourceFidelityCapture(o);
+    // Before the session's own SETs: what pg_dump's session (same role, same database) prints COPY text with.
+    c.dumpSession = await c.guarded('dump_session', () => readDumpSessionSettings(o.db));
     await c.guarded('session', () => prepareFidelitySession(o.db), true);
     c.serverMajor = Math.floor(Number(await o.db.value<string>("SELECT pg_catalog.current_setting('server_version_num')")) / 10000);
     c.extensions = await c.guarded('extensions', () => installedExtensions(o.db));
@@ -110,13 +120,13 @@ export class SourceFidelityCapture {
     const { db, signal } = this.o;
     const catalog = await this.guarded('catalog', () => captureCatalog(db, join(this.o.dir, SOURCE_CATALOG_FILE), signal));
     const t0 = performance.now();
-    const hashed = this.o.deep ? await this.guarded('hashes', () => hashSourceTables(db, tables, signal)) : null;
+    const hashed = this.o.witnessHashes ? await this.guarded('hashes', () => hashSourceTables(db, tables, signal)) : null;
     const largeObjects = this.o.deep ? await this.guarded('large_objects', () => hashLargeObjects(db, signal)) : null;
     const hashesMs = Math.round(performance.now() - t0);
     const schemaDump = await this.schemaP;
     return {
       extensions: this.extensions, sequences: this.sequences, catalog, hashes: hashed?.hashes ?? null, hashFailures: hashed?.failures ?? [], largeObjects, hashesMs, schemaDump,
-      deep: this.o.deep ?? false, serverMajor: this.serverMajor, errors: { ...this.errors },
+      deep: this.o.deep ?? false, witnessHashes: this.o.witnessHashes ?? false, dumpSession: this.dumpSession, serverMajor: this.serverMajor, errors: { ...this.errors },
     };
   }
 

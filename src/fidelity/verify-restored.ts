@@ -34,12 +34,12 @@ import { amcheckChecksHeaps, dropAmcheck, ensureAmcheck, hasPgAmcheck, runAmchec
 import { readCatalogFacts, readCatalogFile } from './catalog-facts.js';
 import { describeDifference, diffCatalogStreams, sequenceDifferences, type CatalogDifference } from './catalog-diff.js';
 import { hashTablesParallel } from './content-hash.js';
-import { diffLargeObjects, hashLargeObjects, type LargeObjectHash } from './large-object-hash.js';
 import { compareSchemaDumps, dumpedByMajor, dumpSchema, type RoundTripDifference } from './round-trip.js';
 import { CrossMajorNormaliser } from './cross-major.js';
 import { readSequencePositions, sequencesBehind } from './sequences.js';
 import type { SourceFidelity } from './source-capture.js';
 import { checkRowCounts, type RowCountPlan } from './row-counts.js';
+import { contentHashesCheck } from './content-hash-check.js';
 import { prepareFidelitySession } from './session.js';
 import { sourceHashesNowCheck, type SourceNow } from '../verify/source-now.js';
 
@@ -114,7 +114,7 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
         await db.query('SET default_transaction_read_only = on');
         await checkRowCounts(counted, db, input.rowCounts, input.tables, signal);
       });
-      await timed('content hashes', () => contentHashes(counted, input, open));
+      await timed('content hashes', () => contentHashesCheck(counted, input, open, () => sandbox.open(database, signal)));
       if (input.sourceNow?.now.hashes) await timed('content hashes against the source now', () => sourceNowHashes(counted, input, input.sourceNow!, open));
     })(),
     (async () => {
@@ -155,66 +155,6 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
  */
 export function countWorkers(amcheckJobs: number, cores = availableParallelism()): number {
   return Math.max(0, Math.min(2, cores - Math.max(1, amcheckJobs) - 1));
-}
-
-async function contentHashes(b: ReportBuilder, input: VerifyRestoredInput, open: () => Promise<DbSession>): Promise<void> {
-  const name = 'fidelity.content_hashes';
-  const src = input.source;
-  if (!src) return void b.add({ name, stage: 'fidelity', status: 'skip', detail: NO_SOURCE });
-  if (!src.deep) {
-    return void b.add({ name, stage: 'fidelity', status: 'skip', detail: 'content hashes are off: `pgdrill run --deep` (on by default for `pgdrill demo`) hashes every table and large object on the source in the dump snapshot and in the restored copy' });
-  }
-  if (!src.hashes || !src.largeObjects) {
-    const why = !src.hashes ? `the source's tables could not be hashed in the dump snapshot: ${src.errors.hashes ?? 'unknown error'}` : `the source's large objects could not be read in the dump snapshot: ${src.errors.large_objects ?? 'unknown error'}`;
-    return void b.add({ name, stage: 'fidelity', status: 'fail', detail: why });
-  }
-  const present = input.tables.filter((t) => t.restored_rows !== null);
-  const t0 = performance.now();
-  const [tableHashes, restoredLargeObjects] = await Promise.all([
-    hashTablesParallel(open, present, input.jobs ?? 1, input.signal),
-    (async () => {
-      await using db = await open();
-      return await hashLargeObjects(db, input.signal);
-    })(),
-  ]);
-  const restored = new Map(tableHashes.map((h) => [tableLabel(h), h]));
-  const restoredMs = Math.round(performance.now() - t0);
-  const sourceHashes = new Map(src.hashes.map((h) => [tableLabel(h), h]));
-  for (const row of input.tables) {
-    const s = sourceHashes.get(tableLabel(row));
-    const r = restored.get(tableLabel(row));
-    row.source_hash = s?.hash ?? null;
-    row.restored_hash = r?.hash ?? null;
-    if (s) row.hash_ms = s.ms;
-    if (r) row.restored_hash_ms = r.ms;
-    if (row.source_hash !== row.restored_hash) row.match = false;
-  }
-  // A table the source could not hash (its own failure, the others were hashed) is named with the cause, not as a difference.
-  const unhashed = new Map(src.hashFailures.map((f) => [tableLabel(f), f]));
-  const differ = input.tables.filter((t) => t.source_hash !== t.restored_hash && !unhashed.has(tableLabel(t)));
-  const equal = input.tables.length - differ.length - input.tables.filter((t) => unhashed.has(tableLabel(t))).length;
-  const los = src.largeObjects;
-  const loDiffer = diffLargeObjects(los, restoredLargeObjects);
-  const loBytes = los.reduce((a, h) => a + h.bytes, 0);
-  input.fidelity.hashes = {
-    tables: input.tables.length, equal, source_ms: src.hashesMs, restored_ms: restoredMs,
-    large_objects: los.length, large_objects_differ: loDiffer.length,
-  };
-  const short = (h: string | null | undefined) => (h ? h.slice(0, 12) : 'none');
-  const loSide = (h: LargeObjectHash | null) => (h ? `${h.bytes} bytes sha256 ${short(h.sha256)}…` : 'MISSING');
-  const problems = [
-    ...[...unhashed.values()].map((f) => `${tableLabel(f)} could not be hashed on the source in the dump snapshot: ${f.error}`),
-    ...differ.map((t) => `${t.schema}.${t.name} (source ${short(t.source_hash)}…, restored ${short(t.restored_hash)}…; rows ${t.source_rows ?? '?'} vs ${t.restored_rows ?? 'MISSING'})`),
-    ...loDiffer.map((d) => `large object ${d.oid} (source ${loSide(d.source)}, restored ${loSide(d.restored)})`),
-  ];
-  const what = `${input.tables.length} table(s)${los.length ? ` and ${los.length} large object(s) (${loBytes} bytes)` : ''}`;
-  b.expect(name, 'fidelity', problems.length === 0,
-    `${what}: every content hash equal (md5 of each row's text, summed order-independently${los.length ? '; sha256 of each large object\'s bytes' : ''}; source ${src.hashesMs} ms in the dump snapshot, restored ${restoredMs} ms)`,
-    `${unhashed.size ? `${unhashed.size} table(s) not hashed on the source, ` : ''}${differ.length} table(s)${los.length || loDiffer.length ? ` and ${loDiffer.length} large object(s)` : ''} differ in content: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? `; … ${problems.length - 10} more` : ''}`,
-    {
-      tables: input.tables.length, differ: differ.map((t) => `${t.schema}.${t.name}`), not_hashed_on_source: [...unhashed.values()], source_ms: src.hashesMs, restored_ms: restoredMs,
-      large_objects: los.length, large_object_bytes: loBytes, large_objects_differ: loDiffer.map((d) => d.oid),
-    });
 }
 
 /** Hash the restored tables the source has now, and compare (src/verify/source-now.ts `sourceHashesNowCheck`). */

@@ -3,6 +3,7 @@
  * goes through `DbSession.query`, which records it when an audit log is attached (the source's audit).
  */
 import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { describePgError, InterruptedError, PgdrillError } from '../errors.js';
 import { attachByteWire, type ByteWire } from './byte-wire.js';
 import { sendCancelRequest } from './cancel.js';
@@ -100,6 +101,24 @@ export class DbSession {
     try {
       const res = await this.client.query(sql, params as unknown[]);
       return res.rows as R[];
+    } catch (err) {
+      if (this.signal?.aborted) throw this.signal.reason ?? new InterruptedError('SIGINT');
+      throw new QueryError(sql, (err as { code?: string }).code, err);
+    } finally {
+      this.running--;
+    }
+  }
+
+  /**
+   * Run a `COPY … TO STDOUT` and hand its bytes, as the server sends them (in the session's client_encoding, never
+   * decoded), to `onChunk` as they arrive: streamed, whatever the table's size.
+   */
+  async copyOut(sql: string, onChunk: (chunk: Buffer) => void): Promise<void> {
+    this.audit?.push({ at: new Date().toISOString(), sql, by: 'pgdrill', pid: this.backendPid });
+    this.running++;
+    try {
+      const stream = this.client.query(copyTo(sql));
+      for await (const chunk of stream) onChunk(chunk as Buffer);
     } catch (err) {
       if (this.signal?.aborted) throw this.signal.reason ?? new InterruptedError('SIGINT');
       throw new QueryError(sql, (err as { code?: string }).code, err);

@@ -4,7 +4,7 @@
  * recovered cluster's checks and the teardown.
  */
 import { join } from 'node:path';
-import { endsDrill, type DrillContext } from '../drill/context.js';
+import { endsDrill, type DrillContext } from '../pipeline/context.js';
 import type { CheckResult, PhysicalReport, TableRow } from '../report/model.js';
 import type { SandboxCluster, TeardownResult } from '../sandbox/cluster.js';
 import { pathExists } from '../exec/path-exists.js';

@@ -13,7 +13,7 @@ import { chmod, chown, mkdir, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../config/load.js';
-import { resolveDrillEnvironment } from '../drill/context.js';
+import { resolveDrillEnvironment } from '../pipeline/context.js';
 import { ConfigError, PgdrillError } from '../errors.js';
 import { removeTree } from '../exec/remove-tree.js';
 import type { OsUser } from '../exec/os-user.js';

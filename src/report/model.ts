@@ -46,6 +46,8 @@ export const TableRowSchema = z.object({
   restored_hash: z.string().nullable().optional().describe('content hash of the restored table; null when missing'),
   hash_ms: z.number().optional().describe('time the content hash cost on the source (ms)'),
   restored_hash_ms: z.number().optional().describe('time the content hash cost on the restored copy (ms)'),
+  dump_hash: z.string().nullable().optional().describe("order-independent hash of the table's COPY lines as the dump streamed them (computed by pgdrill, no source read); null when the dump holds no COPY block for it"),
+  restored_copy_hash: z.string().nullable().optional().describe("the same hash of the restored table's `COPY … TO STDOUT` under the dump's session settings; null when it could not be read"),
 });
 export type TableRow = z.infer<typeof TableRowSchema>;
 
@@ -132,6 +134,7 @@ export const FidelitySchema = z.object({
     tables: z.number(), equal: z.number(), source_ms: z.number(), restored_ms: z.number(),
     large_objects: z.number().optional().describe('large objects hashed on the source (absent in reports of older versions)'),
     large_objects_differ: z.number().optional().describe('large objects missing from the copy, with other bytes, or only in the copy'),
+    evidence: z.array(z.enum(['dump-stream', 'source-snapshot'])).optional().describe("what the table hashes were compared with: `dump-stream` the COPY lines of the dump as pgdrill read them; `source-snapshot` hashes computed by the source server in the dump's snapshot (source.witness: hashes)"),
   }).nullable().describe('content hash totals; per table in tables[]; null when not computed'),
   catalog: z.object({
     source_facts: z.number(), restored_facts: z.number(), sequences_checked: z.number(),

@@ -64,7 +64,7 @@ export interface PsqlScriptRun {
 
 /**
  * Start psql replaying the script read from `input` ('pipe': the caller writes `stdin`); `result` resolves when
- * psql ended, with every error it reported. The overlapped restore (src/drill/overlapped-restore.ts) writes psql's
+ * psql ended, with every error it reported. The overlapped restore (src/pipeline/restore/overlapped-restore.ts) writes psql's
  * stdin itself while pg_dump still runs.
  */
 export function startPsqlScript(sandbox: SandboxCluster, bins: Toolchain, database: string, input: Readable | 'pipe', o: PsqlScriptOptions): PsqlScriptRun {

@@ -16,6 +16,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { GrantEntry, InventoryEntry } from '../inventory/types.js';
 import { CopyDataCounter } from './copy-data.js';
+import { CopyLineHasher } from './copy-hash.js';
+import { OffThreadCopyHasher } from './copy-hash-worker.js';
 import { displayName, dumpEncoding, UTF8, type DumpEncoding, type DumpTextDecoder } from './dump-encoding.js';
 import { parseHeaderLine } from './dump-headers.js';
 import type { FindingKind } from './hostile-patterns.js';
@@ -33,13 +35,30 @@ const MAX_LINE_HEAD = 8192;
 /** The start of a comment line kept: pg_dump's `-- Name:` header of a function with 100 arguments of long
  * schema-qualified type names runs past 13,000 characters. */
 const MAX_COMMENT_LINE = 65536;
+/**
+ * COPY bytes hashed on the scanner's own thread before a worker takes over (copy-hash-worker.ts): a small dump
+ * (and every unit test) starts no thread; a large one pays the thread's start once.
+ */
+const OFF_THREAD_AFTER = 8 * 1024 * 1024;
 /** Finding texts are cut to this length (ScanFinding.text). */
 const MAX_FINDING_TEXT = 200;
 
 interface OpenCopy {
   readonly table: string;
   readonly line: number;
+  readonly columns: string | null;
   readonly counter: CopyDataCounter;
+  readonly hasher: CopyLineHasher | null;
+  /** Where copyBlocks will hold it (the off-thread hasher's block number). */
+  readonly index: number;
+  /** Hashed on the worker thread from some point on (its hash is filled in by `finish`). */
+  offThread: boolean;
+}
+
+interface QueuedCopy {
+  readonly table: string;
+  readonly line: number;
+  readonly columns: string | null;
 }
 
 /** A push parser for plain dumps: `push()` chunks cut anywhere, then `finish()` once. */
@@ -51,6 +70,11 @@ export class PlainDumpScanner {
   private decoder: DumpTextDecoder = UTF8.decoder();
   private nextEncoding: string | null = null;
   private readonly allowedMeta: ReadonlySet<string>;
+  private readonly hashCopyData: boolean;
+  private readonly offThreadAfter: number;
+  /** COPY bytes hashed on this thread so far; past `offThreadAfter` the worker takes over. */
+  private copyBytesHashed = 0;
+  private offThread: OffThreadCopyHasher | null = null;
 
   private bytes = 0;
   private newlines = 0;
@@ -59,7 +83,7 @@ export class PlainDumpScanner {
   private lineHasText = false;
 
   private copy: OpenCopy | null = null;
-  private readonly queuedCopies: { table: string; line: number }[] = [];
+  private readonly queuedCopies: QueuedCopy[] = [];
   private copyNulReported = false;
 
   private readonly entries: InventoryEntry[] = [];
@@ -89,13 +113,15 @@ export class PlainDumpScanner {
 
   /** @param opts what to accept beyond pg_dump's own output (default: nothing). */
   constructor(opts: PlainScanOptions = {}) {
+    this.hashCopyData = opts.hashCopyData ?? true;
+    this.offThreadAfter = opts.hashOffThreadAfter ?? OFF_THREAD_AFTER;
     this.allowedMeta = new Set((opts.allow?.metaCommands ?? []).map((m) => m.replace(/^\\/, '')));
     this.analyzer = new StatementAnalyzer({
       finding: (kind, reason, line) => this.finding(kind, reason, line),
       grant: (g) => this.grants.push(this.encoding.decoded ? g : { ...g, role: this.shown(g.role), object: this.shown(g.object) }),
       role: (ref) => this.countRole(ref.role, ref.as),
       tablespace: (name) => this.tablespaces.add(name),
-      copyIn: (table, line) => this.queuedCopies.push({ table, line }),
+      copyIn: (table, line, columns) => this.queuedCopies.push({ table, line, columns }),
       stdStrings: (v: StdStrings) => this.lexer.setStdStringsFromNextLine(v),
       clientEncoding: (name: string) => (this.nextEncoding = name),
     }, { allowedFunctions: new Set(opts.allow?.functions ?? []) });
@@ -167,8 +193,9 @@ export class PlainDumpScanner {
     this.lexer.endInput();
     const idle = this.lexer.idle && !this.analyzer.pending;
     if (this.analyzer.pending) this.analyzer.statementEnd(this.lexer.currentLine); // psql sends it at end of input
-    for (const q of this.queuedCopies.splice(0)) this.copyBlocks.push({ table: q.table, rows: 0, terminated: false, line: q.line });
+    for (const q of this.queuedCopies.splice(0)) this.copyBlocks.push({ table: q.table, rows: 0, terminated: false, line: q.line, columns: q.columns, ...(this.hashCopyData ? { hash: new CopyLineHasher().finish().hash } : {}) });
     this.flushLineFindings();
+    this.collectOffThread();
     const keysMatch = this.restrictKey === null || this.restrictKey === this.unrestrictKey;
     const ended = this.copyBlocks.every((b) => b.terminated);
     this.result = {
@@ -327,7 +354,9 @@ export class PlainDumpScanner {
 
   private openCopy(): void {
     const q = this.queuedCopies.shift()!;
-    this.copy = { table: q.table, line: q.line, counter: new CopyDataCounter() };
+    const hasher = this.hashCopyData ? new CopyLineHasher() : null;
+    this.copy = { table: q.table, line: q.line, columns: q.columns, counter: new CopyDataCounter(), hasher, index: this.copyBlocks.length, offThread: false };
+    if (hasher && this.offThread) this.toWorker(this.copy);
     this.trailerSeen = false;
   }
 
@@ -337,6 +366,7 @@ export class PlainDumpScanner {
     const before = c.counter.newlines;
     const stop = c.counter.scan(chunk, pos);
     const end = stop === -1 ? chunk.length : stop;
+    if (c.hasher) this.hashCopy(c, chunk, pos, end);
     if (!this.copyNulReported) {
       const z = chunk.indexOf(0, pos);
       if (z !== -1 && z < end) {
@@ -356,9 +386,35 @@ export class PlainDumpScanner {
     return stop;
   }
 
+  /** Hash a run of the block's bytes: here for the first OFF_THREAD_AFTER bytes of the dump's COPY data, then on the worker. */
+  private hashCopy(c: OpenCopy, chunk: Buffer, pos: number, end: number): void {
+    if (!c.offThread && (this.copyBytesHashed += end - pos) > this.offThreadAfter) {
+      this.offThread ??= new OffThreadCopyHasher();
+      this.toWorker(c);
+    }
+    if (c.offThread) this.offThread!.update(chunk, pos, end);
+    else c.hasher!.update(chunk, pos, end);
+  }
+
+  /** The open block goes on on the worker from where this thread's hasher stands. */
+  private toWorker(c: OpenCopy): void {
+    this.offThread!.start(c.index, c.hasher!.state());
+    c.offThread = true;
+  }
+
+  /** The hashes the worker computed, into their blocks. */
+  private collectOffThread(): void {
+    if (!this.offThread) return;
+    const results = this.offThread.results();
+    this.offThread = null;
+    for (const [i, r] of results) this.copyBlocks[i] = { ...this.copyBlocks[i]!, hash: r.hash };
+  }
+
   private closeCopy(): void {
     const c = this.copy!;
-    this.copyBlocks.push({ table: c.table, rows: c.counter.rows, terminated: c.counter.terminated, line: c.line });
+    if (c.offThread) this.offThread!.end(c.index);
+    const hash = c.hasher && !c.offThread ? { hash: c.hasher.finish().hash } : {};
+    this.copyBlocks.push({ table: c.table, rows: c.counter.rows, terminated: c.counter.terminated, line: c.line, columns: c.columns, ...hash });
     this.copy = null;
   }
 }

@@ -34,7 +34,7 @@ export interface AnalyzerEffects {
   /** A tablespace objects are created in (`SET default_tablespace = name`, as pg_dump places them). */
   tablespace(name: string): void;
   /** psql will read COPY data for this statement from the lines after the current one. */
-  copyIn(table: string, line: number): void;
+  copyIn(table: string, line: number, columns: string | null): void;
   /** psql's standard_conforming_strings changes from the next line on. */
   stdStrings(value: StdStrings): void;
   /** The client encoding (as written, e.g. `LATIN1`) the text is in from the next line on. */
@@ -221,19 +221,22 @@ export class StatementAnalyzer {
     }
     if (i === targetStart) return; // COPY (query) TO …
     const target = renderAsWritten(toks.slice(targetStart, i));
+    let columns: string | null = null;
     if (isPunct(toks[i], '(')) {
+      const open = i;
       let depth = 0;
       for (; i < toks.length; i++) {
         if (isPunct(toks[i], '(')) depth++;
         else if (isPunct(toks[i], ')') && --depth === 0) { i++; break; }
       }
+      columns = renderAsWritten(toks.slice(open + 1, i - 1));
     }
     if (!isWord(toks[i], 'from') || !isWord(toks[i + 1], 'stdin')) return;
     if (toks.slice(i + 2).some((t) => isWord(t, 'binary')) || isWord(toks[1], 'binary')) {
       // psql would read binary data until end of input; pg_dump never writes it. The scanner goes on in text mode.
       this.effects.finding('other', 'COPY FROM stdin in binary format', this.firstLine);
     }
-    this.effects.copyIn(target, this.firstLine);
+    this.effects.copyIn(target, this.firstLine, columns);
   }
 
   /** SET ROLE / SESSION AUTHORIZATION (role references) and the settings that change lexing. Returns true if it set standard_conforming_strings. */

@@ -23,6 +23,10 @@ export interface CopyBlock {
   readonly terminated: boolean;
   /** 1-based line of the COPY statement. */
   readonly line: number;
+  /** The column list as the COPY statement names it (dump's column order, as written, without parentheses), or null when it names none. */
+  readonly columns?: string | null;
+  /** Order-independent hash of the data lines' bytes (src/scan/copy-hash.ts); its row count equals `rows`. */
+  readonly hash?: string;
 }
 
 /** What one pass over a plain SQL dump found. */
@@ -61,6 +65,10 @@ export interface PgDumpTransactionLine {
 
 /** What a scan accepts beyond pg_dump's own output. Default: nothing. */
 export interface PlainScanOptions {
+  /** Hash every COPY block's data lines (`CopyBlock.hash`, src/scan/copy-hash.ts). Default true; off only to measure its cost. */
+  readonly hashCopyData?: boolean;
+  /** COPY bytes hashed on the scanner's thread before a worker thread takes over. Default 8 MiB (for tests and benchmarks). */
+  readonly hashOffThreadAfter?: number;
   readonly allow?: {
     /** psql backslash commands (name with or without the backslash, e.g. `set`) accepted anywhere, as long as their
      * arguments hold no backslash or backquote. Default: none; `\restrict`, `\unrestrict` and `\connect` as pg_dump

@@ -97,7 +97,7 @@ export async function guardSource(url: string | undefined, config: DrillConfig, 
  * production_untouched: all three checks passed. After an interrupt (`interrupted`) the proof still runs, bounded
  * by the session timeouts; a signal during it ends it.
  */
-export async function productionStage(builder: ReportBuilder, src: GuardedSource, report: Report, o: {
+export async function productionStage(builder: ReportBuilder, src: GuardedSource, report: Pick<Report, 'production'>, o: {
   /** 'drill' or 'verify', for the messages. */
   readonly what: string;
   readonly signal?: AbortSignal;

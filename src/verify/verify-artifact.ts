@@ -9,57 +9,47 @@
  * The artefact is only ever read: never modified, moved or deleted; the run directory and the sandbox live under
  * the out directory, which must not be inside the artefact.
  */
-import { lstat, readdir } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
-import { createHash } from 'node:crypto';
-import { hashTree, sha256File } from '../backup/sha256sums.js';
-import type { TableRef } from '../catalog/tables.js';
+import { join, resolve, sep } from 'node:path';
 import { validateConfig } from '../config/load.js';
 import type { DrillConfig, DrillConfigInput } from '../config/schema.js';
-import { ConfigError, InterruptedError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { detectFormat } from '../inventory/detect-format.js';
-import { contentChecks, summarizeInventory } from '../inventory/expectations.js';
 import type { ArtifactFormat } from '../inventory/read-inventory.js';
-import type { DumpInventory } from '../inventory/types.js';
-import { fileLogger, silentLogger, teeLogger, type ProgressCallback, type Logger } from '../logger.js';
+import { fileLogger, silentLogger, teeLogger, type ProgressCallback } from '../logger.js';
 import { assertOutputPaths } from '../outputs/publish.js';
 import { ReportBuilder } from '../report/builder.js';
-import type { Report } from '../report/model.js';
-import type { PlainScanResult } from '../scan/types.js';
-import { finishReport } from '../drill/finish-report.js';
-import { chooseToolchain, endsDrill, resolveDrillEnvironment, type DrillContext } from '../drill/context.js';
-import { sandboxMajorOf, versionsReport } from '../drill/versions-report.js';
-import { readArtifactHeader } from './artifact-header.js';
-import { hostileContentCheck, trailerCheck } from '../drill/dump-checks.js';
-import { emptyReport } from '../drill/empty-report.js';
-import { assertOutDirSafe } from '../drill/out-dir-guard.js';
-import { emptyRestoreOutput, restoreStage } from '../drill/restore-stage.js';
-import { createRunDir } from '../drill/run-dir.js';
-import { acquireDrillLock } from '../drill/drill-lock.js';
-import { jailReport } from '../drill/jail-report.js';
+import type { CheckResult, Report } from '../report/model.js';
+import type { GuardedSource } from '../source/guard-and-proof.js';
+import type { PipelineOptions } from '../pipeline/options.js';
+import type { Toolchain } from '../toolchain/toolchain.js';
 import { resolveInputPath } from '../exec/input-file.js';
+import { chooseToolchain, endsDrill, resolveDrillEnvironment, type DrillContext, type DrillEnvironment } from '../pipeline/context.js';
+import { acquireDrillLock } from '../pipeline/drill-lock.js';
+import { createRunDir } from '../pipeline/run-dir.js';
+import { assertOutDirSafe } from '../pipeline/guard/out-dir-guard.js';
+import { guardStage, recordGuard, sourceSections, type GuardResult } from '../pipeline/guard/source-guard.js';
+import { contentStage, type ScanResult } from '../pipeline/scan/content-stage.js';
+import { notRestored, type RestoreResult } from '../pipeline/restore/restore-stage.js';
+import { proofStage } from '../pipeline/proof.js';
+import { recordEnding, settle, type Ending } from '../pipeline/ending.js';
+import { assembleReport } from '../pipeline/report/assemble.js';
+import { emptyBackupSection } from '../pipeline/report/empty-report.js';
+import { finishReport } from '../pipeline/report/finish-report.js';
+import { sandboxMajorOf, versionsReport } from '../pipeline/report/versions-report.js';
+import { readArtifactHeader, type ArtifactHeader } from './artifact-header.js';
 import { archiveFilesCheck } from './archive-files.js';
-import { databaseFromArtifactName, parseQualifiedName } from './artifact-name.js';
-import { directoryFilesCheck, listArchive, readArchiveFully, type ArchiveToc } from './read-archive.js';
-import { peekCreatedDatabase, readPlainDump } from './read-plain.js';
-import { readSourceNow, sourceRowsNowCheck, type SourceNow } from './source-now.js';
-import { guardSource, productionStage, type GuardedSource } from '../source/guard-and-proof.js';
-import { archiveDatabaseLocale, describeLocale, SANDBOX_DEFAULT_LOCALE } from '../restore/database-locale.js';
-import type { DiscoverOptions } from '../toolchain/discover.js';
-import { findArtifactSums, globalsCheck, sumsCheck } from './sums.js';
-import { findGlobalsBeside } from './globals-beside.js';
+import { databaseFromArtifactName } from './artifact-name.js';
+import { stampOf, unchangedCheck, type FileStamp } from './artifact-stamp.js';
+import { findGlobalsBeside, type GlobalsBeside } from './globals-beside.js';
+import { integrityStage, type IntegrityResult } from './integrity-stage.js';
+import { listArchive, type ArchiveToc } from './read-archive.js';
+import { peekCreatedDatabase } from './read-plain.js';
+import { readSourceNow, type SourceNow } from './source-now.js';
+import { findArtifactSums, type ArtifactSums } from './sums.js';
+import { verifyRestore } from './verify-restore.js';
 
 /** Options of `verifyArtifact`. Only `artifact` is required. */
-/**
- * The encoding to restore a plain dump into when nothing else says: UTF8, into which the server converts any dump's
- * text — except SQL_ASCII, whose bytes need not be in any encoding (names in LATIN1 bytes would not convert): only
- * a SQL_ASCII database takes them as they are.
- */
-function plainDumpEncoding(inv: DumpInventory): string {
-  return inv.encoding === 'SQL_ASCII' ? 'SQL_ASCII' : 'UTF8';
-}
-
-export interface VerifyOptions {
+export interface VerifyOptions extends PipelineOptions {
   /** Path of the dump: a file (plain, .sql.gz, custom, tar) or a directory archive. */
   readonly artifact: string;
   /** SHA256SUMS to check the artefact against. Default: `SHA256SUMS` beside the artefact, when it lists it. */
@@ -91,19 +81,6 @@ export interface VerifyOptions {
    * Default false; without `source` a ConfigError.
    */
   readonly deep?: boolean;
-  /** Write JUnit XML here. Default: none. */
-  readonly junit?: string;
-  /** Update this Prometheus textfile-collector file. Default: none. */
-  readonly metrics?: string;
-  readonly signal?: AbortSignal;
-  readonly logger?: Logger;
-  readonly progress?: ProgressCallback;
-  /** The command line, for the report (secrets are redacted). */
-  readonly argv?: readonly string[];
-  /** Directory of PostgreSQL programs that wins for what it holds. Default: PG_BINDIR; then the config's binaries and the usual places. */
-  readonly bindir?: string;
-  /** Where to look for PostgreSQL programs (for embedding and tests). Default: the machine (docs/versions.md). */
-  readonly discover?: DiscoverOptions;
   /** Major of the sandbox's server (≥ the dump's pg_dump). Default: the dump's "Dumped from" major (docs/versions.md). */
   readonly sandboxMajor?: number;
   /** Upgrade rehearsal: restore into this major (≥ the dump's) and compare across versions. Default none. */
@@ -117,44 +94,71 @@ export interface VerifyResult {
   readonly exitCode: 0 | 1;
 }
 
-/** What identifies a file's content cheaply: a change during the verify means the results may not describe it. */
-interface FileStamp {
-  readonly ino: number;
-  readonly size: number;
-  readonly mtimeMs: number;
+/** The artefact and what is decided before any file exists: an exit 2, 3 or 4 here leaves nothing behind. */
+interface VerifySetup {
+  readonly config: DrillConfig;
+  readonly startedAt: Date;
+  readonly progress: ProgressCallback;
+  readonly env: DrillEnvironment;
+  readonly artifact: string;
+  readonly format: ArtifactFormat;
+  readonly archive: boolean;
+  readonly beside: GlobalsBeside | null;
+  readonly globalsPath: string | null;
+  readonly outDir: string;
+  readonly sums: ArtifactSums | null;
+  readonly stampBefore: FileStamp;
+  readonly guard: GuardResult | null;
+  readonly header: ArtifactHeader;
+  readonly bins: Toolchain;
+  readonly filesCheck: CheckResult | null;
+  readonly toc: ArchiveToc | { error: string } | null;
+  readonly database: string;
 }
 
-async function stampOf(path: string): Promise<FileStamp> {
-  const st = await lstat(path);
-  if (!st.isDirectory()) return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
-  // A directory archive: the sum of its files' sizes and the newest mtime among them and the directory.
-  let size = 0;
-  let mtimeMs = st.mtimeMs;
-  for (const name of await readdir(path, { recursive: true })) {
-    const s = await lstat(join(path, name)); // a link inside is never followed (backup.archive_files refuses it)
-    if (!s.isFile()) continue;
-    size += s.size;
-    mtimeMs = Math.max(mtimeMs, s.mtimeMs);
-  }
-  return { ino: st.ino, size, mtimeMs };
-}
-
-function tablesOf(scan: PlainScanResult): TableRef[] {
-  const seen = new Set<string>();
-  const out: TableRef[] = [];
-  for (const b of scan.copyBlocks) {
-    const t = parseQualifiedName(b.table);
-    if (!t || seen.has(`${t.schema}.${t.name}`)) continue;
-    seen.add(`${t.schema}.${t.name}`);
-    out.push(t);
-  }
-  return out;
+/** What verify's stages returned, and how they ended. */
+interface Verified {
+  readonly integrity: IntegrityResult | null;
+  readonly content: ScanResult | null;
+  readonly restored: RestoreResult;
+  readonly ending: Ending;
 }
 
 /** Verify an existing backup. @throws ConfigError (2) for a missing artefact or bad options, GuardError (3), EnvironmentError (4), InterruptedError (130/143) after teardown. */
 export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult> {
-  const config: DrillConfig = validateConfig(opts.config ?? {}); // always: an object that merely looks validated may not be
-  // A regular file or a directory; a FIFO, socket, device or /dev/stdin is refused at once (exit 2), never opened.
+  const s = await prepareVerify(opts);
+  const guarded = s.guard?.guarded ?? null;
+  const scrub = guarded?.scrub ?? ((text: string) => text);
+  // One drill of a database per out directory at a time (exit 3 otherwise), as in run.
+  await using _drillLock = await acquireDrillLock(s.outDir, s.database);
+  const runDir = await createRunDir(s.outDir, s.database, s.startedAt);
+  const logger = teeLogger(opts.logger ?? silentLogger, fileLogger(join(runDir, 'run.log'), scrub));
+  const builder = new ReportBuilder(s.progress, logger, runDir);
+  const ctx: DrillContext = { bins: s.bins, sandboxUser: s.env.sandboxUser, logger, progress: s.progress, builder, runDir, signal: opts.signal };
+  recordVerifyStart(ctx, s);
+  const v = await verifyStages(ctx, s, opts, scrub);
+  // 6. Production untouched (with a source), and the artefact as it was found.
+  const proof = guarded ? await proofStage(builder, guarded, { what: 'verify', endsOnInterrupt: true }) : null;
+  builder.add(unchangedCheck(s.artifact, s.stampBefore, await stampOf(s.artifact).catch(() => null)));
+  const i = v.integrity;
+  const report = assembleReport({
+    kind: 'verify', runDir, startedAt: s.startedAt, argv: opts.argv ?? [], scrub, metadata: s.config.metadata,
+    versions: versionsReport(s.bins, { source: dumpedFrom(s.header, guarded), pgDump: s.header.dumpedBy, targetMajor: opts.targetMajor ?? null }),
+    source: guarded ? sourceSections(guarded, null) : null,
+    backup: {
+      ...emptyBackupSection(), path: s.artifact, format: s.format, size_bytes: s.stampBefore.size, sha256: i?.sha256 ?? null,
+      sums_path: s.sums?.sumsPath ?? null, self_check: i?.selfCheck ?? null, tool: i?.tool ?? null, globals: i?.globals ?? null,
+    },
+    content: v.content, restored: v.restored, proof, withFidelity: false,
+  });
+  return finishReport({
+    builder, report, runDir, startedAt: s.startedAt, config: s.config, jail: s.env.jail, scanOpts: s.env.scanOpts, logger, junit: opts.junit, metrics: opts.metrics,
+    interrupted: v.ending.interrupted, fatal: v.ending.fatal,
+  });
+}
+
+/** The artefact (a regular file or a directory: a FIFO, socket, device or /dev/stdin is refused at once, exit 2), its globals and the out directory. */
+async function resolveArtifact(opts: VerifyOptions, config: DrillConfig): Promise<Pick<VerifySetup, 'artifact' | 'format' | 'archive' | 'beside' | 'globalsPath' | 'outDir'>> {
   const artifact = (await resolveInputPath(opts.artifact, 'the artefact', { allowDirectory: true })).path;
   const format: ArtifactFormat = await detectFormat(artifact);
   const beside = opts.globals === undefined ? await findGlobalsBeside(artifact) : null;
@@ -166,224 +170,90 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   if (opts.deep && !opts.source) {
     throw new ConfigError('--deep compares the restored copy\'s content hashes with the source\'s now: give --source URL (the live database the dump came from)');
   }
-  await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics });
-  await assertOutDirSafe(null, outDir);
-  const progress = opts.progress ?? (() => {});
-  const baseLogger = opts.logger ?? silentLogger;
-  const { sandboxUser, jail, scanOpts } = await resolveDrillEnvironment(config);
-  const sandboxMajor = sandboxMajorOf(opts);
-  const sums = await findArtifactSums(artifact, opts.sums);
-  const startedAt = new Date();
-  const stampBefore = await stampOf(artifact);
-
-  // The source, when given: guarded before any file exists (exit 3 on a pin mismatch).
-  let source: GuardedSource | null = null;
-  if (opts.source) {
-    progress({ stage: 'guard', state: 'start' });
-    // The source's own data and tablespace directories are no place for the run directory either.
-    source = await guardSource(opts.source, config, { signal: opts.signal, checks: (db) => assertOutDirSafe(db, outDir) });
-    progress({ stage: 'guard', state: 'end', status: 'pass' });
-  }
-  const guardMs = Date.now() - startedAt.getTime();
-  const scrub = source?.scrub ?? ((s: string) => s);
-
-  // The programs for the artefact's own versions (its header), before any file exists: exit 4 when none can read it.
   const archive = format === 'custom' || format === 'directory' || format === 'tar';
-  const header = await readArtifactHeader(artifact, format);
-  const dumpedFrom = header.dumpedFrom ?? source?.identity.serverVersion ?? null;
-  const bins = await chooseToolchain(config, opts, {
-    source: dumpedFrom, dumpedBy: header.dumpedBy, archiveMinMajor: header.minRestoreMajor ?? undefined, sandboxMajor, dumpSource: false, archive,
-  });
+  return { artifact, format, archive, beside, globalsPath, outDir };
+}
 
+/** Everything before any file exists: the artefact, the source's guard, the programs for the artefact's versions, the database's name. */
+async function prepareVerify(opts: VerifyOptions): Promise<VerifySetup> {
+  const config: DrillConfig = validateConfig(opts.config ?? {}); // always: an object that merely looks validated may not be
+  const a = await resolveArtifact(opts, config);
+  await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics });
+  await assertOutDirSafe(null, a.outDir);
+  const progress = opts.progress ?? (() => {});
+  const env = await resolveDrillEnvironment(config);
+  const sandboxMajor = sandboxMajorOf(opts);
+  const sums = await findArtifactSums(a.artifact, opts.sums);
+  const startedAt = new Date();
+  const stampBefore = await stampOf(a.artifact);
+  // The source, when given: guarded before any file exists (exit 3 on a pin mismatch); the source's own data and
+  // tablespace directories are no place for the run directory either.
+  const guarded = opts.source ? await guardStage(opts.source, config, { outDir: a.outDir, progress, signal: opts.signal }) : null;
+  const guard = guarded ? { guarded, startedAt, durationMs: Date.now() - startedAt.getTime() } : null;
+  // The programs for the artefact's own versions (its header), before any file exists: exit 4 when none can read it.
+  const header = await readArtifactHeader(a.artifact, a.format);
+  const bins = await chooseToolchain(config, opts, {
+    source: dumpedFrom(header, guarded), dumpedBy: header.dumpedBy, archiveMinMajor: header.minRestoreMajor ?? undefined, sandboxMajor, dumpSource: false, archive: a.archive,
+  });
   // The archive's table of contents (read-only) names its database; a TOC that cannot be read becomes a check below.
   // What the archive would make pg_restore open (links, special files, names climbing out), checked before it runs.
-  const filesCheck = format === 'directory' || format === 'tar' ? await archiveFilesCheck(artifact, format) : null;
-  const refused = filesCheck?.status === 'fail';
-  const toc: ArchiveToc | { error: string } | null = archive && !refused ? await listArchive(bins, artifact, opts.signal) : null;
+  const filesCheck = a.format === 'directory' || a.format === 'tar' ? await archiveFilesCheck(a.artifact, a.format) : null;
+  const toc = a.archive && filesCheck?.status !== 'fail' ? await listArchive(bins, a.artifact, opts.signal) : null;
   const tocOk = toc && !('error' in toc) ? toc : null;
   // A plain dump made with pg_dump --create names its database itself.
-  const created = format === 'plain' || format === 'plain-gzip' ? await peekCreatedDatabase(artifact, format === 'plain-gzip') : null;
-  const database = opts.database ?? source?.identity.database ?? config.source.database ?? created ?? tocOk?.dbname ?? databaseFromArtifactName(artifact);
+  const created = a.format === 'plain' || a.format === 'plain-gzip' ? await peekCreatedDatabase(a.artifact, a.format === 'plain-gzip') : null;
+  const database = opts.database ?? guarded?.identity.database ?? config.source.database ?? created ?? tocOk?.dbname ?? databaseFromArtifactName(a.artifact);
+  return { config, startedAt, progress, env, ...a, sums, stampBefore, guard, header, bins, filesCheck, toc, database };
+}
 
-  // One drill of a database per out directory at a time (exit 3 otherwise), as in run.
-  await using drillLock = await acquireDrillLock(outDir, database);
-  void drillLock;
-  const runDir = await createRunDir(outDir, database, startedAt);
-  const logger = teeLogger(baseLogger, fileLogger(join(runDir, 'run.log'), scrub));
-  const builder = new ReportBuilder(progress, logger, runDir);
-  const ctx: DrillContext = { bins, sandboxUser, logger, progress, builder, runDir, signal: opts.signal };
-  const report = emptyReport('verify', runDir, startedAt, opts.argv ?? [], scrub, config.metadata);
-  logger.info(`verify ${artifact} (${format}) as database ${database} into ${runDir}; dumped by pg_dump ${header.dumpedBy?.text ?? '(unknown)'} from PostgreSQL ${header.dumpedFrom?.text ?? '(unknown)'}; pg_restore ${bins.version('pg_restore').text}, psql ${bins.version('psql').text}; sandbox PostgreSQL ${bins.server.version.text} (${bins.server.bindir}): ${bins.server.reason}`);
-  report.versions = versionsReport(bins, { source: dumpedFrom, pgDump: header.dumpedBy, targetMajor: opts.targetMajor ?? null });
+/** The server the dump came from: its header's "Dumped from", else the source's. */
+function dumpedFrom(header: ArtifactHeader, guarded: GuardedSource | null): ArtifactHeader['dumpedFrom'] {
+  return header.dumpedFrom ?? guarded?.identity.serverVersion ?? null;
+}
+
+/** What the verify knows before its first stage: the programs, the globals beside the dump, the source's guard. */
+function recordVerifyStart(ctx: DrillContext, s: VerifySetup): void {
+  const { builder, logger, bins } = ctx;
+  const { header, beside } = s;
+  logger.info(`verify ${s.artifact} (${s.format}) as database ${s.database} into ${ctx.runDir}; dumped by pg_dump ${header.dumpedBy?.text ?? '(unknown)'} from PostgreSQL ${header.dumpedFrom?.text ?? '(unknown)'}; pg_restore ${bins.version('pg_restore').text}, psql ${bins.version('psql').text}; sandbox PostgreSQL ${bins.server.version.text} (${bins.server.bindir}): ${bins.server.reason}`);
   for (const [i, text] of bins.notes.entries()) builder.note(`toolchain-${i + 1}`, text);
   if (beside && 'use' in beside) builder.note('globals-beside', `the globals ${beside.use} beside the dump (as pgdrill run writes them) are restored first, as in the run; --no-globals to leave them out`);
   else if (beside) builder.note('globals-beside', `${beside.ignored} beside the dump was not used: ${beside.why}; give --globals FILE to restore a globals file`);
+  if (!s.guard) return;
+  builder.note('source-not-snapshot-exact', `the artefact was not taken by this verify: every comparison with the source (${s.guard.guarded.spec.redacted}) is against its state now, not the dump's snapshot — differences can be changes made since the dump`);
+  recordGuard(builder, s.progress, s.guard, s.config, 'verify');
+}
 
-  if (source) {
-    const id = source.identity;
-    builder.stages.push({ name: 'guard', started_at: startedAt.toISOString(), duration_ms: guardMs, status: 'pass' });
-    builder.add({
-      name: 'guard.identity', stage: 'guard', status: 'pass',
-      detail: `source system_identifier ${id.systemIdentifier}, database ${id.database}` +
-        (config.source.system_identifier || config.source.database ? ' — matches the pinned identity' : ' (no identity pinned in the config)'),
-      evidence: { system_identifier: id.systemIdentifier, database: id.database, pinned: { system_identifier: config.source.system_identifier ?? null, database: config.source.database ?? null } },
-    });
-    builder.note('source-not-snapshot-exact', `the artefact was not taken by this verify: every comparison with the source (${source.spec.redacted}) is against its state now, not the dump's snapshot — differences can be changes made since the dump`);
-    if (!config.source.system_identifier) builder.note('identity-not-pinned', 'source.system_identifier is not pinned in the config: pin it so that a verify can never compare with the wrong cluster');
-    report.source = {
-      url: source.spec.redacted, database: id.database, system_identifier: id.systemIdentifier, server_version: id.serverVersionText,
-      user: id.user, is_superuser: id.isSuperuser, can_write: source.capability.canWrite, can_write_detail: source.capability.detail,
-      in_recovery: id.inRecovery, snapshot: null,
-    };
-    report.production.system_identifier_before = id.systemIdentifier;
-    report.production.fingerprint_before = `${source.before.fingerprint} (${source.before.items} items)`;
-    report.production.session_settings = `${source.spec.sessionOptions} application_name=pgdrill`;
-  }
-  report.backup = {
-    ...report.backup, path: artifact, format, size_bytes: stampBefore.size, sums_path: sums?.sumsPath ?? null,
-    tool: null, duration_ms: null, globals: null,
-  };
-
-  let interrupted: InterruptedError | null = null;
-  let fatal: unknown = null;
-  const restored = emptyRestoreOutput();
-  let scan: PlainScanResult | null = null;
-  let now: SourceNow | null = null;
-  try {
-    // 1. Integrity, before anything is restored.
-    await builder.stage('backup', async () => {
-      const known = new Map<string, string>();
-      if (format === 'plain' || format === 'plain-gzip') {
-        const read = await readPlainDump(artifact, format === 'plain-gzip', scanOpts, opts.signal);
-        scan = read.scan;
-        if (read.sha256) {
-          known.set(artifact, read.sha256);
-          report.backup.sha256 = read.sha256;
-        }
-        builder.add({
-          name: 'backup.full_read', stage: 'backup', status: read.error ? 'fail' : 'pass',
-          detail: read.error
-            ? `${read.error} — after ${read.scan.bytes} bytes of SQL (${read.scan.lines} lines)`
-            : `read to its end: ${read.fileBytes} bytes${format === 'plain-gzip' ? ` (gzip, ${read.scan.bytes} bytes of SQL, CRC verified)` : ''}, ${read.scan.lines} lines`,
-          evidence: { file_bytes: read.fileBytes, sql_bytes: read.scan.bytes, lines: read.scan.lines },
-        });
-        builder.add(trailerCheck(read.scan, { endsWithNewline: read.endsWithNewline }));
-        const t = read.scan.trailer;
-        if (t.dumpedBy || t.dumpedFrom) report.backup.tool = `pg_dump ${t.dumpedBy ?? '?'} (from server ${t.dumpedFrom ?? '?'})`;
-      } else if (refused) {
-        builder.add(filesCheck); // nothing else is read: no hash, no pg_restore
-      } else {
-        if (filesCheck) builder.add(filesCheck);
-        if (format === 'directory') {
-          const files = await hashTree(artifact);
-          for (const f of files) known.set(f.path, f.sha256);
-          const manifest = files.map((f) => `${f.sha256}  ${relative(artifact, f.path)}`).join('\n') + '\n';
-          report.backup.sha256 = createHash('sha256').update(manifest).digest('hex');
-        } else {
-          report.backup.sha256 = await sha256File(artifact);
-          known.set(artifact, report.backup.sha256);
-        }
-        if (!tocOk) {
-          builder.add({
-            name: 'backup.full_read', stage: 'backup', status: 'fail',
-            detail: `pg_restore cannot read the archive's table of contents: ${(toc as { error: string }).error}`,
-          });
-        } else {
-          report.backup.tool = `pg_dump ${tocOk.dumpedBy ?? '?'} (from server ${tocOk.dumpedFrom ?? '?'})`;
-          if (format === 'directory') builder.add(await directoryFilesCheck(artifact, tocOk));
-          const full = await readArchiveFully(bins, artifact, logger, scanOpts, opts.signal);
-          scan = full.scan;
-          const rows = full.scan.copyBlocks.reduce((a, c) => a + c.rows, 0);
-          builder.add({
-            name: 'backup.full_read', stage: 'backup', status: full.ok ? 'pass' : 'fail',
-            detail: full.ok
-              ? `pg_restore read the whole archive: ${tocOk.entries.length} TOC entries, ${full.scan.copyBlocks.length} table data blocks with ${rows} rows, ${full.textBytes} bytes of SQL (pg_restore --list alone would not prove this)`
-              : `pg_restore could not read the archive to its end (exit ${full.exitCode}): ${full.errors.filter((e) => /error|fatal/i.test(e)).at(-1) ?? full.errors.at(-1) ?? 'no message'} — after ${full.scan.copyBlocks.length} table data blocks (${rows} rows): the archive is truncated or damaged`,
-            evidence: { toc_entries: tocOk.entries.length, copy_blocks: full.scan.copyBlocks.length, rows, exit_code: full.exitCode, errors: full.errors.slice(-10) },
-          });
-        }
-      }
-      if (!refused) {
-        const sc = await sumsCheck(artifact, sums, known);
-        builder.add(sc);
-        report.backup.self_check = sc.status === 'skip' ? null : sc.status === 'pass';
-      }
-      if (globalsPath) {
-        const g = await globalsCheck(globalsPath, opts.sums);
-        builder.add(g.check);
-        report.backup.globals = g.report;
-      }
-    }, endsDrill);
-
-    // 2. The source now (objects always; row counts only if the artefact may be restored).
-    if (source) {
-      await builder.stage('source', async () => {
-        now = await readSourceNow(source, !builder.failed, opts.signal, opts.deep ?? false);
-        logger.info(`source read now (${now.readAt}): ${now.objects.length} objects${now.counts ? `, exact counts of ${now.counts.length} table(s)` : ''}; not the dump's snapshot`);
-      }, endsDrill);
+/** 1. Integrity, 2. the source now, 3. content, 4-5. isolated restore with exact counts and confirmed teardown. */
+async function verifyStages(ctx: DrillContext, s: VerifySetup, opts: VerifyOptions, scrub: (text: string) => string): Promise<Verified> {
+  const guarded = s.guard?.guarded ?? null;
+  const settled = await settle(async () => {
+    const integrity = await integrityStage(ctx, { ...s, scanOpts: s.env.scanOpts, sumsGiven: opts.sums });
+    // The source now (objects always; row counts only if the artefact may be restored).
+    const now = guarded ? await sourceNowStage(ctx, guarded, opts) : null;
+    // Content: refused content first (the artefact never reaches psql or the sandbox if it holds any), then expectations.
+    const scan = integrity.scan;
+    const content = scan ? await contentStage(ctx, {
+      scan: async () => scan, archive: s.archive, config: s.config, jail: s.env.jail, scanOpts: s.env.scanOpts, sourceObjects: now?.objects ?? null,
+    }) ?? null : null;
+    if (!scan || ctx.builder.failed) {
+      ctx.builder.skipStage('restore', 'not restored: an integrity or content check failed (see above) — the artefact never reached psql or pg_restore');
+      return { integrity, content, restored: notRestored() };
     }
-
-    // 3. Content: refused content first (the artefact never reaches psql or the sandbox if it holds any), then expectations.
-    const s = scan as PlainScanResult | null;
-    if (s) {
-      await builder.stage('content', async () => {
-        builder.add(hostileContentCheck(s, archive));
-        report.jail = jailReport(jail, config.sandbox.os_user, s, scanOpts);
-        report.inventory = summarizeInventory(s.inventory);
-        for (const c of contentChecks(s.inventory, config.expect, now?.objects ?? null)) builder.add(c);
-      }, endsDrill);
-    }
-
-    // 4-5. Isolated restore, exact counts against the dump's COPY rows, confirmed teardown.
-    if (s && !builder.failed) {
-      const n = now as SourceNow | null;
-      // pg_dump --create: the dump creates its database and connects to it; the restore goes there, whatever the run is filed under.
-      const createdDb = archive ? null : s.inventory.entries.find((e) => e.type === 'DATABASE')?.name ?? null;
-      if (createdDb) logger.info(`the dump was made with pg_dump --create: it creates and restores into database ${createdDb}`);
-      // The locale (and encoding) to create the database with: the archive's own DATABASE entry, else the source's
-      // (now), else the sandbox's default — a plain dump without --create does not say (database-locale.ts); its
-      // encoding, SQL_ASCII aside, converts into UTF8.
-      const fromDump = archive ? await archiveDatabaseLocale(bins, artifact, opts.signal) : null;
-      const locale = fromDump?.locale ?? source?.locale ?? null;
-      if (!createdDb) {
-        builder.note('restore-locale', `the restored database is created with ${describeLocale(locale ?? SANDBOX_DEFAULT_LOCALE)}: ${fromDump ? "the archive's CREATE DATABASE entry" : source ? "the source's, now (the dump does not say)" : "the sandbox's default — a plain dump made without --create does not say which locale its database had (verify --source URL takes the source's)"}`);
-      }
-      await restoreStage(ctx, {
-        artifact: { path: artifact, format },
-        globals: globalsPath ? { path: globalsPath, mode: 'globals-only' } : { path: null, mode: 'none' },
-        inventory: s.inventory,
-        database: createdDb ?? database, dumpCreatesDatabase: createdDb !== null, encoding: fromDump?.encoding ?? source?.encoding ?? plainDumpEncoding(s.inventory), locale,
-        sourceSystemIdentifier: source?.identity.systemIdentifier ?? null,
-        sourceObjects: n?.objects ?? null, sourceCounts: null,
-        sourceNow: n?.hashes ? { now: n, unchanged: config.source.unchanged_since_dump } : null,
-        tablesFromDump: tablesOf(s), copyBlocks: s.copyBlocks, pgDumpTransactionLines: archive ? [] : s.pgDumpTransactionLines, keep: opts.keep ?? false, jobs: config.backup.jobs,
-      }, restored);
-      if (n?.counts && restored.tables.length) builder.add(sourceRowsNowCheck(restored.tables, n.counts, config.thresholds ?? validateConfig({}).thresholds, n.readAt, config.source.unchanged_since_dump, n.countFailures));
-    } else {
-      builder.skipStage('restore', 'not restored: an integrity or content check failed (see above) — the artefact never reached psql or pg_restore');
-    }
-  } catch (err) {
-    if (err instanceof InterruptedError) interrupted = err;
-    else fatal = err;
-    if (!(err instanceof InterruptedError)) logger.debug(`drill aborted: ${scrub((err as Error)?.stack ?? String(err))}`);
-    builder.add({ name: 'drill.aborted', stage: 'drill', status: 'fail', detail: scrub((err as Error).message) });
-  }
-
-  // 6. Production untouched (with a source), and the artefact as it was found.
-  if (source) report.production_untouched = await productionStage(builder, source, report, { what: 'verify', endsOnInterrupt: true });
-  const stampAfter = await stampOf(artifact).catch(() => null);
-  const unchanged = stampAfter !== null && stampAfter.ino === stampBefore.ino && stampAfter.size === stampBefore.size && stampAfter.mtimeMs === stampBefore.mtimeMs;
-  builder.expect('backup.unchanged', 'backup', unchanged,
-    `the artefact is as it was found (same inode, size ${stampBefore.size} and mtime): verify only reads it`,
-    stampAfter === null
-      ? `the artefact ${artifact} disappeared during the verify: the results do not describe any file`
-      : `the artefact changed while it was verified (size ${stampBefore.size} → ${stampAfter.size}, mtime ${new Date(stampBefore.mtimeMs).toISOString()} → ${new Date(stampAfter.mtimeMs).toISOString()}): something else wrote to it; the results may not describe it — verify it again`,
-    { before: stampBefore, after: stampAfter });
-  report.restore = restored.restore;
-  report.tables = restored.tables;
-  report.teardown = restored.teardown;
-
-  return finishReport({
-    builder, report, runDir, startedAt, config, jail, scanOpts, logger, junit: opts.junit, metrics: opts.metrics, interrupted, fatal,
+    const restored = await verifyRestore(ctx, { ...s, scan, source: guarded, now, keep: opts.keep ?? false });
+    return { integrity, content, restored };
   });
+  const v = settled.value;
+  const ending = recordEnding(ctx.builder, ctx.logger, scrub, settled.ended ?? v?.restored.ended ?? null);
+  return { integrity: v?.integrity ?? null, content: v?.content ?? null, restored: v?.restored ?? notRestored(), ending };
+}
+
+/** The `source` stage: the source's objects (and, if the artefact may be restored, exact counts) read now. */
+async function sourceNowStage(ctx: DrillContext, guarded: GuardedSource, opts: VerifyOptions): Promise<SourceNow | null> {
+  const now = await ctx.builder.stage('source', async () => {
+    const n = await readSourceNow(guarded, !ctx.builder.failed, opts.signal, opts.deep ?? false);
+    ctx.logger.info(`source read now (${n.readAt}): ${n.objects.length} objects${n.counts ? `, exact counts of ${n.counts.length} table(s)` : ''}; not the dump's snapshot`);
+    return n;
+  }, endsDrill);
+  return now ?? null;
 }

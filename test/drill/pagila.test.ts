@@ -36,6 +36,11 @@ describe('pagila drills', () => {
         assert.equal(rows.get(t)?.source_rows, n, t);
         assert.equal(rows.get(t)?.restored_rows, n, t);
       }
+      // Every format's stream (plain as pg_dump writes it, archives through pg_restore --file=-) hashed, and equal to the copy's COPY TO.
+      const hashes = report.checks.find((c) => c.name === 'fidelity.content_hashes')!;
+      assert.equal(hashes.status, 'pass', hashes.detail);
+      assert.deepEqual(hashes.evidence?.evidence, ['dump-stream']);
+      for (const t of report.tables) assert.ok(t.dump_hash && t.dump_hash === t.restored_copy_hash, JSON.stringify(t));
       // payment partitions: 16,049 rows in all
       const payments = report.tables.filter((t) => t.name.startsWith('payment_p')).reduce((a, t) => a + (t.restored_rows ?? 0), 0);
       assert.equal(payments, 16049);

@@ -1,5 +1,5 @@
 /**
- * The restore sandbox runs with the settings src/drill/restore-stage.ts gives it — read from the running server,
+ * The restore sandbox runs with the settings src/pipeline/restore/restore-stage.ts gives it — read from the running server,
  * at the moment the checks begin, by the afterRestore hook: WAL minimal (the one-transaction replay writes no WAL
  * for its tables), no JIT for the checks' scans, no autovacuum rewriting the restored tables beside them.
  * And a kept sandbox (--keep) is left as the dump made it: amcheck's extension, installed for pg_amcheck beside

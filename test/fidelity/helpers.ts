@@ -1,7 +1,7 @@
 /** Helpers of the fidelity tests: run SQL on a restored copy (from the afterRestore hook), run a drill as a library. */
 import pg from 'pg';
 import { join } from 'node:path';
-import { runDrill, type DrillResult } from '../../src/drill/run-drill.js';
+import { runDrill, type DrillResult, type RunDrillOptions } from '../../src/drill/run-drill.js';
 import type { RestoredCopy } from '../../src/fidelity/fidelity-stage.js';
 import type { Report } from '../../src/report/model.js';
 
@@ -17,9 +17,9 @@ export async function sqlOn(copy: RestoredCopy, sql: string): Promise<void> {
 }
 
 /** A drill of `url` into `outDir/<name>`, with fidelity on (deep) and an optional mutation of the restored copy. */
-export function drill(url: string, outDir: string, name: string, mutate?: string, deep = true): Promise<DrillResult> {
+export function drill(url: string, outDir: string, name: string, mutate?: string, deep = true, config?: RunDrillOptions['config']): Promise<DrillResult> {
   return runDrill({
-    source: url, outDir: join(outDir, name), deep,
+    source: url, outDir: join(outDir, name), deep, config,
     afterRestore: mutate ? (copy) => sqlOn(copy, mutate) : undefined,
   });
 }

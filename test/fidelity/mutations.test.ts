@@ -25,12 +25,40 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
   test('rows missing from a restored table: the exact counts name the table and both counts', async () => {
     // Without --deep: the counts alone see it (with it, the content hashes would too).
     const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'rows', 'DELETE FROM public.film_actor WHERE actor_id = 1', false);
-    assert.deepEqual(failed(report), ['fidelity.row_counts']);
+    // The content hash of the dump's COPY lines (no --deep needed) sees it too.
+    assert.deepEqual(failed(report), ['fidelity.row_counts', 'fidelity.content_hashes']);
     const row = report.tables.find((t) => t.schema === 'public' && t.name === 'film_actor')!;
     assert.ok(row.source_rows! > row.restored_rows!, JSON.stringify(row));
     assert.equal(row.match, false);
     assert.deepEqual(report.tables.filter((t) => !t.match).map((t) => t.name), ['film_actor']);
-    assert.equal(check(report, 'fidelity.row_counts').detail, `1 table(s) differ: public.film_actor source ${row.source_rows} vs restored ${row.restored_rows}`);
+    assert.equal(check(report, 'fidelity.row_counts').detail, `1 table(s) differ: public.film_actor source ${row.source_rows}, dump ${row.dump_rows} vs restored ${row.restored_rows}`);
+    assert.deepEqual(check(report, 'fidelity.row_counts').evidence!.evidence, ['dump-stream', 'source-snapshot']);
+    assert.match(check(report, 'fidelity.content_hashes').detail, /^1 difference\(s\) in content: public\.film_actor \(dump c1:\w+… \d+ rows, restored c1:\w+… \d+ rows\)/);
+  });
+
+  test("a value changed in the copy, the source witness off: only the dump stream's hash sees it, and names the table", async () => {
+    // Same row count, one value changed: nothing on the source is read beyond pg_dump's own COPY.
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'stream-value', "UPDATE public.actor SET last_name = last_name || ' ' WHERE actor_id = 7", false, { source: { witness: 'none' } });
+    assert.deepEqual(failed(report), ['fidelity.content_hashes']);
+    const c = check(report, 'fidelity.content_hashes');
+    assert.deepEqual(c.evidence!.evidence, ['dump-stream']);
+    assert.deepEqual(c.evidence!.differ, ['public.actor']);
+    assert.match(c.detail, /public\.actor \(dump c1:\w+… 200 rows, restored c1:\w+… 200 rows\)/);
+    const actor = report.tables.find((t) => t.name === 'actor')!;
+    assert.equal(actor.source_rows, null, 'witness none: no count(*) on the source');
+    assert.notEqual(actor.dump_hash, actor.restored_copy_hash);
+    assert.deepEqual(check(report, 'fidelity.row_counts').evidence!.evidence, ['dump-stream']);
+    assert.deepEqual(report.fidelity!.hashes!.evidence, ['dump-stream']);
+  });
+
+  test('source.witness: hashes — the source server hashes too, and a changed row fails both evidences', async () => {
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'witness-hashes', "UPDATE public.category SET name = 'Changed' WHERE category_id = 3", false, { source: { witness: 'hashes' } });
+    assert.deepEqual(failed(report), ['fidelity.content_hashes']);
+    const c = check(report, 'fidelity.content_hashes');
+    assert.deepEqual(c.evidence!.evidence, ['dump-stream', 'source-snapshot']);
+    assert.match(c.detail, /public\.category \(dump c1:.*public\.category \(source /);
+    const cat = report.tables.find((t) => t.name === 'category')!;
+    assert.notEqual(cat.source_hash, cat.restored_hash);
   });
 
   test('an object missing from the restored copy: restore.objects names it (the catalog and the round trip too)', async () => {
@@ -86,7 +114,8 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
     assert.equal(c.status, 'fail');
     assert.match(c.detail, /btree index public\.rental_drill_idx: .*item order invariant violated/);
     assert.ok(!(c.evidence!.args as string[]).includes('--heapallindexed'), 'no --heapallindexed without --deep');
-    assert.equal(check(report, 'fidelity.content_hashes').status, 'skip');
+    // Content hashes need no --deep: they come from the dump's own stream.
+    assert.equal(check(report, 'fidelity.content_hashes').status, 'pass');
   });
 
   test('large objects: restored with owner, grant, comment and bytes they compare equal; one missing, another owner, other bytes are named', async () => {
@@ -99,13 +128,13 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
     try {
       const same = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'lo-same');
       assert.equal(same.report.status, 'PASS', failed(same.report).join(', '));
-      assert.match(check(same.report, 'fidelity.content_hashes').detail, /and 3 large object\(s\) \(2621451 bytes\): every content hash equal .*sha256 of each large object's bytes/);
+      assert.match(check(same.report, 'fidelity.content_hashes').detail, /every content hash equal .*; 3 large object\(s\) \(2621451 bytes, sha256 on the source in the snapshot\)/);
       assert.deepEqual([same.report.fidelity!.hashes!.large_objects, same.report.fidelity!.hashes!.large_objects_differ], [3, 0]);
       // One byte changed in the third slice: only the content hashes see it (the catalog compares owners, grants, comments).
       const bytes = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'lo-bytes', "SELECT pg_catalog.lo_put(424244, 2200000, '\\x58'::bytea)");
       assert.deepEqual(failed(bytes.report), ['fidelity.content_hashes']);
       const hashes = check(bytes.report, 'fidelity.content_hashes');
-      assert.match(hashes.detail, /^0 table\(s\) and 1 large object\(s\) differ in content: large object 424244 \(source 2621440 bytes sha256 [0-9a-f]{12}…, restored 2621440 bytes sha256 [0-9a-f]{12}…\)$/);
+      assert.match(hashes.detail, /^1 difference\(s\) in content: large object 424244 \(source 2621440 bytes sha256 [0-9a-f]{12}…, restored 2621440 bytes sha256 [0-9a-f]{12}…\) — evidence: /);
       assert.deepEqual(hashes.evidence!.large_objects_differ, ['424244']);
       assert.equal(bytes.report.fidelity!.hashes!.large_objects_differ, 1);
       assert.match(renderHtml(bytes.report), /✖<\/span> DIFFERENT<\/span> \d+ of \d+ tables equal; 3 large objects, 1 differ/);

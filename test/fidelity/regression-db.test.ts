@@ -49,7 +49,10 @@ function reportedFindings(report: Report): Map<string, string[]> {
     if (c.name === 'fidelity.catalog') for (const d of report.fidelity?.differences ?? []) keys.push(findingKey(d.object));
     else if (c.name === 'fidelity.round_trip') objects(report.fidelity?.round_trip, keys);
     else if (c.name === 'fidelity.content_hashes') {
-      for (const t of report.tables) if (t.source_hash !== undefined && t.restored_hash !== t.source_hash) keys.push(`table ${t.schema}.${t.name}`);
+      for (const t of report.tables) {
+        const differs = (t.source_hash !== undefined && t.restored_hash !== t.source_hash) || (t.dump_hash !== undefined && t.restored_copy_hash !== t.dump_hash);
+        if (differs) keys.push(`table ${t.schema}.${t.name}`);
+      }
     } else if (c.name.startsWith('fidelity.')) objects(c.evidence, keys);
     else if (c.name === 'restore.errors') keys.push('restore error');
     else if (c.name === 'restore.objects') for (const o of report.restore?.missing_objects ?? []) keys.push(findingKey(o.replace(/^([a-z_]+):/, (_, k: string) => `${k.replace(/_/g, ' ')} `)));

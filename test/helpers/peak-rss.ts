@@ -1,6 +1,6 @@
 /**
  * Resetting the process's peak-RSS mark, for memory tests that measure one step of a longer process. The library
- * never does this (`/proc/self/clear_refs` is the host process's to touch: src/drill/peak-rss.ts); a test is its
+ * never does this (`/proc/self/clear_refs` is the host process's to touch: src/pipeline/report/peak-rss.ts); a test is its
  * own host.
  */
 import { writeFileSync } from 'node:fs';

@@ -13,7 +13,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { takeDump } from '../../src/backup/pg-dump.js';
-import { currentRssBytes, peakRssBytes } from '../../src/drill/peak-rss.js';
+import { currentRssBytes, peakRssBytes } from '../../src/pipeline/report/peak-rss.js';
 import { resetPeakRss } from '../helpers/peak-rss.js';
 import { silentLogger } from '../../src/logger.js';
 import { ScanGatedFeed } from '../../src/restore/stream-restore.js';

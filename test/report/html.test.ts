@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { emptyReport } from '../../src/drill/empty-report.js';
+import { emptyReport } from '../../src/pipeline/report/empty-report.js';
 import { renderHtml } from '../../src/report/html.js';
 import { escapeHtml, html } from '../../src/report/html/escape.js';
 import { renderers } from '../../src/report/write.js';

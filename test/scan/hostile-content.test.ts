@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { PlainScanOptions } from '../../src/scan/types.js';
-import { kinds, scan } from './scan-helpers.js';
+import { kinds, scan, blocksOf } from './scan-helpers.js';
 
 const PREAMBLE = 'SET client_encoding = \'UTF8\';\nSET standard_conforming_strings = on;\n'; // lines 1-2, as pg_dump writes
 
@@ -68,7 +68,7 @@ describe('backslash commands run wherever psql\'s lexer is outside quotes and co
   test('a statement after COPY … FROM stdin; on the same line continues after the data', () => {
     const r = scan(`${PREAMBLE}COPY t FROM stdin; SELECT 'x\nrow\n\\.\n' \\! id\n`);
     assert.deepEqual(kinds(r.findings), ['meta-command@6']);
-    assert.deepEqual(r.copyBlocks, [{ table: 't', rows: 1, terminated: true, line: 3 }]);
+    assert.deepEqual(blocksOf(r), [{ table: 't', rows: 1, terminated: true, line: 3 }]);
   });
 });
 
@@ -86,7 +86,7 @@ describe('not commands: literals, quoted identifiers, comments and COPY data', (
     const data = ['1\t\\\\! echo pwned', "2\t'; DROP TABLE x; --", '3\t$$ \\o |sh', '\\! id', '\\gexec', '\\.x', ''].join('\n');
     const r = scan(`${PREAMBLE}COPY public.t (id, v) FROM stdin;\n${data}\\.\nSELECT 1;\n`);
     assert.deepEqual(r.findings, []);
-    assert.deepEqual(r.copyBlocks, [{ table: 'public.t', rows: 6, terminated: true, line: 3 }]);
+    assert.deepEqual(blocksOf(r), [{ table: 'public.t', rows: 6, terminated: true, line: 3 }]);
   });
   test('with standard_conforming_strings off (from the next line on), a backslash escapes the quote', () => {
     assert.deepEqual(findings("SET standard_conforming_strings = off;\nSELECT 'a\\' \\! id';\n"), []);

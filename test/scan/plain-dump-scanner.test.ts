@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { PlainDumpScanner, scanPlainDumpFile, scannerSink } from '../../src/scan/plain-dump-scanner.js';
-import { DATA_DIR, fixture, sample, scan } from './scan-helpers.js';
+import { DATA_DIR, fixture, sample, scan, blocksOf } from './scan-helpers.js';
 
 function countByType(entries: readonly { type: string }[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -70,7 +70,7 @@ describe('pagila data (COPY blocks)', () => {
     const payments = ['01', '02', '03', '04', '05', '06', '07'].map((m) => rows[`public.payment_p2022_${m}`]);
     assert.deepEqual(payments, [723, 2401, 2713, 2547, 2677, 2654, 2334]);
     assert.equal(payments.reduce((a, b) => a + b), 16049);
-    assert.deepEqual(r.copyBlocks[0], { table: 'public.actor', rows: 200, terminated: true, line: 23 });
+    assert.deepEqual(blocksOf(r)[0], { table: 'public.actor', rows: 200, terminated: true, line: 23 });
   });
 
   test('data headers, trailer and totals', () => {
@@ -135,7 +135,7 @@ describe('PostgreSQL 15.18 pg_dump -C output (fixtures/pg15-fixture.sql)', () =>
 
   test('quoted names, BEGIN ATOMIC bodies and tricky COPY data', () => {
     const copyLine = text.toString().split('\n').findIndex((l) => l.startsWith('COPY ')) + 1;
-    assert.deepEqual(r.copyBlocks, [{ table: '"Sales"."Order Lines"', rows: 4, terminated: true, line: copyLine }]);
+    assert.deepEqual(blocksOf(r), [{ table: '"Sales"."Order Lines"', rows: 4, terminated: true, line: copyLine }]);
     assert.deepEqual(r.inventory.entries.map((e) => `${e.type}:${e.schema ?? '-'}.${e.name}:${e.owner}`), [
       'DATABASE:-.drill_fixture:postgres',
       'SCHEMA:-.Sales:app_owner',
@@ -215,7 +215,7 @@ describe('arbitrary chunk boundaries give identical results', () => {
   test('the hostile sample itself is read as psql would', () => {
     const r = scan(hostile);
     assert.deepEqual(r.findings.map((f) => `${f.kind}@${f.line}`), ['meta-command@2', 'untrusted-function@6', 'meta-command@7']);
-    assert.deepEqual(r.copyBlocks, [{ table: 'public.t', rows: 1, terminated: true, line: 3 }]);
+    assert.deepEqual(blocksOf(r), [{ table: 'public.t', rows: 1, terminated: true, line: 3 }]);
   });
   test('whole pagila data in 64 KiB and odd-sized chunks', () => {
     const data = sample('pagila/pagila-data.sql');

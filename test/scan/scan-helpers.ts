@@ -44,3 +44,8 @@ export function scan(input: string | Buffer, opts?: PlainScanOptions, chunking?:
 export function kinds(findings: readonly ScanFinding[]): string[] {
   return findings.map((f) => `${f.kind}@${f.line}`);
 }
+
+/** The COPY blocks as counted (table, rows, terminated, line), without their column lists and content hashes (test/unit/copy-hash.test.ts holds those). */
+export function blocksOf(r: PlainScanResult): { table: string; rows: number; terminated: boolean; line: number }[] {
+  return r.copyBlocks.map(({ table, rows, terminated, line }) => ({ table, rows, terminated, line }));
+}

@@ -6,12 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRunDir } from '../../src/drill/run-dir.js';
+import { createRunDir } from '../../src/pipeline/run-dir.js';
 import { writeReports } from '../../src/report/write.js';
 import { fileLogger } from '../../src/logger.js';
 import { writeFileAtomic } from '../../src/outputs/atomic-file.js';
 import { makeTreePrivate } from '../../src/exec/private-mode.js';
-import { emptyReport } from '../../src/drill/empty-report.js';
+import { emptyReport } from '../../src/pipeline/report/empty-report.js';
 import { scratchDir } from '../helpers/clusters.js';
 
 const modeOf = async (p: string) => (await stat(p)).mode & 0o777;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { access, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeTree } from '../../src/exec/remove-tree.js';
-import { currentRssBytes, peakRssBytes } from '../../src/drill/peak-rss.js';
+import { currentRssBytes, peakRssBytes } from '../../src/pipeline/report/peak-rss.js';
 import { resetPeakRss } from '../helpers/peak-rss.js';
 import { runProcess } from '../../src/exec/run-process.js';
 import { scratchDir } from '../helpers/clusters.js';

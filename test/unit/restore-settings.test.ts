@@ -1,7 +1,7 @@
 /** The restore sandbox's settings that depend on what is restored. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { locksPerTransaction, relationsInInventory, restoreSandboxSettings } from '../../src/drill/restore-stage.js';
+import { locksPerTransaction, relationsInInventory, restoreSandboxSettings } from '../../src/pipeline/restore/restore-stage.js';
 
 test('the restore sandbox\'s lock table: sized by the relations restored in one transaction', () => {
   assert.equal(locksPerTransaction(null), 1024);

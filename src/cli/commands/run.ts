@@ -34,7 +34,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--out <dir>', 'directory for run directories (default: config out, else ./drills)')
     .addOption(new Option('--format <format>', 'dump format').choices(['plain', 'custom', 'directory']))
     .option('--keep', 'leave the sandbox running and print how to connect', false)
-    .option('--deep', 'also hash every table\'s content on the source (in the dump snapshot) and in the restored copy, and compare', false)
+    .option('--deep', 'also check that every heap tuple has its index entry (pg_amcheck --heapallindexed) and compare every large object\'s bytes with the source\'s (table contents are compared from the dump\'s own stream in every drill; the source\'s own row hashes: source.witness: hashes)', false)
     .option('--junit <file>', 'write JUnit XML (one test case per check)')
     .option('--metrics <file>', 'update a Prometheus textfile-collector file (atomic; other databases kept)')
     .option('--json', 'print report.json on stdout', false);

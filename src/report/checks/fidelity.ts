@@ -4,16 +4,17 @@ import { defineChecks } from './definition.js';
 export const FIDELITY_CHECKS = defineChecks({
   'fidelity.row_counts': {
     stage: 'fidelity',
-    proves: "every restored table's exact count(*) equals the source's in the dump's snapshot (run), or the rows of its COPY block in the dump (verify)",
+    proves: "every restored table's exact count(*) equals the rows of its COPY block in the dump (counted by pgdrill as it read the dump) and, with `source.witness: counts` or `hashes` (run), the source's count(*) in the dump's snapshot",
     fails: 'a table holds another number of rows, or is missing from the copy (each named with both counts)',
     commands: ['run', 'verify', 'demo'],
     renamedFrom: 'restore.row_counts',
   },
   'fidelity.content_hashes': {
     stage: 'fidelity',
-    proves: "every table holds the same rows (an order-independent hash per table on the source in the snapshot and on the copy) and every large object the same bytes",
-    fails: 'a table or large object differs (named with both hashes), or the source could not be hashed',
-    skips: "content hashes are off (`run` without `--deep`), or there is no capture of the source in the dump's snapshot to compare with (verify)",
+    proves: "every table holds the same rows: an order-independent hash of each table's COPY lines as pgdrill read them in the dump, against the same hash of the restored table's `COPY … TO STDOUT` under the dump's session settings (no source read); with `source.witness: hashes` also the source server's row hashes in the snapshot; with `--deep` every large object the same bytes",
+    fails: 'a table or large object differs (named with both hashes and row counts), a restored table cannot be read back, or the source could not be hashed (witness)',
+    warns: "in a dump pgdrill did not take, a table whose text follows a setting the dump does not record (TimeZone, bytea_output, lc_monetary) holds the same rows in other text: listed as not comparable",
+    skips: 'the dump holds no table data, and neither the source witness nor `--deep` asks for more',
     commands: ['run', 'verify', 'demo'],
   },
   'fidelity.catalog': {

@@ -1,8 +1,8 @@
 /** Checks on what the one pass over a plain dump found: its trailer and hostile content. */
-import type { CheckResult } from '../report/model.js';
-import type { PlainScanResult } from '../scan/types.js';
+import type { CheckResult } from '../../report/model.js';
+import type { PlainScanResult } from '../../scan/types.js';
 import { truncationPoint } from './truncation-point.js';
-import { locateRefused } from './jail-report.js';
+import { locateRefused } from '../report/jail-report.js';
 
 /**
  * A plain dump must end with pg_dump's completion trailer (and `\unrestrict` with the `\restrict` key, where present).

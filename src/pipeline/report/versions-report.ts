@@ -1,8 +1,8 @@
 /** The report's `versions` section, and the flags that choose the sandbox's major. */
-import { ConfigError } from '../errors.js';
-import type { PgVersion } from '../exec/binaries.js';
-import type { VersionsReport } from '../report/model.js';
-import type { Toolchain } from '../toolchain/toolchain.js';
+import { ConfigError } from '../../errors.js';
+import type { PgVersion } from '../../exec/binaries.js';
+import type { VersionsReport } from '../../report/model.js';
+import type { Toolchain } from '../../toolchain/toolchain.js';
 
 /** The source, pg_dump and sandbox versions side by side, and every program chosen. */
 export function versionsReport(bins: Toolchain, o: { readonly source: PgVersion | null; readonly pgDump: PgVersion | null; readonly targetMajor: number | null }): VersionsReport {

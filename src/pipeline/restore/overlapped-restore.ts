@@ -18,17 +18,17 @@
  * check), and the report says the restore did not happen, as without overlap.
  */
 import { rm } from 'node:fs/promises';
-import type { DumpFormat } from '../backup/pg-dump.js';
-import type { GlobalsResult } from '../backup/globals.js';
-import type { RestoreError } from '../report/model.js';
-import { createDatabase, restoreGlobals, startPsqlScript, type PsqlScriptRun } from '../restore/restore-dump.js';
-import { ScanGatedFeed, type FeedTarget, type GateScanner } from '../restore/stream-restore.js';
-import type { SandboxCluster } from '../sandbox/cluster.js';
-import type { DatabaseLocale } from '../restore/database-locale.js';
-import { isolationProblems, measureIsolation } from '../sandbox/isolation-check.js';
-import { createPlaceholderTablespaces, noteTablespaces } from '../restore/tablespaces.js';
-import type { DrillContext } from './context.js';
-import { startRestoreSandbox, type PreparedRestore, type RestoreStageOutput } from './restore-stage.js';
+import type { DumpFormat } from '../../backup/pg-dump.js';
+import type { GlobalsResult } from '../../backup/globals.js';
+import type { Report, RestoreError } from '../../report/model.js';
+import { createDatabase, restoreGlobals, startPsqlScript, type PsqlScriptRun } from '../../restore/restore-dump.js';
+import { ScanGatedFeed, type FeedTarget, type GateScanner } from '../../restore/stream-restore.js';
+import type { SandboxCluster } from '../../sandbox/cluster.js';
+import type { DatabaseLocale } from '../../restore/database-locale.js';
+import { isolationProblems, measureIsolation } from '../../sandbox/isolation-check.js';
+import { createPlaceholderTablespaces, noteTablespaces } from '../../restore/tablespaces.js';
+import type { DrillContext } from '../context.js';
+import { startRestoreSandbox, type PreparedRestore } from './restore-stage.js';
 
 /** What the overlap needs to know up front. */
 export interface OverlapOptions {
@@ -130,12 +130,13 @@ export class OverlappedRestore {
 
   /**
    * The drill will not restore (an earlier check failed, or it ended early): stop psql dead, tear the sandbox
-   * down and record the teardown (`teardown.confirmed`) in `out` and the report. Without a dump
+   * down and record the teardown (`teardown.confirmed`); returns the report's `teardown` section (null: no
+   * sandbox was started, nothing torn down). Without a dump
    * (`dumpTaken` false) the globals captured ahead of it are removed too: a failed backup leaves no file behind,
    * as without overlap. A no-op after `handOver()`.
    */
-  async discard(out: RestoreStageOutput, why: string, opts: { readonly dumpTaken: boolean }): Promise<void> {
-    if (this.done) return;
+  async discard(why: string, opts: { readonly dumpTaken: boolean }): Promise<Report['teardown'] | null> {
+    if (this.done) return null;
     this.done = true;
     const b = this.ctx.builder;
     this.gate?.stop('discarded');
@@ -149,14 +150,14 @@ export class OverlappedRestore {
       const g = await this.globals?.catch(() => null);
       if (g?.path) await rm(g.path, { force: true });
     }
-    if (!sandbox) return; // never started: nothing to tear down, and the report already says so
+    if (!sandbox) return null; // never started: nothing to tear down, and the report already says so
     const td = await sandbox.stop();
-    out.teardown = { confirmed: td.confirmed, detail: td.detail, postmaster_pid: td.postmasterPid };
     const fed = this.gate && this.psql ? `; psql had read ${this.gate.forwardedBytes} scanned and approved bytes and was stopped (${this.gate.stopped ?? 'discarded'})` : '';
     b.note('overlap-discarded', `the sandbox started during the dump was torn down without a restore verdict: ${why}${fed}`);
     await b.stage('teardown', async () => {
       b.expect('teardown.confirmed', 'teardown', td.confirmed, td.detail, td.detail, { ...td });
     }, () => false);
+    return { confirmed: td.confirmed, detail: td.detail, postmaster_pid: td.postmasterPid };
   }
 
   /** Once the sandbox is up and isolated: globals, database, then psql reading from the gate. */

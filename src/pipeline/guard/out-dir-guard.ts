@@ -5,9 +5,9 @@
  */
 import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { ConfigError, GuardError } from '../errors.js';
-import { mountOf } from '../exec/disk-full.js';
-import type { DbSession } from '../pg/client.js';
+import { ConfigError, GuardError } from '../../errors.js';
+import { mountOf } from '../../exec/disk-full.js';
+import type { DbSession } from '../../pg/client.js';
 
 async function isDataDir(dir: string): Promise<boolean> {
   try {

@@ -1,10 +1,10 @@
 /** The baseline stage of a drill: compare with the previous PASS of the same database before the verdict. */
-import type { Thresholds } from '../config/schema.js';
-import { validateConfig } from '../config/load.js';
-import { baselineFor } from '../history/baseline.js';
-import type { Logger } from '../logger.js';
-import type { ReportBuilder } from '../report/builder.js';
-import type { Report } from '../report/model.js';
+import type { Thresholds } from '../../config/schema.js';
+import { validateConfig } from '../../config/load.js';
+import { baselineFor } from '../../history/baseline.js';
+import type { Logger } from '../../logger.js';
+import type { ReportBuilder } from '../../report/builder.js';
+import type { Report } from '../../report/model.js';
 
 /**
  * Run as the last stage, once the report holds the dump's size, inventory and row counts: adds the `baseline.*`

@@ -1,5 +1,5 @@
 /** Where a truncated plain dump ends, in words an operator can act on: which section and which object it stops after. */
-import type { PlainScanResult } from '../scan/types.js';
+import type { PlainScanResult } from '../../scan/types.js';
 
 /** pg_dump's data-section entry types. */
 const DATA_TYPES = new Set(['TABLE DATA', 'SEQUENCE SET', 'BLOBS', 'BLOB', 'BLOB DATA', 'LARGE OBJECT', 'LARGE OBJECTS']);

@@ -3,11 +3,11 @@
  * the sandbox was given anything — each refusal named by the dump entry it sits in.
  */
 import { userInfo } from 'node:os';
-import type { DrillConfig } from '../config/schema.js';
-import type { ReportBuilder } from '../report/builder.js';
-import type { JailReport, Refused } from '../report/model.js';
-import type { Jail } from '../sandbox/jail.js';
-import type { PlainScanOptions, PlainScanResult } from '../scan/types.js';
+import type { DrillConfig } from '../../config/schema.js';
+import type { ReportBuilder } from '../../report/builder.js';
+import type { JailReport, Refused } from '../../report/model.js';
+import type { Jail } from '../../sandbox/jail.js';
+import type { PlainScanOptions, PlainScanResult } from '../../scan/types.js';
 
 /** The scanner's options from config `sandbox.allow` (default: nothing allowed). */
 export function scanOptionsOf(config: Pick<DrillConfig, 'sandbox'>): PlainScanOptions {

@@ -4,17 +4,17 @@
  */
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
-import type { DrillConfig } from '../config/schema.js';
-import { EnvironmentError, InternalError, isBug, type InterruptedError } from '../errors.js';
-import { diskFullError, isDiskFull } from '../exec/disk-full.js';
-import type { Logger } from '../logger.js';
-import { publishOutputs } from '../outputs/publish.js';
-import type { ReportBuilder } from '../report/builder.js';
-import type { Report } from '../report/model.js';
-import { showBytesIn } from '../report/show-bytes.js';
-import { writeReports } from '../report/write.js';
-import type { Jail } from '../sandbox/jail.js';
-import type { PlainScanOptions } from '../scan/types.js';
+import type { DrillConfig } from '../../config/schema.js';
+import { EnvironmentError, InternalError, isBug, type InterruptedError } from '../../errors.js';
+import { diskFullError, isDiskFull } from '../../exec/disk-full.js';
+import type { Logger } from '../../logger.js';
+import { publishOutputs } from '../../outputs/publish.js';
+import type { ReportBuilder } from '../../report/builder.js';
+import type { Report } from '../../report/model.js';
+import { showBytesIn } from '../../report/show-bytes.js';
+import { writeReports } from '../../report/write.js';
+import type { Jail } from '../../sandbox/jail.js';
+import type { PlainScanOptions } from '../../scan/types.js';
 import { baselineStage } from './baseline-stage.js';
 import { jailNotes, jailReport } from './jail-report.js';
 import { peakRssBytes } from './peak-rss.js';

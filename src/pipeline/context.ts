@@ -10,7 +10,7 @@ import type { DiscoverOptions } from '../toolchain/discover.js';
 import { resolveSandboxUser } from '../exec/os-user.js';
 import { resolveJail, type Jail } from '../sandbox/jail.js';
 import type { PlainScanOptions } from '../scan/types.js';
-import { scanOptionsOf } from './jail-report.js';
+import { scanOptionsOf } from './report/jail-report.js';
 
 export interface DrillContext {
   readonly bins: Toolchain;
