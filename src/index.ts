@@ -8,6 +8,8 @@ export { runDrill, type RunDrillOptions, type DrillResult } from './drill/run-dr
 export { runDemo, type DemoOptions, type DemoResult } from './demo/run-demo.js';
 export { verifyArtifact, type VerifyOptions, type VerifyResult } from './verify/verify-artifact.js';
 export { isPhysicalBackup, verifyPhysical, type PhysicalVerifyOptions } from './physical/verify-physical.js';
+export { verifyRepositoryBackup, isRepositoryArtifact, type RepositoryVerifyOptions } from './physical/repository-verify.js';
+export { checkWalContinuity, type WalContinuity, type WalContinuityOptions, type WalPosition } from './physical/wal-archive.js';
 export type { AfterRestoreHook, RestoredCopy } from './fidelity/fidelity-stage.js';
 // Config.
 export { loadConfig, validateConfig } from './config/load.js';

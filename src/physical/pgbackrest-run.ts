@@ -15,8 +15,8 @@ import { runProcess, type ProcessResult } from '../exec/run-process.js';
 import { jailedCommand, resolveJail } from '../sandbox/jail.js';
 import type { PgBackRestConfig } from './pgbackrest-config.js';
 
-/** The pgBackRest commands pgdrill runs; nothing else can be asked for. */
-export type ReadOnlyCommand = 'info' | 'verify' | 'restore';
+/** The pgBackRest commands pgdrill runs; nothing else can be asked for (none of them writes to a repository). */
+export type ReadOnlyCommand = 'info' | 'verify' | 'restore' | 'archive-get';
 
 /** Where and as whom pgBackRest runs. */
 export interface PgBackRestRunner {
@@ -83,12 +83,12 @@ export function commonOptions(r: PgBackRestRunner): string[] {
 
 /**
  * Run `command` with `args` (after the common options) as the sandbox user in its jail; `rw`: directories it may
- * write besides the work directory (restore: the new data directory).
+ * write besides the work directory (restore: the new data directory); `params`: the command's own (archive-get's file names).
  */
-export async function runPgBackRest(r: PgBackRestRunner, command: ReadOnlyCommand, args: readonly string[], rw: readonly string[] = []): Promise<ProcessResult> {
+export async function runPgBackRest(r: PgBackRestRunner, command: ReadOnlyCommand, args: readonly string[], rw: readonly string[] = [], params: readonly string[] = []): Promise<ProcessResult> {
   const jail = await resolveJail(r.osUser);
   const ro = [r.config.file, ...r.config.included, ...r.config.repos.map((x) => x.path)];
   const view = jail.mountNamespace ? { ro, rw: [r.workDir, ...rw], passwd: join(r.workDir, 'passwd'), group: join(r.workDir, 'group') } : { ro, rw: [r.workDir, ...rw] };
-  const cmd = jailedCommand(jail, r.bin, [...commonOptions(r), ...args, command], view);
+  const cmd = jailedCommand(jail, r.bin, [...commonOptions(r), ...args, command, ...params], view);
   return runProcess({ ...cmd, stdout: 'capture', allowFailure: true, signal: r.signal });
 }

@@ -28,6 +28,8 @@ export interface PhysicalPlan {
   readonly keep: boolean;
   /** Seconds to wait for recovery to end. */
   readonly timeoutSeconds: number;
+  /** Checks made before (a repository tool's own verify), added first to the backup stage. */
+  readonly integrity?: readonly CheckResult[];
   /** With --source: compare the recovered tables with the source now (`fidelity.source_rows_now`). */
   readonly compareWithSource?: (tables: readonly TableRow[], copySystemIdentifier: string | null) => Promise<CheckResult>;
 }
@@ -37,6 +39,7 @@ export async function integrityStage(ctx: DrillContext, plan: PhysicalPlan): Pro
   const b = ctx.builder;
   let wal: WalContinuity | null = null;
   await b.stage('backup', async () => {
+    for (const c of plan.integrity ?? []) b.add(c);
     const files = await physicalFilesCheck(plan.layout, plan.facts);
     b.add(files);
     if (!plan.layout.manifest) {

@@ -21,7 +21,7 @@ import { resolveInputPath } from '../exec/input-file.js';
 import { fileLogger, silentLogger, teeLogger } from '../logger.js';
 import { assertOutputPaths } from '../outputs/publish.js';
 import { ReportBuilder } from '../report/builder.js';
-import type { PhysicalReport, Report, TableRow } from '../report/model.js';
+import type { CheckResult, PhysicalReport, Report, TableRow } from '../report/model.js';
 import { guardSource, productionStage, type GuardedSource } from '../source/guard-and-proof.js';
 import { compareWithSourceNow } from './source-compare.js';
 import type { VerifyOptions, VerifyResult } from '../verify/verify-artifact.js';
@@ -40,6 +40,10 @@ export interface PhysicalVerifyOptions extends VerifyOptions {
   readonly targetTimeline?: string;
   /** Seconds to wait for recovery to end. Default 6 hours. */
   readonly recoveryTimeoutSeconds?: number;
+  /** Checks already made of the backup (a repository tool's verify: repository-verify.ts), added first. */
+  readonly integrity?: readonly CheckResult[];
+  /** What the report calls the backup, when `artifact` is a staging copy of it (`pgbackrest:main@…`). */
+  readonly artifactLabel?: string;
 }
 
 /** Is `path` a physical backup (a pg_basebackup output), by its content? */
@@ -81,10 +85,10 @@ export async function verifyPhysical(opts: PhysicalVerifyOptions): Promise<Verif
   const report = emptyReport('verify', runDir, startedAt, opts.argv ?? [], scrub, config.metadata);
   if (source) describeSource(builder, report, source);
   report.versions = versionsReport(bins, { source: null, pgDump: null, targetMajor: null });
-  report.backup = { ...report.backup, path: artifact, format: layout.format === 'plain' ? 'basebackup-plain' : 'basebackup-tar', tool: `pg_basebackup (${layout.format} format${layout.manifest ? ', with backup_manifest' : ''})` };
+  report.backup = { ...report.backup, path: opts.artifactLabel ?? artifact, format: layout.format === 'plain' ? 'basebackup-plain' : 'basebackup-tar', tool: `pg_basebackup (${layout.format} format${layout.manifest ? ', with backup_manifest' : ''})` };
   logger.info(`verify physical backup ${artifact} (${layout.format}) to ${describeTarget(target)}${walDir ? ` with the WAL archive ${walDir}` : ''}; PostgreSQL ${facts.major ?? '?'}; sandbox ${bins.server.version.text} (${bins.server.bindir})`);
   const plan = {
-    layout, facts, walDir, target, targetTimeline, keep: opts.keep ?? false, timeoutSeconds: opts.recoveryTimeoutSeconds ?? 6 * 3600,
+    layout, facts, walDir, target, targetTimeline, keep: opts.keep ?? false, timeoutSeconds: opts.recoveryTimeoutSeconds ?? 6 * 3600, integrity: opts.integrity ?? [],
     compareWithSource: source ? (tables: readonly TableRow[], sysid: string | null) => compareWithSourceNow(builder, source, config, tables, sysid, opts.signal) : undefined,
   };
   let interrupted: InterruptedError | null = null;

@@ -15,6 +15,8 @@ import { checkWalContinuity } from '../../src/physical/wal-archive.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { bins, psql, scratchDir, startSource } from '../helpers/clusters.js';
 import { ownedDir, startRecovered, treeDigest } from './archive-fixture.js';
+import { runCli } from '../helpers/cli.js';
+import type { Report } from '../../src/report/model.js';
 
 const BARMAN = '/usr/bin/barman';
 
@@ -78,6 +80,16 @@ describe('Barman', { timeout: 600_000 }, () => {
     assert.equal((await copy.sql('SELECT count(*) FROM t')).trim(), '1000');
     await copy.stop();
     assert.deepEqual(await treeDigest(home), before);
+  });
+
+  it('PASS: `pgdrill verify barman:demo` drills the latest backup through the physical drill', async (t) => {
+    if (!(await present(t))) return;
+    const r = await runCli(['verify', 'barman:demo', '--barman-config', conf, '--out', join(scratch.path, 'out-cli'), '--json']);
+    assert.ok(r.stdout.trim().startsWith('{'), `no JSON report (exit ${r.code}): ${r.stderr.slice(-2000)}`);
+    const report = JSON.parse(r.stdout) as Report;
+    assert.equal(r.code, 0, report.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`).join('\n'));
+    assert.equal(report.checks.find((c) => c.name === 'backup.barman_verify')?.status, 'pass');
+    assert.match(report.backup.path ?? '', /^barman:demo@\d{8}T\d{6}$/);
   });
 
   it('FAIL: a file deleted from the backup fails backup.barman_verify, naming it', async (t) => {

@@ -15,6 +15,8 @@ import { restoreFromPgBackRest } from '../../src/physical/pgbackrest.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { psql, scratchDir, startSource } from '../helpers/clusters.js';
 import { ownedDir, startRecovered, treeDigest } from './archive-fixture.js';
+import { runCli } from '../helpers/cli.js';
+import type { Report } from '../../src/report/model.js';
 
 const PGBACKREST = '/usr/bin/pgbackrest';
 
@@ -85,6 +87,20 @@ describe('pgBackRest repositories', { timeout: 600_000 }, () => {
     assert.equal((await copy.sql('SELECT count(*) FROM t')).trim(), '1500');
     assert.match(await readFile(join(root, 'log'), 'utf8'), /restored log file "[0-9A-F]{24}" from archive/);
     await copy.stop();
+    assert.deepEqual(await treeDigest(repo), before);
+  });
+
+  it('PASS: `pgdrill verify pgbackrest:demo` drills the incremental to the end of the archive; the repository unchanged', async (t) => {
+    if (skip && !(await havePgBackRest(t))) return;
+    const before = await treeDigest(repo);
+    const r = await runCli(['verify', 'pgbackrest:demo', '--pgbackrest-config', conf, '--out', join(scratch.path, 'out-cli'), '--json']);
+    assert.ok(r.stdout.trim().startsWith('{'), `no JSON report (exit ${r.code}): ${r.stderr.slice(-2000)}`);
+    const report = JSON.parse(r.stdout) as Report;
+    const failed = report.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`);
+    assert.equal(r.code, 0, failed.join('\n'));
+    assert.equal(report.checks.find((c) => c.name === 'backup.pgbackrest_verify')?.status, 'pass');
+    assert.equal(report.checks.find((c) => c.name === 'backup.wal_continuity')?.status, 'pass');
+    assert.equal(report.backup.path, `pgbackrest:demo@${incr} (incr)`);
     assert.deepEqual(await treeDigest(repo), before);
   });
 
