@@ -106,8 +106,10 @@ describe('a fleet of 12 databases, 3 workers, one queue', { concurrency: false }
     // (within its 30 s lock-wait timeout), released well before the redo's own wait would time out.
     const holder = psql(a, 'a2', { sql: 'BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(15); COMMIT;' }).catch((e: unknown) => e);
     await waitFor('the lock held', async () => (await psql(a, 'a2', { sql: `SELECT count(*) FROM pg_locks WHERE relation = 't'::regclass AND mode = 'AccessExclusiveLock' AND granted` })).trim() === '1', 20_000, 100);
+    // Only what the workers log from now on: every worker's log already holds the first period's "a2: run started".
+    const logFrom = new Map(workers.map((w) => [w, w.log.length]));
     await coord(`UPDATE pgdrill_queue.fleet_database SET next_due = now() WHERE id = 'a2'`);
-    const victim = await waitFor('a worker drilling a2', async () => workers.find((w) => /a2: run started/.test(w.log) && w.proc.exitCode === null), 60_000, 100);
+    const victim = await waitFor('a worker drilling a2', async () => workers.find((w) => /a2: run started/.test(w.log.slice(logFrom.get(w) ?? 0)) && w.proc.exitCode === null), 60_000, 100);
     const drill = await waitFor('its drill process', async () => (await descendants(victim.proc.pid!)).find(Boolean), 20_000, 50);
     await new Promise((r) => setTimeout(r, 1500)); // mid-drill
     victim.proc.kill('SIGKILL');
