@@ -7,6 +7,9 @@
 export { runDrill, type RunDrillOptions, type DrillResult } from './drill/run-drill.js';
 export { runDemo, type DemoOptions, type DemoResult } from './demo/run-demo.js';
 export { verifyArtifact, type VerifyOptions, type VerifyResult } from './verify/verify-artifact.js';
+export { isPhysicalBackup, verifyPhysical, type PhysicalVerifyOptions } from './physical/verify-physical.js';
+export { verifyRepositoryBackup, isRepositoryArtifact, type RepositoryVerifyOptions } from './physical/repository-verify.js';
+export { checkWalContinuity, type WalContinuity, type WalContinuityOptions, type WalPosition } from './physical/wal-archive.js';
 export type { AfterRestoreHook, RestoredCopy } from './fidelity/fidelity-stage.js';
 // Config.
 export { loadConfig, validateConfig } from './config/load.js';
@@ -56,6 +59,16 @@ export { readSourceFacts, type SourceFacts, type ReadSourceFactsOptions, type So
 export type { SourceIdentity } from './source/identity.js';
 export type { DatabaseLocale } from './restore/database-locale.js';
 export { renderStarterConfig, type StarterConfigOptions } from './init/starter-config.js';
+// Fleets: the coordination database's results, the fleet's status, dashboard and metrics (docs/fleet.md).
+export {
+  ensureResultsSchema, requireResultsSchema, registerDatabases, recordResult, latestResults, resultsSince, ResultsSchemaError, RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION,
+  type ResultsClient, type FleetDatabaseEntry, type RegisteredDatabase, type FleetResultInput, type FleetResult, type LatestResult, type RegisterResult,
+  type ResultSummary, type FleetVerdict, type FleetDrillKind,
+} from './fleet/results-store.js';
+export { summarizeReport, verdictOf } from './fleet/result-summary.js';
+export { fleetStatus, judgeFleet, type FleetStatus, type FleetStatusOptions, type FleetDatabaseStatus, type FleetState } from './fleet/fleet-status.js';
+export { renderFleetHtml, type FleetHtmlOptions } from './fleet/fleet-html.js';
+export { renderFleetMetrics, writeFleetMetrics, fleetSamples, FLEET_METRIC_FAMILIES } from './fleet/fleet-metrics.js';
 // Errors, logging, progress.
 export * from './errors.js';
 export type { Logger, ProgressEvent, ProgressCallback } from './logger.js';

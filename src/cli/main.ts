@@ -12,6 +12,7 @@ import { capHeapGrowth } from './heap-cap.js';
 import { installCrashHandler, internalErrorLine, stopEverythingAndExit } from './crash.js';
 import type { Logger } from '../logger.js';
 import { buildProgram } from './program.js';
+import { watchParent } from './parent-watch.js';
 import type { CliContext } from './context.js';
 import { PRIVATE_UMASK } from '../exec/private-mode.js';
 import { showBytes } from '../pg/server-bytes.js';
@@ -47,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
   };
   // SIGHUP: the terminal or the ssh session went away — the same orderly teardown as SIGTERM (exit 129).
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => onSignal(sig));
+  watchParent(() => onSignal('SIGTERM')); // a fleet worker's drill ends with its worker: src/cli/parent-watch.ts
 
   const ctx: CliContext = { signal: controller.signal, logger: stderrLogger, argv: ['pgdrill', ...argv], exitCode: 0 };
   const program = buildProgram(ctx);

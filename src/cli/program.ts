@@ -14,6 +14,10 @@ import { registerStatus } from './commands/status.js';
 import { registerCleanup } from './commands/cleanup.js';
 import { registerInit } from './commands/init.js';
 import { registerServer } from './commands/server.js';
+import { registerFleet } from './commands/fleet.js';
+import { registerWorker } from './commands/worker.js';
+import { registerFleetStatus } from './commands/fleet-status.js';
+import { registerFleetReport } from './commands/fleet-report.js';
 
 /** The program with every command registered; `writeErr` receives commander's own messages (usage errors, help). */
 export function buildProgram(ctx: CliContext, writeErr: (s: string) => void = (s) => void process.stderr.write(s)): Command {
@@ -32,6 +36,10 @@ export function buildProgram(ctx: CliContext, writeErr: (s: string) => void = (s
   registerCleanup(program, ctx);
   registerInit(program, ctx);
   registerServer(program, ctx);
+  const fleet = registerFleet(program, ctx);
+  registerFleetStatus(fleet, ctx);
+  registerFleetReport(fleet, ctx);
+  registerWorker(program, ctx);
   program.addOption(new Option('--debug', 'verbose logs on stderr').hideHelp());
   return program;
 }

@@ -26,30 +26,37 @@ export const MAX_CONFIG_BYTES = 1 << 20;
 export const MAX_CONFIG_ALIASES = 100;
 
 /**
- * Read a YAML (or JSON) config file and validate it. The file must be a regular file (a FIFO or device is refused
- * at once), at most `MAX_CONFIG_BYTES`, with at most `MAX_CONFIG_ALIASES` alias expansions.
+ * Read a YAML (or JSON) file (`what`: "config file", "fleet file") and return what it holds, unvalidated. The file
+ * must be a regular file (a FIFO or device is refused at once), at most `MAX_CONFIG_BYTES`, with at most
+ * `MAX_CONFIG_ALIASES` alias expansions.
  * @throws ConfigError (exit 2) naming the file and the limit or the problems.
  */
-export async function loadConfig(path: string): Promise<DrillConfig> {
-  const input = await resolveInputPath(path, 'config file');
-  const text = (await readBoundedFile(input.path, 'config file', MAX_CONFIG_BYTES)).toString('utf8');
+export async function readYamlFile(path: string, what = 'config file'): Promise<unknown> {
+  const input = await resolveInputPath(path, what);
+  const text = (await readBoundedFile(input.path, what, MAX_CONFIG_BYTES)).toString('utf8');
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length) {
     const problems = describeYamlErrors(text, doc.errors);
     throw new ConfigError(`${path} is not valid YAML (${problems.length} problem${problems.length > 1 ? 's' : ''}):`, problems);
   }
-  let raw: unknown;
   try {
-    raw = doc.toJS({ maxAliasCount: MAX_CONFIG_ALIASES });
+    return doc.toJS({ maxAliasCount: MAX_CONFIG_ALIASES });
   } catch (err) {
     if (/alias/i.test((err as Error).message)) {
       throw new ConfigError(
-        `config file ${path} expands YAML aliases more than ${MAX_CONFIG_ALIASES} times (limit ${MAX_CONFIG_ALIASES}, size limit ${formatLimit(MAX_CONFIG_BYTES)}): refused — ` +
+        `${what} ${path} expands YAML aliases more than ${MAX_CONFIG_ALIASES} times (limit ${MAX_CONFIG_ALIASES}, size limit ${formatLimit(MAX_CONFIG_BYTES)}): refused — ` +
           'a config shares a few blocks at most; this looks like an alias bomb',
         [], { cause: err },
       );
     }
     throw new ConfigError(`${path} is not valid YAML: ${(err as Error).message}`, [], { cause: err });
   }
-  return validateConfig(raw, path);
+}
+
+/**
+ * Read a YAML (or JSON) config file and validate it (limits: `readYamlFile`).
+ * @throws ConfigError (exit 2) naming the file and the limit or the problems.
+ */
+export async function loadConfig(path: string): Promise<DrillConfig> {
+  return validateConfig(await readYamlFile(path, 'config file'), path);
 }

@@ -41,8 +41,8 @@ const thresholds = z.strictObject({
   max_objects_drop_pct: pct(10, 'FAIL when the number of objects of one type (table, view, function, ...) dropped by more than this %'),
 });
 
-/** `notify.webhook`: POST a JSON summary of the drill. */
-const webhook = z.strictObject({
+/** `notify.webhook`: POST a JSON summary of the drill (also a fleet file's `notify.webhook`, src/fleet/fleet-file.ts). */
+export const WebhookSchema = z.strictObject({
   url: z.string().regex(/^https?:\/\//i, 'expected an http:// or https:// URL').describe('endpoint that receives the JSON summary (POST)'),
   on: z.enum(['fail', 'always']).default('fail').describe('fail: only when the drill FAILs (default); always: after every drill'),
   timeout: duration.default('10s').describe('per attempt; default 10s'),
@@ -147,7 +147,7 @@ export const ConfigSchema = z
       .default({ max_size_shrink_pct: 20, max_table_rows_drop_pct: 50, min_table_rows: 100, max_objects_drop_pct: 10 })
       .describe('baseline: how far a drill may differ from the previous PASS of the same database before it FAILs'),
     notify: z
-      .strictObject({ webhook: webhook.optional() })
+      .strictObject({ webhook: WebhookSchema.optional() })
       .optional()
       .describe('notifications sent after a drill; they never change its verdict or exit code'),
     metadata: z
@@ -166,4 +166,4 @@ export type GrantExpectation = z.output<typeof grantExpectation>;
 /** Validated baseline thresholds. */
 export type Thresholds = z.output<typeof thresholds>;
 /** Validated webhook settings. */
-export type WebhookConfig = z.output<typeof webhook>;
+export type WebhookConfig = z.output<typeof WebhookSchema>;

@@ -29,6 +29,7 @@ import { contentStage, type ScanResult } from '../pipeline/scan/content-stage.js
 import { notRestored, restoreStage, type RestoreResult } from '../pipeline/restore/restore-stage.js';
 import { OverlappedRestore } from '../pipeline/restore/overlapped-restore.js';
 import { proofStage } from '../pipeline/proof.js';
+import { FootprintMeter } from '../source/footprint.js';
 import { recordEnding, settle, type Ending } from '../pipeline/ending.js';
 import { assembleReport } from '../pipeline/report/assemble.js';
 import { finishReport } from '../pipeline/report/finish-report.js';
@@ -98,10 +99,11 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   const builder = new ReportBuilder(s.progress, logger, runDir);
   const ctx: DrillContext = { bins: s.bins, sandboxUser: s.env.sandboxUser, logger, progress: s.progress, builder, runDir, signal: opts.signal };
   recordRunStart(ctx, s);
+  await using footprint = await FootprintMeter.start({ connection: guarded.spec.connection, audit: guarded.audit, logger }); // what the drill costs the source
   const drilled = await drillStages(ctx, s, opts);
   const { ending } = drilled;
   // 6. Production untouched: identity and catalog fingerprint again, and the audit judged.
-  const proof = await proofStage(builder, guarded, { what: 'drill', signal: opts.signal, interrupted: ending.interrupted !== null });
+  const proof = await proofStage(builder, guarded, { what: 'drill', signal: opts.signal, interrupted: ending.interrupted !== null, footprint });
   // A signal whose interruption a stage recorded as a failed check (or that came during this proof) still ends the drill as interrupted.
   const interrupted = ending.interrupted ?? (opts.signal?.aborted ? (opts.signal.reason instanceof InterruptedError ? opts.signal.reason : new InterruptedError('SIGINT')) : null);
   const { identity } = guarded;

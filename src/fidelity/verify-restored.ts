@@ -93,7 +93,7 @@ const NO_SOURCE = 'no source to compare with (restored without a source capture)
 export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInput): Promise<void> {
   const { sandbox, database, fidelity, signal } = input;
   const open = async (): Promise<DbSession> => {
-    const db = await sandbox.open(database, signal);
+    const db = await sandbox.openForChecks(database, signal);
     await prepareFidelitySession(db);
     // A belt: the checks only read, so nothing they call (a type's output function, …) may change what they compare.
     await db.query('SET default_transaction_read_only = on');
@@ -109,12 +109,12 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
   const settled = await Promise.allSettled([
     (async () => {
       await timed('row counts', async () => {
-        await using db = await sandbox.open(database, signal);
+        await using db = await sandbox.openForChecks(database, signal);
         await db.query(`SET max_parallel_workers_per_gather = ${countWorkers(input.jobs ?? 1)}`);
         await db.query('SET default_transaction_read_only = on');
         await checkRowCounts(counted, db, input.rowCounts, input.tables, signal);
       });
-      await timed('content hashes', () => contentHashesCheck(counted, input, open, () => sandbox.open(database, signal)));
+      await timed('content hashes', () => contentHashesCheck(counted, input, open, () => sandbox.openForChecks(database, signal)));
       if (input.sourceNow?.now.hashes) await timed('content hashes against the source now', () => sourceNowHashes(counted, input, input.sourceNow!, open));
     })(),
     (async () => {
@@ -137,7 +137,7 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
       // Ended here whether the three succeeded or not; a COMMIT that fails (the session broke) must not hide why.
       await db.query('COMMIT').catch(() => {});
       if (ext.created && input.keep) {
-        await using own = await sandbox.open(database);
+        await using own = await sandbox.openForChecks(database);
         await dropAmcheck(own).catch((err: unknown) => input.logger.warn(`could not drop the amcheck extension from the kept sandbox: ${describePgError(err)}`));
       }
       for (const s of three) if (s.status === 'rejected') throw s.reason;
@@ -217,7 +217,7 @@ async function roundTrip(b: ReportBuilder, input: VerifyRestoredInput, snapshot:
     return void b.add({ name, stage: 'fidelity', status: 'warn', detail: `no pg_dump of major ${major} or newer was found to dump the PostgreSQL ${major} sandbox: the round trip was not run (install the PostgreSQL ${major} client programs)` });
   }
   const t0 = performance.now();
-  const mine = await dumpSchema({ bins: input.bins, role: 'sandbox-dump', env: input.sandbox.env(input.database), path: join(input.dir, 'restored-schema.sql'), snapshot, signal: input.signal });
+  const mine = await dumpSchema({ bins: input.bins, role: 'sandbox-dump', env: input.sandbox.checkEnv(input.database), path: join(input.dir, 'restored-schema.sql'), snapshot, signal: input.signal });
   const [srcBy, mineBy] = await Promise.all([dumpedByMajor(src.schemaDump.path), dumpedByMajor(mine.path)]);
   if (srcBy !== mineBy) {
     // Two pg_dump majors print the same catalog differently (SET lines, ACL forms): comparing their text would list
@@ -255,7 +255,7 @@ async function amcheck(b: ReportBuilder, input: VerifyRestoredInput, ext: { crea
   }
   let heaps: boolean;
   {
-    await using db = await input.sandbox.open(input.database, input.signal);
+    await using db = await input.sandbox.openForChecks(input.database, input.signal);
     let installed: Awaited<ReturnType<typeof ensureAmcheck>>;
     try {
       installed = await ensureAmcheck(db);
@@ -272,7 +272,7 @@ async function amcheck(b: ReportBuilder, input: VerifyRestoredInput, ext: { crea
   }
   // --heapallindexed (every heap tuple has its index entry) is the expensive part: with --deep, like the content hashes.
   const heapallindexed = input.fidelity.deep;
-  const r = await runAmcheck({ bins: input.bins, env: input.sandbox.env(input.database), database: input.database, heapallindexed, jobs: input.jobs, signal: input.signal, heaps });
+  const r = await runAmcheck({ bins: input.bins, env: input.sandbox.checkEnv(input.database), database: input.database, heapallindexed, jobs: input.jobs, signal: input.signal, heaps });
   const indexesOnly = heaps ? '' : " — B-tree indexes only: the sandbox's amcheck (before PostgreSQL 14) has no verify_heapam to check heap tables";
   const corrupt = r.relations.filter((x) => x.status === 'corrupt');
   // Every relation is listed for a database of ordinary size; for one of many (180,000 relations at 45,000 tables

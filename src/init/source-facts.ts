@@ -4,8 +4,8 @@
  * same read-only, time-bounded options as every pgdrill session on the source, and sends only SELECTs.
  */
 import { countByType, listObjects } from '../catalog/objects.js';
-import { DbSession } from '../pg/client.js';
-import { connectError, resolveSource, scrubber } from '../source/connection.js';
+import { resolveSource, scrubber } from '../source/connection.js';
+import { loginToSource } from '../source/login.js';
 import { readIdentity, type SourceIdentity } from '../source/identity.js';
 import { readDatabaseLocale, type DatabaseLocale } from '../restore/database-locale.js';
 
@@ -48,14 +48,7 @@ export interface ReadSourceFactsOptions {
  */
 export async function readSourceFacts(url: string | undefined, opts: ReadSourceFactsOptions = {}): Promise<SourceFacts> {
   const spec = resolveSource(url, opts.env ?? process.env);
-  const scrub = scrubber(spec.secrets);
-  let db: DbSession;
-  try {
-    db = await DbSession.open(spec.connection, { signal: opts.signal });
-  } catch (err) {
-    if (opts.signal?.aborted) throw opts.signal.reason;
-    throw connectError(spec, err, scrub);
-  }
+  const { db } = await loginToSource(spec, { signal: opts.signal, scrub: scrubber(spec.secrets) });
   try {
     const identity = await readIdentity(db);
     const encoding = await db.value<string>('SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()');

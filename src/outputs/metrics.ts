@@ -60,10 +60,13 @@ export function parseMetrics(text: string): MetricSample[] | null {
   return out;
 }
 
-/** Render samples grouped by family, each with HELP and TYPE, families and databases in a stable order. */
-export function renderMetrics(samples: readonly MetricSample[]): string {
+/**
+ * Render samples grouped by family, each with HELP and TYPE, families and databases in a stable order. `families`
+ * (default: a drill's) names the gauges to write and their help text; samples of other families are left out.
+ */
+export function renderMetrics(samples: readonly MetricSample[], families: Readonly<Record<string, string>> = METRIC_FAMILIES): string {
   const lines: string[] = [];
-  for (const [name, help] of Object.entries(METRIC_FAMILIES)) {
+  for (const [name, help] of Object.entries(families)) {
     const mine = samples.filter((s) => s.name === name).sort((a, b) => (a.labels.database ?? '').localeCompare(b.labels.database ?? ''));
     if (!mine.length) continue;
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);

@@ -4,12 +4,19 @@
  */
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { describePgError, InterruptedError, PgdrillError } from '../errors.js';
+import { describePgError, GuardError, InterruptedError, PgdrillError } from '../errors.js';
 import { attachByteWire, type ByteWire } from './byte-wire.js';
 import { sendCancelRequest } from './cancel.js';
 
-/** Where and as whom to connect (node-postgres' config; password never logged). */
-export type ConnectionConfig = pg.ClientConfig;
+/**
+ * Where and as whom to connect (node-postgres' config; password never logged). `readOnlyAfterLogin`: the session is
+ * made read-only by its first statements instead of a startup option (a source whose login event trigger writes:
+ * src/source/login.ts) — `DbSession.open` sends them, and checks them with SHOW, before anything else.
+ */
+export type ConnectionConfig = pg.ClientConfig & { readonly readOnlyAfterLogin?: boolean };
+
+/** The statements that make a session read-only once logged in (both: a later `SET TRANSACTION` cannot undo either). */
+export const READ_ONLY_AFTER_LOGIN = ['SET default_transaction_read_only = on', 'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY'] as const;
 
 /** One statement sent, for the audit of what touched the source. */
 export interface AuditEntry {
@@ -62,7 +69,8 @@ export class DbSession {
    * On a SQL_ASCII database the first statement is `SET client_encoding = 'SQL_ASCII'` (see `serverBytes`).
    */
   static async open(config: ConnectionConfig, opts: { audit?: AuditEntry[]; signal?: AbortSignal } = {}): Promise<DbSession> {
-    const client = new pg.Client(config);
+    const { readOnlyAfterLogin, ...clientConfig } = config;
+    const client = new pg.Client(clientConfig);
     // A dropped connection must not crash the process: the pending query rejects with the error instead.
     client.on('error', () => {});
     const signal = opts.signal;
@@ -78,15 +86,25 @@ export class DbSession {
       if (signal?.aborted) throw signal.reason ?? new InterruptedError('SIGINT');
       throw err;
     }
-    if (session.serverBytes) {
-      try {
-        await session.query("SET client_encoding = 'SQL_ASCII'");
-      } catch (err) {
-        await session.close();
-        throw err;
-      }
+    try {
+      if (readOnlyAfterLogin) await session.makeReadOnly();
+      if (session.serverBytes) await session.query("SET client_encoding = 'SQL_ASCII'");
+    } catch (err) {
+      await session.close();
+      throw err;
     }
     return session;
+  }
+
+  /** `READ_ONLY_AFTER_LOGIN`, then SHOW proves both took: a session that is not read-only sends nothing else. */
+  private async makeReadOnly(): Promise<void> {
+    for (const sql of READ_ONLY_AFTER_LOGIN) await this.query(sql);
+    const dflt = await this.value<string>('SHOW default_transaction_read_only');
+    const now = await this.value<string>('SHOW transaction_read_only');
+    if (dflt !== 'on' || now !== 'on') {
+      throw new GuardError(`the session is not read-only after ${READ_ONLY_AFTER_LOGIN.join('; ')} (default_transaction_read_only ${dflt}, ` +
+        `transaction_read_only ${now}): nothing else was sent; report this, with the server's version`, 'read_only', 'on', `${dflt}/${now}`);
+    }
   }
 
   /** The backend pid of this session (`%p` in the server log, `pid` in pg_stat_activity). */

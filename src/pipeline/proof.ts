@@ -6,6 +6,7 @@ import type { ReportBuilder } from '../report/builder.js';
 import type { Report } from '../report/model.js';
 import { productionStage, type GuardedSource } from '../source/guard-and-proof.js';
 import { sourceSections } from './guard/source-guard.js';
+import type { FootprintMeter } from '../source/footprint.js';
 
 /** The report's `production` section (before and after) and `production_untouched`. */
 export interface ProofResult {
@@ -19,8 +20,11 @@ export async function proofStage(builder: ReportBuilder, guarded: GuardedSource,
   readonly signal?: AbortSignal;
   readonly interrupted?: boolean;
   readonly endsOnInterrupt?: boolean;
+  /** What the drill cost the source (src/source/footprint.ts), finished first: its statements are in the audit judged here. Default none. */
+  readonly footprint?: FootprintMeter | null;
 }): Promise<ProofResult> {
   const section = { production: sourceSections(guarded, null).production };
+  section.production.footprint = (await o.footprint?.finish()) ?? null;
   const untouched = await productionStage(builder, guarded, section, o);
   return { production: section.production, untouched };
 }

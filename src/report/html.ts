@@ -11,6 +11,7 @@ import { checksSection, identitySection, tablesSection, verdictSection } from '.
 import { artefactSection, auditSection, notesAndMetadataSection, restoreSection } from './html/details.js';
 import { stageTimeline } from './html/timeline.js';
 import { fidelitySection } from './html/fidelity.js';
+import { footprintSection } from './html/footprint.js';
 
 /** Render report.html for one drill. */
 export function renderHtml(r: Report): string {
@@ -30,6 +31,7 @@ ${checksSection(r)}
 ${tablesSection(r)}
 ${fidelitySection(r)}
 ${restoreSection(r)}
+${footprintSection(r)}
 ${auditSection(r)}
 ${artefactSection(r)}
 ${notesAndMetadataSection(r)}

@@ -7,6 +7,8 @@ import { formatBytes, formatDuration } from '../config/duration.js';
 import type { StageName } from './checks/index.js';
 import type { Check, Report } from './model.js';
 import { renderFidelity } from './fidelity-markdown.js';
+import { renderFootprint } from './footprint-markdown.js';
+import { renderPhysical } from './physical-markdown.js';
 
 const MARK: Record<Check['status'], string> = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', skip: 'SKIP' };
 
@@ -95,6 +97,7 @@ export function renderMarkdown(r: Report): string {
     ['restore_errors', rs.errors.length],
     ['objects_restored', Object.entries(rs.objects_restored).map(([k, v]) => `${k} ${v}`).join(', ')],
   ])}\`\`\`\n\n` : ''}${checksOf(r, ['restore', 'fidelity'])}`);
+  if (r.physical) out.push(renderPhysical(r.physical));
   if (r.jail) out.push(renderJail(r.jail));
   if (rs?.errors.length) {
     out.push(`### Restore errors\n\n| # | phase | class | SQLSTATE | message | statement | hint |\n|---|---|---|---|---|---|---|\n${rs.errors
@@ -122,6 +125,8 @@ export function renderMarkdown(r: Report): string {
       .map((a) => `| ${a.at} | ${a.by} | \`${esc(a.sql.replace(/\s+/g, ' ').slice(0, 200))}\` |`)
       .join('\n')}\n\n</details>\n`);
   }
+  const footprint = renderFootprint(r.production.footprint);
+  if (footprint) out.push(footprint);
   const bl = r.baseline;
   if (bl || r.checks.some((c) => c.stage === 'baseline')) {
     const pct = (v: number | null) => (v === null ? '' : ` (${v > 0 ? '+' : ''}${v}%)`);

@@ -4,6 +4,7 @@
  * (schema/report.schema.json) and tests can validate reports against it.
  */
 import { z } from 'zod';
+import { FootprintSchema } from './footprint-model.js';
 import { CheckNameSchema, STAGES, type CheckName, type StageOf } from './checks/index.js';
 
 export const CheckStatus = z.enum(['pass', 'fail', 'warn', 'skip']);
@@ -202,6 +203,51 @@ export const VersionsSchema = z.object({
 });
 export type VersionsReport = z.infer<typeof VersionsSchema>;
 
+/** A physical drill: the base backup, its WAL, the recovery target and the proof it was reached, the isolation, RTO. */
+export const PhysicalSchema = z.object({
+  layout: z.enum(['plain', 'tar']),
+  manifest: z.boolean().describe('a backup_manifest was there (pg_verifybackup checked the files against it)'),
+  wal_dir: z.string().nullable().describe('the WAL archive (--wal), or null: only the WAL inside the backup'),
+  start_lsn: z.string().nullable().describe("backup_label's START WAL LOCATION"),
+  start_timeline: z.number().nullable(),
+  backup_end_lsn: z.string().nullable().describe("where the backup becomes consistent: the manifest's End-LSN, else the server's \"consistent recovery state reached\""),
+  target: z.string().describe('--target as given or defaulted'),
+  target_timeline: z.string().describe('recovery_target_timeline'),
+  reached: z.object({
+    lsn: z.string().nullable().describe('pg_last_wal_replay_lsn() after recovery: the end of the last record replayed'),
+    last_commit_time: z.string().nullable().describe('pg_last_xact_replay_timestamp(): the last replayed commit or abort'),
+    stop_line: z.string().nullable().describe('the server log\'s "recovery stopping …" line (null for latest and immediate without one)'),
+    consistent_at: z.string().nullable(),
+    redo_done_at: z.string().nullable(),
+    new_timeline: z.number().nullable().describe('the timeline the promoted copy chose'),
+    fatal: z.string().nullable().describe('the server log\'s FATAL line when recovery failed'),
+  }),
+  wal: z.object({
+    staged_segments: z.number(),
+    history_files: z.number(),
+    restored_segments: z.number().describe('segments the server asked for and got from the archive'),
+    replayed_bytes: z.number().nullable().describe('WAL bytes from the backup start to the last record replayed'),
+    replay_ms: z.number().nullable(),
+    replay_bytes_per_s: z.number().nullable(),
+  }),
+  isolation: z.object({
+    system_identifier: z.string().nullable().describe("the restored copy's: production's own, as expected of a physical copy"),
+    settings: z.record(z.string(), z.string()).describe('the settings the copy ran with, read from the running server'),
+    overridden: z.array(z.string()).describe("settings of the backup's own postgresql.conf/postgresql.auto.conf that were not read (names only)"),
+    preload_dropped: z.array(z.string()).describe("shared_preload_libraries of the backup's configuration, not loaded (jobs never run)"),
+    tcp_sockets: z.number().nullable().describe("TCP sockets the postmaster held (0)"),
+  }),
+  data_checksums: z.boolean().nullable(),
+  databases: z.array(z.object({ name: z.string(), connected: z.boolean(), tables: z.number(), rows: z.number(), error: z.string().nullable() })),
+  timings: z.object({
+    copy_ms: z.number().nullable().describe('copying the backup in and staging the WAL'),
+    recovery_ms: z.number().nullable().describe('server start, replay and promotion'),
+    checks_ms: z.number().nullable(),
+    rto_ms: z.number().nullable().describe('copy + recovery + checks: the measured recovery time objective'),
+  }),
+});
+export type PhysicalReport = z.infer<typeof PhysicalSchema>;
+
 export const ReportSchema = z.object({
   schema_version: z.literal(1),
   tool: z.object({ name: z.literal('pgdrill'), version: z.string() }),
@@ -234,7 +280,7 @@ export const ReportSchema = z.object({
   }),
   backup: z.object({
     path: z.string().nullable(),
-    format: z.enum(['plain', 'custom', 'directory', 'tar', 'plain-gzip']).nullable(),
+    format: z.enum(['plain', 'custom', 'directory', 'tar', 'plain-gzip', 'basebackup-plain', 'basebackup-tar']).nullable().describe('basebackup-*: a pg_basebackup output (plain or tar format), drilled physically (`physical`)'),
     size_bytes: z.number().nullable(),
     sha256: z.string().nullable(),
     sums_path: z.string().nullable(),
@@ -283,10 +329,12 @@ export const ReportSchema = z.object({
     fingerprint_after: z.string().nullable(),
     session_settings: z.string().nullable(),
     audit: z.array(AuditEntrySchema),
+    footprint: FootprintSchema.nullable().optional().describe('what the drill cost the source beside pg_dump alone (docs/reports.md); null when not measured (absent in reports of older versions)'),
   }),
   baseline: BaselineSchema.nullable().optional().describe('comparison with the previous PASS of the same database in the same out directory; null when there is none (absent in reports of older versions)'),
   fidelity: FidelitySchema.nullable().optional().describe('content hashes, catalog comparison, round trip, amcheck, extensions; null when no restore ran (absent in reports of older versions)'),
   jail: JailSchema.nullable().optional().describe('the sandbox jail and what was refused before the restore; null when no dump was scanned (absent in reports of older versions)'),
+  physical: PhysicalSchema.nullable().optional().describe('a physical drill (verify of a pg_basebackup): target, proof, isolation, RTO; absent for logical drills'),
   versions: VersionsSchema.nullable().optional().describe('source, pg_dump and sandbox versions side by side, and every program used; null when no program was chosen (absent in reports of older versions)'),
   checks: z.array(CheckSchema),
   stages: z.array(StageSchema),

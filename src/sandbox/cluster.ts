@@ -63,6 +63,12 @@ export interface SandboxOptions {
    * PGDRILL_STATE_DIR, else /var/lib/pgdrill as root, else ~/.local/state/pgdrill (state-dir.ts).
    */
   readonly stateDir?: string;
+  /**
+   * Fill the data directory instead of initdb (a physical backup restored into it: src/physical/). Called with the
+   * data directory (not yet existing) and the jail's command builder; it may name the superuser to connect as (a
+   * restored cluster's own). Default: initdb or the template.
+   */
+  readonly populate?: (dataDir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand) => Promise<{ readonly superuser?: string }>;
 }
 
 /** What teardown found: the report's evidence that nothing is left. */
@@ -78,7 +84,7 @@ export interface TeardownResult {
 const PORT = 5432;
 
 /** How the log names a data directory's origin. */
-const ORIGIN: Record<DataDirOrigin, string> = { spare: 'the initdb template (its spare copy)', template: 'the initdb template', initdb: 'initdb' };
+const ORIGIN: Record<DataDirOrigin | 'restored', string> = { spare: 'the initdb template (its spare copy)', template: 'the initdb template', initdb: 'initdb', restored: 'a restored physical backup' };
 
 /** Can `user` create files in `dir` (every ancestor searchable)? Tested by asking the kernel as that user. */
 async function writableBy(dir: string, user: OsUser | null): Promise<boolean> {
@@ -103,7 +109,7 @@ export class SandboxCluster implements AsyncDisposable {
     readonly dataDir: string,
     readonly socketDir: string,
     readonly logFile: string,
-    readonly superuser: string,
+    public superuser: string,
     readonly osUser: OsUser | null,
     private readonly bins: Toolchain,
     private readonly logger: Logger,
@@ -118,7 +124,7 @@ export class SandboxCluster implements AsyncDisposable {
 
   readonly port = PORT;
   /** Where the data directory came from: the template's spare copy, a copy of the cached initdb template, or initdb. */
-  dataDirFrom: DataDirOrigin = 'initdb';
+  dataDirFrom: DataDirOrigin | 'restored' = 'initdb';
   /** The copy making the template's next spare (`spare` option), ended by `stop()`. */
   private refill: SpareRefill | null = null;
 
@@ -166,7 +172,8 @@ export class SandboxCluster implements AsyncDisposable {
       const cacheDir = templateCacheDir(user, opts.templateCache);
       const t0 = performance.now();
       const jailed = (bin: string, args: readonly string[]) => cluster.jailedCommand(bin, args);
-      let from = await createDataDir({ bins: opts.bins, dataDir, superuser, user, cacheDir, signal: opts.signal, spare: opts.spare, jailed }).catch((err) => {
+      if (opts.populate) cluster.superuser = (await opts.populate(dataDir, jailed)).superuser ?? superuser;
+      let from = opts.populate ? 'restored' as const : await createDataDir({ bins: opts.bins, dataDir, superuser, user, cacheDir, signal: opts.signal, spare: opts.spare, jailed }).catch((err) => {
         throw new EnvironmentError(`initdb of the ${label} failed`, (err as ToolError).stderrTail, { cause: err });
       });
       opts.logger.debug(`${label}: data directory from ${ORIGIN[from]} in ${Math.round(performance.now() - t0)} ms`);
@@ -189,7 +196,7 @@ export class SandboxCluster implements AsyncDisposable {
       const start = jailedCommand(jail, opts.bins.path('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], { ...view, dieWithParent: false });
       const startServer = () => runProcess({ ...start, detached: true, signal: opts.signal });
       await startServer().catch(async (err) => {
-        if (from !== 'initdb' && !opts.signal?.aborted) {
+        if (from !== 'initdb' && from !== 'restored' && !opts.signal?.aborted) {
           // A template that will not start is dropped; the sandbox gets a fresh initdb instead.
           opts.logger.warn(`the ${label} would not start from the initdb template: ${(err as ToolError).stderrTail?.trim().slice(-300) ?? err}; running initdb instead`);
           await dropTemplate(templatePath(cacheDir!, opts.bins, superuser));
@@ -253,6 +260,29 @@ export class SandboxCluster implements AsyncDisposable {
   /** Open a session on one of the sandbox's databases. */
   async open(database = 'postgres', signal?: AbortSignal): Promise<DbSession> {
     return DbSession.open(this.connection(database), { signal });
+  }
+
+  /**
+   * The startup options of the sessions that look at a restored copy (pgdrill's checks, its pg_dump and pg_amcheck):
+   * on PostgreSQL 17+ `event_triggers=off`, so that none of the copy's event triggers fires for them — a login
+   * trigger that writes would change the very copy they compare with the source at each of their logins. The
+   * restore itself runs without it (it replays what the dump holds). Before 17 there is neither the setting nor a
+   * login event; pgdrill's own DDL there holds the triggers off itself (src/fidelity/own-ddl.ts).
+   */
+  get checkOptions(): string {
+    return this.bins.server.version.major >= 17 ? '-c event_triggers=off' : '';
+  }
+
+  /** A session that looks at the restored copy: `open`, with `checkOptions`. */
+  async openForChecks(database = 'postgres', signal?: AbortSignal): Promise<DbSession> {
+    const options = this.checkOptions;
+    return DbSession.open({ ...this.connection(database), ...(options ? { options } : {}) }, { signal });
+  }
+
+  /** Environment of a client program that looks at the restored copy: `env`, with `checkOptions` as PGOPTIONS. */
+  checkEnv(database = 'postgres'): Record<string, string> {
+    const options = this.checkOptions;
+    return { ...this.env(database), ...(options ? { PGOPTIONS: options } : {}) };
   }
 
   /** The cluster's system_identifier, as text. */

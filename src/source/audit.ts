@@ -10,6 +10,9 @@ const READ_ONLY_STATEMENT = [
   // Fidelity capture isolates each step in a savepoint, so a failing step cannot abort the snapshot's transaction.
   /^(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT) pgdrill_\w+$/i,
   /^SHOW \w+$/i,
+  // A session made read-only after login (a source whose login event trigger writes: login.ts); only ever on.
+  /^SET default_transaction_read_only *(=|TO) *'?on'?$/i,
+  /^SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY$/i,
   // The catalog is read through a cursor, a batch at a time (the DECLARE's query is judged below like any SELECT).
   /^FETCH FORWARD \d+ FROM pgdrill_\w+$/i,
   /^CLOSE pgdrill_\w+$/i,

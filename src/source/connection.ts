@@ -29,8 +29,11 @@ export interface SourceSessionTimeouts {
  */
 export function sourceSessionOptions(t: SourceSessionTimeouts = {}): string {
   const ms = (v: number | undefined, dflt: number) => Math.max(1, Math.round(v ?? dflt));
-  return `-c default_transaction_read_only=on -c statement_timeout=${ms(t.statementTimeoutMs, 60_000)} -c lock_timeout=${ms(t.lockTimeoutMs, 30_000)}`;
+  return `${READ_ONLY_OPTION} -c statement_timeout=${ms(t.statementTimeoutMs, 60_000)} -c lock_timeout=${ms(t.lockTimeoutMs, 30_000)}`;
 }
+
+/** The startup option that makes a session read-only from its login on (before a login event trigger runs). */
+const READ_ONLY_OPTION = '-c default_transaction_read_only=on';
 
 /** Settings every pgdrill session on the source carries by default (also given to pg_dump/pg_dumpall through PGOPTIONS). */
 export const SOURCE_SESSION_OPTIONS = sourceSessionOptions();
@@ -51,6 +54,14 @@ export interface SourceSpec {
    * where it came from (host or socket first, as psql tries it), for the message when the connection fails. Null with a URL.
    */
   readonly defaults: readonly string[] | null;
+  /**
+   * How pgdrill's sessions are made read-only: `startup` (the default: `default_transaction_read_only=on` as a startup
+   * option, so nothing at all can write in them, not even a login event trigger), or `after-login` (the source's login
+   * event trigger writes, which the startup option makes fail and with it the login: the option is dropped and every
+   * session of pgdrill's sets read-only as its first statements, verified by SHOW; pg_dump's and pg_dumpall's are
+   * read-only by what they send: see src/source/login.ts).
+   */
+  readonly readOnly: 'startup' | 'after-login';
 }
 
 const ENV_PASSTHROUGH = [
@@ -215,6 +226,18 @@ export function connectError(spec: SourceSpec, err: unknown, scrub: (s: string) 
       undefined, { cause: err },
     );
   }
+  const where = (err as { where?: unknown }).where;
+  if (typeof where === 'string' && where.trim()) {
+    // An error with a context at login is raised by code the server ran for the login: a login event trigger (17+).
+    return new EnvironmentError(
+      `cannot connect to the source ${spec.redacted}: the server refused the login with "${why}" (raised in ${scrub(where.trim().split('\n').join('; '))}). ` +
+        'A login event trigger (PostgreSQL 17+, CREATE EVENT TRIGGER … ON login) on the source refused pgdrill\'s session ' +
+        `(role ${String(spec.connection.user)}, application_name 'pgdrill'). Nothing was written. To drill this source, let the drill role log in ` +
+        "(e.g. IF session_user = '<drill role>' THEN RETURN; END IF in the trigger's function); find the triggers with SELECT evtname, evtfoid::regproc " +
+        "FROM pg_event_trigger WHERE evtevent = 'login'.",
+      undefined, { cause: err },
+    );
+  }
   if (!spec.defaults) {
     return new EnvironmentError(`cannot connect to the source ${spec.redacted}: ${why}. Check the URL, that the server runs, and the credentials (PGPASSWORD or .pgpass).`, undefined, { cause: err });
   }
@@ -239,7 +262,29 @@ function finish(c: ConnectionConfig, toolEnv: Record<string, string>, redacted: 
   };
   if (!connection.password && toolEnv.PGPASSWORD) connection.password = toolEnv.PGPASSWORD;
   const env = { ...toolEnv, PGOPTIONS: sessionOptions, PGAPPNAME: APPLICATION_NAME };
-  return { connection, toolEnv: env, redacted, secrets: [...new Set(secrets)], sessionOptions, defaults };
+  return { connection, toolEnv: env, redacted, secrets: [...new Set(secrets)], sessionOptions, defaults, readOnly: 'startup' };
+}
+
+/** The report's `production.session_settings`: the session options, how the sessions are read-only, the application name. */
+export function sessionSettingsText(spec: SourceSpec): string {
+  const after = spec.readOnly === 'after-login' ? ' (read-only after login: SET default_transaction_read_only = on, SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY)' : '';
+  return `${spec.sessionOptions}${after} application_name=pgdrill`;
+}
+
+/**
+ * The same source, its sessions made read-only after login instead of by the startup option (see
+ * `SourceSpec.readOnly`): the option leaves the session options, the tools' PGOPTIONS and the connection, which
+ * instead asks DbSession.open for `SET default_transaction_read_only = on` and `SET SESSION CHARACTERISTICS AS
+ * TRANSACTION READ ONLY` before any other statement.
+ */
+export function readOnlyAfterLogin(spec: SourceSpec): SourceSpec {
+  const without = (o: string) => o.split(READ_ONLY_OPTION).join(' ').replace(/\s+/g, ' ').trim();
+  const sessionOptions = without(spec.sessionOptions);
+  return {
+    ...spec, sessionOptions, readOnly: 'after-login',
+    connection: { ...spec.connection, options: sessionOptions, readOnlyAfterLogin: true },
+    toolEnv: { ...spec.toolEnv, PGOPTIONS: sessionOptions },
+  };
 }
 
 /** Scrub known secrets from a string (logs, error messages), and redact every libpq URL in it. */

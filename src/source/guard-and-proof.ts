@@ -13,7 +13,8 @@ import type { ReportBuilder } from '../report/builder.js';
 import type { Report } from '../report/model.js';
 import { auditViolations } from './audit.js';
 import { measureWriteCapability, type WriteCapability } from './can-write.js';
-import { connectError, resolveSource, scrubber, type SourceSpec } from './connection.js';
+import { resolveSource, scrubber, type SourceSpec } from './connection.js';
+import { countLogins, loginToSource, loginTriggerNote, readLoginTriggers, type LoginTrigger } from './login.js';
 import { assertIdentity, readIdentity, type SourceIdentity } from './identity.js';
 import { readLockTableUse, type LockTableUse } from './lock-table.js';
 import { readStandbySettings, type StandbySettings } from './standby.js';
@@ -39,6 +40,11 @@ export interface GuardedSource {
   readonly lockTable: LockTableUse;
   /** On a standby, the settings that decide whether a long dump survives replay (standby.ts); null on a primary. */
   readonly standby: StandbySettings | null;
+  /**
+   * The source database's login event triggers (PostgreSQL 17+) that fire at every login of pgdrill's, pg_dump's and
+   * pg_dumpall's sessions; `spec.readOnly` says whether one of them writes (src/source/login.ts). Empty before 17.
+   */
+  readonly loginTriggers: readonly LoginTrigger[];
   /** Every statement sent to the source, by pgdrill and (as entries the callers add) by pg_dump/pg_dumpall. */
   readonly audit: AuditEntry[];
   /** Removes the source's secrets from a text. */
@@ -56,21 +62,16 @@ export async function guardSource(url: string | undefined, config: DrillConfig, 
   readonly signal?: AbortSignal;
   readonly checks?: (db: DbSession, identity: SourceIdentity) => Promise<void>;
 } = {}): Promise<GuardedSource> {
-  const spec = resolveSource(url, process.env, {
+  const resolved = resolveSource(url, process.env, {
     statementTimeoutMs: parseDuration(config.source.statement_timeout ?? '60s') ?? undefined,
     lockTimeoutMs: parseDuration(config.backup.lock_wait_timeout) ?? undefined,
   });
-  const scrub = scrubber(spec.secrets);
+  const scrub = scrubber(resolved.secrets);
   const audit: AuditEntry[] = [];
-  let db: DbSession;
-  try {
-    db = await DbSession.open(spec.connection, { audit, signal: opts.signal });
-  } catch (err) {
-    if (opts.signal?.aborted) throw opts.signal.reason;
-    throw connectError(spec, err, scrub);
-  }
+  const { db, spec } = await loginToSource(resolved, { audit, signal: opts.signal, scrub });
   try {
     const identity = await readIdentity(db);
+    const loginTriggers = await readLoginTriggers(db, identity.serverVersion.major);
     assertIdentity(identity, { systemIdentifier: config.source.system_identifier, database: config.source.database });
     await opts.checks?.(db, identity);
     const before = await catalogFingerprint(db);
@@ -81,7 +82,7 @@ export async function guardSource(url: string | undefined, config: DrillConfig, 
     const tablespaces = (await db.query<{ spcname: string }>("SELECT spcname FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY 1")).map((r) => r.spcname);
     const lockTable = await readLockTableUse(db);
     const standby = await readStandbySettings(db, identity.inRecovery);
-    return { spec, identity, before, capability, encoding, locale, roles, tablespaces, lockTable, standby, audit, scrub };
+    return { spec, identity, before, capability, encoding, locale, roles, tablespaces, lockTable, standby, loginTriggers, audit, scrub };
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
     throw err;
@@ -125,10 +126,17 @@ export async function productionStage(builder: ReportBuilder, src: GuardedSource
     const violations = auditViolations(src.audit);
     const mine = src.audit.filter((a) => a.by === 'pgdrill').length;
     const tools = src.audit.some((a) => a.by !== 'pgdrill') ? '; pg_dump/pg_dumpall ran in read-only sessions' : '';
+    const readOnly = src.spec.readOnly === 'after-login' ? 'read-only after login: a login trigger writes' : `PGOPTIONS ${src.spec.sessionOptions}`;
+    const triggers = src.loginTriggers.length ? `; login trigger(s) ${src.loginTriggers.map((t) => t.name).join(', ')} ran at each login` : '';
     builder.expect('production.audit_read_only', 'production', violations.length === 0,
-      `${mine} statement(s) sent by pgdrill, all read-only${tools} (PGOPTIONS ${src.spec.sessionOptions})`,
+      `${mine} statement(s) sent by pgdrill, all read-only${tools} (${readOnly})${triggers}`,
       `${violations.length} statement(s) sent to the source are not read-only: ${violations.map((v) => v.reason).join('; ')}`,
-      { statements: mine, violations: violations.map((v) => v.entry.sql) });
+      {
+        statements: mine, violations: violations.map((v) => v.entry.sql), read_only: src.spec.readOnly,
+        ...(src.loginTriggers.length ? { login_triggers: src.loginTriggers.map((t) => t.name), logins: countLogins(src.audit) } : {}),
+      });
+    const note = loginTriggerNote(src.loginTriggers, src.spec, src.audit);
+    if (note) builder.note('source-login-triggers', note);
   }, (e) => (o.endsOnInterrupt ?? false) && e instanceof InterruptedError);
   report.production.audit = src.audit.map((a) => ({ ...a, sql: src.scrub(a.sql) }));
   const prod = builder.checks.filter((c) => c.stage === 'production');

@@ -31,6 +31,7 @@ import { guardStage, recordGuard, sourceSections, type GuardResult } from '../pi
 import { contentStage, type ScanResult } from '../pipeline/scan/content-stage.js';
 import { notRestored, type RestoreResult } from '../pipeline/restore/restore-stage.js';
 import { proofStage } from '../pipeline/proof.js';
+import { FootprintMeter } from '../source/footprint.js';
 import { recordEnding, settle, type Ending } from '../pipeline/ending.js';
 import { assembleReport } from '../pipeline/report/assemble.js';
 import { emptyBackupSection } from '../pipeline/report/empty-report.js';
@@ -136,9 +137,11 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   const builder = new ReportBuilder(s.progress, logger, runDir);
   const ctx: DrillContext = { bins: s.bins, sandboxUser: s.env.sandboxUser, logger, progress: s.progress, builder, runDir, signal: opts.signal };
   recordVerifyStart(ctx, s);
+  // What verify --source costs the source (no pg_dump here: pgdrill's sessions only).
+  await using footprint = guarded ? await FootprintMeter.start({ connection: guarded.spec.connection, audit: guarded.audit, logger, tools: false }) : null;
   const v = await verifyStages(ctx, s, opts, scrub);
   // 6. Production untouched (with a source), and the artefact as it was found.
-  const proof = guarded ? await proofStage(builder, guarded, { what: 'verify', endsOnInterrupt: true }) : null;
+  const proof = guarded ? await proofStage(builder, guarded, { what: 'verify', endsOnInterrupt: true, footprint }) : null;
   builder.add(unchangedCheck(s.artifact, s.stampBefore, await stampOf(s.artifact).catch(() => null)));
   const i = v.integrity;
   const report = assembleReport({

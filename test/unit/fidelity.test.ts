@@ -103,6 +103,37 @@ test('compareSchemaDumps: strips \\restrict keys and the server version, masks b
   }
 });
 
+test('compareSchemaDumps splits lines as readline does: CRLF, a lone CR, a CRLF across a read, no newline at the end', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pgdrill-rt-'));
+  try {
+    // Lines that put a "\r\n" across the 64 KiB boundary of the file's first read.
+    const body = Array.from({ length: 3000 }, (_, i) => `CREATE TABLE public.t${i} (a int);`);
+    const lf = join(dir, 'lf.sql');
+    const crlf = join(dir, 'crlf.sql');
+    await writeFile(lf, `--\n-- Name: t; Type: TABLE; Schema: public; Owner: postgres\n--\n${body.join('\n')}\nlast line`);
+    let text = `--\r\n-- Name: t; Type: TABLE; Schema: public; Owner: postgres\r\n--\r\n${body.join('\r\n')}\r\nlast line`;
+    const at = text.indexOf('\r\n', 65536 - 40);
+    text = text.slice(0, at) + ' '.repeat(65535 - at) + text.slice(at);
+    assert.equal(text.slice(65535, 65537), '\r\n');
+    const padded = join(dir, 'padded.sql');
+    await writeFile(crlf, text);
+    await writeFile(padded, text.replace(/\r\n/g, '\n'));
+    const same = await compareSchemaDumps(padded, crlf);
+    assert.equal(same.equal, true, JSON.stringify(same.differences));
+    assert.equal(same.lines_compared, 3 + body.length + 1);
+    // A lone CR ends a line too: "a\rb" is two lines, as in readline.
+    await writeFile(crlf, text.replace('last line', 'last\rline'));
+    const cr = await compareSchemaDumps(padded, crlf);
+    assert.deepEqual(cr.differences, [
+      { source_line: 3004, restored_line: 3004, source: 'last line', restored: 'last' },
+      { source_line: null, restored_line: 3005, source: null, restored: 'line' },
+    ]);
+    assert.equal((await compareSchemaDumps(lf, lf)).lines_compared, 3 + body.length + 1);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('compareSchemaDumps reads each dump in its own encoding: LATIN1 and SQL_ASCII bytes that are not UTF-8 still differ', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'pgdrill-rt-'));
   try {

@@ -7,6 +7,7 @@ import type { DrillConfig } from '../../config/schema.js';
 import type { ProgressCallback } from '../../logger.js';
 import type { ReportBuilder } from '../../report/builder.js';
 import type { Report } from '../../report/model.js';
+import { sessionSettingsText } from '../../source/connection.js';
 import { guardSource, type GuardedSource } from '../../source/guard-and-proof.js';
 import { assertOutDirSafe } from './out-dir-guard.js';
 
@@ -59,7 +60,7 @@ export function sourceSections(g: GuardedSource, snapshot: string | null): Pick<
     production: {
       system_identifier_before: id.systemIdentifier, system_identifier_after: null,
       fingerprint_before: `${g.before.fingerprint} (${g.before.items} items)`, fingerprint_after: null,
-      session_settings: `${g.spec.sessionOptions} application_name=pgdrill`, audit: [],
+      session_settings: sessionSettingsText(g.spec), audit: [],
     },
   };
 }

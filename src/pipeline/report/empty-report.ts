@@ -21,7 +21,7 @@ export function emptyReport(
     tables: [],
     teardown: { confirmed: false, detail: 'not reached', postmaster_pid: null },
     production_untouched: null,
-    production: { system_identifier_before: null, system_identifier_after: null, fingerprint_before: null, fingerprint_after: null, session_settings: null, audit: [] },
+    production: { system_identifier_before: null, system_identifier_after: null, fingerprint_before: null, fingerprint_after: null, session_settings: null, audit: [], footprint: null },
     versions: null,
     checks: [],
     stages: [],

@@ -94,7 +94,7 @@ async function serialIfRaced(ctx: DrillContext, input: RestoreStageInput, sandbo
     await input.afterParallelRestore({ url: sandbox.url(input.database), database: input.database, dataDir: sandbox.dataDir, env: sandbox.env(input.database) });
   }
   const race = await (async () => {
-    await using db = await sandbox.open(input.database, ctx.signal);
+    await using db = await sandbox.openForChecks(input.database, ctx.signal);
     return await findParallelRestoreRace(db, r.errors);
   })();
   if (!race) return r;

@@ -233,7 +233,7 @@ async function restoreInto(ctx: DrillContext, input: RestoreStageInput, rec: Sta
       : `psql stopped at the dump's first error${stoppedAt.line ? ` (line ${stoppedAt.line})` : ''}: what follows it was not restored, so the copy is not compared (see restore.errors)`;
     ctx.builder.add({ name: 'restore.objects', stage: 'restore', status: 'skip', detail: stopped });
     // Roles are the cluster's, not the copy's: a missing one is often why the dump stopped.
-    await using pdb = await sandbox.open('postgres', ctx.signal);
+    await using pdb = await sandbox.openForChecks('postgres', ctx.signal);
     ctx.builder.add(await rolesCheck(pdb, loaded.referenced, input.globals.mode));
     return { stopped };
   }
@@ -246,7 +246,7 @@ async function measureSandbox(ctx: DrillContext, input: RestoreStageInput, sandb
   restore.socket_dir = sandbox.socketDir;
   if (sandbox.placementNote) ctx.builder.note('sandbox-placement', sandbox.placementNote);
   restore.system_identifier = await sandbox.systemIdentifier();
-  await using db = await sandbox.open();
+  await using db = await sandbox.openForChecks();
   restore.server_version = await db.value<string>('SHOW server_version');
   // Measured on the running server: system_identifier, listen_addresses, the postmaster's TCP sockets.
   return ctx.builder.add(isolationCheck(await measureIsolation(db, input.sourceSystemIdentifier), sandbox.socketDir)).status === 'pass';
@@ -268,7 +268,7 @@ function judgeErrors(ctx: DrillContext, restore: NonNullable<Report['restore']>,
 /** The restored catalog against the source's (from the dump's snapshot), and the roles; exact counts follow in the fidelity stage. */
 async function compareCatalog(ctx: DrillContext, input: RestoreStageInput, sandbox: SandboxCluster, restore: NonNullable<Report['restore']>, referenced: readonly string[]): Promise<RowCountPlan> {
   const b = ctx.builder;
-  await using db = await sandbox.open(input.database, ctx.signal);
+  await using db = await sandbox.openForChecks(input.database, ctx.signal);
   const restoredObjects = await listObjects(db);
   restore.objects_restored = countByType(restoredObjects);
   if (input.sourceObjects) {

@@ -80,4 +80,19 @@ export const BACKUP_CHECKS = defineChecks({
     fails: 'the artefact changed or disappeared while it was verified',
     commands: ['verify'],
   },
+  'backup.pgbackrest_verify': {
+    stage: 'backup',
+    proves: "`pgbackrest verify` found every file of the backup (and of the backups it references) and every WAL file of the repository present, of the right size and checksum; pgBackRest recorded no page checksum error while backing it up",
+    fails: 'verify names a file missing or invalid in the backup or one it references, or invalid WAL in the archive (the files named); or verify did not complete. pgBackRest exits 0 in these cases: pgdrill reads its report',
+    warns: 'only other backups of the stanza are invalid',
+    emitted: 'for `pgbackrest:` artefacts',
+    commands: ['verify'],
+  },
+  'backup.barman_verify': {
+    stage: 'backup',
+    proves: "`barman verify-backup` (pg_verifybackup) found every file of the Barman backup as its backup_manifest lists it",
+    fails: 'a file is missing, extra or changed (as pg_verifybackup names it), or the backup has no manifest',
+    emitted: 'for `barman:` artefacts',
+    commands: ['verify'],
+  },
 });

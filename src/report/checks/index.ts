@@ -12,16 +12,17 @@ import type { CheckDefinition, StageName } from './definition.js';
 import { FIDELITY_CHECKS } from './fidelity.js';
 import { GUARD_CHECKS, PRODUCTION_CHECKS } from './guard.js';
 import { RESTORE_CHECKS, TEARDOWN_CHECKS } from './restore.js';
+import { PHYSICAL_BACKUP_CHECKS, PHYSICAL_FIDELITY_CHECKS, PHYSICAL_RESTORE_CHECKS } from './physical.js';
 import { STAGE_CHECKS } from './stage-level.js';
 
 export { COMMANDS, STAGES, type CheckDefinition, type CommandName, type StageName } from './definition.js';
 
 /** Each stage's part of the registry, in the order the stages run (the reference page follows it). */
-export const CHECK_GROUPS = [GUARD_CHECKS, BACKUP_CHECKS, CONTENT_CHECKS, RESTORE_CHECKS, FIDELITY_CHECKS, TEARDOWN_CHECKS, PRODUCTION_CHECKS, BASELINE_CHECKS, STAGE_CHECKS] as const;
+export const CHECK_GROUPS = [GUARD_CHECKS, BACKUP_CHECKS, PHYSICAL_BACKUP_CHECKS, CONTENT_CHECKS, RESTORE_CHECKS, PHYSICAL_RESTORE_CHECKS, FIDELITY_CHECKS, PHYSICAL_FIDELITY_CHECKS, TEARDOWN_CHECKS, PRODUCTION_CHECKS, BASELINE_CHECKS, STAGE_CHECKS] as const;
 
 /** Every registered check by its key (its name; for a family, the name before `[item]`). */
 export const CHECKS = {
-  ...GUARD_CHECKS, ...BACKUP_CHECKS, ...CONTENT_CHECKS, ...RESTORE_CHECKS, ...FIDELITY_CHECKS,
+  ...GUARD_CHECKS, ...BACKUP_CHECKS, ...PHYSICAL_BACKUP_CHECKS, ...CONTENT_CHECKS, ...RESTORE_CHECKS, ...PHYSICAL_RESTORE_CHECKS, ...FIDELITY_CHECKS, ...PHYSICAL_FIDELITY_CHECKS,
   ...TEARDOWN_CHECKS, ...PRODUCTION_CHECKS, ...BASELINE_CHECKS, ...STAGE_CHECKS,
 } as const;
 

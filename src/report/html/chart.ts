@@ -23,6 +23,8 @@ export interface ChartOptions {
   readonly format: (v: number) => string;
   /** How to choose round tick values. */
   readonly scale: 'duration' | 'bytes' | 'number';
+  /** Join the points with a line (default true); false for points of different series (a fleet's drills). */
+  readonly line?: boolean;
 }
 
 const W = 520;
@@ -82,7 +84,7 @@ export function timeChart(o: ChartOptions): Html {
 <desc id="${o.id}-d">${o.desc}</desc>
 ${yTicks}
 <line class="axis" x1="${L}" x2="${L}" y1="${T}" y2="${H - B}"></line>
-${pts.length > 1 ? html`<path class="line" d="${path}"></path>` : ''}
+${pts.length > 1 && o.line !== false ? html`<path class="line" d="${path}"></path>` : ''}
 ${marks}
 ${xTicks}
 </svg>`;

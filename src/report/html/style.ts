@@ -16,6 +16,7 @@ h3{font-size:14px;margin:14px 0 6px}
 main{padding:18px 0 32px}
 section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:16px 18px;margin:0 0 16px}
 .muted{color:var(--muted)}
+th .muted{font-weight:400}
 code,.mono{font-family:var(--mono);font-size:12.5px}
 .hash{font-family:var(--mono);font-size:12.5px;overflow-wrap:anywhere;word-break:break-all}
 pre{font-family:var(--mono);font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere;margin:0}

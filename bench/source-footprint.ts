@@ -1,0 +1,190 @@
+/**
+ * `npm run bench -- footprint`: what a drill costs production, in the source cluster's CPU seconds — the sum of
+ * utime + stime of every process of the source cluster (the postmaster, its live children, and the children it
+ * reaped meanwhile: its cutime + cstime), from /proc before and after — for pg_dump alone, `pgdrill run` (default)
+ * and `pgdrill run --deep`, side by side in one run on pgbench sources, with the ratios to pg_dump alone; and the
+ * wall time of `--deep` against the default drill. Not part of the tests; targets in docs/performance.md.
+ *
+ *   npm run bench -- footprint [--scales 10,50] [--runs 3] [--variants dump,run,deep,none] [--json FILE] [--cli PATH]
+ *
+ * `--cli` runs another build of pgdrill (default: this checkout's dist/pgdrill.mjs), e.g. a `git archive` of main.
+ *
+ * Each scale gets a fresh source (`pgbench -i -s N`, then CHECKPOINT and a VACUUM ANALYZE so that no hint-bit or
+ * autovacuum work of the load lands on the first variant). Runs alternate between the variants, the order rotating
+ * every round; the table shows medians, and the paired ratios (each round's run over the same round's pg_dump) are
+ * the robust figure when the machine's speed drifts. The drill's own report (`production.footprint`) is printed
+ * beside, as a check of what each report says against what the cluster spent.
+ */
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { localToolchain } from '../src/toolchain/toolchain.js';
+import { resolveSandboxUser } from '../src/exec/os-user.js';
+import { runProcess } from '../src/exec/run-process.js';
+import { silentLogger } from '../src/logger.js';
+import type { Report } from '../src/report/model.js';
+import { SandboxCluster } from '../src/sandbox/cluster.js';
+import { median } from './timing.js';
+
+/** `none`: `pgdrill run` with `source.witness: none` (builds that have it): nothing read on the source beside pg_dump. */
+type Variant = 'dump' | 'run' | 'deep' | 'none';
+const ROOT = resolve(import.meta.dirname, '..');
+const HZ = 100; // USER_HZ: the unit of /proc/PID/stat's times
+
+interface Args { scales: number[]; runs: number; variants: Variant[]; json: string | null; cli: string }
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { scales: [10, 50], runs: 3, variants: ['dump', 'run', 'deep'], json: null, cli: join(ROOT, 'dist/pgdrill.mjs') };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const v = () => argv[++i] ?? '';
+    if (k === '--scales') a.scales = v().split(',').map(Number);
+    else if (k === '--runs') a.runs = Number(v());
+    else if (k === '--variants') a.variants = v().split(',') as Variant[];
+    else if (k === '--json') a.json = v();
+    else if (k === '--cli') a.cli = resolve(v());
+    else throw new Error(`unknown argument ${k}`);
+  }
+  return a;
+}
+
+/** [utime + stime, cutime + cstime, ppid] of a process, in seconds; null when it is gone. */
+async function procTimes(pid: number): Promise<{ own: number; reaped: number; ppid: number } | null> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (!text) return null;
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number);
+  return { ppid: f[1]!, own: (f[11]! + f[12]!) / HZ, reaped: (f[13]! + f[14]!) / HZ };
+}
+
+/** CPU seconds the source cluster has spent so far: the postmaster's own and reaped children's, and its live children's. */
+async function clusterCpuSeconds(postmaster: number): Promise<number> {
+  const pm = await procTimes(postmaster);
+  if (!pm) throw new Error(`the source's postmaster ${postmaster} is gone`);
+  let total = pm.own + pm.reaped;
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const p = await procTimes(Number(name));
+    // Every process of a cluster is the postmaster's child (backends, parallel workers, background processes).
+    if (p && p.ppid === postmaster) total += p.own;
+  }
+  return total;
+}
+
+interface RunResult { variant: Variant; scale: number; round: number; seconds: number; sourceCpu: number; reported: Report['production']['footprint'] | null }
+
+function spawnWait(cmd: string, args: string[], env: Record<string, string>): Promise<string> {
+  return new Promise((res, rej) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', rej);
+    child.on('close', (code) => (code === 0 ? res(out) : rej(new Error(`${cmd} exited ${code}: ${err.slice(-2000)}`))));
+  });
+}
+
+async function runOnce(v: Variant, source: SandboxCluster, pgDump: string, work: string, cli: string): Promise<{ report: Report | null }> {
+  if (v === 'dump') {
+    // pg_dump as pgdrill runs it by default: plain format, to a file.
+    await spawnWait(pgDump, ['--format=plain', `--file=${join(work, 'bench.sql')}`, 'bench'], { PGHOST: source.socketDir, PGPORT: String(source.port), PGUSER: 'postgres' });
+    return { report: null };
+  }
+  const url = `postgresql://postgres@/bench?host=${encodeURIComponent(source.socketDir)}&port=${source.port}`;
+  const config = join(work, 'witness-none.yaml');
+  if (v === 'none') await writeFile(config, 'source:\n  witness: none\n');
+  const extra = v === 'deep' ? ['--deep'] : v === 'none' ? ['--config', config] : [];
+  const out = await spawnWait(process.execPath, ['--expose-gc', cli, 'run', '--source', url, '--out', work, '--json', ...extra], {});
+  const report = JSON.parse(out) as Report;
+  if (report.status !== 'PASS') throw new Error(`pgdrill run${v === 'deep' ? ' --deep' : ''} did not PASS: ${report.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
+  return { report };
+}
+
+async function measure(v: Variant, scale: number, round: number, source: SandboxCluster, pgDump: string, workRoot: string, cli: string): Promise<RunResult> {
+  const work = await mkdtemp(join(workRoot, `${v}-`));
+  await chmod(work, 0o755);
+  const postmaster = Number((await readFile(join(source.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  try {
+    const c0 = await clusterCpuSeconds(postmaster);
+    const t0 = performance.now();
+    const { report } = await runOnce(v, source, pgDump, work, cli);
+    const seconds = (performance.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 300)); // the postmaster reaps the last backends
+    const sourceCpu = (await clusterCpuSeconds(postmaster)) - c0;
+    return { variant: v, scale, round, seconds, sourceCpu, reported: report?.production.footprint ?? null };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function startBenchSource(scale: number, parent: string, pgbin: string): Promise<SandboxCluster> {
+  const bins = await localToolchain({ pgBindir: pgbin });
+  const c = await SandboxCluster.start({ bins, parentDir: parent, osUser: await resolveSandboxUser(), logger: silentLogger, superuser: 'postgres', label: `footprint-source-${scale}` });
+  try {
+    await runProcess({ bin: bins.path('psql'), args: ['-X', '-q', '-c', 'CREATE DATABASE bench'], env: c.env('postgres') });
+    await runProcess({ bin: join(pgbin, 'pgbench'), args: ['-i', '-q', '-s', String(scale), 'bench'], env: c.env('bench') });
+    await runProcess({ bin: bins.path('psql'), args: ['-X', '-q', '-c', 'VACUUM ANALYZE', '-c', 'CHECKPOINT'], env: c.env('bench') });
+    return c;
+  } catch (err) {
+    await c.stop();
+    throw err;
+  }
+}
+
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+
+function table(args: Args, results: RunResult[]): string {
+  const lines = [
+    '| scale | pg_dump alone: source CPU | run: source CPU | --deep: source CPU | run / pg_dump | --deep / pg_dump | paired run / pg_dump | paired --deep / pg_dump | wall: run | wall: --deep | --deep / run wall (paired) | report says run / --deep (drill / pg_dump alone) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  const notes: string[] = [];
+  for (const scale of args.scales) {
+    const of = (v: Variant) => results.filter((r) => r.scale === scale && r.variant === v);
+    const cpu = (v: Variant) => median(of(v).map((r) => r.sourceCpu));
+    const wall = (v: Variant) => median(of(v).map((r) => r.seconds));
+    const paired = (a: Variant, b: Variant, key: 'sourceCpu' | 'seconds') => {
+      const bs = new Map(of(b).map((r) => [r.round, r[key]]));
+      return median(of(a).filter((r) => bs.has(r.round)).map((r) => r[key] / bs.get(r.round)!));
+    };
+    const said = (v: Variant) => f2(median(of(v).flatMap((r) => (r.reported?.cpu.ratio_to_pg_dump ? [r.reported.cpu.ratio_to_pg_dump] : []))));
+    if (of('none').length) notes.push(`scale ${scale}: run with source.witness none: source CPU ${f2(cpu('none'))} s, ${f2(cpu('none') / cpu('dump'))}× pg_dump alone (paired ${f2(paired('none', 'dump', 'sourceCpu'))}), wall ${f2(wall('none'))} s; report says ${said('none')}`);
+    lines.push(`| ${scale} | ${f2(cpu('dump'))} s | ${f2(cpu('run'))} s | ${f2(cpu('deep'))} s | ${f2(cpu('run') / cpu('dump'))} | ${f2(cpu('deep') / cpu('dump'))} | ${f2(paired('run', 'dump', 'sourceCpu'))} | ${f2(paired('deep', 'dump', 'sourceCpu'))} | ${f2(wall('run'))} s | ${f2(wall('deep'))} s | ${f2(paired('deep', 'run', 'seconds'))} | ${said('run')} / ${said('deep')} |`);
+  }
+  return [...lines, ...(notes.length ? ['', ...notes] : [])].join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const bins = await localToolchain();
+  const pgbin = bins.server.bindir;
+  const workRoot = await mkdtemp(join(tmpdir(), 'pgdrill-footprint-'));
+  await chmod(workRoot, 0o755);
+  const results: RunResult[] = [];
+  console.error(`source footprint bench: scales ${args.scales.join(', ')}, ${args.runs} run(s) per variant (${args.variants.join(', ')}), pgdrill ${args.cli}, work in ${workRoot}`);
+  try {
+    for (const scale of args.scales) {
+      await mkdir(join(workRoot, 'sources'), { recursive: true });
+      console.error(`scale ${scale}: pgbench -i …`);
+      const source = await startBenchSource(scale, join(workRoot, 'sources'), pgbin);
+      try {
+        for (let round = 0; round < args.runs; round++) {
+          for (const v of args.variants.map((_, i) => args.variants[(i + round) % args.variants.length]!)) {
+            const r = await measure(v, scale, round, source, bins.path('pg_dump'), workRoot, args.cli);
+            results.push(r);
+            console.error(`  scale ${scale} round ${round + 1} ${v}: source CPU ${r.sourceCpu.toFixed(2)} s, wall ${r.seconds.toFixed(2)} s${r.reported ? `; report: ${r.reported.summary}` : ''}`);
+          }
+        }
+      } finally {
+        await source.stop();
+      }
+    }
+  } finally {
+    await rm(workRoot, { recursive: true, force: true });
+  }
+  console.log(table(args, results));
+  if (args.json) await writeFile(args.json, JSON.stringify({ args, results }, null, 2));
+}
+
+await main();

@@ -1,0 +1,110 @@
+/**
+ * One fleet drill, run exactly as a user runs it: `pgdrill run|verify --json` in a child process of the worker. A
+ * child per drill isolates it (its memory, its crash, its signal handlers and sandbox teardown are pgdrill's own,
+ * tested paths), and lets the worker stop a drill that overruns its budget the way a user would: SIGTERM (the
+ * drill tears its sandbox down and writes its report), SIGKILL only if it has not ended a minute later.
+ *
+ * The child also watches the worker (PGDRILL_EXIT_WITH_PARENT, src/cli/parent-watch.ts): a worker killed with
+ * SIGKILL leaves no drill running on behind it, and the queue's lease hands the database to another worker.
+ */
+import { writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startProcess } from '../exec/run-process.js';
+import type { DrillJobData } from './queue.js';
+
+/** How a fleet drill ended. */
+export interface DrillOutcome {
+  /** PASS/FAIL: the report's verdict; error: no report (exit 2, 3, 4, 70); timeout: stopped at max duration; interrupted: the worker stopped it. */
+  readonly verdict: 'PASS' | 'FAIL' | 'error' | 'timeout' | 'interrupted';
+  readonly exitCode: number | null;
+  /** The report the child printed (`--json`), when it printed one. */
+  readonly report: Record<string, unknown> | null;
+  /** The last lines of the child's stderr, for a drill that ended without a report. */
+  readonly stderrTail: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+}
+
+/** Where and how a worker runs its drills. */
+export interface DrillChildOptions {
+  /** The pgdrill CLI script (dist/pgdrill.mjs). */
+  readonly pgdrillBin: string;
+  /** The worker's out directory (its own). */
+  readonly outDir: string;
+  /** The worker's state directory (its own); the child's PGDRILL_STATE_DIR. */
+  readonly stateDir: string;
+  /** The worker's environment: PG* (passwords, service files), HOME (~/.pgpass) and PGDRILL_* reach the child. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Aborted when the worker stops: the drill is stopped and reported as interrupted. */
+  readonly signal: AbortSignal;
+  /** Grace between SIGTERM and SIGKILL, ms; default 60 s (a sandbox teardown). */
+  readonly killGraceMs?: number;
+}
+
+/** Environment variables of the worker a drill inherits; the job's own source replaces host, port, user, database, service. */
+const INHERITED = /^(PGPASSWORD|PGPASSFILE|PGSERVICEFILE|PGSYSCONFDIR|PGSSL[A-Z]*|PGCONNECT_TIMEOUT|PG_BINDIR|PGDRILL_[A-Z_]+|HOME|USER|LOGNAME|TMPDIR|XDG_[A-Z_]+)$/;
+
+/** The child's command line and environment. */
+export function drillCommand(job: DrillJobData, configFile: string, o: DrillChildOptions): { args: string[]; env: Record<string, string> } {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o.env)) if (v !== undefined && INHERITED.test(k)) env[k] = v;
+  env.PGDRILL_STATE_DIR = o.stateDir;
+  env.PGDRILL_EXIT_WITH_PARENT = String(process.pid);
+  if (job.service) env.PGSERVICE = job.service;
+  const args = ['--expose-gc', o.pgdrillBin, job.kind];
+  if (job.kind === 'verify' && job.backup) args.push(job.backup);
+  args.push('--json', '--config', configFile, '--out', o.outDir);
+  if (job.source) args.push('--source', job.source);
+  if (job.kind === 'verify' && !job.source && !job.service) args.push('--database', job.database.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  if (job.deep) args.push('--deep');
+  return { args, env };
+}
+
+function parseReport(stdout: string): Record<string, unknown> | null {
+  try {
+    const r: unknown = JSON.parse(stdout);
+    return typeof r === 'object' && r !== null && !Array.isArray(r) ? (r as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Run one drill in a child process, stopped at `job.maxDurationMs`.
+ * @param configFile written here (mode 0600: the umask is pgdrill's) and removed afterwards.
+ */
+export async function runDrillChild(job: DrillJobData, configFile: string, o: DrillChildOptions): Promise<DrillOutcome> {
+  await writeFile(configFile, JSON.stringify(job.config), { mode: 0o600 });
+  const startedAt = new Date().toISOString();
+  const { args, env } = drillCommand(job, configFile, o);
+  const p = startProcess({ bin: process.execPath, args, env, stdout: 'capture', allowFailure: true });
+  let stoppedFor: 'timeout' | 'interrupted' | null = null;
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = (why: 'timeout' | 'interrupted') => {
+    if (stoppedFor) return;
+    stoppedFor = why;
+    p.child.kill('SIGTERM');
+    killTimer = setTimeout(() => p.child.kill('SIGKILL'), o.killGraceMs ?? 60_000);
+  };
+  const budget = setTimeout(() => stop('timeout'), job.maxDurationMs);
+  const onAbort = () => stop('interrupted');
+  o.signal.addEventListener('abort', onAbort, { once: true });
+  if (o.signal.aborted) onAbort();
+  try {
+    const r = await p.done;
+    const report = parseReport(r.stdout);
+    const status = report?.status;
+    const verdict = stoppedFor ?? (status === 'PASS' || status === 'FAIL' ? status : 'error');
+    return { verdict, exitCode: r.exitCode, report, stderrTail: r.stderrTail.slice(-2000), startedAt, finishedAt: new Date().toISOString() };
+  } finally {
+    clearTimeout(budget);
+    if (killTimer) clearTimeout(killTimer);
+    o.signal.removeEventListener('abort', onAbort);
+    await rm(configFile, { force: true });
+  }
+}
+
+/** The child's config file for a job, in the worker's state directory. */
+export function jobConfigPath(stateDir: string, jobId: string): string {
+  return join(stateDir, `fleet-job-${jobId.replace(/[^A-Za-z0-9-]/g, '')}.json`);
+}

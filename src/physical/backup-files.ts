@@ -1,0 +1,92 @@
+/**
+ * The files of a plain-format base backup, checked before anything is copied (`backup.physical_files`): every entry
+ * a regular file or directory, no link (a tablespace's link in pg_tblspc is named: tablespaces are not restored
+ * yet), no FIFO or device. And the copy into the sandbox's data directory: pgdrill reads each file itself without
+ * following links (the sandbox user never needs to read the backup), and the copy belongs to the sandbox user.
+ */
+import { constants } from 'node:fs';
+import { chown, copyFile, lstat, mkdir, open, readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { OsUser } from '../exec/os-user.js';
+
+/** What was found in a plain backup's tree. */
+export interface BackupTree {
+  readonly files: number;
+  readonly bytes: number;
+  /** Entries that are neither a regular file nor a directory (relative path and what it is). */
+  readonly refused: readonly string[];
+  /** Tablespace links in pg_tblspc. */
+  readonly tablespaces: readonly string[];
+}
+
+/** Files of a backup that are not part of its data directory. */
+const NOT_DATA = new Set(['backup_manifest', 'postmaster.pid', 'postmaster.opts']);
+
+/**
+ * Copy one regular file without following a link: opened with O_NOFOLLOW, checked to be a regular file, copied in
+ * the kernel (copy_file_range) through its /proc handle. Null (nothing written) when it is not a regular file.
+ */
+export async function copyNoFollow(src: string, dst: string): Promise<{ size: number } | null> {
+  const fh = await open(src, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) return null;
+    await copyFile(`/proc/self/fd/${fh.fd}`, dst, constants.COPYFILE_EXCL);
+    return { size: st.size };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Walk a plain backup without following links. */
+export async function scanBackupTree(dir: string): Promise<BackupTree> {
+  let files = 0;
+  let bytes = 0;
+  const refused: string[] = [];
+  const tablespaces: string[] = [];
+  for (const name of await readdir(dir, { recursive: true })) {
+    const st = await lstat(join(dir, name));
+    if (st.isFile()) {
+      files++;
+      bytes += st.size;
+    } else if (st.isSymbolicLink() && /^pg_tblspc\/\d+$/.test(name)) {
+      tablespaces.push(name);
+    } else if (!st.isDirectory()) {
+      refused.push(`${name} (${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'})`);
+    }
+  }
+  return { files, bytes, refused, tablespaces };
+}
+
+/**
+ * Copy a plain backup into `dataDir` (created 0700), every file and directory owned by `user`. Links and special
+ * files are skipped (scanBackupTree refused them before); each file is opened with O_NOFOLLOW and must still be a
+ * regular file. Returns the bytes copied.
+ */
+export async function copyPlainBackup(from: string, dataDir: string, user: OsUser | null, signal?: AbortSignal): Promise<number> {
+  const own = async (p: string) => {
+    if (user) await chown(p, user.uid, user.gid);
+  };
+  await mkdir(dataDir, { mode: 0o700 });
+  await own(dataDir);
+  let bytes = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      signal?.throwIfAborted();
+      const src = join(dir, entry.name);
+      const dst = join(dataDir, relative(from, src));
+      if (entry.isDirectory()) {
+        await mkdir(dst, { mode: 0o700 });
+        await own(dst);
+        await walk(src);
+      } else if (entry.isFile() && !(dir === from && NOT_DATA.has(entry.name))) {
+        const st = await copyNoFollow(src, dst);
+        if (!st) continue;
+        await own(dst);
+        bytes += st.size;
+      }
+    }
+  };
+  await walk(from);
+  return bytes;
+}

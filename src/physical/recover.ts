@@ -1,0 +1,169 @@
+/**
+ * The restore and recovery of a physical backup in the sandbox: the backup's files copied into a fresh private
+ * data directory (plain: by pgdrill, reading without following links; tar: streamed by pgdrill into `tar -x` run
+ * in the sandbox's jail), the WAL archive staged beside it (wal-stage.ts), the configuration replaced
+ * (recovery-setup.ts), then the server started — same OS user, jail, private socket, state record and teardown as
+ * a logical drill's sandbox (SandboxCluster). With hot_standby off, `pg_ctl start -w` returns as soon as recovery has
+ * begun; the server accepts connections only once recovery has ended and the copy is promoted, so pgdrill waits for
+ * that — or for the postmaster to exit at a FATAL recovery error (its log then says why).
+ */
+import { chown, readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dirname, join } from 'node:path';
+import { EnvironmentError } from '../errors.js';
+import { pathExists } from '../exec/path-exists.js';
+import type { OsUser } from '../exec/os-user.js';
+import { runProcess } from '../exec/run-process.js';
+import type { Logger } from '../logger.js';
+import { SandboxCluster } from '../sandbox/cluster.js';
+import type { JailedCommand } from '../sandbox/jail.js';
+import type { Toolchain } from '../toolchain/toolchain.js';
+import type { CheckResult } from '../report/model.js';
+import { runVerifyBackup } from './integrity.js';
+import type { BackupLayout } from './backup-layout.js';
+import { copyNoFollow, copyPlainBackup } from './backup-files.js';
+import { bootstrapSuperuser, isolationSettings, prepareRecovery, type BackupConfigFacts } from './recovery-setup.js';
+import { parseRecoveryLog, type RecoveryLog } from './recovery-log.js';
+import { openTarStream } from './tar-stream.js';
+import { stageWal, type StagedWal } from './wal-stage.js';
+
+/** What the recovery needs. */
+export interface RecoverOptions {
+  readonly bins: Toolchain;
+  readonly layout: BackupLayout;
+  /** The WAL archive, or null (the WAL inside the backup only). */
+  readonly walDir: string | null;
+  readonly startSegment: string;
+  readonly recoverySettings: Readonly<Record<string, string>>;
+  readonly parentDir: string;
+  readonly osUser: OsUser | null;
+  readonly logger: Logger;
+  readonly signal?: AbortSignal;
+  /** How long to wait for recovery to end (seconds). */
+  readonly timeoutSeconds: number;
+  /** pg_verifybackup, to check an extracted tar backup against its manifest before the server starts; null: not run. */
+  readonly verifyBackup: string | null;
+}
+
+/** The outcome: a running promoted copy, or the log of a recovery that failed (its sandbox already removed). */
+export interface RecoverResult {
+  readonly cluster: SandboxCluster | null;
+  readonly log: RecoveryLog;
+  /** The failed start's message (the server's own log tail is parsed into `log`). */
+  readonly failure: string | null;
+  readonly config: BackupConfigFacts | null;
+  readonly staged: StagedWal | null;
+  readonly copyMs: number;
+  readonly recoveryMs: number;
+  /** The sandbox's directory (to confirm it is gone after a failed start). */
+  readonly rootDir: string | null;
+  /** `backup.pg_verifybackup` of a tar backup, checked once extracted; null when not run. */
+  readonly verified: CheckResult | null;
+}
+
+/** An extracted tar backup does not match its manifest: the server is not started. */
+class BackupMismatch extends Error {
+  constructor(readonly check: CheckResult) {
+    super(check.detail);
+  }
+}
+
+/** Without an archive: a restore_command that never finds a file, so recovery reads pg_wal only (archive recovery needs one). */
+const NO_ARCHIVE = 'false';
+
+/** Extract one tar of the backup into `dir` with GNU tar in the jail, fed by pgdrill. */
+async function extractTar(tarPath: string, dir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand, signal?: AbortSignal): Promise<void> {
+  const cmd = jailed('/usr/bin/tar', ['-x', '-f', '-', '-C', dir, '--no-same-owner', '--no-overwrite-dir']);
+  await runProcess({ ...cmd, stdin: await openTarStream(tarPath, signal), signal });
+}
+
+type Collected = { config?: BackupConfigFacts; staged?: StagedWal; verified?: CheckResult };
+
+/** pg_verifybackup on the extracted tar backup, as the sandbox user in its jail, against a copy of the manifest. */
+async function verifyExtracted(o: RecoverOptions, dataDir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand, out: Collected): Promise<void> {
+  const manifest = join(dirname(dataDir), 'backup_manifest');
+  if (!(await copyNoFollow(join(o.layout.dir, 'backup_manifest'), manifest))) throw new Error(`${join(o.layout.dir, 'backup_manifest')} is not a regular file`);
+  if (o.osUser) await chown(manifest, o.osUser.uid, o.osUser.gid);
+  const args = [...(o.walDir ? ['-n'] : []), '-m', manifest, dataDir];
+  out.verified = await runVerifyBackup(o.verifyBackup!, dataDir, { manifest, skipWal: o.walDir !== null, signal: o.signal, as: jailed(o.verifyBackup!, args) });
+  if (out.verified.status === 'fail') throw new BackupMismatch(out.verified);
+}
+
+async function populateFrom(o: RecoverOptions, dataDir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand, out: Collected): Promise<string> {
+  const { layout } = o;
+  if (layout.format === 'plain') {
+    await copyPlainBackup(layout.dir, dataDir, o.osUser, o.signal);
+  } else {
+    await runProcess({ ...jailed('/usr/bin/mkdir', ['-m', '0700', dataDir]) });
+    await extractTar(join(layout.dir, layout.baseTar!), dataDir, jailed, o.signal);
+    if (layout.walTar) await extractTar(join(layout.dir, layout.walTar), join(dataDir, 'pg_wal'), jailed, o.signal);
+    if (layout.manifest && o.verifyBackup) await verifyExtracted(o, dataDir, jailed, out);
+  }
+  out.config = await prepareRecovery(dataDir, o.osUser);
+  if (o.walDir) out.staged = await stageWal(o.walDir, o.startSegment, join(dirname(dataDir), 'wal-archive'), o.osUser, o.signal);
+  return (await bootstrapSuperuser(dataDir)) ?? 'postgres';
+}
+
+/**
+ * Wait until the recovering server accepts a connection (recovery ended, promoted), or its postmaster is gone
+ * (recovery failed), or `timeoutSeconds` passed. Null when it accepts; else why not.
+ */
+async function waitForPromotion(cluster: SandboxCluster, timeoutSeconds: number, signal?: AbortSignal): Promise<string | null> {
+  const until = performance.now() + timeoutSeconds * 1000;
+  let delay = 50;
+  for (;;) {
+    signal?.throwIfAborted();
+    try {
+      await using db = await cluster.open('template1', signal);
+      if (!(await db.value<boolean>('SELECT pg_is_in_recovery()'))) return null;
+    } catch (err) {
+      signal?.throwIfAborted();
+      const code = (err as { code?: string }).code;
+      // 57P03: "the database system is starting up / not accepting connections" — still recovering.
+      if (code !== '57P03' && !(await pathExists(join(cluster.dataDir, 'postmaster.pid')))) return `the server stopped during recovery: ${(err as Error).message}`;
+    }
+    if (performance.now() > until) return `recovery did not end within ${timeoutSeconds} s`;
+    await sleep(delay, undefined, { signal });
+    delay = Math.min(delay * 2, 1000);
+  }
+}
+
+/** Restore the backup into a sandbox and let it recover to the target. Never throws for a recovery that fails: see `failure`. */
+export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult> {
+  const out: Collected = {};
+  let rootDir: string | null = null;
+  let copyDone = 0;
+  const t0 = performance.now();
+  try {
+    const cluster = await SandboxCluster.start({
+      bins: o.bins, parentDir: o.parentDir, osUser: o.osUser, logger: o.logger, label: 'physical-sandbox', signal: o.signal,
+      templateCache: null,
+      populate: async (dataDir, jailed) => {
+        rootDir = dirname(dataDir);
+        const superuser = await populateFrom(o, dataDir, jailed, out);
+        copyDone = performance.now();
+        return { superuser };
+      },
+      // restore_command runs in the data directory: the staged copy of the archive is its sibling.
+      settings: { ...isolationSettings(o.walDir ? 'cp "../wal-archive/%f" "%p"' : NO_ARCHIVE), ...o.recoverySettings },
+    });
+    const failure = await waitForPromotion(cluster, o.timeoutSeconds, o.signal).catch(async (err: unknown) => {
+      await cluster.stop(); // interrupted while it recovered: nothing is left running
+      throw err;
+    });
+    const recoveryMs = Math.round(performance.now() - copyDone);
+    const log = parseRecoveryLog(await readFile(cluster.logFile, 'utf8'));
+    const copyMs = Math.round(copyDone - t0);
+    if (failure) await cluster.stop();
+    return { cluster: failure ? null : cluster, log, failure: failure ? log.fatal ?? failure : null, config: out.config ?? null, staged: out.staged ?? null, copyMs, recoveryMs, rootDir, verified: out.verified ?? null };
+  } catch (err) {
+    if (err instanceof BackupMismatch) {
+      return { cluster: null, log: parseRecoveryLog(''), failure: null, config: null, staged: null, copyMs: Math.round(performance.now() - t0), recoveryMs: 0, rootDir, verified: err.check };
+    }
+    // A server that would not start after its data directory was filled: recovery failed — a verdict on the backup.
+    if (!(err instanceof EnvironmentError) || !copyDone || !err.logTail) throw err;
+    const log = parseRecoveryLog(err.logTail);
+    const failure = log.fatal ?? err.message.split('\n')[0]!;
+    return { cluster: null, log, failure, config: out.config ?? null, staged: out.staged ?? null, copyMs: Math.round(copyDone - t0), recoveryMs: Math.round(performance.now() - copyDone), rootDir, verified: out.verified ?? null };
+  }
+}

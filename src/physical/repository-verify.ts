@@ -1,0 +1,132 @@
+/**
+ * `pgdrill verify pgbackrest:STANZA[@LABEL]` and `barman:SERVER[@BACKUP_ID]`: the backup is restored out of its
+ * repository by the tool's own restore (as the sandbox user, in its jail, the repository bound read-only:
+ * pgbackrest.ts, barman.ts) into a private staging directory, with the WAL recovery needs beside it — then drilled
+ * exactly as a pg_basebackup output with its WAL archive (verify-physical.ts): continuity, isolated recovery to the
+ * target, proof, checks, report. The tool's own integrity check (pgbackrest verify, barman verify-backup) opens the
+ * report. The staging directory is removed afterwards.
+ *
+ * The restored files are copied once more into the sandbox, so the RTO reported counts the restore twice; the
+ * repository tool's restore alone is `copy` in the run log.
+ */
+import { chmod, chown, mkdir, mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateConfig } from '../config/load.js';
+import { resolveDrillEnvironment } from '../pipeline/context.js';
+import { ConfigError, PgdrillError } from '../errors.js';
+import { removeTree } from '../exec/remove-tree.js';
+import type { OsUser } from '../exec/os-user.js';
+import type { CheckResult } from '../report/model.js';
+import { localToolchain } from '../toolchain/toolchain.js';
+import type { VerifyResult } from '../verify/verify-artifact.js';
+import { isBarmanArtifact, parseBarmanArtifact, restoreFromBarman } from './barman.js';
+import { parsePgBackRestArtifact, type PgBackRestArtifact } from './pgbackrest-config.js';
+import { runPgBackRest, type PgBackRestRunner } from './pgbackrest-run.js';
+import { pgBackRestRunner, restoreFromPgBackRest, type PgBackRestBackup } from './pgbackrest.js';
+import { verifyPhysical, type PhysicalVerifyOptions } from './verify-physical.js';
+import { parseWalFileName } from './wal-names.js';
+
+/** Options of a repository drill: a physical verify's, plus the tools' configuration files. */
+export interface RepositoryVerifyOptions extends PhysicalVerifyOptions {
+  /** `--pgbackrest-config` (default pgBackRest's own). */
+  readonly pgbackrestConfig?: string;
+  /** `--barman-config` (default /etc/barman.conf). */
+  readonly barmanConfig?: string;
+}
+
+/** Whether `artifact` names a backup in a repository (`pgbackrest:…`, `barman:…`). */
+export function isRepositoryArtifact(artifact: string): boolean {
+  return artifact.startsWith('pgbackrest:') || isBarmanArtifact(artifact);
+}
+
+/** Restore out of the repository, then drill as a base backup (see the module comment). */
+export async function verifyRepositoryBackup(opts: RepositoryVerifyOptions): Promise<VerifyResult> {
+  if (opts.wal) throw new ConfigError(`--wal is for pg_basebackup outputs: the WAL of ${opts.artifact} is read from its repository`);
+  const config = validateConfig(opts.config ?? {});
+  const { sandboxUser } = await resolveDrillEnvironment(config);
+  const stage = await stagingDir(sandboxUser);
+  try {
+    const got = isBarmanArtifact(opts.artifact) ? await fromBarman(opts, stage, sandboxUser) : await fromPgBackRest(opts, stage, sandboxUser);
+    return await verifyPhysical({
+      ...opts, artifact: got.dataDir, wal: got.walDir, integrity: got.integrity, artifactLabel: got.label,
+      database: opts.database ?? config.source.database ?? got.name,
+    });
+  } finally {
+    await removeTree(stage);
+  }
+}
+
+interface Restored {
+  readonly dataDir: string;
+  readonly walDir: string;
+  readonly integrity: CheckResult[];
+  /** What the report calls the artefact (`pgbackrest:main@20261206-144756F (incr)`). */
+  readonly label: string;
+  readonly name: string;
+}
+
+/** A private directory of the sandbox user under the temp directory (the tool runs as that user). */
+async function stagingDir(user: OsUser | null): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'pgdrill-repository-'));
+  await chmod(dir, 0o700);
+  if (user) await chown(dir, user.uid, user.gid);
+  return dir;
+}
+
+async function fromPgBackRest(opts: RepositoryVerifyOptions, stage: string, user: OsUser | null): Promise<Restored> {
+  const artifact = parsePgBackRestArtifact(opts.artifact);
+  const r = await restoreFromPgBackRest({ artifact, configFile: opts.pgbackrestConfig, dataDir: join(stage, 'data'), workDir: join(stage, 'pgbackrest'), osUser: user, target: { kind: 'latest' }, signal: opts.signal });
+  if (r.error || !r.dataDir) throw notRestored(opts.artifact, r.error, r.integrity);
+  const runner = await pgBackRestRunner({ artifact, configFile: opts.pgbackrestConfig, osUser: user, workDir: join(stage, 'pgbackrest'), signal: opts.signal });
+  const walDir = join(stage, 'wal');
+  await fetchWal(runner, artifact, r.backup, r.dataDir, walDir, user);
+  return { dataDir: r.dataDir, walDir, integrity: r.integrity, label: `pgbackrest:${artifact.stanza}@${r.backup.label} (${r.backup.type})`, name: artifact.stanza };
+}
+
+/**
+ * Every WAL file of the backup's archive from its start segment on, and every history file, fetched with
+ * archive-get (what the restored server would have asked for) into the flat directory `walDir`. The repository's
+ * archive directory is only listed (names), never read by pgdrill itself.
+ */
+async function fetchWal(r: PgBackRestRunner, a: PgBackRestArtifact, b: PgBackRestBackup, dataDir: string, walDir: string, user: OsUser | null): Promise<void> {
+  await mkdir(walDir, { mode: 0o700 });
+  if (user) await chown(walDir, user.uid, user.gid);
+  const repo = r.config.repos.find((x) => x.key === b.repo) ?? r.config.repos[0]!;
+  const base = join(repo.path, 'archive', a.stanza);
+  const ids = (await readdir(base, { withFileTypes: true })).filter((e) => e.isDirectory() && b.pgVersion !== null && e.name.startsWith(`${b.pgVersion}-`));
+  const names = new Set<string>();
+  for (const id of ids) {
+    for (const e of await readdir(join(base, id.name), { withFileTypes: true })) {
+      if (e.isFile() && parseWalFileName(e.name)?.kind === 'history') names.add(e.name);
+      if (!e.isDirectory() || !/^[0-9A-F]{16}$/.test(e.name)) continue;
+      for (const f of await readdir(join(base, id.name, e.name))) {
+        const seg = f.slice(0, 24);
+        if (parseWalFileName(seg)?.kind === 'segment' && seg.slice(8) >= b.startSegment.slice(8)) names.add(seg);
+      }
+    }
+  }
+  for (const name of [...names].sort()) {
+    // archive-get checks the WAL against pg1-path's pg_control: the restored copy's (never production's).
+    const opts = [`--repo=${b.repo}`, `--pg1-path=${dataDir}`, '--no-archive-async', `--lock-path=${join(r.workDir, 'lock')}`];
+    const res = await runPgBackRest(r, 'archive-get', opts, [walDir, dataDir], [name, join(walDir, name)]);
+    if (res.exitCode !== 0) throw new ConfigError(`pgbackrest archive-get ${name} exited ${res.exitCode}: ${res.stderrTail.trim().slice(-300)}`);
+  }
+}
+
+async function fromBarman(opts: RepositoryVerifyOptions, stage: string, user: OsUser | null): Promise<Restored> {
+  const artifact = parseBarmanArtifact(opts.artifact);
+  const bins = await localToolchain().catch(() => null);
+  const r = await restoreFromBarman({ artifact, configFile: opts.barmanConfig, dataDir: join(stage, 'data'), workDir: join(stage, 'barman'), osUser: user, target: { kind: 'latest' }, pgBindir: bins?.server.bindir ?? null, signal: opts.signal });
+  if (r.error || !r.dataDir) throw notRestored(opts.artifact, r.error, r.integrity);
+  return { dataDir: r.dataDir, walDir: r.walDir, integrity: r.integrity, label: `barman:${artifact.server}@${r.backup.id}`, name: artifact.server };
+}
+
+/**
+ * The repository tool could not restore the backup: a verdict on the backup (exit 1), with the integrity checks'
+ * findings. Not yet a report: the drill's report begins once there is a data directory to drill.
+ */
+function notRestored(artifact: string, error: string | null, integrity: readonly CheckResult[]): PgdrillError {
+  const checks = integrity.map((c) => `${c.name} ${c.status.toUpperCase()}: ${c.detail}`).join('; ');
+  return new PgdrillError(`${artifact} could not be restored: ${error ?? 'no data directory'}${checks ? ` — ${checks}` : ''}`);
+}

@@ -1,0 +1,76 @@
+/**
+ * Reading a pg_basebackup tar (plain, .gz, .lz4 or .zst) as a stream: the decompressed bytes of `base.tar*` for the
+ * jailed `tar -x` that restores it, and the few small members the drill needs before that (backup_label,
+ * PG_VERSION), read with the strict header reader. pgdrill opens the file itself (O_NOFOLLOW): the sandbox user
+ * never needs to read the backup.
+ */
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { isEndBlock, paddedSize, parseTarHeader } from '../exec/tar-header.js';
+import { startProcess } from '../exec/run-process.js';
+
+/** The decompressor program for a compressed tar, by its extension; null for plain tar and gzip (done in-process). */
+export function decompressorOf(name: string): string | null {
+  if (name.endsWith('.lz4')) return '/usr/bin/lz4';
+  if (name.endsWith('.zst')) return '/usr/bin/zstd';
+  return null;
+}
+
+/** The tar's bytes, decompressed. The file is opened without following a link. */
+export async function openTarStream(path: string, signal?: AbortSignal): Promise<Readable> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const raw = fh.createReadStream();
+  if (path.endsWith('.gz')) return raw.pipe(createGunzip());
+  const prog = decompressorOf(path);
+  if (!prog) return raw;
+  const p = startProcess({ bin: prog, args: ['-d', '-c'], stdin: raw, stdout: 'pipe', signal });
+  p.done.catch((err) => p.stdout?.destroy(err as Error));
+  return p.stdout!;
+}
+
+/** Read the named small members (≤ 1 MB each) of a tar stream; stops reading once all are found. */
+export async function readTarMembers(stream: Readable, wanted: ReadonlySet<string>): Promise<Map<string, Buffer>> {
+  const found = new Map<string, Buffer>();
+  let buf = Buffer.alloc(0);
+  let need: { name: string; size: number; skip: number } | null = null;
+  let skip = 0;
+  try {
+    for await (const chunk of stream) {
+      buf = Buffer.concat([buf, chunk as Buffer]);
+      for (;;) {
+        if (skip > 0) {
+          const n = Math.min(skip, buf.length);
+          buf = buf.subarray(n);
+          skip -= n;
+          if (skip > 0) break;
+        }
+        if (need) {
+          if (buf.length < need.size) break;
+          found.set(need.name, Buffer.from(buf.subarray(0, need.size)));
+          buf = buf.subarray(need.size);
+          skip = need.skip;
+          need = null;
+          if (found.size === wanted.size) return found;
+          continue;
+        }
+        if (buf.length < 512) break;
+        const block = buf.subarray(0, 512);
+        buf = buf.subarray(512);
+        if (isEndBlock(block)) return found;
+        const h = parseTarHeader(block);
+        if (!h.checksumOk || h.size === null) return found;
+        const name = h.name.replace(/^\.\//, '');
+        if ((h.type === '0' || h.type === '\0') && wanted.has(name) && h.size <= 1 << 20) {
+          need = { name, size: h.size, skip: paddedSize(h.size) - h.size };
+        } else {
+          skip = paddedSize(h.size);
+        }
+      }
+    }
+    return found;
+  } finally {
+    stream.destroy();
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * pgBackRest: a local repository and stanza for a PG15 source that archives with `pgbackrest archive-push`, a full
+ * and an incremental backup (pgBackRest run as the cluster's OS user, as a DBA runs it). The adapter picks the
+ * backup, judges `pgbackrest verify`, and restores into a new directory; the restored copy starts, reads WAL with
+ * archive-get and has the incremental's rows, and the repository is byte-identical afterwards. A file deleted from
+ * the repository FAILs verify, naming it; a file of a newer backup only WARNs a drill of the older one.
+ */
+import { strict as assert } from 'node:assert';
+import { access, appendFile, chmod, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { resolveSandboxUser, type OsUser } from '../../src/exec/os-user.js';
+import { runProcess } from '../../src/exec/run-process.js';
+import { restoreFromPgBackRest } from '../../src/physical/pgbackrest.js';
+import type { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { psql, scratchDir, startSource } from '../helpers/clusters.js';
+import { ownedDir, startRecovered, treeDigest } from './archive-fixture.js';
+import { runCli } from '../helpers/cli.js';
+import type { Report } from '../../src/report/model.js';
+
+const PGBACKREST = '/usr/bin/pgbackrest';
+
+async function havePgBackRest(t: TestContext): Promise<boolean> {
+  if (await access(PGBACKREST).then(() => true, () => false)) return true;
+  if (process.env.CI) throw new Error('pgbackrest is not installed; CI must install it (scripts/setup --with-pgbackrest)');
+  t.skip('pgbackrest is not installed (bash scripts/setup --with-pgbackrest)');
+  return false;
+}
+
+describe('pgBackRest repositories', { timeout: 600_000 }, () => {
+  let scratch: Awaited<ReturnType<typeof scratchDir>>;
+  let source: SandboxCluster | undefined;
+  let user: OsUser | null;
+  let conf: string;
+  let repo: string;
+  let full: string;
+  let incr: string;
+  let skip = false;
+  const asUser = () => ({ uid: user?.uid, gid: user?.gid });
+  const backrest = (...args: string[]) => runProcess({ bin: PGBACKREST, args: [`--config=${conf}`, '--stanza=demo', ...args], ...asUser(), stdout: 'capture' });
+
+  before(async () => {
+    if (!(await access(PGBACKREST).then(() => true, () => false))) return void (skip = true);
+    scratch = await scratchDir('pgdrill-pgbackrest-');
+    await chmod(scratch.path, 0o755);
+    user = await resolveSandboxUser();
+    const etc = await ownedDir(join(scratch.path, 'etc'), user);
+    await chmod(etc, 0o755);
+    repo = await ownedDir(join(scratch.path, 'repo'), user);
+    conf = join(etc, 'pgbackrest.conf');
+    await writeFile(conf, `[global]\nrepo1-path=${repo}\nrepo1-retention-full=9\nlog-level-file=off\nstart-fast=y\n`, { mode: 0o644 });
+    source = await startSource({
+      parentDir: scratch.path, shared: [repo, etc],
+      settings: { archive_mode: 'on', archive_command: `'${PGBACKREST} --config=${conf} --stanza=demo archive-push %p'`, wal_level: 'replica', full_page_writes: 'on' },
+    });
+    await appendFile(conf, `\n[demo]\npg1-path=${source.dataDir}\npg1-socket-path=${source.socketDir}\npg1-port=${source.port}\npg1-user=postgres\n`);
+    await backrest('stanza-create');
+    await psql(source, 'postgres', { sql: 'CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g' });
+    await backrest('--type=full', 'backup');
+    await psql(source, 'postgres', { sql: 'INSERT INTO t SELECT g FROM generate_series(1001, 1500) g' });
+    await backrest('--type=incr', 'backup');
+    const info = JSON.parse((await backrest('--output=json', 'info')).stdout) as { backup: { label: string }[] }[];
+    [full, incr] = info[0]!.backup.map((b) => b.label) as [string, string];
+    await source.stop();
+    source = undefined;
+  });
+  after(async () => {
+    await source?.stop();
+    await scratch?.[Symbol.asyncDispose]();
+  });
+
+  it('PASS: the newest backup (incremental) verified, restored, started with archive-get; the repository unchanged', async (t) => {
+    if (skip && !(await havePgBackRest(t))) return;
+    const before = await treeDigest(repo);
+    const root = await ownedDir(join(scratch.path, 'r1'), user);
+    const r = await restoreFromPgBackRest({ artifact: { stanza: 'demo', label: null }, configFile: conf, dataDir: join(root, 'data'), osUser: user, target: { kind: 'latest' } });
+    assert.equal(r.error, null);
+    assert.equal(r.backup.label, incr);
+    assert.equal(r.backup.type, 'incr');
+    assert.deepEqual(r.backup.references, [full]);
+    assert.equal(r.integrity[0]?.name, 'backup.pgbackrest_verify');
+    assert.equal(r.integrity[0]?.status, 'pass', r.integrity[0]?.detail);
+    assert.match(r.recoverySettings.restore_command ?? '', /archive-get %f "%p"$/);
+    assert.equal(r.recoverySettings.archive_mode, 'off');
+    // Start it as a DBA would after `pgbackrest restore`: it replays WAL fetched by archive-get and promotes.
+    await using copy = await startRecovered(r.dataDir!, root, user, { port: 5497, sock: await ownedDir(join(root, 'sock'), user) });
+    assert.equal((await copy.sql('SELECT count(*) FROM t')).trim(), '1500');
+    assert.match(await readFile(join(root, 'log'), 'utf8'), /restored log file "[0-9A-F]{24}" from archive/);
+    await copy.stop();
+    assert.deepEqual(await treeDigest(repo), before);
+  });
+
+  it('PASS: `pgdrill verify pgbackrest:demo` drills the incremental to the end of the archive; the repository unchanged', async (t) => {
+    if (skip && !(await havePgBackRest(t))) return;
+    const before = await treeDigest(repo);
+    const r = await runCli(['verify', 'pgbackrest:demo', '--pgbackrest-config', conf, '--out', join(scratch.path, 'out-cli'), '--json']);
+    assert.ok(r.stdout.trim().startsWith('{'), `no JSON report (exit ${r.code}): ${r.stderr.slice(-2000)}`);
+    const report = JSON.parse(r.stdout) as Report;
+    const failed = report.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`);
+    assert.equal(r.code, 0, failed.join('\n'));
+    assert.equal(report.checks.find((c) => c.name === 'backup.pgbackrest_verify')?.status, 'pass');
+    assert.equal(report.checks.find((c) => c.name === 'backup.wal_continuity')?.status, 'pass');
+    assert.equal(report.backup.path, `pgbackrest:demo@${incr} (incr)`);
+    assert.deepEqual(await treeDigest(repo), before);
+  });
+
+  it('refuses a repository the sandbox user cannot read (exit 2), before running anything', async (t) => {
+    if (skip && !(await havePgBackRest(t))) return;
+    const closed = join(scratch.path, 'closed');
+    await mkdir(closed, { mode: 0o700 }); // root's, 0700
+    const other = join(scratch.path, 'etc', 'closed.conf');
+    await writeFile(other, `[global]\nrepo1-path=${closed}\n`, { mode: 0o644 });
+    await assert.rejects(
+      restoreFromPgBackRest({ artifact: { stanza: 'demo', label: null }, configFile: other, dataDir: join(scratch.path, 'r-closed', 'data'), osUser: user, target: { kind: 'immediate' } }),
+      (e: Error & { exitCode?: number }) => (user === null || (e.exitCode === 2 && /repository repo1 .*cannot be read by the sandbox's OS user/.test(e.message))),
+    );
+  });
+
+  it('FAIL: a file deleted from the full backup fails verify of the incremental naming it; a drill of the full only WARNs when the incremental alone lost one', async (t) => {
+    if (skip && !(await havePgBackRest(t))) return;
+    const incrFiles = (await readdir(join(repo, 'backup/demo', incr, 'pg_data/base'), { recursive: true })).filter((f) => f.endsWith('.gz'));
+    const victim = incrFiles[0]!;
+    await unlink(join(repo, 'backup/demo', incr, 'pg_data/base', victim));
+    const older = await restoreFromPgBackRest({ artifact: { stanza: 'demo', label: full }, configFile: conf, dataDir: join(await ownedDir(join(scratch.path, 'r2'), user), 'data'), osUser: user, target: { kind: 'immediate' }, verify: true });
+    assert.equal(older.integrity[0]?.status, 'warn', older.integrity[0]?.detail);
+    assert.equal(older.error, null);
+    const fullFiles = (await readdir(join(repo, 'backup/demo', full, 'pg_data/base'), { recursive: true })).filter((f) => f.endsWith('.gz') && !incrFiles.includes(f));
+    const referenced = join(full, 'pg_data/base', fullFiles[0]!);
+    await unlink(join(repo, 'backup/demo', referenced));
+    const r = await restoreFromPgBackRest({ artifact: { stanza: 'demo', label: incr }, configFile: conf, dataDir: join(await ownedDir(join(scratch.path, 'r3'), user), 'data'), osUser: user, target: { kind: 'immediate' } });
+    const check = r.integrity[0]!;
+    assert.equal(check.status, 'fail');
+    assert.match(check.detail, new RegExp(`backup ${incr} is invalid`));
+    assert.ok(check.detail.includes(`file missing '${referenced}'`), check.detail);
+    assert.notEqual(r.error, null, 'pgbackrest restore cannot restore a file that is gone');
+    await rm(join(scratch.path, 'r3'), { recursive: true, force: true });
+  });
+});

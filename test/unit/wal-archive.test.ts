@@ -1,0 +1,288 @@
+/**
+ * WAL archive continuity over synthetic archive directories: segments are sparse files of 1 MiB (a segment size
+ * initdb accepts) whose first 40 bytes are a long page header, so every case costs a few kilobytes of disk.
+ */
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, mkdir, rm, symlink, truncate, unlink, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { checkWalContinuity } from '../../src/physical/wal-archive.js';
+import { parseTimelineHistory } from '../../src/physical/wal-history.js';
+import { formatLsn, parseLsn, parseWalFileName, segmentFileName } from '../../src/physical/wal-names.js';
+import { confQuote, walRestoreCommand } from '../../src/physical/restore-command.js';
+
+const MIB = 1 << 20;
+const SYSID = 7300000000000000001n;
+
+function header(segno: number, opts: { size?: number; sysid?: bigint; addr?: bigint } = {}): Buffer {
+  const b = Buffer.alloc(40);
+  b.writeUInt16LE(0xd110, 0);
+  b.writeUInt16LE(0x0002 | 0x0004, 2); // XLP_LONG_HEADER | XLP_BKP_REMOVABLE
+  b.writeUInt32LE(1, 4);
+  b.writeBigUInt64LE(opts.addr ?? BigInt(segno) * BigInt(opts.size ?? MIB), 8);
+  b.writeBigUInt64LE(opts.sysid ?? SYSID, 24);
+  b.writeUInt32LE(opts.size ?? MIB, 32);
+  b.writeUInt32LE(8192, 36);
+  return b;
+}
+
+let root: string;
+let n = 0;
+async function archive(): Promise<string> {
+  const d = join(root, `a${n++}`);
+  await mkdir(d);
+  return d;
+}
+async function seg(dir: string, tli: number, segno: number, opts: { size?: number; sysid?: bigint; addr?: bigint; fileSize?: number } = {}): Promise<string> {
+  const name = segmentFileName(tli, BigInt(segno), opts.size ?? MIB);
+  await writeFile(join(dir, name), header(segno, opts));
+  await truncate(join(dir, name), opts.fileSize ?? opts.size ?? MIB);
+  return name;
+}
+async function segs(dir: string, tli: number, from: number, to: number): Promise<void> {
+  for (let s = from; s <= to; s++) await seg(dir, tli, s);
+}
+/** Segment n starts at n MiB: an LSN inside segment n. */
+const lsnIn = (segno: number, off = 0x28) => formatLsn(BigInt(segno) * BigInt(MIB) + BigInt(off));
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'pgdrill-wal-unit-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('WAL names and history files', () => {
+  it('parses the names PostgreSQL writes and nothing else', () => {
+    assert.deepEqual(parseWalFileName('000000010000000000000005'), { kind: 'segment', timeline: 1, log: 0, seg: 5, compression: null });
+    assert.equal(parseWalFileName('00000002000000000000000A.partial.gz')?.kind, 'partial');
+    assert.equal(parseWalFileName('00000002.history')?.kind, 'history');
+    assert.equal(parseWalFileName('000000010000000000000002.00000028.backup')?.kind, 'backup');
+    for (const bad of ['00000001000000000000000a', '000000000000000000000001', '0000000100000000000000050', '../000000010000000000000005', '00000002.history.tmp', 'archive_status']) {
+      assert.equal(parseWalFileName(bad), null, bad);
+    }
+    assert.equal(formatLsn(parseLsn('16/B374D848')), '16/B374D848');
+    assert.equal(segmentFileName(3, 0x1ffn, 16 * MIB), '0000000300000001000000FF');
+  });
+
+  it('parses a history file as timeline.c does, and refuses a malformed one', () => {
+    const h = parseTimelineHistory('1\t0/5000100\tno recovery target specified\n\n2\t0/9000000\tat restore point "x"\n');
+    assert.ok('switches' in h);
+    assert.deepEqual(h.switches, [{ timeline: 1, switchpoint: 0x5000100n }, { timeline: 2, switchpoint: 0x9000000n }]);
+    assert.ok('problem' in parseTimelineHistory('2\t0/5000000\tx\n1\t0/6000000\ty\n'));
+    assert.ok('problem' in parseTimelineHistory('one\t0/5000000\n'));
+  });
+});
+
+describe('checkWalContinuity on one timeline', () => {
+  it('PASS: every segment from the start to the last one, size inferred from the first header', async () => {
+    const d = await archive();
+    await segs(d, 1, 1, 6);
+    await writeFile(join(d, '000000010000000000000002.00000028.backup'), 'START WAL LOCATION: 0/200028\n');
+    await writeFile(join(d, 'README'), 'not WAL');
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(2) } });
+    assert.equal(r.ok, true, r.detail);
+    assert.equal(r.segmentSize, MIB);
+    assert.equal(r.segments, 5);
+    assert.equal(r.bytes, 5 * MIB);
+    assert.equal(r.lastSegment, segmentFileName(1, 6n, MIB));
+    assert.deepEqual(r.timelinePath, [1]);
+    assert.equal(r.systemIdentifier, SYSID.toString());
+  });
+
+  it('FAIL: a deleted segment is named, and recovery would stop after the one before', async () => {
+    const d = await archive();
+    await segs(d, 1, 2, 8);
+    await unlink(join(d, segmentFileName(1, 5n, MIB)));
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(2) } });
+    assert.equal(r.ok, false);
+    assert.equal(r.firstMissing, segmentFileName(1, 5n, MIB));
+    assert.equal(r.lastSegment, segmentFileName(1, 4n, MIB));
+    assert.match(r.detail, /000000010000000000000005 is missing/);
+  });
+
+  it('FAIL: the start segment itself missing; a target beyond the archive names the next segment', async () => {
+    const d = await archive();
+    await segs(d, 1, 3, 4);
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(2) } });
+    assert.equal(r.firstMissing, segmentFileName(1, 2n, MIB));
+    const beyond = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(3) }, untilLsn: 'FF/0' });
+    assert.equal(beyond.ok, false);
+    assert.equal(beyond.firstMissing, segmentFileName(1, 5n, MIB));
+    const within = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(3) }, untilLsn: formatLsn(5n * BigInt(MIB)) });
+    assert.equal(within.ok, true, within.detail); // ends exactly where segment 5 begins: segment 5 is not needed
+  });
+
+  it('FAIL: a truncated, a renamed, and a foreign segment are unreadable, each with its reason', async () => {
+    const cases: [{ size?: number; sysid?: bigint; addr?: bigint; fileSize?: number }, RegExp][] = [
+      [{ fileSize: MIB / 2 }, /524288 bytes, not 1048576/],
+      [{ addr: 9n * BigInt(MIB) }, /another segment renamed/],
+      [{ sysid: 42n }, /system identifier 42/],
+      [{ size: 2 * MIB, fileSize: MIB }, /segment size of 2097152/],
+    ];
+    for (const [opts, reason] of cases) {
+      const d = await archive();
+      await segs(d, 1, 1, 4);
+      await unlink(join(d, segmentFileName(1, 3n, MIB)));
+      const name = segmentFileName(1, 3n, MIB);
+      await writeFile(join(d, name), header(3, opts));
+      await truncate(join(d, name), opts.fileSize ?? MIB);
+      const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, segmentSize: MIB });
+      assert.equal(r.ok, false);
+      assert.equal(r.firstUnreadable?.segment, name);
+      assert.match(r.firstUnreadable.problem, reason);
+      assert.equal(r.lastSegment, segmentFileName(1, 2n, MIB));
+    }
+  });
+
+  it('FAIL: a symbolic link in place of a segment is not followed; a FIFO is not opened', async () => {
+    const d = await archive();
+    await segs(d, 1, 1, 4);
+    const name = segmentFileName(1, 2n, MIB);
+    await rm(join(d, name));
+    await symlink('/etc/shadow', join(d, name));
+    const fifo = segmentFileName(1, 3n, MIB);
+    await rm(join(d, fifo));
+    execFileSync('mkfifo', [join(d, fifo)]);
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, segmentSize: MIB });
+    assert.equal(r.ok, false);
+    assert.equal(r.firstUnreadable?.segment, name);
+    assert.match(r.firstUnreadable.problem, /symbolic link: not followed/);
+    assert.equal(r.unreadableCount, 2);
+  });
+
+  it('PASS on compressed segments (gzip, zstd); FAIL on a cut gzip file', async () => {
+    const d = await archive();
+    await segs(d, 1, 1, 4);
+    const gz = segmentFileName(1, 2n, MIB);
+    const full = Buffer.concat([header(2), Buffer.alloc(MIB - 40)]);
+    await rm(join(d, gz));
+    await writeFile(join(d, `${gz}.gz`), gzipSync(full));
+    const zs = segmentFileName(1, 3n, MIB);
+    await rm(join(d, zs));
+    await writeFile(join(d, `${zs}.raw`), Buffer.concat([header(3), Buffer.alloc(MIB - 40)]));
+    execFileSync('zstd', ['-q', '-o', join(d, `${zs}.zst`), join(d, `${zs}.raw`)]);
+    await rm(join(d, `${zs}.raw`));
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) } });
+    assert.equal(r.ok, true, r.detail);
+    assert.equal(r.segments, 4);
+    const cut = gzipSync(full);
+    await writeFile(join(d, `${gz}.gz`), cut.subarray(0, cut.length - 3));
+    const bad = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) } });
+    assert.equal(bad.firstUnreadable?.segment, `${gz}.gz`);
+  });
+
+  it('refuses an archive path that is a file, and a malformed LSN (exit 2)', async () => {
+    const d = await archive();
+    await writeFile(join(d, 'f'), 'x');
+    await assert.rejects(checkWalContinuity({ walDir: join(d, 'f'), start: { timeline: 1, lsn: '0/1' } }), (e: Error & { exitCode?: number }) => e.exitCode === 2 && /not a directory/.test(e.message));
+    await assert.rejects(checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: '0/1; rm' } }), (e: Error & { exitCode?: number }) => e.exitCode === 2);
+  });
+
+  it('warns about an archive directory every user can write', async () => {
+    const d = await archive();
+    await segs(d, 1, 1, 1);
+    await chmod(d, 0o777);
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) } });
+    assert.equal(r.ok, true);
+    assert.match(r.warnings.join(), /writable by every user/);
+  });
+});
+
+describe('checkWalContinuity across timelines', () => {
+  /** TL1 segments 1..5, switch to TL2 inside segment 5 (TL1's tail archived as .partial), TL2 segments 5..8. */
+  async function twoTimelines(): Promise<string> {
+    const d = await archive();
+    await segs(d, 1, 1, 4);
+    await writeFile(join(d, `${segmentFileName(1, 5n, MIB)}.partial`), header(5));
+    await writeFile(join(d, '00000002.history'), `1\t${lsnIn(5, 0x100)}\tno recovery target specified\n`);
+    await segs(d, 2, 5, 8);
+    return d;
+  }
+
+  it('PASS: latest follows 1 → 2; the switch segment is read on the new timeline; .partial is not needed', async () => {
+    const d = await twoTimelines();
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(2) } });
+    assert.equal(r.ok, true, r.detail);
+    assert.deepEqual(r.timelinePath, [1, 2]);
+    assert.equal(r.targetTimeline, 2);
+    assert.equal(r.segments, 3 + 4);
+    assert.equal(r.lastSegment, segmentFileName(2, 8n, MIB));
+  });
+
+  it('FAIL: the history file of the switch deleted is named; the segment at the switch missing on timeline 2 is named', async () => {
+    const d = await twoTimelines();
+    await unlink(join(d, '00000002.history'));
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(2) } });
+    assert.equal(r.ok, false);
+    assert.equal(r.missingHistory, '00000002.history');
+    const d2 = await twoTimelines();
+    await unlink(join(d2, segmentFileName(2, 5n, MIB)));
+    const r2 = await checkWalContinuity({ walDir: d2, start: { timeline: 1, lsn: lsnIn(2) } });
+    assert.equal(r2.firstMissing, segmentFileName(2, 5n, MIB));
+    assert.match(r2.detail, /only 000000010000000000000005\.partial is there/);
+  });
+
+  it('FAIL: latest needs every history file in between (PostgreSQL probes them in order)', async () => {
+    const d = await twoTimelines();
+    await writeFile(join(d, '00000003.history'), `1\t${lsnIn(6)}\tbranch of 1\n`);
+    await segs(d, 3, 6, 7);
+    await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(2) } }).then((r) => assert.equal(r.ok, false, 'timeline 3 branched from 1 at segment 6: TL1 lacks segment 5'));
+    await unlink(join(d, '00000002.history'));
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(2) } });
+    assert.equal(r.missingHistory, '00000002.history');
+    assert.equal(r.targetTimeline, 3);
+  });
+
+  it('explicit target timelines: the start timeline itself PASSes; one that branched before the backup FAILs', async () => {
+    const d = await twoTimelines();
+    await segs(d, 1, 5, 6); // the old primary went on writing timeline 1 (split brain): legitimate to recover
+    const one = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(2) }, targetTimeline: 1 });
+    assert.equal(one.ok, true, one.detail);
+    assert.equal(one.lastSegment, segmentFileName(1, 6n, MIB));
+    const late = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(6) }, targetTimeline: 2 });
+    assert.equal(late.ok, false);
+    assert.match(late.detail, /branched off timeline 1 at 0\/500100, before the backup's start/);
+    const onTwo = await checkWalContinuity({ walDir: d, start: { timeline: 2, lsn: lsnIn(6) }, targetTimeline: 2 });
+    assert.equal(onTwo.ok, true, onTwo.detail);
+    assert.deepEqual(onTwo.timelinePath, [2]);
+  });
+});
+
+describe('walRestoreCommand', () => {
+  /** Run the command as PostgreSQL would (%f, %p, %% substituted; /bin/sh -c) and return its exit code. */
+  function restore(cmd: string, f: string, p: string): number {
+    const line = cmd.replace(/%[fp%]/g, (m) => (m === '%f' ? f : m === '%p' ? p : '%'));
+    try {
+      execFileSync('/bin/sh', ['-c', line], { stdio: 'ignore' });
+      return 0;
+    } catch (e) {
+      return (e as { status: number }).status;
+    }
+  }
+
+  it('copies, decompresses, says 1 for absent, and aborts (126) on a link or a corrupt file', async () => {
+    const d = join(await archive(), 'dir with space and 100%');
+    await mkdir(d);
+    const out = join(root, 'restored');
+    await writeFile(join(d, '000000010000000000000001'), 'plain');
+    await writeFile(join(d, '000000010000000000000002.gz'), gzipSync('gzipped'));
+    await writeFile(join(d, '000000010000000000000003.gz'), 'not gzip');
+    await symlink('/etc/hostname', join(d, '000000010000000000000004'));
+    const { command } = walRestoreCommand(d);
+    assert.doesNotMatch(command, /\n/);
+    assert.equal(restore(command, '000000010000000000000001', out), 0);
+    assert.equal(execFileSync('cat', [out], { encoding: 'utf8' }), 'plain');
+    assert.equal(restore(command, '000000010000000000000002', out), 0);
+    assert.equal(execFileSync('cat', [out], { encoding: 'utf8' }), 'gzipped');
+    assert.equal(restore(command, '00000002.history', out), 1);
+    assert.equal(restore(command, '000000010000000000000003', out), 126);
+    assert.equal(restore(command, '000000010000000000000004', out), 126);
+    assert.equal(restore(command, '../x', out), 126);
+    assert.throws(() => walRestoreCommand("/tmp/it's"), /quote, backslash/);
+    assert.equal(confQuote("a'b"), "'a''b'");
+  });
+});
