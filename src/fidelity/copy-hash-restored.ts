@@ -4,11 +4,10 @@
  * was — DateStyle ISO, IntervalStyle postgres, extra_float_digits 3, the dump's client_encoding, and the source
  * session's TimeZone, bytea_output and lc_monetary when known — so that the text of equal rows is byte-identical to
  * the dump's lines (docs/fidelity.md), and hashed as it streams by the same order-independent hasher
- * (src/scan/copy-hash.ts; past a session's first 8 MiB on a worker thread: restored-hasher.ts). Only the sandbox is read.
+ * (src/scan/copy-hash.ts). Only the sandbox is read.
  */
 import type { DbSession } from '../pg/client.js';
-import type { CopyHash } from '../scan/copy-hash.js';
-import { RestoredSessionHasher } from './restored-hasher.js';
+import { CopyLineHasher, type CopyHash } from '../scan/copy-hash.js';
 
 /**
  * Settings of pg_dump's session that change the text of COPY data and that pg_dump does not set itself: they come
@@ -76,17 +75,17 @@ export function copyOutSql(t: CopyTarget, encoding: string): string {
   return /^(UTF8|SQL_ASCII)$/.test(encoding) ? sql : asciiIdentifiers(sql);
 }
 
-/** Read back one table on a prepared session, its bytes to the session's hasher as table number `i`; its hash comes with the session's results. */
-async function readOne(db: DbSession, t: CopyTarget, i: number, encoding: string, hasher: RestoredSessionHasher): Promise<RestoredCopyHash | null> {
-  hasher.begin(i);
+/** Read back and hash one table on a prepared session. */
+async function hashOne(db: DbSession, t: CopyTarget, encoding: string): Promise<RestoredCopyHash> {
+  const t0 = performance.now();
+  const h = new CopyLineHasher();
   try {
-    await db.copyOut(copyOutSql(t, encoding), (chunk) => hasher.update(chunk));
-    return null;
+    await db.copyOut(copyOutSql(t, encoding), (chunk) => h.update(chunk));
   } catch (err) {
     return { table: t.table, columns: t.columns ?? null, error: (err as Error).message };
-  } finally {
-    hasher.end();
   }
+  const r: CopyHash = h.finish();
+  return { table: t.table, columns: t.columns ?? null, rows: r.rows, hash: r.hash, ms: Math.round(performance.now() - t0) };
 }
 
 /** What `hashRestoredCopies` needs. */
@@ -114,24 +113,10 @@ export async function hashRestoredCopies(targets: readonly CopyTarget[], o: Rest
     try {
       if (o.settings.lcMonetary) await db.query(`SET lc_monetary = ${literal(o.settings.lcMonetary)}`).catch(() => {});
       for (const sql of dumpSessionStatements(o.settings, o.encoding)) await db.query(sql);
-      const hasher = new RestoredSessionHasher();
-      const read = new Map<number, number>();
-      try {
-        while (next < targets.length) {
-          o.signal?.throwIfAborted();
-          const i = next++;
-          const t0 = performance.now();
-          const failed = await readOne(db, targets[i]!, i, o.encoding, hasher);
-          if (failed) out[i] = failed;
-          else read.set(i, performance.now() - t0);
-        }
-      } finally {
-        const hashes = hasher.results();
-        for (const [i, ms] of read) {
-          const t = targets[i]!;
-          const r: CopyHash = hashes.get(i)!;
-          out[i] = { table: t.table, columns: t.columns ?? null, rows: r.rows, hash: r.hash, ms: Math.round(ms) };
-        }
+      while (next < targets.length) {
+        o.signal?.throwIfAborted();
+        const i = next++;
+        out[i] = await hashOne(db, targets[i]!, o.encoding);
       }
     } finally {
       await db.close();

@@ -1,7 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CopyLineHasher, hashCopyText } from '../../src/scan/copy-hash.js';
-import { RestoredSessionHasher } from '../../src/fidelity/restored-hasher.js';
 import { PlainDumpScanner } from '../../src/scan/plain-dump-scanner.js';
 import { asciiIdentifiers, copyOutSql, dumpSessionStatements } from '../../src/fidelity/copy-hash-restored.js';
 
@@ -40,18 +39,6 @@ describe('COPY-line hash (src/scan/copy-hash.ts)', () => {
     for (let i = 0; i < base.length; i++) seen.add(hashCopyText(`${base.slice(0, i)}x${base.slice(i + 1)}`).hash);
     assert.equal(seen.size, base.length + 1, 'a changed byte at each offset (whole words and the tail) changes the hash');
     assert.notEqual(hashCopyText('ab\n').hash, hashCopyText('ab\0\n').hash, 'a tail is told from the same bytes with NULs');
-  });
-
-  test("the restored side's session hasher: inline, then on the worker mid-table, the same hashes", () => {
-    const tables = [rows, rows.repeat(40), 'x\ty\n'.repeat(500), ''].map((t) => Buffer.from(t));
-    const h = new RestoredSessionHasher(100); // the second table crosses the limit mid-stream
-    tables.forEach((t, i) => {
-      h.begin(i);
-      for (let o = 0; o < t.length; o += 7) h.update(t.subarray(o, Math.min(t.length, o + 7)));
-      h.end();
-    });
-    const got = h.results();
-    tables.forEach((t, i) => assert.deepEqual(got.get(i), hashCopyText(t), `table ${i}`));
   });
 
   test('the terminator line is not a row; a last line without newline is; \\.x is data', () => {
