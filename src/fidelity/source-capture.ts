@@ -6,8 +6,8 @@
  *   sequence's position (sequences are not transactional: read before pg_dump, the position is a lower bound of
  *   what pg_dump will write), and starts `pg_dump --schema-only --snapshot=…` for the round trip.
  * - `finish` (after the row counts, on the same session while pg_dump streams): the catalog facts (into
- *   SOURCE_CATALOG_FILE), the content hashes of the tables and large objects (only with `deep`), and waits for the
- *   schema dump.
+ *   SOURCE_CATALOG_FILE), the source's row hashes of the tables (only with `source.witness: hashes`) and of the
+ *   large objects (only with `deep`), and waits for the schema dump.
  *
  * Each step runs in a savepoint: a step that fails (a lock timeout, a permission) is recorded and becomes a failing
  * fidelity check, but can neither abort the snapshot's transaction (which would invalidate the snapshot pg_dump

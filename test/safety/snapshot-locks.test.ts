@@ -57,7 +57,7 @@ describe("the snapshot session's locks", () => {
 
       // The fidelity capture: sequences, the views' definitions, the hashes — each step gives its locks back.
       const fid = await SourceFidelityCapture.begin({
-        db: snap.db, snapshot: snap.id, bins: await bins(), env: spec.toolEnv, dir: join(dir.path, 'fidelity'), lockWaitTimeoutMs: 10_000, deep: true, audit,
+        db: snap.db, snapshot: snap.id, bins: await bins(), env: spec.toolEnv, dir: join(dir.path, 'fidelity'), lockWaitTimeoutMs: 10_000, deep: true, witnessHashes: true, audit,
       });
       const captured = await fid.finish(tables);
       assert.deepEqual(captured.errors, {});
