@@ -80,10 +80,10 @@ export const ConfigSchema = z
           .describe('verify --source: the source has not changed since the dump was taken, so a row count or (--deep) content hash that differs from the source now FAILs instead of WARNing; default false'),
         witness: z
           .enum(['counts', 'hashes', 'none'])
-          .default('counts')
-          .describe("run: what the source itself attests in the dump's snapshot, beside the evidence pgdrill takes from the dump's own COPY stream (rows and content hash of every table, compared with the restored copy): `counts` an exact count(*) of every table (a second read of each table: docs/fidelity.md); `hashes` counts and a content hash of every row computed by the source server (a full read hashed on production); `none` nothing beyond pg_dump's own read. Default counts"),
+          .default('none')
+          .describe("run: what the source itself attests in the dump's snapshot, beside the evidence pgdrill takes from the dump's own COPY stream (rows and content hash of every table, compared with the restored copy): `counts` an exact count(*) of every table (a second read of each table: docs/fidelity.md); `hashes` counts and a content hash of every row computed by the source server (a full read hashed on production); `none` nothing beyond pg_dump's own read (the rows and content hashes from the dump's stream only). Default none"),
       })
-      .default({ statement_timeout: '60s', max_lock_table_share: 1, unchanged_since_dump: false, witness: 'counts' }),
+      .default({ statement_timeout: '60s', max_lock_table_share: 1, unchanged_since_dump: false, witness: 'none' }),
     backup: z
       .strictObject({
         format: z.enum(['plain', 'custom', 'directory']).default('plain'),

@@ -72,7 +72,8 @@ ANALYZE;
 /** The config a demo drill runs with: the source pinned, and the governance layer expected exactly. */
 export function demoConfig(systemIdentifier: string): Record<string, unknown> {
   return {
-    source: { system_identifier: systemIdentifier, database: 'directus' },
+    // witness counts: the demo's source is throwaway, so it shows every evidence a drill can give (docs/fidelity.md).
+    source: { system_identifier: systemIdentifier, database: 'directus', witness: 'counts' },
     expect: {
       objects: [
         { type: 'view', schema: GOVERNANCE_SCHEMA, name: 'v_*_observe', count: 12 },

@@ -115,7 +115,7 @@ COMMIT;
   });
 
   test('a count that fails on one table: one failed check naming it, the dump still summed and restored', async () => {
-    const { report } = await runDrill({ source: urlOf(source, 'counts'), outDir: join(scratch.path, 'counts') });
+    const { report } = await runDrill({ source: urlOf(source, 'counts'), outDir: join(scratch.path, 'counts'), config: { source: { witness: 'counts' } } });
     const c = check(report, 'backup.source_counts');
     assert.equal(c.status, 'fail');
     assert.match(c.detail, /for 1 table\(s\).*public\.t: relation "other" does not exist \(SQLSTATE 42P01\)/);

@@ -24,7 +24,7 @@ test('writes on the source during the dump (inserts, updates, deletes in a loop)
     })();
     try {
       while (rounds < 20) await new Promise((r) => setTimeout(r, 10));
-      const { report } = await drill(urlOf(source, 'pagila'), dir.path, 'concurrent');
+      const { report } = await drill(urlOf(source, 'pagila'), dir.path, 'concurrent', undefined, undefined, { source: { witness: 'counts' } });
       const roundsAtEnd = rounds;
       stop = true;
       await loop;

@@ -23,7 +23,7 @@ describe('fidelity on pagila', () => {
     }
     assert.equal(report.tables.length, 21);
     for (const t of report.tables) {
-      assert.match(t.dump_hash ?? '', /^c1:[0-9a-f]{16}$/, `${t.schema}.${t.name}`);
+      assert.match(t.dump_hash ?? '', /^c2:[0-9a-f]{16}$/, `${t.schema}.${t.name}`);
       assert.equal(t.restored_copy_hash, t.dump_hash, `${t.schema}.${t.name}`);
       assert.equal(t.source_hash, undefined, 'the source hashes no table unless source.witness: hashes');
     }

@@ -114,14 +114,14 @@ describe('SQL_ASCII with names that are not UTF-8', () => {
     const report = await mutated('altered', ALTER_ROW);
     assert.deepEqual(failed(report), ['fidelity.content_hashes']);
     // Both evidences see it: the dump's COPY bytes against the copy's COPY TO (bytes, in SQL_ASCII), and the source's hashes (--deep: witness counts, so the stream alone here).
-    assert.match(check(report, 'fidelity.content_hashes').detail, new RegExp(`^1 difference\\(s\\) in content: s\\\\xe9\\.caf\\\\xe9 \\(dump c1:`));
+    assert.match(check(report, 'fidelity.content_hashes').detail, new RegExp(`^1 difference\\(s\\) in content: s\\\\xe9\\.caf\\\\xe9 \\(dump c2:`));
   });
 
   test('a table missing from the copy: restore.objects, the counts and the round trip FAIL naming it', async () => {
     const report = await mutated('dropped', DROP_MIXED);
     assert.deepEqual(report.restore?.missing_objects, [`table:public.${SHOWN.mixed}`]);
     assert.ok(failed(report).includes('fidelity.row_counts') && failed(report).includes('fidelity.round_trip'), failed(report).join(', '));
-    assert.match(check(report, 'fidelity.row_counts').detail, /public\.t\\xb9\\xe2 source 2, dump 2 vs restored MISSING/);
+    assert.match(check(report, 'fidelity.row_counts').detail, /public\.t\\xb9\\xe2 dump 2 vs restored MISSING/);
     assert.ok((report.fidelity?.round_trip?.objects ?? []).some((o) => o.section.includes(`Name: ${SHOWN.mixed}; Type: TABLE`)), JSON.stringify(report.fidelity?.round_trip));
   });
 

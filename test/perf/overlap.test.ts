@@ -15,7 +15,9 @@ describe('overlapped drills', () => {
   const { fx, drill } = drills;
 
   test('pagila restored from the dump stream: PASS, exact counts equal, overlap reported', async () => {
-    const { code, report, stderr } = await drill('out-overlap');
+    const counts = join(fx.dir, 'witness-counts.yaml');
+    await writeFile(counts, 'source:\n  witness: counts\n');
+    const { code, report, stderr } = await drill('out-overlap', ['--config', counts]);
     assert.equal(code, 0, stderr + JSON.stringify(report.checks.filter((c) => c.status === 'fail')));
     assert.equal(report.restore?.overlapped, true);
     assert.ok(report.notes.some((n) => n.id === 'overlap' && /restored from pg_dump's stream/.test(n.text)));
@@ -28,7 +30,7 @@ describe('overlapped drills', () => {
 
   test('roles not captured (backup.globals: false): restored after the dump in the early sandbox, with placeholders', async () => {
     const cfg = join(fx.dir, 'no-globals.yaml');
-    await writeFile(cfg, 'backup:\n  globals: false\n');
+    await writeFile(cfg, 'backup:\n  globals: false\nsource:\n  witness: counts\n');
     const { code, report, stderr } = await drill('out-no-globals', ['--config', cfg]);
     assert.equal(code, 0, stderr);
     assert.equal(report.restore?.overlapped, false);

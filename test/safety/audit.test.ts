@@ -54,7 +54,7 @@ describe('what reaches production, from its own server log', () => {
   /** Drill as `user`, and return the report with the log statements sent during it. */
   async function drillLogged(user: string, out: string): Promise<{ report: Report; logged: LoggedStatement[] }> {
     const offset = (await readStatements(source.logFile)).length;
-    const r = await runDrill({ source: urlOf(source, 'app').replace(`${source.superuser}@`, `${user}@`), config: validateConfig({}), outDir: join(dir.path, out) });
+    const r = await runDrill({ source: urlOf(source, 'app').replace(`${source.superuser}@`, `${user}@`), config: validateConfig({ source: { witness: 'counts' } }), outDir: join(dir.path, out) });
     assert.equal(r.exitCode, 0, JSON.stringify(r.report.checks.filter((c) => c.status === 'fail'), null, 1));
     return { report: r.report, logged: (await readStatements(source.logFile)).slice(offset) };
   }
