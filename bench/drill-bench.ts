@@ -22,11 +22,9 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { localToolchain } from '../src/toolchain/toolchain.js';
-import { resolveSandboxUser } from '../src/exec/os-user.js';
-import { runProcess } from '../src/exec/run-process.js';
-import { silentLogger } from '../src/logger.js';
 import type { Report } from '../src/report/model.js';
 import { SandboxCluster } from '../src/sandbox/cluster.js';
+import { startBenchSource } from './bench-source.js';
 import { median } from './timing.js';
 
 type Variant = 'a' | 'a_fast' | 'b' | 'c';
@@ -136,19 +134,6 @@ async function runVariantTimed(v: Variant, scale: number, source: SandboxCluster
   }
 }
 
-async function startBenchSource(scale: number, parent: string, pgbin: string): Promise<SandboxCluster> {
-  const bins = await localToolchain({ pgBindir: pgbin });
-  const c = await SandboxCluster.start({ bins, parentDir: parent, osUser: await resolveSandboxUser(), logger: silentLogger, superuser: 'postgres', label: `bench-source-${scale}` });
-  try {
-    await runProcess({ bin: bins.path('psql'), args: ['-X', '-q', '-c', 'CREATE DATABASE bench'], env: c.env('postgres') });
-    await runProcess({ bin: join(pgbin, 'pgbench'), args: ['-i', '-q', '-s', String(scale), 'bench'], env: c.env('bench') });
-    return c;
-  } catch (err) {
-    await c.stop();
-    throw err;
-  }
-}
-
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
 const mb = (x: number | null) => (x === null ? '—' : `${(x / 1024 / 1024).toFixed(0)} MB`);
@@ -165,7 +150,7 @@ async function main(): Promise<void> {
     for (const scale of args.scales) {
       await mkdir(join(workRoot, 'sources'), { recursive: true });
       console.error(`scale ${scale}: pgbench -i …`);
-      const source = await startBenchSource(scale, join(workRoot, 'sources'), pgbin);
+      const source = await startBenchSource(scale, join(workRoot, 'sources'), pgbin, `bench-source-${scale}`);
       try {
         for (let round = 0; round < args.runs; round++) {
           const order = args.variants.map((_, i) => args.variants[(i + round) % args.variants.length]!);

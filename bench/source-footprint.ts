@@ -20,11 +20,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { localToolchain } from '../src/toolchain/toolchain.js';
-import { resolveSandboxUser } from '../src/exec/os-user.js';
-import { runProcess } from '../src/exec/run-process.js';
-import { silentLogger } from '../src/logger.js';
 import type { Report } from '../src/report/model.js';
 import { SandboxCluster } from '../src/sandbox/cluster.js';
+import { startBenchSource } from './bench-source.js';
 import { median } from './timing.js';
 
 /** `none`: `pgdrill run` with `source.witness: none` (builds that have it): nothing read on the source beside pg_dump. */
@@ -118,20 +116,6 @@ async function measure(v: Variant, scale: number, round: number, source: Sandbox
   }
 }
 
-async function startBenchSource(scale: number, parent: string, pgbin: string): Promise<SandboxCluster> {
-  const bins = await localToolchain({ pgBindir: pgbin });
-  const c = await SandboxCluster.start({ bins, parentDir: parent, osUser: await resolveSandboxUser(), logger: silentLogger, superuser: 'postgres', label: `footprint-source-${scale}` });
-  try {
-    await runProcess({ bin: bins.path('psql'), args: ['-X', '-q', '-c', 'CREATE DATABASE bench'], env: c.env('postgres') });
-    await runProcess({ bin: join(pgbin, 'pgbench'), args: ['-i', '-q', '-s', String(scale), 'bench'], env: c.env('bench') });
-    await runProcess({ bin: bins.path('psql'), args: ['-X', '-q', '-c', 'VACUUM ANALYZE', '-c', 'CHECKPOINT'], env: c.env('bench') });
-    return c;
-  } catch (err) {
-    await c.stop();
-    throw err;
-  }
-}
-
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
 
 function table(args: Args, results: RunResult[]): string {
@@ -167,7 +151,7 @@ async function main(): Promise<void> {
     for (const scale of args.scales) {
       await mkdir(join(workRoot, 'sources'), { recursive: true });
       console.error(`scale ${scale}: pgbench -i …`);
-      const source = await startBenchSource(scale, join(workRoot, 'sources'), pgbin);
+      const source = await startBenchSource(scale, join(workRoot, 'sources'), pgbin, `footprint-source-${scale}`, ['VACUUM ANALYZE', 'CHECKPOINT']);
       try {
         for (let round = 0; round < args.runs; round++) {
           for (const v of args.variants.map((_, i) => args.variants[(i + round) % args.variants.length]!)) {

@@ -101,6 +101,30 @@ export function pgDumpArgs(o: Pick<DumpOptions, 'format' | 'snapshot' | 'lockWai
   return args;
 }
 
+/** What takeDump's branches share: when it started and pg_dump's stderr lines, collected as they come. */
+interface DumpProgress {
+  readonly t0: number;
+  readonly stderr: string[];
+  readonly onStderrLine: (l: string) => void;
+}
+
+/** A directory archive: pg_dump writes the files itself into `partial`; they are hashed once renamed into place. */
+async function takeDirectoryDump(o: DumpOptions, partial: string, p: DumpProgress): Promise<DumpResult> {
+  const args = pgDumpArgs(o, partial);
+  await startProcess({ bin: o.bins.path('pg_dump'), args, env: o.env, signal: o.signal, onStderrLine: p.onStderrLine }).done;
+  o.onWriterExited?.();
+  await rename(partial, o.path);
+  await makeTreePrivate(o.path); // pg_dump's files follow the umask of whoever runs pgdrill as a library
+  const files = (await hashTree(o.path)).map((f) => ({ ...f }));
+  const manifest = files.map((f) => `${f.sha256}  ${f.path.slice(o.path.length + 1)}`).join('\n') + '\n';
+  const size = files.reduce((a, f) => a + f.size, 0);
+  o.onBytes?.(size);
+  return {
+    path: o.path, format: o.format, sizeBytes: size, sha256: createHash('sha256').update(manifest).digest('hex'),
+    files, args, durationMs: Math.round(performance.now() - p.t0), stderr: p.stderr, reread: null,
+  };
+}
+
 /** Take the dump. @throws ToolError when pg_dump fails (after removing what it wrote). */
 export async function takeDump(o: DumpOptions): Promise<DumpResult> {
   const t0 = performance.now();
@@ -118,21 +142,7 @@ export async function takeDump(o: DumpOptions): Promise<DumpResult> {
   };
   registerPartial(partial);
   try {
-    if (o.format === 'directory') {
-      const args = pgDumpArgs(o, partial);
-      await startProcess({ bin: o.bins.path('pg_dump'), args, env: o.env, signal: o.signal, onStderrLine }).done;
-      o.onWriterExited?.();
-      await rename(partial, o.path);
-      await makeTreePrivate(o.path); // pg_dump's files follow the umask of whoever runs pgdrill as a library
-      const files = (await hashTree(o.path)).map((f) => ({ ...f }));
-      const manifest = files.map((f) => `${f.sha256}  ${f.path.slice(o.path.length + 1)}`).join('\n') + '\n';
-      const size = files.reduce((a, f) => a + f.size, 0);
-      o.onBytes?.(size);
-      return {
-        path: o.path, format: o.format, sizeBytes: size, sha256: createHash('sha256').update(manifest).digest('hex'),
-        files, args, durationMs: Math.round(performance.now() - t0), stderr, reread: null,
-      };
-    }
+    if (o.format === 'directory') return await takeDirectoryDump(o, partial, { t0, stderr, onStderrLine });
     const hasher = new HashingStream(o.consumers ?? [], o.onBytes);
     let args: string[];
     if (o.format === 'plain') {

@@ -85,6 +85,61 @@ export function killRunningChildren(): void {
   for (const c of running) c.kill('SIGKILL');
 }
 
+/** Make every kill of this child (here, by a caller holding `child`, by killRunningChildren) reach its group. */
+function killWholeGroup(child: ChildProcess, pgid: number): void {
+  const killOne = child.kill.bind(child);
+  child.kill = (sig?: NodeJS.Signals | number) => {
+    try {
+      return process.kill(-pgid, sig);
+    } catch {
+      return killOne(sig);
+    }
+  };
+}
+
+/** A child's stderr as it is read: its last STDERR_TAIL_BYTES, and its lines handed on as they complete. */
+interface StderrReader {
+  /** The last STDERR_TAIL_BYTES of stderr so far. */
+  tail(): string;
+  /** Hand on the last line if it had no newline (once the child has closed its stderr). */
+  flush(): void;
+}
+
+/** Read a child's stderr into a bounded tail, handing each line to onLine. */
+function readStderr(stream: Readable, onLine: ((line: string) => void) | undefined): StderrReader {
+  let tail = '';
+  let partial = '';
+  // Decoded as pgdrill's sessions decode a SQL_ASCII database (src/pg/server-bytes.ts): UTF-8 as ever, and a byte
+  // that is not UTF-8 (a name quoted from a SQL_ASCII or LATIN1 database) kept, to be shown as \xNN, not as U+FFFD.
+  const errText = serverBytesDecoder();
+  stream.on('data', (b: Buffer) => {
+    const s = errText.write(b);
+    tail = (tail + s).slice(-STDERR_TAIL_BYTES);
+    if (onLine) {
+      const lines = (partial + s).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) onLine(l);
+    }
+  });
+  return {
+    tail: () => tail,
+    flush: () => {
+      if (partial && onLine) onLine(partial);
+    },
+  };
+}
+
+/** Capture a child's stdout as text (up to CAPTURE_LIMIT), decoded as stderr is; the getter reads it once ended. */
+function captureText(stream: Readable): () => string {
+  let captured = '';
+  const outText = serverBytesDecoder();
+  stream.on('data', (b: Buffer) => {
+    if (captured.length < CAPTURE_LIMIT) captured += outText.write(b);
+  });
+  stream.on('end', () => void (captured += outText.end()));
+  return () => captured;
+}
+
 /** Start a child process. Resolve `done` to its result; reject with ToolError on failure (unless allowFailure). */
 export function startProcess(opts: ProcessOptions): RunningProcess {
   const tool = toolName(opts.bin);
@@ -100,36 +155,12 @@ export function startProcess(opts: ProcessOptions): RunningProcess {
     detached: (opts.detached || opts.group) ?? false,
     stdio: [opts.stdin && opts.stdin !== 'ignore' ? 'pipe' : 'ignore', stdoutMode === 'ignore' ? 'ignore' : 'pipe', 'pipe'],
   });
-  if (opts.group && child.pid !== undefined) {
-    // Every kill of this child (here, by a caller holding `child`, by killRunningChildren) reaches its group.
-    const pgid = child.pid;
-    const killOne = child.kill.bind(child);
-    child.kill = (sig?: NodeJS.Signals | number) => {
-      try {
-        return process.kill(-pgid, sig);
-      } catch {
-        return killOne(sig);
-      }
-    };
-  }
+  if (opts.group && child.pid !== undefined) killWholeGroup(child, child.pid);
   if (!opts.detached && child.pid !== undefined) {
     running.add(child);
     child.once('exit', () => running.delete(child));
   }
-  let tail = '';
-  let partial = '';
-  // Decoded as pgdrill's sessions decode a SQL_ASCII database (src/pg/server-bytes.ts): UTF-8 as ever, and a byte
-  // that is not UTF-8 (a name quoted from a SQL_ASCII or LATIN1 database) kept, to be shown as \xNN, not as U+FFFD.
-  const errText = serverBytesDecoder();
-  child.stderr!.on('data', (b: Buffer) => {
-    const s = errText.write(b);
-    tail = (tail + s).slice(-STDERR_TAIL_BYTES);
-    if (opts.onStderrLine) {
-      const lines = (partial + s).split('\n');
-      partial = lines.pop() ?? '';
-      for (const l of lines) opts.onStderrLine(l);
-    }
-  });
+  const stderr = readStderr(child.stderr!, opts.onStderrLine);
   // A stream piped into stdin (or out of stdout) that fails — a file gone or unreadable, a corrupt gzip, a full disk —
   // would be an unhandled 'error' event (`pipe` does not forward errors): node would crash. The child is killed
   // instead (it must not act on half its input) and `done` rejects naming the stream's error.
@@ -138,14 +169,8 @@ export function startProcess(opts: ProcessOptions): RunningProcess {
     streamError ??= `${what} failed: ${err.message}`;
     child.kill('SIGKILL');
   };
-  let captured = '';
-  if (stdoutMode === 'capture') {
-    const outText = serverBytesDecoder();
-    child.stdout!.on('data', (b: Buffer) => {
-      if (captured.length < CAPTURE_LIMIT) captured += outText.write(b);
-    });
-    child.stdout!.on('end', () => void (captured += outText.end()));
-  } else if (stdoutMode !== 'ignore' && stdoutMode !== 'pipe') {
+  const captured = stdoutMode === 'capture' ? captureText(child.stdout!) : null;
+  if (stdoutMode !== 'ignore' && stdoutMode !== 'pipe' && stdoutMode !== 'capture') {
     stdoutMode.on('error', onStreamError('writing its output'));
     child.stdout!.pipe(stdoutMode);
   }
@@ -173,8 +198,9 @@ export function startProcess(opts: ProcessOptions): RunningProcess {
     child.on('close', (code, sig) => {
       opts.signal?.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
-      if (partial && opts.onStderrLine) opts.onStderrLine(partial);
-      const result: ProcessResult = { exitCode: code, signal: sig, stderrTail: tail, stdout: captured, pid: child.pid };
+      stderr.flush();
+      const tail = stderr.tail();
+      const result: ProcessResult = { exitCode: code, signal: sig, stderrTail: tail, stdout: captured?.() ?? '', pid: child.pid };
       if (opts.signal?.aborted) return reject(opts.signal.reason instanceof Error ? opts.signal.reason : new InterruptedError('SIGINT'));
       if (streamError) return reject(new ToolError(tool, opts.args, code, sig, `${streamError}${tail.trim() ? `; ${tail}` : ''}`));
       if ((code !== 0 || sig) && !opts.allowFailure) return reject(new ToolError(tool, opts.args, code, sig, tail));

@@ -424,43 +424,40 @@ export interface CompareOptions {
   readonly normaliser?: CrossMajorNormaliser | null;
 }
 
-/**
- * Compare two schema dumps object by object (pg_dump's `-- Name: …` entries), after stripping ROUND_TRIP_STRIPPED
- * lines: each dump is read as a stream into one digest per object (never the whole files in memory), objects are
- * matched by header, and only the differing ones are read again for their lines. Every differing object is counted
- * and named — present on one side only, or with other text — with its differing lines.
- */
-export async function compareSchemaDumps(sourcePath: string, restoredPath: string, stripped = ROUND_TRIP_STRIPPED, opts: CompareOptions = {}): Promise<RoundTripComparison> {
-  const sc = stripped.map(() => 0);
-  const rc = stripped.map(() => 0);
-  const reading = (side: Side, counts: number[]): DumpReading => ({ stripped, counts, side, normaliser: opts.normaliser, count: true });
-  const [src, rst] = await Promise.all([sectionsOf(sourcePath, reading('source', sc)), sectionsOf(restoredPath, reading('restored', rc))]);
-  const counts = stripped.map((s, i) => ({ why: s.why, source: sc[i]!, restored: rc[i]! }));
-  let differing: { key: string; section: string; kind: RoundTripObject['kind'] }[] = [];
-  for (const [key, s] of src.sections) {
-    const r = rst.sections.get(key);
+/** One object that differs between the dumps, by its pg_dump header. */
+interface DifferingObject {
+  readonly key: string;
+  readonly section: string;
+  readonly kind: RoundTripObject['kind'];
+}
+
+/** One side of the comparison: its dump path, its sections and the lines read of the differing ones. */
+interface ComparedSide {
+  readonly path: string;
+  readonly sections: Map<string, Section>;
+  readonly lines: Map<string, NumberedLine[]>;
+}
+
+/** Objects whose digests differ or that one side lacks: the source's in its order, then those only restored. */
+function differingObjects(src: Map<string, Section>, rst: Map<string, Section>): DifferingObject[] {
+  const differing: DifferingObject[] = [];
+  for (const [key, s] of src) {
+    const r = rst.get(key);
     if (!r) differing.push({ key, section: s.header, kind: 'missing in the restored copy' });
     else if (r.digest !== s.digest) differing.push({ key, section: s.header, kind: 'differs' });
   }
-  const only = [...rst.sections].filter(([key]) => !src.sections.has(key)).sort((x, y) => x[1].first - y[1].first);
+  const only = [...rst].filter(([key]) => !src.has(key)).sort((x, y) => x[1].first - y[1].first);
   for (const [key, r] of only) differing.push({ key, section: r.header, kind: 'only in the restored copy' });
-  const equal = () => ({ equal: true, lines_compared: src.lines, stripped: counts, objects_differing: 0, differences: [], section: null, objects: [], objects_omitted: 0, differences_path: null });
-  if (!differing.length) return equal();
+  return differing;
+}
 
-  const wanted = new Set(differing.map((d) => d.key));
-  const budget = { left: LINE_BUDGET };
-  const sLines = await linesOf(sourcePath, reading('source', sc), wanted, budget);
-  const rLines = await linesOf(restoredPath, reading('restored', rc), wanted, budget);
-  // A change only the pair shows (cross-major.ts `equivalent`): objects whose lines were both read.
-  const explained = (d: (typeof differing)[number]) => {
-    const [a, b] = [sLines.get(d.key), rLines.get(d.key)];
-    return d.kind === 'differs' && !!a && !!b && !!opts.normaliser?.equivalent('sections', d.section, a.map((l) => l.text).join('\n'), b.map((l) => l.text).join('\n'));
-  };
-  if (opts.normaliser?.active) differing = differing.filter((d) => !explained(d));
-  if (!differing.length) return equal();
-  const base = { lines_compared: src.lines, stripped: counts, objects_differing: differing.length };
+/**
+ * Diff every differing object's lines, write them all to differencesPath (when given) and return the first
+ * MAX_OBJECTS for the report.
+ */
+async function writeDifferences(differing: readonly DifferingObject[], source: ComparedSide, restored: ComparedSide, differencesPath: string | undefined): Promise<RoundTripObject[]> {
   const objects: RoundTripObject[] = [];
-  const out = opts.differencesPath ? createWriteStream(opts.differencesPath, { mode: 0o600 }) : null;
+  const out = differencesPath ? createWriteStream(differencesPath, { mode: 0o600 }) : null;
   const failed = out ? new Promise<never>((_, reject) => out.once('error', reject)) : null;
   failed?.catch(() => {});
   const write = async (text: string) => {
@@ -469,15 +466,15 @@ export async function compareSchemaDumps(sourcePath: string, restoredPath: strin
   };
   try {
     await write(`# pgdrill round trip: ${differing.length} object(s) differ between
-#   source   ${sourcePath}
-#   restored ${restoredPath}
+#   source   ${source.path}
+#   restored ${restored.path}
 # (after stripping ROUND_TRIP_STRIPPED; "-" source line, "+" restored line, with line numbers)
 `);
     for (const d of differing) {
-      const s = src.sections.get(d.key);
-      const r = rst.sections.get(d.key);
-      const a = sLines.get(d.key);
-      const b = rLines.get(d.key);
+      const s = source.sections.get(d.key);
+      const r = restored.sections.get(d.key);
+      const a = source.lines.get(d.key);
+      const b = restored.lines.get(d.key);
       const known = (d.kind === 'only in the restored copy' || a) && (d.kind === 'missing in the restored copy' || b);
       const pairs = known ? diffLines(a ?? [], b ?? []) : [];
       await write(`
@@ -505,6 +502,38 @@ export async function compareSchemaDumps(sourcePath: string, restoredPath: strin
     out?.destroy();
     throw err;
   }
+  return objects;
+}
+
+/**
+ * Compare two schema dumps object by object (pg_dump's `-- Name: …` entries), after stripping ROUND_TRIP_STRIPPED
+ * lines: each dump is read as a stream into one digest per object (never the whole files in memory), objects are
+ * matched by header, and only the differing ones are read again for their lines. Every differing object is counted
+ * and named — present on one side only, or with other text — with its differing lines.
+ */
+export async function compareSchemaDumps(sourcePath: string, restoredPath: string, stripped = ROUND_TRIP_STRIPPED, opts: CompareOptions = {}): Promise<RoundTripComparison> {
+  const sc = stripped.map(() => 0);
+  const rc = stripped.map(() => 0);
+  const reading = (side: Side, counts: number[]): DumpReading => ({ stripped, counts, side, normaliser: opts.normaliser, count: true });
+  const [src, rst] = await Promise.all([sectionsOf(sourcePath, reading('source', sc)), sectionsOf(restoredPath, reading('restored', rc))]);
+  const counts = stripped.map((s, i) => ({ why: s.why, source: sc[i]!, restored: rc[i]! }));
+  let differing = differingObjects(src.sections, rst.sections);
+  const equal = () => ({ equal: true, lines_compared: src.lines, stripped: counts, objects_differing: 0, differences: [], section: null, objects: [], objects_omitted: 0, differences_path: null });
+  if (!differing.length) return equal();
+
+  const wanted = new Set(differing.map((d) => d.key));
+  const budget = { left: LINE_BUDGET };
+  const sLines = await linesOf(sourcePath, reading('source', sc), wanted, budget);
+  const rLines = await linesOf(restoredPath, reading('restored', rc), wanted, budget);
+  // A change only the pair shows (cross-major.ts `equivalent`): objects whose lines were both read.
+  const explained = (d: DifferingObject) => {
+    const [a, b] = [sLines.get(d.key), rLines.get(d.key)];
+    return d.kind === 'differs' && !!a && !!b && !!opts.normaliser?.equivalent('sections', d.section, a.map((l) => l.text).join('\n'), b.map((l) => l.text).join('\n'));
+  };
+  if (opts.normaliser?.active) differing = differing.filter((d) => !explained(d));
+  if (!differing.length) return equal();
+  const base = { lines_compared: src.lines, stripped: counts, objects_differing: differing.length };
+  const objects = await writeDifferences(differing, { path: sourcePath, sections: src.sections, lines: sLines }, { path: restoredPath, sections: rst.sections, lines: rLines }, opts.differencesPath);
   const first = objects[0]!;
   return {
     equal: false, ...base, differences: first.lines.slice(0, FIRST_LINES), section: first.section, objects,

@@ -77,28 +77,45 @@ export function compareWithBaseline(current: Report, previous: Report | null, th
     };
   }
   const prevId = previous.run.id;
-  const checks: CheckResult[] = [];
   const size = change(previous.backup.size_bytes, current.backup.size_bytes);
-  const sameFormat = previous.backup.format === current.backup.format;
+  const objects = objectChanges(previous, current);
+  const tables = tableChanges(previous, current);
+  const checks: CheckResult[] = [
+    sizeCheck(previous, current, size, th),
+    objectsCheck(previous, current, objects, th),
+    tableRowsCheck(previous, current, tables, th),
+  ];
 
-  // Dump size: only between equal formats (a custom archive can be 35x smaller than the plain dump of the same data).
+  return {
+    baseline: {
+      run_id: prevId, run_dir: previous.run.dir, started_at: previous.run.started_at, kind: previous.kind,
+      format: previous.backup.format, size_bytes: size, objects, tables,
+    },
+    checks,
+  };
+}
+
+/** Dump size: only between equal formats (a custom archive can be 35x smaller than the plain dump of the same data). */
+function sizeCheck(previous: Report, current: Report, size: Change, th: Thresholds): CheckResult {
+  const prevId = previous.run.id;
   if (th.max_size_shrink_pct === null) {
-    checks.push({ name: 'baseline.size', stage: 'baseline', status: 'skip', detail: 'thresholds.max_size_shrink_pct is null: dump size not judged' });
+    return { name: 'baseline.size', stage: 'baseline', status: 'skip', detail: 'thresholds.max_size_shrink_pct is null: dump size not judged' };
   } else if (size.previous === null || size.current === null || size.change_pct === null) {
-    checks.push({ name: 'baseline.size', stage: 'baseline', status: 'skip', detail: `dump size unknown in this drill or in the previous PASS ${prevId}` });
-  } else if (!sameFormat) {
-    checks.push({ name: 'baseline.size', stage: 'baseline', status: 'skip', detail: `previous PASS ${prevId} was ${previous.backup.format}, this drill is ${current.backup.format}: sizes of different formats are not comparable` });
-  } else {
-    const shrunk = -size.change_pct > th.max_size_shrink_pct;
-    const what = `dump ${formatBytes(size.current)} (${size.current} bytes) vs ${formatBytes(size.previous)} (${size.previous} bytes) in the previous PASS ${prevId}: ${signed(size.change_pct)}`;
-    checks.push({
-      name: 'baseline.size', stage: 'baseline', status: shrunk ? 'fail' : 'pass',
-      detail: shrunk ? `the dump shrank by more than ${th.max_size_shrink_pct}%: ${what}` : `${what} (limit: −${th.max_size_shrink_pct}%)`,
-      evidence: { ...size, limit_pct: th.max_size_shrink_pct, previous_run: prevId },
-    });
+    return { name: 'baseline.size', stage: 'baseline', status: 'skip', detail: `dump size unknown in this drill or in the previous PASS ${prevId}` };
+  } else if (previous.backup.format !== current.backup.format) {
+    return { name: 'baseline.size', stage: 'baseline', status: 'skip', detail: `previous PASS ${prevId} was ${previous.backup.format}, this drill is ${current.backup.format}: sizes of different formats are not comparable` };
   }
+  const shrunk = -size.change_pct > th.max_size_shrink_pct;
+  const what = `dump ${formatBytes(size.current)} (${size.current} bytes) vs ${formatBytes(size.previous)} (${size.previous} bytes) in the previous PASS ${prevId}: ${signed(size.change_pct)}`;
+  return {
+    name: 'baseline.size', stage: 'baseline', status: shrunk ? 'fail' : 'pass',
+    detail: shrunk ? `the dump shrank by more than ${th.max_size_shrink_pct}%: ${what}` : `${what} (limit: −${th.max_size_shrink_pct}%)`,
+    evidence: { ...size, limit_pct: th.max_size_shrink_pct, previous_run: prevId },
+  };
+}
 
-  // Objects per type, from the dump inventories.
+/** Object counts per type that changed, from the dump inventories (empty when either drill has none). */
+function objectChanges(previous: Report, current: Report): Record<string, Change> {
   const objects: Record<string, Change> = {};
   const prevObj = previous.inventory?.counts_by_type ?? null;
   const curObj = current.inventory?.counts_by_type ?? null;
@@ -108,24 +125,31 @@ export function compareWithBaseline(current: Report, previous: Report | null, th
       if (c.previous !== c.current) objects[type] = c;
     }
   }
-  if (th.max_objects_drop_pct === null) {
-    checks.push({ name: 'baseline.objects', stage: 'baseline', status: 'skip', detail: 'thresholds.max_objects_drop_pct is null: object counts not judged' });
-  } else if (!prevObj || !curObj) {
-    checks.push({ name: 'baseline.objects', stage: 'baseline', status: 'skip', detail: `no inventory in this drill or in the previous PASS ${prevId}` });
-  } else {
-    const limit = th.max_objects_drop_pct;
-    const dropped = Object.entries(objects).filter(([, c]) => (c.previous ?? 0) > 0 && -(c.change_pct ?? 0) > limit);
-    const changed = Object.entries(objects).map(([t, c]) => `${t} ${c.previous} → ${c.current}`);
-    checks.push({
-      name: 'baseline.objects', stage: 'baseline', status: dropped.length ? 'fail' : 'pass',
-      detail: dropped.length
-        ? `objects dropped by more than ${limit}% since the previous PASS ${prevId}: ${dropped.map(([t, c]) => `${t} ${c.previous} → ${c.current} (${signed(c.change_pct)})`).join(', ')}`
-        : changed.length ? `object counts vs the previous PASS ${prevId}: ${changed.join(', ')} (limit: −${limit}% per type)` : `same object counts per type as the previous PASS ${prevId}`,
-      evidence: { changed: objects, limit_pct: limit, previous_run: prevId },
-    });
-  }
+  return objects;
+}
 
-  // Rows per table.
+/** Objects per type: fails when a type dropped by more than the limit. */
+function objectsCheck(previous: Report, current: Report, objects: Record<string, Change>, th: Thresholds): CheckResult {
+  const prevId = previous.run.id;
+  if (th.max_objects_drop_pct === null) {
+    return { name: 'baseline.objects', stage: 'baseline', status: 'skip', detail: 'thresholds.max_objects_drop_pct is null: object counts not judged' };
+  } else if (!previous.inventory?.counts_by_type || !current.inventory?.counts_by_type) {
+    return { name: 'baseline.objects', stage: 'baseline', status: 'skip', detail: `no inventory in this drill or in the previous PASS ${prevId}` };
+  }
+  const limit = th.max_objects_drop_pct;
+  const dropped = Object.entries(objects).filter(([, c]) => (c.previous ?? 0) > 0 && -(c.change_pct ?? 0) > limit);
+  const changed = Object.entries(objects).map(([t, c]) => `${t} ${c.previous} → ${c.current}`);
+  return {
+    name: 'baseline.objects', stage: 'baseline', status: dropped.length ? 'fail' : 'pass',
+    detail: dropped.length
+      ? `objects dropped by more than ${limit}% since the previous PASS ${prevId}: ${dropped.map(([t, c]) => `${t} ${c.previous} → ${c.current} (${signed(c.change_pct)})`).join(', ')}`
+      : changed.length ? `object counts vs the previous PASS ${prevId}: ${changed.join(', ')} (limit: −${limit}% per type)` : `same object counts per type as the previous PASS ${prevId}`,
+    evidence: { changed: objects, limit_pct: limit, previous_run: prevId },
+  };
+}
+
+/** Row counts per table that changed. */
+function tableChanges(previous: Report, current: Report): Baseline['tables'] {
   const prevRows = rowsOf(previous);
   const curRows = rowsOf(current);
   const tables: Baseline['tables'] = [];
@@ -133,29 +157,28 @@ export function compareWithBaseline(current: Report, previous: Report | null, th
     const c = change(prevRows.get(t) ?? null, curRows.get(t) ?? null);
     if (c.previous !== c.current) tables.push({ table: t, ...c });
   }
-  if (th.max_table_rows_drop_pct === null) {
-    checks.push({ name: 'baseline.table_rows', stage: 'baseline', status: 'skip', detail: 'thresholds.max_table_rows_drop_pct is null: row counts not judged' });
-  } else if (!prevRows.size || !curRows.size) {
-    checks.push({ name: 'baseline.table_rows', stage: 'baseline', status: 'skip', detail: `no row counts in ${curRows.size ? `the previous PASS ${prevId}` : 'this drill (nothing was restored)'}` });
-  } else {
-    const limit = th.max_table_rows_drop_pct;
-    const judged = tables.filter((t) => (t.previous ?? 0) >= th.min_table_rows);
-    const lost = judged.filter((t) => t.current === null || ((t.previous ?? 0) - t.current) / (t.previous ?? 1) * 100 > limit);
-    checks.push({
-      name: 'baseline.table_rows', stage: 'baseline', status: lost.length ? 'fail' : 'pass',
-      detail: lost.length
-        ? `${lost.length} table(s) lost more than ${limit}% of their rows since the previous PASS ${prevId}: ${lost.slice(0, 10).map((t) => `${t.table} ${t.previous} → ${t.current ?? 'GONE'}${t.current === null ? '' : ` (${signed(t.change_pct)})`}`).join('; ')}`
-        : `${curRows.size} table(s) compared with the previous PASS ${prevId}: ${tables.length} changed, none lost more than ${limit}% of its rows (tables under ${th.min_table_rows} rows not judged)`,
-      evidence: { changed: tables.length, lost: lost.map((t) => t.table), limit_pct: limit, min_table_rows: th.min_table_rows, previous_run: prevId },
-    });
-  }
+  return tables;
+}
 
+/** Rows per table: fails when a table (of at least min_table_rows) lost more than the limit. */
+function tableRowsCheck(previous: Report, current: Report, tables: Baseline['tables'], th: Thresholds): CheckResult {
+  const prevId = previous.run.id;
+  const prevSize = rowsOf(previous).size;
+  const curSize = rowsOf(current).size;
+  if (th.max_table_rows_drop_pct === null) {
+    return { name: 'baseline.table_rows', stage: 'baseline', status: 'skip', detail: 'thresholds.max_table_rows_drop_pct is null: row counts not judged' };
+  } else if (!prevSize || !curSize) {
+    return { name: 'baseline.table_rows', stage: 'baseline', status: 'skip', detail: `no row counts in ${curSize ? `the previous PASS ${prevId}` : 'this drill (nothing was restored)'}` };
+  }
+  const limit = th.max_table_rows_drop_pct;
+  const judged = tables.filter((t) => (t.previous ?? 0) >= th.min_table_rows);
+  const lost = judged.filter((t) => t.current === null || ((t.previous ?? 0) - t.current) / (t.previous ?? 1) * 100 > limit);
   return {
-    baseline: {
-      run_id: prevId, run_dir: previous.run.dir, started_at: previous.run.started_at, kind: previous.kind,
-      format: previous.backup.format, size_bytes: size, objects, tables,
-    },
-    checks,
+    name: 'baseline.table_rows', stage: 'baseline', status: lost.length ? 'fail' : 'pass',
+    detail: lost.length
+      ? `${lost.length} table(s) lost more than ${limit}% of their rows since the previous PASS ${prevId}: ${lost.slice(0, 10).map((t) => `${t.table} ${t.previous} → ${t.current ?? 'GONE'}${t.current === null ? '' : ` (${signed(t.change_pct)})`}`).join('; ')}`
+      : `${curSize} table(s) compared with the previous PASS ${prevId}: ${tables.length} changed, none lost more than ${limit}% of its rows (tables under ${th.min_table_rows} rows not judged)`,
+    evidence: { changed: tables.length, lost: lost.map((t) => t.table), limit_pct: limit, min_table_rows: th.min_table_rows, previous_run: prevId },
   };
 }
 

@@ -20,6 +20,7 @@ import type { CheckResult } from '../report/model.js';
 import { jailedCommand, resolveJail } from '../sandbox/jail.js';
 import type { PhysicalTarget } from './pgbackrest.js';
 import { assertShellSafePath, writeJailIdentity } from './pgbackrest-run.js';
+import type { PhysicalBackupSpan } from './backup-span.js';
 
 /** A Barman artefact: the server, and the backup id (null: the latest). */
 export interface BarmanArtifact {
@@ -48,16 +49,9 @@ export function parseBarmanArtifact(text: string): BarmanArtifact {
 }
 
 /** One Barman backup, from `barman show-backup --format json`. */
-export interface BarmanBackup {
+export interface BarmanBackup extends PhysicalBackupSpan {
   readonly id: string;
   readonly status: string;
-  readonly startLsn: string;
-  readonly stopLsn: string;
-  readonly timeline: number;
-  readonly startSegment: string;
-  readonly stopSegment: string;
-  readonly startTime: string;
-  readonly stopTime: string;
   readonly size: number;
   readonly pgVersion: number | null;
 }

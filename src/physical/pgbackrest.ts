@@ -15,6 +15,7 @@ import type { CheckResult } from '../report/model.js';
 import { readPgBackRestConfig, type PgBackRestArtifact } from './pgbackrest-config.js';
 import { assertShellSafePath, commonOptions, prepareRunner, runPgBackRest, type PgBackRestRunner } from './pgbackrest-run.js';
 import { parseVerifyOutput, verifyCheck } from './pgbackrest-verify.js';
+import type { PhysicalBackupSpan } from './backup-span.js';
 
 /** The recovery target, as pgdrill's `--target` gives it. */
 export type PhysicalTarget =
@@ -22,18 +23,10 @@ export type PhysicalTarget =
   | { readonly kind: 'latest' }
   | { readonly kind: 'time' | 'lsn' | 'xid' | 'name'; readonly value: string };
 
-/** One backup of a stanza, as `pgbackrest info` lists it. */
-export interface PgBackRestBackup {
+/** One backup of a stanza, as `pgbackrest info` lists it (its timeline from its first WAL segment's name). */
+export interface PgBackRestBackup extends PhysicalBackupSpan {
   readonly label: string;
   readonly type: string;
-  readonly startLsn: string;
-  readonly stopLsn: string;
-  /** The timeline the backup started on (from its first WAL segment's name). */
-  readonly timeline: number;
-  readonly startSegment: string;
-  readonly stopSegment: string;
-  readonly startTime: string;
-  readonly stopTime: string;
   /** Labels of the backups it depends on (a differential's or incremental's full, …). */
   readonly references: readonly string[];
   /** The repository holding it. */

@@ -28,6 +28,25 @@ function kv(rows: [string, string | number | boolean | null | undefined][]): str
 
 /** Render report.md. */
 export function renderMarkdown(r: Report): string {
+  const out: string[] = [renderHead(r), renderProvenance(r), renderBackup(r), renderContent(r), renderRestore(r)];
+  if (r.physical) out.push(renderPhysical(r.physical));
+  if (r.jail) out.push(renderJail(r.jail));
+  if (r.restore?.errors.length) out.push(renderRestoreErrors(r.restore.errors));
+  if (r.tables.length) out.push(renderTables(r.tables));
+  if (r.fidelity) out.push(renderFidelity(r.fidelity));
+  out.push(`## §5 — Teardown\n\n\`\`\`\n${kv([['teardown', r.teardown.detail], ['confirmed', r.teardown.confirmed]])}\`\`\`\n\n${checksOf(r, ['teardown'])}`);
+  out.push(renderProduction(r));
+  if (r.production.audit.length) out.push(renderAudit(r.production.audit));
+  const footprint = renderFootprint(r.production.footprint);
+  if (footprint) out.push(footprint);
+  if (r.baseline || r.checks.some((c) => c.stage === 'baseline')) out.push(renderBaseline(r));
+  if (r.notes.length) out.push(`## Notes\n\n${r.notes.map((n) => `- **${n.id}** — ${n.text}`).join('\n')}\n`);
+  out.push(renderSummary(r));
+  return out.join('\n');
+}
+
+/** Front matter, title and the verdict paragraph. */
+function renderHead(r: Report): string {
   const front = {
     status: r.status,
     kind: r.kind,
@@ -43,18 +62,21 @@ export function renderMarkdown(r: Report): string {
     ...r.metadata,
   };
   const failing = r.checks.filter((c) => c.status === 'fail');
-  const out: string[] = [];
-  out.push(`---\n${stringify(front, { lineWidth: 0 }).trim()}\n---\n`);
-  out.push(`# Restore drill — ${r.source.database ?? r.backup.path ?? 'unknown'} — ${r.status}${r.interrupted ? ' (interrupted)' : ''}\n`);
-  out.push(
+  return [
+    `---\n${stringify(front, { lineWidth: 0 }).trim()}\n---\n`,
+    `# Restore drill — ${r.source.database ?? r.backup.path ?? 'unknown'} — ${r.status}${r.interrupted ? ' (interrupted)' : ''}\n`,
     r.status === 'PASS'
       ? (r.kind === 'verify'
           ? `**${r.status}.** The existing ${r.backup.format ?? ''} backup ${r.backup.path ?? ''} passed its integrity checks, was content-checked and restored into an isolated throwaway cluster; every check passed. `
           : `**${r.status}.** A fresh ${r.backup.format ?? ''} backup was taken read-only, content-checked and restored into an isolated throwaway cluster; every check passed. `) +
-          `Teardown ${r.teardown.confirmed ? 'confirmed' : 'NOT confirmed'}; production ${r.production_untouched === null ? 'not applicable (no source)' : r.production_untouched ? 'untouched (identity and catalog fingerprint unchanged, read-only statements only)' : 'untouched: not proven'}.\n`
+        `Teardown ${r.teardown.confirmed ? 'confirmed' : 'NOT confirmed'}; production ${r.production_untouched === null ? 'not applicable (no source)' : r.production_untouched ? 'untouched (identity and catalog fingerprint unchanged, read-only statements only)' : 'untouched: not proven'}.\n`
       : `**${r.status}.** ${failing.length} check(s) failed:\n\n${failing.map((c) => `- \`${c.name}\`: ${c.detail}`).join('\n')}\n`,
-  );
-  out.push(`## §1 — Method & Provenance\n\n\`\`\`\n${kv([
+  ].join('\n');
+}
+
+/** §1: who ran what, where, against which server, with which programs. */
+function renderProvenance(r: Report): string {
+  return `## §1 — Method & Provenance\n\n\`\`\`\n${kv([
     ['tool', `pgdrill ${r.tool.version}`],
     ['command', r.run.argv.join(' ') || '(library call)'],
     ['host', r.run.host],
@@ -68,9 +90,13 @@ export function renderMarkdown(r: Report): string {
     ['versions', r.versions ? `source ${r.versions.source ?? '?'} · pg_dump ${r.versions.pg_dump ?? '?'} · sandbox ${r.versions.sandbox} (${r.versions.sandbox_reason})${r.versions.target_major === null ? '' : ` · target major ${r.versions.target_major}`}` : undefined],
     ['programs', r.versions ? r.versions.programs.map((p) => `${p.name} ${p.version} (${p.role}) ${p.path}`).join('; ') : undefined],
     ['production_identity_guard', r.source.system_identifier ? `sysid ${r.source.system_identifier} AND db ${r.source.database} read before any action` : null],
-  ])}\`\`\`\n\n${checksOf(r, ['guard'])}`);
+  ])}\`\`\`\n\n${checksOf(r, ['guard'])}`;
+}
+
+/** §2: the backup taken (run) or checked (verify). */
+function renderBackup(r: Report): string {
   const g = r.backup.globals;
-  out.push(`## §2 — ${r.kind === 'verify' ? 'Backup Integrity' : 'Fresh Backup'}\n\n\`\`\`\n${kv([
+  return `## §2 — ${r.kind === 'verify' ? 'Backup Integrity' : 'Fresh Backup'}\n\n\`\`\`\n${kv([
     ['backup_path', r.backup.path],
     ['backup_method', r.backup.tool],
     ['snapshot', r.source.snapshot],
@@ -79,15 +105,23 @@ export function renderMarkdown(r: Report): string {
     ['checksum_self_check', r.backup.self_check === null ? null : `${r.backup.sums_path} -c → ${r.backup.self_check ? 'OK' : 'FAILED'}`],
     ['globals', g ? `${g.mode}${g.path ? ` ${g.path} sha256 ${g.sha256}` : ''}${g.note ? ` — ${g.note}` : ''}` : null],
     ['duration', r.backup.duration_ms === null ? null : formatDuration(r.backup.duration_ms)],
-  ])}\`\`\`\n\n${checksOf(r, ['backup'])}`);
+  ])}\`\`\`\n\n${checksOf(r, ['backup'])}`;
+}
+
+/** §3: what the backup holds. */
+function renderContent(r: Report): string {
   const inv = r.inventory;
-  out.push(`## §3 — Backup Content Check\n\n${inv ? `\`\`\`\n${kv([
+  return `## §3 — Backup Content Check\n\n${inv ? `\`\`\`\n${kv([
     ['objects_by_type', Object.entries(inv.counts_by_type).map(([k, v]) => `${k} ${v}`).join(', ')],
     ['roles_referenced', Object.entries(inv.roles).map(([k, v]) => `${k} (${v.owner} owner, ${v.grant} grant)`).join(', ')],
     ['grants_by_role', Object.entries(inv.grants_by_role).map(([k, v]) => `${k} ${v.total} (${v.write} write)`).join(', ')],
-  ])}\`\`\`\n\n` : ''}${checksOf(r, ['content'])}`);
+  ])}\`\`\`\n\n` : ''}${checksOf(r, ['content'])}`;
+}
+
+/** §4's head: the throwaway cluster and what was restored into it. */
+function renderRestore(r: Report): string {
   const rs = r.restore;
-  out.push(`## §4 — Isolated Restore Test\n\n${rs ? `\`\`\`\n${kv([
+  return `## §4 — Isolated Restore Test\n\n${rs ? `\`\`\`\n${kv([
     ['restore_system_identifier', rs.system_identifier ? `${rs.system_identifier} (≠ production ${r.source.system_identifier ?? '—'})` : null],
     ['restore_server_version', rs.server_version],
     ['sandbox_os_user', rs.os_user ?? '(the caller)'],
@@ -96,49 +130,58 @@ export function renderMarkdown(r: Report): string {
     ['restore_duration', rs.duration_ms === null ? null : `${formatDuration(rs.duration_ms)}${rs.overlapped ? ' (overlapped with the dump: restored from pg_dump\'s stream as it was written)' : ''}`],
     ['restore_errors', rs.errors.length],
     ['objects_restored', Object.entries(rs.objects_restored).map(([k, v]) => `${k} ${v}`).join(', ')],
-  ])}\`\`\`\n\n` : ''}${checksOf(r, ['restore', 'fidelity'])}`);
-  if (r.physical) out.push(renderPhysical(r.physical));
-  if (r.jail) out.push(renderJail(r.jail));
-  if (rs?.errors.length) {
-    out.push(`### Restore errors\n\n| # | phase | class | SQLSTATE | message | statement | hint |\n|---|---|---|---|---|---|---|\n${rs.errors
-      .map((e, i) => `| ${i + 1} | ${e.phase} | ${e.classification} | ${e.sqlstate ?? ''} | ${esc(e.message)} | ${esc((e.statement ?? '').slice(0, 120))} | ${esc(e.hint ?? '')} |`)
-      .join('\n')}\n`);
-  }
-  if (r.tables.length) {
-    const hashes = r.tables.some((t) => t.source_hash !== undefined);
-    out.push(`### Tables (exact row counts${hashes ? ' and content hashes' : ''})\n\n| table | source rows | restored rows |${hashes ? ' content hash (ms: source / restored) |' : ''} match |\n|---|---:|---:|${hashes ? '---|' : ''}---|\n${r.tables
-      .map((t) => `| ${t.schema}.${t.name} | ${t.source_rows ?? t.dump_rows ?? '—'} | ${t.restored_rows ?? 'MISSING'} |${hashes ? ` ${t.source_hash === t.restored_hash ? 'equal' : '**DIFFERENT**'} (${t.hash_ms ?? '—'} / ${t.restored_hash_ms ?? '—'}) |` : ''} ${t.match ? 'yes' : '**NO**'} |`)
-      .join('\n')}\n`);
-  }
-  if (r.fidelity) out.push(renderFidelity(r.fidelity));
-  out.push(`## §5 — Teardown\n\n\`\`\`\n${kv([['teardown', r.teardown.detail], ['confirmed', r.teardown.confirmed]])}\`\`\`\n\n${checksOf(r, ['teardown'])}`);
-  out.push(`## §6 — Production-Untouched Confirmation\n\n\`\`\`\n${kv([
+  ])}\`\`\`\n\n` : ''}${checksOf(r, ['restore', 'fidelity'])}`;
+}
+
+/** §4's table of restore errors. */
+function renderRestoreErrors(errors: NonNullable<Report['restore']>['errors']): string {
+  return `### Restore errors\n\n| # | phase | class | SQLSTATE | message | statement | hint |\n|---|---|---|---|---|---|---|\n${errors
+    .map((e, i) => `| ${i + 1} | ${e.phase} | ${e.classification} | ${e.sqlstate ?? ''} | ${esc(e.message)} | ${esc((e.statement ?? '').slice(0, 120))} | ${esc(e.hint ?? '')} |`)
+    .join('\n')}\n`;
+}
+
+/** §4's table of row counts (and content hashes when taken). */
+function renderTables(tables: Report['tables']): string {
+  const hashes = tables.some((t) => t.source_hash !== undefined);
+  return `### Tables (exact row counts${hashes ? ' and content hashes' : ''})\n\n| table | source rows | restored rows |${hashes ? ' content hash (ms: source / restored) |' : ''} match |\n|---|---:|---:|${hashes ? '---|' : ''}---|\n${tables
+    .map((t) => `| ${t.schema}.${t.name} | ${t.source_rows ?? t.dump_rows ?? '—'} | ${t.restored_rows ?? 'MISSING'} |${hashes ? ` ${t.source_hash === t.restored_hash ? 'equal' : '**DIFFERENT**'} (${t.hash_ms ?? '—'} / ${t.restored_hash_ms ?? '—'}) |` : ''} ${t.match ? 'yes' : '**NO**'} |`)
+    .join('\n')}\n`;
+}
+
+/** §6: identity and catalog fingerprint before and after. */
+function renderProduction(r: Report): string {
+  return `## §6 — Production-Untouched Confirmation\n\n\`\`\`\n${kv([
     ['production_system_identifier_before', r.production.system_identifier_before],
     ['production_system_identifier_after', r.production.system_identifier_after],
     ['catalog_fingerprint_before', r.production.fingerprint_before],
     ['catalog_fingerprint_after', r.production.fingerprint_after],
     ['session_settings', r.production.session_settings],
     ['statements_sent', r.production.audit.length],
-  ])}\`\`\`\n\n${checksOf(r, ['production'])}`);
-  if (r.production.audit.length) {
-    out.push(`<details><summary>Audit: every statement sent to the source (${r.production.audit.length})</summary>\n\n| at | by | statement |\n|---|---|---|\n${r.production.audit
-      .map((a) => `| ${a.at} | ${a.by} | \`${esc(a.sql.replace(/\s+/g, ' ').slice(0, 200))}\` |`)
-      .join('\n')}\n\n</details>\n`);
-  }
-  const footprint = renderFootprint(r.production.footprint);
-  if (footprint) out.push(footprint);
+  ])}\`\`\`\n\n${checksOf(r, ['production'])}`;
+}
+
+/** §6's audit: every statement sent to the source. */
+function renderAudit(audit: Report['production']['audit']): string {
+  return `<details><summary>Audit: every statement sent to the source (${audit.length})</summary>\n\n| at | by | statement |\n|---|---|---|\n${audit
+    .map((a) => `| ${a.at} | ${a.by} | \`${esc(a.sql.replace(/\s+/g, ' ').slice(0, 200))}\` |`)
+    .join('\n')}\n\n</details>\n`;
+}
+
+/** The comparison with the previous PASS. */
+function renderBaseline(r: Report): string {
   const bl = r.baseline;
-  if (bl || r.checks.some((c) => c.stage === 'baseline')) {
-    const pct = (v: number | null) => (v === null ? '' : ` (${v > 0 ? '+' : ''}${v}%)`);
-    out.push(`## Baseline — compared with the previous PASS\n\n${bl ? `\`\`\`\n${kv([
-      ['previous_pass', `${bl.run_id} (${bl.kind}, ${bl.format ?? '?'}, started ${bl.started_at})`],
-      ['dump_size_bytes', `${bl.size_bytes.previous ?? '—'} → ${bl.size_bytes.current ?? '—'}${pct(bl.size_bytes.change_pct)}`],
-      ['objects_changed', Object.entries(bl.objects).map(([k, v]) => `${k} ${v.previous} → ${v.current}`).join(', ') || 'none'],
-      ['tables_changed', bl.tables.length ? bl.tables.slice(0, 20).map((t) => `${t.table} ${t.previous ?? '—'} → ${t.current ?? 'GONE'}${pct(t.change_pct)}`).join(', ') + (bl.tables.length > 20 ? `, … (${bl.tables.length - 20} more)` : '') : 'none'],
-    ])}\`\`\`\n\n` : ''}${checksOf(r, ['baseline'])}`);
-  }
-  if (r.notes.length) out.push(`## Notes\n\n${r.notes.map((n) => `- **${n.id}** — ${n.text}`).join('\n')}\n`);
-  out.push(`## §7 — Summary\n\n\`\`\`\n${kv([
+  const pct = (v: number | null) => (v === null ? '' : ` (${v > 0 ? '+' : ''}${v}%)`);
+  return `## Baseline — compared with the previous PASS\n\n${bl ? `\`\`\`\n${kv([
+    ['previous_pass', `${bl.run_id} (${bl.kind}, ${bl.format ?? '?'}, started ${bl.started_at})`],
+    ['dump_size_bytes', `${bl.size_bytes.previous ?? '—'} → ${bl.size_bytes.current ?? '—'}${pct(bl.size_bytes.change_pct)}`],
+    ['objects_changed', Object.entries(bl.objects).map(([k, v]) => `${k} ${v.previous} → ${v.current}`).join(', ') || 'none'],
+    ['tables_changed', bl.tables.length ? bl.tables.slice(0, 20).map((t) => `${t.table} ${t.previous ?? '—'} → ${t.current ?? 'GONE'}${pct(t.change_pct)}`).join(', ') + (bl.tables.length > 20 ? `, … (${bl.tables.length - 20} more)` : '') : 'none'],
+  ])}\`\`\`\n\n` : ''}${checksOf(r, ['baseline'])}`;
+}
+
+/** §7: the closeout summary and the stage table. */
+function renderSummary(r: Report): string {
+  return `## §7 — Summary\n\n\`\`\`\n${kv([
     ['backup_verification_status', r.status],
     ['backup', r.backup.path],
     ['sha256', r.backup.sha256],
@@ -147,8 +190,7 @@ export function renderMarkdown(r: Report): string {
     ['restore_test', stageStatus(r, 'restore')],
     ['teardown', r.teardown.confirmed ? 'CONFIRMED' : 'NOT CONFIRMED'],
     ['production_untouched', r.production_untouched === null ? 'not applicable' : r.production_untouched ? 'CONFIRMED' : 'NOT PROVEN'],
-  ])}\`\`\`\n\n| stage | status | duration |\n|---|---|---:|\n${r.stages.map((s) => `| ${s.name} | ${MARK[s.status]} | ${formatDuration(s.duration_ms)} |`).join('\n')}\n`);
-  return out.join('\n');
+  ])}\`\`\`\n\n| stage | status | duration |\n|---|---|---:|\n${r.stages.map((s) => `| ${s.name} | ${MARK[s.status]} | ${formatDuration(s.duration_ms)} |`).join('\n')}\n`;
 }
 
 /** §4's jail: who the sandbox ran as, whether it had a network of its own, what was refused before it. */

@@ -93,6 +93,41 @@ async function writableBy(dir: string, user: OsUser | null): Promise<boolean> {
   return r.exitCode === 0;
 }
 
+/**
+ * The sandbox's own directory under parentDir, owned by its OS user; in the temp directory instead when the OS user
+ * cannot reach parentDir (placementNote then says so).
+ */
+async function makeRootDir(parentDir: string, label: string, user: OsUser | null): Promise<{ rootDir: string; placementNote: string | null }> {
+  await mkdir(parentDir, { recursive: true });
+  const prefix = `${label.replace(/\W+/g, '-')}-`;
+  const rootDir = await mkdtemp(join(parentDir, prefix));
+  if (user) await chown(rootDir, user.uid, user.gid);
+  if (await writableBy(rootDir, user)) return { rootDir, placementNote: null };
+  // An ancestor is not searchable by the OS user — a run directory (0700, pgdrill's own), /root: use the temp
+  // directory instead (the sandbox's own directory there is 0700 and the sandbox user's).
+  await rm(rootDir, { recursive: true, force: true });
+  const tmpRoot = await mkdtemp(join(tmpdir(), prefix));
+  return { rootDir: tmpRoot, placementNote: `${parentDir} is private (OS user ${user?.name} cannot reach it); the ${label} was created in ${tmpRoot}` };
+}
+
+/** The lines appended to the sandbox's postgresql.conf: Unix socket only, durability off, then the caller's settings. */
+function sandboxConf(socketDir: string, extra: Readonly<Record<string, string>> | undefined): string {
+  const settings: Record<string, string> = {
+    listen_addresses: "''",
+    unix_socket_directories: `'${socketDir}'`,
+    unix_socket_permissions: '0700',
+    port: String(PORT),
+    fsync: 'off',
+    synchronous_commit: 'off',
+    full_page_writes: 'off',
+    max_wal_size: "'4GB'",
+    checkpoint_timeout: "'30min'",
+    logging_collector: 'off',
+    ...extra,
+  };
+  return '\n# pgdrill sandbox\n' + Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n';
+}
+
 /** A running throwaway cluster. */
 export class SandboxCluster implements AsyncDisposable {
   private stopped: TeardownResult | null = null;
@@ -135,18 +170,7 @@ export class SandboxCluster implements AsyncDisposable {
   static async start(opts: SandboxOptions): Promise<SandboxCluster> {
     const label = opts.label ?? 'sandbox';
     const user = opts.osUser;
-    let placementNote: string | null = null;
-    await mkdir(opts.parentDir, { recursive: true });
-    const prefix = `${label.replace(/\W+/g, '-')}-`;
-    let rootDir = await mkdtemp(join(opts.parentDir, prefix));
-    if (user) await chown(rootDir, user.uid, user.gid);
-    if (!(await writableBy(rootDir, user))) {
-      // An ancestor is not searchable by the OS user — a run directory (0700, pgdrill's own), /root: use the temp
-      // directory instead (the sandbox's own directory there is 0700 and the sandbox user's).
-      await rm(rootDir, { recursive: true, force: true });
-      rootDir = await mkdtemp(join(tmpdir(), prefix));
-      placementNote = `${opts.parentDir} is private (OS user ${user?.name} cannot reach it); the ${label} was created in ${rootDir}`;
-    }
+    const { rootDir, placementNote } = await makeRootDir(opts.parentDir, label, user);
     // Unix socket paths are limited to ~107 bytes, so the socket lives in a short private directory.
     const socketDir = await mkdtemp(join(tmpdir(), 'pgdrill-sock-'));
     const dataDir = join(rootDir, 'data');
@@ -177,20 +201,7 @@ export class SandboxCluster implements AsyncDisposable {
         throw new EnvironmentError(`initdb of the ${label} failed`, (err as ToolError).stderrTail, { cause: err });
       });
       opts.logger.debug(`${label}: data directory from ${ORIGIN[from]} in ${Math.round(performance.now() - t0)} ms`);
-      const settings: Record<string, string> = {
-        listen_addresses: "''",
-        unix_socket_directories: `'${socketDir}'`,
-        unix_socket_permissions: '0700',
-        port: String(PORT),
-        fsync: 'off',
-        synchronous_commit: 'off',
-        full_page_writes: 'off',
-        max_wal_size: "'4GB'",
-        checkpoint_timeout: "'30min'",
-        logging_collector: 'off',
-        ...opts.settings,
-      };
-      const conf = '\n# pgdrill sandbox\n' + Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n';
+      const conf = sandboxConf(socketDir, opts.settings);
       await appendFile(join(dataDir, 'postgresql.conf'), conf);
       // The postmaster inherits pg_ctl's network namespace, and so does every program it runs (COPY … PROGRAM).
       const start = jailedCommand(jail, opts.bins.path('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], { ...view, dieWithParent: false });

@@ -163,24 +163,40 @@ export async function cleanupOrphans(opts: CleanupOptions = {}): Promise<Cleanup
   const stateDir = resolve(opts.stateDir ?? defaultStateDir());
   const dryRun = opts.dryRun ?? false;
   const stopMs = opts.stopTimeoutMs ?? 30_000;
-  const items: CleanupItem[] = [];
-
-  // 1. The sandboxes pgdrill recorded: the only ones it may act on.
   const { records, refused } = await readSandboxRecords(stateDir);
+  const items: CleanupItem[] = [
+    ...(await recordedSandboxes(records, refused, { dryRun, stopMs, includeKept: opts.includeKept ?? false })),
+    ...(await unrecordedSandboxes(records, outDirs, tmp, stateDir)),
+    ...(await staleDrillLocks(outDirs, dryRun)),
+    ...(await partialDumps(outDirs, dryRun)),
+  ];
+  const count = (a: CleanupItem['action']) => items.filter((i) => i.action === a).length;
+  return { items, removed: count('removed'), failed: count('failed'), refused: count('refused') };
+}
+
+type SandboxRecords = Awaited<ReturnType<typeof readSandboxRecords>>;
+
+/** 1. The sandboxes pgdrill recorded: the only ones it may act on. */
+async function recordedSandboxes(records: SandboxRecords['records'], refused: SandboxRecords['refused'], o: { dryRun: boolean; stopMs: number; includeKept: boolean }): Promise<CleanupItem[]> {
+  const items: CleanupItem[] = [];
   for (const r of refused) items.push({ kind: 'state_file', path: r.path, action: 'refused', reason: `refused: ${r.reason}; left alone` });
-  const recordedRoots = new Set(records.map((s) => s.record.root_dir));
-  const recordedSockets = new Set(records.map((s) => s.record.socket_dir));
   for (const stored of [...records].sort((a, b) => a.record.root_dir.localeCompare(b.record.root_dir))) {
     const r = stored.record;
     const skip = (reason: string) => void items.push({ kind: 'sandbox', path: r.root_dir, action: 'skipped', reason });
     if (r.host !== hostname()) skip(`recorded by pgdrill on host ${r.host}: not judged from here`);
     else if (pgdrillAlive(r)) skip(`in use: pgdrill pid ${r.pgdrill_pid} is running`);
     // A kept sandbox its user already removed by hand (as --keep's message says) leaves only its record to drop.
-    else if (r.kept && !opts.includeKept && (await madeDir(r.root_dir, [r.server_uid, euid()])) !== 'absent') skip('kept running on purpose (--keep); use --include-kept to remove it');
-    else items.push(await removeSandbox(stored, { dryRun, stopMs }));
+    else if (r.kept && !o.includeKept && (await madeDir(r.root_dir, [r.server_uid, euid()])) !== 'absent') skip('kept running on purpose (--keep); use --include-kept to remove it');
+    else items.push(await removeSandbox(stored, { dryRun: o.dryRun, stopMs: o.stopMs }));
   }
+  return items;
+}
 
-  // 2. What looks like a sandbox but was not recorded: named, never touched (a marker or a lock file proves nothing).
+/** 2. What looks like a sandbox but was not recorded: named, never touched (a marker or a lock file proves nothing). */
+async function unrecordedSandboxes(records: SandboxRecords['records'], outDirs: readonly string[], tmp: string, stateDir: string): Promise<CleanupItem[]> {
+  const items: CleanupItem[] = [];
+  const recordedRoots = new Set(records.map((s) => s.record.root_dir));
+  const recordedSockets = new Set(records.map((s) => s.record.socket_dir));
   const marked: string[] = [];
   for (const out of outDirs) {
     for (const d of await children(out)) {
@@ -200,8 +216,12 @@ export async function cleanupOrphans(opts: CleanupOptions = {}): Promise<Cleanup
     const names = servers.length ? `; its lock file names pid ${servers.join(', ')}, which is not pgdrill's to stop` : '';
     items.push({ kind: 'socket_dir', path: d, action: 'refused', reason: `refused: pgdrill has no record of this socket directory${names}; left alone` });
   }
+  return items;
+}
 
-  // 3. Stale drill locks: our own regular files only.
+/** 3. Stale drill locks: our own regular files only. */
+async function staleDrillLocks(outDirs: readonly string[], dryRun: boolean): Promise<CleanupItem[]> {
+  const items: CleanupItem[] = [];
   for (const out of outDirs) {
     for (const n of (await readdir(out).catch(() => [] as string[])).sort()) {
       if (!/^\.pgdrill-.+\.lock$/.test(n)) continue;
@@ -216,8 +236,15 @@ export async function cleanupOrphans(opts: CleanupOptions = {}): Promise<Cleanup
       }
     }
   }
-  // 4. Partial dumps a killed drill left in its run directory (`<out>/<key>-<stamp>/*.partial`): only when no
-  //    running drill holds the lock of that database (a live drill removes its own on every path it survives).
+  return items;
+}
+
+/**
+ * 4. Partial dumps a killed drill left in its run directory (`<out>/<key>-<stamp>/*.partial`): only when no
+ *    running drill holds the lock of that database (a live drill removes its own on every path it survives).
+ */
+async function partialDumps(outDirs: readonly string[], dryRun: boolean): Promise<CleanupItem[]> {
+  const items: CleanupItem[] = [];
   for (const out of outDirs) {
     for (const run of await children(out)) {
       const key = runDirKey(basename(run));
@@ -246,8 +273,7 @@ export async function cleanupOrphans(opts: CleanupOptions = {}): Promise<Cleanup
       }
     }
   }
-  const count = (a: CleanupItem['action']) => items.filter((i) => i.action === a).length;
-  return { items, removed: count('removed'), failed: count('failed'), refused: count('refused') };
+  return items;
 }
 
 /** The owner in a drill lock that the user running pgdrill wrote (a regular file of its own, not a link). */
