@@ -1,4 +1,7 @@
-/** What every physical backup tool reports of one backup: where in the WAL and when it began and ended. */
+import type { OsUser } from '../exec/os-user.js';
+import type { PhysicalTarget } from './pgbackrest.js';
+
+/** What every physical backup tool reports of one backup (where in the WAL and when it began and ended), and what its restore adapters take. */
 
 /** The WAL span and times of one physical backup (Barman's and pgBackRest's backups both carry them). */
 export interface PhysicalBackupSpan {
@@ -10,4 +13,20 @@ export interface PhysicalBackupSpan {
   readonly stopSegment: string;
   readonly startTime: string;
   readonly stopTime: string;
+}
+
+/** What a repository's restore adapter (pgBackRest, Barman) needs beside the artefact that names the backup. */
+export interface RepositoryRestoreOptions<Artifact> {
+  readonly artifact: Artifact;
+  /** The tool's configuration file (`--pgbackrest-config`, `--barman-config`); default: the tool's own. */
+  readonly configFile?: string;
+  /** The new data directory (absent or empty), inside the sandbox's own directory. */
+  readonly dataDir: string;
+  /** A private directory for the tool's lock, spool and log files; default: beside dataDir. */
+  readonly workDir?: string;
+  /** The sandbox's OS user (null: the caller). */
+  readonly osUser: OsUser | null;
+  readonly target: PhysicalTarget;
+  readonly targetTimeline?: number | 'latest';
+  readonly signal?: AbortSignal;
 }

@@ -20,7 +20,7 @@ import type { CheckResult } from '../report/model.js';
 import { jailedCommand, resolveJail } from '../sandbox/jail.js';
 import type { PhysicalTarget } from './pgbackrest.js';
 import { assertShellSafePath, writeJailIdentity } from './pgbackrest-run.js';
-import type { PhysicalBackupSpan } from './backup-span.js';
+import type { PhysicalBackupSpan, RepositoryRestoreOptions } from './backup-span.js';
 
 /** A Barman artefact: the server, and the backup id (null: the latest). */
 export interface BarmanArtifact {
@@ -57,18 +57,9 @@ export interface BarmanBackup extends PhysicalBackupSpan {
 }
 
 /** What `restoreFromBarman` needs (as the pgBackRest adapter's options). */
-export interface BarmanRestoreOptions {
-  readonly artifact: BarmanArtifact;
-  /** `--barman-config`; default /etc/barman.conf. */
-  readonly configFile?: string;
-  readonly dataDir: string;
-  readonly workDir?: string;
-  readonly osUser: OsUser | null;
-  readonly target: PhysicalTarget;
-  readonly targetTimeline?: number | 'latest';
+export interface BarmanRestoreOptions extends RepositoryRestoreOptions<BarmanArtifact> {
   /** Directory of pg_verifybackup (the backup's major's); null: verify-backup is not run. */
   readonly pgBindir: string | null;
-  readonly signal?: AbortSignal;
 }
 
 /** What the recovery gave. */

@@ -15,7 +15,7 @@ import type { CheckResult } from '../report/model.js';
 import { readPgBackRestConfig, type PgBackRestArtifact } from './pgbackrest-config.js';
 import { assertShellSafePath, commonOptions, prepareRunner, runPgBackRest, type PgBackRestRunner } from './pgbackrest-run.js';
 import { parseVerifyOutput, verifyCheck } from './pgbackrest-verify.js';
-import type { PhysicalBackupSpan } from './backup-span.js';
+import type { PhysicalBackupSpan, RepositoryRestoreOptions } from './backup-span.js';
 
 /** The recovery target, as pgdrill's `--target` gives it. */
 export type PhysicalTarget =
@@ -56,21 +56,9 @@ const InfoSchema = z.array(z.object({
 }).passthrough());
 
 /** What `restoreFromPgBackRest` needs. */
-export interface PgBackRestRestoreOptions {
-  readonly artifact: PgBackRestArtifact;
-  /** `--pgbackrest-config`; default pgBackRest's own (/etc/pgbackrest/pgbackrest.conf and conf.d). */
-  readonly configFile?: string;
-  /** The new data directory (absent or empty), inside the sandbox's own directory. */
-  readonly dataDir: string;
-  /** A private directory for pgBackRest's lock and spool files and the tablespaces; default: `pgbackrest` beside dataDir. */
-  readonly workDir?: string;
-  /** The sandbox's OS user (null: the caller). */
-  readonly osUser: OsUser | null;
-  readonly target: PhysicalTarget;
-  readonly targetTimeline?: number | 'latest';
+export interface PgBackRestRestoreOptions extends RepositoryRestoreOptions<PgBackRestArtifact> {
   /** Run verify first (default true); its check is in `integrity`. */
   readonly verify?: boolean;
-  readonly signal?: AbortSignal;
 }
 
 /** What the restore gave. */
