@@ -3,7 +3,6 @@
  * under, with the archive's locale (else the source's now, else the sandbox's default), counted against the dump's
  * own COPY rows — and, with a source, against its rows now (`fidelity.source_rows_now`).
  */
-import type { TableRef } from '../catalog/tables.js';
 import { validateConfig } from '../config/load.js';
 import type { DrillConfig } from '../config/schema.js';
 import type { ArtifactFormat } from '../inventory/read-inventory.js';
@@ -13,7 +12,7 @@ import type { GuardedSource } from '../source/guard-and-proof.js';
 import { archiveDatabaseLocale, describeLocale, SANDBOX_DEFAULT_LOCALE } from '../restore/database-locale.js';
 import type { DrillContext } from '../pipeline/context.js';
 import { restoreStage, type RestoreResult } from '../pipeline/restore/restore-stage.js';
-import { parseQualifiedName } from './artifact-name.js';
+import { tablesOfCopyBlocks } from '../fidelity/row-counts.js';
 import { sourceRowsNowCheck, type SourceNow } from './source-now.js';
 
 /** What verify's restore needs. */
@@ -53,7 +52,7 @@ export async function verifyRestore(ctx: DrillContext, o: VerifyRestoreInput): P
     sourceSystemIdentifier: source?.identity.systemIdentifier ?? null,
     sourceObjects: n?.objects ?? null, sourceCounts: null,
     sourceNow: n?.hashes ? { now: n, unchanged: config.source.unchanged_since_dump } : null,
-    tablesFromDump: tablesOf(s), copyBlocks: s.copyBlocks, pgDumpTransactionLines: o.archive ? [] : s.pgDumpTransactionLines, keep: o.keep, jobs: config.backup.jobs,
+    tablesFromDump: tablesOfCopyBlocks(s.copyBlocks), copyBlocks: s.copyBlocks, pgDumpTransactionLines: o.archive ? [] : s.pgDumpTransactionLines, keep: o.keep, jobs: config.backup.jobs,
   });
   if (!restored.ended && n?.counts && restored.tables.length) {
     ctx.builder.add(sourceRowsNowCheck(restored.tables, n.counts, config.thresholds ?? validateConfig({}).thresholds, n.readAt, config.source.unchanged_since_dump, n.countFailures));
@@ -68,17 +67,4 @@ export async function verifyRestore(ctx: DrillContext, o: VerifyRestoreInput): P
  */
 function plainDumpEncoding(inv: DumpInventory): string {
   return inv.encoding === 'SQL_ASCII' ? 'SQL_ASCII' : 'UTF8';
-}
-
-/** The tables of the dump's COPY blocks, each once, in their order. */
-function tablesOf(scan: PlainScanResult): TableRef[] {
-  const seen = new Set<string>();
-  const out: TableRef[] = [];
-  for (const b of scan.copyBlocks) {
-    const t = parseQualifiedName(b.table);
-    if (!t || seen.has(`${t.schema}.${t.name}`)) continue;
-    seen.add(`${t.schema}.${t.name}`);
-    out.push(t);
-  }
-  return out;
 }
