@@ -51,7 +51,7 @@ export function drillCommand(job: DrillJobData, configFile: string, o: DrillChil
   env.PGDRILL_STATE_DIR = o.stateDir;
   env.PGDRILL_EXIT_WITH_PARENT = String(process.pid);
   if (job.service) env.PGSERVICE = job.service;
-  const args = ['--expose-gc', o.pgdrillBin, job.kind];
+  const args = ['--expose-gc', '--max-semi-space-size=8', o.pgdrillBin, job.kind]; // the bin line's flags (src/cli/main.ts)
   if (job.kind === 'verify' && job.backup) args.push(job.backup);
   args.push('--json', '--config', configFile, '--out', o.outDir);
   if (job.source) args.push('--source', job.source);

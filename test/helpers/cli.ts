@@ -4,8 +4,8 @@ import { resolve } from 'node:path';
 
 /** The built command, as package.json's "bin" names it (scripts/bundle-cli.mjs). */
 export const CLI = resolve(import.meta.dirname, '../../dist/pgdrill.mjs');
-/** Node's flags on the bundle's bin line (`#!/usr/bin/env -S node --expose-gc`): the CLI's process-level tuning. */
-export const CLI_NODE_FLAGS: readonly string[] = ['--expose-gc'];
+/** Node's flags on the bundle's bin line (`#!/usr/bin/env -S node --expose-gc --max-semi-space-size=8`): the CLI's process-level tuning. */
+export const CLI_NODE_FLAGS: readonly string[] = ['--expose-gc', '--max-semi-space-size=8'];
 
 export interface CliRun {
   readonly code: number | null;
