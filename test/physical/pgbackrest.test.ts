@@ -147,7 +147,7 @@ describe('pgBackRest repositories', { timeout: 600_000 }, () => {
     const restore = report.checks.find((c) => c.name === 'restore.repository');
     t.diagnostic(restore?.detail ?? 'no restore.repository');
     assert.equal(restore?.status, 'fail');
-    assert.match(restore!.detail, /^pgbackrest restore could not restore pgbackrest:demo@.* \(see backup\.pgbackrest_verify\)$/s);
+    assert.match(restore.detail, /^pgbackrest restore could not restore pgbackrest:demo@.* \(see backup\.pgbackrest_verify\)$/s);
     assert.equal(report.checks.find((c) => c.name === 'teardown.confirmed')?.status, 'pass');
     for (const f of ['report.json', 'report.md', 'report.html']) await access(join(report.run.dir, f));
   });
