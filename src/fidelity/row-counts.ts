@@ -10,6 +10,7 @@ import type { ReportBuilder } from '../report/builder.js';
 import type { TableRow } from '../report/model.js';
 import type { CopyBlock } from '../scan/types.js';
 import { parseQualifiedName } from '../verify/artifact-name.js';
+import { gatherCopyTargets } from './copy-targets.js';
 
 /** What to count and what to compare with. */
 export interface RowCountPlan {
@@ -44,7 +45,8 @@ export async function checkRowCounts(b: ReportBuilder, db: DbSession, plan: RowC
   const refs: TableRef[] = plan.sourceCounts ? [...plan.sourceCounts] : plan.tablesFromDump.length ? [...plan.tablesFromDump] : tablesOfCopyBlocks(plan.copyBlocks);
   const present = refs.filter((t) => plan.restoredTables.has(tableLabel(t)));
   const counted = new Map((await countRows(db, present, signal)).map((c) => [tableLabel(c), c.rows]));
-  const dumpRows = new Map(plan.copyBlocks.map((c) => [c.table.replace(/"/g, ''), c.rows]));
+  // Several blocks may name one table (a --load-via-partition-root dump: one per leaf, each naming the root): their rows add up.
+  const dumpRows = new Map([...gatherCopyTargets(plan.copyBlocks)].map(([k, t]) => [k, t.rows]));
   const sourceRows = new Map((plan.sourceCounts ?? []).map((s) => [tableLabel(s), s.rows]));
   for (const t of refs) {
     const src = sourceRows.get(tableLabel(t)) ?? null;
