@@ -65,6 +65,7 @@ interface Reader {
   readonly db: DbSession;
   readonly psql: { readonly bin: string; readonly env: Readonly<Record<string, string>>; readonly setup: readonly string[] } | null;
   readonly encoding: string;
+  readonly psqlRows: number;
   readonly signal?: AbortSignal;
 }
 
@@ -76,7 +77,7 @@ async function hashOne(r: Reader, t: CopyTarget, rel: RestoredRelation | undefin
   const base = { table: t.table, columns: t.columns ?? null };
   try {
     for (const sql of readBackStatements(t, rel, r.encoding)) {
-      if (r.psql && (t.rows ?? 0) >= PSQL_ROWS) await copyOutThroughPsql({ ...r.psql, sql, signal: r.signal }, update);
+      if (r.psql && (t.rows ?? 0) >= r.psqlRows) await copyOutThroughPsql({ ...r.psql, sql, signal: r.signal }, update);
       else await r.db.copyOut(sql, update);
     }
   } catch (err) {
@@ -98,6 +99,8 @@ export interface RestoredCopyOptions {
   readonly jobs?: number;
   /** psql and the restored database's libpq environment: large targets are read through it. Default: none, all on sessions. */
   readonly psql?: { readonly bin: string; readonly env: Readonly<Record<string, string>> } | null;
+  /** Targets of at least this many rows in the dump go through psql. Default PSQL_ROWS (0 in tests: every one). */
+  readonly psqlRows?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -119,7 +122,7 @@ export async function hashRestoredCopies(targets: readonly CopyTarget[], o: Rest
       const monetaryOk = monetary !== null && await db.query(monetary).then(() => true, () => false);
       const setup = [...(monetaryOk ? [monetary] : []), ...dumpSessionStatements(o.settings, o.encoding)];
       for (const sql of dumpSessionStatements(o.settings, o.encoding)) await db.query(sql);
-      const reader: Reader = { db, psql: o.psql ? { ...o.psql, setup } : null, encoding: o.encoding, signal: o.signal };
+      const reader: Reader = { db, psql: o.psql ? { ...o.psql, setup } : null, encoding: o.encoding, psqlRows: o.psqlRows ?? PSQL_ROWS, signal: o.signal };
       while (next < targets.length) {
         o.signal?.throwIfAborted();
         const i = next++;
