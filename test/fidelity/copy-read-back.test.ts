@@ -125,4 +125,12 @@ describe('read-back of COPY targets that COPY t TO STDOUT refuses (partitioned r
     await psql(source, 'remote2', { sql: "UPDATE public.r SET v = 'TWO' WHERE id = 2" });
     assert.deepEqual(await compare(file, 'fdwcopy'), [['public.ft', false]]);
   });
+
+  test("a target psql cannot read: the table's error is psql's own message, and the others are still read", async () => {
+    const psqlOpt = { bin: (await bins()).path('psql'), env: source.env('enumparts') };
+    const got = await hashRestoredCopies([{ table: 'public.gone', columns: 'a', rows: 1 }, { table: 'public.plain', columns: 'id, v', rows: 5 }],
+      { open: session('enumparts'), settings: UNKNOWN_DUMP_SESSION, encoding: 'UTF8', psql: psqlOpt, psqlRows: 0 });
+    assert.match('error' in got[0]! ? got[0].error : '', /^ERROR: {2}relation "public\.gone" does not exist/);
+    assert.equal('rows' in got[1]! ? got[1].rows : null, 5);
+  });
 });
