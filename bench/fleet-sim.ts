@@ -86,17 +86,34 @@ export async function syncedQueue(coord: SandboxCluster, name: string, fleetFile
 }
 
 /** A `pgdrill worker` process with its own out and state directories under `dir`, its stderr kept in `log`. */
-export interface SimWorker { readonly name: string; readonly out: string; readonly state: string; readonly proc: ChildProcess; log: string; readonly exited: Promise<void> }
+export interface SimWorker {
+  readonly name: string;
+  readonly out: string;
+  readonly state: string;
+  readonly proc: ChildProcess;
+  log: string;
+  /** Resolves with the exit code (null: ended by a signal). */
+  readonly exited: Promise<number | null>;
+}
 
-/** Start a worker (`--concurrency 1`); `extra`: more flags (--tick, --poll, --maintenance). PGDRILL_DEBUG=1 logs its jobs. */
-export async function startWorker(queue: string, dir: string, name: string, extra: readonly string[] = []): Promise<SimWorker> {
+/** Options of startWorker. */
+export interface SimWorkerOptions {
+  /** More flags (--tick, --poll, --maintenance). */
+  readonly extra?: readonly string[];
+  /** Give the worker its own initdb template cache (`<name>-cache`, PGDRILL_CACHE_DIR), as a worker on its own machine has; default: the default cache. */
+  readonly ownCache?: boolean;
+}
+
+/** Start a worker (`--concurrency 1`) with its out and state directories `<dir>/<name>-out`, `-state`. PGDRILL_DEBUG=1 logs its jobs. */
+export async function startWorker(queue: string, dir: string, name: string, o: SimWorkerOptions = {}): Promise<SimWorker> {
   const out = join(dir, `${name}-out`);
   const state = join(dir, `${name}-state`);
   await mkdir(state, { recursive: true, mode: 0o700 });
-  const proc = spawn(process.execPath, ['--expose-gc', CLI, 'worker', '--queue', queue, '--out', out, '--state-dir', state, '--concurrency', '1', ...extra], {
-    env: { ...process.env, PGDRILL_DEBUG: '1' }, stdio: ['ignore', 'ignore', 'pipe'],
+  const cache = o.ownCache ? { PGDRILL_CACHE_DIR: join(dir, `${name}-cache`) } : {};
+  const proc = spawn(process.execPath, ['--expose-gc', CLI, 'worker', '--queue', queue, '--out', out, '--state-dir', state, '--concurrency', '1', ...(o.extra ?? [])], {
+    env: { ...process.env, PGDRILL_DEBUG: '1', ...cache }, stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const w: SimWorker = { name, out, state, proc, log: '', exited: new Promise((r) => proc.once('close', () => r())) };
+  const w: SimWorker = { name, out, state, proc, log: '', exited: new Promise((r) => proc.once('close', (code) => r(code))) };
   proc.stderr?.on('data', (d) => (w.log += d));
   return w;
 }
@@ -111,11 +128,11 @@ export async function stopWorkers(workers: readonly SimWorker[]): Promise<void> 
 }
 
 /** A row of pgdrill_fleet.results, times in ms since the epoch. */
-export interface ResultRow { readonly database: string; readonly worker: string; readonly verdict: string; readonly startedMs: number; readonly finishedMs: number; readonly durationMs: number }
+export interface ResultRow { readonly database: string; readonly worker: string; readonly verdict: string; readonly exitCode: number | null; readonly startedMs: number; readonly finishedMs: number; readonly durationMs: number }
 
 /** Every result recorded in the coordination database `db` (empty when its results schema is not there yet). */
 export async function readResults(coord: SandboxCluster, db: string): Promise<ResultRow[]> {
-  const out = await sql(coord, db, `SELECT coalesce(json_agg(json_build_object('database', database_key, 'worker', worker, 'verdict', verdict,
+  const out = await sql(coord, db, `SELECT coalesce(json_agg(json_build_object('database', database_key, 'worker', worker, 'verdict', verdict, 'exitCode', exit_code,
     'startedMs', extract(epoch FROM started_at) * 1000, 'finishedMs', extract(epoch FROM finished_at) * 1000, 'durationMs', duration_ms) ORDER BY started_at), '[]')
     FROM pgdrill_fleet.results`).catch(() => '[]');
   return JSON.parse(out) as ResultRow[];
