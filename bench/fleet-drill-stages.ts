@@ -12,7 +12,7 @@
  * uses it); `nocache`: PGDRILL_CACHE_DIR=off, a fresh initdb per drill. Needs `npm run build` (runs dist/). Not
  * part of the tests.
  */
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from './timing.js';
@@ -39,9 +39,11 @@ interface Report { status: string; run: { started_at: string; duration_ms: numbe
 /** One drill: its phases in ms (start, each stage, end, wall). */
 async function drill(url: string, out: string, variant: string, debugLog: string | null): Promise<Map<string, number>> {
   const env = { ...process.env, ...(variant === 'nocache' ? { PGDRILL_CACHE_DIR: 'off' } : {}), PGDRILL_DEBUG: '1' };
+  const cpu0 = await childCpuMs();
   const t0 = Date.now();
   const r = await pgdrill(['run', '--json', '--source', url, '--out', out], env);
   const t1 = Date.now();
+  const cpu = (await childCpuMs()) - cpu0;
   const report = JSON.parse(r.stdout) as Report;
   if (report.status !== 'PASS') throw new Error(`the drill did not pass (exit ${r.code}): ${r.stderr.slice(-500)}`);
   if (debugLog) await writeFile(`${debugLog}.${variant}`, r.stderr);
@@ -53,8 +55,16 @@ async function drill(url: string, out: string, variant: string, debugLog: string
   m.set('in the run, outside its stages', report.run.duration_ms - report.stages.reduce((n, s) => n + s.duration_ms, 0));
   m.set('process end', t1 - (started + report.run.duration_ms));
   m.set('wall', t1 - t0);
+  m.set('CPU: pgdrill and the programs it waited for (not the sandbox server)', cpu);
   for (const [k, v] of fromLog(r.stderr)) m.set(k, v);
   return m;
+}
+
+/** CPU time (user + system, ms) of this process's reaped children and theirs: /proc/self/stat's cutime and cstime. */
+async function childCpuMs(): Promise<number> {
+  const st = await readFile('/proc/self/stat', 'utf8');
+  const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[13]) + Number(f[14])) * 1000) / 100; // fields 16 and 17, in clock ticks of 1/100 s
 }
 
 /** Figures only the debug log has (PGDRILL_DEBUG=1 stamps each line with ms since start): the sandbox's data directory and teardown. */
