@@ -112,7 +112,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
     versions: versionsReport(s.bins, { source: identity.serverVersion, pgDump: s.bins.version('pg_dump'), targetMajor: opts.targetMajor ?? null }),
     source: sourceSections(guarded, drilled.backup?.snapshot ?? null),
     backup: freshBackupSection(drilled.backup ?? { dump: null, globals: null, selfCheck: null, sumsPath: null }, s.format, s.bins.version('pg_dump').text),
-    content: drilled.content, restored: drilled.restored, proof, withFidelity: true,
+    content: drilled.content, restored: drilled.restored, proof,
   });
   return finishReport({
     builder, report, runDir, startedAt: s.startedAt, config, jail: s.env.jail, scanOpts: s.env.scanOpts, logger, junit: opts.junit, metrics: opts.metrics, interrupted, fatal: ending.fatal,

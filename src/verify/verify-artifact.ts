@@ -152,7 +152,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
       ...emptyBackupSection(), path: s.artifact, format: s.format, size_bytes: s.stampBefore.size, sha256: i?.sha256 ?? null,
       sums_path: s.sums?.sumsPath ?? null, self_check: i?.selfCheck ?? null, tool: i?.tool ?? null, globals: i?.globals ?? null,
     },
-    content: v.content, restored: v.restored, proof, withFidelity: false,
+    content: v.content, restored: v.restored, proof,
   });
   return finishReport({
     builder, report, runDir, startedAt: s.startedAt, config: s.config, jail: s.env.jail, scanOpts: s.env.scanOpts, logger, junit: opts.junit, metrics: opts.metrics,
