@@ -23,6 +23,7 @@ import { runProcess } from '../src/exec/run-process.js';
 import { silentLogger } from '../src/logger.js';
 import { SandboxCluster } from '../src/sandbox/cluster.js';
 import { median } from './timing.js';
+import { runCli as pgdrill } from '../test/helpers/cli.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist/pgdrill.mjs');
@@ -54,19 +55,6 @@ function parseArgs(argv: string[]): Args {
 function percentile(xs: readonly number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;
-}
-
-/** Run `pgdrill ARGS`; resolves with its exit code and output. */
-function pgdrill(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--expose-gc', CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code, stdout, stderr }));
-  });
 }
 
 /** Two source clusters holding `n` databases between them, each a copy of a template with one table. */
