@@ -12,6 +12,7 @@ import { tablesSection } from './html/tables.js';
 import { artefactSection, auditSection, notesAndMetadataSection, restoreSection } from './html/details.js';
 import { stageTimeline } from './html/timeline.js';
 import { fidelitySection } from './html/fidelity.js';
+import { physicalSection } from './html/physical.js';
 import { footprintSection } from './html/footprint.js';
 
 /** Render report.html for one drill. */
@@ -31,6 +32,7 @@ ${stageTimeline(r.stages, r.run.started_at, r.run.duration_ms)}
 ${checksSection(r)}
 ${tablesSection(r)}
 ${fidelitySection(r)}
+${physicalSection(r)}
 ${restoreSection(r)}
 ${footprintSection(r)}
 ${auditSection(r)}
