@@ -5,15 +5,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { localToolchain } from '../src/toolchain/toolchain.js';
 import { resolveSandboxUser } from '../src/exec/os-user.js';
 import { runProcess } from '../src/exec/run-process.js';
 import { silentLogger } from '../src/logger.js';
 import { SandboxCluster } from '../src/sandbox/cluster.js';
+import { CLI, CLI_NODE_FLAGS, runCli } from '../test/helpers/cli.js';
 
-export const ROOT = resolve(import.meta.dirname, '..');
-export const CLI = join(ROOT, 'dist/pgdrill.mjs');
 
 /** The p-th percentile (nearest rank) of `xs`; NaN for none. */
 export function percentile(xs: readonly number[], p: number): number {
@@ -21,17 +20,9 @@ export function percentile(xs: readonly number[], p: number): number {
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;
 }
 
-/** Run `pgdrill ARGS`; resolves with its exit code and output. */
+/** Run `pgdrill ARGS` as its bin line does (the tests' one spawn-and-collect); resolves with its exit code and output. */
 export function pgdrill(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--expose-gc', CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code, stdout, stderr }));
-  });
+  return runCli(args, { env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)) });
 }
 
 /** A cluster of the bench, superuser `postgres`, started as the tests start theirs. */
@@ -110,7 +101,7 @@ export async function startWorker(queue: string, dir: string, name: string, o: S
   const state = join(dir, `${name}-state`);
   await mkdir(state, { recursive: true, mode: 0o700 });
   const cache = o.ownCache ? { PGDRILL_CACHE_DIR: join(dir, `${name}-cache`) } : {};
-  const proc = spawn(process.execPath, ['--expose-gc', CLI, 'worker', '--queue', queue, '--out', out, '--state-dir', state, '--concurrency', '1', ...(o.extra ?? [])], {
+  const proc = spawn(process.execPath, [...CLI_NODE_FLAGS, CLI, 'worker', '--queue', queue, '--out', out, '--state-dir', state, '--concurrency', '1', ...(o.extra ?? [])], {
     env: { ...process.env, PGDRILL_DEBUG: '1', ...cache }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   const w: SimWorker = { name, out, state, proc, log: '', exited: new Promise((r) => proc.once('close', (code) => r(code))) };
