@@ -10,6 +10,8 @@
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startProcess } from '../exec/run-process.js';
+import { formatBytes, formatDuration } from '../config/duration.js';
+import { drillFootprint } from './drill-footprint.js';
 import type { DrillJobData } from './queue.js';
 
 /** How a fleet drill ended. */
@@ -19,6 +21,8 @@ export interface DrillOutcome {
   readonly exitCode: number | null;
   /** The report the child printed (`--json`), when it printed one. */
   readonly report: Record<string, unknown> | null;
+  /** Why the worker stopped it (timeout: "exceeded max_duration 2 h" or "exceeded disk_budget …"); null otherwise. */
+  readonly cause: string | null;
   /** The last lines of the child's stderr, for a drill that ended without a report. */
   readonly stderrTail: string;
   readonly startedAt: string;
@@ -39,6 +43,8 @@ export interface DrillChildOptions {
   readonly signal: AbortSignal;
   /** Grace between SIGTERM and SIGKILL, ms; default 60 s (a sandbox teardown). */
   readonly killGraceMs?: number;
+  /** How often the drill's disk use is measured against `job.diskBudgetBytes`, ms; default 5000. */
+  readonly diskPollMs?: number;
 }
 
 /** Environment variables of the worker a drill inherits; the job's own source replaces host, port, user, database, service. */
@@ -78,29 +84,57 @@ export async function runDrillChild(job: DrillJobData, configFile: string, o: Dr
   const startedAt = new Date().toISOString();
   const { args, env } = drillCommand(job, configFile, o);
   const p = startProcess({ bin: process.execPath, args, env, stdout: 'capture', allowFailure: true });
-  let stoppedFor: 'timeout' | 'interrupted' | null = null;
-  let killTimer: NodeJS.Timeout | undefined;
-  const stop = (why: 'timeout' | 'interrupted') => {
-    if (stoppedFor) return;
-    stoppedFor = why;
+  // Why the worker stopped it, set once by the first of the stops below.
+  const stopped: { why?: { verdict: 'timeout' | 'interrupted'; cause: string | null }; killTimer?: NodeJS.Timeout } = {};
+  const stop = (verdict: 'timeout' | 'interrupted', cause: string | null) => {
+    if (stopped.why) return;
+    stopped.why = { verdict, cause };
     p.child.kill('SIGTERM');
-    killTimer = setTimeout(() => p.child.kill('SIGKILL'), o.killGraceMs ?? 60_000);
+    stopped.killTimer = setTimeout(() => p.child.kill('SIGKILL'), o.killGraceMs ?? 60_000);
   };
-  const budget = setTimeout(() => stop('timeout'), job.maxDurationMs);
-  const onAbort = () => stop('interrupted');
+  const budget = setTimeout(() => stop('timeout', `exceeded max_duration ${formatDuration(job.maxDurationMs)}`), job.maxDurationMs);
+  const onAbort = () => stop('interrupted', null);
   o.signal.addEventListener('abort', onAbort, { once: true });
   if (o.signal.aborted) onAbort();
+  const watching = new AbortController();
+  const watch = job.diskBudgetBytes && p.child.pid
+    ? watchDisk(o, p.child.pid, job.diskBudgetBytes, watching.signal, (cause) => stop('timeout', cause))
+    : Promise.resolve();
   try {
     const r = await p.done;
     const report = parseReport(r.stdout);
     const status = report?.status;
-    const verdict = stoppedFor ?? (status === 'PASS' || status === 'FAIL' ? status : 'error');
-    return { verdict, exitCode: r.exitCode, report, stderrTail: r.stderrTail.slice(-2000), startedAt, finishedAt: new Date().toISOString() };
+    const verdict = stopped.why?.verdict ?? (status === 'PASS' || status === 'FAIL' ? status : 'error');
+    return { verdict, exitCode: r.exitCode, report, cause: stopped.why?.cause ?? null, stderrTail: r.stderrTail.slice(-2000), startedAt, finishedAt: new Date().toISOString() };
   } finally {
     clearTimeout(budget);
-    if (killTimer) clearTimeout(killTimer);
+    if (stopped.killTimer) clearTimeout(stopped.killTimer);
+    watching.abort();
+    await watch;
     o.signal.removeEventListener('abort', onAbort);
     await rm(configFile, { force: true });
+  }
+}
+
+/**
+ * Measure the drill's run directory and sandboxes (drill-footprint.ts) every `diskPollMs` until `signal`, and call
+ * `over` once they hold more than `budget` bytes. One measurement at a time: a slow disk slows the watch, not the
+ * drill.
+ */
+async function watchDisk(o: DrillChildOptions, pid: number, budget: number, signal: AbortSignal, over: (cause: string) => void): Promise<void> {
+  const pause = () => new Promise<void>((r) => {
+    const t = setTimeout(r, o.diskPollMs ?? 5000);
+    signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
+  });
+  while (!signal.aborted) {
+    await pause();
+    if (signal.aborted) return;
+    const f = await drillFootprint(o.outDir, o.stateDir, pid).catch(() => null);
+    if (f && f.bytes > budget) {
+      const where = [f.runDir, ...f.sandboxes].filter(Boolean).join(', ');
+      over(`exceeded disk_budget ${formatBytes(budget)}: ${formatBytes(f.bytes)} in ${where}`);
+      return;
+    }
   }
 }
 
