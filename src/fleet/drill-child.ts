@@ -11,7 +11,7 @@ import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startProcess } from '../exec/run-process.js';
 import { formatBytes, formatDuration } from '../config/duration.js';
-import { drillFootprint } from './drill-footprint.js';
+import { drillFootprint, drillRunDir } from './drill-footprint.js';
 import type { DrillJobData } from './queue.js';
 
 /** How a fleet drill ended. */
@@ -21,6 +21,8 @@ export interface DrillOutcome {
   readonly exitCode: number | null;
   /** The report the child printed (`--json`), when it printed one. */
   readonly report: Record<string, unknown> | null;
+  /** Its run directory (the report's, else the one found while it ran); null when it made none. */
+  readonly runDir: string | null;
   /** Why the worker stopped it (timeout: "exceeded max_duration 2 h" or "exceeded disk_budget …"); null otherwise. */
   readonly cause: string | null;
   /** The last lines of the child's stderr, for a drill that ended without a report. */
@@ -97,15 +99,18 @@ export async function runDrillChild(job: DrillJobData, configFile: string, o: Dr
   o.signal.addEventListener('abort', onAbort, { once: true });
   if (o.signal.aborted) onAbort();
   const watching = new AbortController();
-  const watch = job.diskBudgetBytes && p.child.pid
-    ? watchDisk(o, p.child.pid, job.diskBudgetBytes, watching.signal, (cause) => stop('timeout', cause))
+  const seen: { runDir?: string } = {};
+  const watch = p.child.pid
+    ? watchDrill(o, p.child.pid, job.diskBudgetBytes, watching.signal, seen, (cause) => stop('timeout', cause))
     : Promise.resolve();
   try {
     const r = await p.done;
     const report = parseReport(r.stdout);
     const status = report?.status;
     const verdict = stopped.why?.verdict ?? (status === 'PASS' || status === 'FAIL' ? status : 'error');
-    return { verdict, exitCode: r.exitCode, report, cause: stopped.why?.cause ?? null, stderrTail: r.stderrTail.slice(-2000), startedAt, finishedAt: new Date().toISOString() };
+    const reported = (report?.run as { dir?: unknown } | undefined)?.dir;
+    const runDir = typeof reported === 'string' ? reported : seen.runDir ?? null;
+    return { verdict, exitCode: r.exitCode, report, runDir, cause: stopped.why?.cause ?? null, stderrTail: r.stderrTail.slice(-2000), startedAt, finishedAt: new Date().toISOString() };
   } finally {
     clearTimeout(budget);
     if (stopped.killTimer) clearTimeout(stopped.killTimer);
@@ -117,11 +122,11 @@ export async function runDrillChild(job: DrillJobData, configFile: string, o: Dr
 }
 
 /**
- * Measure the drill's run directory and sandboxes (drill-footprint.ts) every `diskPollMs` until `signal`, and call
- * `over` once they hold more than `budget` bytes. One measurement at a time: a slow disk slows the watch, not the
- * drill.
+ * Every `diskPollMs` until `signal`: find the drill's run directory (a stopped drill prints no report to say where it
+ * is), and with a budget measure its run directory and sandboxes (drill-footprint.ts), calling `over` once they
+ * hold more than `budget` bytes. One look at a time: a slow disk slows the watch, not the drill.
  */
-async function watchDisk(o: DrillChildOptions, pid: number, budget: number, signal: AbortSignal, over: (cause: string) => void): Promise<void> {
+async function watchDrill(o: DrillChildOptions, pid: number, budget: number | undefined, signal: AbortSignal, seen: { runDir?: string }, over: (cause: string) => void): Promise<void> {
   const pause = () => new Promise<void>((r) => {
     const t = setTimeout(r, o.diskPollMs ?? 5000);
     signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
@@ -129,7 +134,13 @@ async function watchDisk(o: DrillChildOptions, pid: number, budget: number, sign
   while (!signal.aborted) {
     await pause();
     if (signal.aborted) return;
+    if (!budget) {
+      seen.runDir ??= (await drillRunDir(o.outDir, pid).catch(() => null)) ?? undefined;
+      if (seen.runDir) return;
+      continue;
+    }
     const f = await drillFootprint(o.outDir, o.stateDir, pid).catch(() => null);
+    if (f?.runDir) seen.runDir ??= f.runDir;
     if (f && f.bytes > budget) {
       const where = [f.runDir, ...f.sandboxes].filter(Boolean).join(', ');
       over(`exceeded disk_budget ${formatBytes(budget)}: ${formatBytes(f.bytes)} in ${where}`);

@@ -41,7 +41,7 @@ export function resultOf(jobId: string, worker: string, job: DrillJobData, o: Dr
   return {
     database: job.database, jobId, worker, kind: job.kind, verdict: o.verdict, exitCode: o.exitCode, due: job.due,
     startedAt: o.startedAt, finishedAt: o.finishedAt,
-    runDir: typeof run?.dir === 'string' ? run.dir : null,
+    runDir: o.runDir,
     report: o.report
       ? {
           status: String(o.report.status),

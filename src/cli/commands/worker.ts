@@ -45,16 +45,17 @@ export function registerWorker(program: Command, ctx: CliContext): void {
     .addOption(new Option('--poll <ms>', 'idle poll interval').argParser(positive('--poll')).hideHelp())
     .addOption(new Option('--tick <ms>', 'due-drill scheduling interval').argParser(positive('--tick')).hideHelp())
     .addOption(new Option('--maintenance <s>', 'lease expiry check interval').argParser(positive('--maintenance')).hideHelp())
+    .addOption(new Option('--disk-poll <ms>', 'disk budget check interval').argParser(positive('--disk-poll')).hideHelp())
     .option('--json', 'print the summary as JSON when the worker stops', false)
     .addOption(new Option('--log-format <format>', 'the log lines on stderr: text, or one JSON object per line').choices(['text', 'json']).default('text'))
     .addHelpText('after', WORKER_HELP_AFTER)
-    .action(async (o: { queue?: string; concurrency?: number; out: string; stateDir?: string; poll?: number; tick?: number; maintenance?: number; json: boolean; logFormat: WorkerLogFormat }) => {
+    .action(async (o: { queue?: string; concurrency?: number; out: string; stateDir?: string; poll?: number; tick?: number; maintenance?: number; diskPoll?: number; json: boolean; logFormat: WorkerLogFormat }) => {
       const { runWorker } = await import('../../fleet/worker.js');
       const log = workerLog(o.logFormat, ctx.logger, (line) => void process.stderr.write(`${line}\n`));
       const summary = await runWorker({
         queueUrl: queueUrl(o.queue), outDir: o.out, stateDir: o.stateDir ?? defaultStateDir(), concurrency: o.concurrency,
         pgdrillBin: realpathSync(process.argv[1] ?? 'pgdrill'), signal: ctx.signal, logger: log.logger, onJob: log.onJob,
-        pollMs: o.poll, tickMs: o.tick, maintenanceSeconds: o.maintenance,
+        pollMs: o.poll, tickMs: o.tick, maintenanceSeconds: o.maintenance, diskPollMs: o.diskPoll,
       });
       if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
       else process.stdout.write(`worker ${summary.worker} stopped: ${summary.drills} drill(s) recorded, ${summary.handedBack} handed back\n`);
