@@ -128,8 +128,13 @@ export async function runDrillChild(job: DrillJobData, configFile: string, o: Dr
  */
 async function watchDrill(o: DrillChildOptions, pid: number, budget: number | undefined, signal: AbortSignal, seen: { runDir?: string }, over: (cause: string) => void): Promise<void> {
   const pause = () => new Promise<void>((r) => {
-    const t = setTimeout(r, o.diskPollMs ?? 5000);
-    signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      r();
+    };
+    const t = setTimeout(done, o.diskPollMs ?? 5000);
+    signal.addEventListener('abort', done, { once: true });
   });
   while (!signal.aborted) {
     await pause();

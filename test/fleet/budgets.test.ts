@@ -36,11 +36,11 @@ describe('a worker stops drills over their budgets, and hands back without spend
     const r = await runCli(['fleet', 'status', '--queue', queueUrl, '--json']);
     return new Map((JSON.parse(r.stdout) as { databases: { database: string; state: string; reason: string }[] }).databases.map((d) => [d.database, d]));
   };
-  /** Nothing of the worker's drill left running, and no sandbox record left in its state directory. */
-  const nothingLeft = async (w: TestWorker, runDir: string | null | undefined) => {
-    assert.deepEqual(await processesMentioning(join(w.state, 'fleet-job-')), [], 'no drill process');
+  /** Nothing of the worker's drill `job` left running. */
+  const nothingRunning = async (w: TestWorker, job: JobRow | undefined) => {
+    assert.deepEqual(await processesMentioning(join(w.state, `fleet-job-${job?.id}`)), [], 'no drill process');
+    const runDir = job?.output?.runDir;
     if (runDir) assert.deepEqual(await processesMentioning(runDir), [], 'no process of its run directory');
-    assert.deepEqual(await readdir(join(w.state, 'sandboxes')).catch(() => []), [], 'no sandbox left recorded');
   };
   const spawnWorker = (name: string, extra: string[] = []) => {
     const w = startWorker(queueUrl, join(dir.path, `${name}-out`), join(dir.path, `${name}-state`), ['--disk-poll', '200', ...extra], { PGDRILL_DEBUG: '' });
@@ -88,7 +88,7 @@ describe('a worker stops drills over their budgets, and hands back without spend
       // Its run directory says it was interrupted (its teardown ran), and nothing of it is left.
       const report = JSON.parse(await readFile(join(slow?.output?.runDir ?? '', 'report.json'), 'utf8')) as { interrupted: boolean; status: string };
       assert.equal(report.interrupted, true);
-      await nothingLeft(w, slow?.output?.runDir);
+      await nothingRunning(w, slow);
       const stored = await coord(`SELECT verdict || ' ' || (summary->>'message') FROM pgdrill_fleet.results WHERE database_key = 'slow'`);
       assert.equal(stored.trim(), 'timeout exceeded max_duration 20.0 s');
       const s = (await status()).get('slow');
@@ -109,7 +109,9 @@ describe('a worker stops drills over their budgets, and hands back without spend
     assert.match(fat?.output?.cause ?? '', /^exceeded disk_budget 2\.0 MiB: [\d.]+ (KiB|MiB) in \//);
     const [calm] = await waitFor('calm drilled', async () => { const d = await done('calm'); return d.length > 0 && d; }, 120_000, 300);
     assert.equal(calm?.output?.verdict, 'PASS', JSON.stringify(calm?.output));
-    await nothingLeft(w, fat?.output?.runDir);
+    await nothingRunning(w, fat);
+    // The worker is idle now: none of its three drills left a sandbox behind (a record stays until teardown ends).
+    assert.deepEqual(await readdir(join(w.state, 'sandboxes')).catch(() => []), [], 'no sandbox left recorded');
     const states = await status();
     assert.equal(states.get('fat')?.state, 'failing');
     assert.match(states.get('fat')?.reason ?? '', /exceeded disk_budget/);
