@@ -10,6 +10,8 @@
  * - A worker stopped by SIGTERM mid-drill hands its job back without counting a retry; the next period of `slow` is
  *   drilled by the next worker, whose job lines are JSON (`--log-format json`). Without PGDRILL_DEBUG, a worker
  *   writes one line per job start and end.
+ * - A worker frozen (SIGSTOP) past its lease: the other worker takes the job (pg-boss counts a retry); thawed, the
+ *   frozen one cannot renew the other's attempt, drops its drill, records nothing and gives the retry back.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -148,5 +150,34 @@ describe('a worker stops drills over their budgets, and hands back without spend
     assert.ok(w2.log.split('\n').filter(Boolean).every((l) => l.startsWith('{')), `every line JSON:\n${w2.log.slice(-1500)}`);
     w2.proc.kill('SIGTERM');
     assert.equal(await w2.exited, 0);
+  });
+
+  test('a worker frozen past its lease drops its drill and gives the retry back; the other worker completes it', async () => {
+    const lock = await holdLock(c, 'calm', 't');
+    const w3 = spawnWorker('w3');
+    await coord(`UPDATE pgdrill_queue.fleet_database SET next_due = now() WHERE id = 'calm'`);
+    await waitFor('w3 drilling calm', async () => /calm: run started/.test(w3.log), 60_000, 100);
+    await waitForPgdrillLockWait(c);
+    const w4 = spawnWorker('w4');
+    w3.proc.kill('SIGSTOP'); // frozen: its lease runs out, w4's maintenance retries the job, w4 fetches it
+    try {
+      await waitFor('w4 drilling calm', async () => /calm: run started/.test(w4.log), 90_000, 200);
+      const taken = (await drillJobs(c, 'coord')).filter((j) => j.key === 'calm').at(-1);
+      assert.equal(taken?.retry_count, 1, 'pg-boss counted the expiry as a retry');
+    } finally {
+      w3.proc.kill('SIGCONT');
+    }
+    await waitFor('w3 drops its drill', async () => /calm: dropped after [\d.]+ s \(job [0-9a-f-]+\): lease lost/.test(w3.log), 60_000, 200);
+    const refunded = (await drillJobs(c, 'coord')).filter((j) => j.key === 'calm').at(-1);
+    assert.equal(refunded?.state, 'active', 'still w4\'s');
+    assert.equal(refunded?.retry_count, 0, 'the retry given back');
+    await lock.release();
+    const last = await waitFor('calm completed by w4', async () => { const d = await done('calm'); return d.length > 1 && d.at(-1); }, 120_000, 300);
+    assert.equal(last.output?.verdict, 'PASS', JSON.stringify(last.output));
+    assert.ok(last.output?.worker?.endsWith(`:${w4.proc.pid}`), `completed by w4: ${last.output?.worker}`);
+    assert.equal(last.retry_count, 0);
+    assert.equal((await coord(`SELECT count(*) FROM pgdrill_fleet.results WHERE database_key = 'calm'`)).trim(), '2', 'the frozen worker recorded nothing');
+    for (const w of [w3, w4]) w.proc.kill('SIGTERM');
+    for (const w of [w3, w4]) assert.equal(await w.exited, 0, w.log.slice(-1500));
   });
 });
