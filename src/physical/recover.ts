@@ -7,7 +7,7 @@
  * begun; the server accepts connections only once recovery has ended and the copy is promoted, so pgdrill waits for
  * that — or for the postmaster to exit at a FATAL recovery error (its log then says why).
  */
-import { chown, readFile } from 'node:fs/promises';
+import { chown, readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
@@ -25,7 +25,7 @@ import { copyNoFollow, copyPlainBackup } from './backup-files.js';
 import { bootstrapSuperuser, isolationSettings, prepareRecovery, type BackupConfigFacts } from './recovery-setup.js';
 import { parseRecoveryLog, type RecoveryLog } from './recovery-log.js';
 import { openTarStream } from './tar-stream.js';
-import { stageWal, type StagedWal } from './wal-stage.js';
+import { adoptStagedWal, moveDir, stageWal, type StagedWal } from './wal-stage.js';
 
 /** What the recovery needs. */
 export interface RecoverOptions {
@@ -43,6 +43,12 @@ export interface RecoverOptions {
   readonly timeoutSeconds: number;
   /** pg_verifybackup, to check an extracted tar backup against its manifest before the server starts; null: not run. */
   readonly verifyBackup: string | null;
+  /** The WAL the continuity check copied (or checked in place): moved into the sandbox, not copied again. */
+  readonly stagedWal?: StagedWal | null;
+  /** The plain backup is pgdrill's own private restore out of a repository: moved into the sandbox, not copied. */
+  readonly adoptBackup?: boolean;
+  /** Milliseconds spent restoring before (a repository tool's restore and WAL fetch), counted in `copyMs`. Default 0. */
+  readonly priorCopyMs?: number;
 }
 
 /** The outcome: a running promoted copy, or the log of a recovery that failed (its sandbox already removed). */
@@ -91,7 +97,9 @@ async function verifyExtracted(o: RecoverOptions, dataDir: string, jailed: (bin:
 
 async function populateFrom(o: RecoverOptions, dataDir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand, out: Collected): Promise<string> {
   const { layout } = o;
-  if (layout.format === 'plain') {
+  if (layout.format === 'plain' && o.adoptBackup) {
+    await moveDir(layout.dir, dataDir, () => copyPlainBackup(layout.dir, dataDir, o.osUser, o.signal));
+  } else if (layout.format === 'plain') {
     await copyPlainBackup(layout.dir, dataDir, o.osUser, o.signal);
   } else {
     await runProcess({ ...jailed('/usr/bin/mkdir', ['-m', '0700', dataDir]) });
@@ -100,7 +108,9 @@ async function populateFrom(o: RecoverOptions, dataDir: string, jailed: (bin: st
     if (layout.manifest && o.verifyBackup) await verifyExtracted(o, dataDir, jailed, out);
   }
   out.config = await prepareRecovery(dataDir, o.osUser);
-  if (o.walDir) out.staged = await stageWal(o.walDir, o.startSegment, join(dirname(dataDir), 'wal-archive'), o.osUser, o.signal);
+  const walArchive = join(dirname(dataDir), 'wal-archive');
+  if (o.stagedWal) out.staged = await adoptStagedWal(o.stagedWal, walArchive, o.osUser, o.signal);
+  else if (o.walDir) out.staged = await stageWal(o.walDir, o.startSegment, walArchive, o.osUser, o.signal);
   return (await bootstrapSuperuser(dataDir)) ?? 'postgres';
 }
 
@@ -153,7 +163,7 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
     });
     const recoveryMs = Math.round(performance.now() - copyDone);
     const log = parseRecoveryLog(await readFile(cluster.logFile, 'utf8'));
-    const copyMs = Math.round(copyDone - t0);
+    const copyMs = Math.round(copyDone - t0 + (o.priorCopyMs ?? 0));
     if (failure) await cluster.stop();
     return { cluster: failure ? null : cluster, log, failure: failure ? log.fatal ?? failure : null, config: out.config ?? null, staged: out.staged ?? null, copyMs, recoveryMs, rootDir, verified: out.verified ?? null };
   } catch (err) {
@@ -164,6 +174,9 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
     if (!(err instanceof EnvironmentError) || !copyDone || !err.logTail) throw err;
     const log = parseRecoveryLog(err.logTail);
     const failure = log.fatal ?? err.message.split('\n')[0]!;
-    return { cluster: null, log, failure, config: out.config ?? null, staged: out.staged ?? null, copyMs: Math.round(copyDone - t0), recoveryMs: Math.round(performance.now() - copyDone), rootDir, verified: out.verified ?? null };
+    return { cluster: null, log, failure, config: out.config ?? null, staged: out.staged ?? null, copyMs: Math.round(copyDone - t0 + (o.priorCopyMs ?? 0)), recoveryMs: Math.round(performance.now() - copyDone), rootDir, verified: out.verified ?? null };
+  } finally {
+    // The checked WAL copy is moved into the sandbox; one left where it was (the sandbox never started) goes now.
+    if (o.stagedWal && !out.staged) await rm(o.stagedWal.dir, { recursive: true, force: true });
   }
 }

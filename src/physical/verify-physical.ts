@@ -29,6 +29,7 @@ import { detectBackupLayout, type BackupLayout } from './backup-layout.js';
 import { readBackupFacts } from './label-reader.js';
 import { integrityStage, restoreStage, type RestoreOutcome } from './physical-stages.js';
 import { describeTarget, lsnValue, parseRecoveryTarget, parseTargetTimeline } from './target.js';
+import type { RepositoryStaging } from './backup-span.js';
 
 /** Options of a physical verify: those of `verifyArtifact`, plus the WAL archive and the target. */
 export interface PhysicalVerifyOptions extends VerifyOptions {
@@ -51,8 +52,11 @@ export async function isPhysicalBackup(path: string): Promise<boolean> {
   return (await detectBackupLayout(resolve(path))) !== null;
 }
 
-/** Drill a physical backup. @throws ConfigError (2), GuardError (3), EnvironmentError (4), InterruptedError after teardown. */
-export async function verifyPhysical(opts: PhysicalVerifyOptions): Promise<VerifyResult> {
+/**
+ * Drill a physical backup. `staging`: only from repository-verify.ts, whose private restore `artifact` and `wal` are.
+ * @throws ConfigError (2), GuardError (3), EnvironmentError (4), InterruptedError after teardown.
+ */
+export async function verifyPhysical(opts: PhysicalVerifyOptions, staging?: RepositoryStaging): Promise<VerifyResult> {
   const config: DrillConfig = validateConfig(opts.config ?? {});
   const artifact = (await resolveInputPath(opts.artifact, 'the backup', { allowDirectory: true })).path;
   const layout = await detectBackupLayout(artifact);
@@ -88,7 +92,7 @@ export async function verifyPhysical(opts: PhysicalVerifyOptions): Promise<Verif
   report.backup = { ...report.backup, path: opts.artifactLabel ?? artifact, format: layout.format === 'plain' ? 'basebackup-plain' : 'basebackup-tar', tool: `pg_basebackup (${layout.format} format${layout.manifest ? ', with backup_manifest' : ''})` };
   logger.info(`verify physical backup ${artifact} (${layout.format}) to ${describeTarget(target)}${walDir ? ` with the WAL archive ${walDir}` : ''}; PostgreSQL ${facts.major ?? '?'}; sandbox ${bins.server.version.text} (${bins.server.bindir})`);
   const plan = {
-    layout, facts, walDir, target, targetTimeline, keep: opts.keep ?? false, timeoutSeconds: opts.recoveryTimeoutSeconds ?? 6 * 3600, integrity: opts.integrity ?? [],
+    layout, facts, walDir, target, targetTimeline, keep: opts.keep ?? false, timeoutSeconds: opts.recoveryTimeoutSeconds ?? 6 * 3600, integrity: opts.integrity ?? [], staging: staging ?? null,
     compareWithSource: source ? (tables: readonly TableRow[], sysid: string | null) => compareWithSourceNow(builder, source, config, tables, sysid, opts.signal) : undefined,
   };
   let interrupted: InterruptedError | null = null;
