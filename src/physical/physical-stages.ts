@@ -98,7 +98,7 @@ export async function restoreStage(ctx: DrillContext, plan: PhysicalPlan, wal: W
         recoverySettings: recoveryTargetSettings(plan.target, plan.targetTimeline), parentDir: join(ctx.runDir), osUser: ctx.sandboxUser,
         logger: ctx.logger, signal: ctx.signal, timeoutSeconds: plan.timeoutSeconds,
         verifyBackup: plan.layout.format === 'tar' && plan.layout.manifest ? await serverProgram(ctx.bins, 'pg_verifybackup') : null,
-        stagedWal: wal?.staged ?? null, adoptBackup: plan.staging !== null && plan.staging !== undefined, priorCopyMs: plan.staging?.restoredMs ?? 0,
+        stagedWal: wal?.staged ?? null, adoptBackup: plan.staging !== null && plan.staging !== undefined, priorCopyMs: (plan.staging?.restoredMs ?? 0) + (wal?.staged?.ms ?? 0),
       });
       out.recovered = r;
       if (plan.layout.format === 'tar' && plan.layout.manifest) {

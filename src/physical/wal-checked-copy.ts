@@ -23,6 +23,7 @@ export async function scanAndStage(walk: StretchWalk, stage: WalStaging | null, 
     const scan = await checkStretches(walk);
     return { scan, staged: stage && passed(scan) ? countStaged(walk.dir, walk.entries) : null };
   }
+  const t0 = performance.now();
   await makeStageDir(stage.into, walk.osUser ?? null);
   try {
     const histories = await stageFiles(walk, stage.into, (e) => e.parsed.kind === 'history');
@@ -34,7 +35,7 @@ export async function scanAndStage(walk: StretchWalk, stage: WalStaging | null, 
     // A recovery to an LSN may read the record that starts past it: the rest of the target timeline is kept too.
     const last = walk.stretches[walk.stretches.length - 1]!;
     const beyond = walk.untilLsn === null ? { count: 0, bytes: 0 } : await stageFiles(walk, stage.into, (e) => e.parsed.kind === 'segment' && e.parsed.timeline === last.timeline && e.name.slice(8, 24) > (scan.lastSegment ?? '').slice(8));
-    const staged = { dir: stage.into, segments: scan.segments + beyond.count, histories: histories.count, bytes: scan.segments * walk.segmentSize + beyond.bytes + histories.bytes };
+    const staged = { dir: stage.into, segments: scan.segments + beyond.count, histories: histories.count, bytes: scan.segments * walk.segmentSize + beyond.bytes + histories.bytes, ms: Math.round(performance.now() - t0) };
     return { scan, staged };
   } catch (err) {
     await rm(stage.into, { recursive: true, force: true });

@@ -27,6 +27,8 @@ export interface StagedWal {
   readonly histories: number;
   /** Bytes written (decompressed). */
   readonly bytes: number;
+  /** Milliseconds the copy took when the continuity check made it (before the sandbox: counted in the RTO's copy). */
+  readonly ms?: number;
 }
 
 /** A file copied: the first bytes of its decompressed content, its decompressed size, its size in the archive. */
