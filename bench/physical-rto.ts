@@ -10,7 +10,10 @@
  *   basebkp  `pgdrill verify BACKUP --wal ARCHIVE` — the same for the pg_basebackup and the plain archive.
  * Prints each run and the paired ratios drill/manual (whole RTO, and restore+replay alone).
  *
- *   npm run bench -- physical [--scale 50] [--wal-mb 1024] [--rounds 1] [--max-traffic-s 900] [--json FILE]
+ * With `--baseline-cli PATH` (another build's dist/pgdrill.mjs, say main's before a change) the two drills run with it
+ * too, in the same round, and the ratios this build / baseline are printed.
+ *
+ *   npm run bench -- physical [--scale 50] [--wal-mb 1024] [--rounds 1] [--max-traffic-s 900] [--baseline-cli PATH] [--json FILE]
  * Root (the clusters run as the sandbox's OS user), pgbackrest installed (scripts/setup --with-pgbackrest).
  */
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -27,7 +30,7 @@ import { median, time } from './timing.js';
 const PGBACKREST = '/usr/bin/pgbackrest';
 const ROOT = resolve(import.meta.dirname, '..');
 
-const { values: a } = parseArgs({ options: { scale: { type: 'string', default: '50' }, 'wal-mb': { type: 'string', default: '1024' }, rounds: { type: 'string', default: '1' }, 'max-traffic-s': { type: 'string', default: '900' }, json: { type: 'string' } } });
+const { values: a } = parseArgs({ options: { scale: { type: 'string', default: '50' }, 'wal-mb': { type: 'string', default: '1024' }, rounds: { type: 'string', default: '1' }, 'max-traffic-s': { type: 'string', default: '900' }, 'baseline-cli': { type: 'string' }, json: { type: 'string' } } });
 const scale = Number(a.scale);
 const walBytes = Number(a['wal-mb']) * 2 ** 20;
 
@@ -121,11 +124,11 @@ async function manual(work: string, conf: string, user: OsUser | null, pgbin: st
 }
 
 /** `pgdrill verify ARGS`: its wall time, verdict and the report's physical timings. */
-async function drill(work: string, args: string[], n: number): Promise<DrillTimes> {
+async function drill(work: string, args: string[], n: number, cli = join(ROOT, 'dist/pgdrill.mjs')): Promise<DrillTimes> {
   const out = join(work, `out-${n}`);
   let res: { stdout: string } = { stdout: '' };
   const wallMs = await time(async () => {
-    res = await runProcess({ bin: process.execPath, args: [join(ROOT, 'dist/pgdrill.mjs'), 'verify', ...args, '--out', out, '--json'], stdout: 'capture', allowFailure: true });
+    res = await runProcess({ bin: process.execPath, args: [cli, 'verify', ...args, '--out', out, '--json'], stdout: 'capture', allowFailure: true });
   });
   const report = JSON.parse(res.stdout) as { status: string; physical?: { timings: { rto_ms: number | null; copy_ms: number | null; recovery_ms: number | null; checks_ms: number | null }; wal: { replayed_bytes: number | null; replay_bytes_per_s: number | null } } };
   const t = report.physical?.timings;
@@ -136,6 +139,40 @@ async function drill(work: string, args: string[], n: number): Promise<DrillTime
 const s = (ms: number | null) => (ms === null ? '?' : `${(ms / 1000).toFixed(1)} s`);
 const line = (what: string, d: DrillTimes) => `${what}: ${d.status}, RTO ${s(d.rtoMs)} (restore ${s(d.copyMs)}, replay ${s(d.recoveryMs)}, checks ${s(d.checksMs)}), wall ${s(d.wallMs)}, replayed ${d.replayedBytes === null ? '?' : (d.replayedBytes / 2 ** 20).toFixed(0)} MiB at ${d.replayBytesPerS === null ? '?' : (d.replayBytesPerS / 2 ** 20).toFixed(1)} MiB/s`;
 
+interface Row { manualMs: number; repo: DrillTimes; base: DrillTimes; baselineRepo?: DrillTimes; baselineBase?: DrillTimes }
+
+/** One round: every variant once, the order reversed every other round. */
+async function round(work: string, inputs: { conf: string; basebackup: string; archive: string }, user: OsUser | null, pgbin: string, i: number): Promise<Row> {
+  const order = ['manual', 'repo', 'base', ...(a['baseline-cli'] ? ['baselineRepo', 'baselineBase'] : [])];
+  if (i % 2 === 1) order.reverse();
+  const row: Partial<Row> = {};
+  const repoArgs = ['pgbackrest:rto', '--pgbackrest-config', inputs.conf];
+  const baseArgs = [inputs.basebackup, '--wal', inputs.archive];
+  for (const v of order) {
+    if (v === 'manual') row.manualMs = await manual(work, inputs.conf, user, pgbin, i);
+    if (v === 'repo') row.repo = await drill(work, repoArgs, i);
+    if (v === 'base') row.base = await drill(work, baseArgs, i);
+    if (v === 'baselineRepo') row.baselineRepo = await drill(work, repoArgs, i, resolve(a['baseline-cli']!));
+    if (v === 'baselineBase') row.baselineBase = await drill(work, baseArgs, i, resolve(a['baseline-cli']!));
+  }
+  const r = row as Row;
+  console.log(`round ${i + 1}: manual pgbackrest restore + start to promotion ${s(r.manualMs)}`);
+  console.log(`  ${line('pgdrill verify pgbackrest:rto', r.repo)}`);
+  console.log(`  ${line('pgdrill verify basebackup --wal', r.base)}`);
+  if (r.baselineRepo) console.log(`  ${line('baseline verify pgbackrest:rto', r.baselineRepo)}`);
+  if (r.baselineBase) console.log(`  ${line('baseline verify basebackup --wal', r.baselineBase)}`);
+  return r;
+}
+
+function summarise(rows: readonly Row[]): void {
+  const ratio = (f: (r: Row) => number | null, to: (r: Row) => number | null = (r) => r.manualMs) => median(rows.map((r) => (f(r) ?? NaN) / (to(r) ?? NaN))).toFixed(2);
+  const restoreReplay = (d: DrillTimes | undefined) => (d && d.copyMs !== null && d.recoveryMs !== null ? d.copyMs + d.recoveryMs : null);
+  console.log(`paired ratios (median of ${rows.length}; the machine is shared, under load): drill RTO / manual ${ratio((r) => r.repo.rtoMs)}, drill restore+replay / manual ${ratio((r) => restoreReplay(r.repo))}, drill wall / manual ${ratio((r) => r.repo.wallMs)}; basebackup drill RTO / manual ${ratio((r) => r.base.rtoMs)}`);
+  if (rows[0]?.baselineRepo) {
+    console.log(`this build / baseline: pgbackrest drill wall ${ratio((r) => r.repo.wallMs, (r) => r.baselineRepo?.wallMs ?? null)}, restore+replay ${ratio((r) => restoreReplay(r.repo), (r) => restoreReplay(r.baselineRepo))}; basebackup drill wall ${ratio((r) => r.base.wallMs, (r) => r.baselineBase?.wallMs ?? null)}, restore+replay ${ratio((r) => restoreReplay(r.base), (r) => restoreReplay(r.baselineBase))}`);
+  }
+}
+
 async function main(): Promise<void> {
   const user = await resolveSandboxUser();
   const pgbin = (await localToolchain()).server.bindir;
@@ -144,23 +181,9 @@ async function main(): Promise<void> {
   try {
     const inputs = await buildInputs(work, user, pgbin);
     console.log(`inputs: scale ${scale}, ${inputs.walMiB.toFixed(0)} MiB of WAL from pgbench in ${inputs.trafficS.toFixed(0)} s`);
-    const rows: { manualMs: number; repo: DrillTimes; base: DrillTimes }[] = [];
-    for (let i = 0; i < Number(a.rounds); i++) {
-      const order = i % 2 === 0 ? ['manual', 'repo', 'base'] : ['base', 'repo', 'manual'];
-      const row: Partial<(typeof rows)[number]> = {};
-      for (const v of order) {
-        if (v === 'manual') row.manualMs = await manual(work, inputs.conf, user, pgbin, i);
-        if (v === 'repo') row.repo = await drill(work, ['pgbackrest:rto', '--pgbackrest-config', inputs.conf], i);
-        if (v === 'base') row.base = await drill(work, [inputs.basebackup, '--wal', inputs.archive], i);
-      }
-      const r = row as (typeof rows)[number];
-      rows.push(r);
-      console.log(`round ${i + 1}: manual pgbackrest restore + start to promotion ${s(r.manualMs)}`);
-      console.log(`  ${line('pgdrill verify pgbackrest:rto', r.repo)}`);
-      console.log(`  ${line('pgdrill verify basebackup --wal', r.base)}`);
-    }
-    const ratio = (f: (r: (typeof rows)[number]) => number | null) => median(rows.map((r) => (f(r) ?? NaN) / r.manualMs)).toFixed(2);
-    console.log(`paired ratios (median of ${rows.length}; the machine is shared, under load): drill RTO / manual ${ratio((r) => r.repo.rtoMs)}, drill restore+replay / manual ${ratio((r) => r.repo.copyMs !== null && r.repo.recoveryMs !== null ? r.repo.copyMs + r.repo.recoveryMs : null)}, drill wall / manual ${ratio((r) => r.repo.wallMs)}; basebackup drill RTO / manual ${ratio((r) => r.base.rtoMs)}`);
+    const rows: Row[] = [];
+    for (let i = 0; i < Number(a.rounds); i++) rows.push(await round(work, inputs, user, pgbin, i));
+    summarise(rows);
     if (a.json) await writeFile(a.json, JSON.stringify({ scale, walMiB: inputs.walMiB, rows }, null, 2));
   } finally {
     await rm(work, { recursive: true, force: true });
