@@ -8,11 +8,12 @@ import { localToolchain } from '../src/toolchain/toolchain.js';
 
 /**
  * Start a sandbox under parent, `pgbench -i -s scale` into database `bench`, then run the `after` statements in it
- * (say VACUUM ANALYZE). The caller stops it; on failure it is stopped here.
+ * (say VACUUM ANALYZE). `server`: settings and directories shared with it (an archive). The caller stops it; on
+ * failure it is stopped here.
  */
-export async function startBenchSource(scale: number, parent: string, pgbin: string, label: string, after: readonly string[] = []): Promise<SandboxCluster> {
+export async function startBenchSource(scale: number, parent: string, pgbin: string, label: string, after: readonly string[] = [], server: { settings?: Record<string, string>; shared?: string[] } = {}): Promise<SandboxCluster> {
   const bins = await localToolchain({ pgBindir: pgbin });
-  const c = await SandboxCluster.start({ bins, parentDir: parent, osUser: await resolveSandboxUser(), logger: silentLogger, superuser: 'postgres', label });
+  const c = await SandboxCluster.start({ bins, parentDir: parent, osUser: await resolveSandboxUser(), logger: silentLogger, superuser: 'postgres', label, settings: server.settings, shared: server.shared });
   try {
     await runProcess({ bin: bins.path('psql'), args: ['-X', '-q', '-c', 'CREATE DATABASE bench'], env: c.env('postgres') });
     await runProcess({ bin: join(pgbin, 'pgbench'), args: ['-i', '-q', '-s', String(scale), 'bench'], env: c.env('bench') });

@@ -30,3 +30,15 @@ export interface RepositoryRestoreOptions<Artifact> {
   readonly targetTimeline?: number | 'latest';
   readonly signal?: AbortSignal;
 }
+
+/**
+ * A repository backup restored by its tool into a private staging directory of pgdrill's (repository-verify.ts): the
+ * data directory and the WAL fetched for it are moved into the sandbox, never copied a second time, and the time the
+ * tool's restore and the WAL fetch took is counted in the drill's RTO.
+ */
+export interface RepositoryStaging {
+  /** Milliseconds the tool's restore and the WAL fetch took. */
+  readonly restoredMs: number;
+  /** The WAL directory is the drill's own (pgBackRest's fetch): checked in place and moved. False: it lies inside the data directory (Barman's barman_wal/, pg_wal/), so the check copies it out. */
+  readonly walInPlace: boolean;
+}

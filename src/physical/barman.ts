@@ -75,6 +75,8 @@ export interface BarmanRestore {
   readonly restoreCommand: string | null;
   /** The WAL Barman copied for recovery (barman_wal/ or pg_wal/): a flat archive checkWalContinuity can read. */
   readonly walDir: string;
+  /** Milliseconds `barman recover` took (its verify-backup not counted). */
+  readonly restoreMs: number;
 }
 
 interface BarmanRunner {
@@ -96,12 +98,14 @@ export async function restoreFromBarman(o: BarmanRestoreOptions): Promise<Barman
   const integrity = r.pgBindir ? [await verifyBackup(r, o.artifact.server, backup.id)] : [];
   await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
   if (o.osUser) await chown(o.dataDir, o.osUser.uid, o.osUser.gid);
+  const t0 = performance.now();
   const res = await runBarman(r, ['recover', ...barmanTargetOptions(o.target, o.targetTimeline), o.artifact.server, backup.id, o.dataDir], [o.dataDir]);
+  const restoreMs = Math.round(performance.now() - t0);
   const error = res.exitCode === 0 ? null : `barman recover of ${backup.id} exited ${res.exitCode}: ${(res.stdout + res.stderrTail).trim().split('\n').slice(-5).join(' ')}`;
   // With a target Barman copies the WAL into barman_wal/ and writes recovery.signal; without one, into pg_wal/ itself
   // (every segment it has), and the copy replays it all without archive recovery.
   const pitr = await lstat(join(o.dataDir, 'barman_wal')).then((st) => st.isDirectory(), () => false);
-  return { backup, integrity, dataDir: error ? null : o.dataDir, error, restoreCommand: pitr ? 'cp barman_wal/%f %p' : null, walDir: join(o.dataDir, pitr ? 'barman_wal' : 'pg_wal') };
+  return { backup, integrity, dataDir: error ? null : o.dataDir, error, restoreCommand: pitr ? 'cp barman_wal/%f %p' : null, walDir: join(o.dataDir, pitr ? 'barman_wal' : 'pg_wal'), restoreMs };
 }
 
 /** barman recover's target options for a pgdrill target; always promoting at a target. */

@@ -77,6 +77,8 @@ export interface PgBackRestRestore {
   readonly recoverySettings: Readonly<Record<string, string>>;
   /** True when the repository was bound read-only while pgBackRest ran; false: only its file permissions protected it. */
   readonly repositoryReadOnly: boolean;
+  /** Milliseconds `pgbackrest restore` took (its verify not counted). */
+  readonly restoreMs: number;
 }
 
 /** Prepare a runner for the artefact: configuration read, repositories checked readable, work directory made. */
@@ -157,16 +159,18 @@ export async function restoreFromPgBackRest(o: PgBackRestRestoreOptions): Promis
   const restoreCommand = archiveGetCommand(r, backup.repo, o.dataDir);
   await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
   if (o.osUser) await chown(o.dataDir, o.osUser.uid, o.osUser.gid);
+  const t0 = performance.now();
   const res = await runPgBackRest(r, 'restore', [
     `--repo=${backup.repo}`, `--set=${backup.label}`, `--pg1-path=${o.dataDir}`, '--archive-mode=off', `--tablespace-map-all=${join(workDir, 'tablespaces')}`,
     `--lock-path=${join(workDir, 'lock')}`, `--spool-path=${join(workDir, 'spool')}`, '--log-level-console=warn',
     ...targetOptions(o.target, o.targetTimeline), `--recovery-option=restore_command=${restoreCommand}`,
   ], [o.dataDir]);
+  const restoreMs = Math.round(performance.now() - t0);
   const error = res.exitCode === 0 ? null : `pgbackrest restore of ${backup.label} exited ${res.exitCode}: ${(res.stdout + res.stderrTail).trim().split('\n').slice(-5).join(' ')}`;
   return {
     backup, integrity, dataDir: error ? null : o.dataDir, error, restoreCommand, workDir,
     readPaths: [r.bin, r.config.file, ...r.config.included, ...r.config.repos.map((x) => x.path)],
-    recoverySettings: error ? {} : await autoConfSettings(o.dataDir), repositoryReadOnly: r.readOnlyBind,
+    recoverySettings: error ? {} : await autoConfSettings(o.dataDir), repositoryReadOnly: r.readOnlyBind, restoreMs,
   };
 }
 

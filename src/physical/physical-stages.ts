@@ -17,6 +17,7 @@ import { recoverInSandbox, type RecoverResult } from './recover.js';
 import { readReplayFacts, recoveryTargetCheck, type ReplayFacts } from './recovery-proof.js';
 import { recoveryTargetSettings, type RecoveryTarget } from './target.js';
 import { checkWalContinuity, type WalContinuity } from './wal-archive.js';
+import type { RepositoryStaging } from './backup-span.js';
 
 /** What the physical stages work on. */
 export interface PhysicalPlan {
@@ -30,6 +31,8 @@ export interface PhysicalPlan {
   readonly timeoutSeconds: number;
   /** Checks made before (a repository tool's own verify), added first to the backup stage. */
   readonly integrity?: readonly CheckResult[];
+  /** The backup and WAL are pgdrill's own restore out of a repository: moved into the sandbox, not copied. */
+  readonly staging?: RepositoryStaging | null;
   /** With --source: compare the recovered tables with the source now (`fidelity.source_rows_now`). */
   readonly compareWithSource?: (tables: readonly TableRow[], copySystemIdentifier: string | null) => Promise<CheckResult>;
 }
@@ -58,12 +61,14 @@ export async function integrityStage(ctx: DrillContext, plan: PhysicalPlan): Pro
     } else if (label) {
       const tl = plan.targetTimeline === undefined || plan.targetTimeline === 'latest' ? 'latest' : plan.targetTimeline === 'current' ? label.timeline : Number(plan.targetTimeline);
       const until = plan.target.kind === 'lsn' ? plan.target.lsn : undefined;
-      wal = await checkWalContinuity({ walDir: plan.walDir, start: { timeline: label.timeline, lsn: label.startLsn }, targetTimeline: tl, untilLsn: until, signal: ctx.signal, osUser: ctx.sandboxUser });
+      // The check leaves the checked WAL for recovery (copied as it is read; a repository's fetched WAL in place).
+      const stage = plan.staging?.walInPlace ? { inPlace: true as const } : b.failed ? undefined : { into: join(ctx.runDir, 'wal-checked') };
+      wal = await checkWalContinuity({ walDir: plan.walDir, start: { timeline: label.timeline, lsn: label.startLsn }, targetTimeline: tl, untilLsn: until, signal: ctx.signal, osUser: ctx.sandboxUser, stage });
       const missing = wal.missingHistory ?? wal.firstMissing ?? wal.firstUnreadable?.segment ?? null;
       b.add({
         name: 'backup.wal_continuity', stage: 'backup', status: wal.ok ? 'pass' : 'fail',
         detail: wal.ok ? wal.detail : `${wal.detail}${missing && !wal.detail.includes(missing) ? ` (first missing: ${missing})` : ''} — found before recovery started`,
-        evidence: { ...wal },
+        evidence: { ...wal, staged: undefined },
       });
     }
   }, endsDrill);
@@ -93,6 +98,7 @@ export async function restoreStage(ctx: DrillContext, plan: PhysicalPlan, wal: W
         recoverySettings: recoveryTargetSettings(plan.target, plan.targetTimeline), parentDir: join(ctx.runDir), osUser: ctx.sandboxUser,
         logger: ctx.logger, signal: ctx.signal, timeoutSeconds: plan.timeoutSeconds,
         verifyBackup: plan.layout.format === 'tar' && plan.layout.manifest ? await serverProgram(ctx.bins, 'pg_verifybackup') : null,
+        stagedWal: wal?.staged ?? null, adoptBackup: plan.staging !== null && plan.staging !== undefined, priorCopyMs: (plan.staging?.restoredMs ?? 0) + (wal?.staged?.ms ?? 0),
       });
       out.recovered = r;
       if (r.copyFailure) return void b.add({ name: 'restore.physical_copy', stage: 'restore', status: 'fail', detail: `${r.copyFailure} — the server was never started`, evidence: { sandbox: r.rootDir } });

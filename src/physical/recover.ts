@@ -7,7 +7,7 @@
  * begun; the server accepts connections only once recovery has ended and the copy is promoted, so pgdrill waits for
  * that — or for the postmaster to exit at a FATAL recovery error (its log then says why).
  */
-import { chown, readFile } from 'node:fs/promises';
+import { chown, readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
@@ -26,7 +26,7 @@ import { copyNoFollow, copyPlainBackup } from './backup-files.js';
 import { bootstrapSuperuser, isolationSettings, prepareRecovery, type BackupConfigFacts } from './recovery-setup.js';
 import { parseRecoveryLog, type RecoveryLog } from './recovery-log.js';
 import { openTarStream } from './tar-stream.js';
-import { stageWal, type StagedWal } from './wal-stage.js';
+import { adoptStagedWal, moveDir, stageWal, type StagedWal } from './wal-stage.js';
 
 /** What the recovery needs. */
 export interface RecoverOptions {
@@ -44,6 +44,12 @@ export interface RecoverOptions {
   readonly timeoutSeconds: number;
   /** pg_verifybackup, to check an extracted tar backup against its manifest before the server starts; null: not run. */
   readonly verifyBackup: string | null;
+  /** The WAL the continuity check copied (or checked in place): moved into the sandbox, not copied again. */
+  readonly stagedWal?: StagedWal | null;
+  /** The plain backup is pgdrill's own private restore out of a repository: moved into the sandbox, not copied. */
+  readonly adoptBackup?: boolean;
+  /** Milliseconds spent restoring before (a repository tool's restore and WAL fetch, the WAL check-and-copy), counted in `copyMs`. Default 0. */
+  readonly priorCopyMs?: number;
 }
 
 /** The outcome: a running promoted copy, or the log of a recovery that failed (its sandbox already removed). */
@@ -95,7 +101,10 @@ async function verifyExtracted(o: RecoverOptions, dataDir: string, jailed: (bin:
 
 async function populateFrom(o: RecoverOptions, dataDir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand, out: Collected): Promise<string> {
   const { layout } = o;
-  if (layout.format === 'plain') {
+  if (layout.format === 'plain' && o.adoptBackup) {
+    out.step = `moving ${layout.dir} into the sandbox`;
+    await moveDir(layout.dir, dataDir, () => copyPlainBackup(layout.dir, dataDir, o.osUser, o.signal));
+  } else if (layout.format === 'plain') {
     out.step = `copying ${layout.dir} into the sandbox`;
     await copyPlainBackup(layout.dir, dataDir, o.osUser, o.signal);
   } else {
@@ -111,9 +120,13 @@ async function populateFrom(o: RecoverOptions, dataDir: string, jailed: (bin: st
   }
   out.step = 'setting up recovery in the copy';
   out.config = await prepareRecovery(dataDir, o.osUser);
-  if (o.walDir) {
+  const walArchive = join(dirname(dataDir), 'wal-archive');
+  if (o.stagedWal) {
+    out.step = `moving the checked WAL ${o.stagedWal.dir} beside the copy`;
+    out.staged = await adoptStagedWal(o.stagedWal, walArchive, o.osUser, o.signal);
+  } else if (o.walDir) {
     out.step = `staging the WAL archive ${o.walDir} beside the copy`;
-    out.staged = await stageWal(o.walDir, o.startSegment, join(dirname(dataDir), 'wal-archive'), o.osUser, o.signal);
+    out.staged = await stageWal(o.walDir, o.startSegment, walArchive, o.osUser, o.signal);
   }
   out.step = 'setting up the copy\'s superuser';
   return (await bootstrapSuperuser(dataDir)) ?? 'postgres';
@@ -168,7 +181,7 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
     });
     const recoveryMs = Math.round(performance.now() - copyDone);
     const log = parseRecoveryLog(await readFile(cluster.logFile, 'utf8'));
-    const copyMs = Math.round(copyDone - t0);
+    const copyMs = Math.round(copyDone - t0 + (o.priorCopyMs ?? 0));
     if (failure) await cluster.stop();
     return { cluster: failure ? null : cluster, log, failure: failure ? log.fatal ?? failure : null, config: out.config ?? null, staged: out.staged ?? null, copyMs, recoveryMs, rootDir, verified: out.verified ?? null, copyFailure: null };
   } catch (err) {
@@ -181,6 +194,9 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
     if (!(err instanceof EnvironmentError) || !copyDone || !err.logTail) throw err;
     const log = parseRecoveryLog(err.logTail);
     const failure = log.fatal ?? err.message.split('\n')[0]!;
-    return { cluster: null, log, failure, config: out.config ?? null, staged: out.staged ?? null, copyMs: Math.round(copyDone - t0), recoveryMs: Math.round(performance.now() - copyDone), rootDir, verified: out.verified ?? null, copyFailure: null };
+    return { cluster: null, log, failure, config: out.config ?? null, staged: out.staged ?? null, copyMs: Math.round(copyDone - t0 + (o.priorCopyMs ?? 0)), recoveryMs: Math.round(performance.now() - copyDone), rootDir, verified: out.verified ?? null, copyFailure: null };
+  } finally {
+    // The checked WAL copy is moved into the sandbox; one left where it was (the sandbox never started) goes now.
+    if (o.stagedWal && !out.staged) await rm(o.stagedWal.dir, { recursive: true, force: true });
   }
 }

@@ -30,6 +30,7 @@ import type { VerifyOptions, VerifyResult } from '../verify/verify-artifact.js';
 import { detectBackupLayout, type BackupLayout } from './backup-layout.js';
 import { readBackupFacts, type BackupFacts } from './label-reader.js';
 import { integrityStage, restoreStage, type RestoreOutcome } from './physical-stages.js';
+import type { RepositoryStaging } from './backup-span.js';
 import { describeTarget, lsnValue, parseRecoveryTarget, parseTargetTimeline, type RecoveryTarget } from './target.js';
 
 /** Options of a physical verify: those of `verifyArtifact`, plus the WAL archive and the target. */
@@ -56,7 +57,7 @@ export interface PhysicalVerifyOptions extends VerifyOptions {
 
 /** What `obtain` produced: a data directory and its WAL to drill, or why there is none (a verdict on the backup). */
 export type ObtainedBackup =
-  | { readonly ok: true; readonly dataDir: string; readonly walDir: string; readonly integrity: readonly CheckResult[]; readonly label: string }
+  | { readonly ok: true; readonly dataDir: string; readonly walDir: string; readonly integrity: readonly CheckResult[]; readonly label: string; readonly staging?: RepositoryStaging }
   | {
     readonly ok: false; readonly integrity: readonly CheckResult[]; readonly label: string;
     /** The failed check that names the cause (`restore.repository`). */
@@ -79,6 +80,8 @@ interface PhysicalInput {
   readonly bins: Toolchain;
   readonly integrity: readonly CheckResult[];
   readonly label: string;
+  /** The backup and its WAL are pgdrill's own restore out of a repository: moved into the sandbox, not copied. */
+  readonly staging?: RepositoryStaging | null;
 }
 
 /** Everything settled before any file is written: a problem here is a ConfigError (2), GuardError (3) or EnvironmentError (4). */
@@ -190,7 +193,7 @@ async function drill(s: Settled, run: PhysicalRun, opts: PhysicalVerifyOptions):
 async function obtainInput(s: Settled, run: PhysicalRun, opts: PhysicalVerifyOptions): Promise<PhysicalInput | null> {
   const got = await opts.obtain!(opts.signal);
   run.report.backup = { ...run.report.backup, path: got.label };
-  if (got.ok) return readInput(got.dataDir, got.walDir, s.config, opts, { integrity: got.integrity, label: got.label });
+  if (got.ok) return { ...(await readInput(got.dataDir, got.walDir, s.config, opts, { integrity: got.integrity, label: got.label })), staging: got.staging ?? null };
   const b = run.builder;
   run.logger.info(`${got.label} could not be restored: ${got.failure.detail}`);
   await b.stage('backup', async () => { for (const c of got.integrity) b.add(c); }, endsDrill);
@@ -213,7 +216,7 @@ async function drillInput(s: Settled, run: PhysicalRun, input: PhysicalInput, op
   logger.info(`verify physical backup ${input.artifact} (${layout.format}) to ${describeTarget(s.target)}${walDir ? ` with the WAL archive ${walDir}` : ''}; PostgreSQL ${facts.major ?? '?'}; sandbox ${bins.server.version.text} (${bins.server.bindir})`);
   const source = s.source;
   const plan = {
-    layout, facts, walDir, target: s.target, targetTimeline: s.targetTimeline, keep: opts.keep ?? false, timeoutSeconds: opts.recoveryTimeoutSeconds ?? 6 * 3600, integrity: input.integrity,
+    layout, facts, walDir, target: s.target, targetTimeline: s.targetTimeline, keep: opts.keep ?? false, timeoutSeconds: opts.recoveryTimeoutSeconds ?? 6 * 3600, integrity: input.integrity, staging: input.staging ?? null,
     compareWithSource: source ? (tables: readonly TableRow[], sysid: string | null) => compareWithSourceNow(builder, source, s.config, tables, sysid, opts.signal) : undefined,
   };
   let outcome: RestoreOutcome | null = null;

@@ -14,7 +14,9 @@ import type { OsUser } from '../exec/os-user.js';
 import { findFile, listArchive, readPrefix, type ArchiveEntry } from './wal-file-read.js';
 import { parseTimelineHistory, timelinePath, type PathStretch, type TimelineSwitch } from './wal-history.js';
 import { DEFAULT_SEGMENT_SIZE, historyFileName, isLsn, isValidSegmentSize, parseLsn, segmentFileName } from './wal-names.js';
-import { checkStretches, type StretchScan } from './wal-segments.js';
+import type { StretchScan } from './wal-segments.js';
+import type { StagedWal } from './wal-stage.js';
+import { scanAndStage, type WalStaging } from './wal-checked-copy.js';
 import { parseLongHeader, LONG_HEADER_BYTES } from './wal-page-header.js';
 
 /** A position in WAL: a timeline and an LSN ('0/3000028'). */
@@ -52,7 +54,10 @@ export interface WalContinuity {
   readonly systemIdentifier: string | null;
   /** Observations that do not fail the check (e.g. an archive directory anyone can write). */
   readonly warnings: string[];
+  /** With `stage`, when the check passed: the checked copy recovery reads (see wal-stage.ts); else null or absent. */
+  readonly staged?: StagedWal | null;
 }
+
 
 /** What `checkWalContinuity` checks. */
 export interface WalContinuityOptions {
@@ -71,6 +76,8 @@ export interface WalContinuityOptions {
   readonly systemIdentifier?: string;
   /** Decompress zstd/lz4/bzip2/xz files as this OS user (the sandbox's); default: the user running pgdrill. */
   readonly osUser?: OsUser | null;
+  /** Leave the checked WAL for recovery (see WalStaging). Default: only check. */
+  readonly stage?: WalStaging;
 }
 
 /**
@@ -100,9 +107,10 @@ export async function checkWalContinuity(opts: WalContinuityOptions): Promise<Wa
   if ('problem' in path) return { ...base, ...emptyScan(), ok: false, firstMissing: null, missingHistory: null, timelinePath: [opts.start.timeline, target], detail: path.problem, systemIdentifier: null };
   const timelines = path.stretches.map((s) => s.timeline);
   const missingHistory = opts.targetTimeline === 'latest' || opts.targetTimeline === undefined ? firstMissingProbe(entries, opts.start.timeline, target) : null;
-  const scan = await checkStretches({ dir, entries, stretches: path.stretches, segmentSize, untilLsn: opts.untilLsn === undefined ? null : parseLsn(opts.untilLsn), systemIdentifier: opts.systemIdentifier ?? null, osUser: opts.osUser, signal: opts.signal });
+  const walk = { dir, entries, stretches: path.stretches, segmentSize, untilLsn: opts.untilLsn === undefined ? null : parseLsn(opts.untilLsn), systemIdentifier: opts.systemIdentifier ?? null, osUser: opts.osUser, signal: opts.signal };
+  const { scan, staged } = await scanAndStage(walk, opts.stage ?? null, (s) => missingHistory === null && s.firstMissing === null && s.firstUnreadable === null);
   const ok = missingHistory === null && scan.firstMissing === null && scan.firstUnreadable === null;
-  return { ...base, ...scan, ok, missingHistory, timelinePath: timelines, detail: describe(dir, scan, timelines, missingHistory, target) };
+  return { ...base, ...scan, ok, missingHistory, timelinePath: timelines, detail: describe(dir, scan, timelines, missingHistory, target), ...(opts.stage ? { staged } : {}) };
 }
 
 async function resolveArchiveDir(walDir: string): Promise<string> {
@@ -181,5 +189,5 @@ function describe(dir: string, scan: StretchScan, timelines: number[], missingHi
   return problems.length ? `${problems.join('; ')} — in ${dir}; ${span} readable` : `${span}, every one present and readable in ${dir}`;
 }
 
-export type { PathStretch };
+export type { PathStretch, WalStaging };
 export { segmentFileName };

@@ -96,7 +96,8 @@ async function readRaw(fh: FileHandle, max: number): Promise<{ bytes: Buffer; co
   return { bytes: buf.subarray(0, Math.min(got, max)), complete: got <= max };
 }
 
-async function gzipTrailerSize(fh: FileHandle, size: number): Promise<number | undefined> {
+/** The size a gzip file's trailer records (modulo 2^32); undefined for a file too small to have one. */
+export async function gzipTrailerSize(fh: FileHandle, size: number): Promise<number | undefined> {
   if (size < 18) return undefined;
   const b = Buffer.alloc(4);
   await fh.read(b, 0, 4, size - 4);

@@ -5,11 +5,13 @@
  * the target LSN, or, for "as far as the archive goes", at the newest segment of the target timeline. The walk
  * visits only segments the archive has (a target far beyond it costs nothing), counting the gaps between them.
  */
+import { join } from 'node:path';
 import type { OsUser } from '../exec/os-user.js';
 import { findFile, readPrefix, type ArchiveEntry } from './wal-file-read.js';
 import type { PathStretch } from './wal-history.js';
 import { formatLsn, segmentBefore, segmentFileName, segmentNumber, segmentOf } from './wal-names.js';
 import { LONG_HEADER_BYTES, parseLongHeader } from './wal-page-header.js';
+import { copyWalFile } from './wal-stage.js';
 
 /** What the walk found. */
 export interface StretchScan {
@@ -35,6 +37,11 @@ export interface StretchWalk {
   readonly systemIdentifier: string | null;
   readonly osUser?: OsUser | null;
   readonly signal?: AbortSignal;
+  /**
+   * Copy each segment checked into this directory (decompressed, under its plain name, owned by osUser) and check
+   * the copy: the archive is read once. Once the walk finds a gap or an unreadable segment it only reads headers.
+   */
+  readonly copyInto?: string | null;
 }
 
 /** Walk the path's segments (see the module comment). */
@@ -83,7 +90,7 @@ function gap(st: WalkState, w: StretchWalk, timeline: number, first: bigint, cou
 async function checkOne(st: WalkState, w: StretchWalk, timeline: number, segno: bigint): Promise<void> {
   const name = segmentFileName(timeline, segno, w.segmentSize);
   const e = findFile(w.entries, name)!;
-  const problem = await segmentProblem(st, w, e, segno);
+  const problem = await segmentProblem(st, w, e, segno, w.copyInto && !st.broken ? join(w.copyInto, name) : null);
   if (problem) {
     st.unreadableCount++;
     st.firstUnreadable ??= { segment: e.name, problem };
@@ -94,9 +101,9 @@ async function checkOne(st: WalkState, w: StretchWalk, timeline: number, segno: 
   if (!st.broken) st.lastSegment = name;
 }
 
-async function segmentProblem(st: WalkState, w: StretchWalk, e: ArchiveEntry, segno: bigint): Promise<string | null> {
+async function segmentProblem(st: WalkState, w: StretchWalk, e: ArchiveEntry, segno: bigint, copyTo: string | null): Promise<string | null> {
   if (e.type !== 'file') return `it is ${e.type}: ${e.type === 'a symbolic link' ? 'not followed' : 'not read'}`;
-  const r = await readPrefix(w.dir, e.name, e.parsed.compression, LONG_HEADER_BYTES, { osUser: w.osUser, signal: w.signal });
+  const r = await readSegment(w, e, copyTo);
   if ('problem' in r) return r.problem;
   const h = parseLongHeader(r.bytes);
   if ('problem' in h) return h.problem;
@@ -107,8 +114,20 @@ async function segmentProblem(st: WalkState, w: StretchWalk, e: ArchiveEntry, se
   else if (h.systemIdentifier !== st.systemIdentifier) return `it belongs to the cluster with system identifier ${h.systemIdentifier}, not ${st.systemIdentifier}`;
   if (e.parsed.compression === null && r.fileSize !== w.segmentSize) return `it is ${r.fileSize} bytes, not ${w.segmentSize}: truncated or padded`;
   if (r.gzipSize !== undefined && r.gzipSize !== w.segmentSize % 2 ** 32) return `its gzip trailer records ${r.gzipSize} bytes, not ${w.segmentSize}: truncated`;
+  if (r.size !== null && r.size !== w.segmentSize) return `it decompresses to ${r.size} bytes, not ${w.segmentSize}: truncated or padded`;
   st.bytes += r.fileSize;
   return null;
+}
+
+/** The segment's header and sizes: read in the archive, or from the copy made of it (`size`: decompressed, known then). */
+async function readSegment(w: StretchWalk, e: ArchiveEntry, copyTo: string | null): Promise<{ bytes: Buffer; fileSize: number; gzipSize?: number; size: number | null } | { problem: string }> {
+  if (copyTo === null) {
+    const r = await readPrefix(w.dir, e.name, e.parsed.compression, LONG_HEADER_BYTES, { osUser: w.osUser, signal: w.signal });
+    return 'problem' in r ? r : { ...r, size: null };
+  }
+  const c = await copyWalFile(join(w.dir, e.name), e.parsed.compression, copyTo, { osUser: w.osUser ?? null, headBytes: LONG_HEADER_BYTES, signal: w.signal });
+  if ('problem' in c) return c;
+  return { bytes: c.head, fileSize: c.fileSize, size: c.size, ...(c.gzipSize !== undefined ? { gzipSize: c.gzipSize } : {}) };
 }
 
 /** Per timeline, the numbers of the full segments the archive has (plain or compressed, any entry type), sorted. */

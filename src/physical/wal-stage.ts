@@ -1,19 +1,23 @@
 /**
- * The WAL archive as the restored server reads it: pgdrill copies the segments (from the backup's start segment on)
- * and the timeline history files out of the archive into a directory of the sandbox, decompressing `.gz`, `.lz4`,
- * `.zst` ones, and the server's `restore_command` is a plain `cp` from there. So the server — and the sandbox user,
- * in its jail — never sees the archive itself: it cannot write to it (a restored copy must never push WAL into
- * production's archive), and pgdrill reads it without following links, whoever owns it.
+ * The WAL archive as the restored server reads it: a private directory of the sandbox holding the segments and the
+ * timeline history files recovery needs, decompressed, and the server's `restore_command` is a plain `cp` from there.
+ * So the server — and the sandbox user, in its jail — never sees the archive itself: it cannot write to it (a
+ * restored copy must never push WAL into production's archive), and pgdrill reads it without following links,
+ * whoever owns it.
+ *
+ * The archive is read once: the continuity check (wal-archive.ts) copies each segment here as it checks it, and
+ * checks the copy — private, so what was checked is what recovery reads. The directory is then moved into the
+ * sandbox (`adoptStagedWal`), not copied again. `stageWal` copies without checking (a backup without backup_label).
  */
 import { constants, createWriteStream } from 'node:fs';
-import { chown, mkdir, open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { chown, copyFile, lstat, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { kindOf, openNoFollow } from '../exec/input-file.js';
 import type { OsUser } from '../exec/os-user.js';
 import { startProcess } from '../exec/run-process.js';
-import { decompressorPath } from './wal-file-read.js';
+import { decompressorPath, gzipTrailerSize } from './wal-file-read.js';
 import { parseWalFileName, type Compression } from './wal-names.js';
 
 /** What was staged. */
@@ -23,55 +27,140 @@ export interface StagedWal {
   readonly histories: number;
   /** Bytes written (decompressed). */
   readonly bytes: number;
+  /** Milliseconds the copy took when the continuity check made it (before the sandbox: counted in the RTO's copy). */
+  readonly ms?: number;
 }
 
-async function decompressed(path: string, compression: Compression | null, signal?: AbortSignal): Promise<{ stream: Readable; done: Promise<unknown> }> {
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  const st = await fh.stat();
-  if (!st.isFile()) {
-    await fh.close();
-    throw new Error(`${path} is not a regular file`);
-  }
-  const raw = fh.createReadStream();
-  if (compression === 'gz') return { stream: raw.pipe(createGunzip()), done: Promise.resolve() };
-  if (!compression) return { stream: raw, done: Promise.resolve() };
-  const prog = await decompressorPath(compression);
-  if (!prog) throw new Error(`${path} is compressed (${compression}) and its decompressor is not installed`);
-  const p = startProcess({ bin: prog, args: ['-d', '-c'], stdin: raw, stdout: 'pipe', signal });
-  return { stream: p.stdout!, done: p.done };
+/** A file copied: the first bytes of its decompressed content, its decompressed size, its size in the archive. */
+export type WalCopy = { readonly head: Buffer; readonly size: number; readonly fileSize: number; readonly gzipSize?: number } | { readonly problem: string };
+
+/** How `copyWalFile` decompresses and whom the copy belongs to. */
+export interface WalCopyOptions {
+  /** Owner of the copy, and the user the zstd/lz4/bzip2/xz programs run as; null: the user running pgdrill. */
+  readonly osUser: OsUser | null;
+  /** Bytes of the decompressed head returned (a segment's long page header). */
+  readonly headBytes: number;
+  readonly signal?: AbortSignal;
 }
 
 /**
- * Copy the archive's segments from `startSegment`'s position on (any timeline) and every history file into
- * `dir` (created, owned by `user`), under their uncompressed names. `.partial` segments are left out: recovery
- * never asks for them by that name.
+ * Copy the archive file `src` (a regular file, never followed; the inode lstat saw) to the new file `dst`,
+ * decompressed. A file that cannot be read or decompressed is a `problem` (and `dst` is removed), never a throw.
  */
-export async function stageWal(walDir: string, startSegment: string, dir: string, user: OsUser | null, signal?: AbortSignal): Promise<StagedWal> {
+export async function copyWalFile(src: string, compression: Compression | null, dst: string, o: WalCopyOptions): Promise<WalCopy> {
+  const before = await lstat(src).catch((e: NodeJS.ErrnoException) => e);
+  if (before instanceof Error) return { problem: before.code === 'ENOENT' ? 'it disappeared' : before.message };
+  if (!before.isFile()) return { problem: `it is ${kindOf(before)}: not read` };
+  const opened = await openNoFollow(src);
+  if ('problem' in opened) return { problem: opened.problem };
+  const { fh, stat } = opened;
+  let failure: string | null;
+  let gzipSize: number | undefined;
+  try {
+    if (stat.ino !== before.ino || stat.dev !== before.dev) return { problem: 'it was replaced while it was opened: not read' };
+    if (compression === 'gz') gzipSize = await gzipTrailerSize(fh, stat.size);
+    failure = await writeDecompressed(fh, compression, dst, o);
+  } finally {
+    await fh.close();
+  }
+  if (failure) {
+    await rm(dst, { force: true });
+    return { problem: failure };
+  }
+  if (o.osUser) await chown(dst, o.osUser.uid, o.osUser.gid);
+  const out = await open(dst, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const head = Buffer.alloc(o.headBytes);
+    const { bytesRead } = await out.read(head, 0, o.headBytes, 0);
+    return { head: head.subarray(0, bytesRead), size: (await out.stat()).size, fileSize: stat.size, ...(gzipSize !== undefined ? { gzipSize } : {}) };
+  } finally {
+    await out.close();
+  }
+}
+
+/** Write the decompressed content of the open file to `dst` (uncompressed: copied in the kernel). Null, or why it failed. */
+async function writeDecompressed(fh: FileHandle, compression: Compression | null, dst: string, o: WalCopyOptions): Promise<string | null> {
+  if (compression === null) {
+    await copyFile(`/proc/self/fd/${fh.fd}`, dst, constants.COPYFILE_EXCL); // in the kernel, from the inode opened
+    return null;
+  }
+  const prog = compression === 'gz' ? null : await decompressorPath(compression);
+  if (compression !== 'gz' && !prog) return `it cannot be read: the ${compression} decompressor is not installed`;
+  const raw = fh.createReadStream({ autoClose: false, start: 0 });
+  try {
+    const out = createWriteStream(dst, { mode: 0o600, flags: 'wx' });
+    if (!prog) {
+      await pipeline(raw, createGunzip(), out, { signal: o.signal });
+      return null;
+    }
+    const p = startProcess({ bin: prog, args: ['-d', '-c'], stdin: raw, stdout: out, allowFailure: true, uid: o.osUser?.uid, gid: o.osUser?.gid, signal: o.signal });
+    const done = await p.done;
+    return done.exitCode === 0 ? null : `it does not decompress: ${basename(prog)} exited with code ${done.exitCode}${done.stderrTail.trim() ? `: ${done.stderrTail.trim().split('\n').pop()}` : ''}`;
+  } catch (err) {
+    o.signal?.throwIfAborted();
+    return `it does not decompress: ${(err as Error).message}`;
+  } finally {
+    raw.destroy();
+  }
+}
+
+/** The directory a staged copy goes into: created 0700, owned by `user`. */
+export async function makeStageDir(dir: string, user: OsUser | null): Promise<void> {
   await mkdir(dir, { mode: 0o700 });
   if (user) await chown(dir, user.uid, user.gid);
+}
+
+/** The uncompressed name recovery asks for (`000000010000000000000003`, `00000002.history`), or null: not staged. */
+export function stagedName(name: string): string | null {
+  const f = parseWalFileName(name);
+  if (!f || (f.kind !== 'segment' && f.kind !== 'history')) return null; // .partial: recovery never asks for it by that name
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
+  return f.kind === 'segment' ? `${hex(f.timeline)}${hex(f.log)}${hex(f.seg)}` : `${hex(f.timeline)}.history`;
+}
+
+/**
+ * Copy, without checking, the archive's segments from `startSegment`'s position on (any timeline) and every history
+ * file into `dir` (created, owned by `user`), under their uncompressed names. `.partial` segments are left out.
+ * @throws Error when a file cannot be read or decompressed.
+ */
+export async function stageWal(walDir: string, startSegment: string, dir: string, user: OsUser | null, signal?: AbortSignal): Promise<StagedWal> {
+  await makeStageDir(dir, user);
   const startPos = startSegment.slice(8);
   let segments = 0;
   let histories = 0;
   let bytes = 0;
-  const names = (await readdir(walDir)).sort();
   const staged = new Set<string>();
-  for (const name of names) {
+  for (const name of (await readdir(walDir)).sort()) {
     signal?.throwIfAborted();
-    const f = parseWalFileName(name);
-    if (!f || (f.kind !== 'segment' && f.kind !== 'history')) continue; // .partial: recovery never asks for it by that name
-    const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
-    const target = f.kind === 'segment' ? `${hex(f.timeline)}${hex(f.log)}${hex(f.seg)}` : `${hex(f.timeline)}.history`;
-    if (f.kind === 'segment' && target.slice(8) < startPos) continue;
+    const target = stagedName(name);
+    if (!target || (!target.endsWith('.history') && target.slice(8) < startPos)) continue;
     if (staged.has(target)) continue; // the same segment compressed and not: the first one sorted is taken
     staged.add(target);
-    const { stream, done } = await decompressed(join(walDir, name), f.compression, signal);
-    const out = join(dir, target);
-    await pipeline(stream, createWriteStream(out, { mode: 0o600, flags: 'wx' }), { signal });
-    await done;
-    if (user) await chown(out, user.uid, user.gid);
-    bytes += (await stat(out)).size;
-    if (f.kind === 'segment') segments++;
-    else histories++;
+    const r = await copyWalFile(join(walDir, name), parseWalFileName(name)!.compression, join(dir, target), { osUser: user, headBytes: 0, signal });
+    if ('problem' in r) throw new Error(`${join(walDir, name)}: ${r.problem}`);
+    bytes += r.size;
+    if (target.endsWith('.history')) histories++;
+    else segments++;
   }
   return { dir, segments, histories, bytes };
+}
+
+/**
+ * Move a staged WAL directory (checked by the continuity check, or pgdrill's own fetch out of a repository) to
+ * `dest` in the sandbox: a rename, so nothing is copied again; a copy only when `dest` is on another file system.
+ */
+export async function adoptStagedWal(staged: StagedWal, dest: string, user: OsUser | null, signal?: AbortSignal): Promise<StagedWal> {
+  await moveDir(staged.dir, dest, () => stageWal(staged.dir, '0'.repeat(24), dest, user, signal));
+  return { ...staged, dir: dest };
+}
+
+/** Rename `from` to `to`; across file systems (EXDEV), `copy` then remove `from`. */
+export async function moveDir(from: string, to: string, copy: () => Promise<unknown>): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    await copy();
+    await rm(from, { recursive: true, force: true });
+  }
 }

@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, mkdir, rm, symlink, truncate, unlink, writeFile, chmod } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, rm, stat, symlink, truncate, unlink, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -284,5 +284,80 @@ describe('walRestoreCommand', () => {
     assert.equal(restore(command, '../x', out), 126);
     assert.throws(() => walRestoreCommand("/tmp/it's"), /quote, backslash/);
     assert.equal(confQuote("a'b"), "'a''b'");
+  });
+});
+
+describe('checkWalContinuity with stage: one pass, the checked copy left for recovery', () => {
+  const listing = async (d: string) => (await readdir(d)).sort();
+
+  it('PASS: the path\'s segments (gz and zst decompressed) and every history file copied; an abandoned timeline\'s segments left out', async () => {
+    const d = await archive();
+    await segs(d, 1, 1, 4);
+    await writeFile(join(d, `${segmentFileName(1, 5n, MIB)}.partial`), header(5));
+    await seg(d, 1, 6); // timeline 1 went on after the switch: recovery to timeline 2 never asks for it
+    await writeFile(join(d, '00000002.history'), `1\t${lsnIn(5, 0x100)}\tno recovery target specified\n`);
+    await segs(d, 2, 5, 7);
+    const gz = segmentFileName(1, 2n, MIB);
+    await writeFile(join(d, `${gz}.gz`), gzipSync(Buffer.concat([header(2), Buffer.alloc(MIB - 40)])));
+    await rm(join(d, gz));
+    const zs = segmentFileName(2, 6n, MIB);
+    execFileSync('zstd', ['-q', '--rm', '-o', join(d, `${zs}.zst`), join(d, zs)]);
+    const before = await listing(d);
+    const into = join(d, '..', `copy${n++}`);
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, stage: { into } });
+    assert.equal(r.ok, true, r.detail);
+    assert.deepEqual(await listing(d), before, 'the archive is only read');
+    const want = ['00000002.history', ...[1, 2, 3, 4].map((s) => segmentFileName(1, BigInt(s), MIB)), ...[5, 6, 7].map((s) => segmentFileName(2, BigInt(s), MIB))];
+    assert.deepEqual(await listing(into), want.sort());
+    assert.deepEqual({ ...r.staged, ms: 0 }, { dir: into, segments: 7, histories: 1, bytes: 7 * MIB + (await stat(join(into, '00000002.history'))).size, ms: 0 });
+    for (const name of [gz, zs]) assert.equal((await stat(join(into, name))).size, MIB, `${name} decompressed`);
+  });
+
+  it('PASS to an LSN: the rest of the target timeline is copied too (the record at the target may start past it)', async () => {
+    const d = await archive();
+    await segs(d, 1, 1, 6);
+    const into = join(d, '..', `copy${n++}`);
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, untilLsn: lsnIn(3), stage: { into } });
+    assert.equal(r.ok, true, r.detail);
+    assert.equal(r.segments, 3);
+    assert.equal(r.staged?.segments, 6);
+    assert.equal((await listing(into)).length, 6);
+  });
+
+  it('FAIL: a gap is named before anything is restored, and the copy is removed', async () => {
+    const d = await archive();
+    await segs(d, 1, 1, 6);
+    await unlink(join(d, segmentFileName(1, 4n, MIB)));
+    const into = join(d, '..', `copy${n++}`);
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, stage: { into } });
+    assert.equal(r.ok, false);
+    assert.equal(r.firstMissing, segmentFileName(1, 4n, MIB));
+    assert.equal(r.staged, null);
+    await assert.rejects(stat(into), /ENOENT/);
+  });
+
+  it('FAIL: a zstd segment whose content is cut (its header intact) — caught only by the copy, which decompresses it all', async () => {
+    const d = await archive();
+    await segs(d, 1, 1, 3);
+    const zs = segmentFileName(1, 2n, MIB);
+    await truncate(join(d, zs), MIB / 2);
+    execFileSync('zstd', ['-q', '--rm', '-o', join(d, `${zs}.zst`), join(d, zs)]);
+    const headerOnly = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) } });
+    assert.equal(headerOnly.ok, true, 'the header alone looks right');
+    const into = join(d, '..', `copy${n++}`);
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, stage: { into } });
+    assert.equal(r.ok, false);
+    assert.equal(r.firstUnreadable?.segment, `${zs}.zst`);
+    assert.match(r.firstUnreadable?.problem ?? '', /decompresses to 524288 bytes, not 1048576/);
+    await assert.rejects(stat(into), /ENOENT/);
+  });
+
+  it('in place: a private directory is checked where it is, nothing copied', async () => {
+    const d = await archive();
+    await segs(d, 1, 1, 3);
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, stage: { inPlace: true } });
+    assert.equal(r.ok, true, r.detail);
+    assert.equal(r.staged?.dir, d);
+    assert.equal(r.staged?.segments, 3);
   });
 });
