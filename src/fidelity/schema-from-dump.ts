@@ -50,6 +50,8 @@ export interface ExtractorOptions {
  */
 export class DumpSchemaExtractor {
   private carry: Buffer | null = null;
+  /** Chunks of a line longer than a chunk (a large object's `lowrite`), joined once its end arrives: no quadratic copy. */
+  private longLine: Buffer[] = [];
   private heldDash = false;
   private dropping = false;
   private blobs = false;
@@ -68,8 +70,10 @@ export class DumpSchemaExtractor {
 
   /** Feed the next chunk of the dump. */
   push = (chunk: Buffer): void => {
-    const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    if (this.carry && !this.inCopy && chunk.indexOf(NL) < 0) return void this.longLine.push(Buffer.from(chunk));
+    const buf = this.carry ? Buffer.concat([this.carry, ...this.longLine, chunk]) : chunk;
     this.carry = null;
+    this.longLine = [];
     let pos = 0;
     while (pos < buf.length) {
       if (this.inCopy) {
@@ -155,7 +159,7 @@ export class DumpSchemaExtractor {
 
   /** The end of the dump: the last line, the schema file closed, the large objects' hashes. */
   async finish(): Promise<DumpSideFidelity> {
-    if (this.carry && !this.inCopy) this.line(this.carry);
+    if (this.carry && !this.inCopy) this.line(Buffer.concat([this.carry, ...this.longLine]));
     if (this.heldDash) this.body(Buffer.from('--'));
     this.carry = null;
     this.flush();
