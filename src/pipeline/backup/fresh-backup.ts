@@ -26,6 +26,7 @@ import type { OverlappedRestore } from '../restore/overlapped-restore.js';
 import { globalsOf, recordDump, sealSums } from './seal-backup.js';
 import { witnessCounts, type SourceWitness } from '../../source/witness.js';
 import { DumpSide } from './dump-side.js';
+import type { FootprintMeter } from '../../source/footprint.js';
 
 /** What the backup stage of `run` needs. */
 export interface FreshBackupInput {
@@ -40,6 +41,8 @@ export interface FreshBackupInput {
   readonly overlap: OverlappedRestore | null;
   /** pg_dumpall --globals-only (the overlap's, when it captured them first). */
   readonly captureGlobals: () => Promise<GlobalsResult>;
+  /** The production footprint's meter: its session is closed once pg_dump's and pg_dumpall's have ended. Default none. */
+  readonly footprint?: FootprintMeter | null;
 }
 
 /** What the backup stage took, as far as it got (a failed check or `backup.error` leaves the rest null). */
@@ -76,6 +79,8 @@ export async function freshBackupStage(ctx: DrillContext, input: FreshBackupInpu
     const globals = (rec.globals = await globalsOf(ctx, input));
     Object.assign(rec, await sealSums(ctx, dump, globals));
   }, endsDrill);
+  // No pgdrill session stays on production through the restore and the fidelity checks (overlap: pg_dump has ended).
+  await input.footprint?.stopSession();
   return rec;
 }
 
@@ -102,11 +107,12 @@ async function dumpInSnapshot(ctx: DrillContext, input: FreshBackupInput, rec: B
   // Fidelity, source side: extensions and sequence positions now (before pg_dump); the round trip's schema and the
   // large objects from the dump itself (dump-side.ts), a schema-only pg_dump in the snapshot only when it cannot.
   const schemaFromDump = schemaFromDumpPossible(ctx.bins, format);
-  const side = new DumpSide({ bins: ctx.bins, format, dir: fidelityDir(ctx.runDir), schema: schemaFromDump, largeObjects: input.deep, signal: dumpSignal });
   const fid = await SourceFidelityCapture.begin({
     db: snap.db, snapshot: snap.id, bins: ctx.bins, env: spec.toolEnv, dir: fidelityDir(ctx.runDir), lockWaitTimeoutMs: lockWaitMs,
     deep: input.deep, schemaFromDump, witnessHashes: config.source.witness === 'hashes', audit, signal: dumpSignal,
   });
+  // After begin, which made the fidelity directory the schema is written to.
+  const side = new DumpSide({ bins: ctx.bins, format, dir: fidelityDir(ctx.runDir), schema: schemaFromDump, largeObjects: input.deep, signal: dumpSignal });
   const scanner = format === 'plain' ? new PlainDumpScanner(input.scanOpts) : null;
   // Overlap: a plain dump is restored from this very stream, each line only once the scanner approved it.
   ctx.logger.debug('source: snapshot open, catalog read, source fidelity capture begun');
