@@ -95,6 +95,7 @@ export async function restoreStage(ctx: DrillContext, plan: PhysicalPlan, wal: W
         verifyBackup: plan.layout.format === 'tar' && plan.layout.manifest ? await serverProgram(ctx.bins, 'pg_verifybackup') : null,
       });
       out.recovered = r;
+      if (r.copyFailure) return void b.add({ name: 'restore.physical_copy', stage: 'restore', status: 'fail', detail: `${r.copyFailure} — the server was never started`, evidence: { sandbox: r.rootDir } });
       if (plan.layout.format === 'tar' && plan.layout.manifest) {
         b.add(r.verified ?? { name: 'backup.pg_verifybackup', stage: 'backup', status: 'warn', detail: `no pg_verifybackup beside the server in ${ctx.bins.server.bindir}: the files were not checked against backup_manifest` });
         if (r.verified?.status === 'fail') return; // the server was never started

@@ -11,6 +11,7 @@ import { chown, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
+import { endsDrill } from '../pipeline/context.js';
 import { pathExists } from '../exec/path-exists.js';
 import type { OsUser } from '../exec/os-user.js';
 import { runProcess } from '../exec/run-process.js';
@@ -59,6 +60,8 @@ export interface RecoverResult {
   readonly rootDir: string | null;
   /** `backup.pg_verifybackup` of a tar backup, checked once extracted; null when not run. */
   readonly verified: CheckResult | null;
+  /** Why the backup could not be copied into the sandbox (what was being done, and the error); the server never started. */
+  readonly copyFailure: string | null;
 }
 
 /** An extracted tar backup does not match its manifest: the server is not started. */
@@ -77,7 +80,8 @@ async function extractTar(tarPath: string, dir: string, jailed: (bin: string, ar
   await runProcess({ ...cmd, stdin: await openTarStream(tarPath, signal), signal });
 }
 
-type Collected = { config?: BackupConfigFacts; staged?: StagedWal; verified?: CheckResult };
+/** What populating the data directory produced, and what it was doing (to name a step that failed). */
+type Collected = { config?: BackupConfigFacts; staged?: StagedWal; verified?: CheckResult; step?: string };
 
 /** pg_verifybackup on the extracted tar backup, as the sandbox user in its jail, against a copy of the manifest. */
 async function verifyExtracted(o: RecoverOptions, dataDir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand, out: Collected): Promise<void> {
@@ -92,15 +96,26 @@ async function verifyExtracted(o: RecoverOptions, dataDir: string, jailed: (bin:
 async function populateFrom(o: RecoverOptions, dataDir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand, out: Collected): Promise<string> {
   const { layout } = o;
   if (layout.format === 'plain') {
+    out.step = `copying ${layout.dir} into the sandbox`;
     await copyPlainBackup(layout.dir, dataDir, o.osUser, o.signal);
   } else {
     await runProcess({ ...jailed('/usr/bin/mkdir', ['-m', '0700', dataDir]) });
+    out.step = `extracting ${join(layout.dir, layout.baseTar!)}`;
     await extractTar(join(layout.dir, layout.baseTar!), dataDir, jailed, o.signal);
-    if (layout.walTar) await extractTar(join(layout.dir, layout.walTar), join(dataDir, 'pg_wal'), jailed, o.signal);
+    if (layout.walTar) {
+      out.step = `extracting ${join(layout.dir, layout.walTar)}`;
+      await extractTar(join(layout.dir, layout.walTar), join(dataDir, 'pg_wal'), jailed, o.signal);
+    }
+    out.step = 'checking the extracted files against backup_manifest';
     if (layout.manifest && o.verifyBackup) await verifyExtracted(o, dataDir, jailed, out);
   }
+  out.step = 'setting up recovery in the copy';
   out.config = await prepareRecovery(dataDir, o.osUser);
-  if (o.walDir) out.staged = await stageWal(o.walDir, o.startSegment, join(dirname(dataDir), 'wal-archive'), o.osUser, o.signal);
+  if (o.walDir) {
+    out.step = `staging the WAL archive ${o.walDir} beside the copy`;
+    out.staged = await stageWal(o.walDir, o.startSegment, join(dirname(dataDir), 'wal-archive'), o.osUser, o.signal);
+  }
+  out.step = 'setting up the copy\'s superuser';
   return (await bootstrapSuperuser(dataDir)) ?? 'postgres';
 }
 
@@ -155,15 +170,17 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
     const log = parseRecoveryLog(await readFile(cluster.logFile, 'utf8'));
     const copyMs = Math.round(copyDone - t0);
     if (failure) await cluster.stop();
-    return { cluster: failure ? null : cluster, log, failure: failure ? log.fatal ?? failure : null, config: out.config ?? null, staged: out.staged ?? null, copyMs, recoveryMs, rootDir, verified: out.verified ?? null };
+    return { cluster: failure ? null : cluster, log, failure: failure ? log.fatal ?? failure : null, config: out.config ?? null, staged: out.staged ?? null, copyMs, recoveryMs, rootDir, verified: out.verified ?? null, copyFailure: null };
   } catch (err) {
-    if (err instanceof BackupMismatch) {
-      return { cluster: null, log: parseRecoveryLog(''), failure: null, config: null, staged: null, copyMs: Math.round(performance.now() - t0), recoveryMs: 0, rootDir, verified: err.check };
-    }
+    const notStarted = { cluster: null, log: parseRecoveryLog(''), failure: null, config: null, staged: null, copyMs: Math.round(performance.now() - t0), recoveryMs: 0, rootDir, verified: out.verified ?? null, copyFailure: null };
+    if (err instanceof BackupMismatch) return { ...notStarted, verified: err.check };
+    // The copy failed (a tar GNU tar cannot read, a WAL file that cannot be staged): a verdict on the backup, and
+    // SandboxCluster.start has already removed the sandbox. An interrupt, the environment or a bug ends the drill instead.
+    if (!copyDone && rootDir !== null && !endsDrill(err)) return { ...notStarted, copyFailure: `${out.step ?? 'populating the data directory'} failed: ${(err as Error).message}` };
     // A server that would not start after its data directory was filled: recovery failed — a verdict on the backup.
     if (!(err instanceof EnvironmentError) || !copyDone || !err.logTail) throw err;
     const log = parseRecoveryLog(err.logTail);
     const failure = log.fatal ?? err.message.split('\n')[0]!;
-    return { cluster: null, log, failure, config: out.config ?? null, staged: out.staged ?? null, copyMs: Math.round(copyDone - t0), recoveryMs: Math.round(performance.now() - copyDone), rootDir, verified: out.verified ?? null };
+    return { cluster: null, log, failure, config: out.config ?? null, staged: out.staged ?? null, copyMs: Math.round(copyDone - t0), recoveryMs: Math.round(performance.now() - copyDone), rootDir, verified: out.verified ?? null, copyFailure: null };
   }
 }

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../config/load.js';
 import { resolveDrillEnvironment } from '../pipeline/context.js';
-import { ConfigError, PgdrillError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { removeTree } from '../exec/remove-tree.js';
 import type { OsUser } from '../exec/os-user.js';
 import type { CheckResult } from '../report/model.js';
@@ -24,7 +24,7 @@ import { isBarmanArtifact, parseBarmanArtifact, restoreFromBarman } from './barm
 import { parsePgBackRestArtifact, type PgBackRestArtifact } from './pgbackrest-config.js';
 import { runPgBackRest, type PgBackRestRunner } from './pgbackrest-run.js';
 import { pgBackRestRunner, restoreFromPgBackRest, type PgBackRestBackup } from './pgbackrest.js';
-import { verifyPhysical, type PhysicalVerifyOptions } from './verify-physical.js';
+import { verifyPhysical, type ObtainedBackup, type PhysicalVerifyOptions } from './verify-physical.js';
 import { parseWalFileName } from './wal-names.js';
 
 /** Options of a repository drill: a physical verify's, plus the tools' configuration files. */
@@ -40,30 +40,28 @@ export function isRepositoryArtifact(artifact: string): boolean {
   return artifact.startsWith('pgbackrest:') || isBarmanArtifact(artifact);
 }
 
-/** Restore out of the repository, then drill as a base backup (see the module comment). */
+/** Restore out of the repository, then drill as a base backup (see the module comment); a restore that fails is a FAIL report. */
 export async function verifyRepositoryBackup(opts: RepositoryVerifyOptions): Promise<VerifyResult> {
   if (opts.wal) throw new ConfigError(`--wal is for pg_basebackup outputs: the WAL of ${opts.artifact} is read from its repository`);
   const config = validateConfig(opts.config ?? {});
   const { sandboxUser } = await resolveDrillEnvironment(config);
+  const name = isBarmanArtifact(opts.artifact) ? parseBarmanArtifact(opts.artifact).server : parsePgBackRestArtifact(opts.artifact).stanza;
   const stage = await stagingDir(sandboxUser);
   try {
-    const got = isBarmanArtifact(opts.artifact) ? await fromBarman(opts, stage, sandboxUser) : await fromPgBackRest(opts, stage, sandboxUser);
     return await verifyPhysical({
-      ...opts, artifact: got.dataDir, wal: got.walDir, integrity: got.integrity, artifactLabel: got.label,
-      database: opts.database ?? config.source.database ?? got.name,
+      ...opts, database: opts.database ?? config.source.database ?? name,
+      // Inside the run, so that a restore that fails is reported like every other failure.
+      obtain: () => (isBarmanArtifact(opts.artifact) ? fromBarman(opts, stage, sandboxUser) : fromPgBackRest(opts, stage, sandboxUser)).then((got) => (got.ok ? got : discarded(got, stage))),
     });
   } finally {
     await removeTree(stage);
   }
 }
 
-interface Restored {
-  readonly dataDir: string;
-  readonly walDir: string;
-  readonly integrity: CheckResult[];
-  /** What the report calls the artefact (`pgbackrest:main@20261206-144756F (incr)`). */
-  readonly label: string;
-  readonly name: string;
+/** The tool could not restore: its staging directory removed now, so that the report's teardown confirms it gone. */
+async function discarded(got: Extract<ObtainedBackup, { ok: false }>, stage: string): Promise<ObtainedBackup> {
+  await removeTree(stage);
+  return got;
 }
 
 /** A private directory of the sandbox user under the temp directory (the tool runs as that user). */
@@ -74,14 +72,15 @@ async function stagingDir(user: OsUser | null): Promise<string> {
   return dir;
 }
 
-async function fromPgBackRest(opts: RepositoryVerifyOptions, stage: string, user: OsUser | null): Promise<Restored> {
+async function fromPgBackRest(opts: RepositoryVerifyOptions, stage: string, user: OsUser | null): Promise<ObtainedBackup> {
   const artifact = parsePgBackRestArtifact(opts.artifact);
   const r = await restoreFromPgBackRest({ artifact, configFile: opts.pgbackrestConfig, dataDir: join(stage, 'data'), workDir: join(stage, 'pgbackrest'), osUser: user, target: { kind: 'latest' }, signal: opts.signal });
-  if (r.error || !r.dataDir) throw notRestored(opts.artifact, r.error, r.integrity);
+  const label = `pgbackrest:${artifact.stanza}@${r.backup.label} (${r.backup.type})`;
+  if (r.error || !r.dataDir) return notRestored('pgbackrest restore', label, r.error, r.integrity, stage);
   const runner = await pgBackRestRunner({ artifact, configFile: opts.pgbackrestConfig, osUser: user, workDir: join(stage, 'pgbackrest'), signal: opts.signal });
   const walDir = join(stage, 'wal');
   await fetchWal(runner, artifact, r.backup, r.dataDir, walDir, user);
-  return { dataDir: r.dataDir, walDir, integrity: r.integrity, label: `pgbackrest:${artifact.stanza}@${r.backup.label} (${r.backup.type})`, name: artifact.stanza };
+  return { ok: true, dataDir: r.dataDir, walDir, integrity: r.integrity, label };
 }
 
 /**
@@ -114,19 +113,21 @@ async function fetchWal(r: PgBackRestRunner, a: PgBackRestArtifact, b: PgBackRes
   }
 }
 
-async function fromBarman(opts: RepositoryVerifyOptions, stage: string, user: OsUser | null): Promise<Restored> {
+async function fromBarman(opts: RepositoryVerifyOptions, stage: string, user: OsUser | null): Promise<ObtainedBackup> {
   const artifact = parseBarmanArtifact(opts.artifact);
   const bins = await localToolchain().catch(() => null);
   const r = await restoreFromBarman({ artifact, configFile: opts.barmanConfig, dataDir: join(stage, 'data'), workDir: join(stage, 'barman'), osUser: user, target: { kind: 'latest' }, pgBindir: bins?.server.bindir ?? null, signal: opts.signal });
-  if (r.error || !r.dataDir) throw notRestored(opts.artifact, r.error, r.integrity);
-  return { dataDir: r.dataDir, walDir: r.walDir, integrity: r.integrity, label: `barman:${artifact.server}@${r.backup.id}`, name: artifact.server };
+  const label = `barman:${artifact.server}@${r.backup.id}`;
+  if (r.error || !r.dataDir) return notRestored('barman recover', label, r.error, r.integrity, stage);
+  return { ok: true, dataDir: r.dataDir, walDir: r.walDir, integrity: r.integrity, label };
 }
 
 /**
- * The repository tool could not restore the backup: a verdict on the backup (exit 1), with the integrity checks'
- * findings. Not yet a report: the drill's report begins once there is a data directory to drill.
+ * The repository tool could not restore the backup: a verdict on the backup (exit 1) — `restore.repository` names the
+ * tool's error, beside the integrity checks' findings (which usually name the damaged file).
  */
-function notRestored(artifact: string, error: string | null, integrity: readonly CheckResult[]): PgdrillError {
-  const checks = integrity.map((c) => `${c.name} ${c.status.toUpperCase()}: ${c.detail}`).join('; ');
-  return new PgdrillError(`${artifact} could not be restored: ${error ?? 'no data directory'}${checks ? ` — ${checks}` : ''}`);
+function notRestored(tool: string, label: string, error: string | null, integrity: readonly CheckResult[], staging: string): ObtainedBackup {
+  const failed = integrity.filter((c) => c.status === 'fail').map((c) => c.name);
+  const detail = `${tool} could not restore ${label}: ${error ?? 'no data directory'}${failed.length ? ` (see ${failed.join(', ')})` : ''}`;
+  return { ok: false, integrity, label, staging, failure: { name: 'restore.repository', stage: 'restore', status: 'fail', detail, evidence: { tool, error } } };
 }

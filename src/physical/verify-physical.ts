@@ -9,7 +9,7 @@
 import { join, resolve, sep, basename } from 'node:path';
 import { validateConfig } from '../config/load.js';
 import type { DrillConfig } from '../config/schema.js';
-import { chooseToolchain, endsDrill, resolveDrillEnvironment, type DrillContext } from '../pipeline/context.js';
+import { chooseToolchain, endsDrill, resolveDrillEnvironment, type DrillContext, type DrillEnvironment } from '../pipeline/context.js';
 import { acquireDrillLock } from '../pipeline/drill-lock.js';
 import { emptyReport } from '../pipeline/report/empty-report.js';
 import { finishReport } from '../pipeline/report/finish-report.js';
@@ -18,17 +18,19 @@ import { createRunDir } from '../pipeline/run-dir.js';
 import { versionsReport } from '../pipeline/report/versions-report.js';
 import { ConfigError, InterruptedError } from '../errors.js';
 import { resolveInputPath } from '../exec/input-file.js';
-import { fileLogger, silentLogger, teeLogger } from '../logger.js';
+import { pathExists } from '../exec/path-exists.js';
+import { fileLogger, silentLogger, teeLogger, type Logger } from '../logger.js';
 import { assertOutputPaths } from '../outputs/publish.js';
 import { ReportBuilder } from '../report/builder.js';
 import type { CheckResult, PhysicalReport, Report, TableRow } from '../report/model.js';
 import { guardSource, productionStage, type GuardedSource } from '../source/guard-and-proof.js';
+import type { Toolchain } from '../toolchain/toolchain.js';
 import { compareWithSourceNow } from './source-compare.js';
 import type { VerifyOptions, VerifyResult } from '../verify/verify-artifact.js';
 import { detectBackupLayout, type BackupLayout } from './backup-layout.js';
-import { readBackupFacts } from './label-reader.js';
+import { readBackupFacts, type BackupFacts } from './label-reader.js';
 import { integrityStage, restoreStage, type RestoreOutcome } from './physical-stages.js';
-import { describeTarget, lsnValue, parseRecoveryTarget, parseTargetTimeline } from './target.js';
+import { describeTarget, lsnValue, parseRecoveryTarget, parseTargetTimeline, type RecoveryTarget } from './target.js';
 
 /** Options of a physical verify: those of `verifyArtifact`, plus the WAL archive and the target. */
 export interface PhysicalVerifyOptions extends VerifyOptions {
@@ -44,21 +46,68 @@ export interface PhysicalVerifyOptions extends VerifyOptions {
   readonly integrity?: readonly CheckResult[];
   /** What the report calls the backup, when `artifact` is a staging copy of it (`pgbackrest:main@…`). */
   readonly artifactLabel?: string;
+  /**
+   * Where the backup comes from when it is not a directory already (a repository tool's restore:
+   * repository-verify.ts). Called once the run directory exists, so that a restore that fails ends, like every other
+   * failure, in a FAIL report. `artifact` and `wal` are then ignored. Default: `artifact` is the backup.
+   */
+  readonly obtain?: (signal?: AbortSignal) => Promise<ObtainedBackup>;
 }
+
+/** What `obtain` produced: a data directory and its WAL to drill, or why there is none (a verdict on the backup). */
+export type ObtainedBackup =
+  | { readonly ok: true; readonly dataDir: string; readonly walDir: string; readonly integrity: readonly CheckResult[]; readonly label: string }
+  | {
+    readonly ok: false; readonly integrity: readonly CheckResult[]; readonly label: string;
+    /** The failed check that names the cause (`restore.repository`). */
+    readonly failure: CheckResult;
+    /** The staging directory the attempt used, already removed (teardown confirms it is gone). */
+    readonly staging: string;
+  };
 
 /** Is `path` a physical backup (a pg_basebackup output), by its content? */
 export async function isPhysicalBackup(path: string): Promise<boolean> {
   return (await detectBackupLayout(resolve(path))) !== null;
 }
 
-/** Drill a physical backup. @throws ConfigError (2), GuardError (3), EnvironmentError (4), InterruptedError after teardown. */
-export async function verifyPhysical(opts: PhysicalVerifyOptions): Promise<VerifyResult> {
+/** A backup on disk, read enough to drill it. */
+interface PhysicalInput {
+  readonly artifact: string;
+  readonly layout: BackupLayout;
+  readonly walDir: string | null;
+  readonly facts: BackupFacts;
+  readonly bins: Toolchain;
+  readonly integrity: readonly CheckResult[];
+  readonly label: string;
+}
+
+/** Everything settled before any file is written: a problem here is a ConfigError (2), GuardError (3) or EnvironmentError (4). */
+interface Settled {
+  readonly config: DrillConfig;
+  readonly outDir: string;
+  readonly env: DrillEnvironment;
+  readonly source: GuardedSource | null;
+  /** The local backup; null when `obtain` fetches it inside the run. */
+  readonly local: PhysicalInput | null;
+  readonly target: RecoveryTarget;
+  readonly targetTimeline: string | undefined;
+  readonly database: string;
+}
+
+/** Read a backup directory (and its WAL archive) and choose the server that recovers it. @throws ConfigError */
+async function readInput(dir: string, walDir: string | null, config: DrillConfig, opts: PhysicalVerifyOptions, extra: { integrity: readonly CheckResult[]; label: string | undefined }): Promise<PhysicalInput> {
+  const layout = await detectBackupLayout(dir);
+  if (!layout) throw new ConfigError(`${dir} is not a pg_basebackup output (no backup_label, backup_manifest or base.tar in it)`);
+  const facts = await readBackupFacts(layout, opts.signal);
+  const bins = await chooseToolchain(config, opts, { source: null, sandboxMajor: opts.sandboxMajor ?? facts.major ?? undefined, dumpSource: false, archive: false });
+  return { artifact: dir, layout, walDir, facts, bins, integrity: extra.integrity, label: extra.label ?? dir };
+}
+
+async function settle(opts: PhysicalVerifyOptions): Promise<Settled> {
   const config: DrillConfig = validateConfig(opts.config ?? {});
-  const artifact = (await resolveInputPath(opts.artifact, 'the backup', { allowDirectory: true })).path;
-  const layout = await detectBackupLayout(artifact);
-  if (!layout) throw new ConfigError(`${artifact} is not a pg_basebackup output (no backup_label, backup_manifest or base.tar in it)`);
-  const walDir = opts.wal ? (await resolveInputPath(opts.wal, '--wal', { allowDirectory: true })).path : null;
-  const target = parseRecoveryTarget(opts.target, walDir !== null);
+  const artifact = opts.obtain ? null : (await resolveInputPath(opts.artifact, 'the backup', { allowDirectory: true })).path;
+  const walDir = opts.wal && !opts.obtain ? (await resolveInputPath(opts.wal, '--wal', { allowDirectory: true })).path : null;
+  const target = parseRecoveryTarget(opts.target, walDir !== null || opts.obtain !== undefined);
   const targetTimeline = parseTargetTimeline(opts.targetTimeline);
   if (opts.deep) throw new ConfigError('--deep is not supported for physical backups yet: with --source the recovered copy\'s exact counts are compared with the source\'s now');
   const outDir = resolve(opts.outDir ?? config.out ?? './drills');
@@ -67,50 +116,115 @@ export async function verifyPhysical(opts: PhysicalVerifyOptions): Promise<Verif
   }
   await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics });
   await assertOutDirSafe(null, outDir);
-  const { sandboxUser, jail, scanOpts } = await resolveDrillEnvironment(config);
+  const env = await resolveDrillEnvironment(config);
   // The source, when given: guarded before any file exists (exit 3 on a pin mismatch); only ever read.
   const source = opts.source ? await guardSource(opts.source, config, { signal: opts.signal, checks: (db) => assertOutDirSafe(db, outDir) }) : null;
-  const facts = await readBackupFacts(layout, opts.signal);
-  const bins = await chooseToolchain(config, opts, { source: null, sandboxMajor: opts.sandboxMajor ?? facts.major ?? undefined, dumpSource: false, archive: false });
-  const database = opts.database ?? source?.identity.database ?? config.source.database ?? basename(artifact);
+  const local = artifact ? await readInput(artifact, walDir, config, opts, { integrity: opts.integrity ?? [], label: opts.artifactLabel }) : null;
+  const database = opts.database ?? source?.identity.database ?? config.source.database ?? basename(artifact ?? opts.artifact);
+  return { config, outDir, env, source, local, target, targetTimeline, database };
+}
+
+/** The run: its directory, log, report builder and report, begun before anything is read of the backup's content. */
+interface PhysicalRun {
+  readonly runDir: string;
+  readonly startedAt: Date;
+  readonly logger: Logger;
+  readonly builder: ReportBuilder;
+  readonly report: Report;
+}
+
+async function openRun(s: Settled, opts: PhysicalVerifyOptions): Promise<PhysicalRun> {
   const startedAt = new Date();
-  await using drillLock = await acquireDrillLock(outDir, database);
-  void drillLock;
-  const runDir = await createRunDir(outDir, database, startedAt);
-  const scrub = source?.scrub ?? ((s: string) => s);
+  const runDir = await createRunDir(s.outDir, s.database, startedAt);
+  const scrub = s.source?.scrub ?? ((x: string) => x);
   const logger = teeLogger(opts.logger ?? silentLogger, fileLogger(join(runDir, 'run.log'), scrub));
-  const progress = opts.progress ?? (() => {});
-  const builder = new ReportBuilder(progress, logger, runDir);
-  const ctx: DrillContext = { bins, sandboxUser, logger, progress, builder, runDir, signal: opts.signal };
-  const report = emptyReport('verify', runDir, startedAt, opts.argv ?? [], scrub, config.metadata);
-  if (source) describeSource(builder, report, source);
+  const builder = new ReportBuilder(opts.progress ?? (() => {}), logger, runDir);
+  const report = emptyReport('verify', runDir, startedAt, opts.argv ?? [], scrub, s.config.metadata);
+  report.backup = { ...report.backup, path: opts.artifactLabel ?? opts.artifact };
+  if (s.source) describeSource(builder, report, s.source);
+  return { runDir, startedAt, logger, builder, report };
+}
+
+/** How the drill ended: what the restore produced, or the error that ended it early. */
+interface Ending {
+  readonly outcome: RestoreOutcome | null;
+  readonly interrupted: InterruptedError | null;
+  readonly fatal: unknown;
+}
+
+/** Drill a physical backup. @throws ConfigError (2), GuardError (3), EnvironmentError (4), InterruptedError after teardown. */
+export async function verifyPhysical(opts: PhysicalVerifyOptions): Promise<VerifyResult> {
+  const s = await settle(opts);
+  await using drillLock = await acquireDrillLock(s.outDir, s.database);
+  void drillLock;
+  const run = await openRun(s, opts);
+  const { builder, report } = run;
+  const end = await drill(s, run, opts);
+  if (s.source) report.production_untouched = await productionStage(builder, s.source, report, { what: 'verify', endsOnInterrupt: true });
+  const o = end.outcome;
+  report.tables = o?.tables ?? [];
+  report.teardown = o?.teardown
+    ? { confirmed: o.teardown.confirmed, detail: o.teardown.detail, postmaster_pid: o.teardown.postmasterPid }
+    : { confirmed: !o?.kept, detail: o?.kept ? `kept running: ${o.kept.url()}` : 'the sandbox is gone (see teardown.confirmed)', postmaster_pid: null };
+  const result = await finishReport({ ...run, config: s.config, jail: s.env.jail, scanOpts: s.env.scanOpts, junit: opts.junit, metrics: opts.metrics, interrupted: end.interrupted, fatal: end.fatal });
+  // A configuration the repository tool refused (its repository unreadable by the sandbox user): exit 2, report written.
+  if (end.fatal instanceof ConfigError) throw end.fatal;
+  return result;
+}
+
+/** Obtain the backup (if a repository's), check it, restore it, check the copy: every failure becomes a check, the report the single ending. */
+async function drill(s: Settled, run: PhysicalRun, opts: PhysicalVerifyOptions): Promise<Ending> {
+  const { builder, logger } = run;
+  try {
+    const input = s.local ?? await obtainInput(s, run, opts);
+    if (!input) return { outcome: null, interrupted: null, fatal: null };
+    return { outcome: await drillInput(s, run, input, opts), interrupted: null, fatal: null };
+  } catch (err) {
+    if (!endsDrill(err) || !(err instanceof InterruptedError)) logger.debug(`drill aborted: ${(err as Error)?.stack ?? String(err)}`);
+    builder.add({ name: 'drill.aborted', stage: 'drill', status: 'fail', detail: (err as Error).message });
+    return { outcome: null, interrupted: err instanceof InterruptedError ? err : null, fatal: err instanceof InterruptedError ? null : err };
+  }
+}
+
+/** The repository tool's restore, inside the run: a failure is reported (its findings, the cause, the staging gone). */
+async function obtainInput(s: Settled, run: PhysicalRun, opts: PhysicalVerifyOptions): Promise<PhysicalInput | null> {
+  const got = await opts.obtain!(opts.signal);
+  run.report.backup = { ...run.report.backup, path: got.label };
+  if (got.ok) return readInput(got.dataDir, got.walDir, s.config, opts, { integrity: got.integrity, label: got.label });
+  const b = run.builder;
+  run.logger.info(`${got.label} could not be restored: ${got.failure.detail}`);
+  await b.stage('backup', async () => { for (const c of got.integrity) b.add(c); }, endsDrill);
+  await b.stage('restore', async () => b.add(got.failure), endsDrill);
+  b.skipStage('fidelity', 'not checked: the backup could not be restored out of its repository (see above)');
+  await b.stage('teardown', async () => {
+    const gone = !(await pathExists(got.staging));
+    b.expect('teardown.confirmed', 'teardown', gone, `no sandbox was started; the restore's staging directory ${got.staging} was removed`, `${got.staging} is still there after the failed restore`);
+  }, () => false);
+  return null;
+}
+
+/** Integrity, then restore and checks, of a backup on disk. */
+async function drillInput(s: Settled, run: PhysicalRun, input: PhysicalInput, opts: PhysicalVerifyOptions): Promise<RestoreOutcome | null> {
+  const { builder, logger, report, runDir } = run;
+  const { layout, facts, walDir, bins } = input;
+  const ctx: DrillContext = { bins, sandboxUser: s.env.sandboxUser, logger, progress: opts.progress ?? (() => {}), builder, runDir, signal: opts.signal };
   report.versions = versionsReport(bins, { source: null, pgDump: null, targetMajor: null });
-  report.backup = { ...report.backup, path: opts.artifactLabel ?? artifact, format: layout.format === 'plain' ? 'basebackup-plain' : 'basebackup-tar', tool: `pg_basebackup (${layout.format} format${layout.manifest ? ', with backup_manifest' : ''})` };
-  logger.info(`verify physical backup ${artifact} (${layout.format}) to ${describeTarget(target)}${walDir ? ` with the WAL archive ${walDir}` : ''}; PostgreSQL ${facts.major ?? '?'}; sandbox ${bins.server.version.text} (${bins.server.bindir})`);
+  report.backup = { ...report.backup, path: input.label, format: layout.format === 'plain' ? 'basebackup-plain' : 'basebackup-tar', tool: `pg_basebackup (${layout.format} format${layout.manifest ? ', with backup_manifest' : ''})` };
+  logger.info(`verify physical backup ${input.artifact} (${layout.format}) to ${describeTarget(s.target)}${walDir ? ` with the WAL archive ${walDir}` : ''}; PostgreSQL ${facts.major ?? '?'}; sandbox ${bins.server.version.text} (${bins.server.bindir})`);
+  const source = s.source;
   const plan = {
-    layout, facts, walDir, target, targetTimeline, keep: opts.keep ?? false, timeoutSeconds: opts.recoveryTimeoutSeconds ?? 6 * 3600, integrity: opts.integrity ?? [],
-    compareWithSource: source ? (tables: readonly TableRow[], sysid: string | null) => compareWithSourceNow(builder, source, config, tables, sysid, opts.signal) : undefined,
+    layout, facts, walDir, target: s.target, targetTimeline: s.targetTimeline, keep: opts.keep ?? false, timeoutSeconds: opts.recoveryTimeoutSeconds ?? 6 * 3600, integrity: input.integrity,
+    compareWithSource: source ? (tables: readonly TableRow[], sysid: string | null) => compareWithSourceNow(builder, source, s.config, tables, sysid, opts.signal) : undefined,
   };
-  let interrupted: InterruptedError | null = null;
-  let fatal: unknown = null;
   let outcome: RestoreOutcome | null = null;
   try {
     const wal = await integrityStage(ctx, plan);
     if (!builder.failed) outcome = await restoreStage(ctx, plan, wal);
     else builder.skipStage('restore', 'not restored: an integrity check failed (see above) — the backup never reached a server');
-    report.physical = physicalReport(layout, plan, outcome, wal?.lastSegment ?? null);
-  } catch (err) {
-    if (err instanceof InterruptedError) interrupted = err;
-    else fatal = err;
-    if (!endsDrill(err) || !(err instanceof InterruptedError)) logger.debug(`drill aborted: ${(err as Error)?.stack ?? String(err)}`);
-    builder.add({ name: 'drill.aborted', stage: 'drill', status: 'fail', detail: (err as Error).message });
+    return outcome;
+  } finally {
+    report.physical = physicalReport(layout, plan, outcome);
   }
-  if (source) report.production_untouched = await productionStage(builder, source, report, { what: 'verify', endsOnInterrupt: true });
-  report.tables = outcome?.tables ?? [];
-  report.teardown = outcome?.teardown
-    ? { confirmed: outcome.teardown.confirmed, detail: outcome.teardown.detail, postmaster_pid: outcome.teardown.postmasterPid }
-    : { confirmed: !outcome?.kept, detail: outcome?.kept ? `kept running: ${outcome.kept.url()}` : 'the sandbox is gone (see teardown.confirmed)', postmaster_pid: null };
-  return finishReport({ builder, report, runDir, startedAt, config, jail, scanOpts, logger, junit: opts.junit, metrics: opts.metrics, interrupted, fatal });
 }
 
 /** The source in the report, and `guard.identity` (the guard itself ran before any file existed). */
@@ -128,7 +242,7 @@ function describeSource(b: ReportBuilder, report: Report, source: GuardedSource)
 }
 
 /** The report's `physical` section. */
-function physicalReport(layout: BackupLayout, plan: { facts: Awaited<ReturnType<typeof readBackupFacts>>; walDir: string | null; target: ReturnType<typeof parseRecoveryTarget>; targetTimeline: string | undefined }, o: RestoreOutcome | null, lastSegment: string | null): PhysicalReport {
+function physicalReport(layout: BackupLayout, plan: { facts: BackupFacts; walDir: string | null; target: RecoveryTarget; targetTimeline: string | undefined }, o: RestoreOutcome | null): PhysicalReport {
   const label = plan.facts.label;
   const r = o?.recovered ?? null;
   const log = r?.log ?? null;
@@ -136,7 +250,6 @@ function physicalReport(layout: BackupLayout, plan: { facts: Awaited<ReturnType<
   const end = lsnValue(o?.replay?.lsn);
   const replayed = start !== null && end !== null && end >= start ? Number(end - start) : null;
   const rto = r && o?.checksMs !== null ? r.copyMs + r.recoveryMs + (o?.checksMs ?? 0) : r ? r.copyMs + r.recoveryMs : null;
-  void lastSegment;
   return {
     layout: layout.format, manifest: layout.manifest, wal_dir: plan.walDir, start_lsn: label?.startLsn ?? null, start_timeline: label?.timeline ?? null,
     backup_end_lsn: plan.facts.walRange?.endLsn ?? log?.consistentAt ?? null, target: describeTarget(plan.target), target_timeline: plan.targetTimeline ?? 'latest',

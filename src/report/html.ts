@@ -11,6 +11,7 @@ import { checksSection, identitySection, tablesSection, verdictSection } from '.
 import { artefactSection, auditSection, notesAndMetadataSection, restoreSection } from './html/details.js';
 import { stageTimeline } from './html/timeline.js';
 import { fidelitySection } from './html/fidelity.js';
+import { physicalSection } from './html/physical.js';
 import { footprintSection } from './html/footprint.js';
 
 /** Render report.html for one drill. */
@@ -30,6 +31,7 @@ ${stageTimeline(r.stages, r.run.started_at, r.run.duration_ms)}
 ${checksSection(r)}
 ${tablesSection(r)}
 ${fidelitySection(r)}
+${physicalSection(r)}
 ${restoreSection(r)}
 ${footprintSection(r)}
 ${auditSection(r)}

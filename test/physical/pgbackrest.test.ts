@@ -134,5 +134,21 @@ describe('pgBackRest repositories', { timeout: 600_000 }, () => {
     assert.ok(check.detail.includes(`file missing '${referenced}'`), check.detail);
     assert.notEqual(r.error, null, 'pgbackrest restore cannot restore a file that is gone');
     await rm(join(scratch.path, 'r3'), { recursive: true, force: true });
+    // Through the CLI: the restore that fails is a FAIL report like any other ending — verify's finding and the
+    // restore's error named, every rendering written, nothing left behind.
+    const out = join(scratch.path, 'out-cli-fail');
+    const cli = await runCli(['verify', `pgbackrest:demo@${incr}`, '--pgbackrest-config', conf, '--out', out, '--json']);
+    assert.ok(cli.stdout.trim().startsWith('{'), `no JSON report (exit ${cli.code}): ${cli.stderr.slice(-2000)}`);
+    const report = JSON.parse(cli.stdout) as Report;
+    assert.equal(cli.code, 1);
+    assert.equal(report.status, 'FAIL');
+    assert.equal(report.backup.path, `pgbackrest:demo@${incr} (incr)`);
+    assert.ok(report.checks.find((c) => c.name === 'backup.pgbackrest_verify')?.detail.includes(`file missing '${referenced}'`));
+    const restore = report.checks.find((c) => c.name === 'restore.repository');
+    t.diagnostic(restore?.detail ?? 'no restore.repository');
+    assert.equal(restore?.status, 'fail');
+    assert.match(restore.detail, /^pgbackrest restore could not restore pgbackrest:demo@.* \(see backup\.pgbackrest_verify\)$/s);
+    assert.equal(report.checks.find((c) => c.name === 'teardown.confirmed')?.status, 'pass');
+    for (const f of ['report.json', 'report.md', 'report.html']) await access(join(report.run.dir, f));
   });
 });

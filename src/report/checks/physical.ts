@@ -36,6 +36,20 @@ export const PHYSICAL_RESTORE_CHECKS = defineChecks({
     fails: 'a setting above is not as required on the running server, or the postmaster holds a TCP socket (what was found is named): the copy is stopped before its data is read',
     commands: ['verify'],
   },
+  'restore.repository': {
+    stage: 'restore',
+    proves: null,
+    emitted: 'only for pgbackrest:/barman: artefacts whose tool could not restore the backup',
+    fails: "the repository tool's restore (pgbackrest restore, barman recover) failed: its error is named, beside the tool's own verify that usually names the damaged file; nothing was started",
+    commands: ['verify'],
+  },
+  'restore.physical_copy': {
+    stage: 'restore',
+    proves: null,
+    emitted: 'only when the backup could not be copied into the sandbox',
+    fails: "the backup's files could not be copied or extracted into the sandbox (a tar that GNU tar cannot read, named with tar's error), or the WAL archive could not be staged beside it: the server was never started",
+    commands: ['verify'],
+  },
   'restore.recovery_target': {
     stage: 'restore',
     proves: "recovery reached the target and the copy was promoted: the server log's \"recovery stopping …\" line (or, for latest, every archived segment replayed; for immediate, the consistency point) and pg_last_wal_replay_lsn()/pg_last_xact_replay_timestamp() agree with the target; the new timeline is recorded",

@@ -1,0 +1,160 @@
+/**
+ * `pgdrill verify` of a physical backup, driven as a user drives it, on real inputs built as a DBA builds them: a
+ * source archiving with `cp`, a plain base backup taken with `-X none` (its WAL only in the archive) and a tar one,
+ * rows of `marks` committed by known transaction ids, then the backup restored and promoted to timeline 2, which
+ * archives into the same directory. PASS to latest through the timeline switch and to `xid:` (the rows up to that
+ * transaction, no more); FAIL — each with report.json, report.md and report.html written, the cause named, teardown
+ * confirmed and the run in history — for the switch's `00000002.history` deleted, an xid the archive never reaches,
+ * a backup whose recovery cannot start, and a tar GNU tar cannot read. One source and one archive for the file.
+ */
+import { strict as assert } from 'node:assert';
+import { chmod, cp, readFile, stat, truncate, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { resolveSandboxUser } from '../../src/exec/os-user.js';
+import { runProcess } from '../../src/exec/run-process.js';
+import { walRestoreCommand } from '../../src/physical/restore-command.js';
+import type { Report } from '../../src/report/model.js';
+import type { SandboxCluster } from '../../src/sandbox/cluster.js';
+import { runCli } from '../helpers/cli.js';
+import { bins, scratchDir, startSource } from '../helpers/clusters.js';
+import { baseBackup, ownedDir, restoreAndPromote, sqlOn, switchWal, waitForFile } from './archive-fixture.js';
+
+describe('verify of a physical backup: every ending is a report', { timeout: 900_000 }, () => {
+  let scratch: Awaited<ReturnType<typeof scratchDir>>;
+  let source: SandboxCluster | undefined;
+  let archive: string;
+  let plain: string;
+  let tar: string;
+  /** The transaction ids that committed `marks` 1, 2 and 3 on timeline 1. */
+  let xids: number[];
+
+  before(async () => {
+    scratch = await scratchDir('pgdrill-endings-');
+    await chmod(scratch.path, 0o755); // the source's OS user must reach the archive below it
+    const user = await resolveSandboxUser();
+    archive = await ownedDir(join(scratch.path, 'archive'), user);
+    source = await startSource({
+      parentDir: scratch.path, shared: [archive, await ownedDir(join(scratch.path, 'b'), user)],
+      settings: { archive_mode: 'on', archive_command: `'cp %p ${archive}/%f'`, wal_level: 'replica', full_page_writes: 'on' },
+    });
+    const s = sqlOn(source);
+    await s.sql('CREATE TABLE t (id int, v text); CREATE TABLE marks (id int PRIMARY KEY, xid bigint NOT NULL)');
+    await switchWal(s, archive, 1);
+    plain = (await baseBackup(source, join(scratch.path, 'b', 'plain'))).dir;
+    tar = join(scratch.path, 'b', 'tar');
+    await runProcess({ bin: join((await bins()).server.bindir, 'pg_basebackup'), args: ['-D', tar, '-Ft', '-h', source.socketDir, '-p', String(source.port), '-U', 'postgres', '--checkpoint=fast', '--no-sync'], uid: user?.uid, gid: user?.gid });
+    // One transaction per mark: its xid is the one a `--target xid:` names.
+    for (const id of [1, 2, 3]) await s.sql(`INSERT INTO marks VALUES (${id}, txid_current())`);
+    xids = (await s.sql('SELECT string_agg(xid::text, \',\' ORDER BY id) FROM marks')).trim().split(',').map(Number);
+    await switchWal(s, archive, 2);
+    await source.stop();
+    source = undefined;
+    await using copy = await restoreAndPromote(plain, await ownedDir(join(scratch.path, 'copy'), user), user, {
+      restoreCommand: walRestoreCommand(archive).command, archiveCommand: `cp %p ${archive}/%f`, port: 5489,
+    });
+    await waitForFile(archive, '00000002.history');
+    await copy.sql('INSERT INTO marks VALUES (4, txid_current())'); // only on timeline 2
+    await switchWal(copy, archive, 1);
+  });
+  after(async () => {
+    await source?.stop();
+    await scratch?.[Symbol.asyncDispose]();
+  });
+
+  /** One out directory for every drill of the file: its history lists them all. */
+  const out = (name = 'drills') => join(scratch.path, name);
+  async function verify(backup: string, ...args: string[]): Promise<{ code: number | null; report: Report }> {
+    const r = await runCli(['verify', backup, '--json', ...(args.includes('--out') ? [] : ['--out', out()]), ...args]);
+    assert.ok(r.stdout.trim().startsWith('{'), `no JSON report (exit ${r.code}): ${r.stderr.slice(-2000)}`);
+    return { code: r.code, report: JSON.parse(r.stdout) as Report };
+  }
+  const check = (r: Report, name: string) => r.checks.find((c) => c.name === name);
+  const marks = (r: Report) => r.tables.find((t) => t.schema === 'postgres/public' && t.name === 'marks')?.restored_rows;
+  const failures = (r: Report) => r.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`).join('\n');
+
+  /** A FAIL ending: every rendering written (the HTML with the physical section when the backup was read), torn down, in history. */
+  async function assertFailReport(r: { code: number | null; report: Report }, opts: { physical: boolean }): Promise<void> {
+    assert.equal(r.code, 1, failures(r.report));
+    assert.equal(r.report.status, 'FAIL');
+    assert.equal(r.report.teardown.confirmed, true, r.report.teardown.detail);
+    assert.notEqual(check(r.report, 'teardown.confirmed')?.status, 'fail');
+    const dir = r.report.run.dir;
+    const json = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Report;
+    assert.equal(json.status, 'FAIL');
+    assert.match(await readFile(join(dir, 'report.md'), 'utf8'), /FAIL/);
+    const page = await readFile(join(dir, 'report.html'), 'utf8');
+    assert.match(page, /<h2 id="verdict" class="word">FAIL<\/h2>/);
+    assert.equal(page.includes('<h2 id="physical">Physical recovery</h2>'), opts.physical);
+    const history = await runCli(['history', '--out', out(), '--json']);
+    assert.ok(history.stdout.includes(r.report.run.id), `run ${r.report.run.id} not in history: ${history.stdout.slice(0, 500)}`);
+  }
+
+  it('PASS: latest follows the timeline switch to timeline 2 (mark 4 is there); the copy promotes to timeline 3', async () => {
+    const { code, report } = await verify(plain, '--wal', archive);
+    assert.equal(code, 0, failures(report));
+    assert.equal(marks(report), 4);
+    assert.equal(report.physical?.reached.new_timeline, 3);
+    assert.ok((report.physical?.wal.history_files ?? 0) >= 1);
+    assert.equal((await stat(join(report.run.dir, 'report.html'))).isFile(), true);
+  });
+
+  it('FAIL: 00000002.history deleted from the archive is named before recovery starts', async () => {
+    const copy = join(scratch.path, 'archive-no-history');
+    await cp(archive, copy, { recursive: true });
+    await unlink(join(copy, '00000002.history'));
+    const r = await verify(plain, '--wal', copy);
+    await assertFailReport(r, { physical: true });
+    const c = check(r.report, 'backup.wal_continuity')!;
+    assert.equal(c.status, 'fail');
+    assert.match(c.detail, /00000002\.history is missing/);
+    assert.equal(r.report.stages.find((s) => s.name === 'restore')?.status, 'skip');
+  });
+
+  it('PASS: xid of mark 2 — marks 1 and 2 present, 3 absent; the stop line names the transaction', async () => {
+    // Its own out directory: against the PASS at latest above, the baseline would (rightly) see rows lost.
+    const { code, report } = await verify(plain, '--wal', archive, '--target', `xid:${xids[1]}`, '--out', out('drills-xid'));
+    assert.equal(code, 0, failures(report));
+    assert.equal(marks(report), 2);
+    assert.match(report.physical?.reached.stop_line ?? '', new RegExp(`^recovery stopping after commit of transaction ${xids[1]}\\b`));
+    assert.equal(report.physical?.target, `xid:${xids[1]}`);
+  });
+
+  it('FAIL: an xid the archive never reaches — recovery ended before it, both points named', async (t) => {
+    const beyond = xids[2]! + 100_000;
+    const r = await verify(plain, '--wal', archive, '--target', `xid:${beyond}`);
+    await assertFailReport(r, { physical: true });
+    const c = check(r.report, 'restore.recovery_target')!;
+    t.diagnostic(c.detail);
+    assert.equal(c.status, 'fail');
+    assert.match(c.detail, new RegExp(`recovery ended before the target xid:${beyond} was reached: the archive's WAL ran out at [0-9A-F]+/[0-9A-F]+`));
+  });
+
+  it('FAIL: a backup without its WAL (-X none, no manifest, no --wal) cannot start recovery; the server\'s FATAL line is named', async (t) => {
+    const copy = join(scratch.path, 'no-wal');
+    await cp(plain, copy, { recursive: true });
+    await unlink(join(copy, 'backup_manifest')); // else pg_verifybackup already finds the WAL missing
+    const r = await verify(copy);
+    await assertFailReport(r, { physical: true });
+    const c = check(r.report, 'restore.recovery_target')!;
+    t.diagnostic(c.detail);
+    assert.equal(c.status, 'fail');
+    assert.match(c.detail, /could not locate required checkpoint record|WAL ends before|checkpoint/i);
+    assert.ok(r.report.physical?.reached.fatal, 'the FATAL line is in report.physical');
+  });
+
+  it('FAIL: base.tar cut short — tar\'s error named, the server never started, the sandbox removed', async (t) => {
+    const copy = join(scratch.path, 'tar-cut');
+    await cp(tar, copy, { recursive: true });
+    const baseTar = join(copy, 'base.tar');
+    await truncate(baseTar, Math.floor((await stat(baseTar)).size / 2));
+    const r = await verify(copy, '--wal', archive);
+    await assertFailReport(r, { physical: true });
+    const c = check(r.report, 'restore.physical_copy')!;
+    t.diagnostic(c?.detail ?? failures(r.report));
+    assert.equal(c?.status, 'fail', failures(r.report));
+    assert.match(c.detail, /extracting .*base\.tar failed: .*tar.*(Unexpected EOF|exited)/s);
+    assert.equal(check(r.report, 'restore.recovery_target'), undefined);
+    assert.match(check(r.report, 'teardown.confirmed')?.detail ?? '', /was removed/);
+  });
+});
