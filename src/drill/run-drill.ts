@@ -100,7 +100,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   const ctx: DrillContext = { bins: s.bins, sandboxUser: s.env.sandboxUser, logger, progress: s.progress, builder, runDir, signal: opts.signal };
   recordRunStart(ctx, s);
   await using footprint = await FootprintMeter.start({ connection: guarded.spec.connection, audit: guarded.audit, logger }); // what the drill costs the source
-  const drilled = await drillStages(ctx, s, opts);
+  const drilled = await drillStages(ctx, s, opts, footprint);
   const { ending } = drilled;
   // 6. Production untouched: identity and catalog fingerprint again, and the audit judged.
   const proof = await proofStage(builder, guarded, { what: 'drill', signal: opts.signal, interrupted: ending.interrupted !== null, footprint });
@@ -152,7 +152,7 @@ function recordRunStart(ctx: DrillContext, s: RunSetup): void {
 }
 
 /** 2-5: backup, content, restore with fidelity and teardown — and the overlap's sandbox torn down if no restore took it. */
-async function drillStages(ctx: DrillContext, s: RunSetup, opts: RunDrillOptions): Promise<Drilled> {
+async function drillStages(ctx: DrillContext, s: RunSetup, opts: RunDrillOptions, footprint: FootprintMeter | null): Promise<Drilled> {
   const { guarded } = s.guard;
   const { identity } = guarded;
   const fileBase = join(ctx.runDir, `${safeName(identity.database)}-${utcStamp(s.startedAt)}`);
@@ -169,7 +169,7 @@ async function drillStages(ctx: DrillContext, s: RunSetup, opts: RunDrillOptions
     // 2. Fresh backup in the exported snapshot, counted on the source in the same snapshot.
     const backup = await freshBackupStage(ctx, {
       guarded, config: s.config, format: s.format, dumpPath: `${fileBase}${s.format === 'plain' ? '.sql' : s.format === 'custom' ? '.dump' : '.dir'}`,
-      deep: opts.deep ?? false, scanOpts: s.env.scanOpts, overlap, captureGlobals: () => overlap?.globals ?? runGlobals(),
+      deep: opts.deep ?? false, scanOpts: s.env.scanOpts, overlap, captureGlobals: () => overlap?.globals ?? runGlobals(), footprint,
     });
     return { backup, ...(await contentAndRestore(ctx, s, opts, backup, overlap)) };
   });

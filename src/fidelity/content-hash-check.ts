@@ -6,7 +6,7 @@
  *   table's `COPY … TO STDOUT` under the dump's session settings (copy-hash-restored.ts). Costs the source nothing.
  * - **the source as a witness** (`source.witness: hashes`): the source server's row hashes in the dump's snapshot
  *   (content-hash.ts), against the same computed in the restored copy — a second opinion on pg_dump itself.
- * - **large objects** (`--deep`): sha256 of each object on the source in the snapshot and in the copy.
+ * - **large objects** (`--deep`): sha256 of each object in the dump (its BLOBS entries) and in the copy.
  *
  * The check's evidence names which of them the verdict rests on.
  */
@@ -123,7 +123,7 @@ async function sourceEvidence(input: VerifyRestoredInput, open: () => Promise<Db
 /** Large objects (--deep): the source's in the snapshot against the copy's. */
 async function largeObjectEvidence(input: VerifyRestoredInput, open: () => Promise<DbSession>): Promise<Evidence & { readonly count: number; readonly bytes: number; readonly differ: string[] }> {
   const los = input.source!.largeObjects;
-  if (!los) return { problems: [`the source's large objects could not be read in the dump snapshot: ${input.source!.errors.large_objects ?? 'unknown error'}`], unsure: [], ms: 0, count: 0, bytes: 0, differ: [] };
+  if (!los) return { problems: [`the dump's large objects could not be read: ${input.source!.errors.large_objects ?? 'unknown error'}`], unsure: [], ms: 0, count: 0, bytes: 0, differ: [] };
   const t0 = performance.now();
   const restored = await (async () => { await using db = await open(); return await hashLargeObjects(db, input.signal); })();
   const d = diffLargeObjects(los, restored);
@@ -163,7 +163,7 @@ export async function contentHashesCheck(b: ReportBuilder, input: VerifyRestored
   const on = [
     ...(stream ? [`the dump's own COPY lines (${blocks.size} block(s), hashed by pgdrill as it read the dump) against the restored tables' COPY … TO STDOUT under the dump's session settings`] : []),
     ...(source ? [`the source server's row hashes in the dump snapshot (source.witness: hashes, ${src!.hashesMs} ms on the source)`] : []),
-    ...(lo ? [`${lo.count} large object(s) (${lo.bytes} bytes, sha256 on the source in the snapshot)`] : []),
+    ...(lo ? [`${lo.count} large object(s) (${lo.bytes} bytes, sha256 from the dump)`] : []),
   ];
   const listed = (xs: string[]) => `${xs.slice(0, 10).join('; ')}${xs.length > 10 ? `; … ${xs.length - 10} more` : ''}`;
   const ev = {

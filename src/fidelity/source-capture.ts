@@ -4,10 +4,11 @@
  *
  * - `begin` (before pg_dump starts): fixes the session's text settings, reads the installed extensions and every
  *   sequence's position (sequences are not transactional: read before pg_dump, the position is a lower bound of
- *   what pg_dump will write), and starts `pg_dump --schema-only --snapshot=…` for the round trip.
+ *   what pg_dump will write), and, only when the dump itself cannot give the round trip's source side
+ *   (schema-from-dump.ts: another pg_dump major dumps the restored copy), starts `pg_dump --schema-only --snapshot=…`.
  * - `finish` (after the row counts, on the same session while pg_dump streams): the catalog facts (into
- *   SOURCE_CATALOG_FILE), the source's row hashes of the tables (only with `source.witness: hashes`) and of the
- *   large objects (only with `deep`), and waits for the schema dump.
+ *   SOURCE_CATALOG_FILE), the source's row hashes of the tables (only with `source.witness: hashes`), and waits for
+ *   the schema dump. The large objects (`deep`) and, usually, the schema come from the dump afterwards (`withDumpSide`).
  *
  * Each step runs in a savepoint: a step that fails (a lock timeout, a permission) is recorded and becomes a failing
  * fidelity check, but can neither abort the snapshot's transaction (which would invalidate the snapshot pg_dump
@@ -22,11 +23,12 @@ import type { TableFailure, TableRef } from '../catalog/tables.js';
 import { captureCatalog, type CatalogCapture } from './catalog-facts.js';
 import { hashSourceTables, type TableHash } from './content-hash.js';
 import { installedExtensions, type ExtensionVersion } from './extensions.js';
-import { hashLargeObjects, type LargeObjectHash } from './large-object-hash.js';
+import type { LargeObjectHash } from './large-object-hash.js';
 import { dumpSchema, schemaDumpArgs } from './round-trip.js';
 import { readSequencePositions, type SequencePosition } from './sequences.js';
 import { prepareFidelitySession } from './session.js';
 import { readDumpSessionSettings, type DumpSessionSettings } from './copy-hash-restored.js';
+import type { DumpSideFidelity } from './schema-from-dump.js';
 
 /** Where the source's catalog facts wait for the restored copy (in the fidelity directory; removed once compared). */
 export const SOURCE_CATALOG_FILE = 'source-catalog.ndjson';
@@ -44,11 +46,12 @@ export interface SourceFidelity {
   readonly dumpSession: DumpSessionSettings | null;
   /** Tables whose hash failed on its own (the others were hashed); empty unless `witnessHashes`. */
   readonly hashFailures: readonly TableFailure[];
-  /** Every large object's sha256; null unless `deep`. */
+  /** Every large object's sha256, read from the dump's BLOBS entries; null unless `deep` (or when that failed: `errors.large_objects`). */
   readonly largeObjects: LargeObjectHash[] | null;
   /** The tables' and large objects' hashing. */
   readonly hashesMs: number;
-  readonly schemaDump: { readonly path: string; readonly ms: number } | null;
+  /** The round trip's source side: the dump's schema entries, or a schema-only pg_dump in the snapshot (`from`). */
+  readonly schemaDump: { readonly path: string; readonly ms: number; readonly from: 'dump' | 'pg_dump' } | null;
   readonly deep: boolean;
   /** The source server's major (server_version_num / 10000): the restored copy is compared across majors when its server differs. */
   readonly serverMajor: number;
@@ -67,8 +70,10 @@ export interface SourceCaptureOptions {
   /** Directory for the schema-only dump (created). */
   readonly dir: string;
   readonly lockWaitTimeoutMs: number;
-  /** `--deep`: large objects hashed too. Default false. */
+  /** `--deep`: large objects compared too (their hashes come from the dump: `withDumpSide`). Default false. */
   readonly deep?: boolean;
+  /** The round trip's source side will come from the dump (schema-from-dump.ts): no schema-only pg_dump. Default false. */
+  readonly schemaFromDump?: boolean;
   /** `source.witness: hashes`: every table's rows hashed by the source server in the snapshot. Default false. */
   readonly witnessHashes?: boolean;
   /** The source's audit: the schema-only pg_dump is recorded in it. */
@@ -81,7 +86,7 @@ export class SourceFidelityCapture {
   private readonly errors: Record<string, string> = {};
   private extensions: ExtensionVersion[] | null = null;
   private sequences: SequencePosition[] | null = null;
-  private schemaP: Promise<{ path: string; ms: number } | null> = Promise.resolve(null);
+  private schemaP: Promise<SourceFidelity['schemaDump']> = Promise.resolve(null);
   private serverMajor = 0;
   private step = 0;
   private dumpSession: DumpSessionSettings | null = null;
@@ -98,21 +103,27 @@ export class SourceFidelityCapture {
     c.extensions = await c.guarded('extensions', () => installedExtensions(o.db));
     c.sequences = await c.guarded('sequences', () => readSequencePositions(o.db));
     await mkdir(o.dir, { recursive: true, mode: 0o700 });
+    if (!o.schemaFromDump) c.startSchemaDump();
+    return c;
+  }
+
+  /** The round trip's source side as a second pg_dump in the snapshot, for when the dump cannot give it. */
+  private startSchemaDump(): void {
+    const { o } = this;
     const path = join(o.dir, 'source-schema.sql');
     o.audit.push({
       at: new Date().toISOString(), by: 'pg_dump',
       sql: `pg_dump ${schemaDumpArgs({ snapshot: o.snapshot, lockWaitTimeoutMs: o.lockWaitTimeoutMs }).join(' ')} (schema only, for the round trip: its own REPEATABLE READ, READ ONLY transaction in snapshot ${o.snapshot}; ACCESS SHARE locks)`,
     });
     // One pg_dump for both sides of the round trip: the one that can dump the sandbox (also newer than the source).
-    c.schemaP = dumpSchema({ bins: o.bins, role: o.bins.has('pg_dump', 'sandbox-dump') ? 'sandbox-dump' : 'dump', env: o.env, path, snapshot: o.snapshot, lockWaitTimeoutMs: o.lockWaitTimeoutMs, signal: o.signal })
-      .then((r) => ({ path: r.path, ms: r.ms }))
+    this.schemaP = dumpSchema({ bins: o.bins, role: o.bins.has('pg_dump', 'sandbox-dump') ? 'sandbox-dump' : 'dump', env: o.env, path, snapshot: o.snapshot, lockWaitTimeoutMs: o.lockWaitTimeoutMs, signal: o.signal })
+      .then((r) => ({ path: r.path, ms: r.ms, from: 'pg_dump' as const }))
       .catch((err) => {
         if (o.signal?.aborted) throw err;
-        c.errors.schema_dump = (err as Error).message;
+        this.errors.schema_dump = (err as Error).message;
         return null;
       });
-    c.schemaP.catch(() => {});
-    return c;
+    this.schemaP.catch(() => {});
   }
 
   /** Phase 2, on the same session after the counts: catalog, hashes (deep), and the schema dump's end. */
@@ -121,11 +132,10 @@ export class SourceFidelityCapture {
     const catalog = await this.guarded('catalog', () => captureCatalog(db, join(this.o.dir, SOURCE_CATALOG_FILE), signal));
     const t0 = performance.now();
     const hashed = this.o.witnessHashes ? await this.guarded('hashes', () => hashSourceTables(db, tables, signal)) : null;
-    const largeObjects = this.o.deep ? await this.guarded('large_objects', () => hashLargeObjects(db, signal)) : null;
     const hashesMs = Math.round(performance.now() - t0);
     const schemaDump = await this.schemaP;
     return {
-      extensions: this.extensions, sequences: this.sequences, catalog, hashes: hashed?.hashes ?? null, hashFailures: hashed?.failures ?? [], largeObjects, hashesMs, schemaDump,
+      extensions: this.extensions, sequences: this.sequences, catalog, hashes: hashed?.hashes ?? null, hashFailures: hashed?.failures ?? [], largeObjects: null, hashesMs, schemaDump,
       deep: this.o.deep ?? false, witnessHashes: this.o.witnessHashes ?? false, dumpSession: this.dumpSession, serverMajor: this.serverMajor, errors: { ...this.errors },
     };
   }
@@ -158,4 +168,19 @@ export class SourceFidelityCapture {
       return null;
     }
   }
+}
+
+/**
+ * The source's fidelity with what the dump gave (schema-from-dump.ts): the round trip's source side (unless a
+ * schema-only pg_dump was taken) and the large objects, or why they could not be read (`failure`: the reading failed).
+ */
+export function withDumpSide(f: SourceFidelity, side: DumpSideFidelity | null, ms: number, failure?: string): SourceFidelity {
+  const errors = { ...f.errors };
+  if (failure && !f.schemaDump && !errors.schema_dump) errors.schema_dump = `reading the schema from the dump failed: ${failure}`;
+  if (f.deep) {
+    const why = failure ?? side?.largeObjectsError;
+    if (why || !side?.largeObjects) errors.large_objects = `reading them from the dump failed: ${why ?? 'not read'}`;
+  }
+  const schemaDump = f.schemaDump ?? (side?.schemaPath ? { path: side.schemaPath, ms, from: 'dump' as const } : null);
+  return { ...f, schemaDump, largeObjects: f.deep ? side?.largeObjects ?? null : null, errors };
 }

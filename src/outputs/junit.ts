@@ -60,6 +60,9 @@ export function renderJunit(r: Report): string {
     ['status', r.status], ['interrupted', r.interrupted], ['run_dir', r.run.dir], ['backup_path', r.backup.path],
     ['backup_sha256', r.backup.sha256], ['backup_size_bytes', r.backup.size_bytes], ['production_untouched', r.production_untouched],
     ['pgdrill_version', r.tool.version],
+    // What the drill cost production (report.production.footprint), where measured.
+    ['source_cpu_ms', r.production.footprint?.cpu.drill_ms ?? null], ['pg_dump_cpu_ms', r.production.footprint?.cpu.pg_dump_ms ?? null],
+    ['source_cpu_ratio_to_pg_dump', r.production.footprint?.cpu.ratio_to_pg_dump ?? null], ['production_footprint', r.production.footprint?.summary ?? null],
   ];
   const suite = xmlEscape(suiteName(r));
   const common = `tests="${tests}" failures="${failures}" errors="0" skipped="${skipped}" time="${seconds(r.run.duration_ms)}"`;

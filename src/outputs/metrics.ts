@@ -15,6 +15,9 @@ export const METRIC_FAMILIES = {
   pgdrill_last_run_duration_seconds: 'Duration of the last drill of the database, in seconds.',
   pgdrill_last_run_dump_size_bytes: 'Size of the dump drilled by the last drill of the database, in bytes.',
   pgdrill_last_run_failed_checks: 'Number of checks that failed in the last drill of the database.',
+  pgdrill_last_run_source_cpu_seconds: "CPU time the last drill's sessions (pgdrill's and pg_dump's) took on the source's server, in seconds (absent when not measurable).",
+  pgdrill_last_run_pg_dump_cpu_seconds: "CPU time pg_dump's copying session alone took on the source's server in the last drill, in seconds.",
+  pgdrill_last_run_source_cpu_ratio: "The last drill's source CPU over pg_dump's alone (1.0: the drill cost production no more than its pg_dump).",
 } as const;
 export type MetricName = keyof typeof METRIC_FAMILIES;
 
@@ -101,7 +104,18 @@ export function drillSamples(d: DrillMetrics, previousSuccess: number | null): M
   ];
   if (lastSuccess >= 0) s.push({ name: 'pgdrill_last_success_timestamp_seconds', labels, value: lastSuccess });
   if (r.backup.size_bytes !== null) s.push({ name: 'pgdrill_last_run_dump_size_bytes', labels, value: r.backup.size_bytes });
-  return s;
+  return [...s, ...footprintSamples(r, labels)];
+}
+
+/** The production footprint's CPU figures (src/source/footprint.ts), those that were measured. */
+function footprintSamples(r: Report, labels: Readonly<Record<string, string>>): MetricSample[] {
+  const cpu = r.production.footprint?.cpu;
+  const figures: [string, number | null | undefined][] = [
+    ['pgdrill_last_run_source_cpu_seconds', cpu?.drill_ms === null || cpu?.drill_ms === undefined ? null : cpu.drill_ms / 1000],
+    ['pgdrill_last_run_pg_dump_cpu_seconds', cpu?.pg_dump_ms ? cpu.pg_dump_ms / 1000 : null],
+    ['pgdrill_last_run_source_cpu_ratio', cpu?.ratio_to_pg_dump],
+  ];
+  return figures.flatMap(([name, value]) => (value === null || value === undefined ? [] : [{ name, labels, value }]));
 }
 
 /** What `writeMetrics` did. */

@@ -9,8 +9,10 @@
  *   role's statements in the drill's database, grouped: pg_dump's COPY, pgdrill's counts and hashes, the rest), and
  *   pg_stat_database for the whole database (every session's, labelled so).
  *
- * One more read-only session on the source, for the drill's length; its queries are in the audit like every other.
- * Nothing is installed, reset or written. A failure here never fails the drill: the footprint says what is missing.
+ * One more read-only session on the source, from the guard until pg_dump's sessions have ended (`stopSession`, called
+ * by the backup stage: also under backup.overlap, where the restore goes on after pg_dump) — never idle through the
+ * restore and the fidelity checks; the /proc readings of pgdrill's later sessions (the proof) need no session and go
+ * on until `finish`. Its queries are in the audit like every other. Nothing is installed, reset or written. A failure here never fails the drill: the footprint says what is missing.
  */
 import { DbSession, type AuditEntry, type ConnectionConfig } from '../pg/client.js';
 import type { Logger } from '../logger.js';
@@ -58,6 +60,8 @@ export class FootprintMeter implements AsyncDisposable {
   /** Tool sessions found since the last `watchTools`. */
   private foundSince = 0;
   private closed = false;
+  /** The after-readings taken by `stopSession` (null until then). */
+  private after: { statements: Footprint['statements']; database: Footprint['database'] } | null = null;
 
   private constructor(
     private readonly o: FootprintMeterOptions,
@@ -156,25 +160,40 @@ export class FootprintMeter implements AsyncDisposable {
     }
   }
 
-  /** The "after" readings and the footprint; closes the meter's session. Never throws (a failure is in the text). */
-  async finish(): Promise<Footprint> {
+  /**
+   * pg_dump's and pg_dumpall's sessions have ended: the "after" readings of the statistics, and the meter's session
+   * closed. The CPU of pgdrill's own later sessions is still read from /proc until `finish`. Never throws.
+   */
+  async stopSession(): Promise<void> {
+    if (this.after || this.closed) return;
     this.toolsDone();
+    this.after = await this.readAfter();
+  }
+
+  /** The footprint (after `stopSession`, which it calls when not called yet). Never throws (a failure is in the text). */
+  async finish(): Promise<Footprint> {
+    await this.stopSession();
     if (this.timer) clearInterval(this.timer);
     this.sample();
+    const after = this.after ?? { statements: { available: false, detail: 'not read: the meter\'s session was closed', groups: [] }, database: null };
+    return this.assemble(after.statements, after.database);
+  }
+
+  private async readAfter(): Promise<{ statements: Footprint['statements']; database: Footprint['database'] }> {
     let statements: Footprint['statements'];
     let database: Footprint['database'] = null;
     try {
       statements = 'schema' in this.statements && this.statementsBefore
-        ? { available: true, detail: `pg_stat_statements (schema ${this.statements.schema}): the drill role's statements in this database, after − before the drill`, groups: statementDeltas(this.statementsBefore, await readStatements(this.db, this.statements)).map((g) => ({ group: g.group, label: g.label, ...g.counters })) }
+        ? { available: true, detail: `pg_stat_statements (schema ${this.statements.schema}): the drill role's statements in this database, from the guard until pg_dump ended`, groups: statementDeltas(this.statementsBefore, await readStatements(this.db, this.statements)).map((g) => ({ group: g.group, label: g.label, ...g.counters })) }
         : { available: false, detail: 'unavailable' in this.statements ? this.statements.unavailable : 'not read', groups: [] };
       const d = databaseDelta(this.dbBefore, await readDatabaseCounters(this.db));
-      database = { scope: 'the whole database, every session during the drill (not only the drill\'s)', ...d, bytes_read: d.blks_read * this.blockSize };
+      database = { scope: 'the whole database, every session from the guard until pg_dump ended (not only the drill\'s)', ...d, bytes_read: d.blks_read * this.blockSize };
     } catch (err) {
       statements = { available: false, detail: `the after-reading failed: ${(err as Error).message}`, groups: [] };
     } finally {
       await this.close();
     }
-    return this.assemble(statements, database);
+    return { statements, database };
   }
 
   private assemble(statements: Footprint['statements'], database: Footprint['database']): Footprint {

@@ -128,7 +128,7 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
     try {
       const same = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'lo-same');
       assert.equal(same.report.status, 'PASS', failed(same.report).join(', '));
-      assert.match(check(same.report, 'fidelity.content_hashes').detail, /every content hash equal .*; 3 large object\(s\) \(2621451 bytes, sha256 on the source in the snapshot\)/);
+      assert.match(check(same.report, 'fidelity.content_hashes').detail, /every content hash equal .*; 3 large object\(s\) \(2621451 bytes, sha256 from the dump\)/);
       assert.deepEqual([same.report.fidelity!.hashes!.large_objects, same.report.fidelity!.hashes!.large_objects_differ], [3, 0]);
       // One byte changed in the third slice: only the content hashes see it (the catalog compares owners, grants, comments).
       const bytes = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'lo-bytes', "SELECT pg_catalog.lo_put(424244, 2200000, '\\x58'::bytea)");

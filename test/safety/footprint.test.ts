@@ -29,8 +29,14 @@ describe('production footprint in the report', () => {
     await dir?.[Symbol.asyncDispose]();
   });
 
-  async function drill(database: string, witness: 'none' | 'counts' = 'none'): Promise<Report> {
-    const { report } = await runDrill({ source: urlOf(source, database), outDir: join(dir.path, database), config: { backup: { globals: false }, source: { witness } } });
+  /** pgdrill's sessions on the source (its application_name) seen once the restore is done, before the fidelity checks. */
+  const duringFidelity: string[][] = [];
+
+  async function drill(database: string, witness: 'none' | 'counts' = 'none', overlap = false): Promise<Report> {
+    const { report } = await runDrill({
+      source: urlOf(source, database), outDir: join(dir.path, `${database}${overlap ? '-overlap' : ''}`), config: { backup: { globals: false, overlap }, source: { witness } },
+      afterRestore: async () => void duringFidelity.push((await psql(source, 'postgres', { sql: "SELECT pid || ' ' || left(query, 60) FROM pg_stat_activity WHERE application_name = 'pgdrill'" })).split('\n').filter(Boolean)),
+    });
     assert.equal(report.status, 'PASS', report.checks.filter((c) => c.status !== 'pass').map((c) => `${c.name}: ${c.detail}`).join('\n'));
     assert.equal(report.production_untouched, true, 'the meter\'s own statements pass the read-only judge');
     return report;
@@ -50,6 +56,8 @@ describe('production footprint in the report', () => {
     assert.ok(f.sessions.some((s) => s.by === 'pg_dump'), `pg_dump's session found: ${JSON.stringify(f.sessions)}`);
     assert.ok(f.sessions.filter((s) => s.by === 'pg_dump').every((s) => !audited.has(s.pid)));
     assert.ok(f.cpu.drill_ms !== null && f.cpu.drill_ms >= 0);
+    // No pgdrill session (the meter's included) stayed on production through the restore.
+    assert.deepEqual(duringFidelity.at(-1), []);
   }
 
   test('pg_stat_statements installed: pg_dump\'s COPY rows and pgdrill\'s counts apart, CPU per session, rendered', async () => {
@@ -86,5 +94,11 @@ describe('production footprint in the report', () => {
     const md = await readFile(join(report.run.dir, 'report.md'), 'utf8');
     assert.match(md, /Statements: pg_stat_statements is not installed in the source database\./);
     assert.match(md, /pg_stat_database — the whole database, every session/);
+  });
+
+  test('backup.overlap (pg_dump runs during the restore): the meter leaves with pg_dump, pg_dump\'s CPU still measured', async () => {
+    const report = await drill('without_pgss', 'none', true);
+    assertCpu(report);
+    assert.ok(report.production.footprint!.cpu.pg_dump_ms !== null, report.production.footprint!.summary);
   });
 });

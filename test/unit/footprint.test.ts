@@ -74,3 +74,20 @@ test('renderFootprint: the sessions and the statement groups as tables, cells es
   assert.equal(renderFootprint(null), '');
   assert.equal(renderFootprint(undefined), '');
 });
+
+test('--metrics and --junit carry the footprint\'s CPU figures where measured, nothing where not', async () => {
+  const { passReport } = await import('../helpers/sample-report.js');
+  const { drillSamples, renderMetrics } = await import('../../src/outputs/metrics.js');
+  const { renderJunit } = await import('../../src/outputs/junit.js');
+  const base = passReport();
+  const measured = { ...base, production: { ...base.production, footprint: sample } };
+  const text = renderMetrics(drillSamples({ database: 'shop', report: measured }, null));
+  assert.match(text, /^pgdrill_last_run_source_cpu_seconds\{database="shop"\} 3$/m);
+  assert.match(text, /^pgdrill_last_run_pg_dump_cpu_seconds\{database="shop"\} 2$/m);
+  assert.match(text, /^pgdrill_last_run_source_cpu_ratio\{database="shop"\} 1\.500$/m);
+  assert.match(renderJunit(measured), /<property name="source_cpu_ratio_to_pg_dump" value="1.5"\/>/);
+  assert.match(renderJunit(measured), /<property name="source_cpu_ms" value="3000"\/>/);
+  const remote = { ...base, production: { ...base.production, footprint: { ...sample, cpu: { ...sample.cpu, measurable: false, drill_ms: null, pg_dump_ms: null, ratio_to_pg_dump: null } } } };
+  assert.doesNotMatch(renderMetrics(drillSamples({ database: 'shop', report: remote }, null)), /cpu/);
+  assert.doesNotMatch(renderJunit({ ...base, production: { ...base.production, footprint: null } }), /cpu/);
+});

@@ -12,6 +12,7 @@ import { takeDump, pgDumpArgs, type DumpFormat, type DumpResult } from '../../ba
 import type { GlobalsResult } from '../../backup/globals.js';
 import { SourceFidelityCapture, type SourceFidelity } from '../../fidelity/source-capture.js';
 import { fidelityDir } from '../../fidelity/fidelity-stage.js';
+import { schemaFromDumpPossible } from '../../fidelity/schema-from-dump.js';
 import { ArchiveScanTee } from '../../inventory/archive-scan-stream.js';
 import { PlainDumpScanner } from '../../scan/plain-dump-scanner.js';
 import type { PlainScanOptions, PlainScanResult } from '../../scan/types.js';
@@ -24,6 +25,8 @@ import { endsDrill, type DrillContext } from '../context.js';
 import type { OverlappedRestore } from '../restore/overlapped-restore.js';
 import { globalsOf, recordDump, sealSums } from './seal-backup.js';
 import { witnessCounts, type SourceWitness } from '../../source/witness.js';
+import { DumpSide } from './dump-side.js';
+import type { FootprintMeter } from '../../source/footprint.js';
 
 /** What the backup stage of `run` needs. */
 export interface FreshBackupInput {
@@ -38,6 +41,8 @@ export interface FreshBackupInput {
   readonly overlap: OverlappedRestore | null;
   /** pg_dumpall --globals-only (the overlap's, when it captured them first). */
   readonly captureGlobals: () => Promise<GlobalsResult>;
+  /** The production footprint's meter: its session is closed once pg_dump's and pg_dumpall's have ended. Default none. */
+  readonly footprint?: FootprintMeter | null;
 }
 
 /** What the backup stage took, as far as it got (a failed check or `backup.error` leaves the rest null). */
@@ -74,6 +79,8 @@ export async function freshBackupStage(ctx: DrillContext, input: FreshBackupInpu
     const globals = (rec.globals = await globalsOf(ctx, input));
     Object.assign(rec, await sealSums(ctx, dump, globals));
   }, endsDrill);
+  // No pgdrill session stays on production through the restore and the fidelity checks (overlap: pg_dump has ended).
+  await input.footprint?.stopSession();
   return rec;
 }
 
@@ -97,11 +104,15 @@ async function dumpInSnapshot(ctx: DrillContext, input: FreshBackupInput, rec: B
     idleMs: clock.idleMs,
   });
   const dumpSignal = ctx.signal ? AbortSignal.any([ctx.signal, watch.signal]) : watch.signal;
-  // Fidelity, source side: extensions and sequence positions now (before pg_dump), a schema-only dump in the snapshot.
+  // Fidelity, source side: extensions and sequence positions now (before pg_dump); the round trip's schema and the
+  // large objects from the dump itself (dump-side.ts), a schema-only pg_dump in the snapshot only when it cannot.
+  const schemaFromDump = schemaFromDumpPossible(ctx.bins, format);
   const fid = await SourceFidelityCapture.begin({
     db: snap.db, snapshot: snap.id, bins: ctx.bins, env: spec.toolEnv, dir: fidelityDir(ctx.runDir), lockWaitTimeoutMs: lockWaitMs,
-    deep: input.deep, witnessHashes: config.source.witness === 'hashes', audit, signal: dumpSignal,
+    deep: input.deep, schemaFromDump, witnessHashes: config.source.witness === 'hashes', audit, signal: dumpSignal,
   });
+  // After begin, which made the fidelity directory the schema is written to.
+  const side = new DumpSide({ bins: ctx.bins, format, dir: fidelityDir(ctx.runDir), schema: schemaFromDump, largeObjects: input.deep, signal: dumpSignal });
   const scanner = format === 'plain' ? new PlainDumpScanner(input.scanOpts) : null;
   // Overlap: a plain dump is restored from this very stream, each line only once the scanner approved it.
   ctx.logger.debug('source: snapshot open, catalog read, source fidelity capture begun');
@@ -117,7 +128,7 @@ async function dumpInSnapshot(ctx: DrillContext, input: FreshBackupInput, rec: B
   const written = writerExit(clock);
   const dumpP = takeDump({
     bins: ctx.bins, env: spec.toolEnv, format, path: input.dumpPath, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs,
-    jobs: config.backup.jobs, consumers: scanner && !gate ? [(c) => scanner.push(c)] : [], through: gate ?? archiveScan ?? undefined, signal: dumpSignal, logger: ctx.logger,
+    jobs: config.backup.jobs, consumers: [...(scanner && !gate ? [(c: Buffer) => scanner.push(c)] : []), ...(side.consumer ? [side.consumer] : [])], through: gate ?? archiveScan ?? undefined, signal: dumpSignal, logger: ctx.logger,
     onBytes: (bytes) => (clock.touch(), ctx.progress({ stage: 'backup', state: 'progress', bytes })), onWriterExited: written.exited, reread: true,
   });
   const dumpArgs = pgDumpArgs({ format, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs, jobs: config.backup.jobs }, format === 'custom' ? undefined : `${input.dumpPath}.partial`);
@@ -136,9 +147,11 @@ async function dumpInSnapshot(ctx: DrillContext, input: FreshBackupInput, rec: B
     if (d.status === 'rejected') throw d.reason;
     if (counts.status === 'rejected') throw counts.reason;
     // source.witness: none — no count on the source: the rows compared are the dump's COPY rows.
-    Object.assign(rec, { dump: d.value, sourceCounts: config.source.witness === 'none' ? null : counts.value.counts, countFailures: counts.value.failures, sourceFidelity: counts.value.fidelity, scan: scanner?.finish() ?? null });
+    const sourceFidelity = await side.complete(counts.value.fidelity, d.value.path);
+    Object.assign(rec, { dump: d.value, sourceCounts: config.source.witness === 'none' ? null : counts.value.counts, countFailures: counts.value.failures, sourceFidelity, scan: scanner?.finish() ?? null });
     return d.value;
   }
+  await side.abandon();
   return null;
 }
 
