@@ -6,6 +6,7 @@
  * or as the dump's. Renders the model; computes nothing.
  */
 import type { TableRow } from './model.js';
+import { TABLES_RECORDED_ONLY, tablesCompared } from './fidelity-evidence.js';
 
 /** `equal <hash>`, `DIFFERENT …`, or why there is nothing to compare. */
 function hashCell(expected: string | null | undefined, restored: string | null | undefined, expectedSide: string): string {
@@ -36,7 +37,7 @@ function columnsOf(tables: readonly TableRow[]): Column[] {
   if (tables.some((t) => t.source_hash !== undefined)) {
     cols.push({ head: 'content hash vs the source (ms: source / restored)', align: '---', cell: (t) => `${hashCell(t.source_hash, t.restored_hash, 'on the source')} (${t.hash_ms ?? '—'} / ${t.restored_hash_ms ?? '—'})` });
   }
-  cols.push({ head: 'match', align: '---', cell: (t) => (t.match ? 'yes' : '**NO**') });
+  if (tablesCompared(tables)) cols.push({ head: 'match', align: '---', cell: (t) => (t.match ? 'yes' : '**NO**') });
   return cols;
 }
 
@@ -45,7 +46,7 @@ export function renderTables(tables: readonly TableRow[]): string {
   const cols = columnsOf(tables);
   const hashes = tables.some((t) => t.dump_hash !== undefined || t.source_hash !== undefined);
   const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
-  return `### Tables (exact row counts${hashes ? ' and content hashes' : ''})\n\n${row(cols.map((c) => c.head))}\n|${cols.map((c) => c.align).join('|')}|\n${tables
+  return `### Tables (exact row counts${hashes ? ' and content hashes' : ''}${tablesCompared(tables) ? '' : `, ${TABLES_RECORDED_ONLY}`})\n\n${row(cols.map((c) => c.head))}\n|${cols.map((c) => c.align).join('|')}|\n${tables
     .map((t) => row(cols.map((c) => c.cell(t).replace(/\|/g, '\\|'))))
     .join('\n')}\n`;
 }

@@ -71,14 +71,15 @@ test('run with source.witness counts: the source column holds the witness, a tab
   assert.match(renderHtml(r), /<th scope="row"><code>public\.late<\/code><\/th><td class="num">—<\/td><td class="num">5<\/td>/);
 });
 
-test('a physical backup\'s tables: restored rows only, no empty source or dump column, no fidelity section', () => {
+test('a physical backup\'s tables: restored rows only, no empty source or dump column, no match claimed, no fidelity section', () => {
   const base = passReport();
   const r = ReportSchema.parse({ ...base, kind: 'verify', fidelity: undefined, tables: [{ schema: 'app/public', name: 'orders', source_rows: null, restored_rows: 830, match: true }] });
   const md = renderMarkdown(r);
-  assert.match(md, /### Tables \(exact row counts\)\n\n\| table \| restored rows \| match \|\n\|---\|---:\|---\|\n\| app\/public\.orders \| 830 \| yes \|/);
+  assert.match(md, /### Tables \(exact row counts, recorded for the baseline and history: this drill has nothing to compare them with\)\n\n\| table \| restored rows \|\n\|---\|---:\|\n\| app\/public\.orders \| 830 \|\n/);
   assert.doesNotMatch(md, /### Fidelity/);
   const page = renderHtml(r);
-  assert.match(page, /Exact row counts \(count\(\*\), in rows\) in the restored copy\. 0 of 1 tables differ\./);
+  assert.match(page, /Exact row counts \(count\(\*\), in rows\) in the restored copy\. Rows recorded for the baseline and history: this drill has nothing to compare them with\./);
+  assert.doesNotMatch(page, /Match<\/th>|tables differ/);
   assert.doesNotMatch(page, /id="fidelity"/);
 });
 
