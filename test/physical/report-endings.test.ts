@@ -144,6 +144,9 @@ describe('verify of a physical backup: every ending is a report', { timeout: 900
     t.diagnostic(c.detail);
     assert.equal(c.status, 'fail');
     assert.match(c.detail, /could not locate required checkpoint record|WAL ends before|checkpoint/i);
+    // No archive to run out: the detail says what happened and what to do.
+    assert.match(c.detail, /no WAL archive was given \(--wal\) and the backup's own pg_wal does not hold the WAL recovery needs.*pg_basebackup -X stream/s);
+    assert.doesNotMatch(c.detail, /the archive's WAL ran out/);
     assert.ok(r.report.physical?.reached.fatal, 'the FATAL line is in report.physical');
   });
 
