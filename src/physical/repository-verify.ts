@@ -112,7 +112,9 @@ async function fetchWal(r: PgBackRestRunner, a: PgBackRestArtifact, b: PgBackRes
     // archive-get checks the WAL against pg1-path's pg_control: the restored copy's (never production's).
     const opts = [`--repo=${b.repo}`, `--pg1-path=${dataDir}`, '--no-archive-async', `--lock-path=${join(r.workDir, 'lock')}`];
     const res = await runPgBackRest(r, 'archive-get', opts, [walDir, dataDir], [name, join(walDir, name)]);
-    if (res.exitCode !== 0) return `the WAL file ${name} is in the repository's archive but archive-get could not fetch it (exit ${res.exitCode}): ${res.stderrTail.trim().slice(-300)}`;
+    // Exit 1 is archive-get's "no such file" (the name was listed from the segment's .backup file, say).
+    if (res.exitCode === 1) return `the WAL file ${name} is missing from the repository's archive (archive-get found no such file)`;
+    if (res.exitCode !== 0) return `the WAL file ${name} is in the repository's archive but could not be fetched (exit ${res.exitCode}): ${res.stderrTail.trim().slice(-300)}`;
   }
   return null;
 }
