@@ -11,6 +11,7 @@ import { after, describe, it } from 'node:test';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { baselineFor, compareWithBaseline } from '../../src/history/baseline.js';
 import { drillClass } from '../../src/history/drill-class.js';
+import { renderMarkdown } from '../../src/report/markdown.js';
 import type { PhysicalReport, Report } from '../../src/report/model.js';
 import { passReport } from '../helpers/sample-report.js';
 
@@ -52,6 +53,7 @@ describe('baseline: only drills of the same class are compared', () => {
     const c = compareWithBaseline(lossy, latest, th);
     assert.equal(c.checks.find((k) => k.name === 'baseline.table_rows')?.status, 'fail');
     assert.equal(c.baseline?.basis, 'physical pg_basebackup, target latest (every archived segment)');
+    assert.match(renderMarkdown({ ...lossy, baseline: c.baseline, checks: c.checks }), /compared_as: physical pg_basebackup, target latest/);
   });
 
   it('not compared: an xid drill against a PASS at latest (given directly, as a library user could), the reason named', () => {
