@@ -9,7 +9,8 @@ import type { DbSession } from '../pg/client.js';
 /**
  * One catalog object. `name` of functions carries the argument list as pg_dump's tags do (see OBJECTS_SQL).
  * `bytes` is schema and name as the server stores them (one char per byte), with the server's encoding: what
- * pg_dump writes when its client encoding is the server's, however either side decodes it.
+ * pg_dump writes when its client encoding is the server's, however either side decodes it. Absent when both are
+ * ASCII (every server encoding reads ASCII bytes as ASCII: `schema` and `name` are then those bytes).
  */
 export interface CatalogObject {
   readonly type: ObjectType | 'constraint' | 'foreign_table';
@@ -79,11 +80,21 @@ export async function listObjects(db: DbSession): Promise<CatalogObject[]> {
   await db.query("SET search_path = ''");
   type Row = Omit<CatalogObject, 'bytes'> & { schema_bytes: Buffer | null; name_bytes: Buffer; encoding: string };
   const rows = await db.query<Row & Record<string, unknown>>(OBJECTS_SQL);
-  return rows.map(({ schema_bytes, name_bytes, encoding, ...o }) => ({
-    ...o,
+  // One object literal of one shape per row: the run keeps the source's list from the dump to the restore, and
+  // `{ ...rest }` of a destructured row gave every object a map of its own (~0.5 KB an object: 8 MB at 5,000 tables).
+  return rows.map((r) => {
+    const o: CatalogObject = { type: r.type, schema: r.schema, name: r.name, owner: r.owner };
     // convert_to(…, 'SQL_ASCII') converts nothing: the bytes as stored, whatever the server encoding
-    bytes: { schema: schema_bytes ? schema_bytes.toString('latin1') : null, name: name_bytes.toString('latin1'), encoding },
-  }));
+    const schema = r.schema_bytes ? r.schema_bytes.toString('latin1') : null;
+    const name = r.name_bytes.toString('latin1');
+    // ASCII bytes read the same in every encoding pgdrill reads: only other names need their bytes kept
+    const ascii = isAscii(r.name_bytes) && (!r.schema_bytes || isAscii(r.schema_bytes));
+    return ascii && name === r.name && schema === r.schema ? o : { ...o, bytes: { schema, name, encoding: r.encoding } };
+  });
+}
+
+function isAscii(b: Buffer): boolean {
+  return b.every((x) => x < 0x80);
 }
 
 /** Stable key of an object for comparisons: `type:schema.name`. */

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --expose-gc
+#!/usr/bin/env -S node --expose-gc --max-semi-space-size=8
 /**
  * The thin CLI: parse flags, call the library, print. The only place that calls process.exit; one catch maps
  * error classes to the documented exit codes (0 PASS, 1 FAIL, 2 usage/config, 3 guard, 4 environment,
@@ -34,7 +34,9 @@ export type { CliContext } from './context.js';
 async function main(argv: string[]): Promise<number> {
   process.umask(PRIVATE_UMASK); // everything pgdrill and its children write is the caller's alone: src/exec/private-mode.ts
   // Process-level tuning is the command's, never the library's: with --expose-gc (the bin line above) a minor GC
-  // every few MiB of dump (src/backup/reclaim-buffers.ts) and a cap on the heap's growth (src/cli/heap-cap.ts).
+  // every few MiB of dump (src/backup/reclaim-buffers.ts) and a cap on the heap's growth (src/cli/heap-cap.ts);
+  // --max-semi-space-size=8 halves V8's young generation (32 → 16 MB, all of it resident once a drill has churned
+  // through it): docs/performance.md, "5,000 tables: the young generation".
   const heapCap = capHeapGrowth();
   installCrashHandler(); // a bug that escapes every catch still tears the sandboxes down: see src/cli/crash.ts
   ignoreClosedOutput(); // `pgdrill … | head`, a dropped ssh session: see below

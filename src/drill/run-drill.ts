@@ -20,8 +20,8 @@ import { assertOutputPaths } from '../outputs/publish.js';
 import type { PipelineOptions } from '../pipeline/options.js';
 import type { Toolchain } from '../toolchain/toolchain.js';
 import { chooseToolchain, resolveDrillEnvironment, type DrillContext, type DrillEnvironment } from '../pipeline/context.js';
-import { acquireDrillLock } from '../pipeline/drill-lock.js';
-import { createRunDir, safeName, utcStamp } from '../pipeline/run-dir.js';
+import { acquireDrillLock } from '../out-dir/drill-lock.js';
+import { createRunDir, safeName, utcStamp } from '../out-dir/run-dir.js';
 import { guardStage, recordGuard, sourceSections, type GuardResult } from '../pipeline/guard/source-guard.js';
 import { freshBackupStage, type BackupResult } from '../pipeline/backup/fresh-backup.js';
 import { freshBackupSection, sourceCountsCheck } from '../pipeline/backup/seal-backup.js';
@@ -112,7 +112,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
     versions: versionsReport(s.bins, { source: identity.serverVersion, pgDump: s.bins.version('pg_dump'), targetMajor: opts.targetMajor ?? null }),
     source: sourceSections(guarded, drilled.backup?.snapshot ?? null),
     backup: freshBackupSection(drilled.backup ?? { dump: null, globals: null, selfCheck: null, sumsPath: null }, s.format, s.bins.version('pg_dump').text),
-    content: drilled.content, restored: drilled.restored, proof, withFidelity: true,
+    content: drilled.content, restored: drilled.restored, proof,
   });
   return finishReport({
     builder, report, runDir, startedAt: s.startedAt, config, jail: s.env.jail, scanOpts: s.env.scanOpts, logger, junit: opts.junit, metrics: opts.metrics, interrupted, fatal: ending.fatal,

@@ -1,5 +1,5 @@
 /**
- * pgdrill's one lock file: the drill lock of a database in an out directory (src/pipeline/drill-lock.ts), the lock
+ * pgdrill's one lock file: the drill lock of a database in an out directory (src/out-dir/drill-lock.ts), the lock
  * that serialises updates of a shared metrics file (src/outputs/atomic-file.ts) and the one around creating the
  * sandbox OS user (src/exec/os-user.ts).
  *

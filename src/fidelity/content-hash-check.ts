@@ -17,6 +17,7 @@ import type { CopyBlock } from '../scan/types.js';
 import { tableLabel } from '../catalog/tables.js';
 import { hashTablesParallel } from './content-hash.js';
 import { hashRestoredCopies, UNKNOWN_DUMP_SESSION, type RestoredCopyHash } from './copy-hash-restored.js';
+import { gatherCopyTargets, type GatheredCopyTarget } from './copy-targets.js';
 import { diffLargeObjects, hashLargeObjects, type LargeObjectHash } from './large-object-hash.js';
 import type { VerifyRestoredInput } from './verify-restored.js';
 
@@ -31,9 +32,9 @@ interface Evidence {
   readonly ms: number;
 }
 
-/** The dump's COPY blocks that carry a hash, by `schema.table` (quotes dropped, as the row counts match them). */
-function hashedBlocks(blocks: readonly CopyBlock[]): Map<string, CopyBlock> {
-  return new Map(blocks.filter((b) => b.hash !== undefined).map((b) => [b.table.replace(/"/g, ''), b]));
+/** The dump's COPY targets that carry a hash (blocks naming one table gathered), by `schema.table` (quotes dropped, as the row counts match them). */
+function hashedBlocks(blocks: readonly CopyBlock[]): Map<string, GatheredCopyTarget> {
+  return new Map([...gatherCopyTargets(blocks)].filter(([, t]) => t.hash !== undefined));
 }
 
 /**
@@ -46,18 +47,19 @@ async function sessionDependent(db: DbSession): Promise<Set<string>> {
   const rows = await db.query<{ schema: string; name: string }>(`
 SELECT DISTINCT n.nspname AS schema, c.relname AS name
   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind = 'r'
+ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')
    AND pg_catalog.format_type(a.atttypid, NULL) ~ '(with time zone|tstz|bytea|money|record|\\.)'`);
   return new Set(rows.map(tableLabel));
 }
 
 /** The stream evidence: restored COPY TO hashes against the dump's. Fills the rows' dump_hash/restored_copy_hash. */
-async function streamEvidence(input: VerifyRestoredInput, blocks: Map<string, CopyBlock>, openRaw: () => Promise<DbSession>): Promise<Evidence> {
+async function streamEvidence(input: VerifyRestoredInput, blocks: Map<string, GatheredCopyTarget>, openRaw: () => Promise<DbSession>): Promise<Evidence> {
   const t0 = performance.now();
   const present = input.tables.filter((t) => t.restored_rows !== null && blocks.has(tableLabel(t)));
   const settings = input.source?.dumpSession ?? UNKNOWN_DUMP_SESSION;
   const restored = await hashRestoredCopies(present.map((t) => blocks.get(tableLabel(t))!), {
     open: openRaw, settings, encoding: input.rowCounts.dumpEncoding ?? 'UTF8', jobs: input.jobs, signal: input.signal,
+    psql: input.bins.has('psql') ? { bin: input.bins.path('psql'), env: input.sandbox.checkEnv(input.database) } : null,
   });
   const byTable = new Map<string, RestoredCopyHash>(restored.map((r) => [r.table.replace(/"/g, ''), r]));
   const problems: string[] = [];

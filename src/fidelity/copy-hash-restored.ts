@@ -8,6 +8,10 @@
  */
 import type { DbSession } from '../pg/client.js';
 import { CopyLineHasher, type CopyHash } from '../scan/copy-hash.js';
+import { readBackStatements, restoredRelations, type CopyTarget, type RestoredRelation } from './copy-read-plan.js';
+import { copyOutThroughPsql } from './copy-read-psql.js';
+
+export { asciiIdentifiers, type CopyTarget } from './copy-read-plan.js';
 
 /**
  * Settings of pg_dump's session that change the text of COPY data and that pg_dump does not set itself: they come
@@ -30,13 +34,7 @@ export async function readDumpSessionSettings(db: DbSession): Promise<DumpSessio
   return { timeZone: r?.tz ?? null, byteaOutput: r?.bytea ?? null, lcMonetary: r?.monetary ?? null };
 }
 
-/** A COPY block to read back: its target and column list exactly as the dump's COPY statement wrote them. */
-export interface CopyTarget {
-  readonly table: string;
-  readonly columns?: string | null;
-}
-
-/** One table read back: its rows and hash, or why it could not be read. */
+/** One target read back: its rows and hash, or why it could not be read. */
 export type RestoredCopyHash = CopyTarget & ({ readonly rows: number; readonly hash: string; readonly ms: number } | { readonly error: string });
 
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -51,41 +49,43 @@ export function dumpSessionStatements(s: DumpSessionSettings, encoding: string):
   ];
 }
 
-/**
- * Quoted identifiers that hold non-ASCII characters, rewritten as `U&"…"` escapes: the statement then is ASCII and
- * means the same in any client_encoding (node-postgres sends it as UTF-8, the server reads it in the dump's).
- */
-export function asciiIdentifiers(sql: string): string {
-  return sql.replace(/"((?:[^"]|"")*)"/g, (whole, body: string) => {
-    if (![...body].some((ch) => ch.codePointAt(0)! > 0x7f)) return whole;
-    let out = '';
-    for (const ch of body) {
-      const cp = ch.codePointAt(0)!;
-      if (ch === '\\') out += '\\\\';
-      else if (cp < 0x80) out += ch;
-      else out += cp <= 0xffff ? `\\${cp.toString(16).padStart(4, '0')}` : `\\+${cp.toString(16).padStart(6, '0')}`;
-    }
-    return `U&"${out}"`;
-  });
-}
-
-/** The COPY TO statement that reads a block's table back in the dump's column order. */
+/** The COPY TO statement that reads an ordinary table back in the dump's column order. */
 export function copyOutSql(t: CopyTarget, encoding: string): string {
-  const sql = `COPY ${t.table}${t.columns ? ` (${t.columns})` : ''} TO STDOUT`;
-  return /^(UTF8|SQL_ASCII)$/.test(encoding) ? sql : asciiIdentifiers(sql);
+  return readBackStatements(t, { relkind: 'r', leaves: [] }, encoding)[0]!;
 }
 
-/** Read back and hash one table on a prepared session. */
-async function hashOne(db: DbSession, t: CopyTarget, encoding: string): Promise<RestoredCopyHash> {
+/**
+ * Targets of at least this many rows (in the dump) are read through a psql child (copy-read-psql.ts), smaller ones
+ * on the session: a child's start and connection cost about as much as reading ~PSQL_ROWS rows on the session.
+ */
+export const PSQL_ROWS = 20_000;
+
+/** How one worker reads: its session (prepared), and psql's setup when large targets go through psql. */
+interface Reader {
+  readonly db: DbSession;
+  readonly psql: { readonly bin: string; readonly env: Readonly<Record<string, string>>; readonly setup: readonly string[] } | null;
+  readonly encoding: string;
+  readonly psqlRows: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Read back and hash one target (all its statements) on a prepared session, or through psql when it is large. */
+async function hashOne(r: Reader, t: CopyTarget, rel: RestoredRelation | undefined): Promise<RestoredCopyHash> {
   const t0 = performance.now();
   const h = new CopyLineHasher();
+  const update = (chunk: Buffer) => h.update(chunk);
+  const base = { table: t.table, columns: t.columns ?? null };
   try {
-    await db.copyOut(copyOutSql(t, encoding), (chunk) => h.update(chunk));
+    for (const sql of readBackStatements(t, rel, r.encoding)) {
+      if (r.psql && (t.rows ?? 0) >= r.psqlRows) await copyOutThroughPsql({ ...r.psql, sql, signal: r.signal }, update);
+      else await r.db.copyOut(sql, update);
+    }
   } catch (err) {
-    return { table: t.table, columns: t.columns ?? null, error: (err as Error).message };
+    r.signal?.throwIfAborted();
+    return { ...base, error: (err as Error).message };
   }
-  const r: CopyHash = h.finish();
-  return { table: t.table, columns: t.columns ?? null, rows: r.rows, hash: r.hash, ms: Math.round(performance.now() - t0) };
+  const c: CopyHash = h.finish();
+  return { ...base, rows: c.rows, hash: c.hash, ms: Math.round(performance.now() - t0) };
 }
 
 /** What `hashRestoredCopies` needs. */
@@ -97,6 +97,10 @@ export interface RestoredCopyOptions {
   readonly encoding: string;
   /** Sessions side by side. Default 1. */
   readonly jobs?: number;
+  /** psql and the restored database's libpq environment: large targets are read through it. Default: none, all on sessions. */
+  readonly psql?: { readonly bin: string; readonly env: Readonly<Record<string, string>> } | null;
+  /** Targets of at least this many rows in the dump go through psql. Default PSQL_ROWS (0 in tests: every one). */
+  readonly psqlRows?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -107,16 +111,22 @@ export interface RestoredCopyOptions {
  */
 export async function hashRestoredCopies(targets: readonly CopyTarget[], o: RestoredCopyOptions): Promise<RestoredCopyHash[]> {
   const out: RestoredCopyHash[] = new Array<RestoredCopyHash>(targets.length);
+  let relations: Promise<Map<string, RestoredRelation>> | null = null;
   let next = 0;
   const worker = async () => {
     const db = await o.open();
     try {
-      if (o.settings.lcMonetary) await db.query(`SET lc_monetary = ${literal(o.settings.lcMonetary)}`).catch(() => {});
+      // Looked up once, by the first session, before client_encoding changes (node-postgres sends UTF-8).
+      const rels = await (relations ??= restoredRelations(db, targets));
+      const monetary = o.settings.lcMonetary ? `SET lc_monetary = ${literal(o.settings.lcMonetary)}` : null;
+      const monetaryOk = monetary !== null && await db.query(monetary).then(() => true, () => false);
+      const setup = [...(monetaryOk ? [monetary] : []), ...dumpSessionStatements(o.settings, o.encoding)];
       for (const sql of dumpSessionStatements(o.settings, o.encoding)) await db.query(sql);
+      const reader: Reader = { db, psql: o.psql ? { ...o.psql, setup } : null, encoding: o.encoding, psqlRows: o.psqlRows ?? PSQL_ROWS, signal: o.signal };
       while (next < targets.length) {
         o.signal?.throwIfAborted();
         const i = next++;
-        out[i] = await hashOne(db, targets[i]!, o.encoding);
+        out[i] = await hashOne(reader, targets[i]!, rels.get(targets[i]!.table));
       }
     } finally {
       await db.close();

@@ -4,12 +4,13 @@
  * fidelity stage, beside the catalog comparison and amcheck (its own session): counting a large table is a full
  * scan, and on a machine with cores to spare it need not wait for the others.
  */
-import { countRows, tableLabel, type TableCount, type TableRef } from '../catalog/tables.js';
+import { countRows, quoteIdent, tableLabel, type TableCount, type TableRef } from '../catalog/tables.js';
 import type { DbSession } from '../pg/client.js';
 import type { ReportBuilder } from '../report/builder.js';
 import type { TableRow } from '../report/model.js';
 import type { CopyBlock } from '../scan/types.js';
 import { parseQualifiedName } from '../verify/artifact-name.js';
+import { gatherCopyTargets } from './copy-targets.js';
 
 /** What to count and what to compare with. */
 export interface RowCountPlan {
@@ -38,13 +39,34 @@ export function tablesOfCopyBlocks(blocks: readonly CopyBlock[]): TableRef[] {
   return out;
 }
 
+/**
+ * Exact counts of the restored targets: `count(*) FROM ONLY t` (catalog/tables.ts), but a partitioned table's rows
+ * are its partitions' (ONLY counts none): blocks naming the root (--load-via-partition-root) carried all of them.
+ */
+async function countTargets(db: DbSession, present: readonly TableRef[], signal?: AbortSignal): Promise<Map<string, number>> {
+  const roots = new Set((await db.query<TableRef & Record<string, unknown>>(`
+SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind = 'p' AND (n.nspname, c.relname) IN (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])))`,
+  [present.map((t) => t.schema), present.map((t) => t.name)])).map(tableLabel));
+  const out = new Map((await countRows(db, present.filter((t) => !roots.has(tableLabel(t))), signal)).map((c) => [tableLabel(c), c.rows]));
+  for (const t of present.filter((x) => roots.has(tableLabel(x)))) {
+    signal?.throwIfAborted();
+    out.set(tableLabel(t), Number(await db.value<string>(`SELECT count(*) FROM ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`)));
+  }
+  return out;
+}
+
 /** Count the restored tables, fill the report's table rows (`rows`, in place) and add `fidelity.row_counts`. */
 export async function checkRowCounts(b: ReportBuilder, db: DbSession, plan: RowCountPlan, rows: TableRow[], signal?: AbortSignal): Promise<void> {
   // Without the source's counts (source.witness: none in a run): the tables are those the dump carries data for.
-  const refs: TableRef[] = plan.sourceCounts ? [...plan.sourceCounts] : plan.tablesFromDump.length ? [...plan.tablesFromDump] : tablesOfCopyBlocks(plan.copyBlocks);
+  const listed: TableRef[] = plan.sourceCounts ? [...plan.sourceCounts] : plan.tablesFromDump.length ? [...plan.tablesFromDump] : tablesOfCopyBlocks(plan.copyBlocks);
+  // COPY targets the list lacks (a partitioned root that blocks name, a foreign table with --include-foreign-data): the source lists leaf tables only.
+  const labels = new Set(listed.map(tableLabel));
+  const refs = [...listed, ...tablesOfCopyBlocks(plan.copyBlocks).filter((t) => !labels.has(tableLabel(t)))];
   const present = refs.filter((t) => plan.restoredTables.has(tableLabel(t)));
-  const counted = new Map((await countRows(db, present, signal)).map((c) => [tableLabel(c), c.rows]));
-  const dumpRows = new Map(plan.copyBlocks.map((c) => [c.table.replace(/"/g, ''), c.rows]));
+  const counted = await countTargets(db, present, signal);
+  // Several blocks may name one table (a --load-via-partition-root dump: one per leaf, each naming the root): their rows add up.
+  const dumpRows = new Map([...gatherCopyTargets(plan.copyBlocks)].map(([k, t]) => [k, t.rows]));
   const sourceRows = new Map((plan.sourceCounts ?? []).map((s) => [tableLabel(s), s.rows]));
   for (const t of refs) {
     const src = sourceRows.get(tableLabel(t)) ?? null;

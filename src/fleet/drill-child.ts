@@ -10,6 +10,8 @@
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startProcess } from '../exec/run-process.js';
+import { formatBytes, formatDuration } from '../config/duration.js';
+import { drillFootprint, drillRunDir } from './drill-footprint.js';
 import type { DrillJobData } from './queue.js';
 
 /** How a fleet drill ended. */
@@ -19,6 +21,10 @@ export interface DrillOutcome {
   readonly exitCode: number | null;
   /** The report the child printed (`--json`), when it printed one. */
   readonly report: Record<string, unknown> | null;
+  /** Its run directory (the report's, else the one found while it ran); null when it made none. */
+  readonly runDir: string | null;
+  /** Why the worker stopped it (timeout: "exceeded max_duration 2 h" or "exceeded disk_budget …"); null otherwise. */
+  readonly cause: string | null;
   /** The last lines of the child's stderr, for a drill that ended without a report. */
   readonly stderrTail: string;
   readonly startedAt: string;
@@ -39,6 +45,8 @@ export interface DrillChildOptions {
   readonly signal: AbortSignal;
   /** Grace between SIGTERM and SIGKILL, ms; default 60 s (a sandbox teardown). */
   readonly killGraceMs?: number;
+  /** How often the drill's disk use is measured against `job.diskBudgetBytes`, ms; default 5000. */
+  readonly diskPollMs?: number;
 }
 
 /** Environment variables of the worker a drill inherits; the job's own source replaces host, port, user, database, service. */
@@ -51,7 +59,7 @@ export function drillCommand(job: DrillJobData, configFile: string, o: DrillChil
   env.PGDRILL_STATE_DIR = o.stateDir;
   env.PGDRILL_EXIT_WITH_PARENT = String(process.pid);
   if (job.service) env.PGSERVICE = job.service;
-  const args = ['--expose-gc', o.pgdrillBin, job.kind];
+  const args = ['--expose-gc', '--max-semi-space-size=8', o.pgdrillBin, job.kind]; // the bin line's flags (src/cli/main.ts)
   if (job.kind === 'verify' && job.backup) args.push(job.backup);
   args.push('--json', '--config', configFile, '--out', o.outDir);
   if (job.source) args.push('--source', job.source);
@@ -78,29 +86,71 @@ export async function runDrillChild(job: DrillJobData, configFile: string, o: Dr
   const startedAt = new Date().toISOString();
   const { args, env } = drillCommand(job, configFile, o);
   const p = startProcess({ bin: process.execPath, args, env, stdout: 'capture', allowFailure: true });
-  let stoppedFor: 'timeout' | 'interrupted' | null = null;
-  let killTimer: NodeJS.Timeout | undefined;
-  const stop = (why: 'timeout' | 'interrupted') => {
-    if (stoppedFor) return;
-    stoppedFor = why;
+  // Why the worker stopped it, set once by the first of the stops below.
+  const stopped: { why?: { verdict: 'timeout' | 'interrupted'; cause: string | null }; killTimer?: NodeJS.Timeout } = {};
+  const stop = (verdict: 'timeout' | 'interrupted', cause: string | null) => {
+    if (stopped.why) return;
+    stopped.why = { verdict, cause };
     p.child.kill('SIGTERM');
-    killTimer = setTimeout(() => p.child.kill('SIGKILL'), o.killGraceMs ?? 60_000);
+    stopped.killTimer = setTimeout(() => p.child.kill('SIGKILL'), o.killGraceMs ?? 60_000);
   };
-  const budget = setTimeout(() => stop('timeout'), job.maxDurationMs);
-  const onAbort = () => stop('interrupted');
+  const budget = setTimeout(() => stop('timeout', `exceeded max_duration ${formatDuration(job.maxDurationMs)}`), job.maxDurationMs);
+  const onAbort = () => stop('interrupted', null);
   o.signal.addEventListener('abort', onAbort, { once: true });
   if (o.signal.aborted) onAbort();
+  const watching = new AbortController();
+  const seen: { runDir?: string } = {};
+  const watch = p.child.pid
+    ? watchDrill(o, p.child.pid, job.diskBudgetBytes, watching.signal, seen, (cause) => stop('timeout', cause))
+    : Promise.resolve();
   try {
     const r = await p.done;
     const report = parseReport(r.stdout);
     const status = report?.status;
-    const verdict = stoppedFor ?? (status === 'PASS' || status === 'FAIL' ? status : 'error');
-    return { verdict, exitCode: r.exitCode, report, stderrTail: r.stderrTail.slice(-2000), startedAt, finishedAt: new Date().toISOString() };
+    const verdict = stopped.why?.verdict ?? (status === 'PASS' || status === 'FAIL' ? status : 'error');
+    const reported = (report?.run as { dir?: unknown } | undefined)?.dir;
+    const runDir = typeof reported === 'string' ? reported : seen.runDir ?? null;
+    return { verdict, exitCode: r.exitCode, report, runDir, cause: stopped.why?.cause ?? null, stderrTail: r.stderrTail.slice(-2000), startedAt, finishedAt: new Date().toISOString() };
   } finally {
     clearTimeout(budget);
-    if (killTimer) clearTimeout(killTimer);
+    if (stopped.killTimer) clearTimeout(stopped.killTimer);
+    watching.abort();
+    await watch;
     o.signal.removeEventListener('abort', onAbort);
     await rm(configFile, { force: true });
+  }
+}
+
+/**
+ * Every `diskPollMs` until `signal`: find the drill's run directory (a stopped drill prints no report to say where it
+ * is), and with a budget measure its run directory and sandboxes (drill-footprint.ts), calling `over` once they
+ * hold more than `budget` bytes. One look at a time: a slow disk slows the watch, not the drill.
+ */
+async function watchDrill(o: DrillChildOptions, pid: number, budget: number | undefined, signal: AbortSignal, seen: { runDir?: string }, over: (cause: string) => void): Promise<void> {
+  const pause = () => new Promise<void>((r) => {
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      r();
+    };
+    const t = setTimeout(done, o.diskPollMs ?? 5000);
+    signal.addEventListener('abort', done, { once: true });
+  });
+  while (!signal.aborted) {
+    await pause();
+    if (signal.aborted) return;
+    if (!budget) {
+      seen.runDir ??= (await drillRunDir(o.outDir, pid).catch(() => null)) ?? undefined;
+      if (seen.runDir) return;
+      continue;
+    }
+    const f = await drillFootprint(o.outDir, o.stateDir, pid).catch(() => null);
+    if (f?.runDir) seen.runDir ??= f.runDir;
+    if (f && f.bytes > budget) {
+      const where = [f.runDir, ...f.sandboxes].filter(Boolean).join(', ');
+      over(`exceeded disk_budget ${formatBytes(budget)}: ${formatBytes(f.bytes)} in ${where}`);
+      return;
+    }
   }
 }
 

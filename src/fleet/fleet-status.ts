@@ -57,7 +57,7 @@ export interface FleetStatusOptions {
 /** Why the newest drill did not pass, in one line. */
 function failure(r: FleetResult): string {
   const when = `${r.finishedAt.replace(/\.\d+Z$/, 'Z')} on ${r.host}`;
-  if (r.verdict === 'timeout') return `the newest drill (${when}) overran its budget and was stopped after ${formatDuration(r.durationMs)}`;
+  if (r.verdict === 'timeout') return `the newest drill (${when}) ${r.summary.message?.split('\n')[0] ?? 'overran its budget'} and was stopped after ${formatDuration(r.durationMs)}`;
   if (r.verdict === 'error') return `the newest drill (${when}) could not run: exit ${r.exitCode ?? 'by signal'}${r.summary.message ? `: ${r.summary.message.split('\n')[0]}` : ''}`;
   const checks = r.summary.failed_checks;
   return `the newest drill (${when}) FAILED${checks.length ? `: ${checks.join(', ')}` : ''}`;

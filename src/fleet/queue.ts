@@ -6,7 +6,7 @@
  *   index lets at most one job per database be active, whichever worker fetched it (the scheduler, fleet-table.ts,
  *   also never queues a database that still has a job, so no queued job waits behind an active one);
  * - priorities (higher first), retries, and expiry: a job whose lease ran out (`started_on + expire_in`, the worker
- *   renews it while it drills) is failed by pg-boss's maintenance and retried by another worker;
+ *   renews it while it drills: lease.ts) is failed by pg-boss's maintenance and retried by another worker;
  * - fetch/complete/fail, not `work()`: pg-boss's own handler timeout would cut a drill at the first lease.
  *
  * The queue URL names the coordination database and its role; a password in it is refused (argv is not a place for
@@ -23,7 +23,7 @@ import type { DrillConfigInput } from '../config/schema.js';
 export const QUEUE_SCHEMA = 'pgdrill_queue';
 /** The one queue of drills. */
 export const DRILL_QUEUE = 'pgdrill-drill';
-/** How many times a job whose worker died (or handed it back) is tried again before it is failed. */
+/** How many times a job whose worker died is tried again before it is failed; a hand-back counts none (lease.ts). */
 export const DRILL_RETRY_LIMIT = 3;
 
 /** What a drill job carries: everything a worker needs, nothing secret (fleet-file.ts refused passwords). */

@@ -30,6 +30,8 @@ export interface FleetDrillResult {
   readonly report: { readonly status: string; readonly failed: readonly string[]; readonly duration_ms: number | null } | null;
   /** Why a drill without a report ended (stderr's last lines, secrets redacted by pgdrill itself). */
   readonly error: string | null;
+  /** Why the worker stopped it ("exceeded max_duration 2 min 0 s", "exceeded disk_budget …"); null when it did not. */
+  readonly cause: string | null;
 }
 
 /** The summary and pointer of an outcome. */
@@ -39,7 +41,7 @@ export function resultOf(jobId: string, worker: string, job: DrillJobData, o: Dr
   return {
     database: job.database, jobId, worker, kind: job.kind, verdict: o.verdict, exitCode: o.exitCode, due: job.due,
     startedAt: o.startedAt, finishedAt: o.finishedAt,
-    runDir: typeof run?.dir === 'string' ? run.dir : null,
+    runDir: o.runDir,
     report: o.report
       ? {
           status: String(o.report.status),
@@ -48,6 +50,7 @@ export function resultOf(jobId: string, worker: string, job: DrillJobData, o: Dr
         }
       : null,
     error: o.report ? null : o.stderrTail.trim().split('\n').slice(-5).join('\n') || `exit ${o.exitCode ?? 'by signal'}`,
+    cause: o.cause,
   };
 }
 
@@ -63,7 +66,8 @@ export async function recordFleetResult(pool: pg.Pool, result: FleetDrillResult,
       startedAt: new Date(result.startedAt), finishedAt: new Date(result.finishedAt),
       verdict: verdictOf(outcome.exitCode, report, outcome.verdict === 'timeout'),
       exitCode: result.exitCode,
-      summary: { ...summary, message: result.error ?? (outcome.verdict === 'timeout' ? `stopped after its max duration` : null) },
+      // A stopped drill's cause comes first: its stderr only says it was interrupted.
+      summary: { ...summary, message: outcome.cause ?? result.error },
       reportPath: result.runDir ? join(result.runDir, 'report.json') : null,
     });
   } finally {

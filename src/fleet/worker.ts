@@ -7,7 +7,10 @@
  * - While it drills, it renews the job's lease every third of it; a lease it lost (the worker was frozen longer
  *   than the lease, and another worker took the database) stops its drill and leaves the job to the other.
  * - A stop (SIGTERM, SIGINT) stops its drills — each tears its sandbox down — and hands their jobs back to the queue
- *   for another worker; the worker then exits.
+ *   for another worker; the worker then exits. A hand-back (a stop, too little disk, a lost lease) counts no retry:
+ *   retries are for drills whose worker died (lease.ts).
+ * - A drill over its max_duration or disk_budget is stopped and recorded as a timeout with its cause (drill-child.ts).
+ * - It tells `onJob` when each job starts and ends: the CLI prints one line for each.
  */
 import { statfs, mkdir, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -19,9 +22,10 @@ import { cleanupOrphans } from '../sandbox/orphans.js';
 import { ensureStateDir } from '../sandbox/state-dir.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { describePgError, GuardError } from '../errors.js';
-import { DRILL_QUEUE, QUEUE_SCHEMA, openQueue, type DrillJobData, type Queue } from './queue.js';
+import { DRILL_QUEUE, openQueue, type DrillJobData, type Queue } from './queue.js';
 import { enqueueDue, ensureFleetTables, fleetConcurrency } from './fleet-table.js';
-import { jobConfigPath, runDrillChild, type DrillChildOptions } from './drill-child.js';
+import { jobConfigPath, runDrillChild, type DrillChildOptions, type DrillOutcome } from './drill-child.js';
+import { completeAttempt, handBack, refundLostLease, renewLease, type Attempt } from './lease.js';
 import { recordFleetResult, resultOf, type FleetDrillResult } from './record-result.js';
 import { ensureResultsSchema } from './results-store.js';
 
@@ -50,6 +54,31 @@ export interface WorkerOptions {
   readonly maintenanceSeconds?: number;
   /** Called after each drill with its recorded result. */
   readonly onResult?: (r: FleetDrillResult) => void;
+  /** Called when a job starts and when it ends, however it ends: the worker's log of its jobs (one line each). */
+  readonly onJob?: (e: WorkerJobEvent) => void;
+  /** How often a drill's disk use is measured against its disk_budget, ms; default 5000. */
+  readonly diskPollMs?: number;
+}
+
+/** A job's start or end on this worker. */
+export interface WorkerJobEvent {
+  readonly event: 'start' | 'end';
+  readonly database: string;
+  readonly jobId: string;
+  readonly kind: DrillJobData['kind'];
+  /** host:pid */
+  readonly worker: string;
+  /**
+   * end only: the drill's verdict (PASS, FAIL, error, timeout); `handed_back` (the worker stops, or lacks the disk:
+   * another worker takes it, no retry counted); `dropped` (this worker lost its lease: another has the drill).
+   */
+  readonly verdict?: DrillOutcome['verdict'] | 'handed_back' | 'dropped';
+  readonly exitCode?: number | null;
+  readonly durationMs?: number;
+  /** end: why it was stopped or handed back ("exceeded max_duration 2 h 0 min", "worker stopping"). */
+  readonly cause?: string | null;
+  /** end: the drill's run directory (report.json), when it wrote one. */
+  readonly runDir?: string | null;
 }
 
 /** What a worker did before it stopped. */
@@ -71,16 +100,6 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', done, { once: true });
   });
 
-/** Extend a job's lease to `seconds` from now; false when it is no longer this worker's (expired, retried elsewhere). */
-async function renewLease(q: Queue, jobId: string, seconds: number): Promise<boolean> {
-  const r = await q.pool.query(
-    `UPDATE ${QUEUE_SCHEMA}.job SET expire_in = (now() - started_on) + make_interval(secs => $3)
-     WHERE name = $1 AND id = $2 AND state = 'active'`,
-    [DRILL_QUEUE, jobId, seconds],
-  );
-  return (r.rowCount ?? 0) > 0;
-}
-
 /** Run `fn` on a client of the queue's pool. */
 async function withClient<T>(q: Queue, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const c = await q.pool.connect();
@@ -100,53 +119,75 @@ async function hasRoom(dir: string, bytes: number | undefined): Promise<boolean>
 
 interface Ctx { readonly o: WorkerOptions; readonly q: Queue; readonly worker: string; readonly log: Logger; drills: number; handedBack: number }
 
-/** Run one job: its drill in a child, the lease renewed meanwhile; then record and complete, or hand it back. */
-async function runJob(c: Ctx, job: PgBoss.Job<DrillJobData>): Promise<void> {
-  const { o, q, log } = c;
-  const data = job.data;
-  if (!(await hasRoom(o.outDir, data.diskBudgetBytes))) {
-    log.warn(`${data.database}: less than its disk budget (${data.diskBudgetBytes} bytes) free in ${o.outDir}; handed back`);
-    await q.boss.fail(DRILL_QUEUE, job.id, { handedBack: true, worker: c.worker, reason: 'disk budget' });
-    c.handedBack++;
-    return;
-  }
+type Job = PgBoss.JobWithMetadata<DrillJobData>;
+
+/** Tell onJob that `job` ended. */
+function ended(c: Ctx, job: Job, at: number, e: Pick<WorkerJobEvent, 'verdict' | 'exitCode' | 'cause' | 'runDir'>): void {
+  c.o.onJob?.({ event: 'end', database: job.data.database, jobId: job.id, kind: job.data.kind, worker: c.worker, durationMs: Date.now() - at, ...e });
+}
+
+/** Give the job back to the queue for another worker; no retry is counted (lease.ts). */
+async function giveBack(c: Ctx, job: Job, attempt: Attempt, at: number, cause: string): Promise<void> {
+  await handBack(c.q.pool, attempt, { handedBack: true, worker: c.worker, reason: cause });
+  c.handedBack++;
+  ended(c, job, at, { verdict: 'handed_back', cause });
+}
+
+/** Renew the attempt's lease every third of it; the controller aborts once it is lost. */
+function keepLease(c: Ctx, job: Job, attempt: Attempt): { lease: AbortController; timer: NodeJS.Timeout } {
   const lease = new AbortController();
-  const renew = setInterval(() => {
-    renewLease(q, job.id, data.leaseSeconds).then(
+  const seconds = job.data.leaseSeconds;
+  const timer = setInterval(() => {
+    renewLease(c.q.pool, attempt, seconds).then(
       (ok) => void (ok || lease.abort(new Error('lease lost'))),
-      (err) => log.warn(`${data.database}: renewing the lease failed: ${describePgError(err)}`),
+      (err) => c.log.warn(`${job.data.database}: renewing the lease failed: ${describePgError(err)}`),
     );
-  }, Math.max(1000, (data.leaseSeconds * 1000) / 3));
-  const child: DrillChildOptions = { pgdrillBin: o.pgdrillBin, outDir: o.outDir, stateDir: o.stateDir, env: o.env ?? process.env, signal: AbortSignal.any([o.signal, lease.signal]) };
-  log.info(`${data.database}: ${data.kind} started (job ${job.id})`);
+  }, Math.max(1000, (seconds * 1000) / 3));
+  return { lease, timer };
+}
+
+/** The lease was lost while this worker lived: another worker has the drill; this one is dropped, its retry given back. */
+async function dropLost(c: Ctx, job: Job, attempt: Attempt, at: number): Promise<void> {
+  c.log.warn(`${job.data.database}: the lease ran out (this worker was stalled) and another worker has the drill; this one is dropped`);
+  await refundLostLease(c.q.pool, attempt);
+  ended(c, job, at, { verdict: 'dropped', cause: 'lease lost' });
+}
+
+/** Run one job: its drill in a child, the lease renewed meanwhile; then record and complete, or hand it back. */
+async function runJob(c: Ctx, job: Job): Promise<void> {
+  const { o, q } = c;
+  const data = job.data;
+  const at = Date.now();
+  const attempt: Attempt = { jobId: job.id, startedOn: job.startedOn };
+  c.o.onJob?.({ event: 'start', database: data.database, jobId: job.id, kind: data.kind, worker: c.worker });
+  if (!(await hasRoom(o.outDir, data.diskBudgetBytes))) {
+    return giveBack(c, job, attempt, at, `less than its disk budget (${data.diskBudgetBytes} bytes) free in ${o.outDir}`);
+  }
+  const { lease, timer } = keepLease(c, job, attempt);
+  const child: DrillChildOptions = { pgdrillBin: o.pgdrillBin, outDir: o.outDir, stateDir: o.stateDir, env: o.env ?? process.env, signal: AbortSignal.any([o.signal, lease.signal]), diskPollMs: o.diskPollMs };
   try {
     const outcome = await runDrillChild(data, jobConfigPath(o.stateDir, job.id), child);
-    if (lease.signal.aborted) {
-      log.warn(`${data.database}: the lease ran out (this worker was stalled) and another worker has the drill; this one is dropped`);
-      return;
-    }
-    if (outcome.verdict === 'interrupted') {
-      await q.boss.fail(DRILL_QUEUE, job.id, { handedBack: true, worker: c.worker, reason: 'worker stopping' });
-      c.handedBack++;
-      return;
-    }
+    if (lease.signal.aborted) return dropLost(c, job, attempt, at);
+    if (outcome.verdict === 'interrupted') return giveBack(c, job, attempt, at, 'worker stopping');
     const result = resultOf(job.id, c.worker, data, outcome);
+    // Recorded only while the attempt is still this worker's: one lost since the last renewal is dropped.
+    if (!(await renewLease(q.pool, attempt, data.leaseSeconds))) return dropLost(c, job, attempt, at);
     await recordFleetResult(q.pool, result, outcome);
-    await q.boss.complete(DRILL_QUEUE, job.id, result);
+    await completeAttempt(q.pool, attempt, result);
     c.drills++;
-    log.info(`${data.database}: ${outcome.verdict} (exit ${outcome.exitCode})`);
+    ended(c, job, at, { verdict: outcome.verdict, exitCode: outcome.exitCode, cause: outcome.cause ?? result.error, runDir: result.runDir });
     o.onResult?.(result);
   } finally {
-    clearInterval(renew);
+    clearInterval(timer);
   }
 }
 
 /** One slot: fetch a job, run it, again, until the worker stops. */
 async function slot(c: Ctx): Promise<void> {
   while (!c.o.signal.aborted) {
-    let jobs: PgBoss.Job<DrillJobData>[] = [];
+    let jobs: Job[] = [];
     try {
-      jobs = await c.q.boss.fetch<DrillJobData>(DRILL_QUEUE, { batchSize: 1 });
+      jobs = await c.q.boss.fetch<DrillJobData>(DRILL_QUEUE, { batchSize: 1, includeMetadata: true });
     } catch (err) {
       c.log.warn(`fetching a job failed: ${describePgError(err)}`);
     }
@@ -155,11 +196,14 @@ async function slot(c: Ctx): Promise<void> {
       await sleep(c.o.pollMs ?? 2000, c.o.signal);
       continue;
     }
+    const at = Date.now();
     try {
       await runJob(c, job);
     } catch (err) {
+      // pgdrill's own failure around the drill (the coordination database went away): a retry is counted.
       c.log.error(`${job.data.database}: ${describePgError(err)}`);
       await c.q.boss.fail(DRILL_QUEUE, job.id, { worker: c.worker, error: describePgError(err) }).catch(() => {});
+      ended(c, job, at, { verdict: 'error', cause: describePgError(err) });
     }
   }
 }

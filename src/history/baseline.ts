@@ -11,7 +11,7 @@ import { formatBytes } from '../config/duration.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ReportSchema, type Baseline, type Change, type CheckResult, type Report } from '../report/model.js';
 import { listRuns } from './read-history.js';
-import { runDirLabel } from '../pipeline/run-dir.js';
+import { runDirLabel } from '../out-dir/run-dir.js';
 import { drillClass } from './drill-class.js';
 
 /** The database a report belongs to, as `listRuns` names it: the source database, else the run directory's name without its stamp. */

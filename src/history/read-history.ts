@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ReportSchema, type Report } from '../report/model.js';
 import { pathExists as exists } from '../exec/path-exists.js';
-import { runDirLabel } from '../pipeline/run-dir.js';
+import { runDirLabel } from '../out-dir/run-dir.js';
 import { SANDBOX_MARKER } from '../sandbox/marker.js';
 
 /** One past drill, as the history command and the dashboard show it. */

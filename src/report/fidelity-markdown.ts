@@ -3,19 +3,26 @@
  * amcheck's findings per relation, missing extensions. Renders the model; computes nothing.
  */
 import type { Fidelity } from './model.js';
+import { EVIDENCE_WORDS, hashesReadTheSource } from './fidelity-evidence.js';
 
 const cell = (s: string | null, max = 160) =>
   s === null ? '_(absent)_' : `\`${s.replace(/\s+/g, ' ').slice(0, max).replace(/\|/g, '\\|').replace(/`/g, "'")}${s.length > max ? '…' : ''}\``;
 
-/** What a content hash was compared with, in words. */
-const evidenceText = (e: 'dump-stream' | 'source-snapshot') => (e === 'dump-stream' ? "the dump's own COPY lines (no source read)" : "the source server's row hashes in the dump snapshot");
+
+/** What the hashes cost: the source's time only when the source was read. */
+function hashTimes(h: NonNullable<Fidelity['hashes']>): string {
+  return `${hashesReadTheSource(h) ? `source ${h.source_ms} ms in the dump snapshot, ` : ''}restored ${h.restored_ms} ms`;
+}
 
 /** Render the fidelity section. */
 export function renderFidelity(f: Fidelity): string {
   const out: string[] = ['### Fidelity\n'];
   const lines: string[] = [];
-  if (f.hashes) lines.push(`content_hashes: ${f.hashes.equal}/${f.hashes.tables} tables equal${f.hashes.large_objects || f.hashes.large_objects_differ ? `, ${f.hashes.large_objects} large objects (${f.hashes.large_objects_differ ?? 0} differ)` : ''} (source ${f.hashes.source_ms} ms in the dump snapshot, restored ${f.hashes.restored_ms} ms)${f.hashes.evidence ? `; evidence: ${f.hashes.evidence.map(evidenceText).join(' and ') || 'large objects only'}` : ''}`);
-  else lines.push(`content_hashes: ${f.deep ? 'not computed' : 'not computed (the dump holds no table data)'}`);
+  if (f.hashes) lines.push(`content_hashes: ${f.hashes.equal}/${f.hashes.tables} tables equal${f.hashes.large_objects || f.hashes.large_objects_differ ? `, ${f.hashes.large_objects} large objects (${f.hashes.large_objects_differ ?? 0} differ)` : ''} (${hashTimes(f.hashes)})${f.hashes.evidence ? `; evidence: ${f.hashes.evidence.map((e) => EVIDENCE_WORDS[e]).join(' and ') || 'large objects only'}` : ''}`);
+  else lines.push('content_hashes: not computed (see check fidelity.content_hashes)');
+  if (!f.catalog) lines.push('catalog: not compared (see check fidelity.catalog)');
+  if (!f.round_trip) lines.push('round_trip: not run (see check fidelity.round_trip)');
+  if (!f.amcheck) lines.push('amcheck: not run (see check fidelity.amcheck)');
   if (f.catalog) lines.push(`catalog: ${f.catalog.source_facts} facts on the source, ${f.catalog.restored_facts} restored, ${f.differences.length + f.differences_omitted} difference(s); ${f.catalog.sequences_checked} sequence(s) checked not behind (${f.catalog.source_ms} / ${f.catalog.restored_ms} ms)`);
   if (f.round_trip) lines.push(`round_trip: ${f.round_trip.equal ? 'equal' : 'DIFFERENT'} — ${f.round_trip.lines_compared} lines compared, ${f.round_trip.ms} ms (${f.round_trip.source_path} vs ${f.round_trip.restored_path})`);
   if (f.amcheck) lines.push(`amcheck: ${f.amcheck.relations_checked} relations, ${f.amcheck.corrupt} with corruption, exit ${f.amcheck.exit_code ?? '—'}, ${f.amcheck.ms} ms${f.amcheck.error ? ` — ${f.amcheck.error}` : ''}`);

@@ -9,6 +9,7 @@ import type { Check, Report } from './model.js';
 import { renderFidelity } from './fidelity-markdown.js';
 import { renderFootprint } from './footprint-markdown.js';
 import { renderPhysical } from './physical-markdown.js';
+import { renderTables } from './tables-markdown.js';
 
 const MARK: Record<Check['status'], string> = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', skip: 'SKIP' };
 
@@ -137,14 +138,6 @@ function renderRestore(r: Report): string {
 function renderRestoreErrors(errors: NonNullable<Report['restore']>['errors']): string {
   return `### Restore errors\n\n| # | phase | class | SQLSTATE | message | statement | hint |\n|---|---|---|---|---|---|---|\n${errors
     .map((e, i) => `| ${i + 1} | ${e.phase} | ${e.classification} | ${e.sqlstate ?? ''} | ${esc(e.message)} | ${esc((e.statement ?? '').slice(0, 120))} | ${esc(e.hint ?? '')} |`)
-    .join('\n')}\n`;
-}
-
-/** §4's table of row counts (and content hashes when taken). */
-function renderTables(tables: Report['tables']): string {
-  const hashes = tables.some((t) => t.source_hash !== undefined);
-  return `### Tables (exact row counts${hashes ? ' and content hashes' : ''})\n\n| table | source rows | restored rows |${hashes ? ' content hash (ms: source / restored) |' : ''} match |\n|---|---:|---:|${hashes ? '---|' : ''}---|\n${tables
-    .map((t) => `| ${t.schema}.${t.name} | ${t.source_rows ?? t.dump_rows ?? '—'} | ${t.restored_rows ?? 'MISSING'} |${hashes ? ` ${t.source_hash === t.restored_hash ? 'equal' : '**DIFFERENT**'} (${t.hash_ms ?? '—'} / ${t.restored_hash_ms ?? '—'}) |` : ''} ${t.match ? 'yes' : '**NO**'} |`)
     .join('\n')}\n`;
 }
 

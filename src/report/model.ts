@@ -39,11 +39,11 @@ export type Stage = z.infer<typeof StageSchema>;
 export const TableRowSchema = z.object({
   schema: z.string(),
   name: z.string(),
-  source_rows: z.number().nullable().describe('exact count(*) on the source in the dump snapshot (run) or null (verify without --source)'),
+  source_rows: z.number().nullable().describe('exact count(*) on the source in the dump snapshot (run and demo with source.witness counts or hashes); null without such a witness (the default source.witness: none, and verify): compare with dump_rows then'),
   restored_rows: z.number().nullable().describe('exact count(*) in the restored copy; null when the table is missing'),
-  dump_rows: z.number().nullable().optional().describe('rows in the plain dump COPY block, when known'),
+  dump_rows: z.number().nullable().optional().describe("rows in the table's COPY block of the dump as pgdrill read it (every format); null when the dump holds no COPY block for it"),
   match: z.boolean(),
-  source_hash: z.string().nullable().optional().describe('content hash on the source in the dump snapshot (--deep; demo); null when it could not be computed'),
+  source_hash: z.string().nullable().optional().describe('content hash on the source in the dump snapshot (source.witness: hashes; demo); null when it could not be computed'),
   restored_hash: z.string().nullable().optional().describe('content hash of the restored table; null when missing'),
   hash_ms: z.number().optional().describe('time the content hash cost on the source (ms)'),
   restored_hash_ms: z.number().optional().describe('time the content hash cost on the restored copy (ms)'),
@@ -124,7 +124,7 @@ export type JailReport = z.infer<typeof JailSchema>;
 const RoundTripLinesSchema = z.object({ source_line: z.number().nullable(), restored_line: z.number().nullable(), source: z.string().nullable(), restored: z.string().nullable() });
 
 export const FidelitySchema = z.object({
-  deep: z.boolean().describe('content hashes were computed (run --deep; always for demo)'),
+  deep: z.boolean().describe('run --deep (and demo): amcheck with --heapallindexed and large objects hashed on the source; false for verify (its --deep hashes the source now: fidelity.source_hashes_now)'),
   differences: z.array(z.object({
     object: z.string().describe('e.g. "table public.actor", "column public.film.rating", "function public.last_day(timestamp with time zone)"'),
     attribute: z.string().describe('e.g. "default", "definition", "grant SELECT to app_reader", "position (not behind)"; "object" when the whole object is on one side only'),
@@ -133,7 +133,9 @@ export const FidelitySchema = z.object({
   })).describe('catalog differences, first 1000 (fidelity.catalog fails when any)'),
   differences_omitted: z.number().describe('differences beyond those listed'),
   hashes: z.object({
-    tables: z.number(), equal: z.number(), source_ms: z.number(), restored_ms: z.number(),
+    tables: z.number(), equal: z.number(),
+    source_ms: z.number().describe('time hashing cost on the source in the dump snapshot; 0 when the source was not read (evidence dump-stream only)'),
+    restored_ms: z.number(),
     large_objects: z.number().optional().describe('large objects hashed on the source (absent in reports of older versions)'),
     large_objects_differ: z.number().optional().describe('large objects missing from the copy, with other bytes, or only in the copy'),
     evidence: z.array(z.enum(['dump-stream', 'source-snapshot'])).optional().describe("what the table hashes were compared with: `dump-stream` the COPY lines of the dump as pgdrill read them; `source-snapshot` hashes computed by the source server in the dump's snapshot (source.witness: hashes)"),
@@ -333,7 +335,7 @@ export const ReportSchema = z.object({
     footprint: FootprintSchema.nullable().optional().describe('what the drill cost the source beside pg_dump alone (docs/reports.md); null when not measured (absent in reports of older versions)'),
   }),
   baseline: BaselineSchema.nullable().optional().describe('comparison with the previous PASS of the same database in the same out directory; null when there is none (absent in reports of older versions)'),
-  fidelity: FidelitySchema.nullable().optional().describe('content hashes, catalog comparison, round trip, amcheck, extensions; null when no restore ran (absent in reports of older versions)'),
+  fidelity: FidelitySchema.nullable().optional().describe('content hashes, catalog comparison, round trip, amcheck, extensions (run, demo and verify; verify compares the copy with the dump, and without a source has no catalog or round trip); null when no restore ran (absent in reports of older versions; older verify reports never had it)'),
   jail: JailSchema.nullable().optional().describe('the sandbox jail and what was refused before the restore; null when no dump was scanned (absent in reports of older versions)'),
   physical: PhysicalSchema.nullable().optional().describe('a physical drill (verify of a pg_basebackup): target, proof, isolation, RTO; absent for logical drills'),
   versions: VersionsSchema.nullable().optional().describe('source, pg_dump and sandbox versions side by side, and every program used; null when no program was chosen (absent in reports of older versions)'),

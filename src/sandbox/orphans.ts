@@ -34,9 +34,9 @@ import { SANDBOX_MARKER } from './marker.js';
 import { notThePostmaster, processIdentity, type ExpectedPostmaster } from './process-identity.js';
 import { dropSandboxRecord, readSandboxRecords, type SandboxRecord, type StoredRecord } from './sandbox-records.js';
 import { defaultStateDir } from './state-dir.js';
-import { drillLockPathOfKey, readDrillLock, type DrillLockOwner } from '../pipeline/drill-lock.js';
+import { drillLockPathOfKey, readDrillLock, type DrillLockOwner } from '../out-dir/drill-lock.js';
 import { lockHolderAlive } from '../exec/lock-file.js';
-import { runDirKey } from '../pipeline/run-dir.js';
+import { runDirKey } from '../out-dir/run-dir.js';
 import { removeTree } from '../exec/remove-tree.js';
 
 /** What to clean. */

@@ -24,8 +24,8 @@ import type { PipelineOptions } from '../pipeline/options.js';
 import type { Toolchain } from '../toolchain/toolchain.js';
 import { resolveInputPath } from '../exec/input-file.js';
 import { chooseToolchain, endsDrill, resolveDrillEnvironment, type DrillContext, type DrillEnvironment } from '../pipeline/context.js';
-import { acquireDrillLock } from '../pipeline/drill-lock.js';
-import { createRunDir } from '../pipeline/run-dir.js';
+import { acquireDrillLock } from '../out-dir/drill-lock.js';
+import { createRunDir } from '../out-dir/run-dir.js';
 import { assertOutDirSafe } from '../pipeline/guard/out-dir-guard.js';
 import { guardStage, recordGuard, sourceSections, type GuardResult } from '../pipeline/guard/source-guard.js';
 import { contentStage, type ScanResult } from '../pipeline/scan/content-stage.js';
@@ -152,7 +152,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
       ...emptyBackupSection(), path: s.artifact, format: s.format, size_bytes: s.stampBefore.size, sha256: i?.sha256 ?? null,
       sums_path: s.sums?.sumsPath ?? null, self_check: i?.selfCheck ?? null, tool: i?.tool ?? null, globals: i?.globals ?? null,
     },
-    content: v.content, restored: v.restored, proof, withFidelity: false,
+    content: v.content, restored: v.restored, proof,
   });
   return finishReport({
     builder, report, runDir, startedAt: s.startedAt, config: s.config, jail: s.env.jail, scanOpts: s.env.scanOpts, logger, junit: opts.junit, metrics: opts.metrics,

@@ -7,10 +7,8 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import pg from 'pg';
 import { parse, parseAllDocuments } from 'yaml';
@@ -20,38 +18,11 @@ import { ensureResultsSchema, recordResult, registerDatabases } from '../../src/
 import { parseMetrics } from '../../src/outputs/metrics.js';
 import { FLEET_METRIC_FAMILIES } from '../../src/fleet/fleet-metrics.js';
 import { psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
+import { binDir, requireTool, ROOT, runExecStart, sh } from '../helpers/recipes.js';
 
-const exec = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
 const SYSTEMD = join(ROOT, 'contrib/systemd');
 const K8S = join(ROOT, 'contrib/kubernetes');
 const UNITS = ['pgdrill-worker.service', 'pgdrill-fleet-report.service', 'pgdrill-fleet-report.timer'];
-
-async function sh(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-  try {
-    const r = await exec(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, maxBuffer: 64 << 20 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number | string; stdout?: string; stderr?: string };
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-/** A directory with `pgdrill` in it, as scripts/setup links it into /usr/local/bin. */
-async function binDir(parent: string): Promise<string> {
-  const dir = join(parent, 'bin');
-  const r = await sh('bash', [join(ROOT, 'scripts/link-bin'), dir]);
-  assert.equal(r.code, 0, r.stderr);
-  return dir;
-}
-
-/** Is `tool` on PATH? Skips the test when not — except under CI, which must have it. */
-async function requireTool(t: TestContext, tool: string): Promise<boolean> {
-  if ((await sh('sh', ['-c', `command -v ${tool}`])).code === 0) return true;
-  if (process.env.CI) throw new Error(`${tool} is missing; CI must install it (scripts/setup --with-browser)`);
-  t.skip(`${tool} is not installed (scripts/setup --with-browser installs it)`);
-  return false;
-}
 
 /** What is wrong with `pgdrill ARGV` as the CLI defines its commands and flags (nothing runs). */
 function problemsOf(argv: readonly string[]): string[] {
@@ -146,8 +117,7 @@ test('the report service\'s commands, run as written as the reader role, write t
       .replaceAll('/var/lib/prometheus/node-exporter/pgdrill-fleet.prom', prom)
       .replaceAll('/var/lib/pgdrill/fleet-report/index.html', page));
     for (const line of execStarts) {
-      const [file, ...args] = line.split(/\s+/);
-      const r = await sh(file!, args, { env: { HOME: process.env.HOME ?? '/root', PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' }, cwd: d.path });
+      const r = await runExecStart(line, d.path);
       assert.equal(r.code, 0, `${line}\n${r.stderr}`);
     }
     assert.match(await readFile(page, 'utf8'), /<th scope="row">app</);

@@ -5,26 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { lstat, mkdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { scratchDir } from '../helpers/clusters.js';
+import { ROOT, sh } from '../helpers/recipes.js';
 
-const exec = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
 const BUNDLE = join(ROOT, 'dist/pgdrill.mjs');
 const version = async () => (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-/** Run a command; its exit code and output, whatever the code. */
-async function sh(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-  try {
-    const r = await exec(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, maxBuffer: 64 << 20 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 test('link-bin puts a bare `pgdrill` on PATH that runs the build, and says so', async () => {
   await using d = await scratchDir('pgdrill-linkbin-');

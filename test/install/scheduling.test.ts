@@ -6,46 +6,17 @@
  * contrib/prometheus/pgdrill.rules.test.yml). systemd-analyze and promtool are installed by
  * `scripts/setup --with-browser`; without them those checks skip, except under CI.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { METRIC_FAMILIES, parseMetrics } from '../../src/outputs/metrics.js';
 import { runCli } from '../helpers/cli.js';
 import { psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
+import { binDir, requireTool, ROOT, runExecStart, sh } from '../helpers/recipes.js';
 
-const exec = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
 const CONTRIB = join(ROOT, 'contrib');
-
-async function sh(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-  try {
-    const r = await exec(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, maxBuffer: 64 << 20 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number | string; stdout?: string; stderr?: string };
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-/** Is `tool` on PATH? Skips the test when not — except under CI, which must have it. */
-async function requireTool(t: TestContext, tool: string): Promise<boolean> {
-  if ((await sh('sh', ['-c', `command -v ${tool}`])).code === 0) return true;
-  if (process.env.CI) throw new Error(`${tool} is missing; CI must install it (scripts/setup --with-browser)`);
-  t.skip(`${tool} is not installed (scripts/setup --with-browser installs it)`);
-  return false;
-}
-
-/** A directory with `pgdrill` in it, as scripts/setup links it into /usr/local/bin. */
-async function binDir(parent: string): Promise<string> {
-  const dir = join(parent, 'bin');
-  const r = await sh('bash', [join(ROOT, 'scripts/link-bin'), dir]);
-  assert.equal(r.code, 0, r.stderr);
-  return dir;
-}
 
 test('the systemd units pass systemd-analyze verify', async (t) => {
   if (!(await requireTool(t, 'systemd-analyze'))) return;
@@ -107,8 +78,7 @@ test('the crontab line and the service\'s commands, run as written, drill a sour
     assert.match(execStarts[0]!, / run --config .* --metrics /);
     assert.match(execStarts[1]!, / status --out .* --max-age 26h$/);
     for (const line of execStarts) {
-      const [file, ...args] = line.split(/\s+/);
-      const r = await sh(file!, args, { env: { HOME: process.env.HOME ?? '/root', PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' }, cwd: d.path });
+      const r = await runExecStart(line, d.path);
       assert.equal(r.code, 0, `${line}\n${r.stderr}`);
       if (line.includes(' status ')) assert.match(r.stdout, /^OK\s+app\s/m);
     }

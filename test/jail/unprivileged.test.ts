@@ -5,7 +5,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chown, cp, mkdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { lookupOsUser, type OsUser } from '../../src/exec/os-user.js';
@@ -13,6 +12,7 @@ import { runProcess } from '../../src/exec/run-process.js';
 import { ReportSchema } from '../../src/report/model.js';
 import { CLI } from '../helpers/cli.js';
 import { scratchDir } from '../helpers/clusters.js';
+import { spawnOutput, type ProcessOutput } from '../helpers/spawn-output.js';
 import { settle, startListener, type Listener } from './jail-helpers.js';
 
 /**
@@ -33,19 +33,10 @@ async function cliFor(dir: string): Promise<string> {
   return join(app, 'dist/pgdrill.mjs');
 }
 
-function runAs(user: OsUser, args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, args, {
-      uid: user.uid, gid: user.gid, cwd,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, ...(process.env.PG_BINDIR ? { PG_BINDIR: process.env.PG_BINDIR } : {}) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code, stdout, stderr }));
+function runAs(user: OsUser, args: string[], cwd: string): Promise<ProcessOutput> {
+  return spawnOutput(process.execPath, args, {
+    uid: user.uid, gid: user.gid, cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, ...(process.env.PG_BINDIR ? { PG_BINDIR: process.env.PG_BINDIR } : {}) },
   });
 }
 

@@ -4,8 +4,8 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { runCli } from '../helpers/cli.js';
-import { psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
-import { pgDump } from '../helpers/dumps.js';
+import { scratchDir, urlOf } from '../helpers/clusters.js';
+import { shopWithCutDump } from '../helpers/dumps.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
 import { xmlEscape } from '../../src/outputs/junit.js';
@@ -62,16 +62,7 @@ describe('--junit and --metrics', () => {
   let dump: string;
   let cut: string;
   before(async () => {
-    dir = await scratchDir();
-    source = await startSource({ parentDir: dir.path });
-    await psql(source, 'postgres', { sql: 'CREATE DATABASE shop' });
-    await psql(source, 'shop', { sql: 'CREATE TABLE item (id int PRIMARY KEY, name text); INSERT INTO item SELECT g, md5(g::text) FROM generate_series(1, 500) g;' });
-    await mkdir(join(dir.path, 'dumps'));
-    dump = await pgDump(source, 'shop', 'plain', join(dir.path, 'dumps', 'shop.sql'));
-    const text = await readFile(dump);
-    await mkdir(join(dir.path, 'cut'));
-    cut = join(dir.path, 'cut', 'shop.sql');
-    await writeFile(cut, text.subarray(0, text.indexOf('\n', text.indexOf('COPY public.item')) + 200));
+    ({ dir, source, dump, cut } = await shopWithCutDump('CREATE TABLE item (id int PRIMARY KEY, name text); INSERT INTO item SELECT g, md5(g::text) FROM generate_series(1, 500) g;', (text) => text.indexOf('\n', text.indexOf('COPY public.item')) + 200));
   });
   after(async () => {
     await source?.stop();

@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { psql, scratchDir, startSource } from '../helpers/clusters.js';
-import { pgDump } from '../helpers/dumps.js';
+import type { scratchDir } from '../helpers/clusters.js';
+import { shopWithCutDump } from '../helpers/dumps.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { ReportSchema } from '../../src/report/model.js';
 import { sendWebhook, type WebhookSummary } from '../../src/outputs/webhook.js';
@@ -107,16 +107,7 @@ describe('notify.webhook in a drill: a JSON summary; a failing webhook never cha
   let dump: string;
   let cut: string;
   before(async () => {
-    dir = await scratchDir();
-    source = await startSource({ parentDir: dir.path });
-    await psql(source, 'postgres', { sql: 'CREATE DATABASE shop' });
-    await psql(source, 'shop', { sql: 'CREATE TABLE item (id int PRIMARY KEY); INSERT INTO item SELECT generate_series(1, 100);' });
-    await mkdir(join(dir.path, 'dumps'));
-    dump = await pgDump(source, 'shop', 'plain', join(dir.path, 'dumps', 'shop.sql'));
-    const text = await readFile(dump);
-    await mkdir(join(dir.path, 'cut'));
-    cut = join(dir.path, 'cut', 'shop.sql');
-    await writeFile(cut, text.subarray(0, text.indexOf('COPY public.item')));
+    ({ dir, source, dump, cut } = await shopWithCutDump('CREATE TABLE item (id int PRIMARY KEY); INSERT INTO item SELECT generate_series(1, 100);', (text) => text.indexOf('COPY public.item')));
   });
   after(async () => {
     await source?.stop();

@@ -6,11 +6,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCli } from '../helpers/cli.js';
+import { spawnOutput, type ProcessOutput } from '../helpers/spawn-output.js';
 import { scratchDir, startSource, urlOf } from '../helpers/clusters.js';
 import { createAppDatabase, waitFor } from '../helpers/safety.js';
 import { runDrill } from '../../src/drill/run-drill.js';
@@ -45,16 +45,8 @@ setInterval(() => {}, 1000); // a stage still waiting for something
 `;
 }
 
-function run(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.on('error', rej);
-    c.on('close', (code) => res({ code, stdout, stderr }));
-  });
+function run(file: string): Promise<ProcessOutput> {
+  return spawnOutput(process.execPath, ['--import', 'tsx', file]);
 }
 
 describe('a crash tears the sandboxes down before exiting 70', () => {

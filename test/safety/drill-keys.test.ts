@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { scratchDir, startSource, urlOf } from '../helpers/clusters.js';
 import { createAppDatabase, holdLock, pgdrillSessions, waitFor, waitForNoPgdrillSessions } from '../helpers/safety.js';
-import { databaseKey, runDirKey, runDirLabel, safeName } from '../../src/pipeline/run-dir.js';
-import { acquireDrillLock, drillLockPath } from '../../src/pipeline/drill-lock.js';
+import { databaseKey, runDirKey, runDirLabel, safeName } from '../../src/out-dir/run-dir.js';
+import { acquireDrillLock, drillLockPath } from '../../src/out-dir/drill-lock.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 
 test('databaseKey: plain names keep their key; names safeName changes get a hash of the exact name, never a plain key', () => {

@@ -16,7 +16,7 @@ import { exists } from '../helpers/leftovers.js';
 import { createAppDatabase, deadPid, holdLock, openSession, stderrWatcher, waitForNoPgdrillSessions, waitForPgdrillLockWait } from '../helpers/safety.js';
 import { runProcess } from '../../src/exec/run-process.js';
 import { runDrill } from '../../src/drill/run-drill.js';
-import { drillLockPath } from '../../src/pipeline/drill-lock.js';
+import { drillLockPath } from '../../src/out-dir/drill-lock.js';
 import { validateConfig } from '../../src/config/load.js';
 import { GuardError } from '../../src/errors.js';
 import { DbSession } from '../../src/pg/client.js';

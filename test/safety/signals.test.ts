@@ -18,7 +18,7 @@ import { cmdline, createAppDatabase, descendants, holdLock, stderrWatcher, waitF
 import { DbSession } from '../../src/pg/client.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { isAlive } from '../../src/exec/process-liveness.js';
-import { drillLockPath } from '../../src/pipeline/drill-lock.js';
+import { drillLockPath } from '../../src/out-dir/drill-lock.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
 
 describe('signals', () => {

@@ -25,7 +25,7 @@ test("a drill's command line and environment: the job's source, the worker's sec
     pgdrillBin: '/opt/pgdrill.mjs', outDir: '/out', stateDir: '/state', signal: new AbortController().signal,
     env: { PGPASSFILE: '/home/w/.pgpass', PGHOST: 'elsewhere', PGDATABASE: 'other', AWS_SECRET_ACCESS_KEY: 'x', HOME: '/home/w', PGDRILL_CACHE_DIR: '/c' },
   });
-  assert.deepEqual(args, ['--expose-gc', '/opt/pgdrill.mjs', 'run', '--json', '--config', '/state/fleet-job-1.json', '--out', '/out', '--deep']);
+  assert.deepEqual(args, ['--expose-gc', '--max-semi-space-size=8', '/opt/pgdrill.mjs', 'run', '--json', '--config', '/state/fleet-job-1.json', '--out', '/out', '--deep']);
   assert.equal(env.PGSERVICE, 'billing');
   assert.equal(env.PGPASSFILE, '/home/w/.pgpass');
   assert.equal(env.PGDRILL_STATE_DIR, '/state');
@@ -35,5 +35,5 @@ test("a drill's command line and environment: the job's source, the worker's sec
   const verify = drillCommand({ ...job, kind: 'verify', service: undefined, backup: '/b/app.dump', deep: false }, '/s/c.json', {
     pgdrillBin: '/p.mjs', outDir: '/o', stateDir: '/s', signal: new AbortController().signal, env: {},
   });
-  assert.deepEqual(verify.args, ['--expose-gc', '/p.mjs', 'verify', '/b/app.dump', '--json', '--config', '/s/c.json', '--out', '/o', '--database', 'billing']);
+  assert.deepEqual(verify.args, ['--expose-gc', '--max-semi-space-size=8', '/p.mjs', 'verify', '/b/app.dump', '--json', '--config', '/s/c.json', '--out', '/o', '--database', 'billing']);
 });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRunDir } from '../../src/pipeline/run-dir.js';
+import { createRunDir } from '../../src/out-dir/run-dir.js';
 import { writeReports } from '../../src/report/write.js';
 import { fileLogger } from '../../src/logger.js';
 import { writeFileAtomic } from '../../src/outputs/atomic-file.js';

@@ -53,6 +53,21 @@ describe('verify: pagila dumps made by pg_dump', () => {
       assert.equal(check(report, 'fidelity.content_hashes')?.status, 'pass', check(report, 'fidelity.content_hashes')?.detail);
       assert.deepEqual(check(report, 'fidelity.content_hashes')?.evidence?.evidence, ['dump-stream']);
       for (const t of report.tables) assert.ok(t.dump_hash && t.dump_hash === t.restored_copy_hash, JSON.stringify(t));
+      // The fidelity section carries that evidence (verify's reports had none): stream hashes, no source read, no
+      // catalog or round trip without a source, amcheck.
+      const f = report.fidelity!;
+      assert.ok(f, 'verify reports a fidelity section');
+      assert.deepEqual([f.hashes?.tables, f.hashes?.equal, f.hashes?.source_ms, f.hashes?.evidence], [report.tables.length, report.tables.length, 0, ['dump-stream']]);
+      assert.equal(f.catalog, null);
+      assert.equal(f.round_trip, null);
+      assert.equal(f.amcheck?.corrupt, 0);
+      assert.ok(report.tables.every((t) => t.source_rows === null), 'no source, no source counts');
+      const md = await readFile(join(report.run.dir, 'report.md'), 'utf8');
+      assert.match(md, /### Fidelity\n\n```\ncontent_hashes: 21\/21 tables equal \(restored \d+ ms\); evidence: the dump's own COPY lines \(no source read\)\ncatalog: not compared/);
+      assert.match(md, /\| table \| dump rows \| restored rows \| content hash vs the dump stream \| match \|\n\|---\|---:\|---:\|---\|---\|\n\| public\.actor \| 200 \| 200 \| equal `c2:[0-9a-f]{16}` \| yes \|/);
+      const page = await readFile(join(report.run.dir, 'report.html'), 'utf8');
+      assert.match(page, /<h2 id="fidelity">Fidelity<\/h2>/);
+      assert.doesNotMatch(page, /Source rows/);
       const rows = new Map(report.tables.map((t) => [`${t.schema}.${t.name}`, t]));
       for (const [t, n] of Object.entries(PAGILA_ROWS)) {
         assert.equal(rows.get(t)?.dump_rows, n, `${t} rows in the dump`);
@@ -63,7 +78,6 @@ describe('verify: pagila dumps made by pg_dump', () => {
       assert.equal(report.production_untouched, null, 'no source: production_untouched is null');
       assert.equal(check(report, 'backup.unchanged')?.status, 'pass');
       if (format === 'plain') {
-        const md = await readFile(join(report.run.dir, 'report.md'), 'utf8');
         assert.match(md, /The existing plain backup .* passed its integrity checks/);
         assert.match(md, /## §2 — Backup Integrity/);
         assert.match(md, /## Baseline — compared with the previous PASS/);

@@ -1,11 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, cp, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CLI, runCli, type CliRun } from '../helpers/cli.js';
+import { spawnOutput } from '../helpers/spawn-output.js';
 import { psql, scratchDir, startSource } from '../helpers/clusters.js';
 import { pgDump } from '../helpers/dumps.js';
 import { runProcess } from '../../src/exec/run-process.js';
@@ -24,25 +24,18 @@ import { archiveFilesCheck } from '../../src/verify/archive-files.js';
 const check = (r: Report, name: string) => r.checks.find((c) => c.name === name);
 
 /** Run the CLI, killed if it has not exited after `ms` (a FIFO used to block verify forever). */
-function runCliBounded(args: string[], ms: number): Promise<CliRun & { killed: boolean; ms: number }> {
-  return new Promise((res, rej) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    const timer = setTimeout(() => {
+async function runCliBounded(args: string[], ms: number): Promise<CliRun & { killed: boolean; ms: number }> {
+  const started = Date.now();
+  let killed = false;
+  let timer: NodeJS.Timeout | undefined;
+  const r = await spawnOutput(process.execPath, [CLI, ...args], {
+    onSpawn: (child) => (timer = setTimeout(() => {
       killed = true;
       child.kill('SIGKILL');
-    }, ms);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      res({ code, signal, stdout, stderr, pid: child.pid!, killed, ms: Date.now() - started });
-    });
+    }, ms)),
   });
+  clearTimeout(timer);
+  return { ...r, killed, ms: Date.now() - started };
 }
 
 /** Every file of a run directory (reports, run.log) as text. */

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { defaultStateDir } from '../../sandbox/state-dir.js';
 import { queueUrl } from '../../fleet/coordination.js';
+import { workerLog, type WorkerLogFormat } from '../worker-log.js';
 import type { CliContext } from '../context.js';
 
 const WORKER_HELP_AFTER = `
@@ -12,6 +13,9 @@ the sources and of the queue come from the worker's ~/.pgpass, service file or e
 SIGTERM or SIGINT: the running drills are stopped (each tears its sandbox down) and handed back to the queue; the
 worker exits 0. A worker killed with SIGKILL: its drills stop within a second, another worker takes them after the
 lease (the fleet file's limits.lease), and the next worker started with the same state directory cleans up.
+
+Logs (stderr): one line when each job starts and one when it ends (database, job id, verdict, duration, cause),
+warnings and errors; --log-format json makes each a JSON object. PGDRILL_DEBUG=1 adds pgdrill's info and debug lines.
 
 Exit codes:
   0   stopped by a signal, after handing its drills back
@@ -41,14 +45,17 @@ export function registerWorker(program: Command, ctx: CliContext): void {
     .addOption(new Option('--poll <ms>', 'idle poll interval').argParser(positive('--poll')).hideHelp())
     .addOption(new Option('--tick <ms>', 'due-drill scheduling interval').argParser(positive('--tick')).hideHelp())
     .addOption(new Option('--maintenance <s>', 'lease expiry check interval').argParser(positive('--maintenance')).hideHelp())
+    .addOption(new Option('--disk-poll <ms>', 'disk budget check interval').argParser(positive('--disk-poll')).hideHelp())
     .option('--json', 'print the summary as JSON when the worker stops', false)
+    .addOption(new Option('--log-format <format>', 'the log lines on stderr: text, or one JSON object per line').choices(['text', 'json']).default('text'))
     .addHelpText('after', WORKER_HELP_AFTER)
-    .action(async (o: { queue?: string; concurrency?: number; out: string; stateDir?: string; poll?: number; tick?: number; maintenance?: number; json: boolean }) => {
+    .action(async (o: { queue?: string; concurrency?: number; out: string; stateDir?: string; poll?: number; tick?: number; maintenance?: number; diskPoll?: number; json: boolean; logFormat: WorkerLogFormat }) => {
       const { runWorker } = await import('../../fleet/worker.js');
+      const log = workerLog(o.logFormat, ctx.logger, (line) => void process.stderr.write(`${line}\n`));
       const summary = await runWorker({
         queueUrl: queueUrl(o.queue), outDir: o.out, stateDir: o.stateDir ?? defaultStateDir(), concurrency: o.concurrency,
-        pgdrillBin: realpathSync(process.argv[1] ?? 'pgdrill'), signal: ctx.signal, logger: ctx.logger,
-        pollMs: o.poll, tickMs: o.tick, maintenanceSeconds: o.maintenance,
+        pgdrillBin: realpathSync(process.argv[1] ?? 'pgdrill'), signal: ctx.signal, logger: log.logger, onJob: log.onJob,
+        pollMs: o.poll, tickMs: o.tick, maintenanceSeconds: o.maintenance, diskPollMs: o.diskPoll,
       });
       if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
       else process.stdout.write(`worker ${summary.worker} stopped: ${summary.drills} drill(s) recorded, ${summary.handedBack} handed back\n`);

@@ -283,6 +283,7 @@ async function compareCatalog(ctx: DrillContext, input: RestoreStageInput, sandb
   b.add(await rolesCheck(db, referenced, input.globals.mode));
   return {
     sourceCounts: input.sourceCounts, tablesFromDump: input.tablesFromDump, copyBlocks: input.copyBlocks ?? [], dumpEncoding: input.inventory.encoding,
-    restoredTables: new Set(restoredObjects.filter((o) => o.type === 'table').map((o) => `${o.schema}.${o.name}`)),
+    // Foreign tables too: a dump taken with --include-foreign-data carries their rows (counted and hashed like a table's).
+    restoredTables: new Set(restoredObjects.filter((o) => o.type === 'table' || o.type === 'foreign_table').map((o) => `${o.schema}.${o.name}`)),
   };
 }

@@ -1,7 +1,13 @@
 /** report.html: the fidelity evidence — catalog differences, round trip, amcheck, extensions, hash totals. */
-import type { Report } from '../model.js';
+import type { Fidelity, Report } from '../model.js';
+import { EVIDENCE_WORDS, hashesReadTheSource } from '../fidelity-evidence.js';
 import { html, type Html } from './escape.js';
 import { duration, orDash, verdict } from './format.js';
+
+/** The content hash totals, what they rest on, and what they cost (the source's time only when it was read). */
+function hashesCell(h: NonNullable<Fidelity['hashes']>): Html {
+  return html`${verdict(h.equal === h.tables && !h.large_objects_differ, 'equal', 'DIFFERENT')} ${h.equal} of ${h.tables} tables equal${h.large_objects || h.large_objects_differ ? `; ${h.large_objects} large objects, ${h.large_objects_differ ?? 0} differ` : ''}${h.evidence?.length ? `; compared with ${h.evidence.map((e) => EVIDENCE_WORDS[e]).join(' and ')}` : ''} (${hashesReadTheSource(h) ? html`source ${duration(h.source_ms)}, ` : ''}restored ${duration(h.restored_ms)})`;
+}
 
 /** The fidelity section (absent when no restore ran). */
 export function fidelitySection(r: Report): Html {
@@ -11,12 +17,12 @@ export function fidelitySection(r: Report): Html {
   const am = f.amcheck;
   return html`<section aria-labelledby="fidelity"><h2 id="fidelity">Fidelity</h2>
 <table>
-<caption>The restored copy compared with the source as of the dump's snapshot.</caption>
+<caption>The restored copy compared with what the dump holds and, where it was captured, with the source as of the dump's snapshot. Each line's check says why a comparison did not run.</caption>
 <tbody>
-<tr><th scope="row">content hashes</th><td>${f.hashes ? html`${verdict(f.hashes.equal === f.hashes.tables && !f.hashes.large_objects_differ, 'equal', 'DIFFERENT')} ${f.hashes.equal} of ${f.hashes.tables} tables equal${f.hashes.large_objects || f.hashes.large_objects_differ ? `; ${f.hashes.large_objects} large objects, ${f.hashes.large_objects_differ ?? 0} differ` : ''} (source ${duration(f.hashes.source_ms)}, restored ${duration(f.hashes.restored_ms)})` : html`<span class="muted">not computed (run --deep)</span>`}</td></tr>
-<tr><th scope="row">catalog</th><td>${f.catalog ? html`${verdict(f.differences.length === 0, 'equal', 'DIFFERENT')} ${f.differences.length + f.differences_omitted} difference(s); ${f.catalog.source_facts} facts on the source, ${f.catalog.restored_facts} restored, ${f.catalog.sequences_checked} sequences checked` : html`<span class="muted">not compared</span>`}</td></tr>
-<tr><th scope="row">round trip</th><td>${rt ? html`${verdict(rt.equal, 'equal', 'DIFFERENT')} ${rt.lines_compared} schema lines compared${rt.objects_differing ? `; ${rt.objects_differing} object(s) differ` : ''}${rt.section ? html`; first difference under <code>${rt.section}</code>` : ''}` : html`<span class="muted">not run</span>`}</td></tr>
-<tr><th scope="row">amcheck</th><td>${am ? html`${verdict(am.corrupt === 0 && !am.error, 'clean', 'NOT clean')} ${am.relations_checked} relation(s) checked, ${am.corrupt} corrupt${am.error ? html` — ${am.error}` : ''} <span class="muted">(proves presence of corruption, never absence)</span>` : html`<span class="muted">not run</span>`}</td></tr>
+<tr><th scope="row">content hashes</th><td>${f.hashes ? hashesCell(f.hashes) : html`<span class="muted">not computed (check <code>fidelity.content_hashes</code>)</span>`}</td></tr>
+<tr><th scope="row">catalog</th><td>${f.catalog ? html`${verdict(f.differences.length === 0, 'equal', 'DIFFERENT')} ${f.differences.length + f.differences_omitted} difference(s); ${f.catalog.source_facts} facts on the source, ${f.catalog.restored_facts} restored, ${f.catalog.sequences_checked} sequences checked` : html`<span class="muted">not compared (check <code>fidelity.catalog</code>)</span>`}</td></tr>
+<tr><th scope="row">round trip</th><td>${rt ? html`${verdict(rt.equal, 'equal', 'DIFFERENT')} ${rt.lines_compared} schema lines compared${rt.objects_differing ? `; ${rt.objects_differing} object(s) differ` : ''}${rt.section ? html`; first difference under <code>${rt.section}</code>` : ''}` : html`<span class="muted">not run (check <code>fidelity.round_trip</code>)</span>`}</td></tr>
+<tr><th scope="row">amcheck</th><td>${am ? html`${verdict(am.corrupt === 0 && !am.error, 'clean', 'NOT clean')} ${am.relations_checked} relation(s) checked, ${am.corrupt} corrupt${am.error ? html` — ${am.error}` : ''} <span class="muted">(proves presence of corruption, never absence)</span>` : html`<span class="muted">not run (check <code>fidelity.amcheck</code>)</span>`}</td></tr>
 <tr><th scope="row">extensions missing in the sandbox</th><td>${f.extensions_missing.length ? f.extensions_missing.map((e) => `${e.name} ${e.version}`).join(', ') : 'none'}</td></tr>
 ${f.normalisations?.length ? html`<tr><th scope="row">cross-major normalisations (source ${f.normalisations[0]!.source_major}, sandbox ${f.normalisations[0]!.sandbox_major})</th><td><ul>${f.normalisations.map((n) => html`<li><code>${n.id}</code> (since ${n.since}): ${n.catalog_facts} catalog fact(s), ${n.round_trip_objects} round-trip object(s) — ${n.why}</li>`)}</ul></td></tr>` : ''}
 </tbody>

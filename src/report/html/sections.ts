@@ -1,4 +1,4 @@
-/** report.html, first half: the verdict, source identity, checks and per-table results. */
+/** report.html, first half: the verdict, source identity and checks (per-table results: tables.ts). */
 import type { Check, Report } from '../model.js';
 import { html, type Html } from './escape.js';
 import { badge, bytes, duration, num, orDash, STATUS, utc, verdict } from './format.js';
@@ -92,30 +92,6 @@ export function checksSection(r: Report): Html {
 <thead><tr><th scope="col">Status</th><th scope="col">Check</th><th scope="col">Stage</th><th scope="col">Detail and evidence</th></tr></thead>
 <tbody>
 ${r.checks.map((c) => html`<tr${c.status === 'fail' ? html` class="is-fail"` : ''}><td>${badge(c.status)}</td><th scope="row"><code>${c.name}</code></th><td>${c.stage}</td><td>${c.detail}${evidence(c.evidence)}</td></tr>`)}
-</tbody>
-</table>
-</section>`;
-}
-
-function rows(n: number | null | undefined, missing = '—'): string {
-  return n === null || n === undefined ? missing : `${num(n)}`;
-}
-
-/** Exact row counts (and content hashes when taken) of each table, source vs restored copy. */
-export function tablesSection(r: Report): Html {
-  if (!r.tables.length) return html`<section aria-labelledby="tables"><h2 id="tables">Tables</h2><p class="muted">No table was compared.</p></section>`;
-  const dump = r.tables.some((t) => t.dump_rows !== undefined && t.dump_rows !== null);
-  const hashes = r.tables.some((t) => t.source_hash !== undefined && t.source_hash !== null);
-  const hashCell = (a: string | null | undefined, b: string | null | undefined, ms: number | undefined) =>
-    a === null || a === undefined
-      ? html`<td class="muted">—</td>`
-      : html`<td title="source ${a} / restored ${b ?? 'none'}${ms === undefined ? '' : ` / hashed in ${ms} ms`}">${verdict(a === b, 'equal', 'DIFFERENT')}</td>`;
-  return html`<section aria-labelledby="tables"><h2 id="tables">Tables</h2>
-<table>
-<caption>Exact row counts (count(*), in rows) on the source in the dump's snapshot and in the restored copy${hashes ? ', and content hashes' : ''}. ${r.tables.filter((t) => !t.match).length} of ${r.tables.length} tables differ.</caption>
-<thead><tr><th scope="col">Table</th><th scope="col" class="num">Source rows</th>${dump ? html`<th scope="col" class="num">Dump rows</th>` : ''}<th scope="col" class="num">Restored rows</th>${hashes ? html`<th scope="col">Content hash</th>` : ''}<th scope="col">Match</th></tr></thead>
-<tbody>
-${r.tables.map((t) => html`<tr${t.match ? '' : html` class="is-fail"`}><th scope="row"><code>${t.schema}.${t.name}</code></th><td class="num">${rows(t.source_rows)}</td>${dump ? html`<td class="num">${rows(t.dump_rows)}</td>` : ''}<td class="num">${rows(t.restored_rows, 'missing')}</td>${hashes ? hashCell(t.source_hash, t.restored_hash, t.hash_ms) : ''}<td>${verdict(t.match, 'yes', 'NO')}</td></tr>`)}
 </tbody>
 </table>
 </section>`;

@@ -3,6 +3,9 @@
  * (`databaseKey`) is the database's name made file-system-safe, plus a short hash of the exact name whenever that
  * changed it, so that two databases never share a run directory or a drill lock (`a b` and `a_b`). The exact name
  * is in the report (`source.database`), never taken from the directory's name.
+ *
+ * The out directory's layout lives at the ground level (src/out-dir/): the pipeline creates run directories and takes
+ * drill locks, `pgdrill cleanup` (src/sandbox/orphans.ts) and the history (src/history/) read the same names.
  */
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';

@@ -1,0 +1,72 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hashCopyText } from '../../src/scan/copy-hash.js';
+import { addCopyHashes, gatherCopyTargets } from '../../src/fidelity/copy-targets.js';
+import { columnNames, readBackStatements } from '../../src/fidelity/copy-read-plan.js';
+import { psqlCopyArgs } from '../../src/fidelity/copy-read-psql.js';
+import type { CopyBlock } from '../../src/scan/types.js';
+
+const block = (table: string, text: string, columns: string | null = 'id, v'): CopyBlock => {
+  const h = hashCopyText(text);
+  return { table, rows: h.rows, terminated: true, line: 1, columns, hash: h.hash };
+};
+
+describe('COPY targets gathered from blocks (src/fidelity/copy-targets.ts)', () => {
+  test('c2 hashes add: two blocks hash as their lines together, in any split, carries included', () => {
+    const a = '1\tone\n2\t\\N\n';
+    const b = '3\tthree\n4\tfour\n5\t\n';
+    assert.equal(addCopyHashes(hashCopyText(a).hash, hashCopyText(b).hash), hashCopyText(a + b).hash);
+    assert.equal(addCopyHashes('c2:ffffffff00000001', 'c2:00000002ffffffff'), 'c2:0000000100000000');
+  });
+
+  test('blocks naming one root (load via partition root): rows and hashes summed, column lists kept in order', () => {
+    const t = gatherCopyTargets([
+      block('public.m', '1\tx\n'), block('public.other', '9\tz\n'), block('public."m"', 'y\t2\n', 'v, id'), block('public.m', '3\tw\n'),
+    ]);
+    assert.deepEqual([...t.keys()], ['public.m', 'public.other']);
+    const m = t.get('public.m')!;
+    assert.deepEqual([m.rows, m.blocks, m.columnLists, m.hash], [3, 3, ['id, v', 'v, id'], hashCopyText('1\tx\ny\t2\n3\tw\n').hash]);
+  });
+
+  test('a block without a hash (truncated) leaves its target without one', () => {
+    const t = gatherCopyTargets([block('public.m', '1\tx\n'), { ...block('public.m', '2\ty\n'), hash: undefined }]);
+    assert.equal(t.get('public.m')!.hash, undefined);
+    assert.equal(t.get('public.m')!.rows, 2);
+  });
+});
+
+describe('read-back statements by relkind (src/fidelity/copy-read-plan.ts)', () => {
+  const t = { table: 'public."Odd ""t"""', columns: 'id, "Na,me"' };
+  test('an ordinary table or one not found: COPY t (cols) TO STDOUT', () => {
+    assert.deepEqual(readBackStatements(t, { relkind: 'r', leaves: [] }, 'UTF8'), ['COPY public."Odd ""t""" (id, "Na,me") TO STDOUT']);
+    assert.deepEqual(readBackStatements(t, undefined, 'UTF8'), ['COPY public."Odd ""t""" (id, "Na,me") TO STDOUT']);
+  });
+
+  test('partitioned: SELECT FROM the root; foreign and others: FROM ONLY; no columns: *', () => {
+    assert.deepEqual(readBackStatements(t, { relkind: 'p', leaves: [] }, 'UTF8'), ['COPY (SELECT id, "Na,me" FROM public."Odd ""t""") TO STDOUT']);
+    assert.deepEqual(readBackStatements(t, { relkind: 'f', leaves: [] }, 'UTF8'), ['COPY (SELECT id, "Na,me" FROM ONLY public."Odd ""t""") TO STDOUT']);
+    assert.deepEqual(readBackStatements({ table: 'public.z', columns: null }, { relkind: 'f', leaves: [] }, 'UTF8'), ['COPY (SELECT * FROM ONLY public.z) TO STDOUT']);
+  });
+
+  test('a root whose blocks used several column lists: one statement per list, over the leaves of that order', () => {
+    const leaves = [{ oid: '101', columns: ['id', 'v'] }, { oid: '102', columns: ['v', 'id'] }, { oid: '103', columns: ['id', 'v'] }];
+    assert.deepEqual(readBackStatements({ table: 'public.m', columns: 'id, v', columnLists: ['id, v', 'v, id', 'id, x'] }, { relkind: 'p', leaves }, 'UTF8'), [
+      'COPY (SELECT id, v FROM public.m WHERE tableoid IN (101, 103)) TO STDOUT',
+      'COPY (SELECT v, id FROM public.m WHERE tableoid IN (102)) TO STDOUT',
+      'COPY (SELECT id, x FROM public.m WHERE tableoid IN (NULL)) TO STDOUT',
+    ]);
+  });
+
+  test('non-ASCII identifiers in a dump that is not UTF-8: U& escapes in every form', () => {
+    assert.deepEqual(readBackStatements({ table: 'public."日本"', columns: '"é"' }, { relkind: 'p', leaves: [] }, 'EUC_JP'), ['COPY (SELECT U&"\\00e9" FROM public.U&"\\65e5\\672c") TO STDOUT']);
+  });
+
+  test('column lists as pg_dump writes them, unquoted', () => {
+    assert.deepEqual(columnNames('id, "Na,me", "q""x", at'), ['id', 'Na,me', 'q"x', 'at']);
+    assert.deepEqual(columnNames(''), []);
+  });
+
+  test('psql: no psqlrc, quiet (no command tags among the rows), stops at the first error, setup first', () => {
+    assert.deepEqual(psqlCopyArgs(["SET DateStyle = 'ISO'"], 'COPY t TO STDOUT'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', "SET DateStyle = 'ISO'", '-c', 'COPY t TO STDOUT']);
+  });
+});
