@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { ReportSchema, type Baseline, type Change, type CheckResult, type Report } from '../report/model.js';
 import { listRuns } from './read-history.js';
 import { runDirLabel } from '../out-dir/run-dir.js';
+import { drillClass } from './drill-class.js';
 
 /** The database a report belongs to, as `listRuns` names it: the source database, else the run directory's name without its stamp. */
 export function databaseOf(r: Report): string {
@@ -19,25 +20,37 @@ export function databaseOf(r: Report): string {
   return r.source.database ?? runDirLabel(name);
 }
 
+/** The previous PASS a drill is compared with, and the newer PASSes passed over because they are of another class. */
+export interface PreviousPass {
+  readonly previous: Report | null;
+  /** PASSes of the same database, newer than `previous`, of another class (`drillClass`): newest first. */
+  readonly passedOver: Report[];
+}
+
 /**
- * The newest PASS of `database` in `outDir` that started before `before` (ISO time), other than `excludeRunDir`;
- * null when there is none. Unreadable run directories are skipped (logged as warnings).
+ * The newest PASS of `database` in `outDir` that started before `before` (ISO time), other than `excludeRunDir`, and
+ * (with `drillClassOf`) of that class; null when there is none. Unreadable run directories are skipped (logged as warnings).
  */
-export async function findPreviousPass(outDir: string, database: string, before: string, excludeRunDir: string, logger: Logger = silentLogger): Promise<Report | null> {
+export async function findPreviousPass(outDir: string, database: string, before: string, excludeRunDir: string, logger: Logger = silentLogger, drillClassOf?: string): Promise<PreviousPass> {
   // The drill's own run directory has no report.json yet: not worth a warning.
   const quiet: Logger = { ...logger, warn: (m) => (m.includes(excludeRunDir) ? undefined : logger.warn(m)) };
   const runs = await listRuns(outDir, { logger: quiet });
   const t = Date.parse(before);
+  const passedOver: Report[] = [];
   for (const e of runs) {
     if (e.database !== database || e.status !== 'PASS' || e.interrupted || e.runDir === excludeRunDir) continue;
     if (!(Date.parse(e.startedAt) < t)) continue;
+    let r: Report;
     try {
-      return ReportSchema.parse(JSON.parse(await readFile(e.reportPath, 'utf8')));
+      r = ReportSchema.parse(JSON.parse(await readFile(e.reportPath, 'utf8')));
     } catch (err) {
       logger.warn(`baseline: cannot read ${e.reportPath}: ${(err as Error).message}`);
+      continue;
     }
+    if (drillClassOf === undefined || drillClass(r) === drillClassOf) return { previous: r, passedOver };
+    passedOver.push(r);
   }
-  return null;
+  return { previous: null, passedOver };
 }
 
 function change(previous: number | null, current: number | null): Change {
@@ -65,17 +78,15 @@ export interface BaselineComparison {
   readonly checks: CheckResult[];
 }
 
-/** Compare a drill with the previous PASS (pure: no I/O). With no previous PASS, one skipped check says so. */
-export function compareWithBaseline(current: Report, previous: Report | null, th: Thresholds): BaselineComparison {
-  if (!previous) {
-    return {
-      baseline: null,
-      checks: [{
-        name: 'baseline.previous_pass', stage: 'baseline', status: 'skip',
-        detail: `no previous PASS of ${databaseOf(current)} in ${dirname(current.run.dir)}: nothing to compare with; this drill can become the baseline`,
-      }],
-    };
-  }
+/**
+ * Compare a drill with the previous PASS (pure: no I/O). With no previous PASS, or one of another class (`drillClass`:
+ * a point-in-time drill against one to `latest`, physical against logical), one skipped check says so; `passedOver`
+ * (newer PASSes of other classes, newest first) lets it name what was not compared and why.
+ */
+export function compareWithBaseline(current: Report, previous: Report | null, th: Thresholds, passedOver: readonly Report[] = []): BaselineComparison {
+  const basis = drillClass(current);
+  if (previous && drillClass(previous) !== basis) return compareWithBaseline(current, null, th, [previous, ...passedOver]);
+  if (!previous) return { baseline: null, checks: [noBaselineCheck(current, basis, passedOver)] };
   const prevId = previous.run.id;
   const size = change(previous.backup.size_bytes, current.backup.size_bytes);
   const objects = objectChanges(previous, current);
@@ -89,9 +100,22 @@ export function compareWithBaseline(current: Report, previous: Report | null, th
   return {
     baseline: {
       run_id: prevId, run_dir: previous.run.dir, started_at: previous.run.started_at, kind: previous.kind,
-      format: previous.backup.format, size_bytes: size, objects, tables,
+      format: previous.backup.format, basis, size_bytes: size, objects, tables,
     },
     checks,
+  };
+}
+
+/** The skipped `baseline.previous_pass`: nothing comparable, and what was passed over (another class) if anything. */
+function noBaselineCheck(current: Report, basis: string, passedOver: readonly Report[]): CheckResult {
+  const where = `${databaseOf(current)} in ${dirname(current.run.dir)}`;
+  const newest = passedOver[0];
+  const detail = newest
+    ? `no previous PASS of ${where} comparable with this drill (${basis}): the newest PASS ${newest.run.id} was ${drillClass(newest)}${passedOver.length > 1 ? ` (${passedOver.length} PASSes of other kinds passed over)` : ''}; sizes, objects and rows are compared only between drills of the same kind and recovery target, so this drill can become the baseline of later ones like it`
+    : `no previous PASS of ${where}: nothing to compare with; this drill can become the baseline`;
+  return {
+    name: 'baseline.previous_pass', stage: 'baseline', status: 'skip', detail,
+    evidence: { basis, passed_over: passedOver.map((r) => ({ run: r.run.id, basis: drillClass(r) })) },
   };
 }
 
@@ -187,11 +211,11 @@ function tableRowsCheck(previous: Report, current: Report, tables: Baseline['tab
  * Never throws for an unreadable history: the baseline is then reported as missing.
  */
 export async function baselineFor(current: Report, th: Thresholds, logger: Logger = silentLogger): Promise<BaselineComparison> {
-  let previous: Report | null = null;
+  let found: PreviousPass = { previous: null, passedOver: [] };
   try {
-    previous = await findPreviousPass(dirname(current.run.dir), databaseOf(current), current.run.started_at, current.run.dir, logger);
+    found = await findPreviousPass(dirname(current.run.dir), databaseOf(current), current.run.started_at, current.run.dir, logger, drillClass(current));
   } catch (err) {
     logger.warn(`baseline: cannot read the history in ${dirname(current.run.dir)}: ${(err as Error).message}`);
   }
-  return compareWithBaseline(current, previous, th);
+  return compareWithBaseline(current, found.previous, th, found.passedOver);
 }

@@ -116,7 +116,7 @@ export async function restoreStage(ctx: DrillContext, plan: PhysicalPlan, wal: W
         out.physical = { ...out.physical, data_checksums: (await db.value<string>('SHOW data_checksums')) === 'on' };
       }
       b.add(recoveryTargetCheck(r.log, out.replay, {
-        target: plan.target, backupEndLsn: plan.facts.walRange?.endLsn ?? null, backupStartTime: plan.facts.label?.startTime ?? null, lastArchivedSegment: wal?.lastSegment ?? null, failure: r.failure,
+        target: plan.target, backupEndLsn: plan.facts.walRange?.endLsn ?? null, backupStartTime: plan.facts.label?.startTime ?? null, lastArchivedSegment: wal?.lastSegment ?? null, failure: r.failure, walArchive: plan.walDir !== null,
       }));
     }, endsDrill);
     const c = cluster as SandboxCluster | null;

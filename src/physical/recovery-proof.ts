@@ -49,15 +49,24 @@ export interface ProofContext {
   /** The last contiguous archived segment on the timeline path (latest must replay it). */
   readonly lastArchivedSegment: string | null;
   readonly failure: string | null;
+  /** Whether recovery had a WAL archive (`--wal`, a repository's); false: only the backup's own pg_wal. Default true. */
+  readonly walArchive?: boolean;
 }
 
 const name = 'restore.recovery_target' as const;
 const stage = 'restore' as const;
 
+/** No archive was given: the backup's own pg_wal was all recovery had, and it was not enough. */
+function withoutArchive(log: RecoveryLog): string {
+  const at = log.redoDone ?? log.consistentAt ?? log.redoStart;
+  return `no WAL archive was given (--wal) and the backup's own pg_wal does not hold the WAL recovery needs${at ? ` (replay reached ${at})` : ''}: take the backup with \`pg_basebackup -X stream\` (or \`-X fetch\`) so that it carries its WAL, or pass --wal with the WAL archive`;
+}
+
 /** A failed recovery, explained with both points. */
 function failedRecovery(log: RecoveryLog, c: ProofContext): CheckResult {
   const want = describeTarget(c.target);
-  const reached = `the archive's WAL ran out at ${log.redoDone ?? log.consistentAt ?? log.redoStart ?? 'an unknown LSN'} (last segment restored ${log.lastRestoredSegment ?? 'none'}${log.lastTransactionTime ? `, last transaction at ${log.lastTransactionTime}` : ''})`;
+  const reached = c.walArchive === false ? withoutArchive(log)
+    : `the archive's WAL ran out at ${log.redoDone ?? log.consistentAt ?? log.redoStart ?? 'an unknown LSN'} (last segment restored ${log.lastRestoredSegment ?? 'none'}${log.lastTransactionTime ? `, last transaction at ${log.lastTransactionTime}` : ''})`;
   let detail: string;
   if (/before consistent recovery point/.test(c.failure ?? '')) {
     detail = `the target ${want} lies before the backup's consistency point ${c.backupEndLsn ?? log.consistentAt ?? '(unknown)'}: a base backup cannot be recovered to a point before its own end — choose a later target or an older backup (server: ${c.failure})`;

@@ -81,7 +81,9 @@ async function fromPgBackRest(opts: RepositoryVerifyOptions, stage: string, user
   const runner = await pgBackRestRunner({ artifact, configFile: opts.pgbackrestConfig, osUser: user, workDir: join(stage, 'pgbackrest'), signal: opts.signal });
   const walDir = join(stage, 'wal');
   const t0 = performance.now();
-  await fetchWal(runner, artifact, r.backup, r.dataDir, walDir, user);
+  const unfetched = await fetchWal(runner, artifact, r.backup, r.dataDir, walDir, user);
+  // The repository lists a WAL file archive-get cannot deliver: a verdict on the backup (exit 1), not on the config.
+  if (unfetched) return notRestored('pgbackrest archive-get', label, unfetched, r.integrity, stage);
   // The fetched WAL is the drill's own directory: checked in place and moved, like the restored data directory.
   return { ok: true, dataDir: r.dataDir, walDir, integrity: r.integrity, label, staging: { restoredMs: Math.round(r.restoreMs + performance.now() - t0), walInPlace: true } };
 }
@@ -89,9 +91,10 @@ async function fromPgBackRest(opts: RepositoryVerifyOptions, stage: string, user
 /**
  * Every WAL file of the backup's archive from its start segment on, and every history file, fetched with
  * archive-get (what the restored server would have asked for) into the flat directory `walDir`. The repository's
- * archive directory is only listed (names), never read by pgdrill itself.
+ * archive directory is only listed (names), never read by pgdrill itself. Returns null, or why the first WAL file
+ * archive-get could not fetch was not fetched (naming it): the repository's WAL is damaged, a verdict on the backup.
  */
-async function fetchWal(r: PgBackRestRunner, a: PgBackRestArtifact, b: PgBackRestBackup, dataDir: string, walDir: string, user: OsUser | null): Promise<void> {
+async function fetchWal(r: PgBackRestRunner, a: PgBackRestArtifact, b: PgBackRestBackup, dataDir: string, walDir: string, user: OsUser | null): Promise<string | null> {
   await mkdir(walDir, { mode: 0o700 });
   if (user) await chown(walDir, user.uid, user.gid);
   const repo = r.config.repos.find((x) => x.key === b.repo) ?? r.config.repos[0]!;
@@ -112,8 +115,11 @@ async function fetchWal(r: PgBackRestRunner, a: PgBackRestArtifact, b: PgBackRes
     // archive-get checks the WAL against pg1-path's pg_control: the restored copy's (never production's).
     const opts = [`--repo=${b.repo}`, `--pg1-path=${dataDir}`, '--no-archive-async', `--lock-path=${join(r.workDir, 'lock')}`];
     const res = await runPgBackRest(r, 'archive-get', opts, [walDir, dataDir], [name, join(walDir, name)]);
-    if (res.exitCode !== 0) throw new ConfigError(`pgbackrest archive-get ${name} exited ${res.exitCode}: ${res.stderrTail.trim().slice(-300)}`);
+    // Exit 1 is archive-get's "no such file" (the name was listed from the segment's .backup file, say).
+    if (res.exitCode === 1) return `the WAL file ${name} is missing from the repository's archive (archive-get found no such file)`;
+    if (res.exitCode !== 0) return `the WAL file ${name} is in the repository's archive but could not be fetched (exit ${res.exitCode}): ${res.stderrTail.trim().slice(-300)}`;
   }
+  return null;
 }
 
 async function fromBarman(opts: RepositoryVerifyOptions, stage: string, user: OsUser | null): Promise<ObtainedBackup> {

@@ -166,6 +166,7 @@ function renderBaseline(r: Report): string {
   const pct = (v: number | null) => (v === null ? '' : ` (${v > 0 ? '+' : ''}${v}%)`);
   return `## Baseline — compared with the previous PASS\n\n${bl ? `\`\`\`\n${kv([
     ['previous_pass', `${bl.run_id} (${bl.kind}, ${bl.format ?? '?'}, started ${bl.started_at})`],
+    ['compared_as', bl.basis],
     ['dump_size_bytes', `${bl.size_bytes.previous ?? '—'} → ${bl.size_bytes.current ?? '—'}${pct(bl.size_bytes.change_pct)}`],
     ['objects_changed', Object.entries(bl.objects).map(([k, v]) => `${k} ${v.previous} → ${v.current}`).join(', ') || 'none'],
     ['tables_changed', bl.tables.length ? bl.tables.slice(0, 20).map((t) => `${t.table} ${t.previous ?? '—'} → ${t.current ?? 'GONE'}${pct(t.change_pct)}`).join(', ') + (bl.tables.length > 20 ? `, … (${bl.tables.length - 20} more)` : '') : 'none'],

@@ -88,6 +88,7 @@ export const BaselineSchema = z.object({
   started_at: z.string(),
   kind: z.enum(['run', 'verify', 'demo']),
   format: z.string().nullable().describe('dump format of the previous PASS; sizes are compared only between equal formats'),
+  basis: z.string().optional().describe('what both drills are (logical dump, or physical backup tool and recovery target): only drills of the same kind are compared (absent in reports of older versions)'),
   size_bytes: ChangeSchema,
   objects: z.record(z.string(), ChangeSchema).describe('objects per type in the dump inventory'),
   tables: z.array(ChangeSchema.extend({ table: z.string() })).describe('tables whose row count changed (restored rows), or that appeared or disappeared'),

@@ -6,7 +6,7 @@
  * the repository FAILs verify, naming it; a file of a newer backup only WARNs a drill of the older one.
  */
 import { strict as assert } from 'node:assert';
-import { access, appendFile, chmod, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { access, appendFile, chmod, mkdir, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { resolveSandboxUser, type OsUser } from '../../src/exec/os-user.js';
@@ -114,6 +114,51 @@ describe('pgBackRest repositories', { timeout: 600_000 }, () => {
       restoreFromPgBackRest({ artifact: { stanza: 'demo', label: null }, configFile: other, dataDir: join(scratch.path, 'r-closed', 'data'), osUser: user, target: { kind: 'immediate' } }),
       (e: Error & { exitCode?: number }) => (user === null || (e.exitCode === 2 && /repository repo1 .*cannot be read by the sandbox's OS user/.test(e.message))),
     );
+  });
+
+  /** A copy of the repository (owner kept) and a configuration naming it, to damage without touching `repo`. */
+  async function repositoryCopy(name: string): Promise<{ conf: string; archive: string; needed: string }> {
+    const copy = join(scratch.path, name);
+    await runProcess({ bin: 'cp', args: ['-a', repo, copy] });
+    const other = join(scratch.path, 'etc', `${name}.conf`);
+    await writeFile(other, (await readFile(conf, 'utf8')).replace(`repo1-path=${repo}`, `repo1-path=${copy}`), { mode: 0o644 });
+    const info = JSON.parse((await backrest('--output=json', 'info')).stdout) as { backup: { label: string; archive: { start: string } }[] }[];
+    const needed = info[0]!.backup.find((b) => b.label === incr)!.archive.start;
+    return { conf: other, archive: join(copy, 'archive/demo/15-1', needed.slice(0, 16)), needed };
+  }
+  async function drillRepository(t: TestContext, other: string, out: string): Promise<{ code: number | null; report: Report; failed: string }> {
+    const r = await runCli(['verify', `pgbackrest:demo@${incr}`, '--pgbackrest-config', other, '--out', join(scratch.path, out), '--json']);
+    assert.ok(r.stdout.trim().startsWith('{'), `no JSON report (exit ${r.code}): ${r.stderr.slice(-2000)}`);
+    const report = JSON.parse(r.stdout) as Report;
+    const failed = report.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`).join('\n');
+    t.diagnostic(failed);
+    return { code: r.code, report, failed };
+  }
+
+  it('FAIL (exit 1, not 2): a WAL segment the backup needs, deleted from the repository\'s archive, is named', async (t) => {
+    if (skip && !(await havePgBackRest(t))) return;
+    const { conf: other, archive, needed } = await repositoryCopy('repo-wal-deleted');
+    const victim = (await readdir(archive)).find((f) => f.startsWith(`${needed}-`))!;
+    await unlink(join(archive, victim));
+    const { code, report, failed } = await drillRepository(t, other, 'out-wal-deleted');
+    assert.equal(code, 1, failed);
+    assert.equal(report.status, 'FAIL');
+    assert.ok(failed.includes(needed), `${needed} not named:\n${failed}`);
+    // Its .backup file is still listed, so archive-get is asked for it and finds none.
+    assert.match(report.checks.find((x) => x.name === 'restore.repository')?.detail ?? '', new RegExp(`the WAL file ${needed} is missing from the repository's archive`));
+  });
+
+  it('FAIL (exit 1, not 2): a WAL segment archive-get cannot fetch (cut in half in the repository) is named', async (t) => {
+    if (skip && !(await havePgBackRest(t))) return;
+    const { conf: other, archive, needed } = await repositoryCopy('repo-wal-cut');
+    const victim = join(archive, (await readdir(archive)).find((f) => f.startsWith(`${needed}-`))!);
+    await truncate(victim, Math.floor((await stat(victim)).size / 2));
+    const { code, report, failed } = await drillRepository(t, other, 'out-wal-cut');
+    assert.equal(code, 1, failed);
+    const c = report.checks.find((x) => x.name === 'restore.repository');
+    assert.equal(c?.status, 'fail', failed);
+    assert.match(c.detail, new RegExp(`^pgbackrest archive-get could not restore pgbackrest:demo@${incr} .*the WAL file ${needed} is in the repository's archive but could not be fetched \\(exit \\d+\\): .*unexpected eof`, 's'));
+    assert.equal(report.checks.find((x) => x.name === 'teardown.confirmed')?.status, 'pass');
   });
 
   it('FAIL: a file deleted from the full backup fails verify of the incremental naming it; a drill of the full only WARNs when the incremental alone lost one', async (t) => {

@@ -112,9 +112,13 @@ describe('verify of a physical backup: every ending is a report', { timeout: 900
   });
 
   it('PASS: xid of mark 2 — marks 1 and 2 present, 3 absent; the stop line names the transaction', async () => {
-    // Its own out directory: against the PASS at latest above, the baseline would (rightly) see rows lost.
-    const { code, report } = await verify(plain, '--wal', archive, '--target', `xid:${xids[1]}`, '--out', out('drills-xid'));
+    // The same out directory as the PASS at latest above: fewer rows by design, so not compared with it, and the
+    // baseline section says why.
+    const { code, report } = await verify(plain, '--wal', archive, '--target', `xid:${xids[1]}`);
     assert.equal(code, 0, failures(report));
+    assert.equal(report.baseline, null);
+    assert.match(check(report, 'baseline.previous_pass')?.detail ?? '', new RegExp(`comparable with this drill \\(physical pg_basebackup, target xid:${xids[1]}\\): the newest PASS \\S+ was physical pg_basebackup, target latest`));
+    assert.match(await readFile(join(report.run.dir, 'report.md'), 'utf8'), /## Baseline[^#]*target latest/);
     assert.equal(marks(report), 2);
     assert.match(report.physical?.reached.stop_line ?? '', new RegExp(`^recovery stopping after commit of transaction ${xids[1]}\\b`));
     assert.equal(report.physical?.target, `xid:${xids[1]}`);
@@ -140,6 +144,9 @@ describe('verify of a physical backup: every ending is a report', { timeout: 900
     t.diagnostic(c.detail);
     assert.equal(c.status, 'fail');
     assert.match(c.detail, /could not locate required checkpoint record|WAL ends before|checkpoint/i);
+    // No archive to run out: the detail says what happened and what to do.
+    assert.match(c.detail, /no WAL archive was given \(--wal\) and the backup's own pg_wal does not hold the WAL recovery needs.*pg_basebackup -X stream/s);
+    assert.doesNotMatch(c.detail, /the archive's WAL ran out/);
     assert.ok(r.report.physical?.reached.fatal, 'the FATAL line is in report.physical');
   });
 

@@ -40,7 +40,7 @@ export const PHYSICAL_RESTORE_CHECKS = defineChecks({
     stage: 'restore',
     proves: null,
     emitted: 'only for pgbackrest:/barman: artefacts whose tool could not restore the backup',
-    fails: "the repository tool's restore (pgbackrest restore, barman recover) failed: its error is named, beside the tool's own verify that usually names the damaged file; nothing was started",
+    fails: "the repository tool's restore (pgbackrest restore, barman recover) failed, or pgbackrest archive-get could not fetch a WAL file the repository's archive holds (the file named): its error is named, beside the tool's own verify that usually names the damaged file; nothing was started",
     commands: ['verify'],
   },
   'restore.physical_copy': {
