@@ -48,9 +48,11 @@ describe('pgBackRest repositories', { timeout: 600_000 }, () => {
     await chmod(etc, 0o755);
     repo = await ownedDir(join(scratch.path, 'repo'), user);
     conf = join(etc, 'pgbackrest.conf');
-    await writeFile(conf, `[global]\nrepo1-path=${repo}\nrepo1-retention-full=9\nlog-level-file=off\nstart-fast=y\n`, { mode: 0o644 });
+    // A private lock directory: pgBackRest's default, /tmp/pgbackrest, is shared with every other run on the machine.
+    const lock = await ownedDir(join(scratch.path, 'lock'), user);
+    await writeFile(conf, `[global]\nrepo1-path=${repo}\nrepo1-retention-full=9\nlog-level-file=off\nstart-fast=y\nlock-path=${lock}\n`, { mode: 0o644 });
     source = await startSource({
-      parentDir: scratch.path, shared: [repo, etc],
+      parentDir: scratch.path, shared: [repo, etc, lock],
       settings: { archive_mode: 'on', archive_command: `'${PGBACKREST} --config=${conf} --stanza=demo archive-push %p'`, wal_level: 'replica', full_page_writes: 'on' },
     });
     await appendFile(conf, `\n[demo]\npg1-path=${source.dataDir}\npg1-socket-path=${source.socketDir}\npg1-port=${source.port}\npg1-user=postgres\n`);
