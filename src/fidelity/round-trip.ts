@@ -17,6 +17,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { ToolError } from '../errors.js';
 import type { Toolchain, ToolRole } from '../toolchain/toolchain.js';
 import { startProcess } from '../exec/run-process.js';
+import type { DumpSessionSettings } from './copy-hash-restored.js';
 import type { CrossMajorNormaliser, Side } from './cross-major.js';
 import { encodeServerText, hasEscapedBytes, showBytes } from '../pg/server-bytes.js';
 import { encodingOfDumpHead } from '../scan/dump-encoding.js';
@@ -59,7 +60,27 @@ export interface SchemaDumpOptions {
   readonly snapshot?: string;
   /** `--lock-wait-timeout` in ms. Default 30 s. */
   readonly lockWaitTimeoutMs?: number;
+  /**
+   * The session settings the other side's schema text was written under, when that side is the main dump itself
+   * (pg_dump does not fix TimeZone, bytea_output or lc_monetary, and deparsed constants — a timestamptz DEFAULT, a
+   * partition bound, a bytea or money literal — follow them). Null or absent: TimeZone UTC, as both schema-only
+   * dumps then are.
+   */
+  readonly session?: DumpSessionSettings | null;
   readonly signal?: AbortSignal;
+}
+
+/** A PGOPTIONS word: spaces and backslashes escaped as libpq reads them. */
+const optionWord = (s: string) => s.replace(/[\\ ]/g, (c) => `\\${c}`);
+
+/** The environment that makes a schema-only pg_dump print constants as `session` did (UTC when unknown). */
+export function schemaDumpEnv(env: Readonly<Record<string, string>>, session: DumpSessionSettings | null | undefined): Record<string, string> {
+  const extra = [
+    ...(session?.byteaOutput ? [`-c bytea_output=${optionWord(session.byteaOutput)}`] : []),
+    ...(session?.lcMonetary ? [`-c lc_monetary=${optionWord(session.lcMonetary)}`] : []),
+  ];
+  const options = [env.PGOPTIONS, ...extra].filter(Boolean).join(' ');
+  return { ...env, PGTZ: session?.timeZone ?? 'UTC', ...(options ? { PGOPTIONS: options } : {}) };
 }
 
 /** pg_dump's arguments for a schema-only dump. */
@@ -79,7 +100,7 @@ export async function dumpSchema(o: SchemaDumpOptions): Promise<{ path: string; 
     // pg_dump fixes DateStyle, IntervalStyle, extra_float_digits and search_path itself, but not TimeZone, which
     // deparsed timestamptz constants (a column DEFAULT '2020-01-01 00:00+00') follow: a database-level TimeZone on
     // the source (which a dump without --create does not carry) would make equal defaults print differently.
-    const proc = startProcess({ bin: o.bins.path('pg_dump', o.role), args, env: { ...o.env, PGTZ: 'UTC' }, stdout: 'pipe', signal: o.signal });
+    const proc = startProcess({ bin: o.bins.path('pg_dump', o.role), args, env: schemaDumpEnv(o.env, o.session), stdout: 'pipe', signal: o.signal });
     await Promise.all([pipeline(proc.stdout!, createWriteStream(o.path, { mode: 0o600 })), proc.done]);
   } catch (err) {
     await rm(o.path, { force: true });

@@ -217,7 +217,9 @@ async function roundTrip(b: ReportBuilder, input: VerifyRestoredInput, snapshot:
     return void b.add({ name, stage: 'fidelity', status: 'warn', detail: `no pg_dump of major ${major} or newer was found to dump the PostgreSQL ${major} sandbox: the round trip was not run (install the PostgreSQL ${major} client programs)` });
   }
   const t0 = performance.now();
-  const mine = await dumpSchema({ bins: input.bins, role: 'sandbox-dump', env: input.sandbox.checkEnv(input.database), path: join(input.dir, 'restored-schema.sql'), snapshot, signal: input.signal });
+  // The source's side read from the main dump was written in pg_dump's session: print the copy's constants as it did.
+  const session = src.schemaDump.from === 'dump' ? src.dumpSession : null;
+  const mine = await dumpSchema({ bins: input.bins, role: 'sandbox-dump', env: input.sandbox.checkEnv(input.database), path: join(input.dir, 'restored-schema.sql'), snapshot, session, signal: input.signal });
   const [srcBy, mineBy] = await Promise.all([dumpedByMajor(src.schemaDump.path), dumpedByMajor(mine.path)]);
   if (srcBy !== mineBy) {
     // Two pg_dump majors print the same catalog differently (SET lines, ACL forms): comparing their text would list
