@@ -4,19 +4,43 @@
  * directory. Everything runs as the sandbox's OS user, in the test's scratch directory.
  */
 import { createHash } from 'node:crypto';
-import { access, appendFile, chown, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, appendFile, chmod, chown, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runProcess } from '../../src/exec/run-process.js';
-import type { OsUser } from '../../src/exec/os-user.js';
+import { resolveSandboxUser, type OsUser } from '../../src/exec/os-user.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
-import { bins, psql } from '../helpers/clusters.js';
+import { bins, psql, scratchDir, startSource } from '../helpers/clusters.js';
 
 /** A directory owned by `user` (the sandbox's OS user, or the caller), mode 0700. */
 export async function ownedDir(path: string, user: OsUser | null): Promise<string> {
   await mkdir(path, { recursive: true, mode: 0o700 });
   if (user) await chown(path, user.uid, user.gid);
   return path;
+}
+
+/**
+ * A scratch directory (reachable by the sandbox user), an archive in it owned by that user, and a source archiving
+ * into it with `cp`; `shared` are further directories (under the scratch) the source's OS user needs, created owned.
+ */
+export async function startArchivingSource(prefix: string, shared: readonly string[] = []): Promise<{
+  scratch: Awaited<ReturnType<typeof scratchDir>>; user: OsUser | null; archive: string; source: SandboxCluster;
+}> {
+  const scratch = await scratchDir(prefix);
+  try {
+    await chmod(scratch.path, 0o755); // the source's OS user must reach the archive below it
+    const user = await resolveSandboxUser();
+    const archive = await ownedDir(join(scratch.path, 'archive'), user);
+    const extra = await Promise.all(shared.map((d) => ownedDir(join(scratch.path, d), user)));
+    const source = await startSource({
+      parentDir: scratch.path, shared: [archive, ...extra],
+      settings: { archive_mode: 'on', archive_command: `'cp %p ${archive}/%f'`, wal_level: 'replica', full_page_writes: 'on' },
+    });
+    return { scratch, user, archive, source };
+  } catch (err) {
+    await scratch[Symbol.asyncDispose]();
+    throw err;
+  }
 }
 
 /** Wait until `dir/name` exists (the archiver has copied it), up to two minutes. */

@@ -8,17 +8,16 @@
  * a backup whose recovery cannot start, and a tar GNU tar cannot read. One source and one archive for the file.
  */
 import { strict as assert } from 'node:assert';
-import { chmod, cp, readFile, stat, truncate, unlink } from 'node:fs/promises';
+import { cp, readFile, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { resolveSandboxUser } from '../../src/exec/os-user.js';
 import { runProcess } from '../../src/exec/run-process.js';
 import { walRestoreCommand } from '../../src/physical/restore-command.js';
 import type { Report } from '../../src/report/model.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { runCli } from '../helpers/cli.js';
-import { bins, scratchDir, startSource } from '../helpers/clusters.js';
-import { baseBackup, ownedDir, restoreAndPromote, sqlOn, switchWal, waitForFile } from './archive-fixture.js';
+import { bins, type scratchDir } from '../helpers/clusters.js';
+import { baseBackup, ownedDir, restoreAndPromote, sqlOn, startArchivingSource, switchWal, waitForFile } from './archive-fixture.js';
 
 describe('verify of a physical backup: every ending is a report', { timeout: 900_000 }, () => {
   let scratch: Awaited<ReturnType<typeof scratchDir>>;
@@ -30,15 +29,10 @@ describe('verify of a physical backup: every ending is a report', { timeout: 900
   let xids: number[];
 
   before(async () => {
-    scratch = await scratchDir('pgdrill-endings-');
-    await chmod(scratch.path, 0o755); // the source's OS user must reach the archive below it
-    const user = await resolveSandboxUser();
-    archive = await ownedDir(join(scratch.path, 'archive'), user);
-    source = await startSource({
-      parentDir: scratch.path, shared: [archive, await ownedDir(join(scratch.path, 'b'), user)],
-      settings: { archive_mode: 'on', archive_command: `'cp %p ${archive}/%f'`, wal_level: 'replica', full_page_writes: 'on' },
-    });
-    const s = sqlOn(source);
+    const started = await startArchivingSource('pgdrill-endings-', ['b']);
+    ({ scratch, archive, source } = started);
+    const user = started.user;
+    const s = sqlOn(started.source);
     await s.sql('CREATE TABLE t (id int, v text); CREATE TABLE marks (id int PRIMARY KEY, xid bigint NOT NULL)');
     await switchWal(s, archive, 1);
     plain = (await baseBackup(source, join(scratch.path, 'b', 'plain'))).dir;

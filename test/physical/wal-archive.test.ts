@@ -5,16 +5,15 @@
  * deleted from a copy of it FAILs, naming what is missing.
  */
 import { strict as assert } from 'node:assert';
-import { chmod, cp, unlink } from 'node:fs/promises';
+import { cp, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { resolveSandboxUser } from '../../src/exec/os-user.js';
 import { runProcess } from '../../src/exec/run-process.js';
 import { walRestoreCommand } from '../../src/physical/restore-command.js';
 import { checkWalContinuity, type WalPosition } from '../../src/physical/wal-archive.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
-import { scratchDir, startSource } from '../helpers/clusters.js';
-import { baseBackup, ownedDir, restoreAndPromote, sqlOn, switchWal, waitForFile } from './archive-fixture.js';
+import type { scratchDir } from '../helpers/clusters.js';
+import { baseBackup, ownedDir, restoreAndPromote, sqlOn, startArchivingSource, switchWal, waitForFile } from './archive-fixture.js';
 
 describe('WAL archive continuity on a real archive with two timelines', () => {
   let scratch: Awaited<ReturnType<typeof scratchDir>>;
@@ -25,15 +24,10 @@ describe('WAL archive continuity on a real archive with two timelines', () => {
   let tl2: string[];
 
   before(async () => {
-    scratch = await scratchDir('pgdrill-wal-');
-    await chmod(scratch.path, 0o755); // the source's OS user must reach the archive below it
-    const user = await resolveSandboxUser();
-    archive = await ownedDir(join(scratch.path, 'archive'), user);
-    source = await startSource({
-      parentDir: scratch.path, shared: [archive],
-      settings: { archive_mode: 'on', archive_command: `'cp %p ${archive}/%f'`, wal_level: 'replica', full_page_writes: 'on' },
-    });
-    const s = sqlOn(source);
+    const started = await startArchivingSource('pgdrill-wal-');
+    ({ scratch, archive, source } = started);
+    const user = started.user;
+    const s = sqlOn(started.source);
     await s.sql('CREATE TABLE t (id int, v text)');
     await switchWal(s, archive, 1);
     const backup = await baseBackup(source, join(await ownedDir(join(scratch.path, 'b'), user), 'base'));
