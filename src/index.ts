@@ -7,9 +7,10 @@
 export { runDrill, type RunDrillOptions, type DrillResult } from './drill/run-drill.js';
 export { runDemo, type DemoOptions, type DemoResult } from './demo/run-demo.js';
 export { verifyArtifact, type VerifyOptions, type VerifyResult } from './verify/verify-artifact.js';
-export { isPhysicalBackup, verifyPhysical, type PhysicalVerifyOptions } from './physical/verify-physical.js';
+export { isPhysicalBackup, verifyPhysical, type ObtainedBackup, type PhysicalVerifyOptions } from './physical/verify-physical.js';
 export { verifyRepositoryBackup, isRepositoryArtifact, type RepositoryVerifyOptions } from './physical/repository-verify.js';
 export { checkWalContinuity, type WalContinuity, type WalContinuityOptions, type WalPosition } from './physical/wal-archive.js';
+export type { StagedWal } from './physical/wal-stage.js';
 export type { AfterRestoreHook, RestoredCopy } from './fidelity/fidelity-stage.js';
 // Config.
 export { loadConfig, validateConfig } from './config/load.js';
