@@ -98,7 +98,7 @@ describe('a worker stops drills over their budgets, and hands back without spend
       assert.match(s?.reason ?? '', /exceeded max_duration 20\.0 s and was stopped after/);
       // The default log: one line when the job starts, one when it ends — no PGDRILL_DEBUG.
       assert.match(w.log, /Z slow: run started \(job [0-9a-f-]+\)/);
-      assert.match(w.log, /Z slow: timeout after [\d.]+ s \(job [0-9a-f-]+, exit \d+\): exceeded max_duration 20\.0 s; report in /);
+      assert.match(w.log, /Z slow: timeout after [\d.]+ m?s \(job [0-9a-f-]+, exit \d+\): exceeded max_duration 20\.0 s; report in /);
     } finally {
       await lock.release();
     }
@@ -129,7 +129,7 @@ describe('a worker stops drills over their budgets, and hands back without spend
     await waitForPgdrillLockWait(c); // mid-drill: its pg_dump waits for the lock
     w1.proc.kill('SIGTERM');
     assert.equal(await w1.exited, 0, w1.log.slice(-2000));
-    assert.match(w1.log.slice(from), /slow: handed_back after [\d.]+ s \(job [0-9a-f-]+\): worker stopping/);
+    assert.match(w1.log.slice(from), /slow: handed_back after [\d.]+ m?s \(job [0-9a-f-]+\): worker stopping/);
     const back = (await drillJobs(c, 'coord')).filter((j) => j.key === 'slow').at(-1);
     assert.equal(back?.state, 'retry');
     assert.equal(back?.retry_count, 0);
@@ -167,7 +167,7 @@ describe('a worker stops drills over their budgets, and hands back without spend
     } finally {
       w3.proc.kill('SIGCONT');
     }
-    await waitFor('w3 drops its drill', async () => /calm: dropped after [\d.]+ s \(job [0-9a-f-]+\): lease lost/.test(w3.log), 60_000, 200);
+    await waitFor('w3 drops its drill', async () => /calm: dropped after [\d.]+ m?s \(job [0-9a-f-]+\): lease lost/.test(w3.log), 60_000, 200);
     const refunded = (await drillJobs(c, 'coord')).filter((j) => j.key === 'calm').at(-1);
     assert.equal(refunded?.state, 'active', 'still w4\'s');
     assert.equal(refunded?.retry_count, 0, 'the retry given back');

@@ -76,7 +76,7 @@ describe('a worker drills a service source and verifies a backup location', { co
     assert.equal(status.code, 1, status.stderr);
     const states = Object.fromEntries((JSON.parse(status.stdout) as { databases: { database: string; state: string }[] }).databases.map((d) => [d.database, d.state]));
     assert.deepEqual(states, { svc: 'ok', archive: 'ok', cut: 'failing', nosvc: 'failing' });
-    assert.match(worker.log, /Z nosvc: error after [\d.]+ s \(job [0-9a-f-]+, exit \d+\): .*no_such_service/);
+    assert.match(worker.log, /Z nosvc: error after [\d.]+ m?s \(job [0-9a-f-]+, exit \d+\): .*no_such_service/);
     worker.proc.kill('SIGTERM');
     assert.equal(await worker.exited, 0, worker.log.slice(-2000));
   });
