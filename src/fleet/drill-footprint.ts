@@ -3,7 +3,7 @@
  * writes, so that a worker running several drills into one `--out` charges each its own:
  *
  * - the run directory: every drill takes its database's drill lock `<out>/.pgdrill-<key>.lock` (holder: the drill's
- *   pid) before it creates `<out>/<key>-<UTC stamp>[-n]` (src/pipeline/drill-lock.ts, run-dir.ts); the newest such
+ *   pid) before it creates `<out>/<key>-<UTC stamp>[-n]` (src/out-dir/drill-lock.ts, run-dir.ts); the newest such
  *   directory of the key the drill's pid holds is its own (a second drill of the key is refused by that lock);
  * - its sandboxes: the records in the worker's state directory whose `pgdrill_pid` is the drill's
  *   (src/sandbox/sandbox-records.ts). As root a sandbox usually sits in the temp directory, not the run directory
@@ -15,7 +15,8 @@
  */
 import { lstat, readdir, realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import { readLockFile } from '../exec/lock-file.js';
+import { drillLockKey, readDrillLock } from '../out-dir/drill-lock.js';
+import { runDirKey } from '../out-dir/run-dir.js';
 import { readSandboxRecords } from '../sandbox/sandbox-records.js';
 
 /** Bytes allocated under `path` (itself included); 0 when it is gone. */
@@ -35,17 +36,11 @@ export async function allocatedBytes(path: string): Promise<number> {
 
 /** The key (run-dir.ts's databaseKey) whose drill lock in `outDir` the process `pid` holds; null when none. */
 async function lockedKey(outDir: string, pid: number): Promise<string | null> {
-  let names: string[];
-  try {
-    names = await readdir(outDir);
-  } catch {
-    return null;
-  }
-  for (const n of names) {
-    const key = /^\.pgdrill-(.+)\.lock$/.exec(n)?.[1];
-    if (!key) continue;
-    const state = await readLockFile(join(outDir, n));
-    if ('holder' in state && state.holder.pid === pid) return key;
+  for (const n of await readdir(outDir).catch(() => [] as string[])) {
+    const key = drillLockKey(n);
+    if (key === null) continue;
+    const lock = await readDrillLock(join(outDir, n));
+    if (lock && 'owner' in lock && lock.owner.pid === pid) return key;
   }
   return null;
 }
@@ -54,10 +49,9 @@ async function lockedKey(outDir: string, pid: number): Promise<string | null> {
 export async function drillRunDir(outDir: string, pid: number): Promise<string | null> {
   const key = await lockedKey(outDir, pid);
   if (!key) return null;
-  const mine = new RegExp(`^${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d{8}T\\d{6}Z)(?:-(\\d+))?$`);
-  const runs = (await readdir(outDir)).filter((n) => mine.test(n));
+  const runs = (await readdir(outDir)).filter((n) => runDirKey(n) === key);
   // Newest stamp, then the highest suffix: `createRunDir` adds `-n` to a second run within the same second.
-  const order = (n: string) => { const m = mine.exec(n); return `${m?.[1]}-${(m?.[2] ?? '1').padStart(6, '0')}`; };
+  const order = (n: string) => { const [stamp, i = '1'] = n.slice(key.length + 1).split('-'); return `${stamp}-${i.padStart(6, '0')}`; };
   const newest = runs.sort((x, y) => order(x).localeCompare(order(y))).at(-1);
   return newest ? join(resolve(outDir), newest) : null;
 }

@@ -36,6 +36,11 @@ export function drillLockPathOfKey(outDir: string, key: string): string {
   return join(resolve(outDir), `.pgdrill-${key}.lock`);
 }
 
+/** The database key of a drill lock's file name (`.pgdrill-<key>.lock`, drillLockPathOfKey's); null for any other name. */
+export function drillLockKey(name: string): string | null {
+  return /^\.pgdrill-(.+)\.lock$/.exec(name)?.[1] ?? null;
+}
+
 /**
  * The owner recorded in a drill lock, or why it is none (a link, not a regular file, not the user's own, not a
  * lock): src/exec/lock-file.ts's reading rules.

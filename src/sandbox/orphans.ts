@@ -34,7 +34,7 @@ import { SANDBOX_MARKER } from './marker.js';
 import { notThePostmaster, processIdentity, type ExpectedPostmaster } from './process-identity.js';
 import { dropSandboxRecord, readSandboxRecords, type SandboxRecord, type StoredRecord } from './sandbox-records.js';
 import { defaultStateDir } from './state-dir.js';
-import { drillLockPathOfKey, readDrillLock, type DrillLockOwner } from '../out-dir/drill-lock.js';
+import { drillLockKey, drillLockPathOfKey, readDrillLock, type DrillLockOwner } from '../out-dir/drill-lock.js';
 import { lockHolderAlive } from '../exec/lock-file.js';
 import { runDirKey } from '../out-dir/run-dir.js';
 import { removeTree } from '../exec/remove-tree.js';
@@ -224,7 +224,7 @@ async function staleDrillLocks(outDirs: readonly string[], dryRun: boolean): Pro
   const items: CleanupItem[] = [];
   for (const out of outDirs) {
     for (const n of (await readdir(out).catch(() => [] as string[])).sort()) {
-      if (!/^\.pgdrill-.+\.lock$/.test(n)) continue;
+      if (drillLockKey(n) === null) continue;
       const path = join(out, n);
       const owner = await ownLockOwner(path);
       if ('problem' in owner) {
