@@ -103,7 +103,9 @@ describe('parallel archive restore: a race of pg_restore --jobs is restored agai
       assert.equal(exitCode, 1);
       assert.equal(report.checks.find((c) => c.name === 'restore.errors')?.status, 'fail');
       assert.deepEqual(report.restore!.errors.map((e) => e.message), ['relation "other" does not exist'], `hook ${hook}`);
-      assert.equal(note(report) !== undefined, hook);
+      // With the hook the race is forced, so the serial redo must happen; without it pg_restore --jobs may still
+      // race by itself on a busy machine (seen in CI): a redo then is right, and the defect must FAIL either way.
+      if (hook) assert.ok(note(report), 'the forced race is restored again serially');
     }
   });
 
