@@ -43,6 +43,9 @@ interface Seen { startTicks: number; cpuMs: number; copied: boolean }
 
 /** The longest wait between two looks for the tools' sessions (each look is one statement in the audit). */
 const TOOL_LOOK_MAX_MS = 2000;
+/** The wait between two looks until a started tool's session is found, for at most FAST_LOOK_FOR_MS. */
+const FAST_LOOK_MS = 20;
+const FAST_LOOK_FOR_MS = 2000;
 
 /** Measures a drill's sessions on the source from `start` to `finish`. Dispose closes its session. */
 export class FootprintMeter implements AsyncDisposable {
@@ -52,7 +55,8 @@ export class FootprintMeter implements AsyncDisposable {
   private readonly copying = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
   private lookTimer: NodeJS.Timeout | null = null;
-  private lookDelay = 50;
+  private lookDelay = FAST_LOOK_MS;
+  private watchedAt = 0;
   private looking = false;
   private done = false;
   /** Tool runs in the audit when last sampled. */
@@ -95,16 +99,24 @@ export class FootprintMeter implements AsyncDisposable {
   }
 
   /**
-   * A tool (pg_dump) was just started: look for its session soon, then at growing intervals while tool sessions are
-   * there (or, when none was found yet, until the interval is the longest). Called by the sampler when the audit
-   * shows a new tool run.
+   * A tool (pg_dump) was just started: look for its session now, then every FAST_LOOK_MS until one is found (a small
+   * database's pg_dump lives a few hundred milliseconds, its session less), then at growing intervals while tool
+   * sessions are there (or, when none came, until the interval is the longest). Called by the backup stage right
+   * after it starts pg_dump, and by the sampler when the audit shows a new tool run.
    */
   watchTools(): void {
     if (this.cpuWhyNot || this.done || this.o.tools === false) return;
-    this.lookDelay = 50;
+    this.lookDelay = FAST_LOOK_MS;
     this.foundSince = 0;
+    this.watchedAt = Date.now();
+    this.toolRuns = this.o.audit.filter((a) => a.by !== 'pgdrill').length;
+    this.lookIn(0);
+  }
+
+  /** The next look for the tools' sessions, in `ms` (one timer: a later call replaces an earlier one). */
+  private lookIn(ms: number): void {
     if (this.lookTimer) clearTimeout(this.lookTimer);
-    this.lookTimer = setTimeout(() => void this.look(), this.lookDelay).unref();
+    this.lookTimer = setTimeout(() => void this.look(), ms).unref();
   }
 
   /** The tools have ended: no more looks for their sessions. */
@@ -115,7 +127,12 @@ export class FootprintMeter implements AsyncDisposable {
   }
 
   private async look(): Promise<void> {
-    if (this.done || this.looking) return;
+    if (this.done) return;
+    if (this.looking) {
+      // A look is on its way (the sampler's or a previous timer's): this one comes right after it.
+      this.lookIn(FAST_LOOK_MS);
+      return;
+    }
     this.looking = true;
     try {
       const rows = await this.db.query<{ pid: number; copying: boolean }>(TOOL_SESSIONS_SQL, [[this.ownPid, ...this.pgdrillPids()]]);
@@ -134,8 +151,9 @@ export class FootprintMeter implements AsyncDisposable {
       this.looking = false;
     }
     if (this.done) return;
-    this.lookDelay = Math.min(this.lookDelay * 2, TOOL_LOOK_MAX_MS);
-    this.lookTimer = setTimeout(() => void this.look(), this.lookDelay).unref();
+    const fast = this.foundSince === 0 && Date.now() - this.watchedAt < FAST_LOOK_FOR_MS;
+    this.lookDelay = fast ? FAST_LOOK_MS : Math.min(Math.max(this.lookDelay * 2, 50), TOOL_LOOK_MAX_MS);
+    this.lookIn(this.lookDelay);
   }
 
   private pgdrillPids(): number[] {

@@ -133,6 +133,8 @@ async function dumpInSnapshot(ctx: DrillContext, input: FreshBackupInput, rec: B
   });
   const dumpArgs = pgDumpArgs({ format, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs, jobs: config.backup.jobs }, format === 'custom' ? undefined : `${input.dumpPath}.partial`);
   audit.push({ at: new Date().toISOString(), by: 'pg_dump', sql: `pg_dump ${dumpArgs.join(' ')} (its own REPEATABLE READ, READ ONLY transaction in snapshot ${snap.id}; ACCESS SHARE locks)` });
+  // pg_dump's session is looked for now: a small database's dump may be over before the meter's next reading.
+  input.footprint?.watchTools();
   // After the counts, on the same session: catalog facts and (deep) content hashes, still in the dump's snapshot.
   // A table whose count fails on its own is named (backup.source_counts) and the drill goes on without its count.
   const countsP = countAndCapture(snap, tables, fid, config.source.witness, dumpSignal);
