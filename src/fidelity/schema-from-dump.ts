@@ -19,6 +19,7 @@ import { finished } from 'node:stream/promises';
 import type { Toolchain } from '../toolchain/toolchain.js';
 import { runProcess, startProcess } from '../exec/run-process.js';
 import { LargeObjectDumpReader, type LargeObjectHash } from './large-object-hash.js';
+import { stateLineKey } from './round-trip.js';
 
 /** A `-- Name: …` header of an entry a schema-only dump does not have. */
 const DATA_ENTRY = /^-- Name: (?:LARGE OBJECT \d+; Type: [A-Z ]+|.*; Type: (?:SEQUENCE SET|BLOB|BLOB METADATA|MATERIALIZED VIEW DATA));/;
@@ -61,6 +62,10 @@ export class DumpSchemaExtractor {
   private readonly out: WriteStream | null;
   private readonly los: LargeObjectDumpReader | null;
   private pending: Buffer[] = [];
+  /** State lines (round-trip.ts STATE_LINES) at the end of the dropped entry being read, so far. */
+  private stateRun: Buffer[] = [];
+  /** State lines that ended dropped entries, written before the next kept entry's header. */
+  private carriedState: Buffer[] = [];
 
   constructor(private readonly o: ExtractorOptions) {
     this.out = o.schemaPath ? createWriteStream(o.schemaPath, { mode: 0o600 }) : null;
@@ -130,6 +135,9 @@ export class DumpSchemaExtractor {
   /** A line inside an entry: kept, or (a dropped entry) read for its large objects and COPY blocks. */
   private body(b: Buffer): void {
     if (!this.dropping) return this.keep(b);
+    // pg_dump's state lines at a dropped entry's end are the next entries' (round-trip.ts STATE_LINES): kept.
+    if (b.length < 1024 && stateLineKey(b.toString('latin1'))) this.stateRun.push(Buffer.from(b));
+    else if (b.length || !this.stateRun.length) this.stateRun = [];
     if (this.blobs) return this.los?.line(b.toString('latin1'));
     const text = b.length < 1024 ? b.toString('latin1') : '';
     if (text.startsWith('COPY ') && text.endsWith(' FROM stdin;')) this.inCopy = true;
@@ -139,9 +147,17 @@ export class DumpSchemaExtractor {
   private header(text: string): boolean {
     const data = text.startsWith('-- Data for Name: ');
     if (!data && !text.startsWith('-- Name: ') && text !== '-- PostgreSQL database dump complete') return false;
+    // The state lines a dropped entry ended with are between entries: they set the state of the next kept one.
+    if (this.dropping) this.carriedState.push(...this.stateRun);
+    this.stateRun = [];
     this.dropping = data || DATA_ENTRY.test(text);
     this.blobs = data && /; Type: BLOB/.test(text);
     if (!this.dropping) {
+      for (const line of this.carriedState) {
+        this.keep(line);
+        this.keep(Buffer.alloc(0));
+      }
+      this.carriedState = [];
       this.keep(Buffer.from('--'));
       this.keep(Buffer.from(text, 'latin1'));
     }
