@@ -241,18 +241,15 @@ export async function readArchiveSide(o: ArchiveSideOptions): Promise<DumpSideFi
 }
 
 /**
- * Whether the round trip's source side may come from the dump: the pg_dump that wrote it is the one that dumps the
+ * Whether the round trip's source side may come from the dump (default yes; `PGDRILL_ROUND_TRIP_FROM_DUMP=0`: no): the pg_dump that wrote it is the one that dumps the
  * restored copy (an upgrade rehearsal dumps the copy with a newer one: another text), and for an archive pg_restore,
  * which prints its entries, is of that major too. Otherwise the source side is a schema-only pg_dump in the snapshot.
  */
 export function schemaFromDumpPossible(bins: Toolchain, format: 'plain' | 'custom' | 'directory'): boolean {
-  // Off unless asked for (PGDRILL_ROUND_TRIP_FROM_DUMP=1): the merged tree's CI showed a full dump's schema entries
-  // are not yet a schema-only dump's text in every case — a source with a tablespace FAILed a good backup on a
-  // `SET default_tablespace` line (pg_dump prints such SET lines from the state the entries before left, and the
-  // main dump's options are not the restored side's), and pgdrill's own audit tests counted on the second session.
-  // Until the extractor replays pg_dump's SET state and takes the main dump's options, the round trip's source side
-  // is a schema-only pg_dump in the snapshot, as before.
-  if (process.env.PGDRILL_ROUND_TRIP_FROM_DUMP !== '1') return false;
+  // On by default: the comparison replays pg_dump's state lines (round-trip.ts STATE_LINES), so where a full dump
+  // prints them (after its data entries) does not matter. PGDRILL_ROUND_TRIP_FROM_DUMP=0 takes a schema-only pg_dump
+  // in the snapshot instead (a second session on production, as before).
+  if (process.env.PGDRILL_ROUND_TRIP_FROM_DUMP === '0') return false;
   if (!bins.has('pg_dump', 'sandbox-dump') || bins.path('pg_dump', 'dump') !== bins.path('pg_dump', 'sandbox-dump')) return false;
   return format === 'plain' || (bins.has('pg_restore') && bins.version('pg_restore').major === bins.version('pg_dump', 'dump').major);
 }
