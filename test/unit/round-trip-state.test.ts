@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compareSchemaDumps, STATE_LINES_WHY } from '../../src/fidelity/round-trip.js';
+import { compareSchemaDumps, schemaDumpArgs, STATE_LINES_WHY } from '../../src/fidelity/round-trip.js';
+import { pgDumpArgs } from '../../src/backup/pg-dump.js';
 
 const entry = (header: string, ...body: string[]) => ['--', `-- Name: ${header}`, '--', '', ...body, '', ''];
 const TS = (t: string) => [`SET default_tablespace = ${t};`, ''];
@@ -59,4 +60,15 @@ test("a state-like line inside an entry is the entry's text: a function body tha
   const noLine = F.filter((l) => !l.startsWith('SET default_tablespace'));
   const cmp = await compare(a, [...head, ...TS('fast'), ...T, ...noLine, ...tail]);
   assert.deepEqual(cmp.objects.map((o) => o.section), ['Name: f(); Type: FUNCTION; Schema: public; Owner: postgres']);
+});
+
+test("the main dump takes no option that changes its entries' text which the copy's schema-only dump does not take", () => {
+  // The round trip's source side is the main dump's text: an option that changes it (--no-owner, --no-comments,
+  // --no-tablespaces, --quote-all-identifiers, --exclude-…) must be given to the copy's schema dump too.
+  const neutral = /^--(no-password|lock-wait-timeout=|snapshot=|format=|file=|jobs=)/;
+  const copy = new Set(schemaDumpArgs({ snapshot: 'S', lockWaitTimeoutMs: 1000 }));
+  for (const format of ['plain', 'custom', 'directory'] as const) {
+    const main = pgDumpArgs({ format, snapshot: 'S', lockWaitTimeoutMs: 1000, jobs: 4 }, '/x');
+    assert.deepEqual(main.filter((a) => !neutral.test(a) && !copy.has(a)), [], `${format}: ${main.join(' ')}`);
+  }
 });
