@@ -6,7 +6,8 @@
  * its differing lines — not by attribute, as the catalog comparison does.
  *
  * Lines stripped (or masked) before comparing, because they legitimately differ — each documented in
- * ROUND_TRIP_STRIPPED: nothing else is, so any other difference is a finding.
+ * ROUND_TRIP_STRIPPED — and pg_dump's session-state lines between entries, replayed into the entries they apply to
+ * (STATE_LINES): nothing else is, so any other difference is a finding.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -620,7 +621,7 @@ async function writeDifferences(differing: readonly DifferingObject[], source: C
 
 /**
  * Compare two schema dumps object by object (pg_dump's `-- Name: …` entries), after stripping ROUND_TRIP_STRIPPED
- * lines: each dump is read as a stream into one digest per object (never the whole files in memory), objects are
+ * lines and replaying the state lines between entries (STATE_LINES; counted as the last entry of `stripped`): each dump is read as a stream into one digest per object (never the whole files in memory), objects are
  * matched by header, and only the differing ones are read again for their lines. Every differing object is counted
  * and named — present on one side only, or with other text — with its differing lines.
  */

@@ -240,10 +240,10 @@ async function roundTrip(b: ReportBuilder, input: VerifyRestoredInput, snapshot:
   const named = cmp.objects.slice(0, 5).map((o) => `"${o.section}": ${o.kind === 'differs' ? '' : `${o.kind}; `}${o.lines[0] ? line(o.lines[0]) : '(lines in the file)'}`);
   const more = cmp.objects_differing - named.length;
   b.expect(name, 'fidelity', cmp.equal,
-    `schema-only dump of the restored copy = schema-only dump of the source in the same snapshot: ${cmp.lines_compared} lines equal (stripped lines per rule, source+restored: ${strippedText})${across}`,
+    `schema-only dump of the restored copy = ${src.schemaDump.from === 'dump' ? "the source's schema as the drill's own dump wrote it (its schema entries)" : 'schema-only dump of the source in the same snapshot'}: ${cmp.lines_compared} lines equal (stripped lines per rule, source+restored: ${strippedText})${across}`,
     `schema-only dumps differ in ${cmp.objects_differing} object(s): in ${named.join('; in ')}${more > 0 ? `; … ${more} more` : ''} — every one with all its lines in ${cmp.differences_path}${across}`,
     {
-      source: src.schemaDump.path, restored: mine.path, restored_args: mine.args, lines_compared: cmp.lines_compared,
+      source: src.schemaDump.path, source_from: src.schemaDump.from, restored: mine.path, restored_args: mine.args, lines_compared: cmp.lines_compared,
       objects_differing: cmp.objects_differing, differences_path: cmp.differences_path, first_differences: cmp.differences,
     });
 }

@@ -112,7 +112,8 @@ describe('state lines: a full dump\'s schema entries against a schema-only dump'
       const { report } = await drill(url, dir.path, `ok-${format}`, undefined, false, { backup: { format } });
       assert.deepEqual(failed(report), [], `${format}: ${report.checks.filter((c) => c.status === 'fail').map((c) => c.detail).join('; ')}`);
       assert.equal(report.fidelity!.round_trip!.equal, true);
-      assert.match(check(report, 'fidelity.round_trip').detail, /lines equal/);
+      assert.match(check(report, 'fidelity.round_trip').detail, /the drill's own dump .* lines equal/);
+      assert.equal(check(report, 'fidelity.round_trip').evidence!.source_from, 'dump');
       // The source side came from the dump: no schema-only pg_dump session on the source.
       assert.ok(!report.production.audit.some((a) => a.sql.includes('--schema-only')), `${format}: ${report.production.audit.map((a) => a.sql).join(' | ')}`);
     }
@@ -122,6 +123,7 @@ describe('state lines: a full dump\'s schema entries against a schema-only dump'
       const { report } = await drill(url, dir.path, 'escape', undefined, false);
       assert.deepEqual(failed(report), []);
       assert.ok(report.production.audit.some((a) => a.by === 'pg_dump' && a.sql.includes('--schema-only')));
+      assert.equal(check(report, 'fidelity.round_trip').evidence!.source_from, 'pg_dump');
     } finally {
       delete process.env.PGDRILL_ROUND_TRIP_FROM_DUMP;
     }
