@@ -9,6 +9,8 @@
  * - `SEQUENCE SET` (`setval`) and `MATERIALIZED VIEW DATA` (REFRESH) entries, which pg_dump counts as data;
  * - large objects' own entries (`BLOB`: `lo_create`, owner) and their `LARGE OBJECT n` comments, ACLs and labels:
  *   a schema-only dump has no large objects.
+ * pg_dump's session-state lines (`SET default_tablespace = …;` …) that end a dropped entry are the next entry's: they
+ * are kept, written before the next kept entry (round-trip.ts STATE_LINES; the comparison replays them).
  * The `\restrict` keys differ (random in every dump) and are stripped by the comparison anyway (ROUND_TRIP_STRIPPED).
  * An archive (custom, directory) is read back as text with `pg_restore -L` of every entry but TABLE DATA, and the
  * same filter applies: its text equals `pg_dump --schema-only` of the same snapshot (same major).
@@ -241,9 +243,10 @@ export async function readArchiveSide(o: ArchiveSideOptions): Promise<DumpSideFi
 }
 
 /**
- * Whether the round trip's source side may come from the dump (default yes; `PGDRILL_ROUND_TRIP_FROM_DUMP=0`: no): the pg_dump that wrote it is the one that dumps the
- * restored copy (an upgrade rehearsal dumps the copy with a newer one: another text), and for an archive pg_restore,
- * which prints its entries, is of that major too. Otherwise the source side is a schema-only pg_dump in the snapshot.
+ * Whether the round trip's source side may come from the dump (default yes; `PGDRILL_ROUND_TRIP_FROM_DUMP=0`: no):
+ * the pg_dump that wrote it is the one that dumps the restored copy (an upgrade rehearsal dumps the copy with a newer
+ * one: another text), and for an archive pg_restore, which prints its entries, is of that major too. Otherwise the
+ * source side is a schema-only pg_dump in the snapshot.
  */
 export function schemaFromDumpPossible(bins: Toolchain, format: 'plain' | 'custom' | 'directory'): boolean {
   // On by default: the comparison replays pg_dump's state lines (round-trip.ts STATE_LINES), so where a full dump
