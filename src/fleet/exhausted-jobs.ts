@@ -62,7 +62,9 @@ export function exhaustedMessage(job: ExhaustedJob, attempts: readonly JobAttemp
   if (errors.length) {
     parts.push(`pgdrill failed around the drill ${errors.length} time${errors.length === 1 ? '' : 's'}: ${errors.map((a) => `${a.worker} on ${a.host}, started ${iso(a.startedOn)}: ${a.detail ?? 'error'}`).join('; ')}`);
   }
-  return `given up after ${attempts.length} attempt${attempts.length === 1 ? '' : 's'}: ${parts.join('; and ')}`;
+  // pg-boss counted retry_count + 1 attempts; an attempt whose worker could not write it down is counted, not listed.
+  const n = Math.max(job.retryCount + 1, attempts.length);
+  return `given up after ${n} attempt${n === 1 ? '' : 's'}: ${parts.join('; and ')}`;
 }
 
 interface JobRow {
