@@ -67,8 +67,8 @@ export interface StreamReadBack {
  */
 export function startStreamReadBack(input: VerifyRestoredInput, openRaw: () => Promise<DbSession>): StreamReadBack | null {
   const blocks = hashedBlocks(input.rowCounts.copyBlocks);
-  const targets = [...blocks].filter(([k]) => input.rowCounts.restoredTables.has(k)).map(([, t]) => t).sort((a, b) => b.rows - a.rows);
   if (!blocks.size) return null;
+  const targets = [...blocks].filter(([k]) => input.rowCounts.restoredTables.has(k)).map(([, t]) => t).sort((a, b) => b.rows - a.rows);
   const t0 = performance.now();
   const restored = hashRestoredCopies(targets, {
     open: openRaw, settings: input.source?.dumpSession ?? UNKNOWN_DUMP_SESSION, encoding: input.rowCounts.dumpEncoding ?? 'UTF8', jobs: input.jobs, signal: input.signal,
