@@ -100,6 +100,7 @@ export class HostilePatternMatcher {
       if (first) this.report('alter-system', 'ALTER SYSTEM writes postgresql.auto.conf on the server', line);
     }
     if (t === T_PUNCT && v === '(' && (this.t1 === T_WORD || this.t1 === T_QIDENT)) this.functionRule(this.v1, line);
+    this.egressRule(t, v, line);
     if (this.tier === 'literal') this.literalOnlyRules(t, v, line);
     else if (t === T_WORD && v === 'uescape') this.report('other', 'UESCAPE hides identifiers and strings from inspection', line);
     this.t4 = this.t3; this.v4 = this.v3;
@@ -160,6 +161,22 @@ export class HostilePatternMatcher {
         this.copyBinary = false;
         this.copyInDq = false;
       }
+    }
+  }
+
+  /**
+   * What would let the restored copy reach another server (docs/jail.md › Egress): naming
+   * `restrict_nonsystem_relation_kind` (the sandbox sets it to keep every statement off foreign tables; a `SET` or
+   * `set_config` could lift it for a session), and `ALTER SUBSCRIPTION name ENABLE | REFRESH | CONNECTION` (pg_dump
+   * writes subscriptions with `connect = false` and never enables one). Neither is ever in pg_dump's output.
+   */
+  private egressRule(t: number, v: string, line: number): void {
+    if ((t === T_WORD || t === T_QIDENT) && v.toLowerCase() === 'restrict_nonsystem_relation_kind') {
+      this.report('other', 'restrict_nonsystem_relation_kind is set by the sandbox to keep the restore off foreign servers; a dump may not change it', line);
+    }
+    if (this.tier === 'sql' && t === T_WORD && (v === 'enable' || v === 'refresh' || v === 'connection') &&
+      this.t2 === T_WORD && this.v2 === 'subscription' && this.t3 === T_WORD && this.v3 === 'alter') {
+      this.report('other', `ALTER SUBSCRIPTION … ${v.toUpperCase()} makes the restored copy connect to the publisher`, line);
     }
   }
 
