@@ -136,6 +136,23 @@ describe('the restored copy does not reach a foreign server, in every jail mode'
     assert.equal(w.result.exitCode, 0);
   });
 
+  test('jail none: a populated materialized view over the foreign table: its REFRESH stops at the sandbox, named, the victim untouched', async () => {
+    await psql(source, 'postgres', { sql: 'CREATE DATABASE app_mv TEMPLATE app' });
+    await psql(source, 'app_mv', { sql: 'CREATE MATERIALIZED VIEW public.accounts_mv AS SELECT * FROM public.accounts' });
+    const file = await pgDump(source, 'app_mv', 'plain', join(dir.path, 'app-mv.sql'));
+    assert.match(await readFile(file, 'utf8'), /\nREFRESH MATERIALIZED VIEW public\.accounts_mv;\n/);
+    forceJailModeForTests('none');
+    const w = await watched(() => verifyArtifact({ artifact: file, outDir: join(dir.path, 'out-mv'), database: 'app_mv', globals: false }));
+    forceJailModeForTests(null);
+    assert.deepEqual(w.connections, []);
+    assert.equal(w.rows.trim(), '1');
+    // A clear finding, not a silent pass: restoring it needs the foreign server (docs/jail.md › Egress).
+    const err = w.result.report.restore?.errors[0];
+    assert.match(err?.message ?? '', /access to non-system foreign table is restricted/);
+    assert.equal(err?.classification, 'environment_defect');
+    assert.match(err?.hint ?? '', /REFRESH MATERIALIZED VIEW.*nothing reached the foreign server/);
+  });
+
   test('jail none: statements a tampered dump adds (INSERT into, SELECT from the foreign table) are stopped, the victim untouched', async () => {
     const text = (await readFile(schemaOnly, 'utf8')).replace(/(\n\\unrestrict )/, "\nINSERT INTO public.accounts VALUES (666, 'planted');\nCREATE TABLE public.stolen AS SELECT * FROM public.accounts_view;\n$1");
     const file = join(dir.path, 'tampered.sql');
