@@ -74,11 +74,19 @@ export class HostilePatternMatcher {
   private copyPrevWord = false;
   private copyBinary = false;
   private copyInDq = false;
+  /** Line of a `CREATE SUBSCRIPTION` being read (sql tier), and whether it said `connect = false`. */
+  private subscription: number | null = null;
+  private subscriptionOffline = false;
 
   constructor(private readonly tier: 'sql' | 'literal', private readonly report: HitReporter) {}
 
   /** Forgets the current statement. */
   reset(): void {
+    if (this.subscription !== null && !this.subscriptionOffline) {
+      this.report('other', 'CREATE SUBSCRIPTION without connect = false connects to the publisher (pg_dump always writes connect = false)', this.subscription);
+    }
+    this.subscription = null;
+    this.subscriptionOffline = false;
     this.depth = 0;
     this.index = 0;
     this.t1 = this.t2 = this.t3 = this.t4 = -1;
@@ -167,14 +175,17 @@ export class HostilePatternMatcher {
   /**
    * What would let the restored copy reach another server (docs/jail.md › Egress): naming
    * `restrict_nonsystem_relation_kind` (the sandbox sets it to keep every statement off foreign tables; a `SET` or
-   * `set_config` could lift it for a session), and `ALTER SUBSCRIPTION name ENABLE | REFRESH | CONNECTION` (pg_dump
-   * writes subscriptions with `connect = false` and never enables one). Neither is ever in pg_dump's output.
+   * `set_config` could lift it for a session), `ALTER SUBSCRIPTION name ENABLE | REFRESH | CONNECTION` (also inside
+   * literals: dynamic SQL) and a `CREATE SUBSCRIPTION` without `connect = false` (reported at the statement's end):
+   * pg_dump writes subscriptions with `connect = false` and never enables one. None is ever in pg_dump's output.
    */
   private egressRule(t: number, v: string, line: number): void {
     if ((t === T_WORD || t === T_QIDENT) && v.toLowerCase() === 'restrict_nonsystem_relation_kind') {
       this.report('other', 'restrict_nonsystem_relation_kind is set by the sandbox to keep the restore off foreign servers; a dump may not change it', line);
     }
-    if (this.tier === 'sql' && t === T_WORD && (v === 'enable' || v === 'refresh' || v === 'connection') &&
+    if (this.tier === 'sql' && t === T_WORD && v === 'subscription' && this.index === 1 && this.t1 === T_WORD && this.v1 === 'create') this.subscription = line;
+    if (this.subscription !== null && t === T_WORD && v === 'false' && this.t1 === T_PUNCT && this.v1 === '=' && this.t2 === T_WORD && this.v2 === 'connect') this.subscriptionOffline = true;
+    if (t === T_WORD && (v === 'enable' || v === 'refresh' || v === 'connection') &&
       this.t2 === T_WORD && this.v2 === 'subscription' && this.t3 === T_WORD && this.v3 === 'alter') {
       this.report('other', `ALTER SUBSCRIPTION … ${v.toUpperCase()} makes the restored copy connect to the publisher`, line);
     }
