@@ -43,7 +43,7 @@ test('a COPY block of pg_dump\'s form has a span from its COPY line through its 
   const full = PREAMBLE + body;
   const [ft, t, u] = r.copyBlocks;
   assert.deepEqual(ft!.span, { start, end: start + Buffer.byteLength('COPY public.ft (id, v) FROM stdin;\n1\ta\n2\tb\n\\.\n') });
-  assert.equal(full.slice(ft!.span!.start, ft!.span!.end).split('\n').length, 5);
+  assert.equal(full.slice(ft!.span.start, ft!.span.end).split('\n').length, 5);
   assert.equal(t!.span, undefined, 'another statement on the COPY line');
   assert.equal(u!.span, undefined, 'a block the dump ends inside');
 });
