@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { psql, scratchDir, startSource } from '../helpers/clusters.js';
+import { psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
+import { runDrill } from '../../src/drill/run-drill.js';
 import { pgDump } from '../helpers/dumps.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { forceJailModeForTests } from '../../src/sandbox/jail.js';
@@ -135,6 +136,19 @@ describe('the restored copy does not reach a foreign server, in every jail mode'
     assert.deepEqual(failures(w.result.report), []);
     assert.equal(w.result.exitCode, 0);
   });
+
+  for (const mode of ['none', 'root'] as const) {
+    test(`jail ${mode}: pgdrill run of the source (foreign table, view over it) passes, deep, and the victim sees no connection`, async () => {
+      forceJailModeForTests(mode);
+      const w = await watched(() => runDrill({ source: urlOf(source, 'app'), outDir: join(dir.path, `out-run-${mode}`), deep: true }));
+      forceJailModeForTests(null);
+      assert.deepEqual(failures(w.result.report), []);
+      assert.equal(w.result.exitCode, 0);
+      // The source's own pg_dump does not read foreign data (no --include-foreign-data): nothing reached the victim.
+      assert.deepEqual(w.connections, []);
+      assert.equal(w.rows.trim(), '1');
+    });
+  }
 
   test('jail none: a populated materialized view over the foreign table: its REFRESH stops at the sandbox, named, the victim untouched', async () => {
     await psql(source, 'postgres', { sql: 'CREATE DATABASE app_mv TEMPLATE app' });
