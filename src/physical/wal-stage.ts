@@ -151,6 +151,8 @@ export async function stageWal(walDir: string, startSegment: string, dir: string
  */
 export async function adoptStagedWal(staged: StagedWal, dest: string, user: OsUser | null, signal?: AbortSignal): Promise<StagedWal> {
   await moveDir(staged.dir, dest, () => stageWal(staged.dir, '0'.repeat(24), dest, user, signal));
+  // The checked copy is made in pgdrill's own directory (wal-checked-copy.ts): the server reads it as the sandbox user.
+  if (user) await chown(dest, user.uid, user.gid);
   return { ...staged, dir: dest };
 }
 
