@@ -13,6 +13,7 @@ import { checkWalContinuity } from '../../src/physical/wal-archive.js';
 import { parseTimelineHistory } from '../../src/physical/wal-history.js';
 import { formatLsn, parseLsn, parseWalFileName, segmentFileName } from '../../src/physical/wal-names.js';
 import { confQuote, walRestoreCommand } from '../../src/physical/restore-command.js';
+import { openTarStream } from '../../src/physical/tar-stream.js';
 
 const MIB = 1 << 20;
 const SYSID = 7300000000000000001n;
@@ -359,5 +360,56 @@ describe('checkWalContinuity with stage: one pass, the checked copy left for rec
     assert.equal(r.ok, true, r.detail);
     assert.equal(r.staged?.dir, d);
     assert.equal(r.staged?.segments, 3);
+  });
+});
+
+describe('a compressed WAL file whose program is not installed: the machine\'s problem, not the archive\'s', () => {
+  /** Run `fn` with PATH set to `path`. */
+  async function withPath<T>(path: string, fn: () => Promise<T>): Promise<T> {
+    const saved = process.env.PATH;
+    process.env.PATH = path;
+    try {
+      return await fn();
+    } finally {
+      process.env.PATH = saved;
+    }
+  }
+  /** An archive of segments 1-3, segment 2 compressed with zstd. */
+  async function zstArchive(): Promise<{ d: string; zs: string }> {
+    const d = await archive();
+    await segs(d, 1, 1, 3);
+    const zs = segmentFileName(1, 2n, MIB);
+    execFileSync('zstd', ['-q', '--rm', '-o', join(d, `${zs}.zst`), join(d, zs)]);
+    return { d, zs: `${zs}.zst` };
+  }
+  const environment = (file: string) => (e: Error & { exitCode?: number }) =>
+    e.exitCode === 4 && e.message.startsWith(`${file} is compressed with zstd, and the zstd program is not installed (not found in PATH: /nonexistent)`) && /Install zstd \(e\.g\. apt-get install zstd\)/.test(e.message);
+
+  it('exit 4 naming the program, the segment and the package — when checking headers and when copying; the copy is removed', async () => {
+    const { d, zs } = await zstArchive();
+    await withPath('/nonexistent', async () => {
+      await assert.rejects(checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) } }), environment(join(d, zs)));
+      const into = join(d, '..', `copy${n++}`);
+      await assert.rejects(checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, stage: { into } }), environment(join(d, zs)));
+      await assert.rejects(stat(into), /ENOENT/);
+    });
+  });
+
+  it('a zstd installed outside the usual directories (first in PATH) is found and used', async () => {
+    const { d } = await zstArchive();
+    const bin = join(root, `opt-bin${n++}`);
+    await mkdir(bin);
+    await symlink('/usr/bin/zstd', join(bin, 'zstd'));
+    const into = join(d, '..', `copy${n++}`);
+    const r = await withPath(bin, () => checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, stage: { into } }));
+    assert.equal(r.ok, true, r.detail);
+    assert.equal(r.staged?.segments, 3);
+  });
+
+  it('a .tar.zst base backup: exit 4 naming the tar, before anything is read', async () => {
+    const d = await archive();
+    const tar = join(d, 'base.tar.zst');
+    await writeFile(tar, 'not read');
+    await withPath('/nonexistent', () => assert.rejects(openTarStream(tar), (e: Error & { exitCode?: number }) => e.exitCode === 4 && e.message.startsWith(`${tar} is compressed with zstd`)));
   });
 });
