@@ -6,11 +6,13 @@
  *   that never ends) leaves `<run>/wal-checked`; `pgdrill cleanup` removes it (the planted variants it must refuse:
  *   test/safety/cleanup.test.ts);
  * - the same drill with no `zstd` in PATH ends with exit 4 naming the program, the segment and what to install, the
- *   report written with the cause in `drill.aborted` — an environment problem, not a verdict on the archive.
+ *   report written with the cause in `drill.aborted` — an environment problem, not a verdict on the archive;
+ * - the archive's last segments deleted: a later backup's history file shows the WAL went further (WARN, named);
+ *   the whole archive says where it ends and that nothing shows more was expected (PASS).
  */
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { chmod, cp, lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { chmod, cp, lstat, mkdir, readdir, readFile, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -32,6 +34,8 @@ describe('what a physical drill that cannot finish leaves, and says', { timeout:
   let zstArchive: string;
   let zstSegment: string;
   let state: string;
+  let archive: string;
+  let later: Awaited<ReturnType<typeof baseBackup>>;
 
   before(async () => {
     const started = await startArchivingSource('pgdrill-leftovers-', ['b']);
@@ -41,6 +45,9 @@ describe('what a physical drill that cannot finish leaves, and says', { timeout:
     await switchWal(s, started.archive, 1);
     backup = (await baseBackup(source, join(scratch.path, 'b', 'plain'))).dir;
     const after = await switchWal(s, started.archive, 3);
+    // A later base backup: its backup history file (.backup, archived with its stop segment) records how far the WAL went.
+    later = await baseBackup(source, join(scratch.path, 'b', 'later'));
+    archive = started.archive;
     await source.stop();
     source = undefined;
     zstArchive = join(scratch.path, 'archive-zst');
@@ -124,5 +131,34 @@ describe('what a physical drill that cannot finish leaves, and says', { timeout:
     assert.notEqual(report.checks.find((c) => c.name === 'backup.wal_continuity')?.status, 'fail', 'not a verdict on the archive');
     assert.equal(await exists(join(run, 'wal-checked')), false, 'the partial checked copy is removed');
   });
-});
 
+  /** `pgdrill verify BACKUP --wal DIR`, its exit code and report. */
+  async function verify(wal: string, out: string): Promise<{ code: number | null; report: Report }> {
+    const r = await runCli(['verify', backup, '--wal', wal, '--out', out, '--json'], { env: { PGDRILL_STATE_DIR: state } });
+    assert.ok(r.stdout.trim().startsWith('{'), `no JSON report (exit ${r.code}): ${r.stderr.slice(-2000)}`);
+    return { code: r.code, report: JSON.parse(r.stdout) as Report };
+  }
+  const continuity = (r: Report) => r.checks.find((c) => c.name === 'backup.wal_continuity');
+
+  it('the last segments deleted: WARN naming the later backup\'s history file and the last segment left; the whole archive: PASS, its end named', async (t) => {
+    const cut = join(scratch.path, 'archive-cut');
+    await cp(archive, cut, { recursive: true });
+    const gone: string[] = [];
+    for (const n of await readdir(cut)) if (/^[0-9A-F]{24}$/.test(n) && n >= later.startSegment) gone.push(n);
+    assert.ok(gone.length >= 1);
+    for (const n of gone) await unlink(join(cut, n));
+    const short = await verify(cut, join(scratch.path, 'out-cut'));
+    const c = continuity(short.report)!;
+    t.diagnostic(c.detail);
+    assert.equal(c.status, 'warn', c.detail);
+    assert.match(c.detail, new RegExp(`but ${later.startSegment}\\.[0-9A-F]{8}\\.backup, a backup history file \\(a base backup stopped there\\), names \\S+, past the archive's end at \\S+: segments after [0-9A-F]{24} are missing \\(deleted, or not archived yet\\)`));
+    assert.equal(short.report.status, 'PASS', 'a warning: recovery replays what is there');
+
+    const whole = await verify(archive, join(scratch.path, 'out-whole'));
+    const w = continuity(whole.report)!;
+    t.diagnostic(w.detail);
+    assert.equal(whole.code, 0);
+    assert.equal(w.status, 'pass', w.detail);
+    assert.match(w.detail, new RegExp(`the archive ends at \\S+, and nothing in it shows more was expected \\(the furthest LSN its backup and timeline history files name on that timeline is \\S+, in ${later.startSegment}\\.[0-9A-F]{8}\\.backup\\)`));
+  });
+});
