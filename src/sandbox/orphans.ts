@@ -76,6 +76,8 @@ export interface CleanupResult {
 }
 
 const SOCKET_PREFIX = 'pgdrill-sock-';
+/** The temp directory's staging directories of repository drills (`pgdrill verify pgbackrest:…`, `barman:…`). */
+const REPOSITORY_STAGING_PREFIX = 'pgdrill-repository-';
 
 function euid(): number {
   return process.geteuid?.() ?? -1;
@@ -210,6 +212,11 @@ async function unrecordedSandboxes(records: SandboxRecords['records'], outDirs: 
   for (const d of [...new Set(marked)].sort()) {
     if (recordedRoots.has(d) || recordedRoots.has((await realpath(d).catch(() => d)))) continue;
     items.push({ kind: 'sandbox', path: d, action: 'refused', reason: `refused: it carries a ${SANDBOX_MARKER} marker, but pgdrill has no record of creating it (in ${join(stateDir, 'sandboxes')}): a marker proves nothing; left alone` });
+  }
+  // A repository drill's staging directory (src/physical/repository-verify.ts) is recorded like a sandbox.
+  for (const d of tmpChildren.filter((p) => basename(p).startsWith(REPOSITORY_STAGING_PREFIX))) {
+    if (recordedRoots.has(d) || recordedRoots.has(await realpath(d).catch(() => d))) continue;
+    items.push({ kind: 'sandbox', path: d, action: 'refused', reason: `refused: named like a repository drill's staging directory, but pgdrill has no record of creating it (in ${join(stateDir, 'sandboxes')}); left alone` });
   }
   for (const d of tmpChildren.filter(isSocketDir)) {
     if (recordedSockets.has(d)) continue;

@@ -311,6 +311,40 @@ test('cleanup removes the checked WAL copy of a physical drill that is gone; a p
   assert.equal(r.refused, 4);
 });
 
+test('a repository drill killed mid-restore: cleanup removes its recorded staging directory; an unrecorded look-alike is refused', async () => {
+  await using d = await scratchDir();
+  const tmp = join(d.path, 'tmp');
+  const state = join(d.path, 'state');
+  await mkdir(tmp, { recursive: true });
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, '../helpers/orphan-staging.ts'), state], {
+    env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((res, rej) => {
+    let buf = '';
+    child.stdout.on('data', (b) => {
+      buf += b;
+      if (buf.includes('\n')) res(buf.split('\n')[0]!);
+    });
+    child.on('exit', (code) => rej(new Error(`orphan-staging exited with ${code}`)));
+  });
+  const { dir } = JSON.parse(line) as { dir: string };
+  const running = await cleanupOrphans({ outDirs: [join(d.path, 'drills')], tmpDir: tmp, stateDir: state });
+  assert.equal(running.items.find((i) => i.path === dir)?.action, 'skipped', 'its drill still runs');
+  child.kill('SIGKILL');
+  await new Promise((res) => child.once('exit', res));
+  // Named like one, but never recorded: anyone can make it in the temp directory.
+  const planted = join(tmp, 'pgdrill-repository-planted');
+  await mkdir(join(planted, 'data'), { recursive: true });
+
+  const r = await cleanupOrphans({ outDirs: [join(d.path, 'drills')], tmpDir: tmp, stateDir: state });
+  const by = itemsByPath(r.items);
+  assert.equal(by.get(dir)?.action, 'removed', by.get(dir)?.reason);
+  assert.equal(await exists(dir), false);
+  assert.match(by.get(planted)?.reason ?? '', /^refused: named like a repository drill's staging directory, but pgdrill has no record/);
+  assert.equal(await exists(join(planted, 'data')), true);
+  assert.equal((await readSandboxRecords(state)).records.length, 0, 'its record is dropped');
+});
+
 /** Start a process that creates a recorded sandbox (test/helpers/orphan-sandbox.ts) and SIGKILL it: a genuine orphan. */
 async function killedSandboxOwner(parentDir: string, state: string): Promise<{ pid: number; rootDir: string; dataDir: string; socketDir: string; postmaster: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, '../helpers/orphan-sandbox.ts'), parentDir], {
