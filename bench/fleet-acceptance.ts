@@ -102,7 +102,7 @@ function currentDrill(w: SimWorker, from: number): { database: string; jobId: st
   if (!started) return null;
   const database = started[1]!;
   const after = log.slice(started.index + started[0].length);
-  return new RegExp(`: ${database}: (PASS|FAIL|error|timeout)`).test(after) ? null : { database, jobId: started[2]! };
+  return new RegExp(`: ${database}: (PASS|FAIL|error|stopped)`).test(after) ? null : { database, jobId: started[2]! };
 }
 
 /** SIGKILL the first worker 1.5 s into a drill; wait for that drill's processes to end; restart a worker on its directories. */

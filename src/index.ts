@@ -62,10 +62,11 @@ export type { DatabaseLocale } from './restore/database-locale.js';
 export { renderStarterConfig, type StarterConfigOptions } from './init/starter-config.js';
 // Fleets: the coordination database's results, the fleet's status, dashboard and metrics (docs/fleet.md).
 export {
-  ensureResultsSchema, requireResultsSchema, registerDatabases, recordResult, latestResults, resultsSince, ResultsSchemaError, RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION,
+  ensureResultsSchema, requireResultsSchema, registerDatabases, recordResult, recordExhaustedJob, latestResults, resultsSince, ResultsSchemaError, RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION,
   type ResultsClient, type FleetDatabaseEntry, type RegisteredDatabase, type FleetResultInput, type FleetResult, type LatestResult, type RegisterResult,
-  type ResultSummary, type FleetVerdict, type FleetDrillKind,
+  type ResultSummary, type FleetVerdict, type FleetReason, type FleetDrillKind,
 } from './fleet/results-store.js';
+export { recordExhaustedJobs, exhaustedMessage, type ExhaustedJob, type JobAttempt } from './fleet/exhausted-jobs.js';
 export { summarizeReport, verdictOf } from './fleet/result-summary.js';
 export { fleetStatus, judgeFleet, type FleetStatus, type FleetStatusOptions, type FleetDatabaseStatus, type FleetState } from './fleet/fleet-status.js';
 export { renderFleetHtml, type FleetHtmlOptions } from './fleet/fleet-html.js';

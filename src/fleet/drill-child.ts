@@ -16,14 +16,16 @@ import type { DrillJobData } from './queue.js';
 
 /** How a fleet drill ended. */
 export interface DrillOutcome {
-  /** PASS/FAIL: the report's verdict; error: no report (exit 2, 3, 4, 70); timeout: stopped at max duration; interrupted: the worker stopped it. */
-  readonly verdict: 'PASS' | 'FAIL' | 'error' | 'timeout' | 'interrupted';
+  /** PASS/FAIL: the report's verdict; error: no report (exit 2, 3, 4, 70); stopped: over a budget (`stopReason`); interrupted: the worker stopped it. */
+  readonly verdict: 'PASS' | 'FAIL' | 'error' | 'stopped' | 'interrupted';
+  /** stopped: which budget it overran, its max_duration or its disk_budget; null otherwise. */
+  readonly stopReason: 'duration' | 'disk' | null;
   readonly exitCode: number | null;
   /** The report the child printed (`--json`), when it printed one. */
   readonly report: Record<string, unknown> | null;
   /** Its run directory (the report's, else the one found while it ran); null when it made none. */
   readonly runDir: string | null;
-  /** Why the worker stopped it (timeout: "exceeded max_duration 2 h" or "exceeded disk_budget …"); null otherwise. */
+  /** Why the worker stopped it (stopped: "exceeded max_duration 2 h" or "exceeded disk_budget …"); null otherwise. */
   readonly cause: string | null;
   /** The last lines of the child's stderr, for a drill that ended without a report. */
   readonly stderrTail: string;
@@ -87,21 +89,21 @@ export async function runDrillChild(job: DrillJobData, configFile: string, o: Dr
   const { args, env } = drillCommand(job, configFile, o);
   const p = startProcess({ bin: process.execPath, args, env, stdout: 'capture', allowFailure: true });
   // Why the worker stopped it, set once by the first of the stops below.
-  const stopped: { why?: { verdict: 'timeout' | 'interrupted'; cause: string | null }; killTimer?: NodeJS.Timeout } = {};
-  const stop = (verdict: 'timeout' | 'interrupted', cause: string | null) => {
+  const stopped: { why?: { verdict: 'stopped' | 'interrupted'; reason: DrillOutcome['stopReason']; cause: string | null }; killTimer?: NodeJS.Timeout } = {};
+  const stop = (verdict: 'stopped' | 'interrupted', reason: DrillOutcome['stopReason'], cause: string | null) => {
     if (stopped.why) return;
-    stopped.why = { verdict, cause };
+    stopped.why = { verdict, reason, cause };
     p.child.kill('SIGTERM');
     stopped.killTimer = setTimeout(() => p.child.kill('SIGKILL'), o.killGraceMs ?? 60_000);
   };
-  const budget = setTimeout(() => stop('timeout', `exceeded max_duration ${formatDuration(job.maxDurationMs)}`), job.maxDurationMs);
-  const onAbort = () => stop('interrupted', null);
+  const budget = setTimeout(() => stop('stopped', 'duration', `exceeded max_duration ${formatDuration(job.maxDurationMs)}`), job.maxDurationMs);
+  const onAbort = () => stop('interrupted', null, null);
   o.signal.addEventListener('abort', onAbort, { once: true });
   if (o.signal.aborted) onAbort();
   const watching = new AbortController();
   const seen: { runDir?: string } = {};
   const watch = p.child.pid
-    ? watchDrill(o, p.child.pid, job.diskBudgetBytes, watching.signal, seen, (cause) => stop('timeout', cause))
+    ? watchDrill(o, p.child.pid, job.diskBudgetBytes, watching.signal, seen, (cause) => stop('stopped', 'disk', cause))
     : Promise.resolve();
   try {
     const r = await p.done;
@@ -110,7 +112,7 @@ export async function runDrillChild(job: DrillJobData, configFile: string, o: Dr
     const verdict = stopped.why?.verdict ?? (status === 'PASS' || status === 'FAIL' ? status : 'error');
     const reported = (report?.run as { dir?: unknown } | undefined)?.dir;
     const runDir = typeof reported === 'string' ? reported : seen.runDir ?? null;
-    return { verdict, exitCode: r.exitCode, report, runDir, cause: stopped.why?.cause ?? null, stderrTail: r.stderrTail.slice(-2000), startedAt, finishedAt: new Date().toISOString() };
+    return { verdict, stopReason: stopped.why?.reason ?? null, exitCode: r.exitCode, report, runDir, cause: stopped.why?.cause ?? null, stderrTail: r.stderrTail.slice(-2000), startedAt, finishedAt: new Date().toISOString() };
   } finally {
     clearTimeout(budget);
     if (stopped.killTimer) clearTimeout(stopped.killTimer);

@@ -11,7 +11,7 @@ import { duration, num, utc } from '../report/html/format.js';
 import { timeChart } from '../report/html/chart.js';
 import { page } from '../report/html/page.js';
 import type { FleetDatabaseStatus, FleetState, FleetStatus } from './fleet-status.js';
-import type { FleetResult, FleetVerdict } from './results-store.js';
+import type { FleetReason, FleetResult, FleetVerdict } from './results-store.js';
 
 /** Badge class, icon and word per state: colour is never the only signal. */
 const STATE: Readonly<Record<FleetState, { cls: string; icon: string; word: string }>> = {
@@ -25,8 +25,15 @@ const VERDICT: Readonly<Record<FleetVerdict, { cls: string; icon: string; word: 
   pass: { cls: 'pass', icon: '✔', word: 'PASS' },
   fail: { cls: 'fail', icon: '✖', word: 'FAIL' },
   error: { cls: 'fail', icon: '✖', word: 'ERROR' },
-  timeout: { cls: 'fail', icon: '✖', word: 'TIMEOUT' },
+  stopped: { cls: 'fail', icon: '✖', word: 'STOPPED' },
 };
+/** What the badge adds for a reason: which budget stopped the drill, or that its job was given up. */
+const REASON: Readonly<Record<FleetReason, string>> = { duration: 'MAX DURATION', disk: 'DISK BUDGET', retries_exhausted: 'RETRIES EXHAUSTED' };
+
+function verdictBadge(r: FleetResult): Html {
+  const v = VERDICT[r.verdict];
+  return badgeOf(r.reason ? { ...v, word: `${v.word}: ${REASON[r.reason]}` } : v);
+}
 /** The order of the databases table: what needs attention first. */
 const URGENCY: Readonly<Record<FleetState, number>> = { failing: 0, never: 1, stale: 2, pending: 3, ok: 4 };
 
@@ -42,7 +49,7 @@ function failedChecks(r: FleetResult): Html {
 
 function newest(r: FleetResult | null): Html {
   if (!r) return html`<span class="muted">never drilled</span>`;
-  return html`${badgeOf(VERDICT[r.verdict])} ${utc(r.finishedAt)} <span class="muted">on ${r.host} (${r.worker})</span>${failedChecks(r)}`;
+  return html`${verdictBadge(r)} ${utc(r.finishedAt)} <span class="muted">on ${r.host} (${r.worker})</span>${failedChecks(r)}`;
 }
 
 function databaseRow(d: FleetDatabaseStatus): Html {
@@ -77,7 +84,7 @@ function failuresSection(recent: readonly FleetResult[], days: number): Html {
 ${bad.length ? html`<div class="scroll"><table>
 <caption>${bad.length} of ${recent.length} drill(s), newest first.</caption>
 <thead><tr><th scope="col">Finished</th><th scope="col">Database</th><th scope="col">Verdict</th><th scope="col">Worker</th><th scope="col" class="num">Duration</th><th scope="col">Report</th></tr></thead>
-<tbody>${bad.map((r) => html`<tr class="is-fail"><td>${utc(r.finishedAt)}</td><th scope="row">${r.databaseKey}</th><td>${badgeOf(VERDICT[r.verdict])}${failedChecks(r)}</td><td>${r.host} <span class="muted">(${r.worker})</span></td><td class="num">${duration(r.durationMs)}</td><td>${r.reportPath ? html`<code>${r.reportPath}</code>` : '—'}</td></tr>`)}</tbody>
+<tbody>${bad.map((r) => html`<tr class="is-fail"><td>${utc(r.finishedAt)}</td><th scope="row">${r.databaseKey}</th><td>${verdictBadge(r)}${failedChecks(r)}</td><td>${r.host} <span class="muted">(${r.worker})</span></td><td class="num">${duration(r.durationMs)}</td><td>${r.reportPath ? html`<code>${r.reportPath}</code>` : '—'}</td></tr>`)}</tbody>
 </table></div>` : html`<p>None: every drill of the last ${days} day(s) passed (${num(recent.length)} drill(s)).</p>`}
 </section>`;
 }
@@ -93,7 +100,7 @@ function durationsSection(recent: readonly FleetResult[], days: number): Html {
     id: 'fleet-durations',
     title: `Drill durations across the fleet, last ${days} day(s)`,
     desc: `${shown.length} drill(s); longest ${formatDuration(Math.max(...shown.map((r) => r.durationMs)))}`,
-    points: shown.map((r) => ({ t: Date.parse(r.startedAt), v: r.durationMs, failed: r.verdict !== 'pass', label: `${r.databaseKey} ${r.startedAt} UTC — ${formatDuration(r.durationMs)} — ${r.verdict}` })),
+    points: shown.map((r) => ({ t: Date.parse(r.startedAt), v: r.durationMs, failed: r.verdict !== 'pass', label: `${r.databaseKey} ${r.startedAt} UTC — ${formatDuration(r.durationMs)} — ${r.verdict}${r.reason ? ` (${r.reason})` : ''}` })),
     format: (ms) => formatDuration(ms),
     scale: 'duration',
     line: false,

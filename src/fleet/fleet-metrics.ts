@@ -13,7 +13,8 @@ export const FLEET_METRIC_FAMILIES = {
   pgdrill_fleet_database_ok: '1 when the database was verified within its allowed age and its newest drill passed (or it is not yet due), else 0.',
   pgdrill_fleet_last_success_timestamp_seconds: 'Unix time at which the newest passing drill of the database finished.',
   pgdrill_fleet_last_run_timestamp_seconds: 'Unix time at which the newest drill of the database finished.',
-  pgdrill_fleet_last_run_success: 'Verdict of the newest drill of the database: 1 PASS, 0 FAIL, error or timeout.',
+  pgdrill_fleet_last_run_success: 'Verdict of the newest drill of the database: 1 PASS, 0 FAIL, error or stopped.',
+  pgdrill_fleet_last_run_verdict: 'Always 1, labelled with the verdict of the newest drill of the database (pass, fail, error, stopped) and its reason (duration, disk, retries_exhausted, or empty).',
   pgdrill_fleet_last_run_duration_seconds: 'Duration of the newest drill of the database, in seconds.',
   pgdrill_fleet_last_run_failed_checks: 'Number of checks that failed in the newest drill of the database.',
   pgdrill_fleet_lag_seconds: 'How long past its schedule the next verification of the database is, in seconds (0: not yet due).',
@@ -35,6 +36,7 @@ export function fleetSamples(s: FleetStatus): MetricSample[] {
     if (!r) continue;
     add('pgdrill_fleet_last_run_timestamp_seconds', Date.parse(r.finishedAt) / 1000);
     add('pgdrill_fleet_last_run_success', r.verdict === 'pass' ? 1 : 0);
+    out.push({ name: 'pgdrill_fleet_last_run_verdict', labels: { ...labels, verdict: r.verdict, reason: r.reason ?? '' }, value: 1 });
     add('pgdrill_fleet_last_run_duration_seconds', r.durationMs / 1000);
     add('pgdrill_fleet_last_run_failed_checks', r.summary.counts.fail);
   }

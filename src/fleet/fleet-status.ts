@@ -9,7 +9,7 @@ import { latestResults, requireResultsSchema, type FleetResult, type LatestResul
 
 /**
  * ok: verified within its allowed age and the newest drill passed; pending: registered recently, not yet due;
- * failing: the newest drill did not pass (fail, error or timeout); stale: the newest PASS is too old;
+ * failing: the newest drill did not pass (fail, error or stopped); stale: the newest PASS is too old;
  * never: no drill ever passed, and it was due.
  */
 export type FleetState = 'ok' | 'pending' | 'failing' | 'stale' | 'never';
@@ -57,7 +57,11 @@ export interface FleetStatusOptions {
 /** Why the newest drill did not pass, in one line. */
 function failure(r: FleetResult): string {
   const when = `${r.finishedAt.replace(/\.\d+Z$/, 'Z')} on ${r.host}`;
-  if (r.verdict === 'timeout') return `the newest drill (${when}) ${r.summary.message?.split('\n')[0] ?? 'overran its budget'} and was stopped after ${formatDuration(r.durationMs)}`;
+  if (r.verdict === 'stopped') {
+    const budget = r.reason === 'disk' ? 'its disk_budget' : 'its max_duration';
+    return `the newest drill (${when}) was stopped after ${formatDuration(r.durationMs)}: ${r.summary.message?.split('\n')[0] ?? `it overran ${budget}`}`;
+  }
+  if (r.reason === 'retries_exhausted') return `the newest drill (${when}) was given up after its retries: ${r.summary.message?.split('\n')[0] ?? 'its worker died on every attempt'}`;
   if (r.verdict === 'error') return `the newest drill (${when}) could not run: exit ${r.exitCode ?? 'by signal'}${r.summary.message ? `: ${r.summary.message.split('\n')[0]}` : ''}`;
   const checks = r.summary.failed_checks;
   return `the newest drill (${when}) FAILED${checks.length ? `: ${checks.join(', ')}` : ''}`;

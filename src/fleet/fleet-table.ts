@@ -13,6 +13,7 @@ import type PgBoss from 'pg-boss';
 import { DRILL_QUEUE, DRILL_RETRY_LIMIT, QUEUE_SCHEMA, type DrillJobData, type Queue } from './queue.js';
 import { longestGapMs, nextDue, parseSchedule } from './schedule.js';
 import { ensureResultsSchema, registerDatabases } from './results-store.js';
+import { ATTEMPTS } from './lease.js';
 import type { Fleet, FleetDatabase } from './fleet-file.js';
 
 const T = `${QUEUE_SCHEMA}.fleet_database`;
@@ -29,6 +30,16 @@ export async function ensureFleetTables(db: pg.Pool | pg.PoolClient): Promise<vo
     last_queued timestamptz,
     synced_at timestamptz NOT NULL DEFAULT now())`);
   await db.query(`CREATE TABLE IF NOT EXISTS ${S} (key text PRIMARY KEY, value jsonb NOT NULL)`);
+  // Each attempt at a drill job, for the record of a job given up after its retries (lease.ts, exhausted-jobs.ts).
+  await db.query(`CREATE TABLE IF NOT EXISTS ${ATTEMPTS} (
+    job_id uuid NOT NULL,
+    started_on timestamptz NOT NULL,
+    database text NOT NULL,
+    worker text NOT NULL,
+    host text NOT NULL,
+    ended text,
+    detail text,
+    PRIMARY KEY (job_id, started_on))`);
 }
 
 /** What a job of this database carries, but its due time. */

@@ -7,11 +7,18 @@
  * hand-back is not one: the worker stops (SIGTERM), lacks the disk, or was frozen and lost its lease — the drill never
  * got its chance. pg-boss 10 counts an attempt when a job that was started before is fetched again (`retry_count + 1
  * WHERE started_on IS NOT NULL`); a hand-back clears `started_on`, so the next fetch does not count it.
+ *
+ * pg-boss keeps only the last attempt's start on the job, and its maintenance overwrites the output of a job whose
+ * lease ran out. So each attempt is also written in the fleet's `fleet_attempt` table (who, where, when) and marked
+ * when it ends in the worker's hands: an attempt still unmarked when its job fails is one whose worker died. That is
+ * what a job given up after its retries is recorded with (exhausted-jobs.ts).
  */
 import type pg from 'pg';
 import { DRILL_QUEUE, QUEUE_SCHEMA } from './queue.js';
 
 const JOB = `${QUEUE_SCHEMA}.job`;
+/** The attempts of drill jobs: created by fleet-table.ts's ensureFleetTables. */
+export const ATTEMPTS = `${QUEUE_SCHEMA}.fleet_attempt`;
 /** node-postgres reads timestamps to the millisecond; the column holds microseconds. */
 const SAME_ATTEMPT = `started_on >= $3::timestamptz AND started_on < $3::timestamptz + interval '1 ms'`;
 
@@ -68,4 +75,30 @@ export async function completeAttempt(db: pg.Pool, a: Attempt, output: object): 
     [DRILL_QUEUE, a.jobId, a.startedOn, JSON.stringify(output)],
   );
   return (r.rowCount ?? 0) > 0;
+}
+
+/** How an attempt ended in its worker's hands; an attempt with none when its job failed was its worker's death. */
+export type AttemptEnd = 'completed' | 'handed_back' | 'dropped' | 'error';
+
+/** Write down that `worker` (host:pid) on `host` started the attempt at `database`'s drill. */
+export async function beginAttempt(db: pg.Pool, a: Attempt, database: string, worker: string, host: string): Promise<void> {
+  await db.query(
+    `INSERT INTO ${ATTEMPTS} (job_id, started_on, database, worker, host) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+    [a.jobId, a.startedOn, database, worker, host],
+  );
+}
+
+/**
+ * Write down how the attempt ended (`detail`: the error, for `error`). A completed job's attempts are of no further
+ * use: they go.
+ */
+export async function endAttempt(db: pg.Pool, a: Attempt, end: AttemptEnd, detail: string | null = null): Promise<void> {
+  if (end === 'completed') {
+    await db.query(`DELETE FROM ${ATTEMPTS} WHERE job_id = $1`, [a.jobId]);
+    return;
+  }
+  await db.query(
+    `UPDATE ${ATTEMPTS} SET ended = $3, detail = $4 WHERE job_id = $1 AND started_on >= $2::timestamptz AND started_on < $2::timestamptz + interval '1 ms'`,
+    [a.jobId, a.startedOn, end, detail],
+  );
 }

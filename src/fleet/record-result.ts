@@ -19,6 +19,8 @@ export interface FleetDrillResult {
   readonly worker: string;
   readonly kind: DrillJobData['kind'];
   readonly verdict: DrillOutcome['verdict'];
+  /** stopped: the budget it overran (duration, disk); null otherwise. */
+  readonly stopReason: DrillOutcome['stopReason'];
   readonly exitCode: number | null;
   /** The period it drilled (when it was due). */
   readonly due: string;
@@ -39,7 +41,7 @@ export function resultOf(jobId: string, worker: string, job: DrillJobData, o: Dr
   const run = o.report?.run as { dir?: unknown; duration_ms?: unknown } | undefined;
   const checks = Array.isArray(o.report?.checks) ? (o.report.checks as { name?: unknown; status?: unknown }[]) : [];
   return {
-    database: job.database, jobId, worker, kind: job.kind, verdict: o.verdict, exitCode: o.exitCode, due: job.due,
+    database: job.database, jobId, worker, kind: job.kind, verdict: o.verdict, stopReason: o.stopReason, exitCode: o.exitCode, due: job.due,
     startedAt: o.startedAt, finishedAt: o.finishedAt,
     runDir: o.runDir,
     report: o.report
@@ -64,7 +66,9 @@ export async function recordFleetResult(pool: pg.Pool, result: FleetDrillResult,
     await recordResult(client, {
       databaseKey: result.database, worker: result.worker, host: hostname(),
       startedAt: new Date(result.startedAt), finishedAt: new Date(result.finishedAt),
-      verdict: verdictOf(outcome.exitCode, report, outcome.verdict === 'timeout'),
+      verdict: verdictOf(outcome.exitCode, report, outcome.verdict === 'stopped'),
+      reason: outcome.verdict === 'stopped' ? outcome.stopReason : null,
+      jobId: result.jobId,
       exitCode: result.exitCode,
       // A stopped drill's cause comes first: its stderr only says it was interrupted.
       summary: { ...summary, message: outcome.cause ?? result.error },

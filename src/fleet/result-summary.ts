@@ -17,12 +17,12 @@ export function summarizeReport(report: Report): ResultSummary {
 }
 
 /**
- * The verdict of a finished `pgdrill run|verify` child: its report's when it wrote one and exited 0 or 1; `timeout`
- * when the worker stopped it for overrunning its budget; `error` otherwise (exit 2 config, 3 guard, 4 environment,
+ * The verdict of a finished `pgdrill run|verify` child: its report's when it wrote one and exited 0 or 1; `stopped`
+ * when the worker stopped it for overrunning a budget; `error` otherwise (exit 2 config, 3 guard, 4 environment,
  * 70 bug, or killed).
  */
-export function verdictOf(exitCode: number | null, report: Report | null, timedOut: boolean): FleetVerdict {
-  if (timedOut) return 'timeout';
+export function verdictOf(exitCode: number | null, report: Report | null, stopped: boolean): FleetVerdict {
+  if (stopped) return 'stopped';
   if (report && (exitCode === 0 || exitCode === 1)) return report.status === 'PASS' ? 'pass' : 'fail';
   return 'error';
 }

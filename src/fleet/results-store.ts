@@ -15,7 +15,7 @@ import { redactUrl, redactUrlsIn } from '../source/libpq-url.js';
 export const RESULTS_SCHEMA = 'pgdrill_fleet';
 
 /** The schema version this pgdrill writes and reads. A newer one in the database is refused (never downgraded). */
-export const RESULTS_SCHEMA_VERSION = 1;
+export const RESULTS_SCHEMA_VERSION = 2;
 
 /** Any node-postgres client that can run a transaction: `pg.Client`, or `await pool.connect()`. */
 export type ResultsClient = pg.ClientBase;
@@ -23,8 +23,19 @@ export type ResultsClient = pg.ClientBase;
 /** A drill's kind: a `pgdrill run` of a source, or a `pgdrill verify` of a backup location. */
 export type FleetDrillKind = 'run' | 'verify';
 
-/** How a drill ended: pass/fail are the report's verdict; error: pgdrill exited 2, 3, 4 or 70; timeout: stopped for overrunning its budget. */
-export type FleetVerdict = 'pass' | 'fail' | 'error' | 'timeout';
+/**
+ * How a drill ended: pass/fail are the report's verdict; error: no verdict on the backup (pgdrill exited 2, 3, 4 or 70,
+ * or its worker died on every attempt: reason `retries_exhausted`); stopped: the worker stopped it for overrunning a
+ * budget (reason `duration` or `disk`). Rows written as `timeout` by schema version 1 read as `stopped`.
+ */
+export type FleetVerdict = 'pass' | 'fail' | 'error' | 'stopped';
+
+/**
+ * Why a drill ended the way it did, beyond its verdict: `duration` (stopped at max_duration), `disk` (stopped at its
+ * disk_budget), `retries_exhausted` (error: the job was given up after its worker died, or failed around the drill,
+ * on every attempt); null for the others.
+ */
+export type FleetReason = 'duration' | 'disk' | 'retries_exhausted';
 
 /** One database as the fleet file names it, for `registerDatabases`. */
 export interface FleetDatabaseEntry {
@@ -83,6 +94,10 @@ export interface FleetResultInput {
   readonly startedAt: Date;
   readonly finishedAt: Date;
   readonly verdict: FleetVerdict;
+  /** Required for `stopped` (duration or disk); `retries_exhausted` only with `error`. Default null. */
+  readonly reason?: FleetReason | null;
+  /** The queue's job id of the drill, when it ran from the queue. */
+  readonly jobId?: string | null;
   /** pgdrill's exit code; null when it was killed. */
   readonly exitCode: number | null;
   /** Default: finishedAt − startedAt. */
@@ -101,6 +116,8 @@ export interface FleetResult {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly verdict: FleetVerdict;
+  readonly reason: FleetReason | null;
+  readonly jobId: string | null;
   readonly exitCode: number | null;
   readonly durationMs: number;
   readonly summary: ResultSummary;
@@ -158,6 +175,20 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX results_database_finished ON ${RESULTS_SCHEMA}.results (database_key, finished_at DESC);
    CREATE INDEX results_pass_finished ON ${RESULTS_SCHEMA}.results (database_key, finished_at DESC) WHERE verdict = 'pass';
    CREATE INDEX results_finished ON ${RESULTS_SCHEMA}.results (finished_at);`,
+  // 2: a drill stopped for a budget is `stopped` with its reason (duration, disk), no longer a `timeout` whose message
+  // alone told disk from time; a job given up after its retries is recorded (error, retries_exhausted), once per job.
+  // `timeout` stays allowed: a worker still running the previous pgdrill during an upgrade writes it (read as stopped).
+  `ALTER TABLE ${RESULTS_SCHEMA}.results DROP CONSTRAINT results_verdict_check;
+   ALTER TABLE ${RESULTS_SCHEMA}.results ADD COLUMN reason text, ADD COLUMN job_id text;
+   UPDATE ${RESULTS_SCHEMA}.results SET verdict = 'stopped',
+     reason = CASE WHEN summary->>'message' LIKE 'exceeded disk_budget%' THEN 'disk' ELSE 'duration' END
+   WHERE verdict = 'timeout';
+   ALTER TABLE ${RESULTS_SCHEMA}.results
+     ADD CONSTRAINT results_verdict_check CHECK (verdict IN ('pass', 'fail', 'error', 'stopped', 'timeout')),
+     ADD CONSTRAINT results_reason_check CHECK (reason IS NULL
+       OR (verdict = 'stopped' AND reason IN ('duration', 'disk'))
+       OR (verdict = 'error' AND reason = 'retries_exhausted'));
+   CREATE UNIQUE INDEX results_exhausted_job ON ${RESULTS_SCHEMA}.results (job_id) WHERE reason = 'retries_exhausted';`,
 ];
 
 /** Serialises schema creation between workers and syncs that start at once (an arbitrary, fixed advisory lock key). */
@@ -194,9 +225,11 @@ function newerSchema(version: number): ResultsSchemaError {
  * Create the results schema, or bring it to this pgdrill's version: idempotent, safe when several workers start at
  * once (one transaction under an advisory lock). Needs CREATE on the database, or a `pgdrill_fleet` schema the role
  * owns already (docs/fleet.md). Returns the version now in place.
+ * @param opts.version stop at this version (default: this pgdrill's): for tests of the migrations.
  * @throws ResultsSchemaError (exit 4) when the schema is newer than this pgdrill.
  */
-export async function ensureResultsSchema(client: ResultsClient): Promise<number> {
+export async function ensureResultsSchema(client: ResultsClient, opts: { readonly version?: number } = {}): Promise<number> {
+  const target = Math.min(opts.version ?? RESULTS_SCHEMA_VERSION, RESULTS_SCHEMA_VERSION);
   return inTransaction(client, async () => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK_KEY]);
     // Not CREATE SCHEMA IF NOT EXISTS: it needs CREATE on the database even when the schema exists (a queue role
@@ -206,11 +239,11 @@ export async function ensureResultsSchema(client: ResultsClient): Promise<number
     await client.query(`CREATE TABLE IF NOT EXISTS ${RESULTS_SCHEMA}.schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
     const from = (await storedVersion(client)) ?? 0;
     if (from > RESULTS_SCHEMA_VERSION) throw newerSchema(from);
-    for (let v = from + 1; v <= RESULTS_SCHEMA_VERSION; v++) {
+    for (let v = from + 1; v <= target; v++) {
       await client.query(MIGRATIONS[v - 1]!); // v - 1 < MIGRATIONS.length: RESULTS_SCHEMA_VERSION === MIGRATIONS.length
       await client.query(`INSERT INTO ${RESULTS_SCHEMA}.schema_version (version) VALUES ($1)`, [v]);
     }
-    return RESULTS_SCHEMA_VERSION;
+    return Math.max(from, target);
   });
 }
 
@@ -280,19 +313,43 @@ function boundedSummary(s: Partial<ResultSummary> | undefined): ResultSummary {
   };
 }
 
+/** A stopped drill needs its reason; `retries_exhausted` belongs to an error with its job's id. */
+function checkReason(r: FleetResultInput): void {
+  const reason = r.reason ?? null;
+  const ok = r.verdict === 'stopped' ? reason === 'duration' || reason === 'disk'
+    : reason === null || (r.verdict === 'error' && reason === 'retries_exhausted' && !!r.jobId);
+  if (!ok) throw new PgdrillError(`cannot record a ${r.verdict} result of ${JSON.stringify(r.databaseKey)} with reason ${JSON.stringify(reason)}: a stopped drill needs duration or disk, retries_exhausted an error with its job id`);
+}
+
 /**
  * Record one finished drill. The database must be registered (`registerDatabases`).
- * @throws PgdrillError naming the key when it is not.
+ * @throws PgdrillError naming the key when it is not registered, or when the reason does not fit the verdict
+ *   (a job given up after its retries goes through `recordExhaustedJob`).
  */
 export async function recordResult(client: ResultsClient, r: FleetResultInput): Promise<FleetResult> {
+  if (r.reason === 'retries_exhausted') throw new PgdrillError('recordResult: a job given up after its retries is recorded by recordExhaustedJob');
+  const row = await insertResult(client, r, '');
+  return row!; // without ON CONFLICT, INSERT … RETURNING returns the one row inserted
+}
+
+/**
+ * Record a drill job given up after its retries (verdict error, reason `retries_exhausted`), once per job id: when
+ * it is recorded already (another worker's sweep), nothing is written and null returned.
+ */
+export async function recordExhaustedJob(client: ResultsClient, r: Omit<FleetResultInput, 'verdict' | 'reason' | 'jobId'> & { readonly jobId: string }): Promise<FleetResult | null> {
+  return insertResult(client, { ...r, verdict: 'error', reason: 'retries_exhausted' }, `ON CONFLICT (job_id) WHERE reason = 'retries_exhausted' DO NOTHING`);
+}
+
+async function insertResult(client: ResultsClient, r: FleetResultInput, onConflict: string): Promise<FleetResult | null> {
+  checkReason(r);
   const durationMs = r.durationMs ?? Math.max(0, r.finishedAt.getTime() - r.startedAt.getTime());
   try {
     const res = await client.query<ResultRow>(
-      `INSERT INTO ${RESULTS_SCHEMA}.results (database_key, worker, host, started_at, finished_at, verdict, exit_code, duration_ms, summary, report_path)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${RESULT_COLUMNS}`,
-      [r.databaseKey, r.worker, r.host, r.startedAt, r.finishedAt, r.verdict, r.exitCode, Math.round(durationMs), JSON.stringify(boundedSummary(r.summary)), r.reportPath ?? null],
+      `INSERT INTO ${RESULTS_SCHEMA}.results (database_key, worker, host, started_at, finished_at, verdict, reason, job_id, exit_code, duration_ms, summary, report_path)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ${onConflict} RETURNING ${RESULT_COLUMNS}`,
+      [r.databaseKey, r.worker, r.host, r.startedAt, r.finishedAt, r.verdict, r.reason ?? null, r.jobId ?? null, r.exitCode, Math.round(durationMs), JSON.stringify(boundedSummary(r.summary)), r.reportPath ?? null],
     );
-    return toResult(res.rows[0]!); // INSERT … RETURNING returns the one row inserted
+    return res.rows[0] ? toResult(res.rows[0]) : null;
   } catch (err) {
     if ((err as { code?: string }).code === '23503') {
       throw new PgdrillError(`cannot record a result of ${JSON.stringify(r.databaseKey)}: no such database in ${RESULTS_SCHEMA}.databases (run fleet sync first)`, { cause: err });
@@ -301,7 +358,7 @@ export async function recordResult(client: ResultsClient, r: FleetResultInput): 
   }
 }
 
-const RESULT_COLUMNS = 'id, database_key, worker, host, started_at, finished_at, verdict, exit_code, duration_ms, summary, report_path';
+const RESULT_COLUMNS = 'id, database_key, worker, host, started_at, finished_at, verdict, reason, job_id, exit_code, duration_ms, summary, report_path';
 
 interface ResultRow {
   id: string;
@@ -310,7 +367,9 @@ interface ResultRow {
   host: string;
   started_at: Date;
   finished_at: Date;
-  verdict: FleetVerdict;
+  verdict: FleetVerdict | 'timeout';
+  reason: FleetReason | null;
+  job_id: string | null;
   exit_code: number | null;
   duration_ms: string;
   summary: Partial<ResultSummary> | null;
@@ -329,10 +388,16 @@ interface DatabaseRow {
   removed_at: Date | null;
 }
 
+/** The verdict and reason of a row; `timeout` (version 1, or a worker of it during an upgrade) reads as stopped. */
+function verdictOfRow(r: ResultRow): { verdict: FleetVerdict; reason: FleetReason | null } {
+  if (r.verdict !== 'timeout') return { verdict: r.verdict, reason: r.reason };
+  return { verdict: 'stopped', reason: r.summary?.message?.startsWith('exceeded disk_budget') ? 'disk' : 'duration' };
+}
+
 function toResult(r: ResultRow): FleetResult {
   return {
     id: Number(r.id), databaseKey: r.database_key, worker: r.worker, host: r.host,
-    startedAt: r.started_at.toISOString(), finishedAt: r.finished_at.toISOString(), verdict: r.verdict,
+    startedAt: r.started_at.toISOString(), finishedAt: r.finished_at.toISOString(), ...verdictOfRow(r), jobId: r.job_id,
     exitCode: r.exit_code, durationMs: Number(r.duration_ms), summary: { ...EMPTY_SUMMARY, ...r.summary }, reportPath: r.report_path,
   };
 }

@@ -9,7 +9,10 @@
  * - A stop (SIGTERM, SIGINT) stops its drills — each tears its sandbox down — and hands their jobs back to the queue
  *   for another worker; the worker then exits. A hand-back (a stop, too little disk, a lost lease) counts no retry:
  *   retries are for drills whose worker died (lease.ts).
- * - A drill over its max_duration or disk_budget is stopped and recorded as a timeout with its cause (drill-child.ts).
+ * - A drill over its max_duration or disk_budget is stopped and recorded as `stopped` with its reason and cause
+ *   (drill-child.ts).
+ * - Every tick it also records the jobs given up after their retries (their worker died each time), with each
+ *   attempt's worker, host and start (exhausted-jobs.ts): `fleet status` shows them at once, not a period later.
  * - It tells `onJob` when each job starts and ends: the CLI prints one line for each.
  */
 import { statfs, mkdir, readdir, rm } from 'node:fs/promises';
@@ -25,7 +28,8 @@ import { describePgError, GuardError } from '../errors.js';
 import { DRILL_QUEUE, openQueue, type DrillJobData, type Queue } from './queue.js';
 import { enqueueDue, ensureFleetTables, fleetConcurrency } from './fleet-table.js';
 import { jobConfigPath, runDrillChild, type DrillChildOptions, type DrillOutcome } from './drill-child.js';
-import { completeAttempt, handBack, refundLostLease, renewLease, type Attempt } from './lease.js';
+import { beginAttempt, completeAttempt, endAttempt, handBack, refundLostLease, renewLease, type Attempt } from './lease.js';
+import { recordExhaustedJobs } from './exhausted-jobs.js';
 import { recordFleetResult, resultOf, type FleetDrillResult } from './record-result.js';
 import { ensureResultsSchema } from './results-store.js';
 
@@ -69,7 +73,7 @@ export interface WorkerJobEvent {
   /** host:pid */
   readonly worker: string;
   /**
-   * end only: the drill's verdict (PASS, FAIL, error, timeout); `handed_back` (the worker stops, or lacks the disk:
+   * end only: the drill's verdict (PASS, FAIL, error, stopped); `handed_back` (the worker stops, or lacks the disk:
    * another worker takes it, no retry counted); `dropped` (this worker lost its lease: another has the drill).
    */
   readonly verdict?: DrillOutcome['verdict'] | 'handed_back' | 'dropped';
@@ -129,6 +133,7 @@ function ended(c: Ctx, job: Job, at: number, e: Pick<WorkerJobEvent, 'verdict' |
 /** Give the job back to the queue for another worker; no retry is counted (lease.ts). */
 async function giveBack(c: Ctx, job: Job, attempt: Attempt, at: number, cause: string): Promise<void> {
   await handBack(c.q.pool, attempt, { handedBack: true, worker: c.worker, reason: cause });
+  await endAttempt(c.q.pool, attempt, 'handed_back');
   c.handedBack++;
   ended(c, job, at, { verdict: 'handed_back', cause });
 }
@@ -150,6 +155,7 @@ function keepLease(c: Ctx, job: Job, attempt: Attempt): { lease: AbortController
 async function dropLost(c: Ctx, job: Job, attempt: Attempt, at: number): Promise<void> {
   c.log.warn(`${job.data.database}: the lease ran out (this worker was stalled) and another worker has the drill; this one is dropped`);
   await refundLostLease(c.q.pool, attempt);
+  await endAttempt(c.q.pool, attempt, 'dropped');
   ended(c, job, at, { verdict: 'dropped', cause: 'lease lost' });
 }
 
@@ -160,6 +166,7 @@ async function runJob(c: Ctx, job: Job): Promise<void> {
   const at = Date.now();
   const attempt: Attempt = { jobId: job.id, startedOn: job.startedOn };
   c.o.onJob?.({ event: 'start', database: data.database, jobId: job.id, kind: data.kind, worker: c.worker });
+  await beginAttempt(q.pool, attempt, data.database, c.worker, hostname());
   if (!(await hasRoom(o.outDir, data.diskBudgetBytes))) {
     return giveBack(c, job, attempt, at, `less than its disk budget (${data.diskBudgetBytes} bytes) free in ${o.outDir}`);
   }
@@ -174,6 +181,7 @@ async function runJob(c: Ctx, job: Job): Promise<void> {
     if (!(await renewLease(q.pool, attempt, data.leaseSeconds))) return dropLost(c, job, attempt, at);
     await recordFleetResult(q.pool, result, outcome);
     await completeAttempt(q.pool, attempt, result);
+    await endAttempt(q.pool, attempt, 'completed');
     c.drills++;
     ended(c, job, at, { verdict: outcome.verdict, exitCode: outcome.exitCode, cause: outcome.cause ?? result.error, runDir: result.runDir });
     o.onResult?.(result);
@@ -202,6 +210,7 @@ async function slot(c: Ctx): Promise<void> {
     } catch (err) {
       // pgdrill's own failure around the drill (the coordination database went away): a retry is counted.
       c.log.error(`${job.data.database}: ${describePgError(err)}`);
+      await endAttempt(c.q.pool, { jobId: job.id, startedOn: job.startedOn }, 'error', describePgError(err)).catch(() => {});
       await c.q.boss.fail(DRILL_QUEUE, job.id, { worker: c.worker, error: describePgError(err) }).catch(() => {});
       ended(c, job, at, { verdict: 'error', cause: describePgError(err) });
     }
@@ -216,6 +225,11 @@ async function ticker(c: Ctx): Promise<void> {
       if (queued.length) c.log.info(`queued ${queued.length} due drill(s)`);
     } catch (err) {
       c.log.warn(`queueing due drills failed: ${describePgError(err)}`);
+    }
+    try {
+      for (const r of await recordExhaustedJobs(c.q.pool)) c.log.warn(`${r.databaseKey}: recorded as error: ${r.summary.message ?? 'given up after its retries'}`);
+    } catch (err) {
+      c.log.warn(`recording the jobs given up after their retries failed: ${describePgError(err)}`);
     }
     await sleep(c.o.tickMs ?? 30_000, c.o.signal);
   }

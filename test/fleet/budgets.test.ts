@@ -85,20 +85,21 @@ describe('a worker stops drills over their budgets, and hands back without spend
       assert.equal(sync.code, 0, sync.stderr);
       const w = spawnWorker('w1');
       const [slow] = await waitFor('slow drilled', async () => { const d = await done('slow'); return d.length > 0 && d; }, 120_000, 300);
-      assert.equal(slow?.output?.verdict, 'timeout', JSON.stringify(slow?.output));
+      assert.equal(slow?.output?.verdict, 'stopped', JSON.stringify(slow?.output));
+      assert.equal(slow?.output?.stopReason, 'duration');
       assert.match(slow?.output?.cause ?? '', /^exceeded max_duration 20\.0 s$/);
       // Its run directory says it was interrupted (its teardown ran), and nothing of it is left.
       const report = JSON.parse(await readFile(join(slow?.output?.runDir ?? '', 'report.json'), 'utf8')) as { interrupted: boolean; status: string };
       assert.equal(report.interrupted, true);
       await nothingRunning(w, slow);
-      const stored = await coord(`SELECT verdict || ' ' || (summary->>'message') FROM pgdrill_fleet.results WHERE database_key = 'slow'`);
-      assert.equal(stored.trim(), 'timeout exceeded max_duration 20.0 s');
+      const stored = await coord(`SELECT verdict || ' ' || reason || ' ' || (summary->>'message') FROM pgdrill_fleet.results WHERE database_key = 'slow'`);
+      assert.equal(stored.trim(), 'stopped duration exceeded max_duration 20.0 s');
       const s = (await status()).get('slow');
       assert.equal(s?.state, 'failing');
-      assert.match(s?.reason ?? '', /exceeded max_duration 20\.0 s and was stopped after/);
+      assert.match(s?.reason ?? '', /was stopped after [\d.]+ m?s: exceeded max_duration 20\.0 s/);
       // The default log: one line when the job starts, one when it ends — no PGDRILL_DEBUG.
       assert.match(w.log, /Z slow: run started \(job [0-9a-f-]+\)/);
-      assert.match(w.log, /Z slow: timeout after [\d.]+ m?s \(job [0-9a-f-]+, exit \d+\): exceeded max_duration 20\.0 s; report in /);
+      assert.match(w.log, /Z slow: stopped after [\d.]+ m?s \(job [0-9a-f-]+, exit \d+\): exceeded max_duration 20\.0 s; report in /);
     } finally {
       await lock.release();
     }
@@ -107,7 +108,9 @@ describe('a worker stops drills over their budgets, and hands back without spend
   test('a drill that grows past its disk_budget is stopped like an overrun; one within its budget is not', async () => {
     const w = workers[0]!;
     const [fat] = await waitFor('fat drilled', async () => { const d = await done('fat'); return d.length > 0 && d; }, 120_000, 300);
-    assert.equal(fat?.output?.verdict, 'timeout', JSON.stringify(fat?.output));
+    assert.equal(fat?.output?.verdict, 'stopped', JSON.stringify(fat?.output));
+    assert.equal(fat?.output?.stopReason, 'disk');
+    assert.equal((await coord(`SELECT verdict || ' ' || reason FROM pgdrill_fleet.results WHERE database_key = 'fat'`)).trim(), 'stopped disk');
     assert.match(fat?.output?.cause ?? '', /^exceeded disk_budget 2\.0 MiB: [\d.]+ (KiB|MiB) in \//);
     const [calm] = await waitFor('calm drilled', async () => { const d = await done('calm'); return d.length > 0 && d; }, 120_000, 300);
     assert.equal(calm?.output?.verdict, 'PASS', JSON.stringify(calm?.output));

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
-import { ensureResultsSchema, recordResult, registerDatabases, type FleetDatabaseEntry, type FleetVerdict } from '../../src/fleet/results-store.js';
+import { ensureResultsSchema, recordResult, registerDatabases, type FleetDatabaseEntry, type FleetReason, type FleetVerdict } from '../../src/fleet/results-store.js';
 import { parseMetrics } from '../../src/outputs/metrics.js';
 import { psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
 import { launchOrSkip, openFile } from '../helpers/browser.js';
@@ -27,20 +27,21 @@ describe('fleet status and fleet report', () => {
   let dir: Awaited<ReturnType<typeof scratchDir>>;
   let coord: SandboxCluster;
 
-  /** A coordination database named `name` holding `entries` (registered `registeredAgo` ago) and results `[key, verdict, finished ago]`. */
-  async function fleet(name: string, entries: FleetDatabaseEntry[], results: [string, FleetVerdict, number][], registeredAgo = 10 * DAY): Promise<string> {
+  /** A coordination database named `name` holding `entries` (registered `registeredAgo` ago) and results `[key, verdict, finished ago, reason?]`. */
+  async function fleet(name: string, entries: FleetDatabaseEntry[], results: [string, FleetVerdict, number, FleetReason?][], registeredAgo = 10 * DAY): Promise<string> {
     await psql(coord, 'postgres', { sql: `CREATE DATABASE ${name}` });
     const c = new pg.Client(coord.connection(name));
     await c.connect();
     try {
       await ensureResultsSchema(c);
       await registerDatabases(c, entries, { now: new Date(Date.now() - registeredAgo) });
-      for (const [key, verdict, ago] of results) {
+      for (const [key, verdict, ago, reason] of results) {
         const finishedAt = new Date(Date.now() - ago);
         await recordResult(c, {
           databaseKey: key, worker: 'drill-01:123', host: 'drill-01', startedAt: new Date(finishedAt.getTime() - 60_000), finishedAt, verdict,
-          exitCode: verdict === 'pass' ? 0 : verdict === 'fail' ? 1 : verdict === 'error' ? 4 : null,
-          summary: verdict === 'fail' ? { failed_checks: ['fidelity.row_counts'], counts: { pass: 20, fail: 1, warn: 0, skip: 0 } } : {},
+          exitCode: verdict === 'pass' ? 0 : verdict === 'fail' ? 1 : verdict === 'error' ? 4 : null, reason,
+          summary: verdict === 'fail' ? { failed_checks: ['fidelity.row_counts'], counts: { pass: 20, fail: 1, warn: 0, skip: 0 } }
+            : reason === 'disk' ? { message: 'exceeded disk_budget 2.0 MiB: 3.1 MiB in /var/lib/pgdrill/drills/stopped_db-1' } : {},
           reportPath: `/var/lib/pgdrill/drills/${key}/report.json`,
         });
       }
@@ -64,8 +65,8 @@ describe('fleet status and fleet report', () => {
     await registerDatabases(await connected('fresh'), [...freshDbs, db('brand_new')], { now: new Date(Date.now() - H) });
     stale = await fleet('stale', [db('app'), db('weekly', { schedule: 'weekly', intervalMs: 7 * DAY })], [['app', 'pass', 27 * H], ['weekly', 'pass', 5 * DAY]]);
     failing = await fleet('failing', [db('app'), db('shop')], [['app', 'pass', 2 * H], ['shop', 'pass', 25 * H], ['shop', 'fail', H]]);
-    mixed = await fleet('mixed', [db('ok_db'), db('failed_db'), db('stale_db'), db('never_db'), db('timeout_db'), db(HOSTILE)],
-      [['ok_db', 'pass', H], ['failed_db', 'fail', H], ['stale_db', 'pass', 3 * DAY], ['timeout_db', 'timeout', 2 * H], [HOSTILE, 'error', H]]);
+    mixed = await fleet('mixed', [db('ok_db'), db('failed_db'), db('stale_db'), db('never_db'), db('stopped_db'), db(HOSTILE)],
+      [['ok_db', 'pass', H], ['failed_db', 'fail', H], ['stale_db', 'pass', 3 * DAY], ['stopped_db', 'stopped', 2 * H, 'disk'], [HOSTILE, 'error', H]]);
   });
   after(async () => {
     await Promise.all(opened.map((c) => c.end().catch(() => {})));
@@ -114,18 +115,20 @@ describe('fleet status and fleet report', () => {
     assert.equal(r.code, 1, r.stderr);
     const j = JSON.parse(r.stdout) as {
       ok: boolean; counts: Record<string, number>; queue: string;
-      databases: { database: string; state: string; ok: boolean; lag_ms: number; last_verified_at: string | null; source: string; latest: { verdict: string; report_path: string; failed_checks: string[] } | null }[];
+      databases: { database: string; state: string; ok: boolean; reason: string; lag_ms: number; last_verified_at: string | null; source: string; latest: { verdict: string; reason: string | null; report_path: string; failed_checks: string[] } | null }[];
     };
     assert.equal(j.ok, false);
     assert.deepEqual(j.counts, { ok: 1, pending: 0, failing: 3, stale: 1, never: 1 });
     const by = Object.fromEntries(j.databases.map((d) => [d.database, d]));
-    assert.deepEqual(Object.keys(by).sort(), [HOSTILE, 'failed_db', 'never_db', 'ok_db', 'stale_db', 'timeout_db'].sort());
-    assert.deepEqual([by.ok_db?.state, by.failed_db?.state, by.stale_db?.state, by.never_db?.state, by.timeout_db?.state, by[HOSTILE]?.state], ['ok', 'failing', 'stale', 'never', 'failing', 'failing']);
+    assert.deepEqual(Object.keys(by).sort(), [HOSTILE, 'failed_db', 'never_db', 'ok_db', 'stale_db', 'stopped_db'].sort());
+    assert.deepEqual([by.ok_db?.state, by.failed_db?.state, by.stale_db?.state, by.never_db?.state, by.stopped_db?.state, by[HOSTILE]?.state], ['ok', 'failing', 'stale', 'never', 'failing', 'failing']);
     assert.equal(by.never_db?.latest, null);
     assert.equal(by.never_db?.last_verified_at, null);
     assert.ok((by.stale_db?.lag_ms ?? 0) >= 2 * DAY - 60_000);
     assert.equal(by.ok_db?.lag_ms, 0);
     assert.deepEqual(by.failed_db?.latest?.failed_checks, ['fidelity.row_counts']);
+    assert.deepEqual([by.stopped_db?.latest?.verdict, by.stopped_db?.latest?.reason, by.failed_db?.latest?.reason], ['stopped', 'disk', null]);
+    assert.match(by.stopped_db?.reason ?? '', /was stopped after 1 min 0 s: exceeded disk_budget 2\.0 MiB/);
     assert.equal(by.ok_db?.latest?.report_path, '/var/lib/pgdrill/drills/ok_db/report.json');
     assert.equal(by.ok_db?.source, 'postgresql://drill:***@db1.example/ok_db');
     assert.doesNotMatch(r.stdout, /:pw@/);
@@ -138,16 +141,18 @@ describe('fleet status and fleet report', () => {
     assert.equal(r.code, 0, r.stderr);
     const text = await readFile(page, 'utf8');
     assert.doesNotMatch(text, /<img src=x/);
-    for (const key of ['ok_db', 'failed_db', 'stale_db', 'never_db', 'timeout_db']) assert.match(text, new RegExp(`<th scope="row">${key}<`));
+    assert.match(text, /STOPPED: DISK BUDGET/);
+    for (const key of ['ok_db', 'failed_db', 'stale_db', 'never_db', 'stopped_db']) assert.match(text, new RegExp(`<th scope="row">${key}<`));
     const samples = parseMetrics(await readFile(prom, 'utf8'));
     assert.ok(samples);
     const ok = samples.filter((s) => s.name === 'pgdrill_fleet_database_ok');
-    assert.deepEqual(ok.map((s) => [s.labels.database, s.value]).sort(), [[HOSTILE, 0], ['failed_db', 0], ['never_db', 0], ['ok_db', 1], ['stale_db', 0], ['timeout_db', 0]].sort());
+    assert.deepEqual(ok.map((s) => [s.labels.database, s.value]).sort(), [[HOSTILE, 0], ['failed_db', 0], ['never_db', 0], ['ok_db', 1], ['stale_db', 0], ['stopped_db', 0]].sort());
     for (const family of new Set(samples.map((s) => s.name))) {
       const keys: (string | undefined)[] = samples.filter((s) => s.name === family).map((s) => s.labels.database);
       assert.equal(new Set(keys).size, keys.length, `${family}: one series per database`);
     }
     assert.equal(samples.filter((s) => s.name === 'pgdrill_fleet_last_run_success').length, 5, 'never_db has no newest drill');
+    assert.deepEqual(samples.filter((s) => s.name === 'pgdrill_fleet_last_run_verdict' && s.labels.database === 'stopped_db').map((s) => [s.labels.verdict, s.labels.reason]), [['stopped', 'disk']]);
     const browser = await launchOrSkip(t);
     if (!browser) return;
     try {

@@ -1,14 +1,15 @@
 /**
  * The fleet's results store on a real coordination cluster: the schema created idempotently (also by two clients at
  * once), databases registered and pruned with their sources redacted, results recorded and read back, and the
- * queue's role limited to its schema (docs/fleet.md's GRANTs).
+ * queue's role limited to its schema (docs/fleet.md's GRANTs). Version 1's `timeout` rows read as `stopped` with their
+ * reason after the migration to version 2 (and when an old worker still writes one); a job given up is recorded once.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import {
-  ensureResultsSchema, latestResults, recordResult, registerDatabases, requireResultsSchema, resultsSince, RESULTS_SCHEMA_VERSION,
+  ensureResultsSchema, latestResults, recordExhaustedJob, recordResult, registerDatabases, requireResultsSchema, resultsSince, RESULTS_SCHEMA_VERSION,
   type FleetDatabaseEntry,
 } from '../../src/fleet/results-store.js';
 import { psql, scratchDir, startSource } from '../helpers/clusters.js';
@@ -52,7 +53,7 @@ describe('the fleet results store', () => {
     assert.deepEqual(await Promise.all([ensureResultsSchema(a), ensureResultsSchema(b)]), [RESULTS_SCHEMA_VERSION, RESULTS_SCHEMA_VERSION]);
     assert.equal(await ensureResultsSchema(a), RESULTS_SCHEMA_VERSION);
     const versions = await a.query('SELECT version FROM pgdrill_fleet.schema_version');
-    assert.deepEqual(versions.rows, [{ version: 1 }]);
+    assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }]);
     const denied = async (sql: string) => assert.equal(((await a.query(sql).then(() => null, (e: unknown) => e)) as { code?: string } | null)?.code, '42501', sql);
     await denied('SELECT * FROM public.payroll');
     await denied('CREATE TABLE public.planted (x int)');
@@ -117,5 +118,46 @@ describe('the fleet results store', () => {
     assert.match(String(err), /permission denied/);
     const nobody = await connect('postgres', 'postgres');
     await assert.rejects(requireResultsSchema(nobody), /no pgdrill_fleet schema .*fleet sync/);
+  });
+
+  test('version 1 migrated: its timeout rows read as stopped with their reason (disk or duration), and still do when written after', async () => {
+    await psql(coord, 'postgres', { sql: 'CREATE DATABASE coord_v1' });
+    const c = await connect('postgres', 'coord_v1');
+    assert.equal(await ensureResultsSchema(c, { version: 1 }), 1);
+    await registerDatabases(c, [entry('slow'), entry('fat'), entry('app')]);
+    const at = (h: number) => new Date(Date.UTC(2026, 11, 1, h));
+    const v1 = (key: string, h: number, verdict: string, message: string | null) => c.query(
+      `INSERT INTO pgdrill_fleet.results (database_key, worker, host, started_at, finished_at, verdict, exit_code, duration_ms, summary)
+       VALUES ($1, 'w1', 'drill-01', $2, $3, $4, 143, 60000, $5)`,
+      [key, at(h), at(h + 1), verdict, JSON.stringify({ message })],
+    );
+    await v1('slow', 1, 'timeout', 'exceeded max_duration 2 h 0 min');
+    await v1('fat', 1, 'timeout', 'exceeded disk_budget 20.0 GiB: 21.3 GiB in /drills/fat-1, /tmp/sandbox');
+    await v1('app', 1, 'pass', null);
+    assert.equal(await ensureResultsSchema(c), RESULTS_SCHEMA_VERSION);
+    const read = async () => Object.fromEntries((await latestResults(c)).map((l) => [l.database.key, [l.latest?.verdict, l.latest?.reason]]));
+    assert.deepEqual(await read(), { app: ['pass', null], fat: ['stopped', 'disk'], slow: ['stopped', 'duration'] });
+    const stored = await c.query<{ key: string; verdict: string; reason: string | null }>('SELECT database_key AS key, verdict, reason FROM pgdrill_fleet.results ORDER BY database_key');
+    assert.deepEqual(stored.rows.map((r) => `${r.key} ${r.verdict} ${r.reason}`), ['app pass null', 'fat stopped disk', 'slow stopped duration'], 'migrated in place');
+    // A worker of the previous pgdrill, still running through the upgrade, writes a timeout: accepted and read as stopped.
+    await v1('fat', 3, 'timeout', 'exceeded disk_budget 20.0 GiB: 22.0 GiB in /drills/fat-2');
+    assert.deepEqual((await read()).fat, ['stopped', 'disk']);
+    // A stopped drill needs its reason; a reason that does not fit its verdict is refused, by pgdrill and by the table.
+    const base = { databaseKey: 'app', worker: 'w', host: 'h', startedAt: at(5), finishedAt: at(6), exitCode: null } as const;
+    await assert.rejects(recordResult(c, { ...base, verdict: 'stopped' }), /stopped drill needs duration or disk/);
+    await assert.rejects(recordResult(c, { ...base, verdict: 'pass', reason: 'disk' }), /reason "disk"/);
+    await assert.rejects(c.query(`UPDATE pgdrill_fleet.results SET reason = 'disk' WHERE verdict = 'pass'`), /results_reason_check/);
+  });
+
+  test('a job given up after its retries is recorded once, whoever records it', async () => {
+    const c = await connect('fleet_queue');
+    const r = { databaseKey: 'app', worker: 'w2:7', host: 'drill-02', startedAt: new Date(Date.UTC(2026, 11, 2, 1)), finishedAt: new Date(Date.UTC(2026, 11, 2, 2)), exitCode: null, jobId: 'job-1', summary: { message: "given up after 4 attempts: the drill's worker died 4 times" } };
+    const [a, b] = await Promise.all([recordExhaustedJob(c, r), recordExhaustedJob(await connect('fleet_queue'), r)]);
+    assert.equal([a, b].filter(Boolean).length, 1, 'one of two concurrent recordings wins');
+    const first = a ?? b;
+    assert.deepEqual([first?.verdict, first?.reason, first?.jobId], ['error', 'retries_exhausted', 'job-1']);
+    assert.equal(await recordExhaustedJob(c, r), null);
+    assert.equal((await latestResults(c)).find((l) => l.database.key === 'app')?.latest?.reason, 'retries_exhausted');
+    await assert.rejects(recordResult(c, { ...r, verdict: 'error', reason: 'retries_exhausted' }), /recordExhaustedJob/);
   });
 });

@@ -31,7 +31,7 @@ export interface JobRow {
   readonly state: string;
   readonly retry_count: number;
   readonly started_on: string | null;
-  readonly output: { worker?: string; verdict?: string; exitCode?: number | null; cause?: string | null; runDir?: string | null; handedBack?: boolean; reason?: string } | null;
+  readonly output: { worker?: string; verdict?: string; stopReason?: string | null; exitCode?: number | null; cause?: string | null; runDir?: string | null; handedBack?: boolean; reason?: string } | null;
 }
 
 /** Every drill job in the coordination database `db` of cluster `c`, oldest first. */

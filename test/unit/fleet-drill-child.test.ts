@@ -1,6 +1,6 @@
 /**
  * A fleet drill's child process, with a stand-in for pgdrill (no cluster): a drill over its max duration is stopped
- * with SIGTERM and recorded as a timeout; a worker that stops interrupts it; the report printed is the verdict; the
+ * with SIGTERM and recorded as stopped (duration); a worker that stops interrupts it; the report printed is the verdict; the
  * job's config file is gone afterwards.
  */
 import { test } from 'node:test';
@@ -20,7 +20,7 @@ const ms = Number(process.env.PGDRILL_FAKE_MS ?? 0);
 setTimeout(() => { process.stdout.write(JSON.stringify({ status: 'FAIL', run: { dir: '/out/db1/r1', duration_ms: 5 }, checks: [{ name: 'restore.errors', status: 'fail' }] })); process.exit(1); }, ms);
 `;
 
-test('a drill: its report is the verdict; over its max duration it is stopped and a timeout; a stopping worker interrupts it', async () => {
+test('a drill: its report is the verdict; over its max duration it is stopped (reason duration); a stopping worker interrupts it', async () => {
   await using d = await scratchDir('fleet-child-');
   const bin = join(d.path, 'fake-pgdrill.mjs');
   await writeFile(bin, FAKE);
@@ -29,8 +29,10 @@ test('a drill: its report is the verdict; over its max duration it is stopped an
   const done = await runDrillChild(job, join(d.path, 'fleet-job-1.json'), opts(0));
   assert.equal(done.verdict, 'FAIL');
   assert.equal(done.exitCode, 1);
+  assert.equal(done.stopReason, null);
   const slow = await runDrillChild({ ...job, maxDurationMs: 2000 }, join(d.path, 'fleet-job-2.json'), opts(60_000));
-  assert.equal(slow.verdict, 'timeout');
+  assert.equal(slow.verdict, 'stopped');
+  assert.equal(slow.stopReason, 'duration');
   assert.equal(slow.exitCode, 143, 'stopped with SIGTERM: its teardown ran');
   const stop = new AbortController();
   setTimeout(() => stop.abort(), 2000);

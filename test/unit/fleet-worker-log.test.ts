@@ -17,10 +17,10 @@ const start: WorkerJobEvent = { event: 'start', database: 'billing', jobId: 'j-1
 
 test('job lines: text by default, one JSON object each with --log-format json', () => {
   assert.equal(jobEventText(start, AT), '2026-12-06T18:00:00.000Z billing: run started (job j-1)');
-  const end: WorkerJobEvent = { ...start, event: 'end', verdict: 'timeout', exitCode: 143, durationMs: 7_200_500, cause: 'exceeded max_duration 2 h 0 min\nmore', runDir: '/out/billing-1' };
-  assert.equal(jobEventText(end, AT), '2026-12-06T18:00:00.000Z billing: timeout after 2 h 0 min (job j-1, exit 143): exceeded max_duration 2 h 0 min; report in /out/billing-1');
+  const end: WorkerJobEvent = { ...start, event: 'end', verdict: 'stopped', exitCode: 143, durationMs: 7_200_500, cause: 'exceeded max_duration 2 h 0 min\nmore', runDir: '/out/billing-1' };
+  assert.equal(jobEventText(end, AT), '2026-12-06T18:00:00.000Z billing: stopped after 2 h 0 min (job j-1, exit 143): exceeded max_duration 2 h 0 min; report in /out/billing-1');
   assert.equal(jobEventText({ ...start, event: 'end', verdict: 'handed_back', durationMs: 1500, cause: 'worker stopping' }, AT), '2026-12-06T18:00:00.000Z billing: handed_back after 1.5 s (job j-1): worker stopping');
-  assert.deepEqual(JSON.parse(jobEventJson(end, AT)), { time: AT.toISOString(), level: 'info', event: 'job_end', database: 'billing', jobId: 'j-1', kind: 'run', worker: 'h:1', verdict: 'timeout', exitCode: 143, durationMs: 7_200_500, cause: end.cause, runDir: '/out/billing-1' });
+  assert.deepEqual(JSON.parse(jobEventJson(end, AT)), { time: AT.toISOString(), level: 'info', event: 'job_end', database: 'billing', jobId: 'j-1', kind: 'run', worker: 'h:1', verdict: 'stopped', exitCode: 143, durationMs: 7_200_500, cause: end.cause, runDir: '/out/billing-1' });
   const lines: string[] = [];
   const json = workerLog('json', silentLogger, (l) => lines.push(l));
   json.logger.warn('queue: connection lost');

@@ -24,7 +24,7 @@ export function fleetStatusJson(s: FleetStatus, queue: string): unknown {
       interval_ms: d.database.intervalMs, priority: d.database.priority, state: d.state, ok: d.ok, reason: d.reason,
       last_verified_at: d.lastVerifiedAt, last_verified_age_ms: d.lastVerifiedAgeMs, allowed_age_ms: d.allowedAgeMs, due_at: d.dueAt, lag_ms: d.lagMs,
       latest: d.latest && {
-        verdict: d.latest.verdict, exit_code: d.latest.exitCode, started_at: d.latest.startedAt, finished_at: d.latest.finishedAt,
+        verdict: d.latest.verdict, reason: d.latest.reason, job_id: d.latest.jobId, exit_code: d.latest.exitCode, started_at: d.latest.startedAt, finished_at: d.latest.finishedAt,
         duration_ms: d.latest.durationMs, worker: d.latest.worker, host: d.latest.host, failed_checks: d.latest.summary.failed_checks,
         message: d.latest.summary.message, report_path: d.latest.reportPath,
       },
