@@ -142,8 +142,7 @@ async function waitForPromotion(cluster: SandboxCluster, timeoutSeconds: number,
   for (;;) {
     signal?.throwIfAborted();
     try {
-      await using db = await cluster.open('template1', signal);
-      if (!(await db.value<boolean>('SELECT pg_is_in_recovery()'))) return null;
+      if (await promoted(cluster, signal)) return null;
     } catch (err) {
       signal?.throwIfAborted();
       const code = (err as { code?: string }).code;
@@ -154,6 +153,17 @@ async function waitForPromotion(cluster: SandboxCluster, timeoutSeconds: number,
     await sleep(delay, undefined, { signal });
     delay = Math.min(delay * 2, 1000);
   }
+}
+
+/**
+ * One look: is the server out of recovery? A function of its own, not an `await using` block in the loop above: the
+ * lowering of `await using` for Node 20 (esbuild, in tsx and in the CLI bundle) hoists its error flag with `var`, so
+ * once one iteration's block threw (57P03 while recovering), every later iteration rethrew that same error on dispose
+ * — the wait never saw the promoted server and went on until the timeout (6 h by default).
+ */
+async function promoted(cluster: SandboxCluster, signal?: AbortSignal): Promise<boolean> {
+  await using db = await cluster.open('template1', signal);
+  return !(await db.value<boolean>('SELECT pg_is_in_recovery()'));
 }
 
 /** Restore the backup into a sandbox and let it recover to the target. Never throws for a recovery that fails: see `failure`. */
