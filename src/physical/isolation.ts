@@ -5,6 +5,7 @@
  */
 import type { DbSession } from '../pg/client.js';
 import type { CheckResult } from '../report/model.js';
+import { egressSettingsDisabledForTests } from '../sandbox/egress-settings.js';
 import { measureIsolation } from '../sandbox/isolation-check.js';
 import type { BackupConfigFacts } from './recovery-setup.js';
 
@@ -28,9 +29,13 @@ const REQUIRED: Readonly<Record<string, (v: string, socketDir: string) => boolea
 /** Settings a server may not have (older releases): missing is no problem. */
 const OPTIONAL = new Set(['archive_library', 'restrict_nonsystem_relation_kind']);
 
+/** The egress settings (src/sandbox/egress-settings.ts): not required only while a test has switched them off. */
+const EGRESS = new Set(['max_logical_replication_workers', 'restrict_nonsystem_relation_kind']);
+
 /** What is wrong with the settings read back and the postmaster's TCP sockets (empty: isolated). */
 export function isolationProblems(settings: Readonly<Record<string, string>>, socketDir: string, tcpListeners: readonly string[] | null): string[] {
   const problems = Object.entries(REQUIRED)
+    .filter(([k]) => !(EGRESS.has(k) && egressSettingsDisabledForTests()))
     .filter(([k, ok]) => !(k in settings) ? !OPTIONAL.has(k) : !ok(settings[k]!, socketDir))
     .map(([k]) => (k in settings ? `${k} = '${settings[k]}'` : `${k} could not be read`));
   if (tcpListeners?.length) problems.push(`the postmaster listens on TCP: ${tcpListeners.join(', ')}`);

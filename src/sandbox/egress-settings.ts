@@ -26,8 +26,26 @@ export function knowsRestrictRelkind(major: number, minor: number): boolean {
  * - `max_logical_replication_workers = 0`: a subscription a dump leaves enabled never starts its apply worker.
  */
 export function egressSettings(serverMajor: number, serverMinor: number): Readonly<Record<string, string>> {
+  if (egressOffForTests) return {};
   return {
     ...(knowsRestrictRelkind(serverMajor, serverMinor) ? { restrict_nonsystem_relation_kind: "'foreign-table'" } : {}),
     ...(serverMajor >= 10 ? { max_logical_replication_workers: '0' } : {}),
   };
+}
+
+let egressOffForTests = false;
+
+/**
+ * Tests only (in-process; no flag, config key or environment variable reaches it): `true` makes `egressSettings`
+ * return nothing and `restore.physical_isolation` stop requiring them — a pgdrill without this defence — so a test's
+ * control case can show that the victim it watches does see a restored copy's apply worker when nothing stops it.
+ * `false` (the default) restores both.
+ */
+export function disableEgressSettingsForTests(off: boolean): void {
+  egressOffForTests = off;
+}
+
+/** True while `disableEgressSettingsForTests(true)` is in force (tests only). */
+export function egressSettingsDisabledForTests(): boolean {
+  return egressOffForTests;
 }
