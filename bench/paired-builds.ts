@@ -24,7 +24,7 @@ import { SandboxCluster } from '../src/sandbox/cluster.js';
 import { median } from './timing.js';
 
 interface Variant { readonly name: string; readonly argv: readonly string[] }
-interface Run { readonly variant: string; readonly round: number; readonly seconds: number; readonly peakRss: number; readonly cpu: number }
+interface Run { readonly variant: string; readonly round: number; readonly seconds: number; readonly peakRss: number; readonly cpu: number; readonly stages: Readonly<Record<string, number>> }
 
 function parseArgs(argv: string[]): { scale: number | null; tables: number | null; runs: number; variants: Variant[] } {
   const a = { scale: null as number | null, tables: null as number | null, runs: 5, variants: [] as Variant[] };
@@ -75,7 +75,9 @@ async function runOnce(v: Variant, url: string, work: string, preload: string): 
   if (code !== 0) throw new Error(`${v.name} exited ${code}: ${stderr.slice(-2000)}`);
   const report = JSON.parse(stdout) as Report;
   const cpu = JSON.parse(await readFile(cpuFile, 'utf8')) as { user: number; system: number };
-  return { seconds, peakRss: report.run.peak_rss_bytes ?? NaN, cpu: (cpu.user + cpu.system) / 1e6 };
+  const stages: Record<string, number> = {};
+  for (const s of report.stages) stages[s.name] = (stages[s.name] ?? 0) + s.duration_ms / 1000;
+  return { seconds, peakRss: report.run.peak_rss_bytes ?? NaN, cpu: (cpu.user + cpu.system) / 1e6, stages };
 }
 
 async function main(): Promise<void> {
@@ -98,7 +100,7 @@ async function main(): Promise<void> {
         try {
           const r = { variant: v.name, round, ...(await runOnce(v, url, work, preload)) };
           runs.push(r);
-          console.error(`  round ${round + 1} ${v.name}: ${r.seconds.toFixed(2)} s, pgdrill CPU ${r.cpu.toFixed(2)} s, peak RSS ${(r.peakRss / 1048576).toFixed(0)} MB`);
+          console.error(`  round ${round + 1} ${v.name}: ${r.seconds.toFixed(2)} s, pgdrill CPU ${r.cpu.toFixed(2)} s, peak RSS ${(r.peakRss / 1048576).toFixed(0)} MB; stages ${Object.entries(r.stages).map(([k, x]) => `${k} ${x.toFixed(1)}`).join(', ')}`);
         } finally {
           await rm(work, { recursive: true, force: true });
         }
@@ -118,6 +120,12 @@ async function main(): Promise<void> {
     const mb = (x: number) => `${(x / 1048576).toFixed(0)} MB`;
     console.log(`| ${v.name} (\`${v.argv.join(' ')}\`) | ${median(rs.map((r) => r.seconds)).toFixed(2)} s | ${median(rs.map((r) => r.cpu)).toFixed(2)} s | ${mb(median(rs.map((r) => r.peakRss)))}, ${mb(Math.max(...rs.map((r) => r.peakRss)))} | ${median(pairs(v.name, 'seconds')).toFixed(3)} | ${median(pairs(v.name, 'cpu')).toFixed(3)} |`);
   }
+  // Where the time goes, per stage (report.stages), and each round's paired wall ratio: the spread, not only the median.
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r.stages)))];
+  console.log(`\n| stage medians (s) | ${names.join(' | ')} |`);
+  console.log(`|---|${names.map(() => '---:').join('|')}|`);
+  for (const v of a.variants) console.log(`| ${v.name} | ${names.map((n) => median(of(v.name).map((r) => r.stages[n] ?? 0)).toFixed(2)).join(' | ')} |`);
+  for (const v of a.variants.slice(1)) console.log(`\npaired wall ${v.name} / ${base}, per round: ${pairs(v.name, 'seconds').map((x) => x.toFixed(2)).join(', ')}`);
 }
 
 await main();

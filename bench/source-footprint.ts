@@ -5,7 +5,7 @@
  * and `pgdrill run --deep`, side by side in one run on pgbench sources, with the ratios to pg_dump alone; and the
  * wall time of `--deep` against the default drill. Not part of the tests; targets in docs/performance.md.
  *
- *   npm run bench -- footprint [--scales 10,50] [--runs 3] [--variants dump,run,deep,none] [--json FILE] [--cli PATH]
+ *   npm run bench -- footprint [--scales 10,50] [--runs 3] [--variants dump,run,deep,none,rt-pg-dump] [--json FILE] [--cli PATH]
  *
  * `--cli` runs another build of pgdrill (default: this checkout's dist/pgdrill.mjs), e.g. a `git archive` of main.
  *
@@ -25,8 +25,12 @@ import { SandboxCluster } from '../src/sandbox/cluster.js';
 import { startBenchSource } from './bench-source.js';
 import { median } from './timing.js';
 
-/** `none`: `pgdrill run` with `source.witness: none` (builds that have it): nothing read on the source beside pg_dump. */
-type Variant = 'dump' | 'run' | 'deep' | 'none';
+/**
+ * `none`: `pgdrill run` with `source.witness: none` (builds that have it): nothing read on the source beside pg_dump.
+ * `rt-pg-dump`: `pgdrill run` with PGDRILL_ROUND_TRIP_FROM_DUMP=0: the round trip's source side a schema-only pg_dump
+ * in the snapshot, as before it was read from the dump (the default `run` reads it from the dump).
+ */
+type Variant = 'dump' | 'run' | 'deep' | 'none' | 'rt-pg-dump';
 const ROOT = resolve(import.meta.dirname, '..');
 const HZ = 100; // USER_HZ: the unit of /proc/PID/stat's times
 
@@ -93,7 +97,7 @@ async function runOnce(v: Variant, source: SandboxCluster, pgDump: string, work:
   const config = join(work, 'witness-none.yaml');
   if (v === 'none') await writeFile(config, 'source:\n  witness: none\n');
   const extra = v === 'deep' ? ['--deep'] : v === 'none' ? ['--config', config] : [];
-  const out = await spawnWait(process.execPath, ['--expose-gc', cli, 'run', '--source', url, '--out', work, '--json', ...extra], {});
+  const out = await spawnWait(process.execPath, ['--expose-gc', cli, 'run', '--source', url, '--out', work, '--json', ...extra], v === 'rt-pg-dump' ? { PGDRILL_ROUND_TRIP_FROM_DUMP: '0' } : {});
   const report = JSON.parse(out) as Report;
   if (report.status !== 'PASS') throw new Error(`pgdrill run${v === 'deep' ? ' --deep' : ''} did not PASS: ${report.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
   return { report };
@@ -133,6 +137,7 @@ function table(args: Args, results: RunResult[]): string {
       return median(of(a).filter((r) => bs.has(r.round)).map((r) => r[key] / bs.get(r.round)!));
     };
     const said = (v: Variant) => f2(median(of(v).flatMap((r) => (r.reported?.cpu.ratio_to_pg_dump ? [r.reported.cpu.ratio_to_pg_dump] : []))));
+    if (of('rt-pg-dump').length) notes.push(`scale ${scale}: run with the round trip's source side a schema-only pg_dump (PGDRILL_ROUND_TRIP_FROM_DUMP=0): source CPU ${f2(cpu('rt-pg-dump'))} s, ${f2(cpu('rt-pg-dump') / cpu('dump'))}× pg_dump alone (paired ${f2(paired('rt-pg-dump', 'dump', 'sourceCpu'))}); default run paired ${f2(paired('run', 'dump', 'sourceCpu'))}; run / this, paired ${f2(paired('run', 'rt-pg-dump', 'sourceCpu'))}`);
     if (of('none').length) notes.push(`scale ${scale}: run with source.witness none: source CPU ${f2(cpu('none'))} s, ${f2(cpu('none') / cpu('dump'))}× pg_dump alone (paired ${f2(paired('none', 'dump', 'sourceCpu'))}), wall ${f2(wall('none'))} s; report says ${said('none')}`);
     lines.push(`| ${scale} | ${f2(cpu('dump'))} s | ${f2(cpu('run'))} s | ${f2(cpu('deep'))} s | ${f2(cpu('run') / cpu('dump'))} | ${f2(cpu('deep') / cpu('dump'))} | ${f2(paired('run', 'dump', 'sourceCpu'))} | ${f2(paired('deep', 'dump', 'sourceCpu'))} | ${f2(wall('run'))} s | ${f2(wall('deep'))} s | ${f2(paired('deep', 'run', 'seconds'))} | ${said('run')} / ${said('deep')} |`);
   }

@@ -10,6 +10,7 @@ import { InterruptedError } from '../errors.js';
 import { fileLogger, silentLogger, teeLogger, type ProgressCallback } from '../logger.js';
 import { ReportBuilder } from '../report/builder.js';
 import type { Report } from '../report/model.js';
+import { schemaFromDumpPossible } from '../fidelity/schema-from-dump.js';
 import { assertLockTableFits, lockTableCheck, withDumpWorkers, type LockTableUse } from '../source/lock-table.js';
 import { standbyCheck } from '../source/standby.js';
 import { captureGlobals, type GlobalsResult } from '../backup/globals.js';
@@ -134,7 +135,8 @@ async function prepareRun(opts: RunDrillOptions): Promise<RunSetup> {
   const guarded = await guardStage(opts.source ?? config.source.url, config, { outDir, progress, signal: opts.signal });
   // The programs for the source's major, before any file exists: a missing pg_dump of that major is exit 4 here.
   const bins = await chooseToolchain(config, opts, { source: guarded.identity.serverVersion, sandboxMajor, dumpSource: true, archive: format !== 'plain' });
-  const lockTable = withDumpWorkers(guarded.lockTable, format, config.backup.jobs);
+  // The round trip's schema-only pg_dump runs on the source only when its source side cannot come from the dump.
+  const lockTable = withDumpWorkers(guarded.lockTable, format, config.backup.jobs, !schemaFromDumpPossible(bins, format));
   assertLockTableFits(lockTable, config.source.max_lock_table_share); // exit 3 before anything is done: see src/source/lock-table.ts
   const guard = { guarded, startedAt, durationMs: Math.round(performance.now() - guardT0) };
   return { config, startedAt, progress, env, format, outDir, guard, bins, lockTable };

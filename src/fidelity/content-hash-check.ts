@@ -52,15 +52,38 @@ SELECT DISTINCT n.nspname AS schema, c.relname AS name
   return new Set(rows.map(tableLabel));
 }
 
-/** The stream evidence: restored COPY TO hashes against the dump's. Fills the rows' dump_hash/restored_copy_hash. */
-async function streamEvidence(input: VerifyRestoredInput, blocks: Map<string, GatheredCopyTarget>, openRaw: () => Promise<DbSession>): Promise<Evidence> {
+/** The stream evidence's read-back under way: the restored tables' COPY … TO STDOUT hashes, and when it began. */
+export interface StreamReadBack {
+  readonly restored: Promise<RestoredCopyHash[]>;
+  readonly t0: number;
+}
+
+/**
+ * Begin reading back and hashing every restored table the dump has a hashed COPY block for. It needs only which
+ * tables the copy has (`rowCounts.restoredTables`), not their counts, so it starts beside the counts instead of
+ * after them (the counts' full scans are seconds at pgbench scale 50). The largest tables first: with several
+ * sessions the longest read starts at once instead of after a queue of small ones. Null when no block is hashed.
+ * Its verdict is judged after the counts, over exactly the tables they found (`contentHashesCheck`).
+ */
+export function startStreamReadBack(input: VerifyRestoredInput, openRaw: () => Promise<DbSession>): StreamReadBack | null {
+  const blocks = hashedBlocks(input.rowCounts.copyBlocks);
+  if (!blocks.size) return null;
+  const targets = [...blocks].filter(([k]) => input.rowCounts.restoredTables.has(k)).map(([, t]) => t).sort((a, b) => b.rows - a.rows);
   const t0 = performance.now();
-  const present = input.tables.filter((t) => t.restored_rows !== null && blocks.has(tableLabel(t)));
-  const settings = input.source?.dumpSession ?? UNKNOWN_DUMP_SESSION;
-  const restored = await hashRestoredCopies(present.map((t) => blocks.get(tableLabel(t))!), {
-    open: openRaw, settings, encoding: input.rowCounts.dumpEncoding ?? 'UTF8', jobs: input.jobs, signal: input.signal,
+  const restored = hashRestoredCopies(targets, {
+    open: openRaw, settings: input.source?.dumpSession ?? UNKNOWN_DUMP_SESSION, encoding: input.rowCounts.dumpEncoding ?? 'UTF8', jobs: input.jobs, signal: input.signal,
     psql: input.bins.has('psql') ? { bin: input.bins.path('psql'), env: input.sandbox.checkEnv(input.database) } : null,
   });
+  restored.catch(() => {}); // awaited by contentHashesCheck, or dropped when the counts failed first (the caller waits for it to settle)
+  return { restored, t0 };
+}
+
+/** The stream evidence: restored COPY TO hashes against the dump's. Fills the rows' dump_hash/restored_copy_hash. */
+async function streamEvidence(input: VerifyRestoredInput, blocks: Map<string, GatheredCopyTarget>, openRaw: () => Promise<DbSession>, readBack: StreamReadBack): Promise<Evidence> {
+  // Judged over the tables the counts found in the copy (a table they did not count is theirs to report, not read here).
+  const present = new Set(input.tables.filter((t) => t.restored_rows !== null && blocks.has(tableLabel(t))).map(tableLabel));
+  const settings = input.source?.dumpSession ?? UNKNOWN_DUMP_SESSION;
+  const restored = (await readBack.restored).filter((r) => present.has(r.table.replace(/"/g, '')));
   const byTable = new Map<string, RestoredCopyHash>(restored.map((r) => [r.table.replace(/"/g, ''), r]));
   const problems: string[] = [];
   const unsure: string[] = [];
@@ -88,7 +111,7 @@ async function streamEvidence(input: VerifyRestoredInput, blocks: Map<string, Ga
     }
     problems.push(text);
   }
-  return { problems, unsure, ms: Math.round(performance.now() - t0) };
+  return { problems, unsure, ms: Math.round(performance.now() - readBack.t0) };
 }
 
 /** The source witness: the source server's row hashes in the dump snapshot against the copy's. */
@@ -138,7 +161,7 @@ async function largeObjectEvidence(input: VerifyRestoredInput, open: () => Promi
  * Compare the restored copy's content with every evidence available and add `fidelity.content_hashes`.
  * `open`: a session prepared for the server-side hashes; `openRaw`: a plain session on the restored database.
  */
-export async function contentHashesCheck(b: ReportBuilder, input: VerifyRestoredInput, open: () => Promise<DbSession>, openRaw: () => Promise<DbSession>): Promise<void> {
+export async function contentHashesCheck(b: ReportBuilder, input: VerifyRestoredInput, open: () => Promise<DbSession>, openRaw: () => Promise<DbSession>, readBack?: StreamReadBack | null): Promise<void> {
   const src = input.source;
   const blocks = hashedBlocks(input.rowCounts.copyBlocks);
   const witness = src?.witnessHashes ?? false;
@@ -147,7 +170,7 @@ export async function contentHashesCheck(b: ReportBuilder, input: VerifyRestored
     return void b.add({ name: name, stage: 'fidelity', status: 'skip', detail: 'the dump holds no table data (no COPY block) to hash, and no source witness was asked for (source.witness: hashes)' });
   }
   const [stream, source, lo] = await Promise.all([
-    blocks.size ? streamEvidence(input, blocks, openRaw) : null,
+    blocks.size ? streamEvidence(input, blocks, openRaw, readBack ?? startStreamReadBack(input, openRaw)!) : null,
     witness ? sourceEvidence(input, open) : null,
     los ? largeObjectEvidence(input, open) : null,
   ]);

@@ -7,6 +7,9 @@
  *   column lists (leaves whose columns are in other orders: pg_dump lists each leaf's own), once per list, each
  *   `WHERE tableoid IN (<the leaves of that column order>)`;
  * - anything else that is not an ordinary table: `FROM ONLY t` (pg_dump's `COPY (SELECT * FROM ONLY t)` of foreign data).
+ * A drill never reads a foreign table back: it would read the foreign server's current rows (and, without bwrap,
+ * could reach production's socket). The restore stage leaves the copy's foreign tables out of the targets, and the
+ * restore sandbox refuses every use of one anyway (restrict_nonsystem_relation_kind: src/pipeline/restore/foreign-data.ts).
  */
 import type { DbSession } from '../pg/client.js';
 

@@ -6,7 +6,8 @@
  * its differing lines — not by attribute, as the catalog comparison does.
  *
  * Lines stripped (or masked) before comparing, because they legitimately differ — each documented in
- * ROUND_TRIP_STRIPPED: nothing else is, so any other difference is a finding.
+ * ROUND_TRIP_STRIPPED — and pg_dump's session-state lines between entries, replayed into the entries they apply to
+ * (STATE_LINES): nothing else is, so any other difference is a finding.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -81,6 +82,68 @@ export function schemaDumpEnv(env: Readonly<Record<string, string>>, session: Du
   ];
   const options = [env.PGOPTIONS, ...extra].filter(Boolean).join(' ');
   return { ...env, PGTZ: session?.timeZone ?? 'UTC', ...(options ? { PGOPTIONS: options } : {}) };
+}
+
+/**
+ * pg_dump's session-state lines. pg_dump prints one just before an entry's `--` / `-- Name: …` header when the entry
+ * needs a state the entries before did not leave (pg_backup_archiver.c: _selectTablespace, _selectTableAccessMethod,
+ * _selectOutputSchema, _becomeOwner): where such a line is printed, and whether it is printed at all, depends on the
+ * entries before — a full dump's data entries, a schema-only dump's absent ones — not on the object. Such lines, found
+ * between entries (only state lines and blank lines between them and the next header), are dropped from the text and
+ * replayed: the state in effect is written into each entry whose object it applies to (STATE_APPLIES), so two dumps
+ * that differ only by where pg_dump printed state compare equal, while an object created under another tablespace,
+ * access method or search_path still differs.
+ */
+const STATE_LINES: readonly { readonly key: StateKey; readonly pattern: RegExp }[] = [
+  { key: 'default_tablespace', pattern: /^SET default_tablespace = .*;$/ },
+  { key: 'default_table_access_method', pattern: /^SET default_table_access_method = .*;$/ },
+  { key: 'search_path', pattern: /^SELECT pg_catalog\.set_config\('search_path', '.*', false\);$/ },
+  // --use-set-session-authorization: the owner is also in every entry's header (`Owner: …`), which is compared.
+  { key: 'session_authorization', pattern: /^(SET|RESET) SESSION AUTHORIZATION\b.*;$/ },
+];
+type StateKey = 'default_tablespace' | 'default_table_access_method' | 'search_path' | 'session_authorization';
+
+/**
+ * The entry types whose object a state applies to, as pg_dump sets it for them (pg_dump.c: the ArchiveEntry calls
+ * given a `.tablespace` — relations with storage, their indexes and index-backed constraints — or a `.tableam`), so
+ * that the state in effect at their header is always the object's own, whatever the entries before were. `*`: every
+ * entry in a schema (pg_dump prints search_path per entry only for old archives; then for every such entry).
+ */
+const STATE_APPLIES: Readonly<Record<StateKey, ReadonlySet<string> | '*' | null>> = {
+  default_tablespace: new Set(['TABLE', 'MATERIALIZED VIEW', 'INDEX', 'CONSTRAINT']),
+  default_table_access_method: new Set(['TABLE', 'MATERIALIZED VIEW']),
+  search_path: '*',
+  session_authorization: null,
+};
+
+/** The documented reason for the dropped state lines (counted in RoundTripComparison.stripped after ROUND_TRIP_STRIPPED's rules). */
+export const STATE_LINES_WHY =
+  "pg_dump's session-state lines between entries (SET default_tablespace, SET default_table_access_method, search_path, SET SESSION AUTHORIZATION): printed where the entries before left another state, so a full dump and a schema-only one place them differently; dropped, and the state in effect written into each table, materialized view, index and constraint entry it applies to (`-- state: …` lines)";
+
+/** An entry header's type (`Name: …; Type: TABLE; Schema: …`), and whether it is in a schema. */
+function entryType(header: string): { type: string; inSchema: boolean } | null {
+  const m = /; Type: ([A-Z][A-Z ]*); Schema: (.*?); Owner: /.exec(header);
+  return m ? { type: m[1]!, inSchema: m[2] !== '-' } : null;
+}
+
+/** The `-- state: …` lines written into an entry: the state lines in effect that apply to its object. */
+function stateLinesFor(header: string, state: ReadonlyMap<StateKey, string>): string[] {
+  const e = entryType(header);
+  if (!e) return [];
+  const out: string[] = [];
+  for (const { key } of STATE_LINES) {
+    const applies = STATE_APPLIES[key];
+    const line = state.get(key);
+    if (line === undefined || !applies) continue;
+    if (applies === '*' ? e.inSchema : applies.has(e.type)) out.push(`-- state: ${line}`);
+  }
+  return out;
+}
+
+/** The state a line sets, if it is one of pg_dump's state lines. */
+export function stateLineKey(line: string): StateKey | null {
+  for (const s of STATE_LINES) if (s.pattern.test(line)) return s.key;
+  return null;
 }
 
 /** pg_dump's arguments for a schema-only dump. */
@@ -255,6 +318,8 @@ interface DumpReading {
   readonly normaliser?: CrossMajorNormaliser | null;
   /** Count the normaliser's applications (false when the same dump is read a second time). */
   readonly count: boolean;
+  /** State lines dropped (STATE_LINES), counted when `count`. */
+  readonly stateLines: { n: number };
 }
 
 /**
@@ -304,6 +369,13 @@ async function eachObjectLine(path: string, r: DumpReading, to: ObjectLineSink):
   let header = PREAMBLE;
   let pending = 0; // the number of a `--` line waiting for the next one, 0 for none
   let n = 0;
+  // State lines (and the blank lines after them) waiting to be known as between entries (a header follows) or not.
+  let held: { n: number; text: string }[] = [];
+  const state = new Map<StateKey, string>();
+  const release = () => {
+    for (const h of held) sink(h.n, h.text, key, header);
+    held = [];
+  };
   for await (const batch of lineBatches(path)) {
     for (const line of batch) {
       n++;
@@ -315,20 +387,41 @@ async function eachObjectLine(path: string, r: DumpReading, to: ObjectLineSink):
         if (rule.replace === undefined) continue;
         text = line.replace(rule.pattern, rule.replace);
       }
+      if (!pending && (stateLineKey(text) || (held.length && text === ''))) {
+        held.push({ n, text });
+        continue;
+      }
       const starts = text.startsWith('-- Name: ') ? text.slice(3) : text === '-- PostgreSQL database dump complete' ? TRAILER : null;
       if (starts !== null) {
+        if (held.length) {
+          // Between entries: the state changes, the lines go (counted as stripped).
+          for (const h of held) {
+            const k = stateLineKey(h.text);
+            if (!k) continue;
+            state.set(k, h.text);
+            if (r.count) r.stateLines.n++;
+          }
+          held = [];
+        }
         header = starts;
         const base = keyOf(starts);
         const k = (seen.get(base) ?? 0) + 1;
         seen.set(base, k);
         key = k === 1 ? base : `${base} #${k}`;
+      } else if (held.length && !(text === '--' && !pending)) {
+        release();
       }
       if (pending) sink(pending, '--', key, header);
       pending = 0;
-      if (text === '--') pending = n;
-      else sink(n, text, key, header);
+      if (text === '--') {
+        pending = n;
+        continue;
+      }
+      sink(n, text, key, header);
+      if (starts !== null && starts !== TRAILER) for (const s of stateLinesFor(starts, state)) sink(n, s, key, header);
     }
   }
+  release();
   if (pending) sink(pending, '--', key, header);
   end();
 }
@@ -528,16 +621,17 @@ async function writeDifferences(differing: readonly DifferingObject[], source: C
 
 /**
  * Compare two schema dumps object by object (pg_dump's `-- Name: …` entries), after stripping ROUND_TRIP_STRIPPED
- * lines: each dump is read as a stream into one digest per object (never the whole files in memory), objects are
+ * lines and replaying the state lines between entries (STATE_LINES; counted as the last entry of `stripped`): each dump is read as a stream into one digest per object (never the whole files in memory), objects are
  * matched by header, and only the differing ones are read again for their lines. Every differing object is counted
  * and named — present on one side only, or with other text — with its differing lines.
  */
 export async function compareSchemaDumps(sourcePath: string, restoredPath: string, stripped = ROUND_TRIP_STRIPPED, opts: CompareOptions = {}): Promise<RoundTripComparison> {
   const sc = stripped.map(() => 0);
   const rc = stripped.map(() => 0);
-  const reading = (side: Side, counts: number[]): DumpReading => ({ stripped, counts, side, normaliser: opts.normaliser, count: true });
+  const [ss, rs] = [{ n: 0 }, { n: 0 }];
+  const reading = (side: Side, counts: number[]): DumpReading => ({ stripped, counts, side, normaliser: opts.normaliser, count: true, stateLines: side === 'source' ? ss : rs });
   const [src, rst] = await Promise.all([sectionsOf(sourcePath, reading('source', sc)), sectionsOf(restoredPath, reading('restored', rc))]);
-  const counts = stripped.map((s, i) => ({ why: s.why, source: sc[i]!, restored: rc[i]! }));
+  const counts = [...stripped.map((s, i) => ({ why: s.why, source: sc[i]!, restored: rc[i]! })), { why: STATE_LINES_WHY, source: ss.n, restored: rs.n }];
   let differing = differingObjects(src.sections, rst.sections);
   const equal = () => ({ equal: true, lines_compared: src.lines, stripped: counts, objects_differing: 0, differences: [], section: null, objects: [], objects_omitted: 0, differences_path: null });
   if (!differing.length) return equal();

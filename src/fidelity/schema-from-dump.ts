@@ -9,6 +9,8 @@
  * - `SEQUENCE SET` (`setval`) and `MATERIALIZED VIEW DATA` (REFRESH) entries, which pg_dump counts as data;
  * - large objects' own entries (`BLOB`: `lo_create`, owner) and their `LARGE OBJECT n` comments, ACLs and labels:
  *   a schema-only dump has no large objects.
+ * pg_dump's session-state lines (`SET default_tablespace = …;` …) that end a dropped entry are the next entry's: they
+ * are kept, written before the next kept entry (round-trip.ts STATE_LINES; the comparison replays them).
  * The `\restrict` keys differ (random in every dump) and are stripped by the comparison anyway (ROUND_TRIP_STRIPPED).
  * An archive (custom, directory) is read back as text with `pg_restore -L` of every entry but TABLE DATA, and the
  * same filter applies: its text equals `pg_dump --schema-only` of the same snapshot (same major).
@@ -19,6 +21,7 @@ import { finished } from 'node:stream/promises';
 import type { Toolchain } from '../toolchain/toolchain.js';
 import { runProcess, startProcess } from '../exec/run-process.js';
 import { LargeObjectDumpReader, type LargeObjectHash } from './large-object-hash.js';
+import { stateLineKey } from './round-trip.js';
 
 /** A `-- Name: …` header of an entry a schema-only dump does not have. */
 const DATA_ENTRY = /^-- Name: (?:LARGE OBJECT \d+; Type: [A-Z ]+|.*; Type: (?:SEQUENCE SET|BLOB|BLOB METADATA|MATERIALIZED VIEW DATA));/;
@@ -61,6 +64,10 @@ export class DumpSchemaExtractor {
   private readonly out: WriteStream | null;
   private readonly los: LargeObjectDumpReader | null;
   private pending: Buffer[] = [];
+  /** State lines (round-trip.ts STATE_LINES) at the end of the dropped entry being read, so far. */
+  private stateRun: Buffer[] = [];
+  /** State lines that ended dropped entries, written before the next kept entry's header. */
+  private carriedState: Buffer[] = [];
 
   constructor(private readonly o: ExtractorOptions) {
     this.out = o.schemaPath ? createWriteStream(o.schemaPath, { mode: 0o600 }) : null;
@@ -130,6 +137,9 @@ export class DumpSchemaExtractor {
   /** A line inside an entry: kept, or (a dropped entry) read for its large objects and COPY blocks. */
   private body(b: Buffer): void {
     if (!this.dropping) return this.keep(b);
+    // pg_dump's state lines at a dropped entry's end are the next entries' (round-trip.ts STATE_LINES): kept.
+    if (b.length < 1024 && stateLineKey(b.toString('latin1'))) this.stateRun.push(Buffer.from(b));
+    else if (b.length || !this.stateRun.length) this.stateRun = [];
     if (this.blobs) return this.los?.line(b.toString('latin1'));
     const text = b.length < 1024 ? b.toString('latin1') : '';
     if (text.startsWith('COPY ') && text.endsWith(' FROM stdin;')) this.inCopy = true;
@@ -139,9 +149,17 @@ export class DumpSchemaExtractor {
   private header(text: string): boolean {
     const data = text.startsWith('-- Data for Name: ');
     if (!data && !text.startsWith('-- Name: ') && text !== '-- PostgreSQL database dump complete') return false;
+    // The state lines a dropped entry ended with are between entries: they set the state of the next kept one.
+    if (this.dropping) this.carriedState.push(...this.stateRun);
+    this.stateRun = [];
     this.dropping = data || DATA_ENTRY.test(text);
     this.blobs = data && /; Type: BLOB/.test(text);
     if (!this.dropping) {
+      for (const line of this.carriedState) {
+        this.keep(line);
+        this.keep(Buffer.alloc(0));
+      }
+      this.carriedState = [];
       this.keep(Buffer.from('--'));
       this.keep(Buffer.from(text, 'latin1'));
     }
@@ -225,18 +243,16 @@ export async function readArchiveSide(o: ArchiveSideOptions): Promise<DumpSideFi
 }
 
 /**
- * Whether the round trip's source side may come from the dump: the pg_dump that wrote it is the one that dumps the
- * restored copy (an upgrade rehearsal dumps the copy with a newer one: another text), and for an archive pg_restore,
- * which prints its entries, is of that major too. Otherwise the source side is a schema-only pg_dump in the snapshot.
+ * Whether the round trip's source side may come from the dump (default yes; `PGDRILL_ROUND_TRIP_FROM_DUMP=0`: no):
+ * the pg_dump that wrote it is the one that dumps the restored copy (an upgrade rehearsal dumps the copy with a newer
+ * one: another text), and for an archive pg_restore, which prints its entries, is of that major too. Otherwise the
+ * source side is a schema-only pg_dump in the snapshot.
  */
 export function schemaFromDumpPossible(bins: Toolchain, format: 'plain' | 'custom' | 'directory'): boolean {
-  // Off unless asked for (PGDRILL_ROUND_TRIP_FROM_DUMP=1): the merged tree's CI showed a full dump's schema entries
-  // are not yet a schema-only dump's text in every case — a source with a tablespace FAILed a good backup on a
-  // `SET default_tablespace` line (pg_dump prints such SET lines from the state the entries before left, and the
-  // main dump's options are not the restored side's), and pgdrill's own audit tests counted on the second session.
-  // Until the extractor replays pg_dump's SET state and takes the main dump's options, the round trip's source side
-  // is a schema-only pg_dump in the snapshot, as before.
-  if (process.env.PGDRILL_ROUND_TRIP_FROM_DUMP !== '1') return false;
+  // On by default: the comparison replays pg_dump's state lines (round-trip.ts STATE_LINES), so where a full dump
+  // prints them (after its data entries) does not matter. PGDRILL_ROUND_TRIP_FROM_DUMP=0 takes a schema-only pg_dump
+  // in the snapshot instead (a second session on production, as before).
+  if (process.env.PGDRILL_ROUND_TRIP_FROM_DUMP === '0') return false;
   if (!bins.has('pg_dump', 'sandbox-dump') || bins.path('pg_dump', 'dump') !== bins.path('pg_dump', 'sandbox-dump')) return false;
   return format === 'plain' || (bins.has('pg_restore') && bins.version('pg_restore').major === bins.version('pg_dump', 'dump').major);
 }

@@ -1,7 +1,9 @@
 /**
  * The restored copy's side of the fidelity checks, run on the sandbox after the restore (and after the
  * `afterRestore` hook), in two lines side by side (each its own sessions; a machine with two cores runs both):
- * - the exact row counts (src/fidelity/row-counts.ts), then the content hashes (they hash the tables found);
+ * - the exact row counts (src/fidelity/row-counts.ts) beside the content hashes' read-back of the restored tables
+ *   (COPY … TO STDOUT, begun at once: it needs only which tables the copy has), judged once the counts have ended
+ *   (over the tables they found);
  * - catalog facts and sequence positions, the schema-only round trip and amcheck, side by side: the first two read
  *   the copy in one snapshot (the catalog session's, exported to pg_dump) taken before amcheck installs its
  *   extension, which they would otherwise see. When the sandbox is kept (--keep), the extension is dropped again
@@ -39,7 +41,7 @@ import { CrossMajorNormaliser } from './cross-major.js';
 import { readSequencePositions, sequencesBehind } from './sequences.js';
 import type { SourceFidelity } from './source-capture.js';
 import { checkRowCounts, type RowCountPlan } from './row-counts.js';
-import { contentHashesCheck } from './content-hash-check.js';
+import { contentHashesCheck, startStreamReadBack } from './content-hash-check.js';
 import { prepareFidelitySession } from './session.js';
 import { sourceHashesNowCheck, type SourceNow } from '../verify/source-now.js';
 
@@ -108,13 +110,22 @@ export async function verifyRestored(b: ReportBuilder, input: VerifyRestoredInpu
   const [counted, catalogued, roundTripped, checked] = [new ReportBuilder(), new ReportBuilder(), new ReportBuilder(), new ReportBuilder()] as const;
   const settled = await Promise.allSettled([
     (async () => {
-      await timed('row counts', async () => {
-        await using db = await sandbox.openForChecks(database, signal);
-        await db.query(`SET max_parallel_workers_per_gather = ${countWorkers(input.jobs ?? 1)}`);
-        await db.query('SET default_transaction_read_only = on');
-        await checkRowCounts(counted, db, input.rowCounts, input.tables, signal);
-      });
-      await timed('content hashes', () => contentHashesCheck(counted, input, open, () => sandbox.openForChecks(database, signal)));
+      // The stream hashes' read-back (the longest part at any scale with data) begins now, beside the counts; it is
+      // judged after them, over the tables they found. Settled either way before this line ends: no session outlives it.
+      const openRaw = () => sandbox.openForChecks(database, signal);
+      const readBack = startStreamReadBack(input, openRaw);
+      try {
+        await timed('row counts', async () => {
+          await using db = await sandbox.openForChecks(database, signal);
+          await db.query(`SET max_parallel_workers_per_gather = ${countWorkers(input.jobs ?? 1)}`);
+          await db.query('SET default_transaction_read_only = on');
+          await checkRowCounts(counted, db, input.rowCounts, input.tables, signal);
+        });
+      } catch (err) {
+        await readBack?.restored.catch(() => {});
+        throw err;
+      }
+      await timed('content hashes', () => contentHashesCheck(counted, input, open, openRaw, readBack));
       if (input.sourceNow?.now.hashes) await timed('content hashes against the source now', () => sourceNowHashes(counted, input, input.sourceNow!, open));
     })(),
     (async () => {
@@ -240,10 +251,10 @@ async function roundTrip(b: ReportBuilder, input: VerifyRestoredInput, snapshot:
   const named = cmp.objects.slice(0, 5).map((o) => `"${o.section}": ${o.kind === 'differs' ? '' : `${o.kind}; `}${o.lines[0] ? line(o.lines[0]) : '(lines in the file)'}`);
   const more = cmp.objects_differing - named.length;
   b.expect(name, 'fidelity', cmp.equal,
-    `schema-only dump of the restored copy = schema-only dump of the source in the same snapshot: ${cmp.lines_compared} lines equal (stripped lines per rule, source+restored: ${strippedText})${across}`,
+    `schema-only dump of the restored copy = ${src.schemaDump.from === 'dump' ? "the source's schema as the drill's own dump wrote it (its schema entries)" : 'schema-only dump of the source in the same snapshot'}: ${cmp.lines_compared} lines equal (stripped lines per rule, source+restored: ${strippedText})${across}`,
     `schema-only dumps differ in ${cmp.objects_differing} object(s): in ${named.join('; in ')}${more > 0 ? `; … ${more} more` : ''} — every one with all its lines in ${cmp.differences_path}${across}`,
     {
-      source: src.schemaDump.path, restored: mine.path, restored_args: mine.args, lines_compared: cmp.lines_compared,
+      source: src.schemaDump.path, source_from: src.schemaDump.from, restored: mine.path, restored_args: mine.args, lines_compared: cmp.lines_compared,
       objects_differing: cmp.objects_differing, differences_path: cmp.differences_path, first_differences: cmp.differences,
     });
 }

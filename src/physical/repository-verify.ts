@@ -10,7 +10,9 @@
  * are moved into the sandbox (a rename), never copied a second time; the tool's restore and the WAL fetch are timed
  * and counted in the RTO's copy time.
  */
-import { chmod, chown, mkdir, mkdtemp, readdir } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, realpath } from 'node:fs/promises';
+import { processStartTicks } from '../exec/process-liveness.js';
+import { dropSandboxRecord, recordSandbox, type StoredRecord } from '../sandbox/sandbox-records.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../config/load.js';
@@ -47,7 +49,8 @@ export async function verifyRepositoryBackup(opts: RepositoryVerifyOptions): Pro
   const config = validateConfig(opts.config ?? {});
   const { sandboxUser } = await resolveDrillEnvironment(config);
   const name = isBarmanArtifact(opts.artifact) ? parseBarmanArtifact(opts.artifact).server : parsePgBackRestArtifact(opts.artifact).stanza;
-  const stage = await stagingDir(sandboxUser);
+  const staging = await repositoryStagingDir(sandboxUser);
+  const stage = staging.dir;
   try {
     return await verifyPhysical({
       ...opts, database: opts.database ?? config.source.database ?? name,
@@ -56,6 +59,7 @@ export async function verifyRepositoryBackup(opts: RepositoryVerifyOptions): Pro
     });
   } finally {
     await removeTree(stage);
+    await dropSandboxRecord(staging.record.path);
   }
 }
 
@@ -65,12 +69,28 @@ async function discarded(got: Extract<ObtainedBackup, { ok: false }>, stage: str
   return got;
 }
 
-/** A private directory of the sandbox user under the temp directory (the tool runs as that user). */
-async function stagingDir(user: OsUser | null): Promise<string> {
+/**
+ * A private directory of the sandbox user under the temp directory (the tool runs as that user), recorded in
+ * pgdrill's state directory as a sandbox is (label `repository-staging`, no server): a drill killed before it removes
+ * it leaves the restored backup there, and `pgdrill cleanup` removes only what is recorded (src/sandbox/orphans.ts).
+ * `stateDir`: default state-dir.ts's.
+ */
+export async function repositoryStagingDir(user: OsUser | null, stateDir?: string): Promise<{ dir: string; record: StoredRecord }> {
   const dir = await mkdtemp(join(tmpdir(), 'pgdrill-repository-'));
-  await chmod(dir, 0o700);
-  if (user) await chown(dir, user.uid, user.gid);
-  return dir;
+  try {
+    const real = await realpath(dir);
+    // Recorded before the sandbox user owns it; its data directory is where the tool restores (no server runs there).
+    const record = await recordSandbox(stateDir, {
+      label: 'repository-staging', pgdrill_pid: process.pid, pgdrill_start_ticks: processStartTicks(process.pid), root_dir: real,
+      data_dir: join(real, 'data'), socket_dir: real, server_uid: user?.uid ?? process.geteuid?.() ?? 0,
+    });
+    await chmod(dir, 0o700);
+    if (user) await chown(dir, user.uid, user.gid);
+    return { dir, record };
+  } catch (err) {
+    await removeTree(dir);
+    throw err;
+  }
 }
 
 async function fromPgBackRest(opts: RepositoryVerifyOptions, stage: string, user: OsUser | null): Promise<ObtainedBackup> {

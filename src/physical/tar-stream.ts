@@ -10,20 +10,25 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { isEndBlock, paddedSize, parseTarHeader } from '../exec/tar-header.js';
 import { startProcess } from '../exec/run-process.js';
+import { requireDecompressor } from './wal-file-read.js';
 
-/** The decompressor program for a compressed tar, by its extension; null for plain tar and gzip (done in-process). */
-export function decompressorOf(name: string): string | null {
-  if (name.endsWith('.lz4')) return '/usr/bin/lz4';
-  if (name.endsWith('.zst')) return '/usr/bin/zstd';
+/** The compression of a tar that a program decompresses, by its extension; null for plain tar and gzip (done in-process). */
+export function programCompressionOf(name: string): 'lz4' | 'zst' | null {
+  if (name.endsWith('.lz4')) return 'lz4';
+  if (name.endsWith('.zst')) return 'zst';
   return null;
 }
 
-/** The tar's bytes, decompressed. The file is opened without following a link. */
+/**
+ * The tar's bytes, decompressed. The file is opened without following a link.
+ * @throws EnvironmentError when the tar's decompressing program (lz4, zstd) is not installed.
+ */
 export async function openTarStream(path: string, signal?: AbortSignal): Promise<Readable> {
+  const compression = programCompressionOf(path);
+  const prog = compression ? await requireDecompressor(compression, path) : null;
   const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   const raw = fh.createReadStream();
   if (path.endsWith('.gz')) return raw.pipe(createGunzip());
-  const prog = decompressorOf(path);
   if (!prog) return raw;
   const p = startProcess({ bin: prog, args: ['-d', '-c'], stdin: raw, stdout: 'pipe', signal });
   p.done.catch((err) => p.stdout?.destroy(err as Error));

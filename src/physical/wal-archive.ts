@@ -13,11 +13,12 @@ import { resolveInputPath } from '../exec/input-file.js';
 import type { OsUser } from '../exec/os-user.js';
 import { findFile, listArchive, readPrefix, type ArchiveEntry } from './wal-file-read.js';
 import { parseTimelineHistory, timelinePath, type PathStretch, type TimelineSwitch } from './wal-history.js';
-import { DEFAULT_SEGMENT_SIZE, historyFileName, isLsn, isValidSegmentSize, parseLsn, segmentFileName } from './wal-names.js';
+import { DEFAULT_SEGMENT_SIZE, formatLsn, historyFileName, isLsn, isValidSegmentSize, parseLsn, parseWalFileName, segmentFileName, segmentNumber } from './wal-names.js';
 import type { StretchScan } from './wal-segments.js';
 import type { StagedWal } from './wal-stage.js';
 import { scanAndStage, type WalStaging } from './wal-checked-copy.js';
 import { parseLongHeader, LONG_HEADER_BYTES } from './wal-page-header.js';
+import { walEndEvidence, type WalEndEvidence } from './wal-end-evidence.js';
 
 /** A position in WAL: a timeline and an LSN ('0/3000028'). */
 export interface WalPosition {
@@ -56,6 +57,12 @@ export interface WalContinuity {
   readonly warnings: string[];
   /** With `stage`, when the check passed: the checked copy recovery reads (see wal-stage.ts); else null or absent. */
   readonly staged?: StagedWal | null;
+  /**
+   * Recovering to the archive's end (no `untilLsn`) and the path whole: where its WAL ends (the end of `lastSegment`),
+   * and the furthest LSN on that timeline the archive's backup and timeline history files name (wal-end-evidence.ts).
+   * `short`: that LSN lies past the end — segments are missing after `lastSegment`. Else null.
+   */
+  readonly end?: { readonly lsn: string; readonly evidence: WalEndEvidence | null; readonly short: boolean } | null;
 }
 
 
@@ -110,7 +117,24 @@ export async function checkWalContinuity(opts: WalContinuityOptions): Promise<Wa
   const walk = { dir, entries, stretches: path.stretches, segmentSize, untilLsn: opts.untilLsn === undefined ? null : parseLsn(opts.untilLsn), systemIdentifier: opts.systemIdentifier ?? null, osUser: opts.osUser, signal: opts.signal };
   const { scan, staged } = await scanAndStage(walk, opts.stage ?? null, (s) => missingHistory === null && s.firstMissing === null && s.firstUnreadable === null);
   const ok = missingHistory === null && scan.firstMissing === null && scan.firstUnreadable === null;
-  return { ...base, ...scan, ok, missingHistory, timelinePath: timelines, detail: describe(dir, scan, timelines, missingHistory, target), ...(opts.stage ? { staged } : {}) };
+  const end = ok && walk.untilLsn === null && scan.lastSegment ? await archiveEnd(dir, entries, scan.lastSegment, timelines[timelines.length - 1]!, segmentSize, opts) : null;
+  return { ...base, ...scan, ok, missingHistory, timelinePath: timelines, detail: describe(dir, scan, timelines, missingHistory, target) + describeEnd(scan, end), end, ...(opts.stage ? { staged } : {}) };
+}
+
+/** Where the archive's WAL ends on `timeline` (the end of `lastSegment`), and what its history files say (see WalContinuity.end). */
+async function archiveEnd(dir: string, entries: Map<string, ArchiveEntry>, lastSegment: string, timeline: number, segmentSize: number, opts: WalContinuityOptions): Promise<NonNullable<WalContinuity['end']>> {
+  const f = parseWalFileName(lastSegment);
+  const endLsn = f && f.kind === 'segment' ? (segmentNumber(f.log, f.seg, segmentSize) + 1n) * BigInt(segmentSize) : 0n;
+  const evidence = await walEndEvidence(dir, entries, timeline, { osUser: opts.osUser, signal: opts.signal });
+  return { lsn: formatLsn(endLsn), evidence, short: evidence !== null && parseLsn(evidence.lsn) > endLsn };
+}
+
+/** The end of the archive in words: missing segments a history file shows, or that nothing shows more was expected. */
+function describeEnd(scan: StretchScan, end: WalContinuity['end']): string {
+  if (!end) return '';
+  const ev = end.evidence;
+  if (ev && end.short) return `; but ${ev.file}, ${ev.what}, names ${ev.lsn}, past the archive's end at ${end.lsn}: segments after ${scan.lastSegment} are missing (deleted, or not archived yet), and recovery can replay no further than ${end.lsn}`;
+  return `; the archive ends at ${end.lsn}, and nothing in it shows more was expected${ev ? ` (the furthest LSN its backup and timeline history files name on that timeline is ${ev.lsn}, in ${ev.file})` : ' (no backup or timeline history file names a later LSN on that timeline)'} — segments deleted from the end would not show`;
 }
 
 async function resolveArchiveDir(walDir: string): Promise<string> {

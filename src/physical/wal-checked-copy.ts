@@ -24,7 +24,9 @@ export async function scanAndStage(walk: StretchWalk, stage: WalStaging | null, 
     return { scan, staged: stage && passed(scan) ? countStaged(walk.dir, walk.entries) : null };
   }
   const t0 = performance.now();
-  await makeStageDir(stage.into, walk.osUser ?? null);
+  // Owned by the user running pgdrill until recovery adopts it (adoptStagedWal hands it to the sandbox user): a copy
+  // a killed drill leaves in its run directory is then provably pgdrill's, and `pgdrill cleanup` removes it.
+  await makeStageDir(stage.into, null);
   try {
     const histories = await stageFiles(walk, stage.into, (e) => e.parsed.kind === 'history');
     const scan = await checkStretches({ ...walk, copyInto: stage.into });

@@ -4,6 +4,7 @@
  * opened (O_NOFOLLOW|O_NONBLOCK, the inode lstat saw), and only a bounded prefix is ever decompressed: the 40 bytes
  * of a segment's long page header, or a history file of at most 1 MiB. Compressed files are decompressed by zlib
  * (gzip) or by the compressor's own program reading the file from stdin, optionally as an unprivileged OS user.
+ * A program that is not installed is an environment problem (EnvironmentError, exit 4), never a verdict on the file.
  */
 import { access, lstat, opendir, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
@@ -13,6 +14,7 @@ import { createGunzip } from 'node:zlib';
 import { kindOf, openNoFollow } from '../exec/input-file.js';
 import type { OsUser } from '../exec/os-user.js';
 import { startProcess } from '../exec/run-process.js';
+import { EnvironmentError } from '../errors.js';
 import { COMPRESSIONS, parseWalFileName, type Compression, type WalFileName } from './wal-names.js';
 
 /** One entry of an archive directory whose name is a WAL file name. */
@@ -77,7 +79,7 @@ export async function readPrefix(dir: string, name: string, compression: Compres
     if (compression === null) return { ...(await readRaw(fh, max)), fileSize: stat.size };
     const gzipSize = compression === 'gz' ? await gzipTrailerSize(fh, stat.size) : undefined;
     const source = fh.createReadStream({ autoClose: false, start: 0 });
-    const r = compression === 'gz' ? await collect(source.pipe(createGunzip()), max, () => source.destroy()) : await viaProgram(compression, source, max, opts);
+    const r = compression === 'gz' ? await collect(source.pipe(createGunzip()), max, () => source.destroy()) : await viaProgram(compression, source, max, { ...opts, file: path });
     source.destroy();
     return 'problem' in r ? r : { ...r, fileSize: stat.size, ...(gzipSize !== undefined ? { gzipSize } : {}) };
   } finally {
@@ -128,20 +130,41 @@ function collect(stream: Readable, max: number, stop: () => void): Promise<{ byt
 }
 
 const PROGRAMS: Record<Exclude<Compression, 'gz'>, string> = { zst: 'zstd', lz4: 'lz4', bz2: 'bzip2', xz: 'xz' };
+/** The package that installs each program (Debian/Ubuntu; Red Hat's names where they differ). */
+const PACKAGES: Record<string, string> = { zstd: 'zstd', lz4: 'lz4', bzip2: 'bzip2', xz: 'xz-utils (Debian/Ubuntu) or xz (Red Hat)', gzip: 'gzip' };
 
-/** Where the decompressing program for `compression` is installed, or null. */
+/** The directories a decompressor is looked up in: PATH's absolute entries (default /usr/local/bin:/usr/bin:/bin). */
+function searchDirs(): string[] {
+  return (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter((d) => d.startsWith('/'));
+}
+
+/** Where the decompressing program for `compression` is installed (PATH's absolute directories, in order), or null. */
 export async function decompressorPath(compression: Compression): Promise<string | null> {
   const prog = compression === 'gz' ? 'gzip' : PROGRAMS[compression];
-  for (const dir of ['/usr/bin', '/bin', '/usr/local/bin']) {
+  for (const dir of searchDirs()) {
     const p = join(dir, prog);
     if (await access(p, constants.X_OK).then(() => true, () => false)) return p;
   }
   return null;
 }
 
-async function viaProgram(compression: Exclude<Compression, 'gz'>, source: Readable, max: number, opts: DecompressOptions): Promise<{ bytes: Buffer; complete: boolean } | { problem: string }> {
-  const bin = await decompressorPath(compression);
-  if (!bin) return { problem: `${PROGRAMS[compression]} is not installed, so it cannot be read (install it, e.g. apt-get install ${PROGRAMS[compression] === 'bzip2' ? 'bzip2' : PROGRAMS[compression] === 'xz' ? 'xz-utils' : PROGRAMS[compression]})` };
+/**
+ * The decompressing program for `compression`, to read `file`.
+ * @throws EnvironmentError (exit 4) naming the program, the file and the package to install when it is not in PATH:
+ *   the machine cannot read the file, which says nothing of the file itself.
+ */
+export async function requireDecompressor(compression: Exclude<Compression, 'gz'>, file: string): Promise<string> {
+  const found = await decompressorPath(compression);
+  if (found) return found;
+  const prog = PROGRAMS[compression];
+  throw new EnvironmentError(
+    `${file} is compressed with ${prog}, and the ${prog} program is not installed (not found in PATH: ${searchDirs().join(':') || 'empty'}): ` +
+      `pgdrill cannot read it, which says nothing of the file itself. Install ${PACKAGES[prog]} (e.g. apt-get install ${prog === 'xz' ? 'xz-utils' : prog}) and run the drill again.`,
+  );
+}
+
+async function viaProgram(compression: Exclude<Compression, 'gz'>, source: Readable, max: number, opts: DecompressOptions & { readonly file?: string }): Promise<{ bytes: Buffer; complete: boolean } | { problem: string }> {
+  const bin = await requireDecompressor(compression, opts.file ?? 'a WAL file');
   const p = startProcess({ bin, args: ['-d', '-c'], stdin: source, stdout: 'pipe', allowFailure: true, uid: opts.osUser?.uid, gid: opts.osUser?.gid, signal: opts.signal });
   const r = await collect(p.stdout!, max, () => p.child.kill('SIGKILL'));
   const done = await p.done.catch((e: Error) => e);

@@ -17,7 +17,7 @@ import { createGunzip } from 'node:zlib';
 import { kindOf, openNoFollow } from '../exec/input-file.js';
 import type { OsUser } from '../exec/os-user.js';
 import { startProcess } from '../exec/run-process.js';
-import { decompressorPath, gzipTrailerSize } from './wal-file-read.js';
+import { gzipTrailerSize, requireDecompressor } from './wal-file-read.js';
 import { parseWalFileName, type Compression } from './wal-names.js';
 
 /** What was staged. */
@@ -45,7 +45,8 @@ export interface WalCopyOptions {
 
 /**
  * Copy the archive file `src` (a regular file, never followed; the inode lstat saw) to the new file `dst`,
- * decompressed. A file that cannot be read or decompressed is a `problem` (and `dst` is removed), never a throw.
+ * decompressed. A file that cannot be read or decompressed is a `problem` (and `dst` is removed).
+ * @throws EnvironmentError when its decompressing program is not installed (wal-file-read.ts `requireDecompressor`).
  */
 export async function copyWalFile(src: string, compression: Compression | null, dst: string, o: WalCopyOptions): Promise<WalCopy> {
   const before = await lstat(src).catch((e: NodeJS.ErrnoException) => e);
@@ -59,7 +60,7 @@ export async function copyWalFile(src: string, compression: Compression | null, 
   try {
     if (stat.ino !== before.ino || stat.dev !== before.dev) return { problem: 'it was replaced while it was opened: not read' };
     if (compression === 'gz') gzipSize = await gzipTrailerSize(fh, stat.size);
-    failure = await writeDecompressed(fh, compression, dst, o);
+    failure = await writeDecompressed(fh, compression, dst, { ...o, file: src });
   } finally {
     await fh.close();
   }
@@ -79,13 +80,13 @@ export async function copyWalFile(src: string, compression: Compression | null, 
 }
 
 /** Write the decompressed content of the open file to `dst` (uncompressed: copied in the kernel). Null, or why it failed. */
-async function writeDecompressed(fh: FileHandle, compression: Compression | null, dst: string, o: WalCopyOptions): Promise<string | null> {
+async function writeDecompressed(fh: FileHandle, compression: Compression | null, dst: string, o: WalCopyOptions & { readonly file: string }): Promise<string | null> {
   if (compression === null) {
     await copyFile(`/proc/self/fd/${fh.fd}`, dst, constants.COPYFILE_EXCL); // in the kernel, from the inode opened
     return null;
   }
-  const prog = compression === 'gz' ? null : await decompressorPath(compression);
-  if (compression !== 'gz' && !prog) return `it cannot be read: the ${compression} decompressor is not installed`;
+  // Outside the try below: a missing program is the machine's problem (exit 4), not the file's.
+  const prog = compression === 'gz' ? null : await requireDecompressor(compression, o.file);
   const raw = fh.createReadStream({ autoClose: false, start: 0 });
   try {
     const out = createWriteStream(dst, { mode: 0o600, flags: 'wx' });
@@ -151,6 +152,8 @@ export async function stageWal(walDir: string, startSegment: string, dir: string
  */
 export async function adoptStagedWal(staged: StagedWal, dest: string, user: OsUser | null, signal?: AbortSignal): Promise<StagedWal> {
   await moveDir(staged.dir, dest, () => stageWal(staged.dir, '0'.repeat(24), dest, user, signal));
+  // The checked copy is made in pgdrill's own directory (wal-checked-copy.ts): the server reads it as the sandbox user.
+  if (user) await chown(dest, user.uid, user.gid);
   return { ...staged, dir: dest };
 }
 

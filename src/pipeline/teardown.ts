@@ -30,16 +30,28 @@ export interface TeardownResult {
   readonly connect: string | null;
 }
 
-/** Keep or stop the sandbox (none: nothing to tear down) and record `teardown.confirmed`. */
+/**
+ * Keep or stop the sandbox (none: nothing to tear down) and record `teardown.confirmed`. The stop runs inside the
+ * stage, so that its time (the server's exit and the removal of the restored copy's files: seconds at pgbench
+ * scale 50) shows in the report's stage timings; an error of the stop or the keep still escapes, as it always did.
+ */
 export async function teardownStage(ctx: DrillContext, sandbox: SandboxCluster | null, o: { readonly keep: boolean; readonly database: string }): Promise<TeardownResult> {
   const b = ctx.builder;
   const kept = sandbox !== null && o.keep && !ctx.signal?.aborted;
-  const stopped = sandbox && !kept ? await sandbox.stop() : null;
-  const result = sandbox && kept ? await keep(ctx, sandbox, o.database) : {
-    kept: false, connect: null,
-    teardown: { confirmed: stopped ? stopped.confirmed : true, detail: stopped?.detail ?? 'no sandbox was started', postmaster_pid: stopped?.postmasterPid ?? null },
-  };
+  let result: TeardownResult | null = null;
+  let escaping: { readonly err: unknown } | null = null;
   await b.stage('teardown', async () => {
+    let stopped: Awaited<ReturnType<SandboxCluster['stop']>> | null;
+    try {
+      stopped = sandbox && !kept ? await sandbox.stop() : null;
+      result = sandbox && kept ? await keep(ctx, sandbox, o.database) : {
+        kept: false, connect: null,
+        teardown: { confirmed: stopped ? stopped.confirmed : true, detail: stopped?.detail ?? 'no sandbox was started', postmaster_pid: stopped?.postmasterPid ?? null },
+      };
+    } catch (err) {
+      escaping = { err };
+      throw err;
+    }
     if (result.kept) {
       b.add({ name: 'teardown.confirmed', stage: 'teardown', status: 'warn', detail: `--keep: sandbox left running; connect with ${result.connect}` });
     } else if (stopped) {
@@ -47,8 +59,9 @@ export async function teardownStage(ctx: DrillContext, sandbox: SandboxCluster |
     } else {
       b.add({ name: 'teardown.confirmed', stage: 'teardown', status: 'pass', detail: 'no sandbox was started; nothing to tear down' });
     }
-  }, () => false);
-  return result;
+  }, (err) => escaping !== null && err === escaping.err);
+  // Unreachable without a result (a stop or keep error escaped above, anything later is recorded as teardown.error).
+  return result ?? { kept: false, connect: null, teardown: { confirmed: false, detail: 'teardown did not complete: see teardown.error', postmaster_pid: null } };
 }
 
 /** `--keep`: the sandbox left running, marked kept (orphan sweeps leave it), its spare's refill ended. */

@@ -22,7 +22,7 @@ import { quoteIdent } from '../catalog/tables.js';
 import { describeLocale, localeClauses, localeError, SANDBOX_DEFAULT_LOCALE, type DatabaseLocale } from './database-locale.js';
 import { parsePgRestoreErrors, parsePsqlErrors } from './restore-errors.js';
 import { globalsForSandbox, type TablespaceMove } from './tablespaces.js';
-import { blankRanges } from './transaction-lines.js';
+import { blankRanges, type ByteRange } from './transaction-lines.js';
 import { attachLoggedStatements, logOffset, readLoggedErrors } from './server-log-errors.js';
 import { resolve } from 'node:path';
 import { readerCommand, resolveReaderJail } from '../sandbox/reader-jail.js';
@@ -223,6 +223,10 @@ export interface RestoreDumpOptions {
   readonly archiveSingleTransaction?: boolean;
   /** Plain dumps replayed as one transaction: pg_dump's own BEGIN/COMMIT lines around large objects, dropped (src/restore/transaction-lines.ts). Default none. */
   readonly pgDumpTransactionLines?: readonly PgDumpTransactionLine[];
+  /** Plain dumps: byte ranges held back from psql whatever the transaction mode (foreign-table COPY blocks: src/pipeline/restore/foreign-data.ts), ascending. Default none. */
+  readonly omit?: readonly ByteRange[];
+  /** Archives: a `pg_restore --use-list` file naming the entries to restore (foreign-table data left out). Default: every entry. */
+  readonly useList?: string;
   readonly signal?: AbortSignal;
   readonly logger: Logger;
 }
@@ -234,9 +238,10 @@ export async function restoreDump(o: RestoreDumpOptions): Promise<RestoreStepRes
     const file = createReadStream(o.path);
     // pipeline, not pipe: a read error of the file reaches the gunzip stream, whose errors the process wrapper handles.
     const text = o.format === 'plain-gzip' ? pipeline(file, createGunzip(), () => {}) : file;
-    const blank = o.singleTransaction && o.pgDumpTransactionLines?.length ? o.pgDumpTransactionLines : null;
+    const txLines = o.singleTransaction ? o.pgDumpTransactionLines ?? [] : [];
+    const blank = txLines.length || o.omit?.length ? [...txLines, ...(o.omit ?? [])].sort((a, b) => a.start - b.start) : null;
     const input = blank ? pipeline(text, blankRanges(blank), () => {}) : text;
-    if (blank) o.logger.info(`restore: pg_dump's own BEGIN/COMMIT around large objects (lines ${blank.slice(0, 6).map((l) => l.line).join(', ')}${blank.length > 6 ? ', …' : ''}) dropped: the restore stays one transaction`);
+    if (txLines.length) o.logger.info(`restore: pg_dump's own BEGIN/COMMIT around large objects (lines ${txLines.slice(0, 6).map((l) => l.line).join(', ')}${txLines.length > 6 ? ', …' : ''}) dropped: the restore stays one transaction`);
     const { exitCode, errors } = await startPsqlScript(o.sandbox, o.bins, o.database, input, { phase: 'dump', singleTransaction: o.singleTransaction, signal: o.signal }).result;
     return { ok: exitCode === 0 && errors.length === 0, errors, durationMs: Math.round(performance.now() - t0) };
   }
@@ -244,11 +249,12 @@ export async function restoreDump(o: RestoreDumpOptions): Promise<RestoreStepRes
   const args = ['--no-password', `--dbname=${dbnameConninfo(o.database)}`];
   if (o.archiveSingleTransaction) args.push('--single-transaction');
   else if (o.format !== 'tar' && (o.jobs ?? 1) > 1) args.push(`--jobs=${o.jobs}`);
+  if (o.useList) args.push(`--use-list=${resolve(o.useList)}`);
   const abs = resolve(o.path);
   args.push(abs);
   const logFrom = logOffset(o.sandbox.logFile);
   // pg_restore reads the archive as root, so it sees only the archive and the sandbox's socket (src/sandbox/reader-jail.ts).
-  const cmd = readerCommand(await resolveReaderJail(), o.bins.path('pg_restore'), args, { ro: [abs], socketDir: o.sandbox.socketDir });
+  const cmd = readerCommand(await resolveReaderJail(), o.bins.path('pg_restore'), args, { ro: [abs, ...(o.useList ? [resolve(o.useList)] : [])], socketDir: o.sandbox.socketDir });
   const r = await runProcess({
     ...cmd, env: o.sandbox.env(o.database), signal: o.signal, allowFailure: true,
     onStderrLine: (l) => stderr.push(l),

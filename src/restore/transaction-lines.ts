@@ -49,7 +49,11 @@ export class RangeBlanker {
       if (r.end > from) {
         pieces ??= [];
         if (r.start > kept) pieces.push(buf.subarray(kept - from, r.start - from));
-        kept = Math.max(kept, Math.min(r.end, to));
+        const dropTo = Math.max(kept, Math.min(r.end, to));
+        // The newlines of a dropped range stay (a whole COPY block held back), so psql's line numbers stay the dump's.
+        const newlines = countNewlines(buf, Math.max(kept, r.start) - from, dropTo - from);
+        if (newlines) pieces.push(Buffer.alloc(newlines, 0x0a));
+        kept = dropTo;
       }
       if (r.end > to) break; // continues into the next chunk
       this.next++;
@@ -69,4 +73,10 @@ export function blankRanges(ranges: readonly ByteRange[]): Transform {
       cb(null, blanker.rewrite(chunk));
     },
   });
+}
+
+function countNewlines(buf: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let i = buf.indexOf(0x0a, from); i !== -1 && i < to; i = buf.indexOf(0x0a, i + 1)) n++;
+  return n;
 }

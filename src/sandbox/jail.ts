@@ -96,7 +96,8 @@ const probes = new Map<string, Promise<Jail>>();
  * connection. The probe (one `unshare … true`, a few ms) runs once per process and user.
  */
 export function resolveJail(osUser: OsUser | null, opts: { network?: boolean } = {}): Promise<Jail> {
-  if (opts.network === false) {
+  if (forcedMode === 'root') return probeJail(osUser, { bwrap: [] });
+  if (opts.network === false || forcedMode === 'none') {
     return Promise.resolve({ osUser, networkNamespace: false, mode: 'none', mountNamespace: false, note: 'network namespace switched off by the caller', mountNote: 'namespaces switched off by the caller', unshare: null, bwrap: null });
   }
   const key = osUser ? `${osUser.uid}:${osUser.gid}` : 'caller';
@@ -106,6 +107,18 @@ export function resolveJail(osUser: OsUser | null, opts: { network?: boolean } =
     probes.set(key, p);
   }
   return p;
+}
+
+let forcedMode: 'none' | 'root' | null = null;
+
+/**
+ * Tests only (in-process; no flag, config key or environment variable reaches it): make `resolveJail` answer a
+ * weaker jail than the machine offers — 'root' (`unshare --net` without bwrap: the host's file system), 'none' (no
+ * namespace at all, as in a container without CAP_SYS_ADMIN) — to prove that a defence holds without the jail.
+ * null (the default) probes as usual.
+ */
+export function forceJailModeForTests(mode: 'none' | 'root' | null): void {
+  forcedMode = mode;
 }
 
 /**

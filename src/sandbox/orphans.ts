@@ -21,9 +21,10 @@
  *   there after 30 s;
  * - removal (`rm -rf --one-file-system`, exec/remove-tree.ts) never follows a symbolic link.
  *
- * In the out directories it also removes stale drill locks (`<out>/.pgdrill-*.lock`) and partial dumps
- * (`<out>/<run>/*.partial`) whose drill is gone (no live lock of its database) — only regular files and
- * directories owned by the user running pgdrill, never a symbolic link.
+ * In the out directories it also removes stale drill locks (`<out>/.pgdrill-*.lock`), partial dumps
+ * (`<out>/<run>/*.partial`) and a physical drill's checked WAL copy (`<out>/<run>/wal-checked`) whose drill is gone
+ * (no live lock of its database) — only regular files and directories owned by the user running pgdrill, in a run
+ * directory of that user, never a symbolic link.
  */
 import { lstat, readdir, realpath, unlink } from 'node:fs/promises';
 import { openNoFollow } from '../exec/input-file.js';
@@ -57,7 +58,7 @@ export interface CleanupOptions {
 
 /** One thing found. */
 export interface CleanupItem {
-  readonly kind: 'sandbox' | 'socket_dir' | 'drill_lock' | 'partial_dump' | 'state_file';
+  readonly kind: 'sandbox' | 'socket_dir' | 'drill_lock' | 'partial_dump' | 'wal_copy' | 'state_file';
   readonly path: string;
   /** `refused`: not provably pgdrill's, or changed since pgdrill made it; left alone. */
   readonly action: 'removed' | 'would_remove' | 'skipped' | 'refused' | 'failed';
@@ -75,6 +76,8 @@ export interface CleanupResult {
 }
 
 const SOCKET_PREFIX = 'pgdrill-sock-';
+/** The temp directory's staging directories of repository drills (`pgdrill verify pgbackrest:…`, `barman:…`). */
+const REPOSITORY_STAGING_PREFIX = 'pgdrill-repository-';
 
 function euid(): number {
   return process.geteuid?.() ?? -1;
@@ -156,7 +159,7 @@ async function socketServers(dir: string): Promise<number[]> {
   return pids;
 }
 
-/** Find orphaned sandboxes, stale drill locks and partial dumps, and remove them (unless dryRun). */
+/** Find orphaned sandboxes, stale drill locks, partial dumps and checked WAL copies, and remove them (unless dryRun). */
 export async function cleanupOrphans(opts: CleanupOptions = {}): Promise<CleanupResult> {
   const tmp = resolve(opts.tmpDir ?? tmpdir());
   const outDirs = (opts.outDirs?.length ? opts.outDirs : ['./drills']).map((d) => resolve(d));
@@ -168,7 +171,7 @@ export async function cleanupOrphans(opts: CleanupOptions = {}): Promise<Cleanup
     ...(await recordedSandboxes(records, refused, { dryRun, stopMs, includeKept: opts.includeKept ?? false })),
     ...(await unrecordedSandboxes(records, outDirs, tmp, stateDir)),
     ...(await staleDrillLocks(outDirs, dryRun)),
-    ...(await partialDumps(outDirs, dryRun)),
+    ...(await runLeftovers(outDirs, dryRun)),
   ];
   const count = (a: CleanupItem['action']) => items.filter((i) => i.action === a).length;
   return { items, removed: count('removed'), failed: count('failed'), refused: count('refused') };
@@ -210,6 +213,11 @@ async function unrecordedSandboxes(records: SandboxRecords['records'], outDirs: 
     if (recordedRoots.has(d) || recordedRoots.has((await realpath(d).catch(() => d)))) continue;
     items.push({ kind: 'sandbox', path: d, action: 'refused', reason: `refused: it carries a ${SANDBOX_MARKER} marker, but pgdrill has no record of creating it (in ${join(stateDir, 'sandboxes')}): a marker proves nothing; left alone` });
   }
+  // A repository drill's staging directory (src/physical/repository-verify.ts) is recorded like a sandbox.
+  for (const d of tmpChildren.filter((p) => basename(p).startsWith(REPOSITORY_STAGING_PREFIX))) {
+    if (recordedRoots.has(d) || recordedRoots.has(await realpath(d).catch(() => d))) continue;
+    items.push({ kind: 'sandbox', path: d, action: 'refused', reason: `refused: named like a repository drill's staging directory, but pgdrill has no record of creating it (in ${join(stateDir, 'sandboxes')}); left alone` });
+  }
   for (const d of tmpChildren.filter(isSocketDir)) {
     if (recordedSockets.has(d)) continue;
     const servers = await socketServers(d);
@@ -239,36 +247,50 @@ async function staleDrillLocks(outDirs: readonly string[], dryRun: boolean): Pro
   return items;
 }
 
+/** What a drill that dies leaves in its run directory, never a backup nor a report: the names cleanup may remove. */
+const RUN_LEFTOVERS: readonly { readonly kind: CleanupItem['kind']; readonly match: (name: string) => boolean; readonly dirOnly: boolean; readonly what: string }[] = [
+  { kind: 'partial_dump', match: (n) => n.endsWith('.partial'), dirOnly: false, what: 'never a backup' },
+  // The physical drill's checked copy of the WAL (src/physical/wal-checked-copy.ts), up to the whole WAL volume,
+  // until recovery moves it into the sandbox: a drill killed in between leaves it.
+  { kind: 'wal_copy', match: (n) => n === 'wal-checked', dirOnly: true, what: 'a copy of WAL the continuity check made for recovery, never the archive itself' },
+];
+
 /**
- * 4. Partial dumps a killed drill left in its run directory (`<out>/<key>-<stamp>/*.partial`): only when no
- *    running drill holds the lock of that database (a live drill removes its own on every path it survives).
+ * 4. What a killed drill left in its run directory (`<out>/<key>-<stamp>/`): partial dumps (`*.partial`) and a
+ *    physical drill's checked WAL copy (`wal-checked`) — only when no running drill holds the lock of that database
+ *    (a live drill removes its own on every path it survives), and only what the user running pgdrill made: its run
+ *    directory and the entry itself owned by that user, a regular file or directory, never a symbolic link.
  */
-async function partialDumps(outDirs: readonly string[], dryRun: boolean): Promise<CleanupItem[]> {
+async function runLeftovers(outDirs: readonly string[], dryRun: boolean): Promise<CleanupItem[]> {
   const items: CleanupItem[] = [];
   for (const out of outDirs) {
     for (const run of await children(out)) {
       const key = runDirKey(basename(run));
       if (!key) continue;
-      const partials = (await readdir(run).catch(() => [] as string[])).filter((n) => n.endsWith('.partial')).sort().map((n) => join(run, n));
-      if (!partials.length) continue;
+      const found = (await readdir(run).catch(() => [] as string[])).sort().flatMap((n) => {
+        const kind = RUN_LEFTOVERS.find((k) => k.match(n));
+        return kind ? [{ path: join(run, n), kind }] : [];
+      });
+      if (!found.length) continue;
       const runOwner = (await lstat(run).catch(() => null))?.uid;
       const lock = await ownLockOwner(drillLockPathOfKey(out, key));
       const owner = 'owner' in lock ? lock.owner : null;
-      for (const path of partials) {
+      for (const { path, kind } of found) {
         const st = await lstat(path).catch(() => null);
         if (!st) continue;
         const foreign =
           runOwner !== euid() ? `its run directory is owned by uid ${runOwner}, not by the user running pgdrill`
           : st.isSymbolicLink() ? 'it is a symbolic link'
+          : kind.dirOnly && !st.isDirectory() ? 'it is not a directory (pgdrill makes a directory of that name)'
           : !st.isFile() && !st.isDirectory() ? 'it is neither a file nor a directory'
           : st.uid !== euid() ? `it is owned by uid ${st.uid}, not by the user running pgdrill`
           : null;
         if (foreign) {
-          items.push({ kind: 'partial_dump', path, action: 'refused', reason: `refused: ${foreign}; left alone` });
+          items.push({ kind: kind.kind, path, action: 'refused', reason: `refused: ${foreign}; left alone` });
         } else if (owner && lockHolderAlive(owner)) {
-          items.push({ kind: 'partial_dump', path, action: 'skipped', reason: `its drill may still be writing it: drill pid ${owner.pid} on ${owner.host} holds the lock of ${owner.database}` });
+          items.push({ kind: kind.kind, path, action: 'skipped', reason: `its drill may still be using it: drill pid ${owner.pid} on ${owner.host} holds the lock of ${owner.database}` });
         } else {
-          items.push(await removePath('partial_dump', path, `left by a drill that is gone (${owner ? `drill pid ${owner.pid} is gone` : `no drill holds the lock of ${key}`}): never a backup`, dryRun));
+          items.push(await removePath(kind.kind, path, `left by a drill that is gone (${owner ? `drill pid ${owner.pid} is gone` : `no drill holds the lock of ${key}`}): ${kind.what}`, dryRun));
         }
       }
     }

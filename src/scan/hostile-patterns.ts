@@ -74,11 +74,19 @@ export class HostilePatternMatcher {
   private copyPrevWord = false;
   private copyBinary = false;
   private copyInDq = false;
+  /** Line of a `CREATE SUBSCRIPTION` being read (sql tier), and whether it said `connect = false`. */
+  private subscription: number | null = null;
+  private subscriptionOffline = false;
 
   constructor(private readonly tier: 'sql' | 'literal', private readonly report: HitReporter) {}
 
   /** Forgets the current statement. */
   reset(): void {
+    if (this.subscription !== null && !this.subscriptionOffline) {
+      this.report('other', 'CREATE SUBSCRIPTION without connect = false connects to the publisher (pg_dump always writes connect = false)', this.subscription);
+    }
+    this.subscription = null;
+    this.subscriptionOffline = false;
     this.depth = 0;
     this.index = 0;
     this.t1 = this.t2 = this.t3 = this.t4 = -1;
@@ -100,6 +108,7 @@ export class HostilePatternMatcher {
       if (first) this.report('alter-system', 'ALTER SYSTEM writes postgresql.auto.conf on the server', line);
     }
     if (t === T_PUNCT && v === '(' && (this.t1 === T_WORD || this.t1 === T_QIDENT)) this.functionRule(this.v1, line);
+    this.egressRule(t, v, line);
     if (this.tier === 'literal') this.literalOnlyRules(t, v, line);
     else if (t === T_WORD && v === 'uescape') this.report('other', 'UESCAPE hides identifiers and strings from inspection', line);
     this.t4 = this.t3; this.v4 = this.v3;
@@ -160,6 +169,25 @@ export class HostilePatternMatcher {
         this.copyBinary = false;
         this.copyInDq = false;
       }
+    }
+  }
+
+  /**
+   * What would let the restored copy reach another server (docs/jail.md › Egress): naming
+   * `restrict_nonsystem_relation_kind` (the sandbox sets it to keep every statement off foreign tables; a `SET` or
+   * `set_config` could lift it for a session), `ALTER SUBSCRIPTION name ENABLE | REFRESH | CONNECTION` (also inside
+   * literals: dynamic SQL) and a `CREATE SUBSCRIPTION` without `connect = false` (reported at the statement's end):
+   * pg_dump writes subscriptions with `connect = false` and never enables one. None is ever in pg_dump's output.
+   */
+  private egressRule(t: number, v: string, line: number): void {
+    if ((t === T_WORD || t === T_QIDENT) && v.toLowerCase() === 'restrict_nonsystem_relation_kind') {
+      this.report('other', 'restrict_nonsystem_relation_kind is set by the sandbox to keep the restore off foreign servers; a dump may not change it', line);
+    }
+    if (this.tier === 'sql' && t === T_WORD && v === 'subscription' && this.index === 1 && this.t1 === T_WORD && this.v1 === 'create') this.subscription = line;
+    if (this.subscription !== null && t === T_WORD && v === 'false' && this.t1 === T_PUNCT && this.v1 === '=' && this.t2 === T_WORD && this.v2 === 'connect') this.subscriptionOffline = true;
+    if (t === T_WORD && (v === 'enable' || v === 'refresh' || v === 'connection') &&
+      this.t2 === T_WORD && this.v2 === 'subscription' && this.t3 === T_WORD && this.v3 === 'alter') {
+      this.report('other', `ALTER SUBSCRIPTION … ${v.toUpperCase()} makes the restored copy connect to the publisher`, line);
     }
   }
 

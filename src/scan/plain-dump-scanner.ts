@@ -47,6 +47,8 @@ interface OpenCopy {
   readonly table: string;
   readonly line: number;
   readonly columns: string | null;
+  /** Byte where the block's COPY line starts, when that line is the COPY statement alone (CopyBlock.span). */
+  readonly start: number | null;
   readonly counter: CopyDataCounter;
   readonly hasher: CopyLineHasher | null;
   /** Where copyBlocks will hold it (the off-thread hasher's block number). */
@@ -59,6 +61,8 @@ interface QueuedCopy {
   readonly table: string;
   readonly line: number;
   readonly columns: string | null;
+  /** Set at the end of the COPY's line when that line is the statement alone, as pg_dump writes it. */
+  start: number | null;
 }
 
 /** A push parser for plain dumps: `push()` chunks cut anywhere, then `finish()` once. */
@@ -121,7 +125,7 @@ export class PlainDumpScanner {
       grant: (g) => this.grants.push(this.encoding.decoded ? g : { ...g, role: this.shown(g.role), object: this.shown(g.object) }),
       role: (ref) => this.countRole(ref.role, ref.as),
       tablespace: (name) => this.tablespaces.add(name),
-      copyIn: (table, line, columns) => this.queuedCopies.push({ table, line, columns }),
+      copyIn: (table, line, columns) => this.queuedCopies.push({ table, line, columns, start: null }),
       stdStrings: (v: StdStrings) => this.lexer.setStdStringsFromNextLine(v),
       clientEncoding: (name: string) => (this.nextEncoding = name),
     }, { allowedFunctions: new Set(opts.allow?.functions ?? []) });
@@ -241,6 +245,10 @@ export class PlainDumpScanner {
       // The whole line is one of two ASCII texts: its bytes are its characters.
       this.transactionLines.push({ line: this.newlines + 1, start: this.lineStartByte, end: this.lineStartByte + this.lineHead.length });
     }
+    // A COPY statement alone on its line, at the top level (pg_dump's `COPY t (cols) FROM stdin;`): its block can be
+    // held back from a replay as a whole (CopyBlock.span). The line's text is whole (not cut at MAX_LINE_HEAD).
+    const q = this.queuedCopies.length === 1 ? this.queuedCopies[0]! : null;
+    if (q && q.line === this.newlines + 1 && topLevel && this.idleAtLineStart && idle && /^COPY [^;]* FROM stdin;$/.test(this.lineHead)) q.start = this.lineStartByte;
     this.idleAtLineStart = idle;
     this.flushLineFindings();
     this.lineHead = '';
@@ -355,7 +363,7 @@ export class PlainDumpScanner {
   private openCopy(): void {
     const q = this.queuedCopies.shift()!;
     const hasher = this.hashCopyData ? new CopyLineHasher() : null;
-    this.copy = { table: q.table, line: q.line, columns: q.columns, counter: new CopyDataCounter(), hasher, index: this.copyBlocks.length, offThread: false };
+    this.copy = { table: q.table, line: q.line, columns: q.columns, start: q.start, counter: new CopyDataCounter(), hasher, index: this.copyBlocks.length, offThread: false };
     if (hasher && this.offThread) this.toWorker(this.copy);
     this.trailerSeen = false;
   }
@@ -378,7 +386,7 @@ export class PlainDumpScanner {
     }
     this.newlines += c.counter.newlines - before;
     if (stop === -1) return chunk.length;
-    this.closeCopy();
+    this.closeCopy(this.bytes - chunk.length + stop);
     this.idleAtLineStart = true;
     this.lineStartByte = this.bytes - chunk.length + stop;
     this.lexer.beginLine(this.newlines + 1);
@@ -410,11 +418,13 @@ export class PlainDumpScanner {
     for (const [i, r] of results) this.copyBlocks[i] = { ...this.copyBlocks[i]!, hash: r.hash };
   }
 
-  private closeCopy(): void {
+  /** `end`: the byte after the block's `\.` line (its newline included), when it ended there. */
+  private closeCopy(end?: number): void {
     const c = this.copy!;
     if (c.offThread) this.offThread!.end(c.index);
     const hash = c.hasher && !c.offThread ? { hash: c.hasher.finish().hash } : {};
-    this.copyBlocks.push({ table: c.table, rows: c.counter.rows, terminated: c.counter.terminated, line: c.line, columns: c.columns, ...hash });
+    const span = c.start !== null && end !== undefined && c.counter.terminated ? { span: { start: c.start, end } } : {};
+    this.copyBlocks.push({ table: c.table, rows: c.counter.rows, terminated: c.counter.terminated, line: c.line, columns: c.columns, ...hash, ...span });
     this.copy = null;
   }
 }

@@ -27,6 +27,12 @@ export interface CopyBlock {
   readonly columns?: string | null;
   /** Order-independent hash of the data lines' bytes (src/scan/copy-hash.ts); its row count equals `rows`. */
   readonly hash?: string;
+  /**
+   * The whole block's bytes `[start, end)` in the (uncompressed) dump — its COPY line through the `\.` line and
+   * its newline — when the COPY statement is a line of its own at the top level (pg_dump's form) and the block is
+   * terminated; absent otherwise. A replay can hold such a block back (foreign-table data: load-dump.ts).
+   */
+  readonly span?: { readonly start: number; readonly end: number };
 }
 
 /** What one pass over a plain SQL dump found. */

@@ -8,7 +8,8 @@
  *
  * What a drill holds at once (measured by blocking each kind of relation with an ACCESS EXCLUSIVE lock, PostgreSQL
  * 15): pg_dump locks every table, and reads — so locks until it ends — every view, materialized view and sequence;
- * the round trip's schema-only pg_dump the same but the sequences; the snapshot session counts (and hashes) the
+ * the round trip's schema-only pg_dump (only when its source side cannot come from the dump itself:
+ * schemaFromDumpPossible) the same but the sequences; the snapshot session counts (and hashes) the
  * tables `LOCK_BATCH` at a time and gives each batch's locks back (lock-batches.ts), and its catalog step locks the
  * views and what they read only while it runs (source-capture.ts). pg_dump's parallel workers lock each table
  * they dump. And every session locks the system catalogs it reads: CATALOG_LOCKS.
@@ -40,7 +41,9 @@ export interface LockTableUse {
   readonly capacity: number;
   /** pg_dump's parallel workers (`--format directory --jobs N`), 0 without: each locks the tables it dumps, one more lock per table. */
   readonly dumpWorkers: number;
-  /** What the drill holds at once: pg_dump's + the schema-only pg_dump's + the snapshot session's (+ the workers'). */
+  /** Whether the round trip runs a schema-only pg_dump on the source (false when its source side comes from the dump). Default true. */
+  readonly schemaDump: boolean;
+  /** What the drill holds at once: pg_dump's + the schema-only pg_dump's (when it runs) + the snapshot session's (+ the workers'). */
   readonly need: number;
 }
 
@@ -76,9 +79,9 @@ export const CATALOG_LOCKS = 450;
 
 /** pg_dump's locks, the schema-only pg_dump's, the parallel workers'. */
 const dumpLocks = (u: Pick<LockTableUse, 'tables' | 'views' | 'sequences'>) => u.tables + u.views + u.sequences;
-const schemaDumpLocks = (u: Pick<LockTableUse, 'tables' | 'views'>) => u.tables + u.views;
+const schemaDumpLocks = (u: Pick<LockTableUse, 'tables' | 'views' | 'schemaDump'>) => (u.schemaDump ? u.tables + u.views : 0);
 const workerLocks = (u: Pick<LockTableUse, 'tables'>, dumpWorkers: number) => (dumpWorkers ? u.tables : 0);
-type Counted = Pick<LockTableUse, 'tables' | 'views' | 'sequences' | 'sessionPeak'>;
+type Counted = Pick<LockTableUse, 'tables' | 'views' | 'sequences' | 'sessionPeak' | 'schemaDump'>;
 const need = (u: Counted, dumpWorkers: number) => dumpLocks(u) + schemaDumpLocks(u) + u.sessionPeak + workerLocks(u, dumpWorkers) + CATALOG_LOCKS;
 
 /** Read the source's lock table sizing, the relations a drill will lock there, and the relations a restore will lock. */
@@ -86,25 +89,28 @@ export async function readLockTableUse(db: DbSession): Promise<LockTableUse> {
   const [r] = await db.query<{ relations: number; tables: number; views: number; sequences: number; batch: number; view_locks: number; per_tx: number; slots: number }>(SQL);
   const u = {
     tables: r!.tables, views: r!.views, sequences: r!.sequences, sessionPeak: Math.max(r!.batch, r!.view_locks), relations: r!.relations,
-    maxLocksPerTransaction: r!.per_tx, slots: r!.slots, capacity: r!.per_tx * r!.slots,
+    maxLocksPerTransaction: r!.per_tx, slots: r!.slots, capacity: r!.per_tx * r!.slots, schemaDump: true,
   };
   return { ...u, dumpWorkers: 0, need: need(u, 0) };
 }
 
 /**
  * The drill's locks with pg_dump's parallel workers counted: a directory-format dump with `--jobs` > 1 has its
- * workers lock each table they dump (`LOCK TABLE … NOWAIT`, kept until they end) beside the leader's lock.
+ * workers lock each table they dump (`LOCK TABLE … NOWAIT`, kept until they end) beside the leader's lock. And the
+ * round trip's schema-only pg_dump only when it runs (`schemaDump`, default true: when its source side cannot come
+ * from the dump).
  */
-export function withDumpWorkers(u: LockTableUse, format: string, jobs: number | undefined): LockTableUse {
+export function withDumpWorkers(u: LockTableUse, format: string, jobs: number | undefined, schemaDump = true): LockTableUse {
   const dumpWorkers = format === 'directory' && (jobs ?? 1) > 1 ? jobs! : 0;
-  return { ...u, dumpWorkers, need: need(u, dumpWorkers) };
+  const shaped = { ...u, schemaDump };
+  return { ...shaped, dumpWorkers, need: need(shaped, dumpWorkers) };
 }
 
 /** How the drill's locks compare with the lock table, in words (for the check and the refusal). */
 export function describeLockTableUse(u: LockTableUse): string {
   const workers = u.dumpWorkers ? ` + pg_dump's ${u.dumpWorkers} parallel workers ${workerLocks(u, u.dumpWorkers)}` : '';
   return `${u.tables} table(s), ${u.views} view(s)/materialized view(s)/foreign table(s), ${u.sequences} sequence(s): ` +
-    `pg_dump ${dumpLocks(u)} + the round trip's schema-only pg_dump ${schemaDumpLocks(u)} + the snapshot session at most ${u.sessionPeak} ` +
+    `pg_dump ${dumpLocks(u)}${u.schemaDump ? ` + the round trip's schema-only pg_dump ${schemaDumpLocks(u)}` : ''} + the snapshot session at most ${u.sessionPeak} ` +
     `(it counts ${LOCK_BATCH} tables at a time and gives their locks back after each batch)${workers} + ~${CATALOG_LOCKS} on the system catalogs = ~${u.need} locks held at once, ` +
     `${Math.round((100 * u.need) / Math.max(1, u.capacity))}% of the source's lock table (max_locks_per_transaction ${u.maxLocksPerTransaction} × ${u.slots} server slots = ${u.capacity})`;
 }

@@ -81,7 +81,7 @@ describe('what reaches production, from its own server log', () => {
     // Every other pgdrill session in the log is one of its tools (pg_dump, pg_dumpall), and the audit names them.
     const tools = new Set(logged.filter((l) => l.app === 'pgdrill' && !pids.has(l.pid)).map((l) => l.pid));
     const dumpPid = [...tools].find((p) => logged.some((l) => l.pid === p && /^COPY public\.orders .* TO stdout/.test(l.sql)));
-    const dumpallPid = [...tools].find((p) => logged.some((l) => l.pid === p && /FROM pg_(catalog\.)?pg_roles|FROM pg_authid/.test(l.sql)) && p !== dumpPid);
+    const dumpallPid = [...tools].find((p) => logged.some((l) => l.pid === p && /FROM (pg_catalog\.)?pg_(roles|authid)\b/.test(l.sql)) && p !== dumpPid);
     assert.ok(dumpPid, 'pg_dump ran as application pgdrill');
     assert.ok(dumpallPid, 'pg_dumpall ran as application pgdrill');
     assert.ok(report.production.audit.some((a) => a.by === 'pg_dump' && /--snapshot=/.test(a.sql)));

@@ -245,6 +245,106 @@ test('cleanup removes the partial dumps of drills that are gone, never those of 
   for (const p of [running, finished, foreign]) assert.equal(await exists(p), true, p);
 });
 
+test('cleanup removes the checked WAL copy of a physical drill that is gone; a planted or foreign one is refused, a running drill\'s kept', async () => {
+  // (A real drill SIGKILLed while it makes the copy: test/physical/leftovers.test.ts.)
+  await using d = await scratchDir();
+  const out = join(d.path, 'drills');
+  const tmp = join(d.path, 'tmp');
+  await mkdir(tmp, { recursive: true });
+  const dead = await deadPid();
+  const canaryDir = join(d.path, 'canary');
+  await mkdir(canaryDir);
+  await writeFile(join(canaryDir, '000000010000000000000003'), 'precious');
+  /** `<out>/<run>/wal-checked` as a physical drill leaves it: a directory of segments, mode 0700. */
+  const walCopy = async (run: string) => {
+    const dir = join(out, run, 'wal-checked');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(join(dir, '000000010000000000000002'), Buffer.alloc(1024));
+    await writeFile(join(dir, '00000002.history'), '1\t0/3000000\tno recovery target specified\n');
+    return dir;
+  };
+  const lockOf = (db: string, pid: number, ticks: number | null) =>
+    writeFile(join(out, `.pgdrill-${db}.lock`), JSON.stringify({ pid, host: hostname(), start_ticks: ticks, database: db, started_at: '2026-01-01T00:00:00Z', token: 't' }));
+  // Killed drills: one whose stale lock is still there, one whose lock is gone.
+  const stale = await walCopy('shop-20260101T000000Z');
+  await lockOf('shop', dead, null);
+  const unlocked = await walCopy('crm-20260102T000000Z-2');
+  // A drill running now (this process holds the lock of "live").
+  const running = await walCopy('live-20260104T000000Z');
+  await lockOf('live', process.pid, processStartTicks(process.pid));
+  // Planted: a link to the canary; a directory of another user; a file of that name; one in another user's run directory.
+  await mkdir(join(out, 'a-20260105T000000Z'), { recursive: true });
+  const link = join(out, 'a-20260105T000000Z', 'wal-checked');
+  await symlink(canaryDir, link);
+  const foreign = await walCopy('b-20260105T000000Z');
+  await chown(foreign, 65534, 65534);
+  await mkdir(join(out, 'c-20260105T000000Z'), { recursive: true });
+  const file = join(out, 'c-20260105T000000Z', 'wal-checked');
+  await writeFile(file, 'x');
+  const inForeignRun = await walCopy('d-20260105T000000Z');
+  await chown(join(out, 'd-20260105T000000Z'), 65534, 65534);
+  // Not a run directory at all: never looked at.
+  const notARun = join(out, 'notes', 'wal-checked');
+  await mkdir(notARun, { recursive: true });
+
+  const dry = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: join(d.path, 'state'), dryRun: true });
+  assert.deepEqual(dry.items.filter((i) => i.kind === 'wal_copy' && i.action === 'would_remove').map((i) => i.path).sort(), [stale, unlocked].sort());
+  assert.equal(await exists(stale), true);
+
+  const r = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: join(d.path, 'state') });
+  const by = itemsByPath(r.items);
+  for (const p of [stale, unlocked]) {
+    assert.equal(by.get(p)?.action, 'removed', by.get(p)?.reason);
+    assert.match(by.get(p)?.reason ?? '', /left by a drill that is gone .*: a copy of WAL the continuity check made for recovery/);
+    assert.equal(await exists(p), false, p);
+  }
+  assert.equal(by.get(running)?.action, 'skipped');
+  assert.match(by.get(running)?.reason ?? '', new RegExp(`drill pid ${process.pid} .* holds the lock of live`));
+  assert.match(by.get(link)?.reason ?? '', /^refused: it is a symbolic link/);
+  assert.match(by.get(foreign)?.reason ?? '', /^refused: it is owned by uid 65534/);
+  assert.match(by.get(file)?.reason ?? '', /^refused: it is not a directory/);
+  assert.match(by.get(inForeignRun)?.reason ?? '', /^refused: its run directory is owned by uid 65534/);
+  for (const p of [link, foreign, file, inForeignRun]) assert.equal(by.get(p)?.kind, 'wal_copy');
+  assert.equal(by.has(notARun), false);
+  for (const p of [running, foreign, file, inForeignRun, notARun, join(canaryDir, '000000010000000000000003')]) assert.equal(await exists(p), true, p);
+  assert.equal((await lstat(link)).isSymbolicLink(), true);
+  assert.equal(r.refused, 4);
+});
+
+test('a repository drill killed mid-restore: cleanup removes its recorded staging directory; an unrecorded look-alike is refused', async () => {
+  await using d = await scratchDir();
+  const tmp = join(d.path, 'tmp');
+  const state = join(d.path, 'state');
+  await mkdir(tmp, { recursive: true });
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, '../helpers/orphan-staging.ts'), state], {
+    env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((res, rej) => {
+    let buf = '';
+    child.stdout.on('data', (b) => {
+      buf += b;
+      if (buf.includes('\n')) res(buf.split('\n')[0]!);
+    });
+    child.on('exit', (code) => rej(new Error(`orphan-staging exited with ${code}`)));
+  });
+  const { dir } = JSON.parse(line) as { dir: string };
+  const running = await cleanupOrphans({ outDirs: [join(d.path, 'drills')], tmpDir: tmp, stateDir: state });
+  assert.equal(running.items.find((i) => i.path === dir)?.action, 'skipped', 'its drill still runs');
+  child.kill('SIGKILL');
+  await new Promise((res) => child.once('exit', res));
+  // Named like one, but never recorded: anyone can make it in the temp directory.
+  const planted = join(tmp, 'pgdrill-repository-planted');
+  await mkdir(join(planted, 'data'), { recursive: true });
+
+  const r = await cleanupOrphans({ outDirs: [join(d.path, 'drills')], tmpDir: tmp, stateDir: state });
+  const by = itemsByPath(r.items);
+  assert.equal(by.get(dir)?.action, 'removed', by.get(dir)?.reason);
+  assert.equal(await exists(dir), false);
+  assert.match(by.get(planted)?.reason ?? '', /^refused: named like a repository drill's staging directory, but pgdrill has no record/);
+  assert.equal(await exists(join(planted, 'data')), true);
+  assert.equal((await readSandboxRecords(state)).records.length, 0, 'its record is dropped');
+});
+
 /** Start a process that creates a recorded sandbox (test/helpers/orphan-sandbox.ts) and SIGKILL it: a genuine orphan. */
 async function killedSandboxOwner(parentDir: string, state: string): Promise<{ pid: number; rootDir: string; dataDir: string; socketDir: string; postmaster: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, '../helpers/orphan-sandbox.ts'), parentDir], {

@@ -5,7 +5,7 @@ import { assertLockTableFits, describeLockTableUse, lockTableCheck, withDumpWork
 
 // 1,000 tables with a sequence each, 20 views, on a server sized for 64 × 113 = 7,232 locks. The snapshot session's
 // peak: a batch of 50 tables with their 2 indexes each (150).
-const base = { tables: 1000, views: 20, sequences: 1000, sessionPeak: 150, relations: 5000, maxLocksPerTransaction: 64, slots: 113, capacity: 7232, dumpWorkers: 0 };
+const base = { tables: 1000, views: 20, sequences: 1000, sessionPeak: 150, relations: 5000, maxLocksPerTransaction: 64, slots: 113, capacity: 7232, dumpWorkers: 0, schemaDump: true };
 // pg_dump 2,020 + the schema-only pg_dump 1,020 + the session's 150 + 450 on the catalogs.
 const use: LockTableUse = { ...base, need: 3640 };
 
@@ -31,4 +31,13 @@ test("pg_dump's parallel workers (directory format, --jobs > 1) count one more l
   assert.throws(() => assertLockTableFits(parallel, 0.6), (e) => e instanceof GuardError && /~4640 locks held at once/.test(e.message));
   // Fewer tables: below half.
   assert.equal(lockTableCheck({ ...base, tables: 500, sequences: 500, need: 2140 }).status, 'pass');
+});
+
+test("the round trip's source side from the dump: no schema-only pg_dump counted", () => {
+  const fromDump = withDumpWorkers(use, 'plain', 1, false);
+  assert.equal(fromDump.need, 3640 - 1020);
+  assert.equal(fromDump.schemaDump, false);
+  assert.match(describeLockTableUse(fromDump), /: pg_dump 2020 \+ the snapshot session at most 150 .* = ~2620 locks held at once/);
+  assert.doesNotMatch(describeLockTableUse(fromDump), /schema-only/);
+  assert.equal(withDumpWorkers(use, 'directory', 4, false).need, 4640 - 1020);
 });

@@ -13,6 +13,7 @@ import { checkWalContinuity } from '../../src/physical/wal-archive.js';
 import { parseTimelineHistory } from '../../src/physical/wal-history.js';
 import { formatLsn, parseLsn, parseWalFileName, segmentFileName } from '../../src/physical/wal-names.js';
 import { confQuote, walRestoreCommand } from '../../src/physical/restore-command.js';
+import { openTarStream } from '../../src/physical/tar-stream.js';
 
 const MIB = 1 << 20;
 const SYSID = 7300000000000000001n;
@@ -359,5 +360,111 @@ describe('checkWalContinuity with stage: one pass, the checked copy left for rec
     assert.equal(r.ok, true, r.detail);
     assert.equal(r.staged?.dir, d);
     assert.equal(r.staged?.segments, 3);
+  });
+});
+
+describe('a compressed WAL file whose program is not installed: the machine\'s problem, not the archive\'s', () => {
+  /** Run `fn` with PATH set to `path`. */
+  async function withPath<T>(path: string, fn: () => Promise<T>): Promise<T> {
+    const saved = process.env.PATH;
+    process.env.PATH = path;
+    try {
+      return await fn();
+    } finally {
+      process.env.PATH = saved;
+    }
+  }
+  /** An archive of segments 1-3, segment 2 compressed with zstd. */
+  async function zstArchive(): Promise<{ d: string; zs: string }> {
+    const d = await archive();
+    await segs(d, 1, 1, 3);
+    const zs = segmentFileName(1, 2n, MIB);
+    execFileSync('zstd', ['-q', '--rm', '-o', join(d, `${zs}.zst`), join(d, zs)]);
+    return { d, zs: `${zs}.zst` };
+  }
+  const environment = (file: string) => (e: Error & { exitCode?: number }) =>
+    e.exitCode === 4 && e.message.startsWith(`${file} is compressed with zstd, and the zstd program is not installed (not found in PATH: /nonexistent)`) && /Install zstd \(e\.g\. apt-get install zstd\)/.test(e.message);
+
+  it('exit 4 naming the program, the segment and the package — when checking headers and when copying; the copy is removed', async () => {
+    const { d, zs } = await zstArchive();
+    await withPath('/nonexistent', async () => {
+      await assert.rejects(checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) } }), environment(join(d, zs)));
+      const into = join(d, '..', `copy${n++}`);
+      await assert.rejects(checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, stage: { into } }), environment(join(d, zs)));
+      await assert.rejects(stat(into), /ENOENT/);
+    });
+  });
+
+  it('a zstd installed outside the usual directories (first in PATH) is found and used', async () => {
+    const { d } = await zstArchive();
+    const bin = join(root, `opt-bin${n++}`);
+    await mkdir(bin);
+    await symlink('/usr/bin/zstd', join(bin, 'zstd'));
+    const into = join(d, '..', `copy${n++}`);
+    const r = await withPath(bin, () => checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, stage: { into } }));
+    assert.equal(r.ok, true, r.detail);
+    assert.equal(r.staged?.segments, 3);
+  });
+
+  it('a .tar.zst base backup: exit 4 naming the tar, before anything is read', async () => {
+    const d = await archive();
+    const tar = join(d, 'base.tar.zst');
+    await writeFile(tar, 'not read');
+    await withPath('/nonexistent', () => assert.rejects(openTarStream(tar), (e: Error & { exitCode?: number }) => e.exitCode === 4 && e.message.startsWith(`${tar} is compressed with zstd`)));
+  });
+});
+
+describe('where the archive ends, and whether anything in it says it went further', () => {
+  /** A backup history file as pg_backup_stop writes it. */
+  const backupFile = (d: string, tli: number, startSeg: number, stop: string, stopTli = tli) =>
+    writeFile(join(d, `${segmentFileName(tli, BigInt(startSeg), MIB)}.00000028.backup`),
+      `START WAL LOCATION: ${lsnIn(startSeg)} (file ${segmentFileName(tli, BigInt(startSeg), MIB)})\nSTOP WAL LOCATION: ${stop} (file x)\nCHECKPOINT LOCATION: ${lsnIn(startSeg, 0x60)}\nBACKUP METHOD: streamed\nBACKUP FROM: primary\nSTART TIME: 2026-12-06 10:00:00 UTC\nLABEL: b\nSTART TIMELINE: ${tli}\nSTOP TIME: 2026-12-06 10:00:01 UTC\nSTOP TIMELINE: ${stopTli}\n`);
+
+  it('WARN evidence: a later backup stopped past the last segment — the segments after it are named missing', async () => {
+    const d = await archive();
+    await segs(d, 1, 1, 4);
+    await backupFile(d, 1, 3, lsnIn(6, 0x138)); // a backup that ended in segment 6: 5 and 6 were written
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) } });
+    assert.equal(r.ok, true, r.detail);
+    assert.equal(r.end?.short, true);
+    assert.equal(r.end?.lsn, formatLsn(5n * BigInt(MIB)));
+    assert.equal(r.end?.evidence?.lsn, lsnIn(6, 0x138));
+    assert.match(r.detail, new RegExp(`but ${segmentFileName(1, 3n, MIB)}\\.00000028\\.backup, a backup history file \\(a base backup stopped there\\), names ${lsnIn(6, 0x138).replace('/', '\\/')}, past the archive's end at 0/500000: segments after ${segmentFileName(1, 4n, MIB)} are missing`));
+  });
+
+  it('WARN evidence: a later timeline switched from the target timeline past its last segment', async () => {
+    const d = await archive();
+    await segs(d, 1, 1, 4);
+    await writeFile(join(d, '00000002.history'), `1\t${lsnIn(7, 0x100)}\tno recovery target specified\n`);
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, targetTimeline: 1 });
+    assert.equal(r.ok, true, r.detail);
+    assert.equal(r.end?.short, true);
+    assert.equal(r.end?.evidence?.file, '00000002.history');
+  });
+
+  it('no evidence of more: the end is named and said to be unprovable; backups within it, or of other timelines, change nothing', async () => {
+    const d = await archive();
+    await segs(d, 1, 1, 4);
+    await backupFile(d, 1, 2, lsnIn(4, 0x138)); // stopped inside the last segment
+    await backupFile(d, 1, 1, lsnIn(9), 2); // stopped on another timeline (recorded by its STOP TIMELINE)
+    await writeFile(join(d, `${segmentFileName(1, 3n, MIB)}.00000028.backup`), 'not a backup history file');
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) } });
+    assert.equal(r.ok, true, r.detail);
+    assert.equal(r.end?.short, false);
+    assert.match(r.detail, /; the archive ends at 0\/500000, and nothing in it shows more was expected \(the furthest LSN its backup and timeline history files name on that timeline is 0\/400138, in .*\.backup\) — segments deleted from the end would not show$/);
+    const bare = await archive();
+    await segs(bare, 1, 1, 2);
+    const plain = await checkWalContinuity({ walDir: bare, start: { timeline: 1, lsn: lsnIn(1) } });
+    assert.equal(plain.end?.evidence, null);
+    assert.match(plain.detail, /the archive ends at 0\/300000, and nothing in it shows more was expected \(no backup or timeline history file names a later LSN on that timeline\)/);
+  });
+
+  it('to an LSN, or with a gap: no end is described', async () => {
+    const d = await archive();
+    await segs(d, 1, 1, 4);
+    await backupFile(d, 1, 3, lsnIn(6));
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, untilLsn: lsnIn(3) });
+    assert.equal(r.ok, true, r.detail);
+    assert.equal(r.end, null);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * `pgdrill cleanup`: stop and remove sandboxes whose pgdrill died (SIGKILL, crash) — only those pgdrill recorded in
- * its state directory (PGDRILL_STATE_DIR) — stale drill locks, and the partial dumps of such drills.
+ * its state directory (PGDRILL_STATE_DIR) — stale drill locks, and the partial dumps and checked WAL copies of such drills.
  */
 import { Command } from 'commander';
 import { cleanupOrphans } from '../../sandbox/orphans.js';
@@ -10,7 +10,7 @@ import type { CliContext } from '../context.js';
 export function registerCleanup(program: Command, ctx: CliContext): void {
   program
     .command('cleanup')
-    .description('stop and remove orphaned sandboxes (their pgdrill is gone) that pgdrill recorded creating, stale drill locks and partial dumps of drills that are gone; anything not provably pgdrill\'s is reported as refused and left alone')
+    .description('stop and remove orphaned sandboxes (their pgdrill is gone) that pgdrill recorded creating, stale drill locks, partial dumps and checked WAL copies (wal-checked) of drills that are gone; anything not provably pgdrill\'s is reported as refused and left alone')
     .option('--out <dir...>', 'out directories to scan (default ./drills); the temp directory is always scanned')
     .option('--include-kept', 'also remove sandboxes left running with --keep', false)
     .option('--dry-run', 'only list what would be removed', false)

@@ -11,6 +11,7 @@ import { createPlaceholderTablespaces, noteTablespaces } from '../../restore/tab
 import type { SandboxCluster } from '../../sandbox/cluster.js';
 import type { DrillContext } from '../context.js';
 import type { RestoreStageInput } from './restore-stage.js';
+import { declaredForeignTables, foreignDataNote, foreignDataRanges, listWithoutForeignData } from './foreign-data.js';
 
 /** pg_restore's and the fidelity checks' workers when the config does not say: the cores, at most 4. */
 export const defaultJobs = (): number => Math.max(1, Math.min(4, cpus().length));
@@ -38,9 +39,11 @@ const isDumpError = (e: RestoreError): boolean => e.phase === 'dump';
 export async function loadDump(ctx: DrillContext, input: RestoreStageInput, sandbox: SandboxCluster, overlapped: Restored | null): Promise<LoadedDump> {
   const t0 = performance.now();
   const target = await prepareTarget(ctx, input, sandbox, overlapped !== null);
+  const held = overlapped ? { omit: [], useList: null } : await holdBackForeignData(ctx, input);
   const restoreWith = (jobs: number, archiveSingleTransaction = false) => restoreDump({
     sandbox, bins: ctx.bins, path: input.artifact.path, format: input.artifact.format, database: target.startIn,
     jobs, singleTransaction: !input.dumpCreatesDatabase, archiveSingleTransaction, pgDumpTransactionLines: input.pgDumpTransactionLines,
+    omit: held.omit, useList: held.useList ?? undefined,
     signal: ctx.signal, logger: ctx.logger,
   });
   const again = async (jobs: number, archiveSingleTransaction = false) => {
@@ -63,6 +66,22 @@ export async function loadDump(ctx: DrillContext, input: RestoreStageInput, sand
     archiveRolledBack: redo !== null && redo.errors.some(isDumpError),
     referenced: target.referenced,
   };
+}
+
+/** Foreign-table data the dump carries, held back from the restore (foreign-data.ts), with its note. */
+async function holdBackForeignData(ctx: DrillContext, input: RestoreStageInput): Promise<{ omit: { start: number; end: number }[]; useList: string | null }> {
+  const foreign = declaredForeignTables(input.inventory);
+  if (!foreign.size) return { omit: [], useList: null };
+  const format = input.artifact.format;
+  const plain = format === 'plain' || format === 'plain-gzip';
+  const omit = plain ? foreignDataRanges(input.copyBlocks ?? [], foreign) : [];
+  const useList = plain ? null : await listWithoutForeignData(ctx.bins, input.artifact.path, foreign, ctx.runDir, ctx.signal);
+  const note = omit.length || useList ? foreignDataNote(input.copyBlocks ?? [], foreign) : null;
+  if (note) {
+    ctx.logger.info(`restore: foreign-table data held back (${plain ? `${omit.length} COPY block(s)` : `pg_restore --use-list ${useList}`})`);
+    ctx.builder.note('foreign-table-data', note);
+  }
+  return { omit, useList };
 }
 
 /** Globals (or placeholder roles), placeholder tablespaces and the database; the database psql starts in. */

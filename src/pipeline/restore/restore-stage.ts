@@ -22,6 +22,8 @@ import { preRestoreExtensions, type AfterRestoreHook } from '../../fidelity/fide
 import { SandboxLease, teardownStage } from '../teardown.js';
 import { fidelityStageOfCopy } from '../fidelity.js';
 import { defaultJobs, loadDump } from './load-dump.js';
+import { restoredForeignTables } from './foreign-data.js';
+import { copyTargetLabel } from '../../fidelity/copy-targets.js';
 import type { RowCountPlan } from '../../fidelity/row-counts.js';
 import type { PgDumpTransactionLine } from '../../scan/types.js';
 import type { SourceFidelity } from '../../fidelity/source-capture.js';
@@ -92,11 +94,41 @@ export interface PreparedRestore {
  * the start — so in any drill longer than that, autovacuum workers would rewrite the big tables' pages beside
  * the counts and pg_amcheck, for a cluster that is deleted minutes later. (Vacuums against wraparound still run.)
  */
-export function restoreSandboxSettings(relations: number | null, serverMajor: number): Readonly<Record<string, string>> {
+export function restoreSandboxSettings(relations: number | null, serverMajor: number, serverMinor = 0): Readonly<Record<string, string>> {
   return {
+    ...egressSettings(serverMajor, serverMinor),
     ...(serverMajor >= 11 ? { jit: 'off' } : {}), autovacuum: 'off', wal_level: 'minimal', max_wal_senders: '0', max_connections: '40', max_locks_per_transaction: String(locksPerTransaction(relations)),
     // The SQLSTATE in the log too: pg_restore prints none, and a restore error is matched with its logged statement (src/restore/server-log-errors.ts).
     log_line_prefix: "'%m [%p] %e '",
+  };
+}
+
+/** The first minor release of each major that knows `restrict_nonsystem_relation_kind` (CVE-2024-7348's fix). */
+const RESTRICT_RELKIND_SINCE: Readonly<Record<number, number>> = { 12: 20, 13: 16, 14: 13, 15: 8, 16: 4 };
+
+/** True when a server of that version knows `restrict_nonsystem_relation_kind` (17+, and the minors above). */
+export function knowsRestrictRelkind(major: number, minor: number): boolean {
+  if (major >= 17) return true;
+  const since = RESTRICT_RELKIND_SINCE[major];
+  return since !== undefined && minor >= since;
+}
+
+/**
+ * Settings that keep the restored copy from reaching another server, in every jail mode (docs/jail.md › Egress) —
+ * also without a network or mount namespace, where a foreign server's Unix socket in /tmp is reachable:
+ * - `restrict_nonsystem_relation_kind = 'foreign-table'`: no statement may touch a foreign table. A dump's
+ *   `COPY ft FROM stdin` (pg_dump --include-foreign-data) would otherwise INSERT the rows into the remote server
+ *   through postgres_fdw, a `REFRESH MATERIALIZED VIEW` over one would read the remote's current rows, and
+ *   pgdrill's own counts and read-back would read them as if they were the backup's; file_fdw would read host
+ *   files. The scan refuses a dump that names the setting (a `SET` could turn it off for its session).
+ *   Objects are restored unchanged: the catalog still compares equal. Servers older than the minor releases that
+ *   know it (15.8, 14.13, …) go without: the report's `foreign-tables-unrestricted` note says so.
+ * - `max_logical_replication_workers = 0`: a subscription a dump leaves enabled never starts its apply worker.
+ */
+export function egressSettings(serverMajor: number, serverMinor: number): Readonly<Record<string, string>> {
+  return {
+    ...(knowsRestrictRelkind(serverMajor, serverMinor) ? { restrict_nonsystem_relation_kind: "'foreign-table'" } : {}),
+    ...(serverMajor >= 10 ? { max_logical_replication_workers: '0' } : {}),
   };
 }
 
@@ -129,7 +161,11 @@ export function relationsInInventory(inv: DumpInventory): number {
  */
 export async function startRestoreSandbox(ctx: DrillContext, avoid: string | ReadonlySet<string> | null, relations: number | null): Promise<SandboxCluster> {
   const superuser = sandboxSuperuserFor(typeof avoid === 'string' ? await rolesCreatedBy(avoid) : avoid ?? new Set());
-  const settings = restoreSandboxSettings(relations, ctx.bins.server.version.major);
+  const version = ctx.bins.server.version;
+  const settings = restoreSandboxSettings(relations, version.major, version.minor);
+  if (!knowsRestrictRelkind(version.major, version.minor)) {
+    ctx.builder.note('foreign-tables-unrestricted', `the sandbox's server ${version.text} predates restrict_nonsystem_relation_kind (15.8, 14.13, 13.16, 12.20, 16.4): statements in the restored copy can use a foreign table's server; only the jail's network namespace keeps them from reaching it — install a current minor release`);
+  }
   ctx.logger.info(`restore sandbox: max_locks_per_transaction ${settings.max_locks_per_transaction} for ${relations ?? 'an unknown number of'} relations restored in one transaction`);
   return SandboxCluster.start({ bins: ctx.bins, parentDir: ctx.runDir, osUser: ctx.sandboxUser, logger: ctx.logger, signal: ctx.signal, superuser, settings, spare: true });
 }
@@ -281,9 +317,14 @@ async function compareCatalog(ctx: DrillContext, input: RestoreStageInput, sandb
       { source: restore.objects_source, restored: restore.objects_restored, missing: restore.missing_objects });
   }
   b.add(await rolesCheck(db, referenced, input.globals.mode));
+  // Foreign tables are never read in the sandbox (foreign-data.ts): their rows, where the dump carries them
+  // (--include-foreign-data), are reported from the dump's stream (note foreign-table-data), not compared.
+  const foreign = restoredForeignTables(restoredObjects);
+  const isForeign = (label: string) => foreign.has(label);
   return {
-    sourceCounts: input.sourceCounts, tablesFromDump: input.tablesFromDump, copyBlocks: input.copyBlocks ?? [], dumpEncoding: input.inventory.encoding,
-    // Foreign tables too: a dump taken with --include-foreign-data carries their rows (counted and hashed like a table's).
-    restoredTables: new Set(restoredObjects.filter((o) => o.type === 'table' || o.type === 'foreign_table').map((o) => `${o.schema}.${o.name}`)),
+    sourceCounts: input.sourceCounts?.filter((t) => !isForeign(`${t.schema}.${t.name}`)) ?? null,
+    tablesFromDump: input.tablesFromDump.filter((t) => !isForeign(`${t.schema}.${t.name}`)),
+    copyBlocks: (input.copyBlocks ?? []).filter((blk) => !isForeign(copyTargetLabel(blk.table))), dumpEncoding: input.inventory.encoding,
+    restoredTables: new Set(restoredObjects.filter((o) => o.type === 'table').map((o) => `${o.schema}.${o.name}`)),
   };
 }

@@ -26,7 +26,7 @@ export const FIDELITY_CHECKS = defineChecks({
   },
   'fidelity.round_trip': {
     stage: 'fidelity',
-    proves: 'a schema-only dump of the copy equals the source\'s schema in the dump\'s snapshot (a schema-only pg_dump in that snapshot), object by object, after stripping only what legitimately differs',
+    proves: 'a schema-only dump of the copy equals the source\'s schema in the dump\'s snapshot (by default the dump\'s own schema entries; a schema-only pg_dump in that snapshot when another pg_dump major dumps the copy, or with PGDRILL_ROUND_TRIP_FROM_DUMP=0), object by object, after stripping only what legitimately differs',
     fails: 'objects differ, are missing or only in the copy (counted and named with their lines; all in `fidelity/round-trip-differences.txt`), or the source\'s side could not be read (from the dump, or its schema-only dump failed)',
     skips: "there is no capture of the source in the dump's snapshot to compare with (verify)",
     warns: "no pg_dump of the sandbox's major or newer is installed to dump the copy: the round trip was not run",

@@ -24,6 +24,7 @@ export const PHYSICAL_BACKUP_CHECKS = defineChecks({
     stage: 'backup',
     proves: 'every WAL segment from the backup\'s start LSN to the target is in the archive, readable and contiguous, and every .history file a timeline switch needs is there — checked before recovery starts',
     fails: 'a gap: the first missing segment (or .history file) is named',
+    warns: "recovering to the archive's end, a backup history file (`.backup`) or a timeline history file in the archive names an LSN on the last timeline past the archive's last segment: segments are missing after it (deleted, or not archived yet). Otherwise the detail says where the archive ends and that nothing in it shows more was expected — segments deleted from the end leave no other trace",
     skips: 'no --wal: the drill recovers to the end of the backup with the WAL inside it',
     commands: ['verify'],
   },
