@@ -14,6 +14,7 @@ import { renderJunit, suiteName, xmlEscape } from '../../src/outputs/junit.js';
 import { drillSamples, parseMetrics, renderMetrics } from '../../src/outputs/metrics.js';
 import { ReportSchema, type Report, type TableRow } from '../../src/report/model.js';
 import { passReport } from '../helpers/sample-report.js';
+import { renderSummary } from '../../src/cli/summary.js';
 
 const ODD = [
   'new\nline', 'tab\there', 'cr\rret', 'crlf\r\nend', 'dq"uote', "sq'uote", 'back\\slash', 'end\\', 'x\\|y', 'x\\\\|y', '\\.', 'pi|pe', '|',
@@ -112,4 +113,14 @@ test('report.html with odd names: escaped, no element from a name', () => {
   assert.doesNotMatch(page, /<\/table>\s*<\/td>|<td>[^<]*<\/table>/);
   assert.ok(page.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
   assert.ok(page.includes(']]&gt;'));
+});
+
+test('the CLI summary shows control characters, never sends them to the terminal', () => {
+  const r = oddReport();
+  const failing = ReportSchema.parse({ ...r, status: 'FAIL', checks: [...r.checks, { name: 'fidelity.catalog', stage: 'fidelity', status: 'fail', detail: 'table "x\u001b]0;owned\u0007\u009b31m" differs\nFAIL fake' }] });
+  const out = renderSummary(failing, '/tmp/run');
+  // eslint-disable-next-line no-control-regex -- none may remain but the lines' own LF
+  assert.doesNotMatch(out, /[\u0000-\u0009\u000B-\u001F\u007F-\u009F]/);
+  assert.ok(out.includes('FAIL fidelity.catalog: table "x␛]0;owned␇\uFFFD31m" differs␊FAIL fake\n'));
+  assert.ok(out.includes('restore drill of odd␊"db" |:x'));
 });
