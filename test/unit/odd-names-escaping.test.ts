@@ -113,6 +113,9 @@ test('report.html with odd names: escaped, no element from a name', () => {
   assert.doesNotMatch(page, /<\/table>\s*<\/td>|<td>[^<]*<\/table>/);
   assert.ok(page.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
   assert.ok(page.includes(']]&gt;'));
+  // Line breaks and controls in names are shown, not collapsed into a space (another name's look).
+  assert.ok(page.includes('<code>select.new␊line</code>'));
+  assert.ok(page.includes('<h1>Restore drill of odd␊&quot;db&quot; |:x</h1>'));
 });
 
 test('the CLI summary shows control characters, never sends them to the terminal', () => {
