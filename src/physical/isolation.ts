@@ -20,12 +20,18 @@ const REQUIRED: Readonly<Record<string, (v: string, socketDir: string) => boolea
   restore_command: (v) => v === 'false' || v === 'cp "../wal-archive/%f" "%p"',
   unix_socket_directories: (v, dir) => v === dir,
   unix_socket_permissions: (v) => v === '0700',
+  // No subscription's apply worker (production's subscriptions are in the copy, enabled); no statement on a foreign table.
+  max_logical_replication_workers: (v) => v === '0',
+  restrict_nonsystem_relation_kind: (v) => v === 'foreign-table',
 };
+
+/** Settings a server may not have (older releases): missing is no problem. */
+const OPTIONAL = new Set(['archive_library', 'restrict_nonsystem_relation_kind']);
 
 /** What is wrong with the settings read back and the postmaster's TCP sockets (empty: isolated). */
 export function isolationProblems(settings: Readonly<Record<string, string>>, socketDir: string, tcpListeners: readonly string[] | null): string[] {
   const problems = Object.entries(REQUIRED)
-    .filter(([k, ok]) => !(k in settings) ? k !== 'archive_library' : !ok(settings[k]!, socketDir))
+    .filter(([k, ok]) => !(k in settings) ? !OPTIONAL.has(k) : !ok(settings[k]!, socketDir))
     .map(([k]) => (k in settings ? `${k} = '${settings[k]}'` : `${k} could not be read`));
   if (tcpListeners?.length) problems.push(`the postmaster listens on TCP: ${tcpListeners.join(', ')}`);
   return problems;
@@ -54,7 +60,7 @@ export async function physicalIsolation(db: DbSession, socketDir: string, config
     name: 'restore.physical_isolation', stage: 'restore', status: problems.length ? 'fail' : 'pass',
     detail: problems.length
       ? `the recovered copy is not isolated: ${problems.join('; ')} — it is stopped before its data is read`
-      : `system_identifier ${e.sandbox_system_identifier} is production's own, as every physical copy's is: isolation is proven on the running server instead — listen_addresses '' and ${tcp}; Unix socket only, in ${socketDir} (0700); archive_mode off, no archive_command (it never writes to the WAL archive); no primary_conninfo or primary_slot_name; restore_command copies from pgdrill's private copy of the archive only; no shared_preload_libraries${backup}`,
+      : `system_identifier ${e.sandbox_system_identifier} is production's own, as every physical copy's is: isolation is proven on the running server instead — listen_addresses '' and ${tcp}; Unix socket only, in ${socketDir} (0700); archive_mode off, no archive_command (it never writes to the WAL archive); no primary_conninfo or primary_slot_name; restore_command copies from pgdrill's private copy of the archive only; no shared_preload_libraries; no logical replication workers (production's subscriptions never start) and no statement on a foreign table${backup}`,
     evidence: { settings, postmaster_pid: e.postmaster_pid, tcp_listeners: e.tcp_listeners, system_identifier: e.sandbox_system_identifier, ...(config ?? {}) },
   };
   return { check, settings, systemIdentifier: e.sandbox_system_identifier, tcpSockets: e.tcp_listeners?.length ?? null };

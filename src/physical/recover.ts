@@ -173,7 +173,7 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
         return { superuser };
       },
       // restore_command runs in the data directory: the staged copy of the archive is its sibling.
-      settings: { ...isolationSettings(o.walDir ? 'cp "../wal-archive/%f" "%p"' : NO_ARCHIVE), ...o.recoverySettings },
+      settings: { ...isolationSettings(o.walDir ? 'cp "../wal-archive/%f" "%p"' : NO_ARCHIVE, o.bins.server.version), ...o.recoverySettings },
     });
     const failure = await waitForPromotion(cluster, o.timeoutSeconds, o.signal).catch(async (err: unknown) => {
       await cluster.stop(); // interrupted while it recovered: nothing is left running

@@ -6,6 +6,7 @@
  * `ALTER SYSTEM` override — reach the server; pgdrill writes the few settings it needs (the sandbox's own,
  * appended by SandboxCluster, then the recovery's). `standby.signal` is removed, `recovery.signal` written.
  */
+import { egressSettings } from '../sandbox/egress-settings.js';
 import { constants } from 'node:fs';
 import { chown, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -39,9 +40,15 @@ function settingsOf(text: string): Map<string, string> {
   return out;
 }
 
-/** The settings pgdrill adds for the recovery (beside the sandbox's: no TCP, private socket). */
-export function isolationSettings(restoreCommand: string | null): Record<string, string> {
+/**
+ * The settings pgdrill adds for the recovery (beside the sandbox's: no TCP, private socket), and the egress settings of
+ * every restored copy (src/sandbox/egress-settings.ts): a physical copy carries production's subscriptions, enabled,
+ * whose apply workers would start at promotion and connect to the publisher — advancing production's replication
+ * slot past changes its real subscriber has not received — and its foreign servers.
+ */
+export function isolationSettings(restoreCommand: string | null, server: { readonly major: number; readonly minor: number }): Record<string, string> {
   return {
+    ...egressSettings(server.major, server.minor),
     archive_mode: 'off',
     archive_command: "''",
     archive_library: "''",

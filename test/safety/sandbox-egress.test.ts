@@ -15,7 +15,7 @@ import { pgDump } from '../helpers/dumps.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { forceJailModeForTests } from '../../src/sandbox/jail.js';
 import { verifyArtifact } from '../../src/verify/verify-artifact.js';
-import { egressSettings } from '../../src/pipeline/restore/restore-stage.js';
+import { egressSettings } from '../../src/sandbox/egress-settings.js';
 import { restoreSandboxSettings } from '../../src/pipeline/restore/restore-stage.js';
 import type { Report } from '../../src/report/model.js';
 

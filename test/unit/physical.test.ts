@@ -85,8 +85,15 @@ describe('physical drills: pure parts', () => {
     const ok = {
       listen_addresses: '', archive_mode: 'off', archive_command: '(disabled)', archive_library: '', primary_conninfo: '', primary_slot_name: '',
       shared_preload_libraries: '', restore_command: 'cp "../wal-archive/%f" "%p"', unix_socket_directories: '/tmp/s', unix_socket_permissions: '0700',
+      max_logical_replication_workers: '0', restrict_nonsystem_relation_kind: 'foreign-table',
     };
     assert.deepEqual(isolationProblems(ok, '/tmp/s', []), []);
+    // A server that predates restrict_nonsystem_relation_kind: not a problem; one that has it unset, or that could
+    // start production's subscriptions (the copy has them, enabled), is.
+    const { restrict_nonsystem_relation_kind: _omitted, ...older } = ok;
+    assert.deepEqual(isolationProblems(older, '/tmp/s', []), []);
+    assert.deepEqual(isolationProblems({ ...ok, max_logical_replication_workers: '4', restrict_nonsystem_relation_kind: '' }, '/tmp/s', []),
+      ["max_logical_replication_workers = '4'", "restrict_nonsystem_relation_kind = ''"]);
     const bad = isolationProblems({ ...ok, archive_mode: 'on', primary_conninfo: '(set; value not shown)', shared_preload_libraries: 'pg_cron' }, '/tmp/s', ['127.0.0.1:5432']);
     assert.equal(bad.length, 4);
     assert.match(bad.join('; '), /archive_mode = 'on'.*primary_conninfo.*pg_cron.*TCP: 127\.0\.0\.1:5432/);

@@ -33,7 +33,7 @@ export const PHYSICAL_BACKUP_CHECKS = defineChecks({
 export const PHYSICAL_RESTORE_CHECKS = defineChecks({
   'restore.physical_isolation': {
     stage: 'restore',
-    proves: "the recovered copy — which shares production's system_identifier, as every physical copy does — cannot reach anything: read from the running server, listen_addresses is empty and its postmaster holds no TCP socket, the socket directory is private, archive_mode is off and archive_command empty (it never pushes WAL into the archive), primary_conninfo and primary_slot_name are empty, restore_command copies only from pgdrill's private copy of the archive, no shared_preload_libraries (pg_cron and the like never run jobs), and the backup's postgresql.auto.conf is not read",
+    proves: "the recovered copy — which shares production's system_identifier, as every physical copy does — cannot reach anything: read from the running server, listen_addresses is empty and its postmaster holds no TCP socket, the socket directory is private, archive_mode is off and archive_command empty (it never pushes WAL into the archive), primary_conninfo and primary_slot_name are empty, restore_command copies only from pgdrill's private copy of the archive, no shared_preload_libraries (pg_cron and the like never run jobs), no logical replication workers (production's subscriptions, enabled in the copy, never connect to their publisher) and, where the server knows restrict_nonsystem_relation_kind, no statement on a foreign table, and the backup's postgresql.auto.conf is not read",
     fails: 'a setting above is not as required on the running server, or the postmaster holds a TCP socket (what was found is named): the copy is stopped before its data is read',
     commands: ['verify'],
   },
