@@ -3,7 +3,7 @@
  * The CLI sends logs to stderr and run.log.
  */
 import { appendFileSync } from 'node:fs';
-import { showBytes } from './pg/server-bytes.js';
+import { terminalText } from './terminal-text.js';
 
 export interface Logger {
   debug(msg: string): void;
@@ -25,11 +25,11 @@ export function teeLogger(...loggers: Logger[]): Logger {
   };
 }
 
-/** Appends timestamped lines to a file (run.log). Synchronous so nothing is lost on a crash. Bytes of a SQL_ASCII database that are not UTF-8 show as `\xNN`. */
+/** Appends timestamped lines to a file (run.log). Synchronous so nothing is lost on a crash. Bytes of a SQL_ASCII database that are not UTF-8 show as `\xNN`, control characters but line feed and tab as visible symbols (terminal-text.ts). */
 export function fileLogger(path: string, redact: (s: string) => string = (s) => s): Logger {
   const w = (level: string) => (msg: string) => {
     try {
-      appendFileSync(path, `${new Date().toISOString()} ${level} ${redact(showBytes(msg))}\n`, { mode: 0o600 });
+      appendFileSync(path, `${new Date().toISOString()} ${level} ${redact(terminalText(msg))}\n`, { mode: 0o600 });
     } catch (err) {
       (err as NodeJS.ErrnoException).path ??= path; // a write error says which file (a full disk: see exec/disk-full.ts)
       throw err;

@@ -15,18 +15,21 @@ import { buildProgram } from './program.js';
 import { watchParent } from './parent-watch.js';
 import type { CliContext } from './context.js';
 import { PRIVATE_UMASK } from '../exec/private-mode.js';
-import { showBytes } from '../pg/server-bytes.js';
+import { terminalText } from '../terminal-text.js';
+
+/** Everything main writes to stderr goes through terminalText: a name on production must not drive the terminal. */
+const writeErr = (s: string): boolean => process.stderr.write(terminalText(s));
 
 /**
  * Logs on stderr; info and debug only with PGDRILL_DEBUG, stamped with the milliseconds since pgdrill started. Bytes
  * of a SQL_ASCII database that are not UTF-8 show as `\xNN` (src/pg/server-bytes.ts).
  */
-const traced = (level: string) => (m: string) => void (process.env.PGDRILL_DEBUG ? process.stderr.write(`${level} +${Math.round(performance.now())}ms: ${showBytes(m)}\n`) : undefined);
+const traced = (level: string) => (m: string) => void (process.env.PGDRILL_DEBUG ? writeErr(`${level} +${Math.round(performance.now())}ms: ${m}\n`) : undefined);
 const stderrLogger: Logger = {
   debug: traced('debug'),
   info: traced('info'),
-  warn: (m) => void process.stderr.write(`warning: ${showBytes(m)}\n`),
-  error: (m) => void process.stderr.write(`error: ${showBytes(m)}\n`),
+  warn: (m) => void writeErr(`warning: ${m}\n`),
+  error: (m) => void writeErr(`error: ${m}\n`),
 };
 
 export type { CliContext } from './context.js';
@@ -44,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
   let signals = 0;
   const onSignal = (sig: InterruptSignal) => {
     signals++;
-    process.stderr.write(`\npgdrill: ${sig} received — tearing down (again to force)…\n`);
+    writeErr(`\npgdrill: ${sig} received — tearing down (again to force)…\n`);
     if (signals === 1) controller.abort(new InterruptedError(sig));
     else stopEverythingAndExit(INTERRUPT_EXIT_CODES[sig]); // forced: pg_dump and the others go at once, then the sandboxes
   };
@@ -65,31 +68,31 @@ async function main(argv: string[]): Promise<number> {
     }
     await stopAllSandboxes();
     if (err instanceof InterruptedError) {
-      process.stderr.write(`pgdrill: interrupted by ${err.signal}; sandbox torn down\n`);
+      writeErr(`pgdrill: interrupted by ${err.signal}; sandbox torn down\n`);
       return err.exitCode;
     }
     if (err instanceof InternalError) {
-      process.stderr.write(`${internalErrorLine(err.message)}${err.runLog ? `; the stack is in ${err.runLog}` : ''}\n`);
-      if (process.env.PGDRILL_DEBUG) process.stderr.write(`${(err.cause as Error)?.stack ?? ''}\n`);
+      writeErr(`${internalErrorLine(err.message)}${err.runLog ? `; the stack is in ${err.runLog}` : ''}\n`);
+      if (process.env.PGDRILL_DEBUG) writeErr(`${(err.cause as Error)?.stack ?? ''}\n`);
       return err.exitCode;
     }
     if (err instanceof PgdrillError) {
-      process.stderr.write(`pgdrill: ${err instanceof ConfigError ? 'usage/config error: ' : ''}${showBytes(err.message)}\n`);
+      writeErr(`pgdrill: ${err instanceof ConfigError ? 'usage/config error: ' : ''}${err.message}\n`);
       return err.exitCode;
     }
     if (isDiskFull(err)) {
       const e = await diskFullError(err, undefined, 'to');
-      process.stderr.write(`pgdrill: ${e.message}\n`);
+      writeErr(`pgdrill: ${e.message}\n`);
       return e.exitCode;
     }
     // The operating system refused something (a path that cannot be created or read): the environment, exit 4.
     if (isSystemError(err)) {
-      process.stderr.write(`pgdrill: ${err.message}\n`);
+      writeErr(`pgdrill: ${err.message}\n`);
       return 4;
     }
     // Anything else that reached here is a bug, whatever the input: exit 70, one line (the stack with PGDRILL_DEBUG).
-    process.stderr.write(`${internalErrorLine(String((err as Error)?.message ?? err))}\n`);
-    if (process.env.PGDRILL_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    writeErr(`${internalErrorLine(String((err as Error)?.message ?? err))}\n`);
+    if (process.env.PGDRILL_DEBUG) writeErr(`${(err as Error)?.stack ?? String(err)}\n`);
     return 70;
   }
 }
@@ -122,7 +125,7 @@ async function exitAfterFlush(code: number): Promise<never> {
 main(process.argv.slice(2)).then(
   (code) => exitAfterFlush(code),
   (err) => {
-    process.stderr.write(`${internalErrorLine(String((err as Error)?.message ?? err))}\n`);
+    writeErr(`${internalErrorLine(String((err as Error)?.message ?? err))}\n`);
     return exitAfterFlush(70);
   },
 );

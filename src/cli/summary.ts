@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { formatBytes, formatDuration } from '../config/duration.js';
 import type { Report } from '../report/model.js';
+import { showControls } from '../report/markdown-cell.js';
 
 export function renderSummary(r: Report, runDir: string): string {
   const lines: string[] = [];
@@ -20,5 +21,6 @@ export function renderSummary(r: Report, runDir: string): string {
   if (r.restore?.kept && r.restore.connect) lines.push(`  connect     ${r.restore.connect}`);
   lines.push(`  report      ${join(runDir, 'report.md')}`);
   lines.push(`  html        ${join(runDir, 'report.html')}`);
-  return lines.join('\n') + '\n';
+  // Names and details hold whatever the source or the dump held: no escape sequence or line break reaches the terminal.
+  return lines.map(showControls).join('\n') + '\n';
 }

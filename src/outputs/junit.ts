@@ -8,6 +8,7 @@ import type { Check, Report } from '../report/model.js';
 /**
  * Escape text for XML 1.0 attributes and content. Characters XML 1.0 forbids (most C0 controls, lone surrogates,
  * U+FFFE/U+FFFF) are replaced by U+FFFD: a hostile dump's text in a detail must not make the file unparseable.
+ * Tab, LF and CR are written as character references so that they survive attribute-value normalisation.
  */
 export function xmlEscape(s: string): string {
   return s
@@ -17,7 +18,10 @@ export function xmlEscape(s: string): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
+    .replace(/'/g, '&apos;')
+    // As character references: a parser normalises raw ones (tab and line breaks to spaces in an attribute, CR to LF
+    // in content), and a database or check named with them must read back as it is.
+    .replace(/[\t\n\r]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function seconds(ms: number | null | undefined): string {

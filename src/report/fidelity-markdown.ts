@@ -3,10 +3,11 @@
  * amcheck's findings per relation, missing extensions. Renders the model; computes nothing.
  */
 import type { Fidelity } from './model.js';
+import { mdCell, mdCodeCell, mdPre } from './markdown-cell.js';
 import { EVIDENCE_WORDS, hashesReadTheSource } from './fidelity-evidence.js';
 
 const cell = (s: string | null, max = 160) =>
-  s === null ? '_(absent)_' : `\`${s.replace(/\s+/g, ' ').slice(0, max).replace(/\|/g, '\\|').replace(/`/g, "'")}${s.length > max ? '…' : ''}\``;
+  s === null ? '_(absent)_' : `\`${mdCodeCell(s.replace(/\s+/g, ' ').slice(0, max))}${s.length > max ? '…' : ''}\``;
 
 
 /** What the hashes cost: the source's time only when the source was read. */
@@ -28,11 +29,11 @@ export function renderFidelity(f: Fidelity): string {
   if (f.amcheck) lines.push(`amcheck: ${f.amcheck.relations_checked} relations, ${f.amcheck.corrupt} with corruption, exit ${f.amcheck.exit_code ?? '—'}, ${f.amcheck.ms} ms${f.amcheck.error ? ` — ${f.amcheck.error}` : ''}`);
   if (f.extensions_missing.length) lines.push(`extensions_missing: ${f.extensions_missing.map((e) => `${e.name} ${e.version}`).join(', ')} (environment defect)`);
   for (const n of f.normalisations ?? []) lines.push(`normalised ${n.source_major}→${n.sandbox_major}: ${n.id} (since ${n.since}): ${n.catalog_facts} catalog fact(s), ${n.round_trip_objects} round-trip object(s)${n.examples.length ? `, e.g. ${n.examples.slice(0, 3).join('; ')}` : ''}`);
-  out.push(`\`\`\`\n${lines.join('\n')}\n\`\`\`\n`);
+  out.push(`\`\`\`\n${lines.map(mdPre).join('\n')}\n\`\`\`\n`);
   if (f.differences.length) {
     out.push(`#### Catalog differences\n\n| object | attribute | source | restored |\n|---|---|---|---|\n${f.differences
       .slice(0, 100)
-      .map((d) => `| ${d.object.replace(/\|/g, '\\|')} | ${d.attribute.replace(/\|/g, '\\|')} | ${cell(d.source)} | ${cell(d.restored)} |`)
+      .map((d) => `| ${mdCell(d.object)} | ${mdCell(d.attribute)} | ${cell(d.source)} | ${cell(d.restored)} |`)
       .join('\n')}\n${f.differences.length + f.differences_omitted > 100 ? `\n_…and ${f.differences.length + f.differences_omitted - 100} more (report.json fidelity.differences)_\n` : ''}`);
   }
   const objects = f.round_trip?.objects;
@@ -48,7 +49,7 @@ export function renderFidelity(f: Fidelity): string {
     const total = rt.objects_differing ?? objects.length;
     out.push(`#### Round trip: ${total} object(s) differ${rt.differences_path ? ` (every one, with all its lines: \`${rt.differences_path}\`)` : ''}\n\n| object | source line | source | restored line | restored |\n|---|---:|---|---:|---|\n${rows.join('\n')}\n${total > 50 ? `\n_…and ${total - 50} more object(s)_\n` : ''}`);
   } else if (f.round_trip && !f.round_trip.equal) {
-    out.push(`#### Round trip: first differing lines${f.round_trip.section ? ` (in \`${f.round_trip.section}\`)` : ''}\n\n| source line | source | restored line | restored |\n|---:|---|---:|---|\n${f.round_trip.differences
+    out.push(`#### Round trip: first differing lines${f.round_trip.section ? ` (in \`${mdCodeCell(f.round_trip.section)}\`)` : ''}\n\n| source line | source | restored line | restored |\n|---:|---|---:|---|\n${f.round_trip.differences
       .map((d) => `| ${d.source_line ?? 'EOF'} | ${cell(d.source, 120)} | ${d.restored_line ?? 'EOF'} | ${cell(d.restored, 120)} |`)
       .join('\n')}\n`);
   }
@@ -56,7 +57,7 @@ export function renderFidelity(f: Fidelity): string {
   if (corrupt.length) {
     out.push(`#### amcheck findings\n\n| relation | kind | finding |\n|---|---|---|\n${corrupt
       .slice(0, 50)
-      .map((r) => `| ${r.relation} | ${r.kind} | ${cell(r.messages.join(' '), 300)} |`)
+      .map((r) => `| ${mdCell(r.relation)} | ${r.kind} | ${cell(r.messages.join(' '), 300)} |`)
       .join('\n')}\n`);
   }
   return out.join('\n');

@@ -1,7 +1,8 @@
 /** report.md: the production footprint (what the drill cost the source, beside pg_dump alone). Renders; computes nothing. */
 import type { Footprint } from './footprint-model.js';
+import { mdCell } from './markdown-cell.js';
 
-const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const cell = mdCell;
 const ms = (v: number | null) => (v === null ? '—' : `${(v / 1000).toFixed(2)} s`);
 
 /** The "Production footprint" subsection of §6; empty when the footprint was not measured. */

@@ -10,6 +10,7 @@ import { html, type Html } from './html/escape.js';
 import { badge, duration, num, utc } from './html/format.js';
 import { timeChart } from './html/chart.js';
 import { page } from './html/page.js';
+import { showControls } from './markdown-cell.js';
 
 /** A relative, URL-encoded link from the out directory to a file in a run directory. */
 function href(outDir: string, file: string): string {
@@ -24,7 +25,7 @@ function drillRow(e: HistoryEntry, outDir: string): Html {
   const target = e.htmlPath ?? e.reportPath;
   return html`<tr${e.status === 'PASS' ? '' : html` class="is-fail"`}>
 <td><a class="nowrap" href="${href(outDir, target)}" title="${e.htmlPath ? 'report.html' : 'report.json (no report.html)'} of ${e.runId}">${utc(e.startedAt)}</a>${e.htmlPath ? '' : html` <span class="muted">(json)</span>`}</td>
-<th scope="row">${e.database}</th>
+<th scope="row">${showControls(e.database)}</th>
 <td>${e.kind}</td>
 <td>${status(e)}${e.failedChecks.length ? html`<ul class="failed" aria-label="failed checks">${e.failedChecks.map((c) => html`<li><code>${c}</code></li>`)}</ul>` : ''}</td>
 <td class="num">${e.sizeBytes === null ? '—' : html`<span title="${num(e.sizeBytes)} bytes">${formatBytes(e.sizeBytes)}</span>`}</td>

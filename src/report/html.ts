@@ -14,10 +14,12 @@ import { stageTimeline } from './html/timeline.js';
 import { fidelitySection } from './html/fidelity.js';
 import { physicalSection } from './html/physical.js';
 import { footprintSection } from './html/footprint.js';
+import { showControls } from './markdown-cell.js';
 
 /** Render report.html for one drill. */
 export function renderHtml(r: Report): string {
-  const subject = r.source.database ?? r.backup.path ?? 'unknown database';
+  // A name's line breaks and control characters shown, not collapsed into spaces (src/report/markdown-cell.ts).
+  const subject = showControls(r.source.database ?? r.backup.path ?? 'unknown database');
   const body = html`<header class="top"><div class="wrap">
 <p class="kicker">pgdrill restore drill report · ${r.kind}</p>
 <h1>Restore drill of ${subject}</h1>

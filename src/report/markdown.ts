@@ -10,21 +10,20 @@ import { renderFidelity } from './fidelity-markdown.js';
 import { renderFootprint } from './footprint-markdown.js';
 import { renderPhysical } from './physical-markdown.js';
 import { renderTables } from './tables-markdown.js';
+import { mdCell, mdCodeCell, mdLine, mdPre } from './markdown-cell.js';
 
 const MARK: Record<Check['status'], string> = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', skip: 'SKIP' };
 
-function esc(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
+const esc = mdCell;
 
 function checksOf(r: Report, stages: readonly StageName[]): string {
   const cs = r.checks.filter((c) => stages.includes(c.stage));
   if (!cs.length) return '_no checks ran in this stage_\n';
-  return cs.map((c) => `- **${MARK[c.status]}** \`${c.name}\` — ${c.detail}`).join('\n') + '\n';
+  return cs.map((c) => `- **${MARK[c.status]}** \`${c.name}\` — ${mdLine(c.detail)}`).join('\n') + '\n';
 }
 
 function kv(rows: [string, string | number | boolean | null | undefined][]): string {
-  return rows.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${v === null ? '—' : String(v)}`).join('\n') + '\n';
+  return rows.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${v === null ? '—' : mdPre(String(v))}`).join('\n') + '\n';
 }
 
 /** Render report.md. */
@@ -65,13 +64,13 @@ function renderHead(r: Report): string {
   const failing = r.checks.filter((c) => c.status === 'fail');
   return [
     `---\n${stringify(front, { lineWidth: 0 }).trim()}\n---\n`,
-    `# Restore drill — ${r.source.database ?? r.backup.path ?? 'unknown'} — ${r.status}${r.interrupted ? ' (interrupted)' : ''}\n`,
+    `# Restore drill — ${mdLine(r.source.database ?? r.backup.path ?? 'unknown')} — ${r.status}${r.interrupted ? ' (interrupted)' : ''}\n`,
     r.status === 'PASS'
       ? (r.kind === 'verify'
           ? `**${r.status}.** The existing ${r.backup.format ?? ''} backup ${r.backup.path ?? ''} passed its integrity checks, was content-checked and restored into an isolated throwaway cluster; every check passed. `
           : `**${r.status}.** A fresh ${r.backup.format ?? ''} backup was taken read-only, content-checked and restored into an isolated throwaway cluster; every check passed. `) +
         `Teardown ${r.teardown.confirmed ? 'confirmed' : 'NOT confirmed'}; production ${r.production_untouched === null ? 'not applicable (no source)' : r.production_untouched ? 'untouched (identity and catalog fingerprint unchanged, read-only statements only)' : 'untouched: not proven'}.\n`
-      : `**${r.status}.** ${failing.length} check(s) failed:\n\n${failing.map((c) => `- \`${c.name}\`: ${c.detail}`).join('\n')}\n`,
+      : `**${r.status}.** ${failing.length} check(s) failed:\n\n${failing.map((c) => `- \`${c.name}\`: ${mdLine(c.detail)}`).join('\n')}\n`,
   ].join('\n');
 }
 
@@ -156,7 +155,7 @@ function renderProduction(r: Report): string {
 /** §6's audit: every statement sent to the source. */
 function renderAudit(audit: Report['production']['audit']): string {
   return `<details><summary>Audit: every statement sent to the source (${audit.length})</summary>\n\n| at | by | statement |\n|---|---|---|\n${audit
-    .map((a) => `| ${a.at} | ${a.by} | \`${esc(a.sql.replace(/\s+/g, ' ').slice(0, 200))}\` |`)
+    .map((a) => `| ${a.at} | ${a.by} | \`${mdCodeCell(a.sql.replace(/\s+/g, ' ').slice(0, 200))}\` |`)
     .join('\n')}\n\n</details>\n`;
 }
 

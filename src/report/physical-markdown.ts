@@ -1,10 +1,11 @@
 /** The physical drill's section of report.md: target and proof, WAL replayed, isolation, RTO. Computes nothing. */
 import { formatBytes, formatDuration } from '../config/duration.js';
 import type { PhysicalReport } from './model.js';
+import { mdPre } from './markdown-cell.js';
 
 const ms = (v: number | null) => (v === null ? '—' : formatDuration(v));
 
-/** Render `report.physical`. */
+/** Render `report.physical`. Values (a FATAL line, a target name, settings read back) stay on their line: mdPre. */
 export function renderPhysical(p: PhysicalReport): string {
   const rows: [string, string | number | boolean | null][] = [
     ['backup', `pg_basebackup, ${p.layout} format${p.manifest ? ', with backup_manifest' : ''}; start ${p.start_lsn ?? '—'} on timeline ${p.start_timeline ?? '—'}, consistent at ${p.backup_end_lsn ?? '—'}`],
@@ -23,6 +24,6 @@ export function renderPhysical(p: PhysicalReport): string {
     ['data_checksums', p.data_checksums],
     ['rto', `${ms(p.timings.rto_ms)} = copy ${ms(p.timings.copy_ms)} + recovery ${ms(p.timings.recovery_ms)} + checks ${ms(p.timings.checks_ms)}`],
   ];
-  const text = rows.filter(([, v]) => v !== null && v !== '').map(([k, v]) => `${k}: ${String(v)}`).join('\n');
+  const text = rows.filter(([, v]) => v !== null && v !== '').map(([k, v]) => `${k}: ${mdPre(String(v))}`).join('\n');
   return `### Physical recovery\n\n\`\`\`\n${text}\n\`\`\`\n`;
 }

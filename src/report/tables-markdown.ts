@@ -6,6 +6,7 @@
  * or as the dump's. Renders the model; computes nothing.
  */
 import type { TableRow } from './model.js';
+import { mdCell } from './markdown-cell.js';
 import { TABLES_RECORDED_ONLY, tablesCompared } from './fidelity-evidence.js';
 
 /** `equal <hash>`, `DIFFERENT …`, or why there is nothing to compare. */
@@ -28,7 +29,7 @@ interface Column {
 /** The columns the tables' evidence calls for. */
 function columnsOf(tables: readonly TableRow[]): Column[] {
   const dumpRows = has(tables, (t) => t.dump_rows);
-  const cols: Column[] = [{ head: 'table', align: '---', cell: (t) => `${t.schema}.${t.name}` }];
+  const cols: Column[] = [{ head: 'table', align: '---', cell: (t) => mdCell(`${t.schema}.${t.name}`) }];
   // Source counts exist only with source.witness (run, demo) or in older reports; a physical backup has neither column.
   if (has(tables, (t) => t.source_rows)) cols.push({ head: 'source rows (dump snapshot)', align: '---:', cell: (t) => `${t.source_rows ?? '—'}` });
   if (dumpRows) cols.push({ head: 'dump rows', align: '---:', cell: (t) => `${t.dump_rows ?? '—'}` });
@@ -47,6 +48,6 @@ export function renderTables(tables: readonly TableRow[]): string {
   const hashes = tables.some((t) => t.dump_hash !== undefined || t.source_hash !== undefined);
   const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
   return `### Tables (exact row counts${hashes ? ' and content hashes' : ''}${tablesCompared(tables) ? '' : `, ${TABLES_RECORDED_ONLY}`})\n\n${row(cols.map((c) => c.head))}\n|${cols.map((c) => c.align).join('|')}|\n${tables
-    .map((t) => row(cols.map((c) => c.cell(t).replace(/\|/g, '\\|'))))
+    .map((t) => row(cols.map((c) => c.cell(t))))
     .join('\n')}\n`;
 }

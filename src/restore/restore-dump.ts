@@ -4,7 +4,7 @@
  * archives through `pg_restore`. Every error is recorded, never swallowed.
  */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { lfLines } from '../scan/lf-lines.js';
 import { scanPlainDumpFile } from '../scan/plain-dump-scanner.js';
 import type { PgDumpTransactionLine } from '../scan/types.js';
 import { createGunzip } from 'node:zlib';
@@ -119,8 +119,7 @@ export async function restoreGlobals(sandbox: SandboxCluster, bins: Toolchain, p
 /** Roles a pg_dumpall script creates (`CREATE ROLE name;` lines), read as a stream. */
 export async function rolesCreatedBy(globalsPath: string): Promise<Set<string>> {
   const roles = new Set<string>();
-  const lines = createInterface({ input: createReadStream(globalsPath), crlfDelay: Infinity });
-  for await (const line of lines) {
+  for await (const line of lfLines(createReadStream(globalsPath))) {
     const m = /^CREATE ROLE (?:"((?:[^"]|"")+)"|([a-z_][a-z0-9_$]*));$/.exec(line);
     if (m) roles.add(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!);
   }

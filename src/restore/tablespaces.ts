@@ -10,8 +10,8 @@
 import { createReadStream } from 'node:fs';
 import { chown, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
+import { lfLines } from '../scan/lf-lines.js';
 import type { SandboxCluster } from '../sandbox/cluster.js';
 import { quoteIdent } from '../catalog/tables.js';
 import type { ReportBuilder } from '../report/builder.js';
@@ -48,8 +48,8 @@ async function sandboxTablespaceDir(sandbox: SandboxCluster, name: string): Prom
 export function globalsForSandbox(path: string, sandbox: SandboxCluster): { readonly input: Readable; readonly moves: TablespaceMove[] } {
   const moves: TablespaceMove[] = [];
   async function* lines(): AsyncGenerator<string> {
-    const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-    for await (const line of rl) {
+    // LF only: a role name holding a CR must reach psql as it is (src/scan/lf-lines.ts).
+    for await (const line of lfLines(createReadStream(path))) {
       const m = CREATE_TABLESPACE.exec(line);
       if (!m) {
         yield `${line}\n`;

@@ -2,6 +2,7 @@
  * `pgdrill cleanup`: stop and remove sandboxes whose pgdrill died (SIGKILL, crash) — only those pgdrill recorded in
  * its state directory (PGDRILL_STATE_DIR) — stale drill locks, and the partial dumps and checked WAL copies of such drills.
  */
+import { terminalText } from '../../terminal-text.js';
 import { Command } from 'commander';
 import { cleanupOrphans } from '../../sandbox/orphans.js';
 import type { CliContext } from '../context.js';
@@ -20,7 +21,7 @@ export function registerCleanup(program: Command, ctx: CliContext): void {
       if (o.json) {
         process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       } else {
-        for (const i of r.items) process.stdout.write(`${i.action.padEnd(12)} ${i.kind.padEnd(10)} ${i.path}\n${' '.repeat(13)}${i.reason}\n`);
+        for (const i of r.items) process.stdout.write(terminalText(`${i.action.padEnd(12)} ${i.kind.padEnd(10)} ${i.path}\n${' '.repeat(13)}${i.reason}\n`));
         process.stdout.write(`${r.removed} removed, ${r.failed} failed, ${r.refused} refused, ${r.items.length - r.removed - r.failed - r.refused} left alone\n`);
       }
       ctx.exitCode = r.failed ? 1 : 0;

@@ -1,4 +1,5 @@
 /** `pgdrill fleet status`: every database of the fleet, when it was last verified, its verdict and its lag; exit 1 when any is not OK. */
+import { terminalText } from '../../terminal-text.js';
 import { Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
 import { ConfigError } from '../../errors.js';
@@ -55,7 +56,7 @@ export function registerFleetStatus(fleet: Command, ctx: CliContext): void {
       const maxAgeMs = parseMaxAge(o.maxAge);
       await using coord = await openCoordination(queueUrl(o.queue), { signal: ctx.signal });
       const s = await fleetStatus(coord.client, { maxAgeMs });
-      process.stdout.write(o.json ? JSON.stringify(fleetStatusJson(s, coord.redacted), null, 2) + '\n' : formatFleetStatus(s));
+      process.stdout.write(o.json ? JSON.stringify(fleetStatusJson(s, coord.redacted), null, 2) + '\n' : terminalText(formatFleetStatus(s)));
       ctx.exitCode = s.ok ? 0 : 1;
     });
 }

@@ -1,4 +1,5 @@
 /** `pgdrill history`: the drills in an out directory, newest first, as a table, JSON, or an HTML dashboard. */
+import { terminalText } from '../../terminal-text.js';
 import { rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
@@ -54,7 +55,7 @@ export function registerHistory(program: Command, ctx: CliContext): void {
       } else if (!entries.length) {
         process.stdout.write(`no drills in ${resolve(o.out)}${skipped.length ? ` (${skipped.length} directories skipped)` : ''}\n`);
       } else {
-        process.stdout.write(formatHistoryTable(entries));
+        process.stdout.write(terminalText(formatHistoryTable(entries)));
       }
       ctx.exitCode = 0;
     });

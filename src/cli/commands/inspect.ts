@@ -1,4 +1,5 @@
 /** `pgdrill inspect DUMP`: the inventory of a dump, without restoring it. */
+import { terminalText } from '../../terminal-text.js';
 import { Command } from 'commander';
 import { resolveDumpReader } from '../../toolchain/toolchain.js';
 import { readArtifactHeader } from '../../verify/artifact-header.js';
@@ -8,7 +9,6 @@ import { detectFormat } from '../../inventory/detect-format.js';
 import { readInventory } from '../../inventory/read-inventory.js';
 import { summarizeInventory } from '../../inventory/expectations.js';
 import { objectTypeOf } from '../../inventory/object-types.js';
-import { showBytes } from '../../pg/server-bytes.js';
 import { showBytesIn } from '../../report/show-bytes.js';
 import { displayName, dumpEncoding } from '../../scan/dump-encoding.js';
 import type { CliContext } from '../context.js';
@@ -74,6 +74,6 @@ export function registerInspect(program: Command, ctx: CliContext): void {
         for (const f of scan.findings) out.push(`  line ${f.line}: ${f.kind}: ${f.text}`);
       }
       // showBytes: anything else quoted from a SQL_ASCII dump (a refused statement's text) shows its bytes too
-      process.stdout.write(showBytes(out.join('\n')) + '\n');
+      process.stdout.write(terminalText(out.join('\n')) + '\n');
     });
 }

@@ -1,4 +1,5 @@
 /** `pgdrill status`: per database, "last verified N ago"; exit 1 when the newest drill failed or the newest PASS is too old. */
+import { terminalText } from '../../terminal-text.js';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
@@ -32,7 +33,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         process.stdout.write(`no drills${o.database ? ` of ${o.database}` : ''} in ${resolve(o.out)}: nothing was ever verified\n`);
       } else {
         const width = Math.max(...r.databases.map((d) => d.database.length));
-        for (const d of r.databases) process.stdout.write(`${(d.ok ? 'OK' : d.state.toUpperCase()).padEnd(6)} ${d.database.padEnd(width)}  ${d.reason}\n`);
+        for (const d of r.databases) process.stdout.write(terminalText(`${(d.ok ? 'OK' : d.state.toUpperCase()).padEnd(6)} ${d.database.padEnd(width)}  ${d.reason}\n`));
         process.stdout.write(r.ok
           ? `status: OK (${r.databases.length} database${r.databases.length === 1 ? '' : 's'} verified within ${formatAge(maxAgeMs)})\n`
           : `status: NOT OK (max age ${formatAge(maxAgeMs)})\n`);

@@ -1,4 +1,5 @@
 /** `pgdrill worker`: run the fleet's drills from the queue until stopped (src/fleet/worker.ts). */
+import { terminalText } from '../../terminal-text.js';
 import { realpathSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../../errors.js';
@@ -51,7 +52,7 @@ export function registerWorker(program: Command, ctx: CliContext): void {
     .addHelpText('after', WORKER_HELP_AFTER)
     .action(async (o: { queue?: string; concurrency?: number; out: string; stateDir?: string; poll?: number; tick?: number; maintenance?: number; diskPoll?: number; json: boolean; logFormat: WorkerLogFormat }) => {
       const { runWorker } = await import('../../fleet/worker.js');
-      const log = workerLog(o.logFormat, ctx.logger, (line) => void process.stderr.write(`${line}\n`));
+      const log = workerLog(o.logFormat, ctx.logger, (line) => void process.stderr.write(`${terminalText(line)}\n`));
       const summary = await runWorker({
         queueUrl: queueUrl(o.queue), outDir: o.out, stateDir: o.stateDir ?? defaultStateDir(), concurrency: o.concurrency,
         pgdrillBin: realpathSync(process.argv[1] ?? 'pgdrill'), signal: ctx.signal, logger: log.logger, onJob: log.onJob,

@@ -3,6 +3,7 @@ import type { Fidelity, Report } from '../model.js';
 import { EVIDENCE_WORDS, hashesReadTheSource } from '../fidelity-evidence.js';
 import { html, type Html } from './escape.js';
 import { duration, orDash, verdict } from './format.js';
+import { showControls } from '../markdown-cell.js';
 
 /** The content hash totals, what they rest on, and what they cost (the source's time only when it was read). */
 function hashesCell(h: NonNullable<Fidelity['hashes']>): Html {
@@ -30,7 +31,7 @@ ${f.normalisations?.length ? html`<tr><th scope="row">cross-major normalisations
 ${f.differences.length ? html`<table>
 <caption>Catalog differences (${f.differences.length}${f.differences_omitted ? ` of ${f.differences.length + f.differences_omitted}` : ''}).</caption>
 <thead><tr><th scope="col">Object</th><th scope="col">Attribute</th><th scope="col">Source</th><th scope="col">Restored</th></tr></thead>
-<tbody>${f.differences.map((d) => html`<tr class="is-fail"><th scope="row">${d.object}</th><td>${d.attribute}</td><td><code>${orDash(d.source)}</code></td><td><code>${orDash(d.restored)}</code></td></tr>`)}</tbody>
+<tbody>${f.differences.map((d) => html`<tr class="is-fail"><th scope="row">${showControls(d.object)}</th><td>${showControls(d.attribute)}</td><td><code>${orDash(d.source)}</code></td><td><code>${orDash(d.restored)}</code></td></tr>`)}</tbody>
 </table>` : ''}
 ${rt && rt.objects?.length ? html`<table>
 <caption>Round trip: ${rt.objects_differing ?? rt.objects.length} object(s) of the schema-only dumps differ${rt.objects_omitted ? ` (${rt.objects.length} listed)` : ''}${rt.differences_path ? html`; every one, with all its lines, in <code>${rt.differences_path}</code>` : ''}.</caption>

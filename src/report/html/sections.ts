@@ -2,6 +2,7 @@
 import type { Check, Report } from '../model.js';
 import { html, type Html } from './escape.js';
 import { badge, bytes, duration, num, orDash, STATUS, utc, verdict } from './format.js';
+import { showControls } from '../markdown-cell.js';
 
 function checkLine(c: Check): Html {
   return html`<li>${badge(c.status)} <code>${c.name}</code> <span class="muted">(${c.stage})</span> — ${c.detail}</li>`;
@@ -28,7 +29,7 @@ ${fails.length || warns.length ? html`<ul aria-label="Failing checks, then warni
 </section>
 <section aria-labelledby="glance"><h2 id="glance">At a glance</h2>
 <dl class="facts">
-<div><dt>Database</dt><dd>${orDash(r.source.database)}</dd></div>
+<div><dt>Database</dt><dd>${orDash(r.source.database === null ? null : showControls(r.source.database))}</dd></div>
 <div><dt>Drill duration</dt><dd>${duration(r.run.duration_ms)}</dd></div>
 <div><dt>Restore duration</dt><dd>${duration(r.restore?.duration_ms)}</dd></div>
 <div><dt>Dump size</dt><dd>${bytes(r.backup.size_bytes)}</dd></div>

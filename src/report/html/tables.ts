@@ -8,6 +8,7 @@ import type { Report, TableRow } from '../model.js';
 import { html, type Html } from './escape.js';
 import { num, verdict } from './format.js';
 import { TABLES_RECORDED_ONLY, tablesCompared } from '../fidelity-evidence.js';
+import { showControls } from '../markdown-cell.js';
 
 function rows(n: number | null | undefined, missing = '—'): string {
   return n === null || n === undefined ? missing : `${num(n)}`;
@@ -36,7 +37,7 @@ export function tablesSection(r: Report): Html {
 <caption>Exact row counts (count(*), in rows) ${where.slice(0, -1).join(', ')}${where.length > 1 ? ' and ' : ''}${where.at(-1)}${dumpHashes || sourceHashes ? ', and content hashes of each table compared' : ''}. ${compared ? `${r.tables.filter((t) => !t.match).length} of ${r.tables.length} tables differ.` : `Rows ${TABLES_RECORDED_ONLY}.`}</caption>
 <thead><tr><th scope="col">Table</th>${source ? html`<th scope="col" class="num">Source rows</th>` : ''}${dump ? html`<th scope="col" class="num">Dump rows</th>` : ''}<th scope="col" class="num">Restored rows</th>${dumpHashes ? html`<th scope="col">Content hash vs the dump stream</th>` : ''}${sourceHashes ? html`<th scope="col">Content hash vs the source</th>` : ''}${compared ? html`<th scope="col">Match</th>` : ''}</tr></thead>
 <tbody>
-${r.tables.map((t) => html`<tr${t.match ? '' : html` class="is-fail"`}><th scope="row"><code>${t.schema}.${t.name}</code></th>${source ? html`<td class="num">${rows(t.source_rows)}</td>` : ''}${dump ? html`<td class="num">${rows(t.dump_rows)}</td>` : ''}<td class="num">${rows(t.restored_rows, 'missing')}</td>${dumpHashes ? hashCell(t.dump_hash, t.restored_copy_hash, 'dump') : ''}${sourceHashes ? hashCell(t.source_hash, t.restored_hash, 'source', t.hash_ms) : ''}${compared ? html`<td>${verdict(t.match, 'yes', 'NO')}</td>` : ''}</tr>`)}
+${r.tables.map((t) => html`<tr${t.match ? '' : html` class="is-fail"`}><th scope="row"><code>${showControls(`${t.schema}.${t.name}`)}</code></th>${source ? html`<td class="num">${rows(t.source_rows)}</td>` : ''}${dump ? html`<td class="num">${rows(t.dump_rows)}</td>` : ''}<td class="num">${rows(t.restored_rows, 'missing')}</td>${dumpHashes ? hashCell(t.dump_hash, t.restored_copy_hash, 'dump') : ''}${sourceHashes ? hashCell(t.source_hash, t.restored_hash, 'source', t.hash_ms) : ''}${compared ? html`<td>${verdict(t.match, 'yes', 'NO')}</td>` : ''}</tr>`)}
 </tbody>
 </table>
 </section>`;
