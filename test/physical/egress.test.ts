@@ -5,7 +5,8 @@
  * slot lives on the victim) and has a postgres_fdw foreign table pointing at it. A base backup of the source, with
  * its WAL archive, carries both — the subscription enabled. Each drill runs with the jail forced weaker than the
  * machine's ('none': no namespace at all; 'root': `unshare --net` on the host's file system, where the victim's
- * socket is reachable), in process, as the CLI's `verify BASEBACKUP --wal DIR` runs it. The proof is the victim's
+ * socket is reachable), in process, as the CLI's `verify BASEBACKUP --wal DIR` runs it, and once through the CLI in
+ * the machine's default jail. The proof is the victim's
  * own state: the connections its log recorded during the drill, its slot's confirmed_flush_lsn, pg_stat_replication.
  * The control switches the egress settings off (disableEgressSettingsForTests) and sees the copy's apply worker
  * connect: the victim is reachable and the subscription live, so the clean cases prove something.
@@ -21,6 +22,7 @@ import type { Report } from '../../src/report/model.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { disableEgressSettingsForTests } from '../../src/sandbox/egress-settings.js';
 import { forceJailModeForTests } from '../../src/sandbox/jail.js';
+import { runCli } from '../helpers/cli.js';
 import { psql, scratchDir, startSource } from '../helpers/clusters.js';
 import { baseBackup, ownedDir, sqlOn, switchWal } from './archive-fixture.js';
 
@@ -128,6 +130,17 @@ describe('a physical copy does not reach production\'s publisher or foreign serv
       assert.equal(onDisk.physical?.isolation.settings.max_logical_replication_workers, '0');
     });
   }
+
+  test('CLI, default jail: `pgdrill verify BASEBACKUP --wal DIR` PASSes, the publisher sees no connection, both settings reported', async () => {
+    const w = await watched(() => runCli(['verify', backup, '--wal', archive, '--out', join(scratch.path, `out-${++n}`), '--json']));
+    assert.ok(w.result.stdout.trim().startsWith('{'), `no JSON report (exit ${w.result.code}): ${w.result.stderr.slice(-2000)}`);
+    const report = JSON.parse(w.result.stdout) as Report;
+    assert.equal(w.result.code, 0, failures(report));
+    assert.deepEqual(w.connections, []);
+    assert.equal(w.slotAfter, w.slotBefore);
+    assert.equal(report.physical?.isolation.settings.max_logical_replication_workers, '0');
+    assert.equal(report.physical?.isolation.settings.restrict_nonsystem_relation_kind, 'foreign-table');
+  });
 
   test('control: with the egress settings switched off (jail none), the copy\'s apply worker connects to the publisher', async () => {
     forceJailModeForTests('none');
