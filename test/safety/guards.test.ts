@@ -230,16 +230,16 @@ describe('guards', () => {
         await psql(small, db, { sql: `DO $$ BEGIN FOR i IN ${from}..${Math.min(n, from + 99)} LOOP EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY)', i); END LOOP; END $$;` });
       }
     };
-    // Each table with its primary key: 2 locks (pg_dump, the schema-only pg_dump); the snapshot session's one batch of
-    // counts: 50 tables with their index, 100 locks; ~450 on the system catalogs.
+    // Each table: 1 lock (pg_dump's; the round trip takes the source's schema from the dump, no schema-only pg_dump);
+    // the snapshot session's one batch of counts: 50 tables with their index, 100 locks; ~450 on the system catalogs.
     const fixed = 100 + CATALOG_LOCKS;
     before(async () => {
       small = await startSource({ parentDir: dir.path, label: 'small-lock-table', settings: { max_locks_per_transaction: '30', max_connections: '20' } });
       const slots = await psql(small, 'postgres', { sql: "SELECT current_setting('max_connections')::int + current_setting('autovacuum_max_workers')::int + 1 + current_setting('max_worker_processes')::int + current_setting('max_wal_senders')::int + current_setting('max_prepared_transactions')::int" });
       capacity = 30 * Number(slots.trim());
       await tables('few', 5);
-      await tables('half', Math.floor((capacity - fixed) / 2) - 10); // more than half of the lock table, less than all of it
-      await tables('many', Math.floor((capacity - fixed) / 2) + 5); // more than all of it
+      await tables('half', capacity - fixed - 10); // more than half of the lock table, less than all of it
+      await tables('many', capacity - fixed + 5); // more than all of it
       // Few tables, but views and sequences, which pg_dump reads and so locks until it ends.
       await psql(small, 'postgres', { sql: 'CREATE DATABASE objects' });
       await psql(small, 'objects', { sql: `CREATE TABLE t (id int PRIMARY KEY); DO $$ BEGIN FOR i IN 1..${Math.floor(capacity / 3)} LOOP EXECUTE format('CREATE SEQUENCE s%s; CREATE VIEW v%s AS SELECT * FROM t', i, i); END LOOP; END $$;` });
@@ -252,8 +252,8 @@ describe('guards', () => {
       const out = join(dir.path, 'out-locks');
       const refused = await runCli(['run', '--source', urlOf(small, 'many'), '--out', out]);
       assert.equal(refused.code, 3, refused.stderr);
-      const many = Math.floor((capacity - fixed) / 2) + 5;
-      assert.match(refused.stderr, new RegExp(`${many} table\\(s\\), 0 view\\(s\\)/materialized view\\(s\\)/foreign table\\(s\\), 0 sequence\\(s\\): pg_dump ${many} \\+ the round trip's schema-only pg_dump ${many} \\+ the snapshot session at most 100 .* \\+ ~${CATALOG_LOCKS} on the system catalogs = ~${2 * many + fixed} locks held at once, \\d+% of the source's lock table \\(max_locks_per_transaction 30 × \\d+ server slots = ${capacity}\\)`));
+      const many = capacity - fixed + 5;
+      assert.match(refused.stderr, new RegExp(`${many} table\\(s\\), 0 view\\(s\\)/materialized view\\(s\\)/foreign table\\(s\\), 0 sequence\\(s\\): pg_dump ${many} \\+ the snapshot session at most 100 .* \\+ ~${CATALOG_LOCKS} on the system catalogs = ~${many + fixed} locks held at once, \\d+% of the source's lock table \\(max_locks_per_transaction 30 × \\d+ server slots = ${capacity}\\)`));
       assert.match(refused.stderr, /out of shared memory/);
       assert.deepEqual((await readdir(out).catch(() => [] as string[])).filter((f) => f.startsWith('many-')), [], 'no run directory');
       await waitForNoPgdrillSessions(small);
@@ -270,11 +270,11 @@ describe('guards', () => {
       assert.equal(warned?.status, 'warn', warned?.detail);
       assert.match(warned.detail, /more than half of it/);
 
-      // Views and sequences count: a third of the lock table in each, read by pg_dump (the schema-only one reads the views).
+      // Views and sequences count: a third of the lock table in each, read by pg_dump.
       const objects = await runCli(['run', '--source', urlOf(small, 'objects'), '--out', out]);
       assert.equal(objects.code, 3, objects.stderr);
       const n = Math.floor(capacity / 3);
-      assert.match(objects.stderr, new RegExp(`1 table\\(s\\), ${n} view\\(s\\)/materialized view\\(s\\)/foreign table\\(s\\), ${n} sequence\\(s\\): pg_dump ${2 * n + 1} \\+ the round trip's schema-only pg_dump ${n + 1} \\+ the snapshot session at most ${n + 1} `));
+      assert.match(objects.stderr, new RegExp(`1 table\\(s\\), ${n} view\\(s\\)/materialized view\\(s\\)/foreign table\\(s\\), ${n} sequence\\(s\\): pg_dump ${2 * n + 1} \\+ the snapshot session at most ${n + 1} `));
       await waitForNoPgdrillSessions(small);
 
       const few = await runCli(['run', '--source', urlOf(small, 'few'), '--out', out, '--json']);
