@@ -29,6 +29,15 @@ export default tseslint.config(
       '@typescript-eslint/no-unnecessary-type-assertion': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       eqeqeq: ['error', 'always', { null: 'ignore' }],
+      // `using` inside a loop: Node 20 has no native `using`, and esbuild's lowering (tsx, the CLI bundle) keeps a
+      // block's disposal error in function-wide variables that are never reset — once one iteration's block throws
+      // and the loop catches it, every later iteration rethrows that same error at its block's end (a physical
+      // drill waited 6 hours for a server that was up). Put the iteration's resources in a function of their own.
+      'no-restricted-syntax': ['error', ...['', 'BlockStatement >', 'TryStatement > BlockStatement >', 'IfStatement > BlockStatement >'].map((between) => ({
+        // The loop's own blocks (its body, a bare block, a try or an if in it); a callback defined in the loop is a function of its own.
+        selector: `:matches(ForStatement, ForOfStatement, ForInStatement, WhileStatement, DoWhileStatement) > BlockStatement > ${between} VariableDeclaration[kind=/using/]`,
+        message: '`using` inside a loop: esbuild\'s lowering rethrows an earlier iteration\'s error; move the iteration into a function (see eslint.config.js).',
+      }))],
       // PostgreSQL puts two spaces after a message's severity ("ERROR:  "); regexes match them as printed.
       'no-regex-spaces': 'off',
     },

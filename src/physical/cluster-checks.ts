@@ -59,6 +59,12 @@ export async function countDatabases(cluster: SandboxCluster, names: readonly st
   return { check, databases };
 }
 
+/** The amcheck extension in one database (a function of its own: no `await using` block in a loop, eslint.config.js). */
+async function ensureAmcheckIn(cluster: SandboxCluster, db: string, signal?: AbortSignal): Promise<Awaited<ReturnType<typeof ensureAmcheck>>> {
+  await using s = await cluster.open(db, signal);
+  return await ensureAmcheck(s);
+}
+
 /** pg_amcheck (heap, TOAST, B-tree, heapallindexed) on every database, the amcheck extension created where missing. */
 export async function amcheckDatabases(cluster: SandboxCluster, bins: Toolchain, names: readonly string[], signal?: AbortSignal): Promise<CheckResult> {
   const name = 'fidelity.amcheck';
@@ -67,10 +73,7 @@ export async function amcheckDatabases(cluster: SandboxCluster, bins: Toolchain,
   const errors: string[] = [];
   let relations = 0;
   for (const db of names) {
-    {
-      await using s = await cluster.open(db, signal);
-      if ((await ensureAmcheck(s)) === 'unavailable') return { name, stage: 'fidelity', status: 'warn', detail: `the amcheck extension is not available on the sandbox's server (${bins.server.bindir}): install its contrib modules` };
-    }
+    if ((await ensureAmcheckIn(cluster, db, signal)) === 'unavailable') return { name, stage: 'fidelity', status: 'warn', detail: `the amcheck extension is not available on the sandbox's server (${bins.server.bindir}): install its contrib modules` };
     const r = await runAmcheck({ bins, env: cluster.env(db), database: db, heapallindexed: true, signal });
     relations += r.relations.length;
     corrupt.push(...r.relations.filter((x) => x.status === 'corrupt').map((x) => ({ ...x, relation: `${db}.${x.relation}` })));
