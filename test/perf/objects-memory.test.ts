@@ -3,7 +3,8 @@
  * a 3 MB dump) through the CLI stays under the team's 150 MB of peak RSS. Measured: 276 MB before the catalog was
  * compared as streams, the heap's growth capped and trees removed by `rm -rf` (src/fidelity/catalog-diff.ts,
  * src/cli/heap-cap.ts, src/exec/remove-tree.ts); 142 MB after; 157–167 MB on 2026-12-06 before the young generation
- * was halved and the source's object list and the catalog batches made compact, 140–142 MB after
+ * was halved and the source's object list and the catalog batches made compact, 140–142 MB after; 144–166 MB
+ * idle after the evening's merges, 132–141 MB with the heap cap's slack at 16 MB
  * (docs/performance.md). A memory bound, not a timing: it fails when what a drill holds per object grows again.
  */
 import { test } from 'node:test';
