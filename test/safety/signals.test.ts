@@ -201,6 +201,8 @@ describe('signals', () => {
     try {
       await w.next(/^pgdrill: fidelity/);
       await waitForSandboxWaiter(lock, 'pg_catalog.pg_policy');
+      // The counts run beside the read-back (and the catalog read held above): interrupted once they have ended.
+      await w.next(/fidelity: row counts done/);
       process.kill(pid, 'SIGINT');
       const report = (await assertInterrupted(await run, out, 'SIGINT', { report: true }))!;
       assert.equal(report.stages.find((s) => s.name === 'fidelity')?.status, 'fail');
