@@ -7,10 +7,13 @@
  */
 import { showBytes } from './pg/server-bytes.js';
 
+/** One control character as its visible Control Picture (U+2400…; DEL U+2421; C1 controls U+FFFD). */
+export function controlPicture(c: string): string {
+  const code = c.charCodeAt(0);
+  return code < 0x20 ? String.fromCharCode(0x2400 + code) : code === 0x7f ? '\u2421' : '\uFFFD';
+}
+
 export function terminalText(s: string): string {
   // eslint-disable-next-line no-control-regex -- the characters replaced
-  return showBytes(s).replace(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g, (c) => {
-    const code = c.charCodeAt(0);
-    return code < 0x20 ? String.fromCharCode(0x2400 + code) : code === 0x7f ? '\u2421' : '\uFFFD';
-  });
+  return showBytes(s).replace(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g, controlPicture);
 }

@@ -7,16 +7,15 @@
  * run of them. A pipe therefore always leaves with an odd run before it, which both read as an escaped pipe.
  */
 
+import { controlPicture } from '../terminal-text.js';
+
 /**
  * Control characters as their visible Control Pictures (U+2400…; C1 controls as U+FFFD): a line break must not end
  * a row, nor vanish, and an escape sequence in a name must not reach a terminal (CLI summary) as one.
  */
 export function showControls(s: string): string {
   // eslint-disable-next-line no-control-regex -- the characters replaced
-  return s.replace(/[\u0000-\u001F\u007F-\u009F]/g, (c) => {
-    const code = c.charCodeAt(0);
-    return code < 0x20 ? String.fromCharCode(0x2400 + code) : code === 0x7f ? '\u2421' : '\uFFFD';
-  });
+  return s.replace(/[\u0000-\u001F\u007F-\u009F]/g, controlPicture);
 }
 const picture = showControls;
 
