@@ -11,6 +11,7 @@ import type { TableRow } from '../report/model.js';
 import type { CopyBlock } from '../scan/types.js';
 import { parseQualifiedName } from '../verify/artifact-name.js';
 import { gatherCopyTargets } from './copy-targets.js';
+import { filterProblem, type ConfigTable } from './extension-config.js';
 
 /** What to count and what to compare with. */
 export interface RowCountPlan {
@@ -24,6 +25,8 @@ export interface RowCountPlan {
   readonly dumpEncoding?: string;
   /** `schema.name` of every table the restored copy has (a missing one is reported, not counted). */
   readonly restoredTables: ReadonlySet<string>;
+  /** The restored copy's extension configuration tables, by `schema.name`: counted (and read back) through their filter. Default none. */
+  readonly configTables?: ReadonlyMap<string, ConfigTable>;
 }
 
 /** The tables of a dump's COPY blocks, each once, in the dump's order. */
@@ -41,9 +44,24 @@ export function tablesOfCopyBlocks(blocks: readonly CopyBlock[]): TableRef[] {
 
 /**
  * Exact counts of the restored targets: `count(*) FROM ONLY t` (catalog/tables.ts), but a partitioned table's rows
- * are its partitions' (ONLY counts none): blocks naming the root (--load-via-partition-root) carried all of them.
+ * are its partitions' (ONLY counts none): blocks naming the root (--load-via-partition-root) carried all of them; and
+ * an extension configuration table's are those its filter selects (extension-config.ts), the rows pg_dump dumps.
+ * A configuration table whose filter is not one WHERE clause is left uncounted (null), its problem in `problems`.
  */
-async function countTargets(db: DbSession, present: readonly TableRef[], signal?: AbortSignal): Promise<Map<string, number>> {
+async function countTargets(db: DbSession, present: readonly TableRef[], config: ReadonlyMap<string, ConfigTable>, problems: string[], signal?: AbortSignal): Promise<Map<string, number | null>> {
+  const filtered = present.filter((t) => config.get(tableLabel(t))?.filter);
+  const out = new Map<string, number | null>(await countUnfiltered(db, present.filter((t) => !config.get(tableLabel(t))?.filter), signal));
+  for (const t of filtered) {
+    signal?.throwIfAborted();
+    const c = config.get(tableLabel(t))!;
+    const problem = filterProblem(tableLabel(t), c);
+    if (problem) problems.push(problem);
+    out.set(tableLabel(t), problem ? null : Number(await db.value<string>(`SELECT count(*) FROM ONLY ${quoteIdent(t.schema)}.${quoteIdent(t.name)} ${c.filter}\n`)));
+  }
+  return out;
+}
+
+async function countUnfiltered(db: DbSession, present: readonly TableRef[], signal?: AbortSignal): Promise<Map<string, number>> {
   const roots = new Set((await db.query<TableRef & Record<string, unknown>>(`
 SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind = 'p' AND (n.nspname, c.relname) IN (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])))`,
@@ -64,7 +82,9 @@ export async function checkRowCounts(b: ReportBuilder, db: DbSession, plan: RowC
   const labels = new Set(listed.map(tableLabel));
   const refs = [...listed, ...tablesOfCopyBlocks(plan.copyBlocks).filter((t) => !labels.has(tableLabel(t)))];
   const present = refs.filter((t) => plan.restoredTables.has(tableLabel(t)));
-  const counted = await countTargets(db, present, signal);
+  const config = plan.configTables ?? new Map<string, ConfigTable>();
+  const problems: string[] = [];
+  const counted = await countTargets(db, present, config, problems, signal);
   // Several blocks may name one table (a --load-via-partition-root dump: one per leaf, each naming the root): their rows add up.
   const dumpRows = new Map([...gatherCopyTargets(plan.copyBlocks)].map(([k, t]) => [k, t.rows]));
   const sourceRows = new Map((plan.sourceCounts ?? []).map((s) => [tableLabel(s), s.rows]));
@@ -74,7 +94,11 @@ export async function checkRowCounts(b: ReportBuilder, db: DbSession, plan: RowC
     const inDump = dumpRows.get(tableLabel(t)) ?? null;
     const expected = src ?? inDump;
     // With both, the dump's COPY rows must equal the source's too: the source witnesses pg_dump itself.
-    rows.push({ schema: t.schema, name: t.name, source_rows: src, restored_rows: restored, dump_rows: inDump, match: restored !== null && (expected === null || restored === expected) && (inDump === null || restored === inDump) });
+    const filter = config.get(tableLabel(t))?.filter;
+    rows.push({
+      schema: t.schema, name: t.name, source_rows: src, restored_rows: restored, dump_rows: inDump,
+      match: restored !== null && (expected === null || restored === expected) && (inDump === null || restored === inDump), ...(filter ? { filter } : {}),
+    });
   }
   const mismatched = rows.filter((t) => !t.match);
   const total = rows.reduce((a, t) => a + (t.restored_rows ?? 0), 0);
@@ -83,8 +107,14 @@ export async function checkRowCounts(b: ReportBuilder, db: DbSession, plan: RowC
   const evidence = [...(byDump ? ['dump-stream'] : []), ...(bySource ? ['source-snapshot'] : [])];
   const against = [...(byDump ? ["the dump's COPY rows (counted by pgdrill as it read the dump)"] : []), ...(bySource ? ["the source's count(*) in the dump snapshot (source.witness)"] : [])].join(' and ') || 'nothing (the dump holds no table data)';
   const side = (t: TableRow) => [...(bySource ? [`source ${t.source_rows ?? '?'}`] : []), ...(t.dump_rows !== null && t.dump_rows !== undefined ? [`dump ${t.dump_rows}`] : [])].join(', ');
+  const filtered = rows.filter((t) => t.filter).map((t) => ({ table: tableLabel(t), extension: config.get(tableLabel(t))!.extension, filter: t.filter! }));
+  const through = filtered.length ? `; ${filtered.length} extension configuration table(s) counted through their filter, the rows pg_dump dumps (${filtered.slice(0, 5).map((f) => `${f.table} ${f.filter}`).join('; ')}${filtered.length > 5 ? '; …' : ''})` : '';
+  const differ = mismatched.filter((t) => !(t.restored_rows === null && problems.some((p) => p.startsWith(`${tableLabel(t)} `))));
   b.expect('fidelity.row_counts', 'fidelity', mismatched.length === 0,
-    `${rows.length} table(s), ${total} rows: every exact count(*) of the restored copy equals ${against}`,
-    `${mismatched.length} table(s) differ: ${mismatched.slice(0, 10).map((t) => `${t.schema}.${t.name} ${side(t)} vs restored ${t.restored_rows ?? 'MISSING'}`).join('; ')}`,
-    { tables: rows.length, rows: total, evidence });
+    `${rows.length} table(s), ${total} rows: every exact count(*) of the restored copy equals ${against}${through}`,
+    [
+      ...(differ.length ? [`${differ.length} table(s) differ: ${differ.slice(0, 10).map((t) => `${t.schema}.${t.name} ${side(t)} vs restored ${t.restored_rows ?? 'MISSING'}${t.filter ? ` (through its filter ${t.filter})` : ''}`).join('; ')}`] : []),
+      ...problems,
+    ].join('; '),
+    { tables: rows.length, rows: total, evidence, ...(filtered.length ? { filtered } : {}) });
 }
