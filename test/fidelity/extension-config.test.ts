@@ -89,6 +89,7 @@ SELECT pg_catalog.pg_extension_config_dump('public.dup', '');\n`);
     const job = row(r, 'job')!;
     assert.deepEqual([job.dump_rows, job.restored_rows, job.filter, job.match], [2, 2, undefined, true], 'no filter: every row');
     assert.equal(row(r, 'member'), undefined, 'a member table that is not config: no rows dumped, nothing compared');
+    if (r.fidelity?.catalog) assert.equal(r.fidelity.catalog.sequences_checked, 2, 'extcfg.counter and extcfg.job_jobid_seq: config sequences');
     assert.match(check(r, 'fidelity.row_counts').detail, /1 extension configuration table\(s\) counted through their filter.*extcfg\.srs WHERE NOT builtin/);
     assert.match(check(r, 'fidelity.content_hashes').detail, /1 extension configuration table\(s\) read through their filter/);
     assert.deepEqual(check(r, 'fidelity.content_hashes').evidence!.filtered, [{ table: 'extcfg.srs', filter: 'WHERE NOT builtin' }]);
@@ -142,6 +143,14 @@ SELECT pg_catalog.pg_extension_config_dump('public.dup', '');\n`);
     const d = check(report, 'fidelity.row_counts').detail;
     assert.match(d, /extcfg\.job dump 2 vs restored 1(;|$)/);
     assert.match(d, /extcfg\.srs dump 2 vs restored 1 \(through its filter WHERE NOT builtin\)/);
+  });
+
+  test("config sequences are compared like any sequence: one set back in the copy fails fidelity.catalog naming it", async (t) => {
+    if (skip) return t.skip(skip);
+    const { report } = await drill(urlOf(source, 'gis'), dir.path, 'seq-behind', "SELECT pg_catalog.setval('extcfg.counter', 1); SELECT pg_catalog.setval('extcfg.job_jobid_seq', 1)", false);
+    assert.deepEqual(failed(report), ['fidelity.catalog']);
+    const behind = report.fidelity!.differences.filter((d) => d.attribute === 'position (not behind)').map((d) => [d.object, d.source, d.restored]);
+    assert.deepEqual(behind, [['sequence extcfg.counter', '7', '1'], ['sequence extcfg.job_jobid_seq', '2', '1']]);
   });
 
   // pg_dump dumps the script's row too, and replaying the COPY collides with the row CREATE EXTENSION inserted: the
