@@ -49,18 +49,15 @@ export function tablesOfCopyBlocks(blocks: readonly CopyBlock[]): TableRef[] {
  * A configuration table whose filter is not one WHERE clause is left uncounted (null), its problem in `problems`.
  */
 async function countTargets(db: DbSession, present: readonly TableRef[], roots: ReadonlySet<string>, config: ReadonlyMap<string, ConfigTable>, problems: string[], signal?: AbortSignal): Promise<Map<string, number | null>> {
-  const plain = present.filter((t) => !roots.has(tableLabel(t)) && !config.get(tableLabel(t))?.filter);
-  const out = new Map<string, number | null>((await countRows(db, plain, signal)).map((c) => [tableLabel(c), c.rows]));
-  for (const t of present.filter((x) => roots.has(tableLabel(x)))) {
+  const isPlain = (t: TableRef) => !roots.has(tableLabel(t)) && !config.get(tableLabel(t))?.filter;
+  const out = new Map<string, number | null>((await countRows(db, present.filter(isPlain), signal)).map((c) => [tableLabel(c), c.rows]));
+  for (const t of present.filter((x) => !isPlain(x))) {
     signal?.throwIfAborted();
-    out.set(tableLabel(t), Number(await db.value<string>(`SELECT count(*) FROM ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`)));
-  }
-  for (const t of present.filter((x) => !roots.has(tableLabel(x)) && config.get(tableLabel(x))?.filter)) {
-    signal?.throwIfAborted();
-    const c = config.get(tableLabel(t))!;
-    const problem = filterProblem(tableLabel(t), c);
+    const c = config.get(tableLabel(t));
+    const problem = c?.filter ? filterProblem(tableLabel(t), c) : null;
     if (problem) problems.push(problem);
-    out.set(tableLabel(t), problem ? null : Number(await db.value<string>(`SELECT count(*) FROM ONLY ${quoteIdent(t.schema)}.${quoteIdent(t.name)} ${c.filter}\n`)));
+    const from = `${roots.has(tableLabel(t)) ? '' : 'ONLY '}${quoteIdent(t.schema)}.${quoteIdent(t.name)}${c?.filter ? ` ${c.filter}\n` : ''}`;
+    out.set(tableLabel(t), problem ? null : Number(await db.value<string>(`SELECT count(*) FROM ${from}`)));
   }
   return out;
 }
