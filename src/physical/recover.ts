@@ -135,12 +135,14 @@ async function populateFrom(o: RecoverOptions, dataDir: string, jailed: (bin: st
   return (await bootstrapSuperuser(dataDir)) ?? 'postgres';
 }
 
+/** The failure of a recovery that had not ended when its time allowed did (`restore.recovery_target` names it so). */
+const timedOut = (timeoutSeconds: number) => `recovery did not end within ${timeoutSeconds} s`;
+
 /**
  * Wait until the recovering server accepts a connection (recovery ended, promoted), or its postmaster is gone
- * (recovery failed), or `timeoutSeconds` passed. Null when it accepts; else why not.
+ * (recovery failed), or `until` passed. Null when it accepts; else why not.
  */
-async function waitForPromotion(cluster: SandboxCluster, timeoutSeconds: number, signal?: AbortSignal): Promise<string | null> {
-  const until = performance.now() + timeoutSeconds * 1000;
+async function waitForPromotion(cluster: SandboxCluster, until: number, timeoutSeconds: number, signal?: AbortSignal): Promise<string | null> {
   let delay = 50;
   for (;;) {
     signal?.throwIfAborted();
@@ -153,7 +155,7 @@ async function waitForPromotion(cluster: SandboxCluster, timeoutSeconds: number,
       // Gone: its postmaster.pid removed as it exited, or the postmaster itself killed (the file then stays).
       if (code !== '57P03' && (cluster.postmasterGone() || !(await pathExists(join(cluster.dataDir, 'postmaster.pid'))))) return `the server stopped during recovery: ${(err as Error).message}`;
     }
-    if (performance.now() > until) return `recovery did not end within ${timeoutSeconds} s`;
+    if (performance.now() > until) return timedOut(timeoutSeconds);
     await sleep(delay, undefined, { signal });
     delay = Math.min(delay * 2, 1000);
   }
@@ -181,6 +183,8 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
   let rootDir: string | null = null;
   let copyDone = 0;
   const t0 = performance.now();
+  /** The end of the time allowed to recover (performance.now() ms), from the moment the server is started. */
+  const deadline = () => copyDone + o.timeoutSeconds * 1000;
   try {
     const cluster = await SandboxCluster.start({
       bins: o.bins, parentDir: o.parentDir, osUser: o.osUser, logger: o.logger, label: 'physical-sandbox', signal: o.signal,
@@ -192,11 +196,13 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
         return { superuser };
       },
       settings: { ...isolationSettings(o.walDir ? stagedRestoreCommand() : NO_ARCHIVE, o.bins.server.version), ...o.recoverySettings },
+      // With hot_standby off, pg_ctl sees the server "started" once recovery has begun: within the recovery's time.
+      startTimeoutSeconds: o.timeoutSeconds,
       onFailedStart: async (logFile) => {
         out.startLog = parseRecoveryLog(await readFile(logFile, 'utf8'));
       },
     });
-    const failure = await waitForPromotion(cluster, o.timeoutSeconds, o.signal).catch(async (err: unknown) => {
+    const failure = await waitForPromotion(cluster, deadline(), o.timeoutSeconds, o.signal).catch(async (err: unknown) => {
       await cluster.stop(); // interrupted while it recovered: nothing is left running
       throw err;
     });
@@ -215,7 +221,7 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
     // recovery failed — a verdict on the backup, read from the whole log (the error carries only its tail).
     if (!(err instanceof EnvironmentError) || !copyDone || !err.logTail) throw err;
     const log = out.startLog ?? parseRecoveryLog(err.logTail);
-    const failure = log.fatal ?? err.message.split('\n')[0]!;
+    const failure = log.fatal ?? (performance.now() >= deadline() ? timedOut(o.timeoutSeconds) : err.message.split('\n')[0]!);
     return { cluster: null, log, failure, config: out.config ?? null, staged: out.staged ?? null, copyMs: Math.round(copyDone - t0 + (o.priorCopyMs ?? 0)), recoveryMs: Math.round(performance.now() - copyDone), rootDir, verified: out.verified ?? null, copyFailure: null };
   } finally {
     // The checked WAL copy is moved into the sandbox; one left where it was (the sandbox never started) goes now.

@@ -70,6 +70,11 @@ export interface SandboxOptions {
    */
   readonly populate?: (dataDir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand) => Promise<{ readonly superuser?: string }>;
   /**
+   * Seconds `pg_ctl start -w` waits for the server. Default 60. A restored physical backup is "started" only once its
+   * recovery has begun (hot_standby off), which its caller may allow far longer to reach.
+   */
+  readonly startTimeoutSeconds?: number;
+  /**
    * Called with the server log's path when the server was launched but the start failed (pg_ctl's error, or the
    * postmaster gone once pg_ctl returned), before the sandbox and its log are removed: a recovering server's whole
    * log says why, where the error's tail may not (src/physical/recover.ts). Its own errors are ignored.
@@ -219,7 +224,7 @@ export class SandboxCluster implements AsyncDisposable {
       const conf = sandboxConf(socketDir, opts.settings);
       await appendFile(join(dataDir, 'postgresql.conf'), conf);
       // The postmaster inherits pg_ctl's network namespace, and so does every program it runs (COPY … PROGRAM).
-      const start = jailedCommand(jail, opts.bins.path('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], { ...view, dieWithParent: false });
+      const start = jailedCommand(jail, opts.bins.path('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', String(Math.max(1, Math.ceil(opts.startTimeoutSeconds ?? 60))), 'start'], { ...view, dieWithParent: false });
       const startServer = () => runProcess({ ...start, detached: true, signal: opts.signal });
       launched = true;
       await startServer().catch(async (err) => {

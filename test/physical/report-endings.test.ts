@@ -166,6 +166,19 @@ describe('verify of a physical backup: every ending is a report', { timeout: 900
     assert.equal(check(report, 'restore.recovery_target')?.status, 'pass');
   });
 
+  it('FAIL: recovery that has not begun when its time allowed ends (pg_ctl still waiting) — the time named, not the archive', async (t) => {
+    using held = await holdRecoveryEnd(archive, 'never', 20);
+    const r = await verifyHere(plain, { wal: archive, target: `xid:${xids[1]}`, recoveryTimeoutSeconds: 2 });
+    assert.equal(held.hold.ran, false);
+    await assertFailReport(r, { physical: true });
+    const c = check(r.report, 'restore.recovery_target');
+    assert.ok(c, `no restore.recovery_target; the checks: ${failures(r.report)}`);
+    t.diagnostic(c.detail);
+    assert.equal(c.status, 'fail');
+    assert.match(c.detail, new RegExp(`^recovery did not end within 2 s: the target xid:${xids[1]} was not reached in the time allowed; replay had reached `));
+    assert.doesNotMatch(c.detail, /ran out|would not start/);
+  });
+
   it('FAIL: the postmaster killed outright once pg_ctl returned (postmaster.pid left behind) — named, not taken for a running server', async (t) => {
     using held = await holdRecoveryEnd(archive, 'killed', 10);
     const r = await verifyHere(plain, { wal: archive, target: `xid:${xids[2]! + 100_000}`, recoveryTimeoutSeconds: 300 });
