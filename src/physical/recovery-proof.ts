@@ -82,7 +82,8 @@ function failedRecovery(log: RecoveryLog, c: ProofContext): CheckResult {
   } else if (/WAL ends before (end of online backup|consistent recovery point)/.test(c.failure ?? '')) {
     detail = `the WAL ends before the backup's consistency point ${c.backupEndLsn ?? '(unknown)'}: ${reached}; the backup cannot be recovered (server: ${c.failure})`;
   } else {
-    detail = `recovery to ${want} failed: ${c.failure ?? 'the server stopped'}; ${reached}`;
+    // Another FATAL (or the server gone): the WAL did not run out, as far as anyone knows — say where replay was.
+    detail = `recovery to ${want} failed: ${c.failure ?? 'the server stopped'}; ${c.walArchive === false ? withoutArchive(log) : `replay reached ${replayReached(log)}`}`;
   }
   return { name, stage, status: 'fail', detail, evidence: { ...log, failure: c.failure } };
 }
