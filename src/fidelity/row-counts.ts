@@ -51,9 +51,24 @@ SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg
   const out = new Map((await countRows(db, present.filter((t) => !roots.has(tableLabel(t))), signal)).map((c) => [tableLabel(c), c.rows]));
   for (const t of present.filter((x) => roots.has(tableLabel(x)))) {
     signal?.throwIfAborted();
-    out.set(tableLabel(t), Number(await db.value<string>(`SELECT count(*) FROM ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`)));
+    out.set(tableLabel(t), Number(await db.value<string>(await countRootSql(db, t))));
   }
   return out;
+}
+
+/**
+ * A partitioned table's count: `count(*) FROM root`, or — when a leaf is a foreign table, whose scan the sandbox
+ * refuses (and must not read) — the sum of its other leaves' `count(*) FROM ONLY leaf`.
+ */
+async function countRootSql(db: DbSession, t: TableRef): Promise<string> {
+  const root = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
+  const leaves = await db.query<{ name: string; relkind: string }>(`
+SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name, c.relkind::text AS relkind
+  FROM pg_catalog.pg_partition_tree($1::regclass) p JOIN pg_catalog.pg_class c ON c.oid = p.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE p.isleaf`, [root]);
+  if (!leaves.some((l) => l.relkind === 'f')) return `SELECT count(*) FROM ${root}`;
+  const local = leaves.filter((l) => l.relkind !== 'f');
+  return local.length ? `SELECT ${local.map((l) => `(SELECT count(*) FROM ONLY ${l.name})`).join(' + ')}` : 'SELECT 0';
 }
 
 /** Count the restored tables, fill the report's table rows (`rows`, in place) and add `fidelity.row_counts`. */
