@@ -166,7 +166,7 @@ describe('the restored copy does not reach a foreign server, in every jail mode'
   });
 
   test('jail none: a REFRESH a tampered dump adds outside pg_dump\'s entries still stops at the sandbox, named', async () => {
-    const text = (await readFile(schemaOnly, 'utf8')).replace(/(\n\\unrestrict )/, '\nCREATE MATERIALIZED VIEW public.planted_mv AS SELECT * FROM public.accounts WITH NO DATA;\nREFRESH MATERIALIZED VIEW public.planted_mv;\n$1');
+    const text = (await readFile(schemaOnly, 'utf8')).replace(/(\n--\n-- PostgreSQL database dump complete)/, '\nCREATE MATERIALIZED VIEW public.planted_mv AS SELECT * FROM public.accounts WITH NO DATA;\nREFRESH MATERIALIZED VIEW public.planted_mv;\n$1');
     const file = join(dir.path, 'planted-refresh.sql');
     await writeFile(file, text);
     forceJailModeForTests('none');
