@@ -23,7 +23,7 @@ const noteOf = (r: Report, id: string) => r.notes.find((n) => n.id === id)?.text
 const rowsOf = (r: Report, schema: string, name: string) => r.tables.find((t) => t.schema === schema && t.name === name);
 
 /** Matviews over the foreign table: directly, through a view, through another such matview, through a function. */
-const HELD_BACK = ['public.mv_ft', 'public.mv_view', 'public.mv_mv', 'public.mv_fn', 'My Schema.Odd "MV"'];
+const HELD_BACK = ['public.mv_ft', 'public.mv_view', 'public.mv_mv', 'public.mv_fn', 'My Schema.Odd "MV"', 'public.mv_file'];
 
 describe('foreign tables as a class: a good backup PASSes, nothing reaches the foreign server', () => {
   let dir: Awaited<ReturnType<typeof scratchDir>>;
@@ -63,7 +63,11 @@ describe('foreign tables as a class: a good backup PASSes, nothing reaches the f
       CREATE TABLE public.events (id int, region text) PARTITION BY LIST (region);
       CREATE TABLE public.events_local PARTITION OF public.events FOR VALUES IN ('local');
       CREATE FOREIGN TABLE public.events_remote PARTITION OF public.events FOR VALUES IN ('remote') SERVER prod OPTIONS (table_name 'events_remote');
-      INSERT INTO public.events_local SELECT g, 'local' FROM generate_series(1, 20) g;` });
+      INSERT INTO public.events_local SELECT g, 'local' FROM generate_series(1, 20) g;
+      -- file_fdw: a foreign table over a host file (the source's own PG_VERSION), and a matview over it.
+      CREATE EXTENSION file_fdw; CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
+      CREATE FOREIGN TABLE public.host_file (line text) SERVER files OPTIONS (filename '${source.dataDir}/PG_VERSION');
+      CREATE MATERIALIZED VIEW public.mv_file AS SELECT * FROM public.host_file;` });
   });
   after(async () => {
     forceJailModeForTests(null);
@@ -132,7 +136,7 @@ describe('foreign tables as a class: a good backup PASSes, nothing reaches the f
       assert.equal(w.result.code, 0, w.result.stderr.slice(-2000));
       const r = JSON.parse(w.result.stdout) as Report;
       assertGood(r, { foreignData: false });
-      assert.match(r.checks.find((c) => c.name === 'fidelity.catalog')?.detail ?? '', /5 materialized view\(s\) left unpopulated by the restore, as expected/);
+      assert.match(r.checks.find((c) => c.name === 'fidelity.catalog')?.detail ?? '', /6 materialized view\(s\) left unpopulated by the restore, as expected/);
       assert.deepEqual(w.connections, []);
       assert.equal(w.rows.trim(), untouched);
     });
@@ -180,6 +184,19 @@ describe('foreign tables as a class: a good backup PASSes, nothing reaches the f
       assert.ok(!noteOf(w.result.report, 'matview-not-refreshed').includes('mv_bad'));
     });
   }
+
+  test('must FAIL: a function that RAISEs the refusal\'s very text does not have its failing view excused', async () => {
+    await psql(source, 'postgres', { sql: 'CREATE DATABASE app_forge TEMPLATE app' });
+    await psql(source, 'app_forge', { sql: `CREATE FUNCTION public.forged() RETURNS int LANGUAGE plpgsql AS $$BEGIN IF current_setting('search_path') = '' THEN RAISE EXCEPTION 'access to non-system foreign table is restricted' USING ERRCODE = '55000'; END IF; RETURN 1; END$$;
+      CREATE MATERIALIZED VIEW public.mv_forged AS SELECT public.forged() AS n` });
+    const file = await pgDump(source, 'app_forge', 'plain', join(dir.path, 'forged.sql'));
+    forceJailModeForTests('none');
+    const w = await watched(() => verifyArtifact({ artifact: file, outDir: join(dir.path, 'out-forged'), database: 'app', globals: false }));
+    forceJailModeForTests(null);
+    assert.equal(w.result.exitCode, 1);
+    assert.match(w.result.report.restore?.errors.find((e) => e.classification !== 'benign')?.statement ?? '', /REFRESH MATERIALIZED VIEW public\.mv_forged/);
+    assert.ok(!noteOf(w.result.report, 'matview-not-refreshed').includes('mv_forged'));
+  });
 
   test('must FAIL: run, a matview over an ordinary table left unpopulated in the copy still FAILs (the exception is exact)', async () => {
     const w = await watched(() => runDrill({
