@@ -166,6 +166,20 @@ describe('foreign tables as a class: a good backup PASSes, nothing reaches the f
     assert.ok(f.some((x) => x.startsWith('fidelity.row_counts') && x.includes('my.s.t')), f.join('\n'));
   });
 
+  test('must FAIL: verify, a data header naming a foreign table over an ordinary table\'s block does not hide its rows', async () => {
+    const file = await pgDump(source, 'app', 'plain', join(dir.path, 'lying-data-header.sql'), ['--include-foreign-data=prod']);
+    const text = await readFile(file, 'utf8');
+    const lying = text.replace('-- Data for Name: local; Type: TABLE DATA; Schema: public;', '-- Data for Name: accounts; Type: TABLE DATA; Schema: public;');
+    assert.notEqual(lying, text);
+    await writeFile(file, lying);
+    forceJailModeForTests('none');
+    const w = await watched(() => verifyArtifact({ artifact: file, outDir: join(dir.path, 'out-lying-data'), database: 'app', globals: false }));
+    forceJailModeForTests(null);
+    assert.deepEqual(w.connections, []);
+    const f = failures(w.result.report);
+    assert.ok(f.some((x) => x.startsWith('fidelity.row_counts') && x.includes('public.local')), f.join('\n'));
+  });
+
   for (const format of ['plain', 'custom'] as const) {
     test(`must FAIL: ${format}, a matview over no foreign table whose refresh fails still FAILs the drill (not held back)`, async () => {
       // A function that relies on the session's search_path: pg_dump restores with an empty one, so the refresh fails.

@@ -24,6 +24,7 @@ import { addCopyHashes, copyTargetLabel } from '../../fidelity/copy-targets.js';
 import { parseQualifiedName } from '../../verify/artifact-name.js';
 import { listArchive } from '../../verify/read-archive.js';
 import type { DumpReader } from '../../toolchain/toolchain.js';
+import type { DbSession } from '../../pg/client.js';
 
 /** One relation, exactly: schema and name as pg_dump's headers write them (a name's newlines as spaces). */
 export function relationKey(schema: string, name: string): string {
@@ -67,7 +68,10 @@ export function foreignDataBlocks(blocks: readonly CopyBlock[], inv: DumpInvento
     const h = headers.get(b);
     const target = copyTargetKey(b.table);
     const viaHeader = h ? isForeign(relationKey(h.schema!, h.name)) : false;
-    if ((target !== null && isForeign(target)) || viaHeader) out.push({ block: b, label: viaHeader ? `${h!.schema}.${h!.name}` : copyTargetLabel(b.table) });
+    const direct = target !== null && isForeign(target);
+    if (direct || viaHeader) {
+      out.push({ block: b, label: viaHeader ? `${h!.schema}.${h!.name}` : copyTargetLabel(b.table), ...(direct ? {} : { viaHeader: { schema: h!.schema!, name: h!.name } }) });
+    }
   }
   return out;
 }
@@ -76,6 +80,32 @@ export function foreignDataBlocks(blocks: readonly CopyBlock[], inv: DumpInvento
 export interface ForeignDataBlock {
   readonly block: CopyBlock;
   readonly label: string;
+  /** Only its header names a foreign table (its COPY names another: the root, with --load-via-partition-root). */
+  readonly viaHeader?: { readonly schema: string; readonly name: string };
+}
+
+/**
+ * The foreign-data blocks the fidelity checks may leave out: those whose COPY names a foreign table of the copy, and
+ * those only whose header does when the table their COPY names is a partitioned ancestor of it in the copy (a
+ * header over another table's block — a dump that lies — keeps that block in the checks: its rows are missing, a FAIL).
+ */
+export async function foreignBlocksToLeaveOut(db: DbSession, held: readonly ForeignDataBlock[]): Promise<Set<CopyBlock>> {
+  const out = new Set<CopyBlock>();
+  for (const h of held) {
+    if (!h.viaHeader) {
+      out.add(h.block);
+      continue;
+    }
+    const t = parseQualifiedName(h.block.table);
+    if (!t) continue;
+    const ok = await db.value<boolean>(`
+SELECT EXISTS (SELECT FROM pg_catalog.pg_partition_ancestors(c.oid) a JOIN pg_catalog.pg_class r ON r.oid = a.relid JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace
+                WHERE rn.nspname = $3 AND r.relname = $4 AND r.oid <> c.oid)
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'f'`, [h.viaHeader.schema, h.viaHeader.name, t.schema, t.name]);
+    if (ok) out.add(h.block);
+  }
+  return out;
 }
 
 /** The byte ranges of a plain dump's foreign-data blocks (those of pg_dump's form), ascending. */

@@ -23,7 +23,7 @@ import { preRestoreExtensions, type AfterRestoreHook } from '../../fidelity/fide
 import { SandboxLease, teardownStage } from '../teardown.js';
 import { fidelityStageOfCopy } from '../fidelity.js';
 import { defaultJobs, loadDump } from './load-dump.js';
-import { foreignDataBlocks, relationKey, restoredForeignTables } from './foreign-data.js';
+import { foreignBlocksToLeaveOut, foreignDataBlocks, relationKey, restoredForeignTables } from './foreign-data.js';
 import type { RowCountPlan } from '../../fidelity/row-counts.js';
 import type { MatviewRefreshLine, PgDumpTransactionLine } from '../../scan/types.js';
 import type { SourceFidelity } from '../../fidelity/source-capture.js';
@@ -300,7 +300,7 @@ async function compareCatalog(ctx: DrillContext, input: RestoreStageInput, sandb
   // By exact name (schema and name): an ordinary table spelled like a foreign one once quotes are dropped stays.
   const foreign = restoredForeignTables(restoredObjects);
   const isForeign = (key: string) => foreign.has(key);
-  const foreignBlocks = new Set(foreignDataBlocks(input.copyBlocks ?? [], input.inventory, isForeign).map((h) => h.block));
+  const foreignBlocks = await foreignBlocksToLeaveOut(db, foreignDataBlocks(input.copyBlocks ?? [], input.inventory, isForeign));
   return {
     sourceCounts: input.sourceCounts?.filter((t) => !isForeign(relationKey(t.schema, t.name))) ?? null,
     tablesFromDump: input.tablesFromDump.filter((t) => !isForeign(relationKey(t.schema, t.name))),
