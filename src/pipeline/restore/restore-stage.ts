@@ -25,6 +25,7 @@ import { fidelityStageOfCopy } from '../fidelity.js';
 import { defaultJobs, loadDump } from './load-dump.js';
 import { foreignBlocksToLeaveOut, foreignDataBlocks, relationKey, restoredForeignTables } from './foreign-data.js';
 import type { RowCountPlan } from '../../fidelity/row-counts.js';
+import { restoredConfigTables } from '../../fidelity/extension-config.js';
 import type { MatviewRefreshLine, PgDumpTransactionLine } from '../../scan/types.js';
 import type { SourceFidelity } from '../../fidelity/source-capture.js';
 import { emptyFidelity, type SourceNowComparison } from '../../fidelity/verify-restored.js';
@@ -301,10 +302,13 @@ async function compareCatalog(ctx: DrillContext, input: RestoreStageInput, sandb
   const foreign = restoredForeignTables(restoredObjects);
   const isForeign = (key: string) => foreign.has(key);
   const foreignBlocks = await foreignBlocksToLeaveOut(db, foreignDataBlocks(input.copyBlocks ?? [], input.inventory, isForeign));
+  // Extension configuration tables belong to their extension (listObjects leaves them out) but the dump carries their rows.
+  const configTables = await restoredConfigTables(db);
   return {
     sourceCounts: input.sourceCounts?.filter((t) => !isForeign(relationKey(t.schema, t.name))) ?? null,
     tablesFromDump: input.tablesFromDump.filter((t) => !isForeign(relationKey(t.schema, t.name))),
     copyBlocks: (input.copyBlocks ?? []).filter((blk) => !foreignBlocks.has(blk)), dumpEncoding: input.inventory.encoding,
-    restoredTables: new Set(restoredObjects.filter((o) => o.type === 'table').map((o) => `${o.schema}.${o.name}`)),
+    restoredTables: new Set([...restoredObjects.filter((o) => o.type === 'table').map((o) => `${o.schema}.${o.name}`), ...configTables.keys()]),
+    configTables,
   };
 }
