@@ -57,9 +57,25 @@ async function countTargets(db: DbSession, present: readonly TableRef[], roots: 
     const problem = c?.filter ? filterProblem(tableLabel(t), c) : null;
     if (problem) problems.push(problem);
     const from = `${roots.has(tableLabel(t)) ? '' : 'ONLY '}${quoteIdent(t.schema)}.${quoteIdent(t.name)}${c?.filter ? ` ${c.filter}\n` : ''}`;
-    out.set(tableLabel(t), problem ? null : Number(await db.value<string>(`SELECT count(*) FROM ${from}`)));
+    const sql = roots.has(tableLabel(t)) && !c?.filter ? await countRootSql(db, t) : `SELECT count(*) FROM ${from}`;
+    out.set(tableLabel(t), problem ? null : Number(await db.value<string>(sql)));
   }
   return out;
+}
+
+/**
+ * A partitioned table's count: `count(*) FROM root`, or — when a leaf is a foreign table, whose scan the sandbox
+ * refuses (and must not read) — the sum of its other leaves' `count(*) FROM ONLY leaf`.
+ */
+async function countRootSql(db: DbSession, t: TableRef): Promise<string> {
+  const root = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
+  const leaves = await db.query<{ name: string; relkind: string }>(`
+SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name, c.relkind::text AS relkind
+  FROM pg_catalog.pg_partition_tree($1::regclass) p JOIN pg_catalog.pg_class c ON c.oid = p.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE p.isleaf`, [root]);
+  if (!leaves.some((l) => l.relkind === 'f')) return `SELECT count(*) FROM ${root}`;
+  const local = leaves.filter((l) => l.relkind !== 'f');
+  return local.length ? `SELECT ${local.map((l) => `(SELECT count(*) FROM ONLY ${l.name})`).join(' + ')}` : 'SELECT 0';
 }
 
 /**
