@@ -17,7 +17,7 @@ import type { CopyBlock } from '../scan/types.js';
 import { tableLabel } from '../catalog/tables.js';
 import { hashTablesParallel } from './content-hash.js';
 import { hashRestoredCopies, UNKNOWN_DUMP_SESSION, type RestoredCopyHash } from './copy-hash-restored.js';
-import { gatherCopyTargets, type GatheredCopyTarget } from './copy-targets.js';
+import { copyTargetLabel, gatherCopyTargets, type GatheredCopyTarget } from './copy-targets.js';
 import { diffLargeObjects, hashLargeObjects, type LargeObjectHash } from './large-object-hash.js';
 import type { VerifyRestoredInput } from './verify-restored.js';
 
@@ -83,8 +83,8 @@ async function streamEvidence(input: VerifyRestoredInput, blocks: Map<string, Ga
   // Judged over the tables the counts found in the copy (a table they did not count is theirs to report, not read here).
   const present = new Set(input.tables.filter((t) => t.restored_rows !== null && blocks.has(tableLabel(t))).map(tableLabel));
   const settings = input.source?.dumpSession ?? UNKNOWN_DUMP_SESSION;
-  const restored = (await readBack.restored).filter((r) => present.has(r.table.replace(/"/g, '')));
-  const byTable = new Map<string, RestoredCopyHash>(restored.map((r) => [r.table.replace(/"/g, ''), r]));
+  const restored = (await readBack.restored).filter((r) => present.has(copyTargetLabel(r.table)));
+  const byTable = new Map<string, RestoredCopyHash>(restored.map((r) => [copyTargetLabel(r.table), r]));
   const problems: string[] = [];
   const unsure: string[] = [];
   let dependent: Set<string> | null = null;

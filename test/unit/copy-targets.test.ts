@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashCopyText } from '../../src/scan/copy-hash.js';
-import { addCopyHashes, gatherCopyTargets } from '../../src/fidelity/copy-targets.js';
+import { addCopyHashes, copyTargetLabel, gatherCopyTargets } from '../../src/fidelity/copy-targets.js';
 import { columnNames, readBackStatements } from '../../src/fidelity/copy-read-plan.js';
 import { psqlCopyArgs } from '../../src/fidelity/copy-read-psql.js';
 import type { CopyBlock } from '../../src/scan/types.js';
@@ -26,6 +26,14 @@ describe('COPY targets gathered from blocks (src/fidelity/copy-targets.ts)', () 
     assert.deepEqual([...t.keys()], ['public.m', 'public.other']);
     const m = t.get('public.m')!;
     assert.deepEqual([m.rows, m.blocks, m.columnLists, m.hash], [3, 3, ['id, v', 'v, id'], hashCopyText('1\tx\ny\t2\n3\tw\n').hash]);
+  });
+
+  test('labels as the row counts write them: quoting undone, a quote inside a name kept (dropped, it matched no table)', () => {
+    assert.equal(copyTargetLabel('public.actor'), 'public.actor');
+    assert.equal(copyTargetLabel('"My Schema"."Order"'), 'My Schema.Order');
+    assert.equal(copyTargetLabel('public."dq""uote"'), 'public.dq"uote');
+    assert.equal(copyTargetLabel('" <b>""s""</b>\\"."a.b"'), ' <b>"s"</b>\\.a.b');
+    assert.deepEqual([...gatherCopyTargets([block('public."dq""uote"', '1\tx\n')]).keys()], ['public.dq"uote']);
   });
 
   test('a block without a hash (truncated) leaves its target without one', () => {
