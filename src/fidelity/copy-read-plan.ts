@@ -92,3 +92,20 @@ export function readBackStatements(t: CopyTarget, rel: RestoredRelation | undefi
     return select(cols, ` WHERE tableoid IN (${oids.length ? oids.join(', ') : 'NULL'})`);
   });
 }
+
+/**
+ * Whether `readBackStatements` read every row the restored relation holds, so that the lines read back are its exact
+ * row count (row-counts.ts takes it instead of a second full scan with count(*)): an ordinary table (`COPY t TO`
+ * reads the rows of `SELECT * FROM ONLY t`, as count(*) FROM ONLY does), or a partitioned root read whole or whose
+ * every leaf is of one of its blocks' column orders. Anything else (a foreign table, a root with a leaf of another
+ * order, a relation not found, a read-back that filters rows) is counted with count(*).
+ */
+export function readBackIsWhole(t: CopyTarget, rel: RestoredRelation | undefined): boolean {
+  const kind = rel?.relkind ?? null;
+  if (kind === 'r') return true;
+  if (kind !== 'p') return false;
+  const lists = t.columnLists ?? [t.columns ?? null];
+  if (lists.length <= 1) return true;
+  const orders = new Set(lists.map((cols) => JSON.stringify(cols ? columnNames(cols) : [])));
+  return (rel?.leaves ?? []).every((l) => orders.has(JSON.stringify(l.columns)));
+}

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashCopyText } from '../../src/scan/copy-hash.js';
 import { addCopyHashes, copyTargetLabel, gatherCopyTargets } from '../../src/fidelity/copy-targets.js';
-import { columnNames, readBackStatements } from '../../src/fidelity/copy-read-plan.js';
+import { columnNames, readBackIsWhole, readBackStatements } from '../../src/fidelity/copy-read-plan.js';
 import { psqlCopyArgs } from '../../src/fidelity/copy-read-psql.js';
 import type { CopyBlock } from '../../src/scan/types.js';
 
@@ -63,6 +63,18 @@ describe('read-back statements by relkind (src/fidelity/copy-read-plan.ts)', () 
       'COPY (SELECT v, id FROM public.m WHERE tableoid IN (102)) TO STDOUT',
       'COPY (SELECT id, x FROM public.m WHERE tableoid IN (NULL)) TO STDOUT',
     ]);
+  });
+
+  test('whole: the lines read back are the exact row count only when the statements read every row of the relation', () => {
+    const leaves = [{ oid: '101', columns: ['id', 'v'] }, { oid: '102', columns: ['v', 'id'] }];
+    const m = { table: 'public.m', columns: 'id, v', columnLists: ['id, v', 'v, id'] };
+    assert.equal(readBackIsWhole(t, { relkind: 'r', leaves: [] }), true, 'COPY t TO reads the rows of SELECT FROM ONLY t');
+    assert.equal(readBackIsWhole(t, { relkind: 'p', leaves: [] }), true, 'one column list: FROM the root, every partition');
+    assert.equal(readBackIsWhole(m, { relkind: 'p', leaves }), true, 'every leaf of one of the lists');
+    assert.equal(readBackIsWhole(m, { relkind: 'p', leaves: [...leaves, { oid: '103', columns: ['v', 'id', 'x'] }] }), false, 'a leaf of another order is not read');
+    assert.equal(readBackIsWhole(t, { relkind: 'f', leaves: [] }), false, 'a foreign table is counted with count(*)');
+    assert.equal(readBackIsWhole(t, { relkind: null, leaves: [] }), false, 'not found');
+    assert.equal(readBackIsWhole(t, undefined), false);
   });
 
   test('non-ASCII identifiers in a dump that is not UTF-8: U& escapes in every form', () => {
