@@ -75,6 +75,19 @@ async function clusterCpuSeconds(postmaster: number): Promise<number> {
 
 interface RunResult { variant: Variant; scale: number; round: number; seconds: number; sourceCpu: number; reported: Report['production']['footprint'] | null }
 
+/**
+ * The source cluster's own background CPU (checkpointer, walwriter, autovacuum launcher, …), in CPU seconds per wall
+ * second, measured with nothing connected. A drill's window on the source lasts its whole wall time (the proof runs
+ * at the end) while pg_dump alone lasts seconds, so the raw ratio charges the drill for background work the cluster
+ * does anyway; the "net" columns subtract rate × wall from both sides.
+ */
+async function idleRate(postmaster: number, seconds: number): Promise<number> {
+  const c0 = await clusterCpuSeconds(postmaster);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  return ((await clusterCpuSeconds(postmaster)) - c0) / seconds;
+}
+const IDLE_SECONDS = 30;
+
 function spawnWait(cmd: string, args: string[], env: Record<string, string>): Promise<string> {
   return new Promise((res, rej) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -122,10 +135,10 @@ async function measure(v: Variant, scale: number, round: number, source: Sandbox
 
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
 
-function table(args: Args, results: RunResult[]): string {
+function table(args: Args, results: RunResult[], idle: ReadonlyMap<number, number>): string {
   const lines = [
-    '| scale | pg_dump alone: source CPU | run: source CPU | --deep: source CPU | run / pg_dump | --deep / pg_dump | paired run / pg_dump | paired --deep / pg_dump | wall: run | wall: --deep | --deep / run wall (paired) | report says run / --deep (drill / pg_dump alone) |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scale | pg_dump alone: source CPU | run: source CPU | --deep: source CPU | run / pg_dump | --deep / pg_dump | paired run / pg_dump | paired --deep / pg_dump | wall: run | wall: --deep | --deep / run wall (paired) | report says run / --deep (drill / pg_dump alone) | idle background | net of it, paired: run / --deep |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const notes: string[] = [];
   for (const scale of args.scales) {
@@ -136,10 +149,15 @@ function table(args: Args, results: RunResult[]): string {
       const bs = new Map(of(b).map((r) => [r.round, r[key]]));
       return median(of(a).filter((r) => bs.has(r.round)).map((r) => r[key] / bs.get(r.round)!));
     };
+    const rate = idle.get(scale) ?? 0;
+    const netPaired = (a: Variant) => {
+      const ds = new Map(of('dump').map((r) => [r.round, r.sourceCpu - rate * r.seconds]));
+      return median(of(a).filter((r) => ds.has(r.round)).map((r) => (r.sourceCpu - rate * r.seconds) / ds.get(r.round)!));
+    };
     const said = (v: Variant) => f2(median(of(v).flatMap((r) => (r.reported?.cpu.ratio_to_pg_dump ? [r.reported.cpu.ratio_to_pg_dump] : []))));
     if (of('rt-pg-dump').length) notes.push(`scale ${scale}: run with the round trip's source side a schema-only pg_dump (PGDRILL_ROUND_TRIP_FROM_DUMP=0): source CPU ${f2(cpu('rt-pg-dump'))} s, ${f2(cpu('rt-pg-dump') / cpu('dump'))}× pg_dump alone (paired ${f2(paired('rt-pg-dump', 'dump', 'sourceCpu'))}); default run paired ${f2(paired('run', 'dump', 'sourceCpu'))}; run / this, paired ${f2(paired('run', 'rt-pg-dump', 'sourceCpu'))}`);
     if (of('none').length) notes.push(`scale ${scale}: run with source.witness none: source CPU ${f2(cpu('none'))} s, ${f2(cpu('none') / cpu('dump'))}× pg_dump alone (paired ${f2(paired('none', 'dump', 'sourceCpu'))}), wall ${f2(wall('none'))} s; report says ${said('none')}`);
-    lines.push(`| ${scale} | ${f2(cpu('dump'))} s | ${f2(cpu('run'))} s | ${f2(cpu('deep'))} s | ${f2(cpu('run') / cpu('dump'))} | ${f2(cpu('deep') / cpu('dump'))} | ${f2(paired('run', 'dump', 'sourceCpu'))} | ${f2(paired('deep', 'dump', 'sourceCpu'))} | ${f2(wall('run'))} s | ${f2(wall('deep'))} s | ${f2(paired('deep', 'run', 'seconds'))} | ${said('run')} / ${said('deep')} |`);
+    lines.push(`| ${scale} | ${f2(cpu('dump'))} s | ${f2(cpu('run'))} s | ${f2(cpu('deep'))} s | ${f2(cpu('run') / cpu('dump'))} | ${f2(cpu('deep') / cpu('dump'))} | ${f2(paired('run', 'dump', 'sourceCpu'))} | ${f2(paired('deep', 'dump', 'sourceCpu'))} | ${f2(wall('run'))} s | ${f2(wall('deep'))} s | ${f2(paired('deep', 'run', 'seconds'))} | ${said('run')} / ${said('deep')} | ${(rate * 1000).toFixed(1)} ms/s | ${f2(netPaired('run'))} / ${f2(netPaired('deep'))} |`);
   }
   return [...lines, ...(notes.length ? ['', ...notes] : [])].join('\n');
 }
@@ -151,6 +169,7 @@ async function main(): Promise<void> {
   const workRoot = await mkdtemp(join(tmpdir(), 'pgdrill-footprint-'));
   await chmod(workRoot, 0o755);
   const results: RunResult[] = [];
+  const idle = new Map<number, number>();
   console.error(`source footprint bench: scales ${args.scales.join(', ')}, ${args.runs} run(s) per variant (${args.variants.join(', ')}), pgdrill ${args.cli}, work in ${workRoot}`);
   try {
     for (const scale of args.scales) {
@@ -158,6 +177,8 @@ async function main(): Promise<void> {
       console.error(`scale ${scale}: pgbench -i …`);
       const source = await startBenchSource(scale, join(workRoot, 'sources'), pgbin, `footprint-source-${scale}`, ['VACUUM ANALYZE', 'CHECKPOINT']);
       try {
+        const postmaster = Number((await readFile(join(source.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+        const before = await idleRate(postmaster, IDLE_SECONDS);
         for (let round = 0; round < args.runs; round++) {
           for (const v of args.variants.map((_, i) => args.variants[(i + round) % args.variants.length]!)) {
             const r = await measure(v, scale, round, source, bins.path('pg_dump'), workRoot, args.cli);
@@ -165,6 +186,9 @@ async function main(): Promise<void> {
             console.error(`  scale ${scale} round ${round + 1} ${v}: source CPU ${r.sourceCpu.toFixed(2)} s, wall ${r.seconds.toFixed(2)} s${r.reported ? `; report: ${r.reported.summary}` : ''}`);
           }
         }
+        const after = await idleRate(postmaster, IDLE_SECONDS);
+        idle.set(scale, (before + after) / 2);
+        console.error(`  scale ${scale}: idle background ${(before * 1000).toFixed(1)} ms/s before the rounds, ${(after * 1000).toFixed(1)} ms/s after`);
       } finally {
         await source.stop();
       }
@@ -172,8 +196,8 @@ async function main(): Promise<void> {
   } finally {
     await rm(workRoot, { recursive: true, force: true });
   }
-  console.log(table(args, results));
-  if (args.json) await writeFile(args.json, JSON.stringify({ args, results }, null, 2));
+  console.log(table(args, results, idle));
+  if (args.json) await writeFile(args.json, JSON.stringify({ args, results, idle: Object.fromEntries(idle) }, null, 2));
 }
 
 await main();
