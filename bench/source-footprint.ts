@@ -5,7 +5,12 @@
  * and `pgdrill run --deep`, side by side in one run on pgbench sources, with the ratios to pg_dump alone; and the
  * wall time of `--deep` against the default drill. Not part of the tests; targets in docs/performance.md.
  *
- *   npm run bench -- footprint [--scales 10,50] [--runs 3] [--variants dump,run,deep,none,rt-pg-dump] [--json FILE] [--cli PATH]
+ *   npm run bench -- footprint [--scales 10,50] [--runs 3] [--variants dump,run,deep,none,rt-pg-dump] [--pin] [--json FILE] [--cli PATH]
+ *
+ * `--pin` stands the source on its own host: every process of the source cluster on CPU 0, pg_dump and pgdrill (and
+ * so the drill's sandbox) on CPU 1. Co-located on shared cores, the source's backend spends more CPU per byte when
+ * the restore and the checks run beside it (caches, sibling threads) — a cost of the bench machine, not of what the
+ * drill asks of the source.
  *
  * `--cli` runs another build of pgdrill (default: this checkout's dist/pgdrill.mjs), e.g. a `git archive` of main.
  *
@@ -34,10 +39,10 @@ type Variant = 'dump' | 'run' | 'deep' | 'none' | 'rt-pg-dump';
 const ROOT = resolve(import.meta.dirname, '..');
 const HZ = 100; // USER_HZ: the unit of /proc/PID/stat's times
 
-interface Args { scales: number[]; runs: number; variants: Variant[]; json: string | null; cli: string }
+interface Args { scales: number[]; runs: number; variants: Variant[]; json: string | null; cli: string; pin: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { scales: [10, 50], runs: 3, variants: ['dump', 'run', 'deep'], json: null, cli: join(ROOT, 'dist/pgdrill.mjs') };
+  const a: Args = { scales: [10, 50], runs: 3, variants: ['dump', 'run', 'deep'], json: null, cli: join(ROOT, 'dist/pgdrill.mjs'), pin: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => argv[++i] ?? '';
@@ -46,6 +51,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--variants') a.variants = v().split(',') as Variant[];
     else if (k === '--json') a.json = v();
     else if (k === '--cli') a.cli = resolve(v());
+    else if (k === '--pin') a.pin = true;
     else throw new Error(`unknown argument ${k}`);
   }
   return a;
@@ -100,30 +106,42 @@ function spawnWait(cmd: string, args: string[], env: Record<string, string>): Pr
   });
 }
 
-async function runOnce(v: Variant, source: SandboxCluster, pgDump: string, work: string, cli: string): Promise<{ report: Report | null }> {
+/** Pin every process of the source cluster (the postmaster, its threads and its children so far) to CPU 0; later children inherit it. */
+async function pinSource(postmaster: number): Promise<void> {
+  const pids = [postmaster];
+  for (const name of await readdir('/proc')) if (/^\d+$/.test(name) && (await procTimes(Number(name)))?.ppid === postmaster) pids.push(Number(name));
+  for (const pid of pids) await spawnWait('taskset', ['-a', '-c', '-p', '0', String(pid)], {});
+}
+
+/** The command, on CPU 1 when pinned. */
+function onClientCpu(pin: boolean, cmd: string, args: string[]): [string, string[]] {
+  return pin ? ['taskset', ['-c', '1', cmd, ...args]] : [cmd, args];
+}
+
+async function runOnce(v: Variant, source: SandboxCluster, pgDump: string, work: string, cli: string, pin: boolean): Promise<{ report: Report | null }> {
   if (v === 'dump') {
     // pg_dump as pgdrill runs it by default: plain format, to a file.
-    await spawnWait(pgDump, ['--format=plain', `--file=${join(work, 'bench.sql')}`, 'bench'], { PGHOST: source.socketDir, PGPORT: String(source.port), PGUSER: 'postgres' });
+    await spawnWait(...onClientCpu(pin, pgDump, ['--format=plain', `--file=${join(work, 'bench.sql')}`, 'bench']), { PGHOST: source.socketDir, PGPORT: String(source.port), PGUSER: 'postgres' });
     return { report: null };
   }
   const url = `postgresql://postgres@/bench?host=${encodeURIComponent(source.socketDir)}&port=${source.port}`;
   const config = join(work, 'witness-none.yaml');
   if (v === 'none') await writeFile(config, 'source:\n  witness: none\n');
   const extra = v === 'deep' ? ['--deep'] : v === 'none' ? ['--config', config] : [];
-  const out = await spawnWait(process.execPath, ['--expose-gc', cli, 'run', '--source', url, '--out', work, '--json', ...extra], v === 'rt-pg-dump' ? { PGDRILL_ROUND_TRIP_FROM_DUMP: '0' } : {});
+  const out = await spawnWait(...onClientCpu(pin, process.execPath, ['--expose-gc', cli, 'run', '--source', url, '--out', work, '--json', ...extra]), v === 'rt-pg-dump' ? { PGDRILL_ROUND_TRIP_FROM_DUMP: '0' } : {});
   const report = JSON.parse(out) as Report;
   if (report.status !== 'PASS') throw new Error(`pgdrill run${v === 'deep' ? ' --deep' : ''} did not PASS: ${report.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
   return { report };
 }
 
-async function measure(v: Variant, scale: number, round: number, source: SandboxCluster, pgDump: string, workRoot: string, cli: string): Promise<RunResult> {
+async function measure(v: Variant, scale: number, round: number, source: SandboxCluster, pgDump: string, workRoot: string, cli: string, pin: boolean): Promise<RunResult> {
   const work = await mkdtemp(join(workRoot, `${v}-`));
   await chmod(work, 0o755);
   const postmaster = Number((await readFile(join(source.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
   try {
     const c0 = await clusterCpuSeconds(postmaster);
     const t0 = performance.now();
-    const { report } = await runOnce(v, source, pgDump, work, cli);
+    const { report } = await runOnce(v, source, pgDump, work, cli, pin);
     const seconds = (performance.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 300)); // the postmaster reaps the last backends
     const sourceCpu = (await clusterCpuSeconds(postmaster)) - c0;
@@ -170,7 +188,7 @@ async function main(): Promise<void> {
   await chmod(workRoot, 0o755);
   const results: RunResult[] = [];
   const idle = new Map<number, number>();
-  console.error(`source footprint bench: scales ${args.scales.join(', ')}, ${args.runs} run(s) per variant (${args.variants.join(', ')}), pgdrill ${args.cli}, work in ${workRoot}`);
+  console.error(`source footprint bench: scales ${args.scales.join(', ')}, ${args.runs} run(s) per variant (${args.variants.join(', ')})${args.pin ? ', source on CPU 0, clients on CPU 1' : ''}, pgdrill ${args.cli}, work in ${workRoot}`);
   try {
     for (const scale of args.scales) {
       await mkdir(join(workRoot, 'sources'), { recursive: true });
@@ -178,10 +196,11 @@ async function main(): Promise<void> {
       const source = await startBenchSource(scale, join(workRoot, 'sources'), pgbin, `footprint-source-${scale}`, ['VACUUM ANALYZE', 'CHECKPOINT']);
       try {
         const postmaster = Number((await readFile(join(source.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+        if (args.pin) await pinSource(postmaster);
         const before = await idleRate(postmaster, IDLE_SECONDS);
         for (let round = 0; round < args.runs; round++) {
           for (const v of args.variants.map((_, i) => args.variants[(i + round) % args.variants.length]!)) {
-            const r = await measure(v, scale, round, source, bins.path('pg_dump'), workRoot, args.cli);
+            const r = await measure(v, scale, round, source, bins.path('pg_dump'), workRoot, args.cli, args.pin);
             results.push(r);
             console.error(`  scale ${scale} round ${round + 1} ${v}: source CPU ${r.sourceCpu.toFixed(2)} s, wall ${r.seconds.toFixed(2)} s${r.reported ? `; report: ${r.reported.summary}` : ''}`);
           }

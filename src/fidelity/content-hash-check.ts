@@ -18,6 +18,7 @@ import { tableLabel } from '../catalog/tables.js';
 import { hashTablesParallel } from './content-hash.js';
 import { hashRestoredCopies, UNKNOWN_DUMP_SESSION, type RestoredCopyHash } from './copy-hash-restored.js';
 import { copyTargetLabel, gatherCopyTargets, type GatheredCopyTarget } from './copy-targets.js';
+import { filterProblem } from './extension-config.js';
 import { diffLargeObjects, hashLargeObjects, type LargeObjectHash } from './large-object-hash.js';
 import type { ReadBackCounts } from './row-counts.js';
 import type { VerifyRestoredInput } from './verify-restored.js';
@@ -83,7 +84,11 @@ export function readBackCounts(readBack: StreamReadBack | null): ReadBackCounts 
 export function startStreamReadBack(input: VerifyRestoredInput, openRaw: () => Promise<DbSession>): StreamReadBack | null {
   const blocks = hashedBlocks(input.rowCounts.copyBlocks);
   if (!blocks.size) return null;
-  const targets = [...blocks].filter(([k]) => input.rowCounts.restoredTables.has(k)).map(([, t]) => t).sort((a, b) => b.rows - a.rows);
+  // An extension configuration table is read through its filter (extension-config.ts); one whose filter is not one
+  // WHERE clause is not read (the counts name it).
+  const config = input.rowCounts.configTables;
+  const targets = [...blocks].filter(([k]) => input.rowCounts.restoredTables.has(k) && !(config?.has(k) && filterProblem(k, config.get(k)!)))
+    .map(([k, t]) => (config?.get(k)?.filter ? { ...t, filter: config.get(k)!.filter } : t)).sort((a, b) => b.rows - a.rows);
   const t0 = performance.now();
   const restored = hashRestoredCopies(targets, {
     open: openRaw, settings: input.source?.dumpSession ?? UNKNOWN_DUMP_SESSION, encoding: input.rowCounts.dumpEncoding ?? 'UTF8', jobs: input.jobs, signal: input.signal,
@@ -115,7 +120,7 @@ async function streamEvidence(input: VerifyRestoredInput, blocks: Map<string, Ga
       problems.push(`${tableLabel(row)} could not be read back with COPY … TO STDOUT: ${r.error}`);
       continue;
     }
-    const text = `${tableLabel(row)} (dump ${short(row.dump_hash)}… ${blk.rows} rows, restored ${short(row.restored_copy_hash)}… ${r && 'rows' in r ? r.rows : 'MISSING'} rows)`;
+    const text = `${tableLabel(row)} (dump ${short(row.dump_hash)}… ${blk.rows} rows, restored ${short(row.restored_copy_hash)}… ${r && 'rows' in r ? r.rows : 'MISSING'} rows${row.filter ? ` through its filter ${row.filter}` : ''})`;
     if (settings.timeZone === null && r && r.rows === blk.rows) {
       dependent ??= await (async () => { await using db = await openRaw(); return await sessionDependent(db); })();
       if (dependent.has(tableLabel(row))) {
@@ -129,15 +134,24 @@ async function streamEvidence(input: VerifyRestoredInput, blocks: Map<string, Ga
   return { problems, unsure, ms: Math.round(performance.now() - readBack.t0) };
 }
 
-/** The source witness: the source server's row hashes in the dump snapshot against the copy's. */
+/**
+ * The source witness: the source server's row hashes in the dump snapshot against the copy's, over the tables the
+ * source hashed — its ordinary tables. A COPY target it does not list (an extension configuration table, whose
+ * source side holds the extension script's rows too; a partitioned root named by --load-via-partition-root blocks)
+ * rests on the dump's stream alone: hashing the copy's whole table would compare it with nothing.
+ */
 async function sourceEvidence(input: VerifyRestoredInput, open: () => Promise<DbSession>): Promise<Evidence> {
   const src = input.source!;
   if (!src.hashes) return { problems: [`the source's tables could not be hashed in the dump snapshot: ${src.errors.hashes ?? 'unknown error'}`], unsure: [], ms: 0 };
   const t0 = performance.now();
-  const present = input.tables.filter((t) => t.restored_rows !== null);
-  const restored = new Map((await hashTablesParallel(open, present, input.jobs ?? 1, input.signal)).map((h) => [tableLabel(h), h]));
   const sourceHashes = new Map(src.hashes.map((h) => [tableLabel(h), h]));
+  const unhashed = new Map(src.hashFailures.map((f) => [tableLabel(f), f]));
+  // A leaf the dump loaded through its root may hold other rows in the copy: its rows are compared as the root's, on the stream.
+  const witnessed = (t: TableRow) => !t.via_root && (sourceHashes.has(tableLabel(t)) || unhashed.has(tableLabel(t)));
+  const present = input.tables.filter((t) => t.restored_rows !== null && witnessed(t));
+  const restored = new Map((await hashTablesParallel(open, present, input.jobs ?? 1, input.signal)).map((h) => [tableLabel(h), h]));
   for (const row of input.tables) {
+    if (!witnessed(row)) continue;
     const s = sourceHashes.get(tableLabel(row));
     const r = restored.get(tableLabel(row));
     row.source_hash = s?.hash ?? null;
@@ -146,8 +160,7 @@ async function sourceEvidence(input: VerifyRestoredInput, open: () => Promise<Db
     if (r) row.restored_hash_ms = r.ms;
   }
   // A table the source could not hash (its own failure, the others were hashed) is named with the cause, not as a difference.
-  const unhashed = new Map(src.hashFailures.map((f) => [tableLabel(f), f]));
-  const differ = input.tables.filter((t) => t.source_hash !== t.restored_hash && !unhashed.has(tableLabel(t)));
+  const differ = input.tables.filter((t) => witnessed(t) && t.source_hash !== t.restored_hash && !unhashed.has(tableLabel(t)));
   for (const t of differ) t.match = false;
   return {
     problems: [
@@ -194,12 +207,13 @@ export async function contentHashesCheck(b: ReportBuilder, input: VerifyRestored
   const unsure = stream?.unsure ?? [];
   const rows: readonly TableRow[] = input.tables;
   const equal = rows.filter((t) => t.match).length;
+  const filtered = stream ? rows.filter((t) => t.filter && t.restored_copy_hash).map((t) => ({ table: tableLabel(t), filter: t.filter! })) : [];
   input.fidelity.hashes = {
     tables: rows.length, equal, source_ms: src?.hashesMs ?? 0, restored_ms: (stream?.ms ?? 0) + (source?.ms ?? 0),
     large_objects: lo?.count ?? 0, large_objects_differ: lo?.differ.length ?? 0, evidence,
   };
   const on = [
-    ...(stream ? [`the dump's own COPY lines (${blocks.size} block(s), hashed by pgdrill as it read the dump) against the restored tables' COPY … TO STDOUT under the dump's session settings`] : []),
+    ...(stream ? [`the dump's own COPY lines (${blocks.size} block(s), hashed by pgdrill as it read the dump) against the restored tables' COPY … TO STDOUT under the dump's session settings${filtered.length ? ` (${filtered.length} extension configuration table(s) read through their filter, the rows pg_dump dumps: ${filtered.slice(0, 5).map((f) => `${f.table} ${f.filter}`).join('; ')}${filtered.length > 5 ? '; …' : ''})` : ''}`] : []),
     ...(source ? [`the source server's row hashes in the dump snapshot (source.witness: hashes, ${src!.hashesMs} ms on the source)`] : []),
     ...(lo ? [`${lo.count} large object(s) (${lo.bytes} bytes, sha256 from the dump)`] : []),
   ];
@@ -207,6 +221,7 @@ export async function contentHashesCheck(b: ReportBuilder, input: VerifyRestored
   const ev = {
     evidence, tables: rows.length, differ: rows.filter((t) => !t.match).map(tableLabel), not_comparable: unsure,
     restored_ms: (stream?.ms ?? 0) + (source?.ms ?? 0), source_ms: src?.hashesMs ?? 0, large_objects: lo?.count ?? 0, large_objects_differ: lo?.differ ?? [],
+    ...(filtered.length ? { filtered } : {}),
   };
   if (!problems.length && unsure.length) {
     return void b.add({ name: name, stage: 'fidelity', status: 'warn', detail: `every other content hash equal; ${unsure.length} table(s) not comparable: ${listed(unsure)}`, evidence: ev });

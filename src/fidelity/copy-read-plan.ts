@@ -6,7 +6,9 @@
  * - a partitioned table: `FROM t` (its partitions' rows, as its blocks carried them); when its blocks used several
  *   column lists (leaves whose columns are in other orders: pg_dump lists each leaf's own), once per list, each
  *   `WHERE tableoid IN (<the leaves of that column order>)`;
- * - anything else that is not an ordinary table: `FROM ONLY t` (pg_dump's `COPY (SELECT * FROM ONLY t)` of foreign data).
+ * - anything else that is not an ordinary table: `FROM ONLY t` (pg_dump's `COPY (SELECT * FROM ONLY t)` of foreign data);
+ * - an extension configuration table with a filter (extension-config.ts): `FROM ONLY t <filter>`, the rows pg_dump
+ *   dumps of it (its own statement), not those the extension's script inserted when the restore created it.
  * A drill never reads a foreign table back: it would read the foreign server's current rows (and, without bwrap,
  * could reach production's socket). The restore stage leaves the copy's foreign tables out of the targets, and the
  * restore sandbox refuses every use of one anyway (restrict_nonsystem_relation_kind: src/pipeline/restore/foreign-data.ts).
@@ -21,6 +23,11 @@ export interface CopyTarget {
   readonly columnLists?: readonly (string | null)[];
   /** Rows the dump carried for it (chooses how it is read: copy-hash-restored.ts). Default 0. */
   readonly rows?: number;
+  /**
+   * An extension configuration table's filter (`WHERE …`, checked to be one clause: extension-config.ts): only the
+   * rows it selects are read back. Default none: every row.
+   */
+  readonly filter?: string | null;
 }
 
 /** The target in the restored copy: its relkind (null: not found) and, for a partitioned one, its leaves' columns. */
@@ -81,6 +88,8 @@ export function columnNames(list: string): string[] {
 export function readBackStatements(t: CopyTarget, rel: RestoredRelation | undefined, encoding: string): string[] {
   const ascii = (sql: string) => (/^(UTF8|SQL_ASCII)$/.test(encoding) ? sql : asciiIdentifiers(sql));
   const kind = rel?.relkind ?? null;
+  // A configuration table's filter ends with a newline: a trailing `-- comment` in it ends there.
+  if (t.filter && kind !== null) return [ascii(`COPY (SELECT ${t.columns || '*'} FROM ${kind === 'p' ? '' : 'ONLY '}${t.table} ${t.filter}\n) TO STDOUT`)];
   // Not found: the plain statement, whose error names what is missing.
   if (kind === 'r' || kind === null) return [ascii(`COPY ${t.table}${t.columns ? ` (${t.columns})` : ''} TO STDOUT`)];
   const select = (cols: string | null | undefined, where: string) => ascii(`COPY (SELECT ${cols || '*'} FROM ${kind === 'p' ? '' : 'ONLY '}${t.table}${where}) TO STDOUT`);
@@ -98,9 +107,11 @@ export function readBackStatements(t: CopyTarget, rel: RestoredRelation | undefi
  * row count (row-counts.ts takes it instead of a second full scan with count(*)): an ordinary table (`COPY t TO`
  * reads the rows of `SELECT * FROM ONLY t`, as count(*) FROM ONLY does), or a partitioned root read whole or whose
  * every leaf is of one of its blocks' column orders. Anything else (a foreign table, a root with a leaf of another
- * order, a relation not found, a read-back that filters rows) is counted with count(*).
+ * order, a relation not found, an extension configuration table read through its filter) is counted with count(*).
  */
 export function readBackIsWhole(t: CopyTarget, rel: RestoredRelation | undefined): boolean {
+  // A configuration table's filtered read: its count(*) goes through the same filter (row-counts.ts), on its own.
+  if (t.filter) return false;
   const kind = rel?.relkind ?? null;
   if (kind === 'r') return true;
   if (kind !== 'p') return false;

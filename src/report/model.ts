@@ -49,6 +49,8 @@ export const TableRowSchema = z.object({
   restored_hash_ms: z.number().optional().describe('time the content hash cost on the restored copy (ms)'),
   dump_hash: z.string().nullable().optional().describe("order-independent hash of the table's COPY lines as the dump streamed them (computed by pgdrill, no source read); null when the dump holds no COPY block for it"),
   restored_copy_hash: z.string().nullable().optional().describe("the same hash of the restored table's `COPY … TO STDOUT` under the dump's session settings; null when it could not be read"),
+  filter: z.string().nullable().optional().describe("an extension configuration table's filter (pg_extension_config_dump), read from the restored copy's pg_extension: restored_rows and restored_copy_hash are of the rows it selects — those pg_dump dumps — not of the rows the extension's script inserted; absent for other tables"),
+  via_root: z.string().optional().describe("a leaf partition whose rows the dump loaded through its partitioned root (`schema.name`; --load-via-partition-root, or pg_dump's own choice for a table hash-partitioned on an enum): compared as part of that root's row, since a row may land in another leaf of the copy (a hash of an enum follows its OIDs); `match` is the root's"),
 });
 export type TableRow = z.infer<typeof TableRowSchema>;
 

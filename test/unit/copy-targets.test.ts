@@ -4,6 +4,7 @@ import { hashCopyText } from '../../src/scan/copy-hash.js';
 import { addCopyHashes, copyTargetLabel, gatherCopyTargets } from '../../src/fidelity/copy-targets.js';
 import { columnNames, readBackIsWhole, readBackStatements } from '../../src/fidelity/copy-read-plan.js';
 import { psqlCopyArgs } from '../../src/fidelity/copy-read-psql.js';
+import { isOneWhereClause } from '../../src/fidelity/extension-config.js';
 import type { CopyBlock } from '../../src/scan/types.js';
 
 const block = (table: string, text: string, columns: string | null = 'id, v'): CopyBlock => {
@@ -56,6 +57,16 @@ describe('read-back statements by relkind (src/fidelity/copy-read-plan.ts)', () 
     assert.deepEqual(readBackStatements({ table: 'public.z', columns: null }, { relkind: 'f', leaves: [] }, 'UTF8'), ['COPY (SELECT * FROM ONLY public.z) TO STDOUT']);
   });
 
+  test("an extension configuration table: FROM ONLY t <its filter> (pg_dump's own read), ended by a newline; no filter: the whole table", () => {
+    assert.deepEqual(readBackStatements({ ...t, filter: 'WHERE NOT builtin' }, { relkind: 'r', leaves: [] }, 'UTF8'), ['COPY (SELECT id, "Na,me" FROM ONLY public."Odd ""t""" WHERE NOT builtin\n) TO STDOUT']);
+    assert.deepEqual(readBackStatements({ ...t, filter: '' }, { relkind: 'r', leaves: [] }, 'UTF8'), ['COPY public."Odd ""t""" (id, "Na,me") TO STDOUT']);
+  });
+
+  test('a configuration table filter is used only when it is one WHERE clause', () => {
+    for (const ok of ['', 'WHERE NOT builtin', 'WHERE NOT (srid BETWEEN 2000 AND 6999)', "where a = ';'", "WHERE $$;$$ = ''", 'WHERE true -- trailing comment']) assert.ok(isOneWhereClause(ok), ok);
+    for (const bad of ['WHERE true; DROP TABLE x', 'WHERE true) TO STDOUT; SELECT (1', 'WHERE true \\! id', "WHERE 'unclosed", 'WHERE x /* open', 'NOT builtin', 'WHERE (a', 'WHERE a)']) assert.ok(!isOneWhereClause(bad), bad);
+  });
+
   test('a root whose blocks used several column lists: one statement per list, over the leaves of that order', () => {
     const leaves = [{ oid: '101', columns: ['id', 'v'] }, { oid: '102', columns: ['v', 'id'] }, { oid: '103', columns: ['id', 'v'] }];
     assert.deepEqual(readBackStatements({ table: 'public.m', columns: 'id, v', columnLists: ['id, v', 'v, id', 'id, x'] }, { relkind: 'p', leaves }, 'UTF8'), [
@@ -75,6 +86,7 @@ describe('read-back statements by relkind (src/fidelity/copy-read-plan.ts)', () 
     assert.equal(readBackIsWhole(t, { relkind: 'f', leaves: [] }), false, 'a foreign table is counted with count(*)');
     assert.equal(readBackIsWhole(t, { relkind: null, leaves: [] }), false, 'not found');
     assert.equal(readBackIsWhole(t, undefined), false);
+    assert.equal(readBackIsWhole({ ...t, filter: 'WHERE id > 10' }, { relkind: 'r', leaves: [] }), false, "a configuration table's filtered read: count(*) through the filter");
   });
 
   test('non-ASCII identifiers in a dump that is not UTF-8: U& escapes in every form', () => {

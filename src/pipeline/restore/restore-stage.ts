@@ -26,6 +26,7 @@ import { defaultJobs, loadDump } from './load-dump.js';
 import { restoredForeignTables } from './foreign-data.js';
 import { copyTargetLabel } from '../../fidelity/copy-targets.js';
 import type { RowCountPlan } from '../../fidelity/row-counts.js';
+import { restoredConfigTables } from '../../fidelity/extension-config.js';
 import type { PgDumpTransactionLine } from '../../scan/types.js';
 import type { SourceFidelity } from '../../fidelity/source-capture.js';
 import { emptyFidelity, type SourceNowComparison } from '../../fidelity/verify-restored.js';
@@ -293,10 +294,13 @@ async function compareCatalog(ctx: DrillContext, input: RestoreStageInput, sandb
   // (--include-foreign-data), are reported from the dump's stream (note foreign-table-data), not compared.
   const foreign = restoredForeignTables(restoredObjects);
   const isForeign = (label: string) => foreign.has(label);
+  // Extension configuration tables belong to their extension (listObjects leaves them out) but the dump carries their rows.
+  const configTables = await restoredConfigTables(db);
   return {
     sourceCounts: input.sourceCounts?.filter((t) => !isForeign(`${t.schema}.${t.name}`)) ?? null,
     tablesFromDump: input.tablesFromDump.filter((t) => !isForeign(`${t.schema}.${t.name}`)),
     copyBlocks: (input.copyBlocks ?? []).filter((blk) => !isForeign(copyTargetLabel(blk.table))), dumpEncoding: input.inventory.encoding,
-    restoredTables: new Set(restoredObjects.filter((o) => o.type === 'table').map((o) => `${o.schema}.${o.name}`)),
+    restoredTables: new Set([...restoredObjects.filter((o) => o.type === 'table').map((o) => `${o.schema}.${o.name}`), ...configTables.keys()]),
+    configTables,
   };
 }
