@@ -4,6 +4,7 @@
  * never on the source. amcheck can prove the *presence* of corruption, never its absence — rows missing from a
  * heap pass every amcheck function — which is why exact counts, content hashes and the catalog comparison exist.
  */
+import { availableExtensions } from './extensions.js';
 import type { Toolchain } from '../toolchain/toolchain.js';
 import { exactNamePattern } from '../exec/name-args.js';
 import { runProcess } from '../exec/run-process.js';
@@ -82,10 +83,10 @@ export function parseAmcheckOutput(database: string, stdout: string, stderrLines
  * @throws the CREATE EXTENSION error when amcheck is available but could not be installed.
  */
 export async function ensureAmcheck(db: DbSession): Promise<'present' | 'created' | 'unavailable'> {
-  const [row] = await db.query<{ installed: string | null; available: boolean }>(
-    "SELECT (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'amcheck') AS installed, EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'amcheck') AS available");
-  if (row!.installed) return 'present';
-  if (!row!.available) return 'unavailable';
+  const installed = await db.value<string | null>("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'amcheck'");
+  if (installed) return 'present';
+  // amcheck's own files only: the whole directory's listing fails on any other extension's unreadable control file.
+  if (!(await availableExtensions(db, ['amcheck'])).has('amcheck')) return 'unavailable';
   await runWithoutEventTriggers(db, 'CREATE EXTENSION amcheck');
   return 'created';
 }

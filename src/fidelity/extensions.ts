@@ -19,11 +19,37 @@ export async function installedExtensions(db: DbSession): Promise<ExtensionVersi
   return db.query<ExtensionVersion & Record<string, unknown>>('SELECT extname::text AS name, extversion AS version FROM pg_catalog.pg_extension ORDER BY 1');
 }
 
-/** Extensions the connected server could install, name → versions. */
-export async function availableExtensions(db: DbSession): Promise<Map<string, string[]>> {
-  const rows = await db.query<{ name: string; version: string }>('SELECT name::text AS name, version FROM pg_catalog.pg_available_extension_versions ORDER BY 1, 2');
+/** The error a server gives for an extension whose control file it cannot read (missing, a dangling link, unreadable). */
+export function isExtensionUnavailable(err: unknown): boolean {
+  const e = err as { message?: string; sqlstate?: string };
+  return /extension ".*" is not available|could not open extension control file/i.test(e?.message ?? '') || e?.sqlstate === '58P01';
+}
+
+/**
+ * Extensions the connected server could install, name → versions: its whole extension directory in one query. That
+ * listing fails as a whole when any one control file there cannot be read (a package half installed, a link that
+ * dangles), though the extensions asked about may be fine: then each of `names` is asked about alone
+ * (`pg_extension_update_paths` reads only that extension's files; an extension with a single version lists none,
+ * kept as available in an unknown version — an empty list).
+ */
+export async function availableExtensions(db: DbSession, names: readonly string[] = []): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
-  for (const r of rows) out.set(r.name, [...(out.get(r.name) ?? []), r.version]);
+  try {
+    const rows = await db.query<{ name: string; version: string }>('SELECT name::text AS name, version FROM pg_catalog.pg_available_extension_versions ORDER BY 1, 2');
+    for (const r of rows) out.set(r.name, [...(out.get(r.name) ?? []), r.version]);
+    return out;
+  } catch (err) {
+    if (!isExtensionUnavailable(err)) throw err;
+  }
+  for (const name of names) {
+    try {
+      const rows = await db.query<{ version: string }>(
+        'SELECT DISTINCT v AS version FROM pg_catalog.pg_extension_update_paths($1) p, LATERAL (VALUES (p.source), (p.target)) AS x(v) ORDER BY 1', [name]);
+      out.set(name, rows.map((r) => r.version));
+    } catch (err) {
+      if (!isExtensionUnavailable(err)) throw err;
+    }
+  }
   return out;
 }
 
@@ -39,8 +65,9 @@ export function extensionGap(source: readonly ExtensionVersion[], available: Rea
   const otherVersion: ExtensionGap['otherVersion'] = [];
   for (const e of source) {
     const versions = available.get(e.name);
-    if (!versions?.length) missing.push(e);
-    else if (!versions.includes(e.version)) otherVersion.push({ ...e, available: [...versions] });
+    if (!versions) missing.push(e);
+    // An empty list: available, its versions not listed (see availableExtensions).
+    else if (versions.length && !versions.includes(e.version)) otherVersion.push({ ...e, available: [...versions] });
   }
   return { missing, otherVersion };
 }
@@ -75,6 +102,6 @@ export function extensionsCheck(source: readonly ExtensionVersion[], gap: Extens
  * and the gap for the report.
  */
 export async function sandboxExtensionsCheck(db: DbSession, source: readonly ExtensionVersion[]): Promise<{ check: CheckResult; gap: ExtensionGap }> {
-  const gap = extensionGap(source, await availableExtensions(db));
+  const gap = extensionGap(source, await availableExtensions(db, source.map((e) => e.name)));
   return { check: extensionsCheck(source, gap), gap };
 }

@@ -7,7 +7,7 @@ import type { DbSession } from '../pg/client.js';
 import type { CheckResult } from '../report/model.js';
 import { egressSettingsDisabledForTests } from '../sandbox/egress-settings.js';
 import { measureIsolation } from '../sandbox/isolation-check.js';
-import type { BackupConfigFacts } from './recovery-setup.js';
+import { stagedRestoreCommand, type BackupConfigFacts } from './recovery-setup.js';
 
 /** The settings read back and what each must be. */
 const REQUIRED: Readonly<Record<string, (v: string, socketDir: string) => boolean>> = {
@@ -18,7 +18,7 @@ const REQUIRED: Readonly<Record<string, (v: string, socketDir: string) => boolea
   primary_conninfo: (v) => v === '',
   primary_slot_name: (v) => v === '',
   shared_preload_libraries: (v) => v === '',
-  restore_command: (v) => v === 'false' || v === 'cp "../wal-archive/%f" "%p"',
+  restore_command: (v) => v === 'false' || v === stagedRestoreCommand(),
   unix_socket_directories: (v, dir) => v === dir,
   unix_socket_permissions: (v) => v === '0700',
   // No subscription's apply worker (production's subscriptions are in the copy, enabled); no statement on a foreign table.

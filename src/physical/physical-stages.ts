@@ -109,17 +109,29 @@ export async function restoreStage(ctx: DrillContext, plan: PhysicalPlan, wal: W
         if (r.verified?.status === 'fail') return; // the server was never started
       }
       cluster = r.cluster;
-      if (cluster) {
-        await using db = await cluster.open('postgres', ctx.signal).catch(() => cluster!.open('template1', ctx.signal));
-        out.replay = await readReplayFacts(db);
-        const iso = await physicalIsolation(db, cluster.socketDir, r.config);
-        out.physical = { isolation: { system_identifier: iso.systemIdentifier, settings: iso.settings, overridden: [...(r.config?.overridden ?? [])], preload_dropped: [...(r.config?.preloadDropped ?? [])], tcp_sockets: iso.tcpSockets } };
-        b.add(iso.check);
-        out.physical = { ...out.physical, data_checksums: (await db.value<string>('SHOW data_checksums')) === 'on' };
+      // Every recovery that ran is judged, whatever fails after it: a copy that cannot be asked where its recovery
+      // ended is a recovery not proven, named as such (and the error is the stage's too).
+      let unasked: unknown = null;
+      try {
+        if (cluster) {
+          await using db = await cluster.open('postgres', ctx.signal).catch(() => cluster!.open('template1', ctx.signal));
+          out.replay = await readReplayFacts(db);
+          const iso = await physicalIsolation(db, cluster.socketDir, r.config);
+          out.physical = { isolation: { system_identifier: iso.systemIdentifier, settings: iso.settings, overridden: [...(r.config?.overridden ?? [])], preload_dropped: [...(r.config?.preloadDropped ?? [])], tcp_sockets: iso.tcpSockets } };
+          b.add(iso.check);
+          out.physical = { ...out.physical, data_checksums: (await db.value<string>('SHOW data_checksums')) === 'on' };
+        }
+      } catch (err) {
+        unasked = err;
+        throw err;
+      } finally {
+        if (!endsDrill(unasked)) {
+          const notAsked = cluster && !out.replay && unasked ? `the promoted copy could not be asked where its recovery ended: ${(unasked as Error).message}` : null;
+          b.add(recoveryTargetCheck(r.log, out.replay, {
+            target: plan.target, backupEndLsn: plan.facts.walRange?.endLsn ?? null, backupStartTime: plan.facts.label?.startTime ?? null, lastArchivedSegment: wal?.lastSegment ?? null, failure: r.failure ?? notAsked, walArchive: plan.walDir !== null,
+          }));
+        }
       }
-      b.add(recoveryTargetCheck(r.log, out.replay, {
-        target: plan.target, backupEndLsn: plan.facts.walRange?.endLsn ?? null, backupStartTime: plan.facts.label?.startTime ?? null, lastArchivedSegment: wal?.lastSegment ?? null, failure: r.failure, walArchive: plan.walDir !== null,
-      }));
     }, endsDrill);
     const c = cluster as SandboxCluster | null;
     if (c && !b.failed) {

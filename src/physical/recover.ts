@@ -23,7 +23,7 @@ import type { CheckResult } from '../report/model.js';
 import { runVerifyBackup } from './integrity.js';
 import type { BackupLayout } from './backup-layout.js';
 import { copyNoFollow, copyPlainBackup } from './backup-files.js';
-import { bootstrapSuperuser, isolationSettings, prepareRecovery, type BackupConfigFacts } from './recovery-setup.js';
+import { bootstrapSuperuser, isolationSettings, prepareRecovery, stagedRestoreCommand, type BackupConfigFacts } from './recovery-setup.js';
 import { parseRecoveryLog, type RecoveryLog } from './recovery-log.js';
 import { openTarStream } from './tar-stream.js';
 import { adoptStagedWal, moveDir, stageWal, type StagedWal } from './wal-stage.js';
@@ -86,8 +86,11 @@ async function extractTar(tarPath: string, dir: string, jailed: (bin: string, ar
   await runProcess({ ...cmd, stdin: await openTarStream(tarPath, signal), signal });
 }
 
-/** What populating the data directory produced, and what it was doing (to name a step that failed). */
-type Collected = { config?: BackupConfigFacts; staged?: StagedWal; verified?: CheckResult; step?: string };
+/**
+ * What populating the data directory produced, and what it was doing (to name a step that failed); `startLog`: the
+ * whole server log of a start that failed, read before the sandbox was removed.
+ */
+type Collected = { config?: BackupConfigFacts; staged?: StagedWal; verified?: CheckResult; step?: string; startLog?: RecoveryLog };
 
 /** pg_verifybackup on the extracted tar backup, as the sandbox user in its jail, against a copy of the manifest. */
 async function verifyExtracted(o: RecoverOptions, dataDir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand, out: Collected): Promise<void> {
@@ -132,12 +135,14 @@ async function populateFrom(o: RecoverOptions, dataDir: string, jailed: (bin: st
   return (await bootstrapSuperuser(dataDir)) ?? 'postgres';
 }
 
+/** The failure of a recovery that had not ended when its time allowed did (`restore.recovery_target` names it so). */
+const timedOut = (timeoutSeconds: number) => `recovery did not end within ${timeoutSeconds} s`;
+
 /**
  * Wait until the recovering server accepts a connection (recovery ended, promoted), or its postmaster is gone
- * (recovery failed), or `timeoutSeconds` passed. Null when it accepts; else why not.
+ * (recovery failed), or `until` passed. Null when it accepts; else why not.
  */
-async function waitForPromotion(cluster: SandboxCluster, timeoutSeconds: number, signal?: AbortSignal): Promise<string | null> {
-  const until = performance.now() + timeoutSeconds * 1000;
+async function waitForPromotion(cluster: SandboxCluster, until: number, timeoutSeconds: number, signal?: AbortSignal): Promise<string | null> {
   let delay = 50;
   for (;;) {
     signal?.throwIfAborted();
@@ -147,9 +152,10 @@ async function waitForPromotion(cluster: SandboxCluster, timeoutSeconds: number,
       signal?.throwIfAborted();
       const code = (err as { code?: string }).code;
       // 57P03: "the database system is starting up / not accepting connections" — still recovering.
-      if (code !== '57P03' && !(await pathExists(join(cluster.dataDir, 'postmaster.pid')))) return `the server stopped during recovery: ${(err as Error).message}`;
+      // Gone: its postmaster.pid removed as it exited, or the postmaster itself killed (the file then stays).
+      if (code !== '57P03' && (cluster.postmasterGone() || !(await pathExists(join(cluster.dataDir, 'postmaster.pid'))))) return `the server stopped during recovery: ${(err as Error).message}`;
     }
-    if (performance.now() > until) return `recovery did not end within ${timeoutSeconds} s`;
+    if (performance.now() > until) return timedOut(timeoutSeconds);
     await sleep(delay, undefined, { signal });
     delay = Math.min(delay * 2, 1000);
   }
@@ -166,12 +172,19 @@ async function promoted(cluster: SandboxCluster, signal?: AbortSignal): Promise<
   return !(await db.value<boolean>('SELECT pg_is_in_recovery()'));
 }
 
-/** Restore the backup into a sandbox and let it recover to the target. Never throws for a recovery that fails: see `failure`. */
+/**
+ * Restore the backup into a sandbox and let it recover to the target. Never throws for a recovery that fails: see
+ * `failure`. The recovery may end (the postmaster exits at a FATAL line) at any moment of pgdrill's watch — before
+ * `pg_ctl start -w` has seen it begin, between pg_ctl's return and the postmaster's pid being read, or while
+ * pgdrill waits for the promotion — and each of these is the same failed recovery, explained from the whole log.
+ */
 export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult> {
   const out: Collected = {};
   let rootDir: string | null = null;
   let copyDone = 0;
   const t0 = performance.now();
+  /** The end of the time allowed to recover (performance.now() ms), from the moment the server is started. */
+  const deadline = () => copyDone + o.timeoutSeconds * 1000;
   try {
     const cluster = await SandboxCluster.start({
       bins: o.bins, parentDir: o.parentDir, osUser: o.osUser, logger: o.logger, label: 'physical-sandbox', signal: o.signal,
@@ -182,10 +195,14 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
         copyDone = performance.now();
         return { superuser };
       },
-      // restore_command runs in the data directory: the staged copy of the archive is its sibling.
-      settings: { ...isolationSettings(o.walDir ? 'cp "../wal-archive/%f" "%p"' : NO_ARCHIVE, o.bins.server.version), ...o.recoverySettings },
+      settings: { ...isolationSettings(o.walDir ? stagedRestoreCommand() : NO_ARCHIVE, o.bins.server.version), ...o.recoverySettings },
+      // With hot_standby off, pg_ctl sees the server "started" once recovery has begun: within the recovery's time.
+      startTimeoutSeconds: o.timeoutSeconds,
+      onFailedStart: async (logFile) => {
+        out.startLog = parseRecoveryLog(await readFile(logFile, 'utf8'));
+      },
     });
-    const failure = await waitForPromotion(cluster, o.timeoutSeconds, o.signal).catch(async (err: unknown) => {
+    const failure = await waitForPromotion(cluster, deadline(), o.timeoutSeconds, o.signal).catch(async (err: unknown) => {
       await cluster.stop(); // interrupted while it recovered: nothing is left running
       throw err;
     });
@@ -200,10 +217,11 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
     // The copy failed (a tar GNU tar cannot read, a WAL file that cannot be staged): a verdict on the backup, and
     // SandboxCluster.start has already removed the sandbox. An interrupt, the environment or a bug ends the drill instead.
     if (!copyDone && rootDir !== null && !endsDrill(err)) return { ...notStarted, copyFailure: `${out.step ?? 'populating the data directory'} failed: ${(err as Error).message}` };
-    // A server that would not start after its data directory was filled: recovery failed — a verdict on the backup.
+    // A server that would not start, or stopped right after it started, once its data directory was filled:
+    // recovery failed — a verdict on the backup, read from the whole log (the error carries only its tail).
     if (!(err instanceof EnvironmentError) || !copyDone || !err.logTail) throw err;
-    const log = parseRecoveryLog(err.logTail);
-    const failure = log.fatal ?? err.message.split('\n')[0]!;
+    const log = out.startLog ?? parseRecoveryLog(err.logTail);
+    const failure = log.fatal ?? (performance.now() >= deadline() ? timedOut(o.timeoutSeconds) : err.message.split('\n')[0]!);
     return { cluster: null, log, failure, config: out.config ?? null, staged: out.staged ?? null, copyMs: Math.round(copyDone - t0 + (o.priorCopyMs ?? 0)), recoveryMs: Math.round(performance.now() - copyDone), rootDir, verified: out.verified ?? null, copyFailure: null };
   } finally {
     // The checked WAL copy is moved into the sandbox; one left where it was (the sandbox never started) goes now.

@@ -62,20 +62,28 @@ function withoutArchive(log: RecoveryLog): string {
   return `no WAL archive was given (--wal) and the backup's own pg_wal does not hold the WAL recovery needs${at ? ` (replay reached ${at})` : ''}: take the backup with \`pg_basebackup -X stream\` (or \`-X fetch\`) so that it carries its WAL, or pass --wal with the WAL archive`;
 }
 
+/** How far replay got, by the log: the LSN, the last segment restored from the archive, the last transaction. */
+function replayReached(log: RecoveryLog): string {
+  return `${log.redoDone ?? log.consistentAt ?? log.redoStart ?? 'an unknown LSN'} (last segment restored ${log.lastRestoredSegment ?? 'none'}${log.lastTransactionTime ? `, last transaction at ${log.lastTransactionTime}` : ''})`;
+}
+
 /** A failed recovery, explained with both points. */
 function failedRecovery(log: RecoveryLog, c: ProofContext): CheckResult {
   const want = describeTarget(c.target);
-  const reached = c.walArchive === false ? withoutArchive(log)
-    : `the archive's WAL ran out at ${log.redoDone ?? log.consistentAt ?? log.redoStart ?? 'an unknown LSN'} (last segment restored ${log.lastRestoredSegment ?? 'none'}${log.lastTransactionTime ? `, last transaction at ${log.lastTransactionTime}` : ''})`;
+  const reached = c.walArchive === false ? withoutArchive(log) : `the archive's WAL ran out at ${replayReached(log)}`;
   let detail: string;
-  if (/before consistent recovery point/.test(c.failure ?? '')) {
+  if (/^recovery did not end within /.test(c.failure ?? '')) {
+    // The time allowed ran out, not the WAL: nothing is known to be missing.
+    detail = `${c.failure}: the target ${want} was not reached in the time allowed; replay had reached ${replayReached(log)} — allow the recovery more time, or check why it is slow`;
+  } else if (/before consistent recovery point/.test(c.failure ?? '')) {
     detail = `the target ${want} lies before the backup's consistency point ${c.backupEndLsn ?? log.consistentAt ?? '(unknown)'}: a base backup cannot be recovered to a point before its own end — choose a later target or an older backup (server: ${c.failure})`;
   } else if (/recovery ended before configured recovery target was reached/.test(c.failure ?? '')) {
     detail = `recovery ended before the target ${want} was reached: ${reached} — the archive does not reach that far (server: ${c.failure})`;
   } else if (/WAL ends before (end of online backup|consistent recovery point)/.test(c.failure ?? '')) {
     detail = `the WAL ends before the backup's consistency point ${c.backupEndLsn ?? '(unknown)'}: ${reached}; the backup cannot be recovered (server: ${c.failure})`;
   } else {
-    detail = `recovery to ${want} failed: ${c.failure ?? 'the server stopped'}; ${reached}`;
+    // Another FATAL (or the server gone): the WAL did not run out, as far as anyone knows — say where replay was.
+    detail = `recovery to ${want} failed: ${c.failure ?? 'the server stopped'}; ${c.walArchive === false ? withoutArchive(log) : `replay reached ${replayReached(log)}`}`;
   }
   return { name, stage, status: 'fail', detail, evidence: { ...log, failure: c.failure } };
 }

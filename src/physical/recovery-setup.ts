@@ -40,6 +40,22 @@ function settingsOf(text: string): Map<string, string> {
   return out;
 }
 
+/** The restore_command of a recovery with an archive: it runs in the data directory, the staged archive is its sibling. */
+const STAGED_RESTORE = 'cp "../wal-archive/%f" "%p"';
+
+/** A restore_command put in its place by tests that hold the recovery at a chosen moment (null: pgdrill's own). */
+let restoreCommandForTests: string | null = null;
+
+/** Tests only: recover with this restore_command (run in the data directory; the staged archive is `../wal-archive`). */
+export function setRestoreCommandForTests(command: string | null): void {
+  restoreCommandForTests = command;
+}
+
+/** The restore_command a recovery with an archive runs — and the only one the isolation check accepts besides none. */
+export function stagedRestoreCommand(): string {
+  return restoreCommandForTests ?? STAGED_RESTORE;
+}
+
 /**
  * The settings pgdrill adds for the recovery (beside the sandbox's: no TCP, private socket), and the egress settings of
  * every restored copy (src/sandbox/egress-settings.ts): a physical copy carries production's subscriptions, enabled,

@@ -69,6 +69,25 @@ export interface SandboxOptions {
    * restored cluster's own). Default: initdb or the template.
    */
   readonly populate?: (dataDir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand) => Promise<{ readonly superuser?: string }>;
+  /**
+   * Seconds `pg_ctl start -w` waits for the server. Default 60. A restored physical backup is "started" only once its
+   * recovery has begun (hot_standby off), which its caller may allow far longer to reach.
+   */
+  readonly startTimeoutSeconds?: number;
+  /**
+   * Called with the server log's path when the server was launched but the start failed (pg_ctl's error, or the
+   * postmaster gone once pg_ctl returned), before the sandbox and its log are removed: a recovering server's whole
+   * log says why, where the error's tail may not (src/physical/recover.ts). Its own errors are ignored.
+   */
+  readonly onFailedStart?: (logFile: string) => Promise<void>;
+}
+
+/** Called once `pg_ctl start` has returned, before the postmaster's pid is read (tests that force a server to exit then). */
+let afterStartForTests: ((dataDir: string) => Promise<void>) | null = null;
+
+/** Tests only: run `hook` after every sandbox's `pg_ctl start` returns (null: none). */
+export function setAfterStartForTests(hook: ((dataDir: string) => Promise<void>) | null): void {
+  afterStartForTests = hook;
 }
 
 /** What teardown found: the report's evidence that nothing is left. */
@@ -180,6 +199,7 @@ export class SandboxCluster implements AsyncDisposable {
     const view: JailView = jail.mountNamespace ? { rw: [rootDir, socketDir, ...(opts.shared ?? [])], passwd: join(rootDir, 'jail', 'passwd'), group: join(rootDir, 'jail', 'group') } : {};
     const cluster = new SandboxCluster(rootDir, dataDir, socketDir, logFile, superuser, user, opts.bins, opts.logger, label, placementNote, jail, view);
     registerSandbox(cluster);
+    let launched = false;
     try {
       // Recorded before anything runs in its directories: `pgdrill cleanup` acts on nothing it cannot find there.
       const realRoot = await realpath(rootDir);
@@ -204,8 +224,9 @@ export class SandboxCluster implements AsyncDisposable {
       const conf = sandboxConf(socketDir, opts.settings);
       await appendFile(join(dataDir, 'postgresql.conf'), conf);
       // The postmaster inherits pg_ctl's network namespace, and so does every program it runs (COPY … PROGRAM).
-      const start = jailedCommand(jail, opts.bins.path('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], { ...view, dieWithParent: false });
+      const start = jailedCommand(jail, opts.bins.path('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', String(Math.max(1, Math.ceil(opts.startTimeoutSeconds ?? 60))), 'start'], { ...view, dieWithParent: false });
       const startServer = () => runProcess({ ...start, detached: true, signal: opts.signal });
+      launched = true;
       await startServer().catch(async (err) => {
         if (from !== 'initdb' && from !== 'restored' && !opts.signal?.aborted) {
           // A template that will not start is dropped; the sandbox gets a fresh initdb instead.
@@ -224,10 +245,26 @@ export class SandboxCluster implements AsyncDisposable {
       opts.logger.debug(`${label}: server up ${Math.round(performance.now() - t0)} ms after the data directory was begun`);
       cluster.dataDirFrom = from;
       if (opts.spare && cacheDir && user) cluster.refill = await SpareRefill.start(templatePath(cacheDir, opts.bins, superuser), dirname(dataDir), () => pruneTemplates(cacheDir)).catch(() => null);
-      cluster.pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+      await afterStartForTests?.(dataDir);
+      // pg_ctl has seen the server up, but it may have exited since — a recovery that ended at a FATAL line at once
+      // (src/physical/recover.ts): its postmaster.pid is then gone, and the log says why.
+      const pidFile = await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      });
+      const stoppedRightAway = async (why: string) => {
+        const tail = await readFile(logFile, 'utf8').catch(() => '');
+        return new EnvironmentError(`the ${label} cluster stopped right after it started (${why})`, tail.slice(-4000) || undefined);
+      };
+      if (pidFile === null) throw await stoppedRightAway('its postmaster.pid is gone');
+      const pid = Number(pidFile.split('\n')[0]);
       // Teardown signals this pid as root: only if /proc shows it is this server (a pid from another PID namespace,
       // say, is not) is it trusted, and recorded for `pgdrill cleanup`.
-      const id = await processIdentity(cluster.pid);
+      const id = await processIdentity(pid);
+      // The jail gives the server no PID namespace (jail.ts): a postmaster.pid naming no running process names one
+      // that has exited (killed outright, its file left behind). Its pid is not kept: teardown signals nothing.
+      if (!id && Number.isInteger(pid) && pid > 0) throw await stoppedRightAway(`its postmaster, pid ${pid}, is not running`);
+      cluster.pid = pid;
       const notIt = id ? notThePostmaster(id, { uid: user?.uid ?? process.geteuid?.() ?? 0, dataDir: await realpath(dataDir) }) : 'it is not running';
       if (id && !notIt) {
         cluster.pidStartTicks = id.startTicks;
@@ -239,6 +276,7 @@ export class SandboxCluster implements AsyncDisposable {
       opts.logger.info(`${label} started: pid ${cluster.pid}, socket ${socketDir}, OS user ${user?.name ?? '(the caller)'}, data directory from ${ORIGIN[from]}, ${jail.networkNamespace ? `own network namespace (${jail.mode})` : jail.note}, ${jail.mountNamespace ? 'sees only its own directories and /usr' : jail.mountNote}`);
       return cluster;
     } catch (err) {
+      if (launched) await opts.onFailedStart?.(logFile).catch(() => {});
       await cluster.stop();
       throw err;
     }
@@ -318,6 +356,15 @@ export class SandboxCluster implements AsyncDisposable {
   /** Is the postmaster pgdrill started still there (not another process that reuses its pid)? */
   private postmasterAlive(): boolean {
     return this.pid !== null && processAlive(this.pid, this.pidStartTicks);
+  }
+
+  /**
+   * Is the server's postmaster known to be gone? True only when /proc showed it to be this sandbox's and it is no
+   * longer there: a postmaster killed outright (SIGKILL) leaves its postmaster.pid behind, so that file alone
+   * cannot tell. False when running, or when it cannot be known.
+   */
+  postmasterGone(): boolean {
+    return this.pid !== null && this.pidTrusted && !this.postmasterAlive();
   }
 
   /** End the spare copy made beside the sandbox (see `spare`), for a sandbox left running: nothing else of pgdrill's outlives it. */

@@ -231,6 +231,10 @@ export function bwrapArgs(bin: string, view: JailView, o: { readonly userns: boo
       if (p !== '/lib' && existsSync(p)) a.push('--ro-bind', p, p);
     }
   }
+  // Debian's alternatives: packages such as PostGIS install their extension control files and libraries as links
+  // through /etc/alternatives back into /usr. Without it those links dangle in the jail, and the server's listing of
+  // available extensions fails on every drill, whatever the dump holds. Root's directory of links only; read-only.
+  a.push('--ro-bind-try', '/etc/alternatives', '/etc/alternatives');
   if (view.passwd) a.push('--ro-bind', view.passwd, '/etc/passwd');
   if (view.group) a.push('--ro-bind', view.group, '/etc/group');
   for (const p of view.ro ?? []) a.push('--ro-bind', p, p);

@@ -13,11 +13,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runProcess } from '../../src/exec/run-process.js';
 import { walRestoreCommand } from '../../src/physical/restore-command.js';
+import { verifyPhysical } from '../../src/physical/verify-physical.js';
 import type { Report } from '../../src/report/model.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { runCli } from '../helpers/cli.js';
 import { bins, type scratchDir } from '../helpers/clusters.js';
 import { baseBackup, ownedDir, restoreAndPromote, sqlOn, startArchivingSource, switchWal, waitForFile } from './archive-fixture.js';
+import { holdRecoveryEnd } from './recovery-timing.js';
 
 describe('verify of a physical backup: every ending is a report', { timeout: 900_000 }, () => {
   let scratch: Awaited<ReturnType<typeof scratchDir>>;
@@ -62,6 +64,11 @@ describe('verify of a physical backup: every ending is a report', { timeout: 900
     const r = await runCli(['verify', backup, '--json', ...(args.includes('--out') ? [] : ['--out', out()]), ...args]);
     assert.ok(r.stdout.trim().startsWith('{'), `no JSON report (exit ${r.code}): ${r.stderr.slice(-2000)}`);
     return { code: r.code, report: JSON.parse(r.stdout) as Report };
+  }
+  /** The same drill in this process, where the test switches (recovery-timing.ts) reach it. */
+  async function verifyHere(backup: string, opts: { wal: string; target: string; recoveryTimeoutSeconds?: number }): Promise<{ code: number | null; report: Report }> {
+    const r = await verifyPhysical({ artifact: backup, outDir: out(), ...opts });
+    return { code: r.exitCode, report: r.report };
   }
   const check = (r: Report, name: string) => r.checks.find((c) => c.name === name);
   const marks = (r: Report) => r.tables.find((t) => t.schema === 'postgres/public' && t.name === 'marks')?.restored_rows;
@@ -128,6 +135,73 @@ describe('verify of a physical backup: every ending is a report', { timeout: 900
     t.diagnostic(c.detail);
     assert.equal(c.status, 'fail');
     assert.match(c.detail, new RegExp(`recovery ended before the target xid:${beyond} was reached: the archive's WAL ran out at [0-9A-F]+/[0-9A-F]+`));
+  });
+
+  // The same ending at each moment pgdrill may meet it: the recovery ends (FATAL, the postmaster exits) after
+  // `pg_ctl start` has returned and before pgdrill reads postmaster.pid — once a `restore.error` ENOENT and no
+  // restore.recovery_target at all. (Before pg_ctl sees recovery begin: the -X none case below; while pgdrill waits
+  // for the promotion: the CLI case above, most often.)
+  it('FAIL: an xid the archive never reaches, the server gone once pg_ctl returned — the same check, from the whole log', async (t) => {
+    const beyond = xids[2]! + 100_000;
+    using held = await holdRecoveryEnd(archive, 'exited');
+    const r = await verifyHere(plain, { wal: archive, target: `xid:${beyond}` });
+    assert.ok(held.hold.ran && held.hold.postmasterGone, 'the postmaster was gone when pgdrill read its pid');
+    await assertFailReport(r, { physical: true });
+    const c = check(r.report, 'restore.recovery_target');
+    assert.ok(c, `no restore.recovery_target; the checks: ${failures(r.report)}`);
+    t.diagnostic(c.detail);
+    assert.equal(c.status, 'fail');
+    assert.match(c.detail, new RegExp(`recovery ended before the target xid:${beyond} was reached: the archive's WAL ran out at [0-9A-F]+/[0-9A-F]+ \\(last segment restored 00000002[0-9A-F]{16}`));
+    assert.equal(check(r.report, 'restore.error'), undefined);
+    // Read from the whole log, not the error's tail: where recovery began is there too.
+    assert.ok(r.report.physical?.reached.consistent_at, 'the consistency point is in report.physical');
+  });
+
+  it('PASS: xid of mark 2, the copy promoted before pgdrill first looks — no false FAIL', async () => {
+    using held = await holdRecoveryEnd(archive, 'promoted');
+    const { code, report } = await verifyHere(plain, { wal: archive, target: `xid:${xids[1]}` });
+    assert.ok(held.hold.ran && !held.hold.postmasterGone);
+    assert.equal(code, 0, failures(report));
+    assert.equal(marks(report), 2);
+    assert.equal(check(report, 'restore.recovery_target')?.status, 'pass');
+  });
+
+  it('FAIL: recovery that has not begun when its time allowed ends (pg_ctl still waiting) — the time named, not the archive', async (t) => {
+    using held = await holdRecoveryEnd(archive, 'never', 20);
+    const r = await verifyHere(plain, { wal: archive, target: `xid:${xids[1]}`, recoveryTimeoutSeconds: 2 });
+    assert.equal(held.hold.ran, false);
+    await assertFailReport(r, { physical: true });
+    const c = check(r.report, 'restore.recovery_target');
+    assert.ok(c, `no restore.recovery_target; the checks: ${failures(r.report)}`);
+    t.diagnostic(c.detail);
+    assert.equal(c.status, 'fail');
+    assert.match(c.detail, new RegExp(`^recovery did not end within 2 s: the target xid:${xids[1]} was not reached in the time allowed; replay had reached `));
+    assert.doesNotMatch(c.detail, /ran out|would not start/);
+  });
+
+  it('FAIL: the postmaster killed outright once pg_ctl returned (postmaster.pid left behind) — named, not taken for a running server', async (t) => {
+    using held = await holdRecoveryEnd(archive, 'killed', 10);
+    const r = await verifyHere(plain, { wal: archive, target: `xid:${xids[2]! + 100_000}`, recoveryTimeoutSeconds: 300 });
+    assert.ok(held.hold.killed);
+    await assertFailReport(r, { physical: true });
+    const c = check(r.report, 'restore.recovery_target');
+    assert.ok(c, `no restore.recovery_target; the checks: ${failures(r.report)}`);
+    t.diagnostic(c.detail);
+    assert.equal(c.status, 'fail');
+    assert.match(c.detail, new RegExp(`failed: the physical-sandbox cluster stopped right after it started \\(its postmaster, pid ${held.hold.killed}, is not running\\); replay reached `));
+  });
+
+  it('FAIL: the postmaster killed outright while pgdrill waits for the promotion — named at once, not after the time allowed', async (t) => {
+    using held = await holdRecoveryEnd(archive, 'killed-while-waited', 10);
+    const r = await verifyHere(plain, { wal: archive, target: `xid:${xids[2]! + 100_000}`, recoveryTimeoutSeconds: 300 });
+    assert.ok(held.hold.killed);
+    await assertFailReport(r, { physical: true });
+    const c = check(r.report, 'restore.recovery_target');
+    assert.ok(c, `no restore.recovery_target; the checks: ${failures(r.report)}`);
+    t.diagnostic(c.detail);
+    assert.equal(c.status, 'fail');
+    assert.match(c.detail, /failed: the server stopped during recovery: .*; replay reached /);
+    assert.doesNotMatch(c.detail, /did not end within/);
   });
 
   it('FAIL: a backup without its WAL (-X none, no manifest, no --wal) cannot start recovery; the server\'s FATAL line is named', async (t) => {

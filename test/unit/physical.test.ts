@@ -81,6 +81,27 @@ describe('physical drills: pure parts', () => {
     assert.match(beforeStart.detail, /lies before the backup began \(2026-12-06 14:31:18 UTC/);
   });
 
+  it('restore.recovery_target: a recovery that failed is blamed on the archive only when its WAL ran out', () => {
+    const partial = parseRecoveryLog(LOG.split('\n').slice(0, 5).join('\n')); // recovering, no "redo done" yet
+    const ctx = { backupEndLsn: '0/3000100', lastArchivedSegment: '000000010000000000000005', target: { kind: 'xid', xid: '999' } as const };
+    // The archive ran out: both points named.
+    const short = recoveryTargetCheck(parseRecoveryLog(`${LOG}\nx FATAL:  recovery ended before configured recovery target was reached`), null,
+      { ...ctx, failure: 'FATAL: recovery ended before configured recovery target was reached' });
+    assert.match(short.detail, /^recovery ended before the target xid:999 was reached: the archive's WAL ran out at 0\/5036F58 \(last segment restored 000000010000000000000003\)/);
+    // The time allowed ran out, in pg_ctl's wait or pgdrill's: the time named, the WAL not blamed.
+    const slow = recoveryTargetCheck(partial, null, { ...ctx, failure: 'recovery did not end within 2 s' });
+    assert.equal(slow.status, 'fail');
+    assert.match(slow.detail, /^recovery did not end within 2 s: the target xid:999 was not reached in the time allowed; replay had reached 0\/3000100 \(last segment restored 000000010000000000000003\)/);
+    assert.doesNotMatch(slow.detail, /ran out/);
+    // Another FATAL, or a promoted copy that could not be asked: where replay was, not "the WAL ran out".
+    for (const failure of ['FATAL: requested timeline 3 is not a child of this server\'s history', 'the promoted copy could not be asked where its recovery ended: Connection terminated']) {
+      const other = recoveryTargetCheck(partial, null, { ...ctx, failure });
+      assert.equal(other.status, 'fail');
+      assert.ok(other.detail.startsWith(`recovery to xid:999 failed: ${failure}; replay reached 0/3000100`), other.detail);
+      assert.doesNotMatch(other.detail, /ran out/);
+    }
+  });
+
   it('restore.physical_isolation fails on a copy that could archive, replicate, preload or listen', () => {
     const ok = {
       listen_addresses: '', archive_mode: 'off', archive_command: '(disabled)', archive_library: '', primary_conninfo: '', primary_slot_name: '',
