@@ -116,3 +116,24 @@ function leavesSelect(t: CopyTarget, rel: RestoredRelation): string {
   });
   return `COPY (${parts.length ? parts.join(' UNION ALL ') : `SELECT ${t.columns || '*'} FROM ONLY ${t.table}`}) TO STDOUT`;
 }
+
+/**
+ * Whether `readBackStatements` read every row the restored relation holds, so that the lines read back are its exact
+ * row count (row-counts.ts takes it instead of a second full scan with count(*)): an ordinary table (`COPY t TO`
+ * reads the rows of `SELECT * FROM ONLY t`, as count(*) FROM ONLY does), or a partitioned root read whole or whose
+ * every leaf is of one of its blocks' column orders. Anything else (a foreign table, a root with a leaf of another
+ * order, a relation not found, an extension configuration table read through its filter) is counted with count(*).
+ */
+export function readBackIsWhole(t: CopyTarget, rel: RestoredRelation | undefined): boolean {
+  // A configuration table's filtered read: its count(*) goes through the same filter (row-counts.ts), on its own.
+  if (t.filter) return false;
+  const kind = rel?.relkind ?? null;
+  if (kind === 'r') return true;
+  if (kind !== 'p') return false;
+  // A tree with a foreign leaf is read through its other leaves only (leavesSelect): counted with count(*) on those.
+  if (rel?.leaves.some((l) => l.relkind === 'f')) return false;
+  const lists = t.columnLists ?? [t.columns ?? null];
+  if (lists.length <= 1) return true;
+  const orders = new Set(lists.map((cols) => JSON.stringify(cols ? columnNames(cols) : [])));
+  return (rel?.leaves ?? []).every((l) => orders.has(JSON.stringify(l.columns)));
+}
