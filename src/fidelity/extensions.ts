@@ -27,8 +27,8 @@ export function isExtensionUnavailable(err: unknown): boolean {
 
 /**
  * Extensions the connected server could install, name → versions: its whole extension directory in one query. That
- * listing fails as a whole when any one control file there cannot be read (a package half installed, a link that
- * dangles), though the extensions asked about may be fine: then each of `names` is asked about alone
+ * listing fails as a whole when any one control file there cannot be read or parsed (a package half installed, a
+ * link that dangles, a file edited by hand), though the extensions asked about may be fine: then each of `names` is asked about alone
  * (`pg_extension_update_paths` reads only that extension's files; an extension with a single version lists none,
  * kept as available in an unknown version — an empty list).
  */
@@ -38,8 +38,9 @@ export async function availableExtensions(db: DbSession, names: readonly string[
     const rows = await db.query<{ name: string; version: string }>('SELECT name::text AS name, version FROM pg_catalog.pg_available_extension_versions ORDER BY 1, 2');
     for (const r of rows) out.set(r.name, [...(out.get(r.name) ?? []), r.version]);
     return out;
-  } catch (err) {
-    if (!isExtensionUnavailable(err)) throw err;
+  } catch {
+    // Whatever failed the whole listing (an unreadable or malformed control file of any extension on the machine),
+    // the extensions that matter are asked about one by one below; an error about one of them is its own.
   }
   for (const name of names) {
     try {

@@ -18,6 +18,10 @@ import { ReportSchema, type Report } from '../../src/report/model.js';
 
 const EXT = `pgdrill_test_alt_${process.pid}`;
 const BROKEN = `pgdrill_test_broken_${process.pid}`;
+/** An extension the source uses whose control file is then spoilt: the sandbox cannot read it. */
+const SPOILT = `pgdrill_test_spoilt_${process.pid}`;
+/** Another extension's control file that does not parse. */
+const MALFORMED = `pgdrill_test_malformed_${process.pid}`;
 const ALTERNATIVES = '/etc/alternatives';
 
 const parse = (stdout: string): Report => ReportSchema.parse(JSON.parse(stdout));
@@ -30,6 +34,7 @@ describe('extensions installed through /etc/alternatives, in the jail', () => {
   let realDir = '';
   const planted: string[] = [];
   let skip = '';
+  let spoiltControl = '';
   before(async () => {
     dir = await scratchDir();
     source = await startSource({ parentDir: dir.path });
@@ -57,6 +62,14 @@ describe('extensions installed through /etc/alternatives, in the jail', () => {
     // Another extension's control file that dangles on the whole machine, as a half-removed package leaves it.
     await symlink(join(ALTERNATIVES, `${BROKEN}.control`), join(extdir, `${BROKEN}.control`));
     planted.push(join(extdir, `${BROKEN}.control`));
+    await writeFile(join(extdir, `${MALFORMED}.control`), `this is = not ' a control file\n`);
+    planted.push(join(extdir, `${MALFORMED}.control`));
+    spoiltControl = join(extdir, `${SPOILT}.control`);
+    await writeFile(spoiltControl, `comment = 'pgdrill test: spoilt after use'\ndefault_version = '1.0'\nrelocatable = true\n`);
+    await writeFile(join(extdir, `${SPOILT}--1.0.sql`), `CREATE FUNCTION spoilt_answer() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 7';\n`);
+    planted.push(spoiltControl, join(extdir, `${SPOILT}--1.0.sql`));
+    await psql(source, 'postgres', { sql: 'CREATE DATABASE spoilt' });
+    await psql(source, 'spoilt', { sql: `CREATE EXTENSION ${SPOILT}; CREATE TABLE t AS SELECT generate_series(1, 10) AS id` });
   });
   after(async () => {
     for (const f of planted) await rm(f, { force: true });
@@ -65,7 +78,7 @@ describe('extensions installed through /etc/alternatives, in the jail', () => {
     await dir?.[Symbol.asyncDispose]();
   });
 
-  test('run (CLI, default jail): PASS; the extension is available in the sandbox and amcheck runs, despite the dangling control file', async (t) => {
+  test('run (CLI, default jail): PASS; the extension is available in the sandbox and amcheck runs, despite a dangling and a malformed control file of other extensions', async (t) => {
     if (skip) return t.skip(skip);
     const r = await runCli(['run', '--source', urlOf(source, 'alt'), '--out', join(dir.path, 'pass'), '--json']);
     const report = parse(r.stdout);
@@ -87,5 +100,23 @@ describe('extensions installed through /etc/alternatives, in the jail', () => {
     assert.equal(c?.status, 'fail', why(report));
     assert.match(c.detail, new RegExp(`environment defect.*${EXT} 1\\.0`));
     assert.notEqual(r.code, 0);
+  });
+
+  test('an extension the source uses whose control file no longer parses: the drill ends (no psql left waiting), naming the file', async (t) => {
+    if (skip) return t.skip(skip);
+    await writeFile(spoiltControl, `default_version = '1.0\n`); // an unterminated string
+    // Before: the pre-restore check threw while the overlapped psql waited for its end of input, which nothing then
+    // released: the drill's process never exited. The guard below turns such a hang into a failure of this test.
+    const run = runCli(['run', '--source', urlOf(source, 'spoilt'), '--out', join(dir.path, 'spoilt'), '--json']);
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<'hung'>((res) => (timer = setTimeout(() => res('hung'), 180_000)));
+    const r = await Promise.race([run, hung]).finally(() => clearTimeout(timer));
+    assert.notEqual(r, 'hung', 'the drill did not end within 3 minutes');
+    if (r === 'hung') return;
+    assert.notEqual(r.code, 0);
+    const report = parse(r.stdout);
+    assert.notEqual(report.status, 'PASS');
+    assert.match(JSON.stringify(report.checks), new RegExp(SPOILT), why(report));
+    assert.equal(report.teardown?.confirmed, true);
   });
 });

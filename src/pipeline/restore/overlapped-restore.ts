@@ -125,6 +125,10 @@ export class OverlappedRestore {
             return { errors: [...this.globalsErrors, ...r.errors], durationMs: Math.round(performance.now() - this.startedAt) };
           }
         : undefined,
+      abandon: () => {
+        gate?.stop('discarded');
+        this.psql?.child.kill('SIGKILL');
+      },
     };
   }
 

@@ -78,6 +78,12 @@ export interface PreparedRestore {
   sandbox(): Promise<SandboxCluster>;
   /** Overlapped plain restore: ends psql's input, waits for psql and returns every error of the globals and the dump. Absent: restore here. */
   readonly restored?: () => Promise<{ readonly errors: RestoreError[]; readonly durationMs: number }>;
+  /**
+   * The restore stage ended without `restored()` having finished (an error or a refusal before it, a signal during
+   * it): stop feeding psql and kill it. Its end of input is held back until `restored()`, so a psql left alone would
+   * wait on its stdin for ever and keep the drill's process alive after the drill. A no-op once psql has exited.
+   */
+  readonly abandon?: () => void;
 }
 
 /**
@@ -198,6 +204,7 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput):
     tables: [],
   };
   const ended = await restoreAndCompare(ctx, input, rec).then(() => null, (error: unknown) => ({ error }));
+  input.prepared?.abandon?.();
   const t = await teardownStage(ctx, rec.lease.sandbox, { keep: input.keep, database: input.database });
   return { restore: { ...rec.restore, kept: t.kept, connect: t.connect }, tables: rec.tables, fidelity: rec.fidelity, teardown: t.teardown, ended };
 }
