@@ -8,10 +8,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
+import { drill } from '../fidelity/helpers.js';
 import { psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
 import { ReportSchema, type Report } from '../../src/report/model.js';
@@ -102,21 +103,34 @@ describe('extensions installed through /etc/alternatives, in the jail', () => {
     assert.notEqual(r.code, 0);
   });
 
-  test('an extension the source uses whose control file no longer parses: the drill ends (no psql left waiting), naming the file', async (t) => {
+  test('an extension the source uses whose control file no longer parses: the drill ends naming the file, and no psql of it is left running', async (t) => {
     if (skip) return t.skip(skip);
     await writeFile(spoiltControl, `default_version = '1.0\n`); // an unterminated string
-    // Before: the pre-restore check threw while the overlapped psql waited for its end of input, which nothing then
-    // released: the drill's process never exited. The guard below turns such a hang into a failure of this test.
-    const run = runCli(['run', '--source', urlOf(source, 'spoilt'), '--out', join(dir.path, 'spoilt'), '--json']);
-    let timer: NodeJS.Timeout | undefined;
-    const hung = new Promise<'hung'>((res) => (timer = setTimeout(() => res('hung'), 180_000)));
-    const r = await Promise.race([run, hung]).finally(() => clearTimeout(timer));
-    assert.notEqual(r, 'hung', 'the drill did not end within 3 minutes');
-    if (r === 'hung') return;
-    assert.notEqual(r.code, 0);
-    const report = parse(r.stdout);
+    // As a library, in this process: the pre-restore check throws while the overlapped psql waits for its end of
+    // input. The restore stage now kills that psql when it ends (abandon()); a run without it did not leave psql
+    // behind here either (the drill's end stopped it), but two test processes of this session hung after such an
+    // ending, so the test keeps watching for a psql left running.
+    const { report } = await drill(urlOf(source, 'spoilt'), dir.path, 'spoilt', undefined, false);
     assert.notEqual(report.status, 'PASS');
     assert.match(JSON.stringify(report.checks), new RegExp(SPOILT), why(report));
     assert.equal(report.teardown?.confirmed, true);
+    let left = await psqlChildren();
+    for (let i = 0; i < 50 && left.length; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = await psqlChildren();
+    }
+    assert.deepEqual(left, [], 'psql processes of the drill still running');
   });
 });
+
+/** This process's children that are psql. */
+async function psqlChildren(): Promise<number[]> {
+  const out: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
+    if (m && m[1] === 'psql' && Number(m[2]) === process.pid) out.push(Number(name));
+  }
+  return out;
+}
