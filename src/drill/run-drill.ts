@@ -207,7 +207,8 @@ async function contentAndRestore(ctx: DrillContext, s: RunSetup, opts: RunDrillO
     inventory: scan.inventory,
     database: guarded.identity.database, encoding: guarded.encoding, locale: guarded.locale,
     sourceSystemIdentifier: guarded.identity.systemIdentifier, sourceObjects: backup.sourceObjects, sourceCounts: backup.sourceCounts, sourceRelations: guarded.lockTable.relations,
-    tablesFromDump: [], copyBlocks: scan.copyBlocks, pgDumpTransactionLines: s.format === 'plain' ? scan.pgDumpTransactionLines : [], keep: opts.keep ?? false, jobs: s.config.backup.jobs,
+    tablesFromDump: [], copyBlocks: scan.copyBlocks, pgDumpTransactionLines: s.format === 'plain' ? scan.pgDumpTransactionLines : [],
+    matviewRefreshes: scan.matviewRefreshes, keep: opts.keep ?? false, jobs: s.config.backup.jobs,
     sourceFidelity: backup.sourceFidelity, afterRestore: opts.afterRestore, afterParallelRestore: opts.afterParallelRestore,
     prepared: overlap?.handOver(),
   });

@@ -17,9 +17,10 @@ import type { CopyBlock } from '../scan/types.js';
 import { tableLabel } from '../catalog/tables.js';
 import { hashTablesParallel } from './content-hash.js';
 import { hashRestoredCopies, UNKNOWN_DUMP_SESSION, type RestoredCopyHash } from './copy-hash-restored.js';
-import { gatherCopyTargets, type GatheredCopyTarget } from './copy-targets.js';
+import { copyTargetLabel, gatherCopyTargets, type GatheredCopyTarget } from './copy-targets.js';
 import { filterProblem } from './extension-config.js';
 import { diffLargeObjects, hashLargeObjects, type LargeObjectHash } from './large-object-hash.js';
+import type { ReadBackCounts } from './row-counts.js';
 import type { VerifyRestoredInput } from './verify-restored.js';
 
 const name = 'fidelity.content_hashes';
@@ -57,6 +58,20 @@ SELECT DISTINCT n.nspname AS schema, c.relname AS name
 export interface StreamReadBack {
   readonly restored: Promise<RestoredCopyHash[]>;
   readonly t0: number;
+  /** Labels (`schema.name`) of the tables it reads. */
+  readonly tables: ReadonlySet<string>;
+}
+
+/**
+ * The row counts the read-back takes anyway, for `checkRowCounts`: the lines of each table it read whole and without
+ * error. A read-back that failed as a whole gives none (the counts then take count(*); its failure is this check's).
+ */
+export function readBackCounts(readBack: StreamReadBack | null): ReadBackCounts | null {
+  if (!readBack) return null;
+  const rows = readBack.restored.then(
+    (rs) => new Map<string, number>(rs.flatMap((r) => ('hash' in r && r.whole ? [[copyTargetLabel(r.table), r.rows] as const] : []))),
+    () => new Map<string, number>());
+  return { tables: readBack.tables, rows };
 }
 
 /**
@@ -80,7 +95,7 @@ export function startStreamReadBack(input: VerifyRestoredInput, openRaw: () => P
     psql: input.bins.has('psql') ? { bin: input.bins.path('psql'), env: input.sandbox.checkEnv(input.database) } : null,
   });
   restored.catch(() => {}); // awaited by contentHashesCheck, or dropped when the counts failed first (the caller waits for it to settle)
-  return { restored, t0 };
+  return { restored, t0, tables: new Set(targets.map((t) => copyTargetLabel(t.table))) };
 }
 
 /** The stream evidence: restored COPY TO hashes against the dump's. Fills the rows' dump_hash/restored_copy_hash. */
@@ -88,8 +103,8 @@ async function streamEvidence(input: VerifyRestoredInput, blocks: Map<string, Ga
   // Judged over the tables the counts found in the copy (a table they did not count is theirs to report, not read here).
   const present = new Set(input.tables.filter((t) => t.restored_rows !== null && blocks.has(tableLabel(t))).map(tableLabel));
   const settings = input.source?.dumpSession ?? UNKNOWN_DUMP_SESSION;
-  const restored = (await readBack.restored).filter((r) => present.has(r.table.replace(/"/g, '')));
-  const byTable = new Map<string, RestoredCopyHash>(restored.map((r) => [r.table.replace(/"/g, ''), r]));
+  const restored = (await readBack.restored).filter((r) => present.has(copyTargetLabel(r.table)));
+  const byTable = new Map<string, RestoredCopyHash>(restored.map((r) => [copyTargetLabel(r.table), r]));
   const problems: string[] = [];
   const unsure: string[] = [];
   let dependent: Set<string> | null = null;

@@ -8,7 +8,7 @@
  */
 import type { DbSession } from '../pg/client.js';
 import { CopyLineHasher, type CopyHash } from '../scan/copy-hash.js';
-import { readBackStatements, restoredRelations, type CopyTarget, type RestoredRelation } from './copy-read-plan.js';
+import { readBackIsWhole, readBackStatements, restoredRelations, type CopyTarget, type RestoredRelation } from './copy-read-plan.js';
 import { copyOutThroughPsql } from './copy-read-psql.js';
 
 export { asciiIdentifiers, type CopyTarget } from './copy-read-plan.js';
@@ -34,8 +34,11 @@ export async function readDumpSessionSettings(db: DbSession): Promise<DumpSessio
   return { timeZone: r?.tz ?? null, byteaOutput: r?.bytea ?? null, lcMonetary: r?.monetary ?? null };
 }
 
-/** One target read back: its rows and hash, or why it could not be read. */
-export type RestoredCopyHash = CopyTarget & ({ readonly rows: number; readonly hash: string; readonly ms: number } | { readonly error: string });
+/**
+ * One target read back: its rows and hash, or why it could not be read. `whole`: the statements read every row of
+ * the relation (copy-read-plan.ts `readBackIsWhole`), so `rows` is its exact row count.
+ */
+export type RestoredCopyHash = CopyTarget & ({ readonly rows: number; readonly hash: string; readonly ms: number; readonly whole: boolean } | { readonly error: string });
 
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -85,7 +88,7 @@ async function hashOne(r: Reader, t: CopyTarget, rel: RestoredRelation | undefin
     return { ...base, error: (err as Error).message };
   }
   const c: CopyHash = h.finish();
-  return { ...base, rows: c.rows, hash: c.hash, ms: Math.round(performance.now() - t0) };
+  return { ...base, rows: c.rows, hash: c.hash, ms: Math.round(performance.now() - t0), whole: readBackIsWhole(t, rel) };
 }
 
 /** What `hashRestoredCopies` needs. */

@@ -33,8 +33,8 @@ export interface CopyTarget {
 /** The target in the restored copy: its relkind (null: not found) and, for a partitioned one, its leaves' columns. */
 export interface RestoredRelation {
   readonly relkind: string | null;
-  /** Leaf partitions (any depth): oid and live, non-generated column names in attnum order. */
-  readonly leaves: readonly { readonly oid: string; readonly columns: readonly string[] }[];
+  /** Leaf partitions (any depth): oid and live, non-generated column names in attnum order (`relkind` and `name`, quoted: for a tree with a foreign leaf). */
+  readonly leaves: readonly { readonly oid: string; readonly columns: readonly string[]; readonly relkind?: string; readonly name?: string }[];
 }
 
 /** Look every target up in the restored copy (one query, plus one per partitioned target of several column lists). */
@@ -47,12 +47,13 @@ export async function restoredRelations(db: DbSession, targets: readonly CopyTar
   const generated = Number(await db.value<string>("SELECT pg_catalog.current_setting('server_version_num')")) >= 120000 ? "AND a.attgenerated = ''" : '';
   for (const t of targets) {
     const relkind = kinds.get(t.table) ?? null;
-    const several = (t.columnLists?.length ?? 1) > 1;
-    const leaves = relkind === 'p' && several ? await db.query<{ oid: string; columns: string[] }>(`
+    // Every partitioned target's leaves: a foreign one (--include-foreign-data) must not be read (see below).
+    const leaves = relkind === 'p' ? await db.query<{ oid: string; columns: string[]; relkind: string; name: string }>(`
 WITH RECURSIVE tree(oid) AS (SELECT pg_catalog.to_regclass($1)::oid UNION ALL SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN tree ON i.inhparent = tree.oid)
 SELECT c.oid::text AS oid, pg_catalog.to_json(ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
-         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ${generated} ORDER BY a.attnum)) AS columns
-  FROM tree JOIN pg_catalog.pg_class c ON c.oid = tree.oid WHERE c.relkind <> 'p'`, [t.table]) : [];
+         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ${generated} ORDER BY a.attnum)) AS columns,
+       c.relkind::text AS relkind, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name
+  FROM tree JOIN pg_catalog.pg_class c ON c.oid = tree.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind <> 'p'`, [t.table]) : [];
     out.set(t.table, { relkind, leaves });
   }
   return out;
@@ -94,10 +95,45 @@ export function readBackStatements(t: CopyTarget, rel: RestoredRelation | undefi
   if (kind === 'r' || kind === null) return [ascii(`COPY ${t.table}${t.columns ? ` (${t.columns})` : ''} TO STDOUT`)];
   const select = (cols: string | null | undefined, where: string) => ascii(`COPY (SELECT ${cols || '*'} FROM ${kind === 'p' ? '' : 'ONLY '}${t.table}${where}) TO STDOUT`);
   const lists = t.columnLists ?? [t.columns ?? null];
+  // A tree with a foreign leaf: reading the root would plan a scan of it, which the sandbox refuses (and must not
+  // read). Its other leaves are read one by one instead (their rows are what the dump's blocks restored).
+  if (kind === 'p' && rel?.leaves.some((l) => l.relkind === 'f')) return [ascii(leavesSelect(t, rel))];
   if (lists.length <= 1 || kind !== 'p') return [select(t.columns, '')];
   return lists.map((cols) => {
     const want = JSON.stringify(cols ? columnNames(cols) : []);
     const oids = (rel?.leaves ?? []).filter((l) => JSON.stringify(l.columns) === want).map((l) => l.oid);
     return select(cols, ` WHERE tableoid IN (${oids.length ? oids.join(', ') : 'NULL'})`);
   });
+}
+
+/** `COPY (SELECT … FROM ONLY leaf UNION ALL …) TO STDOUT` over a partitioned target's leaves that are not foreign tables. */
+function leavesSelect(t: CopyTarget, rel: RestoredRelation): string {
+  const lists = t.columnLists ?? [t.columns ?? null];
+  const local = rel.leaves.filter((l) => l.relkind !== 'f' && l.name);
+  const parts = lists.flatMap((cols) => {
+    const want = JSON.stringify(cols ? columnNames(cols) : []);
+    return local.filter((l) => lists.length <= 1 || JSON.stringify(l.columns) === want).map((l) => `SELECT ${cols || '*'} FROM ONLY ${l.name}`);
+  });
+  return `COPY (${parts.length ? parts.join(' UNION ALL ') : `SELECT ${t.columns || '*'} FROM ONLY ${t.table}`}) TO STDOUT`;
+}
+
+/**
+ * Whether `readBackStatements` read every row the restored relation holds, so that the lines read back are its exact
+ * row count (row-counts.ts takes it instead of a second full scan with count(*)): an ordinary table (`COPY t TO`
+ * reads the rows of `SELECT * FROM ONLY t`, as count(*) FROM ONLY does), or a partitioned root read whole or whose
+ * every leaf is of one of its blocks' column orders. Anything else (a foreign table, a root with a leaf of another
+ * order, a relation not found, an extension configuration table read through its filter) is counted with count(*).
+ */
+export function readBackIsWhole(t: CopyTarget, rel: RestoredRelation | undefined): boolean {
+  // A configuration table's filtered read: its count(*) goes through the same filter (row-counts.ts), on its own.
+  if (t.filter) return false;
+  const kind = rel?.relkind ?? null;
+  if (kind === 'r') return true;
+  if (kind !== 'p') return false;
+  // A tree with a foreign leaf is read through its other leaves only (leavesSelect): counted with count(*) on those.
+  if (rel?.leaves.some((l) => l.relkind === 'f')) return false;
+  const lists = t.columnLists ?? [t.columns ?? null];
+  if (lists.length <= 1) return true;
+  const orders = new Set(lists.map((cols) => JSON.stringify(cols ? columnNames(cols) : [])));
+  return (rel?.leaves ?? []).every((l) => orders.has(JSON.stringify(l.columns)));
 }

@@ -5,7 +5,9 @@
  * rows add up, and so do their `c2:` hashes (each lane is a sum of per-line digests modulo 2^32, copy-hash.ts): the
  * target's hash is that of all its lines, whichever block carried them.
  */
+import { tableLabel } from '../catalog/tables.js';
 import type { CopyBlock } from '../scan/types.js';
+import { parseQualifiedName } from '../verify/artifact-name.js';
 
 /** One table named by COPY blocks: their lines' rows and hash together, and each column list they used. */
 export interface GatheredCopyTarget {
@@ -28,9 +30,14 @@ export function addCopyHashes(a: string, b: string): string {
   return `c2:${hex(lane(a, 0) + lane(b, 0))}${hex(lane(a, 1) + lane(b, 1))}`;
 }
 
-/** The label the report's rows use for a COPY target: `schema.name`, quotes dropped. */
+/**
+ * The label the report's rows use for a COPY target: `schema.name` as `tableLabel` writes it, the quoting undone
+ * (`"a""b"` is `a"b`: dropping every quote made it `ab`, which matched no table, so such a table was never read
+ * back nor compared). A target that does not parse keeps its text, quotes dropped.
+ */
 export function copyTargetLabel(table: string): string {
-  return table.replace(/"/g, '');
+  const t = parseQualifiedName(table);
+  return t ? tableLabel(t) : table.replace(/"/g, '');
 }
 
 /** The dump's blocks by target label, in the dump's order of first appearance. */

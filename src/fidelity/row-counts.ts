@@ -1,8 +1,9 @@
 /**
- * `fidelity.row_counts`: an exact `count(*)` of every table in the restored copy, against the source's count in the
- * dump's snapshot (a drill) or the dump's own COPY row count (verifying a dump without a source). Runs in the
- * fidelity stage, beside the catalog comparison and amcheck (its own session): counting a large table is a full
- * scan, and on a machine with cores to spare it need not wait for the others.
+ * `fidelity.row_counts`: the exact row count of every table in the restored copy, against the source's count in the
+ * dump's snapshot (a drill) or the dump's own COPY row count (verifying a dump without a source). A table the content
+ * hashes read back whole with `COPY … TO STDOUT` is counted by that read-back (its lines are its rows: the same scan,
+ * not a second one — a full heap scan of every table, ~0.3 s of backend CPU at pgbench scale 50); every other table
+ * (no hashed COPY block, a foreign or filtered read-back, a read-back that failed) by `count(*)` on its own session.
  */
 import { countRows, quoteIdent, tableLabel, type TableCount, type TableRef } from '../catalog/tables.js';
 import type { DbSession } from '../pg/client.js';
@@ -27,6 +28,20 @@ export interface RowCountPlan {
   readonly restoredTables: ReadonlySet<string>;
   /** The restored copy's extension configuration tables, by `schema.name`: counted (and read back) through their filter. Default none. */
   readonly configTables?: ReadonlyMap<string, ConfigTable>;
+}
+
+/**
+ * Row counts the content hashes' read-back takes anyway (content-hash-check.ts `readBackCounts`). Their verdict needs
+ * no more than this: the read-back reads the quiescent copy, and its lines are `COPY … TO STDOUT`'s rows.
+ */
+export interface ReadBackCounts {
+  /** Labels (`schema.name`) of the tables it reads: their count(*) waits for it, and is taken only where it gives none. */
+  readonly tables: ReadonlySet<string>;
+  /**
+   * Label → rows, of each table read whole and without error (`readBackIsWhole`); settles once the read-back has
+   * ended: empty when it failed as a whole (every table then counted with count(*)).
+   */
+  readonly rows: Promise<ReadonlyMap<string, number>>;
 }
 
 /** The tables of a dump's COPY blocks, each once, in the dump's order. */
@@ -57,9 +72,25 @@ async function countTargets(db: DbSession, present: readonly TableRef[], roots: 
     const problem = c?.filter ? filterProblem(tableLabel(t), c) : null;
     if (problem) problems.push(problem);
     const from = `${roots.has(tableLabel(t)) ? '' : 'ONLY '}${quoteIdent(t.schema)}.${quoteIdent(t.name)}${c?.filter ? ` ${c.filter}\n` : ''}`;
-    out.set(tableLabel(t), problem ? null : Number(await db.value<string>(`SELECT count(*) FROM ${from}`)));
+    const sql = roots.has(tableLabel(t)) && !c?.filter ? await countRootSql(db, t) : `SELECT count(*) FROM ${from}`;
+    out.set(tableLabel(t), problem ? null : Number(await db.value<string>(sql)));
   }
   return out;
+}
+
+/**
+ * A partitioned table's count: `count(*) FROM root`, or — when a leaf is a foreign table, whose scan the sandbox
+ * refuses (and must not read) — the sum of its other leaves' `count(*) FROM ONLY leaf`.
+ */
+async function countRootSql(db: DbSession, t: TableRef): Promise<string> {
+  const root = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
+  const leaves = await db.query<{ name: string; relkind: string }>(`
+SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name, c.relkind::text AS relkind
+  FROM pg_catalog.pg_partition_tree($1::regclass) p JOIN pg_catalog.pg_class c ON c.oid = p.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE p.isleaf`, [root]);
+  if (!leaves.some((l) => l.relkind === 'f')) return `SELECT count(*) FROM ${root}`;
+  const local = leaves.filter((l) => l.relkind !== 'f');
+  return local.length ? `SELECT ${local.map((l) => `(SELECT count(*) FROM ONLY ${l.name})`).join(' + ')}` : 'SELECT 0';
 }
 
 /**
@@ -83,8 +114,11 @@ SELECT rn.nspname || '.' || r.relname AS root, CASE WHEN c.relkind <> 'p' THEN n
   return out;
 }
 
-/** Count the restored tables, fill the report's table rows (`rows`, in place) and add `fidelity.row_counts`. */
-export async function checkRowCounts(b: ReportBuilder, db: DbSession, plan: RowCountPlan, rows: TableRow[], signal?: AbortSignal): Promise<void> {
+/**
+ * Count the restored tables — from `readBack` where it read a table whole, else with count(*) on `db` — fill the
+ * report's table rows (`rows`, in place, once every count is taken) and add `fidelity.row_counts`.
+ */
+export async function checkRowCounts(b: ReportBuilder, db: DbSession, plan: RowCountPlan, rows: TableRow[], signal?: AbortSignal, readBack: ReadBackCounts | null = null): Promise<void> {
   // Without the source's counts (source.witness: none in a run): the tables are those the dump carries data for.
   const listed: TableRef[] = plan.sourceCounts ? [...plan.sourceCounts] : plan.tablesFromDump.length ? [...plan.tablesFromDump] : tablesOfCopyBlocks(plan.copyBlocks);
   // COPY targets the list lacks (a partitioned root that blocks name, a foreign table with --include-foreign-data): the source lists leaf tables only.
@@ -94,7 +128,19 @@ export async function checkRowCounts(b: ReportBuilder, db: DbSession, plan: RowC
   const config = plan.configTables ?? new Map<string, ConfigTable>();
   const problems: string[] = [];
   const partitioned = await partitionedTargets(db, present);
-  const counted = await countTargets(db, present, new Set(partitioned.keys()), config, problems, signal);
+  const roots = new Set(partitioned.keys());
+  // The tables the read-back does not read are counted while it runs; those it could not count, after it.
+  const waits = (t: TableRef) => readBack?.tables.has(tableLabel(t)) ?? false;
+  const counted = await countTargets(db, present.filter((t) => !waits(t)), roots, config, problems, signal);
+  const fromReadBack = readBack ? await readBack.rows : new Map<string, number>();
+  signal?.throwIfAborted();
+  const uncounted = present.filter((t) => waits(t) && !fromReadBack.has(tableLabel(t)));
+  for (const [k, n] of await countTargets(db, uncounted, roots, config, problems, signal)) counted.set(k, n);
+  let byReadBack = 0;
+  for (const t of present.filter((x) => waits(x) && fromReadBack.has(tableLabel(x)))) {
+    counted.set(tableLabel(t), fromReadBack.get(tableLabel(t))!);
+    byReadBack++;
+  }
   // Several blocks may name one table (a --load-via-partition-root dump: one per leaf, each naming the root): their rows add up.
   const dumpRows = new Map([...gatherCopyTargets(plan.copyBlocks)].map(([k, t]) => [k, t.rows]));
   const sourceRows = new Map((plan.sourceCounts ?? []).map((s) => [tableLabel(s), s.rows]));
@@ -135,11 +181,13 @@ export async function checkRowCounts(b: ReportBuilder, db: DbSession, plan: RowC
   const asRoot = leaves.length ? `; ${leaves.length} leaf partition(s) compared as the root the dump loaded them through (${[...new Set(leaves.map((t) => t.via_root!))].slice(0, 5).join(', ')}: a row may land in another leaf of the copy)` : '';
   // A leaf compared as its root is named by the root's row; an unreadable filter by its problem.
   const differ = mismatched.filter((t) => !(t.via_root && t.restored_rows !== null) && !(t.restored_rows === null && problems.some((p) => p.startsWith(`${tableLabel(t)} `))));
+  const byCount = counted.size - byReadBack;
+  const how = `${byReadBack} read back whole by the content hashes' COPY … TO STDOUT (its rows), ${byCount} by count(*)`;
   b.expect('fidelity.row_counts', 'fidelity', mismatched.length === 0,
-    `${rows.length} table(s), ${total} rows: every exact count(*) of the restored copy equals ${against}${through}${asRoot}`,
+    `${rows.length} table(s), ${total} rows: every exact row count of the restored copy (${how}) equals ${against}${through}${asRoot}`,
     [
-      ...(differ.length ? [`${differ.length} table(s) differ: ${differ.slice(0, 10).map((t) => `${t.schema}.${t.name} ${side(t)} vs restored ${t.restored_rows ?? 'MISSING'}${t.filter ? ` (through its filter ${t.filter})` : ''}`).join('; ')}`] : []),
+      ...(differ.length ? [`${differ.length} table(s) differ: ${differ.slice(0, 10).map((t) => `${t.schema}.${t.name} ${side(t)} vs restored ${t.restored_rows ?? 'MISSING'}${t.filter ? ` (through its filter ${t.filter})` : ''}`).join('; ')} (restored rows: ${how})`] : []),
       ...problems,
     ].join('; '),
-    { tables: rows.length, rows: total, evidence, ...(filtered.length ? { filtered } : {}) });
+    { tables: rows.length, rows: total, evidence, ...(filtered.length ? { filtered } : {}), counted_by: { read_back: byReadBack, count: byCount } });
 }

@@ -29,12 +29,14 @@ export async function fidelityStageOfCopy(ctx: DrillContext, sandbox: SandboxClu
   readonly jobs: number;
   /** The sandbox stays running afterwards (--keep). */
   readonly keep: boolean;
+  /** `schema.name` of the materialized views the restore left unpopulated (src/restore/deferred-refresh.ts). Default none. */
+  readonly unpopulatedMatviews?: ReadonlySet<string>;
 }, into: FidelityResult): Promise<void> {
   await ctx.builder.stage('fidelity', async () => {
     await verifyRestored(ctx.builder, {
       sandbox, database: o.database, bins: ctx.bins, dir: fidelityDir(ctx.runDir), source: o.sourceFidelity ?? null,
       rowCounts, tables: into.tables, fidelity: into.fidelity, jobs: o.jobs, keep: o.keep, logger: ctx.logger, signal: ctx.signal,
-      sourceNow: o.sourceNow,
+      sourceNow: o.sourceNow, unpopulatedMatviews: o.unpopulatedMatviews,
     });
   }, endsDrill);
 }

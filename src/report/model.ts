@@ -40,7 +40,7 @@ export const TableRowSchema = z.object({
   schema: z.string(),
   name: z.string(),
   source_rows: z.number().nullable().describe('exact count(*) on the source in the dump snapshot (run and demo with source.witness counts or hashes); null without such a witness (the default source.witness: none, and verify): compare with dump_rows then'),
-  restored_rows: z.number().nullable().describe('exact count(*) in the restored copy; null when the table is missing'),
+  restored_rows: z.number().nullable().describe("exact row count in the restored copy: the rows the content hashes' COPY … TO STDOUT read back, or count(*) where that did not read the table whole; null when the table is missing"),
   dump_rows: z.number().nullable().optional().describe("rows in the table's COPY block of the dump as pgdrill read it (every format); null when the dump holds no COPY block for it"),
   match: z.boolean(),
   source_hash: z.string().nullable().optional().describe('content hash on the source in the dump snapshot (source.witness: hashes; demo); null when it could not be computed'),

@@ -33,7 +33,7 @@ const RULES: readonly Rule[] = [
   { test: (e) => /tablespace ".*" does not exist|could not create directory .*tablespace|directory ".*" does not exist/.test(e.message), classification: 'environment_defect',
     hint: 'a tablespace of the source does not exist in the sandbox' },
   { test: (e) => /access to non-system foreign table is restricted/.test(e.message), classification: 'environment_defect',
-    hint: 'the restore uses a foreign table — pg_dump\'s REFRESH MATERIALIZED VIEW of a materialized view over one, or a statement added to the dump: the sandbox refuses every use of a foreign table so that the restored copy never reaches its server (docs/jail.md, Egress), so such a dump cannot be restored in isolation; nothing reached the foreign server' },
+    hint: 'the restore uses a foreign table in a statement pg_dump does not write (pg_dump\'s own REFRESH MATERIALIZED VIEW of a view over one is held back and the view left unpopulated, note matview-not-refreshed): the sandbox refuses every use of a foreign table so that the restored copy never reaches its server (docs/jail.md, Egress), so such a dump cannot be restored in isolation; nothing reached the foreign server' },
   // Added with the fidelity checks: the other ways a sandbox can differ from the source's machine.
   { test: (e) => /has no installation script nor update path for version|no installation script for version/.test(e.message), classification: 'environment_defect',
     hint: 'the sandbox has the extension, but not in the version the source uses: install that version of its package' },

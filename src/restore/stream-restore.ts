@@ -38,6 +38,8 @@ export interface GateScanner {
   finish(): unknown;
   /** pg_dump's own BEGIN/COMMIT lines around large objects so far (their bytes are dropped from psql's input). Absent: none. */
   readonly pgDumpTransactions?: readonly ByteRange[];
+  /** REFRESH lines of materialized views held back from psql, run after the restore (src/restore/deferred-refresh.ts). Absent: none. */
+  readonly matviewRefreshes?: readonly ByteRange[];
 }
 
 /** Where approved bytes go: psql's stdin, and how to stop psql dead. */
@@ -88,7 +90,7 @@ export class ScanGatedFeed extends Transform {
   released = false;
 
   private readonly scanner: GateScanner;
-  /** psql replays in one transaction: pg_dump's own BEGIN/COMMIT lines are dropped (src/restore/transaction-lines.ts). */
+  /** psql replays in one transaction: pg_dump's own BEGIN/COMMIT lines are dropped (src/restore/transaction-lines.ts), and so are the REFRESH lines the restore runs itself. */
   private readonly blanker: RangeBlanker;
   private readonly maxHeld: number;
   private readonly maxQueued: number;
@@ -103,7 +105,7 @@ export class ScanGatedFeed extends Transform {
   constructor(opts: ScanGatedFeedOptions) {
     super();
     this.scanner = opts.scanner;
-    this.blanker = new RangeBlanker(opts.scanner.pgDumpTransactions ?? []);
+    this.blanker = new RangeBlanker(opts.scanner.pgDumpTransactions ?? [], opts.scanner.matviewRefreshes ?? []);
     this.maxHeld = opts.maxHeldBytes ?? 1 << 20;
     this.maxQueued = opts.maxQueuedBytes ?? 4 << 20;
     this.targetP = opts.target.then(

@@ -25,16 +25,31 @@ export interface ByteRange {
 export class RangeBlanker {
   /** Input bytes seen so far (the offset of the next chunk's first byte). */
   private offset = 0;
-  /** The first range that may still touch the input. */
-  private next = 0;
+  /** Per list, the first range that may still touch the input. */
+  private readonly next: number[];
   /** Ranges dropped (wholly passed) so far. */
   dropped = 0;
 
   /**
-   * @param ranges ascending, not overlapping; may grow while the blanker works (the overlapped restore's scanner
-   *   adds a line's range by the time the line's bytes are passed on).
+   * @param lists each ascending, not overlapping (nor overlapping another list's); each may grow while the blanker
+   *   works (the overlapped restore's scanner adds a line's range by the time the line's bytes are passed on).
    */
-  constructor(private readonly ranges: readonly ByteRange[]) {}
+  private readonly lists: readonly (readonly ByteRange[])[];
+
+  constructor(...lists: readonly (readonly ByteRange[])[]) {
+    this.lists = lists;
+    this.next = lists.map(() => 0);
+  }
+
+  /** The list whose next range starts first, or -1 when none is left. */
+  private first(): number {
+    let best = -1;
+    for (let i = 0; i < this.lists.length; i++) {
+      const r = this.lists[i]![this.next[i]!];
+      if (r && (best === -1 || r.start < this.lists[best]![this.next[best]!]!.start)) best = i;
+    }
+    return best;
+  }
 
   /** The bytes of `buf` less the listed ranges (`buf` itself when none touches it). */
   rewrite(buf: Buffer): Buffer {
@@ -43,8 +58,8 @@ export class RangeBlanker {
     this.offset = to;
     let pieces: Buffer[] | null = null;
     let kept = from;
-    while (this.next < this.ranges.length) {
-      const r = this.ranges[this.next]!;
+    for (let li = this.first(); li !== -1; li = this.first()) {
+      const r = this.lists[li]![this.next[li]!]!;
       if (r.start >= to) break;
       if (r.end > from) {
         pieces ??= [];
@@ -56,7 +71,7 @@ export class RangeBlanker {
         kept = dropTo;
       }
       if (r.end > to) break; // continues into the next chunk
-      this.next++;
+      this.next[li] = this.next[li]! + 1;
       this.dropped++;
     }
     if (!pieces) return buf;

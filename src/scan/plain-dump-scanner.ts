@@ -24,7 +24,7 @@ import type { FindingKind } from './hostile-patterns.js';
 import { classifyMetaCommand } from './meta-command-policy.js';
 import { PsqlLexer, type LexerSink, type LiteralMode, type StdStrings, type TokenKind } from './psql-lexer.js';
 import { StatementAnalyzer } from './statement-analyzer.js';
-import type { CopyBlock, PgDumpTransactionLine, PlainScanOptions, PlainScanResult, ScanFinding } from './types.js';
+import type { CopyBlock, MatviewRefreshLine, PgDumpTransactionLine, PlainScanOptions, PlainScanResult, ScanFinding } from './types.js';
 
 export type { PlainScanOptions } from './types.js';
 
@@ -32,6 +32,8 @@ export type { PlainScanOptions } from './types.js';
 const MAX_FINDINGS = 1000;
 /** The start of the current line kept for finding texts. */
 const MAX_LINE_HEAD = 8192;
+/** pg_dump's refresh of one materialized view (fmtQualifiedId: lower-case names bare, any other quoted). */
+const PG_DUMP_REFRESH = /^REFRESH MATERIALIZED VIEW (?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")+")\.(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")+");$/;
 /** The start of a comment line kept: pg_dump's `-- Name:` header of a function with 100 arguments of long
  * schema-qualified type names runs past 13,000 characters. */
 const MAX_COMMENT_LINE = 65536;
@@ -107,6 +109,13 @@ export class PlainDumpScanner {
   /** Where the current line's first byte is in the input. */
   private lineStartByte = 0;
   private readonly transactionLines: PgDumpTransactionLine[] = [];
+  /** Inside a `Type: MATERIALIZED VIEW DATA` entry (pg_dump's REFRESH of one materialized view). */
+  private inMatviewData = false;
+  /** A `Type: FOREIGN TABLE` entry was seen: from then on the REFRESH lines are listed. */
+  private foreignTableSeen = false;
+  /** Where the current line's newline is in the input (its end). */
+  private lineEndByte = 0;
+  private readonly refreshLines: MatviewRefreshLine[] = [];
 
   private trailerSeen = false;
   private restrictKey: string | null = null;
@@ -161,6 +170,7 @@ export class PlainDumpScanner {
       if (end > pos) this.sqlText(this.decoder.write(chunk.subarray(pos, end)));
       if (nl === -1) break;
       this.sqlText(this.decoder.end()); // an incomplete character before a newline is invalid: U+FFFD
+      this.lineEndByte = this.bytes - n + nl;
       this.endSqlLine();
       pos = nl + 1;
       this.lineStartByte = this.bytes - n + pos;
@@ -182,6 +192,14 @@ export class PlainDumpScanner {
    */
   get pgDumpTransactions(): readonly PgDumpTransactionLine[] {
     return this.transactionLines;
+  }
+
+  /**
+   * pg_dump's REFRESH lines of materialized views after the dump's first foreign table so far, in order; each is
+   * listed by the time `push()` has consumed its newline (the overlapped restore holds them back from psql).
+   */
+  get matviewRefreshes(): readonly MatviewRefreshLine[] {
+    return this.refreshLines;
   }
 
   /** Ends the input and returns what the pass found. Further calls return the same result. */
@@ -220,6 +238,7 @@ export class PlainDumpScanner {
       lines: this.newlines + (this.bytes > 0 && this.lastByte !== 0x0a ? 1 : 0),
       bytes: this.bytes,
       pgDumpTransactionLines: this.transactionLines,
+      ...(this.refreshLines.length ? { matviewRefreshes: this.refreshLines } : {}),
     };
     return this.result;
   }
@@ -244,6 +263,11 @@ export class PlainDumpScanner {
     else if (this.inLargeObjects && topLevel && this.idleAtLineStart && idle && (this.lineHead === 'BEGIN;' || this.lineHead === 'COMMIT;')) {
       // The whole line is one of two ASCII texts: its bytes are its characters.
       this.transactionLines.push({ line: this.newlines + 1, start: this.lineStartByte, end: this.lineStartByte + this.lineHead.length });
+    }
+    // pg_dump's REFRESH of a materialized view, a whole line of its own entry, once a foreign table was declared:
+    // the restore may hold it back (src/restore/deferred-refresh.ts). Its bytes end at the newline.
+    else if (this.inMatviewData && this.foreignTableSeen && newline && this.encoding.decoded && topLevel && this.idleAtLineStart && idle && PG_DUMP_REFRESH.test(this.lineHead)) {
+      this.refreshLines.push({ line: this.newlines + 1, start: this.lineStartByte, end: this.lineEndByte, statement: this.lineHead });
     }
     // A COPY statement alone on its line, at the top level (pg_dump's `COPY t (cols) FROM stdin;`): its block can be
     // held back from a replay as a whole (CopyBlock.span). The line's text is whole (not cut at MAX_LINE_HEAD).
@@ -272,6 +296,8 @@ export class PlainDumpScanner {
     switch (h.kind) {
       case 'entry': {
         this.inLargeObjects = h.type === 'BLOBS';
+        this.inMatviewData = h.type === 'MATERIALIZED VIEW DATA';
+        if (h.type === 'FOREIGN TABLE' || h.alternatives?.some((a) => a.type === 'FOREIGN TABLE')) this.foreignTableSeen = true;
         const show = (n: string | null) => (n === null ? null : this.shown(n));
         const alternatives = h.alternatives?.map((a) => ({ type: a.type, schema: show(a.schema), name: this.shown(a.name) }));
         this.entries.push({ type: h.type, schema: show(h.schema), name: this.shown(h.name), owner: show(h.owner), line, ...(alternatives ? { alternatives } : {}) });

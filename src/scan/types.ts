@@ -60,6 +60,21 @@ export interface PlainScanResult {
    * would end it early (src/restore/transaction-lines.ts). In the order of the dump.
    */
   readonly pgDumpTransactionLines: readonly PgDumpTransactionLine[];
+  /** The materialized views' REFRESH lines after the dump's first foreign table (MatviewRefreshLine), in order. Absent: none. */
+  readonly matviewRefreshes?: readonly MatviewRefreshLine[];
+}
+
+/**
+ * pg_dump's `REFRESH MATERIALIZED VIEW schema.name;` line of a `MATERIALIZED VIEW DATA` entry, once the dump has
+ * declared a foreign table: a refresh the restore may hold back and run itself (src/restore/deferred-refresh.ts).
+ * `[start, end)`: the line's bytes in the (uncompressed) dump, without its newline.
+ */
+export interface MatviewRefreshLine {
+  readonly line: number;
+  readonly start: number;
+  readonly end: number;
+  /** The statement as written (pg_dump's form: a whole line, the name schema-qualified and quoted where needed). */
+  readonly statement: string;
 }
 
 /** One of pg_dump's own BEGIN;/COMMIT; lines: its number and its text's bytes in the (uncompressed) dump, `[start, end)` without the newline. */

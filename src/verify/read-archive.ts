@@ -20,6 +20,8 @@ export interface TocListEntry {
   readonly dumpId: number;
   /** e.g. 'TABLE DATA public actor postgres' (type, schema, name, owner as pg_restore prints them). */
   readonly text: string;
+  /** The OID of the object the entry is about (a TABLE DATA entry's is its table's), 0 for none. */
+  readonly oid?: number;
 }
 
 /** The table of contents of an archive. */
@@ -59,8 +61,8 @@ export async function listArchive(bins: DumpReader, path: string, signal?: Abort
       else dumpedBy = h[2]!.trim();
       continue;
     }
-    const m = /^(\d+); \d+ \d+ (.*)$/.exec(line);
-    if (m) entries.push({ dumpId: Number(m[1]), text: m[2]! });
+    const m = /^(\d+); \d+ (\d+) (.*)$/.exec(line);
+    if (m) entries.push({ dumpId: Number(m[1]), text: m[3]!, oid: Number(m[2]) });
   }
   return { entries, dbname, dumpedFrom, dumpedBy };
 }

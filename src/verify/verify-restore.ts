@@ -52,7 +52,8 @@ export async function verifyRestore(ctx: DrillContext, o: VerifyRestoreInput): P
     sourceSystemIdentifier: source?.identity.systemIdentifier ?? null,
     sourceObjects: n?.objects ?? null, sourceCounts: null,
     sourceNow: n?.hashes ? { now: n, unchanged: config.source.unchanged_since_dump } : null,
-    tablesFromDump: tablesOfCopyBlocks(s.copyBlocks), copyBlocks: s.copyBlocks, pgDumpTransactionLines: o.archive ? [] : s.pgDumpTransactionLines, keep: o.keep, jobs: config.backup.jobs,
+    tablesFromDump: tablesOfCopyBlocks(s.copyBlocks), copyBlocks: s.copyBlocks, pgDumpTransactionLines: o.archive ? [] : s.pgDumpTransactionLines,
+    matviewRefreshes: s.matviewRefreshes, keep: o.keep, jobs: config.backup.jobs,
   });
   if (!restored.ended && n?.counts && restored.tables.length) {
     ctx.builder.add(sourceRowsNowCheck(restored.tables, n.counts, config.thresholds ?? validateConfig({}).thresholds, n.readAt, config.source.unchanged_since_dump, n.countFailures));

@@ -110,6 +110,10 @@ describe('read-back of COPY targets that COPY t TO STDOUT refuses (partitioned r
     const m = report.tables.find((t) => t.name === 'm')!;
     assert.deepEqual([m.dump_rows, m.restored_rows, m.match], [300, 300, true]);
     assert.ok(m.dump_hash && m.dump_hash === m.restored_copy_hash);
+    // The root's 300 rows are its read-back's (every leaf of one of its blocks' column orders); the leaves, which no
+    // block names, are count(*)ed.
+    const by = check(report, 'fidelity.row_counts').evidence!.counted_by as { read_back: number; count: number };
+    assert.deepEqual([by.read_back, by.count], [1, report.tables.length - 1], JSON.stringify(report.tables.map((t) => t.name)));
   });
 
   test('--load-via-partition-root restored by psql: equal; a row altered in the leaf of other column order: that target differs', async () => {

@@ -4,6 +4,12 @@ import assert from 'node:assert/strict';
 import { psql, urlOf, usePagila } from '../helpers/clusters.js';
 import { check, drill, failed } from './helpers.js';
 import { renderHtml } from '../../src/report/html.js';
+import type { Report } from '../../src/report/model.js';
+
+/** How fidelity.row_counts took the restored rows: read back by the content hashes, or count(*). */
+function countedBy(r: Report): { read_back: number; count: number } {
+  return check(r, 'fidelity.row_counts').evidence!.counted_by as { read_back: number; count: number };
+}
 
 describe('fidelity checks name the culprit (pagila, restored copy changed before the checks)', () => {
   const fx = usePagila();
@@ -31,9 +37,34 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
     assert.ok(row.source_rows! > row.restored_rows!, JSON.stringify(row));
     assert.equal(row.match, false);
     assert.deepEqual(report.tables.filter((t) => !t.match).map((t) => t.name), ['film_actor']);
-    assert.equal(check(report, 'fidelity.row_counts').detail, `1 table(s) differ: public.film_actor source ${row.source_rows}, dump ${row.dump_rows} vs restored ${row.restored_rows}`);
+    const by = countedBy(report);
+    assert.equal(check(report, 'fidelity.row_counts').detail, `1 table(s) differ: public.film_actor source ${row.source_rows}, dump ${row.dump_rows} vs restored ${row.restored_rows} (restored rows: ${by.read_back} read back whole by the content hashes' COPY … TO STDOUT (its rows), ${by.count} by count(*))`);
     assert.deepEqual(check(report, 'fidelity.row_counts').evidence!.evidence, ['dump-stream', 'source-snapshot']);
+    // Every table the read-back read was counted by it (no second scan), the others (no COPY data) by count(*).
+    assert.equal(by.read_back, report.tables.filter((t) => t.restored_copy_hash).length);
+    assert.ok(by.read_back > 10, JSON.stringify(by));
+    assert.equal(by.read_back + by.count, report.tables.filter((t) => t.restored_rows !== null).length);
     assert.match(check(report, 'fidelity.content_hashes').detail, /^1 difference\(s\) in content: public\.film_actor \(dump c2:\w+… \d+ rows, restored c2:\w+… \d+ rows\)/);
+  });
+
+  test('a row added to a restored table: counted by the read-back, the exact counts name the table', async () => {
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'row-added', "INSERT INTO public.language (name) VALUES ('Klingon')", false, { source: { witness: 'counts' } });
+    assert.deepEqual(failed(report), ['fidelity.row_counts', 'fidelity.content_hashes']);
+    const row = report.tables.find((t) => t.schema === 'public' && t.name === 'language')!;
+    assert.deepEqual([row.source_rows, row.dump_rows, row.restored_rows, row.match], [6, 6, 7, false]);
+    assert.match(check(report, 'fidelity.row_counts').detail, /^1 table\(s\) differ: public\.language source 6, dump 6 vs restored 7 /);
+  });
+
+  test('a table the read-back cannot read (a column renamed in the copy): its rows counted by count(*), not taken from a failed read', async () => {
+    const { report } = await drill(urlOf(fx.source, 'pagila'), fx.dir, 'unreadable', 'ALTER TABLE public.actor RENAME COLUMN last_name TO surname', false, { source: { witness: 'counts' } });
+    assert.deepEqual(failed(report), ['fidelity.content_hashes', 'fidelity.catalog', 'fidelity.round_trip']);
+    assert.equal(check(report, 'fidelity.row_counts').status, 'pass');
+    const actor = report.tables.find((t) => t.name === 'actor')!;
+    assert.deepEqual([actor.source_rows, actor.restored_rows, actor.restored_copy_hash], [200, 200, null]);
+    assert.match(check(report, 'fidelity.content_hashes').detail, /public\.actor could not be read back with COPY … TO STDOUT: .*last_name/);
+    const by = countedBy(report);
+    assert.equal(by.read_back, report.tables.filter((t) => t.restored_copy_hash).length, 'actor is not among them');
+    assert.equal(by.read_back + by.count, report.tables.filter((t) => t.restored_rows !== null).length);
   });
 
   test("a value changed in the copy, the source witness off: only the dump stream's hash sees it, and names the table", async () => {

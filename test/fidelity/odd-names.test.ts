@@ -97,7 +97,12 @@ describe('odd-but-legal names and values: a good backup PASSes, every output wel
       const row = report.tables.find((x) => x.schema === schemaOf(i) && x.name === n);
       assert.ok(row, `table ${JSON.stringify(`${schemaOf(i)}.${n}`)} in the report`);
       assert.equal(row.restored_rows, i + 1, JSON.stringify(row));
+      // Compared with the dump's stream too, a name or schema with a double quote included (its label once lost the quote).
+      assert.ok(row.dump_hash && row.dump_hash === row.restored_copy_hash, JSON.stringify(row));
+      assert.equal(row.dump_rows, i + 1, JSON.stringify(row));
     });
+    // Each odd table's restored rows are the read-back's: none counted a second time.
+    assert.equal((check(report, 'fidelity.row_counts').evidence!.counted_by as { read_back: number }).read_back, report.tables.filter((t) => t.restored_copy_hash).length);
 
     const runDir = report.run.dir;
     const saved = ReportSchema.parse(JSON.parse(await readFile(join(runDir, 'report.json'), 'utf8')));

@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashCopyText } from '../../src/scan/copy-hash.js';
-import { addCopyHashes, gatherCopyTargets } from '../../src/fidelity/copy-targets.js';
-import { columnNames, readBackStatements } from '../../src/fidelity/copy-read-plan.js';
+import { addCopyHashes, copyTargetLabel, gatherCopyTargets } from '../../src/fidelity/copy-targets.js';
+import { columnNames, readBackIsWhole, readBackStatements } from '../../src/fidelity/copy-read-plan.js';
 import { psqlCopyArgs } from '../../src/fidelity/copy-read-psql.js';
 import { isOneWhereClause } from '../../src/fidelity/extension-config.js';
 import type { CopyBlock } from '../../src/scan/types.js';
@@ -27,6 +27,14 @@ describe('COPY targets gathered from blocks (src/fidelity/copy-targets.ts)', () 
     assert.deepEqual([...t.keys()], ['public.m', 'public.other']);
     const m = t.get('public.m')!;
     assert.deepEqual([m.rows, m.blocks, m.columnLists, m.hash], [3, 3, ['id, v', 'v, id'], hashCopyText('1\tx\ny\t2\n3\tw\n').hash]);
+  });
+
+  test('labels as the row counts write them: quoting undone, a quote inside a name kept (dropped, it matched no table)', () => {
+    assert.equal(copyTargetLabel('public.actor'), 'public.actor');
+    assert.equal(copyTargetLabel('"My Schema"."Order"'), 'My Schema.Order');
+    assert.equal(copyTargetLabel('public."dq""uote"'), 'public.dq"uote');
+    assert.equal(copyTargetLabel('" <b>""s""</b>\\"."a.b"'), ' <b>"s"</b>\\.a.b');
+    assert.deepEqual([...gatherCopyTargets([block('public."dq""uote"', '1\tx\n')]).keys()], ['public.dq"uote']);
   });
 
   test('a block without a hash (truncated) leaves its target without one', () => {
@@ -66,6 +74,19 @@ describe('read-back statements by relkind (src/fidelity/copy-read-plan.ts)', () 
       'COPY (SELECT v, id FROM public.m WHERE tableoid IN (102)) TO STDOUT',
       'COPY (SELECT id, x FROM public.m WHERE tableoid IN (NULL)) TO STDOUT',
     ]);
+  });
+
+  test('whole: the lines read back are the exact row count only when the statements read every row of the relation', () => {
+    const leaves = [{ oid: '101', columns: ['id', 'v'] }, { oid: '102', columns: ['v', 'id'] }];
+    const m = { table: 'public.m', columns: 'id, v', columnLists: ['id, v', 'v, id'] };
+    assert.equal(readBackIsWhole(t, { relkind: 'r', leaves: [] }), true, 'COPY t TO reads the rows of SELECT FROM ONLY t');
+    assert.equal(readBackIsWhole(t, { relkind: 'p', leaves: [] }), true, 'one column list: FROM the root, every partition');
+    assert.equal(readBackIsWhole(m, { relkind: 'p', leaves }), true, 'every leaf of one of the lists');
+    assert.equal(readBackIsWhole(m, { relkind: 'p', leaves: [...leaves, { oid: '103', columns: ['v', 'id', 'x'] }] }), false, 'a leaf of another order is not read');
+    assert.equal(readBackIsWhole(t, { relkind: 'f', leaves: [] }), false, 'a foreign table is counted with count(*)');
+    assert.equal(readBackIsWhole(t, { relkind: null, leaves: [] }), false, 'not found');
+    assert.equal(readBackIsWhole(t, undefined), false);
+    assert.equal(readBackIsWhole({ ...t, filter: 'WHERE id > 10' }, { relkind: 'r', leaves: [] }), false, "a configuration table's filtered read: count(*) through the filter");
   });
 
   test('non-ASCII identifiers in a dump that is not UTF-8: U& escapes in every form', () => {

@@ -11,7 +11,10 @@ import { createPlaceholderTablespaces, noteTablespaces } from '../../restore/tab
 import type { SandboxCluster } from '../../sandbox/cluster.js';
 import type { DrillContext } from '../context.js';
 import type { RestoreStageInput } from './restore-stage.js';
-import { declaredForeignTables, foreignDataNote, foreignDataRanges, listWithoutForeignData } from './foreign-data.js';
+import type { ByteRange } from '../../restore/transaction-lines.js';
+import { archiveRestoreList, declaredForeignTables, foreignDataBlocks, foreignDataNote, foreignDataRanges } from './foreign-data.js';
+import { heldBackMatviewsNote, runDeferredRefreshes, type HeldBackMatview } from '../../restore/deferred-refresh.js';
+import type { MatviewRefreshLine } from '../../scan/types.js';
 
 /** pg_restore's and the fidelity checks' workers when the config does not say: the cores, at most 4. */
 export const defaultJobs = (): number => Math.max(1, Math.min(4, cpus().length));
@@ -31,6 +34,10 @@ export interface LoadedDump {
   readonly archiveRolledBack: boolean;
   /** The roles the dump references (PUBLIC aside). */
   readonly referenced: string[];
+  /** Materialized views left unpopulated: their refresh reads a foreign table (src/restore/deferred-refresh.ts). */
+  readonly heldBackMatviews: HeldBackMatview[];
+  /** The dump restored, but a refresh run after it failed for another reason (its error is in `errors`). */
+  readonly refreshFailed: boolean;
 }
 
 const isDumpError = (e: RestoreError): boolean => e.phase === 'dump';
@@ -39,7 +46,8 @@ const isDumpError = (e: RestoreError): boolean => e.phase === 'dump';
 export async function loadDump(ctx: DrillContext, input: RestoreStageInput, sandbox: SandboxCluster, overlapped: Restored | null): Promise<LoadedDump> {
   const t0 = performance.now();
   const target = await prepareTarget(ctx, input, sandbox, overlapped !== null);
-  const held = overlapped ? { omit: [], useList: null } : await holdBackForeignData(ctx, input);
+  // The overlapped restore's gate held the REFRESH lines back itself (the scanner's live list).
+  const held = overlapped ? { omit: [], useList: null, refreshes: input.matviewRefreshes ?? [] } : await holdBack(ctx, input);
   const restoreWith = (jobs: number, archiveSingleTransaction = false) => restoreDump({
     sandbox, bins: ctx.bins, path: input.artifact.path, format: input.artifact.format, database: target.startIn,
     jobs, singleTransaction: !input.dumpCreatesDatabase, archiveSingleTransaction, pgDumpTransactionLines: input.pgDumpTransactionLines,
@@ -60,28 +68,60 @@ export async function loadDump(ctx: DrillContext, input: RestoreStageInput, sand
   // (serial, stopping at its first error, nothing committed): one real error is one finding, as for a plain dump.
   const archive = !overlapped && (format === 'custom' || format === 'directory' || format === 'tar');
   const redo = archive && !input.dumpCreatesDatabase && r.errors.some(isDumpError) ? await oneTransactionRedo(ctx, r, () => again(1, true)) : null;
+  const last = redo ?? r;
+  // The refreshes held back, run once the dump restored without error (after one, the drill fails on it anyway).
+  const refreshed = held.refreshes.length && !last.errors.some(isDumpError) ? await refreshHeldBack(ctx, input, sandbox, held.refreshes) : null;
   return {
-    errors: [...target.errors, ...(redo ?? r).errors],
+    errors: [...target.errors, ...last.errors, ...(refreshed?.errors ?? [])],
     durationMs: overlapped ? overlapped.durationMs : Math.round(performance.now() - t0),
     archiveRolledBack: redo !== null && redo.errors.some(isDumpError),
     referenced: target.referenced,
+    heldBackMatviews: refreshed?.heldBack ?? [],
+    refreshFailed: (refreshed?.errors.length ?? 0) > 0,
   };
 }
 
-/** Foreign-table data the dump carries, held back from the restore (foreign-data.ts), with its note. */
-async function holdBackForeignData(ctx: DrillContext, input: RestoreStageInput): Promise<{ omit: { start: number; end: number }[]; useList: string | null }> {
+/** Run the REFRESH lines held back from the restore (deferred-refresh.ts); notes the views left unpopulated. */
+async function refreshHeldBack(ctx: DrillContext, input: RestoreStageInput, sandbox: SandboxCluster, refreshes: readonly MatviewRefreshLine[]) {
+  const out = await (async () => {
+    await using db = await sandbox.open(input.database, ctx.signal);
+    return await runDeferredRefreshes(db, refreshes, ctx.signal);
+  })();
+  ctx.logger.info(`restore: ${refreshes.length} materialized view refresh(es) run after the restore: ${out.refreshed} refreshed, ${out.heldBack.length} left unpopulated (they read a foreign table)${out.errors.length ? ', then an error' : ''}`);
+  if (out.heldBack.length) ctx.builder.note('matview-not-refreshed', heldBackMatviewsNote(out.heldBack));
+  return out;
+}
+
+/**
+ * What the restore holds back in a dump that declares a foreign table: the foreign tables' data (foreign-data.ts,
+ * with its note) and pg_dump's REFRESH of each materialized view, run after the restore (deferred-refresh.ts).
+ */
+async function holdBack(ctx: DrillContext, input: RestoreStageInput): Promise<{ omit: ByteRange[]; useList: string | null; refreshes: readonly MatviewRefreshLine[] }> {
   const foreign = declaredForeignTables(input.inventory);
-  if (!foreign.size) return { omit: [], useList: null };
+  if (!foreign.size) return { omit: [], useList: null, refreshes: [] };
   const format = input.artifact.format;
   const plain = format === 'plain' || format === 'plain-gzip';
-  const omit = plain ? foreignDataRanges(input.copyBlocks ?? [], foreign) : [];
-  const useList = plain ? null : await listWithoutForeignData(ctx.bins, input.artifact.path, foreign, ctx.runDir, ctx.signal);
-  const note = omit.length || useList ? foreignDataNote(input.copyBlocks ?? [], foreign) : null;
-  if (note) {
-    ctx.logger.info(`restore: foreign-table data held back (${plain ? `${omit.length} COPY block(s)` : `pg_restore --use-list ${useList}`})`);
-    ctx.builder.note('foreign-table-data', note);
+  const blocks = foreignDataBlocks(input.copyBlocks ?? [], input.inventory, (k) => foreign.has(k));
+  let refreshes = input.matviewRefreshes ?? [];
+  let omit: ByteRange[] = [];
+  let useList: string | null = null;
+  let foreignData: number;
+  if (plain) {
+    const data = foreignDataRanges(blocks);
+    foreignData = data.length;
+    omit = [...data, ...refreshes.map((l) => ({ start: l.start, end: l.end }))].sort((a, b) => a.start - b.start);
+  } else {
+    const list = await archiveRestoreList(ctx.bins, input.artifact.path, refreshes.length, ctx.runDir, ctx.signal);
+    useList = list.path;
+    foreignData = list.foreignData;
+    if (!list.matviewData) refreshes = [];
   }
-  return { omit, useList };
+  const note = foreignData ? foreignDataNote(blocks) : null;
+  if (note) ctx.builder.note('foreign-table-data', note);
+  if (foreignData || refreshes.length) {
+    ctx.logger.info(`restore: held back ${foreignData} foreign table data entr(ies) and ${refreshes.length} materialized view refresh(es)${useList ? ` (pg_restore --use-list ${useList})` : ''}`);
+  }
+  return { omit, useList, refreshes };
 }
 
 /** Globals (or placeholder roles), placeholder tablespaces and the database; the database psql starts in. */

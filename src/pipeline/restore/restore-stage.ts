@@ -23,11 +23,10 @@ import { preRestoreExtensions, type AfterRestoreHook } from '../../fidelity/fide
 import { SandboxLease, teardownStage } from '../teardown.js';
 import { fidelityStageOfCopy } from '../fidelity.js';
 import { defaultJobs, loadDump } from './load-dump.js';
-import { restoredForeignTables } from './foreign-data.js';
-import { copyTargetLabel } from '../../fidelity/copy-targets.js';
+import { foreignBlocksToLeaveOut, foreignDataBlocks, relationKey, restoredForeignTables } from './foreign-data.js';
 import type { RowCountPlan } from '../../fidelity/row-counts.js';
 import { restoredConfigTables } from '../../fidelity/extension-config.js';
-import type { PgDumpTransactionLine } from '../../scan/types.js';
+import type { MatviewRefreshLine, PgDumpTransactionLine } from '../../scan/types.js';
 import type { SourceFidelity } from '../../fidelity/source-capture.js';
 import { emptyFidelity, type SourceNowComparison } from '../../fidelity/verify-restored.js';
 
@@ -54,6 +53,8 @@ export interface RestoreStageInput {
   readonly sourceNow?: SourceNowComparison | null;
   /** A plain dump's `BEGIN;`/`COMMIT;` lines around large-object data (the scan's `pgDumpTransactionLines`), dropped from a one-transaction replay. Default none. */
   readonly pgDumpTransactionLines?: readonly PgDumpTransactionLine[];
+  /** A dump's REFRESH lines of materialized views once it declared a foreign table (the scan's `matviewRefreshes`): held back and run after the restore. Default none. */
+  readonly matviewRefreshes?: readonly MatviewRefreshLine[];
   readonly keep: boolean;
   readonly jobs?: number;
   /** What the source side of the fidelity checks captured in the dump snapshot; absent/null: only amcheck runs. */
@@ -206,11 +207,11 @@ async function restoreAndCompare(ctx: DrillContext, input: RestoreStageInput, re
   const outcome = await ctx.builder.stage('restore', () => restoreInto(ctx, input, rec), endsDrill);
   if (!outcome) return;
   if ('stopped' in outcome) return ctx.builder.skipStage('fidelity', outcome.stopped);
-  await fidelityStageOfCopy(ctx, outcome.sandbox, outcome.rowCounts, { ...input, jobs: input.jobs ?? defaultJobs() }, rec);
+  await fidelityStageOfCopy(ctx, outcome.sandbox, outcome.rowCounts, { ...input, jobs: input.jobs ?? defaultJobs(), unpopulatedMatviews: outcome.unpopulatedMatviews }, rec);
 }
 
 /** How a restore ended: compared (the copy's row counts follow), or stopped at its first error (why it is not compared). */
-type RestoreOutcome = { readonly sandbox: SandboxCluster; readonly rowCounts: RowCountPlan } | { readonly stopped: string };
+type RestoreOutcome = { readonly sandbox: SandboxCluster; readonly rowCounts: RowCountPlan; readonly unpopulatedMatviews: ReadonlySet<string> } | { readonly stopped: string };
 
 /** Start (or take over) the sandbox, prove it isolated, restore, judge the errors and compare the catalog; null: not isolated. */
 async function restoreInto(ctx: DrillContext, input: RestoreStageInput, rec: StageRecord): Promise<RestoreOutcome | null> {
@@ -235,9 +236,11 @@ async function restoreInto(ctx: DrillContext, input: RestoreStageInput, rec: Sta
   // (Only the dump's own errors: the globals are replayed apart, and the dump after them restores either way.)
   const plain = input.artifact.format === 'plain' || input.artifact.format === 'plain-gzip';
   const stoppedAt = real.find((e) => e.phase === 'dump');
-  if (stoppedAt && (plain || loaded.archiveRolledBack)) {
+  if (stoppedAt && (plain || loaded.archiveRolledBack || loaded.refreshFailed)) {
     const oneTransaction = overlapped !== null || !input.dumpCreatesDatabase;
-    const stopped = oneTransaction
+    const stopped = loaded.refreshFailed
+      ? `the refresh of a materialized view, run after the restore, failed${stoppedAt.line ? ` (line ${stoppedAt.line})` : ''}: the copy is not compared (see restore.errors)`
+      : oneTransaction
       ? `the restore stopped at its first error and was rolled back as a whole (one transaction): nothing of the dump was committed, so the copy is not compared (see restore.errors)`
       : `psql stopped at the dump's first error${stoppedAt.line ? ` (line ${stoppedAt.line})` : ''}: what follows it was not restored, so the copy is not compared (see restore.errors)`;
     ctx.builder.add({ name: 'restore.objects', stage: 'restore', status: 'skip', detail: stopped });
@@ -246,7 +249,10 @@ async function restoreInto(ctx: DrillContext, input: RestoreStageInput, rec: Sta
     ctx.builder.add(await rolesCheck(pdb, loaded.referenced, input.globals.mode));
     return { stopped };
   }
-  return { sandbox, rowCounts: await compareCatalog(ctx, input, sandbox, restore, loaded.referenced) };
+  return {
+    sandbox, rowCounts: await compareCatalog(ctx, input, sandbox, restore, loaded.referenced),
+    unpopulatedMatviews: new Set(loaded.heldBackMatviews.map((m) => m.label)),
+  };
 }
 
 /** The sandbox's facts in the report, and `sandbox.isolated` measured on the running server. */
@@ -292,14 +298,16 @@ async function compareCatalog(ctx: DrillContext, input: RestoreStageInput, sandb
   b.add(await rolesCheck(db, referenced, input.globals.mode));
   // Foreign tables are never read in the sandbox (foreign-data.ts): their rows, where the dump carries them
   // (--include-foreign-data), are reported from the dump's stream (note foreign-table-data), not compared.
+  // By exact name (schema and name): an ordinary table spelled like a foreign one once quotes are dropped stays.
   const foreign = restoredForeignTables(restoredObjects);
-  const isForeign = (label: string) => foreign.has(label);
+  const isForeign = (key: string) => foreign.has(key);
+  const foreignBlocks = await foreignBlocksToLeaveOut(db, foreignDataBlocks(input.copyBlocks ?? [], input.inventory, isForeign));
   // Extension configuration tables belong to their extension (listObjects leaves them out) but the dump carries their rows.
   const configTables = await restoredConfigTables(db);
   return {
-    sourceCounts: input.sourceCounts?.filter((t) => !isForeign(`${t.schema}.${t.name}`)) ?? null,
-    tablesFromDump: input.tablesFromDump.filter((t) => !isForeign(`${t.schema}.${t.name}`)),
-    copyBlocks: (input.copyBlocks ?? []).filter((blk) => !isForeign(copyTargetLabel(blk.table))), dumpEncoding: input.inventory.encoding,
+    sourceCounts: input.sourceCounts?.filter((t) => !isForeign(relationKey(t.schema, t.name))) ?? null,
+    tablesFromDump: input.tablesFromDump.filter((t) => !isForeign(relationKey(t.schema, t.name))),
+    copyBlocks: (input.copyBlocks ?? []).filter((blk) => !foreignBlocks.has(blk)), dumpEncoding: input.inventory.encoding,
     restoredTables: new Set([...restoredObjects.filter((o) => o.type === 'table').map((o) => `${o.schema}.${o.name}`), ...configTables.keys()]),
     configTables,
   };

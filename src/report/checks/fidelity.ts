@@ -4,7 +4,7 @@ import { defineChecks } from './definition.js';
 export const FIDELITY_CHECKS = defineChecks({
   'fidelity.row_counts': {
     stage: 'fidelity',
-    proves: "every restored table's exact count(*) equals the rows of its COPY block in the dump (counted by pgdrill as it read the dump) and, with `source.witness: counts` or `hashes` (run), the source's count(*) in the dump's snapshot",
+    proves: "every restored table's exact row count — the rows its `COPY … TO STDOUT` read back for the content hashes (the same scan), or `count(*)` for a table that read-back did not read whole (no COPY data, a foreign table, a read that failed) — equals the rows of its COPY block in the dump (counted by pgdrill as it read the dump) and, with `source.witness: counts` or `hashes` (run), the source's count(*) in the dump's snapshot; its evidence `counted_by` says how many tables each way",
     fails: 'a table holds another number of rows, or is missing from the copy (each named with both counts)',
     commands: ['run', 'verify', 'demo'],
     renamedFrom: 'restore.row_counts',

@@ -7,7 +7,8 @@ import { showControls } from '../markdown-cell.js';
 
 /** The content hash totals, what they rest on, and what they cost (the source's time only when it was read). */
 function hashesCell(h: NonNullable<Fidelity['hashes']>): Html {
-  return html`${verdict(h.equal === h.tables && !h.large_objects_differ, 'equal', 'DIFFERENT')} ${h.equal} of ${h.tables} tables equal${h.large_objects || h.large_objects_differ ? `; ${h.large_objects} large objects, ${h.large_objects_differ ?? 0} differ` : ''}${h.evidence?.length ? `; compared with ${h.evidence.map((e) => EVIDENCE_WORDS[e]).join(' and ')}` : ''} (${hashesReadTheSource(h) ? html`source ${duration(h.source_ms)}, ` : ''}restored ${duration(h.restored_ms)})`;
+  // The times follow the totals (as in report.md): after the evidence they made two brackets in a row, "(no source read) (restored …)".
+  return html`${verdict(h.equal === h.tables && !h.large_objects_differ, 'equal', 'DIFFERENT')} ${h.equal} of ${h.tables} tables equal${h.large_objects || h.large_objects_differ ? `; ${h.large_objects} large objects, ${h.large_objects_differ ?? 0} differ` : ''} (${hashesReadTheSource(h) ? html`source ${duration(h.source_ms)}, ` : ''}restored ${duration(h.restored_ms)})${h.evidence?.length ? `; compared with ${h.evidence.map((e) => EVIDENCE_WORDS[e]).join(' and ')}` : ''}`;
 }
 
 /** The fidelity section (absent when no restore ran). */
