@@ -1,17 +1,23 @@
 /**
  * A fingerprint of the source's catalog (objects, owners, ACLs, roles, settings of the database), computed in
  * the server: taken before and after the drill, equal values are the evidence that nothing changed.
+ *
+ * What it covers is listed in docs/safety.md ("The catalog fingerprint"). Two choices keep its cost on the source
+ * small without losing evidence: a function's body (md5 of prosrc) is covered for functions created in the database
+ * (OID from 16384, FirstNormalObjectId) — the ~3,000 built-in ones keep their name, owner and ACL, but their bodies
+ * cannot change short of editing pg_proc by hand — and the items are sorted bytewise (COLLATE "C"), not by the
+ * database's collation: both fingerprints of a drill are computed by the same SQL, any fixed order will do.
  */
 import type { DbSession } from '../pg/client.js';
 
 export const FINGERPRINT_SQL = `
-SELECT md5(string_agg(x, E'\\n' ORDER BY x)) AS fingerprint, count(*)::int AS items FROM (
+SELECT md5(string_agg(x, E'\\n' ORDER BY x COLLATE "C")) AS fingerprint, count(*)::int AS items FROM (
   SELECT 'class ' || c.oid || ' ' || n.nspname || '.' || c.relname || ' ' || c.relkind::text || ' ' || pg_get_userbyid(c.relowner) || ' ' || coalesce(c.relacl::text, '') || ' ' || c.relnatts AS x
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'
   UNION ALL SELECT 'attr ' || a.attrelid || ' ' || a.attname || ' ' || a.atttypid || ' ' || a.attnotnull::text || ' ' || coalesce(a.attacl::text, '')
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
    WHERE a.attnum > 0 AND NOT a.attisdropped AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_t%'
-  UNION ALL SELECT 'proc ' || p.oid || ' ' || p.proname || ' ' || pg_get_userbyid(p.proowner) || ' ' || coalesce(p.proacl::text, '') || ' ' || md5(coalesce(p.prosrc, ''))
+  UNION ALL SELECT 'proc ' || p.oid || ' ' || p.proname || ' ' || pg_get_userbyid(p.proowner) || ' ' || coalesce(p.proacl::text, '') || CASE WHEN p.oid >= 16384 THEN ' ' || md5(coalesce(p.prosrc, '')) ELSE '' END
     FROM pg_proc p
   UNION ALL SELECT 'nsp ' || n.oid || ' ' || n.nspname || ' ' || pg_get_userbyid(n.nspowner) || ' ' || coalesce(n.nspacl::text, '')
     FROM pg_namespace n WHERE n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'
