@@ -18,11 +18,12 @@
  * autovacuum work of the load lands on the first variant). Runs alternate between the variants, the order rotating
  * every round; the table shows medians, and the paired ratios (each round's run over the same round's pg_dump) are
  * the robust figure when the machine's speed drifts. The drill's own report (`production.footprint`) is printed
- * beside, as a check of what each report says against what the cluster spent.
+ * beside, as a check of what each report says against what the cluster spent, and the database's rows and blocks read
+ * (pg_stat_database): work counted, not timed, so it does not drift with the machine's load.
  */
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { localToolchain } from '../src/toolchain/toolchain.js';
 import type { Report } from '../src/report/model.js';
@@ -79,7 +80,18 @@ async function clusterCpuSeconds(postmaster: number): Promise<number> {
   return total;
 }
 
-interface RunResult { variant: Variant; scale: number; round: number; seconds: number; sourceCpu: number; reported: Report['production']['footprint'] | null }
+interface RunResult { variant: Variant; scale: number; round: number; seconds: number; sourceCpu: number; reads: DbReads; reported: Report['production']['footprint'] | null }
+
+/** pg_stat_database's counters of the drilled database: rows returned + fetched, and blocks read + hit — work, not time. */
+interface DbReads { rows: number; blocks: number }
+
+/** The counters now (after a pause: a backend reports its counters when it ends or at most once a second). */
+async function dbReads(source: SandboxCluster, psqlBin: string): Promise<DbReads> {
+  await new Promise((r) => setTimeout(r, 1100));
+  const out = await spawnWait(psqlBin, ['-X', '-At', '-F', ' ', '-c', "SELECT pg_stat_clear_snapshot(); SELECT tup_returned + tup_fetched, blks_read + blks_hit FROM pg_stat_database WHERE datname = 'bench'"], { PGHOST: source.socketDir, PGPORT: String(source.port), PGUSER: 'postgres', PGDATABASE: 'postgres' });
+  const [rows, blocks] = out.trim().split('\n').pop()!.split(' ').map(Number);
+  return { rows: rows!, blocks: blocks! };
+}
 
 /**
  * The source cluster's own background CPU (checkpointer, walwriter, autovacuum launcher, …), in CPU seconds per wall
@@ -135,28 +147,32 @@ async function runOnce(v: Variant, source: SandboxCluster, pgDump: string, work:
 }
 
 async function measure(v: Variant, scale: number, round: number, source: SandboxCluster, pgDump: string, workRoot: string, cli: string, pin: boolean): Promise<RunResult> {
+  const psqlBin = join(dirname(pgDump), 'psql');
   const work = await mkdtemp(join(workRoot, `${v}-`));
   await chmod(work, 0o755);
   const postmaster = Number((await readFile(join(source.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
   try {
+    const r0 = await dbReads(source, psqlBin);
     const c0 = await clusterCpuSeconds(postmaster);
     const t0 = performance.now();
     const { report } = await runOnce(v, source, pgDump, work, cli, pin);
     const seconds = (performance.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 300)); // the postmaster reaps the last backends
     const sourceCpu = (await clusterCpuSeconds(postmaster)) - c0;
-    return { variant: v, scale, round, seconds, sourceCpu, reported: report?.production.footprint ?? null };
+    const r1 = await dbReads(source, psqlBin);
+    return { variant: v, scale, round, seconds, sourceCpu, reads: { rows: r1.rows - r0.rows, blocks: r1.blocks - r0.blocks }, reported: report?.production.footprint ?? null };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
 
 function table(args: Args, results: RunResult[], idle: ReadonlyMap<number, number>): string {
   const lines = [
-    '| scale | pg_dump alone: source CPU | run: source CPU | --deep: source CPU | run / pg_dump | --deep / pg_dump | paired run / pg_dump | paired --deep / pg_dump | wall: run | wall: --deep | --deep / run wall (paired) | report says run / --deep (drill / pg_dump alone) | idle background | net of it, paired: run / --deep |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scale | pg_dump alone: source CPU | run: source CPU | --deep: source CPU | run / pg_dump | --deep / pg_dump | paired run / pg_dump | paired --deep / pg_dump | wall: run | wall: --deep | --deep / run wall (paired) | report says run / --deep (drill / pg_dump alone) | idle background | net of it, paired: run / --deep | rows read: pg_dump alone | run / pg_dump, --deep / pg_dump (rows; blocks) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const notes: string[] = [];
   for (const scale of args.scales) {
@@ -172,10 +188,11 @@ function table(args: Args, results: RunResult[], idle: ReadonlyMap<number, numbe
       const ds = new Map(of('dump').map((r) => [r.round, r.sourceCpu - rate * r.seconds]));
       return median(of(a).filter((r) => ds.has(r.round)).map((r) => (r.sourceCpu - rate * r.seconds) / ds.get(r.round)!));
     };
+    const reads = (v: Variant, k: keyof DbReads) => median(of(v).map((r) => r.reads[k])) / median(of('dump').map((r) => r.reads[k]));
     const said = (v: Variant) => f2(median(of(v).flatMap((r) => (r.reported?.cpu.ratio_to_pg_dump ? [r.reported.cpu.ratio_to_pg_dump] : []))));
     if (of('rt-pg-dump').length) notes.push(`scale ${scale}: run with the round trip's source side a schema-only pg_dump (PGDRILL_ROUND_TRIP_FROM_DUMP=0): source CPU ${f2(cpu('rt-pg-dump'))} s, ${f2(cpu('rt-pg-dump') / cpu('dump'))}× pg_dump alone (paired ${f2(paired('rt-pg-dump', 'dump', 'sourceCpu'))}); default run paired ${f2(paired('run', 'dump', 'sourceCpu'))}; run / this, paired ${f2(paired('run', 'rt-pg-dump', 'sourceCpu'))}`);
     if (of('none').length) notes.push(`scale ${scale}: run with source.witness none: source CPU ${f2(cpu('none'))} s, ${f2(cpu('none') / cpu('dump'))}× pg_dump alone (paired ${f2(paired('none', 'dump', 'sourceCpu'))}), wall ${f2(wall('none'))} s; report says ${said('none')}`);
-    lines.push(`| ${scale} | ${f2(cpu('dump'))} s | ${f2(cpu('run'))} s | ${f2(cpu('deep'))} s | ${f2(cpu('run') / cpu('dump'))} | ${f2(cpu('deep') / cpu('dump'))} | ${f2(paired('run', 'dump', 'sourceCpu'))} | ${f2(paired('deep', 'dump', 'sourceCpu'))} | ${f2(wall('run'))} s | ${f2(wall('deep'))} s | ${f2(paired('deep', 'run', 'seconds'))} | ${said('run')} / ${said('deep')} | ${(rate * 1000).toFixed(1)} ms/s | ${f2(netPaired('run'))} / ${f2(netPaired('deep'))} |`);
+    lines.push(`| ${scale} | ${f2(cpu('dump'))} s | ${f2(cpu('run'))} s | ${f2(cpu('deep'))} s | ${f2(cpu('run') / cpu('dump'))} | ${f2(cpu('deep') / cpu('dump'))} | ${f2(paired('run', 'dump', 'sourceCpu'))} | ${f2(paired('deep', 'dump', 'sourceCpu'))} | ${f2(wall('run'))} s | ${f2(wall('deep'))} s | ${f2(paired('deep', 'run', 'seconds'))} | ${said('run')} / ${said('deep')} | ${(rate * 1000).toFixed(1)} ms/s | ${f2(netPaired('run'))} / ${f2(netPaired('deep'))} | ${median(of('dump').map((r) => r.reads.rows))} | ${f3(reads('run', 'rows'))}, ${f3(reads('deep', 'rows'))} (${f3(reads('run', 'blocks'))}, ${f3(reads('deep', 'blocks'))}) |`);
   }
   return [...lines, ...(notes.length ? ['', ...notes] : [])].join('\n');
 }
@@ -202,7 +219,7 @@ async function main(): Promise<void> {
           for (const v of args.variants.map((_, i) => args.variants[(i + round) % args.variants.length]!)) {
             const r = await measure(v, scale, round, source, bins.path('pg_dump'), workRoot, args.cli, args.pin);
             results.push(r);
-            console.error(`  scale ${scale} round ${round + 1} ${v}: source CPU ${r.sourceCpu.toFixed(2)} s, wall ${r.seconds.toFixed(2)} s${r.reported ? `; report: ${r.reported.summary}` : ''}`);
+            console.error(`  scale ${scale} round ${round + 1} ${v}: source CPU ${r.sourceCpu.toFixed(2)} s, wall ${r.seconds.toFixed(2)} s, ${r.reads.rows} rows and ${r.reads.blocks} blocks read${r.reported ? `; report: ${r.reported.summary}` : ''}`);
           }
         }
         const after = await idleRate(postmaster, IDLE_SECONDS);
