@@ -1,9 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, rm, writeFile } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
+import { extensionDirOf } from '../helpers/extension-files.js';
 import { psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
 import { pgDump } from '../helpers/dumps.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
@@ -52,12 +52,9 @@ describe('extension configuration tables (pg_extension_config_dump)', () => {
   before(async () => {
     dir = await scratchDir();
     source = await startSource({ parentDir: dir.path });
-    const sharedir = (await psql(source, 'postgres', { sql: "SELECT setting FROM pg_config WHERE name = 'SHAREDIR'" })).trim();
-    const extdir = join(sharedir, 'extension');
-    try {
-      await access(extdir, constants.W_OK);
-    } catch {
-      skip = `${extdir} is not writable: cannot install a test extension`;
+    const { extdir, unwritable } = await extensionDirOf(source);
+    if (unwritable) {
+      skip = unwritable;
       return;
     }
     files = [join(extdir, `${EXT}.control`), join(extdir, `${EXT}--1.0.sql`), join(extdir, `${DUP}.control`), join(extdir, `${DUP}--1.0.sql`)];

@@ -17,6 +17,7 @@ import { forceJailModeForTests } from '../../src/sandbox/jail.js';
 import { verifyArtifact } from '../../src/verify/verify-artifact.js';
 import { runDrill } from '../../src/drill/run-drill.js';
 import type { Report } from '../../src/report/model.js';
+import { connectionsDuring } from '../helpers/server-log.js';
 
 const failures = (r: Report) => r.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`);
 const noteOf = (r: Report, id: string) => r.notes.find((n) => n.id === id)?.text ?? '(no note)';
@@ -78,10 +79,7 @@ describe('foreign tables as a class: a good backup PASSes, nothing reaches the f
 
   /** The victim's rows, and the connections it logged while `f` ran. */
   async function watched<T>(f: () => Promise<T>): Promise<{ result: T; connections: string[]; rows: string }> {
-    const from = (await readFile(victim.logFile, 'utf8')).length;
-    const result = await f();
-    const log = (await readFile(victim.logFile, 'utf8')).slice(from);
-    const connections = log.split('\n').filter((l) => /connection (received|authorized)/.test(l));
+    const { result, connections } = await connectionsDuring(victim.logFile, f);
     return { result, connections, rows: await psql(victim, 'prod', { sql: 'SELECT (SELECT count(*) FROM public.accounts) || \'/\' || (SELECT count(*) FROM public.odd) || \'/\' || (SELECT count(*) FROM public.events_remote)' }) };
   }
   const untouched = '1/2/3';

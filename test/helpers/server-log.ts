@@ -74,3 +74,14 @@ export function whyNotReadOnlyLogged(sql: string): string | null {
   if (/\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b/i.test(bare)) return 'takes row locks';
   return null;
 }
+
+/**
+ * Run `f` and return what it returned with the connections a server (started with log_connections = on) logged
+ * meanwhile: the egress tests' witness that a restored copy never reached another server.
+ */
+export async function connectionsDuring<T>(logFile: string, f: () => Promise<T>): Promise<{ result: T; connections: string[] }> {
+  const start = (await readFile(logFile, 'utf8')).length;
+  const result = await f();
+  const log = (await readFile(logFile, 'utf8')).slice(start);
+  return { result, connections: log.split('\n').filter((l) => /connection (received|authorized)/.test(l)) };
+}

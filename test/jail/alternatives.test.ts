@@ -12,6 +12,7 @@ import { access, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:f
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
+import { extensionDirOf } from '../helpers/extension-files.js';
 import { drill } from '../fidelity/helpers.js';
 import { psql, scratchDir, startSource, urlOf } from '../helpers/clusters.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
@@ -39,15 +40,9 @@ describe('extensions installed through /etc/alternatives, in the jail', () => {
   before(async () => {
     dir = await scratchDir();
     source = await startSource({ parentDir: dir.path });
-    const sharedir = (await psql(source, 'postgres', { sql: "SELECT setting FROM pg_config WHERE name = 'SHAREDIR'" })).trim();
-    const extdir = join(sharedir, 'extension');
-    try {
-      await access(extdir, constants.W_OK);
-      await access(ALTERNATIVES, constants.W_OK);
-    } catch {
-      skip = `${extdir} or ${ALTERNATIVES} is not writable: cannot install a test extension`;
-      return;
-    }
+    const { sharedir, extdir, unwritable } = await extensionDirOf(source);
+    skip = unwritable ?? (await access(ALTERNATIVES, constants.W_OK).then(() => '', () => `${ALTERNATIVES} is not writable`));
+    if (skip) return;
     // The real files under /usr, the control file reached as Debian's alternatives reach it.
     realDir = join(sharedir, `${EXT}-files`);
     await mkdir(realDir, { recursive: true });

@@ -25,6 +25,7 @@ import { forceJailModeForTests } from '../../src/sandbox/jail.js';
 import { runCli } from '../helpers/cli.js';
 import { psql, scratchDir, startSource } from '../helpers/clusters.js';
 import { baseBackup, ownedDir, sqlOn, switchWal } from './archive-fixture.js';
+import { connectionsDuring } from '../helpers/server-log.js';
 
 const failures = (r: Report) => r.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`).join('\n');
 const check = (r: Report, name: string) => r.checks.find((c) => c.name === name);
@@ -95,10 +96,7 @@ describe('a physical copy does not reach production\'s publisher or foreign serv
   /** The connections the victim logged while `f` ran, and its slot before and after. */
   async function watched<T>(f: () => Promise<T>): Promise<{ result: T; connections: string[]; slotBefore: string; slotAfter: string }> {
     const slotBefore = await slotState();
-    const start = (await readFile(victim.logFile, 'utf8')).length;
-    const result = await f();
-    const log = (await readFile(victim.logFile, 'utf8')).slice(start);
-    const connections = log.split('\n').filter((l) => /connection (received|authorized)/.test(l));
+    const { result, connections } = await connectionsDuring(victim.logFile, f);
     return { result, connections, slotBefore, slotAfter: await slotState() };
   }
 

@@ -18,6 +18,7 @@ import { verifyArtifact } from '../../src/verify/verify-artifact.js';
 import { egressSettings } from '../../src/sandbox/egress-settings.js';
 import { restoreSandboxSettings } from '../../src/pipeline/restore/restore-stage.js';
 import type { Report } from '../../src/report/model.js';
+import { connectionsDuring } from '../helpers/server-log.js';
 
 const failures = (r: Report) => r.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`);
 const noteOf = (r: Report, id: string) => r.notes.find((n) => n.id === id)?.text ?? "(no note)";
@@ -55,10 +56,7 @@ describe('the restored copy does not reach a foreign server, in every jail mode'
 
   /** The victim's rows, and the connections it logged while `f` ran (pgdrill's own check of the rows comes after). */
   async function watched<T>(f: () => Promise<T>): Promise<{ result: T; connections: string[]; rows: string }> {
-    const before = (await readFile(victim.logFile, 'utf8')).length;
-    const result = await f();
-    const log = (await readFile(victim.logFile, 'utf8')).slice(before);
-    const connections = log.split('\n').filter((l) => /connection (received|authorized)/.test(l));
+    const { result, connections } = await connectionsDuring(victim.logFile, f);
     return { result, connections, rows: await psql(victim, 'prod', { sql: 'SELECT count(*) FROM public.accounts' }) };
   }
 
