@@ -39,7 +39,7 @@ export { readInventory, type ArtifactFormat } from './inventory/read-inventory.j
 export { detectFormat } from './inventory/detect-format.js';
 export { contentChecks, summarizeInventory } from './inventory/expectations.js';
 export type { DumpInventory, InventoryEntry, GrantEntry } from './inventory/types.js';
-export type { PlainScanOptions, PlainScanResult, CopyBlock, ScanFinding, PgDumpTransactionLine } from './scan/types.js';
+export type { PlainScanOptions, PlainScanResult, CopyBlock, ScanFinding, PgDumpTransactionLine, MatviewRefreshLine } from './scan/types.js';
 export type { CatalogObject } from './catalog/objects.js';
 // Backups.
 export { takeDump, type DumpOptions, type DumpFormat, type DumpResult, type DumpFile } from './backup/pg-dump.js';
