@@ -353,6 +353,11 @@ export class SandboxCluster implements AsyncDisposable {
     if (this.record) this.record = await updateSandboxRecord(this.record, { kept: true });
   }
 
+  /** The postmaster's pid, once read from postmaster.pid (null before, or when the start failed). */
+  get postmasterPid(): number | null {
+    return this.pid;
+  }
+
   /** Is the postmaster pgdrill started still there (not another process that reuses its pid)? */
   private postmasterAlive(): boolean {
     return this.pid !== null && processAlive(this.pid, this.pidStartTicks);
