@@ -28,6 +28,7 @@ import type { BackupLayout } from './backup-layout.js';
 import { copyNoFollow, copyPlainBackup } from './backup-files.js';
 import { bootstrapSuperuser, isolationSettings, prepareRecovery, stagedRestoreCommand, type BackupConfigFacts } from './recovery-setup.js';
 import { parseRecoveryLog, recoveryFailure, type RecoveryLog } from './recovery-log.js';
+import { killedBySigkill } from '../sandbox/stopped-from-outside.js';
 import { openTarStream } from './tar-stream.js';
 import { adoptStagedWal, moveDir, stageWal, type StagedWal } from './wal-stage.js';
 
@@ -88,7 +89,9 @@ class BackupMismatch extends Error {
 export class StoppedFromOutside extends EnvironmentError {
   constructor(log: RecoveryLog, postmasterPid: number | null, readonly rootDir: string | null) {
     super(`the physical sandbox's postmaster${postmasterPid ? ` (pid ${postmasterPid})` : ''} stopped during recovery and was killed or stopped from outside pgdrill: nothing in its log says recovery failed (${
-      log.shutdownRequest ? `its log says "${log.shutdownRequest}": someone asked it to stop, by pg_ctl stop or a signal` : 'no shutdown request in its log: killed outright, by SIGKILL or the OOM killer — see dmesg or journalctl -k'
+      log.shutdownRequest ? `its log says "${log.shutdownRequest}": someone asked it to stop, by pg_ctl stop or a signal`
+        : log.startupEnded && killedBySigkill(log.startupEnded) ? `its log says "${log.startupEnded}": killed with SIGKILL, by the OOM killer or an admin — see dmesg or journalctl -k`
+          : 'no shutdown request in its log: killed outright, by SIGKILL or the OOM killer — see dmesg or journalctl -k'
     }). This is not a verdict on the backup: nothing of it was judged; run the drill again once nothing stops the sandbox's server (a cleanup job, a memory limit)`);
   }
 }

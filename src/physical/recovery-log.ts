@@ -5,6 +5,7 @@
  * reason of the recovery's own for the server's end (`recoveryFailure`) tells a failed recovery (a verdict on the
  * backup) from a server stopped or killed from outside (src/physical/recover.ts: an environment problem).
  */
+import { killedBySigkill } from '../sandbox/stopped-from-outside.js';
 
 /** The recovery's account in the server log. */
 export interface RecoveryLog {
@@ -38,10 +39,15 @@ export interface RecoveryLog {
   readonly postmasterPid: number | null;
 }
 
-/** The log's own reason for the recovery's end (its FATAL/PANIC line, or the startup process's crash); null when it gives none. */
+/**
+ * The log's own reason for the recovery's end (its FATAL/PANIC line, or the startup process's crash); null when it
+ * gives none. A startup process killed with SIGKILL ("terminated by signal 9") is no such reason: PostgreSQL never
+ * sends it one it logs so — the OOM killer or an admin does (as for the restore sandbox: src/sandbox/stopped-from-outside.ts).
+ */
 export function recoveryFailure(log: RecoveryLog): string | null {
-  return log.fatal ?? log.startupEnded;
+  return log.fatal ?? (log.startupEnded && !killedBySigkill(log.startupEnded) ? log.startupEnded : null);
 }
+
 
 const LSN = '([0-9A-F]+/[0-9A-F]+)';
 

@@ -25,6 +25,11 @@ export interface ServerStop {
   readonly ownFailure: string | null;
 }
 
+/** "… (PID n) was terminated by signal 9: Killed": a server process killed with SIGKILL, from outside the server. */
+export function killedBySigkill(line: string): boolean {
+  return /\(PID \d+\) was terminated by signal 9\b/.test(line);
+}
+
 /** Read `text`, a server log, for how the server ended. */
 export function readServerStop(text: string): ServerStop {
   let shutdownRequest: string | null = null;
@@ -36,7 +41,7 @@ export function readServerStop(text: string): ServerStop {
     const [, level, msg] = m as unknown as [string, string, string];
     if (level === 'PANIC') ownFailure ??= `PANIC: ${msg}`;
     else if (/^received (smart|fast|immediate) shutdown request/.test(msg)) shutdownRequest ??= msg;
-    else if (/\(PID \d+\) was terminated by signal 9\b/.test(msg)) killedProcess ??= msg;
+    else if (killedBySigkill(msg)) killedProcess ??= msg;
     else if (/\(PID \d+\) (was terminated by (signal|exception)|exited with exit code)/.test(msg)) ownFailure ??= msg;
   }
   return { shutdownRequest, killedProcess, ownFailure };

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { parseBackupLabel } from '../../src/physical/backup-layout.js';
 import { isolationProblems } from '../../src/physical/isolation.js';
 import { parseRecoveryLog, recoveryFailure } from '../../src/physical/recovery-log.js';
+import { StoppedFromOutside } from '../../src/physical/recover.js';
 import { recoveryTargetCheck, segmentNumber, segmentPosition } from '../../src/physical/recovery-proof.js';
 import { parseRecoveryTarget, recoveryTargetSettings, timeMs } from '../../src/physical/target.js';
 import { ConfigError } from '../../src/errors.js';
@@ -80,6 +81,10 @@ describe('physical drills: pure parts', () => {
     assert.equal(recoveryFailure(parseRecoveryLog([...start, at(40, 'LOG', 'aborting startup due to startup process failure')].join('\n'))), 'aborting startup due to startup process failure');
     assert.match(recoveryFailure(parseRecoveryLog([...start, at(42, 'PANIC', 'WAL contains references to invalid pages')].join('\n')))!, /^PANIC: WAL contains references/);
     assert.equal(parseRecoveryLog('LOG:  starting PostgreSQL 16.4').postmasterPid, null, 'no pid in the prefix: unknown');
+    // The startup process killed with SIGKILL (the OOM killer, an admin): no reason of the recovery's, as in the restore sandbox.
+    const oom = parseRecoveryLog([...start, at(40, 'LOG', 'startup process (PID 42) was terminated by signal 9: Killed'), at(40, 'LOG', 'aborting startup due to startup process failure')].join('\n'));
+    assert.equal(recoveryFailure(oom), null);
+    assert.match(new StoppedFromOutside(oom, 40, null).message, /its log says "startup process \(PID 42\) was terminated by signal 9: Killed": killed with SIGKILL/);
   });
 
   it('restore.recovery_target: passes on the named point, fails on another, names both points when recovery ended early', () => {
