@@ -90,6 +90,10 @@ describe('fidelity checks name the culprit (pagila, restored copy changed before
     assert.match(c.detail, /public\.category \(dump c2:.*public\.category \(source /);
     const cat = report.tables.find((t) => t.name === 'category')!;
     assert.notEqual(cat.source_hash, cat.restored_hash);
+    // One read of each table on the source: the hash's own count(*) counts it, no count(*) pass beside.
+    assert.ok(!report.production.audit.some((a) => /^SELECT count\(\*\) FROM ONLY /.test(a.sql)), 'no separate count pass');
+    assert.ok(report.tables.filter((t) => t.source_hash).length > 10);
+    for (const t of report.tables) assert.equal(t.source_rows, t.dump_rows, `${t.schema}.${t.name}: counted by its hash`);
   });
 
   test('an object missing from the restored copy: restore.objects names it (the catalog and the round trip too)', async () => {

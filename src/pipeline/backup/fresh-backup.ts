@@ -157,10 +157,22 @@ async function dumpInSnapshot(ctx: DrillContext, input: FreshBackupInput, rec: B
   return null;
 }
 
-/** The exact counts the witness asks for (src/source/witness.ts), then (same session, same snapshot) the source's fidelity facts. */
+/**
+ * The exact counts the witness asks for (src/source/witness.ts), then (same session, same snapshot) the source's
+ * fidelity facts. With `hashes` the source's row hashes count every table in the same scan (`count(*)` beside the
+ * hash): no pass of count(*) of its own, which read every table a second time; a table whose hash failed on its
+ * own (or every table, when the hashes could not be taken at all) is counted by count(*) after.
+ */
 async function countAndCapture(snap: SourceSnapshot, tables: TableRef[], fid: SourceFidelityCapture, witness: SourceWitness, signal: AbortSignal): Promise<{ counts: TableCount[]; failures: TableFailure[]; fidelity: SourceFidelity }> {
-  const c = await witnessCounts(witness, snap.db, tables, signal);
-  return { ...c, fidelity: await fid.finish(tables) };
+  if (witness !== 'hashes') return { ...(await witnessCounts(witness, snap.db, tables, signal)), fidelity: await fid.finish(tables) };
+  const fidelity = await fid.finish(tables);
+  const hashed = fidelity.hashes ?? [];
+  const uncounted = tables.filter((t) => !hashed.some((h) => h.schema === t.schema && h.name === t.name));
+  const rest = uncounted.length ? await witnessCounts('counts', snap.db, uncounted, signal) : { counts: [], failures: [] };
+  const counts = [...hashed.map((h) => ({ schema: h.schema, name: h.name, rows: h.rows, ms: h.ms })), ...rest.counts];
+  const order = new Map(tables.map((t, i) => [`${t.schema}\u0000${t.name}`, i]));
+  counts.sort((a, b) => order.get(`${a.schema}\u0000${a.name}`)! - order.get(`${b.schema}\u0000${b.name}`)!);
+  return { counts, failures: rest.failures, fidelity };
 }
 
 /**
