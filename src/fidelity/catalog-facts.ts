@@ -65,7 +65,9 @@ SELECT ${REL_KIND('c')} || ' ' || ${REL('n', 'c')} AS object, v.attribute, v.val
  CROSS JOIN LATERAL (VALUES
    ('owner', pg_catalog.pg_get_userbyid(c.relowner)::text),
    ('persistence', CASE WHEN c.relkind IN ('r', 'p', 'S') THEN CASE c.relpersistence WHEN 'u' THEN 'unlogged' WHEN 'p' THEN 'permanent' ELSE c.relpersistence::text END END),
-   ('options', pg_catalog.array_to_string(c.reloptions, ', ')),
+   -- A set, not a list: pg_dump writes a view's check_option after its other options (WITH … AS … WITH CHECK
+   -- OPTION), so the copy stores them in another order.
+   ('options', (SELECT pg_catalog.string_agg(o, ', ' ORDER BY o COLLATE "C") FROM pg_catalog.unnest(c.reloptions) AS o)),
    ('access method', (SELECT am.amname::text FROM pg_catalog.pg_am am WHERE am.oid = c.relam)),
    ('row level security', CASE WHEN c.relrowsecurity THEN CASE WHEN c.relforcerowsecurity THEN 'enabled, forced' ELSE 'enabled' END END),
    ('replica identity', CASE WHEN c.relkind IN ('r', 'p') THEN CASE c.relreplident WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full' WHEN 'i' THEN 'index' END END),
