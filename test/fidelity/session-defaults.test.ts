@@ -23,6 +23,8 @@ import { check, drill, failed } from './helpers.js';
  * - `regclass`/`regproc`/`regtype` columns: pg_dump prints them under an empty search_path (schema-qualified);
  * - a view WITH (security_invoker) … WITH CHECK OPTION: pg_dump writes the check option last, the copy stores the
  *   options in another order.
+ * And a `pg_dump --create` dump brings its database's settings into the restored copy, where pgdrill's checks used to
+ * take them (a production statement_timeout cancelled the read-back; a search_path naming no schema stopped amcheck).
  */
 const LEGACY_SQL = `
 CREATE SCHEMA app;
@@ -56,6 +58,17 @@ describe('database and role session defaults that pg_dump inherits and the copy 
     source = await startSource({ parentDir: dir.path });
     await psql(source, 'postgres', { sql: "CREATE DATABASE legacy TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'" });
     await psql(source, 'legacy', { sql: LEGACY_SQL });
+    // A database whose settings a `pg_dump --create` dump carries into the restored copy (last: they bind later sessions).
+    await psql(source, 'postgres', { sql: "CREATE DATABASE prod TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'" });
+    await psql(source, 'prod', {
+      sql: `CREATE TABLE public.big (id int PRIMARY KEY, t text);
+        INSERT INTO public.big SELECT g, md5(g::text) || repeat('x', 200) FROM generate_series(1, 100000) g;
+        ALTER DATABASE prod SET statement_timeout = '20ms';
+        ALTER DATABASE prod SET idle_in_transaction_session_timeout = '50ms';
+        ALTER DATABASE prod SET lock_timeout = '10ms';
+        ALTER DATABASE prod SET search_path = nowhere;
+        ALTER DATABASE prod SET quote_all_identifiers = on;`,
+    });
   });
   after(async () => {
     await source?.stop();
@@ -103,6 +116,17 @@ describe('database and role session defaults that pg_dump inherits and the copy 
     assert.deepEqual(check(report, 'fidelity.content_hashes').evidence!.differ, ['app.audit']);
     const diffs = report.fidelity!.differences.map((d) => `${d.object}: ${d.attribute}`).sort();
     assert.deepEqual(diffs, ['column app.audit.note: default', 'view app.v: options']);
+  });
+
+  test("verify of a pg_dump --create dump that restores its database's statement_timeout, search_path…: the checks run with the defaults, PASS", async () => {
+    const file = await pgDump(source, 'prod', 'plain', join(dir.path, 'prod.sql'), ['--create']);
+    const { report } = await verifyArtifact({ artifact: file, outDir: join(dir.path, 'verify-create') });
+    assert.equal(report.status, 'PASS', detail(report));
+    // Read back whole (not cancelled at 20 ms), hashed equal, and amcheck installed although no schema of search_path exists.
+    const big = report.tables.find((t) => t.name === 'big')!;
+    assert.deepEqual([big.restored_rows, big.dump_hash === big.restored_copy_hash], [100000, true]);
+    assert.equal(check(report, 'fidelity.content_hashes').status, 'pass');
+    assert.equal(check(report, 'fidelity.amcheck').status, 'pass', check(report, 'fidelity.amcheck').detail);
   });
 
   test('verify of a dump made with pg_dump --quote-all-identifiers: the regclass tables are not comparable (warn), not a difference', async () => {
