@@ -204,9 +204,25 @@ export async function createDatabase(sandbox: SandboxCluster, name: string, enco
   }
 }
 
-/** Drop a database of the sandbox (from `template1`; nobody may be connected to it): a restore that is done again starts from an empty one. */
+/**
+ * Drop a database of the sandbox (from `template1`; nobody may be connected to it): a restore that is done again
+ * starts from an empty one. A database that holds a subscription cannot be dropped ("is being used by logical
+ * replication subscription"): each is dropped first, detached from its slot (pg_dump restores it with
+ * `connect = false`, disabled; dropping it with a slot name would try to reach the publisher).
+ */
 export async function dropDatabase(sandbox: SandboxCluster, name: string): Promise<void> {
   await using db = await sandbox.open('template1');
+  const subs = await db.query<{ subname: string }>(
+    'SELECT s.subname FROM pg_catalog.pg_subscription s JOIN pg_catalog.pg_database d ON d.oid = s.subdbid WHERE d.datname = $1', [name]);
+  if (subs.length) {
+    await using own = await sandbox.open(name);
+    for (const { subname } of subs) {
+      const q = quoteIdent(subname);
+      await own.query(`ALTER SUBSCRIPTION ${q} DISABLE`);
+      await own.query(`ALTER SUBSCRIPTION ${q} SET (slot_name = NONE)`);
+      await own.query(`DROP SUBSCRIPTION ${q}`);
+    }
+  }
   await db.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
 }
 
