@@ -65,8 +65,8 @@ SELECT ${REL_KIND('c')} || ' ' || ${REL('n', 'c')} AS object, v.attribute, v.val
  CROSS JOIN LATERAL (VALUES
    ('owner', pg_catalog.pg_get_userbyid(c.relowner)::text),
    ('persistence', CASE WHEN c.relkind IN ('r', 'p', 'S') THEN CASE c.relpersistence WHEN 'u' THEN 'unlogged' WHEN 'p' THEN 'permanent' ELSE c.relpersistence::text END END),
-   -- A set, not a list: pg_dump writes a view's check_option after its other options (WITH … AS … WITH CHECK
-   -- OPTION), so the copy stores them in another order.
+   -- A set, not a list: pg_dump writes a view's check_option after its other options (WITH ... AS ... WITH
+   -- CHECK OPTION), so the copy stores them in another order. (ASCII only: the query is sent in any encoding.)
    ('options', (SELECT pg_catalog.string_agg(o, ', ' ORDER BY o COLLATE "C") FROM pg_catalog.unnest(c.reloptions) AS o)),
    ('access method', (SELECT am.amname::text FROM pg_catalog.pg_am am WHERE am.oid = c.relam)),
    ('row level security', CASE WHEN c.relrowsecurity THEN CASE WHEN c.relforcerowsecurity THEN 'enabled, forced' ELSE 'enabled' END END),
