@@ -29,7 +29,7 @@ export interface SourceSessionTimeouts {
  */
 export function sourceSessionOptions(t: SourceSessionTimeouts = {}): string {
   const ms = (v: number | undefined, dflt: number) => Math.max(1, Math.round(v ?? dflt));
-  return `${READ_ONLY_OPTION} -c statement_timeout=${ms(t.statementTimeoutMs, 60_000)} -c lock_timeout=${ms(t.lockTimeoutMs, 30_000)} ${PRINT_OPTIONS}`;
+  return `${READ_ONLY_OPTION} -c statement_timeout=${ms(t.statementTimeoutMs, 60_000)} -c lock_timeout=${ms(t.lockTimeoutMs, 30_000)} ${PRINT_OPTIONS} ${TRANSACTION_OPTIONS}`;
 }
 
 /**
@@ -40,6 +40,15 @@ export function sourceSessionOptions(t: SourceSessionTimeouts = {}): string {
  * catalog, the object list and pg_dump's own text read as the copy's do. (The dump restores the same either way.)
  */
 const PRINT_OPTIONS = '-c quote_all_identifiers=off -c standard_conforming_strings=on';
+
+/**
+ * The transaction defaults: a database or role may make every transaction `serializable` (and `deferrable`). On a
+ * standby no serializable transaction can start at all ("cannot use serializable mode in a hot standby"), so every
+ * implicit transaction of pgdrill's failed there, and on a primary a serializable, read-only, deferrable one may wait
+ * for a safe snapshot. pgdrill asks for REPEATABLE READ wherever it needs a snapshot; otherwise the server's default,
+ * read committed (pg_dump sets its own isolation).
+ */
+const TRANSACTION_OPTIONS = '-c default_transaction_isolation=read\\ committed -c default_transaction_deferrable=off';
 
 /** The startup option that makes a session read-only from its login on (before a login event trigger runs). */
 const READ_ONLY_OPTION = '-c default_transaction_read_only=on';
