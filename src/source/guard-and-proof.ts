@@ -13,12 +13,14 @@ import type { ReportBuilder } from '../report/builder.js';
 import type { Report } from '../report/model.js';
 import { auditViolations } from './audit.js';
 import { measureWriteCapability, type WriteCapability } from './can-write.js';
-import { resolveSource, scrubber, type SourceSpec } from './connection.js';
+import { resolveSource, scrubber, withOwnSessionsJitOff, type SourceSpec } from './connection.js';
 import { countLogins, loginToSource, loginTriggerNote, readLoginTriggers, type LoginTrigger } from './login.js';
 import { assertIdentity, readIdentity, type SourceIdentity } from './identity.js';
 import { readLockTableUse, type LockTableUse } from './lock-table.js';
 import { readStandbySettings, type StandbySettings } from './standby.js';
 import { readDatabaseLocale, type DatabaseLocale } from '../restore/database-locale.js';
+import { readSessionsAtClose } from './footprint.js';
+import type { ProcCpu } from './proc-cpu.js';
 
 /** The source as the guard found it, before anything else happened. */
 export interface GuardedSource {
@@ -47,6 +49,8 @@ export interface GuardedSource {
   readonly loginTriggers: readonly LoginTrigger[];
   /** Every statement sent to the source, by pgdrill and (as entries the callers add) by pg_dump/pg_dumpall. */
   readonly audit: AuditEntry[];
+  /** Each pgdrill session's backend as /proc showed it when the session closed (for the footprint: readSessionsAtClose). */
+  readonly atClose: ReadonlyMap<number, ProcCpu>;
   /** Removes the source's secrets from a text. */
   readonly scrub: (s: string) => string;
 }
@@ -68,12 +72,16 @@ export async function guardSource(url: string | undefined, config: DrillConfig, 
   });
   const scrub = scrubber(resolved.secrets);
   const audit: AuditEntry[] = [];
-  const { db, spec } = await loginToSource(resolved, { audit, signal: opts.signal, scrub });
+  const atClose = readSessionsAtClose(audit);
+  const { db, spec: loggedIn } = await loginToSource(resolved, { audit, signal: opts.signal, scrub });
   try {
     const identity = await readIdentity(db);
     const loginTriggers = await readLoginTriggers(db, identity.serverVersion.major);
     assertIdentity(identity, { systemIdentifier: config.source.system_identifier, database: config.source.database });
     await opts.checks?.(db, identity);
+    // No JIT in pgdrill's catalog reads (withOwnSessionsJitOff): this session by a statement, the later ones at login.
+    if (identity.serverVersion.major >= 11) await db.query('SET jit = off');
+    const spec = withOwnSessionsJitOff(loggedIn, identity.serverVersion.major);
     const before = await catalogFingerprint(db);
     const capability = await measureWriteCapability(db);
     const encoding = await db.value<string>('SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()');
@@ -82,7 +90,7 @@ export async function guardSource(url: string | undefined, config: DrillConfig, 
     const tablespaces = (await db.query<{ spcname: string }>("SELECT spcname FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY 1")).map((r) => r.spcname);
     const lockTable = await readLockTableUse(db);
     const standby = await readStandbySettings(db, identity.inRecovery);
-    return { spec, identity, before, capability, encoding, locale, roles, tablespaces, lockTable, standby, loginTriggers, audit, scrub };
+    return { spec, identity, before, capability, encoding, locale, roles, tablespaces, lockTable, standby, loginTriggers, audit, atClose, scrub };
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
     throw err;
