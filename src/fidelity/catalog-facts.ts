@@ -340,7 +340,9 @@ SELECT 'policy ' || ${REL('n', 'c')} || '.' || p.polname, v.attribute, v.value
   FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  CROSS JOIN LATERAL (VALUES
    ('command', p.polcmd::text), ('permissive', p.polpermissive::text),
-   ('roles', (SELECT pg_catalog.string_agg(${ROLE('rr')}, ', ' ORDER BY 1) FROM pg_catalog.unnest(p.polroles) AS rr)),
+   -- A set: pg_dump writes a policy's roles in pg_roles' order, not as created (ORDER BY 1 in an aggregate orders by
+   -- the constant, which kept the stored order).
+   ('roles', (SELECT pg_catalog.string_agg(${ROLE('rr')}, ', ' ORDER BY ${ROLE('rr')} COLLATE "C") FROM pg_catalog.unnest(p.polroles) AS rr)),
    ('using', pg_catalog.pg_get_expr(p.polqual, p.polrelid)), ('with check', pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid))
  ) AS v(attribute, value)
  WHERE ${USER_NS('n')}

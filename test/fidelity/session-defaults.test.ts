@@ -22,7 +22,7 @@ import { check, drill, failed } from './helpers.js';
  * and two that no setting is needed for:
  * - `regclass`/`regproc`/`regtype` columns: pg_dump prints them under an empty search_path (schema-qualified);
  * - a view WITH (security_invoker) … WITH CHECK OPTION: pg_dump writes the check option last, the copy stores the
- *   options in another order.
+ *   options in another order; a policy TO roles named out of their creation order: pg_dump writes them in pg_roles'.
  * And a `pg_dump --create` dump brings its database's settings into the restored copy, where pgdrill's checks used to
  * take them (a production statement_timeout cancelled the read-back; a search_path naming no schema stopped amcheck).
  */
@@ -41,6 +41,9 @@ INSERT INTO app.refs VALUES (1, 'public.t', 'app.humeur'), (2, 'app.refs', 'pg_c
 COMMENT ON TABLE app.audit IS 'back\\slash é';
 CREATE INDEX audit_lower ON app.audit (lower(note));
 CREATE VIEW app.v WITH (security_invoker = true) AS SELECT id, rel, note FROM app.audit WHERE id > 0 WITH CASCADED CHECK OPTION;
+CREATE ROLE a_role NOLOGIN;
+CREATE ROLE z_role NOLOGIN;
+CREATE POLICY by_role ON app.audit TO z_role, a_role USING (id > 0);
 CREATE FUNCTION app.tag(x text) RETURNS text LANGUAGE sql AS $$ SELECT x || '\\' $$;
 ALTER DATABASE legacy SET standard_conforming_strings = off;
 ALTER DATABASE legacy SET client_encoding = 'SJIS';
@@ -107,15 +110,16 @@ describe('database and role session defaults that pg_dump inherits and the copy 
     }
   });
 
-  test('a copy that really differs still FAILs: a regclass value, a view option, a default with a backslash — each named', async () => {
+  test('a copy that really differs still FAILs: a regclass value, a view option, a default with a backslash, a policy\'s roles — each named', async () => {
     const mutate = `UPDATE app.audit SET rel = 'app.v' WHERE id = 1;
       ALTER VIEW app.v SET (security_invoker = false);
-      ALTER TABLE app.audit ALTER COLUMN note SET DEFAULT E'C:\\\\dix';`;
+      ALTER TABLE app.audit ALTER COLUMN note SET DEFAULT E'C:\\\\dix';
+      ALTER POLICY by_role ON app.audit TO a_role;`;
     const { report } = await drill(urlOf(source, 'legacy'), dir.path, 'mutant', mutate, false);
     assert.deepEqual(failed(report).sort(), ['fidelity.catalog', 'fidelity.content_hashes', 'fidelity.round_trip']);
     assert.deepEqual(check(report, 'fidelity.content_hashes').evidence!.differ, ['app.audit']);
     const diffs = report.fidelity!.differences.map((d) => `${d.object}: ${d.attribute}`).sort();
-    assert.deepEqual(diffs, ['column app.audit.note: default', 'view app.v: options']);
+    assert.deepEqual(diffs, ['column app.audit.note: default', 'policy app.audit.by_role: roles', 'view app.v: options']);
   });
 
   test("verify of a pg_dump --create dump that restores its database's statement_timeout, search_path…: the checks run with the defaults, PASS", async () => {
