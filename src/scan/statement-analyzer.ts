@@ -48,6 +48,27 @@ function setsAnotherSession(toks: readonly StmtToken[]): boolean {
   return !UNSAFE_ENCODINGS.has((v.kind === 'ident' ? asciiLower(v.value) : v.value.toLowerCase()).replace(/[^a-z0-9]/g, ''));
 }
 
+/**
+ * The roles of `CREATE|ALTER POLICY … TO r1, r2 [USING|WITH CHECK …]` and of `CREATE|ALTER USER MAPPING FOR r SERVER
+ * …`: a dump's only mention of a role may be there, and without it (no globals: placeholders) the restore fails.
+ */
+function policyAndMappingRoles(toks: readonly StmtToken[]): string[] {
+  if (isWord(toks[1], 'user') && isWord(toks[2], 'mapping') && isWord(toks[3], 'for')) {
+    const r = isWord(toks[4], 'user') ? null : roleName(toks[4]); // FOR USER is CURRENT_USER's synonym
+    return r ? [r] : [];
+  }
+  if (!isWord(toks[1], 'policy')) return [];
+  const to = findTopLevelWord(toks, 3, ['to']);
+  if (to < 0 || isWord(toks[to - 1], 'rename')) return [];
+  const out: string[] = [];
+  for (let i = to + 1; i < toks.length; i += 2) {
+    const r = roleName(toks[i]);
+    if (r) out.push(r);
+    if (!isPunct(toks[i + 1], ',')) break;
+  }
+  return out;
+}
+
 /** Where the analyzer's results go. */
 export interface AnalyzerEffects {
   finding(kind: FindingKind, reason: string, line: number): void;
@@ -116,6 +137,8 @@ export class StatementAnalyzer {
       this.literalsChecked = lower !== 'insert' && lower !== 'comment';
     }
     this.count++;
+    // CREATE POLICY … TO roles and CREATE USER MAPPING FOR role name roles past the first four tokens.
+    if (this.count === 2 && this.head === 'create' && (lower === 'policy' || lower === 'user')) this.keep = true;
     if ((this.keep || this.count <= 4) && this.tokens.length < MAX_TOKENS) {
       this.tokens.push({ kind, value: value.length > MAX_STORED_VALUE ? value.slice(0, MAX_STORED_VALUE) : value, line });
     }
@@ -189,9 +212,14 @@ export class StatementAnalyzer {
       case 'revoke':
         parseRevoke(toks).forEach((ref) => fx.role(ref));
         break;
+      case 'create':
+        policyAndMappingRoles(toks).forEach((role) => fx.role({ role, as: 'other' }));
+        break;
       case 'alter':
         if (isWord(toks[1], 'default') && isWord(toks[2], 'privileges')) {
           parseDefaultPrivileges(toks).forEach((ref) => fx.role(ref));
+        } else if (isWord(toks[1], 'policy') || (isWord(toks[1], 'user') && isWord(toks[2], 'mapping'))) {
+          policyAndMappingRoles(toks).forEach((role) => fx.role({ role, as: 'other' }));
         } else {
           const owner = lastOwnerTo(toks);
           if (owner) fx.role({ role: owner, as: 'owner' });
