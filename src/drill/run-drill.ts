@@ -160,7 +160,11 @@ async function drillStages(ctx: DrillContext, s: RunSetup, opts: RunDrillOptions
   const fileBase = join(ctx.runDir, `${safeName(identity.database)}-${utcStamp(s.startedAt)}`);
   const runGlobals = (): Promise<GlobalsResult> => {
     guarded.audit.push({ at: new Date().toISOString(), by: 'pg_dumpall', sql: 'pg_dumpall --globals-only --no-role-passwords (catalog SELECTs on pg_roles, pg_auth_members, pg_tablespace; read-only session)' });
-    return captureGlobals({ bins: ctx.bins, env: guarded.spec.toolEnv, path: `${fileBase}.globals.sql`, signal: ctx.signal, logger: ctx.logger });
+    // pg_dumpall writes in its session's client_encoding, which the role may set (`ALTER ROLE … SET client_encoding =
+    // 'SJIS'`: a file the scanner must refuse). UTF8 holds any server encoding's names and is what the sandbox's
+    // databases are replayed in; a SQL_ASCII source's bytes are kept as they are (its own encoding, unconverted).
+    const env = guarded.encoding === 'SQL_ASCII' ? guarded.spec.toolEnv : { ...guarded.spec.toolEnv, PGCLIENTENCODING: 'UTF8' };
+    return captureGlobals({ bins: ctx.bins, env, path: `${fileBase}.globals.sql`, signal: ctx.signal, logger: ctx.logger });
   };
   // Overlap (backup.overlap): the sandbox starts now, and pg_dumpall runs first — its roles must exist before psql replays the dump.
   const overlap = s.config.backup.overlap ? OverlappedRestore.begin(ctx, {

@@ -87,6 +87,9 @@ export async function ensureAmcheck(db: DbSession): Promise<'present' | 'created
   if (installed) return 'present';
   // amcheck's own files only: the whole directory's listing fails on any other extension's unreadable control file.
   if (!(await availableExtensions(db, ['amcheck'])).has('amcheck')) return 'unavailable';
+  // Into the first schema of the copy's search_path — which its database may set to one that does not exist
+  // (`ALTER DATABASE … SET search_path`, restored from a `pg_dump --create` dump): then pg_catalog.
+  await db.query('SET search_path = "$user", public, pg_catalog');
   await runWithoutEventTriggers(db, 'CREATE EXTENSION amcheck');
   return 'created';
 }

@@ -71,7 +71,9 @@ SELECT ${REL_KIND('c')} || ' ' || ${REL('n', 'c')} AS object, v.attribute, v.val
  CROSS JOIN LATERAL (VALUES
    ('owner', pg_catalog.pg_get_userbyid(c.relowner)::text),
    ('persistence', CASE WHEN c.relkind IN ('r', 'p', 'S') THEN CASE c.relpersistence WHEN 'u' THEN 'unlogged' WHEN 'p' THEN 'permanent' ELSE c.relpersistence::text END END),
-   ('options', pg_catalog.array_to_string(c.reloptions, ', ')),
+   -- A set, not a list: pg_dump writes a view's check_option after its other options (WITH ... AS ... WITH
+   -- CHECK OPTION), so the copy stores them in another order. (ASCII only: the query is sent in any encoding.)
+   ('options', (SELECT pg_catalog.string_agg(o, ', ' ORDER BY o COLLATE "C") FROM pg_catalog.unnest(c.reloptions) AS o)),
    ('access method', (SELECT am.amname::text FROM pg_catalog.pg_am am WHERE am.oid = c.relam)),
    ('row level security', CASE WHEN c.relrowsecurity THEN CASE WHEN c.relforcerowsecurity THEN 'enabled, forced' ELSE 'enabled' END END),
    ('replica identity', CASE WHEN c.relkind IN ('r', 'p') THEN CASE c.relreplident WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full' WHEN 'i' THEN 'index' END END),
@@ -338,7 +340,9 @@ SELECT 'policy ' || ${REL('n', 'c')} || '.' || p.polname, v.attribute, v.value
   FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  CROSS JOIN LATERAL (VALUES
    ('command', p.polcmd::text), ('permissive', p.polpermissive::text),
-   ('roles', (SELECT pg_catalog.string_agg(${ROLE('rr')}, ', ' ORDER BY 1) FROM pg_catalog.unnest(p.polroles) AS rr)),
+   -- A set: pg_dump writes a policy's roles in pg_roles' order, not as created (ORDER BY 1 in an aggregate orders by
+   -- the constant, which kept the stored order).
+   ('roles', (SELECT pg_catalog.string_agg(${ROLE('rr')}, ', ' ORDER BY ${ROLE('rr')} COLLATE "C") FROM pg_catalog.unnest(p.polroles) AS rr)),
    ('using', pg_catalog.pg_get_expr(p.polqual, p.polrelid)), ('with check', pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid))
  ) AS v(attribute, value)
  WHERE ${USER_NS('n')}

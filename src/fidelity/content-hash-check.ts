@@ -41,7 +41,8 @@ function hashedBlocks(blocks: readonly CopyBlock[]): Map<string, GatheredCopyTar
 
 /**
  * Tables of the copy with a column whose text follows a setting pg_dump's session inherits and a dump does not
- * record: TimeZone (timestamptz and its ranges), bytea_output (bytea), lc_monetary (money), and any user-defined,
+ * record: TimeZone (timestamptz and its ranges), bytea_output (bytea), lc_monetary (money), quote_all_identifiers
+ * (`regclass`, `regproc`, `regtype` and the other OID alias types: `pg_dump --quote-all-identifiers`), and any user-defined,
  * composite or array type that may hold one. With those settings unknown (a dump pgdrill did not take), such a
  * table's text may legitimately differ.
  */
@@ -50,7 +51,7 @@ async function sessionDependent(db: DbSession): Promise<Set<string>> {
 SELECT DISTINCT n.nspname AS schema, c.relname AS name
   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')
-   AND pg_catalog.format_type(a.atttypid, NULL) ~ '(with time zone|tstz|bytea|money|record|\\.)'`);
+   AND pg_catalog.format_type(a.atttypid, NULL) ~ '(with time zone|tstz|bytea|money|record|\\.|^reg[a-z]+)'`);
   return new Set(rows.map(tableLabel));
 }
 
@@ -125,7 +126,7 @@ async function streamEvidence(input: VerifyRestoredInput, blocks: Map<string, Ga
       dependent ??= await (async () => { await using db = await openRaw(); return await sessionDependent(db); })();
       if (dependent.has(tableLabel(row))) {
         row.match = true;
-        unsure.push(`${text}: a column prints by the session's TimeZone, bytea_output or lc_monetary, which a dump pgdrill did not take does not record`);
+        unsure.push(`${text}: a column prints by the session's TimeZone, bytea_output, lc_monetary or quote_all_identifiers, which a dump pgdrill did not take does not record`);
         continue;
       }
     }

@@ -42,10 +42,14 @@ export type RestoredCopyHash = CopyTarget & ({ readonly rows: number; readonly h
 
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-/** The statements that make a session's COPY text pg_dump's; client_encoding last (nothing decoded after it). */
+/**
+ * The statements that make a session's COPY text pg_dump's; client_encoding last (nothing decoded after it). pg_dump
+ * empties search_path, so a `regclass`, `regproc` or `regtype` value prints schema-qualified.
+ */
 export function dumpSessionStatements(s: DumpSessionSettings, encoding: string): string[] {
   return [
     "SET DateStyle = 'ISO'", "SET IntervalStyle = 'postgres'", 'SET extra_float_digits = 3', 'SET default_transaction_read_only = on',
+    "SET search_path = ''",
     ...(s.timeZone ? [`SET TimeZone = ${literal(s.timeZone)}`] : []),
     ...(s.byteaOutput ? [`SET bytea_output = ${literal(s.byteaOutput)}`] : []),
     `SET client_encoding = ${literal(encoding)}`,

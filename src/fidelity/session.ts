@@ -13,6 +13,9 @@ import type { DbSession } from '../pg/client.js';
  * - `extra_float_digits = 1`: since PostgreSQL 12 any value > 0 prints the shortest text that reads back to the
  *   exact same float, which is also what pg_dump writes, so equal floats always print equally.
  * - `search_path = ''`: every name in deparsed SQL is schema-qualified, whatever the source's search_path.
+ * - `quote_all_identifiers = off`, `standard_conforming_strings = on`: a database or role may set either, and the
+ *   server then deparses every name quoted (`"public"."t"`, `'x'::"text"`) or a literal with a backslash doubled
+ *   (`'a\\b'`): the same catalog must read the same on a copy that does not carry those settings.
  */
 export const FIDELITY_SESSION_SETTINGS: readonly string[] = [
   "SET TimeZone = 'UTC'",
@@ -21,6 +24,8 @@ export const FIDELITY_SESSION_SETTINGS: readonly string[] = [
   'SET extra_float_digits = 1',
   "SET bytea_output = 'hex'",
   "SET search_path = ''",
+  'SET quote_all_identifiers = off',
+  'SET standard_conforming_strings = on',
 ];
 
 /** Apply FIDELITY_SESSION_SETTINGS to a session (inside a transaction they last until it ends). */

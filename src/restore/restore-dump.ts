@@ -132,17 +132,34 @@ export function sandboxSuperuserFor(sourceRoles: ReadonlySet<string>): string {
   for (let i = 1; ; i++) if (!sourceRoles.has(`pgdrill_sandbox_${i}`)) return `pgdrill_sandbox_${i}`;
 }
 
-/** Create NOLOGIN placeholders for roles that the dump references but that could not be captured. */
-export async function createPlaceholderRoles(sandbox: SandboxCluster, roles: readonly string[]): Promise<string[]> {
+/**
+ * pg_dump's entry types whose owner PostgreSQL requires to be a superuser (`ALTER … OWNER TO` fails otherwise): an
+ * event trigger, a foreign-data wrapper, a subscription (before 16), a publication FOR ALL TABLES or FOR TABLES IN
+ * SCHEMA (any publication here: the header does not say which).
+ */
+const SUPERUSER_OWNED = new Set(['EVENT TRIGGER', 'FOREIGN DATA WRAPPER', 'SUBSCRIPTION', 'PUBLICATION']);
+
+/** The owners of the dump's entries that only a superuser may own (SUPERUSER_OWNED). */
+export function superuserOwners(entries: readonly { readonly type: string; readonly owner: string | null }[]): Set<string> {
+  return new Set(entries.flatMap((e) => (e.owner !== null && SUPERUSER_OWNED.has(e.type) ? [e.owner] : [])));
+}
+
+/**
+ * Create NOLOGIN placeholders for roles that the dump references but that could not be captured. A role the dump
+ * makes owner of an object only a superuser may own (`superusers`, see superuserOwners) must have been one on the
+ * source: its placeholder is a superuser too, or the restore of a good dump fails on `ALTER EVENT TRIGGER … OWNER TO`.
+ * @returns the roles created, and of those the superusers.
+ */
+export async function createPlaceholderRoles(sandbox: SandboxCluster, roles: readonly string[], superusers: ReadonlySet<string> = new Set()): Promise<{ created: string[]; superusers: string[] }> {
   await using db = await sandbox.open('postgres');
   const existing = new Set((await db.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).map((r) => r.rolname));
   const created: string[] = [];
   for (const r of roles) {
     if (existing.has(r) || r === 'PUBLIC') continue;
-    await db.query(`CREATE ROLE ${quoteIdent(r)} NOLOGIN`);
+    await db.query(`CREATE ROLE ${quoteIdent(r)} NOLOGIN${superusers.has(r) ? ' SUPERUSER' : ''}`);
     created.push(r);
   }
-  return created;
+  return { created, superusers: created.filter((r) => superusers.has(r)) };
 }
 
 /**
@@ -187,9 +204,25 @@ export async function createDatabase(sandbox: SandboxCluster, name: string, enco
   }
 }
 
-/** Drop a database of the sandbox (from `template1`; nobody may be connected to it): a restore that is done again starts from an empty one. */
+/**
+ * Drop a database of the sandbox (from `template1`; nobody may be connected to it): a restore that is done again
+ * starts from an empty one. A database that holds a subscription cannot be dropped ("is being used by logical
+ * replication subscription"): each is dropped first, detached from its slot (pg_dump restores it with
+ * `connect = false`, disabled; dropping it with a slot name would try to reach the publisher).
+ */
 export async function dropDatabase(sandbox: SandboxCluster, name: string): Promise<void> {
   await using db = await sandbox.open('template1');
+  const subs = await db.query<{ subname: string }>(
+    'SELECT s.subname FROM pg_catalog.pg_subscription s JOIN pg_catalog.pg_database d ON d.oid = s.subdbid WHERE d.datname = $1', [name]);
+  if (subs.length) {
+    await using own = await sandbox.open(name);
+    for (const { subname } of subs) {
+      const q = quoteIdent(subname);
+      await own.query(`ALTER SUBSCRIPTION ${q} DISABLE`);
+      await own.query(`ALTER SUBSCRIPTION ${q} SET (slot_name = NONE)`);
+      await own.query(`DROP SUBSCRIPTION ${q}`);
+    }
+  }
   await db.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
 }
 

@@ -317,9 +317,19 @@ export class SandboxCluster implements AsyncDisposable {
    * trigger that writes would change the very copy they compare with the source at each of their logins. The
    * restore itself runs without it (it replays what the dump holds). Before 17 there is neither the setting nor a
    * login event; pgdrill's own DDL there holds the triggers off itself (src/fidelity/own-ddl.ts).
+   *
+   * A dump made with `pg_dump --create` restores its database's own settings (`ALTER DATABASE … SET`), which every
+   * later session takes: a production `statement_timeout` or `idle_in_transaction_session_timeout` would cancel the
+   * read-back of a large table or end the catalog's snapshot, `quote_all_identifiers` or `standard_conforming_strings`
+   * change how names and literals print. The checks run with the server's defaults for all of them.
    */
   get checkOptions(): string {
-    return this.bins.server.version.major >= 17 ? '-c event_triggers=off' : '';
+    const major = this.bins.server.version.major;
+    return [
+      '-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0',
+      ...(major >= 17 ? ['-c transaction_timeout=0 -c event_triggers=off'] : []),
+      '-c quote_all_identifiers=off -c standard_conforming_strings=on',
+    ].join(' ');
   }
 
   /** A session that looks at the restored copy: `open`, with `checkOptions`. */

@@ -26,6 +26,49 @@ const UNSAFE_ENCODINGS = new Set([
   'uhc', 'win949', 'cp949', 'johab', 'gb18030',
 ]);
 
+/**
+ * `ALTER ROLE|USER name [IN DATABASE db] SET client_encoding TO 'x'`, `ALTER DATABASE db SET …` (or `RESET
+ * client_encoding`), with an encoding psql lexes byte for byte: the default of the role's or database's later
+ * sessions, not of the session psql is replaying the file in — pg_dumpall writes it for a role so configured (Django's
+ * documented setup sets `client_encoding TO 'utf8'` on its role). A session opened later by a `\connect` of the file
+ * would take it, but a multibyte encoding whose characters can hold `\` or `'` stays refused whatever the statement.
+ */
+function setsAnotherSession(toks: readonly StmtToken[]): boolean {
+  const kind = keyword(toks[1]);
+  if (kind !== 'role' && kind !== 'user' && kind !== 'database') return false;
+  const isName = (t: StmtToken | undefined) => t !== undefined && (t.kind === 'ident' || t.kind === 'qident');
+  if (!isName(toks[2])) return false;
+  let i = 3;
+  if (kind !== 'database' && isWord(toks[i], 'in') && isWord(toks[i + 1], 'database') && isName(toks[i + 2])) i += 3;
+  if (isWord(toks[i], 'reset')) return isWord(toks[i + 1], 'client_encoding') && toks.length === i + 2;
+  if (!isWord(toks[i], 'set') || !isWord(toks[i + 1], 'client_encoding')) return false;
+  if (!(isPunct(toks[i + 2], '=') || isWord(toks[i + 2], 'to')) || toks.length !== i + 4) return false;
+  const v = toks[i + 3]!;
+  if (v.kind !== 'string' && v.kind !== 'ident') return false;
+  return !UNSAFE_ENCODINGS.has((v.kind === 'ident' ? asciiLower(v.value) : v.value.toLowerCase()).replace(/[^a-z0-9]/g, ''));
+}
+
+/**
+ * The roles of `CREATE|ALTER POLICY … TO r1, r2 [USING|WITH CHECK …]` and of `CREATE|ALTER USER MAPPING FOR r SERVER
+ * …`: a dump's only mention of a role may be there, and without it (no globals: placeholders) the restore fails.
+ */
+function policyAndMappingRoles(toks: readonly StmtToken[]): string[] {
+  if (isWord(toks[1], 'user') && isWord(toks[2], 'mapping') && isWord(toks[3], 'for')) {
+    const r = isWord(toks[4], 'user') ? null : roleName(toks[4]); // FOR USER is CURRENT_USER's synonym
+    return r ? [r] : [];
+  }
+  if (!isWord(toks[1], 'policy')) return [];
+  const to = findTopLevelWord(toks, 3, ['to']);
+  if (to < 0 || isWord(toks[to - 1], 'rename')) return [];
+  const out: string[] = [];
+  for (let i = to + 1; i < toks.length; i += 2) {
+    const r = roleName(toks[i]);
+    if (r) out.push(r);
+    if (!isPunct(toks[i + 1], ',')) break;
+  }
+  return out;
+}
+
 /** Where the analyzer's results go. */
 export interface AnalyzerEffects {
   finding(kind: FindingKind, reason: string, line: number): void;
@@ -94,6 +137,8 @@ export class StatementAnalyzer {
       this.literalsChecked = lower !== 'insert' && lower !== 'comment';
     }
     this.count++;
+    // CREATE POLICY … TO roles and CREATE USER MAPPING FOR role name roles past the first four tokens.
+    if (this.count === 2 && this.head === 'create' && (lower === 'policy' || lower === 'user')) this.keep = true;
     if ((this.keep || this.count <= 4) && this.tokens.length < MAX_TOKENS) {
       this.tokens.push({ kind, value: value.length > MAX_STORED_VALUE ? value.slice(0, MAX_STORED_VALUE) : value, line });
     }
@@ -167,9 +212,14 @@ export class StatementAnalyzer {
       case 'revoke':
         parseRevoke(toks).forEach((ref) => fx.role(ref));
         break;
+      case 'create':
+        policyAndMappingRoles(toks).forEach((role) => fx.role({ role, as: 'other' }));
+        break;
       case 'alter':
         if (isWord(toks[1], 'default') && isWord(toks[2], 'privileges')) {
           parseDefaultPrivileges(toks).forEach((ref) => fx.role(ref));
+        } else if (isWord(toks[1], 'policy') || (isWord(toks[1], 'user') && isWord(toks[2], 'mapping'))) {
+          policyAndMappingRoles(toks).forEach((role) => fx.role({ role, as: 'other' }));
         } else {
           const owner = lastOwnerTo(toks);
           if (owner) fx.role({ role: owner, as: 'owner' });
@@ -204,7 +254,7 @@ export class StatementAnalyzer {
       // set_config(), a function body or anything else we cannot follow: psql's setting is no longer known.
       fx.stdStrings('unknown');
     }
-    if (this.head !== 'set' && this.mentionsClientEncoding) {
+    if (this.head !== 'set' && this.mentionsClientEncoding && !setsAnotherSession(toks)) {
       fx.finding('other', 'client_encoding changed or read outside pg_dump\'s SET: psql could lex the rest in another encoding', this.firstLine);
     }
     this.checkRoutine(line);

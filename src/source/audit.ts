@@ -16,7 +16,7 @@ const READ_ONLY_STATEMENT = [
   // The catalog is read through a cursor, a batch at a time (the DECLARE's query is judged below like any SELECT).
   /^FETCH FORWARD \d+ FROM pgdrill_\w+$/i,
   /^CLOSE pgdrill_\w+$/i,
-  /^SET (LOCAL )?(statement_timeout|lock_timeout|idle_in_transaction_session_timeout|max_parallel_workers_per_gather|jit|application_name|search_path|TimeZone|extra_float_digits|bytea_output|DateStyle|IntervalStyle|client_encoding) *(=|TO) *[\w'",. -]*$/i,
+  /^SET (LOCAL )?(statement_timeout|lock_timeout|idle_in_transaction_session_timeout|max_parallel_workers_per_gather|jit|application_name|search_path|TimeZone|extra_float_digits|bytea_output|DateStyle|IntervalStyle|client_encoding|quote_all_identifiers|standard_conforming_strings) *(=|TO) *[\w'",. -]*$/i,
 ];
 
 /** Functions that change state even inside a SELECT. */

@@ -29,8 +29,26 @@ export interface SourceSessionTimeouts {
  */
 export function sourceSessionOptions(t: SourceSessionTimeouts = {}): string {
   const ms = (v: number | undefined, dflt: number) => Math.max(1, Math.round(v ?? dflt));
-  return `${READ_ONLY_OPTION} -c statement_timeout=${ms(t.statementTimeoutMs, 60_000)} -c lock_timeout=${ms(t.lockTimeoutMs, 30_000)}`;
+  return `${READ_ONLY_OPTION} -c statement_timeout=${ms(t.statementTimeoutMs, 60_000)} -c lock_timeout=${ms(t.lockTimeoutMs, 30_000)} ${PRINT_OPTIONS} ${TRANSACTION_OPTIONS}`;
 }
+
+/**
+ * How the server prints names and literals: a database or role may set `quote_all_identifiers = on` (every name it
+ * deparses quoted, `"public"."t"`, `'x'::"text"`) or `standard_conforming_strings = off` (every backslash of a
+ * literal doubled). pg_dump sets neither and the restored copy carries neither (a dump without --create has no
+ * `ALTER DATABASE … SET`): every pgdrill session and tool on the source prints the server's defaults, so that the
+ * catalog, the object list and pg_dump's own text read as the copy's do. (The dump restores the same either way.)
+ */
+const PRINT_OPTIONS = '-c quote_all_identifiers=off -c standard_conforming_strings=on';
+
+/**
+ * The transaction defaults: a database or role may make every transaction `serializable` (and `deferrable`). On a
+ * standby no serializable transaction can start at all ("cannot use serializable mode in a hot standby"), so every
+ * implicit transaction of pgdrill's failed there, and on a primary a serializable, read-only, deferrable one may wait
+ * for a safe snapshot. pgdrill asks for REPEATABLE READ wherever it needs a snapshot; otherwise the server's default,
+ * read committed (pg_dump sets its own isolation).
+ */
+const TRANSACTION_OPTIONS = '-c default_transaction_isolation=read\\ committed -c default_transaction_deferrable=off';
 
 /** The startup option that makes a session read-only from its login on (before a login event trigger runs). */
 const READ_ONLY_OPTION = '-c default_transaction_read_only=on';

@@ -1,5 +1,6 @@
 /**
- * A standby as the source: the drill PASSes (the report says the source was in recovery) with `guard.standby`
+ * A standby as the source: the drill PASSes (the report says the source was in recovery; its database defaults to
+ * serializable transactions, which a standby refuses to start) with `guard.standby`
  * warning when nothing keeps replay from cancelling the dump; and when replay does cancel it (a VACUUM on the
  * primary, replayed with max_standby_streaming_delay 0 while pg_dump is in its COPY), the drill FAILs as
  * `backup.recovery_conflict` naming the settings and the remedy, leaving no backup.
@@ -22,7 +23,11 @@ describe('a standby as the source', () => {
   let primary: SandboxCluster;
   let standby: PhysicalCopy;
   const standbyUrl = () => `postgresql://${primary.superuser}@/app?host=${encodeURIComponent(standby.socketDir)}&port=${standby.port}`;
-  const standbySession = () => DbSession.open({ host: standby.socketDir, port: standby.port, user: primary.superuser, database: 'app', application_name: 'pgdrill-test' });
+  // (The database makes every transaction serializable, which a standby refuses: the test's own sessions say otherwise.)
+  const standbySession = () => DbSession.open({
+    host: standby.socketDir, port: standby.port, user: primary.superuser, database: 'app', application_name: 'pgdrill-test',
+    options: '-c default_transaction_isolation=read\\ committed',
+  });
 
   /** This process's pg_dump child that dumps data (not the round trip's schema-only one), read synchronously from /proc. */
   const pgDumpPid = (): number | null => {
@@ -47,6 +52,9 @@ describe('a standby as the source', () => {
     // ~65 MB of COPY data: when pg_dump is stopped in it, far more is left than the pipes and socket buffers between
     // it and its backend hold, so the backend is still copying rows (and checks for the cancel) when it resumes.
     await psql(primary, 'app', { sql: "CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 4) AS pad FROM generate_series(1, 500000) g" });
+    // An application's own default, legal on the primary: on a standby no serializable transaction can start ("cannot
+    // use serializable mode in a hot standby"), so pgdrill's sessions must not take it (pg_dump sets its own).
+    await psql(primary, 'app', { sql: "ALTER DATABASE app SET default_transaction_isolation = 'serializable'; ALTER DATABASE app SET default_transaction_deferrable = on" });
     // -R: standby.signal and primary_conninfo (the primary's socket). Replay cancels a conflicting query at once.
     standby = await startPhysicalCopy(primary, { standby: true, port: 5433, options: "-c listen_addresses='' -c max_standby_streaming_delay=0 -c hot_standby_feedback=off" });
     await waitFor('the standby in recovery', async () => {
@@ -60,7 +68,7 @@ describe('a standby as the source', () => {
     await dir?.[Symbol.asyncDispose]();
   });
 
-  test('a drill PASSes; guard.standby warns that nothing protects the dump from replay', async () => {
+  test('a drill PASSes (the database defaults to serializable transactions); guard.standby warns that nothing protects the dump from replay', async () => {
     const { report, exitCode } = await runDrill({ source: standbyUrl(), config: validateConfig({ backup: { globals: false } }), outDir: join(dir.path, 'out-ok') });
     assert.equal(exitCode, 0, JSON.stringify(report.checks.filter((c) => c.status === 'fail')));
     assert.equal(report.source.in_recovery, true);

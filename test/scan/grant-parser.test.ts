@@ -93,6 +93,21 @@ describe('role references', () => {
     });
     assert.equal(r.inventory.grants.length, 2, 'REVOKE and default privileges add no grants');
   });
+  test("a policy's TO roles and a user mapping's role are roles the restore needs (without globals: placeholders)", () => {
+    const r = scan([
+      'CREATE POLICY p ON public.t TO z_role, "A Role", PUBLIC USING ((id > 0));',
+      'CREATE POLICY "to" ON public.t AS RESTRICTIVE FOR SELECT TO CURRENT_USER, kim WITH CHECK ((a = 1));',
+      'ALTER POLICY p ON public.t TO lee;',
+      'ALTER POLICY p ON public.t RENAME TO not_a_role;',
+      'CREATE POLICY q ON public.t USING (true);',
+      'CREATE USER MAPPING FOR mona SERVER s OPTIONS (user \'x\');',
+      'CREATE USER MAPPING FOR PUBLIC SERVER s;',
+      'CREATE USER MAPPING FOR USER SERVER s;',
+      '',
+    ].join('\n'));
+    assert.deepEqual(Object.keys(r.inventory.roles).sort(), ['A Role', 'kim', 'lee', 'mona', 'z_role']);
+    assert.equal(r.inventory.roles.z_role?.other, 1);
+  });
   test('a role named like an Object.prototype key is an ordinary key', () => {
     const r = scan('GRANT SELECT ON t TO "__proto__", "constructor";\n');
     assert.deepEqual(Object.keys(r.inventory.roles), ['__proto__', 'constructor']);

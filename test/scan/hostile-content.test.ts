@@ -191,6 +191,12 @@ describe('input psql would read differently than this scanner (or than other psq
     assert.deepEqual(findings("SET client_encoding = 'SJIS';\nSET NAMES 'big5';\nSET client_encoding = 'LATIN1';\nSELECT set_config('client_encoding', 'GBK', false);\n"),
       ['other@3', 'other@4', 'other@6']);
   });
+  test("a role's or database's default client_encoding (pg_dumpall writes Django's `ALTER ROLE … SET client_encoding TO 'utf8'`) is not this session's: refused only for an encoding psql lexes differently", () => {
+    assert.deepEqual(findings("ALTER ROLE django SET client_encoding TO 'utf8';\nALTER ROLE \"Äpp\" IN DATABASE shop SET client_encoding = 'LATIN1';\n" +
+      'ALTER DATABASE shop SET client_encoding TO win1252;\nALTER USER app RESET client_encoding;\n'), []);
+    assert.deepEqual(findings("ALTER ROLE legacy SET client_encoding TO 'SJIS';\nALTER DATABASE shop SET client_encoding TO big5;\n" +
+      "ALTER ROLE app SET client_encoding TO 'utf8' || '';\nALTER TABLE t SET (client_encoding = 1);\n"), ['other@3', 'other@4', 'other@5', 'other@6']);
+  });
   test('backslash before a quote while standard_conforming_strings is unknown (before pg_dump\'s SET)', () => {
     assert.deepEqual(kinds(scan("SELECT 'a\\' || 'b';\n").findings), ['other@1']);
     assert.deepEqual(kinds(scan("SELECT 'a\\b', E'c\\'d';\n").findings), [], 'no quote right after the backslash: both readings agree');

@@ -128,5 +128,7 @@ describe("reading the restored copy back (src/fidelity/copy-hash-restored.ts)", 
     assert.ok(s.includes("SET DateStyle = 'ISO'") && s.includes('SET extra_float_digits = 3') && s.includes("SET IntervalStyle = 'postgres'"));
     assert.ok(s.includes("SET TimeZone = 'Pacific/Chatham'") && s.includes("SET bytea_output = 'escape'"));
     assert.equal(s.at(-1), "SET client_encoding = 'LATIN1'");
+    // pg_dump's empty search_path: a regclass value prints schema-qualified.
+    assert.ok(s.includes("SET search_path = ''"));
   });
 });

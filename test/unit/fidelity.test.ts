@@ -256,6 +256,13 @@ test('countWorkers: the restored counts take parallel workers only from cores th
   assert.equal(countWorkers(0, 1), 0);
 });
 
+test('every catalog query is ASCII: it is sent to databases in any encoding (a LATIN1 one cannot take a "…")', () => {
+  // eslint-disable-next-line no-control-regex
+  for (const a of CATALOG_AREAS) assert.match(a.sql, /^[\x00-\x7f]*$/, a.area);
+  // eslint-disable-next-line no-control-regex
+  for (const s of FIDELITY_SESSION_SETTINGS) assert.match(s, /^[\x00-\x7f]*$/, s);
+});
+
 test('every statement the fidelity capture sends to the source passes the read-only audit', () => {
   const statements = [
     ...FIDELITY_SESSION_SETTINGS, ...CATALOG_AREAS.map((a) => a.sql),

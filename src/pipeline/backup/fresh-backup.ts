@@ -96,6 +96,11 @@ async function dumpInSnapshot(ctx: DrillContext, input: FreshBackupInput, rec: B
   await snap.db.query(`SET lock_timeout = '${Math.round(lockWaitMs)}ms'`);
   rec.sourceObjects = await listObjects(snap.db);
   const tables = await listTables(snap.db);
+  // pg_dump writes in its session's client_encoding, which the source's database or role may set (`ALTER DATABASE
+  // … SET client_encoding = 'SJIS'` for a legacy client): its documented default, the database's own encoding, is
+  // what the drill's dumps must be in (an SJIS dump is refused by the scanner; a LATIN1 one of a UTF8 database
+  // differs from the copy's). The copy's schema-only dump is in its database's encoding, the same.
+  const env = { ...spec.toolEnv, PGCLIENTENCODING: input.guarded.encoding };
   // No hang on the locks pg_dump takes without a timeout (views, sequences, …): src/source/lock-watch.ts. Its
   // signal stops both pg_dumps and the counts; the failure is then a lock failure like pg_dump's own.
   const clock = idleClock();
@@ -108,7 +113,7 @@ async function dumpInSnapshot(ctx: DrillContext, input: FreshBackupInput, rec: B
   // large objects from the dump itself (dump-side.ts), a schema-only pg_dump in the snapshot only when it cannot.
   const schemaFromDump = schemaFromDumpPossible(ctx.bins, format);
   const fid = await SourceFidelityCapture.begin({
-    db: snap.db, snapshot: snap.id, bins: ctx.bins, env: spec.toolEnv, dir: fidelityDir(ctx.runDir), lockWaitTimeoutMs: lockWaitMs,
+    db: snap.db, snapshot: snap.id, bins: ctx.bins, env, dir: fidelityDir(ctx.runDir), lockWaitTimeoutMs: lockWaitMs,
     deep: input.deep, schemaFromDump, witnessHashes: config.source.witness === 'hashes', audit, signal: dumpSignal,
   });
   // After begin, which made the fidelity directory the schema is written to.
@@ -127,7 +132,7 @@ async function dumpInSnapshot(ctx: DrillContext, input: FreshBackupInput, rec: B
   for (const sql of scanSessionSettings(input.guarded.identity.serverVersion.major)) await snap.db.query(sql);
   const written = writerExit(clock);
   const dumpP = takeDump({
-    bins: ctx.bins, env: spec.toolEnv, format, path: input.dumpPath, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs,
+    bins: ctx.bins, env, format, path: input.dumpPath, snapshot: snap.id, lockWaitTimeoutMs: lockWaitMs,
     jobs: config.backup.jobs, consumers: [...(scanner && !gate ? [(c: Buffer) => scanner.push(c)] : []), ...(side.consumer ? [side.consumer] : [])], through: gate ?? archiveScan ?? undefined, signal: dumpSignal, logger: ctx.logger,
     onBytes: (bytes) => (clock.touch(), ctx.progress({ stage: 'backup', state: 'progress', bytes })), onWriterExited: written.exited, reread: true,
   });

@@ -5,7 +5,7 @@
  */
 import { cpus } from 'node:os';
 import type { RestoreError } from '../../report/model.js';
-import { createDatabase, createPlaceholderRoles, dropDatabase, restoreDump, restoreGlobals, startDatabaseForCreate } from '../../restore/restore-dump.js';
+import { createDatabase, createPlaceholderRoles, dropDatabase, restoreDump, restoreGlobals, startDatabaseForCreate, superuserOwners } from '../../restore/restore-dump.js';
 import { describeParallelRestoreRace, findParallelRestoreRace } from '../../restore/parallel-restore-race.js';
 import { createPlaceholderTablespaces, noteTablespaces } from '../../restore/tablespaces.js';
 import type { SandboxCluster } from '../../sandbox/cluster.js';
@@ -135,8 +135,11 @@ async function prepareTarget(ctx: DrillContext, input: RestoreStageInput, sandbo
   }
   const referenced = Object.keys(input.inventory.roles).filter((r) => r !== 'PUBLIC');
   if (input.globals.mode === 'none') {
-    const created = await createPlaceholderRoles(sandbox, referenced);
-    if (created.length) b.note('placeholder-roles', `roles recreated as NOLOGIN placeholders (globals not captured): ${created.join(', ')}`);
+    const { created, superusers } = await createPlaceholderRoles(sandbox, referenced, superuserOwners(input.inventory.entries));
+    if (created.length) {
+      b.note('placeholder-roles', `roles recreated as NOLOGIN placeholders (globals not captured): ${created.join(', ')}` +
+        (superusers.length ? `; as superusers, since the dump makes them owners of what only a superuser may own (an event trigger, foreign-data wrapper, subscription or publication): ${superusers.join(', ')}` : ''));
+    }
   }
   if (!overlapped) noteTablespaces(b, { placeholders: await createPlaceholderTablespaces(sandbox, input.inventory.tablespaces) });
   if (!overlapped && !input.dumpCreatesDatabase) await createDatabase(sandbox, input.database, input.encoding, undefined, input.locale);

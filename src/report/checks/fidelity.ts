@@ -13,7 +13,7 @@ export const FIDELITY_CHECKS = defineChecks({
     stage: 'fidelity',
     proves: "every table holds the same rows: an order-independent hash of each table's COPY lines as pgdrill read them in the dump, against the same hash of the restored table's `COPY … TO STDOUT` under the dump's session settings (no source read); with `source.witness: hashes` also the source server's row hashes in the snapshot; with `--deep` every large object the same bytes",
     fails: 'a table or large object differs (named with both hashes and row counts), a restored table cannot be read back, or the source could not be hashed (witness)',
-    warns: "in a dump pgdrill did not take, a table whose text follows a setting the dump does not record (TimeZone, bytea_output, lc_monetary) holds the same rows in other text: listed as not comparable",
+    warns: "in a dump pgdrill did not take, a table whose text follows a setting the dump does not record (TimeZone, bytea_output, lc_monetary, quote_all_identifiers) holds the same rows in other text: listed as not comparable",
     skips: 'the dump holds no table data, and neither the source witness nor `--deep` asks for more',
     commands: ['run', 'verify', 'demo'],
   },
