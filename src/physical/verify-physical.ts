@@ -117,7 +117,7 @@ async function settle(opts: PhysicalVerifyOptions): Promise<Settled> {
   for (const inside of [artifact, walDir]) {
     if (inside && (outDir === inside || outDir.startsWith(inside + sep))) throw new ConfigError(`--out ${outDir} is inside ${inside}: verify never writes into what it verifies; choose another --out`);
   }
-  await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics });
+  await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics, webhook: config.notify?.webhook });
   await assertOutDirSafe(null, outDir);
   const env = await resolveDrillEnvironment(config);
   // The source, when given: guarded before any file exists (exit 3 on a pin mismatch); only ever read.
