@@ -12,6 +12,7 @@
 import { constants, createWriteStream } from 'node:fs';
 import { chown, copyFile, lstat, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { kindOf, openNoFollow } from '../exec/input-file.js';
@@ -31,6 +32,30 @@ export interface StagedWal {
   readonly ms?: number;
 }
 
+/** The largest WAL segment PostgreSQL allows (`--wal-segsize` 1024): the bound when the segment size is not known. */
+export const MAX_SEGMENT_BYTES = 1 << 30;
+/** Largest timeline history file copied or read (one line per earlier timeline: thousands fit). */
+export const MAX_HISTORY_BYTES = 1 << 20;
+
+/** A copy that would hold more than its `maxBytes`. */
+class TooLarge extends Error {}
+
+/** A pass-through that fails with TooLarge once more than `max` bytes went through it. */
+function capped(max: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      done(seen > max ? new TooLarge(`more than ${max} bytes`) : null, seen > max ? undefined : chunk);
+    },
+  });
+}
+
+function tooLarge(max: number, compressed: boolean, file: string): string {
+  const what = parseWalFileName(basename(file))?.kind === 'history' ? 'the most a history file is read to' : 'a segment\'s size';
+  return `it ${compressed ? 'decompresses to' : 'is'} more than ${max} bytes (${what}): not copied further`;
+}
+
 /** A file copied: the first bytes of its decompressed content, its decompressed size, its size in the archive. */
 export type WalCopy = { readonly head: Buffer; readonly size: number; readonly fileSize: number; readonly gzipSize?: number } | { readonly problem: string };
 
@@ -40,6 +65,12 @@ export interface WalCopyOptions {
   readonly osUser: OsUser | null;
   /** Bytes of the decompressed head returned (a segment's long page header). */
   readonly headBytes: number;
+  /**
+   * Most bytes the copy may hold, decompressed: a segment's size, `MAX_HISTORY_BYTES` for a history file. Whoever can
+   * write to the archive could otherwise fill the drill's disk with a small compressed file (a gzip of zeros grows a
+   * thousandfold) or a large sparse one: past it the copy stops, is removed, and the file is a `problem`.
+   */
+  readonly maxBytes: number;
   readonly signal?: AbortSignal;
 }
 
@@ -59,6 +90,7 @@ export async function copyWalFile(src: string, compression: Compression | null, 
   let gzipSize: number | undefined;
   try {
     if (stat.ino !== before.ino || stat.dev !== before.dev) return { problem: 'it was replaced while it was opened: not read' };
+    if (compression === null && stat.size > o.maxBytes) return { problem: tooLarge(o.maxBytes, false, src) };
     if (compression === 'gz') gzipSize = await gzipTrailerSize(fh, stat.size);
     failure = await writeDecompressed(fh, compression, dst, { ...o, file: src });
   } finally {
@@ -91,14 +123,21 @@ async function writeDecompressed(fh: FileHandle, compression: Compression | null
   try {
     const out = createWriteStream(dst, { mode: 0o600, flags: 'wx' });
     if (!prog) {
-      await pipeline(raw, createGunzip(), out, { signal: o.signal });
+      await pipeline(raw, createGunzip(), capped(o.maxBytes), out, { signal: o.signal });
       return null;
     }
-    const p = startProcess({ bin: prog, args: ['-d', '-c'], stdin: raw, stdout: out, allowFailure: true, uid: o.osUser?.uid, gid: o.osUser?.gid, signal: o.signal });
+    const p = startProcess({ bin: prog, args: ['-d', '-c'], stdin: raw, stdout: 'pipe', allowFailure: true, uid: o.osUser?.uid, gid: o.osUser?.gid, signal: o.signal });
+    // Killed at the bound: the program would otherwise go on writing into a pipe no one reads.
+    const copied = await pipeline(p.stdout!, capped(o.maxBytes), out, { signal: o.signal }).then(() => null, (e: Error) => {
+      p.child.kill('SIGKILL');
+      return e;
+    });
     const done = await p.done;
+    if (copied) throw copied;
     return done.exitCode === 0 ? null : `it does not decompress: ${basename(prog)} exited with code ${done.exitCode}${done.stderrTail.trim() ? `: ${done.stderrTail.trim().split('\n').pop()}` : ''}`;
   } catch (err) {
     o.signal?.throwIfAborted();
+    if (err instanceof TooLarge) return tooLarge(o.maxBytes, true, o.file);
     return `it does not decompress: ${(err as Error).message}`;
   } finally {
     raw.destroy();
@@ -137,7 +176,8 @@ export async function stageWal(walDir: string, startSegment: string, dir: string
     if (!target || (!target.endsWith('.history') && target.slice(8) < startPos)) continue;
     if (staged.has(target)) continue; // the same segment compressed and not: the first one sorted is taken
     staged.add(target);
-    const r = await copyWalFile(join(walDir, name), parseWalFileName(name)!.compression, join(dir, target), { osUser: user, headBytes: 0, signal });
+    const maxBytes = target.endsWith('.history') ? MAX_HISTORY_BYTES : MAX_SEGMENT_BYTES;
+    const r = await copyWalFile(join(walDir, name), parseWalFileName(name)!.compression, join(dir, target), { osUser: user, headBytes: 0, maxBytes, signal });
     if ('problem' in r) throw new Error(`${join(walDir, name)}: ${r.problem}`);
     bytes += r.size;
     if (target.endsWith('.history')) histories++;

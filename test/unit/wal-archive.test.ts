@@ -13,6 +13,7 @@ import { checkWalContinuity } from '../../src/physical/wal-archive.js';
 import { parseTimelineHistory } from '../../src/physical/wal-history.js';
 import { formatLsn, parseLsn, parseWalFileName, segmentFileName } from '../../src/physical/wal-names.js';
 import { confQuote, walRestoreCommand } from '../../src/physical/restore-command.js';
+import { copyWalFile, MAX_HISTORY_BYTES } from '../../src/physical/wal-stage.js';
 import { openTarStream } from '../../src/physical/tar-stream.js';
 
 const MIB = 1 << 20;
@@ -351,6 +352,43 @@ describe('checkWalContinuity with stage: one pass, the checked copy left for rec
     assert.equal(r.firstUnreadable?.segment, `${zs}.zst`);
     assert.match(r.firstUnreadable?.problem ?? '', /decompresses to 524288 bytes, not 1048576/);
     await assert.rejects(stat(into), /ENOENT/);
+  });
+
+  it('FAIL, bounded: a segment that decompresses (gzip, zstd) or is far past its size is never copied past it — whoever writes the archive cannot fill the drill\'s disk', async () => {
+    // 64 MiB of zeros behind a valid header: a 64 KiB gzip, a few KiB of zstd; and a sparse 1 GiB plain file.
+    const big = Buffer.concat([header(2), Buffer.alloc(64 * MIB - 40)]);
+    const cases: [string, (d: string) => Promise<string>, RegExp][] = [
+      ['gz', async (d) => { const f = `${segmentFileName(1, 2n, MIB)}.gz`; await writeFile(join(d, f), gzipSync(big)); return f; }, /decompresses to more than 1048576 bytes \(a segment's size\): not copied further/],
+      ['zst', async (d) => { const raw = join(d, '..', `raw${n++}`); await writeFile(raw, big); const f = `${segmentFileName(1, 2n, MIB)}.zst`; execFileSync('zstd', ['-q', '--rm', '-o', join(d, f), raw]); return f; }, /decompresses to more than 1048576 bytes/],
+      ['plain', async (d) => { const f = segmentFileName(1, 2n, MIB); await writeFile(join(d, f), header(2)); await truncate(join(d, f), 1024 * MIB); return f; }, /is more than 1048576 bytes \(a segment's size\): not copied further/],
+    ];
+    for (const [what, plant, problem] of cases) {
+      const d = await archive();
+      await seg(d, 1, 1);
+      await seg(d, 1, 3);
+      const name = await plant(d);
+      const into = join(d, '..', `copy${n++}`);
+      const t0 = performance.now();
+      const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, stage: { into } });
+      assert.equal(r.ok, false, what);
+      assert.equal(r.firstUnreadable?.segment, name, what);
+      assert.match(r.firstUnreadable?.problem ?? '', problem, what);
+      await assert.rejects(stat(into), /ENOENT/, 'the copy is removed');
+      assert.ok(performance.now() - t0 < 5000, `${what}: stopped at the bound, not after the whole file`);
+    }
+    // A history file: bounded at 1 MiB, the most the check reads of one.
+    const h = await archive();
+    await writeFile(join(h, '00000005.history.gz'), gzipSync(Buffer.alloc(8 * MIB, '1\t0/1000000\tx\n')));
+    const copied = await copyWalFile(join(h, '00000005.history.gz'), 'gz', join(h, 'copy'), { osUser: null, headBytes: 0, maxBytes: MAX_HISTORY_BYTES });
+    assert.match('problem' in copied ? copied.problem : 'copied', /decompresses to more than 1048576 bytes \(the most a history file is read to\)/);
+    await assert.rejects(stat(join(h, 'copy')), /ENOENT/);
+    // Legitimate: a segment of exactly its size is copied whole.
+    const exact = await seg(h, 1, 1);
+    await writeFile(join(h, `${exact}.gz`), gzipSync(Buffer.concat([header(1), Buffer.alloc(MIB - 40)])));
+    for (const [f, c] of [[exact, null], [`${exact}.gz`, 'gz']] as const) {
+      const whole = await copyWalFile(join(h, f), c, join(h, `whole-${c}`), { osUser: null, headBytes: 40, maxBytes: MIB });
+      assert.equal('problem' in whole ? whole.problem : whole.size, MIB);
+    }
   });
 
   it('in place: a private directory is checked where it is, nothing copied', async () => {
