@@ -27,7 +27,7 @@ const NOT_DATA = new Set(['backup_manifest', 'postmaster.pid', 'postmaster.opts'
  * the kernel (copy_file_range) through its /proc handle. Null (nothing written) when it is not a regular file.
  */
 export async function copyNoFollow(src: string, dst: string): Promise<{ size: number } | null> {
-  const fh = await open(src, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const fh = await open(src, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK); // a FIFO swapped in after the scan cannot block
   try {
     const st = await fh.stat();
     if (!st.isFile()) return null;

@@ -7,7 +7,7 @@
  * begun; the server accepts connections only once recovery has ended and the copy is promoted, so pgdrill waits for
  * that — or for the postmaster to exit at a FATAL recovery error (its log then says why).
  */
-import { chown, readFile, rm } from 'node:fs/promises';
+import { chown, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
@@ -16,7 +16,7 @@ import { pathExists } from '../exec/path-exists.js';
 import type { OsUser } from '../exec/os-user.js';
 import { runProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
-import { SandboxCluster } from '../sandbox/cluster.js';
+import { SandboxCluster, serverFileOwners } from '../sandbox/cluster.js';
 import type { JailedCommand } from '../sandbox/jail.js';
 import type { Toolchain } from '../toolchain/toolchain.js';
 import type { CheckResult } from '../report/model.js';
@@ -24,7 +24,7 @@ import { runVerifyBackup } from './integrity.js';
 import type { BackupLayout } from './backup-layout.js';
 import { copyNoFollow, copyPlainBackup } from './backup-files.js';
 import { bootstrapSuperuser, isolationSettings, prepareRecovery, stagedRestoreCommand, type BackupConfigFacts } from './recovery-setup.js';
-import { parseRecoveryLog, type RecoveryLog } from './recovery-log.js';
+import { parseRecoveryLog, readRecoveryLog, type RecoveryLog } from './recovery-log.js';
 import { openTarStream } from './tar-stream.js';
 import { adoptStagedWal, moveDir, stageWal, type StagedWal } from './wal-stage.js';
 
@@ -199,7 +199,7 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
       // With hot_standby off, pg_ctl sees the server "started" once recovery has begun: within the recovery's time.
       startTimeoutSeconds: o.timeoutSeconds,
       onFailedStart: async (logFile) => {
-        out.startLog = parseRecoveryLog(await readFile(logFile, 'utf8'));
+        out.startLog = await readRecoveryLog(logFile, serverFileOwners(o.osUser));
       },
     });
     const failure = await waitForPromotion(cluster, deadline(), o.timeoutSeconds, o.signal).catch(async (err: unknown) => {
@@ -207,7 +207,7 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
       throw err;
     });
     const recoveryMs = Math.round(performance.now() - copyDone);
-    const log = parseRecoveryLog(await readFile(cluster.logFile, 'utf8'));
+    const log = await readRecoveryLog(cluster.logFile, cluster.serverFileOwners);
     const copyMs = Math.round(copyDone - t0 + (o.priorCopyMs ?? 0));
     if (failure) await cluster.stop();
     return { cluster: failure ? null : cluster, log, failure: failure ? log.fatal ?? failure : null, config: out.config ?? null, staged: out.staged ?? null, copyMs, recoveryMs, rootDir, verified: out.verified ?? null, copyFailure: null };

@@ -3,6 +3,7 @@
  * stopped, the last transaction it replayed, the new timeline, and the FATAL line when recovery failed. The proof
  * that the target was reached is read here and from the server itself (recovery-proof.ts).
  */
+import { forEachForeignLine } from '../exec/input-file.js';
 
 /** The recovery's account in the server log. */
 export interface RecoveryLog {
@@ -28,8 +29,8 @@ export interface RecoveryLog {
 
 const LSN = '([0-9A-F]+/[0-9A-F]+)';
 
-/** Parse the server log's text (the whole log of one start). */
-export function parseRecoveryLog(text: string): RecoveryLog {
+/** A parser fed the log one line at a time (a recovery's log has a line per restored segment: it is streamed). */
+export function recoveryLogParser(): { line: (line: string) => void; result: () => RecoveryLog } {
   let started: string | null = null;
   let redoStart: string | null = null;
   let consistentAt: string | null = null;
@@ -40,14 +41,14 @@ export function parseRecoveryLog(text: string): RecoveryLog {
   let restoredSegments = 0;
   let lastRestoredSegment: string | null = null;
   let fatal: string | null = null;
-  for (const line of text.split('\n')) {
-    const m = /\b(LOG|FATAL|PANIC):\s+(.*)$/.exec(line);
-    if (!m) continue;
+  const line = (text: string): void => {
+    const m = /\b(LOG|FATAL|PANIC):\s+(.*)$/.exec(text);
+    if (!m) return;
     const [, level, msg] = m as unknown as [string, string, string];
     if (level !== 'LOG') {
       // pgdrill's own connection attempts while the server recovers are refused with FATAL: not recovery's.
       if (!/^the database system is (starting up|not (yet )?accepting connections|in recovery mode|shutting down)/.test(msg)) fatal ??= `${level}: ${msg}`;
-      continue;
+      return;
     }
     let x: RegExpExecArray | null;
     if (/^starting (point-in-time|archive) recovery/.test(msg)) started = msg;
@@ -61,6 +62,25 @@ export function parseRecoveryLog(text: string): RecoveryLog {
       restoredSegments++;
       lastRestoredSegment = x[1]!;
     }
-  }
-  return { started, redoStart, consistentAt, stopLine, redoDone, lastTransactionTime, newTimeline, restoredSegments, lastRestoredSegment, fatal };
+  };
+  const result = (): RecoveryLog => ({ started, redoStart, consistentAt, stopLine, redoDone, lastTransactionTime, newTimeline, restoredSegments, lastRestoredSegment, fatal });
+  return { line, result };
+}
+
+/** Parse the server log's text (the whole log of one start, or a log tail in an error). */
+export function parseRecoveryLog(text: string): RecoveryLog {
+  const p = recoveryLogParser();
+  for (const l of text.split('\n')) p.line(l);
+  return p.result();
+}
+
+/**
+ * Read and parse the sandbox server's log. It lies in a directory the sandbox's OS user owns: read as
+ * `forEachForeignLine` reads (no link followed, no FIFO waited on, only a file of `owners`, streamed up to the size
+ * it had when opened); a log that is not such a file parses as an empty one.
+ */
+export async function readRecoveryLog(path: string, owners: readonly number[]): Promise<RecoveryLog> {
+  const p = recoveryLogParser();
+  await forEachForeignLine(path, owners, p.line);
+  return p.result();
 }

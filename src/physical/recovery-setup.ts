@@ -12,6 +12,7 @@ import { chown, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OsUser } from '../exec/os-user.js';
 import { readSmallFile } from './backup-layout.js';
+import { openNoFollow } from '../exec/input-file.js';
 
 /** What the backup's own configuration held, for the report (setting names only: values can hold passwords). */
 export interface BackupConfigFacts {
@@ -126,8 +127,9 @@ export async function prepareRecovery(dataDir: string, user: OsUser | null): Pro
  * xmax is set (a renamed role's old version) is passed over. Null when not found (caller falls back to `postgres`).
  */
 export async function bootstrapSuperuser(dataDir: string): Promise<string | null> {
-  const fh = await open(join(dataDir, 'global', '1260'), constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => null);
-  if (!fh) return null;
+  const opened = await openNoFollow(join(dataDir, 'global', '1260'));
+  if ('problem' in opened) return null;
+  const { fh } = opened;
   try {
     const { size } = await fh.stat();
     const page = Buffer.alloc(8192);

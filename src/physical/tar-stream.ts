@@ -4,8 +4,7 @@
  * PG_VERSION), read with the strict header reader. pgdrill opens the file itself (O_NOFOLLOW): the sandbox user
  * never needs to read the backup.
  */
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { openNoFollow } from '../exec/input-file.js';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { isEndBlock, paddedSize, parseTarHeader } from '../exec/tar-header.js';
@@ -26,8 +25,10 @@ export function programCompressionOf(name: string): 'lz4' | 'zst' | null {
 export async function openTarStream(path: string, signal?: AbortSignal): Promise<Readable> {
   const compression = programCompressionOf(path);
   const prog = compression ? await requireDecompressor(compression, path) : null;
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  const raw = fh.createReadStream();
+  // Never through a link, never waiting on a FIFO swapped in for the tar (O_NONBLOCK), only a regular file.
+  const opened = await openNoFollow(path);
+  if ('problem' in opened) throw new Error(`${path}: ${opened.problem}`);
+  const raw = opened.fh.createReadStream();
   if (path.endsWith('.gz')) return raw.pipe(createGunzip());
   if (!prog) return raw;
   const p = startProcess({ bin: prog, args: ['-d', '-c'], stdin: raw, stdout: 'pipe', signal });
