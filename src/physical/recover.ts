@@ -7,7 +7,8 @@
  * begun; the server accepts connections only once recovery has ended and the copy is promoted, so pgdrill waits for
  * that — or for the postmaster to exit at a FATAL recovery error (its log then says why).
  */
-import { chown, rm } from 'node:fs/promises';
+import { chown } from 'node:fs/promises';
+import { removeTree } from '../exec/remove-tree.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
@@ -225,6 +226,7 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
     return { cluster: null, log, failure, config: out.config ?? null, staged: out.staged ?? null, copyMs: Math.round(copyDone - t0 + (o.priorCopyMs ?? 0)), recoveryMs: Math.round(performance.now() - copyDone), rootDir, verified: out.verified ?? null, copyFailure: null };
   } finally {
     // The checked WAL copy is moved into the sandbox; one left where it was (the sandbox never started) goes now.
-    if (o.stagedWal && !out.staged) await rm(o.stagedWal.dir, { recursive: true, force: true });
+    // A repository's fetched WAL lies in the sandbox user's staging directory: removed never following a link (remove-tree.ts).
+    if (o.stagedWal && !out.staged) await removeTree(o.stagedWal.dir);
   }
 }

@@ -11,6 +11,7 @@
  */
 import { constants, createWriteStream } from 'node:fs';
 import { chown, copyFile, lstat, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { removeTree } from '../exec/remove-tree.js';
 import { basename, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -204,6 +205,6 @@ export async function moveDir(from: string, to: string, copy: () => Promise<unkn
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
     await copy();
-    await rm(from, { recursive: true, force: true });
+    await removeTree(from); // a repository's WAL, fetched into the sandbox user's directory: never following a link
   }
 }
