@@ -82,9 +82,9 @@ class BackupMismatch extends Error {
 const NO_ARCHIVE = 'false';
 
 /** Extract one tar of the backup into `dir` with GNU tar in the jail, fed by pgdrill. */
-async function extractTar(tarPath: string, dir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand, signal?: AbortSignal): Promise<void> {
+async function extractTar(tarPath: string, dir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand, osUser: OsUser | null, signal?: AbortSignal): Promise<void> {
   const cmd = jailed('/usr/bin/tar', ['-x', '-f', '-', '-C', dir, '--no-same-owner', '--no-overwrite-dir']);
-  await runProcess({ ...cmd, stdin: await openTarStream(tarPath, signal), signal });
+  await runProcess({ ...cmd, stdin: await openTarStream(tarPath, signal, osUser), signal });
 }
 
 /**
@@ -114,10 +114,10 @@ async function populateFrom(o: RecoverOptions, dataDir: string, jailed: (bin: st
   } else {
     await runProcess({ ...jailed('/usr/bin/mkdir', ['-m', '0700', dataDir]) });
     out.step = `extracting ${join(layout.dir, layout.baseTar!)}`;
-    await extractTar(join(layout.dir, layout.baseTar!), dataDir, jailed, o.signal);
+    await extractTar(join(layout.dir, layout.baseTar!), dataDir, jailed, o.osUser, o.signal);
     if (layout.walTar) {
       out.step = `extracting ${join(layout.dir, layout.walTar)}`;
-      await extractTar(join(layout.dir, layout.walTar), join(dataDir, 'pg_wal'), jailed, o.signal);
+      await extractTar(join(layout.dir, layout.walTar), join(dataDir, 'pg_wal'), jailed, o.osUser, o.signal);
     }
     out.step = 'checking the extracted files against backup_manifest';
     if (layout.manifest && o.verifyBackup) await verifyExtracted(o, dataDir, jailed, out);

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, chown, link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachForeignLine, readForeignText } from '../../src/exec/input-file.js';
@@ -16,6 +16,7 @@ import { runProcess } from '../../src/exec/run-process.js';
 import { readManifestWalRanges, readSmallFile } from '../../src/physical/backup-layout.js';
 import { readRecoveryLog } from '../../src/physical/recovery-log.js';
 import { SandboxCluster, serverFileOwners, setAfterStartForTests } from '../../src/sandbox/cluster.js';
+import { openTarStream, readTarMembers } from '../../src/physical/tar-stream.js';
 import { EnvironmentError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { bins } from '../helpers/clusters.js';
@@ -106,5 +107,29 @@ describe('files of the sandbox user and of a backup: read without following, blo
     } finally {
       setAfterStartForTests(null);
     }
+  });
+
+  it("a backup's base.tar.zst is decompressed as the sandbox's OS user, never as root, as its WAL is", async () => {
+    // A zstd on PATH that notes who runs it, then runs the real one.
+    const fake = join(root, 'fakebin');
+    await mkdir(fake);
+    await chmod(fake, 0o755);
+    const who = join(root, 'who');
+    await writeFile(who, '', { mode: 0o666 });
+    await chmod(who, 0o666);
+    await writeFile(join(fake, 'zstd'), `#!/bin/sh\nid -u >> ${who}\nexec /usr/bin/zstd "$@"\n`, { mode: 0o755 });
+    const src = join(root, 'tarsrc');
+    await mkdir(src);
+    await writeFile(join(src, 'PG_VERSION'), '16\n');
+    await runProcess({ bin: 'sh', args: ['-c', `tar -cf - -C ${src} PG_VERSION | /usr/bin/zstd -q -o ${join(root, 'base.tar.zst')}`] });
+    const path = process.env.PATH;
+    process.env.PATH = `${fake}:${path}`;
+    try {
+      const found = await readTarMembers(await openTarStream(join(root, 'base.tar.zst'), undefined, user), new Set(['PG_VERSION']));
+      assert.equal(found.get('PG_VERSION')?.toString(), '16\n');
+    } finally {
+      process.env.PATH = path;
+    }
+    assert.equal((await readFile(who, 'utf8')).trim(), String(user?.uid), 'the decompressor ran as the sandbox user');
   });
 });
