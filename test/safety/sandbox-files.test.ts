@@ -15,6 +15,7 @@ import { resolveSandboxUser, type OsUser } from '../../src/exec/os-user.js';
 import { runProcess } from '../../src/exec/run-process.js';
 import { readManifestWalRanges, readSmallFile } from '../../src/physical/backup-layout.js';
 import { readRecoveryLog } from '../../src/physical/recovery-log.js';
+import { readLoggedErrors } from '../../src/restore/server-log-errors.js';
 import { SandboxCluster, serverFileOwners, setAfterStartForTests } from '../../src/sandbox/cluster.js';
 import { openTarStream, readTarMembers } from '../../src/physical/tar-stream.js';
 import { EnvironmentError } from '../../src/errors.js';
@@ -76,6 +77,8 @@ describe('files of the sandbox user and of a backup: read without following, blo
     await link(secret, join(theirs, 'hard.log'));
     const log = await readRecoveryLog(join(theirs, 'hard.log'), serverFileOwners(user));
     assert.equal(log.fatal, null);
+    assert.deepEqual(await readLoggedErrors(join(theirs, 'hard.log'), 0, serverFileOwners(user)), [], 'the restore\'s error reader too');
+    assert.equal((await readLoggedErrors(join(theirs, 'hard.log'), 0)).length, 1, 'the same file read without the owner check: the secret line');
   });
 
   it('a device: /dev/zero linked in is not read forever (a link); the log\'s tail is bounded', async () => {
