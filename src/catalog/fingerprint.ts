@@ -3,10 +3,12 @@
  * the server: taken before and after the drill, equal values are the evidence that nothing changed.
  *
  * What it covers is listed in docs/safety.md ("The catalog fingerprint"). Two choices keep its cost on the source
- * small without losing evidence: a function's body (md5 of prosrc) is covered for functions created in the database
- * (OID from 16384, FirstNormalObjectId) — the ~3,000 built-in ones keep their name, owner and ACL, but their bodies
- * cannot change short of editing pg_proc by hand — and the items are sorted bytewise (COLLATE "C"), not by the
- * database's collation: both fingerprints of a drill are computed by the same SQL, any fixed order will do.
+ * small without losing evidence: the ~3,000 built-in functions (OID below 16384, FirstNormalObjectId) are one item —
+ * their count, the sum of their OIDs and the sum of their rows' xmin: any change to such a row (owner, ACL, name,
+ * body, even a no-op GRANT) writes a new row version with a new xmin, which VACUUM, VACUUM FREEZE and VACUUM FULL keep
+ * (PostgreSQL 9.4+) — while functions created in the database keep a line each (name, owner, ACL, md5 of the body);
+ * and the items are sorted bytewise (COLLATE "C"), not by the database's collation: both fingerprints of a drill are
+ * computed by the same SQL, any fixed order will do.
  */
 import type { DbSession } from '../pg/client.js';
 
@@ -17,8 +19,10 @@ SELECT md5(string_agg(x, E'\\n' ORDER BY x COLLATE "C")) AS fingerprint, count(*
   UNION ALL SELECT 'attr ' || a.attrelid || ' ' || a.attname || ' ' || a.atttypid || ' ' || a.attnotnull::text || ' ' || coalesce(a.attacl::text, '')
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
    WHERE a.attnum > 0 AND NOT a.attisdropped AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_t%'
-  UNION ALL SELECT 'proc ' || p.oid || ' ' || p.proname || ' ' || pg_get_userbyid(p.proowner) || ' ' || coalesce(p.proacl::text, '') || CASE WHEN p.oid >= 16384 THEN ' ' || md5(coalesce(p.prosrc, '')) ELSE '' END
-    FROM pg_proc p
+  UNION ALL SELECT 'proc ' || p.oid || ' ' || p.proname || ' ' || pg_get_userbyid(p.proowner) || ' ' || coalesce(p.proacl::text, '') || ' ' || md5(coalesce(p.prosrc, ''))
+    FROM pg_proc p WHERE p.oid >= 16384
+  UNION ALL SELECT 'builtin procs ' || count(*) || ' ' || coalesce(sum(p.oid::int8), 0) || ' ' || coalesce(sum(p.xmin::text::int8), 0)
+    FROM pg_proc p WHERE p.oid < 16384
   UNION ALL SELECT 'nsp ' || n.oid || ' ' || n.nspname || ' ' || pg_get_userbyid(n.nspowner) || ' ' || coalesce(n.nspacl::text, '')
     FROM pg_namespace n WHERE n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'
   UNION ALL SELECT 'role ' || r.oid || ' ' || r.rolname || ' ' || concat_ws(',', r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin, r.rolreplication, r.rolbypassrls)

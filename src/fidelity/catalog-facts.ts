@@ -53,6 +53,12 @@ const ROLE = (oid: string) => `CASE WHEN ${oid} = 0 THEN 'PUBLIC' ELSE pg_catalo
 export interface CatalogArea {
   readonly area: string;
   readonly sql: string;
+  /**
+   * A boolean SQL expression true whenever the area can list a fact — its driving catalogs' rows under a weaker
+   * condition than the area's own (objects made after initdb have OIDs from 16384, FirstNormalObjectId). False: the
+   * area is left out of the query (`presentAreas`). Absent: always asked.
+   */
+  readonly present?: string;
 }
 
 /** The areas, each one query. */
@@ -162,6 +168,7 @@ SELECT 'index ' || ${REL('n', 'ic')} AS object, v.attribute, v.value
   },
   {
     area: 'functions',
+    present: `EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.oid >= 16384)`,
     sql: `
 SELECT ${FUNC_LABEL('n', 'p')} AS object, v.attribute, v.value
   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
@@ -183,6 +190,7 @@ SELECT ${FUNC_LABEL('n', 'p')} AS object, v.attribute, v.value
   },
   {
     area: 'triggers',
+    present: `EXISTS (SELECT FROM pg_catalog.pg_trigger tg WHERE NOT tg.tgisinternal) OR EXISTS (SELECT FROM pg_catalog.pg_event_trigger)`,
     sql: `
 SELECT 'trigger ' || ${REL('n', 'c')} || '.' || tg.tgname AS object, v.attribute, v.value
   FROM pg_catalog.pg_trigger tg JOIN pg_catalog.pg_class c ON c.oid = tg.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -291,6 +299,7 @@ SELECT 'extension ' || x.extname AS object, v.attribute, v.value
   },
   {
     area: 'sequences',
+    present: `EXISTS (SELECT FROM pg_catalog.pg_sequence)`,
     sql: `
 SELECT 'sequence ' || ${REL('n', 'c')} AS object, v.attribute, v.value
   FROM pg_catalog.pg_sequence s JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -311,12 +320,14 @@ SELECT 'sequence ' || ${REL('n', 'c')} AS object, v.attribute, v.value
     // made with --schema or --table leaves them out silently: here they show up as missing. Their bytes are compared
     // by the content hashes under --deep (large-object-hash.ts).
     area: 'large objects',
+    present: `EXISTS (SELECT FROM pg_catalog.pg_largeobject_metadata)`,
     sql: `
 SELECT 'large object ' || l.oid::text AS object, 'owner' AS attribute, pg_catalog.pg_get_userbyid(l.lomowner)::text AS value
   FROM pg_catalog.pg_largeobject_metadata l`,
   },
   {
     area: 'rules and policies',
+    present: `EXISTS (SELECT FROM pg_catalog.pg_rewrite r WHERE r.oid >= 16384 AND r.rulename <> '_RETURN') OR EXISTS (SELECT FROM pg_catalog.pg_policy) OR EXISTS (SELECT FROM pg_catalog.pg_statistic_ext s WHERE s.oid >= 16384)`,
     sql: `
 SELECT 'rule ' || ${REL('n', 'c')} || '.' || r.rulename AS object, v.attribute, v.value
   FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -344,10 +355,29 @@ SELECT 'statistics ' || n.nspname || '.' || s.stxname, v.attribute, v.value
  * on SQL_ASCII, which cannot convert, by the bytes stored, as its sessions carry them (src/pg/server-bytes.ts) — so that the facts of one object come together and two catalogs merge as streams (`compareCodePoints` is the
  * same order in JavaScript). Within an object the order is free: the comparison groups an object's facts.
  */
-export const CATALOG_SQL = `SELECT f.object, f.attribute, f.value FROM (
-${CATALOG_AREAS.map((a) => `(${a.sql.trim()})`).join('\nUNION ALL\n')}
+export function catalogSql(areas: readonly CatalogArea[] = CATALOG_AREAS): string {
+  return `SELECT f.object, f.attribute, f.value FROM (
+${areas.map((a) => `(${a.sql.trim()})`).join('\nUNION ALL\n')}
 ) AS f WHERE f.value IS NOT NULL
  ORDER BY pg_catalog.convert_to(f.object, CASE pg_catalog.current_setting('server_encoding') WHEN 'SQL_ASCII' THEN 'SQL_ASCII' ELSE 'UTF8' END)`;
+}
+
+/** Every area's facts: what `readCatalogFacts` asks when every area may have some. */
+export const CATALOG_SQL = catalogSql();
+
+const PRESENCE_SQL = `SELECT ${CATALOG_AREAS.flatMap((a, i) => (a.present ? [`(${a.present}) AS a${i}`] : [])).join(', ')}`;
+
+/**
+ * The areas that can list a fact in the session's database (in its transaction's snapshot): one cheap `SELECT` of
+ * the areas' `present` expressions. Leaving out an area that lists nothing changes no fact and no order, and spares
+ * planning it — on a small database most of the catalog query's cost, in a session whose caches are cold (pgbench:
+ * 6 of 14 areas empty, the cursor's DECLARE ~36 → ~24 ms of the source's CPU). Each side of a comparison asks for
+ * itself: an object the other side lacks still shows.
+ */
+export async function presentAreas(db: DbSession): Promise<CatalogArea[]> {
+  const [r] = await db.query<Record<string, boolean>>(PRESENCE_SQL);
+  return CATALOG_AREAS.filter((a, i) => !a.present || r?.[`a${i}`] !== false);
+}
 
 /**
  * Rows per FETCH: what pgdrill holds of a catalog at once (~0.4 MB; 10,000 rows held ~2.5 MB of heap a side while
@@ -363,7 +393,8 @@ const CATALOG_FILE_CHUNK = 256 << 10;
  * READ ONLY one on the sandbox) prepared with prepareFidelitySession, so that deparsed text is equal on both sides.
  */
 export async function* readCatalogFacts(db: DbSession, signal?: AbortSignal): AsyncGenerator<CatalogFact[]> {
-  await db.query(`DECLARE pgdrill_catalog NO SCROLL CURSOR FOR ${CATALOG_SQL}`);
+  const areas = await presentAreas(db);
+  await db.query(`DECLARE pgdrill_catalog NO SCROLL CURSOR FOR ${areas.length === CATALOG_AREAS.length ? CATALOG_SQL : catalogSql(areas)}`);
   let open = true;
   try {
     while (open) {

@@ -13,7 +13,7 @@ import type { ReportBuilder } from '../report/builder.js';
 import type { Report } from '../report/model.js';
 import { auditViolations } from './audit.js';
 import { measureWriteCapability, type WriteCapability } from './can-write.js';
-import { resolveSource, scrubber, type SourceSpec } from './connection.js';
+import { resolveSource, scrubber, withOwnSessionsJitOff, type SourceSpec } from './connection.js';
 import { countLogins, loginToSource, loginTriggerNote, readLoginTriggers, type LoginTrigger } from './login.js';
 import { assertIdentity, readIdentity, type SourceIdentity } from './identity.js';
 import { readLockTableUse, type LockTableUse } from './lock-table.js';
@@ -68,12 +68,15 @@ export async function guardSource(url: string | undefined, config: DrillConfig, 
   });
   const scrub = scrubber(resolved.secrets);
   const audit: AuditEntry[] = [];
-  const { db, spec } = await loginToSource(resolved, { audit, signal: opts.signal, scrub });
+  const { db, spec: loggedIn } = await loginToSource(resolved, { audit, signal: opts.signal, scrub });
   try {
     const identity = await readIdentity(db);
     const loginTriggers = await readLoginTriggers(db, identity.serverVersion.major);
     assertIdentity(identity, { systemIdentifier: config.source.system_identifier, database: config.source.database });
     await opts.checks?.(db, identity);
+    // No JIT in pgdrill's catalog reads (withOwnSessionsJitOff): this session by a statement, the later ones at login.
+    if (identity.serverVersion.major >= 11) await db.query('SET jit = off');
+    const spec = withOwnSessionsJitOff(loggedIn, identity.serverVersion.major);
     const before = await catalogFingerprint(db);
     const capability = await measureWriteCapability(db);
     const encoding = await db.value<string>('SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()');

@@ -154,6 +154,11 @@ describe('guards', () => {
     const r = await runDrill({ source: urlOf(source, 'app2'), config: validateConfig({ source: { statement_timeout: '45s' }, backup: { lock_wait_timeout: '7s', globals: false } }), outDir: join(dir.path, 'out-settings') });
     assert.equal(r.exitCode, 0, JSON.stringify(r.report.checks.filter((c) => c.status === 'fail')));
     assert.match(r.report.production.session_settings!, /default_transaction_read_only=on -c statement_timeout=45000 -c lock_timeout=7000/);
+    // No JIT in pgdrill's catalog reads: the guard's session by a statement after the pins, the later ones at login.
+    assert.match(r.report.production.session_settings!, /\(pgdrill's own sessions also -c jit=off\)/);
+    const guardPid = r.report.production.audit[0]!.pid;
+    const guardSql = r.report.production.audit.filter((a) => a.pid === guardPid).map((a) => a.sql);
+    assert.ok(guardSql.indexOf('SET jit = off') > 0 && guardSql.indexOf('SET jit = off') < guardSql.findIndex((q) => q.includes('md5(string_agg')), guardSql.join('\n'));
     // The lock watch asks only when the dump goes silent: not once in a drill that never waited.
     assert.ok(!r.report.production.audit.some((a) => /JOIN pg_stat_activity a ON a\.pid = l\.pid/.test(a.sql)), 'no lock watch query');
   });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LibpqUrlError, parseLibpqUrl, redactUrl, redactUrlsIn } from '../../src/source/libpq-url.js';
-import { connectError, resolveSource } from '../../src/source/connection.js';
+import { connectError, resolveSource, sessionSettingsText, withOwnSessionsJitOff } from '../../src/source/connection.js';
 import { userInfo } from 'node:os';
 import { scratchDir } from '../helpers/clusters.js';
 import { ConfigError } from '../../src/errors.js';
@@ -73,4 +73,15 @@ test('no source given: the connect error lists what libpq\'s defaults and the PG
   const url = resolveSource('postgresql://app@db/shop', { PGHOST: 'elsewhere' });
   assert.equal(url.defaults, null);
   assert.match(connectError(url, enoent, (s) => s).message, /^cannot connect to the source postgresql:\/\/app@db\/shop: connect ENOENT\. Check the URL/);
+});
+
+test("jit=off joins pgdrill's own sessions' options on PostgreSQL 11+, never the tools' PGOPTIONS, and a 10 is left alone", () => {
+  const spec = resolveSource('postgresql://app@db/shop?options=-c%20work_mem%3D8MB', {});
+  const on = withOwnSessionsJitOff(spec, 11);
+  assert.match(String(on.connection.options), /^-c work_mem=8MB -c default_transaction_read_only=on .* -c jit=off$/);
+  assert.equal(on.toolEnv.PGOPTIONS, spec.toolEnv.PGOPTIONS);
+  assert.doesNotMatch(on.toolEnv.PGOPTIONS!, /jit/);
+  assert.match(sessionSettingsText(on), /\(pgdrill's own sessions also -c jit=off\) application_name=pgdrill$/);
+  assert.equal(withOwnSessionsJitOff(spec, 10), spec);
+  assert.doesNotMatch(sessionSettingsText(spec), /jit/);
 });
