@@ -12,14 +12,14 @@
 import { constants, createWriteStream } from 'node:fs';
 import { chown, copyFile, lstat, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { removeTree } from '../exec/remove-tree.js';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { kindOf, openNoFollow } from '../exec/input-file.js';
 import type { OsUser } from '../exec/os-user.js';
 import { startProcess } from '../exec/run-process.js';
-import { gzipTrailerSize, requireDecompressor } from './wal-file-read.js';
+import { foreignHardLink, gzipTrailerSize, requireDecompressor } from './wal-file-read.js';
 import { parseWalFileName, type Compression } from './wal-names.js';
 
 /** What was staged. */
@@ -91,6 +91,8 @@ export async function copyWalFile(src: string, compression: Compression | null, 
   let gzipSize: number | undefined;
   try {
     if (stat.ino !== before.ino || stat.dev !== before.dev) return { problem: 'it was replaced while it was opened: not read' };
+    const linked = await foreignHardLink(dirname(src), stat);
+    if (linked) return { problem: linked };
     if (compression === null && stat.size > o.maxBytes) return { problem: tooLarge(o.maxBytes, false, src) };
     if (compression === 'gz') gzipSize = await gzipTrailerSize(fh, stat.size);
     failure = await writeDecompressed(fh, compression, dst, { ...o, file: src });

@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, rm, stat, symlink, truncate, unlink, writeFile, chmod } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, rm, stat, symlink, truncate, unlink, writeFile, chmod, chown, link, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,7 +13,7 @@ import { checkWalContinuity } from '../../src/physical/wal-archive.js';
 import { parseTimelineHistory } from '../../src/physical/wal-history.js';
 import { formatLsn, parseLsn, parseWalFileName, segmentFileName } from '../../src/physical/wal-names.js';
 import { confQuote, walRestoreCommand } from '../../src/physical/restore-command.js';
-import { copyWalFile, MAX_HISTORY_BYTES } from '../../src/physical/wal-stage.js';
+import { copyWalFile, MAX_HISTORY_BYTES, stageWal } from '../../src/physical/wal-stage.js';
 import { openTarStream } from '../../src/physical/tar-stream.js';
 
 const MIB = 1 << 20;
@@ -389,6 +389,35 @@ describe('checkWalContinuity with stage: one pass, the checked copy left for rec
       const whole = await copyWalFile(join(h, f), c, join(h, `whole-${c}`), { osUser: null, headBytes: 40, maxBytes: MIB });
       assert.equal('problem' in whole ? whole.problem : whole.size, MIB);
     }
+  });
+
+  it('a hard link in the archive to a file of another owner (a root-only file): never read nor copied toward the sandbox; the archive owner\'s own hard links are', { skip: process.geteuid?.() !== 0 && 'needs root (files of another owner)' }, async () => {
+    // The archive belongs to its writer (nobody here, as postgres would); root's own secret is linked in under a WAL name.
+    const d = await archive();
+    await segs(d, 1, 1, 2);
+    const secret = join(root, `secret${n++}`);
+    await writeFile(secret, '1\t0/3000000\tROOT-ONLY\n', { mode: 0o600 });
+    await link(secret, join(d, '00000002.history'));
+    for (const f of await readdir(d)) if (f !== '00000002.history') await chown(join(d, f), 65534, 65534);
+    await chown(d, 65534, 65534);
+    const into = join(d, '..', `copy${n++}`);
+    await assert.rejects(stageWal(d, segmentFileName(1, 1n, MIB), into, null), /00000002\.history: it has 2 hard links and is owned by uid 0, not by .*'s owner \(uid 65534\): not read/);
+    const copied = await readdir(into).catch(() => [] as string[]);
+    for (const f of copied) assert.ok(!(await readFile(join(into, f), 'utf8')).includes('ROOT-ONLY'), f);
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, stage: { into: join(d, '..', `copy${n++}`) } });
+    assert.ok(!JSON.stringify(r).includes('ROOT-ONLY'), JSON.stringify(r));
+    // Legitimate: `archive_command = 'ln %p …'` leaves the owner's own files with two links.
+    const ln = await archive();
+    const pgwal = await archive();
+    await segs(pgwal, 1, 1, 2);
+    for (const f of await readdir(pgwal)) {
+      await chown(join(pgwal, f), 65534, 65534);
+      await link(join(pgwal, f), join(ln, f));
+    }
+    await chown(ln, 65534, 65534);
+    const ok = await checkWalContinuity({ walDir: ln, start: { timeline: 1, lsn: lsnIn(1) }, stage: { into: join(d, '..', `copy${n++}`) } });
+    assert.equal(ok.ok, true, ok.detail);
+    assert.equal(ok.staged?.segments, 2);
   });
 
   it('in place: a private directory is checked where it is, nothing copied', async () => {
