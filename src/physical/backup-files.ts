@@ -6,7 +6,8 @@
  */
 import { constants } from 'node:fs';
 import { chown, copyFile, lstat, mkdir, open, readdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { foreignHardLink } from './wal-file-read.js';
 import type { OsUser } from '../exec/os-user.js';
 
 /** What was found in a plain backup's tree. */
@@ -30,7 +31,8 @@ export async function copyNoFollow(src: string, dst: string): Promise<{ size: nu
   const fh = await open(src, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK); // a FIFO swapped in after the scan cannot block
   try {
     const st = await fh.stat();
-    if (!st.isFile()) return null;
+    // Not a regular file, or a hard link to another owner's file (a root-only one linked into the backup): not copied.
+    if (!st.isFile() || (await foreignHardLink(dirname(src), st))) return null;
     await copyFile(`/proc/self/fd/${fh.fd}`, dst, constants.COPYFILE_EXCL);
     return { size: st.size };
   } finally {
@@ -46,7 +48,10 @@ export async function scanBackupTree(dir: string): Promise<BackupTree> {
   const tablespaces: string[] = [];
   for (const name of await readdir(dir, { recursive: true })) {
     const st = await lstat(join(dir, name));
-    if (st.isFile()) {
+    const linked = st.isFile() ? await foreignHardLink(dirname(join(dir, name)), st) : null;
+    if (linked) {
+      refused.push(`${name} (a hard link to a file of uid ${st.uid}, not the owner of its directory)`);
+    } else if (st.isFile()) {
       files++;
       bytes += st.size;
     } else if (st.isSymbolicLink() && /^pg_tblspc\/\d+$/.test(name)) {

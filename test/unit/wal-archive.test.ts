@@ -14,6 +14,7 @@ import { parseTimelineHistory } from '../../src/physical/wal-history.js';
 import { formatLsn, parseLsn, parseWalFileName, segmentFileName } from '../../src/physical/wal-names.js';
 import { confQuote, walRestoreCommand } from '../../src/physical/restore-command.js';
 import { copyWalFile, MAX_HISTORY_BYTES, stageWal } from '../../src/physical/wal-stage.js';
+import { copyPlainBackup, scanBackupTree } from '../../src/physical/backup-files.js';
 import { openTarStream } from '../../src/physical/tar-stream.js';
 
 const MIB = 1 << 20;
@@ -418,6 +419,23 @@ describe('checkWalContinuity with stage: one pass, the checked copy left for rec
     const ok = await checkWalContinuity({ walDir: ln, start: { timeline: 1, lsn: lsnIn(1) }, stage: { into: join(d, '..', `copy${n++}`) } });
     assert.equal(ok.ok, true, ok.detail);
     assert.equal(ok.staged?.segments, 2);
+  });
+
+  it('a plain backup holding a hard link to a root-only file: refused by the tree\'s scan and never copied; the owner\'s own hard links are fine', { skip: process.geteuid?.() !== 0 && 'needs root' }, async () => {
+    const b = await archive();
+    await mkdir(join(b, 'global'));
+    await writeFile(join(b, 'PG_VERSION'), '16\n');
+    await writeFile(join(b, 'global', 'own'), 'x');
+    await link(join(b, 'global', 'own'), join(b, 'global', 'own-too')); // rsync --link-dest style: the owner's own
+    const secret = join(root, `secret${n++}`);
+    await writeFile(secret, 'ROOT-ONLY', { mode: 0o600 });
+    await link(secret, join(b, 'global', 'pg_control'));
+    for (const p of [b, join(b, 'global'), join(b, 'PG_VERSION'), join(b, 'global', 'own')]) await chown(p, 65534, 65534);
+    const tree = await scanBackupTree(b);
+    assert.deepEqual(tree.refused, ['global/pg_control (a hard link to a file of uid 0, not the owner of its directory)']);
+    const data = join(root, `data${n++}`);
+    await copyPlainBackup(b, data, null);
+    assert.deepEqual((await readdir(join(data, 'global'))).sort(), ['own', 'own-too']);
   });
 
   it('in place: a private directory is checked where it is, nothing copied', async () => {
