@@ -5,10 +5,11 @@
  * following links (the sandbox user never needs to read the backup), and the copy belongs to the sandbox user.
  */
 import { constants } from 'node:fs';
-import { chown, copyFile, lstat, mkdir, open, readdir } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { foreignHardLink } from './wal-file-read.js';
 import type { OsUser } from '../exec/os-user.js';
+import { handOver } from '../exec/hand-over.js';
 
 /** What was found in a plain backup's tree. */
 export interface BackupTree {
@@ -70,7 +71,7 @@ export async function scanBackupTree(dir: string): Promise<BackupTree> {
  */
 export async function copyPlainBackup(from: string, dataDir: string, user: OsUser | null, signal?: AbortSignal): Promise<number> {
   const own = async (p: string) => {
-    if (user) await chown(p, user.uid, user.gid);
+    await handOver(p, user);
   };
   await mkdir(dataDir, { mode: 0o700 });
   await own(dataDir);

@@ -7,7 +7,7 @@
  * begun; the server accepts connections only once recovery has ended and the copy is promoted, so pgdrill waits for
  * that — or for the postmaster to exit at a FATAL recovery error (its log then says why).
  */
-import { chown } from 'node:fs/promises';
+
 import { removeTree } from '../exec/remove-tree.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
@@ -28,6 +28,7 @@ import { bootstrapSuperuser, isolationSettings, prepareRecovery, stagedRestoreCo
 import { parseRecoveryLog, readRecoveryLog, type RecoveryLog } from './recovery-log.js';
 import { openTarStream } from './tar-stream.js';
 import { adoptStagedWal, moveDir, stageWal, type StagedWal } from './wal-stage.js';
+import { handOver } from '../exec/hand-over.js';
 
 /** What the recovery needs. */
 export interface RecoverOptions {
@@ -97,7 +98,7 @@ type Collected = { config?: BackupConfigFacts; staged?: StagedWal; verified?: Ch
 async function verifyExtracted(o: RecoverOptions, dataDir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand, out: Collected): Promise<void> {
   const manifest = join(dirname(dataDir), 'backup_manifest');
   if (!(await copyNoFollow(join(o.layout.dir, 'backup_manifest'), manifest))) throw new Error(`${join(o.layout.dir, 'backup_manifest')} is not a regular file`);
-  if (o.osUser) await chown(manifest, o.osUser.uid, o.osUser.gid);
+  await handOver(manifest, o.osUser);
   const args = [...(o.walDir ? ['-n'] : []), '-m', manifest, dataDir];
   out.verified = await runVerifyBackup(o.verifyBackup!, dataDir, { manifest, skipWal: o.walDir !== null, signal: o.signal, as: jailed(o.verifyBackup!, args) });
   if (out.verified.status === 'fail') throw new BackupMismatch(out.verified);

@@ -8,11 +8,12 @@
  */
 import { egressSettings } from '../sandbox/egress-settings.js';
 import { constants } from 'node:fs';
-import { chown, open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OsUser } from '../exec/os-user.js';
 import { readSmallFile } from './backup-layout.js';
 import { openNoFollow } from '../exec/input-file.js';
+import { handOver } from '../exec/hand-over.js';
 
 /** What the backup's own configuration held, for the report (setting names only: values can hold passwords). */
 export interface BackupConfigFacts {
@@ -81,7 +82,7 @@ export function isolationSettings(restoreCommand: string | null, server: { reado
 }
 
 async function own(path: string, user: OsUser | null): Promise<void> {
-  if (user) await chown(path, user.uid, user.gid);
+  await handOver(path, user);
 }
 
 /** Write `text` to a new file of the data directory (never through a link the backup planted). */

@@ -10,7 +10,7 @@
  * sandbox (`adoptStagedWal`), not copied again. `stageWal` copies without checking (a backup without backup_label).
  */
 import { constants, createWriteStream } from 'node:fs';
-import { chown, copyFile, lstat, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { removeTree } from '../exec/remove-tree.js';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -21,6 +21,7 @@ import type { OsUser } from '../exec/os-user.js';
 import { startProcess } from '../exec/run-process.js';
 import { foreignHardLink, gzipTrailerSize, requireDecompressor } from './wal-file-read.js';
 import { parseWalFileName, type Compression } from './wal-names.js';
+import { handOver } from '../exec/hand-over.js';
 
 /** What was staged. */
 export interface StagedWal {
@@ -103,7 +104,7 @@ export async function copyWalFile(src: string, compression: Compression | null, 
     await rm(dst, { force: true });
     return { problem: failure };
   }
-  if (o.osUser) await chown(dst, o.osUser.uid, o.osUser.gid);
+  await handOver(dst, o.osUser);
   const out = await open(dst, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const head = Buffer.alloc(o.headBytes);
@@ -150,7 +151,7 @@ async function writeDecompressed(fh: FileHandle, compression: Compression | null
 /** The directory a staged copy goes into: created 0700, owned by `user`. */
 export async function makeStageDir(dir: string, user: OsUser | null): Promise<void> {
   await mkdir(dir, { mode: 0o700 });
-  if (user) await chown(dir, user.uid, user.gid);
+  await handOver(dir, user);
 }
 
 /** The uncompressed name recovery asks for (`000000010000000000000003`, `00000002.history`), or null: not staged. */
@@ -196,7 +197,7 @@ export async function stageWal(walDir: string, startSegment: string, dir: string
 export async function adoptStagedWal(staged: StagedWal, dest: string, user: OsUser | null, signal?: AbortSignal): Promise<StagedWal> {
   await moveDir(staged.dir, dest, () => stageWal(staged.dir, '0'.repeat(24), dest, user, signal));
   // The checked copy is made in pgdrill's own directory (wal-checked-copy.ts): the server reads it as the sandbox user.
-  if (user) await chown(dest, user.uid, user.gid);
+  await handOver(dest, user);
   return { ...staged, dir: dest };
 }
 

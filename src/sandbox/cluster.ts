@@ -3,7 +3,7 @@
  * (`listen_addresses = ''`), durability off (it is thrown away). An AsyncDisposable: disposing it stops the
  * server, deletes its files and confirms both; `stop()` returns that confirmation as data for the report.
  */
-import { chown, chmod, mkdir, mkdtemp, realpath, rm, appendFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, realpath, rm, appendFile, writeFile } from 'node:fs/promises';
 import { readForeignText } from '../exec/input-file.js';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,6 +23,7 @@ import { notThePostmaster, processIdentity } from './process-identity.js';
 import { removeTree } from '../exec/remove-tree.js';
 import { pathExists as exists } from '../exec/path-exists.js';
 import { processAlive, processStartTicks } from '../exec/process-liveness.js';
+import { handOver } from '../exec/hand-over.js';
 
 /** How to create a sandbox. */
 export interface SandboxOptions {
@@ -139,7 +140,7 @@ async function makeRootDir(parentDir: string, label: string, user: OsUser | null
   await mkdir(parentDir, { recursive: true });
   const prefix = `${label.replace(/\W+/g, '-')}-`;
   const rootDir = await mkdtemp(join(parentDir, prefix));
-  if (user) await chown(rootDir, user.uid, user.gid);
+  await handOver(rootDir, user);
   if (await writableBy(rootDir, user)) return { rootDir, placementNote: null };
   // An ancestor is not searchable by the OS user — a run directory (0700, pgdrill's own), /root: use the temp
   // directory instead (the sandbox's own directory there is 0700 and the sandbox user's).
@@ -234,7 +235,7 @@ export class SandboxCluster implements AsyncDisposable {
       await writeMarker(rootDir, { kind: label, pgdrillPid: process.pid, socketDir, dataDir, createdAt: new Date().toISOString() });
       for (const d of [rootDir, socketDir]) {
         await chmod(d, 0o700);
-        if (user) await chown(d, user.uid, user.gid);
+        await handOver(d, user);
       }
       if (jail.mountNamespace) await writeJailIdentity(join(rootDir, 'jail'), user);
       const cacheDir = templateCacheDir(user, opts.templateCache);

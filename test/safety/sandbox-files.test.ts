@@ -7,12 +7,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, chown, link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachForeignLine, readForeignText } from '../../src/exec/input-file.js';
 import { resolveSandboxUser, type OsUser } from '../../src/exec/os-user.js';
 import { runProcess } from '../../src/exec/run-process.js';
+import { handOver } from '../../src/exec/hand-over.js';
 import { readManifestWalRanges, readSmallFile } from '../../src/physical/backup-layout.js';
 import { readRecoveryLog } from '../../src/physical/recovery-log.js';
 import { readLoggedErrors } from '../../src/restore/server-log-errors.js';
@@ -134,5 +135,33 @@ describe('files of the sandbox user and of a backup: read without following, blo
       process.env.PATH = path;
     }
     assert.equal((await readFile(who, 'utf8')).trim(), String(user?.uid), 'the decompressor ran as the sandbox user');
+  });
+
+  it('handing over what root made: an entry swapped for a link or a hard link to a root-only file is refused, and that file stays root\'s', async () => {
+    // What chown(path) did: follow the link the sandbox user put in place of pgdrill's new file.
+    await asSandboxUser(`ln -s ${secret} swapped`);
+    await assert.rejects(handOver(join(theirs, 'swapped'), user), /became a symbolic link/);
+    await link(secret, join(theirs, 'hardlinked'));
+    await assert.rejects(handOver(join(theirs, 'hardlinked'), user), /with \d+ links/);
+    await asSandboxUser('mkfifo swapped-fifo');
+    await assert.rejects(handOver(join(theirs, 'swapped-fifo'), user), /FIFO/);
+    assert.equal((await stat(secret)).uid, 0, 'the root-only file was given away');
+    // What pgdrill made is given: a directory and a file.
+    await mkdir(join(theirs, 'made'));
+    await writeFile(join(theirs, 'made', 'f'), 'x');
+    for (const p of [join(theirs, 'made'), join(theirs, 'made', 'f')]) {
+      await handOver(p, user);
+      assert.equal((await lstat(p)).uid, user!.uid);
+    }
+  });
+
+  it('no chown by path is left in src/: everything is handed over through handOver (src/exec/hand-over.ts)', async () => {
+    const src = join(import.meta.dirname, '../../src');
+    const offenders: string[] = [];
+    for (const f of (await readdir(src, { recursive: true })).filter((n) => n.endsWith('.ts') && !n.endsWith('hand-over.ts'))) {
+      const text = await readFile(join(src, f), 'utf8');
+      if (/\bimport\s*\{[^}]*\bchown\b[^}]*\}\s*from\s*'node:fs(\/promises)?'/.test(text) || /\bchownSync\s*\(/.test(text)) offenders.push(f);
+    }
+    assert.deepEqual(offenders, []);
   });
 });
