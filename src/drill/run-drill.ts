@@ -100,7 +100,7 @@ export async function runDrill(opts: RunDrillOptions = {}): Promise<DrillResult>
   const builder = new ReportBuilder(s.progress, logger, runDir);
   const ctx: DrillContext = { bins: s.bins, sandboxUser: s.env.sandboxUser, logger, progress: s.progress, builder, runDir, signal: opts.signal };
   recordRunStart(ctx, s);
-  await using footprint = await FootprintMeter.start({ connection: guarded.spec.connection, audit: guarded.audit, logger }); // what the drill costs the source
+  await using footprint = await FootprintMeter.start({ connection: guarded.spec.connection, audit: guarded.audit, atClose: guarded.atClose, logger }); // what the drill costs the source
   const drilled = await drillStages(ctx, s, opts, footprint);
   const { ending } = drilled;
   // 6. Production untouched: identity and catalog fingerprint again, and the audit judged.

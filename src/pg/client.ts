@@ -28,6 +28,18 @@ export interface AuditEntry {
   readonly pid?: number;
 }
 
+/** Hooks run with a session's backend pid right before it closes, by the audit its statements go to (`onSessionClose`). */
+const closeHooks = new WeakMap<AuditEntry[], (pid: number) => void>();
+
+/**
+ * Call `hook` with the backend pid of every session that records into `audit`, right before the session ends (the
+ * source's footprint reads each backend's CPU then: a session shorter than the meter's interval, or one that ended
+ * before the meter began, still counts whole). A hook that throws is ignored.
+ */
+export function onSessionClose(audit: AuditEntry[], hook: (pid: number) => void): void {
+  closeHooks.set(audit, hook);
+}
+
 /** A PostgreSQL error from a query, with SQLSTATE, detail and hint kept. */
 export class QueryError extends PgdrillError {
   constructor(readonly sql: string, readonly sqlstate: string | undefined, cause: unknown) {
@@ -39,6 +51,8 @@ export class QueryError extends PgdrillError {
 export class DbSession {
   /** Statements sent and not yet answered. */
   private running = 0;
+  /** `close` has begun (the close hook runs once). */
+  private closing = false;
 
   private constructor(private readonly client: pg.Client, private readonly wire: ByteWire, private readonly audit?: AuditEntry[], private readonly signal?: AbortSignal) {}
 
@@ -153,6 +167,15 @@ export class DbSession {
   }
 
   async close(): Promise<void> {
+    const pid = this.backendPid;
+    if (this.audit && pid && !this.closing) {
+      this.closing = true;
+      try {
+        closeHooks.get(this.audit)?.(pid);
+      } catch {
+        // the footprint's reading only
+      }
+    }
     await this.client.end().catch(() => {});
   }
 

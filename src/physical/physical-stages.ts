@@ -13,7 +13,7 @@ import { amcheckDatabases, checksumsCheck, countDatabases, listDatabases, server
 import { physicalFilesCheck, runVerifyBackup } from './integrity.js';
 import { physicalIsolation } from './isolation.js';
 import type { BackupFacts } from './label-reader.js';
-import { recoverInSandbox, type RecoverResult } from './recover.js';
+import { recoverInSandbox, StoppedFromOutside, type RecoverResult } from './recover.js';
 import { readReplayFacts, recoveryTargetCheck, type ReplayFacts } from './recovery-proof.js';
 import { recoveryTargetSettings, type RecoveryTarget } from './target.js';
 import { checkWalContinuity, type WalContinuity } from './wal-archive.js';
@@ -93,6 +93,8 @@ export async function restoreStage(ctx: DrillContext, plan: PhysicalPlan, wal: W
   const b = ctx.builder;
   const out = { recovered: null as RecoverResult | null, replay: null as ReplayFacts | null, physical: {} as Partial<PhysicalReport>, tables: [] as TableRow[], teardown: null as TeardownResult | null, checksMs: null as number | null, kept: null as SandboxCluster | null };
   let cluster: SandboxCluster | null = null;
+  /** The sandbox of a server stopped from outside during recovery (already torn down): confirmed gone below. */
+  let stoppedRoot: string | null = null;
   try {
     await b.stage('restore', async () => {
       const r = await recoverInSandbox({
@@ -101,6 +103,9 @@ export async function restoreStage(ctx: DrillContext, plan: PhysicalPlan, wal: W
         logger: ctx.logger, signal: ctx.signal, timeoutSeconds: plan.timeoutSeconds,
         verifyBackup: plan.layout.format === 'tar' && plan.layout.manifest ? await serverProgram(ctx.bins, 'pg_verifybackup') : null,
         stagedWal: wal?.staged ?? null, adoptBackup: plan.staging !== null && plan.staging !== undefined, priorCopyMs: (plan.staging?.restoredMs ?? 0) + (wal?.staged?.ms ?? 0),
+      }).catch((err: unknown) => {
+        if (err instanceof StoppedFromOutside) stoppedRoot = err.rootDir;
+        throw err;
       });
       out.recovered = r;
       if (r.copyFailure) return void b.add({ name: 'restore.physical_copy', stage: 'restore', status: 'fail', detail: `${r.copyFailure} — the server was never started`, evidence: { sandbox: r.rootDir } });
@@ -150,14 +155,14 @@ export async function restoreStage(ctx: DrillContext, plan: PhysicalPlan, wal: W
       b.skipStage('fidelity', 'not checked: the recovery or its isolation failed (see above)');
     }
   } finally {
-    out.teardown = await finishSandbox(ctx, cluster, plan.keep && !b.failed, out.recovered?.rootDir ?? null);
+    out.teardown = await finishSandbox(ctx, cluster, plan.keep && !b.failed, out.recovered?.rootDir ?? stoppedRoot, stoppedRoot ? 'was stopped from outside pgdrill during recovery' : 'stopped when recovery failed');
     if (plan.keep && cluster && !b.failed) out.kept = cluster;
   }
   return out;
 }
 
 /** Stop and remove the sandbox (or leave it running with --keep) and add `teardown.confirmed`. */
-async function finishSandbox(ctx: DrillContext, cluster: SandboxCluster | null, keep: boolean, rootDir: string | null): Promise<TeardownResult | null> {
+async function finishSandbox(ctx: DrillContext, cluster: SandboxCluster | null, keep: boolean, rootDir: string | null, stopped: string): Promise<TeardownResult | null> {
   const b = ctx.builder;
   let teardown: TeardownResult | null = null;
   if (cluster && keep) {
@@ -170,7 +175,7 @@ async function finishSandbox(ctx: DrillContext, cluster: SandboxCluster | null, 
     if (teardown) b.expect('teardown.confirmed', 'teardown', teardown.confirmed, teardown.detail, teardown.detail, { ...teardown });
     else if (rootDir) {
       const gone = !(await pathExists(rootDir));
-      b.expect('teardown.confirmed', 'teardown', gone, `the server stopped when recovery failed; its directory ${rootDir} was removed`, `${rootDir} is still there after the failed recovery`);
+      b.expect('teardown.confirmed', 'teardown', gone, `the server ${stopped}; its directory ${rootDir} was removed`, `${rootDir} is still there after the server ${stopped}`);
     } else b.add({ name: 'teardown.confirmed', stage: 'teardown', status: 'pass', detail: 'no sandbox was started; nothing to tear down' } satisfies CheckResult);
   }, () => false);
   return teardown;

@@ -5,7 +5,10 @@
  * (recovery-setup.ts), then the server started — same OS user, jail, private socket, state record and teardown as
  * a logical drill's sandbox (SandboxCluster). With hot_standby off, `pg_ctl start -w` returns as soon as recovery has
  * begun; the server accepts connections only once recovery has ended and the copy is promoted, so pgdrill waits for
- * that — or for the postmaster to exit at a FATAL recovery error (its log then says why).
+ * that — or for the postmaster to exit at a FATAL recovery error (its log then says why). A server that stops
+ * while its log gives no reason of the recovery's own (no FATAL or PANIC line, no crash of its startup process),
+ * within the time allowed, was stopped or killed from outside pgdrill: an environment problem (exit 4,
+ * StoppedFromOutside), not a verdict on the backup.
  */
 
 import { removeTree } from '../exec/remove-tree.js';
@@ -25,7 +28,8 @@ import { runVerifyBackup } from './integrity.js';
 import type { BackupLayout } from './backup-layout.js';
 import { copyNoFollow, copyPlainBackup } from './backup-files.js';
 import { bootstrapSuperuser, isolationSettings, prepareRecovery, stagedRestoreCommand, type BackupConfigFacts } from './recovery-setup.js';
-import { parseRecoveryLog, readRecoveryLog, type RecoveryLog } from './recovery-log.js';
+import { parseRecoveryLog, readRecoveryLog, recoveryFailure, type RecoveryLog } from './recovery-log.js';
+import { killedBySigkill } from '../sandbox/stopped-from-outside.js';
 import { openTarStream } from './tar-stream.js';
 import { adoptStagedWal, moveDir, stageWal, type StagedWal } from './wal-stage.js';
 import { handOver } from '../exec/hand-over.js';
@@ -78,6 +82,27 @@ class BackupMismatch extends Error {
     super(check.detail);
   }
 }
+
+/**
+ * The recovering server stopped and its log says nothing of a failed recovery: its postmaster was killed (SIGKILL,
+ * the OOM killer) or asked to stop (pg_ctl stop, SIGTERM) by someone else. The drill ends (exit 4) with the
+ * sandbox already torn down: `rootDir` is where it was, to confirm it is gone.
+ */
+export class StoppedFromOutside extends EnvironmentError {
+  constructor(log: RecoveryLog, postmasterPid: number | null, readonly rootDir: string | null) {
+    super(`the physical sandbox's postmaster${postmasterPid ? ` (pid ${postmasterPid})` : ''} stopped during recovery and was killed or stopped from outside pgdrill: nothing in its log says recovery failed (${
+      log.shutdownRequest ? `its log says "${log.shutdownRequest}": someone asked it to stop, by pg_ctl stop or a signal`
+        : log.startupEnded && killedBySigkill(log.startupEnded) ? `its log says "${log.startupEnded}": killed with SIGKILL, by the OOM killer or an admin — see dmesg or journalctl -k`
+          : 'no shutdown request in its log: killed outright, by SIGKILL or the OOM killer — see dmesg or journalctl -k'
+    }). This is not a verdict on the backup: nothing of it was judged; run the drill again once nothing stops the sandbox's server (a cleanup job, a memory limit)`);
+  }
+}
+
+/** Did the server stop from outside? It stopped with no reason of the recovery's own in its log, within the time allowed. */
+const stoppedFromOutside = (log: RecoveryLog, inTime: boolean) => inTime && recoveryFailure(log) === null;
+
+/** The postmaster's pid named by SandboxCluster.start's error ("its postmaster, pid N, is not running"), else null. */
+const pidInError = (err: Error) => Number(/\bits postmaster, pid (\d+),/.exec(err.message)?.[1]) || null;
 
 /** Without an archive: a restore_command that never finds a file, so recovery reads pg_wal only (archive recovery needs one). */
 const NO_ARCHIVE = 'false';
@@ -211,9 +236,13 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
     const recoveryMs = Math.round(performance.now() - copyDone);
     const log = await readRecoveryLog(cluster.logFile, cluster.serverFileOwners);
     const copyMs = Math.round(copyDone - t0 + (o.priorCopyMs ?? 0));
-    if (failure) await cluster.stop();
-    return { cluster: failure ? null : cluster, log, failure: failure ? log.fatal ?? failure : null, config: out.config ?? null, staged: out.staged ?? null, copyMs, recoveryMs, rootDir, verified: out.verified ?? null, copyFailure: null };
+    if (failure) {
+      const teardown = await cluster.stop();
+      if (failure !== timedOut(o.timeoutSeconds) && stoppedFromOutside(log, true)) throw new StoppedFromOutside(log, teardown.postmasterPid ?? log.postmasterPid, rootDir);
+    }
+    return { cluster: failure ? null : cluster, log, failure: failure ? recoveryFailure(log) ?? failure : null, config: out.config ?? null, staged: out.staged ?? null, copyMs, recoveryMs, rootDir, verified: out.verified ?? null, copyFailure: null };
   } catch (err) {
+    if (err instanceof StoppedFromOutside) throw err;
     const notStarted = { cluster: null, log: parseRecoveryLog(''), failure: null, config: null, staged: null, copyMs: Math.round(performance.now() - t0), recoveryMs: 0, rootDir, verified: out.verified ?? null, copyFailure: null };
     if (err instanceof BackupMismatch) return { ...notStarted, verified: err.check };
     // The copy failed (a tar GNU tar cannot read, a WAL file that cannot be staged): a verdict on the backup, and
@@ -223,7 +252,12 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
     // recovery failed — a verdict on the backup, read from the whole log (the error carries only its tail).
     if (!(err instanceof EnvironmentError) || !copyDone || !err.logTail) throw err;
     const log = out.startLog ?? parseRecoveryLog(err.logTail);
-    const failure = log.fatal ?? (performance.now() >= deadline() ? timedOut(o.timeoutSeconds) : err.message.split('\n')[0]!);
+    const inTime = performance.now() < deadline();
+    // A postmaster that ran (its pid known), no FATAL, no crash of the startup process, the time not out: the server
+    // was stopped or killed from outside.
+    const pid = pidInError(err) ?? log.postmasterPid;
+    if (pid !== null && stoppedFromOutside(log, inTime)) throw new StoppedFromOutside(log, pid, rootDir);
+    const failure = recoveryFailure(log) ?? (inTime ? err.message.split('\n')[0]! : timedOut(o.timeoutSeconds));
     return { cluster: null, log, failure, config: out.config ?? null, staged: out.staged ?? null, copyMs: Math.round(copyDone - t0 + (o.priorCopyMs ?? 0)), recoveryMs: Math.round(performance.now() - copyDone), rootDir, verified: out.verified ?? null, copyFailure: null };
   } finally {
     // The checked WAL copy is moved into the sandbox; one left where it was (the sandbox never started) goes now.

@@ -1,8 +1,11 @@
 /**
  * What the restored server's log says about its recovery: where it began and became consistent, where and why it
  * stopped, the last transaction it replayed, the new timeline, and the FATAL line when recovery failed. The proof
- * that the target was reached is read here and from the server itself (recovery-proof.ts).
+ * that the target was reached is read here and from the server itself (recovery-proof.ts). Whether the log gives a
+ * reason of the recovery's own for the server's end (`recoveryFailure`) tells a failed recovery (a verdict on the
+ * backup) from a server stopped or killed from outside (src/physical/recover.ts: an environment problem).
  */
+import { killedBySigkill } from '../sandbox/stopped-from-outside.js';
 import { forEachForeignLine } from '../exec/input-file.js';
 
 /** The recovery's account in the server log. */
@@ -25,7 +28,27 @@ export interface RecoveryLog {
   readonly lastRestoredSegment: string | null;
   /** The first FATAL or PANIC line, when recovery failed. */
   readonly fatal: string | null;
+  /**
+   * The postmaster's account of its startup process's end: "startup process (PID n) was terminated by signal …" /
+   * "… exited with exit code …", else "aborting startup due to startup process failure" — a crash of the recovery
+   * itself (bad WAL can crash it without a FATAL line).
+   */
+  readonly startupEnded: string | null;
+  /** "received smart|fast|immediate shutdown request": someone asked the server to stop (pg_ctl stop, SIGTERM/SIGINT/SIGQUIT). */
+  readonly shutdownRequest: string | null;
+  /** The postmaster's pid, from the prefix (`[%p]`) of its "starting PostgreSQL" line; null when the prefix has none. */
+  readonly postmasterPid: number | null;
 }
+
+/**
+ * The log's own reason for the recovery's end (its FATAL/PANIC line, or the startup process's crash); null when it
+ * gives none. A startup process killed with SIGKILL ("terminated by signal 9") is no such reason: PostgreSQL never
+ * sends it one it logs so — the OOM killer or an admin does (as for the restore sandbox: src/sandbox/stopped-from-outside.ts).
+ */
+export function recoveryFailure(log: RecoveryLog): string | null {
+  return log.fatal ?? (log.startupEnded && !killedBySigkill(log.startupEnded) ? log.startupEnded : null);
+}
+
 
 const LSN = '([0-9A-F]+/[0-9A-F]+)';
 
@@ -41,6 +64,10 @@ export function recoveryLogParser(): { line: (line: string) => void; result: () 
   let restoredSegments = 0;
   let lastRestoredSegment: string | null = null;
   let fatal: string | null = null;
+  let startupEnded: string | null = null;
+  let aborting: string | null = null;
+  let shutdownRequest: string | null = null;
+  let postmasterPid: number | null = null;
   const line = (text: string): void => {
     const m = /\b(LOG|FATAL|PANIC):\s+(.*)$/.exec(text);
     if (!m) return;
@@ -52,6 +79,10 @@ export function recoveryLogParser(): { line: (line: string) => void; result: () 
     }
     let x: RegExpExecArray | null;
     if (/^starting (point-in-time|archive) recovery/.test(msg)) started = msg;
+    else if (/^startup process \(PID \d+\) (was terminated by|exited with)/.test(msg)) startupEnded ??= msg;
+    else if (/^(aborting startup|shutting down) due to startup process failure/.test(msg)) aborting ??= msg;
+    else if (/^received (smart|fast|immediate) shutdown request/.test(msg)) shutdownRequest ??= msg;
+    else if ((x = /\[(\d+)\][^\]]*\bLOG:\s+starting PostgreSQL /.exec(text))) postmasterPid = Number(x[1]);
     else if ((x = new RegExp(`^redo starts at ${LSN}`).exec(msg))) redoStart = x[1]!;
     else if ((x = new RegExp(`^consistent recovery state reached at ${LSN}`).exec(msg))) consistentAt = x[1]!;
     else if (/^recovery stopping /.test(msg)) stopLine = msg;
@@ -63,7 +94,10 @@ export function recoveryLogParser(): { line: (line: string) => void; result: () 
       lastRestoredSegment = x[1]!;
     }
   };
-  const result = (): RecoveryLog => ({ started, redoStart, consistentAt, stopLine, redoDone, lastTransactionTime, newTimeline, restoredSegments, lastRestoredSegment, fatal });
+  const result = (): RecoveryLog => ({
+    started, redoStart, consistentAt, stopLine, redoDone, lastTransactionTime, newTimeline, restoredSegments, lastRestoredSegment, fatal,
+    startupEnded: startupEnded ?? aborting, shutdownRequest, postmasterPid,
+  });
   return { line, result };
 }
 

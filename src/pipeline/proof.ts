@@ -20,11 +20,15 @@ export async function proofStage(builder: ReportBuilder, guarded: GuardedSource,
   readonly signal?: AbortSignal;
   readonly interrupted?: boolean;
   readonly endsOnInterrupt?: boolean;
-  /** What the drill cost the source (src/source/footprint.ts), finished first: its statements are in the audit judged here. Default none. */
+  /**
+   * What the drill cost the source (src/source/footprint.ts): its session ended first (its statements are in the audit
+   * judged here), finished after the proof, whose session it counts too. Default none.
+   */
   readonly footprint?: FootprintMeter | null;
 }): Promise<ProofResult> {
   const section = { production: sourceSections(guarded, null).production };
-  section.production.footprint = (await o.footprint?.finish()) ?? null;
+  await o.footprint?.stopSession();
   const untouched = await productionStage(builder, guarded, section, o);
+  section.production.footprint = (await o.footprint?.finish()) ?? null;
   return { production: section.production, untouched };
 }

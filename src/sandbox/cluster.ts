@@ -3,7 +3,7 @@
  * (`listen_addresses = ''`), durability off (it is thrown away). An AsyncDisposable: disposing it stops the
  * server, deletes its files and confirms both; `stop()` returns that confirmation as data for the report.
  */
-import { chmod, mkdir, mkdtemp, realpath, rm, appendFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, realpath, rm, appendFile, writeFile } from 'node:fs/promises';
 import { readForeignText } from '../exec/input-file.js';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -375,6 +375,11 @@ export class SandboxCluster implements AsyncDisposable {
     if (this.record) this.record = await updateSandboxRecord(this.record, { kept: true });
   }
 
+  /** The postmaster's pid, once read from postmaster.pid (null before, or when the start failed). */
+  get postmasterPid(): number | null {
+    return this.pid;
+  }
+
   /** Is the postmaster pgdrill started still there (not another process that reuses its pid)? */
   private postmasterAlive(): boolean {
     return this.pid !== null && processAlive(this.pid, this.pidStartTicks);
@@ -398,6 +403,9 @@ export class SandboxCluster implements AsyncDisposable {
   async stop(): Promise<TeardownResult> {
     if (this.stopped) return this.stopped;
     const notes: string[] = [];
+    // A postmaster that is not there to shut down (killed outright, or never known) may have left its children
+    // running: they are ended below, before the directory they work in is removed.
+    const orphansPossible = !(this.pid !== null && this.pidTrusted && this.postmasterAlive());
     await this.endSpareRefill(); // a spare still being copied is ended and removed
     if (await exists(join(this.dataDir, 'postmaster.pid'))) {
       if (this.pid === null) {
@@ -442,12 +450,13 @@ export class SandboxCluster implements AsyncDisposable {
       }
       for (let i = 0; i < 50 && this.postmasterAlive(); i++) await new Promise((r) => setTimeout(r, 100));
     }
+    const orphans = orphansPossible ? await this.endOrphans(notes) : [];
     // A directory that cannot be removed (a mount point inside it, an immutable file, EACCES) is reported below
     // as not confirmed, with the reason, never thrown past the teardown.
     for (const dir of [this.rootDir, this.socketDir]) {
       await removeTree(dir).catch((e: Error) => notes.push(`removing ${dir} failed: ${e.message}`));
     }
-    const processGone = this.pid === null || !this.postmasterAlive();
+    const processGone = (this.pid === null || !this.postmasterAlive()) && orphans.every((o) => !processAlive(o.pid, o.startTicks));
     const dataDirGone = !(await exists(this.rootDir));
     const socketDirGone = !(await exists(this.socketDir));
     const confirmed = processGone && dataDirGone && socketDirGone;
@@ -472,6 +481,34 @@ export class SandboxCluster implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+
+  /**
+   * End the server processes a postmaster killed outright left behind: its children outlive it until they notice
+   * (the startup process blocked in restore_command, a backend in a long statement). Only processes that /proc shows
+   * to run as the sandbox's user with this sandbox's data directory as their working directory (what every server
+   * process and the commands it runs have) are signalled (SIGKILL); each is noted. Returns them, to confirm them gone.
+   */
+  private async endOrphans(notes: string[]): Promise<{ pid: number; startTicks: number | null }[]> {
+    const dataDir = await realpath(this.dataDir).catch(() => null);
+    if (!dataDir) return [];
+    const uid = this.osUser?.uid ?? process.geteuid?.() ?? 0;
+    const found: { pid: number; startTicks: number | null }[] = [];
+    for (const name of await readdir('/proc').catch(() => [] as string[])) {
+      const pid = Number(name);
+      if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
+      const id = await processIdentity(pid);
+      if (!id || id.uids[0] !== uid || id.uids[1] !== uid || id.cwd !== dataDir) continue;
+      try {
+        process.kill(pid, 'SIGKILL');
+        found.push({ pid, startTicks: id.startTicks });
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    for (let i = 0; i < 50 && found.some((o) => processAlive(o.pid, o.startTicks)); i++) await new Promise((r) => setTimeout(r, 100));
+    if (found.length) notes.push(`ended ${found.length} server process(es) its postmaster left running: pid ${found.map((o) => o.pid).join(', ')}`);
+    return found;
   }
 }
 

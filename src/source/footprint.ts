@@ -14,10 +14,10 @@
  * restore and the fidelity checks; the /proc readings of pgdrill's later sessions (the proof) need no session and go
  * on until `finish`. Its queries are in the audit like every other. Nothing is installed, reset or written. A failure here never fails the drill: the footprint says what is missing.
  */
-import { DbSession, type AuditEntry, type ConnectionConfig } from '../pg/client.js';
+import { DbSession, onSessionClose, type AuditEntry, type ConnectionConfig } from '../pg/client.js';
 import type { Logger } from '../logger.js';
 import type { Footprint } from '../report/footprint-model.js';
-import { readProcCpu, readProcTitle, whyBackendNotReadable } from './proc-cpu.js';
+import { bootTimeSeconds, readProcCpu, readProcTitle, whyBackendNotReadable, type ProcCpu } from './proc-cpu.js';
 import {
   databaseDelta, locateStatements, readDatabaseCounters, readStatements, statementDeltas,
   type DatabaseCounters, type StatementsReading, type StatementsSource,
@@ -33,6 +33,22 @@ export interface FootprintMeterOptions {
   readonly tools?: boolean;
   /** Interval of the /proc readings. Default 100 ms. */
   readonly sampleMs?: number;
+  /** Each pgdrill session's backend read as it closed (`readSessionsAtClose`): the guard's, before the meter began, too. */
+  readonly atClose?: ReadonlyMap<number, ProcCpu>;
+}
+
+/**
+ * From now on, every session recording into `audit` has its backend's /proc/PID/stat read right before it closes
+ * (the first close only). The meter counts these readings — a session shorter than its interval (the proof), or one
+ * that ended before it began (the guard's), counts whole — once it knows the source's backends are this host's.
+ */
+export function readSessionsAtClose(audit: AuditEntry[]): ReadonlyMap<number, ProcCpu> {
+  const readings = new Map<number, ProcCpu>();
+  onSessionClose(audit, (pid) => {
+    const r = readProcCpu(pid);
+    if (r && !readings.has(pid)) readings.set(pid, r);
+  });
+  return readings;
 }
 
 /** Sessions of the drill's tools on the source: pgdrill's application_name, its role and database, not pgdrill's own. */
@@ -176,6 +192,29 @@ export class FootprintMeter implements AsyncDisposable {
       const copied = (prev?.copied ?? false) || this.copying.has(pid) || (this.tools.has(pid) && /\bCOPY\b/.test(readProcTitle(pid) ?? ''));
       this.seen.set(pid, { startTicks: stat.startTicks, cpuMs: stat.cpuMs, copied });
     }
+    this.takeClosingReadings();
+  }
+
+  /**
+   * The readings of pgdrill's sessions as they closed (`atClose`). One of a session the sampler saw counts when it is
+   * the same process (start time) and later; one it never saw (the guard's, closed before the meter began) when the
+   * process is a `postgres` that started within a minute before the session's first statement and no later than it.
+   */
+  private takeClosingReadings(): void {
+    const boot = bootTimeSeconds();
+    for (const [pid, r] of this.o.atClose ?? []) {
+      const prev = this.seen.get(pid);
+      if (r.comm !== 'postgres') continue;
+      if (prev) {
+        if (prev.startTicks === r.startTicks && r.cpuMs > prev.cpuMs) this.seen.set(pid, { ...prev, cpuMs: r.cpuMs });
+        continue;
+      }
+      const first = this.o.audit.find((a) => a.by === 'pgdrill' && a.pid === pid);
+      if (!first || boot === null) continue;
+      const startedMs = (boot + r.startTicks / 100) * 1000;
+      const firstMs = Date.parse(first.at);
+      if (startedMs <= firstMs + 1000 && startedMs >= firstMs - 60_000) this.seen.set(pid, { startTicks: r.startTicks, cpuMs: r.cpuMs, copied: false });
+    }
   }
 
   /**
@@ -234,7 +273,7 @@ export class FootprintMeter implements AsyncDisposable {
       measurable: !this.cpuWhyNot, sample_ms: sampleMs, drill_ms: drill, pg_dump_ms: pgDump, ratio_to_pg_dump: ratio,
       detail: this.cpuWhyNot
         ? `not measurable: ${this.cpuWhyNot}`
-        : `utime + stime of each backend from /proc/PID/stat every ${sampleMs} ms (a session's last interval is not counted; ${sessions.length - measured.length} session(s) ended before the meter's first reading)`,
+        : `utime + stime of each backend from /proc/PID/stat every ${sampleMs} ms, and of each pgdrill session as it closed (pg_dump's and pg_dumpall's last interval is not counted; ${sessions.length - measured.length} session(s) not read)`,
     };
     return { summary: summaryOf(cpu, statements, database), cpu, sessions, statements, database };
   }

@@ -19,6 +19,8 @@ import { assertIdentity, readIdentity, type SourceIdentity } from './identity.js
 import { readLockTableUse, type LockTableUse } from './lock-table.js';
 import { readStandbySettings, type StandbySettings } from './standby.js';
 import { readDatabaseLocale, type DatabaseLocale } from '../restore/database-locale.js';
+import { readSessionsAtClose } from './footprint.js';
+import type { ProcCpu } from './proc-cpu.js';
 
 /** The source as the guard found it, before anything else happened. */
 export interface GuardedSource {
@@ -47,6 +49,8 @@ export interface GuardedSource {
   readonly loginTriggers: readonly LoginTrigger[];
   /** Every statement sent to the source, by pgdrill and (as entries the callers add) by pg_dump/pg_dumpall. */
   readonly audit: AuditEntry[];
+  /** Each pgdrill session's backend as /proc showed it when the session closed (for the footprint: readSessionsAtClose). */
+  readonly atClose: ReadonlyMap<number, ProcCpu>;
   /** Removes the source's secrets from a text. */
   readonly scrub: (s: string) => string;
 }
@@ -68,6 +72,7 @@ export async function guardSource(url: string | undefined, config: DrillConfig, 
   });
   const scrub = scrubber(resolved.secrets);
   const audit: AuditEntry[] = [];
+  const atClose = readSessionsAtClose(audit);
   const { db, spec: loggedIn } = await loginToSource(resolved, { audit, signal: opts.signal, scrub });
   try {
     const identity = await readIdentity(db);
@@ -85,7 +90,7 @@ export async function guardSource(url: string | undefined, config: DrillConfig, 
     const tablespaces = (await db.query<{ spcname: string }>("SELECT spcname FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY 1")).map((r) => r.spcname);
     const lockTable = await readLockTableUse(db);
     const standby = await readStandbySettings(db, identity.inRecovery);
-    return { spec, identity, before, capability, encoding, locale, roles, tablespaces, lockTable, standby, loginTriggers, audit, scrub };
+    return { spec, identity, before, capability, encoding, locale, roles, tablespaces, lockTable, standby, loginTriggers, audit, atClose, scrub };
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
     throw err;

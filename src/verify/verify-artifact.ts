@@ -138,7 +138,7 @@ export async function verifyArtifact(opts: VerifyOptions): Promise<VerifyResult>
   const ctx: DrillContext = { bins: s.bins, sandboxUser: s.env.sandboxUser, logger, progress: s.progress, builder, runDir, signal: opts.signal };
   recordVerifyStart(ctx, s);
   // What verify --source costs the source (no pg_dump here: pgdrill's sessions only).
-  await using footprint = guarded ? await FootprintMeter.start({ connection: guarded.spec.connection, audit: guarded.audit, logger, tools: false }) : null;
+  await using footprint = guarded ? await FootprintMeter.start({ connection: guarded.spec.connection, audit: guarded.audit, atClose: guarded.atClose, logger, tools: false }) : null;
   const v = await verifyStages(ctx, s, opts, scrub);
   // 6. Production untouched (with a source), and the artefact as it was found.
   const proof = guarded ? await proofStage(builder, guarded, { what: 'verify', endsOnInterrupt: true, footprint }) : null;

@@ -31,7 +31,7 @@ export interface StartHold {
   ran: boolean;
   /** The postmaster was gone (its postmaster.pid removed) when pgdrill went on to read it. */
   postmasterGone: boolean;
-  /** The pid of the postmaster the test killed (SIGKILL), once it did. */
+  /** The pid of the process the test killed or stopped (the postmaster; the startup process for `startup-killed-while-waited`), once it did. */
   killed: number | null;
 }
 
@@ -40,10 +40,12 @@ export interface StartHold {
  * and the hook waits until the postmaster has exited (recovery ended, postmaster.pid gone); `promoted`: the gate
  * opens and the hook waits until the copy accepts connections; `killed`: the postmaster is killed outright (its
  * postmaster.pid stays); `killed-while-waited`: it is killed once pgdrill's first connection has been refused (pgdrill
- * is waiting for the promotion). `never`: the gate holds every segment, the first too — recovery never begins within
- * `holdSeconds`, and `pg_ctl start -w` waits.
+ * is waiting for the promotion); `stopped-while-waited`: then, the postmaster is sent SIGINT — what `pg_ctl stop` (fast,
+ * its default) sends; `startup-killed-while-waited`: then, the startup process (the recovery itself) crashes
+ * (SIGSEGV), as bad WAL can crash it. `never`: the gate holds every segment, the first too — recovery never
+ * begins within `holdSeconds`, and `pg_ctl start -w` waits.
  */
-export type RecoveryEnd = 'exited' | 'promoted' | 'killed' | 'killed-while-waited' | 'never';
+export type RecoveryEnd = 'exited' | 'promoted' | 'killed' | 'killed-while-waited' | 'stopped-while-waited' | 'startup-killed-while-waited' | 'never';
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 const logOf = (dataDir: string) => readFile(join(dirname(dataDir), 'postgres.log'), 'utf8').catch(() => '');
@@ -53,12 +55,27 @@ async function until(done: () => Promise<boolean>, over = () => false): Promise<
   for (let i = 0; i < 1200 && !over() && !(await done()); i++) await sleep(100);
 }
 
-/** SIGKILL the postmaster of `dataDir` and wait until it is gone; its pid. */
-async function killPostmaster(dataDir: string): Promise<number> {
+/** Send `signal` to the postmaster of `dataDir` and wait until it is gone; its pid. */
+async function killPostmaster(dataDir: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<number> {
   const pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-  process.kill(pid, 'SIGKILL');
+  process.kill(pid, signal);
   await until(async () => !isAlive(pid));
   return pid;
+}
+
+/** Crash the startup process (the postmaster's child "postgres: startup …") of `dataDir`'s server with SIGSEGV, as bad WAL can; its pid. */
+async function killStartupProcess(dataDir: string): Promise<number> {
+  const postmaster = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid !== postmaster || !/\bstartup\b/.test(await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => ''))) continue;
+    process.kill(Number(name), 'SIGSEGV');
+    await until(async () => !isAlive(postmaster));
+    return Number(name);
+  }
+  throw new Error(`no startup process under postmaster ${postmaster}`);
 }
 
 /**
@@ -72,11 +89,12 @@ export async function holdRecoveryEnd(archive: string, end: RecoveryEnd, holdSec
   if (end !== 'never') setAfterStartForTests(async (dataDir) => {
     hold.ran = true;
     if (end === 'killed') hold.killed = await killPostmaster(dataDir);
-    else if (end === 'killed-while-waited') {
+    else if (end.endsWith('-while-waited')) {
       // Not awaited: pgdrill goes on, and its first refused connection is logged by the server.
       const refused = async () => /FATAL:\s+the database system is (starting up|not (yet )?accepting connections)/.test(await logOf(dataDir));
       void until(refused, () => disposed).then(async () => {
-        if (await refused()) hold.killed = await killPostmaster(dataDir);
+        if (!(await refused())) return;
+        hold.killed = end === 'startup-killed-while-waited' ? await killStartupProcess(dataDir) : await killPostmaster(dataDir, end === 'stopped-while-waited' ? 'SIGINT' : 'SIGKILL');
       }).catch(() => {});
     } else {
       await writeFile(join(dirname(dataDir), GATE), '');

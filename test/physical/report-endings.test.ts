@@ -5,12 +5,15 @@
  * archives into the same directory. PASS to latest through the timeline switch and to `xid:` (the rows up to that
  * transaction, no more); FAIL — each with report.json, report.md and report.html written, the cause named, teardown
  * confirmed and the run in history — for the switch's `00000002.history` deleted, an xid the archive never reaches,
- * a backup whose recovery cannot start, and a tar GNU tar cannot read. One source and one archive for the file.
+ * a backup whose recovery cannot start, a startup process that crashed, and a tar GNU tar cannot read; exit 4 (an
+ * environment error, `drill.aborted`, nothing left running) for a server killed or stopped from outside during
+ * recovery, its log giving no reason of the recovery's own. One source and one archive for the file.
  */
 import { strict as assert } from 'node:assert';
-import { cp, readFile, stat, truncate, unlink } from 'node:fs/promises';
+import { cp, readdir, readFile, readlink, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { EnvironmentError } from '../../src/errors.js';
 import { runProcess } from '../../src/exec/run-process.js';
 import { walRestoreCommand } from '../../src/physical/restore-command.js';
 import { verifyPhysical } from '../../src/physical/verify-physical.js';
@@ -179,20 +182,65 @@ describe('verify of a physical backup: every ending is a report', { timeout: 900
     assert.doesNotMatch(c.detail, /ran out|would not start/);
   });
 
-  it('FAIL: the postmaster killed outright once pg_ctl returned (postmaster.pid left behind) — named, not taken for a running server', async (t) => {
+  // The server stopped from outside during recovery — killed outright (SIGKILL, the OOM killer) or asked to stop
+  // (pg_ctl stop) — with nothing in its log that says recovery failed: not a verdict on the backup, but the drill
+  // ended as an environment problem (exit 4), the report written with drill.aborted, the sandbox gone.
+  /** The same drill in this process, ended by an environment error: the error, and the report written to `dir`. */
+  async function verifyAborted(dir: string, opts: { wal: string; target: string; recoveryTimeoutSeconds?: number }): Promise<{ error: Error; report: Report }> {
+    const error = await verifyPhysical({ artifact: plain, outDir: dir, ...opts }).then(() => null, (e: Error) => e);
+    assert.ok(error instanceof EnvironmentError, `not an environment error (exit 4): ${error?.stack ?? 'the drill ended with a verdict'}`);
+    const runs = (await readdir(dir)).filter((n) => !n.startsWith('.'));
+    assert.equal(runs.length, 1, `one run directory in ${dir}: ${runs.join(', ')}`);
+    const report = JSON.parse(await readFile(join(dir, runs[0]!, 'report.json'), 'utf8')) as Report;
+    assert.equal(report.teardown.confirmed, true, report.teardown.detail);
+    assert.match(check(report, 'teardown.confirmed')?.detail ?? '', /was stopped from outside pgdrill during recovery; its directory \S+ was removed/);
+    assert.equal(check(report, 'restore.recovery_target'), undefined, 'no verdict on the recovery');
+    assert.notEqual(report.status, 'PASS');
+    assert.deepEqual(await readdir(join(dir, runs[0]!)).then((n) => n.filter((f) => f.startsWith('physical-sandbox'))), [], 'nothing of the sandbox is left');
+    // The postmaster's children outlive it until they notice (here the startup process, held in restore_command).
+    assert.deepEqual(await processesIn(dir), [], 'no server process outlives the drill');
+    return { error, report };
+  }
+  /** Processes working in `dir` or in a physical sandbox's data directory (the sandbox may be in the temp directory): any outliving the drill. */
+  async function processesIn(dir: string): Promise<string[]> {
+    const found: string[] = [];
+    for (const pid of (await readdir('/proc')).filter((n) => /^\d+$/.test(n))) {
+      const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+      if (cwd.startsWith(dir) || /\/physical-sandbox-[^/]*\/data( \(deleted\))?$/.test(cwd)) found.push(`${pid} ${(await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ')} (${cwd})`);
+    }
+    return found;
+  }
+  const aborted = (r: Report) => check(r, 'drill.aborted')?.detail ?? '';
+
+  it('exit 4: the postmaster killed outright once pg_ctl returned (postmaster.pid left behind) — not a FAIL of the backup', async (t) => {
     using held = await holdRecoveryEnd(archive, 'killed', 10);
-    const r = await verifyHere(plain, { wal: archive, target: `xid:${xids[2]! + 100_000}`, recoveryTimeoutSeconds: 300 });
+    const { error, report } = await verifyAborted(out('killed'), { wal: archive, target: `xid:${xids[2]! + 100_000}`, recoveryTimeoutSeconds: 300 });
     assert.ok(held.hold.killed);
-    await assertFailReport(r, { physical: true });
-    const c = check(r.report, 'restore.recovery_target');
-    assert.ok(c, `no restore.recovery_target; the checks: ${failures(r.report)}`);
-    t.diagnostic(c.detail);
-    assert.equal(c.status, 'fail');
-    assert.match(c.detail, new RegExp(`failed: the physical-sandbox cluster stopped right after it started \\(its postmaster, pid ${held.hold.killed}, is not running\\); replay reached `));
+    t.diagnostic(aborted(report));
+    assert.match(error.message, new RegExp(`postmaster \\(pid ${held.hold.killed}\\) stopped during recovery and was killed or stopped from outside pgdrill: nothing in its log says recovery failed \\(no shutdown request in its log: killed outright`));
+    assert.equal(aborted(report), error.message);
   });
 
-  it('FAIL: the postmaster killed outright while pgdrill waits for the promotion — named at once, not after the time allowed', async (t) => {
+  it('exit 4: the postmaster killed outright while pgdrill waits for the promotion — named at once, not after the time allowed', async (t) => {
     using held = await holdRecoveryEnd(archive, 'killed-while-waited', 10);
+    const t0 = performance.now();
+    const { report } = await verifyAborted(out('killed-while-waited'), { wal: archive, target: `xid:${xids[2]! + 100_000}`, recoveryTimeoutSeconds: 300 });
+    assert.ok(held.hold.killed);
+    assert.ok(performance.now() - t0 < 120_000, 'not after the time allowed');
+    t.diagnostic(aborted(report));
+    assert.match(aborted(report), new RegExp(`postmaster \\(pid ${held.hold.killed}\\) stopped during recovery and was killed or stopped from outside pgdrill: nothing in its log says recovery failed \\(no shutdown request`));
+  });
+
+  it('exit 4: the postmaster stopped as pg_ctl stop does (SIGINT, fast shutdown) while pgdrill waits — the request named', async (t) => {
+    using held = await holdRecoveryEnd(archive, 'stopped-while-waited', 10);
+    const { report } = await verifyAborted(out('stopped-while-waited'), { wal: archive, target: `xid:${xids[2]! + 100_000}`, recoveryTimeoutSeconds: 300 });
+    assert.ok(held.hold.killed);
+    t.diagnostic(aborted(report));
+    assert.match(aborted(report), new RegExp(`postmaster \\(pid ${held.hold.killed}\\) stopped during recovery and was killed or stopped from outside pgdrill: nothing in its log says recovery failed \\(its log says "received fast shutdown request"`));
+  });
+
+  it('FAIL: the startup process (the recovery itself) crashes (SIGSEGV) while pgdrill waits — a crash of recovery stays a verdict, the postmaster\'s line named', async (t) => {
+    using held = await holdRecoveryEnd(archive, 'startup-killed-while-waited', 10);
     const r = await verifyHere(plain, { wal: archive, target: `xid:${xids[2]! + 100_000}`, recoveryTimeoutSeconds: 300 });
     assert.ok(held.hold.killed);
     await assertFailReport(r, { physical: true });
@@ -200,8 +248,8 @@ describe('verify of a physical backup: every ending is a report', { timeout: 900
     assert.ok(c, `no restore.recovery_target; the checks: ${failures(r.report)}`);
     t.diagnostic(c.detail);
     assert.equal(c.status, 'fail');
-    assert.match(c.detail, /failed: the server stopped during recovery: .*; replay reached /);
-    assert.doesNotMatch(c.detail, /did not end within/);
+    assert.match(c.detail, new RegExp(`failed: startup process \\(PID ${held.hold.killed}\\) was terminated by signal 11`));
+    assert.equal(check(r.report, 'drill.aborted'), undefined);
   });
 
   it('FAIL: a backup without its WAL (-X none, no manifest, no --wal) cannot start recovery; the server\'s FATAL line is named', async (t) => {

@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseBackupLabel } from '../../src/physical/backup-layout.js';
 import { isolationProblems } from '../../src/physical/isolation.js';
-import { parseRecoveryLog } from '../../src/physical/recovery-log.js';
+import { parseRecoveryLog, recoveryFailure } from '../../src/physical/recovery-log.js';
+import { StoppedFromOutside } from '../../src/physical/recover.js';
 import { recoveryTargetCheck, segmentNumber, segmentPosition } from '../../src/physical/recovery-proof.js';
 import { parseRecoveryTarget, recoveryTargetSettings, timeMs } from '../../src/physical/target.js';
 import { ConfigError } from '../../src/errors.js';
@@ -60,6 +61,30 @@ describe('physical drills: pure parts', () => {
     assert.equal(log.restoredSegments, 1);
     assert.equal(log.fatal, null);
     assert.match(log.stopLine!, /restore point "p1"/);
+  });
+
+  it('the recovery log: a reason of the recovery\'s own for its end (FATAL, a crashed startup process), or none (stopped from outside)', () => {
+    const at = (pid: number, level: string, msg: string) => `2026-12-06 14:31:25.1 UTC [${pid}] ${level}:  ${msg}`;
+    const start = [at(40, 'LOG', 'starting PostgreSQL 16.4 on x86_64-pc-linux-gnu'), at(42, 'LOG', 'starting archive recovery'), at(42, 'LOG', 'redo starts at 0/3000028')];
+    // Killed outright: the log just ends; pgdrill's own refused connections are no reason.
+    const killed = parseRecoveryLog([...start, at(50, 'FATAL', 'the database system is not yet accepting connections')].join('\n'));
+    assert.equal(recoveryFailure(killed), null);
+    assert.equal(killed.shutdownRequest, null);
+    assert.equal(killed.postmasterPid, 40);
+    // pg_ctl stop: the request is named, and still no reason of the recovery's.
+    const stopped = parseRecoveryLog([...start, at(40, 'LOG', 'received fast shutdown request'), at(40, 'LOG', 'shutting down'), at(40, 'LOG', 'database system is shut down')].join('\n'));
+    assert.equal(recoveryFailure(stopped), null);
+    assert.equal(stopped.shutdownRequest, 'received fast shutdown request');
+    // The startup process crashed (bad WAL can crash it with no FATAL line): a failed recovery.
+    const crashed = parseRecoveryLog([...start, at(40, 'LOG', 'startup process (PID 42) was terminated by signal 11: Segmentation fault'), at(40, 'LOG', 'aborting startup due to startup process failure')].join('\n'));
+    assert.equal(recoveryFailure(crashed), 'startup process (PID 42) was terminated by signal 11: Segmentation fault');
+    assert.equal(recoveryFailure(parseRecoveryLog([...start, at(40, 'LOG', 'aborting startup due to startup process failure')].join('\n'))), 'aborting startup due to startup process failure');
+    assert.match(recoveryFailure(parseRecoveryLog([...start, at(42, 'PANIC', 'WAL contains references to invalid pages')].join('\n')))!, /^PANIC: WAL contains references/);
+    assert.equal(parseRecoveryLog('LOG:  starting PostgreSQL 16.4').postmasterPid, null, 'no pid in the prefix: unknown');
+    // The startup process killed with SIGKILL (the OOM killer, an admin): no reason of the recovery's, as in the restore sandbox.
+    const oom = parseRecoveryLog([...start, at(40, 'LOG', 'startup process (PID 42) was terminated by signal 9: Killed'), at(40, 'LOG', 'aborting startup due to startup process failure')].join('\n'));
+    assert.equal(recoveryFailure(oom), null);
+    assert.match(new StoppedFromOutside(oom, 40, null).message, /its log says "startup process \(PID 42\) was terminated by signal 9: Killed": killed with SIGKILL/);
   });
 
   it('restore.recovery_target: passes on the named point, fails on another, names both points when recovery ended early', () => {

@@ -11,6 +11,7 @@ import type { DumpInventory } from '../../inventory/types.js';
 import type { CheckResult, Fidelity, Report, RestoreError, TableRow } from '../../report/model.js';
 import type { DbSession } from '../../pg/client.js';
 import { SandboxCluster } from '../../sandbox/cluster.js';
+import { stoppedFromOutside } from '../../sandbox/stopped-from-outside.js';
 import { egressSettings, knowsRestrictRelkind } from '../../sandbox/egress-settings.js';
 import { rolesCreatedBy, sandboxSuperuserFor } from '../../restore/restore-dump.js';
 import { classifyRestoreErrors } from '../../restore/classify.js';
@@ -212,9 +213,22 @@ export async function restoreStage(ctx: DrillContext, input: RestoreStageInput):
 /** The restore stage, then the fidelity stage on the copy — or its skip, when the restore stopped at an error. */
 async function restoreAndCompare(ctx: DrillContext, input: RestoreStageInput, rec: StageRecord): Promise<void> {
   const outcome = await ctx.builder.stage('restore', () => restoreInto(ctx, input, rec), endsDrill);
+  await endIfStoppedFromOutside(ctx, rec.lease.sandbox, 'the restore');
   if (!outcome) return;
   if ('stopped' in outcome) return ctx.builder.skipStage('fidelity', outcome.stopped);
   await fidelityStageOfCopy(ctx, outcome.sandbox, outcome.rowCounts, { ...input, jobs: input.jobs ?? defaultJobs(), unpopulatedMatviews: outcome.unpopulatedMatviews }, rec);
+  await endIfStoppedFromOutside(ctx, outcome.sandbox, 'the fidelity checks');
+}
+
+/**
+ * A stage that failed because the sandbox's server was killed or stopped from outside pgdrill (stopped-from-outside.ts)
+ * judged nothing of the backup: the drill ends as an environment error (exit 4) instead of a FAIL. Looked at only
+ * when something failed.
+ */
+async function endIfStoppedFromOutside(ctx: DrillContext, sandbox: SandboxCluster | null, during: string): Promise<void> {
+  if (!sandbox || !ctx.builder.failed) return;
+  const stopped = await stoppedFromOutside(sandbox, during);
+  if (stopped) throw stopped;
 }
 
 /** How a restore ended: compared (the copy's row counts follow), or stopped at its first error (why it is not compared). */
@@ -233,6 +247,11 @@ async function restoreInto(ctx: DrillContext, input: RestoreStageInput, rec: Sta
   restore.overlapped = overlapped !== null;
   const loaded = await loadDump(ctx, input, sandbox, overlapped);
   restore.duration_ms = loaded.durationMs;
+  // psql's errors once the server was killed or stopped from outside are not the dump's: no restore.errors of them.
+  if (loaded.errors.length) {
+    const stopped = await stoppedFromOutside(sandbox, 'the restore');
+    if (stopped) throw stopped;
+  }
   const real = judgeErrors(ctx, restore, loaded.errors);
   // The hook sees the copy as restored, before anything measures it.
   if (input.afterRestore) {
