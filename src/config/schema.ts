@@ -43,7 +43,17 @@ const thresholds = z.strictObject({
 
 /** `notify.webhook`: POST a JSON summary of the drill (also a fleet file's `notify.webhook`, src/fleet/fleet-file.ts). */
 export const WebhookSchema = z.strictObject({
-  url: z.string().regex(/^https?:\/\//i, 'expected an http:// or https:// URL').describe('endpoint that receives the JSON summary (POST)'),
+  url: z
+    .string()
+    .regex(/^https?:\/\//i, 'expected an http:// or https:// URL')
+    .refine((u) => !webhookUrlHasUserinfo(u), 'a webhook URL cannot carry user:password@ (fetch refuses it, and it is a secret): put the credentials in the path or query the endpoint expects, and the URL in url_env')
+    .optional()
+    .describe('endpoint that receives the JSON summary (POST); it is stored in clear wherever this config is (a fleet queue\'s jobs too): for a URL carrying a token prefer url_env'),
+  url_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable (letters, digits, _)')
+    .optional()
+    .describe("name of an environment variable holding the endpoint's URL, read when the drill starts (in a fleet: a PGDRILL_* variable of each worker); instead of url, so that a token in the URL is kept out of config files and the fleet queue"),
   on: z.enum(['fail', 'always']).default('fail').describe('fail: only when the drill FAILs (default); always: after every drill'),
   timeout: duration.default('10s').describe('per attempt; default 10s'),
   retries: z.number().int().min(0).max(10).default(3).describe('further attempts after a failed one (network error, timeout, HTTP 429 or 5xx); default 3'),
@@ -52,7 +62,13 @@ export const WebhookSchema = z.strictObject({
     .boolean()
     .default(false)
     .describe("add each failed check's detail (up to 500 characters) to the body; details can hold text the restored copy produced, e.g. a restore error a hostile dump raised; default false: check names, verdicts and counts only"),
-});
+}).refine((w) => (w.url === undefined) !== (w.url_env === undefined), { message: 'give the endpoint as exactly one of url and url_env' });
+
+/** Whether an http(s) URL names a user (and maybe a password) before its host: `https://user:secret@host/…`. */
+export function webhookUrlHasUserinfo(url: string): boolean {
+  const m = /^https?:\/\/([^/?#]*)/i.exec(url);
+  return !!m && m[1]!.includes('@');
+}
 
 export const ConfigSchema = z
   .strictObject({

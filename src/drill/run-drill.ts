@@ -129,7 +129,7 @@ async function prepareRun(opts: RunDrillOptions): Promise<RunSetup> {
   const sandboxMajor = sandboxMajorOf(opts);
   const format: DumpFormat = opts.format ?? config.backup.format;
   const outDir = opts.outDir ?? config.out ?? './drills';
-  await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics });
+  await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics, webhook: config.notify?.webhook });
   // 1. Identity guard — before any file exists. Every session on the source is read-only and bounded.
   const guardT0 = performance.now();
   const guarded = await guardStage(opts.source ?? config.source.url, config, { outDir, progress, signal: opts.signal });

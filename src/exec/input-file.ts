@@ -15,6 +15,7 @@ import { constants } from 'node:fs';
 import { lstat, open, readlink, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { ConfigError } from '../errors.js';
 
 /** What a non-regular file is, in words: 'a FIFO', 'a symbolic link'… */
@@ -184,6 +185,59 @@ export async function readOwnFile(path: string, maxBytes = 65_536): Promise<{ te
     if (st.nlink !== 1) return { problem: `it has ${st.nlink} hard links` };
     if (st.size > maxBytes) return { problem: `it is larger than ${maxBytes} bytes` };
     return { text: await fh.readFile('utf8') };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** How `readForeignText` reads. */
+export interface ForeignTextOptions {
+  /** Most bytes read. */
+  readonly maxBytes: number;
+  /** 'head' (default): null when the file is larger than `maxBytes`; 'tail': its last `maxBytes` bytes. */
+  readonly part?: 'head' | 'tail';
+  /** The uids the file may belong to (the sandbox's OS user, the user running pgdrill); default anyone. */
+  readonly owners?: readonly number[];
+}
+
+/**
+ * Text of a small file pgdrill did not create — in a directory someone else can write (the sandbox's, which its OS
+ * user owns, or a backup given to verify) — opened as `openNoFollow` does: never through a symbolic link, never
+ * waiting on a FIFO, only a regular file, and only one of `owners` (a hard link to a root-only file keeps root as
+ * its owner). Null when it is absent or not such a file, or (part 'head') larger than `maxBytes`. Read through the
+ * open descriptor, so a file swapped after the check is not the one read.
+ */
+export async function readForeignText(path: string, o: ForeignTextOptions): Promise<string | null> {
+  const opened = await openNoFollow(path);
+  if ('problem' in opened) return null;
+  const { fh, stat } = opened;
+  try {
+    if (o.owners && !o.owners.includes(stat.uid)) return null;
+    if ((o.part ?? 'head') === 'head' && stat.size > o.maxBytes) return null;
+    const len = Math.min(stat.size, o.maxBytes);
+    const buf = Buffer.alloc(len);
+    const { bytesRead } = await fh.read(buf, 0, len, Math.max(0, stat.size - (o.part === 'tail' ? len : stat.size)));
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Each line of a file pgdrill did not create (opened as `readForeignText` does), streamed up to the size it had when
+ * opened (a file its owner keeps appending to is not read forever). False when it was not read (absent, not a
+ * regular file of one of `owners`).
+ */
+export async function forEachForeignLine(path: string, owners: readonly number[] | undefined, line: (text: string) => void): Promise<boolean> {
+  const opened = await openNoFollow(path);
+  if ('problem' in opened) return false;
+  const { fh, stat } = opened;
+  try {
+    if (owners && !owners.includes(stat.uid)) return false;
+    if (stat.size === 0) return true;
+    const lines = createInterface({ input: fh.createReadStream({ start: 0, end: stat.size - 1, autoClose: false, encoding: 'utf8' }), crlfDelay: Infinity });
+    for await (const l of lines) line(l);
+    return true;
   } finally {
     await fh.close();
   }

@@ -52,7 +52,12 @@ export interface DrillChildOptions {
 }
 
 /** Environment variables of the worker a drill inherits; the job's own source replaces host, port, user, database, service. */
-const INHERITED = /^(PGPASSWORD|PGPASSFILE|PGSERVICEFILE|PGSYSCONFDIR|PGSSL[A-Z]*|PGCONNECT_TIMEOUT|PG_BINDIR|PGDRILL_[A-Z_]+|HOME|USER|LOGNAME|TMPDIR|XDG_[A-Z_]+)$/;
+const INHERITED = /^(PGPASSWORD|PGPASSFILE|PGSERVICEFILE|PGSYSCONFDIR|PGSSL[A-Z]*|PGCONNECT_TIMEOUT|PG_BINDIR|PGDRILL_[A-Z0-9_]+|HOME|USER|LOGNAME|TMPDIR|XDG_[A-Z_]+)$/;
+
+/** Whether a drill gets the worker's variable `name` (`notify.webhook.url_env` of a fleet must name a PGDRILL_ one). */
+export function drillInheritsPgdrillVar(name: string): boolean {
+  return name.startsWith('PGDRILL_') && INHERITED.test(name) && name !== 'PGDRILL_STATE_DIR' && name !== 'PGDRILL_EXIT_WITH_PARENT';
+}
 
 /** The child's command line and environment. */
 export function drillCommand(job: DrillJobData, configFile: string, o: DrillChildOptions): { args: string[]; env: Record<string, string> } {

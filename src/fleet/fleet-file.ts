@@ -13,6 +13,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { ConfigSchema, WebhookSchema, type DrillConfigInput } from '../config/schema.js';
+import { drillInheritsPgdrillVar } from './drill-child.js';
 import { parseDuration } from '../config/duration.js';
 import { readYamlFile } from '../config/load.js';
 import { LibpqUrlError, isLibpqUrl, parseLibpqUrl } from '../source/libpq-url.js';
@@ -173,6 +174,10 @@ function entryProblems(e: DatabaseEntry, kind: 'run' | 'verify', config: Record<
   }
   if (isPlainObject(config.source) && config.source.url !== undefined) problems.push('config.source.url: a fleet database names its source in `source` or `service`');
   if (config.out !== undefined) problems.push('config.out: a worker writes to its own --out');
+  const webhook = isPlainObject(config.notify) && isPlainObject(config.notify.webhook) ? config.notify.webhook : null;
+  if (webhook && typeof webhook.url_env === 'string' && !drillInheritsPgdrillVar(webhook.url_env)) {
+    problems.push(`notify.webhook.url_env: ${webhook.url_env} would not reach the drill — a worker passes its drills its PGDRILL_* variables (capitals, digits, _), not others: name one such as PGDRILL_WEBHOOK_URL, set in each worker's environment`);
+  }
   return problems;
 }
 

@@ -14,7 +14,7 @@ import type { Report } from '../report/model.js';
 import { assertOutputPath, writeFileAtomic } from './atomic-file.js';
 import { renderJunit } from './junit.js';
 import { writeMetrics } from './metrics.js';
-import { sendWebhook, webhookSummary, type WebhookResult } from './webhook.js';
+import { resolveWebhookUrl, scrubWebhookUrls, sendWebhook, webhookSummary, type WebhookResult } from './webhook.js';
 
 /** Which outputs to produce. Every field is optional; none given = nothing to do. */
 export interface OutputOptions {
@@ -38,6 +38,7 @@ export interface OutputResult {
 export async function assertOutputPaths(o: OutputOptions): Promise<void> {
   await assertOutputPath('--junit', o.junit);
   await assertOutputPath('--metrics', o.metrics);
+  if (o.webhook) resolveWebhookUrl(o.webhook); // url_env set to a URL, before the drill rather than after it
 }
 
 /** When the last PASS of the report's database finished, from the out directory's history (null when none). */
@@ -85,13 +86,13 @@ export async function publishOutputs(r: Report, o: OutputOptions, logger: Logger
   const w = o.webhook;
   if (w && (w.on === 'always' || r.status !== 'PASS')) {
     try {
-      webhook = await sendWebhook(w.url, webhookSummary(r, databaseOf(r), { details: w.details }), {
+      webhook = await sendWebhook(resolveWebhookUrl(w), webhookSummary(r, databaseOf(r), { details: w.details }), {
         timeoutMs: parseDuration(w.timeout) ?? 10_000, retries: w.retries, backoffMs: parseDuration(w.backoff) ?? 1000,
       });
       if (webhook.ok) logger.info(`webhook ${webhook.url}: delivered (attempt ${webhook.attempts.length}, HTTP ${webhook.attempts.at(-1)!.status})`);
       else fail('webhook', `webhook ${webhook.url} failed after ${webhook.attempts.length} attempt(s): ${webhook.attempts.at(-1)!.error}; the drill's verdict is unchanged`);
     } catch (err) {
-      fail('webhook', `webhook failed: ${(err as Error).message}; the drill's verdict is unchanged`);
+      fail('webhook', `webhook failed: ${scrubWebhookUrls((err as Error).message)}; the drill's verdict is unchanged`);
     }
   }
   return { junit, metrics, webhook, errors };

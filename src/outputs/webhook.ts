@@ -8,6 +8,8 @@
  * or a ticket system. `notify.webhook.details: true` adds the (bounded) details.
  */
 import { formatBytes, formatDuration } from '../config/duration.js';
+import { webhookUrlHasUserinfo, type WebhookConfig } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
 import type { Report } from '../report/model.js';
 
 /** The JSON body sent. `text` is a one-line summary that chat webhooks (Slack, Mattermost, ...) display as is. */
@@ -67,6 +69,37 @@ export function redactWebhookUrl(url: string): string {
   }
 }
 
+/**
+ * Every http(s) URL in `text` shown as `redactWebhookUrl` shows it: an error of fetch's can quote the whole URL
+ * (`Request cannot be constructed from a URL that includes credentials: https://user:token@…`), and what it says
+ * goes to the log, stderr and the report's note.
+ */
+export function scrubWebhookUrls(text: string): string {
+  return text.replace(/https?:\/\/[^\s'"<>]*?(?=[.,;:)\]]*(?:[\s'"<>]|$))/gi, (u) => redactWebhookUrl(u));
+}
+
+/**
+ * The endpoint of `notify.webhook`: its `url`, or the value of the environment variable `url_env` names. Checked as
+ * the config's `url` is (http or https, no `user:password@`); no message quotes the URL.
+ * @throws ConfigError (exit 2) naming the variable when it is unset, empty or not such a URL.
+ */
+export function resolveWebhookUrl(w: Pick<WebhookConfig, 'url' | 'url_env'>, env: Readonly<Record<string, string | undefined>> = process.env): string {
+  if (w.url !== undefined) return w.url;
+  const name = w.url_env;
+  if (name === undefined) throw new ConfigError('notify.webhook: give the endpoint as url or url_env');
+  const value = env[name]?.trim();
+  const where = `notify.webhook.url_env names the environment variable ${name}`;
+  if (!value) throw new ConfigError(`${where}, which is ${env[name] === undefined ? 'not set' : 'empty'} in pgdrill's environment: set it to the webhook's URL (a fleet worker passes its PGDRILL_* variables to its drills: set it in each worker's environment)`);
+  if (!/^https?:\/\//i.test(value)) throw new ConfigError(`${where}, whose value is not an http:// or https:// URL (not shown: it may hold a token)`);
+  if (webhookUrlHasUserinfo(value)) throw new ConfigError(`${where}, whose URL carries user:password@ before its host, which fetch refuses: put the credentials in the path or query the endpoint expects`);
+  try {
+    new URL(value);
+  } catch {
+    throw new ConfigError(`${where}, whose value is not a valid URL (not shown: it may hold a token)`);
+  }
+  return value;
+}
+
 /** How to send. */
 export interface SendWebhookOptions {
   /** Per attempt, headers and body included. Default 10 000 ms. */
@@ -122,7 +155,8 @@ export async function sendWebhook(url: string, body: unknown, opts: SendWebhookO
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
       const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : e.cause?.code ?? e.cause?.message ?? e.message;
-      attempt = { status: null, error: why, ms: Math.round(performance.now() - t0) };
+      // Never the URL itself: fetch's own messages quote it, token and all.
+      attempt = { status: null, error: scrubWebhookUrls(why.split(url).join(redactWebhookUrl(url))), ms: Math.round(performance.now() - t0) };
     }
     attempts.push(attempt);
     if (attempt.error === null) return { ok: true, url: redactWebhookUrl(url), attempts, error: null };

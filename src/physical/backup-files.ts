@@ -5,9 +5,12 @@
  * following links (the sandbox user never needs to read the backup), and the copy belongs to the sandbox user.
  */
 import { constants } from 'node:fs';
-import { chown, copyFile, lstat, mkdir, open, readdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, open, readdir, rename } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { foreignHardLink } from './wal-file-read.js';
 import type { OsUser } from '../exec/os-user.js';
+import { removeTree } from '../exec/remove-tree.js';
+import { runProcess } from '../exec/run-process.js';
 
 /** What was found in a plain backup's tree. */
 export interface BackupTree {
@@ -27,10 +30,11 @@ const NOT_DATA = new Set(['backup_manifest', 'postmaster.pid', 'postmaster.opts'
  * the kernel (copy_file_range) through its /proc handle. Null (nothing written) when it is not a regular file.
  */
 export async function copyNoFollow(src: string, dst: string): Promise<{ size: number } | null> {
-  const fh = await open(src, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const fh = await open(src, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK); // a FIFO swapped in after the scan cannot block
   try {
     const st = await fh.stat();
-    if (!st.isFile()) return null;
+    // Not a regular file, or a hard link to another owner's file (a root-only one linked into the backup): not copied.
+    if (!st.isFile() || (await foreignHardLink(dirname(src), st))) return null;
     await copyFile(`/proc/self/fd/${fh.fd}`, dst, constants.COPYFILE_EXCL);
     return { size: st.size };
   } finally {
@@ -46,7 +50,10 @@ export async function scanBackupTree(dir: string): Promise<BackupTree> {
   const tablespaces: string[] = [];
   for (const name of await readdir(dir, { recursive: true })) {
     const st = await lstat(join(dir, name));
-    if (st.isFile()) {
+    const linked = st.isFile() ? await foreignHardLink(dirname(join(dir, name)), st) : null;
+    if (linked) {
+      refused.push(`${name} (a hard link to a file of uid ${st.uid}, not the owner of its directory)`);
+    } else if (st.isFile()) {
       files++;
       bytes += st.size;
     } else if (st.isSymbolicLink() && /^pg_tblspc\/\d+$/.test(name)) {
@@ -59,34 +66,54 @@ export async function scanBackupTree(dir: string): Promise<BackupTree> {
 }
 
 /**
- * Copy a plain backup into `dataDir` (created 0700), every file and directory owned by `user`. Links and special
- * files are skipped (scanBackupTree refused them before); each file is opened with O_NOFOLLOW and must still be a
- * regular file. Returns the bytes copied.
+ * Copy a plain backup into `dataDir` (which must not exist yet), every file and directory owned by `user`. Links and
+ * special files are skipped (scanBackupTree refused them before). Returns the bytes copied.
+ *
+ * Neither side is walked by path. The backup's directories are opened one at a time without following a link and
+ * read through their descriptors (`/proc/self/fd/N/name`): whoever writes the backup could otherwise swap a
+ * directory for a link to /root between the listing and the descent, and root would copy what lies there into the
+ * sandbox. The copy is made in a private directory beside the sandbox's (root's, 0700), given to `user` by
+ * `chown -R` (which never follows a link) and only then renamed into place: inside the sandbox's directory, which
+ * its user owns, any path root used could be redirected.
  */
 export async function copyPlainBackup(from: string, dataDir: string, user: OsUser | null, signal?: AbortSignal): Promise<number> {
-  const own = async (p: string) => {
-    if (user) await chown(p, user.uid, user.gid);
-  };
-  await mkdir(dataDir, { mode: 0o700 });
-  await own(dataDir);
-  let bytes = 0;
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      signal?.throwIfAborted();
-      const src = join(dir, entry.name);
-      const dst = join(dataDir, relative(from, src));
-      if (entry.isDirectory()) {
-        await mkdir(dst, { mode: 0o700 });
-        await own(dst);
-        await walk(src);
-      } else if (entry.isFile() && !(dir === from && NOT_DATA.has(entry.name))) {
-        const st = await copyNoFollow(src, dst);
-        if (!st) continue;
-        await own(dst);
-        bytes += st.size;
+  const staging = await mkdtemp(join(dirname(dirname(dataDir)), '.pgdrill-copy-'));
+  try {
+    let bytes = 0;
+    const walk = async (dirFd: number, to: string, top: boolean): Promise<void> => {
+      const here = `/proc/self/fd/${dirFd}`;
+      for (const entry of await readdir(here, { withFileTypes: true })) {
+        signal?.throwIfAborted();
+        const src = `${here}/${entry.name}`;
+        const dst = join(to, entry.name);
+        if (entry.isDirectory()) {
+          const sub = await open(src, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
+            throw new Error(`${join(from, relative(staging, dst))} is no longer a directory (${err.code === 'ELOOP' || err.code === 'ENOTDIR' ? 'replaced by a link or a file while it was copied' : err.message})`, { cause: err });
+          });
+          try {
+            await mkdir(dst, { mode: 0o700 });
+            await walk(sub.fd, dst, false);
+          } finally {
+            await sub.close();
+          }
+        } else if (entry.isFile() && !(top && NOT_DATA.has(entry.name))) {
+          const st = await copyNoFollow(src, dst);
+          if (st) bytes += st.size;
+        }
       }
+    };
+    const root = await open(from, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      await walk(root.fd, staging, true);
+    } finally {
+      await root.close();
     }
-  };
-  await walk(from);
-  return bytes;
+    await chmod(staging, 0o700);
+    if (user) await runProcess({ bin: 'chown', args: ['-R', `${user.uid}:${user.gid}`, '--', staging] });
+    await rename(staging, dataDir);
+    return bytes;
+  } catch (err) {
+    await removeTree(staging).catch(() => {});
+    throw err;
+  }
 }

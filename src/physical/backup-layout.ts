@@ -3,7 +3,8 @@
  * (`backup_label`, `PG_VERSION`, …) or the tar format (`base.tar[.gz|.lz4|.zst]`, `pg_wal.tar`, one tar per
  * tablespace), with or without `backup_manifest`. And what its `backup_label` says: where WAL replay starts.
  */
-import { lstat, open, readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
+import { readForeignText } from '../exec/input-file.js';
 
 /** A pg_basebackup output's layout. */
 export interface BackupLayout {
@@ -78,32 +79,23 @@ export interface ManifestWalRange {
  * of MB, and the ranges come last). Null when absent or unreadable.
  */
 export async function readManifestWalRanges(manifest: string): Promise<ManifestWalRange[] | null> {
-  const fh = await open(manifest, 'r').catch(() => null);
-  if (!fh) return null;
-  try {
-    const { size } = await fh.stat();
-    const len = Math.min(size, 65536);
-    const buf = Buffer.alloc(len);
-    await fh.read(buf, 0, len, size - len);
-    const text = buf.toString('utf8');
+  const text = await readForeignText(manifest, { maxBytes: 65536, part: 'tail' });
+  if (text === null) return null;
+  {
     const at = text.lastIndexOf('"WAL-Ranges"');
     if (at < 0) return null;
     const ranges = [...text.slice(at).matchAll(/\{\s*"Timeline":\s*(\d+),\s*"Start-LSN":\s*"([0-9A-F]+\/[0-9A-F]+)",\s*"End-LSN":\s*"([0-9A-F]+\/[0-9A-F]+)"\s*\}/g)];
     return ranges.map((m) => ({ timeline: Number(m[1]), startLsn: m[2]!, endLsn: m[3]! }));
-  } finally {
-    await fh.close();
   }
 }
 
-/** The backup's files the drill reads as text (small): the label and PG_VERSION, of a plain backup. */
+/**
+ * The backup's files the drill reads as text (small): the label and PG_VERSION of a plain backup, the configuration
+ * files of a restored data directory. Null when absent, larger than `max`, or not a regular file — never through a
+ * symbolic link, never waiting on a FIFO (`readForeignText`): whoever wrote the backup, or the sandbox user who
+ * restored it from a repository, could have put one there, or swapped it in after a check.
+ */
 export async function readSmallFile(path: string, max = 65536): Promise<string | null> {
-  const st = await lstat(path).catch(() => null);
-  if (!st?.isFile() || st.size > max) return null;
-  const fh = await open(path, 'r');
-  try {
-    return (await fh.readFile('utf8'));
-  } finally {
-    await fh.close();
-  }
+  return readForeignText(path, { maxBytes: max });
 }
 

@@ -9,7 +9,7 @@
  * into the jail, and nothing Barman does can change them. `barman check-backup` rewrites backup.info, so it is not run.
  */
 import { constants } from 'node:fs';
-import { access, chown, lstat, mkdir, writeFile } from 'node:fs/promises';
+import { access, lstat, mkdir, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConfigError, EnvironmentError } from '../errors.js';
@@ -21,6 +21,7 @@ import { jailedCommand, resolveJail } from '../sandbox/jail.js';
 import type { PhysicalTarget } from './pgbackrest.js';
 import { assertShellSafePath, writeJailIdentity } from './pgbackrest-run.js';
 import type { PhysicalBackupSpan, RepositoryRestoreOptions } from './backup-span.js';
+import { handOver } from '../exec/hand-over.js';
 
 /** A Barman artefact: the server, and the backup id (null: the latest). */
 export interface BarmanArtifact {
@@ -97,7 +98,7 @@ export async function restoreFromBarman(o: BarmanRestoreOptions): Promise<Barman
   const backup = await showBackup(r, o.artifact.server, id);
   const integrity = r.pgBindir ? [await verifyBackup(r, o.artifact.server, backup.id)] : [];
   await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
-  if (o.osUser) await chown(o.dataDir, o.osUser.uid, o.osUser.gid);
+  await handOver(o.dataDir, o.osUser);
   const t0 = performance.now();
   const res = await runBarman(r, ['recover', ...barmanTargetOptions(o.target, o.targetTimeline), o.artifact.server, backup.id, o.dataDir], [o.dataDir]);
   const restoreMs = Math.round(performance.now() - t0);

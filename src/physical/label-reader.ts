@@ -3,6 +3,7 @@
  * timeline), PG_VERSION (the server major it needs) and the manifest's WAL range (where it becomes consistent),
  * from a plain directory or from inside base.tar.
  */
+import type { OsUser } from '../exec/os-user.js';
 import { join } from 'node:path';
 import { parseBackupLabel, readManifestWalRanges, readSmallFile, type BackupLabel, type BackupLayout, type ManifestWalRange } from './backup-layout.js';
 import { openTarStream, readTarMembers } from './tar-stream.js';
@@ -19,7 +20,7 @@ export interface BackupFacts {
 }
 
 /** Read the facts of a backup of a given layout. */
-export async function readBackupFacts(layout: BackupLayout, signal?: AbortSignal): Promise<BackupFacts> {
+export async function readBackupFacts(layout: BackupLayout, signal?: AbortSignal, osUser: OsUser | null = null): Promise<BackupFacts> {
   const problems: string[] = [];
   let labelText: string | null = null;
   let versionText: string | null = null;
@@ -27,7 +28,7 @@ export async function readBackupFacts(layout: BackupLayout, signal?: AbortSignal
     labelText = await readSmallFile(join(layout.dir, 'backup_label'));
     versionText = await readSmallFile(join(layout.dir, 'PG_VERSION'));
   } else if (layout.baseTar) {
-    const found = await readTarMembers(await openTarStream(join(layout.dir, layout.baseTar), signal), new Set(['backup_label', 'PG_VERSION'])).catch((err: Error) => {
+    const found = await readTarMembers(await openTarStream(join(layout.dir, layout.baseTar), signal, osUser), new Set(['backup_label', 'PG_VERSION'])).catch((err: Error) => {
       problems.push(`${layout.baseTar} could not be read: ${err.message}`);
       return new Map<string, Buffer>();
     });

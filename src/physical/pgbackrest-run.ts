@@ -5,7 +5,7 @@
  * and the repositories bound read-only (so nothing pgBackRest does can change them), a private work directory for
  * its lock and spool files, no log file (pgBackRest's default, /var/log/pgbackrest, is production's).
  */
-import { access, chown, mkdir, writeFile, chmod } from 'node:fs/promises';
+import { access, mkdir, writeFile, chmod } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import type { OsUser } from '../exec/os-user.js';
 import { runProcess, type ProcessResult } from '../exec/run-process.js';
 import { jailedCommand, resolveJail } from '../sandbox/jail.js';
 import type { PgBackRestConfig } from './pgbackrest-config.js';
+import { handOver } from '../exec/hand-over.js';
 
 /** The pgBackRest commands pgdrill runs; nothing else can be asked for (none of them writes to a repository). */
 export type ReadOnlyCommand = 'info' | 'verify' | 'restore' | 'archive-get';
@@ -55,7 +56,7 @@ export async function prepareRunner(o: { config: PgBackRestConfig; stanza: strin
   const bin = await pgBackRestBin();
   for (const p of [o.config.file, o.workDir, ...o.config.repos.map((r) => r.path)]) assertShellSafePath(p);
   await mkdir(o.workDir, { recursive: true, mode: 0o700 });
-  if (o.osUser) await chown(o.workDir, o.osUser.uid, o.osUser.gid);
+  await handOver(o.workDir, o.osUser);
   const who = o.osUser ? `the sandbox's OS user ${o.osUser.name}` : 'the user running pgdrill';
   for (const [p, what] of [[o.config.file, 'the pgBackRest configuration'], ...o.config.repos.map((r) => [r.path, `repository repo${r.key}`] as const)] as const) {
     const readable = await runProcess({ bin: '/usr/bin/test', args: ['-r', p, '-a', '(', '-f', p, '-o', '-x', p, ')'], uid: o.osUser?.uid, gid: o.osUser?.gid, allowFailure: true });

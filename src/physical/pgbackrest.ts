@@ -5,7 +5,7 @@
  * used), with archiving off, every tablespace mapped into the sandbox, and a restore_command that only reads the
  * repository (`archive-get`). The physical drill then starts the copy and recovers it like any base backup.
  */
-import { chown, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
@@ -16,6 +16,7 @@ import { readPgBackRestConfig, type PgBackRestArtifact } from './pgbackrest-conf
 import { assertShellSafePath, commonOptions, prepareRunner, runPgBackRest, type PgBackRestRunner } from './pgbackrest-run.js';
 import { parseVerifyOutput, verifyCheck } from './pgbackrest-verify.js';
 import type { PhysicalBackupSpan, RepositoryRestoreOptions } from './backup-span.js';
+import { handOver } from '../exec/hand-over.js';
 
 /** The recovery target, as pgdrill's `--target` gives it. */
 export type PhysicalTarget =
@@ -158,7 +159,7 @@ export async function restoreFromPgBackRest(o: PgBackRestRestoreOptions): Promis
   const integrity = o.verify === false ? [] : [await pgBackRestVerify(r, backup)];
   const restoreCommand = archiveGetCommand(r, backup.repo, o.dataDir);
   await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
-  if (o.osUser) await chown(o.dataDir, o.osUser.uid, o.osUser.gid);
+  await handOver(o.dataDir, o.osUser);
   const t0 = performance.now();
   const res = await runPgBackRest(r, 'restore', [
     `--repo=${backup.repo}`, `--set=${backup.label}`, `--pg1-path=${o.dataDir}`, '--archive-mode=off', `--tablespace-map-all=${join(workDir, 'tablespaces')}`,

@@ -10,7 +10,8 @@
  * within the time allowed, was stopped or killed from outside pgdrill: an environment problem (exit 4,
  * StoppedFromOutside), not a verdict on the backup.
  */
-import { chown, readFile, rm } from 'node:fs/promises';
+
+import { removeTree } from '../exec/remove-tree.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
@@ -19,7 +20,7 @@ import { pathExists } from '../exec/path-exists.js';
 import type { OsUser } from '../exec/os-user.js';
 import { runProcess } from '../exec/run-process.js';
 import type { Logger } from '../logger.js';
-import { SandboxCluster } from '../sandbox/cluster.js';
+import { SandboxCluster, serverFileOwners } from '../sandbox/cluster.js';
 import type { JailedCommand } from '../sandbox/jail.js';
 import type { Toolchain } from '../toolchain/toolchain.js';
 import type { CheckResult } from '../report/model.js';
@@ -27,10 +28,11 @@ import { runVerifyBackup } from './integrity.js';
 import type { BackupLayout } from './backup-layout.js';
 import { copyNoFollow, copyPlainBackup } from './backup-files.js';
 import { bootstrapSuperuser, isolationSettings, prepareRecovery, stagedRestoreCommand, type BackupConfigFacts } from './recovery-setup.js';
-import { parseRecoveryLog, recoveryFailure, type RecoveryLog } from './recovery-log.js';
+import { parseRecoveryLog, readRecoveryLog, recoveryFailure, type RecoveryLog } from './recovery-log.js';
 import { killedBySigkill } from '../sandbox/stopped-from-outside.js';
 import { openTarStream } from './tar-stream.js';
 import { adoptStagedWal, moveDir, stageWal, type StagedWal } from './wal-stage.js';
+import { handOver } from '../exec/hand-over.js';
 
 /** What the recovery needs. */
 export interface RecoverOptions {
@@ -106,9 +108,9 @@ const pidInError = (err: Error) => Number(/\bits postmaster, pid (\d+),/.exec(er
 const NO_ARCHIVE = 'false';
 
 /** Extract one tar of the backup into `dir` with GNU tar in the jail, fed by pgdrill. */
-async function extractTar(tarPath: string, dir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand, signal?: AbortSignal): Promise<void> {
+async function extractTar(tarPath: string, dir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand, osUser: OsUser | null, signal?: AbortSignal): Promise<void> {
   const cmd = jailed('/usr/bin/tar', ['-x', '-f', '-', '-C', dir, '--no-same-owner', '--no-overwrite-dir']);
-  await runProcess({ ...cmd, stdin: await openTarStream(tarPath, signal), signal });
+  await runProcess({ ...cmd, stdin: await openTarStream(tarPath, signal, osUser), signal });
 }
 
 /**
@@ -121,7 +123,7 @@ type Collected = { config?: BackupConfigFacts; staged?: StagedWal; verified?: Ch
 async function verifyExtracted(o: RecoverOptions, dataDir: string, jailed: (bin: string, args: readonly string[]) => JailedCommand, out: Collected): Promise<void> {
   const manifest = join(dirname(dataDir), 'backup_manifest');
   if (!(await copyNoFollow(join(o.layout.dir, 'backup_manifest'), manifest))) throw new Error(`${join(o.layout.dir, 'backup_manifest')} is not a regular file`);
-  if (o.osUser) await chown(manifest, o.osUser.uid, o.osUser.gid);
+  await handOver(manifest, o.osUser);
   const args = [...(o.walDir ? ['-n'] : []), '-m', manifest, dataDir];
   out.verified = await runVerifyBackup(o.verifyBackup!, dataDir, { manifest, skipWal: o.walDir !== null, signal: o.signal, as: jailed(o.verifyBackup!, args) });
   if (out.verified.status === 'fail') throw new BackupMismatch(out.verified);
@@ -138,10 +140,10 @@ async function populateFrom(o: RecoverOptions, dataDir: string, jailed: (bin: st
   } else {
     await runProcess({ ...jailed('/usr/bin/mkdir', ['-m', '0700', dataDir]) });
     out.step = `extracting ${join(layout.dir, layout.baseTar!)}`;
-    await extractTar(join(layout.dir, layout.baseTar!), dataDir, jailed, o.signal);
+    await extractTar(join(layout.dir, layout.baseTar!), dataDir, jailed, o.osUser, o.signal);
     if (layout.walTar) {
       out.step = `extracting ${join(layout.dir, layout.walTar)}`;
-      await extractTar(join(layout.dir, layout.walTar), join(dataDir, 'pg_wal'), jailed, o.signal);
+      await extractTar(join(layout.dir, layout.walTar), join(dataDir, 'pg_wal'), jailed, o.osUser, o.signal);
     }
     out.step = 'checking the extracted files against backup_manifest';
     if (layout.manifest && o.verifyBackup) await verifyExtracted(o, dataDir, jailed, out);
@@ -224,7 +226,7 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
       // With hot_standby off, pg_ctl sees the server "started" once recovery has begun: within the recovery's time.
       startTimeoutSeconds: o.timeoutSeconds,
       onFailedStart: async (logFile) => {
-        out.startLog = parseRecoveryLog(await readFile(logFile, 'utf8'));
+        out.startLog = await readRecoveryLog(logFile, serverFileOwners(o.osUser));
       },
     });
     const failure = await waitForPromotion(cluster, deadline(), o.timeoutSeconds, o.signal).catch(async (err: unknown) => {
@@ -232,7 +234,7 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
       throw err;
     });
     const recoveryMs = Math.round(performance.now() - copyDone);
-    const log = parseRecoveryLog(await readFile(cluster.logFile, 'utf8'));
+    const log = await readRecoveryLog(cluster.logFile, cluster.serverFileOwners);
     const copyMs = Math.round(copyDone - t0 + (o.priorCopyMs ?? 0));
     if (failure) {
       const teardown = await cluster.stop();
@@ -259,6 +261,7 @@ export async function recoverInSandbox(o: RecoverOptions): Promise<RecoverResult
     return { cluster: null, log, failure, config: out.config ?? null, staged: out.staged ?? null, copyMs: Math.round(copyDone - t0 + (o.priorCopyMs ?? 0)), recoveryMs: Math.round(performance.now() - copyDone), rootDir, verified: out.verified ?? null, copyFailure: null };
   } finally {
     // The checked WAL copy is moved into the sandbox; one left where it was (the sandbox never started) goes now.
-    if (o.stagedWal && !out.staged) await rm(o.stagedWal.dir, { recursive: true, force: true });
+    // A repository's fetched WAL lies in the sandbox user's staging directory: removed never following a link (remove-tree.ts).
+    if (o.stagedWal && !out.staged) await removeTree(o.stagedWal.dir);
   }
 }

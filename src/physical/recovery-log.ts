@@ -6,6 +6,7 @@
  * backup) from a server stopped or killed from outside (src/physical/recover.ts: an environment problem).
  */
 import { killedBySigkill } from '../sandbox/stopped-from-outside.js';
+import { forEachForeignLine } from '../exec/input-file.js';
 
 /** The recovery's account in the server log. */
 export interface RecoveryLog {
@@ -51,8 +52,8 @@ export function recoveryFailure(log: RecoveryLog): string | null {
 
 const LSN = '([0-9A-F]+/[0-9A-F]+)';
 
-/** Parse the server log's text (the whole log of one start). */
-export function parseRecoveryLog(text: string): RecoveryLog {
+/** A parser fed the log one line at a time (a recovery's log has a line per restored segment: it is streamed). */
+export function recoveryLogParser(): { line: (line: string) => void; result: () => RecoveryLog } {
   let started: string | null = null;
   let redoStart: string | null = null;
   let consistentAt: string | null = null;
@@ -67,21 +68,21 @@ export function parseRecoveryLog(text: string): RecoveryLog {
   let aborting: string | null = null;
   let shutdownRequest: string | null = null;
   let postmasterPid: number | null = null;
-  for (const line of text.split('\n')) {
-    const m = /\b(LOG|FATAL|PANIC):\s+(.*)$/.exec(line);
-    if (!m) continue;
+  const line = (text: string): void => {
+    const m = /\b(LOG|FATAL|PANIC):\s+(.*)$/.exec(text);
+    if (!m) return;
     const [, level, msg] = m as unknown as [string, string, string];
     if (level !== 'LOG') {
       // pgdrill's own connection attempts while the server recovers are refused with FATAL: not recovery's.
       if (!/^the database system is (starting up|not (yet )?accepting connections|in recovery mode|shutting down)/.test(msg)) fatal ??= `${level}: ${msg}`;
-      continue;
+      return;
     }
     let x: RegExpExecArray | null;
     if (/^starting (point-in-time|archive) recovery/.test(msg)) started = msg;
     else if (/^startup process \(PID \d+\) (was terminated by|exited with)/.test(msg)) startupEnded ??= msg;
     else if (/^(aborting startup|shutting down) due to startup process failure/.test(msg)) aborting ??= msg;
     else if (/^received (smart|fast|immediate) shutdown request/.test(msg)) shutdownRequest ??= msg;
-    else if ((x = /\[(\d+)\][^\]]*\bLOG:\s+starting PostgreSQL /.exec(line))) postmasterPid = Number(x[1]);
+    else if ((x = /\[(\d+)\][^\]]*\bLOG:\s+starting PostgreSQL /.exec(text))) postmasterPid = Number(x[1]);
     else if ((x = new RegExp(`^redo starts at ${LSN}`).exec(msg))) redoStart = x[1]!;
     else if ((x = new RegExp(`^consistent recovery state reached at ${LSN}`).exec(msg))) consistentAt = x[1]!;
     else if (/^recovery stopping /.test(msg)) stopLine = msg;
@@ -92,9 +93,28 @@ export function parseRecoveryLog(text: string): RecoveryLog {
       restoredSegments++;
       lastRestoredSegment = x[1]!;
     }
-  }
-  return {
+  };
+  const result = (): RecoveryLog => ({
     started, redoStart, consistentAt, stopLine, redoDone, lastTransactionTime, newTimeline, restoredSegments, lastRestoredSegment, fatal,
     startupEnded: startupEnded ?? aborting, shutdownRequest, postmasterPid,
-  };
+  });
+  return { line, result };
+}
+
+/** Parse the server log's text (the whole log of one start, or a log tail in an error). */
+export function parseRecoveryLog(text: string): RecoveryLog {
+  const p = recoveryLogParser();
+  for (const l of text.split('\n')) p.line(l);
+  return p.result();
+}
+
+/**
+ * Read and parse the sandbox server's log. It lies in a directory the sandbox's OS user owns: read as
+ * `forEachForeignLine` reads (no link followed, no FIFO waited on, only a file of `owners`, streamed up to the size
+ * it had when opened); a log that is not such a file parses as an empty one.
+ */
+export async function readRecoveryLog(path: string, owners: readonly number[]): Promise<RecoveryLog> {
+  const p = recoveryLogParser();
+  await forEachForeignLine(path, owners, p.line);
+  return p.result();
 }

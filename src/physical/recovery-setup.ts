@@ -8,10 +8,12 @@
  */
 import { egressSettings } from '../sandbox/egress-settings.js';
 import { constants } from 'node:fs';
-import { chown, open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OsUser } from '../exec/os-user.js';
 import { readSmallFile } from './backup-layout.js';
+import { openNoFollow } from '../exec/input-file.js';
+import { handOver } from '../exec/hand-over.js';
 
 /** What the backup's own configuration held, for the report (setting names only: values can hold passwords). */
 export interface BackupConfigFacts {
@@ -80,7 +82,7 @@ export function isolationSettings(restoreCommand: string | null, server: { reado
 }
 
 async function own(path: string, user: OsUser | null): Promise<void> {
-  if (user) await chown(path, user.uid, user.gid);
+  await handOver(path, user);
 }
 
 /** Write `text` to a new file of the data directory (never through a link the backup planted). */
@@ -126,8 +128,9 @@ export async function prepareRecovery(dataDir: string, user: OsUser | null): Pro
  * xmax is set (a renamed role's old version) is passed over. Null when not found (caller falls back to `postgres`).
  */
 export async function bootstrapSuperuser(dataDir: string): Promise<string | null> {
-  const fh = await open(join(dataDir, 'global', '1260'), constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => null);
-  if (!fh) return null;
+  const opened = await openNoFollow(join(dataDir, 'global', '1260'));
+  if ('problem' in opened) return null;
+  const { fh } = opened;
   try {
     const { size } = await fh.stat();
     const page = Buffer.alloc(8192);

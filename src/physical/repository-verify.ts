@@ -10,7 +10,7 @@
  * are moved into the sandbox (a rename), never copied a second time; the tool's restore and the WAL fetch are timed
  * and counted in the RTO's copy time.
  */
-import { chmod, chown, mkdir, mkdtemp, readdir, realpath } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, realpath } from 'node:fs/promises';
 import { processStartTicks } from '../exec/process-liveness.js';
 import { dropSandboxRecord, recordSandbox, type StoredRecord } from '../sandbox/sandbox-records.js';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,7 @@ import { runPgBackRest, type PgBackRestRunner } from './pgbackrest-run.js';
 import { pgBackRestRunner, restoreFromPgBackRest, type PgBackRestBackup } from './pgbackrest.js';
 import { verifyPhysical, type ObtainedBackup, type PhysicalVerifyOptions } from './verify-physical.js';
 import { parseWalFileName } from './wal-names.js';
+import { handOver } from '../exec/hand-over.js';
 
 /** Options of a repository drill: a physical verify's, plus the tools' configuration files. */
 export interface RepositoryVerifyOptions extends PhysicalVerifyOptions {
@@ -85,7 +86,7 @@ export async function repositoryStagingDir(user: OsUser | null, stateDir?: strin
       data_dir: join(real, 'data'), socket_dir: real, server_uid: user?.uid ?? process.geteuid?.() ?? 0,
     });
     await chmod(dir, 0o700);
-    if (user) await chown(dir, user.uid, user.gid);
+    await handOver(dir, user);
     return { dir, record };
   } catch (err) {
     await removeTree(dir);
@@ -116,7 +117,7 @@ async function fromPgBackRest(opts: RepositoryVerifyOptions, stage: string, user
  */
 async function fetchWal(r: PgBackRestRunner, a: PgBackRestArtifact, b: PgBackRestBackup, dataDir: string, walDir: string, user: OsUser | null): Promise<string | null> {
   await mkdir(walDir, { mode: 0o700 });
-  if (user) await chown(walDir, user.uid, user.gid);
+  await handOver(walDir, user);
   const repo = r.config.repos.find((x) => x.key === b.repo) ?? r.config.repos[0]!;
   const base = join(repo.path, 'archive', a.stanza);
   const ids = (await readdir(base, { withFileTypes: true })).filter((e) => e.isDirectory() && b.pgVersion !== null && e.name.startsWith(`${b.pgVersion}-`));

@@ -4,8 +4,8 @@
  * PG_VERSION), read with the strict header reader. pgdrill opens the file itself (O_NOFOLLOW): the sandbox user
  * never needs to read the backup.
  */
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import type { OsUser } from '../exec/os-user.js';
+import { openNoFollow } from '../exec/input-file.js';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { isEndBlock, paddedSize, parseTarHeader } from '../exec/tar-header.js';
@@ -23,14 +23,17 @@ export function programCompressionOf(name: string): 'lz4' | 'zst' | null {
  * The tar's bytes, decompressed. The file is opened without following a link.
  * @throws EnvironmentError when the tar's decompressing program (lz4, zstd) is not installed.
  */
-export async function openTarStream(path: string, signal?: AbortSignal): Promise<Readable> {
+export async function openTarStream(path: string, signal?: AbortSignal, osUser: OsUser | null = null): Promise<Readable> {
   const compression = programCompressionOf(path);
   const prog = compression ? await requireDecompressor(compression, path) : null;
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  const raw = fh.createReadStream();
+  // Never through a link, never waiting on a FIFO swapped in for the tar (O_NONBLOCK), only a regular file.
+  const opened = await openNoFollow(path);
+  if ('problem' in opened) throw new Error(`${path}: ${opened.problem}`);
+  const raw = opened.fh.createReadStream();
   if (path.endsWith('.gz')) return raw.pipe(createGunzip());
   if (!prog) return raw;
-  const p = startProcess({ bin: prog, args: ['-d', '-c'], stdin: raw, stdout: 'pipe', signal });
+  // The decompressor reads what the backup's maker wrote: run as the sandbox's OS user, as the WAL's are, never as root.
+  const p = startProcess({ bin: prog, args: ['-d', '-c'], stdin: raw, stdout: 'pipe', uid: osUser?.uid, gid: osUser?.gid, signal });
   p.done.catch((err) => p.stdout?.destroy(err as Error));
   return p.stdout!;
 }

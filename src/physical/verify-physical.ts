@@ -6,6 +6,7 @@
  * (connections, exact counts, amcheck, pg_checksums), the sandbox torn down — one report, as `verify` of a dump
  * writes (history, status, JUnit, metrics, webhook). The backup and the archive are only ever read.
  */
+import type { OsUser } from '../exec/os-user.js';
 import { join, resolve, sep, basename } from 'node:path';
 import { validateConfig } from '../config/load.js';
 import type { DrillConfig } from '../config/schema.js';
@@ -98,10 +99,10 @@ interface Settled {
 }
 
 /** Read a backup directory (and its WAL archive) and choose the server that recovers it. @throws ConfigError */
-async function readInput(dir: string, walDir: string | null, config: DrillConfig, opts: PhysicalVerifyOptions, extra: { integrity: readonly CheckResult[]; label: string | undefined }): Promise<PhysicalInput> {
+async function readInput(dir: string, walDir: string | null, config: DrillConfig, opts: PhysicalVerifyOptions, extra: { integrity: readonly CheckResult[]; label: string | undefined; osUser: OsUser | null }): Promise<PhysicalInput> {
   const layout = await detectBackupLayout(dir);
   if (!layout) throw new ConfigError(`${dir} is not a pg_basebackup output (no backup_label, backup_manifest or base.tar in it)`);
-  const facts = await readBackupFacts(layout, opts.signal);
+  const facts = await readBackupFacts(layout, opts.signal, extra.osUser);
   const bins = await chooseToolchain(config, opts, { source: null, sandboxMajor: opts.sandboxMajor ?? facts.major ?? undefined, dumpSource: false, archive: false });
   return { artifact: dir, layout, walDir, facts, bins, integrity: extra.integrity, label: extra.label ?? dir };
 }
@@ -117,12 +118,12 @@ async function settle(opts: PhysicalVerifyOptions): Promise<Settled> {
   for (const inside of [artifact, walDir]) {
     if (inside && (outDir === inside || outDir.startsWith(inside + sep))) throw new ConfigError(`--out ${outDir} is inside ${inside}: verify never writes into what it verifies; choose another --out`);
   }
-  await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics });
+  await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics, webhook: config.notify?.webhook });
   await assertOutDirSafe(null, outDir);
   const env = await resolveDrillEnvironment(config);
   // The source, when given: guarded before any file exists (exit 3 on a pin mismatch); only ever read.
   const source = opts.source ? await guardSource(opts.source, config, { signal: opts.signal, checks: (db) => assertOutDirSafe(db, outDir) }) : null;
-  const local = artifact ? await readInput(artifact, walDir, config, opts, { integrity: opts.integrity ?? [], label: opts.artifactLabel }) : null;
+  const local = artifact ? await readInput(artifact, walDir, config, opts, { integrity: opts.integrity ?? [], label: opts.artifactLabel, osUser: env.sandboxUser }) : null;
   const database = opts.database ?? source?.identity.database ?? config.source.database ?? basename(artifact ?? opts.artifact);
   return { config, outDir, env, source, local, target, targetTimeline, database };
 }
@@ -193,7 +194,7 @@ async function drill(s: Settled, run: PhysicalRun, opts: PhysicalVerifyOptions):
 async function obtainInput(s: Settled, run: PhysicalRun, opts: PhysicalVerifyOptions): Promise<PhysicalInput | null> {
   const got = await opts.obtain!(opts.signal);
   run.report.backup = { ...run.report.backup, path: got.label };
-  if (got.ok) return { ...(await readInput(got.dataDir, got.walDir, s.config, opts, { integrity: got.integrity, label: got.label })), staging: got.staging ?? null };
+  if (got.ok) return { ...(await readInput(got.dataDir, got.walDir, s.config, opts, { integrity: got.integrity, label: got.label, osUser: s.env.sandboxUser })), staging: got.staging ?? null };
   const b = run.builder;
   run.logger.info(`${got.label} could not be restored: ${got.failure.detail}`);
   await b.stage('backup', async () => { for (const c of got.integrity) b.add(c); }, endsDrill);

@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArchiveEntry } from './wal-file-read.js';
 import { checkStretches, type StretchScan, type StretchWalk } from './wal-segments.js';
-import { copyWalFile, makeStageDir, stagedName, type StagedWal } from './wal-stage.js';
+import { copyWalFile, makeStageDir, MAX_HISTORY_BYTES, stagedName, type StagedWal } from './wal-stage.js';
 
 /**
  * What the check leaves for recovery: `{ into }` — a copy of every segment on the path (and every history file),
@@ -54,7 +54,8 @@ async function stageFiles(walk: StretchWalk, into: string, pick: (e: ArchiveEntr
     const name = stagedName(e.name);
     if (!name || e.type !== 'file' || !pick(e) || done.has(name)) continue;
     done.add(name);
-    const r = await copyWalFile(join(walk.dir, e.name), e.parsed.compression, join(into, name), { osUser: walk.osUser ?? null, headBytes: 0, signal: walk.signal });
+    const maxBytes = e.parsed.kind === 'history' ? MAX_HISTORY_BYTES : walk.segmentSize;
+    const r = await copyWalFile(join(walk.dir, e.name), e.parsed.compression, join(into, name), { osUser: walk.osUser ?? null, headBytes: 0, maxBytes, signal: walk.signal });
     if ('problem' in r) continue; // recovery reports it if it ever needs the file: the check covers the path's own
     count++;
     bytes += r.size;

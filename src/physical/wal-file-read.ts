@@ -6,8 +6,8 @@
  * (gzip) or by the compressor's own program reading the file from stdin, optionally as an unprivileged OS user.
  * A program that is not installed is an environment problem (EnvironmentError, exit 4), never a verdict on the file.
  */
-import { access, lstat, opendir, type FileHandle } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { access, lstat, opendir, stat as statPath, type FileHandle } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -66,6 +66,18 @@ export interface DecompressOptions {
  * says). For gzip files, also the size its trailer records (`gzipSize`, modulo 2^32): a cut file is caught without
  * decompressing it all.
  */
+/**
+ * Why a file of the archive that has more than one link is not read, or null. A hard link is how an archive's owner
+ * could make a root-only file appear in it (where the kernel's fs.protected_hardlinks does not stop it), and root
+ * would then read it, and copy it into the sandbox: such a file is read only when it belongs to the owner of the
+ * directory it is in (an `archive_command` of `ln`, legitimately, leaves the archive's files with two links).
+ */
+export async function foreignHardLink(dir: string, stat: Stats): Promise<string | null> {
+  if (stat.nlink <= 1) return null;
+  const owner = (await statPath(dir).catch(() => null))?.uid;
+  return owner === stat.uid ? null : `it has ${stat.nlink} hard links and is owned by uid ${stat.uid}, not by ${dir}'s owner (uid ${owner ?? '?'}): not read`;
+}
+
 export async function readPrefix(dir: string, name: string, compression: Compression | null, max: number, opts: DecompressOptions = {}): Promise<PrefixRead> {
   const path = join(dir, name);
   const before = await lstat(path).catch((e: Error) => e);
@@ -76,6 +88,8 @@ export async function readPrefix(dir: string, name: string, compression: Compres
   const { fh, stat } = opened;
   try {
     if (stat.ino !== before.ino || stat.dev !== before.dev) return { problem: 'it was replaced while it was opened: not read' };
+    const linked = await foreignHardLink(dir, stat);
+    if (linked) return { problem: linked };
     if (compression === null) return { ...(await readRaw(fh, max)), fileSize: stat.size };
     const gzipSize = compression === 'gz' ? await gzipTrailerSize(fh, stat.size) : undefined;
     const source = fh.createReadStream({ autoClose: false, start: 0 });

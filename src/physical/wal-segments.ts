@@ -125,7 +125,7 @@ async function readSegment(w: StretchWalk, e: ArchiveEntry, copyTo: string | nul
     const r = await readPrefix(w.dir, e.name, e.parsed.compression, LONG_HEADER_BYTES, { osUser: w.osUser, signal: w.signal });
     return 'problem' in r ? r : { ...r, size: null };
   }
-  const c = await copyWalFile(join(w.dir, e.name), e.parsed.compression, copyTo, { osUser: w.osUser ?? null, headBytes: LONG_HEADER_BYTES, signal: w.signal });
+  const c = await copyWalFile(join(w.dir, e.name), e.parsed.compression, copyTo, { osUser: w.osUser ?? null, headBytes: LONG_HEADER_BYTES, maxBytes: w.segmentSize, signal: w.signal });
   if ('problem' in c) return c;
   return { bytes: c.head, fileSize: c.fileSize, size: c.size, ...(c.gzipSize !== undefined ? { gzipSize: c.gzipSize } : {}) };
 }

@@ -10,15 +10,18 @@
  * sandbox (`adoptStagedWal`), not copied again. `stageWal` copies without checking (a backup without backup_label).
  */
 import { constants, createWriteStream } from 'node:fs';
-import { chown, copyFile, lstat, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { copyFile, lstat, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { removeTree } from '../exec/remove-tree.js';
+import { basename, dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { kindOf, openNoFollow } from '../exec/input-file.js';
 import type { OsUser } from '../exec/os-user.js';
 import { startProcess } from '../exec/run-process.js';
-import { gzipTrailerSize, requireDecompressor } from './wal-file-read.js';
+import { foreignHardLink, gzipTrailerSize, requireDecompressor } from './wal-file-read.js';
 import { parseWalFileName, type Compression } from './wal-names.js';
+import { handOver } from '../exec/hand-over.js';
 
 /** What was staged. */
 export interface StagedWal {
@@ -31,6 +34,30 @@ export interface StagedWal {
   readonly ms?: number;
 }
 
+/** The largest WAL segment PostgreSQL allows (`--wal-segsize` 1024): the bound when the segment size is not known. */
+export const MAX_SEGMENT_BYTES = 1 << 30;
+/** Largest timeline history file copied or read (one line per earlier timeline: thousands fit). */
+export const MAX_HISTORY_BYTES = 1 << 20;
+
+/** A copy that would hold more than its `maxBytes`. */
+class TooLarge extends Error {}
+
+/** A pass-through that fails with TooLarge once more than `max` bytes went through it. */
+function capped(max: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      done(seen > max ? new TooLarge(`more than ${max} bytes`) : null, seen > max ? undefined : chunk);
+    },
+  });
+}
+
+function tooLarge(max: number, compressed: boolean, file: string): string {
+  const what = parseWalFileName(basename(file))?.kind === 'history' ? 'the most a history file is read to' : 'a segment\'s size';
+  return `it ${compressed ? 'decompresses to' : 'is'} more than ${max} bytes (${what}): not copied further`;
+}
+
 /** A file copied: the first bytes of its decompressed content, its decompressed size, its size in the archive. */
 export type WalCopy = { readonly head: Buffer; readonly size: number; readonly fileSize: number; readonly gzipSize?: number } | { readonly problem: string };
 
@@ -40,6 +67,12 @@ export interface WalCopyOptions {
   readonly osUser: OsUser | null;
   /** Bytes of the decompressed head returned (a segment's long page header). */
   readonly headBytes: number;
+  /**
+   * Most bytes the copy may hold, decompressed: a segment's size, `MAX_HISTORY_BYTES` for a history file. Whoever can
+   * write to the archive could otherwise fill the drill's disk with a small compressed file (a gzip of zeros grows a
+   * thousandfold) or a large sparse one: past it the copy stops, is removed, and the file is a `problem`.
+   */
+  readonly maxBytes: number;
   readonly signal?: AbortSignal;
 }
 
@@ -59,6 +92,9 @@ export async function copyWalFile(src: string, compression: Compression | null, 
   let gzipSize: number | undefined;
   try {
     if (stat.ino !== before.ino || stat.dev !== before.dev) return { problem: 'it was replaced while it was opened: not read' };
+    const linked = await foreignHardLink(dirname(src), stat);
+    if (linked) return { problem: linked };
+    if (compression === null && stat.size > o.maxBytes) return { problem: tooLarge(o.maxBytes, false, src) };
     if (compression === 'gz') gzipSize = await gzipTrailerSize(fh, stat.size);
     failure = await writeDecompressed(fh, compression, dst, { ...o, file: src });
   } finally {
@@ -68,7 +104,7 @@ export async function copyWalFile(src: string, compression: Compression | null, 
     await rm(dst, { force: true });
     return { problem: failure };
   }
-  if (o.osUser) await chown(dst, o.osUser.uid, o.osUser.gid);
+  await handOver(dst, o.osUser);
   const out = await open(dst, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const head = Buffer.alloc(o.headBytes);
@@ -91,14 +127,21 @@ async function writeDecompressed(fh: FileHandle, compression: Compression | null
   try {
     const out = createWriteStream(dst, { mode: 0o600, flags: 'wx' });
     if (!prog) {
-      await pipeline(raw, createGunzip(), out, { signal: o.signal });
+      await pipeline(raw, createGunzip(), capped(o.maxBytes), out, { signal: o.signal });
       return null;
     }
-    const p = startProcess({ bin: prog, args: ['-d', '-c'], stdin: raw, stdout: out, allowFailure: true, uid: o.osUser?.uid, gid: o.osUser?.gid, signal: o.signal });
+    const p = startProcess({ bin: prog, args: ['-d', '-c'], stdin: raw, stdout: 'pipe', allowFailure: true, uid: o.osUser?.uid, gid: o.osUser?.gid, signal: o.signal });
+    // Killed at the bound: the program would otherwise go on writing into a pipe no one reads.
+    const copied = await pipeline(p.stdout!, capped(o.maxBytes), out, { signal: o.signal }).then(() => null, (e: Error) => {
+      p.child.kill('SIGKILL');
+      return e;
+    });
     const done = await p.done;
+    if (copied) throw copied;
     return done.exitCode === 0 ? null : `it does not decompress: ${basename(prog)} exited with code ${done.exitCode}${done.stderrTail.trim() ? `: ${done.stderrTail.trim().split('\n').pop()}` : ''}`;
   } catch (err) {
     o.signal?.throwIfAborted();
+    if (err instanceof TooLarge) return tooLarge(o.maxBytes, true, o.file);
     return `it does not decompress: ${(err as Error).message}`;
   } finally {
     raw.destroy();
@@ -108,7 +151,7 @@ async function writeDecompressed(fh: FileHandle, compression: Compression | null
 /** The directory a staged copy goes into: created 0700, owned by `user`. */
 export async function makeStageDir(dir: string, user: OsUser | null): Promise<void> {
   await mkdir(dir, { mode: 0o700 });
-  if (user) await chown(dir, user.uid, user.gid);
+  await handOver(dir, user);
 }
 
 /** The uncompressed name recovery asks for (`000000010000000000000003`, `00000002.history`), or null: not staged. */
@@ -137,7 +180,8 @@ export async function stageWal(walDir: string, startSegment: string, dir: string
     if (!target || (!target.endsWith('.history') && target.slice(8) < startPos)) continue;
     if (staged.has(target)) continue; // the same segment compressed and not: the first one sorted is taken
     staged.add(target);
-    const r = await copyWalFile(join(walDir, name), parseWalFileName(name)!.compression, join(dir, target), { osUser: user, headBytes: 0, signal });
+    const maxBytes = target.endsWith('.history') ? MAX_HISTORY_BYTES : MAX_SEGMENT_BYTES;
+    const r = await copyWalFile(join(walDir, name), parseWalFileName(name)!.compression, join(dir, target), { osUser: user, headBytes: 0, maxBytes, signal });
     if ('problem' in r) throw new Error(`${join(walDir, name)}: ${r.problem}`);
     bytes += r.size;
     if (target.endsWith('.history')) histories++;
@@ -153,7 +197,7 @@ export async function stageWal(walDir: string, startSegment: string, dir: string
 export async function adoptStagedWal(staged: StagedWal, dest: string, user: OsUser | null, signal?: AbortSignal): Promise<StagedWal> {
   await moveDir(staged.dir, dest, () => stageWal(staged.dir, '0'.repeat(24), dest, user, signal));
   // The checked copy is made in pgdrill's own directory (wal-checked-copy.ts): the server reads it as the sandbox user.
-  if (user) await chown(dest, user.uid, user.gid);
+  await handOver(dest, user);
   return { ...staged, dir: dest };
 }
 
@@ -164,6 +208,6 @@ export async function moveDir(from: string, to: string, copy: () => Promise<unkn
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
     await copy();
-    await rm(from, { recursive: true, force: true });
+    await removeTree(from); // a repository's WAL, fetched into the sandbox user's directory: never following a link
   }
 }

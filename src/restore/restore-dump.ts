@@ -78,7 +78,7 @@ export function startPsqlScript(sandbox: SandboxCluster, bins: Toolchain, databa
   });
   const result = proc.done.then(async (r) => {
     const parsed = parsePsqlErrors(stderr, phase);
-    const errors = parsed.length ? attachLoggedStatements(parsed, await readLoggedErrors(sandbox.logFile, logFrom)) : parsed;
+    const errors = parsed.length ? attachLoggedStatements(parsed, await readLoggedErrors(sandbox.logFile, logFrom, sandbox.serverFileOwners)) : parsed;
     if (r.exitCode !== 0 && errors.length === 0) {
       errors.push({ message: `psql exited with code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}: ${r.stderrTail.trim().slice(-500)}`, sqlstate: null, statement: null, line: null, phase, classification: 'unknown', hint: null });
     }
@@ -293,7 +293,7 @@ export async function restoreDump(o: RestoreDumpOptions): Promise<RestoreStepRes
     onStderrLine: (l) => stderr.push(l),
   });
   const parsed = parsePgRestoreErrors(stderr);
-  const errors = parsed.length ? attachLoggedStatements(parsed, await readLoggedErrors(o.sandbox.logFile, logFrom)) : parsed;
+  const errors = parsed.length ? attachLoggedStatements(parsed, await readLoggedErrors(o.sandbox.logFile, logFrom, o.sandbox.serverFileOwners)) : parsed;
   if (r.exitCode !== 0 && errors.length === 0) {
     errors.push({ message: `pg_restore exited with code ${r.exitCode}: ${r.stderrTail.trim().slice(-500)}`, sqlstate: null, statement: null, line: null, phase: 'dump', classification: 'unknown', hint: null });
   }

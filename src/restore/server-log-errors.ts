@@ -39,15 +39,21 @@ const MAX_STATEMENT_LINES = 2000;
 const RECORD = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[(\d+)\] (?:([0-9A-Z]{5}) )?([A-Z]+):  (.*)$/;
 
 /** The ERROR/FATAL records logged from byte `from` on, each with its STATEMENT. Missing or unsafe log: none. */
-export async function readLoggedErrors(logFile: string, from: number): Promise<LoggedError[]> {
+export async function readLoggedErrors(logFile: string, from: number, owners?: readonly number[]): Promise<LoggedError[]> {
   // The log lies in a directory the sandbox's OS user owns: a link or a FIFO planted there is never followed or waited on.
   const opened = await openNoFollow(logFile);
   if ('problem' in opened) return [];
   const { fh } = opened;
+  // A hard link to a root-only file (where the kernel allows one) is not the server's log: its owner is not the server's user.
+  // Read up to the size it has now: a log its owner keeps appending to is not read forever.
+  if ((owners && !owners.includes(opened.stat.uid)) || opened.stat.size <= from) {
+    await fh.close();
+    return [];
+  }
   const out: { pid: number; sqlstate: string | null; message: string; statement: string | null }[] = [];
   try {
     // Decoded as psql's messages are (src/exec/run-process.ts), so that a message quoting a SQL_ASCII name matches
-    const input = pipeline(createReadStream('', { fd: fh.fd, start: from, autoClose: false }), decodingStream(), () => {});
+    const input = pipeline(createReadStream('', { fd: fh.fd, start: from, end: opened.stat.size - 1, autoClose: false }), decodingStream(), () => {});
     const lines = createInterface({ input, crlfDelay: Infinity });
     let last: { pid: number; sqlstate: string | null; message: string; statement: string | null } | null = null;
     let field: { kind: string; text: string[] } | null = null; // the record that tab-continued lines extend

@@ -8,7 +8,8 @@
  * tablespace stay as they are.
  */
 import { createReadStream } from 'node:fs';
-import { chown, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { runProcess } from '../exec/run-process.js';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { lfLines } from '../scan/lf-lines.js';
@@ -33,10 +34,12 @@ export interface TablespaceMove {
 async function sandboxTablespaceDir(sandbox: SandboxCluster, name: string): Promise<string> {
   const parent = join(sandbox.rootDir, 'tablespaces');
   const dir = join(parent, name);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   if (sandbox.osUser) {
-    await chown(parent, sandbox.osUser.uid, sandbox.osUser.gid);
-    await chown(dir, sandbox.osUser.uid, sandbox.osUser.gid);
+    // Made by the sandbox's OS user itself: the sandbox's directory is its own (and its server is restoring a dump
+    // meanwhile), so a link it put at `tablespaces` leads a mkdir of its own, never root's mkdir and chown.
+    await runProcess({ bin: '/usr/bin/mkdir', args: ['-p', '-m', '0700', '--', dir], uid: sandbox.osUser.uid, gid: sandbox.osUser.gid });
+  } else {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
   }
   return dir;
 }

@@ -3,7 +3,8 @@
  * (`listen_addresses = ''`), durability off (it is thrown away). An AsyncDisposable: disposing it stops the
  * server, deletes its files and confirms both; `stop()` returns that confirmation as data for the report.
  */
-import { chown, chmod, mkdir, mkdtemp, readdir, readFile, realpath, rm, appendFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, realpath, rm, appendFile, writeFile } from 'node:fs/promises';
+import { readForeignText } from '../exec/input-file.js';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EnvironmentError, ToolError } from '../errors.js';
@@ -22,6 +23,7 @@ import { notThePostmaster, processIdentity } from './process-identity.js';
 import { removeTree } from '../exec/remove-tree.js';
 import { pathExists as exists } from '../exec/path-exists.js';
 import { processAlive, processStartTicks } from '../exec/process-liveness.js';
+import { handOver } from '../exec/hand-over.js';
 
 /** How to create a sandbox. */
 export interface SandboxOptions {
@@ -116,11 +118,29 @@ async function writableBy(dir: string, user: OsUser | null): Promise<boolean> {
  * The sandbox's own directory under parentDir, owned by its OS user; in the temp directory instead when the OS user
  * cannot reach parentDir (placementNote then says so).
  */
+/**
+ * The server's files — its log, postmaster.pid — lie in directories its OS user owns, who could put a link to a
+ * root-only file, a FIFO or a device there: they are read as `readForeignText` reads (src/exec/input-file.ts), only
+ * when they belong to that user (or pgdrill's own), and only as much as is shown.
+ */
+export function serverFileOwners(user: OsUser | null): readonly number[] {
+  // Only the server's user, not root as well: a hard link to a root-only file is owned by root.
+  return [user?.uid ?? process.geteuid?.() ?? 0];
+}
+
+/** A postmaster.pid is a few short lines (PostgreSQL's own reader stops at 8 kB). */
+const MAX_PID_FILE = 8192;
+
+/** The last 4000 characters shown of a log in an error: read as the last 16 kB of a file of the server's user. */
+function readServerLogTail(logFile: string, user: OsUser | null): Promise<string | null> {
+  return readForeignText(logFile, { maxBytes: 16_384, part: 'tail', owners: serverFileOwners(user) });
+}
+
 async function makeRootDir(parentDir: string, label: string, user: OsUser | null): Promise<{ rootDir: string; placementNote: string | null }> {
   await mkdir(parentDir, { recursive: true });
   const prefix = `${label.replace(/\W+/g, '-')}-`;
   const rootDir = await mkdtemp(join(parentDir, prefix));
-  if (user) await chown(rootDir, user.uid, user.gid);
+  await handOver(rootDir, user);
   if (await writableBy(rootDir, user)) return { rootDir, placementNote: null };
   // An ancestor is not searchable by the OS user — a run directory (0700, pgdrill's own), /root: use the temp
   // directory instead (the sandbox's own directory there is 0700 and the sandbox user's).
@@ -177,6 +197,11 @@ export class SandboxCluster implements AsyncDisposable {
   ) {}
 
   readonly port = PORT;
+
+  /** Who may own the files the server writes (its log, postmaster.pid): its OS user (pgdrill's own when it runs as the caller). */
+  get serverFileOwners(): readonly number[] {
+    return serverFileOwners(this.osUser);
+  }
   /** Where the data directory came from: the template's spare copy, a copy of the cached initdb template, or initdb. */
   dataDirFrom: DataDirOrigin | 'restored' = 'initdb';
   /** The copy making the template's next spare (`spare` option), ended by `stop()`. */
@@ -210,7 +235,7 @@ export class SandboxCluster implements AsyncDisposable {
       await writeMarker(rootDir, { kind: label, pgdrillPid: process.pid, socketDir, dataDir, createdAt: new Date().toISOString() });
       for (const d of [rootDir, socketDir]) {
         await chmod(d, 0o700);
-        if (user) await chown(d, user.uid, user.gid);
+        await handOver(d, user);
       }
       if (jail.mountNamespace) await writeJailIdentity(join(rootDir, 'jail'), user);
       const cacheDir = templateCacheDir(user, opts.templateCache);
@@ -239,7 +264,7 @@ export class SandboxCluster implements AsyncDisposable {
         }
         throw err;
       }).catch(async (err) => {
-        const tail = await readFile(logFile, 'utf8').catch(() => '');
+        const tail = (await readServerLogTail(logFile, user)) ?? '';
         throw new EnvironmentError(`the ${label} cluster would not start`, tail.slice(-4000) || (err as ToolError).stderrTail, { cause: err });
       });
       opts.logger.debug(`${label}: server up ${Math.round(performance.now() - t0)} ms after the data directory was begun`);
@@ -248,15 +273,12 @@ export class SandboxCluster implements AsyncDisposable {
       await afterStartForTests?.(dataDir);
       // pg_ctl has seen the server up, but it may have exited since — a recovery that ended at a FATAL line at once
       // (src/physical/recover.ts): its postmaster.pid is then gone, and the log says why.
-      const pidFile = await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return null;
-        throw err;
-      });
+      const pidFile = await readForeignText(join(dataDir, 'postmaster.pid'), { maxBytes: MAX_PID_FILE, owners: serverFileOwners(user) });
       const stoppedRightAway = async (why: string) => {
-        const tail = await readFile(logFile, 'utf8').catch(() => '');
+        const tail = (await readServerLogTail(logFile, user)) ?? '';
         return new EnvironmentError(`the ${label} cluster stopped right after it started (${why})`, tail.slice(-4000) || undefined);
       };
-      if (pidFile === null) throw await stoppedRightAway('its postmaster.pid is gone');
+      if (pidFile === null) throw await stoppedRightAway('its postmaster.pid is gone, or is not a regular file of its OS user');
       const pid = Number(pidFile.split('\n')[0]);
       // Teardown signals this pid as root: only if /proc shows it is this server (a pid from another PID namespace,
       // say, is not) is it trusted, and recorded for `pgdrill cleanup`.
@@ -399,7 +421,7 @@ export class SandboxCluster implements AsyncDisposable {
       if (this.pid === null) {
         // Not known yet (start failed half-way): postmaster.pid is the sandbox user's file, so the pid it names is
         // signalled only if /proc shows it is this sandbox's postmaster.
-        const named = Number((await readFile(join(this.dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
+        const named = Number(((await readForeignText(join(this.dataDir, 'postmaster.pid'), { maxBytes: MAX_PID_FILE, owners: this.serverFileOwners })) ?? '').split('\n')[0]);
         const id = await processIdentity(named);
         const dataDir = await realpath(this.dataDir).catch(() => this.dataDir);
         const why = id && notThePostmaster(id, { uid: this.osUser?.uid ?? process.geteuid?.() ?? 0, dataDir });

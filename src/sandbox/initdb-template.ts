@@ -24,6 +24,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { chmod, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { removeTree } from '../exec/remove-tree.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Toolchain } from '../toolchain/toolchain.js';
@@ -102,7 +103,7 @@ export async function createDataDir(o: {
       return spare ? 'spare' : 'template';
     } catch (err) {
       if (o.signal?.aborted) throw err;
-      await rm(o.dataDir, { recursive: true, force: true });
+      await removeTree(o.dataDir); // the sandbox user's by now (chown -R): never following a link it put there
       await dropTemplate(template);
     }
   }

@@ -34,7 +34,7 @@ import { isAlive, processAlive } from '../exec/process-liveness.js';
 import { SANDBOX_MARKER } from './marker.js';
 import { notThePostmaster, processIdentity, type ExpectedPostmaster } from './process-identity.js';
 import { dropSandboxRecord, readSandboxRecords, type SandboxRecord, type StoredRecord } from './sandbox-records.js';
-import { defaultStateDir } from './state-dir.js';
+import { ancestorProblem, defaultStateDir } from './state-dir.js';
 import { drillLockKey, drillLockPathOfKey, readDrillLock, type DrillLockOwner } from '../out-dir/drill-lock.js';
 import { lockHolderAlive } from '../exec/lock-file.js';
 import { runDirKey } from '../out-dir/run-dir.js';
@@ -273,6 +273,10 @@ async function runLeftovers(outDirs: readonly string[], dryRun: boolean): Promis
       });
       if (!found.length) continue;
       const runOwner = (await lstat(run).catch(() => null))?.uid;
+      // rm resolves every directory on the way to what it removes: one that another user can write (an out directory
+      // or a parent of it writable by others, without the sticky bit) lets that user swap the run directory for a
+      // link between these checks and the removal, and point it at another `*.partial` or `wal-checked`.
+      const above = await ancestorProblem(join(run, 'x'));
       const lock = await ownLockOwner(drillLockPathOfKey(out, key));
       const owner = 'owner' in lock ? lock.owner : null;
       for (const { path, kind } of found) {
@@ -280,6 +284,7 @@ async function runLeftovers(outDirs: readonly string[], dryRun: boolean): Promis
         if (!st) continue;
         const foreign =
           runOwner !== euid() ? `its run directory is owned by uid ${runOwner}, not by the user running pgdrill`
+          : above ? `${above}: another user could swap the run directory for a link before it is removed`
           : st.isSymbolicLink() ? 'it is a symbolic link'
           : kind.dirOnly && !st.isDirectory() ? 'it is not a directory (pgdrill makes a directory of that name)'
           : !st.isFile() && !st.isDirectory() ? 'it is neither a file nor a directory'

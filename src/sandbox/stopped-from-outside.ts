@@ -7,7 +7,7 @@
  * that failed on its own — a PANIC, a server process that crashed (a statement of the dump can crash one) — is not
  * this: its errors stay the drill's findings.
  */
-import { readFile } from 'node:fs/promises';
+import { forEachForeignLine } from '../exec/input-file.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError } from '../errors.js';
 import type { SandboxCluster } from './cluster.js';
@@ -59,7 +59,11 @@ export class SandboxStoppedFromOutside extends EnvironmentError {}
  */
 export async function stoppedFromOutside(sandbox: SandboxCluster, during: string): Promise<SandboxStoppedFromOutside | null> {
   const gone = sandbox.postmasterGone();
-  const stop = readServerStop(await readFile(sandbox.logFile, 'utf8').catch(() => ''));
+  // The log lies in the sandbox user's directory: read without following a link or waiting on a FIFO, only the
+  // server user's file, up to its size now (src/exec/input-file.ts); only the lines readServerStop looks at are kept.
+  const lines: string[] = [];
+  await forEachForeignLine(sandbox.logFile, sandbox.serverFileOwners, (l) => void (/\b(LOG|PANIC):\s/.test(l) && lines.push(l))).catch(() => false);
+  const stop = readServerStop(lines.join('\n'));
   if (stop.ownFailure) return null;
   const pid = sandbox.postmasterPid;
   const postmaster = `the ${sandbox.label}'s postmaster${pid ? ` (pid ${pid})` : ''}`;

@@ -181,7 +181,7 @@ async function resolveArtifact(opts: VerifyOptions, config: DrillConfig): Promis
 async function prepareVerify(opts: VerifyOptions): Promise<VerifySetup> {
   const config: DrillConfig = validateConfig(opts.config ?? {}); // always: an object that merely looks validated may not be
   const a = await resolveArtifact(opts, config);
-  await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics });
+  await assertOutputPaths({ junit: opts.junit, metrics: opts.metrics, webhook: config.notify?.webhook });
   await assertOutDirSafe(null, a.outDir);
   const progress = opts.progress ?? (() => {});
   const env = await resolveDrillEnvironment(config);

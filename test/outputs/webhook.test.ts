@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import type { scratchDir } from '../helpers/clusters.js';
@@ -209,6 +209,29 @@ describe('notify.webhook in a drill: a JSON summary; a failing webhook never cha
       const withDetails = e.bodies[1] as WebhookSummary;
       assert.ok(JSON.stringify(withDetails).includes(tag), 'details: true sends the details');
       assert.ok(withDetails.failed_checks.every((c) => typeof c.detail === 'string' && c.detail.length <= 500));
+    } finally {
+      await e.close();
+    }
+  });
+
+  test('url_env: the URL from the environment, delivered; the token in no report, log or output; unset is exit 2 before the drill', async () => {
+    const e = await endpoint([500, 200]);
+    try {
+      const p = join(dir.path, 'env.yaml');
+      await writeFile(p, 'notify:\n  webhook:\n    url_env: PGDRILL_TEST_HOOK\n    on: always\n    retries: 2\n    backoff: 10ms\n');
+      const out = join(dir.path, 'out-env');
+      const r = await runCli(['verify', dump, '--out', out, '--config', p, '--json'], { env: { PGDRILL_TEST_HOOK: `${e.url}?token=SECRET-QUERY`, PGDRILL_DEBUG: '1' } });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(e.bodies.length, 2, 'the 500 was retried');
+      const report = ReportSchema.parse(JSON.parse(r.stdout));
+      const seen = [r.stdout, r.stderr, ...(await Promise.all(['run.log', 'report.json', 'report.md', 'report.html'].map((f) => readFile(join(report.run.dir, f), 'utf8'))))];
+      for (const t of seen) assert.ok(!/SECRET-TOKEN|SECRET-QUERY/.test(t), t.slice(0, 200));
+      assert.match(seen[2]!, /webhook http:\/\/127\.0\.0\.1:\d+\/…: delivered \(attempt 2/);
+
+      const unset = await runCli(['verify', dump, '--out', join(dir.path, 'out-unset'), '--config', p]);
+      assert.equal(unset.code, 2, unset.stderr);
+      assert.match(unset.stderr, /notify\.webhook\.url_env names the environment variable PGDRILL_TEST_HOOK, which is not set/);
+      assert.deepEqual(await readdir(join(dir.path, 'out-unset')).catch(() => []), [], 'no run directory: refused before the drill');
     } finally {
       await e.close();
     }

@@ -13,6 +13,7 @@ import { cp, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Report } from '../../src/report/model.js';
 import { runCli } from '../helpers/cli.js';
+import { runProcess } from '../../src/exec/run-process.js';
 import { scratchDir, urlOf } from '../helpers/clusters.js';
 import { buildPhysicalFixture, type PhysicalFixture } from './fixture.js';
 
@@ -69,6 +70,16 @@ describe('verify of a pg_basebackup with its WAL archive', () => {
     assert.equal(check(report, 'fidelity.source_rows_now')?.status, 'pass', check(report, 'fidelity.source_rows_now')?.detail);
     assert.equal(report.production_untouched, true);
     assert.match(report.notes.find((x) => x.id === 'physical-source-identity')?.text ?? '', /is the recovered copy's/);
+  });
+
+  it('a base.tar.zst, its decompressor run as the sandbox user (test/safety/sandbox-files): recovered, PASS', async () => {
+    const dir = join(scratch.path, 'tar-zst');
+    await cp(fx.tar, dir, { recursive: true });
+    await runProcess({ bin: 'zstd', args: ['-q', '--rm', join(dir, 'base.tar')] });
+    const { code, report } = await verify(dir, '--wal', fx.walDir);
+    assert.equal(code, 0, failures(report));
+    assert.equal(report.backup.format, 'basebackup-tar');
+    assert.equal(marks(report), fx.lastMark);
   });
 
   it('a time between two commits: the earlier commit present, the later absent (tar format)', async () => {

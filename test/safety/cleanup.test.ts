@@ -491,3 +491,30 @@ test('a sandbox is recorded while it exists (its postmaster with its start time)
   }
   assert.deepEqual((await readSandboxRecords(state)).records, []);
 });
+
+test('run leftovers under a directory another user can write: refused (the run directory could be swapped for a link before rm); with the sticky bit, removed', async () => {
+  await using d = await scratchDir();
+  const tmp = join(d.path, 'tmp');
+  await mkdir(tmp, { recursive: true });
+  // A shared parent, writable by every user (another user could rename the run directory and put a link in its place).
+  const shared = join(d.path, 'shared');
+  await mkdir(shared);
+  await chmod(shared, 0o777);
+  const out = join(shared, 'drills');
+  const run = join(out, 'shop-20260101T000000Z');
+  await mkdir(run, { recursive: true, mode: 0o700 });
+  await mkdir(join(run, 'wal-checked'), { mode: 0o700 });
+  await writeFile(join(run, 'shop.dump.partial'), 'x');
+  const r = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: join(d.path, 'state') });
+  const by = itemsByPath(r.items);
+  for (const p of [join(run, 'wal-checked'), join(run, 'shop.dump.partial')]) {
+    assert.equal(by.get(p)?.action, 'refused', p);
+    assert.match(by.get(p)?.reason ?? '', new RegExp(`^refused: ${shared} is writable by every user: another user could swap the run directory for a link`));
+    assert.equal(await exists(p), true, p);
+  }
+  // Legitimate but odd: a shared parent with the sticky bit (like /tmp): no one else can rename what is not theirs.
+  await chmod(shared, 0o1777);
+  const sticky = await cleanupOrphans({ outDirs: [out], tmpDir: tmp, stateDir: join(d.path, 'state') });
+  assert.equal(sticky.removed, 2, JSON.stringify(sticky.items));
+  assert.equal(await exists(join(run, 'wal-checked')), false);
+});

@@ -46,7 +46,7 @@ test('defaults, per-database config merged one level deep, limits and the fleet 
   assert.equal(billing?.priority, 9);
   assert.equal(billing?.maxDurationMs, 3_600_000);
   assert.equal(billing?.diskBudgetBytes, 20 * 1024 ** 3);
-  assert.equal((billing?.config.notify?.webhook as { url?: string } | undefined)?.url, 'https://hooks.example.com/x');
+  assert.equal(billing?.config.notify?.webhook?.url, 'https://hooks.example.com/x');
   assert.equal(crm?.id, 'db2:5432/crm');
   assert.deepEqual(crm?.schedule, { kind: 'cron', expr: '15 3 * * *', text: '15 3 * * *' });
   assert.equal(crm?.maxDurationMs, 30 * 60_000);

@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, rm, stat, symlink, truncate, unlink, writeFile, chmod } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, rm, stat, symlink, truncate, unlink, writeFile, chmod, chown, link, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,8 @@ import { checkWalContinuity } from '../../src/physical/wal-archive.js';
 import { parseTimelineHistory } from '../../src/physical/wal-history.js';
 import { formatLsn, parseLsn, parseWalFileName, segmentFileName } from '../../src/physical/wal-names.js';
 import { confQuote, walRestoreCommand } from '../../src/physical/restore-command.js';
+import { copyWalFile, MAX_HISTORY_BYTES, stageWal } from '../../src/physical/wal-stage.js';
+import { copyPlainBackup, scanBackupTree } from '../../src/physical/backup-files.js';
 import { openTarStream } from '../../src/physical/tar-stream.js';
 
 const MIB = 1 << 20;
@@ -351,6 +353,89 @@ describe('checkWalContinuity with stage: one pass, the checked copy left for rec
     assert.equal(r.firstUnreadable?.segment, `${zs}.zst`);
     assert.match(r.firstUnreadable?.problem ?? '', /decompresses to 524288 bytes, not 1048576/);
     await assert.rejects(stat(into), /ENOENT/);
+  });
+
+  it('FAIL, bounded: a segment that decompresses (gzip, zstd) or is far past its size is never copied past it — whoever writes the archive cannot fill the drill\'s disk', async () => {
+    // 64 MiB of zeros behind a valid header: a 64 KiB gzip, a few KiB of zstd; and a sparse 1 GiB plain file.
+    const big = Buffer.concat([header(2), Buffer.alloc(64 * MIB - 40)]);
+    const cases: [string, (d: string) => Promise<string>, RegExp][] = [
+      ['gz', async (d) => { const f = `${segmentFileName(1, 2n, MIB)}.gz`; await writeFile(join(d, f), gzipSync(big)); return f; }, /decompresses to more than 1048576 bytes \(a segment's size\): not copied further/],
+      ['zst', async (d) => { const raw = join(d, '..', `raw${n++}`); await writeFile(raw, big); const f = `${segmentFileName(1, 2n, MIB)}.zst`; execFileSync('zstd', ['-q', '--rm', '-o', join(d, f), raw]); return f; }, /decompresses to more than 1048576 bytes/],
+      ['plain', async (d) => { const f = segmentFileName(1, 2n, MIB); await writeFile(join(d, f), header(2)); await truncate(join(d, f), 1024 * MIB); return f; }, /is more than 1048576 bytes \(a segment's size\): not copied further/],
+    ];
+    for (const [what, plant, problem] of cases) {
+      const d = await archive();
+      await seg(d, 1, 1);
+      await seg(d, 1, 3);
+      const name = await plant(d);
+      const into = join(d, '..', `copy${n++}`);
+      const t0 = performance.now();
+      const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, stage: { into } });
+      assert.equal(r.ok, false, what);
+      assert.equal(r.firstUnreadable?.segment, name, what);
+      assert.match(r.firstUnreadable?.problem ?? '', problem, what);
+      await assert.rejects(stat(into), /ENOENT/, 'the copy is removed');
+      assert.ok(performance.now() - t0 < 5000, `${what}: stopped at the bound, not after the whole file`);
+    }
+    // A history file: bounded at 1 MiB, the most the check reads of one.
+    const h = await archive();
+    await writeFile(join(h, '00000005.history.gz'), gzipSync(Buffer.alloc(8 * MIB, '1\t0/1000000\tx\n')));
+    const copied = await copyWalFile(join(h, '00000005.history.gz'), 'gz', join(h, 'copy'), { osUser: null, headBytes: 0, maxBytes: MAX_HISTORY_BYTES });
+    assert.match('problem' in copied ? copied.problem : 'copied', /decompresses to more than 1048576 bytes \(the most a history file is read to\)/);
+    await assert.rejects(stat(join(h, 'copy')), /ENOENT/);
+    // Legitimate: a segment of exactly its size is copied whole.
+    const exact = await seg(h, 1, 1);
+    await writeFile(join(h, `${exact}.gz`), gzipSync(Buffer.concat([header(1), Buffer.alloc(MIB - 40)])));
+    for (const [f, c] of [[exact, null], [`${exact}.gz`, 'gz']] as const) {
+      const whole = await copyWalFile(join(h, f), c, join(h, `whole-${c}`), { osUser: null, headBytes: 40, maxBytes: MIB });
+      assert.equal('problem' in whole ? whole.problem : whole.size, MIB);
+    }
+  });
+
+  it('a hard link in the archive to a file of another owner (a root-only file): never read nor copied toward the sandbox; the archive owner\'s own hard links are', { skip: process.geteuid?.() !== 0 && 'needs root (files of another owner)' }, async () => {
+    // The archive belongs to its writer (nobody here, as postgres would); root's own secret is linked in under a WAL name.
+    const d = await archive();
+    await segs(d, 1, 1, 2);
+    const secret = join(root, `secret${n++}`);
+    await writeFile(secret, '1\t0/3000000\tROOT-ONLY\n', { mode: 0o600 });
+    await link(secret, join(d, '00000002.history'));
+    for (const f of await readdir(d)) if (f !== '00000002.history') await chown(join(d, f), 65534, 65534);
+    await chown(d, 65534, 65534);
+    const into = join(d, '..', `copy${n++}`);
+    await assert.rejects(stageWal(d, segmentFileName(1, 1n, MIB), into, null), /00000002\.history: it has 2 hard links and is owned by uid 0, not by .*'s owner \(uid 65534\): not read/);
+    const copied = await readdir(into).catch(() => [] as string[]);
+    for (const f of copied) assert.ok(!(await readFile(join(into, f), 'utf8')).includes('ROOT-ONLY'), f);
+    const r = await checkWalContinuity({ walDir: d, start: { timeline: 1, lsn: lsnIn(1) }, stage: { into: join(d, '..', `copy${n++}`) } });
+    assert.ok(!JSON.stringify(r).includes('ROOT-ONLY'), JSON.stringify(r));
+    // Legitimate: `archive_command = 'ln %p …'` leaves the owner's own files with two links.
+    const ln = await archive();
+    const pgwal = await archive();
+    await segs(pgwal, 1, 1, 2);
+    for (const f of await readdir(pgwal)) {
+      await chown(join(pgwal, f), 65534, 65534);
+      await link(join(pgwal, f), join(ln, f));
+    }
+    await chown(ln, 65534, 65534);
+    const ok = await checkWalContinuity({ walDir: ln, start: { timeline: 1, lsn: lsnIn(1) }, stage: { into: join(d, '..', `copy${n++}`) } });
+    assert.equal(ok.ok, true, ok.detail);
+    assert.equal(ok.staged?.segments, 2);
+  });
+
+  it('a plain backup holding a hard link to a root-only file: refused by the tree\'s scan and never copied; the owner\'s own hard links are fine', { skip: process.geteuid?.() !== 0 && 'needs root' }, async () => {
+    const b = await archive();
+    await mkdir(join(b, 'global'));
+    await writeFile(join(b, 'PG_VERSION'), '16\n');
+    await writeFile(join(b, 'global', 'own'), 'x');
+    await link(join(b, 'global', 'own'), join(b, 'global', 'own-too')); // rsync --link-dest style: the owner's own
+    const secret = join(root, `secret${n++}`);
+    await writeFile(secret, 'ROOT-ONLY', { mode: 0o600 });
+    await link(secret, join(b, 'global', 'pg_control'));
+    for (const p of [b, join(b, 'global'), join(b, 'PG_VERSION'), join(b, 'global', 'own')]) await chown(p, 65534, 65534);
+    const tree = await scanBackupTree(b);
+    assert.deepEqual(tree.refused, ['global/pg_control (a hard link to a file of uid 0, not the owner of its directory)']);
+    const data = join(root, `data${n++}`);
+    await copyPlainBackup(b, data, null);
+    assert.deepEqual((await readdir(join(data, 'global'))).sort(), ['own', 'own-too']);
   });
 
   it('in place: a private directory is checked where it is, nothing copied', async () => {
