@@ -523,7 +523,7 @@ export class PsqlLexer {
         if (isDigit(c)) { this.num = N_EXP_DIG; return true; }
         if (c === 43 || c === 45) { this.num = N_EXP_SIGN; return true; }
         this.endNumber(c, true);
-        // psql (15.18, measured by test/scan/psql-differential) reads one junk token, the number and the name glued to
+        // psql (15.18, measured by test/psql/differential) reads one junk token, the number and the name glued to
         // it: `1e$a$` opens no dollar quote, `1e'…'` is a plain literal (no E''), `1e-x` is `1e-` and `x`.
         this.ident = this.expLetter;
         this.identJunk = true;
@@ -541,7 +541,7 @@ export class PsqlLexer {
 
   private endNumber(c: number, incompleteExponent: boolean): boolean {
     this.num = N_NONE;
-    // psql 15.18 (measured, test/scan/psql-differential) and 16+ read `1e'x'`, `1abc`, `0x1F`, `1_000` as one junk
+    // psql 15.18 (measured, test/psql/differential) and 16+ read `1e'x'`, `1abc`, `0x1F`, `1_000` as one junk
     // token, a number with a name glued to it; older psql split them into a number and a name (or an E'' string).
     // The versions disagree about strings and identifier counts: an anomaly.
     const glued = c >= 0 && isIdentStart(c);

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { bins, scratchDir, startSource } from '../helpers/clusters.js';
 import { runProcess } from '../../src/exec/run-process.js';
 import type { SandboxCluster } from '../../src/sandbox/cluster.js';
-import { scan } from './scan-helpers.js';
+import { scan } from '../scan/scan-helpers.js';
 
 /** One input: its bytes, and whether psql may legitimately skip a marker the lexer sees (inside `\if`). */
 interface Case {
