@@ -60,7 +60,9 @@ describe('a 17 source with login event triggers', () => {
     const ev = audit.evidence as { read_only: string; login_triggers: string[]; logins: { pgdrill: number; pg_dump: number; pg_dumpall: number } };
     assert.equal(ev.read_only, 'after-login');
     assert.deepEqual(ev.login_triggers, ['audit_login']);
-    assert.match(report.production.session_settings ?? '', /^-c statement_timeout=\d+ -c lock_timeout=\d+ \(read-only after login: SET default_transaction_read_only = on/);
+    // The startup options without the read-only one (the other settings every session carries stay), then how.
+    assert.match(report.production.session_settings ?? '', /^-c statement_timeout=\d+ -c lock_timeout=\d+ [^(]*\(read-only after login: SET default_transaction_read_only = on/);
+    assert.doesNotMatch(report.production.session_settings ?? '', /default_transaction_read_only=on/);
     assert.match(audit.detail, /login trigger\(s\) audit_login ran at each login/);
     assert.match(report.notes.find((n) => n.id === 'source-login-triggers')?.text ?? '', /audit_login \(audit_login\(\), owner postgres\).*made read-only right after login/);
     // Every session of pgdrill's sent the read-only statements first (its audit is the statements sent).
