@@ -201,7 +201,7 @@ export class FootprintMeter implements AsyncDisposable {
    * process is a `postgres` that started within a minute before the session's first statement and no later than it.
    */
   private takeClosingReadings(): void {
-    const boot = bootTimeSeconds();
+    let boot: number | null | undefined;
     for (const [pid, r] of this.o.atClose ?? []) {
       const prev = this.seen.get(pid);
       if (r.comm !== 'postgres') continue;
@@ -210,6 +210,7 @@ export class FootprintMeter implements AsyncDisposable {
         continue;
       }
       const first = this.o.audit.find((a) => a.by === 'pgdrill' && a.pid === pid);
+      if (boot === undefined) boot = bootTimeSeconds(); // read only when a session the sampler never saw needs it
       if (!first || boot === null) continue;
       const startedMs = (boot + r.startTicks / 100) * 1000;
       const firstMs = Date.parse(first.at);

@@ -171,12 +171,17 @@ async function dumpInSnapshot(ctx: DrillContext, input: FreshBackupInput, rec: B
 async function countAndCapture(snap: SourceSnapshot, tables: TableRef[], fid: SourceFidelityCapture, witness: SourceWitness, signal: AbortSignal): Promise<{ counts: TableCount[]; failures: TableFailure[]; fidelity: SourceFidelity }> {
   if (witness !== 'hashes') return { ...(await witnessCounts(witness, snap.db, tables, signal)), fidelity: await fid.finish(tables) };
   const fidelity = await fid.finish(tables);
-  const hashed = fidelity.hashes ?? [];
-  const uncounted = tables.filter((t) => !hashed.some((h) => h.schema === t.schema && h.name === t.name));
+  const key = (t: TableRef) => `${t.schema}\u0000${t.name}`;
+  const hashed = new Map((fidelity.hashes ?? []).map((h) => [key(h), h]));
+  const uncounted = tables.filter((t) => !hashed.has(key(t)));
   const rest = uncounted.length ? await witnessCounts('counts', snap.db, uncounted, signal) : { counts: [], failures: [] };
-  const counts = [...hashed.map((h) => ({ schema: h.schema, name: h.name, rows: h.rows, ms: h.ms })), ...rest.counts];
-  const order = new Map(tables.map((t, i) => [`${t.schema}\u0000${t.name}`, i]));
-  counts.sort((a, b) => order.get(`${a.schema}\u0000${a.name}`)! - order.get(`${b.schema}\u0000${b.name}`)!);
+  const counted = new Map(rest.counts.map((c) => [key(c), c]));
+  // In the tables' order, as the count pass gives them.
+  const counts = tables.flatMap((t): TableCount[] => {
+    const h = hashed.get(key(t));
+    const c = h ? { schema: h.schema, name: h.name, rows: h.rows, ms: h.ms } : counted.get(key(t));
+    return c ? [c] : [];
+  });
   return { counts, failures: rest.failures, fidelity };
 }
 
