@@ -257,7 +257,12 @@ describe('signals', () => {
       // production untouched on it, and waits for it.
       const srcPostmaster = Number((await readFile(join(source.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
       for (const p of [srcPostmaster, ...(await descendants(srcPostmaster))]) {
-        process.kill(p, 'SIGSTOP');
+        try {
+          process.kill(p, 'SIGSTOP');
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ESRCH') continue; // a session that ended since it was listed
+          throw err;
+        }
         frozen.push(p);
       }
       process.kill(pid, 'SIGTERM');
